@@ -1,0 +1,32 @@
+"""Alembic environment: runs on the connection `tradehall migrate` hands it."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection, create_engine
+
+from tradehall.identity.tables import metadata
+
+target_metadata = metadata
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+connection = context.config.attributes.get("connection")
+if connection is not None:
+    _run(connection)
+else:
+    # `alembic` run by hand: take the URL from -x url=... (autogenerate, history).
+    url = context.get_x_argument(as_dictionary=True).get("url")
+    if not url:
+        raise SystemExit("pass -x url=DATABASE_URL, or run `tradehall migrate`")
+    with create_engine(url).begin() as conn:
+        _run(conn)

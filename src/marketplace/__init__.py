@@ -1,0 +1,1 @@
+"""The marketplace context: listings, tenders, bids, awards and contracts (not built yet)."""

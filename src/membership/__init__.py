@@ -1,0 +1,1 @@
+"""The membership context: the organisation registry, membership and (later) accreditation."""

@@ -1,0 +1,1 @@
+"""Read models built only from the event logs (not built yet)."""

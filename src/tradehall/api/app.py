@@ -1,0 +1,112 @@
+"""The Litestar app factory."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar
+from litestar.config.app import AppConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.security.jwt import JWTAuth, Token
+
+from tradehall.api.access import access_guard, is_declared
+from tradehall.api.auth import AuthController, TokenIssuer, user_from_token
+from tradehall.api.health import HealthController
+from tradehall.api.middleware import RequestIdAndAccessLog
+from tradehall.api.organisations import OrganisationController, RegistryClaimController
+from tradehall.api.problems import EXCEPTION_HANDLERS
+from tradehall.clock import Clock
+from tradehall.identity.users import User
+from tradehall.services import Services, build_services
+from tradehall.settings import Settings
+from tradehall.store import Store, store_from_settings
+
+CONTROLLERS = [HealthController, AuthController, OrganisationController, RegistryClaimController]
+OPENAPI_PATH = "/schema"
+
+
+def _services(state: State) -> Services:
+    services: Services = state.services
+    return services
+
+
+def _tokens(state: State) -> TokenIssuer:
+    tokens: TokenIssuer = state.tokens
+    return tokens
+
+
+def undeclared_routes(app: Litestar) -> list[str]:
+    """Routes of ours that declare no access rule (the OpenAPI pages are Litestar's own)."""
+    missing = []
+    for route in app.routes:
+        if route.path.startswith(OPENAPI_PATH):
+            continue
+        for handler in route.route_handlers:
+            if not is_declared(handler):
+                missing.append(f"{route.path} {sorted(getattr(handler, 'http_methods', []))}")
+    return missing
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    store: Store | None = None,
+    on_ready: Any = None,
+) -> Litestar:
+    """Build the app. Stores are prepared and services wired when it starts, not before."""
+    chosen_store = store or store_from_settings(settings.database_url, settings.data_dir)
+    jwt_auth = JWTAuth[User, Token](
+        retrieve_user_handler=user_from_token,
+        token_secret=settings.jwt_secret,
+        exclude=[OPENAPI_PATH],
+        exclude_opt_key="exclude_from_auth",
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        missing = undeclared_routes(app)
+        if missing:
+            raise RuntimeError(f"routes without an access rule: {', '.join(missing)}")
+        await asyncio.to_thread(chosen_store.prepare_for_serving)
+        services = build_services(settings, clock=clock, store=chosen_store)
+        app.state.services = services
+        app.state.tokens = TokenIssuer(jwt_auth, settings.jwt_lifetime_seconds)
+        if on_ready is not None:
+            on_ready(services)
+        try:
+            yield
+        finally:
+            await services.close()
+
+    def configure(app_config: AppConfig) -> AppConfig:
+        return jwt_auth.on_app_init(app_config)
+
+    return Litestar(
+        route_handlers=CONTROLLERS,
+        dependencies={
+            "services": Provide(_services, sync_to_thread=False),
+            "tokens": Provide(_tokens, sync_to_thread=False),
+        },
+        guards=[access_guard],
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[DefineMiddleware(RequestIdAndAccessLog)],
+        lifespan=[lifespan],
+        on_app_init=[configure],
+        openapi_config=OpenAPIConfig(
+            title="Tradehall",
+            version="0.1.0",
+            description="The trading association's API: membership, marketplace, social value.",
+            path=OPENAPI_PATH,
+            render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin(path="/scalar")],
+        ),
+        request_max_body_size=settings.max_body_bytes,
+        debug=False,
+    )

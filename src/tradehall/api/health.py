@@ -1,0 +1,46 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.di import NamedDependency
+from litestar import Controller, Request, Response, get
+from sqlalchemy import text
+
+from tradehall.api.access import PUBLIC, rule
+from tradehall.api.problems import problem
+from tradehall.services import Services
+
+
+class HealthController(Controller):
+    path = ""
+    tags = ["operations"]
+
+    @get("/health", opt=rule(PUBLIC), summary="The process is up")
+    async def health(self) -> dict[str, str]:
+        return {"status": "ok"}
+
+    @get("/ready", opt=rule(PUBLIC), summary="The stores answer")
+    async def ready(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+    ) -> Response[dict[str, Any]]:
+        checks: dict[str, str] = {}
+        try:
+            async with services.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            checks["read_store"] = "ok"
+            await services.run(services.membership.recorder.max_notification_id)
+            checks["event_store"] = "ok"
+        except Exception as error:
+            failed = "event_store" if "read_store" in checks else "read_store"
+            return problem(
+                request,
+                503,
+                "Not ready",
+                f"{failed} did not answer: {type(error).__name__}",
+                checks=checks | {failed: "failed"},
+            )
+        return Response(
+            {"status": "ready", "store": services.store.name, "checks": checks}
+        )

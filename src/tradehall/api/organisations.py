@@ -1,0 +1,264 @@
+"""The organisation registry and the membership application, over HTTP."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from uuid import UUID
+
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import ResponseHeader
+from membership.application import Saved
+from membership.domain import Organisation, OrganisationKind, RegistrationDetails
+from membership.registry import normalise_identifier
+from sharedkernel.errors import Conflict
+from sharedkernel.events import Context, user_actor
+
+from tradehall.api.access import (
+    PUBLIC,
+    own_organisation,
+    own_organisation_or_staff,
+    rule,
+    staff_only,
+)
+from tradehall.api.commands import (
+    command_context,
+    command_result,
+    etag,
+    expected_version,
+)
+from tradehall.api.middleware import request_id_of
+from tradehall.api.schemas.common import CommandResult
+from tradehall.api.schemas.organisations import (
+    MembershipView,
+    OrganisationView,
+    RegisterOrganisation,
+    Registered,
+    RegistryIdentifierView,
+    Rejection,
+    ReleaseClaim,
+)
+from tradehall.identity.users import (
+    Role,
+    check_password_policy,
+    insert_user,
+    normalise_email,
+)
+from tradehall.services import Services
+
+LOG = "membership"
+ETAG_HEADER = [ResponseHeader(name="ETag", description="the organisation's version", documentation_only=True)]
+
+
+def _first_user_roles(kind: OrganisationKind) -> frozenset[Role]:
+    if kind is OrganisationKind.SOCIAL_ENTERPRISE:
+        return frozenset({Role.MEMBER})
+    return frozenset({Role.BUYER})
+
+
+def _view(organisation: Organisation) -> OrganisationView:
+    identifier = organisation.registry_identifier
+    return OrganisationView(
+        id=organisation.id,
+        name=organisation.name,
+        kind=organisation.kind,
+        legal_form=organisation.legal_form,
+        registry_identifier=(
+            RegistryIdentifierView(scheme=identifier.scheme, identifier=identifier.identifier)
+            if identifier
+            else None
+        ),
+        social_purpose=organisation.social_purpose,
+        regions=list(organisation.regions),
+        cpv_codes=list(organisation.cpv_codes),
+        membership=MembershipView(
+            status=organisation.membership_status,
+            applied_at=organisation.applied_at,
+            decided_at=organisation.decided_at,
+            rejection_reason=organisation.rejection_reason,
+        ),
+        registered_at=organisation.created_on,
+        version=organisation.version,
+    )
+
+
+def _command_response(saved: Saved, status_code: int = 200) -> Response[CommandResult]:
+    return Response(
+        command_result(saved, LOG),
+        status_code=status_code,
+        headers={"ETag": etag(saved.version)},
+    )
+
+
+class OrganisationController(Controller):
+    path = "/api/v1/organisations"
+    tags = ["organisations"]
+
+    @post(
+        "/",
+        opt=rule(PUBLIC),
+        status_code=201,
+        summary="Register an organisation and its first user",
+        response_headers=[*ETAG_HEADER, ResponseHeader(name="Location", description="the new organisation", documentation_only=True)],
+    )
+    async def register(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services], data: JSONBody[RegisterOrganisation]
+    ) -> Response[Registered]:
+        registry = data.registry_identifier
+        details = RegistrationDetails.parse(
+            name=data.name,
+            kind=data.kind.value,
+            legal_form=data.legal_form.value,
+            registry_scheme=registry.scheme if registry else None,
+            registry_id=registry.identifier if registry else None,
+            social_purpose=data.social_purpose,
+            regions=data.regions,
+            cpv_codes=data.cpv_codes,
+        )
+        email = normalise_email(data.user.email, field="user.email")
+        check_password_policy(data.user.password, field="user.password")
+        if await services.users.email_taken(email):
+            raise Conflict("a user with this e-mail address is already registered")
+        password_hash = await services.run(services.passwords.hash, data.user.password)
+        organisation_id, user_id = uuid.uuid4(), uuid.uuid4()
+        now = services.clock.now()
+        user_row = insert_user(
+            user_id=user_id,
+            email=email,
+            password_hash=password_hash,
+            organisation_id=organisation_id,
+            roles=_first_user_roles(details.kind),
+            now=now,
+        )
+        context = Context(user_actor(user_id), request_id_of(request.scope), now)
+        try:
+            saved = await services.run(
+                services.membership.register_organisation,
+                context,
+                organisation_id,
+                details,
+                user_id,
+                side_writes=[user_row],
+            )
+        except Conflict:
+            if await services.users.email_taken(email):
+                raise Conflict("a user with this e-mail address is already registered") from None
+            raise
+        result = command_result(saved, LOG)
+        return Response(
+            Registered(id=saved.aggregate_id, user_id=user_id, version=saved.version, position=result.position),
+            status_code=201,
+            headers={"ETag": etag(saved.version), "Location": f"{self.path}/{organisation_id}"},
+        )
+
+    @get(
+        "/{organisation_id:uuid}",
+        opt=rule(own_organisation_or_staff()),
+        summary="An organisation, with its membership application and version (ETag)",
+        response_headers=ETAG_HEADER,
+    )
+    async def show(self, services: NamedDependency[Services], organisation_id: FromPath[UUID]) -> Response[OrganisationView]:
+        organisation = await services.run(services.membership.get_organisation, organisation_id)
+        return Response(_view(organisation), headers={"ETag": etag(organisation.version)})
+
+    @post(
+        "/{organisation_id:uuid}/membership/application",
+        opt=rule(own_organisation()),
+        status_code=200,
+        summary="Apply for membership (social enterprises)",
+        response_headers=ETAG_HEADER,
+    )
+    async def apply(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services], organisation_id: FromPath[UUID]
+    ) -> Response[CommandResult]:
+        saved = await services.run(
+            services.membership.apply_for_membership,
+            command_context(request, services),
+            organisation_id,
+            expected_version(request),
+        )
+        return _command_response(saved)
+
+    @post(
+        "/{organisation_id:uuid}/membership/application/withdrawal",
+        opt=rule(own_organisation()),
+        status_code=200,
+        summary="Withdraw a pending membership application",
+        response_headers=ETAG_HEADER,
+    )
+    async def withdraw(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services], organisation_id: FromPath[UUID]
+    ) -> Response[CommandResult]:
+        saved = await services.run(
+            services.membership.withdraw_application,
+            command_context(request, services),
+            organisation_id,
+            expected_version(request),
+        )
+        return _command_response(saved)
+
+    @post(
+        "/{organisation_id:uuid}/membership/admission",
+        opt=rule(staff_only()),
+        status_code=200,
+        summary="Admit a pending applicant (staff)",
+        response_headers=ETAG_HEADER,
+    )
+    async def admit(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services], organisation_id: FromPath[UUID]
+    ) -> Response[CommandResult]:
+        saved = await services.run(
+            services.membership.admit,
+            command_context(request, services),
+            organisation_id,
+            expected_version(request),
+        )
+        return _command_response(saved)
+
+    @post(
+        "/{organisation_id:uuid}/membership/rejection",
+        opt=rule(staff_only()),
+        status_code=200,
+        summary="Reject a pending applicant with a reason (staff)",
+        response_headers=ETAG_HEADER,
+    )
+    async def reject(
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        organisation_id: FromPath[UUID],
+        data: JSONBody[Rejection],
+    ) -> Response[CommandResult]:
+        saved = await services.run(
+            services.membership.reject,
+            command_context(request, services),
+            organisation_id,
+            data.reason,
+            expected_version(request),
+        )
+        return _command_response(saved)
+
+
+class RegistryClaimController(Controller):
+    path = "/api/v1/registry-claims"
+    tags = ["organisations"]
+
+    @post(
+        "/release",
+        opt=rule(staff_only()),
+        status_code=200,
+        summary="Release a wrongly claimed registry identifier (staff)",
+    )
+    async def release(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services], data: JSONBody[ReleaseClaim]
+    ) -> CommandResult:
+        identifier = normalise_identifier(data.scheme, data.identifier)
+        saved = await services.run(
+            services.membership.release_registry_claim,
+            command_context(request, services),
+            identifier,
+            data.reason,
+        )
+        return command_result(saved, LOG)

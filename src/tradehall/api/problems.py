@@ -1,0 +1,139 @@
+"""RFC 9457 problem details for every error, with the offending field named."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
+from sharedkernel.errors import Conflict, InvalidValue, NotFound, StaleVersion
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+_log = structlog.get_logger("tradehall.api")
+
+
+def problem(
+    request: Request[Any, Any, Any],
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    type_: str = "about:blank",
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "type": type_,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    body.update(extra)
+    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _invalid_value(request: Request[Any, Any, Any], exc: InvalidValue) -> Response[Any]:
+    return problem(
+        request,
+        422,
+        "Invalid value",
+        f"{exc.field}: {exc.message}",
+        type_="urn:tradehall:problem:invalid-value",
+        errors=[{"field": exc.field, "message": exc.message}],
+    )
+
+
+def _not_found(request: Request[Any, Any, Any], exc: NotFound) -> Response[Any]:
+    return problem(request, 404, "Not found", exc.message, type_="urn:tradehall:problem:not-found")
+
+
+def _conflict(request: Request[Any, Any, Any], exc: Conflict) -> Response[Any]:
+    extra: dict[str, Any] = {}
+    type_ = "urn:tradehall:problem:conflict"
+    if isinstance(exc, StaleVersion):
+        type_ = "urn:tradehall:problem:stale-version"
+        extra = {"expected_version": exc.expected, "current_version": exc.actual}
+    return problem(request, 409, "Conflict", exc.message, type_=type_, **extra)
+
+
+_KEY_IN_MESSAGE = re.compile(r"`\$\.?([^`]*)`")
+_FIELD_IN_MESSAGE = re.compile(r"field `([^`]+)`")
+
+
+def _field_of(error: dict[str, Any]) -> str:
+    """The field a Litestar / msgspec validation error is about, as a dotted path."""
+    message = str(error.get("message", ""))
+    key = error.get("key")
+    path = _KEY_IN_MESSAGE.search(message)
+    named = _FIELD_IN_MESSAGE.search(message)
+    if path and path.group(1):
+        where = path.group(1).replace("[", ".").replace("]", "").strip(".")
+        # "missing required field `x` - at `$.user`" names x inside the path.
+        return f"{where}.{named.group(1)}" if named and "missing" in message else where
+    if named:
+        return named.group(1)
+    return str(key) if key else "body"
+
+
+def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    raw = exc.extra if isinstance(exc.extra, list) else []
+    errors = [
+        {
+            "field": _field_of(item),
+            "message": str(item.get("message", "")),
+            "source": str(item.get("source", "body")),
+        }
+        for item in raw
+        if isinstance(item, dict)
+    ]
+    if not errors:
+        errors = [{"field": "body", "message": exc.detail, "source": "body"}]
+    detail = "; ".join(f"{error['field']}: {error['message']}" for error in errors)
+    return problem(
+        request,
+        400,
+        "Bad request",
+        detail,
+        type_="urn:tradehall:problem:bad-request",
+        errors=errors,
+    )
+
+
+def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    headers = dict(exc.headers or {})
+    extra = exc.extra if isinstance(exc.extra, dict) else {}
+    return problem(request, exc.status_code, _title(exc.status_code), exc.detail, headers=headers, **extra)
+
+
+def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    _log.exception("unhandled error", path=request.url.path)
+    return problem(
+        request,
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "Internal server error",
+        "the server failed to handle this request; nothing was recorded unless a response said so",
+    )
+
+
+def _title(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    InvalidValue: _invalid_value,
+    NotFound: _not_found,
+    Conflict: _conflict,
+    ValidationException: _validation,
+    HTTPException: _http,
+    Exception: _internal,
+}

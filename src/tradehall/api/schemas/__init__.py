@@ -1,0 +1,1 @@
+"""msgspec Structs for requests and responses: the public contract."""

@@ -1,0 +1,92 @@
+"""Requests and responses of the organisation registry and membership application."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+from membership.domain import LegalForm, MembershipStatus, OrganisationKind
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Text = Annotated[str, msgspec.Meta(max_length=4000)]
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
+Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+
+
+class RegistryIdentifierBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    scheme: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            max_length=20,
+            description="org-id.guide list code, e.g. GB-COH, GB-CHC, GB-SC, GB-MPR",
+        ),
+    ]
+    identifier: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+
+
+class FirstUser(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    email: Email
+    password: Password
+
+
+class RegisterOrganisation(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: Name
+    kind: OrganisationKind
+    legal_form: LegalForm
+    user: FirstUser
+    registry_identifier: RegistryIdentifierBody | None = None
+    social_purpose: Text = ""
+    regions: Annotated[list[Code], msgspec.Meta(max_length=200)] = msgspec.field(
+        default_factory=list
+    )
+    cpv_codes: Annotated[list[Code], msgspec.Meta(max_length=500)] = msgspec.field(
+        default_factory=list
+    )
+
+
+class Registered(msgspec.Struct, kw_only=True):
+    id: UUID
+    user_id: UUID
+    version: int
+    position: dict[str, int]
+
+
+class Rejection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    reason: Reason
+
+
+class ReleaseClaim(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    scheme: Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
+    identifier: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    reason: Reason
+
+
+class RegistryIdentifierView(msgspec.Struct, kw_only=True):
+    scheme: str
+    identifier: str
+
+
+class MembershipView(msgspec.Struct, kw_only=True):
+    status: MembershipStatus
+    applied_at: datetime | None
+    decided_at: datetime | None
+    rejection_reason: str | None
+
+
+class OrganisationView(msgspec.Struct, kw_only=True):
+    id: UUID
+    name: str
+    kind: OrganisationKind
+    legal_form: LegalForm
+    registry_identifier: RegistryIdentifierView | None
+    social_purpose: str
+    regions: list[str]
+    cpv_codes: list[str]
+    membership: MembershipView
+    registered_at: datetime
+    version: int

@@ -1,0 +1,105 @@
+"""The `tradehall` command line."""
+
+from __future__ import annotations
+
+import uuid
+
+import click
+
+from tradehall.clock import SystemClock
+from tradehall.identity.users import (
+    Role,
+    check_password_policy,
+    create_user,
+    insert_user,
+    normalise_email,
+)
+from tradehall.logging import configure_logging
+from tradehall.settings import Settings, SettingsError
+from tradehall.store import Store, store_from_settings
+from sharedkernel.errors import InvalidValue
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _store(settings: Settings) -> Store:
+    return store_from_settings(settings.database_url, settings.data_dir)
+
+
+@click.group()
+def main() -> None:
+    """Tradehall: the trading association's backend."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Serve the API (embedded SQLite in TRADEHALL_DATA_DIR unless TRADEHALL_DATABASE_URL)."""
+    import uvicorn
+
+    from tradehall.api.app import create_app
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    app = create_app(settings)
+    uvicorn.run(app, host=host, port=port, access_log=False, log_config=None)
+
+
+@main.command()
+def migrate() -> None:
+    """Create the event stores' tables and run the Alembic migrations."""
+    settings = _settings()
+    store = _store(settings)
+    store.migrate()
+    click.echo(f"{store.name}: schema current")
+
+
+@main.group()
+def staff() -> None:
+    """Association staff accounts."""
+
+
+@staff.command("create")
+@click.argument("email")
+@click.password_option(envvar="TRADEHALL_STAFF_PASSWORD", help="or TRADEHALL_STAFF_PASSWORD")
+def staff_create(email: str, password: str) -> None:
+    """Create a staff user who can sign in with EMAIL."""
+    settings = _settings()
+    store = _store(settings)
+    store.prepare_for_serving()
+    try:
+        clean_email = normalise_email(email)
+        check_password_policy(password)
+    except InvalidValue as error:
+        raise click.BadParameter(error.message, param_hint=error.field) from None
+    from sqlalchemy.exc import IntegrityError
+
+    from tradehall.identity.users import Passwords
+
+    statement = insert_user(
+        user_id=uuid.uuid4(),
+        email=clean_email,
+        password_hash=Passwords().hash(password),
+        organisation_id=None,
+        roles=frozenset({Role.STAFF}),
+        now=SystemClock().now(),
+    )
+    engine = store.sync_engine()
+    try:
+        with engine.begin() as connection:
+            create_user(connection, statement)
+    except IntegrityError:
+        raise click.ClickException(f"a user with the e-mail {clean_email} exists already") from None
+    finally:
+        engine.dispose()
+    click.echo(f"staff user {clean_email} created")
+
+
+if __name__ == "__main__":
+    main()

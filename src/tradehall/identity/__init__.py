@@ -1,0 +1,1 @@
+"""Identity: users, password hashes and roles, state-stored in SQL (see docs/adr/0003)."""

@@ -1,0 +1,126 @@
+"""Users: e-mail, argon2 password hash, organisation and roles."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sharedkernel.errors import InvalidValue
+from sqlalchemy import Insert, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tradehall.identity.tables import users
+
+
+class Role(StrEnum):
+    STAFF = "staff"
+    ASSESSOR = "assessor"
+    MEMBER = "member"
+    BUYER = "buyer"
+
+
+@dataclass(frozen=True)
+class User:
+    id: UUID
+    email: str
+    organisation_id: UUID | None
+    roles: frozenset[Role]
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD = 10
+MAX_PASSWORD = 256
+
+
+def normalise_email(email: str, *, field: str = "email") -> str:
+    clean = email.strip().lower()
+    if len(clean) > 320 or not _EMAIL.match(clean):
+        raise InvalidValue(field, "not an e-mail address")
+    return clean
+
+
+def check_password_policy(password: str, *, field: str = "password") -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidValue(field, f"use at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise InvalidValue(field, f"use at most {MAX_PASSWORD} characters")
+
+
+class Passwords:
+    """argon2id hashing. Slow by design: call it from a worker thread."""
+
+    def __init__(self, hasher: PasswordHasher | None = None) -> None:
+        self._hasher = hasher or PasswordHasher()
+        # Verified against when the e-mail is unknown, so both paths cost the same.
+        self._decoy = self._hasher.hash("decoy password that matches nothing")
+
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def verify(self, password_hash: str | None, password: str) -> bool:
+        try:
+            return self._hasher.verify(password_hash or self._decoy, password) and bool(
+                password_hash
+            )
+        except (VerificationError, InvalidHashError):
+            return False
+
+
+def insert_user(
+    *,
+    user_id: UUID,
+    email: str,
+    password_hash: str,
+    organisation_id: UUID | None,
+    roles: frozenset[Role],
+    now: datetime,
+) -> Insert:
+    """The statement that writes a user row (run alone, or beside events as a side write)."""
+    return users.insert().values(
+        id=user_id,
+        email=email,
+        password_hash=password_hash,
+        organisation_id=organisation_id,
+        roles=" ".join(sorted(roles)),
+        created_at=now,
+    )
+
+
+def _user(row: object) -> User:
+    mapping = row._mapping  # type: ignore[attr-defined]
+    return User(
+        id=mapping["id"],
+        email=mapping["email"],
+        organisation_id=mapping["organisation_id"],
+        roles=frozenset(Role(name) for name in mapping["roles"].split()),
+    )
+
+
+class UserDirectory:
+    """Async reads of the users table."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def credentials(self, email: str) -> tuple[User, str] | None:
+        async with self._engine.connect() as connection:
+            result = await connection.execute(select(users).where(users.c.email == email))
+            row = result.first()
+        if row is None:
+            return None
+        return _user(row), row._mapping["password_hash"]
+
+    async def email_taken(self, email: str) -> bool:
+        async with self._engine.connect() as connection:
+            result = await connection.execute(select(users.c.id).where(users.c.email == email))
+            return result.first() is not None
+
+
+def create_user(connection: Connection, statement: Insert) -> None:
+    connection.execute(statement)

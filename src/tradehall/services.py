@@ -1,0 +1,66 @@
+"""The composition root's container: settings, store, clock, Applications, identity, threads."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, TypeVar
+
+from membership.application import MembershipApp
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tradehall.clock import Clock, SystemClock
+from tradehall.identity.users import Passwords, UserDirectory
+from tradehall.settings import Settings
+from tradehall.store import Store, store_from_settings
+
+T = TypeVar("T")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    clock: Clock
+    membership: MembershipApp
+    engine: AsyncEngine
+    users: UserDirectory
+    passwords: Passwords
+    executor: ThreadPoolExecutor = field(repr=False)
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run synchronous work (the eventsourcing Applications, hashing) in a worker thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, partial(fn, *args, **kwargs))
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+        self.membership.close()
+        self.executor.shutdown(wait=True)
+
+
+def build_services(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    store: Store | None = None,
+    passwords: Passwords | None = None,
+) -> Services:
+    """Wire the parts. The store must already be migrated (see Store.prepare_for_serving)."""
+    chosen_store = store or store_from_settings(settings.database_url, settings.data_dir)
+    pool = settings.db_pool_size
+    engine = chosen_store.async_engine(pool_size=pool)
+    return Services(
+        settings=settings,
+        store=chosen_store,
+        clock=clock or SystemClock(),
+        membership=MembershipApp(env=chosen_store.application_env("membership", pool_size=pool)),
+        engine=engine,
+        users=UserDirectory(engine),
+        passwords=passwords or Passwords(),
+        # No more threads than database connections: a thread never waits for a connection.
+        executor=ThreadPoolExecutor(max_workers=pool, thread_name_prefix="tradehall-app"),
+    )

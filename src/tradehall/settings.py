@@ -1,0 +1,88 @@
+"""Settings from TRADEHALL_* environment variables, with safe embedded defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_DATA_DIR = Path("data")
+MIN_SECRET_LENGTH = 32
+
+
+class SettingsError(Exception):
+    """The configuration is unsafe or inconsistent; the service refuses to start."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str  # "embedded" or "production"
+    database_url: str | None  # None: SQLite files in data_dir
+    data_dir: Path
+    jwt_secret: str
+    jwt_lifetime_seconds: int
+    db_pool_size: int
+    max_body_bytes: int
+    log_level: str
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        source = os.environ if env is None else env
+
+        def get(name: str, default: str = "") -> str:
+            return source.get(f"TRADEHALL_{name}", default).strip()
+
+        environment = get("ENV", "embedded").lower()
+        if environment not in {"embedded", "production"}:
+            raise SettingsError("TRADEHALL_ENV must be 'embedded' or 'production'")
+        data_dir = Path(get("DATA_DIR") or DEFAULT_DATA_DIR)
+        database_url = get("DATABASE_URL") or None
+        jwt_secret = get("JWT_SECRET")
+        if environment == "production":
+            if not database_url:
+                raise SettingsError("production needs TRADEHALL_DATABASE_URL (PostgreSQL)")
+            if len(jwt_secret) < MIN_SECRET_LENGTH:
+                raise SettingsError(
+                    "production needs TRADEHALL_JWT_SECRET of at least "
+                    f"{MIN_SECRET_LENGTH} characters; refusing to start with a default secret"
+                )
+        elif not jwt_secret:
+            jwt_secret = _embedded_secret(data_dir)
+        return cls(
+            environment=environment,
+            database_url=database_url,
+            data_dir=data_dir,
+            jwt_secret=jwt_secret,
+            jwt_lifetime_seconds=_int(get("JWT_LIFETIME_SECONDS", "900"), "JWT_LIFETIME_SECONDS"),
+            db_pool_size=_int(get("DB_POOL_SIZE", "8"), "DB_POOL_SIZE"),
+            max_body_bytes=_int(get("MAX_BODY_BYTES", "65536"), "MAX_BODY_BYTES"),
+            log_level=get("LOG_LEVEL", "INFO").upper(),
+        )
+
+
+def _int(value: str, name: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise SettingsError(f"TRADEHALL_{name} must be a whole number, not {value!r}") from None
+    if number <= 0:
+        raise SettingsError(f"TRADEHALL_{name} must be positive")
+    return number
+
+
+def _embedded_secret(data_dir: Path) -> str:
+    """A random secret kept in the data directory, so tokens survive restarts."""
+    path = data_dir / "jwt-secret"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(secret, encoding="utf-8")
+    return secret

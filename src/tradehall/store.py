@@ -1,0 +1,262 @@
+"""Everything that differs between the stores lives here; no other module branches on them.
+
+Two stores: the embedded default (SQLite files in a data directory) and PostgreSQL. Each
+provides the eventsourcing settings for an Application, the SQLAlchemy URLs for migrations and
+async reads, and recorders that run "side writes" (SQLAlchemy Core statements, such as the user
+row written at registration) in the same transaction as the events they accompany.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from eventsourcing.application import Application
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from sqlalchemy import Dialect, Executable, create_engine, make_url, text
+from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
+from sqlalchemy.dialects.sqlite.pysqlite import dialect as pysqlite_dialect
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from tradehall.alembic_runner import alembic_heads, current_revisions, upgrade_to_head
+
+EVENTS_SCHEMA = "events"
+# The bounded contexts that keep an event log, by Application name.
+EVENT_LOGS = ("membership",)
+
+
+def compile_for(statement: Executable, dialect: Dialect) -> tuple[str, dict[str, Any]]:
+    """SQL text and DB-API parameters for a Core statement, as SQLAlchemy would send them."""
+    compiled = statement.compile(dialect=dialect)
+    assert isinstance(compiled, SQLCompiler)
+    params = compiled.construct_params()
+    for bind, key in compiled.bind_names.items():
+        if key not in params:
+            continue
+        processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if processor is not None:
+            params[key] = processor(params[key])
+    return str(compiled), params
+
+
+_SQLITE_DIALECT = pysqlite_dialect(paramstyle="named")
+_POSTGRES_DIALECT = psycopg_dialect()
+
+
+class SQLiteRecorderWithSideWrites(SQLiteApplicationRecorder):
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[Any], **kwargs: Any
+    ) -> Sequence[int] | None:
+        for statement in kwargs.get("side_writes", ()):
+            sql, params = compile_for(statement, _SQLITE_DIALECT)
+            c.execute(sql, params)
+        return super()._insert_events(c, stored_events, **kwargs)
+
+
+class PostgresRecorderWithSideWrites(PostgresApplicationRecorder):
+    def _insert_events(
+        self, curs: psycopg.Cursor[Any], stored_events: Sequence[Any], **kwargs: Any
+    ) -> None:
+        for statement in kwargs.get("side_writes", ()):
+            sql, params = compile_for(statement, _POSTGRES_DIALECT)
+            curs.execute(sql, params)
+        super()._insert_events(curs, stored_events, **kwargs)
+
+
+@dataclass(frozen=True)
+class StoreStatus:
+    ok: bool
+    detail: str
+
+
+class Store(abc.ABC):
+    """One configured store: where events, identity and read models live."""
+
+    name: str
+
+    @abc.abstractmethod
+    def application_env(self, app_name: str, *, pool_size: int) -> dict[str, str]:
+        """Settings for an eventsourcing Application of this name."""
+
+    @abc.abstractmethod
+    def sync_url(self) -> URL:
+        """SQLAlchemy URL for migrations and command-line writes."""
+
+    @abc.abstractmethod
+    def async_url(self) -> URL:
+        """SQLAlchemy URL for the async engine that serves reads."""
+
+    @abc.abstractmethod
+    def migrate(self) -> None:
+        """Create the event stores' tables and bring every other table to the newest schema."""
+
+    @abc.abstractmethod
+    def prepare_for_serving(self) -> None:
+        """What the API does on start: migrate (embedded) or refuse a database that is behind."""
+
+    def sync_engine(self) -> Engine:
+        return create_engine(self.sync_url())
+
+    def async_engine(self, *, pool_size: int) -> AsyncEngine:
+        return create_async_engine(self.async_url(), **self._async_engine_options(pool_size))
+
+    def _async_engine_options(self, pool_size: int) -> dict[str, Any]:
+        return {}
+
+    def schema_is_current(self) -> StoreStatus:
+        engine = self.sync_engine()
+        try:
+            with engine.connect() as connection:
+                current = current_revisions(connection)
+                missing = [
+                    log for log in EVENT_LOGS if not self._has_event_table(connection, log)
+                ]
+        finally:
+            engine.dispose()
+        heads = alembic_heads()
+        if current != heads:
+            return StoreStatus(False, f"schema at {sorted(current)}, code expects {sorted(heads)}")
+        if missing:
+            return StoreStatus(False, f"event tables missing for {', '.join(missing)}")
+        return StoreStatus(True, "schema current")
+
+    @abc.abstractmethod
+    def _has_event_table(self, connection: Any, log: str) -> bool: ...
+
+    def _create_event_tables(self, app_name: str) -> None:
+        # The library's own create_table(): its PostgreSQL set-up includes a composite type and
+        # a function that every insert needs, which a hand-written migration would miss.
+        env = self.application_env(app_name, pool_size=1) | {"CREATE_TABLE": "true"}
+        named_app = type(f"{app_name}_tables", (Application,), {"name": app_name})
+        named_app(env=env).close()
+
+
+class SQLiteStore(Store):
+    """The embedded default: one SQLite file per event log, identity beside membership."""
+
+    name = "sqlite"
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+
+    def database_file(self, app_name: str) -> Path:
+        return self.data_dir / f"{app_name}.sqlite3"
+
+    @property
+    def main_file(self) -> Path:
+        # Identity rows are written in the membership events' transaction, so they share a file.
+        return self.database_file("membership")
+
+    def application_env(self, app_name: str, *, pool_size: int) -> dict[str, str]:
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(self.database_file(app_name)),
+            "SQLITE_LOCK_TIMEOUT": "10",
+            "CREATE_TABLE": "true",
+            "APPLICATION_RECORDER_TOPIC": "tradehall.store:SQLiteRecorderWithSideWrites",
+        }
+
+    def sync_url(self) -> URL:
+        return URL.create("sqlite", database=str(self.main_file))
+
+    def async_url(self) -> URL:
+        return URL.create("sqlite+aiosqlite", database=str(self.main_file))
+
+    def _async_engine_options(self, pool_size: int) -> dict[str, Any]:
+        return {"connect_args": {"timeout": 10}}
+
+    def migrate(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        for log in EVENT_LOGS:
+            self._create_event_tables(log)
+        engine = self.sync_engine()
+        try:
+            upgrade_to_head(engine)
+        finally:
+            engine.dispose()
+
+    def prepare_for_serving(self) -> None:
+        self.migrate()
+
+    def _has_event_table(self, connection: Any, log: str) -> bool:
+        # The library creates SQLite event tables itself as each Application starts.
+        return True
+
+
+class PostgresStore(Store):
+    """PostgreSQL: events in their own schema via the library's recorder; the rest by Alembic."""
+
+    name = "postgresql"
+
+    def __init__(self, url: str, *, lock_timeout_seconds: int = 5) -> None:
+        parsed = make_url(url)
+        if parsed.get_backend_name() != "postgresql":
+            raise ValueError(f"not a PostgreSQL URL: {parsed.render_as_string()}")
+        if not parsed.database:
+            raise ValueError("the PostgreSQL URL names no database")
+        self.url = parsed.set(drivername="postgresql")
+        self.lock_timeout_seconds = lock_timeout_seconds
+
+    def application_env(self, app_name: str, *, pool_size: int) -> dict[str, str]:
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": self.url.database or "",
+            "POSTGRES_HOST": self.url.host or "127.0.0.1",
+            "POSTGRES_PORT": str(self.url.port or 5432),
+            "POSTGRES_USER": self.url.username or "postgres",
+            "POSTGRES_PASSWORD": self.url.password or "",
+            "POSTGRES_SCHEMA": EVENTS_SCHEMA,
+            "POSTGRES_POOL_SIZE": str(pool_size),
+            "POSTGRES_MAX_OVERFLOW": "0",
+            "POSTGRES_LOCK_TIMEOUT": str(self.lock_timeout_seconds),
+            "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "10",
+            # `tradehall migrate` creates the tables; the API never does.
+            "CREATE_TABLE": "false",
+            "APPLICATION_RECORDER_TOPIC": "tradehall.store:PostgresRecorderWithSideWrites",
+        }
+
+    def sync_url(self) -> URL:
+        return self.url.set(drivername="postgresql+psycopg")
+
+    def async_url(self) -> URL:
+        return self.url.set(drivername="postgresql+asyncpg")
+
+    def _async_engine_options(self, pool_size: int) -> dict[str, Any]:
+        return {"pool_size": pool_size, "max_overflow": 0, "pool_pre_ping": True}
+
+    def migrate(self) -> None:
+        engine = self.sync_engine()
+        try:
+            with engine.begin() as connection:
+                connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {EVENTS_SCHEMA}"))
+            for log in EVENT_LOGS:
+                self._create_event_tables(log)
+            upgrade_to_head(engine)
+        finally:
+            engine.dispose()
+
+    def prepare_for_serving(self) -> None:
+        status = self.schema_is_current()
+        if not status.ok:
+            raise RuntimeError(
+                f"the PostgreSQL database is behind ({status.detail}): run `tradehall migrate`"
+            )
+
+    def _has_event_table(self, connection: Any, log: str) -> bool:
+        found = connection.execute(
+            text("SELECT to_regclass(:name)"), {"name": f"{EVENTS_SCHEMA}.{log}_events"}
+        ).scalar()
+        return found is not None
+
+
+def store_from_settings(database_url: str | None, data_dir: Path) -> Store:
+    if database_url:
+        return PostgresStore(database_url)
+    return SQLiteStore(data_dir)

@@ -1,0 +1,45 @@
+"""Helpers that drive the API as a client would."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+
+PASSWORD = "correct horse battery"
+
+
+def company_number() -> str:
+    return f"{random.randrange(10**7, 10**8)}"
+
+
+def registration(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": "Riverside Bakery CIC",
+        "kind": "social_enterprise",
+        "legal_form": "cic",
+        "registry_identifier": {"scheme": "GB-COH", "identifier": company_number()},
+        "social_purpose": "Training and jobs for people leaving prison",
+        "regions": ["TLC", "TLC3"],
+        "cpv_codes": ["15810000-9", "55520000"],
+        "user": {"email": f"founder-{uuid.uuid4().hex[:10]}@example.org", "password": PASSWORD},
+    }
+    body.update(overrides)
+    return body
+
+
+async def register(client: AsyncTestClient, **overrides: Any) -> dict[str, Any]:  # type: ignore[type-arg]
+    body = registration(**overrides)
+    response = await client.post("/api/v1/organisations", json=body)
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    result["email"] = body["user"]["email"]
+    return result
+
+
+async def token(client: AsyncTestClient, email: str, password: str = PASSWORD) -> dict[str, str]:  # type: ignore[type-arg]
+    response = await client.post("/api/v1/auth/token", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}

@@ -1,0 +1,76 @@
+"""Shared fixtures: real stores (SQLite files and a PostgreSQL database per run), a manual clock."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy import make_url
+
+from tradehall.api.app import create_app
+from tradehall.clock import ManualClock
+from tradehall.settings import Settings
+from tradehall.store import PostgresStore, SQLiteStore, Store
+
+DEFAULT_TEST_DATABASE_URL = "postgresql://root@127.0.0.1:5432/test"
+JWT_SECRET = "test-secret-" + "x" * 40
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test run, dropped at the end.
+
+    PostgreSQL is part of the test set-up: if it is unreachable the tests fail, never skip.
+    """
+    admin_url = make_url(os.environ.get("TRADEHALL_TEST_DATABASE_URL", DEFAULT_TEST_DATABASE_URL))
+    name = f"tradehall_test_{uuid.uuid4().hex[:12]}"
+    admin_dsn = admin_url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin_dsn, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    url = admin_url.set(drivername="postgresql", database=name)
+    PostgresStore(url.render_as_string(hide_password=False)).migrate()
+    yield url.render_as_string(hide_password=False)
+    with psycopg.connect(admin_dsn, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    if request.param == "sqlite":
+        return SQLiteStore(tmp_path / "data")
+    url: str = request.getfixturevalue("postgres_url")
+    return PostgresStore(url)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
+
+
+@pytest.fixture
+def settings(store: Store, tmp_path: Path) -> Settings:
+    return Settings(
+        environment="embedded",
+        database_url=None,
+        data_dir=tmp_path / "data",
+        jwt_secret=JWT_SECRET,
+        jwt_lifetime_seconds=900,
+        db_pool_size=6,
+        max_body_bytes=65536,
+        log_level="INFO",
+    )
+
+
+@pytest.fixture
+async def client(
+    settings: Settings, store: Store, clock: ManualClock
+) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+    app = create_app(settings, clock=clock, store=store)
+    async with AsyncTestClient(app) as test_client:
+        yield test_client
