@@ -12,11 +12,11 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Recording
-from sharedkernel.errors import Conflict, NotFound, StaleVersion
-from sharedkernel.events import Context
 
 from membership.domain import Organisation, RegistrationDetails, RegistryClaim
 from membership.registry import RegistryIdentifier
+from sharedkernel.errors import Conflict, NotFound, StaleVersion
+from sharedkernel.events import Context
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class MembershipApp(Application[UUID]):
 
     def get_organisation(self, organisation_id: UUID) -> Organisation:
         try:
-            organisation = self.repository.get(organisation_id)
+            organisation: object = self.repository.get(organisation_id)
         except AggregateNotFoundError:
             raise NotFound(f"no organisation {organisation_id}") from None
         if not isinstance(organisation, Organisation):
@@ -132,7 +132,7 @@ class MembershipApp(Application[UUID]):
 
     def _get_claim(self, identifier: RegistryIdentifier) -> RegistryClaim | None:
         try:
-            claim = self.repository.get(identifier.claim_id)
+            claim: object = self.repository.get(identifier.claim_id)
         except AggregateNotFoundError:
             return None
         assert isinstance(claim, RegistryClaim)

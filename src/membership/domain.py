@@ -14,11 +14,10 @@ from enum import StrEnum
 from typing import Any, TypeVar
 from uuid import UUID
 
+from membership.registry import RegistryIdentifier, normalise_identifier
 from sharedkernel.errors import Conflict, InvalidValue
 from sharedkernel.events import Context, TradehallAggregate
 from sharedkernel.reference import canonical_cpv, canonical_region
-
-from membership.registry import RegistryIdentifier, normalise_identifier
 
 
 class OrganisationKind(StrEnum):

@@ -6,6 +6,7 @@ import uuid
 
 import click
 
+from sharedkernel.errors import InvalidValue
 from tradehall.clock import SystemClock
 from tradehall.identity.users import (
     Role,
@@ -17,7 +18,6 @@ from tradehall.identity.users import (
 from tradehall.logging import configure_logging
 from tradehall.settings import Settings, SettingsError
 from tradehall.store import Store, store_from_settings
-from sharedkernel.errors import InvalidValue
 
 
 def _settings() -> Settings:

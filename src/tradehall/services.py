@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
-from membership.application import MembershipApp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from membership.application import MembershipApp
 from tradehall.clock import Clock, SystemClock
 from tradehall.identity.users import Passwords, UserDirectory
 from tradehall.settings import Settings

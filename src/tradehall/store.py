@@ -18,7 +18,7 @@ import psycopg
 from eventsourcing.application import Application
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
-from sqlalchemy import Dialect, Executable, create_engine, make_url, text
+from sqlalchemy import ClauseElement, Dialect, create_engine, make_url, text
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.dialects.sqlite.pysqlite import dialect as pysqlite_dialect
 from sqlalchemy.engine import URL, Engine
@@ -32,11 +32,11 @@ EVENTS_SCHEMA = "events"
 EVENT_LOGS = ("membership",)
 
 
-def compile_for(statement: Executable, dialect: Dialect) -> tuple[str, dict[str, Any]]:
+def compile_for(statement: ClauseElement, dialect: Dialect) -> tuple[str, dict[str, Any]]:
     """SQL text and DB-API parameters for a Core statement, as SQLAlchemy would send them."""
     compiled = statement.compile(dialect=dialect)
     assert isinstance(compiled, SQLCompiler)
-    params = compiled.construct_params()
+    params = dict(compiled.construct_params())
     for bind, key in compiled.bind_names.items():
         if key not in params:
             continue
@@ -47,7 +47,7 @@ def compile_for(statement: Executable, dialect: Dialect) -> tuple[str, dict[str,
 
 
 _SQLITE_DIALECT = pysqlite_dialect(paramstyle="named")
-_POSTGRES_DIALECT = psycopg_dialect()
+_POSTGRES_DIALECT = psycopg_dialect()  # type: ignore[no-untyped-call]
 
 
 class SQLiteRecorderWithSideWrites(SQLiteApplicationRecorder):
@@ -115,9 +115,7 @@ class Store(abc.ABC):
         try:
             with engine.connect() as connection:
                 current = current_revisions(connection)
-                missing = [
-                    log for log in EVENT_LOGS if not self._has_event_table(connection, log)
-                ]
+                missing = [log for log in EVENT_LOGS if not self._has_event_table(connection, log)]
         finally:
             engine.dispose()
         heads = alembic_heads()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -11,16 +12,24 @@ from tradehall.identity.users import Passwords, Role, create_user, insert_user
 from tradehall.store import Store
 
 
-def add_user(store: Store, clock: ManualClock, roles: frozenset[Role]) -> str:
+@dataclass(frozen=True)
+class SignedIn:
+    user_id: uuid.UUID
+    email: str
+    headers: dict[str, str]
+
+
+def add_user(store: Store, clock: ManualClock, roles: frozenset[Role]) -> tuple[uuid.UUID, str]:
     """A user created as `tradehall staff create` does (identity is not event-sourced)."""
     email = f"{'-'.join(sorted(roles))}-{uuid.uuid4().hex[:10]}@association.example"
+    user_id = uuid.uuid4()
     engine = store.sync_engine()
     try:
         with engine.begin() as connection:
             create_user(
                 connection,
                 insert_user(
-                    user_id=uuid.uuid4(),
+                    user_id=user_id,
                     email=email,
                     password_hash=Passwords().hash(PASSWORD),
                     organisation_id=None,
@@ -35,6 +44,8 @@ def add_user(store: Store, clock: ManualClock, roles: frozenset[Role]) -> str:
 
 @pytest.fixture
 async def staff_headers(
-    client: AsyncTestClient, store: Store, clock: ManualClock  # type: ignore[type-arg]
+    client: AsyncTestClient,
+    store: Store,
+    clock: ManualClock,  # type: ignore[type-arg]
 ) -> dict[str, str]:
     return await token(client, add_user(store, clock, frozenset({Role.STAFF})))

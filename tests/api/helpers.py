@@ -43,3 +43,19 @@ async def token(client: AsyncTestClient, email: str, password: str = PASSWORD) -
     response = await client.post("/api/v1/auth/token", json={"email": email, "password": password})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def services_of(client: AsyncTestClient) -> Any:  # type: ignore[type-arg]
+    """The running app's services, to look at the event log behind the API."""
+    return client.app.state.services
+
+
+def events_of(client: AsyncTestClient, aggregate_id: str) -> list[Any]:  # type: ignore[type-arg]
+    return list(services_of(client).membership.events.get(uuid.UUID(aggregate_id)))
+
+
+def event_count(client: AsyncTestClient, topic_suffix: str) -> int:  # type: ignore[type-arg]
+    """How many events in the membership log have a topic ending in `topic_suffix`."""
+    recorder = services_of(client).membership.recorder
+    notifications = recorder.select_notifications(start=1, limit=1_000_000)
+    return sum(1 for n in notifications if n.topic.endswith(topic_suffix))

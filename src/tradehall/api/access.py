@@ -81,7 +81,9 @@ def declared_access(handler: BaseRouteHandler) -> Access | None:
 
 def _is_automatic_options(handler: BaseRouteHandler) -> bool:
     """Litestar's own OPTIONS (CORS pre-flight) handlers: they run nothing of ours."""
-    return set(getattr(handler, "http_methods", ())) == {"OPTIONS"} and ACCESS_KEY not in handler.opt
+    return (
+        set(getattr(handler, "http_methods", ())) == {"OPTIONS"} and ACCESS_KEY not in handler.opt
+    )
 
 
 def is_declared(handler: BaseRouteHandler) -> bool:

@@ -14,6 +14,7 @@ from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.routes import HTTPRoute
 from litestar.security.jwt import JWTAuth, Token
 
 from tradehall.api.access import access_guard, is_declared
@@ -46,7 +47,7 @@ def undeclared_routes(app: Litestar) -> list[str]:
     """Routes of ours that declare no access rule (the OpenAPI pages are Litestar's own)."""
     missing = []
     for route in app.routes:
-        if route.path.startswith(OPENAPI_PATH):
+        if not isinstance(route, HTTPRoute) or route.path.startswith(OPENAPI_PATH):
             continue
         for handler in route.route_handlers:
             if not is_declared(handler):

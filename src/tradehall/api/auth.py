@@ -74,6 +74,6 @@ class AuthController(Controller):
             raise NotAuthorizedException("the e-mail address or password is wrong")
         return TokenResponse(
             access_token=tokens.issue(user),
-            token_type="bearer",
+            token_type="bearer",  # noqa: S106 (the OAuth token type, not a secret)
             expires_in=tokens.lifetime_seconds,
         )

@@ -7,9 +7,9 @@ from typing import Any
 
 from litestar import Request
 from litestar.exceptions import NotAuthorizedException, ValidationException
+
 from membership.application import Saved
 from sharedkernel.events import Context, user_actor
-
 from tradehall.api.middleware import request_id_of
 from tradehall.api.schemas.common import CommandResult
 from tradehall.identity.users import User
@@ -42,7 +42,7 @@ def expected_version(request: Request[Any, Any, Any]) -> int | None:
     match = _ETAG.match(header.strip())
     if match is None:
         raise ValidationException(
-            "If-Match must be an entity tag such as \"3\"",
+            'If-Match must be an entity tag such as "3"',
             extra=[{"key": "If-Match", "message": "not an entity tag", "source": "header"}],
         )
     return int(match.group(1))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar.di import NamedDependency
 from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
 from sqlalchemy import text
 
 from tradehall.api.access import PUBLIC, rule
@@ -41,6 +41,4 @@ class HealthController(Controller):
                 f"{failed} did not answer: {type(error).__name__}",
                 checks=checks | {failed: "failed"},
             )
-        return Response(
-            {"status": "ready", "store": services.store.name, "checks": checks}
-        )
+        return Response({"status": "ready", "store": services.store.name, "checks": checks})

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import structlog
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from tradehall.identity.users import User
@@ -18,7 +19,7 @@ _log = structlog.get_logger("tradehall.access")
 
 
 def request_id_of(scope: Scope) -> str:
-    state: dict[str, Any] = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+    state: dict[str, Any] = scope.setdefault("state", {})
     return str(state.get("request_id", ""))
 
 
@@ -29,13 +30,13 @@ class RequestIdAndAccessLog:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         supplied = _header(scope, REQUEST_ID_HEADER)
         request_id = supplied if supplied and _VALID_REQUEST_ID.match(supplied) else None
         request_id = request_id or uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id  # type: ignore[typeddict-item]
+        scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
 
@@ -54,7 +55,7 @@ class RequestIdAndAccessLog:
             user = scope.get("user")
             _log.info(
                 "request",
-                method=scope["method"],
+                method=scope.get("method", ""),
                 path=scope["path"],
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),

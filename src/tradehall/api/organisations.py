@@ -6,16 +6,16 @@ import uuid
 from typing import Any
 from uuid import UUID
 
-from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import ResponseHeader
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
 from membership.application import Saved
 from membership.domain import Organisation, OrganisationKind, RegistrationDetails
 from membership.registry import normalise_identifier
 from sharedkernel.errors import Conflict
 from sharedkernel.events import Context, user_actor
-
 from tradehall.api.access import (
     PUBLIC,
     own_organisation,
@@ -34,8 +34,8 @@ from tradehall.api.schemas.common import CommandResult
 from tradehall.api.schemas.organisations import (
     MembershipView,
     OrganisationView,
-    RegisterOrganisation,
     Registered,
+    RegisterOrganisation,
     RegistryIdentifierView,
     Rejection,
     ReleaseClaim,
@@ -49,7 +49,9 @@ from tradehall.identity.users import (
 from tradehall.services import Services
 
 LOG = "membership"
-ETAG_HEADER = [ResponseHeader(name="ETag", description="the organisation's version", documentation_only=True)]
+ETAG_HEADER = [
+    ResponseHeader(name="ETag", description="the organisation's version", documentation_only=True)
+]
 
 
 def _first_user_roles(kind: OrganisationKind) -> frozenset[Role]:
@@ -101,10 +103,18 @@ class OrganisationController(Controller):
         opt=rule(PUBLIC),
         status_code=201,
         summary="Register an organisation and its first user",
-        response_headers=[*ETAG_HEADER, ResponseHeader(name="Location", description="the new organisation", documentation_only=True)],
+        response_headers=[
+            *ETAG_HEADER,
+            ResponseHeader(
+                name="Location", description="the new organisation", documentation_only=True
+            ),
+        ],
     )
     async def register(
-        self, request: Request[Any, Any, Any], services: NamedDependency[Services], data: JSONBody[RegisterOrganisation]
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        data: JSONBody[RegisterOrganisation],
     ) -> Response[Registered]:
         registry = data.registry_identifier
         details = RegistrationDetails.parse(
@@ -148,7 +158,12 @@ class OrganisationController(Controller):
             raise
         result = command_result(saved, LOG)
         return Response(
-            Registered(id=saved.aggregate_id, user_id=user_id, version=saved.version, position=result.position),
+            Registered(
+                id=saved.aggregate_id,
+                user_id=user_id,
+                version=saved.version,
+                position=result.position,
+            ),
             status_code=201,
             headers={"ETag": etag(saved.version), "Location": f"{self.path}/{organisation_id}"},
         )
@@ -159,7 +174,9 @@ class OrganisationController(Controller):
         summary="An organisation, with its membership application and version (ETag)",
         response_headers=ETAG_HEADER,
     )
-    async def show(self, services: NamedDependency[Services], organisation_id: FromPath[UUID]) -> Response[OrganisationView]:
+    async def show(
+        self, services: NamedDependency[Services], organisation_id: FromPath[UUID]
+    ) -> Response[OrganisationView]:
         organisation = await services.run(services.membership.get_organisation, organisation_id)
         return Response(_view(organisation), headers={"ETag": etag(organisation.version)})
 
@@ -171,7 +188,10 @@ class OrganisationController(Controller):
         response_headers=ETAG_HEADER,
     )
     async def apply(
-        self, request: Request[Any, Any, Any], services: NamedDependency[Services], organisation_id: FromPath[UUID]
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        organisation_id: FromPath[UUID],
     ) -> Response[CommandResult]:
         saved = await services.run(
             services.membership.apply_for_membership,
@@ -189,7 +209,10 @@ class OrganisationController(Controller):
         response_headers=ETAG_HEADER,
     )
     async def withdraw(
-        self, request: Request[Any, Any, Any], services: NamedDependency[Services], organisation_id: FromPath[UUID]
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        organisation_id: FromPath[UUID],
     ) -> Response[CommandResult]:
         saved = await services.run(
             services.membership.withdraw_application,
@@ -207,7 +230,10 @@ class OrganisationController(Controller):
         response_headers=ETAG_HEADER,
     )
     async def admit(
-        self, request: Request[Any, Any, Any], services: NamedDependency[Services], organisation_id: FromPath[UUID]
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        organisation_id: FromPath[UUID],
     ) -> Response[CommandResult]:
         saved = await services.run(
             services.membership.admit,
@@ -252,7 +278,10 @@ class RegistryClaimController(Controller):
         summary="Release a wrongly claimed registry identifier (staff)",
     )
     async def release(
-        self, request: Request[Any, Any, Any], services: NamedDependency[Services], data: JSONBody[ReleaseClaim]
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        data: JSONBody[ReleaseClaim],
     ) -> CommandResult:
         identifier = normalise_identifier(data.scheme, data.identifier)
         saved = await services.run(

@@ -10,6 +10,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
+
 from sharedkernel.errors import Conflict, InvalidValue, NotFound, StaleVersion
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -61,23 +62,21 @@ def _conflict(request: Request[Any, Any, Any], exc: Conflict) -> Response[Any]:
     return problem(request, 409, "Conflict", exc.message, type_=type_, **extra)
 
 
-_KEY_IN_MESSAGE = re.compile(r"`\$\.?([^`]*)`")
-_FIELD_IN_MESSAGE = re.compile(r"field `([^`]+)`")
+_FIELD_IN_MESSAGE = re.compile(r"(?:missing required|unknown) field `([^`]+)`")
 
 
 def _field_of(error: dict[str, Any]) -> str:
-    """The field a Litestar / msgspec validation error is about, as a dotted path."""
-    message = str(error.get("message", ""))
-    key = error.get("key")
-    path = _KEY_IN_MESSAGE.search(message)
-    named = _FIELD_IN_MESSAGE.search(message)
-    if path and path.group(1):
-        where = path.group(1).replace("[", ".").replace("]", "").strip(".")
-        # "missing required field `x` - at `$.user`" names x inside the path.
-        return f"{where}.{named.group(1)}" if named and "missing" in message else where
+    """The field a Litestar / msgspec validation error is about, as a dotted path.
+
+    Litestar gives the path of the object at fault ("user", "regions[0]"); for a missing or
+    unknown field the message names the field inside it.
+    """
+    key = str(error.get("key") or "")
+    key = "" if key == "data" else key.removeprefix("data.")
+    named = _FIELD_IN_MESSAGE.search(str(error.get("message", "")))
     if named:
-        return named.group(1)
-    return str(key) if key else "body"
+        return f"{key}.{named.group(1)}" if key else named.group(1)
+    return key or "body"
 
 
 def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
@@ -107,7 +106,9 @@ def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Re
 def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     headers = dict(exc.headers or {})
     extra = exc.extra if isinstance(exc.extra, dict) else {}
-    return problem(request, exc.status_code, _title(exc.status_code), exc.detail, headers=headers, **extra)
+    return problem(
+        request, exc.status_code, _title(exc.status_code), exc.detail, headers=headers, **extra
+    )
 
 
 def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

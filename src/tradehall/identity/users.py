@@ -10,11 +10,11 @@ from uuid import UUID
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sharedkernel.errors import InvalidValue
 from sqlalchemy import Insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sharedkernel.errors import InvalidValue
 from tradehall.identity.tables import users
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from uuid import UUID
 
 import msgspec
+
 from membership.domain import LegalForm, MembershipStatus, OrganisationKind
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
