@@ -10,16 +10,20 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from argon2 import PasswordHasher
 from litestar.testing import AsyncTestClient
 from sqlalchemy import make_url
 
 from tradehall.api.app import create_app
 from tradehall.clock import ManualClock
+from tradehall.identity.users import Passwords
 from tradehall.settings import Settings
 from tradehall.store import PostgresStore, SQLiteStore, Store
 
 DEFAULT_TEST_DATABASE_URL = "postgresql://root@127.0.0.1:5432/test"
 JWT_SECRET = "test-secret-" + "x" * 40
+# Real argon2id at its lowest cost: the tests check behaviour, not hashing strength.
+FAST_PASSWORDS = Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 @pytest.fixture(scope="session")
@@ -71,6 +75,6 @@ def settings(store: Store, tmp_path: Path) -> Settings:
 async def client(
     settings: Settings, store: Store, clock: ManualClock
 ) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
-    app = create_app(settings, clock=clock, store=store)
+    app = create_app(settings, clock=clock, store=store, passwords=FAST_PASSWORDS)
     async with AsyncTestClient(app) as test_client:
         yield test_client

@@ -242,12 +242,12 @@ class Organisation(TradehallAggregate):
         self.trigger_event(self.MembershipAdmitted, **context.event_kwargs())
 
     def reject(self, context: Context, reason: str) -> None:
+        self._require({MembershipStatus.PENDING}, "reject")
         clean_reason = reason.strip()
         if not clean_reason:
             raise InvalidValue("reason", "a rejection gives its reason")
         if len(clean_reason) > MAX_TEXT:
             raise InvalidValue("reason", f"longer than {MAX_TEXT} characters")
-        self._require({MembershipStatus.PENDING}, "reject")
         self.trigger_event(self.MembershipRejected, reason=clean_reason, **context.event_kwargs())
 
     def withdraw_application(self, context: Context) -> None:
@@ -309,9 +309,9 @@ class RegistryClaim(TradehallAggregate):
         )
 
     def release(self, context: Context, reason: str) -> None:
+        if not self.held:
+            raise Conflict(f"the registry identifier {self.scheme}-{self.identifier} is not held")
         clean_reason = reason.strip()
         if not clean_reason:
             raise InvalidValue("reason", "a release gives its reason")
-        if not self.held:
-            raise Conflict(f"the registry identifier {self.scheme}-{self.identifier} is not held")
         self.trigger_event(self.Released, reason=clean_reason, **context.event_kwargs())

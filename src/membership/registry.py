@@ -86,8 +86,10 @@ def _normalise_for_scheme(scheme: str, compact: str) -> str:
             return compact.zfill(8)
         return compact[:2] + compact[2:].zfill(6)
     if scheme == "GB-SC":
-        digits = compact.removeprefix("SC")
-        if not digits.isdigit():
+        # SC and six digits; extra leading zeros name the same charity.
+        number = compact.removeprefix("SC")
+        digits = number.lstrip("0") or "0"
+        if not number.isdigit() or len(digits) > 6:
             raise InvalidValue(
                 "registry_identifier.identifier", f"{compact!r} is not a Scottish charity number"
             )

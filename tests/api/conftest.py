@@ -1,22 +1,15 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
 import pytest
 from litestar.testing import AsyncTestClient
 
-from tests.api.helpers import PASSWORD, token
+from tests.api.helpers import PASSWORD, SignedIn, token
 from tradehall.clock import ManualClock
-from tradehall.identity.users import Passwords, Role, create_user, insert_user
+from tests.conftest import FAST_PASSWORDS
+from tradehall.identity.users import Role, create_user, insert_user
 from tradehall.store import Store
-
-
-@dataclass(frozen=True)
-class SignedIn:
-    user_id: uuid.UUID
-    email: str
-    headers: dict[str, str]
 
 
 def add_user(store: Store, clock: ManualClock, roles: frozenset[Role]) -> tuple[uuid.UUID, str]:
@@ -31,7 +24,7 @@ def add_user(store: Store, clock: ManualClock, roles: frozenset[Role]) -> tuple[
                 insert_user(
                     user_id=user_id,
                     email=email,
-                    password_hash=Passwords().hash(PASSWORD),
+                    password_hash=FAST_PASSWORDS.hash(PASSWORD),
                     organisation_id=None,
                     roles=roles,
                     now=clock.now(),
@@ -39,13 +32,15 @@ def add_user(store: Store, clock: ManualClock, roles: frozenset[Role]) -> tuple[
             )
     finally:
         engine.dispose()
-    return email
+    return user_id, email
 
 
 @pytest.fixture
-async def staff_headers(
-    client: AsyncTestClient,
-    store: Store,
-    clock: ManualClock,  # type: ignore[type-arg]
-) -> dict[str, str]:
-    return await token(client, add_user(store, clock, frozenset({Role.STAFF})))
+async def staff(client: AsyncTestClient, store: Store, clock: ManualClock) -> SignedIn:  # type: ignore[type-arg]
+    user_id, email = add_user(store, clock, frozenset({Role.STAFF}))
+    return SignedIn(user_id, email, await token(client, email))
+
+
+@pytest.fixture
+def staff_headers(staff: SignedIn) -> dict[str, str]:
+    return staff.headers

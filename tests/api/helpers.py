@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import random
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from litestar.testing import AsyncTestClient
 
 PASSWORD = "correct horse battery"
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user_id: uuid.UUID
+    email: str
+    headers: dict[str, str]
 
 
 def company_number() -> str:

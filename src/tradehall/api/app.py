@@ -24,7 +24,7 @@ from tradehall.api.middleware import RequestIdAndAccessLog
 from tradehall.api.organisations import OrganisationController, RegistryClaimController
 from tradehall.api.problems import EXCEPTION_HANDLERS
 from tradehall.clock import Clock
-from tradehall.identity.users import User
+from tradehall.identity.users import Passwords, User
 from tradehall.services import Services, build_services
 from tradehall.settings import Settings
 from tradehall.store import Store, store_from_settings
@@ -60,6 +60,7 @@ def create_app(
     *,
     clock: Clock | None = None,
     store: Store | None = None,
+    passwords: Passwords | None = None,
     on_ready: Any = None,
 ) -> Litestar:
     """Build the app. Stores are prepared and services wired when it starts, not before."""
@@ -77,7 +78,9 @@ def create_app(
         if missing:
             raise RuntimeError(f"routes without an access rule: {', '.join(missing)}")
         await asyncio.to_thread(chosen_store.prepare_for_serving)
-        services = build_services(settings, clock=clock, store=chosen_store)
+        services = build_services(
+            settings, clock=clock, store=chosen_store, passwords=passwords
+        )
         app.state.services = services
         app.state.tokens = TokenIssuer(jwt_auth, settings.jwt_lifetime_seconds)
         if on_ready is not None:
