@@ -6,8 +6,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from tests.api.helpers import PASSWORD, SignedIn, token
-from tradehall.clock import ManualClock
 from tests.conftest import FAST_PASSWORDS
+from tradehall.clock import ManualClock
 from tradehall.identity.users import Role, create_user, insert_user
 from tradehall.store import Store
 

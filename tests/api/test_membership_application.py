@@ -9,8 +9,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from sharedkernel.events import user_actor
-from tests.api.helpers import SignedIn
-from tests.api.helpers import events_of, register, token
+from tests.api.helpers import SignedIn, events_of, register, token
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 
@@ -202,7 +201,9 @@ async def test_two_admissions_at_once_one_succeeds_one_conflicts_one_event(
     )
 
     assert sorted(r.status_code for r in responses) == [200, 409], [r.text for r in responses]
-    admissions = [e for e in events_of(client, org["id"]) if type(e).__name__ == "MembershipAdmitted"]
+    admissions = [
+        e for e in events_of(client, org["id"]) if type(e).__name__ == "MembershipAdmitted"
+    ]
     assert len(admissions) == 1
 
 
@@ -226,7 +227,9 @@ async def test_two_decisions_racing_with_the_same_if_match_leave_one_decision(
     assert len(events_of(client, org["id"])) == 3
 
 
-async def test_an_unknown_organisation_is_not_found(client: Client, staff_headers: dict[str, str]) -> None:
+async def test_an_unknown_organisation_is_not_found(
+    client: Client, staff_headers: dict[str, str]
+) -> None:
     missing = {"id": "00000000-0000-4000-8000-000000000000"}
     shown = await client.get(url(missing), headers=staff_headers)
     admitted = await client.post(url(missing, ADMIT), headers=staff_headers)

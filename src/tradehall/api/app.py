@@ -78,9 +78,7 @@ def create_app(
         if missing:
             raise RuntimeError(f"routes without an access rule: {', '.join(missing)}")
         await asyncio.to_thread(chosen_store.prepare_for_serving)
-        services = build_services(
-            settings, clock=clock, store=chosen_store, passwords=passwords
-        )
+        services = build_services(settings, clock=clock, store=chosen_store, passwords=passwords)
         app.state.services = services
         app.state.tokens = TokenIssuer(jwt_auth, settings.jwt_lifetime_seconds)
         if on_ready is not None:
