@@ -1,0 +1,181 @@
+"""Every route declares who may call it; the route table drives these checks."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from litestar import Litestar, get
+from litestar.routes import HTTPRoute
+from litestar.testing import AsyncTestClient
+
+from tests.api.helpers import register, token
+from tests.conftest import JWT_SECRET
+from tradehall.api.access import declared_access, is_declared
+from tradehall.api.app import create_app, undeclared_routes
+from tradehall.settings import Settings
+
+Client = AsyncTestClient  # type: ignore[type-arg]
+
+
+def our_routes(app: Litestar) -> list[tuple[str, str, Any]]:
+    """(method, path, handler) for every route of ours, as the app registered them."""
+    found = []
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            for method in sorted(handler.http_methods - {"OPTIONS", "HEAD"}):
+                found.append((method, route.path, handler))
+    return found
+
+
+def concrete(path: str, organisation_id: str) -> str:
+    return re.sub(r"\{organisation_id:uuid\}", organisation_id, path)
+
+
+def _messages(error: BaseException) -> list[str]:
+    """Messages of an exception and, for a group, of everything inside it."""
+    inner = getattr(error, "exceptions", ())
+    return [str(error), *(m for e in inner for m in _messages(e))]
+
+
+def settings_for(tmp_path: Path) -> Settings:
+    return Settings(
+        environment="embedded",
+        database_url=None,
+        data_dir=tmp_path,
+        jwt_secret=JWT_SECRET,
+        jwt_lifetime_seconds=900,
+        db_pool_size=2,
+        max_body_bytes=65536,
+        log_level="INFO",
+    )
+
+
+def test_every_route_declares_its_access_rule(tmp_path: Path) -> None:
+    app = create_app(settings_for(tmp_path))
+    routes = our_routes(app)
+    assert len(routes) >= 9
+    for method, path, handler in routes:
+        assert is_declared(handler), f"{method} {path} declares no access rule"
+        assert declared_access(handler) is not None
+    assert undeclared_routes(app) == []
+
+
+async def test_an_app_with_an_undeclared_route_refuses_to_start(tmp_path: Path) -> None:
+    @get("/api/v1/forgotten")
+    async def forgotten() -> str:
+        return "who may call me?"
+
+    app = create_app(settings_for(tmp_path))
+    app.register(forgotten)
+    assert [entry.split()[0] for entry in undeclared_routes(app)] == ["/api/v1/forgotten"]
+    with pytest.raises(BaseException) as raised:
+        async with AsyncTestClient(app):
+            pass
+    assert "routes without an access rule" in " ".join(_messages(raised.value))
+
+
+async def test_anonymous_callers_reach_only_public_routes(client: Client) -> None:
+    some_org = str(uuid.uuid4())
+    for method, path, handler in our_routes(client.app):
+        rule = declared_access(handler)
+        assert rule is not None
+        if rule.public:
+            continue
+        response = await client.request(method, concrete(path, some_org), json={})
+        assert response.status_code == 401, f"{method} {path}: {response.status_code}"
+        assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_members_of_another_organisation_are_refused_everywhere(client: Client) -> None:
+    """Member A acting on B's organisation: every non-public route says 403."""
+    org_a = await register(client)
+    org_b = await register(client)
+    headers_a = await token(client, org_a["email"])
+    checked = 0
+    for method, path, handler in our_routes(client.app):
+        rule = declared_access(handler)
+        assert rule is not None
+        if rule.public or "{organisation_id" not in path:
+            continue
+        response = await client.request(
+            method, concrete(path, org_b["id"]), json={"reason": "x"}, headers=headers_a
+        )
+        assert response.status_code == 403, f"{method} {path}: {response.text}"
+        checked += 1
+    assert checked >= 5
+
+
+async def test_members_are_refused_staff_routes(client: Client) -> None:
+    org = await register(client)
+    headers = await token(client, org["email"])
+    checked = 0
+    for method, path, handler in our_routes(client.app):
+        rule = declared_access(handler)
+        assert rule is not None
+        if rule.public or rule.own_organisation is not None:
+            continue
+        response = await client.request(
+            method, concrete(path, org["id"]), json={"reason": "x"}, headers=headers
+        )
+        assert response.status_code == 403, f"{method} {path}: {response.text}"
+        checked += 1
+    assert checked >= 1
+
+
+async def test_staff_may_read_any_organisation_but_not_apply_for_it(
+    client: Client, staff_headers: dict[str, str]
+) -> None:
+    org = await register(client)
+    shown = await client.get(f"/api/v1/organisations/{org['id']}", headers=staff_headers)
+    applied = await client.post(
+        f"/api/v1/organisations/{org['id']}/membership/application", headers=staff_headers
+    )
+    assert shown.status_code == 200
+    assert applied.status_code == 403
+
+
+@pytest.mark.parametrize("problem", ["forged", "expired", "garbage"])
+async def test_bad_tokens_are_refused(client: Client, problem: str) -> None:
+    org = await register(client)
+    claims = {
+        "sub": str(uuid.uuid4()),
+        "exp": datetime.now(UTC) + timedelta(minutes=5),
+        "iat": datetime.now(UTC),
+        "extras": {"org": org["id"], "roles": ["member"]},
+    }
+    if problem == "forged":
+        encoded = jwt.encode(claims, "another secret of enough length 123456", algorithm="HS256")
+    elif problem == "expired":
+        claims["exp"] = datetime.now(UTC) - timedelta(minutes=1)
+        claims["iat"] = datetime.now(UTC) - timedelta(minutes=20)
+        encoded = jwt.encode(claims, JWT_SECRET, algorithm="HS256")
+    else:
+        encoded = "not.a.token"
+
+    response = await client.get(
+        f"/api/v1/organisations/{org['id']}", headers={"Authorization": f"Bearer {encoded}"}
+    )
+
+    assert response.status_code == 401
+
+
+async def test_a_wrong_password_is_refused_without_saying_which_part_was_wrong(
+    client: Client,
+) -> None:
+    org = await register(client)
+    wrong_password = await client.post(
+        "/api/v1/auth/token", json={"email": org["email"], "password": "not the password"}
+    )
+    unknown_user = await client.post(
+        "/api/v1/auth/token", json={"email": "nobody@example.org", "password": "whatever123"}
+    )
+    assert wrong_password.status_code == unknown_user.status_code == 401
+    assert wrong_password.json()["detail"] == unknown_user.json()["detail"]
