@@ -76,7 +76,7 @@ async def test_an_app_with_an_undeclared_route_refuses_to_start(tmp_path: Path) 
     app = create_app(settings_for(tmp_path))
     app.register(forgotten)
     assert [entry.split()[0] for entry in undeclared_routes(app)] == ["/api/v1/forgotten"]
-    with pytest.raises(BaseException) as raised:
+    with pytest.raises(ExceptionGroup) as raised:
         async with AsyncTestClient(app):
             pass
     assert "routes without an access rule" in " ".join(_messages(raised.value))
