@@ -26,13 +26,18 @@ JWT_SECRET = "test-secret-" + "x" * 40
 FAST_PASSWORDS = Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
+def admin_database_url() -> str:
+    """The PostgreSQL database the tests connect to in order to create their own."""
+    return os.environ.get("TRADEHALL_TEST_DATABASE_URL", DEFAULT_TEST_DATABASE_URL)
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test run, dropped at the end.
 
     PostgreSQL is part of the test set-up: if it is unreachable the tests fail, never skip.
     """
-    admin_url = make_url(os.environ.get("TRADEHALL_TEST_DATABASE_URL", DEFAULT_TEST_DATABASE_URL))
+    admin_url = make_url(admin_database_url())
     name = f"tradehall_test_{uuid.uuid4().hex[:12]}"
     admin_dsn = admin_url.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(admin_dsn, autocommit=True) as connection:

@@ -1,0 +1,117 @@
+"""The `tradehall` command line: migrate, staff create, and serve on a real port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from tests.api.helpers import PASSWORD, registration
+from tradehall.cli import main
+
+
+def env_for(data_dir: Path) -> dict[str, str]:
+    return {"TRADEHALL_DATA_DIR": str(data_dir), "TRADEHALL_DATABASE_URL": ""}
+
+
+def test_migrate_then_create_a_staff_user_once(tmp_path: Path) -> None:
+    runner = CliRunner()
+    env = env_for(tmp_path / "data")
+
+    migrated = runner.invoke(main, ["migrate"], env=env)
+    created = runner.invoke(
+        main,
+        ["staff", "create", "Officer@Association.example"],
+        env=env | {"TRADEHALL_STAFF_PASSWORD": PASSWORD},
+    )
+    again = runner.invoke(
+        main,
+        ["staff", "create", "officer@association.example"],
+        env=env | {"TRADEHALL_STAFF_PASSWORD": PASSWORD},
+    )
+    bad = runner.invoke(
+        main,
+        ["staff", "create", "not-an-address"],
+        env=env | {"TRADEHALL_STAFF_PASSWORD": PASSWORD},
+    )
+
+    assert migrated.exit_code == 0, migrated.output
+    assert created.exit_code == 0, created.output
+    assert "officer@association.example" in created.output
+    assert again.exit_code == 1
+    assert "exists already" in again.output
+    assert bad.exit_code == 2
+    assert PASSWORD not in created.output
+
+
+def test_production_mode_with_a_default_secret_refuses_to_start(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["serve"],
+        env=env_for(tmp_path)
+        | {
+            "TRADEHALL_ENV": "production",
+            "TRADEHALL_DATABASE_URL": "postgresql://root@127.0.0.1:5432/test",
+            "TRADEHALL_JWT_SECRET": "",
+        },
+    )
+    assert result.exit_code == 1
+    assert "JWT_SECRET" in result.output
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    """`tradehall serve` in its own process on the embedded default, ready to answer."""
+    port = free_port()
+    env = os.environ | env_for(tmp_path / "data")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tradehall.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        # Wait for uvicorn's own word that start-up (migrations included) is complete.
+        assert process.stdout is not None
+        seen = []
+        for raw in iter(process.stdout.readline, b""):
+            seen.append(raw.decode(errors="replace"))
+            if "Application startup complete" in seen[-1]:
+                break
+        else:
+            pytest.fail("the server exited before it was ready:\n" + "".join(seen))
+        assert httpx.get(f"{base}/ready", timeout=5).status_code == 200
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_serve_answers_over_real_http_and_keeps_data_across_requests(served: str) -> None:
+    body = registration()
+    created = httpx.post(f"{served}/api/v1/organisations", json=body, timeout=10)
+    assert created.status_code == 201, created.text
+    signed_in = httpx.post(
+        f"{served}/api/v1/auth/token",
+        json={"email": body["user"]["email"], "password": PASSWORD},
+        timeout=10,
+    )
+    headers = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+    shown = httpx.get(f"{served}/api/v1/organisations/{created.json()['id']}", headers=headers)
+    assert shown.status_code == 200
+    assert shown.json()["name"] == body["name"]

@@ -1,0 +1,45 @@
+"""Settings: safe embedded defaults, and a refusal to run production on a default secret."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tradehall.settings import Settings, SettingsError
+
+
+def test_embedded_defaults_make_and_keep_their_own_secret(tmp_path: Path) -> None:
+    env = {"TRADEHALL_DATA_DIR": str(tmp_path / "data")}
+    first = Settings.from_env(env)
+    second = Settings.from_env(env)
+    assert first.environment == "embedded"
+    assert first.database_url is None
+    assert len(first.jwt_secret) >= 32
+    assert first.jwt_secret == second.jwt_secret
+    assert (tmp_path / "data" / "jwt-secret").stat().st_mode & 0o077 == 0
+
+
+def test_production_refuses_a_missing_or_short_secret() -> None:
+    base = {"TRADEHALL_ENV": "production", "TRADEHALL_DATABASE_URL": "postgresql://x@h/db"}
+    with pytest.raises(SettingsError, match="JWT_SECRET"):
+        Settings.from_env(base)
+    with pytest.raises(SettingsError, match="JWT_SECRET"):
+        Settings.from_env(base | {"TRADEHALL_JWT_SECRET": "changeme"})
+    accepted = Settings.from_env(base | {"TRADEHALL_JWT_SECRET": "s" * 40})
+    assert accepted.is_production
+
+
+def test_production_needs_postgresql() -> None:
+    with pytest.raises(SettingsError, match="DATABASE_URL"):
+        Settings.from_env({"TRADEHALL_ENV": "production", "TRADEHALL_JWT_SECRET": "s" * 40})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("ENV", "staging"), ("DB_POOL_SIZE", "many"), ("DB_POOL_SIZE", "0"), ("MAX_BODY_BYTES", "-1")],
+)
+def test_bad_values_are_refused_by_name(tmp_path: Path, name: str, value: str) -> None:
+    env = {"TRADEHALL_DATA_DIR": str(tmp_path), f"TRADEHALL_{name}": value}
+    with pytest.raises(SettingsError, match=f"TRADEHALL_{name}"):
+        Settings.from_env(env)
