@@ -144,13 +144,19 @@ class SQLiteStore(Store):
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
 
-    def database_file(self, app_name: str) -> Path:
-        return self.data_dir / f"{app_name}.sqlite3"
-
     @property
     def main_file(self) -> Path:
-        # Identity rows are written in the membership events' transaction, so they share a file.
-        return self.database_file("membership")
+        """Identity, read models and the membership event log.
+
+        Identity rows are written in the membership events' transaction (ADR 3), so they share
+        a file; other contexts' event logs get files of their own.
+        """
+        return self.data_dir / "tradehall.sqlite3"
+
+    def database_file(self, app_name: str) -> Path:
+        if app_name == "membership":
+            return self.main_file
+        return self.data_dir / f"{app_name}.sqlite3"
 
     def application_env(self, app_name: str, *, pool_size: int) -> dict[str, str]:
         return {
