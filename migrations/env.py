@@ -5,9 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
-from tradehall.identity.tables import metadata
+from projections.tables import metadata as read_side
+from tradehall.identity.tables import metadata as identity
 
-target_metadata = metadata
+target_metadata = [identity, read_side]
 
 
 def _run(connection: Connection) -> None:

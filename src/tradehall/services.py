@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
+from eventsourcing.application import Application
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from membership.application import MembershipApp
 from tradehall.clock import Clock, SystemClock
 from tradehall.identity.users import Passwords, UserDirectory
+from tradehall.readside import ReadSide
 from tradehall.settings import Settings
 from tradehall.store import Store, store_from_settings
 
@@ -30,13 +32,27 @@ class Services:
     users: UserDirectory
     passwords: Passwords
     executor: ThreadPoolExecutor = field(repr=False)
+    readside: ReadSide | None = None
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run synchronous work (the eventsourcing Applications, hashing) in a worker thread."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, partial(fn, *args, **kwargs))
 
+    @property
+    def event_logs(self) -> dict[str, Application[Any]]:
+        """Each event log's Application, by log name."""
+        return {"membership": self.membership}
+
+    async def open_read_side(self) -> ReadSide:
+        self.readside = await ReadSide.open(self.store, self.event_logs, self.engine)
+        if self.settings.run_projections:
+            self.readside.start_projector(self.store, self.settings.projection_poll_seconds)
+        return self.readside
+
     async def close(self) -> None:
+        if self.readside is not None:
+            await self.readside.close()
         await self.engine.dispose()
         self.membership.close()
         self.executor.shutdown(wait=True)

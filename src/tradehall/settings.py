@@ -26,6 +26,10 @@ class Settings:
     db_pool_size: int
     max_body_bytes: int
     log_level: str
+    # Run the projections inside the API process (embedded default); production may run
+    # them as `tradehall projections run` instead.
+    run_projections: bool = True
+    projection_poll_seconds: float = 1.0
 
     @property
     def is_production(self) -> bool:
@@ -63,6 +67,10 @@ class Settings:
             db_pool_size=_int(get("DB_POOL_SIZE", "8"), "DB_POOL_SIZE"),
             max_body_bytes=_int(get("MAX_BODY_BYTES", "65536"), "MAX_BODY_BYTES"),
             log_level=get("LOG_LEVEL", "INFO").upper(),
+            run_projections=_bool(get("RUN_PROJECTIONS", "true"), "RUN_PROJECTIONS"),
+            projection_poll_seconds=_seconds(
+                get("PROJECTION_POLL_SECONDS", "1.0"), "PROJECTION_POLL_SECONDS"
+            ),
         )
 
 
@@ -73,6 +81,25 @@ def _int(value: str, name: str) -> int:
         raise SettingsError(f"TRADEHALL_{name} must be a whole number, not {value!r}") from None
     if number <= 0:
         raise SettingsError(f"TRADEHALL_{name} must be positive")
+    return number
+
+
+def _bool(value: str, name: str) -> bool:
+    lowered = value.lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"TRADEHALL_{name} must be true or false, not {value!r}")
+
+
+def _seconds(value: str, name: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise SettingsError(f"TRADEHALL_{name} must be a number of seconds") from None
+    if not 0 < number <= 60:
+        raise SettingsError(f"TRADEHALL_{name} must be between 0 and 60 seconds")
     return number
 
 

@@ -9,24 +9,32 @@ row written at registration) in the same transaction as the events they accompan
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 import psycopg
 from eventsourcing.application import Application
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
-from sqlalchemy import ClauseElement, Dialect, create_engine, make_url, text
+from psycopg import sql
+from sqlalchemy import ClauseElement, Connection, Dialect, create_engine, make_url, text
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.dialects.sqlite.pysqlite import dialect as pysqlite_dialect
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from projections.runner import Waker
 from tradehall.alembic_runner import alembic_heads, current_revisions, upgrade_to_head
 
+_log = logging.getLogger("tradehall.store")
 EVENTS_SCHEMA = "events"
 # The bounded contexts that keep an event log, by Application name.
 EVENT_LOGS = ("membership",)
@@ -50,7 +58,39 @@ _SQLITE_DIALECT = pysqlite_dialect(paramstyle="named")
 _POSTGRES_DIALECT = psycopg_dialect()  # type: ignore[no-untyped-call]
 
 
+class LocalSignal:
+    """Wakes this process's projector when this process records events (SQLite has no NOTIFY)."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._generation = 0
+
+    def fire(self) -> None:
+        with self._condition:
+            self._generation += 1
+            self._condition.notify_all()
+
+    def wait(self, timeout: float) -> None:
+        with self._condition:
+            seen = self._generation
+            self._condition.wait_for(lambda: self._generation != seen, timeout=timeout)
+
+    def interrupt(self) -> None:
+        self.fire()
+
+    def close(self) -> None:
+        return None
+
+
+LOCAL_EVENTS_RECORDED = LocalSignal()
+
+
 class SQLiteRecorderWithSideWrites(SQLiteApplicationRecorder):
+    def insert_events(self, stored_events: Sequence[Any], **kwargs: Any) -> Sequence[int] | None:
+        ids = super().insert_events(stored_events, **kwargs)
+        LOCAL_EVENTS_RECORDED.fire()
+        return ids
+
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[Any], **kwargs: Any
     ) -> Sequence[int] | None:
@@ -68,6 +108,55 @@ class PostgresRecorderWithSideWrites(PostgresApplicationRecorder):
             sql, params = compile_for(statement, _POSTGRES_DIALECT)
             curs.execute(sql, params)
         super()._insert_events(curs, stored_events, **kwargs)
+
+
+class PostgresWaker:
+    """LISTENs on the event tables' channels (the library NOTIFYs on every insert).
+
+    Reconnects when the connection drops; the runner's poll interval covers the gap.
+    """
+
+    def __init__(self, conninfo: str, channels: Sequence[str]) -> None:
+        self._conninfo = conninfo
+        self._channels = list(channels)
+        self._connection: psycopg.Connection[Any] | None = None
+        self._interrupted = threading.Event()
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        connection = psycopg.connect(self._conninfo, autocommit=True)
+        for channel in self._channels:
+            connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+        return connection
+
+    def wait(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        try:
+            if self._connection is None or self._connection.closed:
+                self._connection = self._connect()
+            # Short slices, so `interrupt` (shutdown) is noticed within a tenth of a second.
+            while not self._interrupted.is_set():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                for _ in self._connection.notifies(timeout=min(remaining, 0.1), stop_after=1):
+                    return
+        except psycopg.Error:
+            _log.warning("projection wake-up connection lost; reconnecting", exc_info=True)
+            self.close()
+            # Back off for what is left of the interval, then the runner polls anyway.
+            LOCAL_EVENTS_RECORDED.wait(max(deadline - time.monotonic(), 0))
+
+    def interrupt(self) -> None:
+        self._interrupted.set()
+
+    def close(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(psycopg.Error):
+                self._connection.close()
+            self._connection = None
+
+
+PROJECTIONS_CHANNEL = "tradehall_projections"
 
 
 @dataclass(frozen=True)
@@ -102,7 +191,29 @@ class Store(abc.ABC):
         """What the API does on start: migrate (embedded) or refuse a database that is behind."""
 
     def sync_engine(self) -> Engine:
-        return create_engine(self.sync_url())
+        return create_engine(self.sync_url(), **self._sync_engine_options())
+
+    def _sync_engine_options(self) -> dict[str, Any]:
+        return {}
+
+    @abc.abstractmethod
+    def waker(self, channels: Sequence[str]) -> Waker:
+        """What the projector waits on between batches."""
+
+    def in_projection_commit(  # noqa: B027 (a hook: most stores need nothing)
+        self, connection: Connection, projection: str, log: str, position: int
+    ) -> None:
+        """Statements run in each projector commit (PostgreSQL: tell readers elsewhere)."""
+
+    async def listen_for_projection_commits(
+        self, on_commit: Callable[[], None]
+    ) -> Callable[[], Awaitable[None]]:
+        """Call `on_commit` when a projector in another process commits; returns a closer."""
+
+        async def nothing() -> None:
+            return None
+
+        return nothing
 
     def async_engine(self, *, pool_size: int) -> AsyncEngine:
         return create_async_engine(self.async_url(), **self._async_engine_options(pool_size))
@@ -176,6 +287,13 @@ class SQLiteStore(Store):
     def _async_engine_options(self, pool_size: int) -> dict[str, Any]:
         return {"connect_args": {"timeout": 10}}
 
+    def _sync_engine_options(self) -> dict[str, Any]:
+        return {"connect_args": {"timeout": 10}}
+
+    def waker(self, channels: Sequence[str]) -> Waker:
+        # Only this process writes to the embedded files; others are seen at the next poll.
+        return LOCAL_EVENTS_RECORDED
+
     def migrate(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         for log in EVENT_LOGS:
@@ -234,6 +352,29 @@ class PostgresStore(Store):
 
     def _async_engine_options(self, pool_size: int) -> dict[str, Any]:
         return {"pool_size": pool_size, "max_overflow": 0, "pool_pre_ping": True}
+
+    def waker(self, channels: Sequence[str]) -> Waker:
+        return PostgresWaker(self.url.render_as_string(hide_password=False), channels)
+
+    def in_projection_commit(
+        self, connection: Connection, projection: str, log: str, position: int
+    ) -> None:
+        # Delivered when the batch commits, so a reader never sees a position before its rows.
+        connection.execute(
+            text("SELECT pg_notify(:channel, :payload)"),
+            {"channel": PROJECTIONS_CHANNEL, "payload": f"{projection}:{log}:{position}"},
+        )
+
+    async def listen_for_projection_commits(
+        self, on_commit: Callable[[], None]
+    ) -> Callable[[], Awaitable[None]]:
+        connection = await asyncpg.connect(self.url.render_as_string(hide_password=False))
+        await connection.add_listener(PROJECTIONS_CHANNEL, lambda *_: on_commit())
+
+        async def close() -> None:
+            await connection.close()
+
+        return close
 
     def migrate(self) -> None:
         engine = self.sync_engine()

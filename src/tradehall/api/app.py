@@ -19,6 +19,7 @@ from litestar.security.jwt import JWTAuth, Token
 
 from tradehall.api.access import PUBLIC, access_guard, is_declared, rule
 from tradehall.api.auth import AuthController, TokenIssuer, user_from_token
+from tradehall.api.directory import ApplicationsController, DirectoryController
 from tradehall.api.health import HealthController
 from tradehall.api.middleware import RequestIdAndAccessLog
 from tradehall.api.organisations import OrganisationController, RegistryClaimController
@@ -29,7 +30,14 @@ from tradehall.services import Services, build_services
 from tradehall.settings import Settings
 from tradehall.store import Store, store_from_settings
 
-CONTROLLERS = [HealthController, AuthController, OrganisationController, RegistryClaimController]
+CONTROLLERS = [
+    HealthController,
+    AuthController,
+    OrganisationController,
+    RegistryClaimController,
+    DirectoryController,
+    ApplicationsController,
+]
 OPENAPI_PATH = "/schema"
 
 
@@ -79,6 +87,7 @@ def create_app(
         await asyncio.to_thread(chosen_store.prepare_for_serving)
         services = build_services(settings, clock=clock, store=chosen_store, passwords=passwords)
         app.state.services = services
+        await services.open_read_side()
         app.state.tokens = TokenIssuer(jwt_auth, settings.jwt_lifetime_seconds)
         if on_ready is not None:
             on_ready(services)

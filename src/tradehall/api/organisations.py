@@ -14,7 +14,8 @@ from litestar.params import FromPath, JSONBody
 from membership.application import Saved
 from membership.domain import Organisation, OrganisationKind, RegistrationDetails
 from membership.registry import normalise_identifier
-from sharedkernel.errors import Conflict
+from projections.applications import application_of
+from sharedkernel.errors import Conflict, NotFound
 from sharedkernel.events import Context, user_actor
 from tradehall.api.access import (
     PUBLIC,
@@ -29,7 +30,9 @@ from tradehall.api.commands import (
     etag,
     expected_version,
 )
+from tradehall.api.directory import application_view
 from tradehall.api.middleware import request_id_of
+from tradehall.api.reads import PositionParam, read_after, with_consistency
 from tradehall.api.schemas.common import CommandResult
 from tradehall.api.schemas.organisations import (
     MembershipView,
@@ -40,6 +43,7 @@ from tradehall.api.schemas.organisations import (
     Rejection,
     ReleaseClaim,
 )
+from tradehall.api.schemas.reads import ApplicationStatus
 from tradehall.identity.users import (
     Role,
     check_password_policy,
@@ -200,6 +204,26 @@ class OrganisationController(Controller):
             expected_version(request),
         )
         return _command_response(saved)
+
+    @get(
+        "/{organisation_id:uuid}/membership/application",
+        opt=rule(own_organisation_or_staff()),
+        summary="An organisation's membership application, from the read model",
+    )
+    async def status_of(
+        self,
+        services: NamedDependency[Services],
+        organisation_id: FromPath[UUID],
+        position: PositionParam = None,
+    ) -> Response[ApplicationStatus]:
+        consistent = await read_after(services, "applications", position)
+        async with services.engine.connect() as connection:
+            row = await application_of(connection, organisation_id)
+        if row is None:
+            raise NotFound(f"no organisation {organisation_id}")
+        return with_consistency(
+            ApplicationStatus(application=application_view(row), consistent=consistent), consistent
+        )
 
     @post(
         "/{organisation_id:uuid}/membership/application/withdrawal",

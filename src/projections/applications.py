@@ -1,0 +1,135 @@
+"""Membership applications: the staff queue (oldest first) and each applicant's own status."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from projections.base import Projection
+from projections.events import RecordedEvent
+from projections.folding import load_rows, replace_rows
+from projections.tables import membership_applications
+
+KEY = "organisation_id"
+_DECISIONS = {
+    "Organisation.MembershipAdmitted": "admitted",
+    "Organisation.MembershipRejected": "rejected",
+    "Organisation.MembershipApplicationWithdrawn": "withdrawn",
+}
+_HANDLED = {"Organisation.Registered", "Organisation.MembershipApplied", *_DECISIONS}
+
+
+class ApplicationsProjection(Projection):
+    name = "applications"
+    logs = ("membership",)
+    tables = (membership_applications,)
+
+    def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
+        relevant = [e for e in events if e.name in _HANDLED]
+        ids = {e.originator_id for e in relevant}
+        rows = load_rows(connection, membership_applications, KEY, ids)
+        for event in relevant:
+            org_id, data = event.originator_id, event.data
+            if event.name == "Organisation.Registered":
+                rows[org_id] = {
+                    "organisation_id": org_id,
+                    "name": data["name"],
+                    "kind": data["kind"],
+                    "legal_form": data["legal_form"],
+                    "status": "none",
+                    "applied_at": None,
+                    "decided_at": None,
+                    "decided_by": None,
+                    "rejection_reason": None,
+                    "version": event.originator_version,
+                }
+                continue
+            row = rows.get(org_id)
+            if row is None:
+                continue
+            row["version"] = event.originator_version
+            if event.name == "Organisation.MembershipApplied":
+                row.update(
+                    status="pending",
+                    applied_at=data["timestamp"],
+                    decided_at=None,
+                    decided_by=None,
+                    rejection_reason=None,
+                )
+            else:
+                row.update(
+                    status=_DECISIONS[event.name],
+                    decided_at=data["timestamp"],
+                    decided_by=data["actor"],
+                    rejection_reason=data.get("reason"),
+                )
+        replace_rows(connection, membership_applications, KEY, rows.keys(), rows.values())
+
+
+@dataclass(frozen=True)
+class ApplicationRow:
+    organisation_id: UUID
+    name: str
+    kind: str
+    legal_form: str
+    status: str
+    applied_at: datetime | None
+    decided_at: datetime | None
+    rejection_reason: str | None
+    version: int
+
+
+def _row(mapping: object) -> ApplicationRow:
+    m = mapping._mapping  # type: ignore[attr-defined]
+    return ApplicationRow(
+        organisation_id=m["organisation_id"],
+        name=m["name"],
+        kind=m["kind"],
+        legal_form=m["legal_form"],
+        status=m["status"],
+        applied_at=m["applied_at"],
+        decided_at=m["decided_at"],
+        rejection_reason=m["rejection_reason"],
+        version=m["version"],
+    )
+
+
+async def applications_queue(
+    connection: AsyncConnection, *, status: str, limit: int, offset: int
+) -> tuple[list[ApplicationRow], int]:
+    """Applications in a status, the longest-waiting first."""
+    where = membership_applications.c.status == status
+    total = (
+        await connection.execute(
+            select(func.count()).select_from(membership_applications).where(where)
+        )
+    ).scalar_one()
+    rows = await connection.execute(
+        select(membership_applications)
+        .where(where)
+        .order_by(
+            membership_applications.c.applied_at,
+            membership_applications.c.organisation_id,
+        )
+        .limit(limit)
+        .offset(offset)
+    )
+    return [_row(row) for row in rows], int(total)
+
+
+async def application_of(
+    connection: AsyncConnection, organisation_id: UUID
+) -> ApplicationRow | None:
+    row = (
+        await connection.execute(
+            select(membership_applications).where(
+                membership_applications.c.organisation_id == organisation_id
+            )
+        )
+    ).first()
+    return _row(row) if row is not None else None

@@ -1,0 +1,116 @@
+"""Tables owned by the read side (created by Alembic, rebuilt by the projections)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    Uuid,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Read models carry no foreign keys: the projector alone writes them, a batch at a time.
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every store (SQLite keeps no zone, so we restore it)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# How far each projection has read each event log: written in the same transaction as the
+# projection's own changes.
+projection_positions = Table(
+    "projection_positions",
+    metadata,
+    Column("projection", String(100), primary_key=True),
+    Column("log", String(100), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
+
+directory_members = Table(
+    "directory_members",
+    metadata,
+    Column("organisation_id", Uuid, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("legal_form", String(60), nullable=False),
+    Column("social_purpose", Text, nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("listed", Boolean, nullable=False),
+    Column("registered_at", UtcDateTime, nullable=False),
+    Column("admitted_at", UtcDateTime, nullable=True),
+)
+Index("ix_directory_members_listed_name", directory_members.c.listed, directory_members.c.name)
+
+directory_member_regions = Table(
+    "directory_member_regions",
+    metadata,
+    Column("organisation_id", Uuid, primary_key=True),
+    Column("region", String(10), primary_key=True),
+)
+Index("ix_directory_member_regions_region", directory_member_regions.c.region)
+
+directory_member_cpv = Table(
+    "directory_member_cpv",
+    metadata,
+    Column("organisation_id", Uuid, primary_key=True),
+    Column("cpv_code", String(12), primary_key=True),
+    # The code's digits without trailing zeros: "45000000-7" -> "45". Prefix = hierarchy.
+    Column("cpv_stem", String(8), nullable=False),
+)
+Index("ix_directory_member_cpv_cpv_stem", directory_member_cpv.c.cpv_stem)
+
+membership_applications = Table(
+    "membership_applications",
+    metadata,
+    Column("organisation_id", Uuid, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("legal_form", String(60), nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("applied_at", UtcDateTime, nullable=True),
+    Column("decided_at", UtcDateTime, nullable=True),
+    Column("decided_by", String(60), nullable=True),
+    Column("rejection_reason", Text, nullable=True),
+    Column("version", BigInteger, nullable=False),
+)
+Index(
+    "ix_membership_applications_status_applied_at",
+    membership_applications.c.status,
+    membership_applications.c.applied_at,
+)

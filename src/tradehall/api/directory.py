@@ -1,0 +1,125 @@
+"""The public member directory and the membership application views (read models)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Literal
+
+from litestar import Controller, Response, get
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
+
+from projections.applications import ApplicationRow, applications_queue
+from projections.directory import directory_page
+from sharedkernel.reference import canonical_cpv, canonical_region, itl_regions
+from tradehall.api.access import PUBLIC, rule, staff_only
+from tradehall.api.reads import (
+    PageParam,
+    PerPageParam,
+    PositionParam,
+    read_after,
+    with_consistency,
+)
+from tradehall.api.schemas.reads import (
+    ApplicationsPage,
+    ApplicationView,
+    DirectoryMember,
+    DirectoryPage,
+)
+from tradehall.services import Services
+
+RegionParam = Annotated[
+    str | None,
+    QueryParameter(
+        name="region", max_length=10, description="ITL code; matches up and down the tree"
+    ),
+]
+CpvParam = Annotated[
+    str | None,
+    QueryParameter(name="cpv", max_length=12, description="CPV code; matches up and down the tree"),
+]
+StatusParam = Annotated[
+    Literal["none", "pending", "admitted", "rejected", "withdrawn"],
+    QueryParameter(name="status", description="which applications"),
+]
+
+
+def application_view(row: ApplicationRow) -> ApplicationView:
+    return ApplicationView(**asdict(row))
+
+
+class DirectoryController(Controller):
+    path = "/api/v1/directory"
+    tags = ["directory"]
+
+    @get("/", opt=rule(PUBLIC), summary="Members of the association, by name")
+    async def directory(
+        self,
+        services: NamedDependency[Services],
+        region: RegionParam = None,
+        cpv: CpvParam = None,
+        page: PageParam = 1,
+        per_page: PerPageParam = 20,
+        position: PositionParam = None,
+    ) -> Response[DirectoryPage]:
+        region_code = canonical_region(region, field="region") if region else None
+        cpv_code = canonical_cpv(cpv, field="cpv") if cpv else None
+        consistent = await read_after(services, "directory", position)
+        parents = {code: r.parent for code, r in itl_regions().items()}
+        async with services.engine.connect() as connection:
+            found = await directory_page(
+                connection,
+                region=region_code,
+                cpv_code=cpv_code,
+                region_parents=parents,
+                limit=per_page,
+                offset=(page - 1) * per_page,
+            )
+        items = [
+            DirectoryMember(
+                id=entry.organisation_id,
+                name=entry.name,
+                legal_form=entry.legal_form,
+                social_purpose=entry.social_purpose,
+                regions=entry.regions,
+                cpv_codes=entry.cpv_codes,
+                member_since=entry.admitted_at,
+            )
+            for entry in found.entries
+        ]
+        body = DirectoryPage(
+            items=items, total=found.total, page=page, per_page=per_page, consistent=consistent
+        )
+        return with_consistency(body, consistent)
+
+
+class ApplicationsController(Controller):
+    path = "/api/v1"
+    tags = ["organisations"]
+
+    @get(
+        "/membership/applications",
+        opt=rule(staff_only()),
+        summary="The queue of membership applications, the longest-waiting first (staff)",
+    )
+    async def queue(
+        self,
+        services: NamedDependency[Services],
+        status: StatusParam = "pending",
+        page: PageParam = 1,
+        per_page: PerPageParam = 20,
+        position: PositionParam = None,
+    ) -> Response[ApplicationsPage]:
+        consistent = await read_after(services, "applications", position)
+        async with services.engine.connect() as connection:
+            rows, total = await applications_queue(
+                connection, status=status, limit=per_page, offset=(page - 1) * per_page
+            )
+        body = ApplicationsPage(
+            items=[application_view(row) for row in rows],
+            total=total,
+            page=page,
+            per_page=per_page,
+            consistent=consistent,
+        )
+        return with_consistency(body, consistent)

@@ -1,0 +1,29 @@
+"""The Alembic migrations create exactly the tables the code declares, on both stores."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from projections.tables import metadata as read_side
+from tradehall.identity.tables import metadata as identity
+from tradehall.store import Store
+
+
+def test_migrated_schema_matches_the_declared_tables(store: Store) -> None:
+    store.migrate()
+    engine = store.sync_engine()
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection,
+                opts={
+                    "include_name": lambda name, type_, parent: (
+                        type_ != "table" or name in identity.tables or name in read_side.tables
+                    )
+                },
+            )
+            differences = compare_metadata(context, [identity, read_side])
+    finally:
+        engine.dispose()
+    assert differences == []
