@@ -101,5 +101,40 @@ def staff_create(email: str, password: str) -> None:
     click.echo(f"staff user {clean_email} created")
 
 
+@main.group()
+def projections() -> None:
+    """The read models: follow the event logs, rebuild them, see how far they are."""
+
+
+@projections.command("run")
+@click.option("--until-caught-up", is_flag=True, help="apply what is recorded, then exit")
+def projections_run(until_caught_up: bool) -> None:
+    """Follow the event logs (for a worker beside an API with TRADEHALL_RUN_PROJECTIONS=false)."""
+    from tradehall.cli_projections import run_projections
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    run_projections(settings, _store(settings), until_caught_up=until_caught_up)
+
+
+@projections.command("rebuild")
+@click.argument("names", nargs=-1)
+def projections_rebuild(names: tuple[str, ...]) -> None:
+    """Empty the named projections (default: all) and apply every event again."""
+    from tradehall.cli_projections import rebuild_projections
+
+    settings = _settings()
+    rebuild_projections(settings, _store(settings), names)
+
+
+@projections.command("status")
+def projections_status() -> None:
+    """Each projection's position and lag behind each event log."""
+    from tradehall.cli_projections import print_status
+
+    settings = _settings()
+    print_status(settings, _store(settings))
+
+
 if __name__ == "__main__":
     main()

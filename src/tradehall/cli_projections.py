@@ -1,0 +1,99 @@
+"""`tradehall projections run | rebuild | status`."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.table import Table
+
+from membership.application import MembershipApp
+from projections.runner import BatchProjector
+from tradehall.readside import build_projector
+from tradehall.settings import Settings
+from tradehall.store import Store
+
+
+@contextmanager
+def opened_projector(
+    settings: Settings, store: Store
+) -> Iterator[tuple[BatchProjector, list[str]]]:
+    store.prepare_for_serving()
+    membership = MembershipApp(env=store.application_env("membership", pool_size=2))
+    projector = build_projector(store, {"membership": membership})
+    channels = [getattr(membership.recorder, "channel_name", "membership_events")]
+    try:
+        projector.ensure_positions()
+        yield projector, channels
+    finally:
+        projector.engine.dispose()
+        membership.close()
+
+
+def run_projections(settings: Settings, store: Store, *, until_caught_up: bool) -> None:
+    with opened_projector(settings, store) as (projector, channels):
+        if until_caught_up:
+            applied = projector.catch_up()
+            click.echo(f"caught up: {applied} events applied")
+            return
+        stop = threading.Event()
+        waker = store.waker(channels)
+
+        def request_stop(signum: int, frame: object) -> None:
+            stop.set()
+            waker.interrupt()
+
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+        click.echo("projections running; SIGTERM or Ctrl-C stops them")
+        try:
+            projector.run_forever(stop, waker, settings.projection_poll_seconds)
+        finally:
+            waker.close()
+
+
+def rebuild_projections(settings: Settings, store: Store, names: tuple[str, ...]) -> None:
+    with opened_projector(settings, store) as (projector, _):
+        chosen = list(names) or [p.name for p in projector.projections]
+        unknown = [name for name in chosen if name not in {p.name for p in projector.projections}]
+        if unknown:
+            raise click.BadParameter(f"no projection named {', '.join(unknown)}", param_hint="NAME")
+        heads = {log: source.head() for log, source in projector.sources.items()}
+        columns = (
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns) as progress:
+            tasks = {
+                (p.name, log): progress.add_task(f"{p.name} <- {log}", total=heads[log])
+                for p in projector.projections
+                if p.name in chosen
+                for log in p.logs
+            }
+
+            def advance(name: str, log: str, count: int) -> None:
+                progress.advance(tasks[(name, log)], count)
+
+            total = projector.rebuild(chosen, progress=advance)
+        click.echo(f"rebuilt {', '.join(chosen)} from {total} events")
+
+
+def print_status(settings: Settings, store: Store) -> None:
+    with opened_projector(settings, store) as (projector, _):
+        table = Table("projection", "log", "position", "head", "lag")
+        for status in projector.status():
+            table.add_row(
+                status.projection,
+                status.log,
+                str(status.position),
+                str(status.head),
+                str(status.lag),
+            )
+        Console().print(table)
