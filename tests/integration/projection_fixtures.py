@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from membership.application import MembershipApp
+from membership.application import MembershipApp, RegistryIdentifierClaimed
 from membership.domain import RegistrationDetails
 from projections.base import Projection
 from sharedkernel.events import Context
@@ -39,7 +39,7 @@ def seed(app: MembershipApp, organisations: int, rng: random.Random) -> None:
         context = Context("system", f"seed-{n}", at)
         try:
             app.register_organisation(context, org_id, details, uuid.uuid4())
-        except Exception:  # a random registry number drawn twice: skip it
+        except RegistryIdentifierClaimed:  # a random registry number drawn twice: skip it
             continue
         fate = rng.random()
         if fate < 0.15:
