@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from argon2 import PasswordHasher
-from litestar.testing import AsyncTestClient
+from litestar import Litestar
 from sqlalchemy import make_url
 
 from tradehall.api.app import create_app
@@ -76,10 +79,43 @@ def settings(store: Store, tmp_path: Path) -> Settings:
     )
 
 
+class AppClient(httpx.AsyncClient):
+    """An HTTP client for the app, knowing the app (to look at its event log in assertions)."""
+
+    def __init__(self, app: Litestar) -> None:
+        # httpx's ASGI transport runs requests concurrently, so races in tests really race
+        # (Litestar's test client handles one request at a time).
+        super().__init__(transport=httpx.ASGITransport(app=app), base_url="http://testserver.local")
+        self.app = app
+
+
 @pytest.fixture
-async def client(
-    settings: Settings, store: Store, clock: ManualClock
-) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+async def client(settings: Settings, store: Store, clock: ManualClock) -> AsyncIterator[AppClient]:
     app = create_app(settings, clock=clock, store=store, passwords=FAST_PASSWORDS)
-    async with AsyncTestClient(app) as test_client:
-        yield test_client
+    async with running(app), AppClient(app) as http:
+        yield http
+
+
+@asynccontextmanager
+async def running(app: Litestar) -> AsyncIterator[None]:
+    """The app's start-up and shut-down, in this event loop, in a task of their own.
+
+    Entering and leaving the lifespan happen in one task (its cancel scopes demand it), while
+    the test talks to the app from another.
+    """
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def lifespan() -> None:
+        async with app.lifespan():
+            started.set()
+            await stop.wait()
+
+    task = asyncio.create_task(lifespan())
+    await asyncio.wait([task, asyncio.create_task(started.wait())], return_when="FIRST_COMPLETED")
+    if task.done():
+        task.result()  # start-up failed: raise its error here
+    try:
+        yield
+    finally:
+        stop.set()
+        await task

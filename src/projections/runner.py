@@ -1,10 +1,11 @@
 """The batched projector: exactly once, in order, a batch per transaction.
 
-For each projection and each log it reads, a transaction: (1) touch the projection's position
-rows, which takes a write lock so a second runner waits instead of applying the same events;
-(2) read up to `batch_size` events after the recorded position; (3) apply them; (4) record the
-new position; commit. A crash anywhere before the commit loses the whole batch, position
-included, so the batch is applied again on restart: exactly once.
+For each projection and each log it reads: read up to `batch_size` events after the recorded
+position; then, in one transaction, (1) touch the position row, which takes a write lock so a
+second runner waits instead of applying the same events, (2) check the position has not moved
+(if it has, start again), (3) apply the events, (4) record the new position; commit. A crash
+anywhere before the commit loses the whole batch, position included, so the batch is applied
+again on restart: exactly once.
 """
 
 from __future__ import annotations
@@ -106,29 +107,39 @@ class BatchProjector:
             projection_positions.c.projection == projection.name,
             projection_positions.c.log == log,
         )
-        with self.engine.begin() as connection:
-            # Writing first takes the lock: a concurrent runner blocks here until we commit.
-            connection.execute(
-                update(projection_positions)
-                .where(where)
-                .values(position=projection_positions.c.position)
-            )
-            position = connection.execute(
-                select(projection_positions.c.position).where(where)
-            ).scalar_one()
-            events = source.read(after=position, limit=self.batch_size)
+        while True:
+            # Read the events before taking the write lock: on SQLite the event log shares a
+            # file with the read models, and its writers must not wait on us while we wait on
+            # its reader.
+            with self.engine.connect() as connection:
+                seen = connection.execute(
+                    select(projection_positions.c.position).where(where)
+                ).scalar_one()
+            events = source.read(after=seen, limit=self.batch_size)
             if not events:
                 return 0
-            projection.apply(connection, events)
-            new_position = events[-1].position
-            connection.execute(
-                update(projection_positions).where(where).values(position=new_position)
-            )
-            if self.in_commit is not None:
-                self.in_commit(connection, projection.name, log, new_position)
-        for listener in self.on_commit:
-            listener(projection.name, log, new_position)
-        return len(events)
+            with self.engine.begin() as connection:
+                # Writing first takes the lock: a concurrent runner blocks here until we commit.
+                connection.execute(
+                    update(projection_positions)
+                    .where(where)
+                    .values(position=projection_positions.c.position)
+                )
+                position = connection.execute(
+                    select(projection_positions.c.position).where(where)
+                ).scalar_one()
+                if position != seen:
+                    continue  # another runner applied these meanwhile: read again
+                projection.apply(connection, events)
+                new_position = events[-1].position
+                connection.execute(
+                    update(projection_positions).where(where).values(position=new_position)
+                )
+                if self.in_commit is not None:
+                    self.in_commit(connection, projection.name, log, new_position)
+            for listener in self.on_commit:
+                listener(projection.name, log, new_position)
+            return len(events)
 
     def catch_up(
         self,

@@ -3,10 +3,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from tests.api.helpers import PASSWORD, SignedIn, token
-from tests.conftest import FAST_PASSWORDS
+from tests.conftest import FAST_PASSWORDS, AppClient
 from tradehall.clock import ManualClock
 from tradehall.identity.users import Role, create_user, insert_user
 from tradehall.store import Store
@@ -36,7 +35,7 @@ def add_user(store: Store, clock: ManualClock, roles: frozenset[Role]) -> tuple[
 
 
 @pytest.fixture
-async def staff(client: AsyncTestClient, store: Store, clock: ManualClock) -> SignedIn:  # type: ignore[type-arg]
+async def staff(client: AppClient, store: Store, clock: ManualClock) -> SignedIn:  # type: ignore[type-arg]
     user_id, email = add_user(store, clock, frozenset({Role.STAFF}))
     return SignedIn(user_id, email, await token(client, email))
 

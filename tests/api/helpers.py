@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from litestar.testing import AsyncTestClient
+from tests.conftest import AppClient
 
 PASSWORD = "correct horse battery"
 
@@ -38,7 +38,7 @@ def registration(**overrides: Any) -> dict[str, Any]:
     return body
 
 
-async def register(client: AsyncTestClient, **overrides: Any) -> dict[str, Any]:  # type: ignore[type-arg]
+async def register(client: AppClient, **overrides: Any) -> dict[str, Any]:  # type: ignore[type-arg]
     body = registration(**overrides)
     response = await client.post("/api/v1/organisations", json=body)
     assert response.status_code == 201, response.text
@@ -47,22 +47,22 @@ async def register(client: AsyncTestClient, **overrides: Any) -> dict[str, Any]:
     return result
 
 
-async def token(client: AsyncTestClient, email: str, password: str = PASSWORD) -> dict[str, str]:  # type: ignore[type-arg]
+async def token(client: AppClient, email: str, password: str = PASSWORD) -> dict[str, str]:  # type: ignore[type-arg]
     response = await client.post("/api/v1/auth/token", json={"email": email, "password": password})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-def services_of(client: AsyncTestClient) -> Any:  # type: ignore[type-arg]
+def services_of(client: AppClient) -> Any:
     """The running app's services, to look at the event log behind the API."""
     return client.app.state.services
 
 
-def events_of(client: AsyncTestClient, aggregate_id: str) -> list[Any]:  # type: ignore[type-arg]
+def events_of(client: AppClient, aggregate_id: str) -> list[Any]:  # type: ignore[type-arg]
     return list(services_of(client).membership.events.get(uuid.UUID(aggregate_id)))
 
 
-def event_count(client: AsyncTestClient, topic_suffix: str) -> int:  # type: ignore[type-arg]
+def event_count(client: AppClient, topic_suffix: str) -> int:  # type: ignore[type-arg]
     """How many events in the membership log have a topic ending in `topic_suffix`."""
     recorder = services_of(client).membership.recorder
     notifications = recorder.select_notifications(start=1, limit=1_000_000)

@@ -15,12 +15,12 @@ from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
 from tests.api.helpers import register, token
-from tests.conftest import JWT_SECRET
+from tests.conftest import JWT_SECRET, AppClient
 from tradehall.api.access import declared_access, is_declared
 from tradehall.api.app import create_app, undeclared_routes
 from tradehall.settings import Settings
 
-Client = AsyncTestClient  # type: ignore[type-arg]
+Client = AppClient
 
 
 def our_routes(app: Litestar) -> list[tuple[str, str, Any]]:

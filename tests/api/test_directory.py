@@ -6,17 +6,16 @@ import random
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from sharedkernel.reference import cpv_codes
 from tests.api.helpers import register, token
-from tests.conftest import FAST_PASSWORDS, JWT_SECRET
+from tests.conftest import FAST_PASSWORDS, JWT_SECRET, AppClient, running
 from tradehall.api.app import create_app
 from tradehall.clock import ManualClock
 from tradehall.settings import Settings
 from tradehall.store import Store
 
-Client = AsyncTestClient  # type: ignore[type-arg]
+Client = AppClient
 
 
 def rare_cpv() -> str:
@@ -214,7 +213,7 @@ async def test_a_read_that_cannot_catch_up_answers_within_its_bound_and_says_so(
     app = create_app(
         replace(settings, run_projections=False), clock=clock, store=store, passwords=FAST_PASSWORDS
     )
-    async with AsyncTestClient(app) as client:
+    async with running(app), AppClient(app) as client:
         org = await register(client)
         wanted = f"membership:{org['position']['membership']}"
 

@@ -6,12 +6,12 @@ import asyncio
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from sharedkernel.events import user_actor
 from tests.api.helpers import SignedIn, events_of, register, token
+from tests.conftest import AppClient
 
-Client = AsyncTestClient  # type: ignore[type-arg]
+Client = AppClient
 
 
 async def applicant(client: Client) -> tuple[dict[str, Any], dict[str, str]]:

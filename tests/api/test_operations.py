@@ -6,12 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 import structlog
-from litestar.testing import AsyncTestClient
 
 from tests.api.helpers import PASSWORD, register, registration
+from tests.conftest import AppClient
 from tradehall.logging import configure_logging
 
-Client = AsyncTestClient  # type: ignore[type-arg]
+Client = AppClient
 
 
 async def test_health_and_readiness(client: Client, store: object) -> None:

@@ -6,11 +6,11 @@ import asyncio
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from tests.api.helpers import PASSWORD, company_number, event_count, register, registration, token
+from tests.conftest import AppClient
 
-Client = AsyncTestClient  # type: ignore[type-arg]
+Client = AppClient
 
 
 async def test_registration_records_the_organisation_and_its_first_user(client: Client) -> None:

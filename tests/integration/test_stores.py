@@ -158,3 +158,22 @@ def test_the_api_refuses_a_postgresql_database_that_is_behind(
     store.migrate()
     store.prepare_for_serving()
     assert store.schema_is_current().ok
+
+
+def test_two_decisions_on_the_same_version_cannot_both_be_recorded(
+    store: Store, membership: MembershipApp
+) -> None:
+    organisation_id = uuid.uuid4()
+    context = Context("system", "req", AT)
+    membership.register_organisation(context, organisation_id, details(), uuid.uuid4())
+    membership.apply_for_membership(context, organisation_id)
+    first = membership.get_organisation(organisation_id)
+    second = membership.get_organisation(organisation_id)
+    first.admit(context)
+    second.reject(context, "duplicate application")
+
+    membership.save(first)
+    with pytest.raises(IntegrityError):
+        membership.save(second)
+
+    assert membership.get_organisation(organisation_id).membership_status.value == "admitted"
