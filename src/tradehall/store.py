@@ -101,6 +101,13 @@ class SQLiteRecorderWithSideWrites(SQLiteApplicationRecorder):
 
 
 class PostgresRecorderWithSideWrites(PostgresApplicationRecorder):
+    def insert_events(self, stored_events: Sequence[Any], **kwargs: Any) -> Sequence[int] | None:
+        if kwargs.get("side_writes") and self.datastore.enable_db_functions:
+            # The library's database-function path never calls _insert_events.
+            raise RuntimeError("side writes need POSTGRES_ENABLE_DB_FUNCTIONS off")
+        ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+        return ids
+
     def _insert_events(
         self, curs: psycopg.Cursor[Any], stored_events: Sequence[Any], **kwargs: Any
     ) -> None:
@@ -170,9 +177,18 @@ class Store(abc.ABC):
 
     name: str
 
-    @abc.abstractmethod
     def application_env(self, app_name: str, *, pool_size: int) -> dict[str, str]:
-        """Settings for an eventsourcing Application of this name."""
+        """Settings for an eventsourcing Application of this name.
+
+        The library merges os.environ in and prefers `<APP>_`-prefixed keys, so we give every
+        key both ways: nothing in the process environment overrides the store's choices.
+        """
+        env = self._application_env(app_name, pool_size=pool_size)
+        prefix = app_name.upper() + "_"
+        return env | {prefix + key: value for key, value in env.items()}
+
+    @abc.abstractmethod
+    def _application_env(self, app_name: str, *, pool_size: int) -> dict[str, str]: ...
 
     @abc.abstractmethod
     def sync_url(self) -> URL:
@@ -269,7 +285,7 @@ class SQLiteStore(Store):
             return self.main_file
         return self.data_dir / f"{app_name}.sqlite3"
 
-    def application_env(self, app_name: str, *, pool_size: int) -> dict[str, str]:
+    def _application_env(self, app_name: str, *, pool_size: int) -> dict[str, str]:
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(self.database_file(app_name)),
@@ -326,9 +342,11 @@ class PostgresStore(Store):
         self.url = parsed.set(drivername="postgresql")
         self.lock_timeout_seconds = lock_timeout_seconds
 
-    def application_env(self, app_name: str, *, pool_size: int) -> dict[str, str]:
+    def _application_env(self, app_name: str, *, pool_size: int) -> dict[str, str]:
         return {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            # Side writes (ADR 3) ride on the insert path that the DB function bypasses.
+            "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
             "POSTGRES_DBNAME": self.url.database or "",
             "POSTGRES_HOST": self.url.host or "127.0.0.1",
             "POSTGRES_PORT": str(self.url.port or 5432),

@@ -177,3 +177,26 @@ def test_two_decisions_on_the_same_version_cannot_both_be_recorded(
         membership.save(second)
 
     assert membership.get_organisation(organisation_id).membership_status.value == "admitted"
+
+
+def test_the_process_environment_cannot_switch_off_the_side_writes(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The library reads os.environ too; the store's settings must win over stray variables."""
+    store.migrate()
+    monkeypatch.setenv("POSTGRES_ENABLE_DB_FUNCTIONS", "y")
+    monkeypatch.setenv("MEMBERSHIP_POSTGRES_ENABLE_DB_FUNCTIONS", "y")
+    monkeypatch.setenv("MEMBERSHIP_PERSISTENCE_MODULE", "eventsourcing.popo")
+    app = MembershipApp(env=store.application_env("membership", pool_size=2))
+    try:
+        organisation_id, email = uuid.uuid4(), f"{uuid.uuid4().hex}@example.org"
+        app.register_organisation(
+            Context("system", "req", AT),
+            organisation_id,
+            details(),
+            uuid.uuid4(),
+            side_writes=[user_row(email, organisation_id)],
+        )
+    finally:
+        app.close()
+    assert users_with(store, email) == 1
