@@ -177,13 +177,17 @@ class Store(abc.ABC):
 
     name: str
 
-    def application_env(self, app_name: str, *, pool_size: int) -> dict[str, str]:
+    def application_env(
+        self, app_name: str, *, pool_size: int, create_table: bool | None = None
+    ) -> dict[str, str]:
         """Settings for an eventsourcing Application of this name.
 
         The library merges os.environ in and prefers `<APP>_`-prefixed keys, so we give every
         key both ways: nothing in the process environment overrides the store's choices.
         """
         env = self._application_env(app_name, pool_size=pool_size)
+        if create_table is not None:
+            env["CREATE_TABLE"] = "true" if create_table else "false"
         prefix = app_name.upper() + "_"
         return env | {prefix + key: value for key, value in env.items()}
 
@@ -258,7 +262,7 @@ class Store(abc.ABC):
     def _create_event_tables(self, app_name: str) -> None:
         # The library's own create_table(): its PostgreSQL set-up includes a composite type and
         # a function that every insert needs, which a hand-written migration would miss.
-        env = self.application_env(app_name, pool_size=1) | {"CREATE_TABLE": "true"}
+        env = self.application_env(app_name, pool_size=1, create_table=True)
         named_app = type(f"{app_name}_tables", (Application,), {"name": app_name})
         named_app(env=env).close()
 
