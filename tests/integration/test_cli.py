@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -73,8 +75,23 @@ def free_port() -> int:
         return port
 
 
+@dataclass
+class Served:
+    base: str
+    process: subprocess.Popen[bytes]
+    lines: list[str]
+
+    def stop(self) -> list[str]:
+        """Stop the server and return every line it wrote."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            rest, _ = self.process.communicate(timeout=10)
+            self.lines.extend(rest.decode(errors="replace").splitlines(keepends=True))
+        return self.lines
+
+
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[str]:
+def served(tmp_path: Path) -> Iterator[Served]:
     """`tradehall serve` in its own process on the embedded default, ready to answer."""
     port = free_port()
     env = os.environ | env_for(tmp_path / "data")
@@ -84,34 +101,53 @@ def served(tmp_path: Path) -> Iterator[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    base = f"http://127.0.0.1:{port}"
+    server = Served(f"http://127.0.0.1:{port}", process, [])
     try:
         # Wait for uvicorn's own word that start-up (migrations included) is complete.
         assert process.stdout is not None
-        seen = []
         for raw in iter(process.stdout.readline, b""):
-            seen.append(raw.decode(errors="replace"))
-            if "Application startup complete" in seen[-1]:
+            server.lines.append(raw.decode(errors="replace"))
+            if "Application startup complete" in server.lines[-1]:
                 break
         else:
-            pytest.fail("the server exited before it was ready:\n" + "".join(seen))
-        assert httpx.get(f"{base}/ready", timeout=5).status_code == 200
-        yield base
+            pytest.fail("the server exited before it was ready:\n" + "".join(server.lines))
+        assert httpx.get(f"{server.base}/ready", timeout=5).status_code == 200
+        yield server
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        server.stop()
 
 
-def test_serve_answers_over_real_http_and_keeps_data_across_requests(served: str) -> None:
+def test_serve_answers_over_real_http_and_keeps_data_across_requests(served: Served) -> None:
     body = registration()
-    created = httpx.post(f"{served}/api/v1/organisations", json=body, timeout=10)
+    created = httpx.post(f"{served.base}/api/v1/organisations", json=body, timeout=10)
     assert created.status_code == 201, created.text
     signed_in = httpx.post(
-        f"{served}/api/v1/auth/token",
+        f"{served.base}/api/v1/auth/token",
         json={"email": body["user"]["email"], "password": PASSWORD},
         timeout=10,
     )
     headers = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
-    shown = httpx.get(f"{served}/api/v1/organisations/{created.json()['id']}", headers=headers)
+    shown = httpx.get(f"{served.base}/api/v1/organisations/{created.json()['id']}", headers=headers)
     assert shown.status_code == 200
     assert shown.json()["name"] == body["name"]
+
+
+def test_every_line_the_server_logs_is_json_without_secrets(served: Served) -> None:
+    body = registration()
+    httpx.post(f"{served.base}/api/v1/organisations", json=body, timeout=10)
+    signed_in = httpx.post(
+        f"{served.base}/api/v1/auth/token",
+        json={"email": body["user"]["email"], "password": PASSWORD},
+        timeout=10,
+    )
+    access_token = signed_in.json()["access_token"]
+    httpx.get(f"{served.base}/health", headers={"Authorization": f"Bearer {access_token}"})
+
+    lines = served.stop()
+
+    assert any('"path": "/api/v1/auth/token"' in line for line in lines), lines
+    for line in lines:
+        record = json.loads(line)
+        assert "event" in record
+        assert PASSWORD not in line
+        assert access_token not in line

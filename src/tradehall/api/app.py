@@ -119,5 +119,7 @@ def create_app(
             render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin(path="/scalar")],
         ),
         request_max_body_size=settings.max_body_bytes,
+        # Logging is ours (tradehall.logging): JSON for every logger, configured by the CLI.
+        logging_config=None,
         debug=False,
     )
