@@ -10,6 +10,7 @@ from pathlib import Path
 
 DEFAULT_DATA_DIR = Path("data")
 MIN_SECRET_LENGTH = 32
+MAX_TOKEN_LIFETIME = 86_400
 
 
 class SettingsError(Exception):
@@ -58,12 +59,21 @@ class Settings:
                 )
         elif not jwt_secret:
             jwt_secret = _embedded_secret(data_dir)
+        if len(jwt_secret) < MIN_SECRET_LENGTH:
+            raise SettingsError(
+                f"TRADEHALL_JWT_SECRET must be at least {MIN_SECRET_LENGTH} characters"
+            )
+        lifetime = _int(get("JWT_LIFETIME_SECONDS", "900"), "JWT_LIFETIME_SECONDS")
+        if lifetime > MAX_TOKEN_LIFETIME:
+            raise SettingsError(
+                f"TRADEHALL_JWT_LIFETIME_SECONDS must be at most {MAX_TOKEN_LIFETIME} (a day)"
+            )
         return cls(
             environment=environment,
             database_url=database_url,
             data_dir=data_dir,
             jwt_secret=jwt_secret,
-            jwt_lifetime_seconds=_int(get("JWT_LIFETIME_SECONDS", "900"), "JWT_LIFETIME_SECONDS"),
+            jwt_lifetime_seconds=lifetime,
             db_pool_size=_int(get("DB_POOL_SIZE", "8"), "DB_POOL_SIZE"),
             max_body_bytes=_int(get("MAX_BODY_BYTES", "65536"), "MAX_BODY_BYTES"),
             log_level=get("LOG_LEVEL", "INFO").upper(),
@@ -104,12 +114,27 @@ def _seconds(value: str, name: str) -> float:
 
 
 def _embedded_secret(data_dir: Path) -> str:
-    """A random secret kept in the data directory, so tokens survive restarts."""
+    """A random secret kept in the data directory, so tokens survive restarts.
+
+    Written to a private temporary file and linked into place, so a crash or a second process
+    starting at the same moment never leaves an empty or half-written secret behind.
+    """
     path = data_dir / "jwt-secret"
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
-    path.touch(mode=0o600)
-    path.write_text(secret, encoding="utf-8")
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        temporary = data_dir / f".jwt-secret.{secrets.token_hex(8)}"
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(secrets.token_urlsafe(48))
+            file.flush()
+            os.fsync(file.fileno())
+        try:
+            os.link(temporary, path)  # fails if another process won the race: use theirs
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
+    secret = path.read_text(encoding="utf-8").strip()
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise SettingsError(f"{path} holds no usable secret: delete it to make a new one")
     return secret

@@ -43,3 +43,21 @@ def test_bad_values_are_refused_by_name(tmp_path: Path, name: str, value: str) -
     env = {"TRADEHALL_DATA_DIR": str(tmp_path), f"TRADEHALL_{name}": value}
     with pytest.raises(SettingsError, match=f"TRADEHALL_{name}"):
         Settings.from_env(env)
+
+
+def test_an_unusable_secret_file_is_refused_not_used(tmp_path: Path) -> None:
+    (tmp_path / "jwt-secret").write_text("", encoding="utf-8")
+    with pytest.raises(SettingsError, match="no usable secret"):
+        Settings.from_env({"TRADEHALL_DATA_DIR": str(tmp_path)})
+
+
+def test_a_short_secret_is_refused_in_every_mode(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="at least 32"):
+        Settings.from_env({"TRADEHALL_DATA_DIR": str(tmp_path), "TRADEHALL_JWT_SECRET": "short"})
+
+
+def test_token_lifetime_is_bounded(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="JWT_LIFETIME_SECONDS"):
+        Settings.from_env(
+            {"TRADEHALL_DATA_DIR": str(tmp_path), "TRADEHALL_JWT_LIFETIME_SECONDS": "604800"}
+        )
