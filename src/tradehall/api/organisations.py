@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 from uuid import UUID
 
@@ -12,11 +11,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from membership.application import Saved
-from membership.domain import Organisation, OrganisationKind, RegistrationDetails
+from membership.domain import Organisation
 from membership.registry import normalise_identifier
 from projections.applications import application_of
-from sharedkernel.errors import Conflict, NotFound
-from sharedkernel.events import Context, user_actor
+from sharedkernel.errors import NotFound
 from tradehall.api.access import (
     PUBLIC,
     own_organisation,
@@ -44,24 +42,13 @@ from tradehall.api.schemas.organisations import (
     ReleaseClaim,
 )
 from tradehall.api.schemas.reads import ApplicationStatus
-from tradehall.identity.users import (
-    Role,
-    check_password_policy,
-    insert_user,
-    normalise_email,
-)
+from tradehall.registration import NewOrganisation, register_organisation
 from tradehall.services import Services
 
 LOG = "membership"
 ETAG_HEADER = [
     ResponseHeader(name="ETag", description="the organisation's version", documentation_only=True)
 ]
-
-
-def _first_user_roles(kind: OrganisationKind) -> frozenset[Role]:
-    if kind is OrganisationKind.SOCIAL_ENTERPRISE:
-        return frozenset({Role.MEMBER})
-    return frozenset({Role.BUYER})
 
 
 def _view(organisation: Organisation) -> OrganisationView:
@@ -121,45 +108,24 @@ class OrganisationController(Controller):
         data: JSONBody[RegisterOrganisation],
     ) -> Response[Registered]:
         registry = data.registry_identifier
-        details = RegistrationDetails.parse(
-            name=data.name,
-            kind=data.kind.value,
-            legal_form=data.legal_form.value,
-            registry_scheme=registry.scheme if registry else None,
-            registry_id=registry.identifier if registry else None,
-            social_purpose=data.social_purpose,
-            regions=data.regions,
-            cpv_codes=data.cpv_codes,
+        registration = await register_organisation(
+            services,
+            NewOrganisation(
+                name=data.name,
+                kind=data.kind.value,
+                legal_form=data.legal_form.value,
+                registry_scheme=registry.scheme if registry else None,
+                registry_id=registry.identifier if registry else None,
+                social_purpose=data.social_purpose,
+                regions=data.regions,
+                cpv_codes=data.cpv_codes,
+                email=data.user.email,
+                password=data.user.password,
+            ),
+            request_id_of(request.scope),
         )
-        email = normalise_email(data.user.email, field="user.email")
-        check_password_policy(data.user.password, field="user.password")
-        if await services.users.email_taken(email):
-            raise Conflict("a user with this e-mail address is already registered")
-        password_hash = await services.run(services.passwords.hash, data.user.password)
-        organisation_id, user_id = uuid.uuid4(), uuid.uuid4()
-        now = services.clock.now()
-        user_row = insert_user(
-            user_id=user_id,
-            email=email,
-            password_hash=password_hash,
-            organisation_id=organisation_id,
-            roles=_first_user_roles(details.kind),
-            now=now,
-        )
-        context = Context(user_actor(user_id), request_id_of(request.scope), now)
-        try:
-            saved = await services.run(
-                services.membership.register_organisation,
-                context,
-                organisation_id,
-                details,
-                user_id,
-                side_writes=[user_row],
-            )
-        except Conflict:
-            if await services.users.email_taken(email):
-                raise Conflict("a user with this e-mail address is already registered") from None
-            raise
+        saved, organisation_id = registration.saved, registration.organisation_id
+        user_id = registration.user_id
         result = command_result(saved, LOG)
         return Response(
             Registered(

@@ -1,0 +1,98 @@
+"""Registering an organisation with its first user: a user row and events, all or nothing.
+
+Lives in the composition root because it joins identity (state-stored) and the membership
+context (event-sourced); the API and `tradehall demo` both call it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from uuid import UUID
+
+from membership.application import Saved
+from membership.domain import OrganisationKind, RegistrationDetails
+from sharedkernel.errors import Conflict
+from sharedkernel.events import Context, user_actor
+from tradehall.identity.users import Role, check_password_policy, insert_user, normalise_email
+from tradehall.services import Services
+
+
+@dataclass(frozen=True)
+class NewOrganisation:
+    name: str
+    kind: str
+    legal_form: str
+    registry_scheme: str | None
+    registry_id: str | None
+    social_purpose: str
+    regions: list[str]
+    cpv_codes: list[str]
+    email: str
+    password: str
+
+
+@dataclass(frozen=True)
+class Registration:
+    organisation_id: UUID
+    user_id: UUID
+    saved: Saved
+
+
+class EmailTaken(Conflict):
+    def __init__(self) -> None:
+        super().__init__("a user with this e-mail address is already registered")
+
+
+def first_user_roles(kind: OrganisationKind) -> frozenset[Role]:
+    """A social enterprise's first user is a member; anyone else's, a buyer."""
+    if kind is OrganisationKind.SOCIAL_ENTERPRISE:
+        return frozenset({Role.MEMBER})
+    return frozenset({Role.BUYER})
+
+
+async def register_organisation(
+    services: Services, new: NewOrganisation, request_id: str
+) -> Registration:
+    """Validate, hash, then record the organisation's events and its user row in one commit."""
+    details = RegistrationDetails.parse(
+        name=new.name,
+        kind=new.kind,
+        legal_form=new.legal_form,
+        registry_scheme=new.registry_scheme,
+        registry_id=new.registry_id,
+        social_purpose=new.social_purpose,
+        regions=new.regions,
+        cpv_codes=new.cpv_codes,
+    )
+    email = normalise_email(new.email, field="user.email")
+    check_password_policy(new.password, field="user.password")
+    if await services.users.email_taken(email):
+        raise EmailTaken
+    password_hash = await services.run(services.passwords.hash, new.password)
+    organisation_id, user_id = uuid.uuid4(), uuid.uuid4()
+    now = services.clock.now()
+    user_row = insert_user(
+        user_id=user_id,
+        email=email,
+        password_hash=password_hash,
+        organisation_id=organisation_id,
+        roles=first_user_roles(details.kind),
+        now=now,
+    )
+    context = Context(user_actor(user_id), request_id, now)
+    try:
+        saved = await services.run(
+            services.membership.register_organisation,
+            context,
+            organisation_id,
+            details,
+            user_id,
+            side_writes=[user_row],
+        )
+    except Conflict:
+        # A racing registration took the e-mail after our check: say so, not "clash".
+        if await services.users.email_taken(email):
+            raise EmailTaken from None
+        raise
+    return Registration(organisation_id, user_id, saved)
