@@ -82,6 +82,18 @@ async def test_an_app_with_an_undeclared_route_refuses_to_start(tmp_path: Path) 
     assert "routes without an access rule" in " ".join(_messages(raised.value))
 
 
+async def test_a_hand_written_options_route_must_declare_its_rule(tmp_path: Path) -> None:
+    from litestar import route
+
+    @route("/api/v1/sneaky", http_method=["OPTIONS"])
+    async def sneaky() -> None:
+        return None
+
+    app = create_app(settings_for(tmp_path))
+    app.register(sneaky)
+    assert [entry.split()[0] for entry in undeclared_routes(app)] == ["/api/v1/sneaky"]
+
+
 async def test_anonymous_callers_reach_only_public_routes(client: Client) -> None:
     some_org = str(uuid.uuid4())
     for method, path, handler in our_routes(client.app):

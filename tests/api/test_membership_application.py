@@ -179,10 +179,13 @@ async def test_a_stale_if_match_is_a_conflict_and_changes_nothing(
     assert admitted.status_code == 200
 
 
-async def test_a_malformed_if_match_is_a_bad_request_naming_the_header(client: Client) -> None:
+@pytest.mark.parametrize("tag", ["yesterday", 'W/"1"', "1"])
+async def test_a_malformed_or_weak_if_match_is_a_bad_request_naming_the_header(
+    client: Client, tag: str
+) -> None:
     org, headers = await applicant(client)
 
-    response = await client.post(url(org, APPLY), headers={**headers, "If-Match": "yesterday"})
+    response = await client.post(url(org, APPLY), headers={**headers, "If-Match": tag})
 
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "If-Match"

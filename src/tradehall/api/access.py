@@ -80,10 +80,12 @@ def declared_access(handler: BaseRouteHandler) -> Access | None:
 
 
 def _is_automatic_options(handler: BaseRouteHandler) -> bool:
-    """Litestar's own OPTIONS (CORS pre-flight) handlers: they run nothing of ours."""
-    return (
-        set(getattr(handler, "http_methods", ())) == {"OPTIONS"} and ACCESS_KEY not in handler.opt
-    )
+    """The OPTIONS handlers Litestar makes for every path: they answer `Allow` and run nothing
+    of ours. A hand-written OPTIONS handler is not one of them and must declare its rule."""
+    fn = getattr(handler, "fn", None)
+    return getattr(fn, "__module__", "") == "litestar.routes.http" and getattr(
+        fn, "__qualname__", ""
+    ).startswith("HTTPRoute.create_options_handler.")
 
 
 def is_declared(handler: BaseRouteHandler) -> bool:

@@ -15,7 +15,7 @@ from tradehall.api.schemas.common import CommandResult
 from tradehall.identity.users import User
 from tradehall.services import Services
 
-_ETAG = re.compile(r'^(?:W/)?"?(\d{1,18})"?$')
+_STRONG_ETAG = re.compile(r'^"(\d{1,18})"$')
 
 
 def current_user(request: Request[Any, Any, Any]) -> User:
@@ -39,11 +39,12 @@ def expected_version(request: Request[Any, Any, Any]) -> int | None:
     header = request.headers.get("if-match")
     if header is None or header.strip() == "*":
         return None
-    match = _ETAG.match(header.strip())
+    match = _STRONG_ETAG.match(header.strip())
     if match is None:
+        # If-Match compares strongly (RFC 9110 13.1.1): a weak tag W/"3" never matches.
         raise ValidationException(
-            'If-Match must be an entity tag such as "3"',
-            extra=[{"key": "If-Match", "message": "not an entity tag", "source": "header"}],
+            'If-Match must be a strong entity tag such as "3", as the ETag header gives it',
+            extra=[{"key": "If-Match", "message": "not a strong entity tag", "source": "header"}],
         )
     return int(match.group(1))
 
