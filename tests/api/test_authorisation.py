@@ -104,6 +104,7 @@ async def test_anonymous_callers_reach_only_public_routes(client: Client) -> Non
         response = await client.request(method, concrete(path, some_org), json={})
         assert response.status_code == 401, f"{method} {path}: {response.status_code}"
         assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.headers["www-authenticate"] == "Bearer"
 
 
 async def test_members_of_another_organisation_are_refused_everywhere(client: Client) -> None:

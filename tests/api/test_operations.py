@@ -35,6 +35,11 @@ async def test_the_openapi_contract_and_its_browsable_ui_are_served(client: Clie
     assert "/api/v1/auth/token" in paths
     schemas = spec.json()["components"]["schemas"]
     assert any(name.endswith("RegisterOrganisation") for name in schemas)
+    # Errors are documented as the problem details they are, not Litestar's default shape.
+    admission = paths["/api/v1/organisations/{organisation_id}/membership/admission"]["post"]
+    for status in ("400", "401", "403", "404", "409"):
+        content = admission["responses"][status]["content"]
+        assert list(content) == ["application/problem+json"]
 
 
 @pytest.mark.parametrize(

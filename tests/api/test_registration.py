@@ -132,6 +132,7 @@ async def test_malformed_json_is_a_bad_request(client: Client) -> None:
     )
     assert response.status_code == 400
     assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["errors"][0]["field"] == "body"
 
 
 async def test_an_oversized_body_is_refused(client: Client) -> None:

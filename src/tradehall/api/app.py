@@ -17,13 +17,13 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.routes import HTTPRoute
 from litestar.security.jwt import JWTAuth, Token
 
-from tradehall.api.access import PUBLIC, access_guard, is_declared, rule
+from tradehall.api.access import PUBLIC, access_guard, declared_access, is_declared, rule
 from tradehall.api.auth import AuthController, TokenIssuer, user_from_token
 from tradehall.api.directory import ApplicationsController, DirectoryController
 from tradehall.api.health import HealthController
 from tradehall.api.middleware import RequestIdAndAccessLog
 from tradehall.api.organisations import OrganisationController, RegistryClaimController
-from tradehall.api.problems import EXCEPTION_HANDLERS
+from tradehall.api.problems import EXCEPTION_HANDLERS, document_problems
 from tradehall.clock import Clock
 from tradehall.identity.users import Passwords, User
 from tradehall.services import Services, build_services
@@ -63,6 +63,20 @@ def undeclared_routes(app: Litestar) -> list[str]:
     return missing
 
 
+def _document_problems(app: Litestar) -> None:
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            access = declared_access(handler)
+            if access is None:
+                continue  # Litestar's own OPTIONS handlers
+            statuses = [400, 404, 409, 413, 422, 500, 503]
+            if not access.public:
+                statuses += [401, 403]
+            document_problems(handler, statuses)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -99,7 +113,7 @@ def create_app(
     def configure(app_config: AppConfig) -> AppConfig:
         return jwt_auth.on_app_init(app_config)
 
-    return Litestar(
+    app = Litestar(
         route_handlers=CONTROLLERS,
         dependencies={
             "services": Provide(_services, sync_to_thread=False),
@@ -123,3 +137,5 @@ def create_app(
         logging_config=None,
         debug=False,
     )
+    _document_problems(app)
+    return app

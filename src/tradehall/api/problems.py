@@ -3,17 +3,69 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
+import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
 from sharedkernel.errors import Conflict, InvalidValue, NotFound, StaleVersion
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class FieldError(msgspec.Struct, kw_only=True):
+    field: str
+    message: str
+    source: str | None = None
+
+
+class Problem(msgspec.Struct, kw_only=True):
+    """RFC 9457 problem details, as every error answers (members beyond these may appear)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: list[FieldError] | None = None
+
+
+_PROBLEM_DESCRIPTIONS = {
+    400: "Malformed request: the field or parameter at fault is named in `errors`",
+    401: "Not signed in, or the token is invalid or expired",
+    403: "Signed in, but not allowed to do this",
+    404: "No such thing",
+    409: "A stale version (If-Match), a concurrent change, or a state that forbids this",
+    413: "The request body is too large",
+    422: "A well-formed value that breaks a rule, named in `errors`",
+    500: "The server failed",
+    503: "A store is not answering",
+}
+
+
+def document_problems(handler: HTTPRouteHandler, statuses: Iterable[int]) -> None:
+    """Add problem-details responses to a route's OpenAPI entry (Litestar's defaults differ)."""
+    documented = dict(handler.responses or {})
+    for status in statuses:
+        documented.setdefault(
+            status,
+            ResponseSpec(
+                data_container=Problem,
+                media_type=PROBLEM_MEDIA_TYPE,
+                description=_PROBLEM_DESCRIPTIONS[status],
+                generate_examples=False,
+            ),
+        )
+    handler.responses = documented
+
+
 _log = structlog.get_logger("tradehall.api")
 
 
@@ -106,6 +158,11 @@ def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Re
 def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     headers = dict(exc.headers or {})
     extra = exc.extra if isinstance(exc.extra, dict) else {}
+    if exc.status_code == 400 and "errors" not in extra:
+        # A body that is not JSON at all: the body is what is at fault.
+        extra = extra | {"errors": [{"field": "body", "message": exc.detail, "source": "body"}]}
+    if exc.status_code == 401:
+        headers.setdefault("WWW-Authenticate", "Bearer")
     return problem(
         request, exc.status_code, _title(exc.status_code), exc.detail, headers=headers, **extra
     )
