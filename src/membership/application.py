@@ -110,11 +110,17 @@ class MembershipApp(Application[UUID]):
         self, context: Context, identifier: RegistryIdentifier, reason: str
     ) -> Saved:
         claim = self._get_claim(identifier)
-        if claim is None:
+        if claim is None or claim.organisation_id is None:
             raise NotFound(f"the registry identifier {identifier} is not claimed")
+        # The holder stops showing the identifier in the same save that frees it.
+        holder = self.get_organisation(claim.organisation_id)
         claim.release(context, reason)
+        to_save: list[TradehallLike] = [claim]
+        if holder.registry_identifier == identifier:
+            holder.release_registry_identifier(context, reason)
+            to_save.append(holder)
         try:
-            recordings = self.save(claim)
+            recordings = self.save(*to_save)
         except IntegrityError as error:
             raise Conflict("the claim changed concurrently; try again") from error
         return _saved(claim, recordings)

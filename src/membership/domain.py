@@ -152,6 +152,14 @@ class Organisation(TradehallAggregate):
         cpv_codes: list[str]
         first_user_id: UUID
 
+    class RegistryIdentifierReleased(TradehallAggregate.Event):
+        """Staff found the identifier was wrongly claimed: the organisation no longer holds it."""
+
+        reason: str
+
+        def apply(self, aggregate: Organisation) -> None:
+            aggregate.registry_identifier = None
+
     class MembershipApplied(TradehallAggregate.Event):
         def apply(self, aggregate: Organisation) -> None:
             aggregate.membership_status = MembershipStatus.PENDING
@@ -228,6 +236,16 @@ class Organisation(TradehallAggregate):
             cpv_codes=list(details.cpv_codes),
             first_user_id=first_user_id,
             **context.event_kwargs(),
+        )
+
+    def release_registry_identifier(self, context: Context, reason: str) -> None:
+        if self.registry_identifier is None:
+            raise Conflict("the organisation holds no registry identifier")
+        clean_reason = reason.strip()
+        if not clean_reason:
+            raise InvalidValue("reason", "a release gives its reason")
+        self.trigger_event(
+            self.RegistryIdentifierReleased, reason=clean_reason, **context.event_kwargs()
         )
 
     def apply_for_membership(self, context: Context) -> None:

@@ -76,6 +76,11 @@ class PositionBoard:
         for row in rows:
             self._advance(row.projection, row.log, row.position)
 
+    async def aclose(self) -> None:
+        """Let refreshes under way finish, so their connections go back to the pool."""
+        if self._refreshing:
+            await asyncio.gather(*self._refreshing, return_exceptions=True)
+
     def position(self, projection: str, log: str) -> int:
         return self._positions.get((projection, log), 0)
 
@@ -151,4 +156,5 @@ class ReadSide:
         if self.waker is not None:
             self.waker.close()
         await self.stop_listening()
+        await self.board.aclose()
         self.projector.engine.dispose()

@@ -114,6 +114,8 @@ async def test_staff_release_a_wrong_claim_so_the_rightful_owner_can_register(
     )
 
     assert released.status_code == 200, released.text
+    wrongly = await client.get(f"/api/v1/organisations/{wrong['id']}", headers=staff_headers)
+    assert wrongly.json()["registry_identifier"] is None
     await register(client, registry_identifier=identifier)
     again = await client.post(
         "/api/v1/registry-claims/release",

@@ -622,3 +622,20 @@ def test_replaying_a_claims_events_reproduces_the_same_state() -> None:
     ]
     assert state(replayed) == state(claim)
     assert replayed.held
+
+
+def test_releasing_the_registry_identifier_records_why_and_clears_it() -> None:
+    organisation = register()
+    collected(organisation)
+    ctx = context(actor=CLOCK)
+
+    organisation.release_registry_identifier(ctx, "claimed by mistake")
+
+    events = collected(organisation)
+    assert [type(e).__name__ for e in events] == ["RegistryIdentifierReleased"]
+    assert_carries(events[0], ctx)
+    assert organisation.registry_identifier is None
+    with pytest.raises(InvalidValue):
+        register().release_registry_identifier(ctx, "  ")
+    with pytest.raises(Conflict):
+        organisation.release_registry_identifier(ctx, "again")
