@@ -18,6 +18,7 @@ from tests.api.helpers import register, token
 from tests.conftest import JWT_SECRET, AppClient
 from tradehall.api.access import declared_access, is_declared
 from tradehall.api.app import create_app, undeclared_routes
+from tradehall.identity.users import Role
 from tradehall.settings import Settings
 
 Client = AppClient
@@ -56,6 +57,57 @@ def settings_for(tmp_path: Path) -> Settings:
         max_body_bytes=65536,
         log_level="INFO",
     )
+
+
+ORG = "/api/v1/organisations/{organisation_id:uuid}"
+PUBLIC_, STAFF, OWN, OWN_OR_STAFF = (
+    "public",
+    "staff",
+    "own organisation",
+    "own organisation or staff",
+)
+# Who may call what, written down on purpose: a new route, or a changed rule, must change this
+# table too, so a route made public by mistake fails here.
+EXPECTED_RULES = {
+    ("GET", "/health"): PUBLIC_,
+    ("GET", "/ready"): PUBLIC_,
+    ("POST", "/api/v1/auth/token"): PUBLIC_,
+    ("POST", "/api/v1/organisations"): PUBLIC_,
+    ("GET", ORG): OWN_OR_STAFF,
+    ("POST", f"{ORG}/membership/application"): OWN,
+    ("GET", f"{ORG}/membership/application"): OWN_OR_STAFF,
+    ("POST", f"{ORG}/membership/application/withdrawal"): OWN,
+    ("POST", f"{ORG}/membership/admission"): STAFF,
+    ("POST", f"{ORG}/membership/rejection"): STAFF,
+    ("POST", "/api/v1/registry-claims/release"): STAFF,
+    ("GET", "/api/v1/directory"): PUBLIC_,
+    ("GET", "/api/v1/membership/applications"): STAFF,
+    ("GET", "/schema"): PUBLIC_,
+    ("GET", "/schema/swagger"): PUBLIC_,
+    ("GET", "/schema/scalar"): PUBLIC_,
+    ("GET", "/schema/openapi.json"): PUBLIC_,
+    ("GET", "/schema/oauth2-redirect.html"): PUBLIC_,
+    ("GET", "/schema/{path:str}"): PUBLIC_,
+}
+
+
+def kind_of(rule: Any) -> str:
+    if rule.public:
+        return PUBLIC_
+    staff = Role.STAFF in rule.roles
+    if rule.own_organisation is not None:
+        return OWN_OR_STAFF if staff else OWN
+    assert rule.roles == frozenset({Role.STAFF}), rule
+    return STAFF
+
+
+def test_the_route_table_matches_the_written_rules(tmp_path: Path) -> None:
+    app = create_app(settings_for(tmp_path))
+    actual = {
+        (method, path): kind_of(declared_access(handler))
+        for method, path, handler in our_routes(app)
+    }
+    assert actual == EXPECTED_RULES
 
 
 def test_every_route_declares_its_access_rule(tmp_path: Path) -> None:
