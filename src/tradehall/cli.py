@@ -36,18 +36,54 @@ def main() -> None:
     """Tradehall: the trading association's backend."""
 
 
+def _seed_demo(settings: Settings) -> None:
+    import asyncio
+
+    from tradehall.demo import seed_demo
+    from tradehall.services import build_services
+
+    if settings.is_production:
+        raise click.ClickException("demo data is not for production")
+    store = _store(settings)
+    store.prepare_for_serving()
+
+    async def seed() -> None:
+        services = build_services(settings, store=store)
+        try:
+            report = await seed_demo(services)
+        finally:
+            await services.close()
+        what = f"seeded {report.organisations} organisations" if report.created else "present"
+        click.echo(f"Demo data {what}.")
+        click.echo(f"  staff:  {report.staff_email} / {report.staff_password}")
+        click.echo(f"  member: {report.member_email} / {report.member_password}")
+
+    asyncio.run(seed())
+
+
+@main.command()
+def demo() -> None:
+    """Seed demo data: dozens of organisations, applications and decisions, a staff user."""
+    settings = _settings()
+    _seed_demo(settings)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
+@click.option("--demo", "with_demo", is_flag=True, help="seed demo data first (`tradehall demo`)")
+def serve(host: str, port: int, with_demo: bool) -> None:
     """Serve the API (embedded SQLite in TRADEHALL_DATA_DIR unless TRADEHALL_DATABASE_URL)."""
     import uvicorn
 
     from tradehall.api.app import create_app
 
     settings = _settings()
+    if with_demo:
+        _seed_demo(settings)
     configure_logging(settings.log_level)
     app = create_app(settings)
+    click.echo(f"Tradehall on http://{host}:{port} (API docs: /schema/swagger)")
     uvicorn.run(app, host=host, port=port, access_log=False, log_config=None)
 
 

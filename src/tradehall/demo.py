@@ -1,0 +1,166 @@
+"""`tradehall demo`: a believable association to try the service with.
+
+Dozens of social enterprises across the UK's ITL regions and CPV divisions, some admitted, some
+waiting, some rejected or withdrawn; a few public buyers; a staff user. Deterministic (seeded
+random), and idempotent: a second run finds the demo staff user and adds nothing.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+
+from sharedkernel.events import Context, user_actor
+from tradehall.identity.users import Role, insert_user
+from tradehall.registration import NewOrganisation, register_organisation
+from tradehall.services import Services
+
+STAFF_EMAIL = "staff@demo.tradehall.example"
+STAFF_PASSWORD = "demo-staff-password"  # noqa: S105 (demo data, printed for the person trying it)
+MEMBER_PASSWORD = "demo-member-password"  # noqa: S105
+ORGANISATIONS = 48
+
+# What the enterprises do, with the CPV code of what they supply.
+TRADES = [
+    ("Bakery", "15810000-9", "Bread, cakes and catering trays"),
+    ("Catering Co-operative", "55520000-1", "Event and workplace catering"),
+    ("Cleaning CIC", "90910000-9", "Office and school cleaning"),
+    ("Grounds Team", "77314000-4", "Parks and grounds maintenance"),
+    ("Green Spaces", "77310000-6", "Planting and green-space care"),
+    ("Furniture Reuse", "39100000-3", "Refurbished office furniture"),
+    ("Print Works", "79800000-2", "Printing and finishing"),
+    ("Digital", "72000000-5", "Websites, software and IT support"),
+    ("Skills Academy", "80500000-9", "Training and apprenticeships"),
+    ("Builders", "45000000-7", "Building repairs and retrofit"),
+    ("Joinery", "45420000-7", "Joinery and carpentry"),
+    ("Recycling", "90514000-3", "Collection and recycling of waste"),
+    ("Community Transport", "60100000-9", "Accessible road transport"),
+    ("Care Co-operative", "85300000-2", "Home care and support"),
+    ("Events", "79952000-2", "Community events"),
+    ("Marketing Collective", "79340000-9", "Design and marketing"),
+]
+PLACES = [
+    ("Tees Valley", "TLC3"), ("Tyneside", "TLC4"), ("Cumbria", "TLD1"),
+    ("Manchester", "TLD3"), ("Lancashire", "TLD4"), ("Merseyside", "TLD7"),
+    ("Hull", "TLE1"), ("Sheffield", "TLE3"), ("Leeds", "TLE4"), ("Derby", "TLF1"),
+    ("Leicester", "TLF2"), ("Birmingham", "TLG3"), ("Norfolk", "TLH5"), ("Hackney", "TLI4"),
+    ("Croydon", "TLI6"), ("Oxford", "TLJ1"), ("Brighton", "TLJ2"), ("Kent", "TLJ4"),
+    ("Cornwall", "TLK3"), ("Bristol", "TLK5"), ("Cardiff", "TLL5"), ("Glasgow", "TLM3"),
+    ("Edinburgh", "TLM1"), ("Belfast", "TLN0"),
+]  # fmt: skip
+FORMS = [
+    ("CIC", "cic", "GB-COH"),
+    ("Co-operative", "co_operative_society", "GB-MPR"),
+    ("Community Benefit Society", "community_benefit_society", "GB-MPR"),
+    ("Trust", "charitable_incorporated_organisation", "GB-CHC"),
+    ("Ltd", "company_limited_by_guarantee", "GB-COH"),
+]
+BUYERS = [
+    ("Tees Valley Combined Authority", "TLC3"),
+    ("Leeds City Council", "TLE4"),
+    ("NHS Bristol Integrated Care Board", "TLK5"),
+]
+PURPOSES = [
+    "Jobs and training for people furthest from work",
+    "Profits fund local youth work",
+    "Employment for people with learning disabilities",
+    "Keeping furniture and food out of landfill",
+    "Affordable services owned by the people who use them",
+]
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    created: bool
+    organisations: int
+    staff_email: str
+    staff_password: str
+    member_email: str
+    member_password: str
+
+
+def _registry_id(scheme: str, rng: random.Random) -> str:
+    if scheme == "GB-MPR":
+        return f"{rng.randrange(10_000, 99_999)}R"
+    if scheme == "GB-CHC":
+        return str(rng.randrange(1_100_000, 1_199_999))
+    return str(rng.randrange(10_000_000, 16_000_000))
+
+
+async def seed_demo(services: Services) -> DemoReport:
+    member_email = "member@demo.tradehall.example"
+    if await services.users.email_taken(STAFF_EMAIL):
+        return DemoReport(False, 0, STAFF_EMAIL, STAFF_PASSWORD, member_email, MEMBER_PASSWORD)
+    rng = random.Random(2026)  # noqa: S311 (made-up registry numbers, not secrets)
+    staff_id = uuid.uuid4()
+    staff_hash = await services.run(services.passwords.hash, STAFF_PASSWORD)
+    staff_row = insert_user(
+        user_id=staff_id,
+        email=STAFF_EMAIL,
+        password_hash=staff_hash,
+        organisation_id=None,
+        roles=frozenset({Role.STAFF}),
+        now=services.clock.now(),
+    )
+    async with services.engine.begin() as connection:
+        await connection.execute(staff_row)
+    staff = Context(user_actor(staff_id), "demo", services.clock.now())
+    created = 0
+    for n in range(ORGANISATIONS):
+        trade, cpv, offer = TRADES[n % len(TRADES)]
+        place, region = PLACES[(n * 7) % len(PLACES)]
+        label, legal_form, scheme = FORMS[n % len(FORMS)]
+        extra_cpv = TRADES[(n + 5) % len(TRADES)][1]
+        registration = await register_organisation(
+            services,
+            NewOrganisation(
+                name=f"{place} {trade} {label}",
+                kind="social_enterprise",
+                legal_form=legal_form,
+                registry_scheme=scheme,
+                registry_id=_registry_id(scheme, rng),
+                social_purpose=f"{offer}. {PURPOSES[n % len(PURPOSES)]}.",
+                regions=[region] if n % 4 else [region, region[:3]],
+                cpv_codes=[cpv] if n % 3 else [cpv, extra_cpv],
+                email=member_email if n == 0 else f"enterprise{n:02d}@demo.tradehall.example",
+                password=MEMBER_PASSWORD,
+            ),
+            "demo",
+        )
+        created += 1
+        organisation_id = registration.organisation_id
+        member = Context(user_actor(registration.user_id), "demo", services.clock.now())
+        fate = n % 8
+        if fate == 7:
+            continue  # registered, never applied
+        await services.run(services.membership.apply_for_membership, member, organisation_id)
+        if fate in (0, 1, 2, 3, 4):
+            await services.run(services.membership.admit, staff, organisation_id)
+        elif fate == 5:
+            await services.run(
+                services.membership.reject,
+                staff,
+                organisation_id,
+                "The articles have no asset lock; please re-apply once they do.",
+            )
+        # fate 6: still waiting in the staff queue
+    for n, (name, region) in enumerate(BUYERS):
+        await register_organisation(
+            services,
+            NewOrganisation(
+                name=name,
+                kind="public_body",
+                legal_form="other",
+                registry_scheme="GB-GOR" if "NHS" in name else "GB-LAE",
+                registry_id=f"DEMO{n + 1}",
+                social_purpose="",
+                regions=[region],
+                cpv_codes=[],
+                email=f"buyer{n + 1}@demo.tradehall.example",
+                password=MEMBER_PASSWORD,
+            ),
+            "demo",
+        )
+        created += 1
+    return DemoReport(True, created, STAFF_EMAIL, STAFF_PASSWORD, member_email, MEMBER_PASSWORD)

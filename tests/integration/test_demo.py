@@ -1,0 +1,51 @@
+"""`tradehall demo`: believable data, once."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from tests.conftest import AppClient, running
+from tradehall.api.app import create_app
+from tradehall.cli import main
+from tradehall.demo import STAFF_EMAIL, STAFF_PASSWORD
+from tradehall.settings import Settings
+
+
+async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path: Path) -> None:
+    env = {"TRADEHALL_DATA_DIR": str(tmp_path / "data"), "TRADEHALL_DATABASE_URL": ""}
+    runner = CliRunner()
+
+    # In a thread: the command runs its own event loop.
+    first = await asyncio.to_thread(runner.invoke, main, ["demo"], env=env)
+    second = await asyncio.to_thread(runner.invoke, main, ["demo"], env=env)
+
+    assert first.exit_code == 0, first.output
+    assert "seeded 51 organisations" in first.output
+    assert STAFF_EMAIL in first.output
+    assert STAFF_PASSWORD in first.output
+    assert second.exit_code == 0, second.output
+    assert "Demo data present" in second.output
+
+    settings = Settings.from_env(env)
+    app = create_app(settings)
+    async with running(app), AppClient(app) as client:
+        services = client.app.state.services
+        await services.run(services.readside.projector.catch_up)
+        directory = (await client.get("/api/v1/directory", params={"per_page": 100})).json()
+        signed_in = await client.post(
+            "/api/v1/auth/token", json={"email": STAFF_EMAIL, "password": STAFF_PASSWORD}
+        )
+        staff = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+        queue = (await client.get("/api/v1/membership/applications", headers=staff)).json()
+        london = await client.get("/api/v1/directory", params={"region": "TLI"})
+
+    assert directory["total"] == 30  # five in every eight of the 48 enterprises
+    regions = {code[:3] for item in directory["items"] for code in item["regions"]}
+    assert len(regions) >= 8
+    divisions = {code[:2] for item in directory["items"] for code in item["cpv_codes"]}
+    assert len(divisions) >= 8
+    assert queue["total"] == 6
+    assert london.json()["total"] >= 1
