@@ -137,9 +137,17 @@ class PostgresWaker:
 
     def wait(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        try:
-            if self._connection is None or self._connection.closed:
+        if self._connection is None or self._connection.closed:
+            try:
                 self._connection = self._connect()
+            except psycopg.Error:
+                _log.warning("cannot LISTEN for new events; polling", exc_info=True)
+                self._interrupted.wait(min(timeout, RECONNECT_BACKOFF_SECONDS))
+                return
+            # Listening now: let the runner read once more, for events committed before the
+            # LISTEN, whose NOTIFY nobody heard. After that, every commit wakes us.
+            return
+        try:
             # Short slices, so `interrupt` (shutdown) is noticed within a tenth of a second.
             while not self._interrupted.is_set():
                 remaining = deadline - time.monotonic()
@@ -148,10 +156,10 @@ class PostgresWaker:
                 for _ in self._connection.notifies(timeout=min(remaining, 0.1), stop_after=1):
                     return
         except psycopg.Error:
+            # Dropped: return at once, so the runner reads what it may have missed, then
+            # reconnects on its next wait.
             _log.warning("projection wake-up connection lost; reconnecting", exc_info=True)
             self.close()
-            # Back off for what is left of the interval, then the runner polls anyway.
-            LOCAL_EVENTS_RECORDED.wait(max(deadline - time.monotonic(), 0))
 
     def interrupt(self) -> None:
         self._interrupted.set()
@@ -164,6 +172,7 @@ class PostgresWaker:
 
 
 PROJECTIONS_CHANNEL = "tradehall_projections"
+RECONNECT_BACKOFF_SECONDS = 1.0
 
 
 @dataclass(frozen=True)

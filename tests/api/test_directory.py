@@ -9,7 +9,7 @@ import pytest
 
 from sharedkernel.reference import cpv_codes
 from tests.api.helpers import register, token
-from tests.conftest import FAST_PASSWORDS, JWT_SECRET, AppClient, running
+from tests.conftest import FAST_PASSWORDS, AppClient, running
 from tradehall.api.app import create_app
 from tradehall.clock import ManualClock
 from tradehall.settings import Settings
@@ -222,4 +222,3 @@ async def test_a_read_that_cannot_catch_up_answers_within_its_bound_and_says_so(
     assert response.status_code == 200
     assert response.headers["x-read-consistent"] == "false"
     assert response.json()["consistent"] is False
-    assert JWT_SECRET  # the settings fixture's secret signed this app's tokens
