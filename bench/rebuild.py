@@ -1,0 +1,327 @@
+"""Rebuilding the read models from a large membership log, against the library's stock runner.
+
+1. Seed `--events` membership events on PostgreSQL quickly: sole-trader social enterprises
+   (no registry claim) registered, applied and admitted in memory with one fixed-time Context,
+   saved ~`--per-save` aggregates per `app.save(...)`.
+2. Time `BatchProjector.rebuild()` of every projection (as `tradehall projections rebuild`), then
+   of the directory alone.
+3. Run the library's `ProjectionRunner` with a `Projection` and a `PostgresTrackingRecorder` view
+   that upserts an equivalent directory row per event and records its tracking in the same
+   transaction (the pattern of the library's examples), over the same log, for at most
+   `--stock-events` events or `--stock-seconds` seconds.
+
+Run: `.venv/bin/python -m bench.rebuild --help`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from eventsourcing.dispatch import singledispatchmethod
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.projection import Projection, ProjectionRunner
+from psycopg.sql import SQL
+
+from bench._common import (
+    admin_url_default,
+    bench_database,
+    details_for,
+    emit,
+    leaf_cpv_codes,
+    machine,
+    postgres_settings,
+    run_migrate,
+    server_env,
+)
+from membership.application import MembershipApp
+from membership.domain import Organisation
+from projections.directory import cpv_stem
+from sharedkernel.events import SYSTEM, Context
+from tradehall.readside import build_projector
+from tradehall.store import PostgresStore
+
+SEED_TIME = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+# --- seeding -------------------------------------------------------------------------------------
+
+
+def seed(app: MembershipApp, events: int, per_save: int) -> dict[str, Any]:
+    """Register, apply and admit organisations (3 events each) until `events` are recorded."""
+    context = Context(SYSTEM, "bench-rebuild-seed", SEED_TIME)
+    details = [
+        details_for(f"Seeded enterprise {i:03d}", code)
+        for i, code in enumerate(leaf_cpv_codes(100))
+    ]
+    organisations = -(-events // 3)
+    started = time.perf_counter()
+    saved = 0
+    while saved < organisations:
+        batch = []
+        for i in range(saved, min(saved + per_save, organisations)):
+            organisation = Organisation.register(
+                context, uuid.uuid4(), details[i % len(details)], uuid.uuid4()
+            )
+            organisation.apply_for_membership(context)
+            organisation.admit(context)
+            batch.append(organisation)
+        app.save(*batch)
+        saved += len(batch)
+    elapsed = time.perf_counter() - started
+    return {
+        "organisations": organisations,
+        "events": organisations * 3,
+        "seconds": round(elapsed, 1),
+        "events_per_s": round(organisations * 3 / elapsed),
+    }
+
+
+# --- ours ----------------------------------------------------------------------------------------
+
+
+def time_rebuild(
+    app: MembershipApp, store: PostgresStore, head: int, names: list[str] | None
+) -> dict[str, Any]:
+    projector = build_projector(store, {"membership": app})
+    try:
+        projector.ensure_positions()
+        started = time.perf_counter()
+        applied = projector.rebuild(names)
+        elapsed = time.perf_counter() - started
+    finally:
+        projector.engine.dispose()
+    chosen = names or [p.name for p in projector.projections]
+    return {
+        "projections": chosen,
+        "log_events": head,
+        "events_applied": applied,  # each projection reads the whole log
+        "seconds": round(elapsed, 2),
+        "log_events_per_s": round(head / elapsed),
+        "projection_events_per_s": round(applied / elapsed),
+    }
+
+
+# --- the library's stock runner ---------------------------------------------------------------
+
+
+class StockDirectoryView(PostgresTrackingRecorder):
+    """The directory's rows, written one event per transaction with the tracking row."""
+
+    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        self.sql_create_statements.extend(
+            [
+                SQL(
+                    "CREATE TABLE IF NOT EXISTS stock_directory_members ("
+                    "organisation_id uuid PRIMARY KEY, name text NOT NULL, kind text NOT NULL, "
+                    "legal_form text NOT NULL, social_purpose text NOT NULL, "
+                    "status text NOT NULL, listed boolean NOT NULL, "
+                    "registered_at timestamptz NOT NULL, admitted_at timestamptz)"
+                ),
+                SQL(
+                    "CREATE TABLE IF NOT EXISTS stock_directory_member_regions ("
+                    "organisation_id uuid, region text, PRIMARY KEY (organisation_id, region))"
+                ),
+                SQL(
+                    "CREATE TABLE IF NOT EXISTS stock_directory_member_cpv ("
+                    "organisation_id uuid, cpv_code text, cpv_stem text NOT NULL, "
+                    "PRIMARY KEY (organisation_id, cpv_code))"
+                ),
+            ]
+        )
+        self.processed = 0
+        self.first_at: float | None = None
+        self.last_at = 0.0
+        self.limit = 0
+        self.reached = threading.Event()
+
+    def _count(self) -> None:
+        now = time.perf_counter()
+        if self.first_at is None:
+            self.first_at = now
+        self.last_at = now
+        self.processed += 1
+        if self.processed >= self.limit:
+            self.reached.set()
+
+    def register(self, event: Organisation.Registered, tracking: Tracking) -> None:
+        organisation_id = event.originator_id
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                "INSERT INTO stock_directory_members VALUES "
+                "(%s, %s, %s, %s, %s, 'none', false, %s, NULL) "
+                "ON CONFLICT (organisation_id) DO UPDATE SET name = EXCLUDED.name, "
+                "kind = EXCLUDED.kind, legal_form = EXCLUDED.legal_form, "
+                "social_purpose = EXCLUDED.social_purpose, status = 'none', listed = false, "
+                "registered_at = EXCLUDED.registered_at, admitted_at = NULL",
+                (
+                    organisation_id,
+                    event.name,
+                    event.kind,
+                    event.legal_form,
+                    event.social_purpose,
+                    event.timestamp,
+                ),
+            )
+            curs.execute(
+                "DELETE FROM stock_directory_member_regions WHERE organisation_id = %s",
+                (organisation_id,),
+            )
+            curs.executemany(
+                "INSERT INTO stock_directory_member_regions VALUES (%s, %s)",
+                [(organisation_id, region) for region in event.regions],
+            )
+            curs.execute(
+                "DELETE FROM stock_directory_member_cpv WHERE organisation_id = %s",
+                (organisation_id,),
+            )
+            curs.executemany(
+                "INSERT INTO stock_directory_member_cpv VALUES (%s, %s, %s)",
+                [(organisation_id, code, cpv_stem(code)) for code in event.cpv_codes],
+            )
+            self._insert_tracking(curs, tracking)
+        self._count()
+
+    def set_status(
+        self, organisation_id: UUID, status: str, admitted_at: datetime | None, tracking: Tracking
+    ) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                "UPDATE stock_directory_members SET status = %s, listed = %s, "
+                "admitted_at = coalesce(%s, admitted_at) WHERE organisation_id = %s",
+                (status, status == "admitted", admitted_at, organisation_id),
+            )
+            self._insert_tracking(curs, tracking)
+        self._count()
+
+
+class StockDirectoryProjection(Projection[StockDirectoryView]):
+    name = "stock_directory"
+    topics = (
+        "membership.domain:Organisation.Registered",
+        "membership.domain:Organisation.MembershipApplied",
+        "membership.domain:Organisation.MembershipAdmitted",
+        "membership.domain:Organisation.MembershipRejected",
+        "membership.domain:Organisation.MembershipApplicationWithdrawn",
+    )
+
+    @singledispatchmethod
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        self.view.insert_tracking(tracking)
+
+    @process_event.register(Organisation.Registered)
+    def _(self, domain_event: Organisation.Registered, tracking: Tracking) -> None:
+        self.view.register(domain_event, tracking)
+
+    @process_event.register(Organisation.MembershipApplied)
+    def _(self, domain_event: Organisation.MembershipApplied, tracking: Tracking) -> None:
+        self.view.set_status(domain_event.originator_id, "pending", None, tracking)
+
+    @process_event.register(Organisation.MembershipAdmitted)
+    def _(self, domain_event: Organisation.MembershipAdmitted, tracking: Tracking) -> None:
+        self.view.set_status(
+            domain_event.originator_id, "admitted", domain_event.timestamp, tracking
+        )
+
+    @process_event.register(Organisation.MembershipRejected)
+    def _(self, domain_event: Organisation.MembershipRejected, tracking: Tracking) -> None:
+        self.view.set_status(domain_event.originator_id, "rejected", None, tracking)
+
+    @process_event.register(Organisation.MembershipApplicationWithdrawn)
+    def _(
+        self, domain_event: Organisation.MembershipApplicationWithdrawn, tracking: Tracking
+    ) -> None:
+        self.view.set_status(domain_event.originator_id, "withdrawn", None, tracking)
+
+
+def run_stock(store: PostgresStore, events: int, seconds: float) -> dict[str, Any]:
+    prefix = StockDirectoryProjection.name.upper() + "_"
+    env = store.application_env("membership", pool_size=2) | {
+        prefix + "POSTGRES_SCHEMA": "public",
+        prefix + "CREATE_TABLE": "y",
+        prefix + "POSTGRES_POOL_SIZE": "2",
+    }
+    started = time.perf_counter()
+    with ProjectionRunner(
+        application_class=MembershipApp,
+        projection_class=StockDirectoryProjection,
+        view_class=StockDirectoryView,
+        env=env,
+    ) as runner:
+        view = runner.view
+        view.limit = events
+        view.reached.wait(timeout=seconds)
+        runner.stop()
+    elapsed = view.last_at - (view.first_at or started)
+    return {
+        "events_processed": view.processed,
+        "seconds": round(elapsed, 2),
+        "log_events_per_s": round(view.processed / elapsed) if elapsed > 0 else 0,
+        "bounded_by": "events" if view.processed >= events else "time",
+    }
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    result: dict[str, Any] = {"benchmark": "rebuild", "machine": machine(), "options": vars(args)}
+    with bench_database(args.admin_url, keep=args.keep_db) as url:
+        result["postgres"] = postgres_settings(url)
+        run_migrate(server_env(database_url=url, data_dir=None, pool_size=2, extra={}))
+        store = PostgresStore(url)
+        app = MembershipApp(env=store.application_env("membership", pool_size=2))
+        try:
+            result["seed"] = seed(app, args.events, args.per_save)
+            with psycopg.connect(url, autocommit=True) as connection:
+                # As autovacuum would soon after a bulk load (the library sets a low threshold).
+                connection.execute("ANALYZE events.membership_events")
+                head = connection.execute(
+                    "SELECT max(notification_id) FROM events.membership_events"
+                ).fetchone()[0]  # type: ignore[index]
+            result["ours_all"] = time_rebuild(app, store, head, None)
+            print(f"ours, all projections: {result['ours_all']}", flush=True)
+            result["ours_directory"] = time_rebuild(app, store, head, ["directory"])
+            print(f"ours, directory: {result['ours_directory']}", flush=True)
+        finally:
+            app.close()
+        result["stock_directory"] = run_stock(store, args.stock_events, args.stock_seconds)
+        print(f"stock runner, directory: {result['stock_directory']}", flush=True)
+    stock = result["stock_directory"]["log_events_per_s"]
+    result["ratios"] = {
+        "ours_directory_over_stock": round(result["ours_directory"]["log_events_per_s"] / stock, 1),
+        "ours_all_over_stock": round(result["ours_all"]["log_events_per_s"] / stock, 1),
+    }
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.rebuild",
+        description="Rebuild the read models from >=200k events vs the library's ProjectionRunner.",
+    )
+    parser.add_argument("--events", type=int, default=210_000, help="events to seed (210000)")
+    parser.add_argument("--per-save", type=int, default=1000, help="aggregates per save (1000)")
+    parser.add_argument(
+        "--stock-events", type=int, default=20_000, help="stop the stock runner after (20000)"
+    )
+    parser.add_argument(
+        "--stock-seconds", type=float, default=60.0, help="or after this many seconds (60)"
+    )
+    parser.add_argument("--admin-url", default=admin_url_default(), help="where to create the db")
+    parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
+    parser.add_argument("--json", help="also write the result to this file")
+    args = parser.parse_args(argv)
+    emit(run(args), args.json)
+
+
+if __name__ == "__main__":
+    main()
