@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import click
+import structlog
 
 from sharedkernel.errors import InvalidValue
 from tradehall.clock import SystemClock
@@ -83,7 +84,9 @@ def serve(host: str, port: int, with_demo: bool) -> None:
         _seed_demo(settings)
     configure_logging(settings.log_level)
     app = create_app(settings)
-    click.echo(f"Tradehall on http://{host}:{port} (API docs: /schema/swagger)")
+    structlog.get_logger("tradehall").info(
+        "serving", url=f"http://{host}:{port}", api_docs=f"http://{host}:{port}/schema/swagger"
+    )
     uvicorn.run(app, host=host, port=port, access_log=False, log_config=None)
 
 

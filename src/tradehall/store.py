@@ -128,11 +128,14 @@ class PostgresWaker:
         self._channels = list(channels)
         self._connection: psycopg.Connection[Any] | None = None
         self._interrupted = threading.Event()
+        # Set while a LISTEN connection is open (operators' status, and tests, wait on it).
+        self.listening = threading.Event()
 
     def _connect(self) -> psycopg.Connection[Any]:
         connection = psycopg.connect(self._conninfo, autocommit=True)
         for channel in self._channels:
             connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+        self.listening.set()
         return connection
 
     def wait(self, timeout: float) -> None:
@@ -165,6 +168,7 @@ class PostgresWaker:
         self._interrupted.set()
 
     def close(self) -> None:
+        self.listening.clear()
         if self._connection is not None:
             with contextlib.suppress(psycopg.Error):
                 self._connection.close()

@@ -17,7 +17,7 @@ from projections.events import EventSource
 from projections.registry import all_projections
 from projections.runner import BatchProjector
 from sharedkernel.events import Context
-from tradehall.store import PostgresStore
+from tradehall.store import PostgresStore, PostgresWaker
 
 AT = datetime(2026, 2, 2, 12, 0, tzinfo=UTC)
 POLL = 10.0
@@ -67,6 +67,7 @@ def test_a_dropped_listen_connection_is_reconnected(
     projector.catch_up()
     # A poll interval far longer than a wake-up: only a NOTIFY wakes the projector in time.
     waker = store.waker([app.recorder.channel_name])  # type: ignore[attr-defined]
+    assert isinstance(waker, PostgresWaker)
     stop = threading.Event()
     thread = threading.Thread(target=projector.run_forever, args=(stop, waker, POLL))
     thread.start()
@@ -85,6 +86,7 @@ def test_a_dropped_listen_connection_is_reconnected(
             return time.monotonic() - started
 
         assert record_and_wait_for_projection() < 5
+        assert waker.listening.wait(10)
         with psycopg.connect(store.url.render_as_string(hide_password=False)) as admin:
             killed = admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
