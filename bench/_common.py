@@ -38,6 +38,8 @@ DEFAULT_ADMIN_URL = "postgresql://root@127.0.0.1:5432/test"
 BENCH_PASSWORD = "bench-password-not-secret"
 JWT_SECRET = "bench-jwt-secret-" + "b" * 40
 STARTUP_LINE = b"Application startup complete"
+# uvicorn logs start-up complete after the lifespan and before it listens; this comes after.
+LISTENING_LINE = b"Uvicorn running on"
 
 
 # --- figures -----------------------------------------------------------------------------------
@@ -175,7 +177,7 @@ def run_migrate(env: Mapping[str, str]) -> None:
 
 
 class ServedApp:
-    """`tradehall serve` in a subprocess; ready once it logs that start-up is complete.
+    """`tradehall serve` in a subprocess; ready once it logs start-up complete and listening.
 
     Its stdout (JSON logs, one request a line) is copied to `log_path` by a thread.
     """
@@ -202,10 +204,12 @@ class ServedApp:
         assert self.process.stdout is not None
         log = self.log_path.open("wb")
         seen: list[bytes] = []
+        started = False
         for line in self.process.stdout:  # blocks on each line: no sleeping
             log.write(line)
             seen.append(line)
-            if STARTUP_LINE in line:
+            started = started or STARTUP_LINE in line
+            if started and LISTENING_LINE in line:
                 break
         else:
             log.close()
