@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from membership.domain import (
+from membership.details import (
     MAX_NAME,
     MAX_TEXT,
     LegalForm,
