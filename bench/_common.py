@@ -60,8 +60,11 @@ def ms(seconds: float) -> float:
 
 def machine() -> dict[str, Any]:
     """What the figures were measured on."""
+    import tradehall
+
     free = subprocess.run(["free", "-h"], capture_output=True, text=True, check=False).stdout
     return {
+        "tradehall_source": str(Path(tradehall.__file__).parent),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "nproc": os.cpu_count(),
         "loadavg_at_start": os.getloadavg(),
