@@ -5,18 +5,31 @@ Synchronous (the eventsourcing library is); the web layer calls it from worker t
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.utils import get_topic
 
-from membership.domain import Organisation, RegistrationDetails, RegistryClaim
+from membership.domain import (
+    DUES_SCHEDULE_ID,
+    SINCE_EVER,
+    DuesSchedule,
+    Organisation,
+    RegistrationDetails,
+    RegistryClaim,
+)
+from membership.dues import DuesBand, band_for, default_bands
 from membership.registry import RegistryIdentifier
+from membership.standing import GOOD_STANDING
 from sharedkernel.errors import Conflict, NotFound, StaleVersion
 from sharedkernel.events import Context
+from sharedkernel.money import Money
 
 
 @dataclass(frozen=True)
@@ -77,16 +90,218 @@ class MembershipApp(Application[UUID]):
         return organisation
 
     def apply_for_membership(
-        self, context: Context, organisation_id: UUID, expected_version: int | None = None
+        self,
+        context: Context,
+        organisation_id: UUID,
+        annual_turnover: Money,
+        expected_version: int | None = None,
     ) -> Saved:
         return self._change(
-            organisation_id, expected_version, lambda org: org.apply_for_membership(context)
+            organisation_id,
+            expected_version,
+            lambda org: org.apply_for_membership(context, annual_turnover),
         )
 
     def admit(
         self, context: Context, organisation_id: UUID, expected_version: int | None = None
     ) -> Saved:
-        return self._change(organisation_id, expected_version, lambda org: org.admit(context))
+        bands = self.dues_schedule().bands_at(context.at)
+        invoice_id = new_ledger_id("inv")
+        return self._change(
+            organisation_id, expected_version, lambda org: org.admit(context, bands, invoice_id)
+        )
+
+    # Dues and standing ----------------------------------------------------------------------
+
+    def ensure_dues_schedule(self, context: Context) -> None:
+        """Publish the default schedule if the association has none yet (first start)."""
+        try:
+            self.repository.get(DUES_SCHEDULE_ID)
+            return
+        except AggregateNotFoundError:
+            pass
+        schedule = DuesSchedule.start(context)
+        schedule.publish(context, SINCE_EVER, default_bands())
+        try:
+            self.save(schedule)
+        except IntegrityError:
+            return  # another process published it first
+
+    def dues_schedule(self) -> DuesSchedule:
+        try:
+            schedule: object = self.repository.get(DUES_SCHEDULE_ID)
+        except AggregateNotFoundError:
+            raise Conflict("no dues schedule is published yet") from None
+        assert isinstance(schedule, DuesSchedule)
+        return schedule
+
+    def publish_dues_schedule(
+        self, context: Context, effective_from: datetime, bands: Sequence[DuesBand]
+    ) -> Saved:
+        schedule = self.dues_schedule()
+        schedule.publish(context, effective_from, bands)
+        try:
+            recordings = self.save(schedule)
+        except IntegrityError as error:
+            raise Conflict("the schedule changed concurrently; try again") from error
+        return _saved(schedule, recordings)
+
+    def declare_turnover(
+        self,
+        context: Context,
+        organisation_id: UUID,
+        annual_turnover: Money,
+        expected_version: int | None = None,
+    ) -> Saved:
+        return self._change(
+            organisation_id,
+            expected_version,
+            lambda org: org.declare_turnover(context, annual_turnover),
+        )
+
+    def record_payment(
+        self,
+        context: Context,
+        organisation_id: UUID,
+        amount: Money,
+        method: str,
+        reference: str,
+        *,
+        payment_id: str | None = None,
+        covers_until: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> Saved:
+        chosen_id = payment_id or new_ledger_id("pay")
+        return self._change(
+            organisation_id,
+            expected_version,
+            lambda org: org.record_payment(
+                context, chosen_id, amount, method, reference, covers_until
+            ),
+        )
+
+    def record_refund(
+        self,
+        context: Context,
+        organisation_id: UUID,
+        amount: Money,
+        reference: str,
+        expected_version: int | None = None,
+    ) -> Saved:
+        refund_id = new_ledger_id("ref")
+        return self._change(
+            organisation_id,
+            expected_version,
+            lambda org: org.record_refund(context, refund_id, amount, reference),
+        )
+
+    def issue_credit_note(
+        self,
+        context: Context,
+        organisation_id: UUID,
+        amount: Money,
+        reason: str,
+        expected_version: int | None = None,
+    ) -> Saved:
+        credit_id = new_ledger_id("crn")
+        return self._change(
+            organisation_id,
+            expected_version,
+            lambda org: org.issue_credit_note(context, credit_id, amount, reason),
+        )
+
+    def observe_time(self, context: Context, organisation_id: UUID) -> Saved | None:
+        """The clock's command for one organisation; None when nothing was due."""
+        organisation = self.get_organisation(organisation_id)
+        renewal_band = None
+        if organisation.paid_up_until is not None:
+            turnover = organisation.declared_turnover
+            if turnover is not None:
+                bands = self.dues_schedule().bands_at(organisation.paid_up_until)
+                renewal_band = band_for(bands, turnover)
+        organisation.observe_time(context, renewal_band, new_ledger_id("inv"))
+        if not organisation.pending_events:
+            return None
+        try:
+            recordings = self.save(organisation)
+        except IntegrityError as error:
+            raise Conflict("the organisation changed concurrently; tick again") from error
+        return _saved(organisation, recordings)
+
+    def suspend(
+        self,
+        context: Context,
+        organisation_id: UUID,
+        reason: str,
+        expected_version: int | None = None,
+    ) -> Saved:
+        return self._change(
+            organisation_id, expected_version, lambda org: org.suspend(context, reason)
+        )
+
+    def reinstate(
+        self, context: Context, organisation_id: UUID, expected_version: int | None = None
+    ) -> Saved:
+        return self._change(organisation_id, expected_version, lambda org: org.reinstate(context))
+
+    def resign(
+        self,
+        context: Context,
+        organisation_id: UUID,
+        *,
+        at_period_end: bool,
+        expected_version: int | None = None,
+    ) -> Saved:
+        return self._change(
+            organisation_id,
+            expected_version,
+            lambda org: org.resign(context, at_period_end=at_period_end),
+        )
+
+    def expel(
+        self,
+        context: Context,
+        organisation_id: UUID,
+        reason: str,
+        expected_version: int | None = None,
+    ) -> Saved:
+        return self._change(
+            organisation_id, expected_version, lambda org: org.expel(context, reason)
+        )
+
+    def is_in_good_standing(self, organisation_id: UUID) -> bool:
+        """The one question other contexts ask: may this organisation act as a member?"""
+        try:
+            organisation = self.get_organisation(organisation_id)
+        except NotFound:
+            return False
+        return organisation.membership_status in GOOD_STANDING
+
+    def organisation_ids(self) -> list[UUID]:
+        """Every registered organisation, in order of registration (from the event log)."""
+        topic = get_topic(Organisation.Registered)
+        ids: list[UUID] = []
+        start = 1
+        while True:
+            batch = self.recorder.select_notifications(start=start, limit=1000, topics=[topic])
+            ids.extend(
+                n.originator_id if isinstance(n.originator_id, UUID) else UUID(str(n.originator_id))
+                for n in batch
+            )
+            if len(batch) < 1000:
+                return ids
+            start = batch[-1].id + 1
+
+    def organisations_with_ledgers(self) -> list[Organisation]:
+        found = (
+            self.get_organisation(organisation_id) for organisation_id in self.organisation_ids()
+        )
+        return [organisation for organisation in found if organisation.ledger]
+
+    def organisation_events(self, organisation_id: UUID) -> list[Any]:
+        """Every event of an organisation, oldest first (its history)."""
+        self.get_organisation(organisation_id)  # NotFound for unknown ids
+        return list(self.events.get(organisation_id))
 
     def reject(
         self,
@@ -170,6 +385,13 @@ class MembershipApp(Application[UUID]):
 TradehallLike = Organisation | RegistryClaim
 
 
-def _saved(aggregate: Organisation | RegistryClaim, recordings: list[Recording[UUID]]) -> Saved:
+def new_ledger_id(kind: str) -> str:
+    """A ledger entry's id: a prefix saying what it is, and a random part."""
+    return f"{kind}_{uuid.uuid4().hex[:20]}"
+
+
+def _saved(
+    aggregate: Organisation | RegistryClaim | DuesSchedule, recordings: list[Recording[UUID]]
+) -> Saved:
     positions = [r.notification.id for r in recordings if r.notification.id is not None]
     return Saved(aggregate.id, aggregate.version, max(positions) if positions else None)

@@ -31,16 +31,6 @@ class LegalForm(StrEnum):
     OTHER = "other"
 
 
-class MembershipStatus(StrEnum):
-    """Where an organisation's membership application stands."""
-
-    NONE = "none"
-    PENDING = "pending"
-    ADMITTED = "admitted"
-    REJECTED = "rejected"
-    WITHDRAWN = "withdrawn"
-
-
 E = TypeVar("E", bound=StrEnum)
 
 # Forms without a public register: an identifier is optional for them.

@@ -8,21 +8,27 @@ saved with the organisation it guards so that a duplicate identifier is a versio
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from membership.details import (
     MAX_TEXT,
     LegalForm,
-    MembershipStatus,
     OrganisationKind,
     RegistrationDetails,
 )
+from membership.dues import DuesBand, ScheduleVersion, band_for, in_force, validate_bands
+from membership.lifecycle import MembershipLifecycle, check_turnover
 from membership.registry import RegistryIdentifier
+from membership.standing import MembershipStatus
 from sharedkernel.errors import Conflict, InvalidValue
 from sharedkernel.events import Context, TradehallAggregate
+from sharedkernel.money import Money
 
 __all__ = [
+    "DuesSchedule",
     "LegalForm",
     "MembershipStatus",
     "Organisation",
@@ -32,8 +38,9 @@ __all__ = [
 ]
 
 
-class Organisation(TradehallAggregate):
-    """An organisation in the registry, and its membership application."""
+class Organisation(TradehallAggregate, MembershipLifecycle):
+    """An organisation in the registry, its membership application and, once admitted, its
+    membership (the lifecycle mixin: tier, dues ledger, paid-up-until, standing)."""
 
     class Registered(TradehallAggregate.Created):
         name: str
@@ -63,8 +70,9 @@ class Organisation(TradehallAggregate):
 
     class MembershipAdmitted(TradehallAggregate.Event):
         def apply(self, aggregate: Organisation) -> None:
-            aggregate.membership_status = MembershipStatus.ADMITTED
+            aggregate.membership_status = MembershipStatus.AWAITING_FIRST_PAYMENT
             aggregate.decided_at = self.timestamp
+            aggregate.standing_since = self.effective_at
 
     class MembershipRejected(TradehallAggregate.Event):
         reason: str
@@ -107,6 +115,7 @@ class Organisation(TradehallAggregate):
         self.applied_at: datetime | None = None
         self.decided_at: datetime | None = None
         self.rejection_reason: str | None = None
+        self._init_lifecycle()
 
     @classmethod
     def register(
@@ -142,16 +151,24 @@ class Organisation(TradehallAggregate):
             self.RegistryIdentifierReleased, reason=clean_reason, **context.event_kwargs()
         )
 
-    def apply_for_membership(self, context: Context) -> None:
+    def apply_for_membership(self, context: Context, annual_turnover: Money) -> None:
+        """Apply, declaring the annual turnover that sets the tier at admission."""
         if self.kind is not OrganisationKind.SOCIAL_ENTERPRISE:
             raise Conflict(f"only social enterprises apply for membership, not a {self.kind}")
         allowed = {MembershipStatus.NONE, MembershipStatus.REJECTED, MembershipStatus.WITHDRAWN}
         self._require(allowed, "apply for membership")
+        check_turnover(annual_turnover)  # before any event: a refused command records nothing
         self.trigger_event(self.MembershipApplied, **context.event_kwargs())
+        self._declare_turnover(context, annual_turnover)
 
-    def admit(self, context: Context) -> None:
+    def admit(self, context: Context, schedule: Sequence[DuesBand], invoice_id: str) -> None:
+        """Admit: the tier from the declared turnover, and the first year's dues invoiced."""
         self._require({MembershipStatus.PENDING}, "admit")
+        if self.declared_turnover is None:
+            raise Conflict("the application declares no turnover to set the tier from")
+        band = band_for(schedule, self.declared_turnover)
         self.trigger_event(self.MembershipAdmitted, **context.event_kwargs())
+        self._start_membership(context, band, invoice_id)
 
     def reject(self, context: Context, reason: str) -> None:
         self._require({MembershipStatus.PENDING}, "reject")
@@ -227,3 +244,51 @@ class RegistryClaim(TradehallAggregate):
         if not clean_reason:
             raise InvalidValue("reason", "a release gives its reason")
         self.trigger_event(self.Released, reason=clean_reason, **context.event_kwargs())
+
+
+DUES_SCHEDULE_ID = UUID("1b2f4f0e-8e0c-5d43-9a57-6a1d2f0c7e21")
+# From the start of time, so any date finds a schedule in force.
+SINCE_EVER = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+class DuesSchedule(TradehallAggregate):
+    """The association's dues bands, as versions, each in force from its date."""
+
+    class Started(TradehallAggregate.Created):
+        pass
+
+    class Published(TradehallAggregate.Event):
+        effective_from: datetime
+        bands: list[dict[str, Any]]
+
+        def apply(self, aggregate: DuesSchedule) -> None:
+            aggregate.versions.append(
+                ScheduleVersion(
+                    version=len(aggregate.versions) + 1,
+                    effective_from=self.effective_from,
+                    bands=tuple(DuesBand.from_event_data(band) for band in self.bands),
+                )
+            )
+
+    def __init__(self) -> None:
+        self.versions: list[ScheduleVersion] = []
+
+    @classmethod
+    def start(cls, context: Context) -> DuesSchedule:
+        return cls._create(cls.Started, id=DUES_SCHEDULE_ID, **context.event_kwargs())
+
+    def publish(
+        self, context: Context, effective_from: datetime, bands: Sequence[DuesBand]
+    ) -> None:
+        checked = validate_bands(bands)
+        if self.versions and effective_from <= self.versions[-1].effective_from:
+            raise InvalidValue("effective_from", "a new version takes effect after the latest one")
+        self.trigger_event(
+            self.Published,
+            effective_from=effective_from,
+            bands=[band.as_event_data() for band in checked],
+            **context.event_kwargs(),
+        )
+
+    def bands_at(self, moment: datetime) -> tuple[DuesBand, ...]:
+        return in_force(self.versions, moment).bands

@@ -17,15 +17,20 @@ from projections.folding import load_rows, replace_rows
 from projections.tables import directory_member_cpv, directory_member_regions, directory_members
 
 MEMBERS_KEY = "organisation_id"
-# Membership states in which an organisation is listed. Issue 4 narrows this to good standing.
-LISTED_STATUSES = frozenset({"admitted"})
+# Members in good standing are listed: new, current, or in their grace period.
+LISTED_STATUSES = frozenset({"new", "current", "grace"})
+# Events that put an organisation in a fixed state.
 _STATUS_AFTER = {
     "Organisation.MembershipApplied": "pending",
-    "Organisation.MembershipAdmitted": "admitted",
+    "Organisation.MembershipAdmitted": "awaiting_first_payment",
     "Organisation.MembershipRejected": "rejected",
     "Organisation.MembershipApplicationWithdrawn": "withdrawn",
+    "Organisation.Suspended": "suspended",
+    "Organisation.Expelled": "expelled",
 }
-_HANDLED = {"Organisation.Registered", *_STATUS_AFTER}
+# Events that carry the state they lead to.
+_STATUS_CARRIED = {"Organisation.StandingChanged", "Organisation.Reinstated"}
+_HANDLED = {"Organisation.Registered", *_STATUS_AFTER, *_STATUS_CARRIED}
 
 
 def cpv_stem(code: str) -> str:
@@ -65,10 +70,13 @@ class DirectoryProjection(Projection):
             row = rows.get(org_id)
             if row is None:
                 continue  # an event for an organisation registered before the log began
-            row["status"] = _STATUS_AFTER[event.name]
+            if event.name in _STATUS_CARRIED:
+                row["status"] = data["status"]
+            else:
+                row["status"] = _STATUS_AFTER[event.name]
             row["listed"] = row["status"] in LISTED_STATUSES
-            if row["status"] == "admitted":
-                row["admitted_at"] = data["timestamp"]
+            if event.name == "Organisation.MembershipAdmitted":
+                row["admitted_at"] = data["effective_at"]
         replace_rows(connection, directory_members, MEMBERS_KEY, rows.keys(), rows.values())
         replace_rows(
             connection,

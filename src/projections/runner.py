@@ -148,6 +148,7 @@ class BatchProjector:
     ) -> int:
         """Apply everything recorded so far. Returns the number of events read."""
         chosen = self._chosen(names)
+        self.ensure_positions()
         total = 0
         for projection in chosen:
             for log in projection.logs:

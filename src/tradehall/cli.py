@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import click
 import structlog
@@ -51,6 +52,7 @@ def _seed_demo(settings: Settings) -> None:
     async def seed() -> None:
         services = build_services(settings, store=store)
         try:
+            await services.prepare_data()
             report = await seed_demo(services)
         finally:
             await services.close()
@@ -138,6 +140,68 @@ def staff_create(email: str, password: str) -> None:
     finally:
         engine.dispose()
     click.echo(f"staff user {clean_email} created")
+
+
+@main.group()
+def clock() -> None:
+    """Time-driven transitions: grace, lapse, renewal invoices and notices."""
+
+
+def _with_services(settings: Settings, work: Any) -> Any:
+    import asyncio
+
+    from tradehall.services import build_services
+
+    store = _store(settings)
+    store.prepare_for_serving()
+
+    async def run() -> Any:
+        services = build_services(settings, store=store)
+        try:
+            await services.prepare_data()
+            readside = await services.open_read_side_without_projector()
+            # The clock picks its candidates from the read model: bring it up to date first.
+            await services.run(readside.projector.catch_up)
+            return await work(services)
+        finally:
+            await services.close()
+
+    return asyncio.run(run())
+
+
+@clock.command("tick")
+def clock_tick_command() -> None:
+    """Issue every transition that is due now, once (running it twice changes nothing more)."""
+    from tradehall.clock_job import clock_tick
+
+    settings = _settings()
+    report = _with_services(settings, clock_tick)
+    click.echo(
+        f"examined {report.examined} members, changed {report.changed}, "
+        f"conflicts {report.conflicts}"
+    )
+
+
+@clock.command("run")
+@click.option("--interval", default=3600, show_default=True, type=int, help="seconds")
+def clock_run(interval: int) -> None:
+    """Tick now and every INTERVAL seconds until stopped (the production worker)."""
+    import asyncio
+    import signal
+
+    from tradehall.clock_job import run_clock
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+
+    async def work(services: Any) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await run_clock(services, interval, stop)
+
+    _with_services(settings, work)
 
 
 @main.group()

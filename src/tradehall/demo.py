@@ -11,7 +11,9 @@ import random
 import uuid
 from dataclasses import dataclass
 
+from membership.dues import DUES_CURRENCY
 from sharedkernel.events import Context, user_actor
+from sharedkernel.money import Money
 from tradehall.identity.users import Role, insert_user
 from tradehall.registration import NewOrganisation, register_organisation
 from tradehall.services import Services
@@ -20,6 +22,8 @@ STAFF_EMAIL = "staff@demo.tradehall.example"
 STAFF_PASSWORD = "demo-staff-password"  # noqa: S105 (demo data, printed for the person trying it)
 MEMBER_PASSWORD = "demo-member-password"  # noqa: S105
 ORGANISATIONS = 48
+# Declared annual turnovers, in pence: from a £40k micro enterprise to a £12m one.
+TURNOVERS = [4_000_000, 25_000_000, 80_000_000, 350_000_000, 1_200_000_000, 9_000_000]
 
 # What the enterprises do, with the CPV code of what they supply.
 TRADES = [
@@ -106,6 +110,7 @@ async def seed_demo(services: Services) -> DemoReport:
     async with services.engine.begin() as connection:
         await connection.execute(staff_row)
     staff = Context(user_actor(staff_id), "demo", services.clock.now())
+    member_hash = await services.run(services.passwords.hash, MEMBER_PASSWORD)
     created = 0
     for n in range(ORGANISATIONS):
         trade, cpv, offer = TRADES[n % len(TRADES)]
@@ -125,6 +130,7 @@ async def seed_demo(services: Services) -> DemoReport:
                 cpv_codes=[cpv] if n % 3 else [cpv, extra_cpv],
                 email=member_email if n == 0 else f"enterprise{n:02d}@demo.tradehall.example",
                 password=MEMBER_PASSWORD,
+                password_hash=member_hash,
             ),
             "demo",
         )
@@ -134,9 +140,25 @@ async def seed_demo(services: Services) -> DemoReport:
         fate = n % 8
         if fate == 7:
             continue  # registered, never applied
-        await services.run(services.membership.apply_for_membership, member, organisation_id)
+        turnover = Money(DUES_CURRENCY, TURNOVERS[n % len(TURNOVERS)])
+        await services.run(
+            services.membership.apply_for_membership, member, organisation_id, turnover
+        )
         if fate in (0, 1, 2, 3, 4):
             await services.run(services.membership.admit, staff, organisation_id)
+            if fate != 4:  # fate 4: admitted, first payment still awaited
+                due = (
+                    await services.run(services.membership.get_organisation, organisation_id)
+                ).tier
+                assert due is not None
+                await services.run(
+                    services.membership.record_payment,
+                    staff,
+                    organisation_id,
+                    due.annual_due,
+                    "bank_transfer",
+                    f"BACS DEMO{n:03d}",
+                )
         elif fate == 5:
             await services.run(
                 services.membership.reject,
@@ -159,6 +181,7 @@ async def seed_demo(services: Services) -> DemoReport:
                 cpv_codes=[],
                 email=f"buyer{n + 1}@demo.tradehall.example",
                 password=MEMBER_PASSWORD,
+                password_hash=member_hash,
             ),
             "demo",
         )

@@ -30,6 +30,8 @@ class NewOrganisation:
     cpv_codes: list[str]
     email: str
     password: str
+    # A hash of `password` already made (seeding many accounts that share one password).
+    password_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,9 @@ async def register_organisation(
     check_password_policy(new.password, field="user.password")
     if await services.users.email_taken(email):
         raise EmailTaken
-    password_hash = await services.run(services.passwords.hash, new.password)
+    password_hash = new.password_hash
+    if password_hash is None:
+        password_hash = await services.run(services.passwords.hash, new.password)
     organisation_id, user_id = uuid.uuid4(), uuid.uuid4()
     now = services.clock.now()
     user_row = insert_user(

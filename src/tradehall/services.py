@@ -13,6 +13,7 @@ from eventsourcing.application import Application
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from membership.application import MembershipApp
+from sharedkernel.events import SYSTEM, Context
 from tradehall.clock import Clock, SystemClock
 from tradehall.identity.users import Passwords, UserDirectory
 from tradehall.readside import ReadSide
@@ -43,6 +44,15 @@ class Services:
     def event_logs(self) -> dict[str, Application[Any]]:
         """Each event log's Application, by log name."""
         return {"membership": self.membership}
+
+    async def prepare_data(self) -> None:
+        """Reference data the service cannot run without (the first dues schedule)."""
+        context = Context(SYSTEM, "start-up", self.clock.now())
+        await self.run(self.membership.ensure_dues_schedule, context)
+
+    async def open_read_side_without_projector(self) -> ReadSide:
+        self.readside = await ReadSide.open(self.store, self.event_logs, self.engine)
+        return self.readside
 
     async def open_read_side(self) -> ReadSide:
         self.readside = await ReadSide.open(self.store, self.event_logs, self.engine)

@@ -31,6 +31,8 @@ class Settings:
     # them as `tradehall projections run` instead.
     run_projections: bool = True
     projection_poll_seconds: float = 1.0
+    # How often the in-process clock issues due transitions; 0: not in this process.
+    clock_interval_seconds: int = 3600
 
     @property
     def is_production(self) -> bool:
@@ -78,6 +80,9 @@ class Settings:
             max_body_bytes=_int(get("MAX_BODY_BYTES", "65536"), "MAX_BODY_BYTES"),
             log_level=get("LOG_LEVEL", "INFO").upper(),
             run_projections=_bool(get("RUN_PROJECTIONS", "true"), "RUN_PROJECTIONS"),
+            clock_interval_seconds=_non_negative(
+                get("CLOCK_INTERVAL_SECONDS", "3600"), "CLOCK_INTERVAL_SECONDS"
+            ),
             projection_poll_seconds=_seconds(
                 get("PROJECTION_POLL_SECONDS", "1.0"), "PROJECTION_POLL_SECONDS"
             ),
@@ -92,6 +97,12 @@ def _int(value: str, name: str) -> int:
     if number <= 0:
         raise SettingsError(f"TRADEHALL_{name} must be positive")
     return number
+
+
+def _non_negative(value: str, name: str) -> int:
+    if value == "0":
+        return 0
+    return _int(value, name)
 
 
 def _bool(value: str, name: str) -> bool:

@@ -10,6 +10,9 @@ from typing import Any
 from tests.conftest import AppClient
 
 PASSWORD = "correct horse battery"
+# £250,000 a year: the "small" dues band (£150).
+APPLICATION = {"annual_turnover": {"amount_minor": 25_000_000, "currency": "GBP"}}
+SMALL_BAND_DUE = 15_000
 
 
 @dataclass(frozen=True)

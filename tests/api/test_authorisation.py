@@ -14,7 +14,7 @@ from litestar import Litestar, get
 from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
-from tests.api.helpers import register, token
+from tests.api.helpers import APPLICATION, register, token
 from tests.conftest import JWT_SECRET, AppClient
 from tradehall.api.access import declared_access, is_declared
 from tradehall.api.app import create_app, undeclared_routes
@@ -82,6 +82,19 @@ EXPECTED_RULES = {
     ("POST", "/api/v1/registry-claims/release"): STAFF,
     ("GET", "/api/v1/directory"): PUBLIC_,
     ("GET", "/api/v1/membership/applications"): STAFF,
+    ("POST", f"{ORG}/membership/turnover"): OWN,
+    ("POST", f"{ORG}/membership/resignation"): OWN,
+    ("POST", f"{ORG}/membership/suspension"): STAFF,
+    ("POST", f"{ORG}/membership/reinstatement"): STAFF,
+    ("POST", f"{ORG}/membership/expulsion"): STAFF,
+    ("GET", f"{ORG}/membership/history"): OWN_OR_STAFF,
+    ("GET", f"{ORG}/dues/ledger"): OWN_OR_STAFF,
+    ("POST", f"{ORG}/dues/payments"): STAFF,
+    ("POST", f"{ORG}/dues/refunds"): STAFF,
+    ("POST", f"{ORG}/dues/credit-notes"): STAFF,
+    ("GET", "/api/v1/dues/schedule"): PUBLIC_,
+    ("POST", "/api/v1/dues/schedule"): STAFF,
+    ("GET", "/api/v1/dues/ledger.csv"): STAFF,
     ("GET", "/schema"): PUBLIC_,
     ("GET", "/schema/swagger"): PUBLIC_,
     ("GET", "/schema/scalar"): PUBLIC_,
@@ -201,7 +214,9 @@ async def test_staff_may_read_any_organisation_but_not_apply_for_it(
     org = await register(client)
     shown = await client.get(f"/api/v1/organisations/{org['id']}", headers=staff_headers)
     applied = await client.post(
-        f"/api/v1/organisations/{org['id']}/membership/application", headers=staff_headers
+        f"/api/v1/organisations/{org['id']}/membership/application",
+        json=APPLICATION,
+        headers=staff_headers,
     )
     assert shown.status_code == 200
     assert applied.status_code == 403

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sharedkernel.reference import cpv_codes
-from tests.api.helpers import register, token
+from tests.api.helpers import APPLICATION, SMALL_BAND_DUE, register, token
 from tests.conftest import FAST_PASSWORDS, AppClient, running
 from tradehall.api.app import create_app
 from tradehall.clock import ManualClock
@@ -28,18 +28,32 @@ def position_of(response: Any) -> str:
     return ",".join(f"{log}:{at}" for log, at in response.json()["position"].items())
 
 
-async def admitted_member(
+async def admitted_member(  # admitted and paid up: a member in good standing
     client: Client, staff_headers: dict[str, str], **overrides: Any
 ) -> tuple[dict[str, Any], str]:
     """Register, apply and admit; returns the organisation and the admission's position."""
     org = await register(client, **overrides)
     headers = await token(client, org["email"])
-    await client.post(f"/api/v1/organisations/{org['id']}/membership/application", headers=headers)
+    await client.post(
+        f"/api/v1/organisations/{org['id']}/membership/application",
+        json=APPLICATION,
+        headers=headers,
+    )
     admitted = await client.post(
         f"/api/v1/organisations/{org['id']}/membership/admission", headers=staff_headers
     )
     assert admitted.status_code == 200, admitted.text
-    return org, position_of(admitted)
+    paid = await client.post(
+        f"/api/v1/organisations/{org['id']}/dues/payments",
+        json={
+            "amount": {"amount_minor": SMALL_BAND_DUE, "currency": "GBP"},
+            "method": "bank_transfer",
+            "reference": "BACS 0001",
+        },
+        headers=staff_headers,
+    )
+    assert paid.status_code == 201, paid.text
+    return org, position_of(paid)
 
 
 async def test_an_admitted_member_is_in_the_directory_when_its_admission_is_read_back(
@@ -72,7 +86,9 @@ async def test_pending_rejected_and_withdrawn_organisations_are_not_listed(
     pending = await register(client, cpv_codes=[code])
     pending_headers = await token(client, pending["email"])
     applied = await client.post(
-        f"/api/v1/organisations/{pending['id']}/membership/application", headers=pending_headers
+        f"/api/v1/organisations/{pending['id']}/membership/application",
+        json=APPLICATION,
+        headers=pending_headers,
     )
 
     response = await client.get(
@@ -162,7 +178,9 @@ async def test_the_staff_queue_lists_pending_applications_oldest_first(
         org = await register(client)
         headers = await token(client, org["email"])
         applied = await client.post(
-            f"/api/v1/organisations/{org['id']}/membership/application", headers=headers
+            f"/api/v1/organisations/{org['id']}/membership/application",
+            json=APPLICATION,
+            headers=headers,
         )
         mine.append(org["id"])
         clock.advance(timedelta(minutes=5))
@@ -189,7 +207,9 @@ async def test_an_applicant_reads_its_own_status_after_its_write(client: Client)
     org = await register(client)
     headers = await token(client, org["email"])
     applied = await client.post(
-        f"/api/v1/organisations/{org['id']}/membership/application", headers=headers
+        f"/api/v1/organisations/{org['id']}/membership/application",
+        json=APPLICATION,
+        headers=headers,
     )
 
     response = await client.get(

@@ -14,6 +14,7 @@ from membership.application import MembershipApp, RegistryIdentifierClaimed
 from membership.domain import RegistrationDetails
 from projections.base import Projection
 from sharedkernel.events import Context
+from sharedkernel.money import Money
 from sharedkernel.reference import cpv_codes, itl_regions
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -21,6 +22,7 @@ START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 def seed(app: MembershipApp, organisations: int, rng: random.Random) -> None:
     """Register, apply, admit / reject / withdraw: every event kind the projections read."""
+    app.ensure_dues_schedule(Context("system", "seed", START))
     codes = sorted(cpv_codes())
     regions = sorted(itl_regions())
     for n in range(organisations):
@@ -44,14 +46,18 @@ def seed(app: MembershipApp, organisations: int, rng: random.Random) -> None:
         fate = rng.random()
         if fate < 0.15:
             continue
-        app.apply_for_membership(context, org_id)
+        app.apply_for_membership(context, org_id, Money("GBP", rng.randrange(10**9)))
         if fate < 0.6:
             app.admit(context, org_id)
+            if fate < 0.45:
+                tier = app.get_organisation(org_id).tier
+                assert tier is not None
+                app.record_payment(context, org_id, tier.annual_due, "bank_transfer", "seed")
         elif fate < 0.75:
             app.reject(context, org_id, "no asset lock")
         elif fate < 0.85:
             app.withdraw_application(context, org_id)
-            app.apply_for_membership(context, org_id)
+            app.apply_for_membership(context, org_id, Money("GBP", 1_000_000))
 
 
 def snapshot(engine: Engine, projections: list[Projection]) -> dict[str, list[tuple[Any, ...]]]:

@@ -42,10 +42,26 @@ async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path
         queue = (await client.get("/api/v1/membership/applications", headers=staff)).json()
         london = await client.get("/api/v1/directory", params={"region": "TLI"})
 
-    assert directory["total"] == 30  # five in every eight of the 48 enterprises
+    assert directory["total"] == 24  # admitted and paid up: four in every eight of the 48
     regions = {code[:3] for item in directory["items"] for code in item["regions"]}
-    assert len(regions) >= 8
+    assert len(regions) >= 7
     divisions = {code[:2] for item in directory["items"] for code in item["cpv_codes"]}
     assert len(divisions) >= 8
     assert queue["total"] == 6
     assert london.json()["total"] >= 1
+
+
+async def test_clock_tick_from_the_command_line_is_idempotent(tmp_path: Path) -> None:
+    env = {"TRADEHALL_DATA_DIR": str(tmp_path / "data"), "TRADEHALL_DATABASE_URL": ""}
+    runner = CliRunner()
+    seeded = await asyncio.to_thread(runner.invoke, main, ["demo"], env=env)
+    assert seeded.exit_code == 0, seeded.output
+
+    first = await asyncio.to_thread(runner.invoke, main, ["clock", "tick"], env=env)
+    second = await asyncio.to_thread(runner.invoke, main, ["clock", "tick"], env=env)
+
+    assert first.exit_code == 0, first.output
+    # 24 paid-up members and 6 awaiting their first payment are the clock's candidates.
+    assert "examined 30 members" in first.output
+    assert second.exit_code == 0, second.output
+    assert "changed 0" in second.output

@@ -20,8 +20,8 @@ def compose() -> dict[str, Any]:
 
 def test_each_service_runs_a_real_tradehall_command() -> None:
     services = compose()["services"]
-    assert {"postgres", "migrate", "api", "worker"} <= set(services)
-    for name in ("migrate", "api", "worker"):
+    assert {"postgres", "migrate", "api", "worker", "clock"} <= set(services)
+    for name in ("migrate", "api", "worker", "clock"):
         args = services[name]["command"]
         # Resolving the words to a sub-command proves it exists.
         command: click.Command | None = main
@@ -38,6 +38,8 @@ def test_the_api_waits_for_migrations_and_leaves_projections_to_the_worker() -> 
     )
     assert services["api"]["environment"]["TRADEHALL_RUN_PROJECTIONS"] == "false"
     assert services["worker"]["command"] == ["projections", "run"]
+    assert services["api"]["environment"]["TRADEHALL_CLOCK_INTERVAL_SECONDS"] == "0"
+    assert services["clock"]["command"][:2] == ["clock", "run"]
     assert services["api"]["environment"]["TRADEHALL_ENV"] == "production"
 
 

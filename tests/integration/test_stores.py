@@ -14,7 +14,9 @@ from sqlalchemy import func, make_url, select
 
 from membership.application import MembershipApp
 from membership.domain import RegistrationDetails
+from membership.dues import default_bands
 from sharedkernel.events import Context
+from sharedkernel.money import Money
 from tests.conftest import admin_database_url
 from tradehall.identity.tables import users
 from tradehall.identity.users import Role, insert_user
@@ -166,17 +168,20 @@ def test_two_decisions_on_the_same_version_cannot_both_be_recorded(
     organisation_id = uuid.uuid4()
     context = Context("system", "req", AT)
     membership.register_organisation(context, organisation_id, details(), uuid.uuid4())
-    membership.apply_for_membership(context, organisation_id)
+    membership.ensure_dues_schedule(context)
+    membership.apply_for_membership(context, organisation_id, Money("GBP", 5_000_000))
     first = membership.get_organisation(organisation_id)
     second = membership.get_organisation(organisation_id)
-    first.admit(context)
+    first.admit(context, default_bands(), "inv_1")
     second.reject(context, "duplicate application")
 
     membership.save(first)
     with pytest.raises(IntegrityError):
         membership.save(second)
 
-    assert membership.get_organisation(organisation_id).membership_status.value == "admitted"
+    assert membership.get_organisation(organisation_id).membership_status.value == (
+        "awaiting_first_payment"
+    )
 
 
 def test_the_process_environment_cannot_switch_off_the_side_writes(

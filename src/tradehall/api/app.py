@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from litestar import Litestar, Router
 from litestar.config.app import AppConfig
@@ -20,11 +19,14 @@ from litestar.security.jwt import JWTAuth, Token
 from tradehall.api.access import PUBLIC, access_guard, declared_access, is_declared, rule
 from tradehall.api.auth import AuthController, TokenIssuer, user_from_token
 from tradehall.api.directory import ApplicationsController, DirectoryController
+from tradehall.api.dues import DuesController, DuesScheduleController
 from tradehall.api.health import HealthController
+from tradehall.api.membership import MembershipController
 from tradehall.api.middleware import RequestIdAndAccessLog
 from tradehall.api.organisations import OrganisationController, RegistryClaimController
 from tradehall.api.problems import EXCEPTION_HANDLERS, document_problems
 from tradehall.clock import Clock
+from tradehall.clock_job import run_clock
 from tradehall.identity.users import Passwords, User
 from tradehall.services import Services, build_services
 from tradehall.settings import Settings
@@ -37,6 +39,9 @@ CONTROLLERS = [
     RegistryClaimController,
     DirectoryController,
     ApplicationsController,
+    MembershipController,
+    DuesScheduleController,
+    DuesController,
 ]
 OPENAPI_PATH = "/schema"
 
@@ -83,7 +88,6 @@ def create_app(
     clock: Clock | None = None,
     store: Store | None = None,
     passwords: Passwords | None = None,
-    on_ready: Any = None,
 ) -> Litestar:
     """Build the app. Stores are prepared and services wired when it starts, not before."""
     chosen_store = store or store_from_settings(settings.database_url, settings.data_dir)
@@ -101,13 +105,21 @@ def create_app(
         await asyncio.to_thread(chosen_store.prepare_for_serving)
         services = build_services(settings, clock=clock, store=chosen_store, passwords=passwords)
         app.state.services = services
+        await services.prepare_data()
         await services.open_read_side()
         app.state.tokens = TokenIssuer(jwt_auth, settings.jwt_lifetime_seconds)
-        if on_ready is not None:
-            on_ready(services)
+        stop_clock = asyncio.Event()
+        clock_task = None
+        if settings.clock_interval_seconds:
+            clock_task = asyncio.create_task(
+                run_clock(services, settings.clock_interval_seconds, stop_clock)
+            )
         try:
             yield
         finally:
+            stop_clock.set()
+            if clock_task is not None:
+                await clock_task
             await services.close()
 
     def configure(app_config: AppConfig) -> AppConfig:

@@ -13,8 +13,10 @@ from litestar.params import FromPath, JSONBody
 from membership.application import Saved
 from membership.domain import Organisation
 from membership.registry import normalise_identifier
+from membership.standing import GOOD_STANDING
 from projections.applications import application_of
 from sharedkernel.errors import NotFound
+from sharedkernel.money import Money
 from tradehall.api.access import (
     PUBLIC,
     own_organisation,
@@ -32,6 +34,7 @@ from tradehall.api.directory import application_view
 from tradehall.api.middleware import request_id_of
 from tradehall.api.reads import PositionParam, read_after, with_consistency
 from tradehall.api.schemas.common import CommandResult
+from tradehall.api.schemas.membership import ApplyForMembership
 from tradehall.api.schemas.organisations import (
     MembershipView,
     OrganisationView,
@@ -68,9 +71,14 @@ def _view(organisation: Organisation) -> OrganisationView:
         cpv_codes=list(organisation.cpv_codes),
         membership=MembershipView(
             status=organisation.membership_status,
+            good_standing=organisation.membership_status in GOOD_STANDING,
             applied_at=organisation.applied_at,
             decided_at=organisation.decided_at,
             rejection_reason=organisation.rejection_reason,
+            tier=organisation.tier.code if organisation.tier else None,
+            paid_up_until=organisation.paid_up_until,
+            resigns_at=organisation.resignation_at,
+            suspension_reason=organisation.suspension_reason,
         ),
         registered_at=organisation.created_on,
         version=organisation.version,
@@ -162,11 +170,18 @@ class OrganisationController(Controller):
         request: Request[Any, Any, Any],
         services: NamedDependency[Services],
         organisation_id: FromPath[UUID],
+        data: JSONBody[ApplyForMembership],
     ) -> Response[CommandResult]:
+        turnover = Money.of(
+            data.annual_turnover.amount_minor,
+            data.annual_turnover.currency,
+            field="annual_turnover.amount_minor",
+        )
         saved = await services.run(
             services.membership.apply_for_membership,
             command_context(request, services),
             organisation_id,
+            turnover,
             expected_version(request),
         )
         return _command_response(saved)

@@ -74,9 +74,14 @@ class RegistryIdentifierView(msgspec.Struct, kw_only=True):
 
 class MembershipView(msgspec.Struct, kw_only=True):
     status: MembershipStatus
+    good_standing: bool
     applied_at: datetime | None
     decided_at: datetime | None
     rejection_reason: str | None
+    tier: str | None
+    paid_up_until: datetime | None
+    resigns_at: datetime | None
+    suspension_reason: str | None
 
 
 class OrganisationView(msgspec.Struct, kw_only=True):

@@ -1,0 +1,497 @@
+"""A member's life after admission: tier, dues ledger, paid-up-until, standing.
+
+A mixin of the `Organisation` aggregate (its events are the organisation's), kept apart so the
+aggregate module stays readable. Pure Python: every time comes from the command's Context.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from membership.dues import DUES_CURRENCY, DuesBand
+from membership.standing import (
+    ENDED,
+    MEMBER,
+    POLICY,
+    MembershipStatus,
+    add_months,
+    due_transitions,
+    paid_standing,
+    renewal_opens,
+)
+from sharedkernel.errors import Conflict, InvalidValue
+from sharedkernel.events import Context, TradehallAggregate
+from sharedkernel.money import Money
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+PAYMENT_METHODS = frozenset({"stripe", "bank_transfer", "cheque", "cash", "other"})
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    kind: str  # invoice, payment, refund, credit_note
+    entry_id: str
+    at: datetime
+    amount: Money
+    reference: str
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+
+
+def check_turnover(turnover: Money) -> None:
+    if turnover.currency != DUES_CURRENCY:
+        raise InvalidValue("annual_turnover.currency", f"declare turnover in {DUES_CURRENCY}")
+    if turnover.minor < 0:
+        raise InvalidValue("annual_turnover.amount_minor", "turnover cannot be negative")
+
+
+def _same_band(band: DuesBand, tier: DuesBand | None) -> bool:
+    return tier is not None and (band.code, band.annual_due) == (tier.code, tier.annual_due)
+
+
+def _money(event: Any) -> Money:
+    return Money(event.currency, event.amount_minor)
+
+
+class MembershipLifecycle:
+    """State and commands of an admitted member. Mixed into `Organisation`."""
+
+    membership_status: MembershipStatus
+    trigger_event: Callable[..., None]
+
+    class TurnoverDeclared(TradehallAggregate.Event):
+        turnover_minor: int
+        currency: str
+
+        def apply(self, aggregate: MembershipLifecycle) -> None:
+            aggregate.declared_turnover = Money(self.currency, self.turnover_minor)
+
+    class TierAssigned(TradehallAggregate.Event):
+        code: str
+        name: str
+        annual_due_minor: int
+        currency: str
+        lookup_key: str
+        applies_from: datetime
+
+        def apply(self, aggregate: MembershipLifecycle) -> None:
+            aggregate.tier = DuesBand(
+                self.code,
+                self.name,
+                None,
+                Money(self.currency, self.annual_due_minor),
+                self.lookup_key,
+            )
+
+    class DuesInvoiced(TradehallAggregate.Event):
+        invoice_id: str
+        amount_minor: int
+        currency: str
+        period_start: datetime
+        period_end: datetime
+        tier: str
+
+        def apply(self, aggregate: MembershipLifecycle) -> None:
+            aggregate.ledger.append(
+                LedgerEntry(
+                    "invoice",
+                    self.invoice_id,
+                    self.effective_at,
+                    _money(self),
+                    f"dues {self.tier}",
+                    self.period_start,
+                    self.period_end,
+                )
+            )
+
+    class PaymentRecorded(TradehallAggregate.Event):
+        payment_id: str
+        amount_minor: int
+        currency: str
+        method: str
+        reference: str
+        # A processor that knows the period paid for (Stripe's invoice) says so.
+        covers_until: datetime | None
+
+        def apply(self, aggregate: MembershipLifecycle) -> None:
+            aggregate.ledger.append(
+                LedgerEntry(
+                    "payment", self.payment_id, self.effective_at, _money(self), self.reference
+                )
+            )
+            if self.covers_until is not None:
+                aggregate.covered_until = max(
+                    filter(None, [aggregate.covered_until, self.covers_until])
+                )
+
+    class PaymentFailed(TradehallAggregate.Event):
+        """A collection failed. A notice goes out; standing does not change (it is retried)."""
+
+        reference: str
+
+    class RefundRecorded(TradehallAggregate.Event):
+        refund_id: str
+        amount_minor: int
+        currency: str
+        reference: str
+
+        def apply(self, aggregate: MembershipLifecycle) -> None:
+            aggregate.ledger.append(
+                LedgerEntry(
+                    "refund", self.refund_id, self.effective_at, _money(self), self.reference
+                )
+            )
+
+    class CreditNoteIssued(TradehallAggregate.Event):
+        credit_id: str
+        amount_minor: int
+        currency: str
+        reason: str
+
+        def apply(self, aggregate: MembershipLifecycle) -> None:
+            aggregate.ledger.append(
+                LedgerEntry(
+                    "credit_note", self.credit_id, self.effective_at, _money(self), self.reason
+                )
+            )
+
+    class PaidUpUntilMoved(TradehallAggregate.Event):
+        paid_up_until: datetime
+
+        def apply(self, aggregate: MembershipLifecycle) -> None:
+            if aggregate.first_paid_at is None:
+                aggregate.first_paid_at = self.effective_at
+            aggregate.paid_up_until = self.paid_up_until
+
+    class RenewalDue(TradehallAggregate.Event):
+        """The renewal window opened: notice, and the turnover declaration for the next period."""
+
+        period_end: datetime
+
+        def apply(self, aggregate: MembershipLifecycle) -> None:
+            aggregate.renewal_noticed_for = self.period_end
+
+    class StandingChanged(TradehallAggregate.Event):
+        status: str
+        cause: str
+
+        def apply(self, aggregate: MembershipLifecycle) -> None:
+            aggregate.membership_status = MembershipStatus(self.status)
+            aggregate.standing_since = self.effective_at
+
+    class Suspended(TradehallAggregate.Event):
+        reason: str
+
+        def apply(self, aggregate: MembershipLifecycle) -> None:
+            aggregate.membership_status = MembershipStatus.SUSPENDED
+            aggregate.standing_since = self.effective_at
+            aggregate.suspension_reason = self.reason
+
+    class Reinstated(TradehallAggregate.Event):
+        status: str
+
+        def apply(self, aggregate: MembershipLifecycle) -> None:
+            aggregate.membership_status = MembershipStatus(self.status)
+            aggregate.standing_since = self.effective_at
+            aggregate.suspension_reason = None
+
+    class ResignationGiven(TradehallAggregate.Event):
+        resigns_at: datetime
+
+        def apply(self, aggregate: MembershipLifecycle) -> None:
+            aggregate.resignation_at = self.resigns_at
+
+    class Expelled(TradehallAggregate.Event):
+        reason: str
+
+        def apply(self, aggregate: MembershipLifecycle) -> None:
+            aggregate.membership_status = MembershipStatus.EXPELLED
+            aggregate.standing_since = self.effective_at
+            aggregate.expulsion_reason = self.reason
+
+    def _init_lifecycle(self) -> None:
+        self.declared_turnover: Money | None = None
+        self.tier: DuesBand | None = None
+        self.ledger: list[LedgerEntry] = []
+        self.paid_up_until: datetime | None = None
+        self.covered_until: datetime | None = None
+        self.first_paid_at: datetime | None = None
+        self.renewal_noticed_for: datetime | None = None
+        self.standing_since: datetime | None = None
+        self.suspension_reason: str | None = None
+        self.expulsion_reason: str | None = None
+        self.resignation_at: datetime | None = None
+
+    # Reads -----------------------------------------------------------------------------------
+
+    @property
+    def balance(self) -> Money:
+        """What the member owes (positive) or holds in credit (negative)."""
+        total = Money("GBP", 0)
+        for entry in self.ledger:
+            sign = 1 if entry.kind in {"invoice", "refund"} else -1
+            total = total + Money(entry.amount.currency, sign * entry.amount.minor)
+        return total
+
+    def _invoices(self) -> list[LedgerEntry]:
+        return [entry for entry in self.ledger if entry.kind == "invoice"]
+
+    # Commands --------------------------------------------------------------------------------
+
+    def _start_membership(self, context: Context, band: DuesBand, invoice_id: str) -> None:
+        """Admission: the tier from the declared turnover, and the first year's invoice."""
+        self._assign_tier_at(context, band, context.at)
+        self._invoice_at(context, invoice_id, context.at)
+
+    def declare_turnover(self, context: Context, turnover: Money) -> None:
+        if self.membership_status not in MEMBER - {MembershipStatus.SUSPENDED}:
+            raise Conflict(f"cannot declare turnover: the membership is {self.membership_status}")
+        if self.paid_up_until is not None and context.at < renewal_opens(self.paid_up_until):
+            raise Conflict(
+                "turnover for the next period is declared in the renewal window, from "
+                f"{renewal_opens(self.paid_up_until).date()}"
+            )
+        self._declare_turnover(context, turnover)
+
+    def _declare_turnover(self, context: Context, turnover: Money) -> None:
+        check_turnover(turnover)
+        self.trigger_event(
+            self.TurnoverDeclared,
+            turnover_minor=turnover.minor,
+            currency=turnover.currency,
+            **context.event_kwargs(),
+        )
+
+    def record_payment(
+        self,
+        context: Context,
+        payment_id: str,
+        amount: Money,
+        method: str,
+        reference: str,
+        covers_until: datetime | None = None,
+    ) -> None:
+        if self.membership_status not in MEMBER | ENDED:
+            raise Conflict(f"no dues are owed: the membership is {self.membership_status}")
+        if amount.minor <= 0:
+            raise InvalidValue("amount", "a payment is a positive amount")
+        self._require_dues_currency(amount)
+        if method not in PAYMENT_METHODS:
+            raise InvalidValue("method", f"one of {', '.join(sorted(PAYMENT_METHODS))}")
+        if any(entry.entry_id == payment_id for entry in self.ledger):
+            return  # the same payment told twice (a processor retrying): nothing more
+        self.trigger_event(
+            self.PaymentRecorded,
+            payment_id=payment_id,
+            amount_minor=amount.minor,
+            currency=amount.currency,
+            method=method,
+            reference=reference.strip(),
+            covers_until=covers_until,
+            **context.event_kwargs(),
+        )
+        self._settle(context)
+
+    def record_payment_failure(self, context: Context, reference: str) -> None:
+        self.trigger_event(self.PaymentFailed, reference=reference, **context.event_kwargs())
+
+    def record_refund(
+        self, context: Context, refund_id: str, amount: Money, reference: str
+    ) -> None:
+        if amount.minor <= 0:
+            raise InvalidValue("amount", "a refund is a positive amount")
+        self._require_dues_currency(amount)
+        paid = sum(e.amount.minor for e in self.ledger if e.kind == "payment")
+        refunded = sum(e.amount.minor for e in self.ledger if e.kind == "refund")
+        if refunded + amount.minor > paid:
+            raise Conflict("cannot refund more than has been paid")
+        self.trigger_event(
+            self.RefundRecorded,
+            refund_id=refund_id,
+            amount_minor=amount.minor,
+            currency=amount.currency,
+            reference=reference.strip(),
+            **context.event_kwargs(),
+        )
+
+    def issue_credit_note(
+        self, context: Context, credit_id: str, amount: Money, reason: str
+    ) -> None:
+        if not self._invoices():
+            raise Conflict("there is no invoice to credit")
+        if amount.minor <= 0:
+            raise InvalidValue("amount", "a credit note is a positive amount")
+        self._require_dues_currency(amount)
+        if not reason.strip():
+            raise InvalidValue("reason", "a credit note gives its reason")
+        self.trigger_event(
+            self.CreditNoteIssued,
+            credit_id=credit_id,
+            amount_minor=amount.minor,
+            currency=amount.currency,
+            reason=reason.strip(),
+            **context.event_kwargs(),
+        )
+        self._settle(context)
+
+    def observe_time(
+        self, context: Context, renewal_band: DuesBand | None, new_invoice_id: str
+    ) -> None:
+        """What the clock makes due: renewal notice, next period's invoice, standing changes.
+
+        Records nothing when nothing is due, so a second tick at the same time adds nothing.
+        """
+        now = context.at
+        active = MEMBER - {MembershipStatus.SUSPENDED, MembershipStatus.AWAITING_FIRST_PAYMENT}
+        paid_up_until = self.paid_up_until
+        if self.membership_status in active and paid_up_until is not None:
+            noticed = self.renewal_noticed_for == paid_up_until
+            leaving = self.resignation_at is not None
+            if now >= renewal_opens(paid_up_until) and not noticed and not leaving:
+                self.trigger_event(
+                    self.RenewalDue,
+                    period_end=paid_up_until,
+                    **_at(context, renewal_opens(paid_up_until)),
+                )
+            invoiced_until = max(e.period_end for e in self._invoices() if e.period_end)
+            if (
+                now >= paid_up_until
+                and invoiced_until <= paid_up_until
+                and self.resignation_at is None
+            ):
+                renewal_context = _effective(context, paid_up_until)
+                if renewal_band is not None and not _same_band(renewal_band, self.tier):
+                    self._assign_tier_at(renewal_context, renewal_band, paid_up_until)
+                self._invoice_at(renewal_context, new_invoice_id, paid_up_until)
+                # Money paid ahead (in the renewal window) pays for the new period at once.
+                self._settle(renewal_context)
+        for transition in due_transitions(
+            self.membership_status,
+            self.paid_up_until,
+            self.first_paid_at,
+            self.resignation_at,
+            now,
+        ):
+            self.trigger_event(
+                self.StandingChanged,
+                status=transition.status.value,
+                cause=transition.cause,
+                **_at(context, transition.effective_at),
+            )
+
+    def suspend(self, context: Context, reason: str) -> None:
+        self._require_member("suspend", exclude=frozenset({MembershipStatus.SUSPENDED}))
+        if not reason.strip():
+            raise InvalidValue("reason", "a suspension gives its reason")
+        self.trigger_event(self.Suspended, reason=reason.strip(), **context.event_kwargs())
+
+    def reinstate(self, context: Context) -> None:
+        if self.membership_status is not MembershipStatus.SUSPENDED:
+            raise Conflict(f"cannot reinstate: the membership is {self.membership_status}")
+        status = paid_standing(self.paid_up_until, self.first_paid_at, context.at)
+        self.trigger_event(self.Reinstated, status=status.value, **context.event_kwargs())
+
+    def resign(self, context: Context, *, at_period_end: bool) -> None:
+        self._require_member("resign")
+        if self.resignation_at is not None:
+            raise Conflict(f"a resignation is already given, from {self.resignation_at.date()}")
+        end = self.paid_up_until
+        effective = context.effective_at or context.at
+        if at_period_end and end is not None and end > effective:
+            self.trigger_event(self.ResignationGiven, resigns_at=end, **context.event_kwargs())
+            return
+        self.trigger_event(self.ResignationGiven, resigns_at=effective, **context.event_kwargs())
+        self.trigger_event(
+            self.StandingChanged,
+            status=MembershipStatus.RESIGNED.value,
+            cause="resignation",
+            **context.event_kwargs(),
+        )
+
+    def expel(self, context: Context, reason: str) -> None:
+        self._require_member("expel")
+        if not reason.strip():
+            raise InvalidValue("reason", "an expulsion gives its reason")
+        self.trigger_event(self.Expelled, reason=reason.strip(), **context.event_kwargs())
+
+    # Internals -------------------------------------------------------------------------------
+
+    def _require_dues_currency(self, amount: Money) -> None:
+        if self.tier is not None and amount.currency != self.tier.annual_due.currency:
+            raise InvalidValue("amount.currency", f"dues are in {self.tier.annual_due.currency}")
+
+    def _require_member(
+        self, action: str, exclude: frozenset[MembershipStatus] = frozenset()
+    ) -> None:
+        if self.membership_status not in MEMBER - exclude:
+            raise Conflict(f"cannot {action}: the membership is {self.membership_status}")
+
+    def _assign_tier_at(self, context: Context, band: DuesBand, applies_from: datetime) -> None:
+        self.trigger_event(
+            self.TierAssigned,
+            code=band.code,
+            name=band.name,
+            annual_due_minor=band.annual_due.minor,
+            currency=band.annual_due.currency,
+            lookup_key=band.lookup_key,
+            applies_from=applies_from,
+            **context.event_kwargs(),
+        )
+
+    def _invoice_at(self, context: Context, invoice_id: str, period_start: datetime) -> None:
+        assert self.tier is not None
+        self.trigger_event(
+            self.DuesInvoiced,
+            invoice_id=invoice_id,
+            amount_minor=self.tier.annual_due.minor,
+            currency=self.tier.annual_due.currency,
+            period_start=period_start,
+            period_end=add_months(period_start, POLICY.period_months),
+            tier=self.tier.code,
+            **context.event_kwargs(),
+        )
+
+    def _settle(self, context: Context) -> None:
+        """Move paid-up-until to the end of the last period the money covers, and standing."""
+        credit = sum(
+            (-1 if e.kind == "refund" else 1) * e.amount.minor
+            for e in self.ledger
+            if e.kind in {"payment", "refund", "credit_note"}
+        )
+        covered: datetime | None = self.covered_until
+        owed = 0
+        for invoice in self._invoices():
+            owed += invoice.amount.minor
+            if owed <= credit and invoice.period_end is not None:
+                covered = max(filter(None, [covered, invoice.period_end]))
+        if covered is None or (self.paid_up_until is not None and covered <= self.paid_up_until):
+            return
+        self.trigger_event(self.PaidUpUntilMoved, paid_up_until=covered, **context.event_kwargs())
+        if self.membership_status in {
+            MembershipStatus.AWAITING_FIRST_PAYMENT,
+            MembershipStatus.GRACE,
+            MembershipStatus.LAPSED,
+        }:
+            status = paid_standing(
+                self.paid_up_until, self.first_paid_at, context.effective_at or context.at
+            )
+            if status is not self.membership_status:
+                self.trigger_event(
+                    self.StandingChanged,
+                    status=status.value,
+                    cause="dues paid",
+                    **context.event_kwargs(),
+                )
+
+
+def _at(context: Context, effective_at: datetime) -> dict[str, Any]:
+    """Event fields for a fact that took effect at `effective_at`, recorded now."""
+    return _effective(context, effective_at).event_kwargs()
+
+
+def _effective(context: Context, effective_at: datetime) -> Context:
+    return replace(context, effective_at=effective_at)

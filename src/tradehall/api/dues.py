@@ -1,0 +1,267 @@
+"""Dues: the schedule of bands, manual payments, refunds, credit notes, ledgers and export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime, time
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from membership.domain import Organisation
+from membership.dues import DUES_CURRENCY, DuesBand
+from sharedkernel.events import Context
+from sharedkernel.money import Money
+from tradehall.api.access import PUBLIC, own_organisation_or_staff, rule, staff_only
+from tradehall.api.commands import command_context, command_result, etag, expected_version
+from tradehall.api.schemas.common import CommandResult
+from tradehall.api.schemas.membership import (
+    BandView,
+    CreditNote,
+    LedgerEntryView,
+    LedgerView,
+    ManualPayment,
+    MoneyView,
+    PublishSchedule,
+    Refund,
+    ScheduleVersionView,
+    ScheduleView,
+)
+from tradehall.services import Services
+
+LOG = "membership"
+ORG = "/api/v1/organisations/{organisation_id:uuid}/dues"
+
+
+def _money(value: Money) -> MoneyView:
+    return MoneyView(amount_minor=value.minor, currency=value.currency)
+
+
+def _effective(context: Context, day: date | None) -> Context:
+    """A fact about a day in the past (a cheque banked last week) carries that day."""
+    if day is None:
+        return context
+    moment = datetime.combine(day, time(12, 0), tzinfo=UTC)
+    if moment > context.at:
+        moment = context.at
+    return Context(context.actor, context.request_id, context.at, moment)
+
+
+def ledger_view(organisation: Organisation) -> LedgerView:
+    return LedgerView(
+        organisation_id=str(organisation.id),
+        entries=[
+            LedgerEntryView(
+                kind=entry.kind,
+                id=entry.entry_id,
+                at=entry.at,
+                amount=_money(entry.amount),
+                reference=entry.reference,
+                period_start=entry.period_start,
+                period_end=entry.period_end,
+            )
+            for entry in organisation.ledger
+        ],
+        balance=_money(organisation.balance),
+        paid_up_until=organisation.paid_up_until,
+    )
+
+
+def _result(saved: Any, status_code: int = 201) -> Response[CommandResult]:
+    return Response(
+        command_result(saved, LOG), status_code=status_code, headers={"ETag": etag(saved.version)}
+    )
+
+
+class DuesScheduleController(Controller):
+    path = "/api/v1/dues"
+    tags = ["dues"]
+
+    @get("/schedule", opt=rule(PUBLIC), summary="The dues bands, every version")
+    async def schedule(self, services: NamedDependency[Services]) -> ScheduleView:
+        schedule = await services.run(services.membership.dues_schedule)
+        return ScheduleView(
+            versions=[
+                ScheduleVersionView(
+                    version=version.version,
+                    effective_from=version.effective_from,
+                    bands=[
+                        BandView(
+                            code=band.code,
+                            name=band.name,
+                            up_to_minor=band.up_to.minor if band.up_to else None,
+                            annual_due_minor=band.annual_due.minor,
+                            currency=band.annual_due.currency,
+                            lookup_key=band.lookup_key,
+                        )
+                        for band in version.bands
+                    ],
+                )
+                for version in schedule.versions
+            ]
+        )
+
+    @post(
+        "/schedule",
+        opt=rule(staff_only()),
+        status_code=201,
+        summary="Publish a new version of the dues bands, in force from a date (staff)",
+    )
+    async def publish(
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        data: JSONBody[PublishSchedule],
+    ) -> CommandResult:
+        bands = [
+            DuesBand(
+                code=band.code,
+                name=band.name,
+                up_to=Money(DUES_CURRENCY, band.up_to_minor)
+                if band.up_to_minor is not None
+                else None,
+                annual_due=Money(DUES_CURRENCY, band.annual_due_minor),
+                lookup_key=band.lookup_key,
+            )
+            for band in data.bands
+        ]
+        effective_from = data.effective_from
+        if effective_from.tzinfo is None:
+            effective_from = effective_from.replace(tzinfo=UTC)
+        saved = await services.run(
+            services.membership.publish_dues_schedule,
+            command_context(request, services),
+            effective_from,
+            bands,
+        )
+        return command_result(saved, LOG)
+
+    @get(
+        "/ledger.csv",
+        opt=rule(staff_only()),
+        summary="Every organisation's dues ledger as CSV, for the association's accounts",
+        media_type="text/csv",
+    )
+    async def ledger_csv(self, services: NamedDependency[Services]) -> Response[str]:
+        text = await services.run(_ledger_csv, services)
+        return Response(
+            text,
+            media_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="dues-ledger.csv"'},
+        )
+
+
+def _ledger_csv(services: Services) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(
+        [
+            "organisation_id",
+            "organisation",
+            "entry",
+            "id",
+            "date",
+            "amount",
+            "currency",
+            "reference",
+            "period_start",
+            "period_end",
+        ]
+    )
+    for organisation in services.membership.organisations_with_ledgers():
+        for entry in organisation.ledger:
+            sign = -1 if entry.kind in {"payment", "credit_note"} else 1
+            writer.writerow(
+                [
+                    organisation.id,
+                    organisation.name,
+                    entry.kind,
+                    entry.entry_id,
+                    entry.at.date().isoformat(),
+                    f"{sign * entry.amount.minor / 100:.2f}",
+                    entry.amount.currency,
+                    entry.reference,
+                    entry.period_start.date().isoformat() if entry.period_start else "",
+                    entry.period_end.date().isoformat() if entry.period_end else "",
+                ]
+            )
+    return buffer.getvalue()
+
+
+class DuesController(Controller):
+    path = ORG
+    tags = ["dues"]
+
+    @get("/ledger", opt=rule(own_organisation_or_staff()), summary="The dues ledger and balance")
+    async def ledger(
+        self, services: NamedDependency[Services], organisation_id: FromPath[UUID]
+    ) -> LedgerView:
+        organisation = await services.run(services.membership.get_organisation, organisation_id)
+        return ledger_view(organisation)
+
+    @post(
+        "/payments",
+        opt=rule(staff_only()),
+        status_code=201,
+        summary="Record a payment received by bank transfer, cheque or cash (staff)",
+    )
+    async def payment(
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        organisation_id: FromPath[UUID],
+        data: JSONBody[ManualPayment],
+    ) -> Response[CommandResult]:
+        amount = Money.of(data.amount.amount_minor, data.amount.currency, field="amount")
+        saved = await services.run(
+            services.membership.record_payment,
+            _effective(command_context(request, services), data.effective_date),
+            organisation_id,
+            amount,
+            data.method,
+            data.reference,
+            expected_version=expected_version(request),
+        )
+        return _result(saved)
+
+    @post("/refunds", opt=rule(staff_only()), status_code=201, summary="Record a refund (staff)")
+    async def refund(
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        organisation_id: FromPath[UUID],
+        data: JSONBody[Refund],
+    ) -> Response[CommandResult]:
+        amount = Money.of(data.amount.amount_minor, data.amount.currency, field="amount")
+        saved = await services.run(
+            services.membership.record_refund,
+            _effective(command_context(request, services), data.effective_date),
+            organisation_id,
+            amount,
+            data.reference,
+            expected_version(request),
+        )
+        return _result(saved)
+
+    @post("/credit-notes", opt=rule(staff_only()), status_code=201, summary="Issue a credit note")
+    async def credit_note(
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        organisation_id: FromPath[UUID],
+        data: JSONBody[CreditNote],
+    ) -> Response[CommandResult]:
+        amount = Money.of(data.amount.amount_minor, data.amount.currency, field="amount")
+        saved = await services.run(
+            services.membership.issue_credit_note,
+            command_context(request, services),
+            organisation_id,
+            amount,
+            data.reason,
+            expected_version(request),
+        )
+        return _result(saved)
