@@ -7,8 +7,9 @@ from sqlalchemy import Connection, create_engine
 
 from projections.tables import metadata as read_side
 from tradehall.identity.tables import metadata as identity
+from tradehall.payments.tables import metadata as payments
 
-target_metadata = [identity, read_side]
+target_metadata = [identity, read_side, payments]
 
 
 def _run(connection: Connection) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -20,6 +20,7 @@ from membership.domain import (
     DUES_SCHEDULE_ID,
     SINCE_EVER,
     DuesSchedule,
+    ExternalEventClaim,
     Organisation,
     RegistrationDetails,
     RegistryClaim,
@@ -79,6 +80,63 @@ class MembershipApp(Application[UUID]):
                 raise RegistryIdentifierClaimed(identifier) from error
             raise Conflict("the registration clashed with a concurrent write") from error
         return _saved(organisation, recordings)
+
+    def import_member(
+        self,
+        context: Context,
+        organisation_id: UUID,
+        details: RegistrationDetails,
+        first_user_id: UUID,
+        *,
+        joined_at: datetime,
+        paid_up_until: datetime,
+        band: DuesBand,
+        turnover: Money | None,
+        resigns_at: datetime | None = None,
+        suspension_reason: str | None = None,
+        side_writes: Sequence[Any] = (),
+    ) -> Saved | None:
+        """Register a member brought over from another system, with its membership, registry
+        claim and first user row in one save. None if it is here already (imported before)."""
+        if self.is_registered(organisation_id):
+            return None
+        organisation = Organisation.register(
+            replace(context, effective_at=joined_at), organisation_id, details, first_user_id
+        )
+        organisation.import_membership(
+            context,
+            joined_at=joined_at,
+            band=band,
+            turnover=turnover,
+            paid_up_until=paid_up_until,
+            resigns_at=resigns_at,
+        )
+        if suspension_reason is not None:
+            organisation.suspend(context, suspension_reason)
+        to_save: list[TradehallLike] = [organisation]
+        identifier = details.registry_identifier
+        if identifier is not None:
+            to_save.append(self._claim(context, identifier, organisation_id))
+        try:
+            recordings = self.save(*to_save, side_writes=side_writes)
+        except IntegrityError as error:
+            if self.is_registered(organisation_id):
+                return None  # the same member imported concurrently
+            if identifier is not None and self._claim_holder(identifier) is not None:
+                raise RegistryIdentifierClaimed(identifier) from error
+            raise Conflict("the import clashed with a concurrent write") from error
+        return _saved(organisation, recordings)
+
+    def is_registered(self, organisation_id: UUID) -> bool:
+        try:
+            self.get_organisation(organisation_id)
+        except NotFound:
+            return False
+        return True
+
+    def registry_claim_holder(self, identifier: RegistryIdentifier) -> UUID | None:
+        """The organisation holding a registry identifier, if any."""
+        return self._claim_holder(identifier)
 
     def get_organisation(self, organisation_id: UUID) -> Organisation:
         try:
@@ -268,6 +326,34 @@ class MembershipApp(Application[UUID]):
         return self._change(
             organisation_id, expected_version, lambda org: org.expel(context, reason)
         )
+
+    def handle_external_event(
+        self,
+        context: Context,
+        source: str,
+        external_id: str,
+        organisation_id: UUID,
+        decide: Callable[[Organisation], None],
+    ) -> Saved | None:
+        """Apply a message from an outside system once: None if it was applied before."""
+        claim_id = ExternalEventClaim.id_for(source, external_id)
+        try:
+            self.repository.get(claim_id)
+            return None
+        except AggregateNotFoundError:
+            pass
+        organisation = self.get_organisation(organisation_id)
+        decide(organisation)
+        claim = ExternalEventClaim.claim(context, source, external_id, organisation_id)
+        try:
+            recordings = self.save(organisation, claim)
+        except IntegrityError:
+            try:
+                self.repository.get(claim_id)
+                return None  # delivered twice at once: the other delivery applied it
+            except AggregateNotFoundError:
+                raise Conflict("the organisation changed concurrently; retry") from None
+        return _saved(organisation, recordings)
 
     def is_in_good_standing(self, organisation_id: UUID) -> bool:
         """The one question other contexts ask: may this organisation act as a member?"""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from membership.details import (
     MAX_TEXT,
@@ -29,6 +29,7 @@ from sharedkernel.money import Money
 
 __all__ = [
     "DuesSchedule",
+    "ExternalEventClaim",
     "LegalForm",
     "MembershipStatus",
     "Organisation",
@@ -244,6 +245,41 @@ class RegistryClaim(TradehallAggregate):
         if not clean_reason:
             raise InvalidValue("reason", "a release gives its reason")
         self.trigger_event(self.Released, reason=clean_reason, **context.event_kwargs())
+
+
+EXTERNAL_EVENT_NAMESPACE = UUID("0c5d7d0e-4b8a-4d59-9f3e-1f1b2c7a9e11")
+
+
+class ExternalEventClaim(TradehallAggregate):
+    """One per message from an outside system (a Stripe event id): saved with the changes the
+    message causes, so a message delivered twice is a version conflict, applied once."""
+
+    class Claimed(TradehallAggregate.Created):
+        source: str
+        external_id: str
+        organisation_id: UUID | None
+
+    def __init__(self, source: str, external_id: str, organisation_id: UUID | None) -> None:
+        self.source = source
+        self.external_id = external_id
+        self.organisation_id = organisation_id
+
+    @staticmethod
+    def id_for(source: str, external_id: str) -> UUID:
+        return uuid5(EXTERNAL_EVENT_NAMESPACE, f"{source}:{external_id}")
+
+    @classmethod
+    def claim(
+        cls, context: Context, source: str, external_id: str, organisation_id: UUID | None
+    ) -> ExternalEventClaim:
+        return cls._create(
+            cls.Claimed,
+            id=cls.id_for(source, external_id),
+            source=source,
+            external_id=external_id,
+            organisation_id=organisation_id,
+            **context.event_kwargs(),
+        )
 
 
 DUES_SCHEDULE_ID = UUID("1b2f4f0e-8e0c-5d43-9a57-6a1d2f0c7e21")

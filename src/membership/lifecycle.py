@@ -62,6 +62,8 @@ class MembershipLifecycle:
 
     membership_status: MembershipStatus
     trigger_event: Callable[..., None]
+    # The organisation's admission event (the aggregate in domain.py defines it).
+    MembershipAdmitted: type[TradehallAggregate.Event]
 
     class TurnoverDeclared(TradehallAggregate.Event):
         turnover_minor: int
@@ -127,6 +129,28 @@ class MembershipLifecycle:
                 aggregate.covered_until = max(
                     filter(None, [aggregate.covered_until, self.covers_until])
                 )
+
+    class PaymentProcessorLinked(TradehallAggregate.Event):
+        """The member pays by subscription with a processor (Stripe): its customer and
+        subscription ids, so later events about them find this organisation."""
+
+        processor: str
+        customer_id: str
+        subscription_id: str | None
+
+        def apply(self, aggregate: MembershipLifecycle) -> None:
+            aggregate.processor_customer_id = self.customer_id
+            aggregate.processor_subscription_id = self.subscription_id
+
+    class SubscriptionChanged(TradehallAggregate.Event):
+        """The processor's subscription changed state (renewed, cancelled, ended)."""
+
+        subscription_id: str
+        status: str
+        cancel_at_period_end: bool
+
+        def apply(self, aggregate: MembershipLifecycle) -> None:
+            aggregate.processor_subscription_status = self.status
 
     class PaymentFailed(TradehallAggregate.Event):
         """A collection failed. A notice goes out; standing does not change (it is retried)."""
@@ -225,6 +249,9 @@ class MembershipLifecycle:
         self.suspension_reason: str | None = None
         self.expulsion_reason: str | None = None
         self.resignation_at: datetime | None = None
+        self.processor_customer_id: str | None = None
+        self.processor_subscription_id: str | None = None
+        self.processor_subscription_status: str | None = None
 
     # Reads -----------------------------------------------------------------------------------
 
@@ -296,6 +323,33 @@ class MembershipLifecycle:
         )
         self._settle(context)
 
+    def link_payment_processor(
+        self, context: Context, customer_id: str, subscription_id: str | None
+    ) -> None:
+        if (self.processor_customer_id, self.processor_subscription_id) == (
+            customer_id,
+            subscription_id,
+        ):
+            return
+        self.trigger_event(
+            self.PaymentProcessorLinked,
+            processor="stripe",
+            customer_id=customer_id,
+            subscription_id=subscription_id,
+            **context.event_kwargs(),
+        )
+
+    def record_subscription_change(
+        self, context: Context, subscription_id: str, status: str, cancel_at_period_end: bool
+    ) -> None:
+        self.trigger_event(
+            self.SubscriptionChanged,
+            subscription_id=subscription_id,
+            status=status,
+            cancel_at_period_end=cancel_at_period_end,
+            **context.event_kwargs(),
+        )
+
     def record_payment_failure(self, context: Context, reference: str) -> None:
         self.trigger_event(self.PaymentFailed, reference=reference, **context.event_kwargs())
 
@@ -357,7 +411,10 @@ class MembershipLifecycle:
                     period_end=paid_up_until,
                     **_at(context, renewal_opens(paid_up_until)),
                 )
-            invoiced_until = max(e.period_end for e in self._invoices() if e.period_end)
+            # An imported member has no invoice yet: its next one starts at paid-up-until.
+            invoiced_until = max(
+                (e.period_end for e in self._invoices() if e.period_end), default=paid_up_until
+            )
             if (
                 now >= paid_up_until
                 and invoiced_until <= paid_up_until
@@ -417,6 +474,63 @@ class MembershipLifecycle:
         if not reason.strip():
             raise InvalidValue("reason", "an expulsion gives its reason")
         self.trigger_event(self.Expelled, reason=reason.strip(), **context.event_kwargs())
+
+    def import_membership(
+        self,
+        context: Context,
+        *,
+        joined_at: datetime,
+        band: DuesBand,
+        turnover: Money | None,
+        paid_up_until: datetime,
+        resigns_at: datetime | None = None,
+    ) -> None:
+        """A member brought over from another system (CiviCRM, Wild Apricot).
+
+        Admitted when it joined and paid up until the date the old system gives, each fact with
+        its own effective date; its standing since then is derived from those dates as the
+        clock would have. The old system's dues history stays there: no invoice or payment is
+        recorded, so the ledger starts with the next renewal's invoice.
+        """
+        if self.membership_status is not MembershipStatus.NONE:
+            raise Conflict(f"cannot import: the membership is {self.membership_status}")
+        if joined_at > context.at:
+            raise InvalidValue("joined_at", "the join date is in the future")
+        if paid_up_until < joined_at:
+            raise InvalidValue("paid_up_until", "paid up until a date before the member joined")
+        joined = _effective(context, joined_at)
+        if turnover is not None:
+            self._declare_turnover(joined, turnover)
+        self.trigger_event(self.MembershipAdmitted, **joined.event_kwargs())
+        self._assign_tier_at(joined, band, joined_at)
+        self.trigger_event(
+            self.PaidUpUntilMoved, paid_up_until=paid_up_until, **joined.event_kwargs()
+        )
+        self.trigger_event(
+            self.StandingChanged,
+            status=MembershipStatus.NEW.value,
+            cause="imported",
+            **joined.event_kwargs(),
+        )
+        if resigns_at is not None:
+            self.trigger_event(
+                self.ResignationGiven,
+                resigns_at=resigns_at,
+                **_at(context, min(resigns_at, context.at)),
+            )
+        for transition in due_transitions(
+            self.membership_status,
+            self.paid_up_until,
+            self.first_paid_at,
+            self.resignation_at,
+            context.at,
+        ):
+            self.trigger_event(
+                self.StandingChanged,
+                status=transition.status.value,
+                cause=transition.cause,
+                **_at(context, transition.effective_at),
+            )
 
     # Internals -------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from membership.application import MembershipApp
 from sharedkernel.events import SYSTEM, Context
 from tradehall.clock import Clock, SystemClock
 from tradehall.identity.users import Passwords, UserDirectory
+from tradehall.payments.stripe_gateway import StripeGateway
 from tradehall.readside import ReadSide
 from tradehall.settings import Settings
 from tradehall.store import Store, store_from_settings
@@ -34,6 +35,8 @@ class Services:
     passwords: Passwords
     executor: ThreadPoolExecutor = field(repr=False)
     readside: ReadSide | None = None
+    # None: manual-payments mode (no Stripe keys).
+    stripe: StripeGateway | None = None
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run synchronous work (the eventsourcing Applications, hashing) in a worker thread."""
@@ -79,7 +82,13 @@ def build_services(
     chosen_store = store or store_from_settings(settings.database_url, settings.data_dir)
     pool = settings.db_pool_size
     engine = chosen_store.async_engine(pool_size=pool)
+    gateway = None
+    if settings.stripe_secret_key:
+        gateway = StripeGateway(
+            settings.stripe_secret_key, settings.public_url, settings.stripe_api_base
+        )
     return Services(
+        stripe=gateway,
         settings=settings,
         store=chosen_store,
         clock=clock or SystemClock(),

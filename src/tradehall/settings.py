@@ -33,6 +33,11 @@ class Settings:
     projection_poll_seconds: float = 1.0
     # How often the in-process clock issues due transitions; 0: not in this process.
     clock_interval_seconds: int = 3600
+    # Stripe: without a secret key the service takes payments by hand only.
+    stripe_secret_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None
+    public_url: str = "http://127.0.0.1:8000"
 
     @property
     def is_production(self) -> bool:
@@ -66,6 +71,11 @@ class Settings:
                 f"TRADEHALL_JWT_SECRET must be at least {MIN_SECRET_LENGTH} characters"
             )
         lifetime = _int(get("JWT_LIFETIME_SECONDS", "900"), "JWT_LIFETIME_SECONDS")
+        if get("STRIPE_SECRET_KEY") and not get("STRIPE_WEBHOOK_SECRET"):
+            raise SettingsError(
+                "TRADEHALL_STRIPE_SECRET_KEY needs TRADEHALL_STRIPE_WEBHOOK_SECRET: webhooks are "
+                "how payments arrive"
+            )
         if lifetime > MAX_TOKEN_LIFETIME:
             raise SettingsError(
                 f"TRADEHALL_JWT_LIFETIME_SECONDS must be at most {MAX_TOKEN_LIFETIME} (a day)"
@@ -80,6 +90,10 @@ class Settings:
             max_body_bytes=_int(get("MAX_BODY_BYTES", "65536"), "MAX_BODY_BYTES"),
             log_level=get("LOG_LEVEL", "INFO").upper(),
             run_projections=_bool(get("RUN_PROJECTIONS", "true"), "RUN_PROJECTIONS"),
+            stripe_secret_key=get("STRIPE_SECRET_KEY") or None,
+            stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET") or None,
+            stripe_api_base=get("STRIPE_API_BASE") or None,
+            public_url=get("PUBLIC_URL", "http://127.0.0.1:8000"),
             clock_interval_seconds=_non_negative(
                 get("CLOCK_INTERVAL_SECONDS", "3600"), "CLOCK_INTERVAL_SECONDS"
             ),

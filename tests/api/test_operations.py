@@ -21,6 +21,7 @@ async def test_health_and_readiness(client: Client, store: object) -> None:
     assert ready.status_code == 200, ready.text
     assert ready.json()["checks"] == {"read_store": "ok", "event_store": "ok"}
     assert ready.json()["store"] in {"sqlite", "postgresql"}
+    assert ready.json()["payments"] == "manual"  # no Stripe keys in these settings
 
 
 async def test_the_openapi_contract_and_its_browsable_ui_are_served(client: Client) -> None:

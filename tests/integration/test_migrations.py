@@ -7,6 +7,7 @@ from alembic.runtime.migration import MigrationContext
 
 from projections.tables import metadata as read_side
 from tradehall.identity.tables import metadata as identity
+from tradehall.payments.tables import metadata as payments
 from tradehall.store import Store
 
 
@@ -19,11 +20,14 @@ def test_migrated_schema_matches_the_declared_tables(store: Store) -> None:
                 connection,
                 opts={
                     "include_name": lambda name, type_, parent: (
-                        type_ != "table" or name in identity.tables or name in read_side.tables
+                        type_ != "table"
+                        or name in identity.tables
+                        or name in read_side.tables
+                        or name in payments.tables
                     )
                 },
             )
-            differences = compare_metadata(context, [identity, read_side])
+            differences = compare_metadata(context, [identity, read_side, payments])
     finally:
         engine.dispose()
     assert differences == []

@@ -2,21 +2,56 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
+import psycopg
 import pytest
-from sqlalchemy import BigInteger, Column, Connection, MetaData, String, Table, insert
+from sqlalchemy import BigInteger, Column, Connection, MetaData, String, Table, insert, make_url
 
 from membership.application import MembershipApp
 from projections.base import Projection
 from projections.events import EventSource, RecordedEvent
 from projections.registry import all_projections
 from projections.runner import BatchProjector
+from tests.conftest import admin_database_url
 from tests.integration.projection_fixtures import seed, snapshot
-from tradehall.store import Store
+from tradehall.store import PostgresStore, SQLiteStore, Store
+
+
+@contextlib.contextmanager
+def database_of_its_own() -> Iterator[PostgresStore]:
+    """A fresh, migrated PostgreSQL database, dropped afterwards.
+
+    The projector tests seed hundreds of organisations with random CPV codes and pending
+    applications; in the session's shared database those showed up in the API tests' directory
+    and staff-queue pages.
+    """
+    admin = make_url(admin_database_url()).set(drivername="postgresql")
+    name = f"tradehall_test_projector_{uuid.uuid4().hex[:10]}"
+    admin_dsn = admin.render_as_string(hide_password=False)
+    with psycopg.connect(admin_dsn, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        store = PostgresStore(admin.set(database=name).render_as_string(hide_password=False))
+        store.migrate()
+        yield store
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        yield SQLiteStore(tmp_path / "data")
+        return
+    with database_of_its_own() as store:
+        yield store
 
 
 @pytest.fixture

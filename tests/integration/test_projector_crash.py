@@ -17,7 +17,18 @@ from projections.events import EventSource
 from projections.registry import all_projections
 from projections.runner import BatchProjector
 from tests.integration.projection_fixtures import seed, snapshot
+from tests.integration.test_projector import database_of_its_own
 from tradehall.store import PostgresStore, SQLiteStore, Store
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """The API tests share the session's database: these seeded organisations stay out of it."""
+    if request.param == "sqlite":
+        yield SQLiteStore(tmp_path / "data")
+        return
+    with database_of_its_own() as store:
+        yield store
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from tradehall.api.health import HealthController
 from tradehall.api.membership import MembershipController
 from tradehall.api.middleware import RequestIdAndAccessLog
 from tradehall.api.organisations import OrganisationController, RegistryClaimController
+from tradehall.api.payments import StripeDuesController, StripeWebhookController
 from tradehall.api.problems import EXCEPTION_HANDLERS, document_problems
 from tradehall.clock import Clock
 from tradehall.clock_job import run_clock
@@ -42,6 +43,8 @@ CONTROLLERS = [
     MembershipController,
     DuesScheduleController,
     DuesController,
+    StripeDuesController,
+    StripeWebhookController,
 ]
 OPENAPI_PATH = "/schema"
 

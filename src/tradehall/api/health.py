@@ -41,4 +41,6 @@ class HealthController(Controller):
                 f"{failed} did not answer: {type(error).__name__}",
                 checks=checks | {failed: "failed"},
             )
-        return Response({"status": "ready", "store": services.store.name, "checks": checks})
+        payments = "stripe" if services.stripe is not None else "manual"
+        body = {"status": "ready", "store": services.store.name, "checks": checks}
+        return Response(body | {"payments": payments})

@@ -1,0 +1,152 @@
+"""Paying dues by Stripe: Checkout, the Customer Portal, and the webhook Stripe calls."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from sqlalchemy import select
+
+from membership.standing import MEMBER, MembershipStatus
+from sharedkernel.errors import Conflict
+from tradehall.api.access import PUBLIC, own_organisation, rule, staff_only
+from tradehall.api.problems import problem
+from tradehall.payments.stripe_webhooks import WebhookRejected, handle_event, verify
+from tradehall.payments.tables import parked_webhooks
+from tradehall.services import Services
+
+PAYABLE = MEMBER - {MembershipStatus.SUSPENDED}
+
+
+class CheckoutView(msgspec.Struct, kw_only=True):
+    session_id: str
+    url: str
+
+
+class PortalView(msgspec.Struct, kw_only=True):
+    url: str
+
+
+class WebhookAnswer(msgspec.Struct, kw_only=True):
+    received: bool
+    outcome: str
+
+
+class ParkedWebhook(msgspec.Struct, kw_only=True):
+    event_id: str
+    event_type: str
+    reason: str
+    received_at: datetime
+
+
+def _gateway(services: Services) -> Any:
+    if services.stripe is None:
+        raise Conflict("card payments are not set up here: pay by bank transfer or cheque")
+    return services.stripe
+
+
+class StripeDuesController(Controller):
+    path = "/api/v1/organisations/{organisation_id:uuid}/dues"
+    tags = ["dues"]
+
+    @post(
+        "/checkout",
+        opt=rule(own_organisation()),
+        status_code=201,
+        summary="Start paying dues by card: a Stripe Checkout subscription for the member's band",
+    )
+    async def checkout(
+        self, services: NamedDependency[Services], organisation_id: FromPath[UUID]
+    ) -> CheckoutView:
+        gateway = _gateway(services)
+        organisation = await services.run(services.membership.get_organisation, organisation_id)
+        if organisation.membership_status not in PAYABLE or organisation.tier is None:
+            raise Conflict(f"no dues to pay: the membership is {organisation.membership_status}")
+        started = await services.run(
+            gateway.start_checkout,
+            organisation_id,
+            organisation.tier.lookup_key,
+            f"checkout-{organisation_id}-{organisation.version}",
+        )
+        return CheckoutView(session_id=started.session_id, url=started.url)
+
+    @post(
+        "/portal",
+        opt=rule(own_organisation()),
+        status_code=201,
+        summary="The Stripe Customer Portal: change card, see invoices, cancel",
+    )
+    async def portal(
+        self, services: NamedDependency[Services], organisation_id: FromPath[UUID]
+    ) -> PortalView:
+        gateway = _gateway(services)
+        organisation = await services.run(services.membership.get_organisation, organisation_id)
+        if organisation.processor_customer_id is None:
+            raise Conflict("the organisation has not paid by card yet")
+        url = await services.run(gateway.portal_url, organisation.processor_customer_id)
+        return PortalView(url=url)
+
+
+class StripeWebhookController(Controller):
+    path = "/api/v1"
+    tags = ["dues"]
+
+    @post(
+        "/webhooks/stripe",
+        opt=rule(PUBLIC),
+        status_code=200,
+        summary="Stripe's webhook: signature checked on the raw body; each event applied once",
+    )
+    async def webhook(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+    ) -> Response[Any]:
+        secret = services.settings.stripe_webhook_secret
+        if services.stripe is None or not secret:
+            raise NotFoundException("Stripe is not configured here")
+        body = await request.body()
+        try:
+            # The signature's freshness is about real elapsed time, so the wall clock, not
+            # the business clock (which tests and imports may set elsewhere).
+            event = verify(body, request.headers.get("stripe-signature"), secret, time.time())
+        except WebhookRejected as rejected:
+            return problem(
+                request,
+                400,
+                "Bad webhook",
+                str(rejected),
+                type_="urn:tradehall:problem:bad-webhook",
+                errors=[
+                    {"field": "Stripe-Signature", "message": str(rejected), "source": "header"}
+                ],
+            )
+        outcome = await handle_event(services, event)
+        return Response(WebhookAnswer(received=True, outcome=outcome.status))
+
+    @get(
+        "/dues/parked-webhooks",
+        opt=rule(staff_only()),
+        summary="Webhooks that matched no organisation or that a member's state refused",
+    )
+    async def parked(self, services: NamedDependency[Services]) -> list[ParkedWebhook]:
+        async with services.engine.connect() as connection:
+            rows = await connection.execute(
+                select(parked_webhooks)
+                .where(parked_webhooks.c.resolved_at.is_(None))
+                .order_by(parked_webhooks.c.received_at)
+            )
+            return [
+                ParkedWebhook(
+                    event_id=row.event_id,
+                    event_type=row.event_type,
+                    reason=row.reason,
+                    received_at=row.received_at,
+                )
+                for row in rows
+            ]

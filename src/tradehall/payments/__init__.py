@@ -1,0 +1,1 @@
+"""Payments: the Stripe gateway, its webhooks, and a local stand-in that speaks its API."""

@@ -1,0 +1,55 @@
+"""Calls we make to Stripe: a Checkout Session for the member's band, a Customer Portal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+import stripe
+
+from sharedkernel.errors import Conflict
+
+
+@dataclass(frozen=True)
+class CheckoutStarted:
+    session_id: str
+    url: str
+
+
+class StripeGateway:
+    """Synchronous, like the library: call it from a worker thread."""
+
+    def __init__(self, secret_key: str, public_url: str, api_base: str | None = None) -> None:
+        base = {"api": api_base} if api_base else None
+        self._client = stripe.StripeClient(secret_key, base_addresses=base)  # type: ignore[arg-type]
+        self._public_url = public_url.rstrip("/")
+
+    def start_checkout(
+        self, organisation_id: UUID, lookup_key: str, idempotency_key: str
+    ) -> CheckoutStarted:
+        """A subscription checkout for the Price of the member's band (found by lookup_key)."""
+        prices = self._client.v1.prices.list(params={"lookup_keys": [lookup_key], "active": True})
+        if not prices.data:
+            raise Conflict(f"Stripe has no active price with lookup_key {lookup_key!r}")
+        reference = str(organisation_id)
+        session = self._client.v1.checkout.sessions.create(
+            params={
+                "mode": "subscription",
+                "line_items": [{"price": prices.data[0].id, "quantity": 1}],
+                "client_reference_id": reference,
+                "metadata": {"organisation_id": reference},
+                "subscription_data": {"metadata": {"organisation_id": reference}},
+                "success_url": f"{self._public_url}/dues/checkout/done",
+                "cancel_url": f"{self._public_url}/dues/checkout/cancelled",
+            },
+            options={"idempotency_key": idempotency_key},
+        )
+        if session.url is None:
+            raise Conflict("Stripe gave no checkout address")
+        return CheckoutStarted(session.id, session.url)
+
+    def portal_url(self, customer_id: str) -> str:
+        session = self._client.v1.billing_portal.sessions.create(
+            params={"customer": customer_id, "return_url": f"{self._public_url}/dues"}
+        )
+        return session.url

@@ -1,0 +1,259 @@
+"""Dues by Stripe, against a local stand-in that speaks its API and signs its webhooks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from membership.dues import default_bands
+from tests.api.conftest import add_user
+from tests.api.helpers import APPLICATION, events_of, register, services_of, token
+from tests.conftest import FAST_PASSWORDS, AppClient, running
+from tradehall.api.app import create_app
+from tradehall.clock import ManualClock
+from tradehall.clock_job import clock_tick
+from tradehall.identity.users import Role
+from tradehall.payments.standin import SignedEvent, StripeStandIn
+from tradehall.settings import Settings
+from tradehall.store import Store
+
+Client = AppClient
+SECRET_KEY = "sk_test_standin_0123456789"
+WEBHOOK_SECRET = "whsec_standin_0123456789"
+
+
+@pytest.fixture
+def standin(clock: ManualClock) -> Iterator[StripeStandIn]:
+    prices = {band.lookup_key: (band.annual_due.minor, "GBP") for band in default_bands()}
+    fake = StripeStandIn(SECRET_KEY, WEBHOOK_SECRET, prices, now=lambda: clock.now().timestamp())
+    server = fake.serve()
+    yield fake
+    server.shutdown()
+
+
+@pytest.fixture
+async def stripe_client(
+    settings: Settings, store: Store, clock: ManualClock, standin: StripeStandIn
+) -> AsyncIterator[AppClient]:
+    with_stripe = replace(
+        settings,
+        stripe_secret_key=SECRET_KEY,
+        stripe_webhook_secret=WEBHOOK_SECRET,
+        stripe_api_base=standin.base_url,
+    )
+    app = create_app(with_stripe, clock=clock, store=store, passwords=FAST_PASSWORDS)
+    async with running(app), AppClient(app) as http:
+        yield http
+
+
+async def deliver(client: Client, event: SignedEvent, signature: str | None = None) -> Any:
+    headers = {"content-type": "application/json"}
+    if signature is not None or event.signature:
+        headers["stripe-signature"] = signature if signature is not None else event.signature
+    return await client.post("/api/v1/webhooks/stripe", content=event.payload, headers=headers)
+
+
+def url(org: dict[str, Any], action: str = "") -> str:
+    return f"/api/v1/organisations/{org['id']}{action}"
+
+
+async def admitted(
+    client: Client, store: Store, clock: ManualClock
+) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+    _, staff_email = add_user(store, clock, frozenset({Role.STAFF}))
+    staff = await token(client, staff_email)
+    org = await register(client)
+    headers = await token(client, org["email"])
+    await client.post(url(org, "/membership/application"), json=APPLICATION, headers=headers)
+    done = await client.post(url(org, "/membership/admission"), headers=staff)
+    assert done.status_code == 200, done.text
+    return org, headers, staff
+
+
+async def membership_of(client: Client, org: dict[str, Any], headers: dict[str, str]) -> Any:
+    return (await client.get(url(org), headers=headers)).json()["membership"]
+
+
+async def checkout_completed(
+    client: Client, standin: StripeStandIn, org: dict[str, Any], headers: dict[str, str]
+) -> list[SignedEvent]:
+    started = await client.post(url(org, "/dues/checkout"), headers=headers)
+    assert started.status_code == 201, started.text
+    assert started.json()["url"].startswith(standin.base_url)
+    return standin.complete_checkout(started.json()["session_id"])
+
+
+async def test_paying_by_checkout_makes_a_new_member_once_however_often_stripe_tells_us(
+    stripe_client: Client, standin: StripeStandIn, store: Store, clock: ManualClock
+) -> None:
+    org, headers, _ = await admitted(stripe_client, store, clock)
+    events = await checkout_completed(stripe_client, standin, org, headers)
+
+    answers = [await deliver(stripe_client, event) for event in events]
+    after_first = len(events_of(stripe_client, org["id"]))
+    replays = [await deliver(stripe_client, event) for event in events]
+
+    assert [a.json()["outcome"] for a in answers] == ["applied", "applied"]
+    assert [r.json()["outcome"] for r in replays] == ["duplicate", "duplicate"]
+    assert len(events_of(stripe_client, org["id"])) == after_first
+    membership = await membership_of(stripe_client, org, headers)
+    assert membership["status"] == "new"
+    period_end = standin.subscriptions[next(iter(standin.subscriptions))]["items"]["data"][0]
+    assert (
+        datetime.fromisoformat(membership["paid_up_until"]).timestamp()
+        == period_end["current_period_end"]
+    )
+    ledger = (await stripe_client.get(url(org, "/dues/ledger"), headers=headers)).json()
+    assert ledger["balance"]["amount_minor"] == 0
+    portal = await stripe_client.post(url(org, "/dues/portal"), headers=headers)
+    assert portal.status_code == 201
+    assert portal.json()["url"].startswith(standin.base_url)
+
+
+async def test_events_out_of_order_end_in_the_same_state(
+    stripe_client: Client, standin: StripeStandIn, store: Store, clock: ManualClock
+) -> None:
+    org, headers, _ = await admitted(stripe_client, store, clock)
+    completed, paid = await checkout_completed(stripe_client, standin, org, headers)
+
+    first = await deliver(stripe_client, paid)
+    second = await deliver(stripe_client, completed)
+
+    assert first.json()["outcome"] == second.json()["outcome"] == "applied"
+    assert (await membership_of(stripe_client, org, headers))["status"] == "new"
+    kinds = [type(e).__name__ for e in events_of(stripe_client, org["id"])]
+    assert "PaymentProcessorLinked" in kinds
+
+
+@pytest.mark.parametrize("fault", ["wrong secret", "stale", "future", "missing", "tampered"])
+async def test_a_bad_signature_is_refused_and_records_nothing(
+    stripe_client: Client, standin: StripeStandIn, store: Store, clock: ManualClock, fault: str
+) -> None:
+    org, headers, _ = await admitted(stripe_client, store, clock)
+    _, paid = await checkout_completed(stripe_client, standin, org, headers)
+    before = len(events_of(stripe_client, org["id"]))
+    now = int(time.time())
+    import stripe
+
+    signature = {
+        "wrong secret": stripe.WebhookSignature.generate_signature_header(
+            paid.payload, "whsec_someone_else", timestamp=now
+        ),
+        "stale": stripe.WebhookSignature.generate_signature_header(
+            paid.payload, WEBHOOK_SECRET, timestamp=now - 600
+        ),
+        "future": stripe.WebhookSignature.generate_signature_header(
+            paid.payload, WEBHOOK_SECRET, timestamp=now + 600
+        ),
+        "missing": "",
+        "tampered": paid.signature,
+    }[fault]
+    event = paid
+    if fault == "tampered":
+        event = SignedEvent(
+            paid.event_id, paid.event_type, paid.payload.replace("15000", "99999"), paid.signature
+        )
+    if fault == "missing":
+        event = SignedEvent(paid.event_id, paid.event_type, paid.payload, "")
+
+    answer = await deliver(stripe_client, event, signature=signature if signature else None)
+
+    assert answer.status_code == 400, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert len(events_of(stripe_client, org["id"])) == before
+
+
+async def test_an_event_for_no_organisation_is_answered_200_and_parked_for_staff(
+    stripe_client: Client, standin: StripeStandIn, store: Store, clock: ManualClock
+) -> None:
+    _, _, staff = await admitted(stripe_client, store, clock)
+    stray = standin.sign(
+        "invoice.paid",
+        {
+            "id": "in_stray",
+            "object": "invoice",
+            "amount_paid": 100,
+            "currency": "gbp",
+            "metadata": {},
+            "parent": None,
+            "lines": {"data": []},
+        },
+    )
+
+    answer = await deliver(stripe_client, stray)
+    again = await deliver(stripe_client, stray)
+
+    assert answer.status_code == 200
+    assert answer.json()["outcome"] == "parked"
+    assert again.status_code == 200
+    parked = (await stripe_client.get("/api/v1/dues/parked-webhooks", headers=staff)).json()
+    assert [p["event_id"] for p in parked].count(stray.event_id) == 1
+
+
+async def test_card_payments_off_without_keys(
+    client: Client, staff_headers: dict[str, str]
+) -> None:
+    org = await register(client)
+    headers = await token(client, org["email"])
+    checkout = await client.post(url(org, "/dues/checkout"), headers=headers)
+    webhook = await client.post("/api/v1/webhooks/stripe", content=b"{}")
+    assert checkout.status_code == 409
+    assert webhook.status_code == 404
+
+
+async def test_join_pay_by_checkout_and_live_a_year_with_a_failed_renewal(
+    stripe_client: Client, standin: StripeStandIn, store: Store, clock: ManualClock
+) -> None:
+    """The issue's scenario: join, admitted, Checkout, new, current, a year, renewal notice,
+    payment fails (notice only), period ends, grace, lapse, pays, current again."""
+    joined = clock.now()
+    org, headers, _ = await admitted(stripe_client, store, clock)
+    for event in await checkout_completed(stripe_client, standin, org, headers):
+        await deliver(stripe_client, event)
+    services = services_of(stripe_client)
+
+    async def tick() -> None:
+        await services.run(services.readside.projector.catch_up)
+        await clock_tick(services)
+
+    seen: dict[str, datetime] = {"new": clock.now() + timedelta(hours=1)}
+    clock.advance(timedelta(days=120))
+    await tick()
+    assert (await membership_of(stripe_client, org, headers))["status"] == "current"
+    seen["current"] = clock.now()
+
+    clock.set(joined + timedelta(days=345))
+    await tick()
+    assert "RenewalDue" in [type(e).__name__ for e in events_of(stripe_client, org["id"])]
+
+    subscription_id = next(iter(standin.subscriptions))
+    [failed] = standin.renew(subscription_id, paid=False)
+    answer = await deliver(stripe_client, failed)
+    assert answer.json()["outcome"] == "applied"
+    assert (await membership_of(stripe_client, org, headers))["status"] == "current"
+    assert "PaymentFailed" in [type(e).__name__ for e in events_of(stripe_client, org["id"])]
+
+    clock.set(joined + timedelta(days=370))
+    await tick()
+    assert (await membership_of(stripe_client, org, headers))["status"] == "grace"
+    seen["grace"] = clock.now()
+    clock.advance(timedelta(days=40))
+    await tick()
+    assert (await membership_of(stripe_client, org, headers))["status"] == "lapsed"
+    seen["lapsed"] = clock.now()
+
+    clock.advance(timedelta(days=1))
+    [paid] = standin.renew(subscription_id, paid=True)
+    assert (await deliver(stripe_client, paid)).json()["outcome"] == "applied"
+    assert (await membership_of(stripe_client, org, headers))["status"] == "current"
+
+    for expected, moment in seen.items():
+        history = await stripe_client.get(
+            url(org, "/membership/history"), params={"as_at": moment.isoformat()}, headers=headers
+        )
+        assert history.json()["standing"]["status"] == expected, (expected, moment)
