@@ -31,7 +31,8 @@ from sqlalchemy import make_url
 
 from membership.application import MembershipApp
 from membership.domain import RegistrationDetails
-from sharedkernel.events import Context, user_actor
+from sharedkernel.events import SYSTEM, Context, user_actor
+from sharedkernel.money import Money
 from tradehall.identity.users import Role, insert_user
 
 DEFAULT_ADMIN_URL = "postgresql://root@127.0.0.1:5432/test"
@@ -40,6 +41,11 @@ JWT_SECRET = "bench-jwt-secret-" + "b" * 40
 STARTUP_LINE = b"Application startup complete"
 # uvicorn logs start-up complete after the lifespan and before it listens; this comes after.
 LISTENING_LINE = b"Uvicorn running on"
+# Every benchmark applicant declares £250,000 a year: the "small" dues band.
+BENCH_TURNOVER = Money("GBP", 25_000_000)
+APPLICATION_BODY = {
+    "annual_turnover": {"amount_minor": BENCH_TURNOVER.minor, "currency": BENCH_TURNOVER.currency}
+}
 
 
 # --- figures -----------------------------------------------------------------------------------
@@ -387,8 +393,16 @@ def register_members(
     cpv_codes: Sequence[str] | None = None,
     roles: frozenset[Role] = frozenset({Role.MEMBER}),
     apply: bool = False,
+    admit: bool = False,
 ) -> list[Member]:
-    """Register organisations with a member user each (one save each, the user row beside it)."""
+    """Register organisations with a member user each (one save each, the user row beside it).
+
+    `apply` also applies for membership with `BENCH_TURNOVER`; `admit` then admits (publishing
+    the default dues schedule first, as the served app does on start), leaving each awaiting its
+    first payment: not yet in the directory.
+    """
+    if admit:
+        app.ensure_dues_schedule(Context(SYSTEM, f"bench-{label}-schedule", datetime.now(UTC)))
     members = []
     codes = list(cpv_codes) if cpv_codes is not None else ["45000000-7"] * count
     run = uuid.uuid4().hex[:6]
@@ -413,8 +427,10 @@ def register_members(
                 )
             ],
         )
-        if apply:
-            app.apply_for_membership(context, organisation_id)
+        if apply or admit:
+            app.apply_for_membership(context, organisation_id, BENCH_TURNOVER)
+        if admit:
+            app.admit(context, organisation_id)
         members.append(Member(organisation_id, user_id, email, codes[i]))
     return members
 

@@ -30,7 +30,9 @@ from typing import Any
 import psycopg
 
 from bench._common import (
+    APPLICATION_BODY,
     BENCH_PASSWORD,
+    BENCH_TURNOVER,
     HttpConnection,
     Member,
     ServedApp,
@@ -112,7 +114,7 @@ def direct_phase(app: MembershipApp, members: list[Member], duration: float) -> 
             context = Context(actor, uuid.uuid4().hex, datetime.now(UTC))
             try:
                 if applying:
-                    app.apply_for_membership(context, member.organisation_id)
+                    app.apply_for_membership(context, member.organisation_id, BENCH_TURNOVER)
                 else:
                     app.withdraw_application(context, member.organisation_id)
             except Exception as error:
@@ -155,13 +157,14 @@ async def http_phase(
 
     async def client(connection: HttpConnection, member: Member, token: str) -> None:
         base = f"/api/v1/organisations/{member.organisation_id}/membership/application"
-        paths = (base, base + "/withdrawal")
+        requests = ((base, APPLICATION_BODY), (base + "/withdrawal", None))
         turn = 0
         while True:
             begun = time.perf_counter()
             if begun >= deadline:
                 return
-            reply = await connection.request("POST", paths[turn], token=token)
+            path, body = requests[turn]
+            reply = await connection.request("POST", path, token=token, body=body)
             ended = time.perf_counter()
             latencies.append((ended, ended - begun))
             statuses[reply.status] = statuses.get(reply.status, 0) + 1

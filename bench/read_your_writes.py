@@ -1,8 +1,10 @@
 """Read-your-writes over HTTP: from sending a command to the directory showing its effect.
 
-For each of `--orgs` organisations (registered through the Application, already applied, each
-with a CPV code no other organisation shares), a staff client sends
-POST /api/v1/organisations/{id}/membership/admission, then at once
+For each of `--orgs` organisations (registered, applied and admitted through the Application,
+so each awaits its first payment and is not yet listed; each with a CPV code no other
+organisation shares), a staff client records the first year's dues with
+POST /api/v1/organisations/{id}/dues/payments (the payment makes it a member in good standing,
+listed in the directory), then at once
 GET /api/v1/directory?cpv=<its code>&per_page=1&position=<the command's position>, again until
 the answer says consistent=true and lists the organisation. Measured: command -> visible.
 
@@ -21,6 +23,7 @@ from typing import Any
 
 from bench._common import (
     BENCH_PASSWORD,
+    BENCH_TURNOVER,
     HttpConnection,
     Member,
     ServedApp,
@@ -39,10 +42,18 @@ from bench._common import (
     server_env,
 )
 from membership.application import MembershipApp
+from membership.dues import band_for, default_bands
 from tradehall.identity.users import Passwords
 from tradehall.store import PostgresStore, SQLiteStore, Store
 
 GIVE_UP_SECONDS = 5.0
+# The first year's dues of the band BENCH_TURNOVER falls in (the default schedule).
+DUE = band_for(default_bands(), BENCH_TURNOVER).annual_due
+PAYMENT_BODY = {
+    "amount": {"amount_minor": DUE.minor, "currency": DUE.currency},
+    "method": "bank_transfer",
+    "reference": "bench",
+}
 
 
 def position_token(position: dict[str, int]) -> str:
@@ -78,12 +89,13 @@ async def measure(
             sent = time.perf_counter()
             reply = await connection.request(
                 "POST",
-                f"/api/v1/organisations/{member.organisation_id}/membership/admission",
+                f"/api/v1/organisations/{member.organisation_id}/dues/payments",
                 token=token,
+                body=PAYMENT_BODY,
             )
             answered = time.perf_counter()
-            if reply.status != 200:
-                raise RuntimeError(f"admission failed: {reply.status} {reply.body[:300]!r}")
+            if reply.status != 201:
+                raise RuntimeError(f"payment failed: {reply.status} {reply.body[:300]!r}")
             path = (
                 f"/api/v1/directory?cpv={member.cpv_code}&per_page=1"
                 f"&position={position_token(reply.json()['position'])}"
@@ -172,7 +184,7 @@ def run_store(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str, A
                 password_hash=password_hash,
                 label=kind,
                 cpv_codes=codes,
-                apply=True,
+                admit=True,
             )
             head = app.recorder.max_notification_id() or 0
         finally:
@@ -211,8 +223,8 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m bench.read_your_writes",
         description="Command -> visible in the directory, over HTTP, on PostgreSQL and SQLite.",
     )
-    parser.add_argument("--orgs", type=int, default=500, help="measured admissions (500)")
-    parser.add_argument("--warmup", type=int, default=20, help="admissions not measured (20)")
+    parser.add_argument("--orgs", type=int, default=500, help="measured payments (500)")
+    parser.add_argument("--warmup", type=int, default=20, help="payments not measured (20)")
     parser.add_argument(
         "--stores",
         nargs="+",
