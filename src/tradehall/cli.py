@@ -210,6 +210,27 @@ def clock_run(interval: int) -> None:
 
 
 @main.group()
+def mail() -> None:
+    """The outbox of notices to members."""
+
+
+@mail.command("send")
+def mail_send() -> None:
+    """Send what waits in the outbox, once (TRADEHALL_SMTP_HOST must be set)."""
+    from tradehall.mail.sender import send_pending
+
+    settings = _settings()
+    smtp = settings.smtp
+    if smtp is None:
+        raise click.ClickException("TRADEHALL_SMTP_HOST is not set: mail stays in the outbox")
+
+    async def work(services: Any) -> int:
+        return await send_pending(services, smtp)
+
+    click.echo(f"sent {_with_services(settings, work)} messages")
+
+
+@main.group()
 def projections() -> None:
     """The read models: follow the event logs, rebuild them, see how far they are."""
 

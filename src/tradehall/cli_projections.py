@@ -14,7 +14,7 @@ from rich.table import Table
 
 from membership.application import MembershipApp
 from projections.runner import BatchProjector
-from tradehall.readside import build_projector
+from tradehall.readside import build_projector, rebuildable
 from tradehall.settings import Settings
 from tradehall.store import Store
 
@@ -25,7 +25,7 @@ def opened_projector(
 ) -> Iterator[tuple[BatchProjector, list[str]]]:
     store.prepare_for_serving()
     membership = MembershipApp(env=store.application_env("membership", pool_size=2))
-    projector = build_projector(store, {"membership": membership})
+    projector = build_projector(store, {"membership": membership}, settings.public_url)
     channels = [getattr(membership.recorder, "channel_name", "membership_events")]
     try:
         projector.ensure_positions()
@@ -59,8 +59,9 @@ def run_projections(settings: Settings, store: Store, *, until_caught_up: bool) 
 
 def rebuild_projections(settings: Settings, store: Store, names: tuple[str, ...]) -> None:
     with opened_projector(settings, store) as (projector, _):
-        chosen = list(names) or [p.name for p in projector.projections]
-        unknown = [name for name in chosen if name not in {p.name for p in projector.projections}]
+        known = rebuildable(projector)
+        chosen = list(names) or known
+        unknown = [name for name in chosen if name not in known]
         if unknown:
             raise click.BadParameter(f"no projection named {', '.join(unknown)}", param_hint="NAME")
         heads = {log: source.head() for log, source in projector.sources.items()}

@@ -16,20 +16,28 @@ from projections.events import EventSource
 from projections.registry import all_projections
 from projections.runner import BatchProjector, Waker
 from projections.tables import projection_positions
+from tradehall.mail.notices import NoticeWriter
 from tradehall.store import Store
 
 READ_YOUR_WRITES_LIMIT = 2.0
 
 
-def build_projector(store: Store, applications: Mapping[str, Application[Any]]) -> BatchProjector:
-    """The projector over every log the given Applications keep, with the store's commit hook."""
+def build_projector(
+    store: Store, applications: Mapping[str, Application[Any]], public_url: str
+) -> BatchProjector:
+    """The projector over every log the Applications keep: the read models, and the notice
+    writer that fills the outbox (which is followed the same way but never rebuilt)."""
     sources = {log: EventSource(log, app.recorder) for log, app in applications.items()}
     return BatchProjector(
         store.sync_engine(),
         sources,
-        all_projections(),
+        [*all_projections(), NoticeWriter(public_url)],
         in_commit=store.in_projection_commit,
     )
+
+
+def rebuildable(projector: BatchProjector) -> list[str]:
+    return [p.name for p in projector.projections if not isinstance(p, NoticeWriter)]
 
 
 class PositionBoard:
@@ -118,12 +126,16 @@ class ReadSide:
 
     @classmethod
     async def open(
-        cls, store: Store, applications: Mapping[str, Application[Any]], engine: AsyncEngine
+        cls,
+        store: Store,
+        applications: Mapping[str, Application[Any]],
+        engine: AsyncEngine,
+        public_url: str,
     ) -> ReadSide:
         board = PositionBoard(engine)
         await board.refresh()
         return cls(
-            projector=build_projector(store, applications),
+            projector=build_projector(store, applications, public_url),
             board=board,
             channels=[
                 getattr(app.recorder, "channel_name", f"{log}_events")

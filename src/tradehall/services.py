@@ -54,11 +54,15 @@ class Services:
         await self.run(self.membership.ensure_dues_schedule, context)
 
     async def open_read_side_without_projector(self) -> ReadSide:
-        self.readside = await ReadSide.open(self.store, self.event_logs, self.engine)
+        self.readside = await ReadSide.open(
+            self.store, self.event_logs, self.engine, self.settings.public_url
+        )
         return self.readside
 
     async def open_read_side(self) -> ReadSide:
-        self.readside = await ReadSide.open(self.store, self.event_logs, self.engine)
+        self.readside = await ReadSide.open(
+            self.store, self.event_logs, self.engine, self.settings.public_url
+        )
         if self.settings.run_projections:
             self.readside.start_projector(self.store, self.settings.projection_poll_seconds)
         return self.readside

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from tradehall.mail.smtp import SmtpSettings
+
 DEFAULT_DATA_DIR = Path("data")
 MIN_SECRET_LENGTH = 32
 MAX_TOKEN_LIFETIME = 86_400
@@ -38,6 +40,27 @@ class Settings:
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None
     public_url: str = "http://127.0.0.1:8000"
+    # Mail: without an SMTP host, messages wait in the outbox.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "Tradehall <no-reply@tradehall.invalid>"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    mail_interval_seconds: int = 10
+
+    @property
+    def smtp(self) -> SmtpSettings | None:
+        if not self.smtp_host:
+            return None
+        return SmtpSettings(
+            host=self.smtp_host,
+            port=self.smtp_port,
+            sender=self.smtp_from,
+            username=self.smtp_username,
+            password=self.smtp_password,
+            starttls=self.smtp_starttls,
+        )
 
     @property
     def is_production(self) -> bool:
@@ -94,6 +117,15 @@ class Settings:
             stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET") or None,
             stripe_api_base=get("STRIPE_API_BASE") or None,
             public_url=get("PUBLIC_URL", "http://127.0.0.1:8000"),
+            smtp_host=get("SMTP_HOST") or None,
+            smtp_port=_int(get("SMTP_PORT", "25"), "SMTP_PORT"),
+            smtp_from=get("SMTP_FROM", "Tradehall <no-reply@tradehall.invalid>"),
+            smtp_username=get("SMTP_USERNAME") or None,
+            smtp_password=get("SMTP_PASSWORD") or None,
+            smtp_starttls=_bool(get("SMTP_STARTTLS", "false"), "SMTP_STARTTLS"),
+            mail_interval_seconds=_non_negative(
+                get("MAIL_INTERVAL_SECONDS", "10"), "MAIL_INTERVAL_SECONDS"
+            ),
             clock_interval_seconds=_non_negative(
                 get("CLOCK_INTERVAL_SECONDS", "3600"), "CLOCK_INTERVAL_SECONDS"
             ),

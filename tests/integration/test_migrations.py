@@ -7,6 +7,7 @@ from alembic.runtime.migration import MigrationContext
 
 from projections.tables import metadata as read_side
 from tradehall.identity.tables import metadata as identity
+from tradehall.mail.tables import metadata as mail
 from tradehall.payments.tables import metadata as payments
 from tradehall.store import Store
 
@@ -24,10 +25,11 @@ def test_migrated_schema_matches_the_declared_tables(store: Store) -> None:
                         or name in identity.tables
                         or name in read_side.tables
                         or name in payments.tables
+                        or name in mail.tables
                     )
                 },
             )
-            differences = compare_metadata(context, [identity, read_side, payments])
+            differences = compare_metadata(context, [identity, read_side, payments, mail])
     finally:
         engine.dispose()
     assert differences == []

@@ -29,6 +29,7 @@ from tradehall.api.problems import EXCEPTION_HANDLERS, document_problems
 from tradehall.clock import Clock
 from tradehall.clock_job import run_clock
 from tradehall.identity.users import Passwords, User
+from tradehall.mail.sender import run_sender
 from tradehall.services import Services, build_services
 from tradehall.settings import Settings
 from tradehall.store import Store, store_from_settings
@@ -111,18 +112,19 @@ def create_app(
         await services.prepare_data()
         await services.open_read_side()
         app.state.tokens = TokenIssuer(jwt_auth, settings.jwt_lifetime_seconds)
-        stop_clock = asyncio.Event()
-        clock_task = None
+        stop_workers = asyncio.Event()
+        workers = []
         if settings.clock_interval_seconds:
-            clock_task = asyncio.create_task(
-                run_clock(services, settings.clock_interval_seconds, stop_clock)
-            )
+            workers.append(run_clock(services, settings.clock_interval_seconds, stop_workers))
+        smtp = settings.smtp
+        if smtp is not None and settings.mail_interval_seconds:
+            workers.append(run_sender(services, smtp, stop_workers, settings.mail_interval_seconds))
+        tasks = [asyncio.create_task(worker) for worker in workers]
         try:
             yield
         finally:
-            stop_clock.set()
-            if clock_task is not None:
-                await clock_task
+            stop_workers.set()
+            await asyncio.gather(*tasks)
             await services.close()
 
     def configure(app_config: AppConfig) -> AppConfig:

@@ -43,4 +43,5 @@ class HealthController(Controller):
             )
         payments = "stripe" if services.stripe is not None else "manual"
         body = {"status": "ready", "store": services.store.name, "checks": checks}
-        return Response(body | {"payments": payments})
+        mail = "smtp" if services.settings.smtp is not None else "outbox only"
+        return Response(body | {"payments": payments, "mail": mail})

@@ -1,0 +1,153 @@
+"""Which membership events tell the member something, and what: written to the outbox.
+
+Run by the batched projector machinery (exactly once per event, across crashes), but kept out
+of the projections that `tradehall projections rebuild` rebuilds: its `clear` refuses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid5
+
+from sqlalchemy import Connection, insert, select
+
+from projections.base import Projection
+from projections.events import RecordedEvent
+from projections.tables import directory_members
+from tradehall.mail.tables import outbox_messages
+
+MESSAGE_NAMESPACE = UUID("5e1c2a7b-1d0f-4c3e-8a6b-2f7d9c0e4b31")
+MESSAGE_DOMAIN = "tradehall.invalid"
+
+
+@dataclass(frozen=True)
+class Notice:
+    template: str
+    subject: str
+    body: str
+
+
+def _pounds(minor: int) -> str:
+    return f"£{minor // 100:,}.{minor % 100:02d}"
+
+
+def _date(value: Any) -> str:
+    return value.date().isoformat() if isinstance(value, datetime) else str(value)
+
+
+def notice_for(event: RecordedEvent, name: str, public_url: str) -> Notice | None:
+    data = event.data
+    match event.name:
+        case "Organisation.MembershipAdmitted":
+            return Notice(
+                "application_admitted",
+                "Welcome: your membership application is accepted",
+                f"{name} is admitted. Your first year's dues invoice is ready; pay by card at "
+                f"{public_url}/dues or by bank transfer.",
+            )
+        case "Organisation.MembershipRejected":
+            return Notice(
+                "application_rejected",
+                "Your membership application",
+                f"The association could not admit {name} this time: {data['reason']}",
+            )
+        case "Organisation.PaymentRecorded":
+            return Notice(
+                "payment_received",
+                "Payment received, thank you",
+                f"We received {_pounds(int(data['amount_minor']))} from {name} "
+                f"(reference {data['reference']}).",
+            )
+        case "Organisation.RenewalDue":
+            return Notice(
+                "renewal_due",
+                "Your membership renews soon: declare your turnover",
+                f"{name}'s membership is paid up until {_date(data['period_end'])}. Declare "
+                "this year's turnover, which sets next year's dues, at "
+                f"{public_url}/membership/turnover",
+            )
+        case "Organisation.PaymentFailed":
+            return Notice(
+                "payment_failed",
+                "Your dues payment did not go through",
+                f"A payment for {name} failed ({data['reference']}). It will be tried again; "
+                f"you can update your card at {public_url}/dues.",
+            )
+        case "Organisation.StandingChanged" if data["status"] in {"grace", "lapsed"}:
+            if data["status"] == "grace":
+                return Notice(
+                    "grace",
+                    "Your membership dues are overdue",
+                    f"{name}'s dues are overdue. The membership stays in good standing for a "
+                    "month of grace; please pay to keep it.",
+                )
+            return Notice(
+                "lapsed",
+                "Your membership has lapsed",
+                f"{name}'s membership has lapsed for unpaid dues. Paying renews it.",
+            )
+        case "Organisation.Suspended":
+            return Notice(
+                "suspended",
+                "Your membership is suspended",
+                f"The association has suspended {name}'s membership: {data['reason']}",
+            )
+    return None
+
+
+def message_id(event: RecordedEvent, template: str) -> str:
+    stable = uuid5(
+        MESSAGE_NAMESPACE, f"{event.originator_id}:{event.originator_version}:{template}"
+    )
+    return f"<{stable}@{MESSAGE_DOMAIN}>"
+
+
+class NoticeWriter(Projection):
+    """Follows the membership log and queues a message for each event that tells of something."""
+
+    name = "notices"
+    logs = ("membership",)
+    tables = (outbox_messages,)
+
+    def __init__(self, public_url: str) -> None:
+        self.public_url = public_url.rstrip("/")
+
+    def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
+        ids = {e.originator_id for e in events}
+        names = dict(
+            connection.execute(
+                select(directory_members.c.organisation_id, directory_members.c.name).where(
+                    directory_members.c.organisation_id.in_(ids)
+                )
+            ).all()
+        )
+        rows = []
+        for event in events:
+            name = names.get(event.originator_id) or event.data.get("name") or "Your organisation"
+            if event.name == "Organisation.Registered":
+                names[event.originator_id] = event.data["name"]
+                continue
+            notice = notice_for(event, str(name), self.public_url)
+            if notice is None:
+                continue
+            rows.append(
+                {
+                    "message_id": message_id(event, notice.template),
+                    "template": notice.template,
+                    "organisation_id": event.originator_id,
+                    "subject": notice.subject,
+                    "body": notice.body,
+                    "created_at": event.data["timestamp"],
+                    "sent_at": None,
+                    "attempts": 0,
+                    "last_error": None,
+                }
+            )
+        if rows:
+            connection.execute(insert(outbox_messages), rows)
+
+    def clear(self, connection: Connection) -> None:
+        raise RuntimeError("the outbox is a record of messages, not a projection: never rebuilt")

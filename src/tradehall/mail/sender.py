@@ -1,0 +1,97 @@
+"""Sends the outbox by SMTP: at-least-once, each message with its stable Message-ID.
+
+A message is marked sent after the SMTP server accepts it; a crash in between sends it again,
+with the same Message-ID, which receivers use to drop the duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import smtplib
+from email.message import EmailMessage
+from typing import Any
+
+from sqlalchemy import select, update
+
+from tradehall.identity.tables import users
+from tradehall.mail.smtp import SmtpSettings, smtp_send
+from tradehall.mail.tables import outbox_messages
+from tradehall.services import Services
+
+MAX_ATTEMPTS = 10
+_log = logging.getLogger("tradehall.mail")
+
+
+async def pending(services: Services, limit: int = 100) -> list[Any]:
+    async with services.engine.connect() as connection:
+        result = await connection.execute(
+            select(outbox_messages)
+            .where(outbox_messages.c.sent_at.is_(None))
+            .where(outbox_messages.c.attempts < MAX_ATTEMPTS)
+            .order_by(outbox_messages.c.created_at)
+            .limit(limit)
+        )
+        return list(result)
+
+
+async def deliver(services: Services, smtp: SmtpSettings, row: Any) -> bool:
+    """Send one message to its organisation's users. True once the server accepted it."""
+    async with services.engine.connect() as connection:
+        result = await connection.execute(
+            select(users.c.email).where(users.c.organisation_id == row.organisation_id)
+        )
+        recipients = sorted(result.scalars())
+    if not recipients:
+        return True  # nobody to tell (users erased): nothing will ever be sendable
+    message = EmailMessage()
+    message["Message-ID"] = row.message_id
+    message["From"] = smtp.sender
+    message["To"] = ", ".join(recipients)
+    message["Subject"] = row.subject
+    message.set_content(row.body)
+    try:
+        await services.run(smtp_send, smtp, message)
+    except (OSError, smtplib.SMTPException) as error:
+        async with services.engine.begin() as connection:
+            await connection.execute(
+                update(outbox_messages)
+                .where(outbox_messages.c.message_id == row.message_id)
+                .values(attempts=outbox_messages.c.attempts + 1, last_error=str(error)[:500])
+            )
+        _log.warning("mail %s not sent: %s", row.message_id, error)
+        return False
+    return True
+
+
+async def mark_sent(services: Services, message_id: str) -> None:
+    async with services.engine.begin() as connection:
+        await connection.execute(
+            update(outbox_messages)
+            .where(outbox_messages.c.message_id == message_id)
+            .values(sent_at=services.clock.now(), attempts=outbox_messages.c.attempts + 1)
+        )
+
+
+async def send_pending(services: Services, smtp: SmtpSettings) -> int:
+    """Send what is waiting; returns how many were accepted."""
+    sent = 0
+    for row in await pending(services):
+        if await deliver(services, smtp, row):
+            await mark_sent(services, row.message_id)
+            sent += 1
+    return sent
+
+
+async def run_sender(
+    services: Services, smtp: SmtpSettings, stop: asyncio.Event, interval: float
+) -> None:
+    while not stop.is_set():
+        try:
+            await send_pending(services, smtp)
+        except Exception:
+            _log.exception("sending the outbox failed; trying again")
+        try:
+            await asyncio.wait_for(stop.wait(), interval)
+        except TimeoutError:
+            continue

@@ -1,0 +1,26 @@
+"""The outbox: what is to be sent and what was sent. Not a projection: never rebuilt, since a
+rebuild must not send anything again. Recipients' addresses are looked up when sending."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Text, Uuid
+
+from projections.tables import NAMING_CONVENTION, UtcDateTime
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+outbox_messages = Table(
+    "outbox_messages",
+    metadata,
+    # Stable per event and template: a message sent twice (at-least-once) carries the same id.
+    Column("message_id", String(200), primary_key=True),
+    Column("template", String(60), nullable=False),
+    Column("organisation_id", Uuid, nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=True),
+)
+Index("ix_outbox_messages_sent_at", outbox_messages.c.sent_at)

@@ -1,0 +1,152 @@
+"""Notices by e-mail: queued once per event, sent at least once with a stable Message-ID,
+never again on a rebuild."""
+
+from __future__ import annotations
+
+import email
+import threading
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from email.message import Message
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from tests.api.conftest import add_user
+from tests.api.helpers import APPLICATION, register, services_of, token
+from tests.conftest import FAST_PASSWORDS, AppClient, running
+from tests.integration.test_cli import free_port
+from tradehall.api.app import create_app
+from tradehall.clock import ManualClock
+from tradehall.identity.users import Role
+from tradehall.mail.notices import NoticeWriter
+from tradehall.mail.sender import deliver, pending, send_pending
+from tradehall.mail.tables import outbox_messages
+from tradehall.readside import rebuildable
+from tradehall.settings import Settings
+from tradehall.store import Store
+
+
+class Mailbox:
+    """An SMTP server's inbox (aiosmtpd calls handle_DATA for each message)."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.arrived = threading.Condition()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.arrived:
+            self.messages.append(email.message_from_bytes(envelope.content))
+            self.arrived.notify_all()
+        return "250 OK"
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[Mailbox, int]]:
+    box, port = Mailbox(), free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield box, port
+    controller.stop()
+
+
+@pytest.fixture
+async def mail_client(
+    settings: Settings, store: Store, clock: ManualClock, mailbox: tuple[Mailbox, int]
+) -> AsyncIterator[AppClient]:
+    _, port = mailbox
+    # The sender is driven by each test (mail_interval_seconds=0), so nothing races it.
+    with_smtp = replace(settings, smtp_host="127.0.0.1", smtp_port=port, mail_interval_seconds=0)
+    app = create_app(with_smtp, clock=clock, store=store, passwords=FAST_PASSWORDS)
+    async with running(app), AppClient(app) as http:
+        yield http
+
+
+async def admit(client: AppClient, store: Store, clock: ManualClock) -> dict[str, Any]:
+    _, staff_email = add_user(store, clock, frozenset({Role.STAFF}))
+    staff = await token(client, staff_email)
+    org = await register(client)
+    headers = await token(client, org["email"])
+    url = f"/api/v1/organisations/{org['id']}"
+    await client.post(f"{url}/membership/application", json=APPLICATION, headers=headers)
+    admitted = await client.post(f"{url}/membership/admission", headers=staff)
+    assert admitted.status_code == 200
+    services = services_of(client)
+    await services.run(services.readside.projector.catch_up)  # the notice writer runs there
+    return org
+
+
+def messages_for(box: Mailbox, address: str) -> list[Message]:
+    return [m for m in box.messages if address in str(m["To"])]
+
+
+async def test_an_admission_is_told_by_mail_once(
+    mail_client: AppClient, mailbox: tuple[Mailbox, int], store: Store, clock: ManualClock
+) -> None:
+    box, _ = mailbox
+    org = await admit(mail_client, store, clock)
+    services = services_of(mail_client)
+    smtp = services.settings.smtp
+
+    first = await send_pending(services, smtp)
+    second = await send_pending(services, smtp)
+
+    received = messages_for(box, org["email"])
+    assert first >= 1
+    assert second == 0
+    assert [m["Subject"] for m in received] == ["Welcome: your membership application is accepted"]
+    assert received[0]["Message-ID"].endswith("@tradehall.invalid>")
+    async with services.engine.connect() as connection:
+        rows = (
+            await connection.execute(
+                select(outbox_messages).where(
+                    outbox_messages.c.organisation_id == uuid.UUID(org["id"])
+                )
+            )
+        ).all()
+    assert [(r.template, r.sent_at is not None) for r in rows] == [("application_admitted", True)]
+
+
+async def test_a_crash_after_sending_sends_again_with_the_same_message_id(
+    mail_client: AppClient, mailbox: tuple[Mailbox, int], store: Store, clock: ManualClock
+) -> None:
+    box, _ = mailbox
+    org = await admit(mail_client, store, clock)
+    services = services_of(mail_client)
+    smtp = services.settings.smtp
+    waiting = [row for row in await pending(services) if str(row.organisation_id) == org["id"]]
+
+    # The server accepts the message, then the process dies before marking it sent.
+    assert await deliver(services, smtp, waiting[0])
+    await send_pending(services, smtp)
+
+    received = messages_for(box, org["email"])
+    assert len(received) == 2
+    assert received[0]["Message-ID"] == received[1]["Message-ID"]
+
+
+async def test_a_rebuild_sends_nothing_again(
+    mail_client: AppClient, mailbox: tuple[Mailbox, int], store: Store, clock: ManualClock
+) -> None:
+    box, _ = mailbox
+    org = await admit(mail_client, store, clock)
+    services = services_of(mail_client)
+    smtp = services.settings.smtp
+    await send_pending(services, smtp)
+    projector = services.readside.projector
+
+    await services.run(projector.rebuild, rebuildable(projector))
+    await services.run(projector.catch_up)
+
+    assert await send_pending(services, smtp) == 0
+    assert len(messages_for(box, org["email"])) == 1
+    assert "notices" not in rebuildable(projector)
+    with pytest.raises(RuntimeError, match="never rebuilt"):
+        NoticeWriter("http://x").clear(None)  # type: ignore[arg-type]
+
+
+async def test_ready_says_how_mail_leaves(mail_client: AppClient) -> None:
+    assert (await mail_client.get("/ready")).json()["mail"] == "smtp"
