@@ -14,6 +14,7 @@ from membership.application import Saved
 from membership.domain import OrganisationKind, RegistrationDetails
 from sharedkernel.errors import Conflict
 from sharedkernel.events import Context, user_actor
+from tradehall.identity.accounts import VERIFY, token_and_mail
 from tradehall.identity.users import Role, check_password_policy, insert_user, normalise_email
 from tradehall.services import Services
 
@@ -47,10 +48,10 @@ class EmailTaken(Conflict):
 
 
 def first_user_roles(kind: OrganisationKind) -> frozenset[Role]:
-    """A social enterprise's first user is a member; anyone else's, a buyer."""
+    """A social enterprise's first user is a member, anyone else's a buyer; and its admin."""
     if kind is OrganisationKind.SOCIAL_ENTERPRISE:
-        return frozenset({Role.MEMBER})
-    return frozenset({Role.BUYER})
+        return frozenset({Role.MEMBER, Role.ADMIN})
+    return frozenset({Role.BUYER, Role.ADMIN})
 
 
 async def register_organisation(
@@ -92,7 +93,18 @@ async def register_organisation(
             organisation_id,
             details,
             user_id,
-            side_writes=[user_row],
+            # The user, and the mail asking them to confirm their address: all or nothing.
+            side_writes=[
+                user_row,
+                *token_and_mail(
+                    VERIFY,
+                    recipient=email,
+                    now=now,
+                    public_url=services.settings.public_url,
+                    user_id=user_id,
+                    organisation_id=organisation_id,
+                ),
+            ],
         )
     except Conflict:
         # A racing registration took the e-mail after our check: say so, not "clash".

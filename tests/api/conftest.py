@@ -1,13 +1,23 @@
 from __future__ import annotations
 
+import email
+import threading
 import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from email.message import Message
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from tests.api.helpers import PASSWORD, SignedIn, token
-from tests.conftest import FAST_PASSWORDS, AppClient
+from tests.conftest import FAST_PASSWORDS, AppClient, running
+from tests.integration.test_cli import free_port
+from tradehall.api.app import create_app
 from tradehall.clock import ManualClock
 from tradehall.identity.users import Role, create_user, insert_user
+from tradehall.settings import Settings
 from tradehall.store import Store
 
 
@@ -43,3 +53,38 @@ async def staff(client: AppClient, store: Store, clock: ManualClock) -> SignedIn
 @pytest.fixture
 def staff_headers(staff: SignedIn) -> dict[str, str]:
     return staff.headers
+
+
+class Mailbox:
+    """An SMTP server's inbox (aiosmtpd calls handle_DATA for each message)."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.arrived = threading.Condition()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.arrived:
+            self.messages.append(email.message_from_bytes(envelope.content))
+            self.arrived.notify_all()
+        return "250 OK"
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[Mailbox, int]]:
+    box, port = Mailbox(), free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield box, port
+    controller.stop()
+
+
+@pytest.fixture
+async def mail_client(
+    settings: Settings, store: Store, clock: ManualClock, mailbox: tuple[Mailbox, int]
+) -> AsyncIterator[AppClient]:
+    _, port = mailbox
+    # The sender is driven by each test (mail_interval_seconds=0), so nothing races it.
+    with_smtp = replace(settings, smtp_host="127.0.0.1", smtp_port=port, mail_interval_seconds=0)
+    app = create_app(with_smtp, clock=clock, store=store, passwords=FAST_PASSWORDS)
+    async with running(app), AppClient(app) as http:
+        yield http

@@ -34,6 +34,8 @@ class Access:
     public: bool = False
     roles: frozenset[Role] = field(default_factory=frozenset)
     own_organisation: str | None = None
+    # With own_organisation: the organisation's users must also hold one of these roles.
+    own_roles: frozenset[Role] = field(default_factory=frozenset)
 
     def allows(self, user: User | None, path_params: dict[str, Any]) -> bool:
         if self.public:
@@ -48,6 +50,7 @@ class Access:
                 user.organisation_id is not None
                 and target is not None
                 and UUID(str(target)) == user.organisation_id
+                and (not self.own_roles or bool(self.own_roles & user.roles))
             )
         return False
 
@@ -67,6 +70,17 @@ def own_organisation_or_staff(param: str = "organisation_id") -> Access:
 
 def own_organisation(param: str = "organisation_id") -> Access:
     return Access("users of the organisation", own_organisation=param)
+
+
+def own_organisation_admin(param: str = "organisation_id") -> Access:
+    return Access(
+        "admins of the organisation",
+        own_organisation=param,
+        own_roles=frozenset({Role.ADMIN}),
+    )
+
+
+SIGNED_IN = Access("signed-in users", roles=frozenset(Role))
 
 
 def rule(access: Access) -> dict[str, Any]:

@@ -17,10 +17,12 @@ from litestar.routes import HTTPRoute
 from litestar.security.jwt import JWTAuth, Token
 
 from tradehall.api.access import PUBLIC, access_guard, declared_access, is_declared, rule
+from tradehall.api.accounts import AccountController
 from tradehall.api.auth import AuthController, TokenIssuer, user_from_token
 from tradehall.api.directory import ApplicationsController, DirectoryController
 from tradehall.api.dues import DuesController, DuesScheduleController
 from tradehall.api.health import HealthController
+from tradehall.api.members import MembersExportController
 from tradehall.api.membership import MembershipController
 from tradehall.api.middleware import RequestIdAndAccessLog
 from tradehall.api.organisations import OrganisationController, RegistryClaimController
@@ -44,8 +46,10 @@ CONTROLLERS = [
     MembershipController,
     DuesScheduleController,
     DuesController,
+    MembersExportController,
     StripeDuesController,
     StripeWebhookController,
+    AccountController,
 ]
 OPENAPI_PATH = "/schema"
 

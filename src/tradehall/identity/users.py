@@ -23,6 +23,8 @@ class Role(StrEnum):
     ASSESSOR = "assessor"
     MEMBER = "member"
     BUYER = "buyer"
+    # Administers its organisation's users (invites colleagues).
+    ADMIN = "admin"
 
 
 @dataclass(frozen=True)

@@ -37,11 +37,14 @@ async def pending(services: Services, limit: int = 100) -> list[Any]:
 
 async def deliver(services: Services, smtp: SmtpSettings, row: Any) -> bool:
     """Send one message to its organisation's users. True once the server accepted it."""
-    async with services.engine.connect() as connection:
-        result = await connection.execute(
-            select(users.c.email).where(users.c.organisation_id == row.organisation_id)
-        )
-        recipients = sorted(result.scalars())
+    if row.recipient:
+        recipients = [row.recipient]
+    else:
+        async with services.engine.connect() as connection:
+            result = await connection.execute(
+                select(users.c.email).where(users.c.organisation_id == row.organisation_id)
+            )
+            recipients = sorted(result.scalars())
     if not recipients:
         return True  # nobody to tell (users erased): nothing will ever be sendable
     message = EmailMessage()

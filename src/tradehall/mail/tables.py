@@ -15,7 +15,9 @@ outbox_messages = Table(
     # Stable per event and template: a message sent twice (at-least-once) carries the same id.
     Column("message_id", String(200), primary_key=True),
     Column("template", String(60), nullable=False),
-    Column("organisation_id", Uuid, nullable=False),
+    # Whom to tell: an organisation's users, or one address (account e-mails).
+    Column("organisation_id", Uuid, nullable=True),
+    Column("recipient", String(320), nullable=True),
     Column("subject", String(300), nullable=False),
     Column("body", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),

@@ -1,0 +1,102 @@
+"""`tradehall export members` and `GET /api/v1/members.csv`: one row per organisation.
+
+Read from each organisation's events (as the dues ledger export is): the registry facts, the
+membership's standing, tier and paid-up-until, and the join date (when the admission took effect,
+which for an imported member is its join date in the old system).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, TextIO
+from uuid import UUID
+
+from membership.application import MembershipApp
+from membership.domain import Organisation
+from membership.standing import GOOD_STANDING
+
+COLUMNS = (
+    "organisation_id",
+    "name",
+    "kind",
+    "legal_form",
+    "registry_identifier",
+    "regions",
+    "cpv_codes",
+    "status",
+    "good_standing",
+    "tier",
+    "paid_up_until",
+    "joined",
+)
+# A cell starting with one of these is a formula to a spreadsheet: it is written with a leading
+# apostrophe so that opening the export never runs anything (OWASP's CSV injection advice).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+LIST_SEPARATOR = ";"
+
+
+def member_rows(app: MembershipApp) -> Iterator[list[str]]:
+    """The export's rows, without the header, in order of registration."""
+    for organisation_id in app.organisation_ids():
+        organisation, joined = _organisation_and_join_date(app, organisation_id)
+        yield _row(organisation, joined)
+
+
+def write_members_csv(app: MembershipApp, out: TextIO) -> int:
+    """Write the header and every organisation's row to `out`; the number of rows."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    count = 0
+    for row in member_rows(app):
+        writer.writerow([_safe(cell) for cell in row])
+        count += 1
+    return count
+
+
+def members_csv(app: MembershipApp) -> str:
+    buffer = io.StringIO()
+    write_members_csv(app, buffer)
+    return buffer.getvalue()
+
+
+def _organisation_and_join_date(
+    app: MembershipApp, organisation_id: UUID
+) -> tuple[Organisation, datetime | None]:
+    organisation: Any = None
+    joined: datetime | None = None
+    for event in app.organisation_events(organisation_id):
+        organisation = event.mutate(organisation)
+        if type(event).__qualname__.endswith(".MembershipAdmitted"):
+            joined = event.effective_at
+    assert isinstance(organisation, Organisation)
+    return organisation, joined
+
+
+def _row(organisation: Organisation, joined: datetime | None) -> list[str]:
+    identifier = organisation.registry_identifier
+    status = organisation.membership_status
+    return [
+        str(organisation.id),
+        organisation.name,
+        organisation.kind.value,
+        organisation.legal_form.value,
+        str(identifier) if identifier else "",
+        LIST_SEPARATOR.join(organisation.regions),
+        LIST_SEPARATOR.join(organisation.cpv_codes),
+        status.value,
+        "true" if status in GOOD_STANDING else "false",
+        organisation.tier.code if organisation.tier else "",
+        _day(organisation.paid_up_until),
+        _day(joined),
+    ]
+
+
+def _day(moment: datetime | None) -> str:
+    return moment.date().isoformat() if moment else ""
+
+
+def _safe(cell: str) -> str:
+    return "'" + cell if cell.startswith(_FORMULA_STARTS) else cell

@@ -1,0 +1,166 @@
+"""Account e-mails: confirm an address, reset a password, invite a colleague."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from email.message import Message
+
+from tests.api.conftest import Mailbox
+from tests.api.helpers import PASSWORD, register, registration, services_of, token
+from tests.conftest import AppClient
+from tradehall.clock import ManualClock
+from tradehall.mail.sender import send_pending
+
+NEW_PASSWORD = "a much better passphrase"
+
+
+async def mail_to(client: AppClient, box: Mailbox, address: str) -> list[str]:
+    """Send the outbox, then the bodies of every message this address has received."""
+    services = services_of(client)
+    await send_pending(services, services.settings.smtp)
+    return [body_of(m) for m in box.messages if address in str(m["To"])]
+
+
+def body_of(message: Message) -> str:
+    payload = message.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return payload.decode()
+
+
+def token_in(body: str) -> str:
+    found = re.search(r"token=([A-Za-z0-9_\-]+)", body)
+    assert found, body
+    return found.group(1)
+
+
+async def test_registration_sends_a_confirmation_link_that_verifies_the_address(
+    mail_client: AppClient, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, _ = mailbox
+    org = await register(mail_client)
+    headers = await token(mail_client, org["email"])
+    assert (await mail_client.get("/api/v1/auth/me", headers=headers)).json()[
+        "email_verified"
+    ] is False
+
+    [body] = await mail_to(mail_client, box, org["email"])
+    confirmed = await mail_client.post(
+        "/api/v1/auth/verification/confirmation", json={"token": token_in(body)}
+    )
+    again = await mail_client.post(
+        "/api/v1/auth/verification/confirmation", json={"token": token_in(body)}
+    )
+
+    assert confirmed.status_code == 200, confirmed.text
+    assert again.status_code == 422
+    assert again.json()["errors"][0]["field"] == "token"
+    me = (await mail_client.get("/api/v1/auth/me", headers=headers)).json()
+    assert me["email_verified"] is True
+    assert sorted(me["roles"]) == ["admin", "member"]
+
+
+async def test_a_password_reset_changes_the_password_once(
+    mail_client: AppClient, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, _ = mailbox
+    org = await register(mail_client)
+    asked = await mail_client.post("/api/v1/auth/password-reset", json={"email": org["email"]})
+    unknown = await mail_client.post(
+        "/api/v1/auth/password-reset", json={"email": "nobody@example.org"}
+    )
+    assert asked.status_code == unknown.status_code == 202
+    assert asked.json() == unknown.json()
+    bodies = await mail_to(mail_client, box, org["email"])
+    reset_body = next(b for b in bodies if "reset" in b)
+    assert await mail_to(mail_client, box, "nobody@example.org") == []
+
+    changed = await mail_client.post(
+        "/api/v1/auth/password-reset/confirmation",
+        json={"token": token_in(reset_body), "password": NEW_PASSWORD},
+    )
+    replayed = await mail_client.post(
+        "/api/v1/auth/password-reset/confirmation",
+        json={"token": token_in(reset_body), "password": "yet another password"},
+    )
+
+    assert changed.status_code == 200, changed.text
+    assert replayed.status_code == 422
+    old = await mail_client.post(
+        "/api/v1/auth/token", json={"email": org["email"], "password": PASSWORD}
+    )
+    new = await mail_client.post(
+        "/api/v1/auth/token", json={"email": org["email"], "password": NEW_PASSWORD}
+    )
+    assert old.status_code == 401
+    assert new.status_code == 200
+
+
+async def test_an_expired_reset_link_is_refused(
+    mail_client: AppClient, mailbox: tuple[Mailbox, int], clock: ManualClock
+) -> None:
+    box, _ = mailbox
+    org = await register(mail_client)
+    await mail_client.post("/api/v1/auth/password-reset", json={"email": org["email"]})
+    body = next(b for b in await mail_to(mail_client, box, org["email"]) if "reset" in b)
+    clock.advance(timedelta(hours=2))
+
+    late = await mail_client.post(
+        "/api/v1/auth/password-reset/confirmation",
+        json={"token": token_in(body), "password": NEW_PASSWORD},
+    )
+
+    assert late.status_code == 422
+
+
+async def test_an_admin_invites_a_colleague_who_joins_the_organisation(
+    mail_client: AppClient, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, _ = mailbox
+    org = await register(mail_client)
+    admin = await token(mail_client, org["email"])
+    colleague = f"colleague-{org['id'][:8]}@example.org"
+
+    invited = await mail_client.post(
+        f"/api/v1/organisations/{org['id']}/invitations", json={"email": colleague}, headers=admin
+    )
+
+    assert invited.status_code == 202, invited.text
+    [body] = await mail_to(mail_client, box, colleague)
+    joined = await mail_client.post(
+        "/api/v1/invitations/acceptance", json={"token": token_in(body), "password": PASSWORD}
+    )
+    assert joined.status_code == 201, joined.text
+    colleague_headers = await token(mail_client, colleague)
+    shown = await mail_client.get(f"/api/v1/organisations/{org['id']}", headers=colleague_headers)
+    assert shown.status_code == 200
+    me = (await mail_client.get("/api/v1/auth/me", headers=colleague_headers)).json()
+    assert me["roles"] == ["member"]  # a colleague, not an admin
+    # The colleague cannot invite in turn; nor can another organisation's admin.
+    refused = await mail_client.post(
+        f"/api/v1/organisations/{org['id']}/invitations",
+        json={"email": "third@example.org"},
+        headers=colleague_headers,
+    )
+    assert refused.status_code == 403
+    other = await register(mail_client)
+    outsider = await mail_client.post(
+        f"/api/v1/organisations/{org['id']}/invitations",
+        json={"email": "fourth@example.org"},
+        headers=await token(mail_client, other["email"]),
+    )
+    assert outsider.status_code == 403
+
+
+async def test_inviting_someone_already_registered_is_a_conflict(
+    mail_client: AppClient,
+) -> None:
+    org = await register(mail_client)
+    other = registration()
+    await mail_client.post("/api/v1/organisations", json=other)
+    response = await mail_client.post(
+        f"/api/v1/organisations/{org['id']}/invitations",
+        json={"email": other["user"]["email"]},
+        headers=await token(mail_client, org["email"]),
+    )
+    assert response.status_code == 409
