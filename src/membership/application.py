@@ -268,6 +268,14 @@ class MembershipApp(Application[UUID]):
             lambda org: org.issue_credit_note(context, credit_id, amount, reason),
         )
 
+    def renewal_band(self, organisation_id: UUID) -> DuesBand | None:
+        """The band the next period will be charged at, from the latest declared turnover."""
+        organisation = self.get_organisation(organisation_id)
+        if organisation.paid_up_until is None or organisation.declared_turnover is None:
+            return None
+        bands = self.dues_schedule().bands_at(organisation.paid_up_until)
+        return band_for(bands, organisation.declared_turnover)
+
     def observe_time(self, context: Context, organisation_id: UUID) -> Saved | None:
         """The clock's command for one organisation; None when nothing was due."""
         organisation = self.get_organisation(organisation_id)

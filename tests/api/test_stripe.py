@@ -257,3 +257,28 @@ async def test_join_pay_by_checkout_and_live_a_year_with_a_failed_renewal(
             url(org, "/membership/history"), params={"as_at": moment.isoformat()}, headers=headers
         )
         assert history.json()["standing"]["status"] == expected, (expected, moment)
+
+
+async def test_a_new_turnover_changes_the_subscriptions_price_from_the_next_period(
+    stripe_client: Client, standin: StripeStandIn, store: Store, clock: ManualClock
+) -> None:
+    joined = clock.now()
+    org, headers, _ = await admitted(stripe_client, store, clock)
+    for event in await checkout_completed(stripe_client, standin, org, headers):
+        await deliver(stripe_client, event)
+    subscription = next(
+        s for s in standin.subscriptions.values() if s["metadata"]["organisation_id"] == org["id"]
+    )
+    assert subscription["items"]["data"][0]["price"]["lookup_key"] == "dues_small"
+    clock.set(joined + timedelta(days=350))  # the renewal window
+
+    declared = await stripe_client.post(
+        url(org, "/membership/turnover"),
+        json={"annual_turnover": {"amount_minor": 4_000_000, "currency": "GBP"}},
+        headers=headers,
+    )
+
+    assert declared.status_code == 200, declared.text
+    assert subscription["items"]["data"][0]["price"]["lookup_key"] == "dues_micro"
+    [renewed] = standin.renew(subscription["id"], paid=True)
+    assert '"amount_paid": 6000' in renewed.payload

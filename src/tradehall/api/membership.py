@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 from uuid import UUID
 
+import stripe
+import structlog
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
@@ -28,6 +30,7 @@ from tradehall.api.schemas.membership import (
 from tradehall.services import Services
 
 LOG = "membership"
+_log = structlog.get_logger("tradehall.membership")
 _BASE_FIELDS = {
     "originator_id",
     "originator_version",
@@ -92,6 +95,22 @@ def standing_at(events: list[Any], as_at: datetime) -> StandingAt | None:
     )
 
 
+async def sync_renewal_price(services: Services, organisation_id: UUID) -> None:
+    """A member paying by subscription is charged the new band from the next period."""
+    if services.stripe is None:
+        return
+    organisation = await services.run(services.membership.get_organisation, organisation_id)
+    band = await services.run(services.membership.renewal_band, organisation_id)
+    subscription = organisation.processor_subscription_id
+    if band is None or subscription is None:
+        return
+    try:
+        await services.run(services.stripe.change_price_at_renewal, subscription, band.lookup_key)
+    except stripe.StripeError:
+        # The declaration stands; staff see this in the logs and change the price by hand.
+        _log.exception("could not change the Stripe price for %s", organisation_id)
+
+
 class MembershipController(Controller):
     path = "/api/v1/organisations/{organisation_id:uuid}/membership"
     tags = ["membership"]
@@ -121,6 +140,7 @@ class MembershipController(Controller):
             turnover,
             expected_version(request),
         )
+        await sync_renewal_price(services, organisation_id)
         return _result(saved)
 
     @post(

@@ -174,6 +174,15 @@ class StripeStandIn:
         invoice = self._invoice(subscription, amount, currency, paid=False, period_start=start)
         return [self.sign("invoice.payment_failed", invoice)]
 
+    def update_subscription(self, subscription_id: str, form: Mapping[str, str]) -> dict[str, Any]:
+        """Change the item's price (proration none: the change shows from the next invoice)."""
+        subscription = self.subscriptions[subscription_id]
+        price_id = form.get("items[0][price]")
+        if price_id:
+            key = price_id.removeprefix("price_")
+            subscription["items"]["data"][0]["price"] = self.price_objects([key])[0]
+        return subscription
+
     def cancel(self, subscription_id: str) -> list[SignedEvent]:
         subscription = self.subscriptions[subscription_id]
         subscription["status"] = "canceled"
@@ -290,6 +299,13 @@ class StripeStandIn:
                     return
                 if not self._authorised():
                     return
+                if url.path.startswith("/v1/subscriptions/"):
+                    subscription = standin.subscriptions.get(url.path.rsplit("/", 1)[1])
+                    if subscription is None:
+                        self._reply(404, {"error": {"type": "invalid_request_error"}})
+                    else:
+                        self._reply(200, subscription)
+                    return
                 if url.path == "/v1/prices":
                     query = dict(parse_qsl(url.query))
                     keys = [v for k, v in query.items() if k.startswith("lookup_keys")]
@@ -306,6 +322,9 @@ class StripeStandIn:
                 length = int(self.headers.get("Content-Length") or 0)
                 form = dict(parse_qsl(self.rfile.read(length).decode()))
                 path = urlsplit(self.path).path
+                if path.startswith("/v1/subscriptions/"):
+                    self._reply(200, standin.update_subscription(path.rsplit("/", 1)[1], form))
+                    return
                 if path == "/v1/checkout/sessions":
                     self._reply(200, standin.create_checkout_session(form))
                 elif path == "/v1/billing_portal/sessions":

@@ -48,6 +48,24 @@ class StripeGateway:
             raise Conflict("Stripe gave no checkout address")
         return CheckoutStarted(session.id, session.url)
 
+    def change_price_at_renewal(self, subscription_id: str, lookup_key: str) -> None:
+        """The band changes from the next period: change the subscription's price without
+        proration, so the renewal invoice charges the new due and this period stays as paid."""
+        prices = self._client.v1.prices.list(params={"lookup_keys": [lookup_key], "active": True})
+        if not prices.data:
+            raise Conflict(f"Stripe has no active price with lookup_key {lookup_key!r}")
+        subscription = self._client.v1.subscriptions.retrieve(subscription_id)
+        item = subscription["items"]["data"][0]
+        if item["price"]["id"] == prices.data[0].id:
+            return
+        self._client.v1.subscriptions.update(
+            subscription_id,
+            params={
+                "items": [{"id": item["id"], "price": prices.data[0].id}],
+                "proration_behavior": "none",
+            },
+        )
+
     def portal_url(self, customer_id: str) -> str:
         session = self._client.v1.billing_portal.sessions.create(
             params={"customer": customer_id, "return_url": f"{self._public_url}/dues"}
