@@ -21,7 +21,7 @@ from membership.application import RegistryIdentifierClaimed
 from sharedkernel.errors import Conflict, DomainError
 from sharedkernel.events import SYSTEM, Context
 from tradehall.identity.tables import users
-from tradehall.identity.users import Role, insert_user
+from tradehall.identity.users import insert_user
 from tradehall.members_csv import (
     DateOrder,
     MemberRow,
@@ -32,12 +32,16 @@ from tradehall.members_csv import (
     Source,
     parse_export,
 )
+from tradehall.registration import first_user_roles
 from tradehall.services import Services
 
 # Not an argon2 hash, so no password ever verifies against it: imported users sign in once
-# they have set a password (by the reset e-mail, when account e-mails arrive).
+# they have set a password through the password-reset e-mail.
 UNUSABLE_PASSWORD_HASH = "!imported: no password until reset"  # noqa: S105
 SUSPENSION_REASON = "suspended in {source} before the import"
+# The request id of everything an import records starts with this: a reader of the log can tell
+# history brought over from an old system from things that happen here (e.g. not to send notices).
+IMPORT_REQUEST_PREFIX = "import-"
 _EMAIL_BATCH = 500
 
 
@@ -88,7 +92,7 @@ async def import_members(
         skipped=parsed.skipped,
     )
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    context = Context(SYSTEM, f"import-{parsed.source}-{digest}", now)
+    context = Context(SYSTEM, f"{IMPORT_REQUEST_PREFIX}{parsed.source}-{digest}", now)
     to_import = [row for row in parsed.rows if row.organisation_id not in present]
     for done, row in enumerate(to_import, start=1):
         try:
@@ -112,7 +116,7 @@ def _import_row(services: Services, context: Context, row: MemberRow) -> bool:
         email=row.email,
         password_hash=UNUSABLE_PASSWORD_HASH,
         organisation_id=row.organisation_id,
-        roles=frozenset({Role.MEMBER}),
+        roles=first_user_roles(row.details.kind),  # as a registering first user has
         now=context.at,
     )
     suspended = row.outcome is Outcome.SUSPENDED

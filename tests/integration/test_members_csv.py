@@ -23,10 +23,13 @@ from tests.conftest import FAST_PASSWORDS
 from tradehall.api.membership import standing_at
 from tradehall.cli import main
 from tradehall.clock import ManualClock
+from tradehall.identity import accounts
 from tradehall.identity.tables import users
+from tradehall.mail.tables import outbox_messages
 from tradehall.members_csv import IMPORT_NAMESPACE, Source
 from tradehall.members_export import COLUMNS, members_csv
 from tradehall.members_import import (
+    IMPORT_REQUEST_PREFIX,
     UNUSABLE_PASSWORD_HASH,
     ImportRefused,
     import_members,
@@ -198,10 +201,27 @@ async def test_imported_users_have_no_usable_password(services: Services) -> Non
     assert found is not None
     user, password_hash = found
     assert user.organisation_id == organisation_id(row)
-    assert [role.value for role in user.roles] == ["member"]
+    assert sorted(role.value for role in user.roles) == ["admin", "member"]
     assert password_hash == UNUSABLE_PASSWORD_HASH
     assert not services.passwords.verify(password_hash, "")
     assert not services.passwords.verify(password_hash, UNUSABLE_PASSWORD_HASH)
+
+    # The password-reset e-mail is how they get in.
+    await accounts.request_password_reset(services, email)
+    async with services.engine.connect() as connection:
+        body = (
+            await connection.execute(
+                select(outbox_messages.c.body).where(
+                    outbox_messages.c.recipient == email,
+                    outbox_messages.c.template == "account_reset",
+                )
+            )
+        ).scalar_one()
+    secret = body.split("token=")[1].split()[0]
+    await accounts.confirm_password_reset(services, secret, "a password of their own")
+    found = await services.users.credentials(email)
+    assert found is not None
+    assert services.passwords.verify(found[1], "a password of their own")
 
 
 async def test_a_bad_row_is_reported_by_row_and_column_and_nothing_is_imported(
@@ -339,6 +359,7 @@ async def test_join_and_paid_up_dates_are_the_events_effective_dates(
     ]
     assert {e.timestamp for e in events} == {clock.now()}  # recorded now, effective then
     assert {e.actor for e in events} == {"system"}
+    assert all(e.request_id.startswith(IMPORT_REQUEST_PREFIX) for e in events)
     # The history answers for any date by effective time.
     assert standing_at(events, datetime(2018, 1, 1, tzinfo=UTC)) is None
     in_2022 = standing_at(events, datetime(2022, 6, 1, tzinfo=UTC))
