@@ -117,3 +117,17 @@ async def test_a_rebuild_sends_nothing_again(
 
 async def test_ready_says_how_mail_leaves(mail_client: AppClient) -> None:
     assert (await mail_client.get("/ready")).json()["mail"] == "smtp"
+
+
+def test_imported_history_is_not_told_again() -> None:
+    from types import SimpleNamespace
+
+    from tradehall.mail.notices import IMPORTED_REQUEST_PREFIX, is_imported
+    from tradehall.members_import import IMPORT_REQUEST_PREFIX
+
+    def event(request_id: str) -> Any:
+        return SimpleNamespace(data={"request_id": request_id})
+
+    assert IMPORTED_REQUEST_PREFIX == IMPORT_REQUEST_PREFIX
+    assert is_imported(event(f"{IMPORT_REQUEST_PREFIX}civicrm-1"))
+    assert not is_imported(event("a3f2c1"))

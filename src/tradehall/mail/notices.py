@@ -19,6 +19,9 @@ from projections.events import RecordedEvent
 from projections.tables import directory_members
 from tradehall.mail.tables import outbox_messages
 
+# Events recorded by `tradehall import members` (their request ids start so) tell of the past
+# in another system: nobody is told of them again.
+IMPORTED_REQUEST_PREFIX = "import-"
 MESSAGE_NAMESPACE = UUID("5e1c2a7b-1d0f-4c3e-8a6b-2f7d9c0e4b31")
 MESSAGE_DOMAIN = "tradehall.invalid"
 
@@ -98,6 +101,10 @@ def notice_for(event: RecordedEvent, name: str, public_url: str) -> Notice | Non
     return None
 
 
+def is_imported(event: RecordedEvent) -> bool:
+    return str(event.data.get("request_id", "")).startswith(IMPORTED_REQUEST_PREFIX)
+
+
 def message_id(event: RecordedEvent, template: str) -> str:
     stable = uuid5(
         MESSAGE_NAMESPACE, f"{event.originator_id}:{event.originator_version}:{template}"
@@ -126,6 +133,8 @@ class NoticeWriter(Projection):
         )
         rows = []
         for event in events:
+            if is_imported(event):
+                continue
             name = names.get(event.originator_id) or event.data.get("name") or "Your organisation"
             if event.name == "Organisation.Registered":
                 names[event.originator_id] = event.data["name"]
