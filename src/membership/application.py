@@ -42,6 +42,13 @@ class Saved:
     position: int | None
 
 
+EXTERNAL_EVENT_ATTEMPTS = 5
+
+
+class ConcurrentChange(Conflict):
+    """Writes kept clashing: not a refusal, so a message's sender should deliver it again."""
+
+
 class RegistryIdentifierClaimed(Conflict):
     def __init__(self, identifier: RegistryIdentifier) -> None:
         super().__init__(f"the registry identifier {identifier} is already registered")
@@ -345,23 +352,25 @@ class MembershipApp(Application[UUID]):
     ) -> Saved | None:
         """Apply a message from an outside system once: None if it was applied before."""
         claim_id = ExternalEventClaim.id_for(source, external_id)
-        try:
-            self.repository.get(claim_id)
-            return None
-        except AggregateNotFoundError:
-            pass
-        organisation = self.get_organisation(organisation_id)
-        decide(organisation)
-        claim = ExternalEventClaim.claim(context, source, external_id, organisation_id)
-        try:
-            recordings = self.save(organisation, claim)
-        except IntegrityError:
+        for _ in range(EXTERNAL_EVENT_ATTEMPTS):
+            if self._exists(claim_id):
+                return None
+            organisation = self.get_organisation(organisation_id)
+            decide(organisation)
+            claim = ExternalEventClaim.claim(context, source, external_id, organisation_id)
             try:
-                self.repository.get(claim_id)
-                return None  # delivered twice at once: the other delivery applied it
-            except AggregateNotFoundError:
-                raise Conflict("the organisation changed concurrently; retry") from None
-        return _saved(organisation, recordings)
+                recordings = self.save(organisation, claim)
+            except IntegrityError:
+                continue  # the organisation changed meanwhile, or a twin delivery won: again
+            return _saved(organisation, recordings)
+        raise ConcurrentChange("the organisation kept changing; the sender should retry")
+
+    def _exists(self, aggregate_id: UUID) -> bool:
+        try:
+            self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return False
+        return True
 
     def is_in_good_standing(self, organisation_id: UUID) -> bool:
         """The one question other contexts ask: may this organisation act as a member?"""

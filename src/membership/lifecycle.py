@@ -311,6 +311,7 @@ class MembershipLifecycle:
             raise InvalidValue("method", f"one of {', '.join(sorted(PAYMENT_METHODS))}")
         if any(entry.entry_id == payment_id for entry in self.ledger):
             return  # the same payment told twice (a processor retrying): nothing more
+        self._invoice_processor_period(context, payment_id, amount, covers_until)
         self.trigger_event(
             self.PaymentRecorded,
             payment_id=payment_id,
@@ -322,6 +323,29 @@ class MembershipLifecycle:
             **context.event_kwargs(),
         )
         self._settle(context)
+
+    def _invoice_processor_period(
+        self, context: Context, payment_id: str, amount: Money, covers_until: datetime | None
+    ) -> None:
+        """A processor charged for a period we have not invoiced yet (its renewal came before
+        our clock did): invoice that period at what it charged, so the payment settles it
+        rather than sitting as credit that would pay a later, unpaid year."""
+        invoices = self._invoices()
+        if covers_until is None or not invoices or self.tier is None:
+            return
+        invoiced_until = max(e.period_end for e in invoices if e.period_end)
+        if covers_until <= invoiced_until:
+            return
+        self.trigger_event(
+            self.DuesInvoiced,
+            invoice_id=f"inv_{payment_id}",
+            amount_minor=amount.minor,
+            currency=amount.currency,
+            period_start=invoiced_until,
+            period_end=covers_until,
+            tier=self.tier.code,
+            **context.event_kwargs(),
+        )
 
     def link_payment_processor(
         self, context: Context, customer_id: str, subscription_id: str | None

@@ -282,3 +282,70 @@ async def test_a_new_turnover_changes_the_subscriptions_price_from_the_next_peri
     assert subscription["items"]["data"][0]["price"]["lookup_key"] == "dues_micro"
     [renewed] = standin.renew(subscription["id"], paid=True)
     assert '"amount_paid": 6000' in renewed.payload
+
+
+async def test_a_renewal_paid_before_the_clock_ticks_is_invoiced_not_left_as_credit(
+    stripe_client: Client, standin: StripeStandIn, store: Store, clock: ManualClock
+) -> None:
+    """Stripe charges at period end, usually before our hourly tick: the year it paid for is
+    invoiced then, so a later failed renewal still leads to grace."""
+    joined = clock.now()
+    org, headers, _ = await admitted(stripe_client, store, clock)
+    for event in await checkout_completed(stripe_client, standin, org, headers):
+        await deliver(stripe_client, event)
+    subscription_id = next(
+        s["id"]
+        for s in standin.subscriptions.values()
+        if s["metadata"]["organisation_id"] == org["id"]
+    )
+    clock.set(joined + timedelta(days=366))
+    [renewal] = standin.renew(subscription_id, paid=True)
+    assert (await deliver(stripe_client, renewal)).json()["outcome"] == "applied"
+    services = services_of(stripe_client)
+    await services.run(services.readside.projector.catch_up)
+    await clock_tick(services)
+    ledger = (await stripe_client.get(url(org, "/dues/ledger"), headers=headers)).json()
+    assert [e["kind"] for e in ledger["entries"]].count("invoice") == 2
+    assert ledger["balance"]["amount_minor"] == 0
+
+    clock.set(joined + timedelta(days=2 * 366 + 1))
+    [failed] = standin.renew(subscription_id, paid=False)
+    await deliver(stripe_client, failed)
+    await services.run(services.readside.projector.catch_up)
+    await clock_tick(services)
+    assert (await membership_of(stripe_client, org, headers))["status"] == "grace"
+
+
+async def test_a_second_checkout_is_refused_while_a_subscription_runs(
+    stripe_client: Client, standin: StripeStandIn, store: Store, clock: ManualClock
+) -> None:
+    org, headers, _ = await admitted(stripe_client, store, clock)
+    for event in await checkout_completed(stripe_client, standin, org, headers):
+        await deliver(stripe_client, event)
+
+    again = await stripe_client.post(url(org, "/dues/checkout"), headers=headers)
+
+    assert again.status_code == 409
+    assert "Customer Portal" in again.json()["detail"]
+
+
+async def test_a_twin_delivery_at_the_same_moment_is_applied_once(
+    stripe_client: Client, standin: StripeStandIn, store: Store, clock: ManualClock
+) -> None:
+    import asyncio
+
+    org, headers, _ = await admitted(stripe_client, store, clock)
+    completed, paid = await checkout_completed(stripe_client, standin, org, headers)
+
+    answers = await asyncio.gather(
+        deliver(stripe_client, completed),
+        deliver(stripe_client, paid),
+        deliver(stripe_client, paid),
+    )
+
+    outcomes = sorted(a.json()["outcome"] for a in answers)
+    assert outcomes == ["applied", "applied", "duplicate"], [a.text for a in answers]
+    payments = [
+        e for e in events_of(stripe_client, org["id"]) if type(e).__name__ == "PaymentRecorded"
+    ]
+    assert len(payments) == 1

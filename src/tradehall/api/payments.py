@@ -14,6 +14,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from sqlalchemy import select
 
+from membership.application import ConcurrentChange
 from membership.standing import MEMBER, MembershipStatus
 from sharedkernel.errors import Conflict
 from tradehall.api.access import PUBLIC, own_organisation, rule, staff_only
@@ -69,6 +70,9 @@ class StripeDuesController(Controller):
         organisation = await services.run(services.membership.get_organisation, organisation_id)
         if organisation.membership_status not in PAYABLE or organisation.tier is None:
             raise Conflict(f"no dues to pay: the membership is {organisation.membership_status}")
+        subscribed = organisation.processor_subscription_id is not None
+        if subscribed and organisation.processor_subscription_status != "canceled":
+            raise Conflict("dues are already paid by card: use the Customer Portal to change it")
         started = await services.run(
             gateway.start_checkout,
             organisation_id,
@@ -126,7 +130,10 @@ class StripeWebhookController(Controller):
                     {"field": "Stripe-Signature", "message": str(rejected), "source": "header"}
                 ],
             )
-        outcome = await handle_event(services, event)
+        try:
+            outcome = await handle_event(services, event)
+        except ConcurrentChange as busy:
+            return problem(request, 503, "Busy", busy.message, headers={"Retry-After": "5"})
         return Response(WebhookAnswer(received=True, outcome=outcome.status))
 
     @get(

@@ -20,6 +20,7 @@ import stripe
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
+from membership.application import ConcurrentChange
 from membership.domain import Organisation
 from sharedkernel.errors import DomainError
 from sharedkernel.events import SYSTEM, Context
@@ -144,6 +145,8 @@ async def handle_event(services: Services, event: dict[str, Any]) -> Outcome:
             organisation_id,
             apply,
         )
+    except ConcurrentChange:
+        raise  # not a refusal: answered 503 so that Stripe delivers it again
     except DomainError as refused:
         return await _park(services, event, refused.message)
     return Outcome("applied" if saved is not None else "duplicate")
