@@ -11,6 +11,8 @@ from eventsourcing.domain import Aggregate
 
 SYSTEM = "system"
 CLOCK = "clock"
+# History brought over from another system by `tradehall import members`.
+IMPORTER = "importer"
 
 
 def user_actor(user_id: UUID) -> str:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from membership.application import RegistryIdentifierClaimed
 from sharedkernel.errors import Conflict, DomainError
-from sharedkernel.events import SYSTEM, Context
+from sharedkernel.events import IMPORTER, Context
 from tradehall.identity.tables import users
 from tradehall.identity.users import insert_user
 from tradehall.members_csv import (
@@ -92,7 +92,7 @@ async def import_members(
         skipped=parsed.skipped,
     )
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    context = Context(SYSTEM, f"{IMPORT_REQUEST_PREFIX}{parsed.source}-{digest}", now)
+    context = Context(IMPORTER, f"{IMPORT_REQUEST_PREFIX}{parsed.source}-{digest}", now)
     to_import = [row for row in parsed.rows if row.organisation_id not in present]
     for done, row in enumerate(to_import, start=1):
         try:

@@ -122,12 +122,12 @@ async def test_ready_says_how_mail_leaves(mail_client: AppClient) -> None:
 def test_imported_history_is_not_told_again() -> None:
     from types import SimpleNamespace
 
-    from tradehall.mail.notices import IMPORTED_REQUEST_PREFIX, is_imported
-    from tradehall.members_import import IMPORT_REQUEST_PREFIX
+    from sharedkernel.events import IMPORTER, SYSTEM
+    from tradehall.mail.notices import is_imported
 
-    def event(request_id: str) -> Any:
-        return SimpleNamespace(data={"request_id": request_id})
+    def event(actor: str, request_id: str) -> Any:
+        return SimpleNamespace(data={"actor": actor, "request_id": request_id})
 
-    assert IMPORTED_REQUEST_PREFIX == IMPORT_REQUEST_PREFIX
-    assert is_imported(event(f"{IMPORT_REQUEST_PREFIX}civicrm-1"))
-    assert not is_imported(event("a3f2c1"))
+    assert is_imported(event(IMPORTER, "import-civicrm-1"))
+    # A client choosing an import-like request id does not silence its notices.
+    assert not is_imported(event(SYSTEM, "import-civicrm-1"))

@@ -358,7 +358,7 @@ async def test_join_and_paid_up_dates_are_the_events_effective_dates(
         "lapsed",
     ]
     assert {e.timestamp for e in events} == {clock.now()}  # recorded now, effective then
-    assert {e.actor for e in events} == {"system"}
+    assert {e.actor for e in events} == {"importer"}
     assert all(e.request_id.startswith(IMPORT_REQUEST_PREFIX) for e in events)
     # The history answers for any date by effective time.
     assert standing_at(events, datetime(2018, 1, 1, tzinfo=UTC)) is None
@@ -581,3 +581,25 @@ def test_an_unknown_export_is_refused(tmp_path: Path) -> None:
 
     assert result.exit_code == 1
     assert "which system is this export from?" in result.output
+
+
+async def test_an_import_queues_no_notices_of_the_old_systems_history(
+    services: Services,
+) -> None:
+    from tradehall.mail.tables import outbox_messages
+    from tradehall.readside import build_projector
+
+    rows = [civicrm_row(), civicrm_row(**{"Membership Status": "Cancelled"})]
+    await import_members(services, csv_text(rows))
+    projector = build_projector(services.store, services.event_logs, services.settings.public_url)
+    try:
+        await services.run(projector.catch_up)
+    finally:
+        projector.engine.dispose()
+
+    ids = [organisation_id(row) for row in rows]
+    async with services.engine.connect() as connection:
+        queued = await connection.execute(
+            select(outbox_messages.c.template).where(outbox_messages.c.organisation_id.in_(ids))
+        )
+        assert list(queued) == []

@@ -17,11 +17,9 @@ from sqlalchemy import Connection, insert, select
 from projections.base import Projection
 from projections.events import RecordedEvent
 from projections.tables import directory_members
+from sharedkernel.events import IMPORTER
 from tradehall.mail.tables import outbox_messages
 
-# Events recorded by `tradehall import members` (their request ids start so) tell of the past
-# in another system: nobody is told of them again.
-IMPORTED_REQUEST_PREFIX = "import-"
 MESSAGE_NAMESPACE = UUID("5e1c2a7b-1d0f-4c3e-8a6b-2f7d9c0e4b31")
 MESSAGE_DOMAIN = "tradehall.invalid"
 
@@ -102,7 +100,9 @@ def notice_for(event: RecordedEvent, name: str, public_url: str) -> Notice | Non
 
 
 def is_imported(event: RecordedEvent) -> bool:
-    return str(event.data.get("request_id", "")).startswith(IMPORTED_REQUEST_PREFIX)
+    """Events recorded by `tradehall import members` tell of the past in another system:
+    nobody is told of them again. (By actor, which no client can set; request ids they can.)"""
+    return event.data.get("actor") == IMPORTER
 
 
 def message_id(event: RecordedEvent, template: str) -> str:
