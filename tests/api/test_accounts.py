@@ -164,3 +164,28 @@ async def test_inviting_someone_already_registered_is_a_conflict(
         headers=await token(mail_client, org["email"]),
     )
     assert response.status_code == 409
+
+
+async def test_a_sent_account_mail_keeps_no_copy_of_its_link(
+    mail_client: AppClient, mailbox: tuple[Mailbox, int]
+) -> None:
+    from sqlalchemy import select
+
+    from tradehall.mail.tables import outbox_messages
+
+    box, _ = mailbox
+    org = await register(mail_client)
+    await mail_to(mail_client, box, org["email"])
+    services = services_of(mail_client)
+    async with services.engine.connect() as connection:
+        bodies = list(
+            (
+                await connection.execute(
+                    select(outbox_messages.c.body).where(
+                        outbox_messages.c.recipient == org["email"]
+                    )
+                )
+            ).scalars()
+        )
+    assert bodies
+    assert all("token=" not in body for body in bodies)

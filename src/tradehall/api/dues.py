@@ -155,6 +155,12 @@ class DuesScheduleController(Controller):
         )
 
 
+def _decimal(minor: int) -> str:
+    """Minor units as a decimal amount, exactly (no floats near money)."""
+    units, pence = divmod(abs(minor), 100)
+    return f"{'-' if minor < 0 else ''}{units}.{pence:02d}"
+
+
 def _ledger_csv(services: Services) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -182,7 +188,7 @@ def _ledger_csv(services: Services) -> str:
                     entry.kind,
                     entry.entry_id,
                     entry.at.date().isoformat(),
-                    f"{sign * entry.amount.minor / 100:.2f}",
+                    _decimal(sign * entry.amount.minor),
                     entry.amount.currency,
                     entry.reference,
                     entry.period_start.date().isoformat() if entry.period_start else "",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import smtplib
+import uuid
 from email.message import EmailMessage
 from typing import Any
 
@@ -20,6 +21,7 @@ from tradehall.mail.tables import outbox_messages
 from tradehall.services import Services
 
 MAX_ATTEMPTS = 10
+SENT_LINK_REMOVED = "(sent; the one-use link in it is not kept)"
 _log = logging.getLogger("tradehall.mail")
 
 
@@ -47,14 +49,17 @@ async def deliver(services: Services, smtp: SmtpSettings, row: Any) -> bool:
             recipients = sorted(result.scalars())
     if not recipients:
         return True  # nobody to tell (users erased): nothing will ever be sendable
-    message = EmailMessage()
-    message["Message-ID"] = row.message_id
-    message["From"] = smtp.sender
-    message["To"] = ", ".join(recipients)
-    message["Subject"] = row.subject
-    message.set_content(row.body)
     try:
-        await services.run(smtp_send, smtp, message)
+        # One message each, so colleagues do not see each other's addresses; each keeps an id
+        # of its own that is the same every time it is sent.
+        for recipient in recipients:
+            message = EmailMessage()
+            message["Message-ID"] = recipient_message_id(row.message_id, recipient, recipients)
+            message["From"] = smtp.sender
+            message["To"] = recipient
+            message["Subject"] = row.subject
+            message.set_content(row.body)
+            await services.run(smtp_send, smtp, message)
     except (OSError, smtplib.SMTPException) as error:
         async with services.engine.begin() as connection:
             await connection.execute(
@@ -67,12 +72,25 @@ async def deliver(services: Services, smtp: SmtpSettings, row: Any) -> bool:
     return True
 
 
+def recipient_message_id(message_id: str, recipient: str, recipients: list[str]) -> str:
+    if len(recipients) == 1:
+        return message_id
+    return f"<{uuid.uuid5(uuid.NAMESPACE_OID, f'{message_id} {recipient}')}@tradehall.invalid>"
+
+
 async def mark_sent(services: Services, message_id: str) -> None:
     async with services.engine.begin() as connection:
         await connection.execute(
             update(outbox_messages)
             .where(outbox_messages.c.message_id == message_id)
             .values(sent_at=services.clock.now(), attempts=outbox_messages.c.attempts + 1)
+        )
+        # Account e-mails carry one-use links: once sent, the outbox keeps no copy of them.
+        await connection.execute(
+            update(outbox_messages)
+            .where(outbox_messages.c.message_id == message_id)
+            .where(outbox_messages.c.template.startswith("account_"))
+            .values(body=SENT_LINK_REMOVED)
         )
 
 
