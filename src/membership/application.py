@@ -252,8 +252,9 @@ class MembershipApp(Application[UUID]):
         amount: Money,
         reference: str,
         expected_version: int | None = None,
+        refund_id: str | None = None,
     ) -> Saved:
-        refund_id = new_ledger_id("ref")
+        refund_id = refund_id or new_ledger_id("ref")
         return self._change(
             organisation_id,
             expected_version,

@@ -366,6 +366,9 @@ class MembershipLifecycle:
     def record_subscription_change(
         self, context: Context, subscription_id: str, status: str, cancel_at_period_end: bool
     ) -> None:
+        ended = self.processor_subscription_status == "canceled"
+        if ended and subscription_id == self.processor_subscription_id:
+            return  # a late update after the subscription ended changes nothing
         self.trigger_event(
             self.SubscriptionChanged,
             subscription_id=subscription_id,
@@ -385,6 +388,8 @@ class MembershipLifecycle:
         self._require_dues_currency(amount)
         paid = sum(e.amount.minor for e in self.ledger if e.kind == "payment")
         refunded = sum(e.amount.minor for e in self.ledger if e.kind == "refund")
+        if any(entry.entry_id == refund_id for entry in self.ledger):
+            return  # the same refund told twice (a retried request): nothing more
         if refunded + amount.minor > paid:
             raise Conflict("cannot refund more than has been paid")
         self.trigger_event(

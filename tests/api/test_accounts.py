@@ -189,3 +189,25 @@ async def test_a_sent_account_mail_keeps_no_copy_of_its_link(
         )
     assert bodies
     assert all("token=" not in body for body in bodies)
+
+
+async def test_a_reset_revokes_the_other_reset_links(
+    mail_client: AppClient, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, _ = mailbox
+    org = await register(mail_client)
+    for _ in range(2):
+        await mail_client.post("/api/v1/auth/password-reset", json={"email": org["email"]})
+    first, second = [b for b in await mail_to(mail_client, box, org["email"]) if "reset" in b]
+
+    used = await mail_client.post(
+        "/api/v1/auth/password-reset/confirmation",
+        json={"token": token_in(first), "password": NEW_PASSWORD},
+    )
+    other = await mail_client.post(
+        "/api/v1/auth/password-reset/confirmation",
+        json={"token": token_in(second), "password": "someone else's choice"},
+    )
+
+    assert used.status_code == 200
+    assert other.status_code == 422

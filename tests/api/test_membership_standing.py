@@ -359,3 +359,26 @@ async def test_the_dues_schedule_is_public_and_staff_publish_new_versions(
     assert "bands[0].up_to" in [e["field"] for e in bad.json()["errors"]]
     versions = (await client.get("/api/v1/dues/schedule")).json()["versions"]
     assert versions[-1]["bands"][0]["code"] == "all"
+
+
+async def test_a_retried_payment_with_the_same_idempotency_key_is_recorded_once(
+    client: Client, staff_headers: dict[str, str]
+) -> None:
+    org, headers = await admitted(client, staff_headers)
+    keyed = {**staff_headers, "Idempotency-Key": "bank-statement-2026-03-02-0042"}
+    body = {
+        "amount": {"amount_minor": 5_000, "currency": "GBP"},
+        "method": "cheque",
+        "reference": "CHQ 100042",
+    }
+
+    first = await client.post(url(org, "/dues/payments"), json=body, headers=keyed)
+    again = await client.post(url(org, "/dues/payments"), json=body, headers=keyed)
+    bad_key = await client.post(
+        url(org, "/dues/payments"), json=body, headers={**staff_headers, "Idempotency-Key": "x"}
+    )
+
+    assert first.status_code == again.status_code == 201
+    assert bad_key.status_code == 400
+    ledger = (await client.get(url(org, "/dues/ledger"), headers=headers)).json()
+    assert [e["kind"] for e in ledger["entries"]] == ["invoice", "payment"]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, date, datetime, time
 from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
 from litestar.params import FromPath, JSONBody
 
 from membership.domain import Organisation
@@ -35,6 +37,22 @@ from tradehall.services import Services
 
 LOG = "membership"
 ORG = "/api/v1/organisations/{organisation_id:uuid}/dues"
+
+
+_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
+
+
+def idempotent_id(kind: str, request: Request[Any, Any, Any]) -> str | None:
+    """A ledger id from the client's Idempotency-Key: the same request twice records once."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not _IDEMPOTENCY_KEY.match(key):
+        raise ValidationException(
+            "Idempotency-Key must be 8-100 letters, digits or . _ : -",
+            extra=[{"key": "Idempotency-Key", "message": "not a usable key", "source": "header"}],
+        )
+    return f"{kind}_{key}"
 
 
 def _money(value: Money) -> MoneyView:
@@ -230,6 +248,7 @@ class DuesController(Controller):
             amount,
             data.method,
             data.reference,
+            payment_id=idempotent_id("pay", request),
             expected_version=expected_version(request),
         )
         return _result(saved)
@@ -250,6 +269,7 @@ class DuesController(Controller):
             amount,
             data.reference,
             expected_version(request),
+            idempotent_id("ref", request),
         )
         return _result(saved)
 

@@ -176,6 +176,16 @@ async def confirm_password_reset(services: Services, secret: str, password: str)
         await connection.execute(
             update(users).where(users.c.id == row.user_id).values(password_hash=password_hash)
         )
+        # Any other reset link still out there stops working with this one.
+        await connection.execute(
+            update(account_tokens)
+            .where(
+                account_tokens.c.user_id == row.user_id,
+                account_tokens.c.purpose == RESET,
+                account_tokens.c.used_at.is_(None),
+            )
+            .values(used_at=services.clock.now())
+        )
 
 
 async def invite(services: Services, inviter: User, organisation_id: UUID, email: str) -> None:
