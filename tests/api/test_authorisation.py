@@ -101,6 +101,7 @@ EXPECTED_RULES = {
     ("POST", f"{ORG}/dues/portal"): OWN,
     ("POST", "/api/v1/webhooks/stripe"): PUBLIC_,
     ("GET", "/api/v1/dues/parked-webhooks"): STAFF,
+    ("POST", "/api/v1/dues/parked-webhooks/{event_id:str}/resolution"): STAFF,
     ("GET", "/api/v1/auth/me"): SIGNED_IN_,
     ("POST", "/api/v1/auth/verification"): SIGNED_IN_,
     ("POST", "/api/v1/auth/verification/confirmation"): PUBLIC_,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
@@ -349,3 +350,28 @@ async def test_a_twin_delivery_at_the_same_moment_is_applied_once(
         e for e in events_of(stripe_client, org["id"]) if type(e).__name__ == "PaymentRecorded"
     ]
     assert len(payments) == 1
+
+
+async def test_staff_apply_a_parked_event_to_the_organisation_it_was_for(
+    stripe_client: Client, standin: StripeStandIn, store: Store, clock: ManualClock
+) -> None:
+    org, headers, staff = await admitted(stripe_client, store, clock)
+    _, paid = await checkout_completed(stripe_client, standin, org, headers)
+    # The same payment, as if our metadata had been lost on the way.
+    body = json.loads(paid.payload)["data"]["object"]
+    body["parent"] = None
+    stray = standin.sign("invoice.paid", body)
+    assert (await deliver(stripe_client, stray)).json()["outcome"] == "parked"
+
+    resolution = f"/api/v1/dues/parked-webhooks/{stray.event_id}/resolution"
+    applied = await stripe_client.post(
+        resolution, json={"action": "apply", "organisation_id": org["id"]}, headers=staff
+    )
+    again = await stripe_client.post(resolution, json={"action": "dismiss"}, headers=staff)
+
+    assert applied.status_code == 200, applied.text
+    assert applied.json()["outcome"] == "applied"
+    assert again.status_code == 404
+    assert (await membership_of(stripe_client, org, headers))["status"] == "new"
+    parked = (await stripe_client.get("/api/v1/dues/parked-webhooks", headers=staff)).json()
+    assert stray.event_id not in [p["event_id"] for p in parked]

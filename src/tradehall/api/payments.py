@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, JSONBody
 from sqlalchemy import select
 
 from membership.application import ConcurrentChange
@@ -19,7 +19,12 @@ from membership.standing import MEMBER, MembershipStatus
 from sharedkernel.errors import Conflict
 from tradehall.api.access import PUBLIC, own_organisation, rule, staff_only
 from tradehall.api.problems import problem
-from tradehall.payments.stripe_webhooks import WebhookRejected, handle_event, verify
+from tradehall.payments.stripe_webhooks import (
+    WebhookRejected,
+    handle_event,
+    resolve_parked,
+    verify,
+)
 from tradehall.payments.tables import parked_webhooks
 from tradehall.services import Services
 
@@ -37,6 +42,15 @@ class PortalView(msgspec.Struct, kw_only=True):
 
 class WebhookAnswer(msgspec.Struct, kw_only=True):
     received: bool
+    outcome: str
+
+
+class Resolution(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    action: Literal["apply", "dismiss"]
+    organisation_id: UUID | None = None
+
+
+class Resolved(msgspec.Struct, kw_only=True):
     outcome: str
 
 
@@ -135,6 +149,23 @@ class StripeWebhookController(Controller):
         except ConcurrentChange as busy:
             return problem(request, 503, "Busy", busy.message, headers={"Retry-After": "5"})
         return Response(WebhookAnswer(received=True, outcome=outcome.status))
+
+    @post(
+        "/dues/parked-webhooks/{event_id:str}/resolution",
+        opt=rule(staff_only()),
+        status_code=200,
+        summary="Apply a parked event to an organisation, or dismiss it (staff)",
+    )
+    async def resolve(
+        self,
+        services: NamedDependency[Services],
+        event_id: FromPath[str],
+        data: JSONBody[Resolution],
+    ) -> Resolved:
+        outcome = await resolve_parked(
+            services, event_id, data.organisation_id, apply=data.action == "apply"
+        )
+        return Resolved(outcome=outcome.status)
 
     @get(
         "/dues/parked-webhooks",

@@ -17,12 +17,12 @@ from typing import Any
 from uuid import UUID
 
 import stripe
-from sqlalchemy import insert
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from membership.application import ConcurrentChange
 from membership.domain import Organisation
-from sharedkernel.errors import DomainError
+from sharedkernel.errors import Conflict, DomainError, NotFound
 from sharedkernel.events import SYSTEM, Context
 from sharedkernel.money import Money
 from tradehall.payments.tables import parked_webhooks
@@ -120,13 +120,16 @@ def _decision(event_type: str, obj: dict[str, Any]) -> Callable[..., None] | Non
     return None
 
 
-async def handle_event(services: Services, event: dict[str, Any]) -> Outcome:
+async def handle_event(
+    services: Services, event: dict[str, Any], organisation_id: UUID | None = None
+) -> Outcome:
+    """Apply a Stripe event; `organisation_id` is staff's answer for an event that named none."""
     event_type = str(event.get("type", ""))
     obj: dict[str, Any] = event["data"].get("object") or {}
     decide = _decision(event_type, obj)
     if decide is None:
         return Outcome("ignored", event_type)
-    organisation_id = organisation_of(event_type, obj)
+    organisation_id = organisation_id or organisation_of(event_type, obj)
     if organisation_id is None:
         return await _park(services, event, "the event names no organisation")
     now = services.clock.now()
@@ -150,6 +153,34 @@ async def handle_event(services: Services, event: dict[str, Any]) -> Outcome:
     except DomainError as refused:
         return await _park(services, event, refused.message)
     return Outcome("applied" if saved is not None else "duplicate")
+
+
+async def resolve_parked(
+    services: Services, event_id: str, organisation_id: UUID | None, *, apply: bool
+) -> Outcome:
+    """Staff's decision on a parked event: apply it to an organisation, or dismiss it."""
+    async with services.engine.connect() as connection:
+        row = (
+            await connection.execute(
+                select(parked_webhooks).where(
+                    parked_webhooks.c.event_id == event_id, parked_webhooks.c.resolved_at.is_(None)
+                )
+            )
+        ).first()
+    if row is None:
+        raise NotFound(f"no unresolved parked event {event_id}")
+    outcome = Outcome("dismissed")
+    if apply:
+        outcome = await handle_event(services, json.loads(row.payload), organisation_id)
+        if outcome.status == "parked":
+            raise Conflict(f"still refused: {outcome.detail}")
+    async with services.engine.begin() as connection:
+        await connection.execute(
+            update(parked_webhooks)
+            .where(parked_webhooks.c.event_id == event_id)
+            .values(resolved_at=services.clock.now())
+        )
+    return outcome
 
 
 async def _park(services: Services, event: dict[str, Any], reason: str) -> Outcome:
