@@ -375,3 +375,32 @@ async def test_staff_apply_a_parked_event_to_the_organisation_it_was_for(
     assert (await membership_of(stripe_client, org, headers))["status"] == "new"
     parked = (await stripe_client.get("/api/v1/dues/parked-webhooks", headers=staff)).json()
     assert stray.event_id not in [p["event_id"] for p in parked]
+
+
+@pytest.mark.parametrize("leaving", ["resign at period end", "resign now", "expelled"])
+async def test_a_member_who_leaves_stops_paying_by_card(
+    stripe_client: Client, standin: StripeStandIn, store: Store, clock: ManualClock, leaving: str
+) -> None:
+    org, headers, staff = await admitted(stripe_client, store, clock)
+    for event in await checkout_completed(stripe_client, standin, org, headers):
+        await deliver(stripe_client, event)
+    subscription = next(
+        s for s in standin.subscriptions.values() if s["metadata"]["organisation_id"] == org["id"]
+    )
+
+    if leaving == "expelled":
+        done = await stripe_client.post(
+            url(org, "/membership/expulsion"), json={"reason": "fraud"}, headers=staff
+        )
+    else:
+        effective = "period_end" if leaving.endswith("period end") else "now"
+        done = await stripe_client.post(
+            url(org, "/membership/resignation"), json={"effective": effective}, headers=headers
+        )
+
+    assert done.status_code == 200, done.text
+    if leaving == "resign at period end":
+        assert subscription["cancel_at_period_end"] is True
+        assert subscription["status"] == "active"
+    else:
+        assert subscription["status"] == "canceled"

@@ -95,6 +95,24 @@ def standing_at(events: list[Any], as_at: datetime) -> StandingAt | None:
     )
 
 
+async def stop_card_payments(
+    services: Services, organisation_id: UUID, *, at_period_end: bool
+) -> None:
+    """A member who leaves stops paying: its Stripe subscription is cancelled."""
+    if services.stripe is None:
+        return
+    organisation = await services.run(services.membership.get_organisation, organisation_id)
+    subscription = organisation.processor_subscription_id
+    if subscription is None or organisation.processor_subscription_status == "canceled":
+        return
+    try:
+        await services.run(
+            services.stripe.cancel_subscription, subscription, at_period_end=at_period_end
+        )
+    except stripe.StripeError:
+        _log.exception("could not cancel the Stripe subscription of %s", organisation_id)
+
+
 async def sync_renewal_price(services: Services, organisation_id: UUID) -> None:
     """A member paying by subscription is charged the new band from the next period."""
     if services.stripe is None:
@@ -156,13 +174,15 @@ class MembershipController(Controller):
         organisation_id: FromPath[UUID],
         data: JSONBody[Resignation],
     ) -> Response[CommandResult]:
+        at_period_end = data.effective == "period_end"
         saved = await services.run(
             services.membership.resign,
             command_context(request, services),
             organisation_id,
-            at_period_end=data.effective == "period_end",
+            at_period_end=at_period_end,
             expected_version=expected_version(request),
         )
+        await stop_card_payments(services, organisation_id, at_period_end=at_period_end)
         return _result(saved)
 
     @post("/suspension", opt=rule(staff_only()), status_code=200, summary="Suspend (staff)")
@@ -212,6 +232,7 @@ class MembershipController(Controller):
             data.reason,
             expected_version(request),
         )
+        await stop_card_payments(services, organisation_id, at_period_end=False)
         return _result(saved)
 
     @get(

@@ -177,6 +177,8 @@ class StripeStandIn:
     def update_subscription(self, subscription_id: str, form: Mapping[str, str]) -> dict[str, Any]:
         """Change the item's price (proration none: the change shows from the next invoice)."""
         subscription = self.subscriptions[subscription_id]
+        if form.get("cancel_at_period_end") == "true":
+            subscription["cancel_at_period_end"] = True
         price_id = form.get("items[0][price]")
         if price_id:
             key = price_id.removeprefix("price_")
@@ -315,6 +317,17 @@ class StripeStandIn:
                     )
                     return
                 self._reply(404, {"error": {"type": "invalid_request_error", "message": url.path}})
+
+            def do_DELETE(self) -> None:
+                if not self._authorised():
+                    return
+                path = urlsplit(self.path).path
+                subscription = standin.subscriptions.get(path.rsplit("/", 1)[1])
+                if not path.startswith("/v1/subscriptions/") or subscription is None:
+                    self._reply(404, {"error": {"type": "invalid_request_error"}})
+                    return
+                subscription["status"] = "canceled"
+                self._reply(200, subscription)
 
             def do_POST(self) -> None:
                 if not self._authorised():

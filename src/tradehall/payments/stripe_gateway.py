@@ -66,6 +66,15 @@ class StripeGateway:
             },
         )
 
+    def cancel_subscription(self, subscription_id: str, *, at_period_end: bool) -> None:
+        """Stop charging: at the end of the paid period (a resignation then) or at once."""
+        if at_period_end:
+            self._client.v1.subscriptions.update(
+                subscription_id, params={"cancel_at_period_end": True}
+            )
+        else:
+            self._client.v1.subscriptions.cancel(subscription_id)
+
     def portal_url(self, customer_id: str) -> str:
         session = self._client.v1.billing_portal.sessions.create(
             params={"customer": customer_id, "return_url": f"{self._public_url}/dues"}
