@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.base import Projection
 from projections.events import RecordedEvent
-from projections.folding import load_rows, replace_rows
+from projections.folding import load_rows, save_rows
 from projections.tables import membership_applications
 
 KEY = "organisation_id"
@@ -31,8 +31,11 @@ class ApplicationsProjection(Projection):
 
     def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
         relevant = [e for e in events if e.name in _HANDLED]
-        ids = {e.originator_id for e in relevant}
-        rows = load_rows(connection, membership_applications, KEY, ids)
+        if not relevant:
+            return
+        registered = {e.originator_id for e in relevant if e.name == "Organisation.Registered"}
+        earlier = {e.originator_id for e in relevant} - registered
+        rows = load_rows(connection, membership_applications, KEY, earlier)
         for event in relevant:
             org_id, data = event.originator_id, event.data
             if event.name == "Organisation.Registered":
@@ -68,7 +71,7 @@ class ApplicationsProjection(Projection):
                     decided_by=data["actor"],
                     rejection_reason=data.get("reason"),
                 )
-        replace_rows(connection, membership_applications, KEY, rows.keys(), rows.values())
+        save_rows(connection, membership_applications, KEY, rows, created=registered)
 
 
 @dataclass(frozen=True)

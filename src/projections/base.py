@@ -5,9 +5,10 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, Table, delete
+from sqlalchemy import Connection, Table
 
 from projections.events import RecordedEvent
+from projections.folding import clear_tables
 
 
 class Projection(abc.ABC):
@@ -18,8 +19,11 @@ class Projection(abc.ABC):
 
     @abc.abstractmethod
     def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
-        """Apply a batch of one log's events, in order, inside the caller's transaction."""
+        """Apply a batch of one log's events, in order, inside the caller's transaction.
+
+        The events are shared with the other projections that follow the log: read them,
+        never change them (nor their `data`).
+        """
 
     def clear(self, connection: Connection) -> None:
-        for table in self.tables:
-            connection.execute(delete(table))
+        clear_tables(connection, self.tables)

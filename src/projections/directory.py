@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.base import Projection
 from projections.events import RecordedEvent
-from projections.folding import load_rows, replace_rows
+from projections.folding import insert_rows, load_rows, save_rows
 from projections.tables import directory_member_cpv, directory_member_regions, directory_members
 
 MEMBERS_KEY = "organisation_id"
@@ -46,10 +46,13 @@ class DirectoryProjection(Projection):
 
     def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
         relevant = [e for e in events if e.name in _HANDLED]
-        ids = {e.originator_id for e in relevant}
-        rows = load_rows(connection, directory_members, MEMBERS_KEY, ids)
-        regions: dict[UUID, list[str]] = {}
-        cpv_codes: dict[UUID, list[str]] = {}
+        if not relevant:
+            return
+        registered = {e.originator_id for e in relevant if e.name == "Organisation.Registered"}
+        earlier = {e.originator_id for e in relevant} - registered
+        rows = load_rows(connection, directory_members, MEMBERS_KEY, earlier)
+        regions: list[dict[str, Any]] = []
+        cpv_codes: list[dict[str, Any]] = []
         for event in relevant:
             org_id, data = event.originator_id, event.data
             if event.name == "Organisation.Registered":
@@ -64,8 +67,12 @@ class DirectoryProjection(Projection):
                     "registered_at": data["timestamp"],
                     "admitted_at": None,
                 }
-                regions[org_id] = list(data["regions"])
-                cpv_codes[org_id] = list(data["cpv_codes"])
+                # An aggregate's first event, applied once: its child rows are new.
+                regions.extend({"organisation_id": org_id, "region": r} for r in data["regions"])
+                cpv_codes.extend(
+                    {"organisation_id": org_id, "cpv_code": c, "cpv_stem": cpv_stem(c)}
+                    for c in data["cpv_codes"]
+                )
                 continue
             row = rows.get(org_id)
             if row is None:
@@ -77,25 +84,9 @@ class DirectoryProjection(Projection):
             row["listed"] = row["status"] in LISTED_STATUSES
             if event.name == "Organisation.MembershipAdmitted":
                 row["admitted_at"] = data["effective_at"]
-        replace_rows(connection, directory_members, MEMBERS_KEY, rows.keys(), rows.values())
-        replace_rows(
-            connection,
-            directory_member_regions,
-            MEMBERS_KEY,
-            regions.keys(),
-            ({"organisation_id": k, "region": r} for k, codes in regions.items() for r in codes),
-        )
-        replace_rows(
-            connection,
-            directory_member_cpv,
-            MEMBERS_KEY,
-            cpv_codes.keys(),
-            (
-                {"organisation_id": k, "cpv_code": c, "cpv_stem": cpv_stem(c)}
-                for k, codes in cpv_codes.items()
-                for c in codes
-            ),
-        )
+        save_rows(connection, directory_members, MEMBERS_KEY, rows, created=registered)
+        insert_rows(connection, directory_member_regions, regions)
+        insert_rows(connection, directory_member_cpv, cpv_codes)
 
 
 @dataclass(frozen=True)

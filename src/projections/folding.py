@@ -1,35 +1,171 @@
-"""Folding a batch into rows keyed by organisation: one read and one write per batch."""
+"""Folding a batch into rows: a read and a write or two per table, whatever the batch's size.
+
+A projection loads the rows its batch touches (`load_rows`), changes them in memory, and writes
+them back (`save_rows`, `insert_rows`). How one statement carries a whole batch differs by SQL
+dialect, and only here: on PostgreSQL new rows go by binary COPY, and keys and replaced rows
+travel as one array a column (`= ANY(...)`, `INSERT ... SELECT FROM unnest(...) ON CONFLICT`);
+elsewhere (SQLite) an IN list and executemany, with a replacement as delete + insert.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Table, delete, insert, select
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    Dialect,
+    Table,
+    any_,
+    bindparam,
+    delete,
+    insert,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+
+Row = dict[str, Any]
+
+
+class _Bulk:
+    """Any dialect."""
+
+    def commit_without_waiting_for_flush(self, connection: Connection) -> None:
+        return None
+
+    def clear(self, connection: Connection, tables: Sequence[Table]) -> None:
+        for table in tables:
+            connection.execute(delete(table))
+
+    def matching(self, column: Column[Any], ids: Collection[Any]) -> ColumnElement[bool]:
+        return column.in_(ids)
+
+    def insert(self, connection: Connection, table: Table, rows: Collection[Row]) -> None:
+        connection.execute(insert(table), list(rows))
+
+    def upsert(self, connection: Connection, table: Table, key: str, rows: Collection[Row]) -> None:
+        ids = [row[key] for row in rows]
+        connection.execute(delete(table).where(self.matching(table.c[key], ids)))
+        self.insert(connection, table, rows)
+
+
+class _PostgresBulk(_Bulk):
+    """PostgreSQL: new rows by binary COPY; keys, and rows to replace, as one array a column."""
+
+    def __init__(self) -> None:
+        self._copies: dict[str, tuple[str, list[str]]] = {}
+        self._upserts: dict[str, str] = {}
+
+    def commit_without_waiting_for_flush(self, connection: Connection) -> None:
+        connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
+
+    def clear(self, connection: Connection, tables: Sequence[Table]) -> None:
+        # Unlike DELETE, leaves no dead rows behind for the rebuild's inserts to wade through.
+        names = ", ".join(connection.dialect.identifier_preparer.format_table(t) for t in tables)
+        connection.exec_driver_sql(f"TRUNCATE {names}")
+
+    def matching(self, column: Column[Any], ids: Collection[Any]) -> ColumnElement[bool]:
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(column.type)))
+
+    def insert(self, connection: Connection, table: Table, rows: Collection[Row]) -> None:
+        if table.name not in self._copies:
+            self._copies[table.name] = _copy_sql(connection.dialect, table)
+        statement, types = self._copies[table.name]
+        names = [column.name for column in table.columns]
+        # The transaction's own connection: the rows commit, or vanish, with the batch.
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            copy.set_types(types)
+            for row in rows:
+                copy.write_row([row[name] for name in names])
+
+    def upsert(self, connection: Connection, table: Table, key: str, rows: Collection[Row]) -> None:
+        if table.name not in self._upserts:
+            self._upserts[table.name] = _upsert_sql(connection.dialect, table)
+        columns = tuple([row[column.name] for row in rows] for column in table.columns)
+        connection.exec_driver_sql(self._upserts[table.name], columns)
+
+
+# These statements are built from our own table metadata, names quoted by the dialect.
+
+
+def _copy_sql(dialect: Dialect, table: Table) -> tuple[str, list[str]]:
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(column.name) for column in table.columns)
+    # Binary COPY is told each column's type: "VARCHAR(200)" -> "varchar".
+    types = [column.type.compile(dialect=dialect).split("(")[0].lower() for column in table.columns]
+    table_name = dialect.identifier_preparer.format_table(table)
+    return f"COPY {table_name} ({names}) FROM STDIN (FORMAT BINARY)", types
+
+
+def _upsert_sql(dialect: Dialect, table: Table) -> str:
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(column.name) for column in table.columns)
+    # %b: arrays in binary, which psycopg writes without quoting each text element.
+    arrays = ", ".join(f"%b::{column.type.compile(dialect=dialect)}[]" for column in table.columns)
+    keys = ", ".join(quote(column.name) for column in table.primary_key)
+    changes = ", ".join(
+        f"{quote(c.name)} = EXCLUDED.{quote(c.name)}" for c in table.columns if not c.primary_key
+    )
+    return (
+        f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names}) "  # noqa: S608
+        f"SELECT * FROM unnest({arrays}) ON CONFLICT ({keys}) DO UPDATE SET {changes}"
+    )
+
+
+_GENERIC = _Bulk()
+_POSTGRES = _PostgresBulk()
+
+
+def _bulk(connection: Connection) -> _Bulk:
+    return _POSTGRES if connection.dialect.name == "postgresql" else _GENERIC
+
+
+def commit_without_waiting_for_flush(connection: Connection) -> None:
+    """Let this transaction's commit return before its log is flushed to disk (PostgreSQL)."""
+    _bulk(connection).commit_without_waiting_for_flush(connection)
+
+
+def clear_tables(connection: Connection, tables: Sequence[Table]) -> None:
+    """Empty the tables (in the caller's transaction)."""
+    _bulk(connection).clear(connection, tables)
 
 
 def load_rows(
     connection: Connection, table: Table, key: str, ids: Collection[UUID]
-) -> dict[UUID, dict[str, Any]]:
+) -> dict[UUID, Row]:
+    """The rows whose `key` is one of `ids`, by key."""
     if not ids:
         return {}
     column = table.c[key]
-    result = connection.execute(select(table).where(column.in_(ids)))
+    result = connection.execute(select(table).where(_bulk(connection).matching(column, ids)))
     return {row._mapping[key]: dict(row._mapping) for row in result}
 
 
-def replace_rows(
+def save_rows(
     connection: Connection,
     table: Table,
     key: str,
-    ids: Collection[UUID],
-    rows: Iterable[dict[str, Any]],
+    rows: dict[UUID, Row],
+    created: Collection[UUID],
 ) -> None:
-    """Delete the batch's rows by key and insert their new state (both dialects, one trip each)."""
-    if not ids:
-        return
-    connection.execute(delete(table).where(table.c[key].in_(ids)))
-    fresh = list(rows)
-    if fresh:
-        connection.execute(insert(table), fresh)
+    """Write back a batch's rows by key: those `created` in the batch are inserted (cheaper,
+    and a clash is a bug made loud), the others (loaded, then changed) replaced."""
+    insert_rows(connection, table, [rows[k] for k in created])
+    upsert_rows(connection, table, key, [row for k, row in rows.items() if k not in created])
+
+
+def upsert_rows(connection: Connection, table: Table, key: str, rows: Collection[Row]) -> None:
+    """Write whole rows of a table whose primary key is `key`: insert, or replace what is there."""
+    assert [column.name for column in table.primary_key] == [key], table.name
+    if rows:
+        _bulk(connection).upsert(connection, table, key, rows)
+
+
+def insert_rows(connection: Connection, table: Table, rows: Collection[Row]) -> None:
+    if rows:
+        _bulk(connection).insert(connection, table, rows)
