@@ -1,11 +1,16 @@
 """The batched projector: exactly once, in order, a batch per transaction.
 
-For each projection and each log it reads: read up to `batch_size` events after the recorded
-position; then, in one transaction, (1) touch the position row, which takes a write lock so a
-second runner waits instead of applying the same events, (2) check the position has not moved
-(if it has, start again), (3) apply the events, (4) record the new position; commit. A crash
-anywhere before the commit loses the whole batch, position included, so the batch is applied
-again on restart: exactly once.
+Each log is read once a batch for every projection that follows it: read up to `batch_size`
+events after the lowest position the group has recorded; then, in one transaction, (1) touch the
+group's position rows, which takes their write locks, so a second runner waits instead of
+applying the same events, and read the positions back, (2) apply to each projection the events
+after its own position (none, if another runner got there first), (3) record the new positions;
+commit. A crash anywhere before the commit loses the whole batch, positions included, so the
+batch is applied again on restart: exactly once.
+
+The positions this runner last committed are remembered, so a batch begins with the read of the
+log rather than of the positions; step (1) says whether another runner (or a rebuild) has moved
+them meanwhile. One runner is driven by one thread at a time.
 """
 
 from __future__ import annotations
@@ -16,14 +21,18 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.engine import Engine
 
 from projections.base import Projection
 from projections.events import EventSource
+from projections.folding import commit_without_waiting_for_flush
 from projections.tables import projection_positions
 
 DEFAULT_BATCH_SIZE = 1000
+# Nobody waits on a rebuild's batches one by one, and a bigger batch costs less an event: fewer
+# statements, commits and reads (on PostgreSQL about a third less time than 1,000 at a time).
+REBUILD_BATCH_SIZE = 5000
 _log = logging.getLogger("tradehall.projections")
 
 
@@ -65,6 +74,7 @@ class BatchProjector:
         projections: Sequence[Projection],
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        rebuild_batch_size: int = REBUILD_BATCH_SIZE,
         on_commit: Iterable[CommitListener] = (),
         in_commit: CommitHook | None = None,
     ) -> None:
@@ -75,8 +85,10 @@ class BatchProjector:
         self.sources = sources
         self.projections = list(projections)
         self.batch_size = batch_size
+        self.rebuild_batch_size = rebuild_batch_size
         self.on_commit = list(on_commit)
         self.in_commit = in_commit
+        self._positions: dict[tuple[str, str], int] = {}
 
     def projection(self, name: str) -> Projection:
         for projection in self.projections:
@@ -88,7 +100,7 @@ class BatchProjector:
         """Create missing position rows at 0, so every batch can lock its row."""
         with self.engine.begin() as connection:
             known = {
-                (row.projection, row.log)
+                (row.projection, row.log): row.position
                 for row in connection.execute(select(projection_positions))
             }
             rows = [
@@ -99,66 +111,95 @@ class BatchProjector:
             ]
             if rows:
                 connection.execute(insert(projection_positions), rows)
+        self._positions = known | {(row["projection"], row["log"]): 0 for row in rows}
 
-    def run_batch(self, projection: Projection, log: str) -> int:
-        """Apply at most one batch of `log` to `projection`. Returns the events read."""
+    def run_batch(self, log: str, projections: Sequence[Projection]) -> int:
+        """Apply at most one batch of `log` to each of `projections`. Returns the events read."""
+        return self._run_batch(log, projections, self.batch_size)[0]
+
+    def _run_batch(
+        self, log: str, projections: Sequence[Projection], limit: int, *, rebuilding: bool = False
+    ) -> tuple[int, dict[str, int]]:
+        """(events read, events applied by projection name)."""
         source = self.sources[log]
-        where = and_(
-            projection_positions.c.projection == projection.name,
-            projection_positions.c.log == log,
-        )
+        names = [p.name for p in projections]
+        table = projection_positions
         while True:
             # Read the events before taking the write lock: on SQLite the event log shares a
             # file with the read models, and its writers must not wait on us while we wait on
             # its reader.
-            with self.engine.connect() as connection:
-                seen = connection.execute(
-                    select(projection_positions.c.position).where(where)
-                ).scalar_one()
-            events = source.read(after=seen, limit=self.batch_size)
+            start = min(self._position(name, log) for name in names)
+            events = source.read(after=start, limit=limit)
             if not events:
-                return 0
+                return 0, {}
+            last = events[-1].position
+            applied: dict[str, int] = {}
             with self.engine.begin() as connection:
-                # Writing first takes the lock: a concurrent runner blocks here until we commit.
-                connection.execute(
-                    update(projection_positions)
-                    .where(where)
-                    .values(position=projection_positions.c.position)
+                if rebuilding:
+                    # A crash may then lose the last few commits, each whole (rows and position
+                    # together): the rebuild resumes from an earlier batch, still exactly once.
+                    commit_without_waiting_for_flush(connection)
+                # Writing first takes the locks: a concurrent runner blocks here until we commit.
+                touched = connection.execute(
+                    update(table)
+                    .where(table.c.log == log, table.c.projection.in_(names))
+                    .values(position=table.c.position)
+                    .returning(table.c.projection, table.c.position)
                 )
-                position = connection.execute(
-                    select(projection_positions.c.position).where(where)
-                ).scalar_one()
-                if position != seen:
-                    continue  # another runner applied these meanwhile: read again
-                projection.apply(connection, events)
-                new_position = events[-1].position
+                locked: dict[str, int] = {row.projection: row.position for row in touched}
+                self._positions.update({(name, log): at for name, at in locked.items()})
+                if min(locked.values()) < start:
+                    continue  # a rebuild elsewhere went back: read from there
+                for projection in projections:
+                    after = locked[projection.name]
+                    if after >= last:
+                        continue  # another runner applied these meanwhile
+                    todo = events if after == start else [e for e in events if e.position > after]
+                    projection.apply(connection, todo)
+                    applied[projection.name] = len(todo)
+                if not applied:
+                    continue  # nothing left for us in what we read: read on from there
                 connection.execute(
-                    update(projection_positions).where(where).values(position=new_position)
+                    update(table)
+                    .where(table.c.log == log, table.c.projection.in_(list(applied)))
+                    .values(position=last)
                 )
                 if self.in_commit is not None:
-                    self.in_commit(connection, projection.name, log, new_position)
-            for listener in self.on_commit:
-                listener(projection.name, log, new_position)
-            return len(events)
+                    for name in applied:
+                        self.in_commit(connection, name, log, last)
+            for name in applied:
+                self._positions[(name, log)] = last
+                for listener in self.on_commit:
+                    listener(name, log, last)
+            return len(events), applied
 
     def catch_up(
         self,
         names: Iterable[str] | None = None,
         progress: Callable[[str, str, int], None] | None = None,
     ) -> int:
-        """Apply everything recorded so far. Returns the number of events read."""
-        chosen = self._chosen(names)
+        """Apply everything recorded so far. Returns the events applied, summed over projections."""
+        return self._catch_up(self._chosen(names), progress, self.batch_size)
+
+    def _catch_up(
+        self,
+        chosen: Sequence[Projection],
+        progress: Callable[[str, str, int], None] | None,
+        batch_size: int,
+        *,
+        rebuilding: bool = False,
+    ) -> int:
         self.ensure_positions()
         total = 0
-        for projection in chosen:
-            for log in projection.logs:
-                while True:
-                    read = self.run_batch(projection, log)
-                    total += read
-                    if progress is not None and read:
-                        progress(projection.name, log, read)
-                    if read < self.batch_size:
-                        break
+        for log, group in _by_log(chosen).items():
+            while True:
+                read, applied = self._run_batch(log, group, batch_size, rebuilding=rebuilding)
+                total += sum(applied.values())
+                if progress is not None:
+                    for name, count in applied.items():
+                        progress(name, log, count)
+                if read < batch_size:
+                    break
         return total
 
     def rebuild(
@@ -170,14 +211,16 @@ class BatchProjector:
         chosen = self._chosen(names)
         self.ensure_positions()
         with self.engine.begin() as connection:
+            # The positions first, in one statement, as every batch locks them: a runner's batch
+            # under way finishes before we touch its tables (no deadlock over the two).
+            connection.execute(
+                update(projection_positions)
+                .where(projection_positions.c.projection.in_([p.name for p in chosen]))
+                .values(position=0)
+            )
             for projection in chosen:
                 projection.clear(connection)
-                connection.execute(
-                    update(projection_positions)
-                    .where(projection_positions.c.projection == projection.name)
-                    .values(position=0)
-                )
-        return self.catch_up([p.name for p in chosen], progress)
+        return self._catch_up(chosen, progress, self.rebuild_batch_size, rebuilding=True)
 
     def status(self) -> list[ProjectionStatus]:
         with self.engine.connect() as connection:
@@ -195,12 +238,12 @@ class BatchProjector:
     def run_forever(self, stop: threading.Event, waker: Waker, poll_seconds: float = 1.0) -> None:
         """Follow the logs until `stop` is set: catch up, then sleep until woken or polled."""
         self.ensure_positions()
+        groups = _by_log(self.projections)
         while not stop.is_set():
             try:
                 busy = False
-                for projection in self.projections:
-                    for log in projection.logs:
-                        busy |= self.run_batch(projection, log) >= self.batch_size
+                for log, group in groups.items():
+                    busy |= self.run_batch(log, group) >= self.batch_size
             except Exception:
                 # A database outage: log it and try again after the poll interval.
                 _log.exception("projection batch failed; retrying")
@@ -213,3 +256,18 @@ class BatchProjector:
         if names is None:
             return list(self.projections)
         return [self.projection(name) for name in names]
+
+    def _position(self, projection: str, log: str) -> int:
+        """Where this runner last saw `projection` in `log` (the batch's lock checks it)."""
+        if (projection, log) not in self._positions:
+            self.ensure_positions()
+        return self._positions[(projection, log)]
+
+
+def _by_log(projections: Sequence[Projection]) -> dict[str, list[Projection]]:
+    """The projections that follow each log, in their order."""
+    groups: dict[str, list[Projection]] = {}
+    for projection in projections:
+        for log in projection.logs:
+            groups.setdefault(log, []).append(projection)
+    return groups
