@@ -68,14 +68,23 @@ def decode_state(state: bytes) -> dict[str, Any]:
     return decoded
 
 
-_names: dict[str, str] = {}
+class _Names(dict[str, str]):
+    """Topic -> event name, worked out once a topic."""
+
+    def __missing__(self, topic: str) -> str:
+        name = self[topic] = topic.rpartition(":")[2]
+        return name
 
 
-def _name_of(topic: str) -> str:
-    name = _names.get(topic)
-    if name is None:
-        name = _names[topic] = topic.rpartition(":")[2]
-    return name
+_NAMES = _Names()
+
+
+def _as_uuid(value: Any) -> UUID:
+    if type(value) is UUID:
+        return value
+    if type(value) is bytes:
+        return UUID(bytes=value)
+    return UUID(str(value))
 
 
 class RecordedEvent:
@@ -107,7 +116,7 @@ class RecordedEvent:
         self.originator_id = originator_id
         self.originator_version = originator_version
         self.topic = topic
-        self.name = _name_of(topic)
+        self.name = _NAMES[topic]
         self._state = state
         self._data: dict[str, Any] | None = None
 
@@ -121,7 +130,8 @@ class RecordedEvent:
         return f"RecordedEvent({self.log}:{self.position} {self.name} of {self.originator_id})"
 
 
-# (position, originator id, originator version, topic, state), in position order.
+# (position, originator id as a UUID, its 16 bytes or text, originator version, topic, state),
+# in position order.
 Row = tuple[int, Any, int, str, bytes]
 
 
@@ -156,9 +166,10 @@ def _from_postgres(recorder: RecorderLike) -> Callable[[int, int], Iterable[Row]
     if not isinstance(recorder, PostgresApplicationRecorder):
         return None
     datastore = recorder.datastore
+    # An originator's id as its 16 bytes: made a UUID once a batch, not once an event.
     statement = SQL(
-        "SELECT notification_id, originator_id, originator_version, topic, state FROM {}.{} "
-        "WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+        "SELECT notification_id, uuid_send(originator_id), originator_version, topic, state "
+        "FROM {}.{} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
     ).format(Identifier(datastore.schema), Identifier(recorder.events_table_name))
 
     def rows(after: int, limit: int) -> Iterable[Row]:
@@ -183,17 +194,16 @@ class EventSource:
     def read(self, after: int, limit: int) -> list[RecordedEvent]:
         """Up to `limit` events after position `after`, in order."""
         log = self.log
-        return [
-            RecordedEvent(
-                log,
-                position,
-                originator_id if type(originator_id) is UUID else UUID(str(originator_id)),
-                version,
-                topic,
-                state,
-            )
-            for position, originator_id, version, topic, state in self._rows(after, limit)
-        ]
+        # One UUID object an originator: fewer made, and the projections' lookups by id
+        # then match on identity.
+        ids: dict[Any, UUID] = {}
+        events = []
+        for position, raw_id, version, topic, state in self._rows(after, limit):
+            originator_id = ids.get(raw_id)
+            if originator_id is None:
+                originator_id = ids[raw_id] = _as_uuid(raw_id)
+            events.append(RecordedEvent(log, position, originator_id, version, topic, state))
+        return events
 
     def head(self) -> int:
         return self._recorder.max_notification_id() or 0
