@@ -114,7 +114,14 @@ def bench_database(admin_url: str, *, keep: bool = False) -> Iterator[str]:
 
 def postgres_settings(url: str) -> dict[str, str]:
     """The server settings that bear on write figures."""
-    names = ("fsync", "synchronous_commit", "shared_buffers", "max_connections", "server_version")
+    names = (
+        "fsync",
+        "synchronous_commit",
+        "shared_buffers",
+        "max_connections",
+        "autovacuum",
+        "server_version",
+    )
     with psycopg.connect(url, autocommit=True) as connection:
         return {n: str(connection.execute(f"SHOW {n}").fetchone()[0]) for n in names}  # type: ignore[index]
 

@@ -4,7 +4,8 @@
    (no registry claim) registered, applied (declaring a turnover), admitted and paid up in
    memory with one fixed-time Context (9 events each), saved `--per-save` aggregates per
    `app.save(...)`.
-2. Time `BatchProjector.rebuild()` of every projection (as `tradehall projections rebuild`), then
+2. Time `BatchProjector.rebuild()` of the read models (`all_projections()`, which
+   `tradehall projections rebuild` rebuilds), `--rebuild-batch-size` events a transaction, then
    of the directory alone.
 3. Run the library's `ProjectionRunner` with a `Projection` and a `PostgresTrackingRecorder` view
    that upserts an equivalent directory row per event and records its tracking in the same
@@ -17,11 +18,9 @@ Run: `.venv/bin/python -m bench.rebuild --help`.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -49,8 +48,10 @@ from membership.application import MembershipApp
 from membership.domain import Organisation
 from membership.dues import band_for
 from projections.directory import LISTED_STATUSES, cpv_stem
+from projections.events import EventSource
+from projections.registry import all_projections
+from projections.runner import REBUILD_BATCH_SIZE, BatchProjector
 from sharedkernel.events import SYSTEM, Context
-from tradehall.readside import build_projector
 from tradehall.store import PostgresStore
 
 SEED_TIME = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -104,9 +105,20 @@ def seed(app: MembershipApp, events: int, per_save: int) -> dict[str, Any]:
 
 
 def time_rebuild(
-    app: MembershipApp, store: PostgresStore, head: int, names: list[str] | None
+    app: MembershipApp,
+    store: PostgresStore,
+    head: int,
+    names: list[str] | None,
+    rebuild_batch_size: int,
 ) -> dict[str, Any]:
-    projector = build_projector(store, {"membership": app})
+    """`BatchProjector.rebuild` of the read models, as `tradehall projections rebuild` runs it."""
+    projector = BatchProjector(
+        store.sync_engine(),
+        {"membership": EventSource("membership", app.recorder)},
+        all_projections(),
+        rebuild_batch_size=rebuild_batch_size,
+        in_commit=store.in_projection_commit,
+    )
     try:
         projector.ensure_positions()
         started = time.perf_counter()
@@ -117,90 +129,13 @@ def time_rebuild(
     chosen = names or [p.name for p in projector.projections]
     return {
         "projections": chosen,
+        "rebuild_batch_size": rebuild_batch_size,
         "log_events": head,
         "events_applied": applied,  # each projection reads the whole log
         "seconds": round(elapsed, 2),
         "log_events_per_s": round(head / elapsed),
         "projection_events_per_s": round(applied / elapsed),
     }
-
-
-# --- an experiment: what bulk writes and a faster decoder would give -----------------------------
-
-
-def _decode_fast(state: bytes) -> dict[str, Any]:
-    """Experiment: msgspec instead of json with an object hook (top-level wrappers only)."""
-    import msgspec
-
-    from projections.events import _decode_value
-
-    decoded: dict[str, Any] = msgspec.json.decode(state)
-    for key, value in decoded.items():
-        if type(value) is dict and "_type_" in value:
-            decoded[key] = _decode_value(value)
-    return decoded
-
-
-def _in_array(table: Any, key: str, ids: Any) -> Any:
-    """`key = ANY(:ids)`: one array parameter instead of an IN list compiled per batch."""
-    from sqlalchemy import Uuid, any_, bindparam
-    from sqlalchemy.dialects.postgresql import ARRAY
-
-    return table.c[key] == any_(bindparam("ids", list(ids), type_=ARRAY(Uuid())))
-
-
-def _load_rows_fast(connection: Any, table: Any, key: str, ids: Any) -> dict[UUID, dict[str, Any]]:
-    from sqlalchemy import select
-
-    if not ids:
-        return {}
-    result = connection.execute(select(table).where(_in_array(table, key, ids)))
-    return {row._mapping[key]: dict(row._mapping) for row in result}
-
-
-def _replace_rows_copy(connection: Any, table: Any, key: str, ids: Any, rows: Any) -> None:
-    """Experiment: the same delete, then the rows by COPY in the same transaction."""
-    from psycopg.sql import Identifier
-    from sqlalchemy import delete
-
-    if not ids:
-        return
-    connection.execute(delete(table).where(_in_array(table, key, ids)))
-    fresh = list(rows)
-    if not fresh:
-        return
-    columns = [column.name for column in table.columns]
-    statement = SQL("COPY {} ({}) FROM STDIN").format(
-        Identifier(table.name), SQL(", ").join(Identifier(c) for c in columns)
-    )
-    raw = connection.connection.driver_connection
-    with raw.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in fresh:
-            copy.write_row([row[c] for c in columns])
-
-
-@contextlib.contextmanager
-def bulk_experiment() -> Iterator[None]:
-    """Swap in the experimental helpers where the projections look them up; restore after."""
-    import projections.applications
-    import projections.directory
-    import projections.events
-
-    patches = [
-        (projections.events, "decode_state", _decode_fast),
-        (projections.directory, "load_rows", _load_rows_fast),
-        (projections.directory, "replace_rows", _replace_rows_copy),
-        (projections.applications, "load_rows", _load_rows_fast),
-        (projections.applications, "replace_rows", _replace_rows_copy),
-    ]
-    saved = [(module, name, getattr(module, name)) for module, name, _ in patches]
-    for module, name, replacement in patches:
-        setattr(module, name, replacement)
-    try:
-        yield
-    finally:
-        for module, name, original in saved:
-            setattr(module, name, original)
 
 
 # --- the library's stock runner ---------------------------------------------------------------
@@ -383,18 +318,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 head = connection.execute(
                     "SELECT max(notification_id) FROM events.membership_events"
                 ).fetchone()[0]  # type: ignore[index]
-            result["ours_all"] = time_rebuild(app, store, head, None)
+            size = args.rebuild_batch_size
+            result["ours_all"] = time_rebuild(app, store, head, None, size)
             print(f"ours, all projections: {result['ours_all']}", flush=True)
-            result["ours_directory"] = time_rebuild(app, store, head, ["directory"])
+            result["ours_directory"] = time_rebuild(app, store, head, ["directory"], size)
             print(f"ours, directory: {result['ours_directory']}", flush=True)
-            if args.experiment_bulk:
-                with bulk_experiment():
-                    result["experiment_bulk_all"] = time_rebuild(app, store, head, None)
-                    result["experiment_bulk_directory"] = time_rebuild(
-                        app, store, head, ["directory"]
-                    )
-                print(f"experiment: {result['experiment_bulk_all']}", flush=True)
-                print(f"experiment: {result['experiment_bulk_directory']}", flush=True)
         finally:
             app.close()
         result["stock_directory"] = run_stock(store, args.stock_events, args.stock_seconds)
@@ -421,10 +349,10 @@ def main(argv: list[str] | None = None) -> None:
         "--stock-seconds", type=float, default=60.0, help="or after this many seconds (60)"
     )
     parser.add_argument(
-        "--experiment-bulk",
-        action="store_true",
-        help="also rebuild with COPY writes, ANY(array) keys and msgspec decoding patched in "
-        "(not the service's code: what such a change would give)",
+        "--rebuild-batch-size",
+        type=int,
+        default=REBUILD_BATCH_SIZE,
+        help=f"events a rebuild applies a transaction ({REBUILD_BATCH_SIZE}, the default)",
     )
     parser.add_argument("--admin-url", default=admin_url_default(), help="where to create the db")
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
