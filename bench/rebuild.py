@@ -303,6 +303,12 @@ def run_stock(store: PostgresStore, events: int, seconds: float) -> dict[str, An
 # --- the run -------------------------------------------------------------------------------------
 
 
+def settle(url: str) -> None:
+    """CHECKPOINT, so a timed phase does not pay for the WAL of the one before it."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("CHECKPOINT")
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {"benchmark": "rebuild", "machine": machine(), "options": vars(args)}
     with bench_database(args.admin_url, keep=args.keep_db) as url:
@@ -319,18 +325,30 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     "SELECT max(notification_id) FROM events.membership_events"
                 ).fetchone()[0]  # type: ignore[index]
             size = args.rebuild_batch_size
+            settle(url)
             result["ours_all"] = time_rebuild(app, store, head, None, size)
             print(f"ours, all projections: {result['ours_all']}", flush=True)
+            settle(url)
             result["ours_directory"] = time_rebuild(app, store, head, ["directory"], size)
             print(f"ours, directory: {result['ours_directory']}", flush=True)
         finally:
             app.close()
+        settle(url)
         result["stock_directory"] = run_stock(store, args.stock_events, args.stock_seconds)
         print(f"stock runner, directory: {result['stock_directory']}", flush=True)
-    stock = result["stock_directory"]["log_events_per_s"]
+    # Per log event: how much sooner the same log is rebuilt. Per handled event: against the
+    # events the stock runner is handed (it asks only for the topics it handles).
+    stock = result["stock_directory"]
+    ours_directory, ours_all = (
+        result[k]["log_events_per_s"] for k in ("ours_directory", "ours_all")
+    )
     result["ratios"] = {
-        "ours_directory_over_stock": round(result["ours_directory"]["log_events_per_s"] / stock, 1),
-        "ours_all_over_stock": round(result["ours_all"]["log_events_per_s"] / stock, 1),
+        "ours_directory_over_stock": round(ours_directory / stock["log_events_per_s"], 1),
+        "ours_all_over_stock": round(ours_all / stock["log_events_per_s"], 1),
+        "ours_directory_over_stock_handled": round(
+            ours_directory / stock["events_processed_per_s"], 1
+        ),
+        "ours_all_over_stock_handled": round(ours_all / stock["events_processed_per_s"], 1),
     }
     return result
 
