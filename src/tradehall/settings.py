@@ -48,6 +48,17 @@ class Settings:
     smtp_password: str | None = None
     smtp_starttls: bool = False
     mail_interval_seconds: int = 10
+    # Accounts (docs/adr/0014): sign-in throttles, account-mail throttles, refresh tokens.
+    login_account_free_failures: int = 5
+    login_address_free_failures: int = 20
+    login_max_delay_seconds: int = 300
+    account_mail_free_per_address: int = 3
+    account_mail_max_delay_seconds: int = 3600
+    # One counted failure (or mail) is forgotten per this many quiet seconds.
+    throttle_decay_seconds: int = 600
+    refresh_lifetime_seconds: int = 1_209_600
+    # Proxies in front that append to X-Forwarded-For; 0: the client is the TCP peer.
+    trusted_proxy_hops: int = 0
 
     @property
     def smtp(self) -> SmtpSettings | None:
@@ -129,6 +140,28 @@ class Settings:
             clock_interval_seconds=_non_negative(
                 get("CLOCK_INTERVAL_SECONDS", "3600"), "CLOCK_INTERVAL_SECONDS"
             ),
+            login_account_free_failures=_int(
+                get("LOGIN_ACCOUNT_FREE_FAILURES", "5"), "LOGIN_ACCOUNT_FREE_FAILURES"
+            ),
+            login_address_free_failures=_int(
+                get("LOGIN_ADDRESS_FREE_FAILURES", "20"), "LOGIN_ADDRESS_FREE_FAILURES"
+            ),
+            login_max_delay_seconds=_int(
+                get("LOGIN_MAX_DELAY_SECONDS", "300"), "LOGIN_MAX_DELAY_SECONDS"
+            ),
+            account_mail_free_per_address=_int(
+                get("ACCOUNT_MAIL_FREE_PER_ADDRESS", "3"), "ACCOUNT_MAIL_FREE_PER_ADDRESS"
+            ),
+            account_mail_max_delay_seconds=_int(
+                get("ACCOUNT_MAIL_MAX_DELAY_SECONDS", "3600"), "ACCOUNT_MAIL_MAX_DELAY_SECONDS"
+            ),
+            throttle_decay_seconds=_int(
+                get("THROTTLE_DECAY_SECONDS", "600"), "THROTTLE_DECAY_SECONDS"
+            ),
+            refresh_lifetime_seconds=_int(
+                get("REFRESH_LIFETIME_SECONDS", "1209600"), "REFRESH_LIFETIME_SECONDS"
+            ),
+            trusted_proxy_hops=_non_negative(get("TRUSTED_PROXY_HOPS", "0"), "TRUSTED_PROXY_HOPS"),
             projection_poll_seconds=_seconds(
                 get("PROJECTION_POLL_SECONDS", "1.0"), "PROJECTION_POLL_SECONDS"
             ),

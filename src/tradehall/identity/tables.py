@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, MetaData, String, Table, Uuid
+from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Uuid, text
 
 from projections.tables import NAMING_CONVENTION, UtcDateTime
 
-__all__ = ["EMAIL_UNIQUE_CONSTRAINT", "UtcDateTime", "account_tokens", "metadata", "users"]
+__all__ = [
+    "EMAIL_UNIQUE_CONSTRAINT",
+    "UtcDateTime",
+    "account_tokens",
+    "metadata",
+    "refresh_tokens",
+    "throttles",
+    "token_families",
+    "users",
+]
 
 # One naming convention and one UTC type for every table we own.
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
@@ -23,6 +32,10 @@ users = Table(
     Column("roles", String(200), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("email_verified_at", UtcDateTime, nullable=True),
+    # Every token carries the generation it was issued under; a password reset, a disabling
+    # or a removed role bumps it, and older tokens stop working at once.
+    Column("token_generation", Integer, nullable=False, server_default=text("0")),
+    Column("disabled_at", UtcDateTime, nullable=True),
 )
 Index("ix_users_organisation_id", users.c.organisation_id)
 
@@ -44,3 +57,41 @@ account_tokens = Table(
 )
 
 EMAIL_UNIQUE_CONSTRAINT = "uq_users_email"
+
+# Failure counters with a back-off (see identity/throttle.py): sign-in per account and per
+# client address, account mails per recipient. Keys hold hashes, not addresses.
+throttles = Table(
+    "throttles",
+    metadata,
+    Column("throttle_key", String(100), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("blocked_until", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    # Compare-and-set: concurrent API workers never lose a count.
+    Column("version", Integer, nullable=False),
+)
+Index("ix_throttles_updated_at", throttles.c.updated_at)
+
+# One sign-in's chain of refresh tokens; revoking it ends the sign-in (see docs/adr).
+token_families = Table(
+    "token_families",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", Uuid, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Column("revoked_reason", String(40), nullable=True),
+)
+Index("ix_token_families_user_id", token_families.c.user_id)
+
+# Opaque refresh tokens, kept as hashes; used_at is set when the token is rotated.
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("family_id", Uuid, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime, nullable=True),
+)
+Index("ix_refresh_tokens_family_id", refresh_tokens.c.family_id)
