@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,8 @@ EXPECTED_RULES = {
     ("GET", "/health"): PUBLIC_,
     ("GET", "/ready"): PUBLIC_,
     ("POST", "/api/v1/auth/token"): PUBLIC_,
+    ("POST", "/api/v1/auth/token/refresh"): PUBLIC_,
+    ("POST", "/api/v1/auth/logout"): PUBLIC_,
     ("POST", "/api/v1/organisations"): PUBLIC_,
     ("GET", ORG): OWN_OR_STAFF,
     ("POST", f"{ORG}/membership/application"): OWN,
@@ -111,10 +114,11 @@ EXPECTED_RULES = {
     ("POST", "/api/v1/invitations/acceptance"): PUBLIC_,
     ("GET", "/schema"): PUBLIC_,
     ("GET", "/schema/swagger"): PUBLIC_,
-    ("GET", "/schema/scalar"): PUBLIC_,
     ("GET", "/schema/openapi.json"): PUBLIC_,
     ("GET", "/schema/oauth2-redirect.html"): PUBLIC_,
     ("GET", "/schema/{path:str}"): PUBLIC_,
+    # Swagger UI's own files, served by the app (tradehall.api.openapi).
+    ("GET", f"/schema/swagger-ui/{version('swagger-ui-py')}/{{file_path:path}}"): PUBLIC_,
 }
 
 

@@ -8,34 +8,35 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
+from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromPath, JSONBody
 from sqlalchemy import select
 
 from tradehall.api.access import PUBLIC, SIGNED_IN, own_organisation_admin, rule
+from tradehall.api.auth import THROTTLED_RESPONSE, throttled
 from tradehall.api.commands import current_user
-from tradehall.identity import accounts
+from tradehall.api.schemas.base import Email, NewPassword, RequestBody
+from tradehall.identity import accounts, throttle
 from tradehall.identity.tables import users
 from tradehall.services import Services
 
 Token = Annotated[str, msgspec.Meta(min_length=10, max_length=200)]
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
-Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 
 
-class TokenBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class TokenBody(RequestBody):
     token: Token
 
 
-class ResetRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class ResetRequest(RequestBody):
     email: Email
 
 
-class NewPassword(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class ChosenPassword(RequestBody):
     token: Token
-    password: Password
+    password: NewPassword
 
 
-class Invitation(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class Invitation(RequestBody):
     email: Email
 
 
@@ -63,7 +64,9 @@ class AccountController(Controller):
     async def me(self, request: Request[Any, Any, Any], services: NamedDependency[Services]) -> Me:
         user = current_user(request)
         async with services.engine.connect() as connection:
-            row = (await connection.execute(select(users).where(users.c.id == user.id))).one()
+            row = (await connection.execute(select(users).where(users.c.id == user.id))).first()
+        if row is None:  # removed since this request's token was checked
+            raise NotAuthorizedException("this token no longer stands: sign in again")
         return Me(
             id=row.id,
             email=row.email,
@@ -77,11 +80,21 @@ class AccountController(Controller):
         opt=rule(SIGNED_IN),
         status_code=202,
         summary="Send me a link to confirm my e-mail address",
+        description=(
+            "Account mails to one address (verification and password reset together) are "
+            "throttled: after `TRADEHALL_ACCOUNT_MAIL_FREE_PER_ADDRESS` the next must wait, "
+            "the wait doubling up to `TRADEHALL_ACCOUNT_MAIL_MAX_DELAY_SECONDS`: 429 with "
+            "`Retry-After`, and no mail."
+        ),
+        responses=THROTTLED_RESPONSE,
     )
     async def verification(
         self, request: Request[Any, Any, Any], services: NamedDependency[Services]
     ) -> Accepted:
-        await accounts.request_verification(services, current_user(request))
+        try:
+            await accounts.request_verification(services, current_user(request))
+        except throttle.Throttled as error:
+            raise throttled(error) from None
         return Accepted(status="sent")
 
     @post(
@@ -101,11 +114,23 @@ class AccountController(Controller):
         opt=rule(PUBLIC),
         status_code=202,
         summary="Send a password reset link (the answer is the same whether or not it exists)",
+        description=(
+            "The answer, and the work behind it, are the same whether or not the address has "
+            "an account (a disabled account gets no link). Throttled per address, counting "
+            "verification mails too: after `TRADEHALL_ACCOUNT_MAIL_FREE_PER_ADDRESS` requests "
+            "the next must wait, the wait doubling up to "
+            "`TRADEHALL_ACCOUNT_MAIL_MAX_DELAY_SECONDS`: 429 with `Retry-After`. A new "
+            "password ends every sign-in of the user (access and refresh tokens)."
+        ),
+        responses=THROTTLED_RESPONSE,
     )
     async def password_reset(
         self, services: NamedDependency[Services], data: JSONBody[ResetRequest]
     ) -> Accepted:
-        await accounts.request_password_reset(services, data.email)
+        try:
+            await accounts.request_password_reset(services, data.email)
+        except throttle.Throttled as error:
+            raise throttled(error) from None
         return Accepted(status="sent if the address has an account")
 
     @post(
@@ -113,9 +138,13 @@ class AccountController(Controller):
         opt=rule(PUBLIC),
         status_code=200,
         summary="Set a new password with the link's token",
+        description=(
+            "Every access and refresh token the user holds stops working at once, and their "
+            "sign-in throttle is cleared."
+        ),
     )
     async def confirm_password_reset(
-        self, services: NamedDependency[Services], data: JSONBody[NewPassword]
+        self, services: NamedDependency[Services], data: JSONBody[ChosenPassword]
     ) -> Accepted:
         await accounts.confirm_password_reset(services, data.token, data.password)
         return Accepted(status="password changed")
@@ -143,7 +172,7 @@ class AccountController(Controller):
         summary="Accept an invitation: set a password, become a user of the organisation",
     )
     async def accept(
-        self, services: NamedDependency[Services], data: JSONBody[NewPassword]
+        self, services: NamedDependency[Services], data: JSONBody[ChosenPassword]
     ) -> Joined:
         user_id = await accounts.accept_invitation(services, data.token, data.password)
         return Joined(user_id=user_id)

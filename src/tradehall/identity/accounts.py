@@ -12,11 +12,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Insert, insert, select, update
+from sqlalchemy import Insert, insert, literal, null, select, update
 from sqlalchemy.exc import IntegrityError
 
 from sharedkernel.errors import Conflict, InvalidValue
-from tradehall.identity.tables import account_tokens, users
+from tradehall.identity import throttle
+from tradehall.identity.sessions import revoke_user_tokens
+from tradehall.identity.tables import UtcDateTime, account_tokens, users
 from tradehall.identity.users import (
     Role,
     User,
@@ -120,11 +122,26 @@ async def _use_token(services: Services, connection: Any, secret: str, purpose: 
     return row
 
 
+def mail_policy(services: Services) -> throttle.Policy:
+    """Account mails (reset, verification) to one address: a few, then a growing wait."""
+    settings = services.settings
+    return throttle.Policy(
+        free=settings.account_mail_free_per_address,
+        base_seconds=60,
+        max_seconds=settings.account_mail_max_delay_seconds,
+        decay_seconds=settings.throttle_decay_seconds,
+    )
+
+
 async def request_verification(services: Services, user: User) -> None:
+    """Raises throttle.Throttled if the address has had its share of mails."""
     async with services.engine.connect() as connection:
         email = (
             await connection.execute(select(users.c.email).where(users.c.id == user.id))
         ).scalar_one()
+    await throttle.count_attempt(
+        services.engine, throttle.mail_key(email), mail_policy(services), services.clock.now()
+    )
     await _write(
         services,
         token_and_mail(
@@ -149,33 +166,102 @@ async def confirm_verification(services: Services, secret: str) -> None:
 
 
 async def request_password_reset(services: Services, email: str) -> None:
-    """Sends a reset link if the address has an account; says nothing either way."""
+    """Sends a reset link if the address has an account; says nothing either way.
+
+    Both ways do the same work, so the time taken says nothing either: the address's mail
+    throttle is counted (raises throttle.Throttled), then one transaction runs the same two
+    statements, which write a token and a message only if an enabled user has the address.
+    """
     address = normalise_email(email)
-    found = await services.users.credentials(address)
-    if found is None:
-        return
-    user, _ = found
-    await _write(
-        services,
-        token_and_mail(
-            RESET,
-            recipient=address,
-            now=services.clock.now(),
-            public_url=services.settings.public_url,
-            user_id=user.id,
-            organisation_id=user.organisation_id,
-        ),
+    now = services.clock.now()
+    await throttle.count_attempt(
+        services.engine, throttle.mail_key(address), mail_policy(services), now
     )
+    await _write(
+        services, reset_for_address(address, now=now, public_url=services.settings.public_url)
+    )
+
+
+def reset_for_address(address: str, *, now: datetime, public_url: str) -> list[Insert]:
+    """A reset token and its message for the user with this address, if there is one:
+    INSERT ... SELECT from users, so the statements are the same whether or not there is."""
+    secret = secrets.token_urlsafe(32)
+    hashed = token_hash(secret)
+    subject, body = _MAIL[RESET]
+    link = f"{public_url.rstrip('/')}/{_PATHS[RESET]}?token={secret}"
+    account = select(users.c.id, users.c.organisation_id).where(
+        users.c.email == address, users.c.disabled_at.is_(None)
+    )
+    found = account.subquery("account")
+    return [
+        insert(account_tokens).from_select(
+            [
+                "token_hash",
+                "purpose",
+                "user_id",
+                "organisation_id",
+                "email",
+                "roles",
+                "expires_at",
+                "used_at",
+                "created_at",
+            ],
+            select(
+                literal(hashed),
+                literal(RESET),
+                found.c.id,
+                found.c.organisation_id,
+                null(),
+                null(),
+                literal(now + LIFETIMES[RESET], UtcDateTime),
+                null(),
+                literal(now, UtcDateTime),
+            ),
+        ),
+        insert(outbox_messages).from_select(
+            [
+                "message_id",
+                "template",
+                "organisation_id",
+                "recipient",
+                "subject",
+                "body",
+                "created_at",
+                "sent_at",
+                "attempts",
+                "last_error",
+            ],
+            select(
+                literal(f"<{uuid.uuid5(uuid.NAMESPACE_OID, hashed)}@tradehall.invalid>"),
+                literal(f"account_{RESET}"),
+                found.c.organisation_id,
+                literal(address),
+                literal(subject),
+                literal(body.format(link=link)),
+                literal(now, UtcDateTime),
+                null(),
+                literal(0),
+                null(),
+            ),
+        ),
+    ]
 
 
 async def confirm_password_reset(services: Services, secret: str, password: str) -> None:
     check_password_policy(password)
     password_hash = await services.run(services.passwords.hash, password)
+    now = services.clock.now()
     async with services.engine.begin() as connection:
         row = await _use_token(services, connection, secret, RESET)
         await connection.execute(
             update(users).where(users.c.id == row.user_id).values(password_hash=password_hash)
         )
+        # Every token signed in with the old password stops working now.
+        for statement in revoke_user_tokens(row.user_id, now, "password reset"):
+            await connection.execute(statement)
+        email = (
+            await connection.execute(select(users.c.email).where(users.c.id == row.user_id))
+        ).scalar_one()
         # Any other reset link still out there stops working with this one.
         await connection.execute(
             update(account_tokens)
@@ -186,6 +272,8 @@ async def confirm_password_reset(services: Services, secret: str, password: str)
             )
             .values(used_at=services.clock.now())
         )
+    # Whoever holds the mailbox may sign in again at once.
+    await throttle.clear(services.engine, throttle.account_key(email))
 
 
 async def invite(services: Services, inviter: User, organisation_id: UUID, email: str) -> None:

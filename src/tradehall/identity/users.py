@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -54,8 +55,22 @@ def check_password_policy(password: str, *, field: str = "password") -> None:
         raise InvalidValue(field, f"use at most {MAX_PASSWORD} characters")
 
 
+def normalise_password(password: str) -> str:
+    """The form a password is hashed in: Unicode NFC (the same characters typed on another
+    keyboard or platform give the same bytes)."""
+    return unicodedata.normalize("NFC", password)
+
+
+@dataclass(frozen=True)
+class PasswordCheck:
+    ok: bool
+    # Store this instead of the old hash: the NFC form's hash, when the password matched only
+    # in the form given (set before passwords were normalised) or under older parameters.
+    new_hash: str | None = None
+
+
 class Passwords:
-    """argon2id hashing. Slow by design: call it from a worker thread."""
+    """argon2id hashing of the NFC form. Slow by design: call it from a worker thread."""
 
     def __init__(self, hasher: PasswordHasher | None = None) -> None:
         self._hasher = hasher or PasswordHasher()
@@ -63,7 +78,25 @@ class Passwords:
         self._decoy = self._hasher.hash("decoy password that matches nothing")
 
     def hash(self, password: str) -> str:
-        return self._hasher.hash(password)
+        """The hash to store for a new password (registration, reset, invitation)."""
+        return self._hasher.hash(normalise_password(password))
+
+    def check(self, password_hash: str | None, given: str) -> PasswordCheck:
+        """Sign-in: the NFC form first; if that fails and the form given differs, that form
+        (a password set before normalisation keeps working), rehashed to NFC on success.
+
+        The work does not depend on whether `password_hash` exists (unknown users are checked
+        against a decoy), only on the text given.
+        """
+        normal = normalise_password(given)
+        if self.verify(password_hash, normal):
+            assert password_hash is not None
+            if self._hasher.check_needs_rehash(password_hash):
+                return PasswordCheck(True, self._hasher.hash(normal))
+            return PasswordCheck(True)
+        if normal != given and self.verify(password_hash, given):
+            return PasswordCheck(True, self._hasher.hash(normal))
+        return PasswordCheck(False)
 
     def verify(self, password_hash: str | None, password: str) -> bool:
         try:
