@@ -28,6 +28,7 @@ from tradehall.api.middleware import RequestIdAndAccessLog
 from tradehall.api.organisations import OrganisationController, RegistryClaimController
 from tradehall.api.payments import StripeDuesController, StripeWebhookController
 from tradehall.api.problems import EXCEPTION_HANDLERS, document_problems
+from tradehall.api.request_policy import request_policy_guard
 from tradehall.clock import Clock
 from tradehall.clock_job import run_clock
 from tradehall.identity.users import Passwords, User
@@ -84,7 +85,7 @@ def _document_problems(app: Litestar) -> None:
             access = declared_access(handler)
             if access is None:
                 continue  # Litestar's own OPTIONS handlers
-            statuses = [400, 404, 409, 413, 422, 500, 503]
+            statuses = [400, 404, 409, 413, 415, 422, 500, 503]
             if not access.public:
                 statuses += [401, 403]
             document_problems(handler, statuses)
@@ -140,7 +141,8 @@ def create_app(
             "services": Provide(_services, sync_to_thread=False),
             "tokens": Provide(_tokens, sync_to_thread=False),
         },
-        guards=[access_guard],
+        # Who may call it, then what the request may hold (both before the body is parsed).
+        guards=[access_guard, request_policy_guard],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[DefineMiddleware(RequestIdAndAccessLog)],
         lifespan=[lifespan],

@@ -19,6 +19,8 @@ from membership.standing import MEMBER, MembershipStatus
 from sharedkernel.errors import Conflict
 from tradehall.api.access import PUBLIC, own_organisation, rule, staff_only
 from tradehall.api.problems import problem
+from tradehall.api.request_policy import RAW_BODY
+from tradehall.api.schemas.base import RequestBody
 from tradehall.payments.stripe_webhooks import (
     WebhookRejected,
     handle_event,
@@ -45,7 +47,7 @@ class WebhookAnswer(msgspec.Struct, kw_only=True):
     outcome: str
 
 
-class Resolution(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class Resolution(RequestBody):
     action: Literal["apply", "dismiss"]
     organisation_id: UUID | None = None
 
@@ -118,7 +120,7 @@ class StripeWebhookController(Controller):
 
     @post(
         "/webhooks/stripe",
-        opt=rule(PUBLIC),
+        opt=rule(PUBLIC) | {RAW_BODY: True},
         status_code=200,
         summary="Stripe's webhook: signature checked on the raw body; each event applied once",
     )

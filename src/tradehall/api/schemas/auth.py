@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import msgspec
 
+from tradehall.api.schemas.base import Email, Password, RequestBody
 
-class TokenRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    email: Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
-    password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+class TokenRequest(RequestBody):
+    email: Email
+    password: Password
 
 
 class TokenResponse(msgspec.Struct, kw_only=True):

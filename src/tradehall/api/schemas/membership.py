@@ -7,52 +7,55 @@ from typing import Annotated, Literal
 
 import msgspec
 
-Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
-Currency = Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$", description="ISO 4217, e.g. GBP")]
+from tradehall.api.schemas.base import Reason, RequestBody
+
+Currency = Annotated[
+    str, msgspec.Meta(pattern="^[A-Z]{3}$", max_length=3, description="ISO 4217, e.g. GBP")
+]
 Minor = Annotated[int, msgspec.Meta(ge=0, le=10**13, description="minor units (pence)")]
 PositiveMinor = Annotated[int, msgspec.Meta(ge=1, le=10**13, description="minor units (pence)")]
 
 
-class MoneyBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class MoneyBody(RequestBody):
     amount_minor: Minor
     currency: Currency = "GBP"
 
 
-class PositiveMoneyBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class PositiveMoneyBody(RequestBody):
     amount_minor: PositiveMinor
     currency: Currency = "GBP"
 
 
-class ApplyForMembership(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class ApplyForMembership(RequestBody):
     annual_turnover: MoneyBody
 
 
-class DeclareTurnover(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class DeclareTurnover(RequestBody):
     annual_turnover: MoneyBody
 
 
-class Resignation(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class Resignation(RequestBody):
     effective: Literal["period_end", "now"] = "period_end"
 
 
-class WithReason(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class WithReason(RequestBody):
     reason: Reason
 
 
-class ManualPayment(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class ManualPayment(RequestBody):
     amount: PositiveMoneyBody
     method: Literal["bank_transfer", "cheque", "cash", "other"]
     reference: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     effective_date: date | None = None
 
 
-class Refund(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class Refund(RequestBody):
     amount: PositiveMoneyBody
     reference: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     effective_date: date | None = None
 
 
-class CreditNote(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class CreditNote(RequestBody):
     amount: PositiveMoneyBody
     reason: Reason
 
@@ -102,15 +105,15 @@ class History(msgspec.Struct, kw_only=True):
     standing: StandingAt | None
 
 
-class BandBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    code: Annotated[str, msgspec.Meta(pattern="^[a-z][a-z0-9_]{0,30}$")]
+class BandBody(RequestBody):
+    code: Annotated[str, msgspec.Meta(pattern="^[a-z][a-z0-9_]{0,30}$", max_length=31)]
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     up_to_minor: Minor | None
     annual_due_minor: Minor
     lookup_key: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 
 
-class PublishSchedule(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class PublishSchedule(RequestBody):
     effective_from: datetime
     bands: Annotated[list[BandBody], msgspec.Meta(min_length=1, max_length=20)]
 

@@ -9,16 +9,13 @@ from uuid import UUID
 import msgspec
 
 from membership.domain import LegalForm, MembershipStatus, OrganisationKind
+from tradehall.api.schemas.base import Email, FreeText, NewPassword, Reason, RequestBody
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Text = Annotated[str, msgspec.Meta(max_length=4000)]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
-Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
-Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
 
 
-class RegistryIdentifierBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class RegistryIdentifierBody(RequestBody):
     scheme: Annotated[
         str,
         msgspec.Meta(
@@ -30,18 +27,18 @@ class RegistryIdentifierBody(msgspec.Struct, forbid_unknown_fields=True, kw_only
     identifier: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 
 
-class FirstUser(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class FirstUser(RequestBody):
     email: Email
-    password: Password
+    password: NewPassword
 
 
-class RegisterOrganisation(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class RegisterOrganisation(RequestBody):
     name: Name
     kind: OrganisationKind
     legal_form: LegalForm
     user: FirstUser
     registry_identifier: RegistryIdentifierBody | None = None
-    social_purpose: Text = ""
+    social_purpose: FreeText = ""
     regions: Annotated[list[Code], msgspec.Meta(max_length=200)] = msgspec.field(
         default_factory=list
     )
@@ -57,11 +54,11 @@ class Registered(msgspec.Struct, kw_only=True):
     position: dict[str, int]
 
 
-class Rejection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class Rejection(RequestBody):
     reason: Reason
 
 
-class ReleaseClaim(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class ReleaseClaim(RequestBody):
     scheme: Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
     identifier: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
     reason: Reason

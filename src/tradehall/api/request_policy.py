@@ -1,0 +1,142 @@
+"""What every request must be before a handler sees it: one guard, for every route.
+
+- Query parameters, string path parameters and the headers we read are held to the text policy
+  (sharedkernel.text); a violation is a 400 naming the parameter.
+- A route that takes a body takes JSON only (415 otherwise), nested at most `MAX_JSON_DEPTH`
+  deep, decoded strictly into its schema: no numbers from strings ("1e3"), no unknown fields,
+  every string checked by the schema's `RequestBody` base. Litestar decodes the body again
+  afterwards, leniently; by then it is known to be strictly valid, so both agree.
+- A route that takes no body refuses one (413), unless it reads its raw body itself
+  (`RAW_BODY` in its opt: the Stripe webhook, whose signature covers the exact bytes).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.exceptions import ClientException, ValidationException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.status_codes import (
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+)
+
+from sharedkernel.text import TextRejected, clean_text
+
+RAW_BODY = "raw_body"
+MAX_JSON_DEPTH = 32
+MAX_PARAMETER_LENGTH = 2000
+# Headers a handler reads as text (Authorization is read by the JWT layer, strictly ASCII).
+HEADERS_READ = ("if-match", "idempotency-key", "x-request-id", "stripe-signature")
+_JSON_MEDIA = re.compile(r"^application/(?:[\w.+-]+\+)?json$")
+_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKETS = bytes(range(256)).translate(None, b"[]{}")
+_AT_PATH = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
+_NAMED = re.compile(
+    r"^`(?P<field>[^`]+)` (?P<reason>.*)$|(?:missing required|unknown) field `(?P<missing>[^`]+)`"
+)
+_EMPTY_BODIES = {b"", b"{}", b"null"}
+
+
+def _bad_request(field: str, message: str, source: str) -> ValidationException:
+    return ValidationException(
+        f"{field}: {message}", extra=[{"key": field, "message": message, "source": source}]
+    )
+
+
+def _printable(name: str) -> str:
+    """A parameter's name as it can be shown back (escaped if it holds what the policy refuses)."""
+    try:
+        return clean_text(name, max_length=200)
+    except TextRejected:
+        return name.encode("unicode_escape", "backslashreplace").decode("ascii")[:200]
+
+
+def _check_text(value: str, field: str, source: str) -> None:
+    try:
+        clean_text(value, max_length=MAX_PARAMETER_LENGTH)
+    except TextRejected as rejected:
+        raise _bad_request(_printable(field), rejected.reason, source) from None
+
+
+def check_parameters(request: Request[Any, Any, Any]) -> None:
+    for name, value in request.query_params.multi_items():
+        _check_text(name, name, "query")
+        _check_text(value, name, "query")
+    for name, value in request.path_params.items():
+        if isinstance(value, str):
+            _check_text(value, name, "path")
+    for name in HEADERS_READ:
+        value = request.headers.get(name)
+        if value is not None:
+            _check_text(value, name, "header")
+
+
+def json_depth(body: bytes) -> int:
+    """How deeply arrays and objects nest in a JSON text (strings, which may hold brackets,
+    are skipped). Linear, and mostly in C: only the brackets reach the Python loop."""
+    brackets = _STRINGS.sub(b"", body).translate(None, _BRACKETS)
+    depth = deepest = 0
+    for byte in brackets:
+        depth += 1 if byte in b"[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _validation_error(error: msgspec.ValidationError) -> ValidationException:
+    """msgspec's message as a problem naming the field: "<message> - at `$.a.b`"."""
+    matched = _AT_PATH.match(str(error))
+    assert matched is not None
+    message, path = matched.group("message"), (matched.group("path") or "").lstrip(".")
+    named = _NAMED.match(message)
+    if named is not None:
+        path = f"{path}.{named.group('field')}" if path else named.group("field")
+        message = named.group("reason")
+    return _bad_request(path or "data", message, "body")
+
+
+def check_json_body(body: bytes, content_type: str, schema: Any) -> None:
+    media = content_type.split(";", 1)[0].strip().lower()
+    if not _JSON_MEDIA.match(media):
+        raise ClientException(
+            f"send the body as application/json (got {_printable(media) or 'no Content-Type'})",
+            status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+        )
+    if json_depth(body) > MAX_JSON_DEPTH:
+        raise _bad_request("body", f"nested more than {MAX_JSON_DEPTH} levels deep", "body")
+    try:
+        msgspec.json.decode(body, type=schema, strict=True)
+    except msgspec.ValidationError as error:
+        raise _validation_error(error) from None
+    except msgspec.DecodeError as error:
+        raise _bad_request("body", f"not valid JSON: {error}", "body") from None
+
+
+async def request_policy_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    if not isinstance(connection, Request):
+        return
+    check_parameters(connection)
+    if handler.opt.get(RAW_BODY):
+        return
+    data = handler.parsed_fn_signature.parameters.get("data")
+    if data is None:
+        await _refuse_body(connection)
+        return
+    content_type = connection.headers.get("content-type", "")
+    check_json_body(await connection.body(), content_type, data.annotation)
+
+
+async def _refuse_body(request: Request[Any, Any, Any]) -> None:
+    headers = request.headers
+    if headers.get("content-length", "0") == "0" and "transfer-encoding" not in headers:
+        return
+    if (await request.body()).strip() not in _EMPTY_BODIES:
+        raise ClientException(
+            "this route takes no request body", status_code=HTTP_413_REQUEST_ENTITY_TOO_LARGE
+        )
