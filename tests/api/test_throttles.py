@@ -38,7 +38,7 @@ def an_address() -> str:
 
 def from_address(app: Litestar, address: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app, client=(address, 40000)),
+        transport=httpx.ASGITransport(app=app, client=(address, 40000)),  # type: ignore[arg-type]
         base_url="http://testserver.local",
     )
 
@@ -70,7 +70,7 @@ async def test_failures_on_an_account_make_it_wait_longer_each_time_up_to_a_boun
     assert_throttled(await sign_in(http, org["email"], "not the password"), 1)
     assert_throttled(await sign_in(http, org["email"], PASSWORD), 1)
 
-    waits = []
+    waits: list[int] = []
     for _ in range(12):
         clock.advance(timedelta(seconds=int(waits[-1] if waits else 1)))
         assert (await sign_in(http, org["email"], "not the password")).status_code == 401
