@@ -56,7 +56,9 @@ def _decode_value(obj: dict[str, Any]) -> Any:
 def decode_state(state: bytes) -> dict[str, Any]:
     try:
         decoded: dict[str, Any] = _usual_payload.decode(state)
-    except msgspec.ValidationError:  # nested objects, other transcodings: the general way
+    # Nested objects, other transcodings, or what msgspec refuses that the library's JSON
+    # reads (an escaped lone surrogate, written by another writer): the general way.
+    except msgspec.DecodeError:
         general: dict[str, Any] = json.loads(state, object_hook=_decode_value)
         return general
     for key, value in decoded.items():

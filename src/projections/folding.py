@@ -5,10 +5,17 @@ them back (`save_rows`, `insert_rows`). How one statement carries a whole batch 
 dialect, and only here: on PostgreSQL new rows go by binary COPY, and keys and replaced rows
 travel as one array a column (`= ANY(...)`, `INSERT ... SELECT FROM unnest(...) ON CONFLICT`);
 elsewhere (SQLite) an IN list and executemany, with a replacement as delete + insert.
+
+Every text value is made storable on the way in, whatever an event held (imports, older
+versions, other writers): a projection never fails on a string. No store can encode a lone
+surrogate (UTF-8); PostgreSQL text holds no NUL and refuses a value longer than its column.
+Each such character becomes U+FFFD and an overlong value is cut to its column's length.
 """
 
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import Collection, Sequence
 from typing import Any
 from uuid import UUID
@@ -18,6 +25,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Dialect,
+    String,
     Table,
     any_,
     bindparam,
@@ -28,10 +36,52 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 
 Row = dict[str, Any]
+REPLACEMENT = "\ufffd"
+_NO_LIMIT = sys.maxsize
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_SURROGATES_OR_NUL = re.compile("[\x00\ud800-\udfff]")
+
+
+def _text_columns(table: Table) -> list[tuple[int, str, int]]:
+    """(index, name, length limit) of each text column of `table`."""
+    return [
+        (i, column.name, column.type.length or _NO_LIMIT)
+        for i, column in enumerate(table.columns)
+        if isinstance(column.type, String)
+    ]
 
 
 class _Bulk:
     """Any dialect."""
+
+    # Lone surrogates: Python's sqlite3 cannot encode them. SQLite keeps NUL and any length.
+    _unsafe = _SURROGATES
+    _limits = False
+
+    def storable(self, value: str, limit: int = _NO_LIMIT) -> str:
+        """`value` as this store can hold it in a column of at most `limit` characters."""
+        value = self._unsafe.sub(REPLACEMENT, value)
+        return value[:limit] if self._limits else value
+
+    def is_storable(self, value: str, limit: int) -> bool:
+        return value.isascii()
+
+    def storable_rows(self, table: Table, rows: Collection[Row]) -> list[Row]:
+        """The rows, their text values made storable (a row is copied only when changed)."""
+        texts = _text_columns(table)
+        ok = self.is_storable
+        result = []
+        for row in rows:
+            for _, name, limit in texts:
+                value = row.get(name)
+                if type(value) is str and not ok(value, limit):
+                    row = dict(row)
+                    for _, each, most in texts:
+                        if type(row.get(each)) is str:
+                            row[each] = self.storable(row[each], most)
+                    break
+            result.append(row)
+        return result
 
     def commit_without_waiting_for_flush(self, connection: Connection) -> None:
         return None
@@ -44,7 +94,7 @@ class _Bulk:
         return column.in_(ids)
 
     def insert(self, connection: Connection, table: Table, rows: Collection[Row]) -> None:
-        connection.execute(insert(table), list(rows))
+        connection.execute(insert(table), self.storable_rows(table, rows))
 
     def upsert(self, connection: Connection, table: Table, key: str, rows: Collection[Row]) -> None:
         ids = [row[key] for row in rows]
@@ -55,9 +105,15 @@ class _Bulk:
 class _PostgresBulk(_Bulk):
     """PostgreSQL: new rows by binary COPY; keys, and rows to replace, as one array a column."""
 
+    _unsafe = _SURROGATES_OR_NUL
+    _limits = True
+
     def __init__(self) -> None:
         self._copies: dict[str, tuple[str, list[str]]] = {}
         self._upserts: dict[str, str] = {}
+
+    def is_storable(self, value: str, limit: int) -> bool:
+        return value.isascii() and "\x00" not in value and len(value) <= limit
 
     def commit_without_waiting_for_flush(self, connection: Connection) -> None:
         connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
@@ -75,18 +131,30 @@ class _PostgresBulk(_Bulk):
             self._copies[table.name] = _copy_sql(connection.dialect, table)
         statement, types = self._copies[table.name]
         names = [column.name for column in table.columns]
+        texts = [(i, limit) for i, _, limit in _text_columns(table)]
+        ok, storable = self.is_storable, self.storable
         # The transaction's own connection: the rows commit, or vanish, with the batch.
         driver = connection.connection.driver_connection
         assert driver is not None
         with driver.cursor() as cursor, cursor.copy(statement) as copy:
             copy.set_types(types)
             for row in rows:
-                copy.write_row([row[name] for name in names])
+                values = [row[name] for name in names]
+                for i, limit in texts:
+                    value = values[i]
+                    if type(value) is str and not ok(value, limit):
+                        values[i] = storable(value, limit)
+                copy.write_row(values)
 
     def upsert(self, connection: Connection, table: Table, key: str, rows: Collection[Row]) -> None:
         if table.name not in self._upserts:
             self._upserts[table.name] = _upsert_sql(connection.dialect, table)
         columns = tuple([row[column.name] for row in rows] for column in table.columns)
+        ok, storable = self.is_storable, self.storable
+        for i, _, limit in _text_columns(table):
+            columns[i][:] = [
+                storable(v, limit) if type(v) is str and not ok(v, limit) else v for v in columns[i]
+            ]
         connection.exec_driver_sql(self._upserts[table.name], columns)
 
 
@@ -123,6 +191,11 @@ _POSTGRES = _PostgresBulk()
 
 def _bulk(connection: Connection) -> _Bulk:
     return _POSTGRES if connection.dialect.name == "postgresql" else _GENERIC
+
+
+def storable(connection: Connection, value: str, limit: int = _NO_LIMIT) -> str:
+    """`value` as this connection's store can hold it (for writes by plain statements)."""
+    return _bulk(connection).storable(value, limit)
 
 
 def commit_without_waiting_for_flush(connection: Connection) -> None:

@@ -12,10 +12,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid5
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from projections.base import Projection
 from projections.events import RecordedEvent
+from projections.folding import insert_rows
 from projections.tables import directory_members
 from sharedkernel.events import IMPORTER
 from tradehall.mail.tables import outbox_messages
@@ -118,6 +119,7 @@ class NoticeWriter(Projection):
     name = "notices"
     logs = ("membership",)
     tables = (outbox_messages,)
+    rebuildable = False
 
     def __init__(self, public_url: str) -> None:
         self.public_url = public_url.rstrip("/")
@@ -147,6 +149,7 @@ class NoticeWriter(Projection):
                     "message_id": message_id(event, notice.template),
                     "template": notice.template,
                     "organisation_id": event.originator_id,
+                    "recipient": None,
                     "subject": notice.subject,
                     "body": notice.body,
                     "created_at": event.data["timestamp"],
@@ -155,8 +158,8 @@ class NoticeWriter(Projection):
                     "last_error": None,
                 }
             )
-        if rows:
-            connection.execute(insert(outbox_messages), rows)
+        # As the projections write: any text an event holds is made storable first.
+        insert_rows(connection, outbox_messages, rows)
 
     def clear(self, connection: Connection) -> None:
         raise RuntimeError("the outbox is a record of messages, not a projection: never rebuilt")
