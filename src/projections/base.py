@@ -14,8 +14,12 @@ from projections.folding import clear_tables
 class Projection(abc.ABC):
     name: str
     logs: tuple[str, ...]
-    # Its own tables, children before parents (cleared in this order on rebuild).
+    # Its own tables, children before parents. A rebuild builds them anew beside the live
+    # ones and swaps them in (projections.shadow): `apply` names them unqualified, as
+    # SQLAlchemy and `projections.folding` do, and touches no other table it writes.
     tables: tuple[Table, ...]
+    # False for a projection whose rows are a record rather than a view (the outbox).
+    rebuildable: bool = True
 
     @abc.abstractmethod
     def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:

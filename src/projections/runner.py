@@ -4,13 +4,24 @@ Each log is read once a batch for every projection that follows it: read up to `
 events after the lowest position the group has recorded; then, in one transaction, (1) touch the
 group's position rows, which takes their write locks, so a second runner waits instead of
 applying the same events, and read the positions back, (2) apply to each projection the events
-after its own position (none, if another runner got there first), (3) record the new positions;
-commit. A crash anywhere before the commit loses the whole batch, positions included, so the
-batch is applied again on restart: exactly once.
+after its own position (none, if another runner got there first), each inside a savepoint of
+its own, (3) record the new positions; commit. A crash anywhere before the commit loses the
+whole batch, positions included, so the batch is applied again on restart: exactly once.
+
+A projection that raises is isolated: its savepoint is rolled back, so the others' rows and
+positions commit without it. It is then tried one event at a time to find the event it fails
+on; the events before that one are applied (and its position moves to them), and the failure is
+recorded on its position row (event, error, attempts, next try). Until that time the runner
+leaves it out, retrying after 1 s, doubling to at most 5 minutes; the failure is cleared when it
+moves past the event.
 
 The positions this runner last committed are remembered, so a batch begins with the read of the
-log rather than of the positions; step (1) says whether another runner (or a rebuild) has moved
-them meanwhile. One runner is driven by one thread at a time.
+log rather than of the positions; step (1) says whether another runner has moved them
+meanwhile. One runner is driven by one thread at a time.
+
+A rebuild applies every event again into shadow tables (projections.shadow) and swaps them in
+with one transaction, under the position rows' locks: readers see the old view until then, a
+failed rebuild leaves it serving, and no position moves backwards.
 """
 
 from __future__ import annotations
@@ -19,21 +30,51 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Row, insert, select, tuple_, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from projections.base import Projection
-from projections.events import EventSource
-from projections.folding import commit_without_waiting_for_flush
+from projections.events import EventSource, RecordedEvent
+from projections.folding import commit_without_waiting_for_flush, storable
+from projections.shadow import shadow_tables
 from projections.tables import projection_positions
 
 DEFAULT_BATCH_SIZE = 1000
 # Nobody waits on a rebuild's batches one by one, and a bigger batch costs less an event: fewer
 # statements, commits and reads (on PostgreSQL about a third less time than 1,000 at a time).
 REBUILD_BATCH_SIZE = 5000
+# A failing projection is tried again after 1 s, then 2, 4, ... at most 5 minutes apart; a
+# batch that fails as a whole (the database is away) waits the same way.
+FIRST_RETRY_SECONDS = 1.0
+MAX_RETRY_SECONDS = 300.0
+ERROR_MESSAGE_LIMIT = 2000
 _log = logging.getLogger("tradehall.projections")
+_FAILURE_COLUMNS = (
+    projection_positions.c.failed_position,
+    projection_positions.c.error_type,
+    projection_positions.c.error_message,
+    projection_positions.c.attempts,
+    projection_positions.c.failed_since,
+    projection_positions.c.retry_at,
+)
+_NO_FAILURE: dict[str, Any] = {
+    "failed_position": None,
+    "error_type": None,
+    "error_message": None,
+    "attempts": 0,
+    "failed_since": None,
+    "retry_at": None,
+}
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long after its `attempts`-th failure a projection is tried again."""
+    seconds = FIRST_RETRY_SECONDS * 2 ** min(max(attempts - 1, 0), 30)
+    return timedelta(seconds=min(seconds, MAX_RETRY_SECONDS))
 
 
 class Waker(Protocol):
@@ -49,15 +90,49 @@ class Waker(Protocol):
 
 
 @dataclass(frozen=True)
+class ProjectionFailure:
+    """A projection fails on the event at `position` of its log."""
+
+    position: int
+    error_type: str
+    error_message: str
+    attempts: int
+    failed_since: datetime
+    retry_at: datetime
+
+
+@dataclass(frozen=True)
 class ProjectionStatus:
     projection: str
     log: str
     position: int
     head: int
+    failure: ProjectionFailure | None = None
 
     @property
     def lag(self) -> int:
         return max(self.head - self.position, 0)
+
+
+def failure_of(row: Any) -> ProjectionFailure | None:
+    """The failure recorded on a `projection_positions` row, if any."""
+    if row.failed_position is None:
+        return None
+    return ProjectionFailure(
+        position=row.failed_position,
+        error_type=row.error_type or "",
+        error_message=row.error_message or "",
+        attempts=row.attempts,
+        failed_since=row.failed_since,
+        retry_at=row.retry_at,
+    )
+
+
+def _describe(error: BaseException) -> tuple[str, str]:
+    """The error's type and message, as recorded (the driver's own for a database error)."""
+    cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    kind = type(cause)
+    return f"{kind.__module__}.{kind.__qualname__}", str(cause) or repr(cause)
 
 
 # Called after each commit with (projection name, log, new position), from the runner's thread.
@@ -77,6 +152,7 @@ class BatchProjector:
         rebuild_batch_size: int = REBUILD_BATCH_SIZE,
         on_commit: Iterable[CommitListener] = (),
         in_commit: CommitHook | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         missing = {log for p in projections for log in p.logs} - set(sources)
         if missing:
@@ -88,7 +164,10 @@ class BatchProjector:
         self.rebuild_batch_size = rebuild_batch_size
         self.on_commit = list(on_commit)
         self.in_commit = in_commit
+        self.clock = clock or (lambda: datetime.now(UTC))
         self._positions: dict[tuple[str, str], int] = {}
+        # When each failing projection is next tried, as last read from its position row.
+        self._retry_at: dict[tuple[str, str], datetime] = {}
 
     def projection(self, name: str) -> Projection:
         for projection in self.projections:
@@ -99,12 +178,10 @@ class BatchProjector:
     def ensure_positions(self) -> None:
         """Create missing position rows at 0, so every batch can lock its row."""
         with self.engine.begin() as connection:
-            known = {
-                (row.projection, row.log): row.position
-                for row in connection.execute(select(projection_positions))
-            }
+            found = list(connection.execute(select(projection_positions)))
+            known = {(row.projection, row.log): row.position for row in found}
             rows = [
-                {"projection": p.name, "log": log, "position": 0}
+                {"projection": p.name, "log": log, "position": 0, "attempts": 0}
                 for p in self.projections
                 for log in p.logs
                 if (p.name, log) not in known
@@ -112,19 +189,27 @@ class BatchProjector:
             if rows:
                 connection.execute(insert(projection_positions), rows)
         self._positions = known | {(row["projection"], row["log"]): 0 for row in rows}
+        self._retry_at = {
+            (row.projection, row.log): row.retry_at for row in found if row.retry_at is not None
+        }
 
     def run_batch(self, log: str, projections: Sequence[Projection]) -> int:
-        """Apply at most one batch of `log` to each of `projections`. Returns the events read."""
+        """Apply at most one batch of `log` to each of `projections` that is not waiting to
+        retry a failure. Returns the events read."""
         return self._run_batch(log, projections, self.batch_size)[0]
 
     def _run_batch(
-        self, log: str, projections: Sequence[Projection], limit: int, *, rebuilding: bool = False
+        self, log: str, projections: Sequence[Projection], limit: int
     ) -> tuple[int, dict[str, int]]:
         """(events read, events applied by projection name)."""
         source = self.sources[log]
-        names = [p.name for p in projections]
         table = projection_positions
         while True:
+            now = self.clock()
+            due = [p for p in projections if self._due(p.name, log, now)]
+            if not due:
+                return 0, {}
+            names = [p.name for p in due]
             # Read the events before taking the write lock: on SQLite the event log shares a
             # file with the read models, and its writers must not wait on us while we wait on
             # its reader.
@@ -134,71 +219,183 @@ class BatchProjector:
                 return 0, {}
             last = events[-1].position
             applied: dict[str, int] = {}
+            reached: dict[str, int] = {}
+            changes: dict[str, dict[str, Any]] = {}
             with self.engine.begin() as connection:
-                if rebuilding:
-                    # A crash may then lose the last few commits, each whole (rows and position
-                    # together): the rebuild resumes from an earlier batch, still exactly once.
-                    commit_without_waiting_for_flush(connection)
                 # Writing first takes the locks: a concurrent runner blocks here until we commit.
-                touched = connection.execute(
-                    update(table)
-                    .where(table.c.log == log, table.c.projection.in_(names))
-                    .values(position=table.c.position)
-                    .returning(table.c.projection, table.c.position)
+                touched = _lock_positions(
+                    connection,
+                    (table.c.log == log) & table.c.projection.in_(names),
+                    table.c.projection,
+                    table.c.position,
+                    *_FAILURE_COLUMNS,
                 )
-                locked: dict[str, int] = {row.projection: row.position for row in touched}
-                self._positions.update({(name, log): at for name, at in locked.items()})
-                if min(locked.values()) < start:
-                    continue  # a rebuild elsewhere went back: read from there
-                for projection in projections:
-                    after = locked[projection.name]
-                    if after >= last:
-                        continue  # another runner applied these meanwhile
+                locked: dict[str, Row[Any]] = {row.projection: row for row in touched}
+                for name, row in locked.items():
+                    self._remember(name, log, row.position, row.retry_at)
+                if min(row.position for row in locked.values()) < start:
+                    continue  # someone went back (a rebuild by an older version): read again
+                for projection in due:
+                    row = locked[projection.name]
+                    after = row.position
+                    if after >= last or (row.retry_at is not None and row.retry_at > now):
+                        continue  # applied meanwhile, or failed meanwhile in another runner
                     todo = events if after == start else [e for e in events if e.position > after]
-                    projection.apply(connection, todo)
-                    applied[projection.name] = len(todo)
-                if not applied:
+                    done, failure = self._apply_isolated(connection, projection, todo)
+                    if done:
+                        applied[projection.name] = done
+                        reached[projection.name] = todo[done - 1].position
+                    if failure is not None:
+                        changes[projection.name] = self._failed(
+                            connection, projection.name, log, row, *failure, now
+                        )
+                    elif row.failed_position is not None:
+                        changes[projection.name] = dict(_NO_FAILURE)  # it moved past
+                if not reached and not changes:
                     continue  # nothing left for us in what we read: read on from there
-                connection.execute(
-                    update(table)
-                    .where(table.c.log == log, table.c.projection.in_(list(applied)))
-                    .values(position=last)
-                )
+                self._record(connection, log, reached, changes, last)
                 if self.in_commit is not None:
-                    for name in applied:
-                        self.in_commit(connection, name, log, last)
-            for name in applied:
-                self._positions[(name, log)] = last
+                    for name, position in reached.items():
+                        self.in_commit(connection, name, log, position)
+            for name, change in changes.items():
+                self._remember(name, log, None, change["retry_at"])
+            for name, position in reached.items():
+                self._positions[(name, log)] = position
                 for listener in self.on_commit:
-                    listener(name, log, last)
+                    listener(name, log, position)
             return len(events), applied
+
+    def _apply_isolated(
+        self, connection: Connection, projection: Projection, events: Sequence[RecordedEvent]
+    ) -> tuple[int, tuple[RecordedEvent, Exception] | None]:
+        """Apply `events` in a savepoint: (how many applied, the event and error it failed on).
+
+        On an error, the projection's changes are rolled back and the events tried one at a
+        time to find the one it fails on; those before it are then applied as one batch.
+        """
+        savepoint = connection.begin_nested()
+        try:
+            projection.apply(connection, events)
+        except Exception:
+            savepoint.rollback()
+        else:
+            savepoint.commit()
+            return len(events), None
+        good = 0
+        savepoint = connection.begin_nested()
+        try:
+            for event in events:
+                projection.apply(connection, [event])
+                good += 1
+        except Exception as error:
+            savepoint.rollback()
+            failure = (events[good], error)
+        else:
+            savepoint.commit()  # it failed only in a batch, and applies one at a time: keep
+            return len(events), None
+        if good:
+            savepoint = connection.begin_nested()
+            try:
+                projection.apply(connection, events[:good])
+            except Exception:
+                savepoint.rollback()
+                good = 0
+            else:
+                savepoint.commit()
+        return good, failure
+
+    def _failed(
+        self,
+        connection: Connection,
+        name: str,
+        log: str,
+        row: Row[Any],
+        event: RecordedEvent,
+        error: Exception,
+        now: datetime,
+    ) -> dict[str, Any]:
+        """The failure columns after `name` failed on `event` (one more attempt at it)."""
+        again = row.failed_position == event.position
+        attempts = row.attempts + 1 if again else 1
+        retry_at = now + retry_delay(attempts)
+        kind, message = _describe(error)
+        _log.error(
+            "projection %s failed on %s:%d (%s, attempt %d); next try at %s",
+            name,
+            log,
+            event.position,
+            event.name,
+            attempts,
+            retry_at.isoformat(),
+            exc_info=error,
+        )
+        return {
+            "failed_position": event.position,
+            "error_type": storable(connection, kind, 200),
+            "error_message": storable(connection, message[:ERROR_MESSAGE_LIMIT]),
+            "attempts": attempts,
+            "failed_since": row.failed_since if again else now,
+            "retry_at": retry_at,
+        }
+
+    def _record(
+        self,
+        connection: Connection,
+        log: str,
+        reached: Mapping[str, int],
+        changes: Mapping[str, Mapping[str, Any]],
+        last: int,
+    ) -> None:
+        """Write the batch's new positions and failure columns (usually one statement)."""
+        table = projection_positions
+        plain = [n for n, at in reached.items() if at == last and n not in changes]
+        if plain:
+            connection.execute(
+                update(table)
+                .where(table.c.log == log, table.c.projection.in_(plain))
+                .values(position=last)
+            )
+        for name in set(reached) - set(plain) | set(changes):
+            values = dict(changes.get(name, {}))
+            if name in reached:
+                values["position"] = reached[name]
+            connection.execute(
+                update(table).where(table.c.log == log, table.c.projection == name).values(**values)
+            )
+
+    def _due(self, name: str, log: str, now: datetime) -> bool:
+        retry_at = self._retry_at.get((name, log))
+        return retry_at is None or retry_at <= now
+
+    def _remember(self, name: str, log: str, position: int | None, retry_at: Any) -> None:
+        if position is not None:
+            self._positions[(name, log)] = position
+        if retry_at is None:
+            self._retry_at.pop((name, log), None)
+        else:
+            self._retry_at[(name, log)] = retry_at
+
+    def next_retry(self) -> datetime | None:
+        """The earliest time a failing projection is to be tried again, if any fails."""
+        return min(self._retry_at.values(), default=None)
 
     def catch_up(
         self,
         names: Iterable[str] | None = None,
         progress: Callable[[str, str, int], None] | None = None,
     ) -> int:
-        """Apply everything recorded so far. Returns the events applied, summed over projections."""
-        return self._catch_up(self._chosen(names), progress, self.batch_size)
-
-    def _catch_up(
-        self,
-        chosen: Sequence[Projection],
-        progress: Callable[[str, str, int], None] | None,
-        batch_size: int,
-        *,
-        rebuilding: bool = False,
-    ) -> int:
+        """Apply everything recorded so far (to the projections not waiting to retry a
+        failure). Returns the events applied, summed over projections."""
         self.ensure_positions()
         total = 0
-        for log, group in _by_log(chosen).items():
+        for log, group in _by_log(self._chosen(names)).items():
             while True:
-                read, applied = self._run_batch(log, group, batch_size, rebuilding=rebuilding)
+                read, applied = self._run_batch(log, group, self.batch_size)
                 total += sum(applied.values())
                 if progress is not None:
                     for name, count in applied.items():
                         progress(name, log, count)
-                if read < batch_size:
+                if read < self.batch_size:
                     break
         return total
 
@@ -207,50 +404,146 @@ class BatchProjector:
         names: Iterable[str] | None = None,
         progress: Callable[[str, str, int], None] | None = None,
     ) -> int:
-        """Empty the projections' tables, reset their positions, and apply every event again."""
+        """Apply every event again into new tables, then swap them in with one transaction.
+
+        Readers see the old view until the swap commits. Runners may follow the logs
+        meanwhile: the swap waits for their batch (it locks the position rows first, as they
+        do), catches the new tables up with what they applied, and sets the positions to where
+        the new tables are, never behind. On any error the new tables are dropped and the old
+        ones serve on. Returns the events applied, summed over projections.
+        """
         chosen = self._chosen(names)
+        refused = [p.name for p in chosen if not p.rebuildable]
+        if refused:
+            raise ValueError(f"never rebuilt: {', '.join(refused)}")
         self.ensure_positions()
-        with self.engine.begin() as connection:
-            # The positions first, in one statement, as every batch locks them: a runner's batch
-            # under way finishes before we touch its tables (no deadlock over the two).
-            connection.execute(
-                update(projection_positions)
-                .where(projection_positions.c.projection.in_([p.name for p in chosen]))
-                .values(position=0)
-            )
-            for projection in chosen:
-                projection.clear(connection)
-        return self._catch_up(chosen, progress, self.rebuild_batch_size, rebuilding=True)
+        built = {(p.name, log): 0 for p in chosen for log in p.logs}
+        keys = list(built)
+        table = projection_positions
+        # One connection throughout: on SQLite the shadow tables are its TEMP tables.
+        with self.engine.connect() as connection:
+            shadow = shadow_tables(connection, [t for p in chosen for t in p.tables])
+            shadow.create()
+            try:
+                total = self._build(connection, shadow.enter, chosen, built, progress)
+                while True:
+                    with connection.begin():
+                        touched = _lock_positions(
+                            connection,
+                            table.c.projection.in_({name for name, _ in keys}),
+                            table.c.projection,
+                            table.c.log,
+                            table.c.position,
+                        )
+                        live = {(row.projection, row.log): row.position for row in touched}
+                        if all(live.get(key, 0) <= built[key] for key in keys):
+                            shadow.swap()
+                            for key in keys:
+                                connection.execute(
+                                    update(table)
+                                    .where(table.c.projection == key[0], table.c.log == key[1])
+                                    .values(position=built[key], **_NO_FAILURE)
+                                )
+                                if self.in_commit is not None:
+                                    self.in_commit(connection, *key, built[key])
+                            break
+                    # A runner applied more to the live tables meanwhile: catch up, try again.
+                    total += self._build(connection, shadow.enter, chosen, built, progress)
+            finally:
+                shadow.drop()
+        for key in keys:
+            self._positions[key] = built[key]
+            self._retry_at.pop(key, None)
+            for listener in self.on_commit:
+                listener(*key, built[key])
+        return total
+
+    def _build(
+        self,
+        connection: Connection,
+        enter: Callable[[], None],
+        chosen: Sequence[Projection],
+        built: dict[tuple[str, str], int],
+        progress: Callable[[str, str, int], None] | None,
+    ) -> int:
+        """Apply the logs, up to their heads, to the shadow tables (`enter` makes them the
+        ones written), from the positions in `built`, which it advances."""
+        total = 0
+        size = self.rebuild_batch_size
+        for log, group in _by_log(chosen).items():
+            source = self.sources[log]
+            while True:
+                start = min(built[(p.name, log)] for p in group)
+                events = source.read(after=start, limit=size)
+                if not events:
+                    break
+                applied: dict[str, int] = {}
+                with connection.begin():
+                    # A crash loses the last commits, and with them the shadow tables: the
+                    # live view and its positions are untouched until the swap.
+                    commit_without_waiting_for_flush(connection)
+                    enter()
+                    for projection in group:
+                        after = built[(projection.name, log)]
+                        todo = [e for e in events if e.position > after]
+                        if todo:
+                            projection.apply(connection, todo)
+                            applied[projection.name] = len(todo)
+                for name, count in applied.items():
+                    built[(name, log)] = events[-1].position
+                    total += count
+                    if progress is not None:
+                        progress(name, log, count)
+                if len(events) < size:
+                    break
+        return total
 
     def status(self) -> list[ProjectionStatus]:
         with self.engine.connect() as connection:
-            positions = {
-                (row.projection, row.log): row.position
+            rows = {
+                (row.projection, row.log): row
                 for row in connection.execute(select(projection_positions))
             }
         heads = {log: source.head() for log, source in self.sources.items()}
-        return [
-            ProjectionStatus(p.name, log, positions.get((p.name, log), 0), heads[log])
-            for p in self.projections
-            for log in p.logs
-        ]
+        statuses = []
+        for p in self.projections:
+            for log in p.logs:
+                row = rows.get((p.name, log))
+                position = row.position if row is not None else 0
+                failure = failure_of(row) if row is not None else None
+                statuses.append(ProjectionStatus(p.name, log, position, heads[log], failure))
+        return statuses
 
     def run_forever(self, stop: threading.Event, waker: Waker, poll_seconds: float = 1.0) -> None:
         """Follow the logs until `stop` is set: catch up, then sleep until woken or polled."""
         self.ensure_positions()
+        outages = 0
         groups = _by_log(self.projections)
         while not stop.is_set():
             try:
+                if outages:
+                    self.ensure_positions()
                 busy = False
                 for log, group in groups.items():
                     busy |= self.run_batch(log, group) >= self.batch_size
+                outages = 0
             except Exception:
-                # A database outage: log it and try again after the poll interval.
-                _log.exception("projection batch failed; retrying")
+                # A batch fails as a whole when the database is away (a projection's own
+                # failure is isolated): wait longer each time, up to the cap.
+                outages += 1
+                delay = retry_delay(outages).total_seconds()
+                _log.exception("projection batch failed; retrying in %.0f s", delay)
                 busy = False
-                stop.wait(poll_seconds)
+                stop.wait(delay)
             if not busy and not stop.is_set():
-                waker.wait(poll_seconds)
+                waker.wait(self._wait_seconds(poll_seconds))
+
+    def _wait_seconds(self, poll_seconds: float) -> float:
+        """Until the next poll, or sooner when a failing projection is due again."""
+        retry = self.next_retry()
+        if retry is None:
+            return poll_seconds
+        return max(0.0, min(poll_seconds, (retry - self.clock()).total_seconds()))
 
     def _chosen(self, names: Iterable[str] | None) -> list[Projection]:
         if names is None:
@@ -262,6 +555,28 @@ class BatchProjector:
         if (projection, log) not in self._positions:
             self.ensure_positions()
         return self._positions[(projection, log)]
+
+
+def _lock_positions(
+    connection: Connection, where: ColumnElement[bool], *columns: ColumnElement[Any]
+) -> Sequence[Row[Any]]:
+    """Lock the position rows `where` says, in one order for everyone (log, projection), so
+    runners and rebuilds that lock overlapping sets wait for each other and never deadlock;
+    return their `columns`. (An UPDATE alone locks in the order it finds the rows, which
+    changes as rows are rewritten; SQLite locks the whole file anyway.)"""
+    table = projection_positions
+    in_order = (
+        select(table.c.projection, table.c.log)
+        .where(where)
+        .order_by(table.c.log, table.c.projection)
+        .with_for_update()
+    )
+    return connection.execute(
+        update(table)
+        .where(tuple_(table.c.projection, table.c.log).in_(in_order))
+        .values(position=table.c.position)
+        .returning(*columns)
+    ).all()
 
 
 def _by_log(projections: Sequence[Projection]) -> dict[str, list[Projection]]:

@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
@@ -53,13 +54,22 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 # How far each projection has read each event log: written in the same transaction as the
-# projection's own changes.
+# projection's own changes. While a projection fails on an event, the failure is kept on its
+# row (so every process sees it) until the projection moves past that event.
 projection_positions = Table(
     "projection_positions",
     metadata,
     Column("projection", String(100), primary_key=True),
     Column("log", String(100), primary_key=True),
     Column("position", BigInteger, nullable=False),
+    # The position of the event it fails on; NULL while it does not fail.
+    Column("failed_position", BigInteger, nullable=True),
+    Column("error_type", String(200), nullable=True),
+    Column("error_message", Text, nullable=True),
+    # Attempts at that event so far, since when it fails, and when it is next tried.
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("failed_since", UtcDateTime, nullable=True),
+    Column("retry_at", UtcDateTime, nullable=True),
 )
 
 directory_members = Table(

@@ -37,7 +37,7 @@ def build_projector(
 
 
 def rebuildable(projector: BatchProjector) -> list[str]:
-    return [p.name for p in projector.projections if not isinstance(p, NoticeWriter)]
+    return [p.name for p in projector.projections if p.rebuildable]
 
 
 class PositionBoard:
