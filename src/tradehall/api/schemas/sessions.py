@@ -6,6 +6,8 @@ from typing import Annotated
 
 import msgspec
 
+from tradehall.api.schemas.base import RequestBody
+
 RefreshToken = Annotated[
     str,
     msgspec.Meta(
@@ -17,7 +19,7 @@ RefreshToken = Annotated[
 ]
 
 
-class RefreshRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class RefreshRequest(RequestBody):
     refresh_token: RefreshToken
 
 
