@@ -12,7 +12,6 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.routes import HTTPRoute
 from litestar.security.jwt import JWTAuth, Token
 
@@ -25,6 +24,7 @@ from tradehall.api.health import HealthController
 from tradehall.api.members import MembersExportController
 from tradehall.api.membership import MembershipController
 from tradehall.api.middleware import RequestIdAndAccessLog
+from tradehall.api.openapi import OfflineSwaggerRenderPlugin, document_operation
 from tradehall.api.organisations import OrganisationController, RegistryClaimController
 from tradehall.api.payments import StripeDuesController, StripeWebhookController
 from tradehall.api.problems import EXCEPTION_HANDLERS, document_problems
@@ -89,6 +89,7 @@ def _document_problems(app: Litestar) -> None:
             if not access.public:
                 statuses += [401, 403]
             document_problems(handler, statuses)
+            document_operation(handler, access)
 
 
 def create_app(
@@ -151,9 +152,13 @@ def create_app(
             title="Tradehall",
             version="0.1.0",
             description="The trading association's API: membership, marketplace, social value.",
-            # Its own router so the documentation routes declare their rule like any other.
-            openapi_router=Router(OPENAPI_PATH, route_handlers=[], opt=rule(PUBLIC)),
-            render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin(path="/scalar")],
+            # Its own router so the documentation routes declare their rule like any other;
+            # they are not part of the API, so not in its document.
+            openapi_router=Router(
+                OPENAPI_PATH, route_handlers=[], opt=rule(PUBLIC), include_in_schema=False
+            ),
+            # Swagger UI's files are served by the app itself (no CDN: works offline).
+            render_plugins=[OfflineSwaggerRenderPlugin(OPENAPI_PATH)],
         ),
         request_max_body_size=settings.max_body_bytes,
         # Logging is ours (tradehall.logging): JSON for every logger, configured by the CLI.
