@@ -148,6 +148,66 @@ def staff_create(email: str, password: str) -> None:
 
 
 @main.group()
+def users() -> None:
+    """Users: disable, enable, set roles (each ends the user's tokens where it takes away)."""
+
+
+def _change_user(email: str, change: Any) -> None:
+    from sqlalchemy import select
+
+    from tradehall.identity.tables import users as users_table
+
+    settings = _settings()
+    store = _store(settings)
+    store.prepare_for_serving()
+    engine = store.sync_engine()
+    try:
+        with engine.begin() as connection:
+            user_id = connection.execute(
+                select(users_table.c.id).where(users_table.c.email == email.strip().lower())
+            ).scalar()
+            if user_id is None:
+                raise click.ClickException(f"no user has the e-mail {email}")
+            change(connection, user_id, SystemClock().now())
+    finally:
+        engine.dispose()
+
+
+@users.command("disable")
+@click.argument("email")
+def users_disable(email: str) -> None:
+    """Disable the user with EMAIL: no sign-in, and their tokens stop working at once."""
+    from tradehall.identity.sessions import disable_user
+
+    _change_user(email, disable_user)
+    click.echo(f"{email} disabled")
+
+
+@users.command("enable")
+@click.argument("email")
+def users_enable(email: str) -> None:
+    """Enable the user with EMAIL again (they sign in afresh)."""
+    from tradehall.identity.sessions import enable_user
+
+    _change_user(email, lambda connection, user_id, _now: enable_user(connection, user_id))
+    click.echo(f"{email} enabled")
+
+
+@users.command("roles")
+@click.argument("email")
+@click.argument("roles", nargs=-1, type=click.Choice([role.value for role in Role]))
+def users_roles(email: str, roles: tuple[str, ...]) -> None:
+    """Give the user with EMAIL exactly ROLES; a role taken away ends their tokens at once."""
+    from tradehall.identity.sessions import set_roles
+
+    chosen = frozenset(Role(role) for role in roles)
+    _change_user(
+        email, lambda connection, user_id, now: set_roles(connection, user_id, chosen, now)
+    )
+    click.echo(f"{email}: {' '.join(sorted(chosen)) or 'no roles'}")
+
+
+@main.group()
 def clock() -> None:
     """Time-driven transitions: grace, lapse, renewal invoices and notices."""
 
