@@ -17,6 +17,7 @@ from membership.standing import MEMBER
 from projections.tables import directory_members
 from sharedkernel.errors import Conflict, DomainError
 from sharedkernel.events import CLOCK, Context
+from tradehall.identity.sessions import purge_expired
 from tradehall.services import Services
 
 _log = logging.getLogger("tradehall.clock")
@@ -54,6 +55,7 @@ async def clock_tick(services: Services) -> TickReport:
         changed += saved is not None
     report = TickReport(len(candidates), changed, conflicts)
     _log.info("clock tick: %s", report)
+    await purge_expired(services)  # decayed sign-in throttles, expired refresh tokens
     return report
 
 

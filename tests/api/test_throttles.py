@@ -315,3 +315,33 @@ async def test_the_throttled_answer_is_documented(client: AppClient, route: str)
     responses = schema["paths"][route]["post"]["responses"]
     assert "429" in responses
     assert "Retry-After" in responses["429"]["description"]
+
+
+async def test_the_clock_tick_forgets_decayed_throttles(
+    client: AppClient, clock: ManualClock
+) -> None:
+    from tradehall.clock_job import clock_tick
+    from tradehall.identity import throttle
+    from tradehall.identity.tables import throttles
+
+    address = an_address()
+    http = from_address(client.app, address)
+    nobody = f"nobody-{uuid.uuid4().hex[:8]}@example.org"
+    for _ in range(3):
+        await sign_in(http, nobody, "whatever123")
+    keys = [throttle.address_key(address), throttle.account_key(nobody)]
+
+    async def remaining() -> int:
+        async with services_of(client).engine.connect() as connection:
+            query = select(func.count()).where(throttles.c.throttle_key.in_(keys))
+            return int((await connection.execute(query)).scalar_one())
+
+    services = services_of(client)
+    await clock_tick(services)
+    assert await remaining() == 2
+    clock.advance(
+        timedelta(seconds=throttle.MAX_COUNTED * services.settings.throttle_decay_seconds)
+    )
+    clock.advance(timedelta(seconds=1))
+    await clock_tick(services)
+    assert await remaining() == 0

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Executable, and_, insert, select, update
+from sqlalchemy import Executable, and_, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -42,6 +42,7 @@ __all__ = [
     "enable_user",
     "logout",
     "open_session",
+    "purge_expired",
     "refresh",
     "revoke_user_tokens",
     "set_roles",
@@ -272,6 +273,17 @@ async def caller(
     if family_id is not None and (row.family_id is None or row.revoked_at is not None):
         return None
     return Caller(_user(row), row.token_generation)
+
+
+async def purge_expired(services: Services) -> int:
+    """Forget what no longer matters: decayed throttles, refresh tokens past their expiry."""
+    now = services.clock.now()
+    purged = await throttle.purge(services.engine, now, services.settings.throttle_decay_seconds)
+    async with services.engine.begin() as connection:
+        result = await connection.execute(
+            delete(refresh_tokens).where(refresh_tokens.c.expires_at < now)
+        )
+    return purged + int(result.rowcount)
 
 
 def revoke_user_tokens(user_id: UUID, now: datetime, reason: str) -> list[Executable]:
