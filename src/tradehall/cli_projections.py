@@ -88,13 +88,31 @@ def rebuild_projections(settings: Settings, store: Store, names: tuple[str, ...]
 
 def print_status(settings: Settings, store: Store) -> None:
     with opened_projector(settings, store) as (projector, _):
-        table = Table("projection", "log", "position", "head", "lag")
-        for status in projector.status():
+        statuses = projector.status()
+        table = Table("projection", "log", "position", "head", "lag", "state")
+        for status in statuses:
+            failure = status.failure
             table.add_row(
                 status.projection,
                 status.log,
                 str(status.position),
                 str(status.head),
                 str(status.lag),
+                "ok" if failure is None else f"[red]failing at {failure.position}[/red]",
             )
-        Console().print(table)
+        console = Console()
+        console.print(table)
+        for status in statuses:
+            failure = status.failure
+            if failure is None:
+                continue
+            # Below the table, whole: the error is what an operator acts on.
+            console.print(
+                f"{status.projection} fails on {status.log}:{failure.position} since "
+                f"{failure.failed_since:%Y-%m-%d %H:%M:%S} UTC: {failure.error_type}: "
+                f"{failure.error_message}\n  attempts: {failure.attempts}, next try at "
+                f"{failure.retry_at:%Y-%m-%d %H:%M:%S} UTC",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )

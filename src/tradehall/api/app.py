@@ -25,6 +25,7 @@ from tradehall.api.members import MembersExportController
 from tradehall.api.membership import MembershipController
 from tradehall.api.middleware import RequestIdAndAccessLog
 from tradehall.api.openapi import OfflineSwaggerRenderPlugin, document_operation
+from tradehall.api.operations import OperationsController
 from tradehall.api.organisations import OrganisationController, RegistryClaimController
 from tradehall.api.payments import StripeDuesController, StripeWebhookController
 from tradehall.api.problems import EXCEPTION_HANDLERS, document_problems
@@ -51,6 +52,7 @@ CONTROLLERS = [
     StripeDuesController,
     StripeWebhookController,
     AccountController,
+    OperationsController,
 ]
 OPENAPI_PATH = "/schema"
 

@@ -1,0 +1,86 @@
+"""Operations: how each projection stands (staff), and what `/ready` says of them (public)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from projections.runner import failure_of
+from projections.tables import projection_positions
+from tradehall.api.access import rule, staff_only
+from tradehall.api.schemas.operations import (
+    ProjectionFailureView,
+    ProjectionsReport,
+    ProjectionView,
+)
+from tradehall.services import Services
+
+OK, DEGRADED = "ok", "degraded"
+
+
+async def failing_projections(connection: AsyncConnection) -> list[dict[str, Any]]:
+    """The projections failing on an event, as every process sees them (their position rows):
+    which, in which log, at which event. Not the error, which may quote an event's content."""
+    table = projection_positions
+    rows = await connection.execute(
+        select(table.c.projection, table.c.log, table.c.failed_position)
+        .where(table.c.failed_position.is_not(None))
+        .order_by(table.c.projection, table.c.log)
+    )
+    return [
+        {"projection": row.projection, "log": row.log, "failed_at": row.failed_position}
+        for row in rows
+    ]
+
+
+class OperationsController(Controller):
+    path = "/api/v1/operations"
+    tags = ["operations"]
+
+    @get(
+        "/projections",
+        opt=rule(staff_only()),
+        summary="Each projection's position in each log, its lag, and its failure if it fails",
+    )
+    async def projections(self, services: NamedDependency[Services]) -> ProjectionsReport:
+        async with services.engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    select(projection_positions).order_by(
+                        projection_positions.c.log, projection_positions.c.projection
+                    )
+                )
+            ).all()
+        heads: dict[str, int] = {}
+        for log, app in services.event_logs.items():
+            head: int | None = await services.run(app.recorder.max_notification_id)
+            heads[log] = head or 0
+        views = []
+        for row in rows:
+            head = heads.get(row.log, row.position)
+            failure = failure_of(row)
+            views.append(
+                ProjectionView(
+                    projection=row.projection,
+                    log=row.log,
+                    position=row.position,
+                    head=head,
+                    lag=max(head - row.position, 0),
+                    failure=None
+                    if failure is None
+                    else ProjectionFailureView(
+                        position=failure.position,
+                        error_type=failure.error_type,
+                        error_message=failure.error_message,
+                        attempts=failure.attempts,
+                        failed_since=failure.failed_since,
+                        retry_at=failure.retry_at,
+                    ),
+                )
+            )
+        degraded = any(view.failure is not None for view in views)
+        return ProjectionsReport(status=DEGRADED if degraded else OK, projections=views)
