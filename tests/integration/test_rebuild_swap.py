@@ -1,0 +1,215 @@
+"""A rebuild never shows an empty or half-built view: it builds new tables and swaps them in with
+one transaction. Readers see the old view, whole, until then; a failed rebuild leaves it
+serving; no position moves backwards; the swapped-in tables are the ones Alembic made."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, inspect, select, text
+from sqlalchemy.engine import Engine
+
+from membership.application import MembershipApp
+from projections.applications import ApplicationsProjection
+from projections.base import Projection
+from projections.directory import DirectoryProjection
+from projections.events import RecordedEvent
+from projections.registry import all_projections
+from projections.tables import metadata as read_side
+from projections.tables import projection_positions
+from tests.integration.projection_fixtures import seed, snapshot
+from tests.integration.test_projector import (  # noqa: F401
+    database_of_its_own,
+    membership,
+    projector,
+    store,
+)
+from tradehall.store import PostgresStore, SQLiteStore, Store
+
+Positions = dict[tuple[str, str], int]
+
+
+def positions(engine: Engine) -> Positions:
+    with engine.connect() as connection:
+        rows = connection.execute(select(projection_positions)).all()
+    return {(row.projection, row.log): row.position for row in rows}
+
+
+@pytest.fixture
+def reader(store: Store) -> Iterator[Engine]:  # noqa: F811
+    """Another connection pool, as the API's readers have."""
+    engine = store.sync_engine()
+    yield engine
+    engine.dispose()
+
+
+def test_readers_see_the_old_whole_view_until_the_new_one_is_swapped_in(
+    store: Store,  # noqa: F811
+    membership: MembershipApp,  # noqa: F811
+    reader: Engine,
+) -> None:
+    seed(membership, 60, random.Random(31))
+    projections = all_projections()
+    runner = projector(store, membership, projections, rebuild_batch_size=40)
+    runner.catch_up()
+    before = snapshot(reader, projections)
+    at = positions(reader)
+    seen: list[tuple[dict[str, Any], Positions]] = []
+
+    def between_batches(name: str, log: str, count: int) -> None:
+        seen.append((snapshot(reader, projections), positions(reader)))
+
+    runner.rebuild(progress=between_batches)
+
+    assert len(seen) >= 2 * 4  # both projections, several batches each
+    for view, where in seen:
+        assert view == before  # never empty, never half-built
+        assert where == at  # nor a position moved back: the API's board reads these
+    assert snapshot(reader, projections) == before
+    assert positions(reader) == at
+
+
+class BreaksOnRebuild(DirectoryProjection):
+    """The directory, failing on the events from `breaks_at` once armed (a bug, a crash)."""
+
+    breaks_at: int | None = None
+
+    def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
+        if self.breaks_at is not None and events[-1].position >= self.breaks_at:
+            raise RuntimeError("the rebuild broke")
+        super().apply(connection, events)
+
+
+def test_a_rebuild_that_fails_midway_leaves_the_old_view_serving(
+    store: Store,  # noqa: F811
+    membership: MembershipApp,  # noqa: F811
+    reader: Engine,
+) -> None:
+    seed(membership, 60, random.Random(32))
+    directory = BreaksOnRebuild()
+    projections: list[Projection] = [directory, ApplicationsProjection()]
+    runner = projector(store, membership, projections, rebuild_batch_size=40)
+    runner.catch_up()
+    before = snapshot(reader, projections)
+    at = positions(reader)
+    head = membership.recorder.max_notification_id() or 0
+    directory.breaks_at = head // 2
+
+    with pytest.raises(RuntimeError, match="the rebuild broke"):
+        runner.rebuild()
+
+    assert snapshot(reader, projections) == before
+    assert positions(reader) == at
+    if isinstance(store, PostgresStore):
+        with reader.connect() as connection:
+            left = connection.execute(
+                text("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rebuild_%'")
+            ).scalar()
+        assert left == 0  # the shadow tables are gone
+    # The live view goes on, and a later rebuild succeeds.
+    directory.breaks_at = None
+    seed(membership, 10, random.Random(33))
+    runner.catch_up()
+    incremental = snapshot(reader, projections)
+    runner.rebuild()
+    assert snapshot(reader, projections) == incremental
+    assert len(incremental["directory_members"]) > len(before["directory_members"])
+
+
+def test_a_rebuild_takes_in_what_a_runner_applied_meanwhile_and_no_position_goes_back(
+    store: Store,  # noqa: F811
+    membership: MembershipApp,  # noqa: F811
+    reader: Engine,
+) -> None:
+    seed(membership, 40, random.Random(34))
+    projections = all_projections()
+    follower = projector(store, membership, projections, batch_size=15)
+    rebuilder = projector(store, membership, all_projections(), rebuild_batch_size=30)
+    follower.catch_up()
+    rng = random.Random(35)
+    seen: list[Positions] = [positions(reader)]
+
+    def meanwhile(name: str, log: str, count: int) -> None:
+        if len(seen) < 4:  # new events, applied to the live tables during the rebuild
+            seed(membership, 4, rng)
+            follower.catch_up()
+        seen.append(positions(reader))
+
+    rebuilder.rebuild(progress=meanwhile)
+    seen.append(positions(reader))
+    rebuilt = snapshot(reader, projections)
+    follower.catch_up()  # it notices it has nothing left to apply
+
+    head = membership.recorder.max_notification_id()
+    assert set(seen[-1].values()) == {head}
+    for earlier, later in itertools.pairwise(seen):
+        assert all(later[key] >= position for key, position in earlier.items())
+    assert snapshot(reader, projections) == rebuilt
+    rebuilder.rebuild()  # undisturbed, from the same log
+    assert snapshot(reader, projections) == rebuilt
+
+
+def schema(engine: Engine) -> dict[str, Any]:
+    """The read side's tables as the database describes them: columns, keys, index names."""
+    found = inspect(engine)
+    described: dict[str, Any] = {}
+    for name in sorted(read_side.tables):
+        described[name] = {
+            "columns": [
+                (c["name"], str(c["type"]), c["nullable"], c.get("default"))
+                for c in found.get_columns(name)
+            ],
+            "primary_key": found.get_pk_constraint(name),
+            "indexes": sorted(
+                (i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                for i in found.get_indexes(name)
+            ),
+            "unique": found.get_unique_constraints(name),
+        }
+    return described
+
+
+@pytest.fixture
+def fresh(store: Store, tmp_path: Path) -> Iterator[Store]:  # noqa: F811
+    """Another store of the same kind, just migrated."""
+    if isinstance(store, SQLiteStore):
+        made = SQLiteStore(tmp_path / "fresh")
+        made.migrate()
+        yield made
+        return
+    with database_of_its_own() as made:
+        yield made
+
+
+def test_after_a_rebuild_the_tables_are_those_a_fresh_migration_makes(
+    store: Store,  # noqa: F811
+    membership: MembershipApp,  # noqa: F811
+    fresh: Store,
+) -> None:
+    seed(membership, 20, random.Random(36))
+    runner = projector(store, membership, all_projections())
+    runner.catch_up()
+
+    runner.rebuild()
+
+    fresh_engine = fresh.sync_engine()
+    try:
+        assert schema(runner.engine) == schema(fresh_engine)
+    finally:
+        fresh_engine.dispose()
+    assert store.schema_is_current().ok
+    with runner.engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "include_name": lambda name, kind, _: kind != "table" or name in read_side.tables
+            },
+        )
+        assert compare_metadata(context, read_side) == []
