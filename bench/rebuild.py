@@ -6,7 +6,8 @@
    `app.save(...)`.
 2. Time `BatchProjector.rebuild()` of the read models (`all_projections()`, which
    `tradehall projections rebuild` rebuilds), `--rebuild-batch-size` events a transaction, then
-   of the directory alone.
+   of the directory alone. Then time a catch-up of the same projections from empty tables at
+   the live batch size (`--batch-size`), the path a running projector takes.
 3. Run the library's `ProjectionRunner` with a `Projection` and a `PostgresTrackingRecorder` view
    that upserts an equivalent directory row per event and records its tracking in the same
    transaction (the pattern of the library's examples), over the same log, for at most
@@ -50,7 +51,7 @@ from membership.dues import band_for
 from projections.directory import LISTED_STATUSES, cpv_stem
 from projections.events import EventSource
 from projections.registry import all_projections
-from projections.runner import REBUILD_BATCH_SIZE, BatchProjector
+from projections.runner import DEFAULT_BATCH_SIZE, REBUILD_BATCH_SIZE, BatchProjector
 from sharedkernel.events import SYSTEM, Context
 from tradehall.store import PostgresStore
 
@@ -135,6 +136,40 @@ def time_rebuild(
         "seconds": round(elapsed, 2),
         "log_events_per_s": round(head / elapsed),
         "projection_events_per_s": round(applied / elapsed),
+    }
+
+
+def time_catch_up(
+    app: MembershipApp, store: PostgresStore, head: int, batch_size: int
+) -> dict[str, Any]:
+    """`BatchProjector.catch_up` of the read models from empty tables and positions at 0, in
+    batches of the live size: what a running projector does, a batch per transaction."""
+    projections = all_projections()
+    projector = BatchProjector(
+        store.sync_engine(),
+        {"membership": EventSource("membership", app.recorder)},
+        projections,
+        batch_size=batch_size,
+        in_commit=store.in_projection_commit,
+    )
+    try:
+        projector.ensure_positions()
+        with projector.engine.begin() as connection:
+            for projection in projections:
+                projection.clear(connection)
+            connection.exec_driver_sql("UPDATE projection_positions SET position = 0")
+        started = time.perf_counter()
+        applied = projector.catch_up()
+        elapsed = time.perf_counter() - started
+    finally:
+        projector.engine.dispose()
+    return {
+        "projections": [p.name for p in projections],
+        "batch_size": batch_size,
+        "log_events": head,
+        "events_applied": applied,
+        "seconds": round(elapsed, 2),
+        "log_events_per_s": round(head / elapsed),
     }
 
 
@@ -331,6 +366,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             settle(url)
             result["ours_directory"] = time_rebuild(app, store, head, ["directory"], size)
             print(f"ours, directory: {result['ours_directory']}", flush=True)
+            settle(url)
+            result["ours_catch_up"] = time_catch_up(app, store, head, args.batch_size)
+            print(f"ours, catch-up: {result['ours_catch_up']}", flush=True)
         finally:
             app.close()
         settle(url)
@@ -371,6 +409,12 @@ def main(argv: list[str] | None = None) -> None:
         type=int,
         default=REBUILD_BATCH_SIZE,
         help=f"events a rebuild applies a transaction ({REBUILD_BATCH_SIZE}, the default)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        help=f"events a catch-up applies a transaction ({DEFAULT_BATCH_SIZE}, the live default)",
     )
     parser.add_argument("--admin-url", default=admin_url_default(), help="where to create the db")
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
