@@ -271,3 +271,13 @@ async def test_every_body_is_decoded_strictly_and_bad_bodies_change_nothing(
     finally:
         snapshot.close()
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("value", ["1e3", "1.0", "0x10", " 2", "\uff12"])
+async def test_whole_numbers_in_the_query_are_decimal_digits_only(
+    client: Client, value: str
+) -> None:
+    response = await client.get("/api/v1/directory", params={"page": value})
+
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["field"] == "page"

@@ -63,10 +63,30 @@ def _check_text(value: str, field: str, source: str) -> None:
         raise _bad_request(_printable(field), rejected.reason, source) from None
 
 
-def check_parameters(request: Request[Any, Any, Any]) -> None:
+_INTEGER = re.compile(r"^[+-]?[0-9]{1,18}$")  # not \d: it matches any script's digits
+_integer_parameters: dict[BaseRouteHandler, frozenset[str]] = {}
+
+
+def _integers_of(handler: BaseRouteHandler) -> frozenset[str]:
+    """The query parameters a handler takes as integers (Litestar would coerce "1e3")."""
+    found = _integer_parameters.get(handler)
+    if found is None:
+        names = set()
+        for name, field in handler.parsed_fn_signature.parameters.items():
+            if field.is_subclass_of(int) and not field.is_subclass_of(bool):
+                alias = getattr(field.kwarg_definition, "query", None)
+                names.add(alias or name)
+        found = _integer_parameters[handler] = frozenset(names)
+    return found
+
+
+def check_parameters(request: Request[Any, Any, Any], handler: BaseRouteHandler) -> None:
+    integers = _integers_of(handler)
     for name, value in request.query_params.multi_items():
         _check_text(name, name, "query")
         _check_text(value, name, "query")
+        if name in integers and not _INTEGER.match(value):
+            raise _bad_request(_printable(name), "not a whole number in decimal digits", "query")
     for name, value in request.path_params.items():
         if isinstance(value, str):
             _check_text(value, name, "path")
@@ -121,7 +141,7 @@ async def request_policy_guard(
 ) -> None:
     if not isinstance(connection, Request):
         return
-    check_parameters(connection)
+    check_parameters(connection, handler)
     if handler.opt.get(RAW_BODY):
         return
     data = handler.parsed_fn_signature.parameters.get("data")
