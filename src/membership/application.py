@@ -5,16 +5,17 @@ Synchronous (the eventsourcing library is); the web layer calls it from worker t
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Recording
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import EnvType, get_topic
 
 from membership.domain import (
     DUES_SCHEDULE_ID,
@@ -22,6 +23,7 @@ from membership.domain import (
     DuesSchedule,
     ExternalEventClaim,
     Organisation,
+    ProcessorPaymentClaim,
     RegistrationDetails,
     RegistryClaim,
 )
@@ -42,11 +44,23 @@ class Saved:
     position: int | None
 
 
-EXTERNAL_EVENT_ATTEMPTS = 5
+# Attempts at a command that clashes with concurrent writes (each clash is another's success).
+CLASH_ATTEMPTS = 5
+# Writers to one aggregate in this process take turns (a lock per stripe of aggregate ids).
+WRITER_LOCK_STRIPES = 64
+T = TypeVar("T")
 
 
 class ConcurrentChange(Conflict):
     """Writes kept clashing: not a refusal, so a message's sender should deliver it again."""
+
+
+class PaymentCreditedElsewhere(Conflict):
+    def __init__(self, processor: str, payment_id: str, organisation_id: UUID) -> None:
+        super().__init__(
+            f"{processor} payment {payment_id} is credited to organisation {organisation_id}"
+        )
+        self.organisation_id = organisation_id
 
 
 class RegistryIdentifierClaimed(Conflict):
@@ -63,6 +77,10 @@ class MembershipApp(Application[UUID]):
     """
 
     name = "membership"
+
+    def __init__(self, env: EnvType | None = None) -> None:
+        super().__init__(env)
+        self._writer_locks = tuple(threading.RLock() for _ in range(WRITER_LOCK_STRIPES))
 
     def register_organisation(
         self,
@@ -203,13 +221,13 @@ class MembershipApp(Application[UUID]):
     def publish_dues_schedule(
         self, context: Context, effective_from: datetime, bands: Sequence[DuesBand]
     ) -> Saved:
-        schedule = self.dues_schedule()
-        schedule.publish(context, effective_from, bands)
-        try:
-            recordings = self.save(schedule)
-        except IntegrityError as error:
-            raise Conflict("the schedule changed concurrently; try again") from error
-        return _saved(schedule, recordings)
+
+        def attempt() -> Saved:
+            schedule = self.dues_schedule()
+            schedule.publish(context, effective_from, bands)
+            return _saved(schedule, self.save(schedule))
+
+        return self._retrying(DUES_SCHEDULE_ID, attempt, "the schedule kept changing; try again")
 
     def declare_turnover(
         self,
@@ -286,21 +304,24 @@ class MembershipApp(Application[UUID]):
 
     def observe_time(self, context: Context, organisation_id: UUID) -> Saved | None:
         """The clock's command for one organisation; None when nothing was due."""
-        organisation = self.get_organisation(organisation_id)
-        renewal_band = None
-        if organisation.paid_up_until is not None:
-            turnover = organisation.declared_turnover
-            if turnover is not None:
-                bands = self.dues_schedule().bands_at(organisation.paid_up_until)
-                renewal_band = band_for(bands, turnover)
-        organisation.observe_time(context, renewal_band, new_ledger_id("inv"))
-        if not organisation.pending_events:
-            return None
-        try:
-            recordings = self.save(organisation)
-        except IntegrityError as error:
-            raise Conflict("the organisation changed concurrently; tick again") from error
-        return _saved(organisation, recordings)
+        invoice_id = new_ledger_id("inv")
+
+        def attempt() -> Saved | None:
+            organisation = self.get_organisation(organisation_id)
+            renewal_band = None
+            if organisation.paid_up_until is not None:
+                turnover = organisation.declared_turnover
+                if turnover is not None:
+                    bands = self.dues_schedule().bands_at(organisation.paid_up_until)
+                    renewal_band = band_for(bands, turnover)
+            organisation.observe_time(context, renewal_band, invoice_id)
+            if not organisation.pending_events:
+                return None
+            return _saved(organisation, self.save(organisation))
+
+        return self._retrying(
+            organisation_id, attempt, "the organisation kept changing; tick again"
+        )
 
     def suspend(
         self,
@@ -350,21 +371,51 @@ class MembershipApp(Application[UUID]):
         external_id: str,
         organisation_id: UUID,
         decide: Callable[[Organisation], None],
+        *,
+        credits_payment: str | None = None,
     ) -> Saved | None:
-        """Apply a message from an outside system once: None if it was applied before."""
+        """Apply a message from an outside system once: None if it was applied before.
+
+        `credits_payment` names the processor's payment the message credits (a Stripe invoice):
+        it is claimed with the change, so it is credited once whichever message tells of it.
+        None as well when that payment was credited to this organisation already; refused
+        when it was credited to another.
+        """
         claim_id = ExternalEventClaim.id_for(source, external_id)
-        for _ in range(EXTERNAL_EVENT_ATTEMPTS):
+
+        def attempt() -> Saved | None:
             if self._exists(claim_id):
                 return None
+            if credits_payment is not None:
+                holder = self._payment_holder(source, credits_payment)
+                if holder == organisation_id:
+                    return None  # told again under another event id: credited already
+                if holder is not None:
+                    raise PaymentCreditedElsewhere(source, credits_payment, holder)
             organisation = self.get_organisation(organisation_id)
             decide(organisation)
-            claim = ExternalEventClaim.claim(context, source, external_id, organisation_id)
-            try:
-                recordings = self.save(organisation, claim)
-            except IntegrityError:
-                continue  # the organisation changed meanwhile, or a twin delivery won: again
-            return _saved(organisation, recordings)
-        raise ConcurrentChange("the organisation kept changing; the sender should retry")
+            to_save: list[TradehallLike] = [
+                organisation,
+                ExternalEventClaim.claim(context, source, external_id, organisation_id),
+            ]
+            if credits_payment is not None:
+                to_save.append(
+                    ProcessorPaymentClaim.claim(context, source, credits_payment, organisation_id)
+                )
+            return _saved(organisation, self.save(*to_save))
+
+        # A clash is the organisation changing meanwhile, or a twin delivery winning: again.
+        return self._retrying(
+            organisation_id, attempt, "the organisation kept changing; the sender should retry"
+        )
+
+    def _payment_holder(self, processor: str, payment_id: str) -> UUID | None:
+        try:
+            claim: object = self.repository.get(ProcessorPaymentClaim.id_for(processor, payment_id))
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(claim, ProcessorPaymentClaim)
+        return claim.organisation_id
 
     def _exists(self, aggregate_id: UUID) -> bool:
         try:
@@ -428,21 +479,21 @@ class MembershipApp(Application[UUID]):
     def release_registry_claim(
         self, context: Context, identifier: RegistryIdentifier, reason: str
     ) -> Saved:
-        claim = self._get_claim(identifier)
-        if claim is None or claim.organisation_id is None:
-            raise NotFound(f"the registry identifier {identifier} is not claimed")
-        # The holder stops showing the identifier in the same save that frees it.
-        holder = self.get_organisation(claim.organisation_id)
-        claim.release(context, reason)
-        to_save: list[TradehallLike] = [claim]
-        if holder.registry_identifier == identifier:
-            holder.release_registry_identifier(context, reason)
-            to_save.append(holder)
-        try:
-            recordings = self.save(*to_save)
-        except IntegrityError as error:
-            raise Conflict("the claim changed concurrently; try again") from error
-        return _saved(claim, recordings)
+
+        def attempt() -> Saved:
+            claim = self._get_claim(identifier)
+            if claim is None or claim.organisation_id is None:
+                raise NotFound(f"the registry identifier {identifier} is not claimed")
+            # The holder stops showing the identifier in the same save that frees it.
+            holder = self.get_organisation(claim.organisation_id)
+            claim.release(context, reason)
+            to_save: list[TradehallLike] = [claim]
+            if holder.registry_identifier == identifier:
+                holder.release_registry_identifier(context, reason)
+                to_save.append(holder)
+            return _saved(claim, self.save(*to_save))
+
+        return self._retrying(identifier.claim_id, attempt, "the claim kept changing; try again")
 
     def _claim(
         self, context: Context, identifier: RegistryIdentifier, organisation_id: UUID
@@ -473,20 +524,53 @@ class MembershipApp(Application[UUID]):
         expected_version: int | None,
         decide: Callable[[Organisation], None],
     ) -> Saved:
-        organisation = self.get_organisation(organisation_id)
-        if expected_version is not None and expected_version != organisation.version:
-            raise StaleVersion(expected_version, organisation.version)
-        decide(organisation)
-        try:
-            recordings = self.save(organisation)
-        except IntegrityError as error:
-            raise Conflict(
-                "the organisation changed concurrently; reload it and try again"
-            ) from error
-        return _saved(organisation, recordings)
+        """Load, decide, save. A caller who named a version (If-Match) acts on that version or
+        not at all; one who did not acts on the current one, so a concurrent write in between
+        is no refusal: reload and decide again (bounded)."""
+
+        def attempt() -> Saved:
+            organisation = self.get_organisation(organisation_id)
+            if expected_version is not None and expected_version != organisation.version:
+                raise StaleVersion(expected_version, organisation.version)
+            decide(organisation)
+            return _saved(organisation, self.save(organisation))
+
+        if expected_version is None:
+            return self._retrying(
+                organisation_id, attempt, "the organisation kept changing; try again"
+            )
+        with self._writing(organisation_id):
+            try:
+                return attempt()
+            except IntegrityError:
+                # Another process wrote the version the caller named: the caller's is stale.
+                current = self.get_organisation(organisation_id).version
+                raise StaleVersion(expected_version, current) from None
+
+    def _writing(self, aggregate_id: UUID) -> threading.RLock:
+        """The lock writers to this aggregate take turns on, in this process."""
+        return self._writer_locks[aggregate_id.int % WRITER_LOCK_STRIPES]
+
+    def _retrying(self, aggregate_id: UUID, attempt: Callable[[], T], clashed: str) -> T:
+        """Run load -> decide -> save for a command that acts on the current version.
+
+        Writers to one aggregate in this process take turns, so they never clash with each
+        other; a clash with another process is retried a few times, each after reloading
+        (a clash means the other write succeeded, so the next attempt decides on it).
+        """
+        with self._writing(aggregate_id):
+            for _ in range(CLASH_ATTEMPTS - 1):
+                try:
+                    return attempt()
+                except IntegrityError:
+                    continue
+            try:
+                return attempt()
+            except IntegrityError as error:
+                raise ConcurrentChange(clashed) from error
 
 
-TradehallLike = Organisation | RegistryClaim
+TradehallLike = Organisation | RegistryClaim | ExternalEventClaim | ProcessorPaymentClaim
 
 
 def new_ledger_id(kind: str) -> str:

@@ -34,6 +34,7 @@ __all__ = [
     "MembershipStatus",
     "Organisation",
     "OrganisationKind",
+    "ProcessorPaymentClaim",
     "RegistrationDetails",
     "RegistryClaim",
 ]
@@ -277,6 +278,50 @@ class ExternalEventClaim(TradehallAggregate):
             id=cls.id_for(source, external_id),
             source=source,
             external_id=external_id,
+            organisation_id=organisation_id,
+            **context.event_kwargs(),
+        )
+
+
+PROCESSOR_PAYMENT_NAMESPACE = UUID("5a3e9c1d-2f6b-4c8e-b0a7-9d4e6f1c2b38")
+
+
+class ProcessorPaymentClaim(TradehallAggregate):
+    """One per payment a processor collected (a Stripe invoice), whichever message tells of
+    it: saved with the payment it credits, so a second message about the same invoice, under
+    another event id, credits nothing more (ADR 13)."""
+
+    class Claimed(TradehallAggregate.Created):
+        processor: str
+        payment_id: str
+        organisation_id: UUID
+
+    def __init__(self, processor: str, payment_id: str, organisation_id: UUID) -> None:
+        self.processor = processor
+        self.payment_id = payment_id
+        self.organisation_id = organisation_id
+
+    @staticmethod
+    def key(processor: str, payment_id: str) -> str:
+        """The natural key: the processor's name, lower case, and its id as it gives it (Stripe
+        ids are case-sensitive), without surrounding space."""
+        return f"{processor.strip().lower()}:{payment_id.strip()}"
+
+    @classmethod
+    def id_for(cls, processor: str, payment_id: str) -> UUID:
+        return uuid5(PROCESSOR_PAYMENT_NAMESPACE, cls.key(processor, payment_id))
+
+    @classmethod
+    def claim(
+        cls, context: Context, processor: str, payment_id: str, organisation_id: UUID
+    ) -> ProcessorPaymentClaim:
+        if not payment_id.strip():
+            raise InvalidValue("payment_id", "a processor's payment has an id")
+        return cls._create(
+            cls.Claimed,
+            id=cls.id_for(processor, payment_id),
+            processor=processor.strip().lower(),
+            payment_id=payment_id.strip(),
             organisation_id=organisation_id,
             **context.event_kwargs(),
         )

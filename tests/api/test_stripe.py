@@ -13,7 +13,7 @@ import pytest
 
 from membership.dues import default_bands
 from tests.api.conftest import add_user
-from tests.api.helpers import APPLICATION, events_of, register, services_of, token
+from tests.api.helpers import APPLICATION, event_count, events_of, register, services_of, token
 from tests.conftest import FAST_PASSWORDS, AppClient, running
 from tradehall.api.app import create_app
 from tradehall.clock import ManualClock
@@ -404,3 +404,68 @@ async def test_a_member_who_leaves_stops_paying_by_card(
         assert subscription["status"] == "active"
     else:
         assert subscription["status"] == "canceled"
+
+
+# An invoice is credited once, whatever the event id ------------------------------------------
+
+
+def payments(ledger: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e for e in ledger["entries"] if e["kind"] == "payment"]
+
+
+async def ledger_of(client: Client, org: dict[str, Any], headers: dict[str, str]) -> Any:
+    response = await client.get(url(org, "/dues/ledger"), headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_an_invoice_told_again_under_a_new_event_id_is_credited_once(
+    stripe_client: Client, standin: StripeStandIn, store: Store, clock: ManualClock
+) -> None:
+    org, headers, _ = await admitted(stripe_client, store, clock)
+    completed, paid = await checkout_completed(stripe_client, standin, org, headers)
+    for event in (completed, paid):
+        assert (await deliver(stripe_client, event)).json()["outcome"] == "applied"
+    before = event_count(stripe_client, "")
+    invoice = json.loads(paid.payload)["data"]["object"]
+
+    again = await deliver(stripe_client, standin.sign("invoice.paid", invoice))
+
+    assert again.status_code == 200, again.text
+    assert again.json()["outcome"] == "duplicate"
+    assert event_count(stripe_client, "") == before  # nothing recorded, not even a claim
+    assert len(payments(await ledger_of(stripe_client, org, headers))) == 1
+
+
+async def test_an_invoice_credited_to_one_member_is_not_credited_to_another(
+    stripe_client: Client, standin: StripeStandIn, store: Store, clock: ManualClock
+) -> None:
+    """The same invoice under a new event id naming another organisation (its metadata edited
+    in Stripe's dashboard, say): two payments from one invoice before; now parked for staff."""
+    org, headers, staff = await admitted(stripe_client, store, clock)
+    other, other_headers, _ = await admitted(stripe_client, store, clock)
+    _, paid = await checkout_completed(stripe_client, standin, org, headers)
+    assert (await deliver(stripe_client, paid)).json()["outcome"] == "applied"
+    invoice = json.loads(paid.payload)["data"]["object"]
+    invoice["parent"]["subscription_details"]["metadata"] = {"organisation_id": other["id"]}
+    other_events = len(events_of(stripe_client, other["id"]))
+
+    elsewhere = standin.sign("invoice.paid", invoice)
+    answer = await deliver(stripe_client, elsewhere)
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["outcome"] == "parked"
+    assert payments(await ledger_of(stripe_client, other, other_headers)) == []
+    assert len(events_of(stripe_client, other["id"])) == other_events
+    parked = (await stripe_client.get("/api/v1/dues/parked-webhooks", headers=staff)).json()
+    [reason] = [p["reason"] for p in parked if p["event_id"] == elsewhere.event_id]
+    assert invoice["id"] in reason
+    assert org["id"] in reason
+    # Staff applying it to that organisation anyway are refused as well.
+    resolution = f"/api/v1/dues/parked-webhooks/{elsewhere.event_id}/resolution"
+    applied = await stripe_client.post(
+        resolution, json={"action": "apply", "organisation_id": other["id"]}, headers=staff
+    )
+    assert applied.status_code == 409, applied.text
+    assert payments(await ledger_of(stripe_client, other, other_headers)) == []
+    assert len(payments(await ledger_of(stripe_client, org, headers))) == 1

@@ -139,6 +139,8 @@ async def handle_event(
     def apply(organisation: Organisation) -> None:
         decide(organisation, context)
 
+    # An invoice is credited once, whichever event tells of it (Stripe may send another).
+    credits = str(obj["id"]) if event_type == "invoice.paid" else None
     try:
         saved = await services.run(
             services.membership.handle_external_event,
@@ -147,6 +149,7 @@ async def handle_event(
             str(event["id"]),
             organisation_id,
             apply,
+            credits_payment=credits,
         )
     except ConcurrentChange:
         raise  # not a refusal: answered 503 so that Stripe delivers it again
