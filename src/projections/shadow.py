@@ -12,6 +12,8 @@ their unqualified table names resolve to the shadow tables.
 - PostgreSQL: the shadow tables live in a schema of their own, named first on the rebuild's
   `search_path`. The swap drops the live tables and moves the shadow ones into the live schema
   (`ALTER TABLE ... SET SCHEMA`), indexes and constraints with them. DDL is transactional.
+  The rebuild's connection holds an advisory lock on its schema's name while it lives, so the
+  next rebuild can tell a schema left by one that died (dropped) from one at work (kept).
 - SQLite: the shadow tables are TEMP tables of the rebuild's connection (unqualified names look
   in `temp` before `main`). The swap replaces the live rows by the shadow's in one transaction
   (`DELETE`, then `INSERT ... SELECT`): the live tables themselves never change.
@@ -23,7 +25,7 @@ import abc
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, MetaData, Table
+from sqlalchemy import Connection, MetaData, Table, text
 
 
 class ShadowTables(abc.ABC):
@@ -58,16 +60,48 @@ class ShadowTables(abc.ABC):
         return self.connection.dialect.identifier_preparer.quote(name)
 
 
+SHADOW_PREFIX = "rebuild_"
+# The advisory lock space of shadow schemas: (this, hashtext(schema name)).
+_LOCK_CLASS = 0x7468
+
+
 class _PostgresShadow(ShadowTables):
     def __init__(self, connection: Connection, tables: Sequence[Table]) -> None:
         super().__init__(connection, tables)
-        self.schema = f"rebuild_{uuid.uuid4().hex[:16]}"
+        self.schema = f"{SHADOW_PREFIX}{uuid.uuid4().hex[:16]}"
         self.live_schema = ""
         self.search_path = ""
+
+    def _lock(self, schema: str, *, wait: bool) -> bool:
+        call = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
+        taken = self.connection.execute(
+            text(f"SELECT {call}(:class, hashtext(:schema))"),
+            {"class": _LOCK_CLASS, "schema": schema},
+        ).scalar()
+        return wait or bool(taken)
+
+    def _unlock(self, schema: str) -> None:
+        self.connection.execute(
+            text("SELECT pg_advisory_unlock(:class, hashtext(:schema))"),
+            {"class": _LOCK_CLASS, "schema": schema},
+        )
 
     def create(self) -> None:
         connection = self.connection
         with connection.begin():
+            # Session locks: held until `drop`, across the rebuild's transactions.
+            self._lock(self.schema, wait=True)
+            left = connection.execute(
+                text("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, :prefix)"),
+                {"prefix": SHADOW_PREFIX},
+            ).scalars()
+            for schema in list(left):
+                if schema != self.schema and self._lock(schema, wait=False):
+                    # No rebuild holds it: a rebuild that died left it.
+                    connection.exec_driver_sql(
+                        f"DROP SCHEMA IF EXISTS {self._quote(schema)} CASCADE"
+                    )
+                    self._unlock(schema)
             self.live_schema = str(connection.exec_driver_sql("SELECT current_schema()").scalar())
             self.search_path = str(connection.exec_driver_sql("SHOW search_path").scalar())
             connection.exec_driver_sql(f"CREATE SCHEMA {self._quote(self.schema)}")
@@ -93,6 +127,7 @@ class _PostgresShadow(ShadowTables):
             self.connection.exec_driver_sql(
                 f"DROP SCHEMA IF EXISTS {self._quote(self.schema)} CASCADE"
             )
+            self._unlock(self.schema)
 
 
 class _SQLiteShadow(ShadowTables):

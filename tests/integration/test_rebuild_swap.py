@@ -213,3 +213,30 @@ def test_after_a_rebuild_the_tables_are_those_a_fresh_migration_makes(
             },
         )
         assert compare_metadata(context, read_side) == []
+
+
+def test_a_rebuild_drops_the_shadow_schema_of_a_rebuild_that_died_not_of_one_at_work() -> None:
+    # PostgreSQL alone: SQLite's shadow tables are TEMP tables, gone with their connection.
+    with database_of_its_own() as postgres:
+        app = MembershipApp(env=postgres.application_env("membership", pool_size=2))
+        seed(app, 5, random.Random(37))
+        runner = projector(postgres, app, all_projections())
+        runner.catch_up()
+        lock = "SELECT pg_advisory_lock(x'7468'::int, hashtext(:schema))"
+        try:
+            with runner.engine.connect() as at_work:
+                for schema in ("rebuild_died", "rebuild_at_work"):
+                    at_work.execute(text(f"CREATE SCHEMA {schema}"))
+                    at_work.execute(text(f"CREATE TABLE {schema}.directory_members (x int)"))
+                at_work.execute(text(lock), {"schema": "rebuild_at_work"})
+                at_work.commit()
+
+                runner.rebuild()
+
+                left = at_work.execute(
+                    text("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'rebuild_%'")
+                ).scalars()
+                assert sorted(left) == ["rebuild_at_work"]
+        finally:
+            runner.engine.dispose()
+            app.close()
