@@ -10,6 +10,7 @@ import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select
 
 from membership.application import MembershipApp
@@ -62,9 +63,13 @@ def record_with_a_lone_surrogate(app: MembershipApp) -> uuid.UUID:
     return organisation.id
 
 
+# One batch: rows made and changed in it are inserted (COPY on PostgreSQL). A batch an event:
+# rows made earlier are loaded, changed and written back (INSERT ... unnest ... ON CONFLICT).
+@pytest.mark.parametrize("batch_size", [1000, 1])
 def test_every_projection_applies_events_holding_nul_and_lone_surrogates(
     store: Store,  # noqa: F811
     membership: MembershipApp,  # noqa: F811
+    batch_size: int,
 ) -> None:
     app = membership
     app.ensure_dues_schedule(Context("system", "schedule", AT))
@@ -79,7 +84,7 @@ def test_every_projection_applies_events_holding_nul_and_lone_surrogates(
     overlong = register(app, "L" * 250)
     surrogate = record_with_a_lone_surrogate(app)
     projections = [*all_projections(), NoticeWriter("https://tradehall.example")]
-    runner = projector(store, app, projections)
+    runner = projector(store, app, projections, batch_size=batch_size)
 
     runner.catch_up()
 
