@@ -281,3 +281,22 @@ async def test_whole_numbers_in_the_query_are_decimal_digits_only(
 
     assert response.status_code == 400, response.text
     assert response.json()["errors"][0]["field"] == "page"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "status"),
+    [
+        ("application/json; charset=utf-8", 201),
+        ("application/json; charset=latin-1", 415),
+        ("text/plain", 415),
+        ("application/merge-patch+json", 201),
+    ],
+)
+async def test_a_body_is_json_in_utf_8(client: Client, content_type: str, status: int) -> None:
+    response = await client.post(
+        "/api/v1/organisations",
+        content=json.dumps(registration()),
+        headers={"content-type": content_type},
+    )
+
+    assert response.status_code == status, response.text

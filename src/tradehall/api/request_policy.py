@@ -33,6 +33,7 @@ MAX_PARAMETER_LENGTH = 2000
 # Headers a handler reads as text (Authorization is read by the JWT layer, strictly ASCII).
 HEADERS_READ = ("if-match", "idempotency-key", "x-request-id", "stripe-signature")
 _JSON_MEDIA = re.compile(r"^application/(?:[\w.+-]+\+)?json$")
+_CHARSET = re.compile(r"charset\s*=\s*\"?([^\";\s]*)", re.IGNORECASE)
 _STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKETS = bytes(range(256)).translate(None, b"[]{}")
 _AT_PATH = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
@@ -120,11 +121,17 @@ def _validation_error(error: msgspec.ValidationError) -> ValidationException:
 
 
 def check_json_body(body: bytes, content_type: str, schema: Any) -> None:
-    media = content_type.split(";", 1)[0].strip().lower()
+    media, _, parameters = content_type.partition(";")
+    media = media.strip().lower()
     if not _JSON_MEDIA.match(media):
         raise ClientException(
             f"send the body as application/json (got {_printable(media) or 'no Content-Type'})",
             status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+        )
+    charset = _CHARSET.search(parameters)
+    if charset is not None and charset.group(1).lower() not in ("utf-8", "utf8"):
+        raise ClientException(
+            "JSON is read as UTF-8 only", status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE
         )
     if json_depth(body) > MAX_JSON_DEPTH:
         raise _bad_request("body", f"nested more than {MAX_JSON_DEPTH} levels deep", "body")
