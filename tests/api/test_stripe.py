@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+import stripe
 
 from membership.dues import default_bands
 from tests.api.conftest import add_user
@@ -139,7 +140,6 @@ async def test_a_bad_signature_is_refused_and_records_nothing(
     _, paid = await checkout_completed(stripe_client, standin, org, headers)
     before = len(events_of(stripe_client, org["id"]))
     now = int(time.time())
-    import stripe
 
     signature = {
         "wrong secret": stripe.WebhookSignature.generate_signature_header(
@@ -469,3 +469,106 @@ async def test_an_invoice_credited_to_one_member_is_not_credited_to_another(
     assert applied.status_code == 409, applied.text
     assert payments(await ledger_of(stripe_client, other, other_headers)) == []
     assert len(payments(await ledger_of(stripe_client, org, headers))) == 1
+
+
+# Garbage is a 4xx and records nothing ---------------------------------------------------------
+
+
+def signed(body: bytes | str, timestamp: int | None = None) -> tuple[bytes, str]:
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    header = stripe.WebhookSignature.generate_signature_header(
+        text, WEBHOOK_SECRET, timestamp=timestamp or int(time.time())
+    )
+    return (body if isinstance(body, bytes) else body.encode()), header
+
+
+def event_with(obj: Any, **envelope: Any) -> str:
+    event = {"id": "evt_garbage_1", "type": "invoice.paid", "data": {"object": obj}} | envelope
+    return json.dumps(event)
+
+
+def garbage(invoice: dict[str, Any]) -> dict[str, tuple[bytes, str]]:
+    """Each way a body or its signature can be wrong, as (body, Stripe-Signature)."""
+
+    def with_invoice(**changes: Any) -> tuple[bytes, str]:
+        return signed(event_with(invoice | changes))
+
+    good_body, good_header = signed(event_with(invoice))
+    latin1 = json.dumps(
+        {
+            "id": "evt_latin",
+            "type": "invoice.paid",
+            "data": {"object": invoice | {"number": "n\u00e9"}},
+        },
+        ensure_ascii=False,
+    ).encode("latin-1")
+    return {
+        "body not utf-8": (b"\xff\xfe{\x00\x9c}", good_header),
+        "body latin-1": signed(latin1),
+        "invoice number not plain": with_invoice(number="caf\u00e9\u0000"),
+        "header garbage": (good_body, "garbage"),
+        "header without timestamp": (good_body, "v1=abc"),
+        "header timestamp not a number": (good_body, "t=\u00b2,v1=abc"),
+        "header timestamp huge": (good_body, "t=" + "9" * 400 + ",v1=abc"),
+        "header other scheme": (good_body, good_header.replace("v1=", "v0=")),
+        "not json": signed("this is not json"),
+        "json nested deep": signed("[" * 5000 + "]" * 5000),
+        "json array": signed("[1, 2]"),
+        "json string": signed('"evt"'),
+        "json null": signed("null"),
+        "json huge number": signed('{"id": 1' + "0" * 5000 + "}"),
+        "no id": signed(json.dumps({"type": "invoice.paid", "data": {"object": invoice}})),
+        "id not text": signed(event_with(invoice, id=42)),
+        "id with a nul": signed(event_with(invoice, id="evt_\u0000x")),
+        "no data": signed(json.dumps({"id": "evt_x", "type": "invoice.paid"})),
+        "data not an object": signed(event_with(invoice, data=[1])),
+        "object not an object": signed(event_with([invoice])),
+        "no type": signed(json.dumps({"id": "evt_x", "data": {"object": invoice}})),
+        "invoice without id": signed(event_with({k: v for k, v in invoice.items() if k != "id"})),
+        "invoice id with a bidi override": with_invoice(id="in_\u202eabc"),
+        "amount not a number": with_invoice(amount_paid="a lot"),
+        "amount negative": with_invoice(amount_paid=-15000),
+        "currency not a code": with_invoice(currency="pounds sterling"),
+        "lines a list": with_invoice(lines=[1]),
+        "line not an object": with_invoice(lines={"data": ["line"]}),
+        "period end out of range": with_invoice(lines={"data": [{"period": {"end": 10**15}}]}),
+        "paid at not a time": with_invoice(status_transitions={"paid_at": "yesterday"}),
+        "paid at out of range": with_invoice(status_transitions={"paid_at": -(10**12)}),
+        "parent not an object": with_invoice(parent="sub_1"),
+        "subscription without id": signed(
+            event_with({"status": "active"}, type="customer.subscription.updated")
+        ),
+        "subscription status a number": signed(
+            event_with({"id": "sub_1", "status": 3}, type="customer.subscription.updated")
+        ),
+    }
+
+
+async def test_a_malformed_webhook_is_a_4xx_problem_and_records_nothing(
+    stripe_client: Client, standin: StripeStandIn, store: Store, clock: ManualClock
+) -> None:
+    org, headers, staff = await admitted(stripe_client, store, clock)
+    _, paid = await checkout_completed(stripe_client, standin, org, headers)
+    invoice = json.loads(paid.payload)["data"]["object"]
+    before = event_count(stripe_client, "")
+    parked_before = (await stripe_client.get("/api/v1/dues/parked-webhooks", headers=staff)).json()
+
+    answers = {}
+    for fault, (body, header) in garbage(invoice).items():
+        answers[fault] = await stripe_client.post(
+            "/api/v1/webhooks/stripe",
+            content=body,
+            # As a server receives it: bytes, which it reads as Latin-1.
+            headers={"content-type": "application/json", "stripe-signature": header.encode()},
+        )
+
+    wrong = {
+        fault: (answer.status_code, answer.text[:200])
+        for fault, answer in answers.items()
+        if not 400 <= answer.status_code < 500
+        or not answer.headers["content-type"].startswith("application/problem+json")
+    }
+    assert wrong == {}
+    assert event_count(stripe_client, "") == before
+    parked = (await stripe_client.get("/api/v1/dues/parked-webhooks", headers=staff)).json()
+    assert parked == parked_before

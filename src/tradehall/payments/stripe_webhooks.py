@@ -13,9 +13,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
+import msgspec
 import stripe
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -39,10 +40,15 @@ class WebhookRejected(Exception):
 
 
 def verify(payload: bytes, header: str | None, secret: str, now: float) -> dict[str, Any]:
-    """The event, if the signature over the raw body is good and its time is now-ish."""
+    """The event, if the signature over the raw body is good, its time is now-ish and it has
+    the shape of a Stripe event (the object too, for the types we act on)."""
     if not header:
         raise WebhookRejected("the Stripe-Signature header is missing")
-    text = payload.decode("utf-8")
+    try:
+        # Stripe signs the body as UTF-8 text: any other body is not from Stripe.
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        raise WebhookRejected("the body is not UTF-8") from None
     try:
         stripe.WebhookSignature.verify_header(text, header, secret, SIGNATURE_TOLERANCE_SECONDS)
     except stripe.SignatureVerificationError as error:
@@ -51,20 +57,120 @@ def verify(payload: bytes, header: str | None, secret: str, now: float) -> dict[
     if timestamp > now + FUTURE_SKEW_SECONDS:
         raise WebhookRejected("the signature's timestamp is in the future")
     try:
-        event: dict[str, Any] = json.loads(text)
-    except ValueError:
-        raise WebhookRejected("the body is not JSON") from None
-    if not isinstance(event.get("id"), str) or not isinstance(event.get("data"), dict):
-        raise WebhookRejected("the body is not a Stripe event")
+        event: dict[str, Any] = msgspec.json.decode(text, type=dict[str, Any])
+    except (msgspec.DecodeError, RecursionError):
+        raise WebhookRejected("the body is not a JSON object") from None
+    parse_event(event)
     return event
 
 
 def _timestamp(header: str) -> int:
     for part in header.split(","):
         key, _, value = part.partition("=")
-        if key.strip() == "t" and value.strip().isdigit():
+        value = value.strip()
+        if key.strip() == "t" and value.isascii() and value.isdigit():
             return int(value)
     raise WebhookRejected("the signature has no timestamp")
+
+
+# The parts of Stripe's objects we read, typed: anything else in them is ignored, and an event
+# whose parts have another shape is refused (400) before anything is recorded.
+StripeId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_]{1,100}$")]
+EventType = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_.]{1,100}$")]
+# Seconds since 1970, up to the end of year 9999 (datetime's range).
+Epoch = Annotated[int, msgspec.Meta(ge=0, le=253_402_300_799)]
+InvoiceNumber = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")]
+Metadata = dict[str, Any]
+
+
+class _Data(msgspec.Struct):
+    object: dict[str, Any]
+
+
+class _Event(msgspec.Struct):
+    id: StripeId
+    type: EventType
+    data: _Data
+
+
+class _SubscriptionDetails(msgspec.Struct):
+    metadata: Metadata | None = None
+
+
+class _Parent(msgspec.Struct):
+    subscription_details: _SubscriptionDetails | None = None
+
+
+class _Period(msgspec.Struct):
+    end: Epoch | None = None
+
+
+class _Line(msgspec.Struct):
+    period: _Period | None = None
+
+
+class _Lines(msgspec.Struct):
+    data: list[_Line] = msgspec.field(default_factory=list)
+
+
+class _StatusTransitions(msgspec.Struct):
+    paid_at: Epoch | None = None
+
+
+class _Owned(msgspec.Struct, kw_only=True):
+    """Where our organisation id may be: Checkout's reference, or the metadata we set."""
+
+    client_reference_id: str | None = None
+    metadata: Metadata | None = None
+    parent: _Parent | None = None
+
+
+class _Invoice(_Owned, kw_only=True):
+    id: StripeId
+    number: InvoiceNumber | None = None
+    amount_paid: Annotated[int, msgspec.Meta(ge=0, le=10**13)] = 0
+    currency: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{3}$")] = "gbp"
+    lines: _Lines = msgspec.field(default_factory=_Lines)
+    status_transitions: _StatusTransitions | None = None
+
+
+class _CheckoutSession(_Owned, kw_only=True):
+    customer: StripeId | None = None
+    subscription: StripeId | None = None
+
+
+class _Subscription(_Owned, kw_only=True):
+    id: StripeId
+    status: Annotated[str, msgspec.Meta(pattern=r"^[a-z_]{1,40}$")] = ""
+    cancel_at_period_end: bool = False
+
+
+_OBJECTS: dict[str, type[_Owned]] = {
+    "checkout.session.completed": _CheckoutSession,
+    "invoice.paid": _Invoice,
+    "invoice.payment_failed": _Invoice,
+    "customer.subscription.updated": _Subscription,
+    "customer.subscription.deleted": _Subscription,
+}
+
+
+@dataclass(frozen=True)
+class ParsedEvent:
+    id: str
+    type: str
+    # The event's object, typed, for the types we act on; None for the others.
+    object: _Owned | None
+
+
+def parse_event(event: dict[str, Any]) -> ParsedEvent:
+    """The parts of an event we read, or WebhookRejected naming what is wrong with it."""
+    try:
+        envelope = msgspec.convert(event, _Event)
+        kind = _OBJECTS.get(envelope.type)
+        obj = msgspec.convert(envelope.data.object, kind) if kind is not None else None
+    except msgspec.ValidationError as error:
+        raise WebhookRejected(f"the body is not a Stripe event we can read: {error}") from None
+    return ParsedEvent(envelope.id, envelope.type, obj)
 
 
 @dataclass(frozen=True)
@@ -73,16 +179,18 @@ class Outcome:
     detail: str = ""
 
 
-def _when(epoch: Any) -> datetime | None:
-    return datetime.fromtimestamp(int(epoch), tz=UTC) if epoch else None
+def _when(epoch: int | None) -> datetime | None:
+    return datetime.fromtimestamp(epoch, tz=UTC) if epoch else None
 
 
-def organisation_of(event_type: str, obj: dict[str, Any]) -> UUID | None:
+def organisation_of(obj: _Owned) -> UUID | None:
     """The organisation an event is about: our id, which we put in every object we create."""
-    candidates: list[Any] = [obj.get("client_reference_id"), (obj.get("metadata") or {})]
-    parent = obj.get("parent") or {}
-    details = parent.get("subscription_details") or {}
-    candidates.append(details.get("metadata") or {})
+    details = obj.parent.subscription_details if obj.parent else None
+    candidates: list[Any] = [
+        obj.client_reference_id,
+        obj.metadata or {},
+        (details.metadata if details else None) or {},
+    ]
     for candidate in candidates:
         value = candidate.get("organisation_id") if isinstance(candidate, dict) else candidate
         if value:
@@ -93,29 +201,27 @@ def organisation_of(event_type: str, obj: dict[str, Any]) -> UUID | None:
     return None
 
 
-def _decision(event_type: str, obj: dict[str, Any]) -> Callable[..., None] | None:
+def _decision(event_type: str, obj: _Owned | None) -> Callable[..., None] | None:
     """What an event asks of the organisation, or None for events we do not act on."""
-    if event_type == "checkout.session.completed":
+    if isinstance(obj, _CheckoutSession):
         return lambda org, ctx: org.link_payment_processor(
-            ctx, str(obj.get("customer") or ""), obj.get("subscription")
+            ctx, obj.customer or "", obj.subscription
         )
-    if event_type == "invoice.paid":
-        period_ends = [
-            line.get("period", {}).get("end") for line in obj.get("lines", {}).get("data", [])
-        ]
+    if isinstance(obj, _Invoice) and event_type == "invoice.paid":
+        period_ends = [line.period.end for line in obj.lines.data if line.period]
         covers_until = _when(max((end for end in period_ends if end), default=None))
-        amount = Money.of(int(obj.get("amount_paid", 0)), str(obj.get("currency", "gbp")))
-        reference = str(obj.get("number") or obj["id"])
+        amount = Money.of(obj.amount_paid, obj.currency)
+        reference = obj.number or obj.id
         return lambda org, ctx: org.record_payment(
-            ctx, str(obj["id"]), amount, "stripe", reference, covers_until
+            ctx, obj.id, amount, "stripe", reference, covers_until
         )
-    if event_type == "invoice.payment_failed":
-        reference = str(obj.get("number") or obj["id"])
+    if isinstance(obj, _Invoice):
+        reference = obj.number or obj.id
         return lambda org, ctx: org.record_payment_failure(ctx, reference)
-    if event_type in {"customer.subscription.updated", "customer.subscription.deleted"}:
-        status = "canceled" if event_type.endswith("deleted") else str(obj.get("status"))
+    if isinstance(obj, _Subscription):
+        status = "canceled" if event_type.endswith("deleted") else obj.status
         return lambda org, ctx: org.record_subscription_change(
-            ctx, str(obj["id"]), status, bool(obj.get("cancel_at_period_end"))
+            ctx, obj.id, status, obj.cancel_at_period_end
         )
     return None
 
@@ -123,30 +229,37 @@ def _decision(event_type: str, obj: dict[str, Any]) -> Callable[..., None] | Non
 async def handle_event(
     services: Services, event: dict[str, Any], organisation_id: UUID | None = None
 ) -> Outcome:
-    """Apply a Stripe event; `organisation_id` is staff's answer for an event that named none."""
-    event_type = str(event.get("type", ""))
-    obj: dict[str, Any] = event["data"].get("object") or {}
-    decide = _decision(event_type, obj)
-    if decide is None:
-        return Outcome("ignored", event_type)
-    organisation_id = organisation_id or organisation_of(event_type, obj)
+    """Apply a Stripe event; `organisation_id` is staff's answer for an event that named none.
+
+    The event has passed `verify` (or was parked after it did), so its shape is known good."""
+    parsed = parse_event(event)
+    obj = parsed.object
+    decide = _decision(parsed.type, obj)
+    if decide is None or obj is None:
+        return Outcome("ignored", parsed.type)
+    organisation_id = organisation_id or organisation_of(obj)
     if organisation_id is None:
         return await _park(services, event, "the event names no organisation")
     now = services.clock.now()
-    effective = _when((obj.get("status_transitions") or {}).get("paid_at")) or now
-    context = Context(SYSTEM, f"stripe:{event['id']}", now, min(effective, now))
+    paid_at = (
+        obj.status_transitions.paid_at
+        if isinstance(obj, _Invoice) and obj.status_transitions
+        else None
+    )
+    effective = _when(paid_at) or now
+    context = Context(SYSTEM, f"stripe:{parsed.id}", now, min(effective, now))
 
     def apply(organisation: Organisation) -> None:
         decide(organisation, context)
 
     # An invoice is credited once, whichever event tells of it (Stripe may send another).
-    credits = str(obj["id"]) if event_type == "invoice.paid" else None
+    credits = obj.id if isinstance(obj, _Invoice) and parsed.type == "invoice.paid" else None
     try:
         saved = await services.run(
             services.membership.handle_external_event,
             context,
             "stripe",
-            str(event["id"]),
+            parsed.id,
             organisation_id,
             apply,
             credits_payment=credits,
@@ -174,7 +287,10 @@ async def resolve_parked(
         raise NotFound(f"no unresolved parked event {event_id}")
     outcome = Outcome("dismissed")
     if apply:
-        outcome = await handle_event(services, json.loads(row.payload), organisation_id)
+        try:
+            outcome = await handle_event(services, json.loads(row.payload), organisation_id)
+        except WebhookRejected as unreadable:  # parked before events were checked on arrival
+            raise Conflict(f"the parked event cannot be applied: {unreadable}") from None
         if outcome.status == "parked":
             raise Conflict(f"still refused: {outcome.detail}")
     async with services.engine.begin() as connection:
