@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
+import random
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -85,7 +87,13 @@ class AppClient(httpx.AsyncClient):
     def __init__(self, app: Litestar) -> None:
         # httpx's ASGI transport runs requests concurrently, so races in tests really race
         # (Litestar's test client handles one request at a time).
-        super().__init__(transport=httpx.ASGITransport(app=app), base_url="http://testserver.local")
+        # Each client comes from an address of its own: sign-in throttles are kept per client
+        # address in the database, and PostgreSQL's database is shared by the whole run.
+        address = str(ipaddress.IPv6Address((0x20010DB8 << 96) | random.getrandbits(96)))
+        super().__init__(
+            transport=httpx.ASGITransport(app=app, client=(address, 123)),
+            base_url="http://testserver.local",
+        )
         self.app = app
 
 
