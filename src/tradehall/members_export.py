@@ -7,7 +7,6 @@ which for an imported member is its join date in the old system).
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from datetime import datetime
@@ -17,6 +16,7 @@ from uuid import UUID
 from membership.application import MembershipApp
 from membership.domain import Organisation
 from membership.standing import GOOD_STANDING
+from tradehall.csv_cells import CellWriter
 
 COLUMNS = (
     "organisation_id",
@@ -32,9 +32,6 @@ COLUMNS = (
     "paid_up_until",
     "joined",
 )
-# A cell starting with one of these is a formula to a spreadsheet: it is written with a leading
-# apostrophe so that opening the export never runs anything (OWASP's CSV injection advice).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 LIST_SEPARATOR = ";"
 
 
@@ -47,11 +44,11 @@ def member_rows(app: MembershipApp) -> Iterator[list[str]]:
 
 def write_members_csv(app: MembershipApp, out: TextIO) -> int:
     """Write the header and every organisation's row to `out`; the number of rows."""
-    writer = csv.writer(out, lineterminator="\n")
+    writer = CellWriter(out)
     writer.writerow(COLUMNS)
     count = 0
     for row in member_rows(app):
-        writer.writerow([_safe(cell) for cell in row])
+        writer.writerow(row)
         count += 1
     return count
 
@@ -96,7 +93,3 @@ def _row(organisation: Organisation, joined: datetime | None) -> list[str]:
 
 def _day(moment: datetime | None) -> str:
     return moment.date().isoformat() if moment else ""
-
-
-def _safe(cell: str) -> str:
-    return "'" + cell if cell.startswith(_FORMULA_STARTS) else cell

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from datetime import UTC, date, datetime, time
@@ -33,6 +32,7 @@ from tradehall.api.schemas.membership import (
     ScheduleVersionView,
     ScheduleView,
 )
+from tradehall.csv_cells import CellWriter
 from tradehall.services import Services
 
 LOG = "membership"
@@ -181,7 +181,7 @@ def _decimal(minor: int) -> str:
 
 def _ledger_csv(services: Services) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = CellWriter(buffer)
     writer.writerow(
         [
             "organisation_id",
