@@ -25,6 +25,7 @@ from membership.registry import RegistryIdentifier
 from membership.standing import MembershipStatus
 from sharedkernel.errors import Conflict, InvalidValue
 from sharedkernel.events import Context, TradehallAggregate
+from sharedkernel.moments import plausible_moment
 from sharedkernel.money import Money
 
 __all__ = [
@@ -54,6 +55,10 @@ class Organisation(TradehallAggregate, MembershipLifecycle):
         regions: list[str]
         cpv_codes: list[str]
         first_user_id: UUID
+
+        def apply(self, aggregate: Organisation) -> None:
+            # Nothing about the organisation takes effect before this (ADR 17).
+            aggregate.exists_from = self.effective_at
 
     class RegistryIdentifierReleased(TradehallAggregate.Event):
         """Staff found the identifier was wrongly claimed: the organisation no longer holds it."""
@@ -113,6 +118,7 @@ class Organisation(TradehallAggregate, MembershipLifecycle):
         self.regions = list(regions)
         self.cpv_codes = list(cpv_codes)
         self.first_user_id = first_user_id
+        self.exists_from: datetime = datetime.min.replace(tzinfo=UTC)  # set as it registers
         self.membership_status = MembershipStatus.NONE
         self.applied_at: datetime | None = None
         self.decided_at: datetime | None = None
@@ -362,6 +368,7 @@ class DuesSchedule(TradehallAggregate):
         self, context: Context, effective_from: datetime, bands: Sequence[DuesBand]
     ) -> None:
         checked = validate_bands(bands)
+        effective_from = plausible_moment("effective_from", effective_from)
         if self.versions and effective_from <= self.versions[-1].effective_from:
             raise InvalidValue("effective_from", "a new version takes effect after the latest one")
         self.trigger_event(

@@ -61,6 +61,8 @@ class MembershipLifecycle:
     """State and commands of an admitted member. Mixed into `Organisation`."""
 
     membership_status: MembershipStatus
+    # When the organisation registered (its registration's effective time).
+    exists_from: datetime
     trigger_event: Callable[..., None]
     # The organisation's admission event (the aggregate in domain.py defines it).
     MembershipAdmitted: type[TradehallAggregate.Event]
@@ -311,6 +313,7 @@ class MembershipLifecycle:
             raise InvalidValue("method", f"one of {', '.join(sorted(PAYMENT_METHODS))}")
         if any(entry.entry_id == payment_id for entry in self.ledger):
             return  # the same payment told twice (a processor retrying): nothing more
+        context = self._dated(context, "effective_date")
         self._invoice_processor_period(context, payment_id, amount, covers_until)
         self.trigger_event(
             self.PaymentRecorded,
@@ -390,6 +393,7 @@ class MembershipLifecycle:
         refunded = sum(e.amount.minor for e in self.ledger if e.kind == "refund")
         if any(entry.entry_id == refund_id for entry in self.ledger):
             return  # the same refund told twice (a retried request): nothing more
+        context = self._dated(context, "effective_date")
         if refunded + amount.minor > paid:
             raise Conflict("cannot refund more than has been paid")
         self.trigger_event(
@@ -562,6 +566,23 @@ class MembershipLifecycle:
             )
 
     # Internals -------------------------------------------------------------------------------
+
+    def _dated(self, context: Context, field: str) -> Context:
+        """A money movement dated by the caller (a cheque banked last week): not after it is
+        recorded, and not on a day before the organisation registered (ADR 17). Earlier on the
+        day it registered counts from its registration."""
+        effective = context.effective_at
+        if effective is None:
+            return context
+        if effective > context.at:
+            raise InvalidValue(field, f"{effective.date()} is later than today")
+        if effective.date() < self.exists_from.date():
+            raise InvalidValue(
+                field,
+                f"{effective.date()} is before the organisation registered "
+                f"({self.exists_from.date()})",
+            )
+        return _effective(context, max(effective, self.exists_from))
 
     def _require_dues_currency(self, amount: Money) -> None:
         if self.tier is not None and amount.currency != self.tier.annual_due.currency:

@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -572,3 +572,31 @@ async def test_a_malformed_webhook_is_a_4xx_problem_and_records_nothing(
     assert event_count(stripe_client, "") == before
     parked = (await stripe_client.get("/api/v1/dues/parked-webhooks", headers=staff)).json()
     assert parked == parked_before
+
+
+async def test_a_stripe_payment_paid_at_before_the_registration_counts_from_it(
+    stripe_client: Client, standin: StripeStandIn, store: Store, clock: ManualClock
+) -> None:
+    org, headers, _ = await admitted(stripe_client, store, clock)
+    _, paid = await checkout_completed(stripe_client, standin, org, headers)
+    invoice = json.loads(paid.payload)["data"]["object"]
+    invoice["status_transitions"]["paid_at"] = int(datetime(2020, 1, 1, tzinfo=UTC).timestamp())
+
+    answer = await deliver(stripe_client, standin.sign("invoice.paid", invoice))
+
+    assert answer.json()["outcome"] == "applied"
+    events = events_of(stripe_client, org["id"])
+    registered = events[0].effective_at
+    [payment] = [e for e in events if type(e).__name__ == "PaymentRecorded"]
+    assert payment.effective_at == registered
+    then = await stripe_client.get(
+        url(org, "/membership/history"), params={"as_at": "2021-06-30"}, headers=headers
+    )
+    now = await stripe_client.get(
+        url(org, "/membership/history"),
+        params={"as_at": clock.now().isoformat()},
+        headers=headers,
+    )
+    assert then.status_code == now.status_code == 200, (then.text, now.text)
+    assert then.json()["standing"] is None
+    assert now.json()["standing"]["status"] == "new"

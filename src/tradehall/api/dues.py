@@ -60,12 +60,14 @@ def _money(value: Money) -> MoneyView:
 
 
 def _effective(context: Context, day: date | None) -> Context:
-    """A fact about a day in the past (a cheque banked last week) carries that day."""
+    """A fact about a day in the past (a cheque banked last week) carries that day, at noon
+    (or now, if that is today and before noon). The domain refuses a later day, or one before
+    the organisation registered (ADR 17)."""
     if day is None:
         return context
     moment = datetime.combine(day, time(12, 0), tzinfo=UTC)
-    if moment > context.at:
-        moment = context.at
+    if day == context.at.astimezone(UTC).date():
+        moment = min(moment, context.at)
     return Context(context.actor, context.request_id, context.at, moment)
 
 

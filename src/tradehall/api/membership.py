@@ -15,6 +15,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from membership.domain import Organisation
 from membership.standing import GOOD_STANDING
+from sharedkernel.moments import plausible_moment
 from sharedkernel.money import Money
 from tradehall.api.access import own_organisation, own_organisation_or_staff, rule, staff_only
 from tradehall.api.commands import command_context, command_result, etag, expected_version
@@ -53,15 +54,15 @@ AsAtParam = Annotated[
 def parse_as_at(value: str) -> datetime:
     try:
         if len(value) == 10:  # a date: as it stood at the end of that day
-            day = date.fromisoformat(value)
-            return datetime.combine(day, time.max, tzinfo=UTC)
-        moment = datetime.fromisoformat(value)
+            moment = datetime.combine(date.fromisoformat(value), time.max, tzinfo=UTC)
+        else:
+            moment = datetime.fromisoformat(value)
     except ValueError:
         raise ValidationException(
             "as_at must be an ISO date or date-time",
             extra=[{"key": "as_at", "message": "not an ISO date or date-time", "source": "query"}],
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return plausible_moment("as_at", moment)
 
 
 def _result(saved: Any) -> Response[CommandResult]:
@@ -74,17 +75,17 @@ def _details(event: Any) -> dict[str, object]:
 
 
 def standing_at(events: list[Any], as_at: datetime) -> StandingAt | None:
-    """Replay the facts in effect by `as_at` (by effective time, not recording time)."""
-    organisation: Organisation | None = None
-    for event in events:
-        if event.effective_at > as_at:
-            continue
-        if organisation is None:
-            organisation = event.mutate(None)
-        else:
-            event.apply(organisation)
-    if organisation is None:
+    """The membership as it stood at `as_at`, as we know it now (ADR 17): the facts in effect
+    by then (by effective time, not recording time), replayed in the order they were recorded.
+    None before the organisation registered; a fact stored with an effective time before the
+    registration (older versions allowed it) counts from the registration."""
+    if not events or events[0].effective_at > as_at:
         return None
+    organisation = events[0].mutate(None)
+    for event in events[1:]:
+        if event.effective_at <= as_at:
+            event.apply(organisation)
+    assert isinstance(organisation, Organisation)
     tier = organisation.tier
     return StandingAt(
         as_at=as_at,

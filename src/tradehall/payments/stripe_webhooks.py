@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -250,7 +250,10 @@ async def handle_event(
     context = Context(SYSTEM, f"stripe:{parsed.id}", now, min(effective, now))
 
     def apply(organisation: Organisation) -> None:
-        decide(organisation, context)
+        # A paid_at before the organisation registered (a clock running wrong) cannot be when
+        # the money arrived: it counts from the registration (ADR 17).
+        effective_at = max(context.effective_at or now, organisation.exists_from)
+        decide(organisation, replace(context, effective_at=effective_at))
 
     # An invoice is credited once, whichever event tells of it (Stripe may send another).
     credits = obj.id if isinstance(obj, _Invoice) and parsed.type == "invoice.paid" else None
