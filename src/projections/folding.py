@@ -132,7 +132,7 @@ class _PostgresBulk(_Bulk):
         statement, types = self._copies[table.name]
         names = [column.name for column in table.columns]
         texts = [(i, limit) for i, _, limit in _text_columns(table)]
-        ok, storable = self.is_storable, self.storable
+        storable = self.storable
         # The transaction's own connection: the rows commit, or vanish, with the batch.
         driver = connection.connection.driver_connection
         assert driver is not None
@@ -142,7 +142,10 @@ class _PostgresBulk(_Bulk):
                 values = [row[name] for name in names]
                 for i, limit in texts:
                     value = values[i]
-                    if type(value) is str and not ok(value, limit):
+                    # `is_storable`, inline: this runs for every text value of a rebuild.
+                    if type(value) is str and not (
+                        value.isascii() and "\x00" not in value and len(value) <= limit
+                    ):
                         values[i] = storable(value, limit)
                 copy.write_row(values)
 

@@ -273,36 +273,22 @@ class BatchProjector:
         On an error, the projection's changes are rolled back and the events tried one at a
         time to find the one it fails on; those before it are then applied as one batch.
         """
-        savepoint = connection.begin_nested()
-        try:
-            projection.apply(connection, events)
-        except Exception:
-            savepoint.rollback()
-        else:
-            savepoint.commit()
+        if _attempt(connection, lambda: projection.apply(connection, events)) is None:
             return len(events), None
-        good = 0
-        savepoint = connection.begin_nested()
-        try:
+        done: list[RecordedEvent] = []
+
+        def one_at_a_time() -> None:
             for event in events:
                 projection.apply(connection, [event])
-                good += 1
-        except Exception as error:
-            savepoint.rollback()
-            failure = (events[good], error)
-        else:
-            savepoint.commit()  # it failed only in a batch, and applies one at a time: keep
-            return len(events), None
-        if good:
-            savepoint = connection.begin_nested()
-            try:
-                projection.apply(connection, events[:good])
-            except Exception:
-                savepoint.rollback()
-                good = 0
-            else:
-                savepoint.commit()
-        return good, failure
+                done.append(event)
+
+        error = _attempt(connection, one_at_a_time)
+        if error is None:
+            return len(events), None  # it failed only in a batch: keep them one at a time
+        failure = (events[len(done)], error)
+        if done and _attempt(connection, lambda: projection.apply(connection, done)) is not None:
+            done.clear()
+        return len(done), failure
 
     def _failed(
         self,
@@ -555,6 +541,22 @@ class BatchProjector:
         if (projection, log) not in self._positions:
             self.ensure_positions()
         return self._positions[(projection, log)]
+
+
+def _attempt(connection: Connection, work: Callable[[], None]) -> Exception | None:
+    """Do `work` after a savepoint, and undo it if it raises: its error, or None.
+
+    Savepoints by name rather than SQLAlchemy's nested transactions: not released (the commit
+    releases them), which saves a round trip a projection a batch. A rollback to the name
+    undoes the latest savepoint of that name, which is this one.
+    """
+    connection.exec_driver_sql("SAVEPOINT projection")
+    try:
+        work()
+    except Exception as error:
+        connection.exec_driver_sql("ROLLBACK TO SAVEPOINT projection")
+        return error
+    return None
 
 
 def _lock_positions(
