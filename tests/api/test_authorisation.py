@@ -100,6 +100,7 @@ EXPECTED_RULES = {
     ("POST", "/api/v1/dues/schedule"): STAFF,
     ("GET", "/api/v1/dues/ledger.csv"): STAFF,
     ("GET", "/api/v1/members.csv"): STAFF,
+    ("GET", "/api/v1/operations/projections"): STAFF,
     ("POST", f"{ORG}/dues/checkout"): OWN,
     ("POST", f"{ORG}/dues/portal"): OWN,
     ("POST", "/api/v1/webhooks/stripe"): PUBLIC_,
