@@ -82,7 +82,14 @@ def rebuild_projections(settings: Settings, store: Store, names: tuple[str, ...]
             def advance(name: str, log: str, count: int) -> None:
                 progress.advance(tasks[(name, log)], count)
 
-            total = projector.rebuild(chosen, progress=advance)
+            try:
+                total = projector.rebuild(chosen, progress=advance)
+            except Exception as error:
+                # Nothing was swapped in: the old tables and positions serve on.
+                raise click.ClickException(
+                    f"the rebuild of {', '.join(chosen)} failed ({type(error).__name__}: "
+                    f"{error}); the old view still serves"
+                ) from error
         click.echo(f"rebuilt {', '.join(chosen)} from {total} events")
 
 

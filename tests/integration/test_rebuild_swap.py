@@ -5,18 +5,25 @@ serving; no position moves backwards; the swapped-in tables are the ones Alembic
 from __future__ import annotations
 
 import itertools
+import json
 import random
+import uuid
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from click.testing import CliRunner
 from sqlalchemy import Connection, inspect, select, text
 from sqlalchemy.engine import Engine
 
 from membership.application import MembershipApp
+from membership.details import RegistrationDetails
+from membership.domain import Organisation
 from projections.applications import ApplicationsProjection
 from projections.base import Projection
 from projections.directory import DirectoryProjection
@@ -24,6 +31,7 @@ from projections.events import RecordedEvent
 from projections.registry import all_projections
 from projections.tables import metadata as read_side
 from projections.tables import projection_positions
+from sharedkernel.events import Context
 from tests.integration.projection_fixtures import seed, snapshot
 from tests.integration.test_projector import (  # noqa: F401
     database_of_its_own,
@@ -31,6 +39,7 @@ from tests.integration.test_projector import (  # noqa: F401
     projector,
     store,
 )
+from tradehall.cli import main
 from tradehall.store import PostgresStore, SQLiteStore, Store
 
 Positions = dict[tuple[str, str], int]
@@ -240,3 +249,53 @@ def test_a_rebuild_drops_the_shadow_schema_of_a_rebuild_that_died_not_of_one_at_
         finally:
             runner.engine.dispose()
             app.close()
+
+
+def record_without_a_name(app: MembershipApp) -> None:
+    """A registration stored without its name (an older version, another writer): the
+    directory cannot apply it."""
+    context = Context("system", "nameless", datetime(2026, 3, 2, tzinfo=UTC))
+    details = RegistrationDetails.parse(
+        name="Nameless",
+        kind="social_enterprise",
+        legal_form="sole_trader_or_partnership",
+        registry_scheme=None,
+        registry_id=None,
+        social_purpose="x",
+        regions=["TLC"],
+        cpv_codes=["45000000-7"],
+    )
+    organisation = Organisation.register(context, uuid.uuid4(), details, uuid.uuid4())
+    stored = app.mapper.to_stored_event(organisation.collect_events()[0])
+    payload = json.loads(stored.state)
+    del payload["name"]
+    app.recorder.insert_events([replace(stored, state=json.dumps(payload).encode())])
+
+
+def test_tradehall_projections_rebuild_that_fails_says_so_and_the_directory_serves_on(
+    store: Store,  # noqa: F811
+    membership: MembershipApp,  # noqa: F811
+    reader: Engine,
+) -> None:
+    seed(membership, 30, random.Random(38))
+    runner = projector(store, membership, all_projections())
+    runner.catch_up()
+    runner.engine.dispose()
+    before = snapshot(reader, all_projections())
+    at = positions(reader)
+    record_without_a_name(membership)
+    if isinstance(store, PostgresStore):
+        env = {"TRADEHALL_DATABASE_URL": store.url.render_as_string(hide_password=False)}
+    else:
+        assert isinstance(store, SQLiteStore)
+        env = {"TRADEHALL_DATABASE_URL": "", "TRADEHALL_DATA_DIR": str(store.data_dir)}
+
+    result = CliRunner().invoke(main, ["projections", "rebuild", "directory"], env=env)
+
+    assert result.exit_code == 1, result.output
+    assert "the rebuild of directory failed (KeyError: 'name'); the old view still serves" in (
+        " ".join(result.output.split())
+    )
+    assert snapshot(reader, all_projections()) == before
+    now = positions(reader)  # (the command added the notice writer's row, at 0)
+    assert {key: now[key] for key in at} == at
