@@ -65,6 +65,16 @@ def _string_check(info: mi.StrType, kind: str | None) -> Clean:
     return clean
 
 
+def _python_types(info: mi.Type) -> tuple[type, ...]:
+    while isinstance(info, mi.Metadata):
+        info = info.type
+    if isinstance(info, mi.StrType):
+        return (str,)
+    if isinstance(info, mi.DictType):
+        return (dict,)
+    return (list, tuple, set, frozenset)
+
+
 def _cleaner(info: mi.Type, kind: str | None = None) -> Clean | None:
     """How to check a value of this type, or None if it holds no client text of its own."""
     if isinstance(info, mi.Metadata):
@@ -92,14 +102,21 @@ def _cleaner(info: mi.Type, kind: str | None = None) -> Clean | None:
 
         return entries
     if isinstance(info, mi.UnionType):
-        # msgspec allows one str-like type in a union (`str | None`), so one cleaner at most.
-        cleaners = [c for c in (_cleaner(t, kind) for t in info.types) if c is not None]
-        if not cleaners:
+        # msgspec allows one str-like, one array-like and one dict-like type in a union, so the
+        # Python type of a decoded value says which member it is.
+        by_type: list[tuple[tuple[type, ...], Clean]] = []
+        for member in info.types:
+            check = _cleaner(member, kind)
+            if check is not None:
+                by_type.append((_python_types(member), check))
+        if not by_type:
             return None
-        check = cleaners[0]
 
         def maybe(value: Any) -> Any:
-            return check(value) if isinstance(value, str) else value
+            for types, check in by_type:
+                if isinstance(value, types):
+                    return check(value)
+            return value
 
         return maybe
     if isinstance(info, mi.StructType) and not issubclass(info.cls, RequestBody):
