@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from projections.tables import UtcDateTime
+from sharedkernel.sqltypes import UtcDateTime
 
 revision = "0007"
 down_revision = "0006"

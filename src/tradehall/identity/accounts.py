@@ -16,9 +16,10 @@ from sqlalchemy import Insert, insert, literal, null, select, update
 from sqlalchemy.exc import IntegrityError
 
 from sharedkernel.errors import Conflict, InvalidValue
+from sharedkernel.sqltypes import UtcDateTime
 from tradehall.identity import throttle
 from tradehall.identity.sessions import revoke_user_tokens
-from tradehall.identity.tables import UtcDateTime, account_tokens, users
+from tradehall.identity.tables import account_tokens, users
 from tradehall.identity.users import (
     Role,
     User,

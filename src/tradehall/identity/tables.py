@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Uuid, text
 
-from projections.tables import NAMING_CONVENTION, UtcDateTime
+from sharedkernel.sqltypes import NAMING_CONVENTION, UtcDateTime
 
 __all__ = [
     "EMAIL_UNIQUE_CONSTRAINT",
-    "UtcDateTime",
     "account_tokens",
     "metadata",
     "refresh_tokens",

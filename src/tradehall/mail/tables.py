@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Text, Uuid
 
-from projections.tables import NAMING_CONVENTION, UtcDateTime
+from sharedkernel.sqltypes import NAMING_CONVENTION, UtcDateTime
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
