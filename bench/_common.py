@@ -131,7 +131,7 @@ def wait_for_projections(url: str, timeout: float = 120.0) -> None:
 
     Wakes on the projector's NOTIFY after each commit rather than sleeping.
     """
-    from tradehall.store import PROJECTIONS_CHANNEL
+    from tradehall.store.wakeups import PROJECTIONS_CHANNEL
 
     deadline = time.monotonic() + timeout
     with psycopg.connect(url, autocommit=True) as connection:

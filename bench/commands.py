@@ -53,7 +53,7 @@ from bench._common import (
 from membership.application import MembershipApp
 from sharedkernel.events import Context, user_actor
 from tradehall.identity.users import Passwords
-from tradehall.store import PostgresStore
+from tradehall.store.postgres import PostgresStore
 
 PGBENCH_TABLE = "bench_event_log"
 

@@ -44,7 +44,9 @@ from bench._common import (
 from membership.application import MembershipApp
 from membership.dues import band_for, default_bands
 from tradehall.identity.users import Passwords
-from tradehall.store import PostgresStore, SQLiteStore, Store
+from tradehall.store.base import Store
+from tradehall.store.postgres import PostgresStore
+from tradehall.store.sqlite import SQLiteStore
 
 GIVE_UP_SECONDS = 5.0
 # The first year's dues of the band BENCH_TURNOVER falls in (the default schedule).

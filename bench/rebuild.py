@@ -53,7 +53,7 @@ from projections.events import EventSource
 from projections.registry import all_projections
 from projections.runner import DEFAULT_BATCH_SIZE, REBUILD_BATCH_SIZE, BatchProjector
 from sharedkernel.events import SYSTEM, Context
-from tradehall.store import PostgresStore
+from tradehall.store.postgres import PostgresStore
 
 SEED_TIME = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 

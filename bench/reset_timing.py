@@ -26,7 +26,9 @@ from bench._common import JWT_SECRET, percentile
 from tradehall.api.app import create_app
 from tradehall.identity.users import Passwords, Role, create_user, insert_user
 from tradehall.settings import Settings
-from tradehall.store import PostgresStore, SQLiteStore, Store
+from tradehall.store.base import Store
+from tradehall.store.postgres import PostgresStore
+from tradehall.store.sqlite import SQLiteStore
 
 
 async def measure(store: Store, data_dir: Path, requests: int) -> dict[str, list[float]]:

@@ -23,7 +23,9 @@ from tradehall.api.app import create_app
 from tradehall.clock import ManualClock
 from tradehall.identity.users import Passwords
 from tradehall.settings import Settings
-from tradehall.store import PostgresStore, SQLiteStore, Store
+from tradehall.store.base import Store
+from tradehall.store.postgres import PostgresStore
+from tradehall.store.sqlite import SQLiteStore
 
 DEFAULT_TEST_DATABASE_URL = "postgresql://root@127.0.0.1:5432/test"
 JWT_SECRET = "test-secret-" + "x" * 40

@@ -20,7 +20,8 @@ from tradehall.identity.users import (
 )
 from tradehall.logging import configure_logging
 from tradehall.settings import Settings, SettingsError
-from tradehall.store import Store, store_from_settings
+from tradehall.store import store_from_settings
+from tradehall.store.base import Store
 
 
 def _settings() -> Settings:

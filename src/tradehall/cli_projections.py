@@ -16,7 +16,7 @@ from membership.application import MembershipApp
 from projections.runner import BatchProjector
 from tradehall.readside import build_projector, rebuildable
 from tradehall.settings import Settings
-from tradehall.store import Store
+from tradehall.store.base import Store
 
 
 @contextmanager

@@ -19,7 +19,8 @@ from tradehall.identity.users import Passwords, UserDirectory
 from tradehall.payments.stripe_gateway import StripeGateway
 from tradehall.readside import ReadSide
 from tradehall.settings import Settings
-from tradehall.store import Store, store_from_settings
+from tradehall.store import store_from_settings
+from tradehall.store.base import Store
 
 T = TypeVar("T")
 

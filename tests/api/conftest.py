@@ -18,7 +18,7 @@ from tradehall.api.app import create_app
 from tradehall.clock import ManualClock
 from tradehall.identity.users import Role, create_user, insert_user
 from tradehall.settings import Settings
-from tradehall.store import Store
+from tradehall.store.base import Store
 
 
 def add_user(store: Store, clock: ManualClock, roles: frozenset[Role]) -> tuple[uuid.UUID, str]:

@@ -16,7 +16,7 @@ from sqlalchemy import MetaData, select
 
 from projections.tables import metadata as read_model_metadata
 from tradehall.mail.tables import outbox_messages
-from tradehall.store import Store
+from tradehall.store.base import Store
 
 METHODS = ("get", "post", "put", "patch", "delete")
 # Example values for the patterns our schemas use; a new pattern needs an example here.

@@ -13,7 +13,7 @@ from tests.conftest import FAST_PASSWORDS, AppClient, running
 from tradehall.api.app import create_app
 from tradehall.clock import ManualClock
 from tradehall.settings import Settings
-from tradehall.store import Store
+from tradehall.store.base import Store
 
 Client = AppClient
 

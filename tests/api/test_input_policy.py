@@ -30,7 +30,7 @@ from tests.api.openapi_walk import (
 from tests.conftest import AppClient
 from tradehall.api.access import Access, declared_access
 from tradehall.api.request_policy import HEADERS_READ
-from tradehall.store import Store
+from tradehall.store.base import Store
 
 Client = AppClient  # type: ignore[type-arg]
 BAD = {"NUL": "ok\u0000ok", "bidi override": "ok\u202eok"}

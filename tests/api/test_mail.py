@@ -19,7 +19,7 @@ from tradehall.mail.notices import NoticeWriter
 from tradehall.mail.sender import deliver, pending, send_pending
 from tradehall.mail.tables import outbox_messages
 from tradehall.readside import rebuildable
-from tradehall.store import Store
+from tradehall.store.base import Store
 
 
 async def admit(client: AppClient, store: Store, clock: ManualClock) -> dict[str, Any]:

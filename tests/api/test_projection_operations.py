@@ -15,7 +15,7 @@ from projections.runner import BatchProjector
 from projections.tables import projection_positions
 from tests.api.helpers import SignedIn, register, services_of, token
 from tests.conftest import AppClient
-from tradehall.store import Store
+from tradehall.store.base import Store
 
 
 class Refuses(Projection):

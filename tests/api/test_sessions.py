@@ -22,7 +22,7 @@ from tradehall.clock import ManualClock
 from tradehall.identity.sessions import disable_user, enable_user, set_roles
 from tradehall.identity.tables import users
 from tradehall.identity.users import Role
-from tradehall.store import Store
+from tradehall.store.base import Store
 
 TOKEN, REFRESH, LOGOUT = "/api/v1/auth/token", "/api/v1/auth/token/refresh", "/api/v1/auth/logout"
 ME = "/api/v1/auth/me"

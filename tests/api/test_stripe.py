@@ -22,7 +22,7 @@ from tradehall.clock_job import clock_tick
 from tradehall.identity.users import Role
 from tradehall.payments.standin import SignedEvent, StripeStandIn
 from tradehall.settings import Settings
-from tradehall.store import Store
+from tradehall.store.base import Store
 
 Client = AppClient
 SECRET_KEY = "sk_test_standin_0123456789"

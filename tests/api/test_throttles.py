@@ -26,7 +26,8 @@ from tradehall.api.app import create_app
 from tradehall.clock import ManualClock
 from tradehall.mail.tables import outbox_messages
 from tradehall.settings import Settings
-from tradehall.store import PostgresStore, Store
+from tradehall.store.base import Store
+from tradehall.store.postgres import PostgresStore
 
 TOKEN = "/api/v1/auth/token"
 RESET = "/api/v1/auth/password-reset"

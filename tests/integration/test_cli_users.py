@@ -11,7 +11,7 @@ from tests.api.helpers import PASSWORD
 from tests.integration.test_cli import env_for
 from tradehall.cli import main
 from tradehall.identity.tables import users
-from tradehall.store import SQLiteStore
+from tradehall.store.sqlite import SQLiteStore
 
 EMAIL = "officer@association.example"
 

@@ -14,7 +14,7 @@ from membership.domain import Organisation
 from sharedkernel.events import SYSTEM, Context
 from sharedkernel.money import Money
 from tests.integration.test_stores import details
-from tradehall.store import Store
+from tradehall.store.base import Store
 
 AT = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 

@@ -36,7 +36,9 @@ from tradehall.members_import import (
 )
 from tradehall.services import Services, build_services
 from tradehall.settings import Settings
-from tradehall.store import PostgresStore, SQLiteStore, Store
+from tradehall.store.base import Store
+from tradehall.store.postgres import PostgresStore
+from tradehall.store.sqlite import SQLiteStore
 
 DATA = Path(__file__).parent.parent / "data"
 CIVICRM_HEADER = [

@@ -9,7 +9,7 @@ from projections.tables import metadata as read_side
 from tradehall.identity.tables import metadata as identity
 from tradehall.mail.tables import metadata as mail
 from tradehall.payments.tables import metadata as payments
-from tradehall.store import Store
+from tradehall.store.base import Store
 
 
 def test_migrated_schema_matches_the_declared_tables(store: Store) -> None:

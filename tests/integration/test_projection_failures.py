@@ -26,7 +26,8 @@ from tests.integration.test_projector import (  # noqa: F401
     store,
 )
 from tradehall.cli import main
-from tradehall.store import PostgresStore, Store
+from tradehall.store.base import Store
+from tradehall.store.postgres import PostgresStore
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 

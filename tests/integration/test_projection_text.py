@@ -23,7 +23,7 @@ from sharedkernel.money import Money
 from tests.integration.test_projector import membership, projector, store  # noqa: F401
 from tradehall.mail.notices import NoticeWriter
 from tradehall.mail.tables import outbox_messages
-from tradehall.store import Store
+from tradehall.store.base import Store
 
 AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 MARK = "SURROGATE-GOES-HERE"

@@ -33,7 +33,9 @@ from projections.runner import BatchProjector
 from projections.tables import projection_positions
 from tests.conftest import admin_database_url
 from tests.integration.projection_fixtures import seed, snapshot
-from tradehall.store import PostgresStore, SQLiteStore, Store
+from tradehall.store.base import Store
+from tradehall.store.postgres import PostgresStore
+from tradehall.store.sqlite import SQLiteStore
 
 
 @contextlib.contextmanager

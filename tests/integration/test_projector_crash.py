@@ -18,7 +18,9 @@ from projections.registry import all_projections
 from projections.runner import BatchProjector
 from tests.integration.projection_fixtures import seed, snapshot
 from tests.integration.test_projector import database_of_its_own
-from tradehall.store import PostgresStore, SQLiteStore, Store
+from tradehall.store.base import Store
+from tradehall.store.postgres import PostgresStore
+from tradehall.store.sqlite import SQLiteStore
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

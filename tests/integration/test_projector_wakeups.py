@@ -17,7 +17,8 @@ from projections.events import EventSource
 from projections.registry import all_projections
 from projections.runner import BatchProjector
 from sharedkernel.events import Context
-from tradehall.store import PostgresStore, PostgresWaker
+from tradehall.store.postgres import PostgresStore
+from tradehall.store.wakeups import PostgresWaker
 
 AT = datetime(2026, 2, 2, 12, 0, tzinfo=UTC)
 POLL = 10.0

@@ -40,7 +40,9 @@ from tests.integration.test_projector import (  # noqa: F401
     store,
 )
 from tradehall.cli import main
-from tradehall.store import PostgresStore, SQLiteStore, Store
+from tradehall.store.base import Store
+from tradehall.store.postgres import PostgresStore
+from tradehall.store.sqlite import SQLiteStore
 
 Positions = dict[tuple[str, str], int]
 

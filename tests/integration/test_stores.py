@@ -20,7 +20,8 @@ from sharedkernel.money import Money
 from tests.conftest import admin_database_url
 from tradehall.identity.tables import users
 from tradehall.identity.users import Role, insert_user
-from tradehall.store import PostgresStore, Store
+from tradehall.store.base import Store
+from tradehall.store.postgres import PostgresStore
 
 AT = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 

@@ -36,7 +36,8 @@ from tradehall.identity.users import Passwords, User
 from tradehall.mail.sender import run_sender
 from tradehall.services import Services, build_services
 from tradehall.settings import Settings
-from tradehall.store import Store, store_from_settings
+from tradehall.store import store_from_settings
+from tradehall.store.base import Store
 
 CONTROLLERS = [
     HealthController,

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 def migrations_dir() -> Path:
     """migrations/ at the top of a checkout, or its copy inside an installed wheel."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]  # the tradehall package
     for candidate in (here / "_migrations", here.parents[1] / "migrations"):
         if (candidate / "env.py").is_file():
             return candidate

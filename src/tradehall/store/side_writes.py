@@ -1,0 +1,53 @@
+"""Recorders that run side writes (Core statements) in the same transaction as the events.
+
+Named by the stores' APPLICATION_RECORDER_TOPIC (`tradehall.store.side_writes:...`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
+from sqlalchemy.dialects.sqlite.pysqlite import dialect as pysqlite_dialect
+
+from tradehall.store.base import compile_for
+from tradehall.store.wakeups import LOCAL_EVENTS_RECORDED
+
+_SQLITE_DIALECT = pysqlite_dialect(paramstyle="named")
+_POSTGRES_DIALECT = psycopg_dialect()  # type: ignore[no-untyped-call]
+
+
+class SQLiteRecorderWithSideWrites(SQLiteApplicationRecorder):
+    def insert_events(self, stored_events: Sequence[Any], **kwargs: Any) -> Sequence[int] | None:
+        ids = super().insert_events(stored_events, **kwargs)
+        LOCAL_EVENTS_RECORDED.fire()
+        return ids
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[Any], **kwargs: Any
+    ) -> Sequence[int] | None:
+        for statement in kwargs.get("side_writes", ()):
+            sql, params = compile_for(statement, _SQLITE_DIALECT)
+            c.execute(sql, params)
+        return super()._insert_events(c, stored_events, **kwargs)
+
+
+class PostgresRecorderWithSideWrites(PostgresApplicationRecorder):
+    def insert_events(self, stored_events: Sequence[Any], **kwargs: Any) -> Sequence[int] | None:
+        if kwargs.get("side_writes") and self.datastore.enable_db_functions:
+            # The library's database-function path never calls _insert_events.
+            raise RuntimeError("side writes need POSTGRES_ENABLE_DB_FUNCTIONS off")
+        ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+        return ids
+
+    def _insert_events(
+        self, curs: psycopg.Cursor[Any], stored_events: Sequence[Any], **kwargs: Any
+    ) -> None:
+        for statement in kwargs.get("side_writes", ()):
+            sql, params = compile_for(statement, _POSTGRES_DIALECT)
+            curs.execute(sql, params)
+        super()._insert_events(curs, stored_events, **kwargs)

@@ -1,0 +1,81 @@
+"""The embedded store: SQLite files in a data directory."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import URL
+
+from projections.runner import Waker
+from tradehall.store.base import EVENT_LOGS, Store
+from tradehall.store.migrations import upgrade_to_head
+from tradehall.store.wakeups import LOCAL_EVENTS_RECORDED
+
+
+class SQLiteStore(Store):
+    """The embedded default: one SQLite file per event log, identity beside membership."""
+
+    name = "sqlite"
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+
+    @property
+    def main_file(self) -> Path:
+        """Identity, read models and the membership event log.
+
+        Identity rows are written in the membership events' transaction (ADR 3), so they share
+        a file; other contexts' event logs get files of their own.
+        """
+        return self.data_dir / "tradehall.sqlite3"
+
+    def database_file(self, app_name: str) -> Path:
+        if app_name == "membership":
+            return self.main_file
+        return self.data_dir / f"{app_name}.sqlite3"
+
+    def _application_env(self, app_name: str, *, pool_size: int) -> dict[str, str]:
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(self.database_file(app_name)),
+            "SQLITE_LOCK_TIMEOUT": "10",
+            "CREATE_TABLE": "true",
+            "APPLICATION_RECORDER_TOPIC": (
+                "tradehall.store.side_writes:SQLiteRecorderWithSideWrites"
+            ),
+        }
+
+    def sync_url(self) -> URL:
+        return URL.create("sqlite", database=str(self.main_file))
+
+    def async_url(self) -> URL:
+        return URL.create("sqlite+aiosqlite", database=str(self.main_file))
+
+    def _async_engine_options(self, pool_size: int) -> dict[str, Any]:
+        return {"connect_args": {"timeout": 10}}
+
+    def _sync_engine_options(self) -> dict[str, Any]:
+        return {"connect_args": {"timeout": 10}}
+
+    def waker(self, channels: Sequence[str]) -> Waker:
+        # Only this process writes to the embedded files; others are seen at the next poll.
+        return LOCAL_EVENTS_RECORDED
+
+    def migrate(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        for log in EVENT_LOGS:
+            self._create_event_tables(log)
+        engine = self.sync_engine()
+        try:
+            upgrade_to_head(engine)
+        finally:
+            engine.dispose()
+
+    def prepare_for_serving(self) -> None:
+        self.migrate()
+
+    def _has_event_table(self, connection: Any, log: str) -> bool:
+        # The library creates SQLite event tables itself as each Application starts.
+        return True
