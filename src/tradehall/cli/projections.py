@@ -14,6 +14,8 @@ from rich.table import Table
 
 from membership.application import MembershipApp
 from projections.runner import BatchProjector
+from tradehall.cli.common import _settings, _store
+from tradehall.logging import configure_logging
 from tradehall.readside import build_projector, rebuildable
 from tradehall.settings import Settings
 from tradehall.store.base import Store
@@ -123,3 +125,32 @@ def print_status(settings: Settings, store: Store) -> None:
                 highlight=False,
                 soft_wrap=True,
             )
+
+
+@click.group()
+def projections() -> None:
+    """The read models: follow the event logs, rebuild them, see how far they are."""
+
+
+@projections.command("run")
+@click.option("--until-caught-up", is_flag=True, help="apply what is recorded, then exit")
+def projections_run(until_caught_up: bool) -> None:
+    """Follow the event logs (for a worker beside an API with TRADEHALL_RUN_PROJECTIONS=false)."""
+    settings = _settings()
+    configure_logging(settings.log_level)
+    run_projections(settings, _store(settings), until_caught_up=until_caught_up)
+
+
+@projections.command("rebuild")
+@click.argument("names", nargs=-1)
+def projections_rebuild(names: tuple[str, ...]) -> None:
+    """Empty the named projections (default: all) and apply every event again."""
+    settings = _settings()
+    rebuild_projections(settings, _store(settings), names)
+
+
+@projections.command("status")
+def projections_status() -> None:
+    """Each projection's position and lag behind each event log."""
+    settings = _settings()
+    print_status(settings, _store(settings))

@@ -1,0 +1,44 @@
+"""What every command does alike: settings, the store, services for one run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from tradehall.settings import Settings, SettingsError
+from tradehall.store import store_from_settings
+from tradehall.store.base import Store
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _store(settings: Settings) -> Store:
+    return store_from_settings(settings.database_url, settings.data_dir)
+
+
+def _with_services(settings: Settings, work: Any) -> Any:
+    import asyncio
+
+    from tradehall.services import build_services
+
+    store = _store(settings)
+    store.prepare_for_serving()
+
+    async def run() -> Any:
+        services = build_services(settings, store=store)
+        try:
+            await services.prepare_data()
+            readside = await services.open_read_side_without_projector()
+            # The clock picks its candidates from the read model: bring it up to date first.
+            await services.run(readside.projector.catch_up)
+            return await work(services)
+        finally:
+            await services.close()
+
+    return asyncio.run(run())
