@@ -141,7 +141,7 @@ def served(work: Path, database_url: str) -> Iterator[str]:
 
 def demo_ids(base: str, staff: str, member: str) -> tuple[str, list[str]]:
     """The member's organisation, and one organisation of each state for staff."""
-    from tradehall.demo import ORGANISATIONS
+    from tradehall.dev.demo import ORGANISATIONS
 
     me = json.loads(call(base, "GET", "/api/v1/auth/me", member))
     own = str(me["organisation_id"])
@@ -259,7 +259,7 @@ def fuzz(label: str, base: str, config: Path, seconds: int, operations: list[str
 
 
 def run_store(store: str, seconds: int) -> list[tuple[str, int]]:
-    from tradehall.demo import MEMBER_PASSWORD, STAFF_EMAIL, STAFF_PASSWORD
+    from tradehall.dev.demo import MEMBER_PASSWORD, STAFF_EMAIL, STAFF_PASSWORD
 
     results = []
     work = Path(tempfile.mkdtemp(prefix=f"tradehall-fuzz-{store}-"))

@@ -16,7 +16,7 @@ from projections.events import EventSource
 from projections.registry import all_projections
 from projections.runner import BatchProjector, Waker
 from projections.tables import projection_positions
-from tradehall.mail.notices import NoticeWriter
+from tradehall.membership.notices import NoticeWriter
 from tradehall.store.base import Store
 
 READ_YOUR_WRITES_LIMIT = 2.0

@@ -19,7 +19,7 @@ from tests.api.helpers import services_of
 from tests.conftest import AppClient
 from tradehall.clock import ManualClock
 from tradehall.csv_cells import safe_cell
-from tradehall.members_export import COLUMNS
+from tradehall.membership.members_export import COLUMNS
 
 C0 = [chr(c) for c in range(0x00, 0x20)]
 C1 = [chr(c) for c in range(0x80, 0xA0)]

@@ -15,9 +15,9 @@ from tests.api.helpers import APPLICATION, register, services_of, token
 from tests.conftest import AppClient
 from tradehall.clock import ManualClock
 from tradehall.identity.users import Role
-from tradehall.mail.notices import NoticeWriter
 from tradehall.mail.sender import deliver, pending, send_pending
 from tradehall.mail.tables import outbox_messages
+from tradehall.membership.notices import NoticeWriter
 from tradehall.readside import rebuildable
 from tradehall.store.base import Store
 
@@ -128,7 +128,7 @@ def test_imported_history_is_not_told_again() -> None:
     from types import SimpleNamespace
 
     from sharedkernel.events import IMPORTER, SYSTEM
-    from tradehall.mail.notices import is_imported
+    from tradehall.membership.notices import is_imported
 
     def event(actor: str, request_id: str) -> Any:
         return SimpleNamespace(data={"actor": actor, "request_id": request_id})

@@ -8,8 +8,8 @@ import io
 from tests.api.helpers import APPLICATION, register, services_of, token
 from tests.conftest import AppClient
 from tests.integration.test_members_csv import civicrm_row, csv_text, organisation_id
-from tradehall.members_export import COLUMNS
-from tradehall.members_import import import_members
+from tradehall.membership.members_export import COLUMNS
+from tradehall.membership.members_import import import_members
 
 EXPORT = "/api/v1/members.csv"
 

@@ -19,7 +19,7 @@ from tests.api.helpers import (
 )
 from tests.conftest import AppClient
 from tradehall.clock import ManualClock
-from tradehall.clock_job import TickReport, clock_tick
+from tradehall.membership.clock_jobs import TickReport, clock_tick
 
 Client = AppClient
 

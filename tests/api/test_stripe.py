@@ -18,9 +18,9 @@ from tests.api.helpers import APPLICATION, event_count, events_of, register, ser
 from tests.conftest import FAST_PASSWORDS, AppClient, running
 from tradehall.api.app import create_app
 from tradehall.clock import ManualClock
-from tradehall.clock_job import clock_tick
+from tradehall.dev.stripe_standin import SignedEvent, StripeStandIn
 from tradehall.identity.users import Role
-from tradehall.payments.standin import SignedEvent, StripeStandIn
+from tradehall.membership.clock_jobs import clock_tick
 from tradehall.settings import Settings
 from tradehall.store.base import Store
 

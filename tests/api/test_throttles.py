@@ -321,9 +321,9 @@ async def test_the_throttled_answer_is_documented(client: AppClient, route: str)
 async def test_the_clock_tick_forgets_decayed_throttles(
     client: AppClient, clock: ManualClock
 ) -> None:
-    from tradehall.clock_job import clock_tick
     from tradehall.identity import throttle
     from tradehall.identity.tables import throttles
+    from tradehall.membership.clock_jobs import clock_tick
 
     address = an_address()
     http = from_address(client.app, address)

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from tests.conftest import AppClient, running
 from tradehall.api.app import create_app
 from tradehall.cli import main
-from tradehall.demo import STAFF_EMAIL, STAFF_PASSWORD
+from tradehall.dev.demo import STAFF_EMAIL, STAFF_PASSWORD
 from tradehall.settings import Settings
 
 

@@ -20,15 +20,15 @@ from sqlalchemy import func, select
 from membership.standing import MembershipStatus
 from sharedkernel.events import CLOCK, Context
 from tests.conftest import FAST_PASSWORDS
-from tradehall.api.membership import standing_at
+from tradehall.api.membership.membership import standing_at
 from tradehall.cli import main
 from tradehall.clock import ManualClock
 from tradehall.identity import accounts
 from tradehall.identity.tables import users
 from tradehall.mail.tables import outbox_messages
-from tradehall.members_csv import IMPORT_NAMESPACE, Source
-from tradehall.members_export import COLUMNS, members_csv
-from tradehall.members_import import (
+from tradehall.membership.members_csv import IMPORT_NAMESPACE, Source
+from tradehall.membership.members_export import COLUMNS, members_csv
+from tradehall.membership.members_import import (
     IMPORT_REQUEST_PREFIX,
     UNUSABLE_PASSWORD_HASH,
     ImportRefused,

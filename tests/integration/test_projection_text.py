@@ -21,8 +21,8 @@ from projections.tables import directory_members, membership_applications
 from sharedkernel.events import Context
 from sharedkernel.money import Money
 from tests.integration.test_projector import membership, projector, store  # noqa: F401
-from tradehall.mail.notices import NoticeWriter
 from tradehall.mail.tables import outbox_messages
+from tradehall.membership.notices import NoticeWriter
 from tradehall.store.base import Store
 
 AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)

@@ -1,1 +1,5 @@
-"""The HTTP API (Litestar): one module per context, plus the app factory."""
+"""The HTTP API (Litestar): the app factory and the web layer every context shares.
+
+Each context's controllers and schemas are in a sub-package named for it (membership/,
+identity/).
+"""

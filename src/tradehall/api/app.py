@@ -16,24 +16,24 @@ from litestar.routes import HTTPRoute
 from litestar.security.jwt import JWTAuth, Token
 
 from tradehall.api.access import PUBLIC, access_guard, declared_access, is_declared, rule
-from tradehall.api.accounts import AccountController
-from tradehall.api.auth import AuthController, TokenIssuer, user_from_token
-from tradehall.api.directory import ApplicationsController, DirectoryController
-from tradehall.api.dues import DuesController, DuesScheduleController
 from tradehall.api.health import HealthController
-from tradehall.api.members import MembersExportController
-from tradehall.api.membership import MembershipController
+from tradehall.api.identity.accounts import AccountController
+from tradehall.api.identity.auth import AuthController, TokenIssuer, user_from_token
+from tradehall.api.membership.directory import ApplicationsController, DirectoryController
+from tradehall.api.membership.dues import DuesController, DuesScheduleController
+from tradehall.api.membership.members import MembersExportController
+from tradehall.api.membership.membership import MembershipController
+from tradehall.api.membership.organisations import OrganisationController, RegistryClaimController
+from tradehall.api.membership.payments import StripeDuesController, StripeWebhookController
 from tradehall.api.middleware import RequestIdAndAccessLog
 from tradehall.api.openapi import OfflineSwaggerRenderPlugin, document_operation
 from tradehall.api.operations import OperationsController
-from tradehall.api.organisations import OrganisationController, RegistryClaimController
-from tradehall.api.payments import StripeDuesController, StripeWebhookController
 from tradehall.api.problems import EXCEPTION_HANDLERS, document_problems
 from tradehall.api.request_policy import request_policy_guard
 from tradehall.clock import Clock
-from tradehall.clock_job import run_clock
 from tradehall.identity.users import Passwords, User
 from tradehall.mail.sender import run_sender
+from tradehall.membership.clock_jobs import run_clock
 from tradehall.services import Services, build_services
 from tradehall.settings import Settings
 from tradehall.store import store_from_settings

@@ -44,7 +44,7 @@ from membership.details import LegalForm, OrganisationKind, RegistrationDetails
 from sharedkernel.errors import InvalidValue
 from tradehall.api import commands
 from tradehall.api.access import PUBLIC, Access, rule
-from tradehall.api.schemas.organisations import RegisterOrganisation
+from tradehall.api.membership.schemas.organisations import RegisterOrganisation
 
 IF_MATCH = Parameter(
     name="If-Match",

@@ -18,7 +18,7 @@ def clock() -> None:
 @clock.command("tick")
 def clock_tick_command() -> None:
     """Issue every transition that is due now, once (running it twice changes nothing more)."""
-    from tradehall.clock_job import clock_tick
+    from tradehall.membership.clock_jobs import clock_tick
 
     settings = _settings()
     report = _with_services(settings, clock_tick)
@@ -35,7 +35,7 @@ def clock_run(interval: int) -> None:
     import asyncio
     import signal
 
-    from tradehall.clock_job import run_clock
+    from tradehall.membership.clock_jobs import run_clock
 
     settings = _settings()
     configure_logging(settings.log_level)

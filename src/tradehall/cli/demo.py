@@ -11,7 +11,7 @@ from tradehall.settings import Settings
 def _seed_demo(settings: Settings) -> None:
     import asyncio
 
-    from tradehall.demo import seed_demo
+    from tradehall.dev.demo import seed_demo
     from tradehall.services import build_services
 
     if settings.is_production:

@@ -37,8 +37,8 @@ def import_members_command(file: Path, source: str | None, date_order: str) -> N
     Every row is checked first; if any is wrong, nothing is imported and each error is listed
     by row and column. Importing the same file again adds nothing.
     """
-    from tradehall.members_csv import DateOrder, Source, UnreadableExport
-    from tradehall.members_import import ImportRefused, import_with_progress
+    from tradehall.membership.members_csv import DateOrder, Source, UnreadableExport
+    from tradehall.membership.members_import import ImportRefused, import_with_progress
 
     try:
         text = file.read_text(encoding="utf-8-sig")
@@ -93,7 +93,7 @@ def export_group() -> None:
 )
 def export_members_command(output: Path | None) -> None:
     """Every organisation with its membership (standing, tier, paid-up-until) as CSV."""
-    from tradehall.members_export import members_csv, write_members_csv
+    from tradehall.membership.members_export import members_csv, write_members_csv
 
     settings = _settings()
 

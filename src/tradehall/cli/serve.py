@@ -25,7 +25,7 @@ def serve(host: str, port: int, with_demo: bool) -> None:
     if with_demo:
         _seed_demo(settings)
         if not settings.stripe_secret_key:
-            from tradehall.payments.demo_stripe import with_stripe_standin
+            from tradehall.dev.stripe_demo import with_stripe_standin
 
             settings = with_stripe_standin(settings, host, port)
     app = create_app(settings)

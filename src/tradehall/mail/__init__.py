@@ -1,1 +1,4 @@
-"""Messages to people: notices from membership events, through an outbox sent by SMTP."""
+"""Messages to people: an outbox, sent by SMTP.
+
+What membership events put in it: tradehall/membership/notices.py.
+"""

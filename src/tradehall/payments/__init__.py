@@ -1,1 +1,5 @@
-"""Payments: the Stripe gateway, its webhooks, and a local stand-in that speaks its API."""
+"""Payments: the Stripe gateway, and the table of webhooks parked for staff.
+
+What a Stripe event does to a membership: tradehall/membership/card_payments.py; the local
+stand-in for Stripe: tradehall/dev/.
+"""

@@ -1,1 +1,1 @@
-"""msgspec Structs for requests and responses: the public contract."""
+"""msgspec Structs every context's requests and responses build on: the public contract."""

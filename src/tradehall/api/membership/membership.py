@@ -19,8 +19,7 @@ from sharedkernel.moments import plausible_moment
 from sharedkernel.money import Money
 from tradehall.api.access import own_organisation, own_organisation_or_staff, rule, staff_only
 from tradehall.api.commands import command_context, command_result, etag, expected_version
-from tradehall.api.schemas.common import CommandResult
-from tradehall.api.schemas.membership import (
+from tradehall.api.membership.schemas.membership import (
     DeclareTurnover,
     History,
     HistoryEntry,
@@ -28,6 +27,7 @@ from tradehall.api.schemas.membership import (
     StandingAt,
     WithReason,
 )
+from tradehall.api.schemas.common import CommandResult
 from tradehall.services import Services
 
 LOG = "membership"

@@ -22,7 +22,7 @@ from sharedkernel.errors import Conflict, DomainError
 from sharedkernel.events import IMPORTER, Context
 from tradehall.identity.tables import users
 from tradehall.identity.users import insert_user
-from tradehall.members_csv import (
+from tradehall.membership.members_csv import (
     DateOrder,
     MemberRow,
     Outcome,
@@ -32,7 +32,7 @@ from tradehall.members_csv import (
     Source,
     parse_export,
 )
-from tradehall.registration import first_user_roles
+from tradehall.membership.registration import first_user_roles
 from tradehall.services import Services
 
 # Not an argon2 hash, so no password ever verifies against it: imported users sign in once

@@ -12,7 +12,7 @@ from dataclasses import replace
 import httpx
 
 from membership.dues import default_bands
-from tradehall.payments.standin import SignedEvent, StripeStandIn
+from tradehall.dev.stripe_standin import SignedEvent, StripeStandIn
 from tradehall.settings import Settings
 
 _log = logging.getLogger("tradehall.payments")

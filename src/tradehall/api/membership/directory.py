@@ -13,18 +13,18 @@ from projections.applications import ApplicationRow, applications_queue
 from projections.directory import directory_page
 from sharedkernel.reference import canonical_cpv, canonical_region, itl_regions
 from tradehall.api.access import PUBLIC, rule, staff_only
+from tradehall.api.membership.schemas.reads import (
+    ApplicationsPage,
+    ApplicationView,
+    DirectoryMember,
+    DirectoryPage,
+)
 from tradehall.api.reads import (
     PageParam,
     PerPageParam,
     PositionParam,
     read_after,
     with_consistency,
-)
-from tradehall.api.schemas.reads import (
-    ApplicationsPage,
-    ApplicationView,
-    DirectoryMember,
-    DirectoryPage,
 )
 from tradehall.services import Services
 

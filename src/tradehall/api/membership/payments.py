@@ -21,7 +21,7 @@ from tradehall.api.access import PUBLIC, own_organisation, rule, staff_only
 from tradehall.api.problems import problem
 from tradehall.api.request_policy import RAW_BODY
 from tradehall.api.schemas.base import RequestBody
-from tradehall.payments.stripe_webhooks import (
+from tradehall.membership.card_payments import (
     WebhookRejected,
     handle_event,
     resolve_parked,

@@ -6,7 +6,7 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 
 from tradehall.api.access import rule, staff_only
-from tradehall.members_export import members_csv
+from tradehall.membership.members_export import members_csv
 from tradehall.services import Services
 
 

@@ -15,7 +15,7 @@ from membership.dues import DUES_CURRENCY
 from sharedkernel.events import Context, user_actor
 from sharedkernel.money import Money
 from tradehall.identity.users import Role, insert_user
-from tradehall.registration import NewOrganisation, register_organisation
+from tradehall.membership.registration import NewOrganisation, register_organisation
 from tradehall.services import Services
 
 STAFF_EMAIL = "staff@demo.tradehall.example"

@@ -30,12 +30,9 @@ from tradehall.api.commands import (
     etag,
     expected_version,
 )
-from tradehall.api.directory import application_view
-from tradehall.api.middleware import request_id_of
-from tradehall.api.reads import PositionParam, read_after, with_consistency
-from tradehall.api.schemas.common import CommandResult
-from tradehall.api.schemas.membership import ApplyForMembership
-from tradehall.api.schemas.organisations import (
+from tradehall.api.membership.directory import application_view
+from tradehall.api.membership.schemas.membership import ApplyForMembership
+from tradehall.api.membership.schemas.organisations import (
     MembershipView,
     OrganisationView,
     Registered,
@@ -44,8 +41,11 @@ from tradehall.api.schemas.organisations import (
     Rejection,
     ReleaseClaim,
 )
-from tradehall.api.schemas.reads import ApplicationStatus
-from tradehall.registration import NewOrganisation, register_organisation
+from tradehall.api.membership.schemas.reads import ApplicationStatus
+from tradehall.api.middleware import request_id_of
+from tradehall.api.reads import PositionParam, read_after, with_consistency
+from tradehall.api.schemas.common import CommandResult
+from tradehall.membership.registration import NewOrganisation, register_organisation
 from tradehall.services import Services
 
 LOG = "membership"

@@ -13,8 +13,8 @@ from litestar.params import FromPath, JSONBody
 from sqlalchemy import select
 
 from tradehall.api.access import PUBLIC, SIGNED_IN, own_organisation_admin, rule
-from tradehall.api.auth import THROTTLED_RESPONSE, throttled
 from tradehall.api.commands import current_user
+from tradehall.api.identity.auth import THROTTLED_RESPONSE, throttled
 from tradehall.api.schemas.base import Email, NewPassword, RequestBody
 from tradehall.identity import accounts, throttle
 from tradehall.identity.tables import users

@@ -19,9 +19,9 @@ from litestar.params import JSONBody
 from litestar.security.jwt import JWTAuth, Token
 
 from tradehall.api.access import PUBLIC, rule
+from tradehall.api.identity.schemas.auth import TokenRequest
+from tradehall.api.identity.schemas.sessions import LoggedOut, RefreshRequest, TokenPair
 from tradehall.api.problems import PROBLEM_MEDIA_TYPE, Problem
-from tradehall.api.schemas.auth import TokenRequest
-from tradehall.api.schemas.sessions import LoggedOut, RefreshRequest, TokenPair
 from tradehall.identity import sessions, throttle
 from tradehall.identity.users import User
 from tradehall.services import Services

@@ -19,8 +19,7 @@ from sharedkernel.events import Context
 from sharedkernel.money import Money
 from tradehall.api.access import PUBLIC, own_organisation_or_staff, rule, staff_only
 from tradehall.api.commands import command_context, command_result, etag, expected_version
-from tradehall.api.schemas.common import CommandResult
-from tradehall.api.schemas.membership import (
+from tradehall.api.membership.schemas.membership import (
     BandView,
     CreditNote,
     LedgerEntryView,
@@ -32,6 +31,7 @@ from tradehall.api.schemas.membership import (
     ScheduleVersionView,
     ScheduleView,
 )
+from tradehall.api.schemas.common import CommandResult
 from tradehall.csv_cells import CellWriter
 from tradehall.services import Services
 

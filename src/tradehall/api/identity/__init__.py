@@ -1,0 +1,1 @@
+"""Identity over HTTP: sign-in sessions and account e-mails, and their schemas in schemas/."""

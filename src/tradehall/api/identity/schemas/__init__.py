@@ -1,0 +1,1 @@
+"""msgspec Structs for identity's requests and responses: its public contract."""

@@ -1,0 +1,1 @@
+"""The membership context over HTTP: controllers, and their schemas in schemas/."""
