@@ -2,76 +2,67 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from projections.base import Projection
+from projections.base import RowPerAggregate
 from projections.events import RecordedEvent
-from projections.folding import load_rows, save_rows
+from projections.folding import Row
 from projections.tables import membership_applications
 
-KEY = "organisation_id"
 _DECISIONS = {
     "Organisation.MembershipAdmitted": "admitted",
     "Organisation.MembershipRejected": "rejected",
     "Organisation.MembershipApplicationWithdrawn": "withdrawn",
 }
-_HANDLED = {"Organisation.Registered", "Organisation.MembershipApplied", *_DECISIONS}
 
 
-class ApplicationsProjection(Projection):
+class ApplicationsProjection(RowPerAggregate):
     name = "applications"
     logs = ("membership",)
     tables = (membership_applications,)
+    table = membership_applications
+    key = "organisation_id"
+    created_by = "Organisation.Registered"
+    changed_by = frozenset({"Organisation.MembershipApplied", *_DECISIONS})
 
-    def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
-        relevant = [e for e in events if e.name in _HANDLED]
-        if not relevant:
-            return
-        registered = {e.originator_id for e in relevant if e.name == "Organisation.Registered"}
-        earlier = {e.originator_id for e in relevant} - registered
-        rows = load_rows(connection, membership_applications, KEY, earlier)
-        for event in relevant:
-            org_id, data = event.originator_id, event.data
-            if event.name == "Organisation.Registered":
-                rows[org_id] = {
-                    "organisation_id": org_id,
-                    "name": data["name"],
-                    "kind": data["kind"],
-                    "legal_form": data["legal_form"],
-                    "status": "none",
-                    "applied_at": None,
-                    "decided_at": None,
-                    "decided_by": None,
-                    "rejection_reason": None,
-                    "version": event.originator_version,
-                }
-                continue
-            row = rows.get(org_id)
-            if row is None:
-                continue
-            row["version"] = event.originator_version
-            if event.name == "Organisation.MembershipApplied":
-                row.update(
-                    status="pending",
-                    applied_at=data["timestamp"],
-                    decided_at=None,
-                    decided_by=None,
-                    rejection_reason=None,
-                )
-            else:
-                row.update(
-                    status=_DECISIONS[event.name],
-                    decided_at=data["timestamp"],
-                    decided_by=data["actor"],
-                    rejection_reason=data.get("reason"),
-                )
-        save_rows(connection, membership_applications, KEY, rows, created=registered)
+    def create(self, event: RecordedEvent) -> Row:
+        data = event.data
+        return {
+            "organisation_id": event.originator_id,
+            "name": data["name"],
+            "kind": data["kind"],
+            "legal_form": data["legal_form"],
+            "status": "none",
+            "applied_at": None,
+            "decided_at": None,
+            "decided_by": None,
+            "rejection_reason": None,
+            "version": event.originator_version,
+        }
+
+    def change(self, row: Row, event: RecordedEvent) -> None:
+        data = event.data
+        row["version"] = event.originator_version
+        if event.name == "Organisation.MembershipApplied":
+            row.update(
+                status="pending",
+                applied_at=data["timestamp"],
+                decided_at=None,
+                decided_by=None,
+                rejection_reason=None,
+            )
+        else:
+            row.update(
+                status=_DECISIONS[event.name],
+                decided_at=data["timestamp"],
+                decided_by=data["actor"],
+                rejection_reason=data.get("reason"),
+            )
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,23 @@
-"""What a projection is: a name, the logs it reads, its tables, and how it applies a batch."""
+"""What a projection is: a name, the logs it reads, its tables, and how it applies a batch.
+
+`Projection` is the general shape. `RowPerAggregate` is the usual one: a row a key in one
+table, made by the aggregate's first event and changed by some later ones; a read model on it
+writes only its mapping (`create`, `change`, and any `children` a first event brings), and the
+base does the rest of a batch: pick the events it handles, load the rows they touch, fold,
+write back (projections.folding).
+"""
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import ClassVar
+from uuid import UUID
 
 from sqlalchemy import Connection, Table
 
 from projections.events import RecordedEvent
-from projections.folding import clear_tables
+from projections.folding import Row, clear_tables, insert_rows, load_rows, save_rows
 
 
 class Projection(abc.ABC):
@@ -31,3 +40,48 @@ class Projection(abc.ABC):
 
     def clear(self, connection: Connection) -> None:
         clear_tables(connection, self.tables)
+
+
+class RowPerAggregate(Projection):
+    """One row an aggregate in `table`, keyed by its id in column `key`."""
+
+    table: ClassVar[Table]
+    key: ClassVar[str]
+    # The aggregate's first event, which makes its row; and the later events that change it.
+    created_by: ClassVar[str]
+    changed_by: ClassVar[frozenset[str]]
+
+    @abc.abstractmethod
+    def create(self, event: RecordedEvent) -> Row:
+        """The row the aggregate's first event makes."""
+
+    @abc.abstractmethod
+    def change(self, row: Row, event: RecordedEvent) -> None:
+        """Change the row (in place) as a later event says."""
+
+    def children(self, event: RecordedEvent) -> Iterable[tuple[Table, Iterable[Row]]]:
+        """Rows of other tables the first event makes, a table at a time (none by default)."""
+        return ()
+
+    def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
+        first, later = self.created_by, self.changed_by
+        relevant = [e for e in events if e.name == first or e.name in later]
+        if not relevant:
+            return
+        created = {e.originator_id for e in relevant if e.name == first}
+        earlier = {e.originator_id for e in relevant} - created
+        rows: dict[UUID, Row] = load_rows(connection, self.table, self.key, earlier)
+        children: dict[Table, list[Row]] = {}
+        for event in relevant:
+            if event.name == first:
+                rows[event.originator_id] = self.create(event)
+                # An aggregate's first event, applied once: its child rows are new.
+                for table, new in self.children(event):
+                    children.setdefault(table, []).extend(new)
+                continue
+            row = rows.get(event.originator_id)
+            if row is not None:  # None: an aggregate made before the log began
+                self.change(row, event)
+        save_rows(connection, self.table, self.key, rows, created=created)
+        for table, new_rows in children.items():
+            insert_rows(connection, table, new_rows)

@@ -2,35 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, and_, exists, func, or_, select
+from sqlalchemy import Table, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from projections.base import Projection
+from projections.base import RowPerAggregate
 from projections.events import RecordedEvent
-from projections.folding import insert_rows, load_rows, save_rows
+from projections.folding import Row
+from projections.membership_status import STATUS_EVENTS, status_after
 from projections.tables import directory_member_cpv, directory_member_regions, directory_members
 
-MEMBERS_KEY = "organisation_id"
 # Members in good standing are listed: new, current, or in their grace period.
 LISTED_STATUSES = frozenset({"new", "current", "grace"})
-# Events that put an organisation in a fixed state.
-_STATUS_AFTER = {
-    "Organisation.MembershipApplied": "pending",
-    "Organisation.MembershipAdmitted": "awaiting_first_payment",
-    "Organisation.MembershipRejected": "rejected",
-    "Organisation.MembershipApplicationWithdrawn": "withdrawn",
-    "Organisation.Suspended": "suspended",
-    "Organisation.Expelled": "expelled",
-}
-# Events that carry the state they lead to.
-_STATUS_CARRIED = {"Organisation.StandingChanged", "Organisation.Reinstated"}
-_HANDLED = {"Organisation.Registered", *_STATUS_AFTER, *_STATUS_CARRIED}
 
 
 def cpv_stem(code: str) -> str:
@@ -39,54 +27,48 @@ def cpv_stem(code: str) -> str:
     return digits.rstrip("0").ljust(2, "0")
 
 
-class DirectoryProjection(Projection):
+class DirectoryProjection(RowPerAggregate):
     name = "directory"
     logs = ("membership",)
     tables = (directory_member_cpv, directory_member_regions, directory_members)
+    table = directory_members
+    key = "organisation_id"
+    created_by = "Organisation.Registered"
+    changed_by = STATUS_EVENTS
 
-    def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
-        relevant = [e for e in events if e.name in _HANDLED]
-        if not relevant:
-            return
-        registered = {e.originator_id for e in relevant if e.name == "Organisation.Registered"}
-        earlier = {e.originator_id for e in relevant} - registered
-        rows = load_rows(connection, directory_members, MEMBERS_KEY, earlier)
-        regions: list[dict[str, Any]] = []
-        cpv_codes: list[dict[str, Any]] = []
-        for event in relevant:
-            org_id, data = event.originator_id, event.data
-            if event.name == "Organisation.Registered":
-                rows[org_id] = {
-                    "organisation_id": org_id,
-                    "name": data["name"],
-                    "kind": data["kind"],
-                    "legal_form": data["legal_form"],
-                    "social_purpose": data["social_purpose"],
-                    "status": "none",
-                    "listed": False,
-                    "registered_at": data["timestamp"],
-                    "admitted_at": None,
-                }
-                # An aggregate's first event, applied once: its child rows are new.
-                regions.extend({"organisation_id": org_id, "region": r} for r in data["regions"])
-                cpv_codes.extend(
-                    {"organisation_id": org_id, "cpv_code": c, "cpv_stem": cpv_stem(c)}
-                    for c in data["cpv_codes"]
-                )
-                continue
-            row = rows.get(org_id)
-            if row is None:
-                continue  # an event for an organisation registered before the log began
-            if event.name in _STATUS_CARRIED:
-                row["status"] = data["status"]
-            else:
-                row["status"] = _STATUS_AFTER[event.name]
-            row["listed"] = row["status"] in LISTED_STATUSES
-            if event.name == "Organisation.MembershipAdmitted":
-                row["admitted_at"] = data["effective_at"]
-        save_rows(connection, directory_members, MEMBERS_KEY, rows, created=registered)
-        insert_rows(connection, directory_member_regions, regions)
-        insert_rows(connection, directory_member_cpv, cpv_codes)
+    def create(self, event: RecordedEvent) -> Row:
+        data = event.data
+        return {
+            "organisation_id": event.originator_id,
+            "name": data["name"],
+            "kind": data["kind"],
+            "legal_form": data["legal_form"],
+            "social_purpose": data["social_purpose"],
+            "status": "none",
+            "listed": False,
+            "registered_at": data["timestamp"],
+            "admitted_at": None,
+        }
+
+    def children(self, event: RecordedEvent) -> Iterable[tuple[Table, Iterable[Row]]]:
+        org_id, data = event.originator_id, event.data
+        yield (
+            directory_member_regions,
+            ({"organisation_id": org_id, "region": r} for r in data["regions"]),
+        )
+        yield (
+            directory_member_cpv,
+            (
+                {"organisation_id": org_id, "cpv_code": c, "cpv_stem": cpv_stem(c)}
+                for c in data["cpv_codes"]
+            ),
+        )
+
+    def change(self, row: Row, event: RecordedEvent) -> None:
+        row["status"] = status = status_after(event.name, event.data)
+        row["listed"] = status in LISTED_STATUSES
+        if event.name == "Organisation.MembershipAdmitted":
+            row["admitted_at"] = event.data["effective_at"]
 
 
 @dataclass(frozen=True)
