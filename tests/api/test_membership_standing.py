@@ -61,7 +61,7 @@ async def membership_of(client: Client, org: dict[str, Any], headers: dict[str, 
 
 async def tick(client: Client) -> TickReport:
     services = services_of(client)
-    # The clock picks candidates from the read model: let it see every write first.
+    # The clock reads the log (ADR 18); the checks after a tick read the read models.
     await services.run(services.readside.projector.catch_up)
     return await clock_tick(services)
 

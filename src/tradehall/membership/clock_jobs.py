@@ -2,19 +2,26 @@
 
 Each organisation that may have something due gets the `observe_time` command with the clock's
 time; the aggregate records only what is due and not yet recorded, so a second tick at the same
-time changes nothing more. Candidates come from the directory read model (its status column).
+time changes nothing more. Candidates are the organisations whose latest status is a member's,
+folded from the membership log's own status events (never from a read model, which a rebuild
+refills: ADR 18).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
+from uuid import UUID
 
-from sqlalchemy import select
+from eventsourcing.utils import get_topic
 
+from membership.domain import Organisation
 from membership.standing import MEMBER
-from projections.tables import directory_members
+from projections.events import decode_state
+from projections.membership_status import STATUS_EVENTS, status_after
 from sharedkernel.errors import Conflict, DomainError
 from sharedkernel.events import CLOCK, Context
 from tradehall.identity.sessions import purge_expired
@@ -30,16 +37,59 @@ class TickReport:
     conflicts: int
 
 
-async def clock_tick(services: Services) -> TickReport:
+class _Notifications(Protocol):
+    def select_notifications(
+        self, start: int | None, limit: int, stop: int | None = None, topics: Sequence[str] = ()
+    ) -> Sequence[Any]: ...
+
+
+_MEMBER_STATUSES = frozenset(status.value for status in MEMBER)
+_PAGE = 1000
+
+
+class MemberIndex:
+    """Every organisation's latest status, folded from the membership log's status events.
+
+    Kept in memory and brought up to date at each tick (only the events since the last one are
+    read), so the scheduler reads the whole log once a process; a fresh index reads it all.
+    The log commits its notification ids in order (the recorders lock the table to insert),
+    so reading on from the last id seen misses none.
+    """
+
+    def __init__(self, topics: Sequence[str]) -> None:
+        self._topics = list(topics)
+        self._after = 0
+        self._status: dict[UUID, str] = {}
+
+    def members(self, recorder: _Notifications) -> list[UUID]:
+        """The organisations in a member's status, by their first status event."""
+        while True:
+            batch = recorder.select_notifications(
+                start=self._after + 1, limit=_PAGE, topics=self._topics
+            )
+            for notification in batch:
+                raw = notification.originator_id
+                organisation_id = raw if isinstance(raw, UUID) else UUID(str(raw))
+                name = notification.topic.rpartition(":")[2]
+                self._status[organisation_id] = status_after(name, decode_state(notification.state))
+            if batch:
+                self._after = batch[-1].id
+            if len(batch) < _PAGE:
+                break
+        return [key for key, status in self._status.items() if status in _MEMBER_STATUSES]
+
+
+def new_member_index() -> MemberIndex:
+    """An empty index of the organisations' status events (by their topics in the log)."""
+    events = [getattr(Organisation, name.partition(".")[2]) for name in sorted(STATUS_EVENTS)]
+    return MemberIndex([get_topic(event) for event in events])
+
+
+async def clock_tick(services: Services, index: MemberIndex | None = None) -> TickReport:
     now = services.clock.now()
     context = Context(CLOCK, f"clock-{now.isoformat()}", now)
-    async with services.engine.connect() as connection:
-        result = await connection.execute(
-            select(directory_members.c.organisation_id).where(
-                directory_members.c.status.in_([status.value for status in MEMBER])
-            )
-        )
-        candidates = list(result.scalars())
+    index = index or new_member_index()
+    candidates = await services.run(index.members, services.membership.recorder)
     changed = conflicts = 0
     for organisation_id in candidates:
         try:
@@ -61,9 +111,10 @@ async def clock_tick(services: Services) -> TickReport:
 
 async def run_clock(services: Services, interval_seconds: float, stop: asyncio.Event) -> None:
     """Tick now and then every interval until `stop` (the in-process scheduler)."""
+    index = new_member_index()
     while not stop.is_set():
         try:
-            await clock_tick(services)
+            await clock_tick(services, index)
         except Exception:
             _log.exception("clock tick failed; trying again at the next interval")
         try:
