@@ -2,9 +2,10 @@
 
 A projection loads the rows its batch touches (`load_rows`), changes them in memory, and writes
 them back (`save_rows`, `insert_rows`). How one statement carries a whole batch differs by SQL
-dialect, and only here: on PostgreSQL new rows go by binary COPY, and keys and replaced rows
-travel as one array a column (`= ANY(...)`, `INSERT ... SELECT FROM unnest(...) ON CONFLICT`);
-elsewhere (SQLite) an IN list and executemany, with a replacement as delete + insert.
+dialect, and only here (ADR 19): on PostgreSQL new rows go by binary COPY, and keys and
+replaced rows travel as one array a column (`= ANY(...)`, `INSERT ... SELECT FROM unnest(...)
+ON CONFLICT`); elsewhere (SQLite) an IN list and executemany, with a replacement as delete +
+insert.
 
 Every text value is made storable on the way in, whatever an event held (imports, older
 versions, other writers): a projection never fails on a string. No store can encode a lone
