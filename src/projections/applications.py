@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
+from sqlalchemy import Row as SqlRow
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -24,9 +26,7 @@ _DECISIONS = {
 class ApplicationsProjection(RowPerAggregate):
     name = "applications"
     logs = ("membership",)
-    tables = (membership_applications,)
     table = membership_applications
-    key = "organisation_id"
     created_by = "Organisation.Registered"
     changed_by = frozenset({"Organisation.MembershipApplied", *_DECISIONS})
 
@@ -78,19 +78,11 @@ class ApplicationRow:
     version: int
 
 
-def _row(mapping: object) -> ApplicationRow:
-    m = mapping._mapping  # type: ignore[attr-defined]
-    return ApplicationRow(
-        organisation_id=m["organisation_id"],
-        name=m["name"],
-        kind=m["kind"],
-        legal_form=m["legal_form"],
-        status=m["status"],
-        applied_at=m["applied_at"],
-        decided_at=m["decided_at"],
-        rejection_reason=m["rejection_reason"],
-        version=m["version"],
-    )
+_FIELDS = [field.name for field in fields(ApplicationRow)]
+
+
+def _row(row: SqlRow[Any]) -> ApplicationRow:
+    return ApplicationRow(**{name: row._mapping[name] for name in _FIELDS})
 
 
 async def applications_queue(

@@ -43,13 +43,21 @@ class Projection(abc.ABC):
 
 
 class RowPerAggregate(Projection):
-    """One row an aggregate in `table`, keyed by its id in column `key`."""
+    """One row an aggregate in `table`, keyed by its id (the table's one-column primary key);
+    `child_tables` hold rows its first event makes beside it. `tables` follows from these."""
 
     table: ClassVar[Table]
+    child_tables: ClassVar[tuple[Table, ...]] = ()
     key: ClassVar[str]
     # The aggregate's first event, which makes its row; and the later events that change it.
     created_by: ClassVar[str]
     changed_by: ClassVar[frozenset[str]]
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "table" in cls.__dict__:
+            (cls.key,) = [column.name for column in cls.table.primary_key]
+            cls.tables = (*cls.child_tables, cls.table)
 
     @abc.abstractmethod
     def create(self, event: RecordedEvent) -> Row:

@@ -30,9 +30,8 @@ def cpv_stem(code: str) -> str:
 class DirectoryProjection(RowPerAggregate):
     name = "directory"
     logs = ("membership",)
-    tables = (directory_member_cpv, directory_member_regions, directory_members)
     table = directory_members
-    key = "organisation_id"
+    child_tables = (directory_member_cpv, directory_member_regions)
     created_by = "Organisation.Registered"
     changed_by = STATUS_EVENTS
 
@@ -80,6 +79,10 @@ class DirectoryEntry:
     regions: list[str]
     cpv_codes: list[str]
     admitted_at: datetime | None
+
+
+# The entry's fields that are columns of the members' table.
+_ENTRY_COLUMNS = ("organisation_id", "name", "legal_form", "social_purpose", "admitted_at")
 
 
 @dataclass(frozen=True)
@@ -172,13 +175,9 @@ async def directory_page(
     return DirectoryPage(
         entries=[
             DirectoryEntry(
-                organisation_id=row.organisation_id,
-                name=row.name,
-                legal_form=row.legal_form,
-                social_purpose=row.social_purpose,
+                **{name: row._mapping[name] for name in _ENTRY_COLUMNS},
                 regions=regions[row.organisation_id],
                 cpv_codes=codes[row.organisation_id],
-                admitted_at=row.admitted_at,
             )
             for row in members
         ],
