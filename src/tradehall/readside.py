@@ -4,36 +4,51 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.application import Application
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from projections.events import EventSource
-from projections.registry import all_projections
 from projections.runner import BatchProjector, Waker
 from projections.tables import projection_positions
-from tradehall.membership.notices import NoticeWriter
+from tradehall.context import ContextDeclaration
 from tradehall.store.base import Store
+
+if TYPE_CHECKING:
+    from tradehall.settings import Settings
 
 READ_YOUR_WRITES_LIMIT = 2.0
 
 
 def build_projector(
-    store: Store, applications: Mapping[str, Application[Any]], public_url: str
+    store: Store,
+    contexts: Sequence[ContextDeclaration],
+    applications: Mapping[str, Application[Any]],
+    settings: Settings,
 ) -> BatchProjector:
-    """The projector over every log the Applications keep: the read models, and the notice
-    writer that fills the outbox (which is followed the same way but never rebuilt)."""
-    sources = {log: EventSource(log, app.recorder) for log, app in applications.items()}
+    """The projector over every log the contexts keep but the sealed ones: each context's read
+    models, then its followers (such as the notice writer that fills the outbox: followed the
+    same way, never rebuilt)."""
+    # Each context's projections then its followers; read_side refuses a sealed log's.
+    covered = [(declared, declared.read_side(settings)) for declared in contexts]
+    sources = {
+        declared.log.name: EventSource(declared.log.name, applications[declared.log.name].recorder)
+        for declared in contexts
+        if not declared.sealed
+    }
+    projections = [p for _, read_side in covered for p in read_side]
     return BatchProjector(
-        store.sync_engine(),
-        sources,
-        [*all_projections(), NoticeWriter(public_url)],
-        in_commit=store.in_projection_commit,
+        store.sync_engine(), sources, projections, in_commit=store.in_projection_commit
     )
+
+
+def channels_of(sources: Mapping[str, EventSource], applications: Mapping[str, Any]) -> list[str]:
+    """What wakes the projector: each followed log's channel (PostgreSQL's NOTIFY)."""
+    return [getattr(applications[log].recorder, "channel_name", f"{log}_events") for log in sources]
 
 
 def rebuildable(projector: BatchProjector) -> list[str]:
@@ -128,19 +143,18 @@ class ReadSide:
     async def open(
         cls,
         store: Store,
+        contexts: Sequence[ContextDeclaration],
         applications: Mapping[str, Application[Any]],
         engine: AsyncEngine,
-        public_url: str,
+        settings: Settings,
     ) -> ReadSide:
         board = PositionBoard(engine)
         await board.refresh()
+        projector = build_projector(store, contexts, applications, settings)
         return cls(
-            projector=build_projector(store, applications, public_url),
+            projector=projector,
             board=board,
-            channels=[
-                getattr(app.recorder, "channel_name", f"{log}_events")
-                for log, app in applications.items()
-            ],
+            channels=channels_of(projector.sources, applications),
             # Projectors in other processes (`tradehall projections run`) signal by NOTIFY.
             stop_listening=await store.listen_for_projection_commits(board.refresh_soon),
         )

@@ -1,13 +1,17 @@
-"""The composition root's container: settings, store, clock, Applications, identity, threads."""
+"""The composition root's container: settings, store, clock, Applications, identity, threads.
+
+The app hands controllers the parts one by one (Litestar dependencies by name, `api/app.py`);
+the container itself is for the composition root and the command line.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from eventsourcing.application import Application
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -15,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from membership.application import MembershipApp
 from sharedkernel.events import SYSTEM, Context
 from tradehall.clock import Clock, SystemClock
+from tradehall.context import ContextDeclaration, followed_logs
 from tradehall.identity.users import Passwords, UserDirectory
 from tradehall.payments.stripe_gateway import StripeGateway
 from tradehall.readside import ReadSide
@@ -25,45 +30,63 @@ from tradehall.store.base import Store
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class Threads:
+    """Where synchronous work (the eventsourcing Applications, hashing) runs off the loop."""
+
+    executor: ThreadPoolExecutor = field(repr=False)
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, partial(fn, *args, **kwargs))
+
+
 @dataclass
 class Services:
     settings: Settings
     store: Store
     clock: Clock
-    membership: MembershipApp
+    contexts: Sequence[ContextDeclaration]
+    # Each context's Application, by its log's name.
+    applications: dict[str, Application[Any]]
     engine: AsyncEngine
     users: UserDirectory
     passwords: Passwords
-    executor: ThreadPoolExecutor = field(repr=False)
+    threads: Threads
     readside: ReadSide | None = None
     # None: manual-payments mode (no Stripe keys).
     stripe: StripeGateway | None = None
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run synchronous work (the eventsourcing Applications, hashing) in a worker thread."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, partial(fn, *args, **kwargs))
+        return await self.threads.run(fn, *args, **kwargs)
+
+    @property
+    def membership(self) -> MembershipApp:
+        return cast(MembershipApp, self.applications["membership"])
 
     @property
     def event_logs(self) -> dict[str, Application[Any]]:
-        """Each event log's Application, by log name."""
-        return {"membership": self.membership}
+        """The Application of each log the read side follows (no sealed log), by log name."""
+        followed = followed_logs(self.contexts)
+        return {log: app for log, app in self.applications.items() if log in followed}
 
     async def prepare_data(self) -> None:
-        """Reference data the service cannot run without (the first dues schedule)."""
+        """Reference data the contexts cannot run without (membership's first dues schedule)."""
         context = Context(SYSTEM, "start-up", self.clock.now())
-        await self.run(self.membership.ensure_dues_schedule, context)
+        for declared in self.contexts:
+            if declared.reference_data is not None:
+                app = self.applications[declared.log.name]
+                await self.run(declared.reference_data, app, context)
 
     async def open_read_side_without_projector(self) -> ReadSide:
         self.readside = await ReadSide.open(
-            self.store, self.event_logs, self.engine, self.settings.public_url
+            self.store, self.contexts, self.applications, self.engine, self.settings
         )
         return self.readside
 
     async def open_read_side(self) -> ReadSide:
-        self.readside = await ReadSide.open(
-            self.store, self.event_logs, self.engine, self.settings.public_url
-        )
+        self.readside = await self.open_read_side_without_projector()
         if self.settings.run_projections:
             self.readside.start_projector(self.store, self.settings.projection_poll_seconds)
         return self.readside
@@ -72,8 +95,9 @@ class Services:
         if self.readside is not None:
             await self.readside.close()
         await self.engine.dispose()
-        self.membership.close()
-        self.executor.shutdown(wait=True)
+        for app in self.applications.values():
+            app.close()
+        self.threads.executor.shutdown(wait=True)
 
 
 def build_services(
@@ -82,8 +106,15 @@ def build_services(
     clock: Clock | None = None,
     store: Store | None = None,
     passwords: Passwords | None = None,
+    contexts: Sequence[ContextDeclaration] | None = None,
 ) -> Services:
-    """Wire the parts. The store must already be migrated (see Store.prepare_for_serving)."""
+    """Wire the parts. The store must already be migrated (see Store.prepare_for_serving).
+
+    `contexts` defaults to every declared context (`tradehall.contexts.CONTEXTS`)."""
+    if contexts is None:
+        from tradehall.contexts import CONTEXTS  # the declarations import the web layer
+
+        contexts = CONTEXTS
     chosen_store = store or store_from_settings(settings.database_url, settings.data_dir)
     pool = settings.db_pool_size
     engine = chosen_store.async_engine(pool_size=pool)
@@ -97,10 +128,16 @@ def build_services(
         settings=settings,
         store=chosen_store,
         clock=clock or SystemClock(),
-        membership=MembershipApp(env=chosen_store.application_env("membership", pool_size=pool)),
+        contexts=contexts,
+        applications={
+            declared.log.name: declared.application(
+                chosen_store.application_env(declared.log.name, pool_size=pool)
+            )
+            for declared in contexts
+        },
         engine=engine,
         users=UserDirectory(engine),
         passwords=passwords or Passwords(),
         # No more threads than database connections: a thread never waits for a connection.
-        executor=ThreadPoolExecutor(max_workers=pool, thread_name_prefix="tradehall-app"),
+        threads=Threads(ThreadPoolExecutor(max_workers=pool, thread_name_prefix="tradehall-app")),
     )

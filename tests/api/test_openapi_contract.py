@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from tradehall.api.access import PUBLIC, declared_access, rule, staff_only
 from tradehall.api.app import OPENAPI_PATH, create_app
 from tradehall.api.commands import expected_version
 from tradehall.identity.users import MAX_PASSWORD, MIN_PASSWORD
+from tradehall.membership.declaration import MEMBERSHIP
 from tradehall.settings import Settings
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -212,14 +214,8 @@ async def test_a_new_command_reading_if_match_is_documented_without_a_list(
         async def ignores(self) -> dict[str, Any]:
             return {}
 
-    from tradehall.api import app as app_module
-
-    original = app_module.CONTROLLERS
-    app_module.CONTROLLERS = [*original, Probe]
-    try:
-        app = create_app(settings_for(tmp_path / "data"))
-    finally:
-        app_module.CONTROLLERS = original
+    probing = replace(MEMBERSHIP, controllers=(*MEMBERSHIP.controllers, Probe))
+    app = create_app(settings_for(tmp_path / "data"), contexts=[probing])
     spec = app.openapi_schema.to_schema()
     probe = spec["paths"]
     assert if_match_of(probe["/api/v1/probe/reads"]["post"]) is not None

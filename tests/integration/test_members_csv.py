@@ -593,7 +593,9 @@ async def test_an_import_queues_no_notices_of_the_old_systems_history(
 
     rows = [civicrm_row(), civicrm_row(**{"Membership Status": "Cancelled"})]
     await import_members(services, csv_text(rows))
-    projector = build_projector(services.store, services.event_logs, services.settings.public_url)
+    projector = build_projector(
+        services.store, services.contexts, services.applications, services.settings
+    )
     try:
         await services.run(projector.catch_up)
     finally:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
-from litestar import Litestar, Router
+from litestar import Litestar, Request, Router
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -16,46 +17,34 @@ from litestar.routes import HTTPRoute
 from litestar.security.jwt import JWTAuth, Token
 
 from tradehall.api.access import PUBLIC, access_guard, declared_access, is_declared, rule
+from tradehall.api.commands import Commands
 from tradehall.api.health import HealthController
 from tradehall.api.identity.accounts import AccountController
 from tradehall.api.identity.auth import AuthController, TokenIssuer, user_from_token
-from tradehall.api.membership.directory import ApplicationsController, DirectoryController
-from tradehall.api.membership.dues import DuesController, DuesScheduleController
-from tradehall.api.membership.members import MembersExportController
-from tradehall.api.membership.membership import MembershipController
-from tradehall.api.membership.organisations import OrganisationController, RegistryClaimController
-from tradehall.api.membership.payments import StripeDuesController, StripeWebhookController
 from tradehall.api.middleware import RequestIdAndAccessLog
 from tradehall.api.openapi import OfflineSwaggerRenderPlugin, document_operation
 from tradehall.api.operations import OperationsController
 from tradehall.api.problems import EXCEPTION_HANDLERS, document_problems
+from tradehall.api.reads import ReadYourWrites
 from tradehall.api.request_policy import request_policy_guard
 from tradehall.clock import Clock
+from tradehall.context import ContextDeclaration, event_logs, followed_logs
 from tradehall.identity.users import Passwords, User
 from tradehall.mail.sender import run_sender
-from tradehall.membership.clock_jobs import run_clock
 from tradehall.services import Services, build_services
 from tradehall.settings import Settings
 from tradehall.store import store_from_settings
 from tradehall.store.base import Store
 
-CONTROLLERS = [
-    HealthController,
-    AuthController,
-    OrganisationController,
-    RegistryClaimController,
-    DirectoryController,
-    ApplicationsController,
-    MembershipController,
-    DuesScheduleController,
-    DuesController,
-    MembersExportController,
-    StripeDuesController,
-    StripeWebhookController,
-    AccountController,
-    OperationsController,
-]
+# The controllers every context shares; each context's come from its declaration.
+SHARED_CONTROLLERS = [HealthController, AuthController, AccountController, OperationsController]
 OPENAPI_PATH = "/schema"
+
+
+def controllers_of(contexts: Sequence[ContextDeclaration]) -> list[Any]:
+    """The shared controllers, with each context's after sign-in (the document's order)."""
+    health, auth, *rest = SHARED_CONTROLLERS
+    return [health, auth, *(c for declared in contexts for c in declared.controllers), *rest]
 
 
 def _services(state: State) -> Services:
@@ -66,6 +55,58 @@ def _services(state: State) -> Services:
 def _tokens(state: State) -> TokenIssuer:
     tokens: TokenIssuer = state.tokens
     return tokens
+
+
+def _part(read: Callable[[Services], Any]) -> Provide:
+    """A dependency given by name: one part of the container, not the container."""
+
+    def provide(state: State) -> Any:
+        return read(state.services)
+
+    return Provide(provide, sync_to_thread=False)
+
+
+def _commands(request: Request[Any, Any, Any], state: State) -> Commands:
+    services: Services = state.services
+    return Commands(request, services.clock, services.threads)
+
+
+def _reads(state: State) -> ReadYourWrites:
+    services: Services = state.services
+    assert services.readside is not None
+    return ReadYourWrites(services.readside.board, frozenset(followed_logs(services.contexts)))
+
+
+def _application_of(log: str) -> Callable[[Services], Any]:
+    def application(services: Services) -> Any:
+        return services.applications[log]
+
+    return application
+
+
+def dependencies_of(contexts: Sequence[ContextDeclaration]) -> dict[str, Provide]:
+    """What a handler may ask for by name: each part it uses, and each context's Application
+    under its declared name (`membership: NamedDependency[MembershipApp]`)."""
+    parts: dict[str, Provide] = {
+        "services": Provide(_services, sync_to_thread=False),
+        "tokens": Provide(_tokens, sync_to_thread=False),
+        "commands": Provide(_commands, sync_to_thread=False),
+        "reads": Provide(_reads, sync_to_thread=False),
+        "settings": _part(lambda services: services.settings),
+        "store": _part(lambda services: services.store),
+        "clock": _part(lambda services: services.clock),
+        "engine": _part(lambda services: services.engine),
+        "threads": _part(lambda services: services.threads),
+        "users": _part(lambda services: services.users),
+        "passwords": _part(lambda services: services.passwords),
+        "stripe": _part(lambda services: services.stripe),
+        "applications": _part(lambda services: services.event_logs),
+    }
+    for declared in contexts:
+        parts[declared.dependency] = _part(_application_of(declared.log.name))
+        for name, make in declared.dependencies.items():
+            parts[name] = _part(make)
+    return parts
 
 
 def undeclared_routes(app: Litestar) -> list[str]:
@@ -101,8 +142,16 @@ def create_app(
     clock: Clock | None = None,
     store: Store | None = None,
     passwords: Passwords | None = None,
+    contexts: Sequence[ContextDeclaration] | None = None,
 ) -> Litestar:
-    """Build the app. Stores are prepared and services wired when it starts, not before."""
+    """Build the app. Stores are prepared and services wired when it starts, not before.
+
+    `contexts` defaults to every declared one (`tradehall.contexts.CONTEXTS`)."""
+    if contexts is None:
+        from tradehall.contexts import CONTEXTS
+
+        contexts = CONTEXTS
+    declared = contexts
     chosen_store = store or store_from_settings(settings.database_url, settings.data_dir)
     jwt_auth = JWTAuth[User, Token](
         retrieve_user_handler=user_from_token,
@@ -115,8 +164,10 @@ def create_app(
         missing = undeclared_routes(app)
         if missing:
             raise RuntimeError(f"routes without an access rule: {', '.join(missing)}")
-        await asyncio.to_thread(chosen_store.prepare_for_serving)
-        services = build_services(settings, clock=clock, store=chosen_store, passwords=passwords)
+        await asyncio.to_thread(chosen_store.prepare_for_serving, event_logs(declared))
+        services = build_services(
+            settings, clock=clock, store=chosen_store, passwords=passwords, contexts=declared
+        )
         app.state.services = services
         await services.prepare_data()
         await services.open_read_side()
@@ -124,7 +175,9 @@ def create_app(
         stop_workers = asyncio.Event()
         workers = []
         if settings.clock_interval_seconds:
-            workers.append(run_clock(services, settings.clock_interval_seconds, stop_workers))
+            for context in declared:
+                for job in context.clock_jobs:
+                    workers.append(job(services, settings.clock_interval_seconds, stop_workers))
         smtp = settings.smtp
         if smtp is not None and settings.mail_interval_seconds:
             workers.append(run_sender(services, smtp, stop_workers, settings.mail_interval_seconds))
@@ -140,11 +193,8 @@ def create_app(
         return jwt_auth.on_app_init(app_config)
 
     app = Litestar(
-        route_handlers=CONTROLLERS,
-        dependencies={
-            "services": Provide(_services, sync_to_thread=False),
-            "tokens": Provide(_tokens, sync_to_thread=False),
-        },
+        route_handlers=controllers_of(declared),
+        dependencies=dependencies_of(declared),
         # Who may call it, then what the request may hold (both before the body is parsed).
         guards=[access_guard, request_policy_guard],
         exception_handlers=EXCEPTION_HANDLERS,

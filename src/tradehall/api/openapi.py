@@ -16,6 +16,7 @@ ships its assets for Python.
 from __future__ import annotations
 
 import importlib.util
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from importlib.metadata import version
@@ -61,12 +62,17 @@ IF_MATCH = Parameter(
 
 def honours_if_match(handler: HTTPRouteHandler) -> bool:
     """Whether the handler reads If-Match: its code (or code nested in it) calls
-    `commands.expected_version`."""
+    `commands.expected_version`, or it takes the `commands` dependency and calls one of its
+    methods that read it (`Commands.READS_IF_MATCH`)."""
     fn = unwrap(handler.fn)
     code = getattr(fn, "__code__", None)
+    if code is None:
+        return False
     name = commands.expected_version.__name__
-    found = getattr(fn, "__globals__", {}).get(name) is commands.expected_version
-    return found and code is not None and _calls(code, name)
+    if getattr(fn, "__globals__", {}).get(name) is commands.expected_version and _calls(code, name):
+        return True
+    takes_commands = "commands" in inspect.signature(fn).parameters
+    return takes_commands and any(_calls(code, m) for m in commands.Commands.READS_IF_MATCH)
 
 
 def _calls(code: CodeType, name: str) -> bool:

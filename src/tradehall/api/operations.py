@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from eventsourcing.application import Application
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from projections.runner import failure_of
 from projections.tables import projection_positions
@@ -17,7 +19,7 @@ from tradehall.api.schemas.operations import (
     ProjectionsReport,
     ProjectionView,
 )
-from tradehall.services import Services
+from tradehall.services import Threads
 
 OK, DEGRADED = "ok", "degraded"
 
@@ -46,8 +48,13 @@ class OperationsController(Controller):
         opt=rule(staff_only()),
         summary="Each projection's position in each log, its lag, and its failure if it fails",
     )
-    async def projections(self, services: NamedDependency[Services]) -> ProjectionsReport:
-        async with services.engine.connect() as connection:
+    async def projections(
+        self,
+        engine: NamedDependency[AsyncEngine],
+        threads: NamedDependency[Threads],
+        applications: NamedDependency[Mapping[str, Application[Any]]],
+    ) -> ProjectionsReport:
+        async with engine.connect() as connection:
             rows = (
                 await connection.execute(
                     select(projection_positions).order_by(
@@ -56,8 +63,8 @@ class OperationsController(Controller):
                 )
             ).all()
         heads: dict[str, int] = {}
-        for log, app in services.event_logs.items():
-            head: int | None = await services.run(app.recorder.max_notification_id)
+        for log, app in applications.items():  # the followed logs: no sealed one
+            head: int | None = await threads.run(app.recorder.max_notification_id)
             heads[log] = head or 0
         views = []
         for row in rows:

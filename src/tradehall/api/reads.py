@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Response
 from litestar.exceptions import ValidationException
 from litestar.params import QueryParameter
 
-from tradehall.services import Services
+from tradehall.readside import PositionBoard
 
 _TOKEN_PART = re.compile(r"^([a-z][a-z0-9_]{0,40}):(\d{1,18})$")
 CONSISTENT_HEADER = "X-Read-Consistent"
@@ -34,7 +36,7 @@ PerPageParam = Annotated[
 ]
 
 
-def parse_position(token: str | None, known_logs: set[str]) -> dict[str, int]:
+def parse_position(token: str | None, known_logs: Collection[str]) -> dict[str, int]:
     if not token:
         return {}
     wanted: dict[str, int] = {}
@@ -55,13 +57,20 @@ def parse_position(token: str | None, known_logs: set[str]) -> dict[str, int]:
     return wanted
 
 
-async def read_after(services: Services, projection: str, token: str | None) -> bool:
-    """Wait (bounded) until `projection` has applied the caller's write; True if it has."""
-    wanted = parse_position(token, set(services.event_logs))
-    if not wanted:
-        return True
-    assert services.readside is not None
-    return await services.readside.board.wait_for(projection, wanted)
+@dataclass(frozen=True)
+class ReadYourWrites:
+    """Given to controllers as the `reads` dependency: the board, and the logs it follows
+    (every declared log but the sealed ones: a position in a sealed log is refused)."""
+
+    board: PositionBoard
+    logs: frozenset[str]
+
+    async def after(self, projection: str, token: str | None) -> bool:
+        """Wait (bounded) until `projection` has applied the caller's write; True if it has."""
+        wanted = parse_position(token, self.logs)
+        if not wanted:
+            return True
+        return await self.board.wait_for(projection, wanted)
 
 
 def with_consistency(body: Any, consistent: bool) -> Response[Any]:

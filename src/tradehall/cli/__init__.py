@@ -1,33 +1,46 @@
-"""The `tradehall` command line: one module per command group."""
+"""The `tradehall` command line: one module per command group; each context adds its own."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import click
 
-from tradehall.cli.clock import clock
+from tradehall.cli.common import Declared
 from tradehall.cli.demo import demo
 from tradehall.cli.mail import mail
-from tradehall.cli.members import export_group, import_group
 from tradehall.cli.projections import projections
 from tradehall.cli.serve import migrate, serve
 from tradehall.cli.users import staff, users
+from tradehall.context import ContextDeclaration
+from tradehall.contexts import CONTEXTS
+
+SHARED_COMMANDS: tuple[click.Command, ...] = (demo, serve, migrate, staff, users, mail, projections)
 
 
-@click.group()
-def main() -> None:
-    """Tradehall: the trading association's backend."""
+def cli_for(contexts: Sequence[ContextDeclaration]) -> click.Group:
+    """The command line over these contexts: the shared commands, then each context's.
+
+    Groups of the same name (`import`, `export`) are merged: each context adds its commands."""
+
+    @click.group()
+    @click.pass_context
+    def main(click_context: click.Context) -> None:
+        """Tradehall: the trading association's backend."""
+        click_context.obj = Declared(contexts)
+
+    for command in SHARED_COMMANDS:
+        main.add_command(command)
+    for declared in contexts:
+        for command in declared.commands:
+            present = main.commands.get(command.name or "")
+            if isinstance(present, click.Group) and isinstance(command, click.Group):
+                merged = click.Group(present.name, help=present.help)
+                merged.commands = {**present.commands, **command.commands}
+                main.add_command(merged)
+            else:
+                main.add_command(command)
+    return main
 
 
-for command in (
-    demo,
-    serve,
-    migrate,
-    staff,
-    users,
-    clock,
-    mail,
-    projections,
-    import_group,
-    export_group,
-):
-    main.add_command(command)
+main = cli_for(CONTEXTS)

@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import click
 
+from tradehall.context import ContextDeclaration, event_logs
 from tradehall.settings import Settings, SettingsError
 from tradehall.store import store_from_settings
 from tradehall.store.base import Store
+
+
+@dataclass(frozen=True)
+class Declared:
+    """The contexts a command line serves (its click context's object: see `cli_for`)."""
+
+    contexts: Sequence[ContextDeclaration]
+
+
+def _contexts() -> Sequence[ContextDeclaration]:
+    """The contexts of the running command line; every declared one outside a command."""
+    click_context = click.get_current_context(silent=True)
+    declared = click_context.find_object(Declared) if click_context is not None else None
+    if declared is not None:
+        return declared.contexts
+    from tradehall.contexts import CONTEXTS
+
+    return CONTEXTS
 
 
 def _settings() -> Settings:
@@ -27,11 +48,12 @@ def _with_services(settings: Settings, work: Any) -> Any:
 
     from tradehall.services import build_services
 
+    contexts = _contexts()
     store = _store(settings)
-    store.prepare_for_serving()
+    store.prepare_for_serving(event_logs(contexts))
 
     async def run() -> Any:
-        services = build_services(settings, store=store)
+        services = build_services(settings, store=store, contexts=contexts)
         try:
             await services.prepare_data()
             readside = await services.open_read_side_without_projector()

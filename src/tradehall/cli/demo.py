@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from tradehall.cli.common import _settings, _store
+from tradehall.cli.common import _contexts, _settings, _store
+from tradehall.context import event_logs
 from tradehall.settings import Settings
 
 
@@ -16,11 +17,13 @@ def _seed_demo(settings: Settings) -> None:
 
     if settings.is_production:
         raise click.ClickException("demo data is not for production")
+    contexts = _contexts()
     store = _store(settings)
-    store.prepare_for_serving()
+    store.prepare_for_serving(event_logs(contexts))
 
     async def seed() -> None:
-        services = build_services(settings, store=store)
+        # Each context's reference data first (prepare_data), then the demo's organisations.
+        services = build_services(settings, store=store, contexts=contexts)
         try:
             await services.prepare_data()
             report = await seed_demo(services)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import click
@@ -12,33 +12,47 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from membership.application import MembershipApp
 from projections.runner import BatchProjector
-from tradehall.cli.common import _settings, _store
+from tradehall.cli.common import _contexts, _settings, _store
+from tradehall.context import ContextDeclaration, event_logs
 from tradehall.logging import configure_logging
-from tradehall.readside import build_projector, rebuildable
+from tradehall.readside import build_projector, channels_of, rebuildable
 from tradehall.settings import Settings
 from tradehall.store.base import Store
 
 
 @contextmanager
 def opened_projector(
-    settings: Settings, store: Store
+    settings: Settings, store: Store, contexts: Sequence[ContextDeclaration] | None = None
 ) -> Iterator[tuple[BatchProjector, list[str]]]:
-    store.prepare_for_serving()
-    membership = MembershipApp(env=store.application_env("membership", pool_size=2))
-    projector = build_projector(store, {"membership": membership}, settings.public_url)
-    channels = [getattr(membership.recorder, "channel_name", "membership_events")]
+    """The projector over every declared context's log but the sealed ones."""
+    declared = _contexts() if contexts is None else contexts
+    store.prepare_for_serving(event_logs(declared))
+    applications = {
+        context.log.name: context.application(store.application_env(context.log.name, pool_size=2))
+        for context in declared
+        if not context.sealed
+    }
     try:
-        projector.ensure_positions()
-        yield projector, channels
+        projector = build_projector(store, declared, applications, settings)
+        try:
+            projector.ensure_positions()
+            yield projector, channels_of(projector.sources, applications)
+        finally:
+            projector.engine.dispose()
     finally:
-        projector.engine.dispose()
-        membership.close()
+        for app in applications.values():
+            app.close()
 
 
-def run_projections(settings: Settings, store: Store, *, until_caught_up: bool) -> None:
-    with opened_projector(settings, store) as (projector, channels):
+def run_projections(
+    settings: Settings,
+    store: Store,
+    *,
+    until_caught_up: bool,
+    contexts: Sequence[ContextDeclaration] | None = None,
+) -> None:
+    with opened_projector(settings, store, contexts) as (projector, channels):
         if until_caught_up:
             applied = projector.catch_up()
             click.echo(f"caught up: {applied} events applied")
@@ -59,8 +73,13 @@ def run_projections(settings: Settings, store: Store, *, until_caught_up: bool) 
             waker.close()
 
 
-def rebuild_projections(settings: Settings, store: Store, names: tuple[str, ...]) -> None:
-    with opened_projector(settings, store) as (projector, _):
+def rebuild_projections(
+    settings: Settings,
+    store: Store,
+    names: tuple[str, ...],
+    contexts: Sequence[ContextDeclaration] | None = None,
+) -> None:
+    with opened_projector(settings, store, contexts) as (projector, _):
         known = rebuildable(projector)
         chosen = list(names) or known
         unknown = [name for name in chosen if name not in known]
@@ -95,8 +114,10 @@ def rebuild_projections(settings: Settings, store: Store, names: tuple[str, ...]
         click.echo(f"rebuilt {', '.join(chosen)} from {total} events")
 
 
-def print_status(settings: Settings, store: Store) -> None:
-    with opened_projector(settings, store) as (projector, _):
+def print_status(
+    settings: Settings, store: Store, contexts: Sequence[ContextDeclaration] | None = None
+) -> None:
+    with opened_projector(settings, store, contexts) as (projector, _):
         statuses = projector.status()
         table = Table("projection", "log", "position", "head", "lag", "state")
         for status in statuses:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 import structlog
 
-from tradehall.cli.common import _settings, _store
+from tradehall.cli.common import _contexts, _settings, _store
 from tradehall.cli.demo import _seed_demo
+from tradehall.context import event_logs
 from tradehall.logging import configure_logging
 
 
@@ -28,7 +29,7 @@ def serve(host: str, port: int, with_demo: bool) -> None:
             from tradehall.dev.stripe_demo import with_stripe_standin
 
             settings = with_stripe_standin(settings, host, port)
-    app = create_app(settings)
+    app = create_app(settings, contexts=_contexts())
     structlog.get_logger("tradehall").info(
         "serving", url=f"http://{host}:{port}", api_docs=f"http://{host}:{port}/schema/swagger"
     )
@@ -40,5 +41,5 @@ def migrate() -> None:
     """Create the event stores' tables and run the Alembic migrations."""
     settings = _settings()
     store = _store(settings)
-    store.migrate()
+    store.migrate(event_logs(_contexts()))  # each context's event tables, then Alembic
     click.echo(f"{store.name}: schema current")

@@ -8,8 +8,9 @@ from typing import Any
 import click
 
 from sharedkernel.errors import InvalidValue
-from tradehall.cli.common import _settings, _store
+from tradehall.cli.common import _contexts, _settings, _store
 from tradehall.clock import SystemClock
+from tradehall.context import event_logs
 from tradehall.identity.users import (
     Role,
     check_password_policy,
@@ -31,7 +32,7 @@ def staff_create(email: str, password: str) -> None:
     """Create a staff user who can sign in with EMAIL."""
     settings = _settings()
     store = _store(settings)
-    store.prepare_for_serving()
+    store.prepare_for_serving(event_logs(_contexts()))
     try:
         clean_email = normalise_email(email)
         check_password_policy(password)
@@ -72,7 +73,7 @@ def _change_user(email: str, change: Any) -> None:
 
     settings = _settings()
     store = _store(settings)
-    store.prepare_for_serving()
+    store.prepare_for_serving(event_logs(_contexts()))
     engine = store.sync_engine()
     try:
         with engine.begin() as connection:

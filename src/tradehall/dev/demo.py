@@ -15,7 +15,7 @@ from membership.dues import DUES_CURRENCY
 from sharedkernel.events import Context, user_actor
 from sharedkernel.money import Money
 from tradehall.identity.users import Role, insert_user
-from tradehall.membership.registration import NewOrganisation, register_organisation
+from tradehall.membership.registration import NewOrganisation, Registrar, register_organisation
 from tradehall.services import Services
 
 STAFF_EMAIL = "staff@demo.tradehall.example"
@@ -111,6 +111,14 @@ async def seed_demo(services: Services) -> DemoReport:
         await connection.execute(staff_row)
     staff = Context(user_actor(staff_id), "demo", services.clock.now())
     member_hash = await services.run(services.passwords.hash, MEMBER_PASSWORD)
+    registrar = Registrar(
+        services.membership,
+        services.users,
+        services.passwords,
+        services.clock,
+        services.threads,
+        services.settings.public_url,
+    )
     created = 0
     for n in range(ORGANISATIONS):
         trade, cpv, offer = TRADES[n % len(TRADES)]
@@ -118,7 +126,7 @@ async def seed_demo(services: Services) -> DemoReport:
         label, legal_form, scheme = FORMS[n % len(FORMS)]
         extra_cpv = TRADES[(n + 5) % len(TRADES)][1]
         registration = await register_organisation(
-            services,
+            registrar,
             NewOrganisation(
                 name=f"{place} {trade} {label}",
                 kind="social_enterprise",
@@ -169,7 +177,7 @@ async def seed_demo(services: Services) -> DemoReport:
         # fate 6: still waiting in the staff queue
     for n, (name, region) in enumerate(BUYERS):
         await register_organisation(
-            services,
+            registrar,
             NewOrganisation(
                 name=name,
                 kind="public_body",

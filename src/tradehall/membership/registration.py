@@ -8,15 +8,24 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
-from membership.application import Saved
+from membership.application import MembershipApp, Saved
 from membership.domain import OrganisationKind, RegistrationDetails
 from sharedkernel.errors import Conflict
 from sharedkernel.events import Context, user_actor
+from tradehall.clock import Clock
 from tradehall.identity.accounts import VERIFY, token_and_mail
-from tradehall.identity.users import Role, check_password_policy, insert_user, normalise_email
-from tradehall.services import Services
+from tradehall.identity.users import (
+    Passwords,
+    Role,
+    UserDirectory,
+    check_password_policy,
+    insert_user,
+    normalise_email,
+)
+from tradehall.services import Threads
 
 
 @dataclass(frozen=True)
@@ -54,8 +63,24 @@ def first_user_roles(kind: OrganisationKind) -> frozenset[Role]:
     return frozenset({Role.BUYER, Role.ADMIN})
 
 
+@dataclass(frozen=True)
+class Registrar:
+    """What a registration uses: the membership Application, the users, the password hasher,
+    the clock, the worker threads, and the public address the confirmation mail links to."""
+
+    membership: MembershipApp
+    users: UserDirectory
+    passwords: Passwords
+    clock: Clock
+    threads: Threads
+    public_url: str
+
+    async def run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        return await self.threads.run(fn, *args, **kwargs)
+
+
 async def register_organisation(
-    services: Services, new: NewOrganisation, request_id: str
+    services: Registrar, new: NewOrganisation, request_id: str
 ) -> Registration:
     """Validate, hash, then record the organisation's events and its user row in one commit."""
     details = RegistrationDetails.parse(
@@ -100,7 +125,7 @@ async def register_organisation(
                     VERIFY,
                     recipient=email,
                     now=now,
-                    public_url=services.settings.public_url,
+                    public_url=services.public_url,
                     user_id=user_id,
                     organisation_id=organisation_id,
                 ),

@@ -17,8 +17,16 @@ from projections.runner import Waker
 from tradehall.store.migrations import alembic_heads, current_revisions
 
 AGGREGATE_CACHE_SIZE = 10_000
-# The bounded contexts that keep an event log, by Application name.
-EVENT_LOGS = ("membership",)
+
+
+def declared_event_logs(event_logs: Sequence[str] | None) -> Sequence[str]:
+    """The logs given, or by default every log the declared contexts keep."""
+    if event_logs is not None:
+        return event_logs
+    from tradehall.context import event_logs as logs_of  # the composition root's list
+    from tradehall.contexts import CONTEXTS
+
+    return logs_of(CONTEXTS)
 
 
 def compile_for(statement: ClauseElement, dialect: Dialect) -> tuple[str, dict[str, Any]]:
@@ -75,11 +83,12 @@ class Store(abc.ABC):
         """SQLAlchemy URL for the async engine that serves reads."""
 
     @abc.abstractmethod
-    def migrate(self) -> None:
-        """Create the event stores' tables and bring every other table to the newest schema."""
+    def migrate(self, event_logs: Sequence[str] | None = None) -> None:
+        """Create the event stores' tables (each declared context's log, unless `event_logs`
+        names them) and bring every other table to the newest schema."""
 
     @abc.abstractmethod
-    def prepare_for_serving(self) -> None:
+    def prepare_for_serving(self, event_logs: Sequence[str] | None = None) -> None:
         """What the API does on start: migrate (embedded) or refuse a database that is behind."""
 
     def sync_engine(self) -> Engine:
@@ -113,12 +122,13 @@ class Store(abc.ABC):
     def _async_engine_options(self, pool_size: int) -> dict[str, Any]:
         return {}
 
-    def schema_is_current(self) -> StoreStatus:
+    def schema_is_current(self, event_logs: Sequence[str] | None = None) -> StoreStatus:
+        logs = declared_event_logs(event_logs)
         engine = self.sync_engine()
         try:
             with engine.connect() as connection:
                 current = current_revisions(connection)
-                missing = [log for log in EVENT_LOGS if not self._has_event_table(connection, log)]
+                missing = [log for log in logs if not self._has_event_table(connection, log)]
         finally:
             engine.dispose()
         heads = alembic_heads()

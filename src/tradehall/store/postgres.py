@@ -10,7 +10,7 @@ from sqlalchemy import Connection, make_url, text
 from sqlalchemy.engine import URL
 
 from projections.runner import Waker
-from tradehall.store.base import EVENT_LOGS, Store
+from tradehall.store.base import Store, declared_event_logs
 from tradehall.store.migrations import upgrade_to_head
 from tradehall.store.wakeups import PROJECTIONS_CHANNEL, PostgresWaker
 
@@ -85,19 +85,19 @@ class PostgresStore(Store):
 
         return close
 
-    def migrate(self) -> None:
+    def migrate(self, event_logs: Sequence[str] | None = None) -> None:
         engine = self.sync_engine()
         try:
             with engine.begin() as connection:
                 connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {EVENTS_SCHEMA}"))
-            for log in EVENT_LOGS:
+            for log in declared_event_logs(event_logs):
                 self._create_event_tables(log)
             upgrade_to_head(engine)
         finally:
             engine.dispose()
 
-    def prepare_for_serving(self) -> None:
-        status = self.schema_is_current()
+    def prepare_for_serving(self, event_logs: Sequence[str] | None = None) -> None:
+        status = self.schema_is_current(event_logs)
         if not status.ok:
             raise RuntimeError(
                 f"the PostgreSQL database is behind ({status.detail}): run `tradehall migrate`"

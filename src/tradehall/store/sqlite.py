@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.engine import URL
 
 from projections.runner import Waker
-from tradehall.store.base import EVENT_LOGS, Store
+from tradehall.store.base import Store, declared_event_logs
 from tradehall.store.migrations import upgrade_to_head
 from tradehall.store.wakeups import LOCAL_EVENTS_RECORDED
 
@@ -63,9 +63,9 @@ class SQLiteStore(Store):
         # Only this process writes to the embedded files; others are seen at the next poll.
         return LOCAL_EVENTS_RECORDED
 
-    def migrate(self) -> None:
+    def migrate(self, event_logs: Sequence[str] | None = None) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        for log in EVENT_LOGS:
+        for log in declared_event_logs(event_logs):
             self._create_event_tables(log)
         engine = self.sync_engine()
         try:
@@ -73,8 +73,8 @@ class SQLiteStore(Store):
         finally:
             engine.dispose()
 
-    def prepare_for_serving(self) -> None:
-        self.migrate()
+    def prepare_for_serving(self, event_logs: Sequence[str] | None = None) -> None:
+        self.migrate(event_logs)
 
     def _has_event_table(self, connection: Any, log: str) -> bool:
         # The library creates SQLite event tables itself as each Application starts.

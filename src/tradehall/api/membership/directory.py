@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from projections.applications import ApplicationRow, applications_queue
 from projections.directory import directory_page
@@ -23,10 +24,9 @@ from tradehall.api.reads import (
     PageParam,
     PerPageParam,
     PositionParam,
-    read_after,
+    ReadYourWrites,
     with_consistency,
 )
-from tradehall.services import Services
 
 RegionParam = Annotated[
     str | None,
@@ -55,7 +55,8 @@ class DirectoryController(Controller):
     @get("/", opt=rule(PUBLIC), summary="Members of the association, by name")
     async def directory(
         self,
-        services: NamedDependency[Services],
+        engine: NamedDependency[AsyncEngine],
+        reads: NamedDependency[ReadYourWrites],
         region: RegionParam = None,
         cpv: CpvParam = None,
         page: PageParam = 1,
@@ -64,9 +65,9 @@ class DirectoryController(Controller):
     ) -> Response[DirectoryPage]:
         region_code = canonical_region(region, field="region") if region else None
         cpv_code = canonical_cpv(cpv, field="cpv") if cpv else None
-        consistent = await read_after(services, "directory", position)
+        consistent = await reads.after("directory", position)
         parents = {code: r.parent for code, r in itl_regions().items()}
-        async with services.engine.connect() as connection:
+        async with engine.connect() as connection:
             found = await directory_page(
                 connection,
                 region=region_code,
@@ -104,14 +105,15 @@ class ApplicationsController(Controller):
     )
     async def queue(
         self,
-        services: NamedDependency[Services],
+        engine: NamedDependency[AsyncEngine],
+        reads: NamedDependency[ReadYourWrites],
         status: StatusParam = "pending",
         page: PageParam = 1,
         per_page: PerPageParam = 20,
         position: PositionParam = None,
     ) -> Response[ApplicationsPage]:
-        consistent = await read_after(services, "applications", position)
-        async with services.engine.connect() as connection:
+        consistent = await reads.after("applications", position)
+        async with engine.connect() as connection:
             rows, total = await applications_queue(
                 connection, status=status, limit=per_page, offset=(page - 1) * per_page
             )

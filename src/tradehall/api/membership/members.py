@@ -5,9 +5,10 @@ from __future__ import annotations
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 
+from membership.application import MembershipApp
 from tradehall.api.access import rule, staff_only
 from tradehall.membership.members_export import members_csv
-from tradehall.services import Services
+from tradehall.services import Threads
 
 
 class MembersExportController(Controller):
@@ -20,8 +21,10 @@ class MembersExportController(Controller):
         summary="Every organisation with its membership: standing, tier, paid-up-until (staff)",
         media_type="text/csv",
     )
-    async def export(self, services: NamedDependency[Services]) -> Response[str]:
-        text = await services.run(members_csv, services.membership)
+    async def export(
+        self, membership: NamedDependency[MembershipApp], threads: NamedDependency[Threads]
+    ) -> Response[str]:
+        text = await threads.run(members_csv, membership)
         return Response(
             text,
             media_type="text/csv",

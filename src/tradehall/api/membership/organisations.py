@@ -9,8 +9,9 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from membership.application import Saved
+from membership.application import MembershipApp
 from membership.domain import Organisation
 from membership.registry import normalise_identifier
 from membership.standing import GOOD_STANDING
@@ -24,12 +25,7 @@ from tradehall.api.access import (
     rule,
     staff_only,
 )
-from tradehall.api.commands import (
-    command_context,
-    command_result,
-    etag,
-    expected_version,
-)
+from tradehall.api.commands import Commands, command_result, etag
 from tradehall.api.membership.directory import application_view
 from tradehall.api.membership.schemas.membership import ApplyForMembership
 from tradehall.api.membership.schemas.organisations import (
@@ -43,12 +39,11 @@ from tradehall.api.membership.schemas.organisations import (
 )
 from tradehall.api.membership.schemas.reads import ApplicationStatus
 from tradehall.api.middleware import request_id_of
-from tradehall.api.reads import PositionParam, read_after, with_consistency
+from tradehall.api.reads import PositionParam, ReadYourWrites, with_consistency
 from tradehall.api.schemas.common import CommandResult
-from tradehall.membership.registration import NewOrganisation, register_organisation
-from tradehall.services import Services
+from tradehall.membership import LOG
+from tradehall.membership.registration import NewOrganisation, Registrar, register_organisation
 
-LOG = "membership"
 ETAG_HEADER = [
     ResponseHeader(name="ETag", description="the organisation's version", documentation_only=True)
 ]
@@ -85,14 +80,6 @@ def _view(organisation: Organisation) -> OrganisationView:
     )
 
 
-def _command_response(saved: Saved, status_code: int = 200) -> Response[CommandResult]:
-    return Response(
-        command_result(saved, LOG),
-        status_code=status_code,
-        headers={"ETag": etag(saved.version)},
-    )
-
-
 class OrganisationController(Controller):
     path = "/api/v1/organisations"
     tags = ["organisations"]
@@ -112,12 +99,12 @@ class OrganisationController(Controller):
     async def register(
         self,
         request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
+        registrar: NamedDependency[Registrar],
         data: JSONBody[RegisterOrganisation],
     ) -> Response[Registered]:
         registry = data.registry_identifier
         registration = await register_organisation(
-            services,
+            registrar,
             NewOrganisation(
                 name=data.name,
                 kind=data.kind.value,
@@ -153,9 +140,12 @@ class OrganisationController(Controller):
         response_headers=ETAG_HEADER,
     )
     async def show(
-        self, services: NamedDependency[Services], organisation_id: FromPath[UUID]
+        self,
+        commands: NamedDependency[Commands],
+        membership: NamedDependency[MembershipApp],
+        organisation_id: FromPath[UUID],
     ) -> Response[OrganisationView]:
-        organisation = await services.run(services.membership.get_organisation, organisation_id)
+        organisation = await commands.run(membership.get_organisation, organisation_id)
         return Response(_view(organisation), headers={"ETag": etag(organisation.version)})
 
     @post(
@@ -167,8 +157,8 @@ class OrganisationController(Controller):
     )
     async def apply(
         self,
-        request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
+        commands: NamedDependency[Commands],
+        membership: NamedDependency[MembershipApp],
         organisation_id: FromPath[UUID],
         data: JSONBody[ApplyForMembership],
     ) -> Response[CommandResult]:
@@ -177,14 +167,12 @@ class OrganisationController(Controller):
             data.annual_turnover.currency,
             field="annual_turnover.amount_minor",
         )
-        saved = await services.run(
-            services.membership.apply_for_membership,
-            command_context(request, services),
+        return await commands.execute(
+            LOG,
+            membership.apply_for_membership,
             organisation_id,
             turnover,
-            expected_version(request),
         )
-        return _command_response(saved)
 
     @get(
         "/{organisation_id:uuid}/membership/application",
@@ -193,12 +181,13 @@ class OrganisationController(Controller):
     )
     async def status_of(
         self,
-        services: NamedDependency[Services],
+        engine: NamedDependency[AsyncEngine],
+        reads: NamedDependency[ReadYourWrites],
         organisation_id: FromPath[UUID],
         position: PositionParam = None,
     ) -> Response[ApplicationStatus]:
-        consistent = await read_after(services, "applications", position)
-        async with services.engine.connect() as connection:
+        consistent = await reads.after("applications", position)
+        async with engine.connect() as connection:
             row = await application_of(connection, organisation_id)
         if row is None:
             raise NotFound(f"no organisation {organisation_id}")
@@ -215,17 +204,11 @@ class OrganisationController(Controller):
     )
     async def withdraw(
         self,
-        request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
+        commands: NamedDependency[Commands],
+        membership: NamedDependency[MembershipApp],
         organisation_id: FromPath[UUID],
     ) -> Response[CommandResult]:
-        saved = await services.run(
-            services.membership.withdraw_application,
-            command_context(request, services),
-            organisation_id,
-            expected_version(request),
-        )
-        return _command_response(saved)
+        return await commands.execute(LOG, membership.withdraw_application, organisation_id)
 
     @post(
         "/{organisation_id:uuid}/membership/admission",
@@ -236,17 +219,11 @@ class OrganisationController(Controller):
     )
     async def admit(
         self,
-        request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
+        commands: NamedDependency[Commands],
+        membership: NamedDependency[MembershipApp],
         organisation_id: FromPath[UUID],
     ) -> Response[CommandResult]:
-        saved = await services.run(
-            services.membership.admit,
-            command_context(request, services),
-            organisation_id,
-            expected_version(request),
-        )
-        return _command_response(saved)
+        return await commands.execute(LOG, membership.admit, organisation_id)
 
     @post(
         "/{organisation_id:uuid}/membership/rejection",
@@ -257,19 +234,12 @@ class OrganisationController(Controller):
     )
     async def reject(
         self,
-        request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
+        commands: NamedDependency[Commands],
+        membership: NamedDependency[MembershipApp],
         organisation_id: FromPath[UUID],
         data: JSONBody[Rejection],
     ) -> Response[CommandResult]:
-        saved = await services.run(
-            services.membership.reject,
-            command_context(request, services),
-            organisation_id,
-            data.reason,
-            expected_version(request),
-        )
-        return _command_response(saved)
+        return await commands.execute(LOG, membership.reject, organisation_id, data.reason)
 
 
 class RegistryClaimController(Controller):
@@ -284,15 +254,11 @@ class RegistryClaimController(Controller):
     )
     async def release(
         self,
-        request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
+        commands: NamedDependency[Commands],
+        membership: NamedDependency[MembershipApp],
         data: JSONBody[ReleaseClaim],
     ) -> CommandResult:
         identifier = normalise_identifier(data.scheme, data.identifier)
-        saved = await services.run(
-            services.membership.release_registry_claim,
-            command_context(request, services),
-            identifier,
-            data.reason,
-        )
+        release = membership.release_registry_claim
+        saved = await commands.record(release, identifier, data.reason)
         return command_result(saved, LOG)

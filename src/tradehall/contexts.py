@@ -1,0 +1,11 @@
+"""The bounded contexts the service runs: the one list the composition root iterates.
+
+Adding a context is adding its declaration here (see `tradehall.context.ContextDeclaration`).
+"""
+
+from __future__ import annotations
+
+from tradehall.context import ContextDeclaration
+from tradehall.membership.declaration import MEMBERSHIP
+
+CONTEXTS: tuple[ContextDeclaration, ...] = (MEMBERSHIP,)

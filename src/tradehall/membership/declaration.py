@@ -1,0 +1,81 @@
+"""The membership context, declared once: its log, Application, controllers, read side, clock
+job, CLI commands and reference data (see `tradehall.context`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from membership.application import MembershipApp
+from projections.base import Projection
+from projections.registry import all_projections
+from sharedkernel.events import Context
+from tradehall.api.membership.directory import ApplicationsController, DirectoryController
+from tradehall.api.membership.dues import DuesController, DuesScheduleController
+from tradehall.api.membership.members import MembersExportController
+from tradehall.api.membership.membership import MembershipController
+from tradehall.api.membership.organisations import OrganisationController, RegistryClaimController
+from tradehall.api.membership.payments import StripeDuesController, StripeWebhookController
+from tradehall.cli.clock import clock
+from tradehall.cli.members import export_group, import_group
+from tradehall.context import ContextDeclaration
+from tradehall.membership import LOG
+from tradehall.membership.clock_jobs import run_clock
+from tradehall.membership.notices import NoticeWriter
+from tradehall.membership.registration import Registrar
+from tradehall.services import Services
+from tradehall.settings import Settings
+
+
+def _application(env: dict[str, str]) -> MembershipApp:
+    return MembershipApp(env=env)
+
+
+def _projections(settings: Settings) -> Sequence[Projection]:
+    return all_projections()  # the directory and the applications
+
+
+def _followers(settings: Settings) -> Sequence[Projection]:
+    # The notice writer fills the outbox: a record, followed like a projection, never rebuilt.
+    return [NoticeWriter(settings.public_url)]
+
+
+def _reference_data(app: Any, context: Context) -> None:
+    assert isinstance(app, MembershipApp)
+    app.ensure_dues_schedule(context)  # the first dues schedule
+
+
+def _registrar(services: Services) -> Registrar:
+    return Registrar(
+        services.membership,
+        services.users,
+        services.passwords,
+        services.clock,
+        services.threads,
+        services.settings.public_url,
+    )
+
+
+MEMBERSHIP = ContextDeclaration(
+    name="membership",
+    log=LOG,
+    application=_application,
+    controllers=(
+        OrganisationController,
+        RegistryClaimController,
+        DirectoryController,
+        ApplicationsController,
+        MembershipController,
+        DuesScheduleController,
+        DuesController,
+        MembersExportController,
+        StripeDuesController,
+        StripeWebhookController,
+    ),
+    projections=_projections,
+    followers=_followers,
+    clock_jobs=(run_clock,),
+    commands=(clock, import_group, export_group),
+    reference_data=_reference_data,
+    dependencies={"registrar": _registrar},
+)
