@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from projections.base import RowPerAggregate
 from projections.events import RecordedEvent
 from projections.folding import Row
+from projections.membership_status import registered_row
 from projections.tables import membership_applications
 
 _DECISIONS = {
@@ -31,12 +32,7 @@ class ApplicationsProjection(RowPerAggregate):
     changed_by = frozenset({"Organisation.MembershipApplied", *_DECISIONS})
 
     def create(self, event: RecordedEvent) -> Row:
-        data = event.data
-        return {
-            "organisation_id": event.originator_id,
-            "name": data["name"],
-            "kind": data["kind"],
-            "legal_form": data["legal_form"],
+        return registered_row(event) | {
             "status": "none",
             "applied_at": None,
             "decided_at": None,

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from projections.base import RowPerAggregate
 from projections.events import RecordedEvent
 from projections.folding import Row
-from projections.membership_status import STATUS_EVENTS, status_after
+from projections.membership_status import STATUS_EVENTS, registered_row, status_after
 from projections.tables import directory_member_cpv, directory_member_regions, directory_members
 
 # Members in good standing are listed: new, current, or in their grace period.
@@ -37,11 +37,7 @@ class DirectoryProjection(RowPerAggregate):
 
     def create(self, event: RecordedEvent) -> Row:
         data = event.data
-        return {
-            "organisation_id": event.originator_id,
-            "name": data["name"],
-            "kind": data["kind"],
-            "legal_form": data["legal_form"],
+        return registered_row(event) | {
             "social_purpose": data["social_purpose"],
             "status": "none",
             "listed": False,

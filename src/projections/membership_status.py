@@ -1,12 +1,15 @@
-"""The membership status each event of the membership log leads to, by event name and payload.
+"""What the membership log's events say, as the read models fold them: the row an organisation's
+registration begins, and the membership status each event leads to.
 
-The directory folds it into its rows; the clock job folds it straight from the log to find the
-organisations that may have a transition due (it reads no read model: ADR 18).
+The directory folds the status into its rows; the clock job folds it straight from the log to
+find the organisations that may have a transition due (it reads no read model: ADR 18).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from projections.events import RecordedEvent
 
 # Events that put an organisation in a fixed state.
 STATUS_AFTER = {
@@ -27,3 +30,14 @@ def status_after(name: str, data: dict[str, Any]) -> str:
     if name in STATUS_CARRIED:
         return str(data["status"])
     return STATUS_AFTER[name]
+
+
+def registered_row(event: RecordedEvent) -> dict[str, Any]:
+    """The columns every organisation's row takes from its `Organisation.Registered` event."""
+    data = event.data
+    return {
+        "organisation_id": event.originator_id,
+        "name": data["name"],
+        "kind": data["kind"],
+        "legal_form": data["legal_form"],
+    }

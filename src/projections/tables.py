@@ -40,13 +40,21 @@ projection_positions = Table(
     Column("retry_at", UtcDateTime, nullable=True),
 )
 
+
+def _registered() -> list[Column[object]]:
+    """An organisation's key and what its registration says of it, as its rows begin."""
+    return [
+        Column("organisation_id", Uuid, primary_key=True),
+        Column("name", String(200), nullable=False),
+        Column("kind", String(40), nullable=False),
+        Column("legal_form", String(60), nullable=False),
+    ]
+
+
 directory_members = Table(
     "directory_members",
     metadata,
-    Column("organisation_id", Uuid, primary_key=True),
-    Column("name", String(200), nullable=False),
-    Column("kind", String(40), nullable=False),
-    Column("legal_form", String(60), nullable=False),
+    *_registered(),
     Column("social_purpose", Text, nullable=False),
     Column("status", String(30), nullable=False),
     Column("listed", Boolean, nullable=False),
@@ -55,31 +63,29 @@ directory_members = Table(
 )
 Index("ix_directory_members_listed_name", directory_members.c.listed, directory_members.c.name)
 
-directory_member_regions = Table(
-    "directory_member_regions",
-    metadata,
-    Column("organisation_id", Uuid, primary_key=True),
-    Column("region", String(10), primary_key=True),
-)
-Index("ix_directory_member_regions_region", directory_member_regions.c.region)
 
-directory_member_cpv = Table(
+def _member_codes(name: str, code: Column[str], *more: Column[str], indexed: str) -> Table:
+    """A member's codes of one kind (one row a code), indexed by the column `indexed`."""
+    table = Table(name, metadata, Column("organisation_id", Uuid, primary_key=True), code, *more)
+    Index(f"ix_{name}_{indexed}", table.c[indexed])
+    return table
+
+
+directory_member_regions = _member_codes(
+    "directory_member_regions", Column("region", String(10), primary_key=True), indexed="region"
+)
+directory_member_cpv = _member_codes(
     "directory_member_cpv",
-    metadata,
-    Column("organisation_id", Uuid, primary_key=True),
     Column("cpv_code", String(12), primary_key=True),
     # The code's digits without trailing zeros: "45000000-7" -> "45". Prefix = hierarchy.
     Column("cpv_stem", String(8), nullable=False),
+    indexed="cpv_stem",
 )
-Index("ix_directory_member_cpv_cpv_stem", directory_member_cpv.c.cpv_stem)
 
 membership_applications = Table(
     "membership_applications",
     metadata,
-    Column("organisation_id", Uuid, primary_key=True),
-    Column("name", String(200), nullable=False),
-    Column("kind", String(40), nullable=False),
-    Column("legal_form", String(60), nullable=False),
+    *_registered(),
     Column("status", String(30), nullable=False),
     Column("applied_at", UtcDateTime, nullable=True),
     Column("decided_at", UtcDateTime, nullable=True),
