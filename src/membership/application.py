@@ -17,6 +17,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Recording
 from eventsourcing.utils import EnvType, get_topic
 
+from membership.card_subscription import CardSubscription, CardSubscriptionStatus
 from membership.domain import (
     DUES_SCHEDULE_ID,
     SINCE_EVER,
@@ -28,6 +29,7 @@ from membership.domain import (
     RegistryClaim,
 )
 from membership.dues import DuesBand, band_for, default_bands
+from membership.history import HistoryEntry, StandingAt, history_entries, standing_at
 from membership.registry import RegistryIdentifier
 from membership.standing import GOOD_STANDING
 from sharedkernel.errors import Conflict, NotFound, StaleVersion
@@ -53,6 +55,15 @@ T = TypeVar("T")
 
 class ConcurrentChange(Conflict):
     """Writes kept clashing: not a refusal, so a message's sender should deliver it again."""
+
+
+@dataclass(frozen=True)
+class ExternalMessage:
+    """A message from an outside system (a payment processor's event): applied once."""
+
+    source: str  # the system, e.g. "stripe"; also the processor's name in the events
+    message_id: str
+    organisation_id: UUID
 
 
 class PaymentCreditedElsewhere(Conflict):
@@ -409,6 +420,93 @@ class MembershipApp(Application[UUID]):
             organisation_id, attempt, "the organisation kept changing; the sender should retry"
         )
 
+    # Card payments: what the processor tells us, each message applied once ------------------
+
+    def link_card_subscription(
+        self,
+        context: Context,
+        message: ExternalMessage,
+        customer_id: str,
+        subscription_id: str | None,
+    ) -> Saved | None:
+        """The member finished the processor's checkout: its customer and subscription."""
+        return self._external(
+            context,
+            message,
+            lambda org, ctx: org.link_payment_processor(
+                ctx, message.source, customer_id, subscription_id
+            ),
+        )
+
+    def record_card_payment(
+        self,
+        context: Context,
+        message: ExternalMessage,
+        payment_id: str,
+        amount: Money,
+        reference: str,
+        covers_until: datetime | None,
+    ) -> Saved | None:
+        """The processor collected a payment (once, whichever message tells of it)."""
+        return self._external(
+            context,
+            message,
+            lambda org, ctx: org.record_payment(
+                ctx, payment_id, amount, message.source, reference, covers_until
+            ),
+            credits_payment=payment_id,
+        )
+
+    def record_card_payment_failure(
+        self, context: Context, message: ExternalMessage, reference: str
+    ) -> Saved | None:
+        return self._external(
+            context, message, lambda org, ctx: org.record_payment_failure(ctx, reference)
+        )
+
+    def record_card_subscription_change(
+        self,
+        context: Context,
+        message: ExternalMessage,
+        subscription_id: str,
+        status: CardSubscriptionStatus,
+        cancel_at_period_end: bool,
+    ) -> Saved | None:
+        return self._external(
+            context,
+            message,
+            lambda org, ctx: org.record_subscription_change(
+                ctx, subscription_id, status, cancel_at_period_end
+            ),
+        )
+
+    def card_subscription(self, organisation_id: UUID) -> CardSubscription | None:
+        """The card subscription the organisation pays its dues by, if any."""
+        return self.get_organisation(organisation_id).card_subscription
+
+    def _external(
+        self,
+        context: Context,
+        message: ExternalMessage,
+        decide: Callable[[Organisation, Context], None],
+        *,
+        credits_payment: str | None = None,
+    ) -> Saved | None:
+        def apply(organisation: Organisation) -> None:
+            # A time before the organisation registered (a clock running wrong) cannot be when
+            # it happened: it counts from the registration (ADR 17).
+            effective_at = max(context.effective_at or context.at, organisation.exists_from)
+            decide(organisation, replace(context, effective_at=effective_at))
+
+        return self.handle_external_event(
+            context,
+            message.source,
+            message.message_id,
+            message.organisation_id,
+            apply,
+            credits_payment=credits_payment,
+        )
+
     def _payment_holder(self, processor: str, payment_id: str) -> UUID | None:
         try:
             claim: object = self.repository.get(ProcessorPaymentClaim.id_for(processor, payment_id))
@@ -457,6 +555,14 @@ class MembershipApp(Application[UUID]):
         """Every event of an organisation, oldest first (its history)."""
         self.get_organisation(organisation_id)  # NotFound for unknown ids
         return list(self.events.get(organisation_id))
+
+    def history(self, organisation_id: UUID) -> list[HistoryEntry]:
+        """Every event of an organisation, oldest first, as entries of its history."""
+        return history_entries(self.organisation_events(organisation_id))
+
+    def standing_at(self, organisation_id: UUID, as_at: datetime) -> StandingAt | None:
+        """The membership as it stood at `as_at`, as we know it now (ADR 17)."""
+        return standing_at(self.organisation_events(organisation_id), as_at)
 
     def reject(
         self,

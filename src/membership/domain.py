@@ -80,6 +80,8 @@ class Organisation(TradehallAggregate, MembershipLifecycle):
             aggregate.membership_status = MembershipStatus.AWAITING_FIRST_PAYMENT
             aggregate.decided_at = self.timestamp
             aggregate.standing_since = self.effective_at
+            # When the admission took effect (an imported member's join date in its old system).
+            aggregate.joined_at = self.effective_at
 
     class MembershipRejected(TradehallAggregate.Event):
         reason: str
@@ -122,6 +124,7 @@ class Organisation(TradehallAggregate, MembershipLifecycle):
         self.membership_status = MembershipStatus.NONE
         self.applied_at: datetime | None = None
         self.decided_at: datetime | None = None
+        self.joined_at: datetime | None = None
         self.rejection_reason: str | None = None
         self._init_lifecycle()
 

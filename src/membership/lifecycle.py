@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from membership.card_subscription import CardSubscription, CardSubscriptionStatus
 from membership.dues import DUES_CURRENCY, DuesBand
 from membership.standing import (
     ENDED,
@@ -145,14 +146,15 @@ class MembershipLifecycle:
             aggregate.processor_subscription_id = self.subscription_id
 
     class SubscriptionChanged(TradehallAggregate.Event):
-        """The processor's subscription changed state (renewed, cancelled, ended)."""
+        """The card subscription changed state (renewed, past due, cancelled, ended)."""
 
         subscription_id: str
+        # A CardSubscriptionStatus; events recorded before it hold Stripe's words ("canceled").
         status: str
         cancel_at_period_end: bool
 
         def apply(self, aggregate: MembershipLifecycle) -> None:
-            aggregate.processor_subscription_status = self.status
+            aggregate.card_subscription_status = CardSubscriptionStatus.read(self.status)
 
     class PaymentFailed(TradehallAggregate.Event):
         """A collection failed. A notice goes out; standing does not change (it is retried)."""
@@ -253,9 +255,16 @@ class MembershipLifecycle:
         self.resignation_at: datetime | None = None
         self.processor_customer_id: str | None = None
         self.processor_subscription_id: str | None = None
-        self.processor_subscription_status: str | None = None
+        self.card_subscription_status: CardSubscriptionStatus | None = None
 
     # Reads -----------------------------------------------------------------------------------
+
+    @property
+    def card_subscription(self) -> CardSubscription | None:
+        """The subscription the member pays its dues by, if it pays by card."""
+        if self.processor_subscription_id is None:
+            return None
+        return CardSubscription(self.processor_subscription_id, self.card_subscription_status)
 
     @property
     def balance(self) -> Money:
@@ -351,7 +360,7 @@ class MembershipLifecycle:
         )
 
     def link_payment_processor(
-        self, context: Context, customer_id: str, subscription_id: str | None
+        self, context: Context, processor: str, customer_id: str, subscription_id: str | None
     ) -> None:
         if (self.processor_customer_id, self.processor_subscription_id) == (
             customer_id,
@@ -360,22 +369,26 @@ class MembershipLifecycle:
             return
         self.trigger_event(
             self.PaymentProcessorLinked,
-            processor="stripe",
+            processor=processor,
             customer_id=customer_id,
             subscription_id=subscription_id,
             **context.event_kwargs(),
         )
 
     def record_subscription_change(
-        self, context: Context, subscription_id: str, status: str, cancel_at_period_end: bool
+        self,
+        context: Context,
+        subscription_id: str,
+        status: CardSubscriptionStatus,
+        cancel_at_period_end: bool,
     ) -> None:
-        ended = self.processor_subscription_status == "canceled"
+        ended = self.card_subscription_status is CardSubscriptionStatus.CANCELLED
         if ended and subscription_id == self.processor_subscription_id:
             return  # a late update after the subscription ended changes nothing
         self.trigger_event(
             self.SubscriptionChanged,
             subscription_id=subscription_id,
-            status=status,
+            status=status.value,
             cancel_at_period_end=cancel_at_period_end,
             **context.event_kwargs(),
         )
@@ -459,19 +472,7 @@ class MembershipLifecycle:
                 self._invoice_at(renewal_context, new_invoice_id, paid_up_until)
                 # Money paid ahead (in the renewal window) pays for the new period at once.
                 self._settle(renewal_context)
-        for transition in due_transitions(
-            self.membership_status,
-            self.paid_up_until,
-            self.first_paid_at,
-            self.resignation_at,
-            now,
-        ):
-            self.trigger_event(
-                self.StandingChanged,
-                status=transition.status.value,
-                cause=transition.cause,
-                **_at(context, transition.effective_at),
-            )
+        self._record_due_transitions(context, now)
 
     def suspend(self, context: Context, reason: str) -> None:
         self._require_member("suspend", exclude=frozenset({MembershipStatus.SUSPENDED}))
@@ -551,12 +552,18 @@ class MembershipLifecycle:
                 resigns_at=resigns_at,
                 **_at(context, min(resigns_at, context.at)),
             )
+        self._record_due_transitions(context, context.at)
+
+    # Internals -------------------------------------------------------------------------------
+
+    def _record_due_transitions(self, context: Context, now: datetime) -> None:
+        """The standing changes the dates make due by `now`, each at the moment it fell due."""
         for transition in due_transitions(
             self.membership_status,
             self.paid_up_until,
             self.first_paid_at,
             self.resignation_at,
-            context.at,
+            now,
         ):
             self.trigger_event(
                 self.StandingChanged,
@@ -564,8 +571,6 @@ class MembershipLifecycle:
                 cause=transition.cause,
                 **_at(context, transition.effective_at),
             )
-
-    # Internals -------------------------------------------------------------------------------
 
     def _dated(self, context: Context, field: str) -> Context:
         """A money movement dated by the caller (a cheque banked last week): not after it is

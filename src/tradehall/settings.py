@@ -39,6 +39,8 @@ class Settings:
     stripe_secret_key: str | None = None
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None
+    # How often the API sends card subscription commands to Stripe; 0: not in this process.
+    card_commands_interval_seconds: int = 30
     public_url: str = "http://127.0.0.1:8000"
     # Mail: without an SMTP host, messages wait in the outbox.
     smtp_host: str | None = None
@@ -136,6 +138,9 @@ class Settings:
             smtp_starttls=_bool(get("SMTP_STARTTLS", "false"), "SMTP_STARTTLS"),
             mail_interval_seconds=_non_negative(
                 get("MAIL_INTERVAL_SECONDS", "10"), "MAIL_INTERVAL_SECONDS"
+            ),
+            card_commands_interval_seconds=_non_negative(
+                get("CARD_COMMANDS_INTERVAL_SECONDS", "30"), "CARD_COMMANDS_INTERVAL_SECONDS"
             ),
             clock_interval_seconds=_non_negative(
                 get("CLOCK_INTERVAL_SECONDS", "3600"), "CLOCK_INTERVAL_SECONDS"

@@ -105,6 +105,7 @@ EXPECTED_RULES = {
     ("POST", f"{ORG}/dues/portal"): OWN,
     ("POST", "/api/v1/webhooks/stripe"): PUBLIC_,
     ("GET", "/api/v1/dues/parked-webhooks"): STAFF,
+    ("GET", "/api/v1/dues/card-subscription-commands"): STAFF,
     ("POST", "/api/v1/dues/parked-webhooks/{event_id:str}/resolution"): STAFF,
     ("GET", "/api/v1/auth/me"): SIGNED_IN_,
     ("POST", "/api/v1/auth/verification"): SIGNED_IN_,

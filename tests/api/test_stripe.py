@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import pytest
 import stripe
@@ -20,6 +21,7 @@ from tradehall.api.app import create_app
 from tradehall.clock import ManualClock
 from tradehall.dev.stripe_standin import SignedEvent, StripeStandIn
 from tradehall.identity.users import Role
+from tradehall.membership.card_subscriptions import CardSubscriptionSender, Sent, sender_for
 from tradehall.membership.clock_jobs import clock_tick
 from tradehall.settings import Settings
 from tradehall.store.base import Store
@@ -47,6 +49,7 @@ async def stripe_client(
         stripe_secret_key=SECRET_KEY,
         stripe_webhook_secret=WEBHOOK_SECRET,
         stripe_api_base=standin.base_url,
+        card_commands_interval_seconds=0,  # the tests send the commands themselves
     )
     app = create_app(with_stripe, clock=clock, store=store, passwords=FAST_PASSWORDS)
     async with running(app), AppClient(app) as http:
@@ -58,6 +61,20 @@ async def deliver(client: Client, event: SignedEvent, signature: str | None = No
     if signature is not None or event.signature:
         headers["stripe-signature"] = signature if signature is not None else event.signature
     return await client.post("/api/v1/webhooks/stripe", content=event.payload, headers=headers)
+
+
+def card_sender(client: Client) -> CardSubscriptionSender:
+    sender = sender_for(services_of(client))
+    assert sender is not None
+    return sender
+
+
+async def send_card_commands(client: Client, org: dict[str, Any]) -> Sent:
+    """What the API's workers do: the projector records the commands, the sender sends them
+    (this organisation's: the tests of a run share one PostgreSQL database)."""
+    services = services_of(client)
+    await services.run(services.readside.projector.catch_up)
+    return await card_sender(client).send_due(UUID(org["id"]))
 
 
 def url(org: dict[str, Any], action: str = "") -> str:
@@ -280,6 +297,9 @@ async def test_a_new_turnover_changes_the_subscriptions_price_from_the_next_peri
     )
 
     assert declared.status_code == 200, declared.text
+    assert subscription["items"]["data"][0]["price"]["lookup_key"] == "dues_small"  # not yet
+    # The turnover the application declared asks for a repricing too: both go to the band due.
+    assert await send_card_commands(stripe_client, org) == Sent(done=2)
     assert subscription["items"]["data"][0]["price"]["lookup_key"] == "dues_micro"
     [renewed] = standin.renew(subscription["id"], paid=True)
     assert '"amount_paid": 6000' in renewed.payload
@@ -399,6 +419,9 @@ async def test_a_member_who_leaves_stops_paying_by_card(
         )
 
     assert done.status_code == 200, done.text
+    assert subscription["status"] == "active"  # no call to Stripe after the save
+    # The repricing the application's turnover asked for, then the cancelling.
+    assert await send_card_commands(stripe_client, org) == Sent(done=2)
     if leaving == "resign at period end":
         assert subscription["cancel_at_period_end"] is True
         assert subscription["status"] == "active"

@@ -17,10 +17,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from membership.history import standing_at
 from membership.standing import MembershipStatus
 from sharedkernel.events import CLOCK, Context
 from tests.conftest import FAST_PASSWORDS
-from tradehall.api.membership.membership import standing_at
 from tradehall.cli import main
 from tradehall.clock import ManualClock
 from tradehall.identity import accounts

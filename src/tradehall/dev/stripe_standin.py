@@ -57,6 +57,25 @@ class StripeStandIn:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _run: str = field(default_factory=lambda: secrets.token_hex(4))
     base_url: str = ""
+    # Answers to requests that changed something, by Idempotency-Key: sent again, a request
+    # gets the first answer and changes nothing more, as Stripe does.
+    idempotent_answers: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    # Each change a request made: (method, path), in order (a replayed request adds none).
+    changes: list[tuple[str, str]] = field(default_factory=list)
+    # How many of the next requests that would change something fail (500) instead.
+    failures_to_come: int = 0
+
+    def fail_next(self, count: int) -> None:
+        """The next `count` requests that would change something answer 500 and change nothing."""
+        with self._lock:
+            self.failures_to_come = count
+
+    def _take_failure(self) -> bool:
+        with self._lock:
+            if self.failures_to_come <= 0:
+                return False
+            self.failures_to_come -= 1
+            return True
 
     def _id(self, prefix: str) -> str:
         # Unique across stand-ins too, as Stripe's ids are: databases outlive a test's stand-in.
@@ -266,6 +285,9 @@ class StripeStandIn:
             def _reply(self, status: int, body: dict[str, Any]) -> None:
                 data = json.dumps(body).encode()
                 self.send_response(status)
+                if status >= 500:
+                    # Told once: the caller's own retries (with backoff) decide when again.
+                    self.send_header("Stripe-Should-Retry", "false")
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.send_header("Request-Id", f"req_standin{int(time.time() * 1000)}")
@@ -318,16 +340,38 @@ class StripeStandIn:
                     return
                 self._reply(404, {"error": {"type": "invalid_request_error", "message": url.path}})
 
+            def _change(self, method: str, path: str, act: Callable[[], tuple[int, Any]]) -> None:
+                """A request that changes something: failed if told to, once per key."""
+                key = self.headers.get("Idempotency-Key")
+                with standin._lock:
+                    answered = standin.idempotent_answers.get(key) if key else None
+                if answered is not None:
+                    self._reply(*answered)
+                    return
+                if standin._take_failure():
+                    self._reply(500, {"error": {"type": "api_error", "message": "stand-in fault"}})
+                    return
+                status, body = act()
+                if status == 200:
+                    with standin._lock:
+                        standin.changes.append((method, path))
+                        if key:
+                            standin.idempotent_answers[key] = (status, json.loads(json.dumps(body)))
+                self._reply(status, body)
+
             def do_DELETE(self) -> None:
                 if not self._authorised():
                     return
                 path = urlsplit(self.path).path
+                self._change("DELETE", path, lambda: self._delete(path))
+
+            def _delete(self, path: str) -> tuple[int, Any]:
+                path = urlsplit(self.path).path
                 subscription = standin.subscriptions.get(path.rsplit("/", 1)[1])
                 if not path.startswith("/v1/subscriptions/") or subscription is None:
-                    self._reply(404, {"error": {"type": "invalid_request_error"}})
-                    return
+                    return 404, {"error": {"type": "invalid_request_error"}}
                 subscription["status"] = "canceled"
-                self._reply(200, subscription)
+                return 200, subscription
 
             def do_POST(self) -> None:
                 if not self._authorised():
@@ -336,7 +380,12 @@ class StripeStandIn:
                 form = dict(parse_qsl(self.rfile.read(length).decode()))
                 path = urlsplit(self.path).path
                 if path.startswith("/v1/subscriptions/"):
-                    self._reply(200, standin.update_subscription(path.rsplit("/", 1)[1], form))
+                    subscription_id = path.rsplit("/", 1)[1]
+                    self._change(
+                        "POST",
+                        path,
+                        lambda: (200, standin.update_subscription(subscription_id, form)),
+                    )
                     return
                 if path == "/v1/checkout/sessions":
                     self._reply(200, standin.create_checkout_session(form))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -21,14 +21,15 @@ import stripe
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from membership.application import ConcurrentChange
-from membership.domain import Organisation
+from membership.application import ConcurrentChange, ExternalMessage, MembershipApp, Saved
+from membership.card_subscription import CardSubscriptionStatus
 from sharedkernel.errors import Conflict, DomainError, NotFound
 from sharedkernel.events import SYSTEM, Context
 from sharedkernel.money import Money
 from tradehall.payments.tables import parked_webhooks
 from tradehall.services import Services
 
+SOURCE = "stripe"
 SIGNATURE_TOLERANCE_SECONDS = 300
 # Stripe signs with its clock; allow this much skew ahead of ours, and no more.
 FUTURE_SKEW_SECONDS = 60
@@ -201,27 +202,50 @@ def organisation_of(obj: _Owned) -> UUID | None:
     return None
 
 
-def _decision(event_type: str, obj: _Owned | None) -> Callable[..., None] | None:
-    """What an event asks of the organisation, or None for events we do not act on."""
+# Stripe's subscription states, in the membership context's words.
+_SUBSCRIPTION_STATUSES = {
+    "active": CardSubscriptionStatus.ACTIVE,
+    "trialing": CardSubscriptionStatus.ACTIVE,
+    "past_due": CardSubscriptionStatus.PAST_DUE,
+    "unpaid": CardSubscriptionStatus.UNPAID,
+    "paused": CardSubscriptionStatus.PAUSED,
+    "incomplete": CardSubscriptionStatus.INCOMPLETE,
+    "incomplete_expired": CardSubscriptionStatus.CANCELLED,
+    "canceled": CardSubscriptionStatus.CANCELLED,
+}
+
+
+def subscription_status(event_type: str, stripe_status: str) -> CardSubscriptionStatus:
+    """Stripe's status, translated; a deleted subscription has ended whatever it says."""
+    if event_type == "customer.subscription.deleted":
+        return CardSubscriptionStatus.CANCELLED
+    return _SUBSCRIPTION_STATUSES.get(stripe_status, CardSubscriptionStatus.OTHER)
+
+
+def _command(
+    app: MembershipApp, event_type: str, obj: _Owned | None
+) -> Callable[[Context, ExternalMessage], Saved | None] | None:
+    """The membership command an event asks for, or None for events we do not act on."""
     if isinstance(obj, _CheckoutSession):
-        return lambda org, ctx: org.link_payment_processor(
-            ctx, obj.customer or "", obj.subscription
+        return lambda ctx, message: app.link_card_subscription(
+            ctx, message, obj.customer or "", obj.subscription
         )
     if isinstance(obj, _Invoice) and event_type == "invoice.paid":
         period_ends = [line.period.end for line in obj.lines.data if line.period]
         covers_until = _when(max((end for end in period_ends if end), default=None))
         amount = Money.of(obj.amount_paid, obj.currency)
         reference = obj.number or obj.id
-        return lambda org, ctx: org.record_payment(
-            ctx, obj.id, amount, "stripe", reference, covers_until
+        # An invoice is credited once, whichever event tells of it (Stripe may send another).
+        return lambda ctx, message: app.record_card_payment(
+            ctx, message, obj.id, amount, reference, covers_until
         )
     if isinstance(obj, _Invoice):
         reference = obj.number or obj.id
-        return lambda org, ctx: org.record_payment_failure(ctx, reference)
+        return lambda ctx, message: app.record_card_payment_failure(ctx, message, reference)
     if isinstance(obj, _Subscription):
-        status = "canceled" if event_type.endswith("deleted") else obj.status
-        return lambda org, ctx: org.record_subscription_change(
-            ctx, obj.id, status, obj.cancel_at_period_end
+        status = subscription_status(event_type, obj.status)
+        return lambda ctx, message: app.record_card_subscription_change(
+            ctx, message, obj.id, status, obj.cancel_at_period_end
         )
     return None
 
@@ -234,8 +258,8 @@ async def handle_event(
     The event has passed `verify` (or was parked after it did), so its shape is known good."""
     parsed = parse_event(event)
     obj = parsed.object
-    decide = _decision(parsed.type, obj)
-    if decide is None or obj is None:
+    command = _command(services.membership, parsed.type, obj)
+    if command is None or obj is None:
         return Outcome("ignored", parsed.type)
     organisation_id = organisation_id or organisation_of(obj)
     if organisation_id is None:
@@ -248,25 +272,9 @@ async def handle_event(
     )
     effective = _when(paid_at) or now
     context = Context(SYSTEM, f"stripe:{parsed.id}", now, min(effective, now))
-
-    def apply(organisation: Organisation) -> None:
-        # A paid_at before the organisation registered (a clock running wrong) cannot be when
-        # the money arrived: it counts from the registration (ADR 17).
-        effective_at = max(context.effective_at or now, organisation.exists_from)
-        decide(organisation, replace(context, effective_at=effective_at))
-
-    # An invoice is credited once, whichever event tells of it (Stripe may send another).
-    credits = obj.id if isinstance(obj, _Invoice) and parsed.type == "invoice.paid" else None
+    message = ExternalMessage(SOURCE, parsed.id, organisation_id)
     try:
-        saved = await services.run(
-            services.membership.handle_external_event,
-            context,
-            "stripe",
-            parsed.id,
-            organisation_id,
-            apply,
-            credits_payment=credits,
-        )
+        saved = await services.run(command, context, message)
     except ConcurrentChange:
         raise  # not a refusal: answered 503 so that Stripe delivers it again
     except DomainError as refused:
@@ -312,7 +320,7 @@ async def _park(services: Services, event: dict[str, Any], reason: str) -> Outco
             await connection.execute(
                 insert(parked_webhooks).values(
                     event_id=str(event["id"]),
-                    source="stripe",
+                    source=SOURCE,
                     event_type=str(event.get("type", "")),
                     reason=reason,
                     payload=json.dumps(event),

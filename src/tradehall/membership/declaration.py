@@ -20,6 +20,7 @@ from tradehall.cli.clock import clock
 from tradehall.cli.members import export_group, import_group
 from tradehall.context import ContextDeclaration
 from tradehall.membership import LOG
+from tradehall.membership.card_subscriptions import CardSubscriptionFollower, card_sender_job
 from tradehall.membership.clock_jobs import run_clock
 from tradehall.membership.notices import NoticeWriter
 from tradehall.membership.registration import Registrar
@@ -36,8 +37,9 @@ def _projections(settings: Settings) -> Sequence[Projection]:
 
 
 def _followers(settings: Settings) -> Sequence[Projection]:
-    # The notice writer fills the outbox: a record, followed like a projection, never rebuilt.
-    return [NoticeWriter(settings.public_url)]
+    # Records, followed like projections, never rebuilt: the notice writer fills the outbox, the
+    # card subscription follower the commands for Stripe (ADR 20).
+    return [NoticeWriter(settings.public_url), CardSubscriptionFollower()]
 
 
 def _reference_data(app: Any, context: Context) -> None:
@@ -74,7 +76,7 @@ MEMBERSHIP = ContextDeclaration(
     ),
     projections=_projections,
     followers=_followers,
-    clock_jobs=(run_clock,),
+    clock_jobs=(run_clock, card_sender_job),
     commands=(clock, import_group, export_group),
     reference_data=_reference_data,
     dependencies={"registrar": _registrar},

@@ -1,6 +1,6 @@
 """`tradehall export members` and `GET /api/v1/members.csv`: one row per organisation.
 
-Read from each organisation's events (as the dues ledger export is): the registry facts, the
+Read from each organisation as the membership Application loads it: the registry facts, the
 membership's standing, tier and paid-up-until, and the join date (when the admission took effect,
 which for an imported member is its join date in the old system).
 """
@@ -10,8 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, TextIO
-from uuid import UUID
+from typing import TextIO
 
 from membership.application import MembershipApp
 from membership.domain import Organisation
@@ -38,8 +37,7 @@ LIST_SEPARATOR = ";"
 def member_rows(app: MembershipApp) -> Iterator[list[str]]:
     """The export's rows, without the header, in order of registration."""
     for organisation_id in app.organisation_ids():
-        organisation, joined = _organisation_and_join_date(app, organisation_id)
-        yield _row(organisation, joined)
+        yield _row(app.get_organisation(organisation_id))
 
 
 def write_members_csv(app: MembershipApp, out: TextIO) -> int:
@@ -59,20 +57,7 @@ def members_csv(app: MembershipApp) -> str:
     return buffer.getvalue()
 
 
-def _organisation_and_join_date(
-    app: MembershipApp, organisation_id: UUID
-) -> tuple[Organisation, datetime | None]:
-    organisation: Any = None
-    joined: datetime | None = None
-    for event in app.organisation_events(organisation_id):
-        organisation = event.mutate(organisation)
-        if type(event).__qualname__.endswith(".MembershipAdmitted"):
-            joined = event.effective_at
-    assert isinstance(organisation, Organisation)
-    return organisation, joined
-
-
-def _row(organisation: Organisation, joined: datetime | None) -> list[str]:
+def _row(organisation: Organisation) -> list[str]:
     identifier = organisation.registry_identifier
     status = organisation.membership_status
     return [
@@ -87,7 +72,7 @@ def _row(organisation: Organisation, joined: datetime | None) -> list[str]:
         "true" if status in GOOD_STANDING else "false",
         organisation.tier.code if organisation.tier else "",
         _day(organisation.paid_up_until),
-        _day(joined),
+        _day(organisation.joined_at),
     ]
 
 

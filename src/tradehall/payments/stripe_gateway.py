@@ -48,7 +48,9 @@ class StripeGateway:
             raise Conflict("Stripe gave no checkout address")
         return CheckoutStarted(session.id, session.url)
 
-    def change_price_at_renewal(self, subscription_id: str, lookup_key: str) -> None:
+    def change_price_at_renewal(
+        self, subscription_id: str, lookup_key: str, idempotency_key: str
+    ) -> None:
         """The band changes from the next period: change the subscription's price without
         proration, so the renewal invoice charges the new due and this period stays as paid."""
         prices = self._client.v1.prices.list(params={"lookup_keys": [lookup_key], "active": True})
@@ -64,16 +66,21 @@ class StripeGateway:
                 "items": [{"id": item["id"], "price": prices.data[0].id}],
                 "proration_behavior": "none",
             },
+            options={"idempotency_key": idempotency_key},
         )
 
-    def cancel_subscription(self, subscription_id: str, *, at_period_end: bool) -> None:
-        """Stop charging: at the end of the paid period (a resignation then) or at once."""
+    def cancel_subscription(
+        self, subscription_id: str, *, at_period_end: bool, idempotency_key: str
+    ) -> None:
+        """Stop charging: at the end of the paid period (a resignation then) or at once.
+        Stripe applies a request once per idempotency key, however often it is sent."""
+        options: stripe.RequestOptions = {"idempotency_key": idempotency_key}
         if at_period_end:
             self._client.v1.subscriptions.update(
-                subscription_id, params={"cancel_at_period_end": True}
+                subscription_id, params={"cancel_at_period_end": True}, options=options
             )
         else:
-            self._client.v1.subscriptions.cancel(subscription_id)
+            self._client.v1.subscriptions.cancel(subscription_id, options=options)
 
     def portal_url(self, customer_id: str) -> str:
         session = self._client.v1.billing_portal.sessions.create(

@@ -27,6 +27,7 @@ from tradehall.membership.card_payments import (
     resolve_parked,
     verify,
 )
+from tradehall.membership.card_subscriptions import unfinished_commands
 from tradehall.payments.tables import parked_webhooks
 from tradehall.services import Services
 
@@ -54,6 +55,25 @@ class Resolution(RequestBody):
 
 class Resolved(msgspec.Struct, kw_only=True):
     outcome: str
+
+
+class CardSubscriptionCommand(msgspec.Struct, kw_only=True):
+    """A row of `card_subscription_commands`, as staff see it."""
+
+    command_id: str
+    organisation_id: UUID
+    action: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    next_attempt_at: datetime | None
+
+
+class CardSubscriptionCommands(msgspec.Struct, kw_only=True):
+    # False: no Stripe keys here, so nothing is sent and the commands wait.
+    card_payments_configured: bool
+    commands: list[CardSubscriptionCommand]
 
 
 class ParkedWebhook(msgspec.Struct, kw_only=True):
@@ -86,8 +106,8 @@ class StripeDuesController(Controller):
         organisation = await services.run(services.membership.get_organisation, organisation_id)
         if organisation.membership_status not in PAYABLE or organisation.tier is None:
             raise Conflict(f"no dues to pay: the membership is {organisation.membership_status}")
-        subscribed = organisation.processor_subscription_id is not None
-        if subscribed and organisation.processor_subscription_status != "canceled":
+        subscription = organisation.card_subscription
+        if subscription is not None and not subscription.ended:
             raise Conflict("dues are already paid by card: use the Customer Portal to change it")
         started = await services.run(
             gateway.start_checkout,
@@ -190,3 +210,19 @@ class StripeWebhookController(Controller):
                 )
                 for row in rows
             ]
+
+    @get(
+        "/dues/card-subscription-commands",
+        opt=rule(staff_only()),
+        summary="Card subscription changes (cancel, reprice) that failed or still wait (staff)",
+    )
+    async def card_subscription_commands(
+        self, services: NamedDependency[Services]
+    ) -> CardSubscriptionCommands:
+        rows = await unfinished_commands(services.engine)
+        return CardSubscriptionCommands(
+            card_payments_configured=services.stripe is not None,
+            commands=[
+                msgspec.convert(row, CardSubscriptionCommand, from_attributes=True) for row in rows
+            ],
+        )

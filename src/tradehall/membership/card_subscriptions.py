@@ -1,0 +1,266 @@
+"""What the membership log asks of members' card subscriptions, and its sending to Stripe.
+
+The follower (`CardSubscriptionFollower`) is run by the projector like the notice writer:
+exactly once per event, whoever recorded it (API, CLI, import, clock), in the projector's
+transaction, and never rebuilt. For each event that asks something of a card subscription (a
+resignation or an expulsion cancels it, a declared turnover reprices its renewal) it records a
+command whose id, derived from the event's id, is the idempotency key sent to Stripe.
+
+The sender (`CardSubscriptionSender`) performs the commands at least once: a crash after Stripe
+applied one and before it was marked done sends it again with the same key, and Stripe applies
+it once. What the command acts on is read from the membership Application when it is sent (the
+subscription, the renewal band), so a command for a member who pays no card subscription, or
+whose subscription has ended, is marked not needed and Stripe is not called. A failure is
+retried with backoff, a bounded number of times, then marked failed for staff
+(`GET /api/v1/dues/card-subscription-commands`). Without Stripe keys nothing sends: the
+commands wait, and that route says card payments are not configured (docs/adr/0020).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+import stripe
+from sqlalchemy import Connection, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from membership.application import MembershipApp
+from projections.base import Projection
+from projections.events import RecordedEvent
+from projections.folding import insert_rows
+from sharedkernel.errors import DomainError
+from tradehall.clock import Clock
+from tradehall.payments.stripe_gateway import StripeGateway
+from tradehall.payments.tables import card_subscription_commands as commands
+
+CANCEL_NOW = "cancel_now"
+CANCEL_AT_PERIOD_END = "cancel_at_period_end"
+REPRICE = "reprice"
+PENDING, DONE, NOT_NEEDED, FAILED = "pending", "done", "not_needed", "failed"
+MAX_ATTEMPTS = 6
+FIRST_RETRY = timedelta(seconds=30)
+LONGEST_WAIT = timedelta(hours=1)
+if TYPE_CHECKING:
+    from tradehall.services import Services
+
+_log = logging.getLogger("tradehall.payments")
+
+Runner = Callable[..., Awaitable[Any]]
+
+
+def command_id(event: RecordedEvent) -> str:
+    """The command's id and Stripe idempotency key: one per event, the same every time."""
+    return f"tradehall-card-{event.originator_id}-{event.originator_version}"
+
+
+def action_for(event: RecordedEvent) -> str | None:
+    """What an event asks of the organisation's card subscription, if anything."""
+    match event.name:
+        case "Organisation.Expelled":
+            return CANCEL_NOW
+        case "Organisation.ResignationGiven":
+            # Resigning at the end of the paid period: Stripe stops at that period's end.
+            later = event.data["resigns_at"] > event.data["effective_at"]
+            return CANCEL_AT_PERIOD_END if later else CANCEL_NOW
+        case "Organisation.TurnoverDeclared":
+            return REPRICE
+    return None
+
+
+class CardSubscriptionFollower(Projection):
+    """Follows the membership log and records a command for each event that asks one."""
+
+    name = "card_subscription_commands"
+    logs = ("membership",)
+    tables = (commands,)
+    rebuildable = False
+
+    def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
+        rows = []
+        for event in events:
+            action = action_for(event)
+            if action is None:
+                continue
+            rows.append(
+                {
+                    "command_id": command_id(event),
+                    "organisation_id": event.originator_id,
+                    "action": action,
+                    "created_at": event.data["timestamp"],
+                    "status": PENDING,
+                    "attempts": 0,
+                    "next_attempt_at": None,
+                    "last_error": None,
+                    "finished_at": None,
+                }
+            )
+        insert_rows(connection, commands, rows)
+
+    def clear(self, connection: Connection) -> None:
+        raise RuntimeError("card subscription commands are a record, not a view: never rebuilt")
+
+
+@dataclass(frozen=True)
+class CardCommand:
+    command_id: str
+    organisation_id: UUID
+    action: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Sent:
+    done: int = 0
+    not_needed: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long to wait after the `attempts`-th failure: doubling, at most an hour."""
+    wait: timedelta = FIRST_RETRY * 2 ** max(attempts - 1, 0)
+    return min(wait, LONGEST_WAIT)
+
+
+@dataclass(frozen=True)
+class CardSubscriptionSender:
+    engine: AsyncEngine
+    membership: MembershipApp
+    gateway: StripeGateway
+    clock: Clock
+    run: Runner  # runs synchronous work (the Application, the gateway) in a worker thread
+
+    async def due(self, organisation_id: UUID | None = None, limit: int = 100) -> list[CardCommand]:
+        """The commands waiting whose time has come (one organisation's, if named)."""
+        now = self.clock.now()
+        query = (
+            select(commands)
+            .where(commands.c.status == PENDING)
+            .where(or_(commands.c.next_attempt_at.is_(None), commands.c.next_attempt_at <= now))
+            .order_by(commands.c.created_at, commands.c.command_id)
+            .limit(limit)
+        )
+        if organisation_id is not None:
+            query = query.where(commands.c.organisation_id == organisation_id)
+        async with self.engine.connect() as connection:
+            result = await connection.execute(query)
+            return [
+                CardCommand(row.command_id, row.organisation_id, row.action, row.attempts)
+                for row in result
+            ]
+
+    async def perform(self, command: CardCommand) -> str:
+        """Ask Stripe for what the command says: DONE, or NOT_NEEDED when there is no live
+        subscription (or no band to reprice to). Raises what Stripe or the gateway raise."""
+        subscription = await self.run(self.membership.card_subscription, command.organisation_id)
+        if subscription is None or subscription.ended:
+            return NOT_NEEDED
+        key = command.command_id
+        if command.action == REPRICE:
+            band = await self.run(self.membership.renewal_band, command.organisation_id)
+            if band is None:
+                return NOT_NEEDED
+            await self.run(
+                self.gateway.change_price_at_renewal,
+                subscription.subscription_id,
+                band.lookup_key,
+                key,
+            )
+            return DONE
+        await self.run(
+            self.gateway.cancel_subscription,
+            subscription.subscription_id,
+            at_period_end=command.action == CANCEL_AT_PERIOD_END,
+            idempotency_key=key,
+        )
+        return DONE
+
+    async def send_due(self, organisation_id: UUID | None = None) -> Sent:
+        """Perform what is due (one organisation's, if named); how each went."""
+        counts = {DONE: 0, NOT_NEEDED: 0, PENDING: 0, FAILED: 0}
+        for command in await self.due(organisation_id):
+            try:
+                outcome = await self.perform(command)
+            except (stripe.StripeError, DomainError) as error:
+                outcome = await self._failed(command, error)
+            else:
+                await self._finish(command, outcome)
+            counts[outcome] += 1
+        return Sent(counts[DONE], counts[NOT_NEEDED], counts[PENDING], counts[FAILED])
+
+    async def _finish(self, command: CardCommand, outcome: str) -> None:
+        await self._update(
+            command, status=outcome, attempts=command.attempts + 1, finished_at=self.clock.now()
+        )
+
+    async def _failed(self, command: CardCommand, error: Exception) -> str:
+        attempts = command.attempts + 1
+        now = self.clock.now()
+        message = str(getattr(error, "user_message", None) or error)[:500] or type(error).__name__
+        gave_up = attempts >= MAX_ATTEMPTS
+        status = FAILED if gave_up else PENDING
+        _log.warning("card subscription command %s failed: %s", command.command_id, message)
+        await self._update(
+            command,
+            status=status,
+            attempts=attempts,
+            last_error=message,
+            next_attempt_at=None if gave_up else now + backoff(attempts),
+            finished_at=now if gave_up else None,
+        )
+        return status
+
+    async def _update(self, command: CardCommand, **values: Any) -> None:
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                update(commands).where(commands.c.command_id == command.command_id).values(**values)
+            )
+
+
+def sender_for(services: Services) -> CardSubscriptionSender | None:
+    """The sender, wired from the container; None without Stripe keys (nothing is sent)."""
+    if services.stripe is None:
+        return None
+    return CardSubscriptionSender(
+        services.engine, services.membership, services.stripe, services.clock, services.run
+    )
+
+
+async def card_sender_job(services: Services, interval: float, stop: asyncio.Event) -> None:
+    """The API's worker: sends what is due every `card_commands_interval_seconds`."""
+    sender = sender_for(services)
+    seconds = services.settings.card_commands_interval_seconds
+    if sender is not None and seconds:
+        await run_card_sender(sender, stop, seconds)
+
+
+async def run_card_sender(
+    sender: CardSubscriptionSender, stop: asyncio.Event, interval: float
+) -> None:
+    while not stop.is_set():
+        try:
+            await sender.send_due()
+        except Exception:
+            _log.exception("sending card subscription commands failed; trying again")
+        try:
+            await asyncio.wait_for(stop.wait(), interval)
+        except TimeoutError:
+            continue
+
+
+async def unfinished_commands(engine: AsyncEngine, limit: int = 500) -> list[Any]:
+    """For staff: the commands that failed for good, then those still waiting, oldest first."""
+    async with engine.connect() as connection:
+        result = await connection.execute(
+            select(commands)
+            .where(commands.c.status.in_([FAILED, PENDING]))
+            .order_by(commands.c.status == PENDING, commands.c.created_at)
+            .limit(limit)
+        )
+        return list(result)
