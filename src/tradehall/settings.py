@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from tradehall.mail.smtp import SmtpSettings
 
@@ -25,10 +26,11 @@ class Settings:
     database_url: str | None  # None: SQLite files in data_dir
     data_dir: Path
     jwt_secret: str
-    jwt_lifetime_seconds: int
-    db_pool_size: int
-    max_body_bytes: int
-    log_level: str
+    # The defaults below are also what an unset TRADEHALL_* variable means (`from_env`).
+    jwt_lifetime_seconds: int = 900
+    db_pool_size: int = 8
+    max_body_bytes: int = 65536
+    log_level: str = "INFO"
     # Run the projections inside the API process (embedded default); production may run
     # them as `tradehall projections run` instead.
     run_projections: bool = True
@@ -39,8 +41,6 @@ class Settings:
     stripe_secret_key: str | None = None
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None
-    # How often the API sends card subscription commands to Stripe; 0: not in this process.
-    card_commands_interval_seconds: int = 30
     public_url: str = "http://127.0.0.1:8000"
     # Mail: without an SMTP host, messages wait in the outbox.
     smtp_host: str | None = None
@@ -106,13 +106,17 @@ class Settings:
             raise SettingsError(
                 f"TRADEHALL_JWT_SECRET must be at least {MIN_SECRET_LENGTH} characters"
             )
-        lifetime = _int(get("JWT_LIFETIME_SECONDS", "900"), "JWT_LIFETIME_SECONDS")
+        numbers: dict[str, Any] = {
+            field.name: parse(get(field.name.upper(), str(field.default)), field.name.upper())
+            for field in fields(cls)
+            if (parse := _PARSERS.get(field.name)) is not None
+        }
         if get("STRIPE_SECRET_KEY") and not get("STRIPE_WEBHOOK_SECRET"):
             raise SettingsError(
                 "TRADEHALL_STRIPE_SECRET_KEY needs TRADEHALL_STRIPE_WEBHOOK_SECRET: webhooks are "
                 "how payments arrive"
             )
-        if lifetime > MAX_TOKEN_LIFETIME:
+        if numbers["jwt_lifetime_seconds"] > MAX_TOKEN_LIFETIME:
             raise SettingsError(
                 f"TRADEHALL_JWT_LIFETIME_SECONDS must be at most {MAX_TOKEN_LIFETIME} (a day)"
             )
@@ -121,55 +125,16 @@ class Settings:
             database_url=database_url,
             data_dir=data_dir,
             jwt_secret=jwt_secret,
-            jwt_lifetime_seconds=lifetime,
-            db_pool_size=_int(get("DB_POOL_SIZE", "8"), "DB_POOL_SIZE"),
-            max_body_bytes=_int(get("MAX_BODY_BYTES", "65536"), "MAX_BODY_BYTES"),
-            log_level=get("LOG_LEVEL", "INFO").upper(),
-            run_projections=_bool(get("RUN_PROJECTIONS", "true"), "RUN_PROJECTIONS"),
+            log_level=get("LOG_LEVEL", cls.log_level).upper(),
             stripe_secret_key=get("STRIPE_SECRET_KEY") or None,
             stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET") or None,
             stripe_api_base=get("STRIPE_API_BASE") or None,
-            public_url=get("PUBLIC_URL", "http://127.0.0.1:8000"),
+            public_url=get("PUBLIC_URL", cls.public_url),
             smtp_host=get("SMTP_HOST") or None,
-            smtp_port=_int(get("SMTP_PORT", "25"), "SMTP_PORT"),
-            smtp_from=get("SMTP_FROM", "Tradehall <no-reply@tradehall.invalid>"),
+            smtp_from=get("SMTP_FROM", cls.smtp_from),
             smtp_username=get("SMTP_USERNAME") or None,
             smtp_password=get("SMTP_PASSWORD") or None,
-            smtp_starttls=_bool(get("SMTP_STARTTLS", "false"), "SMTP_STARTTLS"),
-            mail_interval_seconds=_non_negative(
-                get("MAIL_INTERVAL_SECONDS", "10"), "MAIL_INTERVAL_SECONDS"
-            ),
-            card_commands_interval_seconds=_non_negative(
-                get("CARD_COMMANDS_INTERVAL_SECONDS", "30"), "CARD_COMMANDS_INTERVAL_SECONDS"
-            ),
-            clock_interval_seconds=_non_negative(
-                get("CLOCK_INTERVAL_SECONDS", "3600"), "CLOCK_INTERVAL_SECONDS"
-            ),
-            login_account_free_failures=_int(
-                get("LOGIN_ACCOUNT_FREE_FAILURES", "5"), "LOGIN_ACCOUNT_FREE_FAILURES"
-            ),
-            login_address_free_failures=_int(
-                get("LOGIN_ADDRESS_FREE_FAILURES", "20"), "LOGIN_ADDRESS_FREE_FAILURES"
-            ),
-            login_max_delay_seconds=_int(
-                get("LOGIN_MAX_DELAY_SECONDS", "300"), "LOGIN_MAX_DELAY_SECONDS"
-            ),
-            account_mail_free_per_address=_int(
-                get("ACCOUNT_MAIL_FREE_PER_ADDRESS", "3"), "ACCOUNT_MAIL_FREE_PER_ADDRESS"
-            ),
-            account_mail_max_delay_seconds=_int(
-                get("ACCOUNT_MAIL_MAX_DELAY_SECONDS", "3600"), "ACCOUNT_MAIL_MAX_DELAY_SECONDS"
-            ),
-            throttle_decay_seconds=_int(
-                get("THROTTLE_DECAY_SECONDS", "600"), "THROTTLE_DECAY_SECONDS"
-            ),
-            refresh_lifetime_seconds=_int(
-                get("REFRESH_LIFETIME_SECONDS", "1209600"), "REFRESH_LIFETIME_SECONDS"
-            ),
-            trusted_proxy_hops=_non_negative(get("TRUSTED_PROXY_HOPS", "0"), "TRUSTED_PROXY_HOPS"),
-            projection_poll_seconds=_seconds(
-                get("PROJECTION_POLL_SECONDS", "1.0"), "PROJECTION_POLL_SECONDS"
-            ),
+            **numbers,
         )
 
 
@@ -206,6 +171,29 @@ def _seconds(value: str, name: str) -> float:
     if not 0 < number <= 60:
         raise SettingsError(f"TRADEHALL_{name} must be between 0 and 60 seconds")
     return number
+
+
+# How each number or flag is read, by field: its variable is TRADEHALL_<FIELD>, and unset
+# means the field's default.
+_PARSERS: dict[str, Callable[[str, str], Any]] = {
+    "jwt_lifetime_seconds": _int,
+    "db_pool_size": _int,
+    "max_body_bytes": _int,
+    "run_projections": _bool,
+    "projection_poll_seconds": _seconds,
+    "clock_interval_seconds": _non_negative,
+    "smtp_port": _int,
+    "smtp_starttls": _bool,
+    "mail_interval_seconds": _non_negative,
+    "login_account_free_failures": _int,
+    "login_address_free_failures": _int,
+    "login_max_delay_seconds": _int,
+    "account_mail_free_per_address": _int,
+    "account_mail_max_delay_seconds": _int,
+    "throttle_decay_seconds": _int,
+    "refresh_lifetime_seconds": _int,
+    "trusted_proxy_hops": _non_negative,
+}
 
 
 def _embedded_secret(data_dir: Path) -> str:
