@@ -41,6 +41,8 @@ class Settings:
     stripe_secret_key: str | None = None
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None
+    # How often the API sends card subscription commands to Stripe; 0: not in this process.
+    card_commands_interval_seconds: int = 30
     public_url: str = "http://127.0.0.1:8000"
     # Mail: without an SMTP host, messages wait in the outbox.
     smtp_host: str | None = None
@@ -185,6 +187,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "smtp_port": _int,
     "smtp_starttls": _bool,
     "mail_interval_seconds": _non_negative,
+    "card_commands_interval_seconds": _non_negative,
     "login_account_free_failures": _int,
     "login_address_free_failures": _int,
     "login_max_delay_seconds": _int,
