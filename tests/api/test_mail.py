@@ -8,8 +8,9 @@ from email.message import Message
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
+from projections.tables import directory_members
 from tests.api.conftest import Mailbox, add_user
 from tests.api.helpers import APPLICATION, register, services_of, token
 from tests.conftest import AppClient
@@ -136,3 +137,35 @@ def test_imported_history_is_not_told_again() -> None:
     assert is_imported(event(IMPORTER, "import-civicrm-1"))
     # A client choosing an import-like request id does not silence its notices.
     assert not is_imported(event(SYSTEM, "import-civicrm-1"))
+
+
+async def test_a_notice_names_the_organisation_though_the_directory_is_empty(
+    client: AppClient, store: Store, clock: ManualClock
+) -> None:
+    # The notice writer keeps the names it needs from the registrations it follows (ADR 18).
+    _, staff_email = add_user(store, clock, frozenset({Role.STAFF}))
+    services = services_of(client)
+    org = await register(client, name="Wharfside Fabrications CIC")
+    headers = await token(client, org["email"])
+    url = f"/api/v1/organisations/{org['id']}"
+    await client.post(f"{url}/membership/application", json=APPLICATION, headers=headers)
+    await services.run(services.readside.projector.catch_up)
+    async with services.engine.begin() as connection:
+        await connection.execute(delete(directory_members))
+
+    admitted = await client.post(
+        f"{url}/membership/admission", headers=await token(client, staff_email)
+    )
+    assert admitted.status_code == 200
+    await services.run(services.readside.projector.catch_up)
+
+    async with services.engine.connect() as connection:
+        body = (
+            await connection.execute(
+                select(outbox_messages.c.body).where(
+                    outbox_messages.c.organisation_id == uuid.UUID(org["id"]),
+                    outbox_messages.c.template == "application_admitted",
+                )
+            )
+        ).scalar_one()
+    assert body.startswith("Wharfside Fabrications CIC is admitted.")

@@ -26,3 +26,12 @@ outbox_messages = Table(
     Column("last_error", Text, nullable=True),
 )
 Index("ix_outbox_messages_sent_at", outbox_messages.c.sent_at)
+
+# The name each organisation registered with, kept by the notice writer from the events it
+# follows (so it reads no read model, ADR 18). A record like the outbox: never rebuilt.
+notice_organisations = Table(
+    "notice_organisations",
+    metadata,
+    Column("organisation_id", Uuid, primary_key=True),
+    Column("name", String(200), nullable=False),
+)

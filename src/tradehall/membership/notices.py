@@ -1,7 +1,8 @@
 """Which membership events tell the member something, and what: written to the outbox.
 
 Run by the batched projector machinery (exactly once per event, across crashes), but kept out
-of the projections that `tradehall projections rebuild` rebuilds: its `clear` refuses.
+of the projections that `tradehall projections rebuild` rebuilds: its `clear` refuses. The
+names it writes come from the registrations it follows, kept in its own table (ADR 18).
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ from sqlalchemy import Connection, select
 
 from projections.base import Projection
 from projections.events import RecordedEvent
-from projections.folding import insert_rows
-from projections.tables import directory_members
+from projections.folding import insert_rows, upsert_rows
 from sharedkernel.events import IMPORTER
-from tradehall.mail.tables import outbox_messages
+from tradehall.mail.tables import notice_organisations, outbox_messages
 
 MESSAGE_NAMESPACE = UUID("5e1c2a7b-1d0f-4c3e-8a6b-2f7d9c0e4b31")
 MESSAGE_DOMAIN = "tradehall.invalid"
@@ -118,29 +118,35 @@ class NoticeWriter(Projection):
 
     name = "notices"
     logs = ("membership",)
-    tables = (outbox_messages,)
+    tables = (notice_organisations, outbox_messages)
     rebuildable = False
 
     def __init__(self, public_url: str) -> None:
         self.public_url = public_url.rstrip("/")
 
     def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
-        ids = {e.originator_id for e in events}
-        names = dict(
-            connection.execute(
-                select(directory_members.c.organisation_id, directory_members.c.name).where(
-                    directory_members.c.organisation_id.in_(ids)
-                )
-            ).all()
-        )
+        registered = {
+            e.originator_id: {"organisation_id": e.originator_id, "name": e.data["name"]}
+            for e in events
+            if e.name == "Organisation.Registered"
+        }
+        # Upserted: the migration that made the table filled it from the directory once.
+        upsert_rows(connection, notice_organisations, "organisation_id", registered.values())
+        ids = {e.originator_id for e in events} - registered.keys()
+        names = {key: row["name"] for key, row in registered.items()}
+        if ids:
+            names |= dict(
+                connection.execute(
+                    select(
+                        notice_organisations.c.organisation_id, notice_organisations.c.name
+                    ).where(notice_organisations.c.organisation_id.in_(ids))
+                ).all()
+            )
         rows = []
         for event in events:
-            if is_imported(event):
+            if is_imported(event) or event.name == "Organisation.Registered":
                 continue
             name = names.get(event.originator_id) or event.data.get("name") or "Your organisation"
-            if event.name == "Organisation.Registered":
-                names[event.originator_id] = event.data["name"]
-                continue
             notice = notice_for(event, str(name), self.public_url)
             if notice is None:
                 continue
