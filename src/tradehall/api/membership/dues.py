@@ -13,12 +13,13 @@ from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath, JSONBody
 
+from membership.application import MembershipApp
 from membership.domain import Organisation
 from membership.dues import DUES_CURRENCY, DuesBand
 from sharedkernel.events import Context
 from sharedkernel.money import Money
 from tradehall.api.access import PUBLIC, own_organisation_or_staff, rule, staff_only
-from tradehall.api.commands import command_context, command_result, etag, expected_version
+from tradehall.api.commands import Commands, command_result
 from tradehall.api.membership.schemas.membership import (
     BandView,
     CreditNote,
@@ -33,9 +34,9 @@ from tradehall.api.membership.schemas.membership import (
 )
 from tradehall.api.schemas.common import CommandResult
 from tradehall.csv_cells import CellWriter
-from tradehall.services import Services
+from tradehall.membership import LOG
+from tradehall.services import Threads
 
-LOG = "membership"
 ORG = "/api/v1/organisations/{organisation_id:uuid}/dues"
 
 
@@ -91,19 +92,15 @@ def ledger_view(organisation: Organisation) -> LedgerView:
     )
 
 
-def _result(saved: Any, status_code: int = 201) -> Response[CommandResult]:
-    return Response(
-        command_result(saved, LOG), status_code=status_code, headers={"ETag": etag(saved.version)}
-    )
-
-
 class DuesScheduleController(Controller):
     path = "/api/v1/dues"
     tags = ["dues"]
 
     @get("/schedule", opt=rule(PUBLIC), summary="The dues bands, every version")
-    async def schedule(self, services: NamedDependency[Services]) -> ScheduleView:
-        schedule = await services.run(services.membership.dues_schedule)
+    async def schedule(
+        self, membership: NamedDependency[MembershipApp], threads: NamedDependency[Threads]
+    ) -> ScheduleView:
+        schedule = await threads.run(membership.dues_schedule)
         return ScheduleView(
             versions=[
                 ScheduleVersionView(
@@ -133,8 +130,8 @@ class DuesScheduleController(Controller):
     )
     async def publish(
         self,
-        request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
+        commands: NamedDependency[Commands],
+        membership: NamedDependency[MembershipApp],
         data: JSONBody[PublishSchedule],
     ) -> CommandResult:
         bands = [
@@ -152,12 +149,7 @@ class DuesScheduleController(Controller):
         effective_from = data.effective_from
         if effective_from.tzinfo is None:
             effective_from = effective_from.replace(tzinfo=UTC)
-        saved = await services.run(
-            services.membership.publish_dues_schedule,
-            command_context(request, services),
-            effective_from,
-            bands,
-        )
+        saved = await commands.record(membership.publish_dues_schedule, effective_from, bands)
         return command_result(saved, LOG)
 
     @get(
@@ -166,8 +158,10 @@ class DuesScheduleController(Controller):
         summary="Every organisation's dues ledger as CSV, for the association's accounts",
         media_type="text/csv",
     )
-    async def ledger_csv(self, services: NamedDependency[Services]) -> Response[str]:
-        text = await services.run(_ledger_csv, services)
+    async def ledger_csv(
+        self, membership: NamedDependency[MembershipApp], threads: NamedDependency[Threads]
+    ) -> Response[str]:
+        text = await threads.run(_ledger_csv, membership)
         return Response(
             text,
             media_type="text/csv",
@@ -181,7 +175,7 @@ def _decimal(minor: int) -> str:
     return f"{'-' if minor < 0 else ''}{units}.{pence:02d}"
 
 
-def _ledger_csv(services: Services) -> str:
+def _ledger_csv(membership: MembershipApp) -> str:
     buffer = io.StringIO()
     writer = CellWriter(buffer)
     writer.writerow(
@@ -198,7 +192,7 @@ def _ledger_csv(services: Services) -> str:
             "period_end",
         ]
     )
-    for organisation in services.membership.organisations_with_ledgers():
+    for organisation in membership.organisations_with_ledgers():
         for entry in organisation.ledger:
             sign = -1 if entry.kind in {"payment", "credit_note"} else 1
             writer.writerow(
@@ -224,9 +218,12 @@ class DuesController(Controller):
 
     @get("/ledger", opt=rule(own_organisation_or_staff()), summary="The dues ledger and balance")
     async def ledger(
-        self, services: NamedDependency[Services], organisation_id: FromPath[UUID]
+        self,
+        membership: NamedDependency[MembershipApp],
+        threads: NamedDependency[Threads],
+        organisation_id: FromPath[UUID],
     ) -> LedgerView:
-        organisation = await services.run(services.membership.get_organisation, organisation_id)
+        organisation = await threads.run(membership.get_organisation, organisation_id)
         return ledger_view(organisation)
 
     @post(
@@ -237,59 +234,53 @@ class DuesController(Controller):
     )
     async def payment(
         self,
-        request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
+        commands: NamedDependency[Commands],
+        membership: NamedDependency[MembershipApp],
         organisation_id: FromPath[UUID],
         data: JSONBody[ManualPayment],
     ) -> Response[CommandResult]:
         amount = Money.of(data.amount.amount_minor, data.amount.currency, field="amount")
-        saved = await services.run(
-            services.membership.record_payment,
-            _effective(command_context(request, services), data.effective_date),
+        return await commands.execute(
+            LOG,
+            membership.record_payment,
             organisation_id,
             amount,
             data.method,
             data.reference,
-            payment_id=idempotent_id("pay", request),
-            expected_version=expected_version(request),
+            context=_effective(commands.context(), data.effective_date),
+            payment_id=idempotent_id("pay", commands.request),
+            status_code=201,
         )
-        return _result(saved)
 
     @post("/refunds", opt=rule(staff_only()), status_code=201, summary="Record a refund (staff)")
     async def refund(
         self,
-        request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
+        commands: NamedDependency[Commands],
+        membership: NamedDependency[MembershipApp],
         organisation_id: FromPath[UUID],
         data: JSONBody[Refund],
     ) -> Response[CommandResult]:
         amount = Money.of(data.amount.amount_minor, data.amount.currency, field="amount")
-        saved = await services.run(
-            services.membership.record_refund,
-            _effective(command_context(request, services), data.effective_date),
+        return await commands.execute(
+            LOG,
+            membership.record_refund,
             organisation_id,
             amount,
             data.reference,
-            expected_version(request),
-            idempotent_id("ref", request),
+            context=_effective(commands.context(), data.effective_date),
+            refund_id=idempotent_id("ref", commands.request),
+            status_code=201,
         )
-        return _result(saved)
 
     @post("/credit-notes", opt=rule(staff_only()), status_code=201, summary="Issue a credit note")
     async def credit_note(
         self,
-        request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
+        commands: NamedDependency[Commands],
+        membership: NamedDependency[MembershipApp],
         organisation_id: FromPath[UUID],
         data: JSONBody[CreditNote],
     ) -> Response[CommandResult]:
         amount = Money.of(data.amount.amount_minor, data.amount.currency, field="amount")
-        saved = await services.run(
-            services.membership.issue_credit_note,
-            command_context(request, services),
-            organisation_id,
-            amount,
-            data.reason,
-            expected_version(request),
+        return await commands.execute(
+            LOG, membership.issue_credit_note, organisation_id, amount, data.reason, status_code=201
         )
-        return _result(saved)
