@@ -15,7 +15,11 @@ from membership.dues import DUES_CURRENCY
 from sharedkernel.events import Context, user_actor
 from sharedkernel.money import Money
 from tradehall.identity.users import Role, insert_user
-from tradehall.membership.registration import NewOrganisation, Registrar, register_organisation
+from tradehall.membership.registration import (
+    NewOrganisation,
+    register_organisation,
+    registrar_for,
+)
 from tradehall.services import Services
 
 STAFF_EMAIL = "staff@demo.tradehall.example"
@@ -111,14 +115,7 @@ async def seed_demo(services: Services) -> DemoReport:
         await connection.execute(staff_row)
     staff = Context(user_actor(staff_id), "demo", services.clock.now())
     member_hash = await services.run(services.passwords.hash, MEMBER_PASSWORD)
-    registrar = Registrar(
-        services.membership,
-        services.users,
-        services.passwords,
-        services.clock,
-        services.threads,
-        services.settings.public_url,
-    )
+    registrar = registrar_for(services)
     created = 0
     for n in range(ORGANISATIONS):
         trade, cpv, offer = TRADES[n % len(TRADES)]

@@ -100,6 +100,16 @@ async def _write(services: Services, statements: list[Insert]) -> None:
             await connection.execute(statement)
 
 
+async def _write_token(services: Services, purpose: str, recipient: str, **about: Any) -> None:
+    """A `purpose` token for `recipient` and its message, written now in one transaction;
+    `about` names the user, organisation or roles it is for (see `token_and_mail`)."""
+    now, public_url = services.clock.now(), services.settings.public_url
+    await _write(
+        services,
+        token_and_mail(purpose, recipient=recipient, now=now, public_url=public_url, **about),
+    )
+
+
 async def _use_token(services: Services, connection: Any, secret: str, purpose: str) -> Any:
     """The token's row, marked used in the caller's transaction; refused if not usable."""
     now = services.clock.now()
@@ -143,16 +153,8 @@ async def request_verification(services: Services, user: User) -> None:
     await throttle.count_attempt(
         services.engine, throttle.mail_key(email), mail_policy(services), services.clock.now()
     )
-    await _write(
-        services,
-        token_and_mail(
-            VERIFY,
-            recipient=email,
-            now=services.clock.now(),
-            public_url=services.settings.public_url,
-            user_id=user.id,
-            organisation_id=user.organisation_id,
-        ),
+    await _write_token(
+        services, VERIFY, email, user_id=user.id, organisation_id=user.organisation_id
     )
 
 
@@ -283,17 +285,7 @@ async def invite(services: Services, inviter: User, organisation_id: UUID, email
         raise Conflict("a user with this e-mail address is already registered")
     # The invitee acts as the inviter does (member or buyer), without administering others.
     roles = frozenset(inviter.roles & {Role.MEMBER, Role.BUYER}) or frozenset({Role.MEMBER})
-    await _write(
-        services,
-        token_and_mail(
-            INVITE,
-            recipient=address,
-            now=services.clock.now(),
-            public_url=services.settings.public_url,
-            organisation_id=organisation_id,
-            roles=roles,
-        ),
-    )
+    await _write_token(services, INVITE, address, organisation_id=organisation_id, roles=roles)
 
 
 async def accept_invitation(services: Services, secret: str, password: str) -> UUID:

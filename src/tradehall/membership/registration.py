@@ -25,7 +25,7 @@ from tradehall.identity.users import (
     insert_user,
     normalise_email,
 )
-from tradehall.services import Threads
+from tradehall.services import Services, Threads
 
 
 @dataclass(frozen=True)
@@ -79,20 +79,36 @@ class Registrar:
         return await self.threads.run(fn, *args, **kwargs)
 
 
+# What NewOrganisation says of the organisation itself, as RegistrationDetails.parse takes it.
+_DECLARED = (
+    "name",
+    "kind",
+    "legal_form",
+    "registry_scheme",
+    "registry_id",
+    "social_purpose",
+    "regions",
+    "cpv_codes",
+)
+
+
+def registrar_for(services: Services) -> Registrar:
+    """The registrar over the container's parts."""
+    return Registrar(
+        services.membership,
+        services.users,
+        services.passwords,
+        services.clock,
+        services.threads,
+        services.settings.public_url,
+    )
+
+
 async def register_organisation(
     services: Registrar, new: NewOrganisation, request_id: str
 ) -> Registration:
     """Validate, hash, then record the organisation's events and its user row in one commit."""
-    details = RegistrationDetails.parse(
-        name=new.name,
-        kind=new.kind,
-        legal_form=new.legal_form,
-        registry_scheme=new.registry_scheme,
-        registry_id=new.registry_id,
-        social_purpose=new.social_purpose,
-        regions=new.regions,
-        cpv_codes=new.cpv_codes,
-    )
+    details = RegistrationDetails.parse(**{name: getattr(new, name) for name in _DECLARED})
     email = normalise_email(new.email, field="user.email")
     check_password_policy(new.password, field="user.password")
     if await services.users.email_taken(email):
