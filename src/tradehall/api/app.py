@@ -29,6 +29,7 @@ from tradehall.api.reads import ReadYourWrites
 from tradehall.api.request_policy import request_policy_guard
 from tradehall.clock import Clock
 from tradehall.context import ContextDeclaration, event_logs, followed_logs
+from tradehall.identity.parts import Identity
 from tradehall.identity.users import Passwords, User
 from tradehall.mail.sender import run_sender
 from tradehall.services import Services, build_services
@@ -77,6 +78,17 @@ def _reads(state: State) -> ReadYourWrites:
     return ReadYourWrites(services.readside.board, frozenset(followed_logs(services.contexts)))
 
 
+def _identity(services: Services) -> Identity:
+    return Identity(
+        services.engine,
+        services.clock,
+        services.passwords,
+        services.users,
+        services.settings,
+        services.threads,
+    )
+
+
 def _application_of(log: str) -> Callable[[Services], Any]:
     def application(services: Services) -> Any:
         return services.applications[log]
@@ -101,6 +113,7 @@ def dependencies_of(contexts: Sequence[ContextDeclaration]) -> dict[str, Provide
         "passwords": _part(lambda services: services.passwords),
         "stripe": _part(lambda services: services.stripe),
         "applications": _part(lambda services: services.event_logs),
+        "identity": _part(_identity),
     }
     for declared in contexts:
         parts[declared.dependency] = _part(_application_of(declared.log.name))

@@ -27,9 +27,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tradehall.identity import throttle
+from tradehall.identity.parts import IdentityParts
 from tradehall.identity.tables import refresh_tokens, token_families, users
 from tradehall.identity.users import Role, User
-from tradehall.services import Services
 
 __all__ = [
     "AccountDisabled",
@@ -93,7 +93,7 @@ def _user(row: Any) -> User:
     )
 
 
-def login_policies(services: Services) -> tuple[throttle.Policy, throttle.Policy]:
+def login_policies(services: IdentityParts) -> tuple[throttle.Policy, throttle.Policy]:
     settings = services.settings
     account = throttle.Policy(
         free=settings.login_account_free_failures,
@@ -110,7 +110,7 @@ def login_policies(services: Services) -> tuple[throttle.Policy, throttle.Policy
     return account, address
 
 
-async def sign_in(services: Services, email: str, password: str, client: str | None) -> Caller:
+async def sign_in(services: IdentityParts, email: str, password: str, client: str | None) -> Caller:
     """Check an e-mail address and password, throttled per account and per client address.
 
     Raises throttle.Throttled (nothing checked), WrongCredentials or AccountDisabled.
@@ -148,7 +148,7 @@ async def sign_in(services: Services, email: str, password: str, client: str | N
     return Caller(_user(row), row.token_generation)
 
 
-async def open_session(services: Services, caller: Caller) -> Session:
+async def open_session(services: IdentityParts, caller: Caller) -> Session:
     """A new family with its first refresh token."""
     now = services.clock.now()
     family_id, secret = uuid.uuid4(), secrets.token_urlsafe(32)
@@ -181,7 +181,7 @@ def _revoke_family(family_id: UUID, now: datetime, reason: str) -> Executable:
     )
 
 
-async def refresh(services: Services, secret: str) -> Session:
+async def refresh(services: IdentityParts, secret: str) -> Session:
     """Rotate a refresh token: the old one is used up, a new one of the same family issued.
 
     A token already rotated revokes its family (RefreshRefused either way).
@@ -236,7 +236,7 @@ async def _revoke(engine: AsyncEngine, family_id: UUID, now: datetime, reason: s
         await connection.execute(_revoke_family(family_id, now, reason))
 
 
-async def logout(services: Services, secret: str) -> None:
+async def logout(services: IdentityParts, secret: str) -> None:
     """End the sign-in the refresh token belongs to (whatever its state; unknown: nothing)."""
     async with services.engine.connect() as connection:
         family_id = (
@@ -275,7 +275,7 @@ async def caller(
     return Caller(_user(row), row.token_generation)
 
 
-async def purge_expired(services: Services) -> int:
+async def purge_expired(services: IdentityParts) -> int:
     """Forget what no longer matters: decayed throttles, refresh tokens past their expiry."""
     now = services.clock.now()
     purged = await throttle.purge(services.engine, now, services.settings.throttle_decay_seconds)

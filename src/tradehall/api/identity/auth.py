@@ -17,14 +17,15 @@ from litestar.exceptions import (
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 from litestar.security.jwt import JWTAuth, Token
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tradehall.api.access import PUBLIC, rule
 from tradehall.api.identity.schemas.auth import TokenRequest
 from tradehall.api.identity.schemas.sessions import LoggedOut, RefreshRequest, TokenPair
 from tradehall.api.problems import PROBLEM_MEDIA_TYPE, Problem
 from tradehall.identity import sessions, throttle
+from tradehall.identity.parts import Identity
 from tradehall.identity.users import User
-from tradehall.services import Services
 
 THROTTLED_RESPONSE = {
     429: ResponseSpec(
@@ -72,8 +73,8 @@ async def user_from_token(token: Token, connection: ASGIConnection[Any, Any, Any
         family_id = UUID(family) if family else None
     except (ValueError, TypeError):
         raise NotAuthorizedException("the token's claims are malformed") from None
-    services: Services = connection.app.state.services
-    found = await sessions.caller(services.engine, user_id, generation, family_id)
+    engine: AsyncEngine = connection.app.state.services.engine
+    found = await sessions.caller(engine, user_id, generation, family_id)
     if found is None:
         raise NotAuthorizedException("this token no longer stands: sign in again")
     return found.user
@@ -133,20 +134,20 @@ class AuthController(Controller):
     async def token(
         self,
         request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
+        identity: NamedDependency[Identity],
         tokens: NamedDependency[TokenIssuer],
         data: JSONBody[TokenRequest],
     ) -> TokenPair:
-        client = client_address(request, services.settings.trusted_proxy_hops)
+        client = client_address(request, identity.settings.trusted_proxy_hops)
         try:
-            caller = await sessions.sign_in(services, data.email, data.password, client)
+            caller = await sessions.sign_in(identity, data.email, data.password, client)
         except throttle.Throttled as error:
             raise throttled(error) from None
         except sessions.WrongCredentials:
             raise NotAuthorizedException("the e-mail address or password is wrong") from None
         except sessions.AccountDisabled:
             raise PermissionDeniedException("this account is disabled") from None
-        return tokens.issue(await sessions.open_session(services, caller))
+        return tokens.issue(await sessions.open_session(identity, caller))
 
     @post(
         "/token/refresh",
@@ -164,12 +165,12 @@ class AuthController(Controller):
     )
     async def refresh(
         self,
-        services: NamedDependency[Services],
+        identity: NamedDependency[Identity],
         tokens: NamedDependency[TokenIssuer],
         data: JSONBody[RefreshRequest],
     ) -> TokenPair:
         try:
-            session = await sessions.refresh(services, data.refresh_token)
+            session = await sessions.refresh(identity, data.refresh_token)
         except sessions.RefreshRefused as refused:
             raise NotAuthorizedException(refused.reason) from None
         return tokens.issue(session)
@@ -187,7 +188,7 @@ class AuthController(Controller):
         ),
     )
     async def logout(
-        self, services: NamedDependency[Services], data: JSONBody[RefreshRequest]
+        self, identity: NamedDependency[Identity], data: JSONBody[RefreshRequest]
     ) -> LoggedOut:
-        await sessions.logout(services, data.refresh_token)
+        await sessions.logout(identity, data.refresh_token)
         return LoggedOut(status="signed out")
