@@ -23,8 +23,7 @@ from tradehall.membership import LOG
 from tradehall.membership.card_subscriptions import CardSubscriptionFollower, card_sender_job
 from tradehall.membership.clock_jobs import run_clock
 from tradehall.membership.notices import NoticeWriter
-from tradehall.membership.registration import Registrar
-from tradehall.services import Services
+from tradehall.membership.registration import registrar_for
 from tradehall.settings import Settings
 
 
@@ -45,17 +44,6 @@ def _followers(settings: Settings) -> Sequence[Projection]:
 def _reference_data(app: Any, context: Context) -> None:
     assert isinstance(app, MembershipApp)
     app.ensure_dues_schedule(context)  # the first dues schedule
-
-
-def _registrar(services: Services) -> Registrar:
-    return Registrar(
-        services.membership,
-        services.users,
-        services.passwords,
-        services.clock,
-        services.threads,
-        services.settings.public_url,
-    )
 
 
 MEMBERSHIP = ContextDeclaration(
@@ -79,5 +67,5 @@ MEMBERSHIP = ContextDeclaration(
     clock_jobs=(run_clock, card_sender_job),
     commands=(clock, import_group, export_group),
     reference_data=_reference_data,
-    dependencies={"registrar": _registrar},
+    dependencies={"registrar": registrar_for},
 )
