@@ -10,22 +10,38 @@ import asyncio
 import logging
 import smtplib
 import uuid
+from collections.abc import Callable
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tradehall.clock import Clock
 from tradehall.identity.tables import users
 from tradehall.mail.smtp import SmtpSettings, smtp_send
 from tradehall.mail.tables import outbox_messages
-from tradehall.services import Services
+
+T = TypeVar("T")
+
+
+class SenderParts(Protocol):
+    """What the sender uses: the database (the outbox), the clock, a thread for SMTP."""
+
+    @property
+    def engine(self) -> AsyncEngine: ...
+    @property
+    def clock(self) -> Clock: ...
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T: ...
+
 
 MAX_ATTEMPTS = 10
 SENT_LINK_REMOVED = "(sent; the one-use link in it is not kept)"
 _log = logging.getLogger("tradehall.mail")
 
 
-async def pending(services: Services, limit: int = 100) -> list[Any]:
+async def pending(services: SenderParts, limit: int = 100) -> list[Any]:
     async with services.engine.connect() as connection:
         result = await connection.execute(
             select(outbox_messages)
@@ -37,7 +53,7 @@ async def pending(services: Services, limit: int = 100) -> list[Any]:
         return list(result)
 
 
-async def deliver(services: Services, smtp: SmtpSettings, row: Any) -> bool:
+async def deliver(services: SenderParts, smtp: SmtpSettings, row: Any) -> bool:
     """Send one message to its organisation's users. True once the server accepted it."""
     if row.recipient:
         recipients = [row.recipient]
@@ -78,7 +94,7 @@ def recipient_message_id(message_id: str, recipient: str, recipients: list[str])
     return f"<{uuid.uuid5(uuid.NAMESPACE_OID, f'{message_id} {recipient}')}@tradehall.invalid>"
 
 
-async def mark_sent(services: Services, message_id: str) -> None:
+async def mark_sent(services: SenderParts, message_id: str) -> None:
     async with services.engine.begin() as connection:
         await connection.execute(
             update(outbox_messages)
@@ -94,7 +110,7 @@ async def mark_sent(services: Services, message_id: str) -> None:
         )
 
 
-async def send_pending(services: Services, smtp: SmtpSettings) -> int:
+async def send_pending(services: SenderParts, smtp: SmtpSettings) -> int:
     """Send what is waiting; returns how many were accepted."""
     sent = 0
     for row in await pending(services):
@@ -105,7 +121,7 @@ async def send_pending(services: Services, smtp: SmtpSettings) -> int:
 
 
 async def run_sender(
-    services: Services, smtp: SmtpSettings, stop: asyncio.Event, interval: float
+    services: SenderParts, smtp: SmtpSettings, stop: asyncio.Event, interval: float
 ) -> None:
     while not stop.is_set():
         try:

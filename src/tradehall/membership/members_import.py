@@ -13,13 +13,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from membership.application import RegistryIdentifierClaimed
+from membership.application import MembershipApp, RegistryIdentifierClaimed
 from sharedkernel.errors import Conflict, DomainError
 from sharedkernel.events import IMPORTER, Context
+from tradehall.clock import Clock
 from tradehall.identity.tables import users
 from tradehall.identity.users import insert_user
 from tradehall.membership.members_csv import (
@@ -33,7 +36,23 @@ from tradehall.membership.members_csv import (
     parse_export,
 )
 from tradehall.membership.registration import first_user_roles
-from tradehall.services import Services
+
+T = TypeVar("T")
+
+
+class ImportParts(Protocol):
+    """What an import uses: the membership Application, the database (whose e-mail addresses
+    are taken), the clock, and threads for the synchronous Application."""
+
+    @property
+    def membership(self) -> MembershipApp: ...
+    @property
+    def engine(self) -> AsyncEngine: ...
+    @property
+    def clock(self) -> Clock: ...
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T: ...
+
 
 # Not an argon2 hash, so no password ever verifies against it: imported users sign in once
 # they have set a password through the password-reset e-mail.
@@ -68,7 +87,7 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
 async def import_members(
-    services: Services,
+    services: ImportParts,
     text: str,
     *,
     source: Source | None = None,
@@ -109,7 +128,7 @@ async def import_members(
     return report
 
 
-def _import_row(services: Services, context: Context, row: MemberRow) -> bool:
+def _import_row(services: ImportParts, context: Context, row: MemberRow) -> bool:
     """Record one member; False if it is there already."""
     user_row = insert_user(
         user_id=row.user_id,
@@ -144,7 +163,7 @@ def _import_row(services: Services, context: Context, row: MemberRow) -> bool:
 
 
 async def _check_against_store(
-    services: Services, parsed: ParsedExport, progress: Progress | None
+    services: ImportParts, parsed: ParsedExport, progress: Progress | None
 ) -> tuple[list[RowError], set[UUID]]:
     """Rows that clash with stored data, and the members imported before."""
     app = services.membership
@@ -176,7 +195,7 @@ async def _check_against_store(
     return errors, present
 
 
-async def _email_owners(services: Services, emails: Sequence[str]) -> dict[str, UUID | None]:
+async def _email_owners(services: ImportParts, emails: Sequence[str]) -> dict[str, UUID | None]:
     """The organisation of each stored user with one of these e-mail addresses."""
     owners: dict[str, UUID | None] = {}
     async with services.engine.connect() as connection:
@@ -190,7 +209,7 @@ async def _email_owners(services: Services, emails: Sequence[str]) -> dict[str, 
 
 
 async def import_with_progress(
-    services: Services, text: str, *, source: Source | None, date_order: DateOrder
+    services: ImportParts, text: str, *, source: Source | None, date_order: DateOrder
 ) -> ImportReport:
     """`import_members` with a progress bar per stage (checking the store, importing)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeElapsedColumn
