@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import click
 
@@ -13,7 +14,6 @@ from tradehall.cli.projections import projections
 from tradehall.cli.serve import migrate, serve
 from tradehall.cli.users import staff, users
 from tradehall.context import ContextDeclaration
-from tradehall.contexts import CONTEXTS
 
 SHARED_COMMANDS: tuple[click.Command, ...] = (demo, serve, migrate, staff, users, mail, projections)
 
@@ -43,4 +43,16 @@ def cli_for(contexts: Sequence[ContextDeclaration]) -> click.Group:
     return main
 
 
-main = cli_for(CONTEXTS)
+# `tradehall` (the console script `tradehall.cli:main`): the command line over every declared
+# context, made on first use, since the contexts' declarations import their command groups from
+# this package.
+main: click.Group
+
+
+def __getattr__(name: str) -> Any:
+    if name != "main":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from tradehall.contexts import CONTEXTS
+
+    command = globals()["main"] = cli_for(CONTEXTS)
+    return command
