@@ -233,11 +233,11 @@ def sender_for(services: Services) -> CardSubscriptionSender | None:
 
 
 async def card_sender_job(services: Services, interval: float, stop: asyncio.Event) -> None:
-    """The API's worker: sends what is due every `card_commands_interval_seconds`."""
+    """The API's worker (beside the mail sender): sends what is due every `interval` seconds;
+    returns at once without Stripe keys."""
     sender = sender_for(services)
-    seconds = services.settings.card_commands_interval_seconds
-    if sender is not None and seconds:
-        await run_card_sender(sender, stop, seconds)
+    if sender is not None:
+        await run_card_sender(sender, stop, interval)
 
 
 async def run_card_sender(

@@ -20,7 +20,7 @@ from tradehall.cli.clock import clock
 from tradehall.cli.members import export_group, import_group
 from tradehall.context import ContextDeclaration
 from tradehall.membership import LOG
-from tradehall.membership.card_subscriptions import CardSubscriptionFollower, card_sender_job
+from tradehall.membership.card_subscriptions import CardSubscriptionFollower
 from tradehall.membership.clock_jobs import run_clock
 from tradehall.membership.notices import NoticeWriter
 from tradehall.membership.registration import registrar_for
@@ -64,7 +64,7 @@ MEMBERSHIP = ContextDeclaration(
     ),
     projections=_projections,
     followers=_followers,
-    clock_jobs=(run_clock, card_sender_job),
+    clock_jobs=(run_clock,),
     commands=(clock, import_group, export_group),
     reference_data=_reference_data,
     dependencies={"registrar": registrar_for},
