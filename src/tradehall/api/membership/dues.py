@@ -31,6 +31,7 @@ from tradehall.api.membership.schemas.membership import (
     Refund,
     ScheduleVersionView,
     ScheduleView,
+    money_of,
 )
 from tradehall.api.schemas.common import CommandResult
 from tradehall.csv_cells import CellWriter
@@ -239,7 +240,7 @@ class DuesController(Controller):
         organisation_id: FromPath[UUID],
         data: JSONBody[ManualPayment],
     ) -> Response[CommandResult]:
-        amount = Money.of(data.amount.amount_minor, data.amount.currency, field="amount")
+        amount = money_of(data.amount, "amount")
         return await commands.execute(
             LOG,
             membership.record_payment,
@@ -260,7 +261,7 @@ class DuesController(Controller):
         organisation_id: FromPath[UUID],
         data: JSONBody[Refund],
     ) -> Response[CommandResult]:
-        amount = Money.of(data.amount.amount_minor, data.amount.currency, field="amount")
+        amount = money_of(data.amount, "amount")
         return await commands.execute(
             LOG,
             membership.record_refund,
@@ -280,7 +281,7 @@ class DuesController(Controller):
         organisation_id: FromPath[UUID],
         data: JSONBody[CreditNote],
     ) -> Response[CommandResult]:
-        amount = Money.of(data.amount.amount_minor, data.amount.currency, field="amount")
+        amount = money_of(data.amount, "amount")
         return await commands.execute(
             LOG, membership.issue_credit_note, organisation_id, amount, data.reason, status_code=201
         )

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from membership.application import MembershipApp
 from sharedkernel.moments import plausible_moment
-from sharedkernel.money import Money
 from tradehall.api.access import own_organisation, own_organisation_or_staff, rule, staff_only
-from tradehall.api.commands import command_context, command_result, etag, expected_version
+from tradehall.api.commands import Commands
 from tradehall.api.membership.schemas.membership import (
     DeclareTurnover,
     History,
@@ -23,11 +23,12 @@ from tradehall.api.membership.schemas.membership import (
     Resignation,
     StandingAt,
     WithReason,
+    money_of,
 )
 from tradehall.api.schemas.common import CommandResult
-from tradehall.services import Services
+from tradehall.membership import LOG
+from tradehall.services import Threads
 
-LOG = "membership"
 AsAtParam = Annotated[
     str | None,
     QueryParameter(
@@ -52,10 +53,6 @@ def parse_as_at(value: str) -> datetime:
     return plausible_moment("as_at", moment)
 
 
-def _result(saved: Any) -> Response[CommandResult]:
-    return Response(command_result(saved, LOG), headers={"ETag": etag(saved.version)})
-
-
 class MembershipController(Controller):
     path = "/api/v1/organisations/{organisation_id:uuid}/membership"
     tags = ["membership"]
@@ -68,24 +65,13 @@ class MembershipController(Controller):
     )
     async def declare_turnover(
         self,
-        request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
+        commands: NamedDependency[Commands],
+        membership: NamedDependency[MembershipApp],
         organisation_id: FromPath[UUID],
         data: JSONBody[DeclareTurnover],
     ) -> Response[CommandResult]:
-        turnover = Money.of(
-            data.annual_turnover.amount_minor,
-            data.annual_turnover.currency,
-            field="annual_turnover.amount_minor",
-        )
-        saved = await services.run(
-            services.membership.declare_turnover,
-            command_context(request, services),
-            organisation_id,
-            turnover,
-            expected_version(request),
-        )
-        return _result(saved)
+        turnover = money_of(data.annual_turnover, "annual_turnover.amount_minor")
+        return await commands.execute(LOG, membership.declare_turnover, organisation_id, turnover)
 
     @post(
         "/resignation",
@@ -95,69 +81,44 @@ class MembershipController(Controller):
     )
     async def resign(
         self,
-        request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
+        commands: NamedDependency[Commands],
+        membership: NamedDependency[MembershipApp],
         organisation_id: FromPath[UUID],
         data: JSONBody[Resignation],
     ) -> Response[CommandResult]:
         at_period_end = data.effective == "period_end"
-        saved = await services.run(
-            services.membership.resign,
-            command_context(request, services),
-            organisation_id,
-            at_period_end=at_period_end,
-            expected_version=expected_version(request),
+        return await commands.execute(
+            LOG, membership.resign, organisation_id, at_period_end=at_period_end
         )
-        return _result(saved)
 
     @post("/suspension", opt=rule(staff_only()), status_code=200, summary="Suspend (staff)")
     async def suspend(
         self,
-        request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
+        commands: NamedDependency[Commands],
+        membership: NamedDependency[MembershipApp],
         organisation_id: FromPath[UUID],
         data: JSONBody[WithReason],
     ) -> Response[CommandResult]:
-        saved = await services.run(
-            services.membership.suspend,
-            command_context(request, services),
-            organisation_id,
-            data.reason,
-            expected_version(request),
-        )
-        return _result(saved)
+        return await commands.execute(LOG, membership.suspend, organisation_id, data.reason)
 
     @post("/reinstatement", opt=rule(staff_only()), status_code=200, summary="Reinstate (staff)")
     async def reinstate(
         self,
-        request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
+        commands: NamedDependency[Commands],
+        membership: NamedDependency[MembershipApp],
         organisation_id: FromPath[UUID],
     ) -> Response[CommandResult]:
-        saved = await services.run(
-            services.membership.reinstate,
-            command_context(request, services),
-            organisation_id,
-            expected_version(request),
-        )
-        return _result(saved)
+        return await commands.execute(LOG, membership.reinstate, organisation_id)
 
     @post("/expulsion", opt=rule(staff_only()), status_code=200, summary="Expel (staff)")
     async def expel(
         self,
-        request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
+        commands: NamedDependency[Commands],
+        membership: NamedDependency[MembershipApp],
         organisation_id: FromPath[UUID],
         data: JSONBody[WithReason],
     ) -> Response[CommandResult]:
-        saved = await services.run(
-            services.membership.expel,
-            command_context(request, services),
-            organisation_id,
-            data.reason,
-            expected_version(request),
-        )
-        return _result(saved)
+        return await commands.execute(LOG, membership.expel, organisation_id, data.reason)
 
     @get(
         "/history",
@@ -166,15 +127,16 @@ class MembershipController(Controller):
     )
     async def history(
         self,
-        services: NamedDependency[Services],
+        membership: NamedDependency[MembershipApp],
+        threads: NamedDependency[Threads],
         organisation_id: FromPath[UUID],
         as_at: AsAtParam = None,
     ) -> History:
         moment = parse_as_at(as_at) if as_at is not None else None
-        entries = await services.run(services.membership.history, organisation_id)
+        entries = await threads.run(membership.history, organisation_id)
         standing = None
         if moment is not None:
-            standing = await services.run(services.membership.standing_at, organisation_id, moment)
+            standing = await threads.run(membership.standing_at, organisation_id, moment)
         return History(
             organisation_id=str(organisation_id),
             events=[

@@ -17,7 +17,6 @@ from membership.registry import normalise_identifier
 from membership.standing import GOOD_STANDING
 from projections.applications import application_of
 from sharedkernel.errors import NotFound
-from sharedkernel.money import Money
 from tradehall.api.access import (
     PUBLIC,
     own_organisation,
@@ -27,7 +26,7 @@ from tradehall.api.access import (
 )
 from tradehall.api.commands import Commands, command_result, etag
 from tradehall.api.membership.directory import application_view
-from tradehall.api.membership.schemas.membership import ApplyForMembership
+from tradehall.api.membership.schemas.membership import ApplyForMembership, money_of
 from tradehall.api.membership.schemas.organisations import (
     MembershipView,
     OrganisationView,
@@ -162,16 +161,9 @@ class OrganisationController(Controller):
         organisation_id: FromPath[UUID],
         data: JSONBody[ApplyForMembership],
     ) -> Response[CommandResult]:
-        turnover = Money.of(
-            data.annual_turnover.amount_minor,
-            data.annual_turnover.currency,
-            field="annual_turnover.amount_minor",
-        )
+        turnover = money_of(data.annual_turnover, "annual_turnover.amount_minor")
         return await commands.execute(
-            LOG,
-            membership.apply_for_membership,
-            organisation_id,
-            turnover,
+            LOG, membership.apply_for_membership, organisation_id, turnover
         )
 
     @get(

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from sharedkernel.money import Money
 from tradehall.api.schemas.base import Reason, RequestBody
 
 Currency = Annotated[
@@ -24,6 +25,11 @@ class MoneyBody(RequestBody):
 class PositiveMoneyBody(RequestBody):
     amount_minor: PositiveMinor
     currency: Currency = "GBP"
+
+
+def money_of(body: MoneyBody | PositiveMoneyBody, field: str) -> Money:
+    """The body's amount as Money (its currency checked), a refusal naming `field`."""
+    return Money.of(body.amount_minor, body.currency, field=field)
 
 
 class ApplyForMembership(RequestBody):
