@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sharedkernel.errors import Conflict, InvalidValue
 from sharedkernel.sqltypes import UtcDateTime
 from tradehall.identity import throttle
+from tradehall.identity.parts import IdentityParts
 from tradehall.identity.sessions import revoke_user_tokens
 from tradehall.identity.tables import account_tokens, users
 from tradehall.identity.users import (
@@ -28,7 +29,6 @@ from tradehall.identity.users import (
     normalise_email,
 )
 from tradehall.mail.tables import outbox_messages
-from tradehall.services import Services
 
 VERIFY, RESET, INVITE = "verify", "reset", "invite"
 LIFETIMES = {VERIFY: timedelta(days=7), RESET: timedelta(hours=1), INVITE: timedelta(days=14)}
@@ -94,25 +94,25 @@ def token_and_mail(
     ]
 
 
-async def _write(services: Services, statements: list[Insert]) -> None:
-    async with services.engine.begin() as connection:
+async def _write(identity: IdentityParts, statements: list[Insert]) -> None:
+    async with identity.engine.begin() as connection:
         for statement in statements:
             await connection.execute(statement)
 
 
-async def _write_token(services: Services, purpose: str, recipient: str, **about: Any) -> None:
+async def _write_token(identity: IdentityParts, purpose: str, recipient: str, **about: Any) -> None:
     """A `purpose` token for `recipient` and its message, written now in one transaction;
     `about` names the user, organisation or roles it is for (see `token_and_mail`)."""
-    now, public_url = services.clock.now(), services.settings.public_url
+    now, public_url = identity.clock.now(), identity.settings.public_url
     await _write(
-        services,
+        identity,
         token_and_mail(purpose, recipient=recipient, now=now, public_url=public_url, **about),
     )
 
 
-async def _use_token(services: Services, connection: Any, secret: str, purpose: str) -> Any:
+async def _use_token(identity: IdentityParts, connection: Any, secret: str, purpose: str) -> Any:
     """The token's row, marked used in the caller's transaction; refused if not usable."""
-    now = services.clock.now()
+    now = identity.clock.now()
     hashed = token_hash(secret)
     row = (
         await connection.execute(
@@ -133,9 +133,9 @@ async def _use_token(services: Services, connection: Any, secret: str, purpose: 
     return row
 
 
-def mail_policy(services: Services) -> throttle.Policy:
+def mail_policy(identity: IdentityParts) -> throttle.Policy:
     """Account mails (reset, verification) to one address: a few, then a growing wait."""
-    settings = services.settings
+    settings = identity.settings
     return throttle.Policy(
         free=settings.account_mail_free_per_address,
         base_seconds=60,
@@ -144,31 +144,31 @@ def mail_policy(services: Services) -> throttle.Policy:
     )
 
 
-async def request_verification(services: Services, user: User) -> None:
+async def request_verification(identity: IdentityParts, user: User) -> None:
     """Raises throttle.Throttled if the address has had its share of mails."""
-    async with services.engine.connect() as connection:
+    async with identity.engine.connect() as connection:
         email = (
             await connection.execute(select(users.c.email).where(users.c.id == user.id))
         ).scalar_one()
     await throttle.count_attempt(
-        services.engine, throttle.mail_key(email), mail_policy(services), services.clock.now()
+        identity.engine, throttle.mail_key(email), mail_policy(identity), identity.clock.now()
     )
     await _write_token(
-        services, VERIFY, email, user_id=user.id, organisation_id=user.organisation_id
+        identity, VERIFY, email, user_id=user.id, organisation_id=user.organisation_id
     )
 
 
-async def confirm_verification(services: Services, secret: str) -> None:
-    async with services.engine.begin() as connection:
-        row = await _use_token(services, connection, secret, VERIFY)
+async def confirm_verification(identity: IdentityParts, secret: str) -> None:
+    async with identity.engine.begin() as connection:
+        row = await _use_token(identity, connection, secret, VERIFY)
         await connection.execute(
             update(users)
             .where(users.c.id == row.user_id)
-            .values(email_verified_at=services.clock.now())
+            .values(email_verified_at=identity.clock.now())
         )
 
 
-async def request_password_reset(services: Services, email: str) -> None:
+async def request_password_reset(identity: IdentityParts, email: str) -> None:
     """Sends a reset link if the address has an account; says nothing either way.
 
     Both ways do the same work, so the time taken says nothing either: the address's mail
@@ -176,12 +176,12 @@ async def request_password_reset(services: Services, email: str) -> None:
     statements, which write a token and a message only if an enabled user has the address.
     """
     address = normalise_email(email)
-    now = services.clock.now()
+    now = identity.clock.now()
     await throttle.count_attempt(
-        services.engine, throttle.mail_key(address), mail_policy(services), now
+        identity.engine, throttle.mail_key(address), mail_policy(identity), now
     )
     await _write(
-        services, reset_for_address(address, now=now, public_url=services.settings.public_url)
+        identity, reset_for_address(address, now=now, public_url=identity.settings.public_url)
     )
 
 
@@ -250,12 +250,12 @@ def reset_for_address(address: str, *, now: datetime, public_url: str) -> list[I
     ]
 
 
-async def confirm_password_reset(services: Services, secret: str, password: str) -> None:
+async def confirm_password_reset(identity: IdentityParts, secret: str, password: str) -> None:
     check_password_policy(password)
-    password_hash = await services.run(services.passwords.hash, password)
-    now = services.clock.now()
-    async with services.engine.begin() as connection:
-        row = await _use_token(services, connection, secret, RESET)
+    password_hash = await identity.run(identity.passwords.hash, password)
+    now = identity.clock.now()
+    async with identity.engine.begin() as connection:
+        row = await _use_token(identity, connection, secret, RESET)
         await connection.execute(
             update(users).where(users.c.id == row.user_id).values(password_hash=password_hash)
         )
@@ -273,28 +273,28 @@ async def confirm_password_reset(services: Services, secret: str, password: str)
                 account_tokens.c.purpose == RESET,
                 account_tokens.c.used_at.is_(None),
             )
-            .values(used_at=services.clock.now())
+            .values(used_at=identity.clock.now())
         )
     # Whoever holds the mailbox may sign in again at once.
-    await throttle.clear(services.engine, throttle.account_key(email))
+    await throttle.clear(identity.engine, throttle.account_key(email))
 
 
-async def invite(services: Services, inviter: User, organisation_id: UUID, email: str) -> None:
+async def invite(identity: IdentityParts, inviter: User, organisation_id: UUID, email: str) -> None:
     address = normalise_email(email)
-    if await services.users.email_taken(address):
+    if await identity.users.email_taken(address):
         raise Conflict("a user with this e-mail address is already registered")
     # The invitee acts as the inviter does (member or buyer), without administering others.
     roles = frozenset(inviter.roles & {Role.MEMBER, Role.BUYER}) or frozenset({Role.MEMBER})
-    await _write_token(services, INVITE, address, organisation_id=organisation_id, roles=roles)
+    await _write_token(identity, INVITE, address, organisation_id=organisation_id, roles=roles)
 
 
-async def accept_invitation(services: Services, secret: str, password: str) -> UUID:
+async def accept_invitation(identity: IdentityParts, secret: str, password: str) -> UUID:
     check_password_policy(password)
-    password_hash = await services.run(services.passwords.hash, password)
+    password_hash = await identity.run(identity.passwords.hash, password)
     user_id = uuid.uuid4()
     try:
-        async with services.engine.begin() as connection:
-            row = await _use_token(services, connection, secret, INVITE)
+        async with identity.engine.begin() as connection:
+            row = await _use_token(identity, connection, secret, INVITE)
             await connection.execute(
                 insert_user(
                     user_id=user_id,
@@ -302,8 +302,8 @@ async def accept_invitation(services: Services, secret: str, password: str) -> U
                     password_hash=password_hash,
                     organisation_id=row.organisation_id,
                     roles=frozenset(Role(name) for name in (row.roles or "").split()),
-                    now=services.clock.now(),
-                ).values(email_verified_at=services.clock.now())
+                    now=identity.clock.now(),
+                ).values(email_verified_at=identity.clock.now())
             )
     except IntegrityError:
         raise Conflict("a user with this e-mail address is already registered") from None

@@ -93,8 +93,8 @@ def _user(row: Any) -> User:
     )
 
 
-def login_policies(services: IdentityParts) -> tuple[throttle.Policy, throttle.Policy]:
-    settings = services.settings
+def login_policies(identity: IdentityParts) -> tuple[throttle.Policy, throttle.Policy]:
+    settings = identity.settings
     account = throttle.Policy(
         free=settings.login_account_free_failures,
         base_seconds=1,
@@ -110,13 +110,13 @@ def login_policies(services: IdentityParts) -> tuple[throttle.Policy, throttle.P
     return account, address
 
 
-async def sign_in(services: IdentityParts, email: str, password: str, client: str | None) -> Caller:
+async def sign_in(identity: IdentityParts, email: str, password: str, client: str | None) -> Caller:
     """Check an e-mail address and password, throttled per account and per client address.
 
     Raises throttle.Throttled (nothing checked), WrongCredentials or AccountDisabled.
     """
-    engine, now = services.engine, services.clock.now()
-    account_policy, address_policy = login_policies(services)
+    engine, now = identity.engine, identity.clock.now()
+    account_policy, address_policy = login_policies(identity)
     normalised = email.strip().lower()
     address_attempt = await throttle.count_attempt(
         engine, throttle.address_key(client), address_policy, now
@@ -129,7 +129,7 @@ async def sign_in(services: IdentityParts, email: str, password: str, client: st
     async with engine.connect() as connection:
         row = (await connection.execute(select(users).where(users.c.email == normalised))).first()
     stored = row.password_hash if row is not None else None
-    check = await services.run(services.passwords.check, stored, password)
+    check = await identity.run(identity.passwords.check, stored, password)
     if row is None or not check.ok:
         raise WrongCredentials
     # A right password: the account starts afresh, and the address gets its attempt back
@@ -148,12 +148,12 @@ async def sign_in(services: IdentityParts, email: str, password: str, client: st
     return Caller(_user(row), row.token_generation)
 
 
-async def open_session(services: IdentityParts, caller: Caller) -> Session:
+async def open_session(identity: IdentityParts, caller: Caller) -> Session:
     """A new family with its first refresh token."""
-    now = services.clock.now()
+    now = identity.clock.now()
     family_id, secret = uuid.uuid4(), secrets.token_urlsafe(32)
-    lifetime = services.settings.refresh_lifetime_seconds
-    async with services.engine.begin() as connection:
+    lifetime = identity.settings.refresh_lifetime_seconds
+    async with identity.engine.begin() as connection:
         await connection.execute(
             insert(token_families).values(
                 id=family_id, user_id=caller.user.id, created_at=now, revoked_at=None
@@ -181,14 +181,14 @@ def _revoke_family(family_id: UUID, now: datetime, reason: str) -> Executable:
     )
 
 
-async def refresh(services: IdentityParts, secret: str) -> Session:
+async def refresh(identity: IdentityParts, secret: str) -> Session:
     """Rotate a refresh token: the old one is used up, a new one of the same family issued.
 
     A token already rotated revokes its family (RefreshRefused either way).
     """
-    now = services.clock.now()
+    now = identity.clock.now()
     hashed = _hash(secret)
-    async with services.engine.connect() as connection:
+    async with identity.engine.connect() as connection:
         row = (
             await connection.execute(
                 select(
@@ -208,15 +208,15 @@ async def refresh(services: IdentityParts, secret: str) -> Session:
     if row.revoked_at is not None:
         raise RefreshRefused("this refresh token's sign-in has ended")
     if row.used_at is not None:
-        await _revoke(services.engine, row.family_id, now, "reuse")
+        await _revoke(identity.engine, row.family_id, now, "reuse")
         raise RefreshRefused("this refresh token was used already; its sign-in is ended")
     if row.expires_at <= now:
         raise RefreshRefused("this refresh token has expired")
     if row.disabled_at is not None:
         raise RefreshRefused("this account is disabled")
     new_secret = secrets.token_urlsafe(32)
-    lifetime = services.settings.refresh_lifetime_seconds
-    async with services.engine.begin() as connection:
+    lifetime = identity.settings.refresh_lifetime_seconds
+    async with identity.engine.begin() as connection:
         claimed = await connection.execute(
             update(refresh_tokens)
             .where(refresh_tokens.c.token_hash == hashed, refresh_tokens.c.used_at.is_(None))
@@ -226,7 +226,7 @@ async def refresh(services: IdentityParts, secret: str) -> Session:
             await connection.execute(_refresh_row(new_secret, row.family_id, now, lifetime))
     if claimed.rowcount != 1:
         # Rotated by a concurrent request with the same token: one of the two is a copy.
-        await _revoke(services.engine, row.family_id, now, "reuse")
+        await _revoke(identity.engine, row.family_id, now, "reuse")
         raise RefreshRefused("this refresh token was used already; its sign-in is ended")
     return Session(Caller(_user(row), row.token_generation), row.family_id, new_secret, lifetime)
 
@@ -236,9 +236,9 @@ async def _revoke(engine: AsyncEngine, family_id: UUID, now: datetime, reason: s
         await connection.execute(_revoke_family(family_id, now, reason))
 
 
-async def logout(services: IdentityParts, secret: str) -> None:
+async def logout(identity: IdentityParts, secret: str) -> None:
     """End the sign-in the refresh token belongs to (whatever its state; unknown: nothing)."""
-    async with services.engine.connect() as connection:
+    async with identity.engine.connect() as connection:
         family_id = (
             await connection.execute(
                 select(refresh_tokens.c.family_id).where(
@@ -247,7 +247,7 @@ async def logout(services: IdentityParts, secret: str) -> None:
             )
         ).scalar()
     if family_id is not None:
-        await _revoke(services.engine, family_id, services.clock.now(), "logout")
+        await _revoke(identity.engine, family_id, identity.clock.now(), "logout")
 
 
 async def caller(
@@ -275,11 +275,11 @@ async def caller(
     return Caller(_user(row), row.token_generation)
 
 
-async def purge_expired(services: IdentityParts) -> int:
+async def purge_expired(identity: IdentityParts) -> int:
     """Forget what no longer matters: decayed throttles, refresh tokens past their expiry."""
-    now = services.clock.now()
-    purged = await throttle.purge(services.engine, now, services.settings.throttle_decay_seconds)
-    async with services.engine.begin() as connection:
+    now = identity.clock.now()
+    purged = await throttle.purge(identity.engine, now, identity.settings.throttle_decay_seconds)
+    async with identity.engine.begin() as connection:
         result = await connection.execute(
             delete(refresh_tokens).where(refresh_tokens.c.expires_at < now)
         )

@@ -17,8 +17,8 @@ from tradehall.api.commands import current_user
 from tradehall.api.identity.auth import THROTTLED_RESPONSE, throttled
 from tradehall.api.schemas.base import Email, NewPassword, RequestBody
 from tradehall.identity import accounts, throttle
+from tradehall.identity.parts import Identity
 from tradehall.identity.tables import users
-from tradehall.services import Services
 
 Token = Annotated[str, msgspec.Meta(min_length=10, max_length=200)]
 
@@ -61,9 +61,9 @@ class AccountController(Controller):
     tags = ["auth"]
 
     @get("/auth/me", opt=rule(SIGNED_IN), summary="Who I am signed in as")
-    async def me(self, request: Request[Any, Any, Any], services: NamedDependency[Services]) -> Me:
+    async def me(self, request: Request[Any, Any, Any], identity: NamedDependency[Identity]) -> Me:
         user = current_user(request)
-        async with services.engine.connect() as connection:
+        async with identity.engine.connect() as connection:
             row = (await connection.execute(select(users).where(users.c.id == user.id))).first()
         if row is None:  # removed since this request's token was checked
             raise NotAuthorizedException("this token no longer stands: sign in again")
@@ -89,10 +89,10 @@ class AccountController(Controller):
         responses=THROTTLED_RESPONSE,
     )
     async def verification(
-        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+        self, request: Request[Any, Any, Any], identity: NamedDependency[Identity]
     ) -> Accepted:
         try:
-            await accounts.request_verification(services, current_user(request))
+            await accounts.request_verification(identity, current_user(request))
         except throttle.Throttled as error:
             raise throttled(error) from None
         return Accepted(status="sent")
@@ -104,9 +104,9 @@ class AccountController(Controller):
         summary="Confirm an e-mail address with the link's token",
     )
     async def confirm_verification(
-        self, services: NamedDependency[Services], data: JSONBody[TokenBody]
+        self, identity: NamedDependency[Identity], data: JSONBody[TokenBody]
     ) -> Accepted:
-        await accounts.confirm_verification(services, data.token)
+        await accounts.confirm_verification(identity, data.token)
         return Accepted(status="verified")
 
     @post(
@@ -125,10 +125,10 @@ class AccountController(Controller):
         responses=THROTTLED_RESPONSE,
     )
     async def password_reset(
-        self, services: NamedDependency[Services], data: JSONBody[ResetRequest]
+        self, identity: NamedDependency[Identity], data: JSONBody[ResetRequest]
     ) -> Accepted:
         try:
-            await accounts.request_password_reset(services, data.email)
+            await accounts.request_password_reset(identity, data.email)
         except throttle.Throttled as error:
             raise throttled(error) from None
         return Accepted(status="sent if the address has an account")
@@ -144,9 +144,9 @@ class AccountController(Controller):
         ),
     )
     async def confirm_password_reset(
-        self, services: NamedDependency[Services], data: JSONBody[ChosenPassword]
+        self, identity: NamedDependency[Identity], data: JSONBody[ChosenPassword]
     ) -> Accepted:
-        await accounts.confirm_password_reset(services, data.token, data.password)
+        await accounts.confirm_password_reset(identity, data.token, data.password)
         return Accepted(status="password changed")
 
     @post(
@@ -158,11 +158,11 @@ class AccountController(Controller):
     async def invite(
         self,
         request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
+        identity: NamedDependency[Identity],
         organisation_id: FromPath[UUID],
         data: JSONBody[Invitation],
     ) -> Accepted:
-        await accounts.invite(services, current_user(request), organisation_id, data.email)
+        await accounts.invite(identity, current_user(request), organisation_id, data.email)
         return Accepted(status="invited")
 
     @post(
@@ -172,7 +172,7 @@ class AccountController(Controller):
         summary="Accept an invitation: set a password, become a user of the organisation",
     )
     async def accept(
-        self, services: NamedDependency[Services], data: JSONBody[ChosenPassword]
+        self, identity: NamedDependency[Identity], data: JSONBody[ChosenPassword]
     ) -> Joined:
-        user_id = await accounts.accept_invitation(services, data.token, data.password)
+        user_id = await accounts.accept_invitation(identity, data.token, data.password)
         return Joined(user_id=user_id)
