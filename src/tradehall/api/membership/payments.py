@@ -13,8 +13,9 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from membership.application import ConcurrentChange
+from membership.application import ConcurrentChange, MembershipApp
 from membership.standing import MEMBER, MembershipStatus
 from sharedkernel.errors import Conflict
 from tradehall.api.access import PUBLIC, own_organisation, rule, staff_only
@@ -28,8 +29,9 @@ from tradehall.membership.card_payments import (
     verify,
 )
 from tradehall.membership.card_subscriptions import unfinished_commands
+from tradehall.payments.stripe_gateway import StripeGateway
 from tradehall.payments.tables import parked_webhooks
-from tradehall.services import Services
+from tradehall.services import Services, Threads
 
 PAYABLE = MEMBER - {MembershipStatus.SUSPENDED}
 
@@ -83,10 +85,10 @@ class ParkedWebhook(msgspec.Struct, kw_only=True):
     received_at: datetime
 
 
-def _gateway(services: Services) -> Any:
-    if services.stripe is None:
+def _gateway(stripe: StripeGateway | None) -> StripeGateway:
+    if stripe is None:
         raise Conflict("card payments are not set up here: pay by bank transfer or cheque")
-    return services.stripe
+    return stripe
 
 
 class StripeDuesController(Controller):
@@ -100,16 +102,20 @@ class StripeDuesController(Controller):
         summary="Start paying dues by card: a Stripe Checkout subscription for the member's band",
     )
     async def checkout(
-        self, services: NamedDependency[Services], organisation_id: FromPath[UUID]
+        self,
+        membership: NamedDependency[MembershipApp],
+        threads: NamedDependency[Threads],
+        stripe: NamedDependency[StripeGateway | None],
+        organisation_id: FromPath[UUID],
     ) -> CheckoutView:
-        gateway = _gateway(services)
-        organisation = await services.run(services.membership.get_organisation, organisation_id)
+        gateway = _gateway(stripe)
+        organisation = await threads.run(membership.get_organisation, organisation_id)
         if organisation.membership_status not in PAYABLE or organisation.tier is None:
             raise Conflict(f"no dues to pay: the membership is {organisation.membership_status}")
         subscription = organisation.card_subscription
         if subscription is not None and not subscription.ended:
             raise Conflict("dues are already paid by card: use the Customer Portal to change it")
-        started = await services.run(
+        started = await threads.run(
             gateway.start_checkout,
             organisation_id,
             organisation.tier.lookup_key,
@@ -124,13 +130,17 @@ class StripeDuesController(Controller):
         summary="The Stripe Customer Portal: change card, see invoices, cancel",
     )
     async def portal(
-        self, services: NamedDependency[Services], organisation_id: FromPath[UUID]
+        self,
+        membership: NamedDependency[MembershipApp],
+        threads: NamedDependency[Threads],
+        stripe: NamedDependency[StripeGateway | None],
+        organisation_id: FromPath[UUID],
     ) -> PortalView:
-        gateway = _gateway(services)
-        organisation = await services.run(services.membership.get_organisation, organisation_id)
+        gateway = _gateway(stripe)
+        organisation = await threads.run(membership.get_organisation, organisation_id)
         if organisation.processor_customer_id is None:
             raise Conflict("the organisation has not paid by card yet")
-        url = await services.run(gateway.portal_url, organisation.processor_customer_id)
+        url = await threads.run(gateway.portal_url, organisation.processor_customer_id)
         return PortalView(url=url)
 
 
@@ -194,8 +204,8 @@ class StripeWebhookController(Controller):
         opt=rule(staff_only()),
         summary="Webhooks that matched no organisation or that a member's state refused",
     )
-    async def parked(self, services: NamedDependency[Services]) -> list[ParkedWebhook]:
-        async with services.engine.connect() as connection:
+    async def parked(self, engine: NamedDependency[AsyncEngine]) -> list[ParkedWebhook]:
+        async with engine.connect() as connection:
             rows = await connection.execute(
                 select(parked_webhooks)
                 .where(parked_webhooks.c.resolved_at.is_(None))
@@ -217,11 +227,13 @@ class StripeWebhookController(Controller):
         summary="Card subscription changes (cancel, reprice) that failed or still wait (staff)",
     )
     async def card_subscription_commands(
-        self, services: NamedDependency[Services]
+        self,
+        engine: NamedDependency[AsyncEngine],
+        stripe: NamedDependency[StripeGateway | None],
     ) -> CardSubscriptionCommands:
-        rows = await unfinished_commands(services.engine)
+        rows = await unfinished_commands(engine)
         return CardSubscriptionCommands(
-            card_payments_configured=services.stripe is not None,
+            card_payments_configured=stripe is not None,
             commands=[
                 msgspec.convert(row, CardSubscriptionCommand, from_attributes=True) for row in rows
             ],
