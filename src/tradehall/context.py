@@ -31,6 +31,9 @@ ProjectionFactory = Callable[[Settings], Sequence[Projection]]
 # A worker the API runs in process when `clock_interval_seconds` is set: (services, interval,
 # stop) -> runs until `stop` is set.
 ClockJob = Callable[[Services, float, asyncio.Event], Coroutine[Any, Any, None]]
+# Another worker the API runs in process: (services, stop) -> what runs until `stop` is set, or
+# None where its settings turn it off (membership: sending card-subscription commands).
+Worker = Callable[[Services, asyncio.Event], Coroutine[Any, Any, None] | None]
 # Reference data the context cannot run without, ensured at start-up (idempotent).
 ReferenceData = Callable[[Any, Context], None]
 
@@ -66,6 +69,7 @@ class ContextDeclaration:
     projections: ProjectionFactory = _nothing
     followers: ProjectionFactory = _nothing
     clock_jobs: Sequence[ClockJob] = ()
+    workers: Sequence[Worker] = ()
     commands: Sequence[click.Command] = ()
     reference_data: ReferenceData | None = None
     # More things its controllers ask for by name, each made from the container (an adapter

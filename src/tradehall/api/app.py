@@ -32,7 +32,6 @@ from tradehall.context import ContextDeclaration, event_logs, followed_logs
 from tradehall.identity.parts import Identity
 from tradehall.identity.users import Passwords, User
 from tradehall.mail.sender import run_sender
-from tradehall.membership.card_subscriptions import card_sender_job
 from tradehall.services import Services, build_services
 from tradehall.settings import Settings
 from tradehall.store import store_from_settings
@@ -195,9 +194,11 @@ def create_app(
         smtp = settings.smtp
         if smtp is not None and settings.mail_interval_seconds:
             workers.append(run_sender(services, smtp, stop_workers, settings.mail_interval_seconds))
-        if settings.card_commands_interval_seconds:  # sends nothing without Stripe keys
-            interval = settings.card_commands_interval_seconds
-            workers.append(card_sender_job(services, interval, stop_workers))
+        for context in declared:
+            for worker in context.workers:
+                started = worker(services, stop_workers)
+                if started is not None:
+                    workers.append(started)
         tasks = [asyncio.create_task(worker) for worker in workers]
         try:
             yield

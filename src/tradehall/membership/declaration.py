@@ -3,7 +3,8 @@ job, CLI commands and reference data (see `tradehall.context`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from membership.application import MembershipApp
@@ -20,10 +21,11 @@ from tradehall.cli.clock import clock
 from tradehall.cli.members import export_group, import_group
 from tradehall.context import ContextDeclaration
 from tradehall.membership import LOG
-from tradehall.membership.card_subscriptions import CardSubscriptionFollower
+from tradehall.membership.card_subscriptions import CardSubscriptionFollower, card_sender_job
 from tradehall.membership.clock_jobs import run_clock
 from tradehall.membership.notices import NoticeWriter
 from tradehall.membership.registration import registrar_for
+from tradehall.services import Services
 from tradehall.settings import Settings
 
 
@@ -46,6 +48,12 @@ def _reference_data(app: Any, context: Context) -> None:
     app.ensure_dues_schedule(context)  # the first dues schedule
 
 
+def _card_sender(services: Services, stop: asyncio.Event) -> Coroutine[Any, Any, None] | None:
+    """Sends the card-subscription commands (sends nothing without Stripe keys)."""
+    interval = services.settings.card_commands_interval_seconds
+    return card_sender_job(services, interval, stop) if interval else None
+
+
 MEMBERSHIP = ContextDeclaration(
     name="membership",
     log=LOG,
@@ -65,6 +73,7 @@ MEMBERSHIP = ContextDeclaration(
     projections=_projections,
     followers=_followers,
     clock_jobs=(run_clock,),
+    workers=(_card_sender,),
     commands=(clock, import_group, export_group),
     reference_data=_reference_data,
     dependencies={"registrar": registrar_for},
