@@ -47,7 +47,15 @@ class PostgresRecorderWithSideWrites(PostgresApplicationRecorder):
     def _insert_events(
         self, curs: psycopg.Cursor[Any], stored_events: Sequence[Any], **kwargs: Any
     ) -> None:
-        for statement in kwargs.get("side_writes", ()):
+        side_writes = kwargs.get("side_writes", ())
+        for statement in side_writes:
             sql, params = compile_for(statement, _POSTGRES_DIALECT)
             curs.execute(sql, params)
+        if side_writes:
+            # The library inserts in pipeline mode: without a sync here, a refused side write
+            # (a taken e-mail address) surfaced, depending on timing, as its own IntegrityError
+            # or as PipelineAborted from the event insert that follows. A nested pipeline block
+            # syncs on exit, so the side write's own error is raised, always.
+            with curs.connection.pipeline():
+                pass
         super()._insert_events(curs, stored_events, **kwargs)
