@@ -80,6 +80,13 @@ def settings(store: Store, tmp_path: Path) -> Settings:
         db_pool_size=6,
         max_body_bytes=65536,
         log_level="INFO",
+        # No background workers in the app: tests drive the clock and the senders themselves.
+        # A worker's write through aiosqlite needs the event loop to commit; a test writing
+        # through a sync SQLite connection blocks that loop, and the two wait on each other
+        # until SQLite's lock timeout ("database is locked").
+        clock_interval_seconds=0,
+        card_commands_interval_seconds=0,
+        mail_interval_seconds=0,
     )
 
 
