@@ -48,11 +48,6 @@ def controllers_of(contexts: Sequence[ContextDeclaration]) -> list[Any]:
     return [health, auth, *(c for declared in contexts for c in declared.controllers), *rest]
 
 
-def _services(state: State) -> Services:
-    services: Services = state.services
-    return services
-
-
 def _tokens(state: State) -> TokenIssuer:
     tokens: TokenIssuer = state.tokens
     return tokens
@@ -100,7 +95,6 @@ def dependencies_of(contexts: Sequence[ContextDeclaration]) -> dict[str, Provide
     """What a handler may ask for by name: each part it uses, and each context's Application
     under its declared name (`membership: NamedDependency[MembershipApp]`)."""
     parts: dict[str, Provide] = {
-        "services": Provide(_services, sync_to_thread=False),
         "tokens": Provide(_tokens, sync_to_thread=False),
         "commands": Provide(_commands, sync_to_thread=False),
         "reads": Provide(_reads, sync_to_thread=False),

@@ -13,27 +13,57 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, TypeVar
 from uuid import UUID
 
 import msgspec
 import stripe
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from membership.application import ConcurrentChange, ExternalMessage, MembershipApp, Saved
 from membership.card_subscription import CardSubscriptionStatus
 from sharedkernel.errors import Conflict, DomainError, NotFound
 from sharedkernel.events import SYSTEM, Context
 from sharedkernel.money import Money
+from tradehall.clock import Clock
 from tradehall.payments.tables import parked_webhooks
-from tradehall.services import Services
+from tradehall.services import Threads
 
 SOURCE = "stripe"
 SIGNATURE_TOLERANCE_SECONDS = 300
 # Stripe signs with its clock; allow this much skew ahead of ours, and no more.
 FUTURE_SKEW_SECONDS = 60
 _log = logging.getLogger("tradehall.payments")
+T = TypeVar("T")
+
+
+class CardPaymentParts(Protocol):
+    """What applying and parking Stripe events uses: the membership Application, the database
+    (parked events), the clock, and threads for the Application."""
+
+    @property
+    def membership(self) -> MembershipApp: ...
+    @property
+    def engine(self) -> AsyncEngine: ...
+    @property
+    def clock(self) -> Clock: ...
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T: ...
+
+
+@dataclass(frozen=True)
+class CardPayments:
+    """The parts the webhook handlers are given (the `card_payments` dependency)."""
+
+    membership: MembershipApp
+    engine: AsyncEngine
+    clock: Clock
+    threads: Threads
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await self.threads.run(fn, *args, **kwargs)
 
 
 class WebhookRejected(Exception):
@@ -251,20 +281,20 @@ def _command(
 
 
 async def handle_event(
-    services: Services, event: dict[str, Any], organisation_id: UUID | None = None
+    parts: CardPaymentParts, event: dict[str, Any], organisation_id: UUID | None = None
 ) -> Outcome:
     """Apply a Stripe event; `organisation_id` is staff's answer for an event that named none.
 
     The event has passed `verify` (or was parked after it did), so its shape is known good."""
     parsed = parse_event(event)
     obj = parsed.object
-    command = _command(services.membership, parsed.type, obj)
+    command = _command(parts.membership, parsed.type, obj)
     if command is None or obj is None:
         return Outcome("ignored", parsed.type)
     organisation_id = organisation_id or organisation_of(obj)
     if organisation_id is None:
-        return await _park(services, event, "the event names no organisation")
-    now = services.clock.now()
+        return await _park(parts, event, "the event names no organisation")
+    now = parts.clock.now()
     paid_at = (
         obj.status_transitions.paid_at
         if isinstance(obj, _Invoice) and obj.status_transitions
@@ -274,19 +304,19 @@ async def handle_event(
     context = Context(SYSTEM, f"stripe:{parsed.id}", now, min(effective, now))
     message = ExternalMessage(SOURCE, parsed.id, organisation_id)
     try:
-        saved = await services.run(command, context, message)
+        saved = await parts.run(command, context, message)
     except ConcurrentChange:
         raise  # not a refusal: answered 503 so that Stripe delivers it again
     except DomainError as refused:
-        return await _park(services, event, refused.message)
+        return await _park(parts, event, refused.message)
     return Outcome("applied" if saved is not None else "duplicate")
 
 
 async def resolve_parked(
-    services: Services, event_id: str, organisation_id: UUID | None, *, apply: bool
+    parts: CardPaymentParts, event_id: str, organisation_id: UUID | None, *, apply: bool
 ) -> Outcome:
     """Staff's decision on a parked event: apply it to an organisation, or dismiss it."""
-    async with services.engine.connect() as connection:
+    async with parts.engine.connect() as connection:
         row = (
             await connection.execute(
                 select(parked_webhooks).where(
@@ -299,24 +329,24 @@ async def resolve_parked(
     outcome = Outcome("dismissed")
     if apply:
         try:
-            outcome = await handle_event(services, json.loads(row.payload), organisation_id)
+            outcome = await handle_event(parts, json.loads(row.payload), organisation_id)
         except WebhookRejected as unreadable:  # parked before events were checked on arrival
             raise Conflict(f"the parked event cannot be applied: {unreadable}") from None
         if outcome.status == "parked":
             raise Conflict(f"still refused: {outcome.detail}")
-    async with services.engine.begin() as connection:
+    async with parts.engine.begin() as connection:
         await connection.execute(
             update(parked_webhooks)
             .where(parked_webhooks.c.event_id == event_id)
-            .values(resolved_at=services.clock.now())
+            .values(resolved_at=parts.clock.now())
         )
     return outcome
 
 
-async def _park(services: Services, event: dict[str, Any], reason: str) -> Outcome:
+async def _park(parts: CardPaymentParts, event: dict[str, Any], reason: str) -> Outcome:
     _log.warning("stripe event %s parked: %s", event.get("id"), reason)
     try:
-        async with services.engine.begin() as connection:
+        async with parts.engine.begin() as connection:
             await connection.execute(
                 insert(parked_webhooks).values(
                     event_id=str(event["id"]),
@@ -324,7 +354,7 @@ async def _park(services: Services, event: dict[str, Any], reason: str) -> Outco
                     event_type=str(event.get("type", "")),
                     reason=reason,
                     payload=json.dumps(event),
-                    received_at=services.clock.now(),
+                    received_at=parts.clock.now(),
                 )
             )
     except IntegrityError:

@@ -23,7 +23,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 import stripe
@@ -46,12 +46,26 @@ PENDING, DONE, NOT_NEEDED, FAILED = "pending", "done", "not_needed", "failed"
 MAX_ATTEMPTS = 6
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_WAIT = timedelta(hours=1)
-if TYPE_CHECKING:
-    from tradehall.services import Services
-
 _log = logging.getLogger("tradehall.payments")
 
 Runner = Callable[..., Awaitable[Any]]
+T = TypeVar("T")
+
+
+class SenderParts(Protocol):
+    """What the sender is made of: Stripe (None without keys), the database, the membership
+    Application, the clock, and threads for the Application and Stripe's client."""
+
+    @property
+    def stripe(self) -> StripeGateway | None: ...
+    @property
+    def engine(self) -> AsyncEngine: ...
+    @property
+    def membership(self) -> MembershipApp: ...
+    @property
+    def clock(self) -> Clock: ...
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T: ...
 
 
 def command_id(event: RecordedEvent) -> str:
@@ -223,19 +237,20 @@ class CardSubscriptionSender:
             )
 
 
-def sender_for(services: Services) -> CardSubscriptionSender | None:
-    """The sender, wired from the container; None without Stripe keys (nothing is sent)."""
-    if services.stripe is None:
+def sender_for(parts: SenderParts) -> CardSubscriptionSender | None:
+    """The sender, wired from its parts; None without Stripe keys (nothing is sent)."""
+    if parts.stripe is None:
         return None
     return CardSubscriptionSender(
-        services.engine, services.membership, services.stripe, services.clock, services.run
+        parts.engine, parts.membership, parts.stripe, parts.clock, parts.run
     )
 
 
-async def card_sender_job(services: Services, interval: float, stop: asyncio.Event) -> None:
+async def card_sender_job(
+    sender: CardSubscriptionSender | None, interval: float, stop: asyncio.Event
+) -> None:
     """The API's worker (beside the mail sender): sends what is due every `interval` seconds;
-    returns at once without Stripe keys."""
-    sender = sender_for(services)
+    returns at once without Stripe keys (no sender)."""
     if sender is not None:
         await run_card_sender(sender, stop, interval)
 

@@ -18,14 +18,15 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
+from membership.application import MembershipApp
 from membership.domain import Organisation
 from membership.standing import MEMBER
 from projections.events import decode_state
 from projections.membership_status import STATUS_EVENTS, status_after
 from sharedkernel.errors import Conflict, DomainError
 from sharedkernel.events import CLOCK, Context
+from tradehall.identity.parts import Identity, IdentityParts
 from tradehall.identity.sessions import purge_expired
-from tradehall.services import Services
 
 _log = logging.getLogger("tradehall.clock")
 
@@ -41,6 +42,21 @@ class _Notifications(Protocol):
     def select_notifications(
         self, start: int | None, limit: int, stop: int | None = None, topics: Sequence[str] = ()
     ) -> Sequence[Any]: ...
+
+
+class ClockParts(IdentityParts, Protocol):
+    """What a tick uses: the membership Application (its log and `observe_time`), the clock and
+    threads, and identity's parts for purging expired sessions and throttles."""
+
+    @property
+    def membership(self) -> MembershipApp: ...
+
+
+@dataclass(frozen=True)
+class ClockJobParts(Identity):
+    """The parts the in-process clock job is given (identity's, and the membership Application)."""
+
+    membership: MembershipApp
 
 
 _MEMBER_STATUSES = frozenset(status.value for status in MEMBER)
@@ -85,15 +101,15 @@ def new_member_index() -> MemberIndex:
     return MemberIndex([get_topic(event) for event in events])
 
 
-async def clock_tick(services: Services, index: MemberIndex | None = None) -> TickReport:
-    now = services.clock.now()
+async def clock_tick(parts: ClockParts, index: MemberIndex | None = None) -> TickReport:
+    now = parts.clock.now()
     context = Context(CLOCK, f"clock-{now.isoformat()}", now)
     index = index or new_member_index()
-    candidates = await services.run(index.members, services.membership.recorder)
+    candidates = await parts.run(index.members, parts.membership.recorder)
     changed = conflicts = 0
     for organisation_id in candidates:
         try:
-            saved = await services.run(services.membership.observe_time, context, organisation_id)
+            saved = await parts.run(parts.membership.observe_time, context, organisation_id)
         except Conflict:
             conflicts += 1  # a concurrent change: the next tick sees it
             continue
@@ -105,16 +121,16 @@ async def clock_tick(services: Services, index: MemberIndex | None = None) -> Ti
         changed += saved is not None
     report = TickReport(len(candidates), changed, conflicts)
     _log.info("clock tick: %s", report)
-    await purge_expired(services)  # decayed sign-in throttles, expired refresh tokens
+    await purge_expired(parts)  # decayed sign-in throttles, expired refresh tokens
     return report
 
 
-async def run_clock(services: Services, interval_seconds: float, stop: asyncio.Event) -> None:
+async def run_clock(parts: ClockParts, interval_seconds: float, stop: asyncio.Event) -> None:
     """Tick now and then every interval until `stop` (the in-process scheduler)."""
     index = new_member_index()
     while not stop.is_set():
         try:
-            await clock_tick(services, index)
+            await clock_tick(parts, index)
         except Exception:
             _log.exception("clock tick failed; trying again at the next interval")
         try:

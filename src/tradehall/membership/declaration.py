@@ -21,8 +21,13 @@ from tradehall.cli.clock import clock
 from tradehall.cli.members import export_group, import_group
 from tradehall.context import ContextDeclaration
 from tradehall.membership import LOG
-from tradehall.membership.card_subscriptions import CardSubscriptionFollower, card_sender_job
-from tradehall.membership.clock_jobs import run_clock
+from tradehall.membership.card_payments import CardPayments
+from tradehall.membership.card_subscriptions import (
+    CardSubscriptionFollower,
+    card_sender_job,
+    sender_for,
+)
+from tradehall.membership.clock_jobs import ClockJobParts, run_clock
 from tradehall.membership.notices import NoticeWriter
 from tradehall.membership.registration import registrar_for
 from tradehall.services import Services
@@ -48,10 +53,29 @@ def _reference_data(app: Any, context: Context) -> None:
     app.ensure_dues_schedule(context)  # the first dues schedule
 
 
+def _clock(services: Services, interval: float, stop: asyncio.Event) -> Coroutine[Any, Any, None]:
+    """The clock job, given its parts (made once, here) rather than the container."""
+    parts = ClockJobParts(
+        services.engine,
+        services.clock,
+        services.passwords,
+        services.users,
+        services.settings,
+        services.threads,
+        membership=services.membership,
+    )
+    return run_clock(parts, interval, stop)
+
+
 def _card_sender(services: Services, stop: asyncio.Event) -> Coroutine[Any, Any, None] | None:
     """Sends the card-subscription commands (sends nothing without Stripe keys)."""
     interval = services.settings.card_commands_interval_seconds
-    return card_sender_job(services, interval, stop) if interval else None
+    return card_sender_job(sender_for(services), interval, stop) if interval else None
+
+
+def _card_payments(services: Services) -> CardPayments:
+    """What the Stripe webhook and its parked events' resolution use."""
+    return CardPayments(services.membership, services.engine, services.clock, services.threads)
 
 
 MEMBERSHIP = ContextDeclaration(
@@ -72,9 +96,9 @@ MEMBERSHIP = ContextDeclaration(
     ),
     projections=_projections,
     followers=_followers,
-    clock_jobs=(run_clock,),
+    clock_jobs=(_clock,),
     workers=(_card_sender,),
     commands=(clock, import_group, export_group),
     reference_data=_reference_data,
-    dependencies={"registrar": registrar_for},
+    dependencies={"registrar": registrar_for, "card_payments": _card_payments},
 )

@@ -23,6 +23,7 @@ from tradehall.api.problems import problem
 from tradehall.api.request_policy import RAW_BODY
 from tradehall.api.schemas.base import RequestBody
 from tradehall.membership.card_payments import (
+    CardPayments,
     WebhookRejected,
     handle_event,
     resolve_parked,
@@ -31,7 +32,8 @@ from tradehall.membership.card_payments import (
 from tradehall.membership.card_subscriptions import unfinished_commands
 from tradehall.payments.stripe_gateway import StripeGateway
 from tradehall.payments.tables import parked_webhooks
-from tradehall.services import Services, Threads
+from tradehall.services import Threads
+from tradehall.settings import Settings
 
 PAYABLE = MEMBER - {MembershipStatus.SUSPENDED}
 
@@ -155,10 +157,14 @@ class StripeWebhookController(Controller):
         summary="Stripe's webhook: signature checked on the raw body; each event applied once",
     )
     async def webhook(
-        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+        self,
+        request: Request[Any, Any, Any],
+        settings: NamedDependency[Settings],
+        stripe: NamedDependency[StripeGateway | None],
+        card_payments: NamedDependency[CardPayments],
     ) -> Response[Any]:
-        secret = services.settings.stripe_webhook_secret
-        if services.stripe is None or not secret:
+        secret = settings.stripe_webhook_secret
+        if stripe is None or not secret:
             raise NotFoundException("Stripe is not configured here")
         body = await request.body()
         try:
@@ -177,7 +183,7 @@ class StripeWebhookController(Controller):
                 ],
             )
         try:
-            outcome = await handle_event(services, event)
+            outcome = await handle_event(card_payments, event)
         except ConcurrentChange as busy:
             return problem(request, 503, "Busy", busy.message, headers={"Retry-After": "5"})
         return Response(WebhookAnswer(received=True, outcome=outcome.status))
@@ -190,12 +196,12 @@ class StripeWebhookController(Controller):
     )
     async def resolve(
         self,
-        services: NamedDependency[Services],
+        card_payments: NamedDependency[CardPayments],
         event_id: FromPath[str],
         data: JSONBody[Resolution],
     ) -> Resolved:
         outcome = await resolve_parked(
-            services, event_id, data.organisation_id, apply=data.action == "apply"
+            card_payments, event_id, data.organisation_id, apply=data.action == "apply"
         )
         return Resolved(outcome=outcome.status)
 
