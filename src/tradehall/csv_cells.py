@@ -23,13 +23,14 @@ import re
 from collections.abc import Iterable
 from typing import TextIO
 
+from sharedkernel.text import BIDI_CONTROLS
+
 _BREAKS = "\t\n\r\x85\u2028\u2029"
 _HIDDEN = (
     [chr(c) for c in range(0x00, 0x20) if chr(c) not in _BREAKS]
     + [chr(0x7F)]
     + [chr(c) for c in range(0x80, 0xA0) if chr(c) not in _BREAKS]
-    + [chr(c) for c in range(0x202A, 0x202F)]
-    + [chr(c) for c in range(0x2066, 0x206A)]
+    + sorted(BIDI_CONTROLS)  # the text policy's own list (sharedkernel.text)
 )
 _CLEAN = str.maketrans({ch: " " for ch in _BREAKS} | {ch: "\ufffd" for ch in _HIDDEN})
 _FORMULA_STARTS = ("=", "+", "-", "@")
