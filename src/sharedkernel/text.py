@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from email_validator import EmailNotValidError, validate_email
+
 # Bidirectional embeddings, overrides and isolates: they reorder what a reader sees
 # (CVE-2021-42574, "Trojan Source"). The plain marks (U+200E, U+200F) reorder nothing.
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -99,3 +101,14 @@ def clean_text(value: str, *, multiline: bool = False, max_length: int | None = 
     if max_length is not None and len(clean) > max_length:
         raise TextRejected(f"is longer than {max_length} characters")
     return clean
+
+
+def check_email(value: str) -> str:
+    """`value` if it is an e-mail address by its syntax (RFC 5322/6531; no DNS look-up), after
+    the text policy; TextRejected otherwise. The one e-mail rule: API, CLI and imports."""
+    text = clean_text(value, max_length=320)
+    try:
+        validate_email(text, check_deliverability=False)
+    except EmailNotValidError as error:
+        raise TextRejected(f"is not an e-mail address: {error}") from None
+    return text

@@ -607,3 +607,14 @@ async def test_an_import_queues_no_notices_of_the_old_systems_history(
             select(outbox_messages.c.template).where(outbox_messages.c.organisation_id.in_(ids))
         )
         assert list(queued) == []
+
+
+def test_the_import_holds_e_mail_addresses_to_the_api_s_rule() -> None:
+    """One e-mail rule for the API, the CLI and imports: a NUL or a bidi override is refused."""
+    from sharedkernel.errors import InvalidValue
+    from tradehall.identity.users import normalise_email
+
+    assert normalise_email(" Someone@Example.ORG ") == "someone@example.org"
+    for bad in ("a\u0000b@example.org", "a\u202eb@example.org", "no-at-sign.example.org"):
+        with pytest.raises(InvalidValue, match="not an e-mail address"):
+            normalise_email(bad)

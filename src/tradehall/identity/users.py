@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sharedkernel.errors import InvalidValue
+from sharedkernel.text import TextRejected, check_email
 from tradehall.identity.tables import users
 
 
@@ -36,16 +36,15 @@ class User:
     roles: frozenset[Role]
 
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 256
 
 
 def normalise_email(email: str, *, field: str = "email") -> str:
-    clean = email.strip().lower()
-    if len(clean) > 320 or not _EMAIL.match(clean):
-        raise InvalidValue(field, "not an e-mail address")
-    return clean
+    try:
+        return check_email(email.strip()).lower()
+    except TextRejected:
+        raise InvalidValue(field, "not an e-mail address") from None
 
 
 def check_password_policy(password: str, *, field: str = "password") -> None:

@@ -21,9 +21,8 @@ from typing import Annotated, Any, ClassVar
 
 import msgspec
 import msgspec.inspect as mi
-from email_validator import EmailNotValidError, validate_email
 
-from sharedkernel.text import TextRejected, clean_text
+from sharedkernel.text import TextRejected, check_email, clean_text
 from tradehall.identity.users import MAX_PASSWORD, MIN_PASSWORD
 
 FREE_TEXT: dict[str, Any] = {"text": "free"}
@@ -41,14 +40,6 @@ def field_message(field: str, reason: str) -> str:
     return f"`{field}` {reason}"
 
 
-def _email(value: str) -> str:
-    try:
-        validate_email(value, check_deliverability=False)
-    except EmailNotValidError as error:
-        raise TextRejected(f"is not an e-mail address: {error}") from None
-    return value
-
-
 def _string_check(info: mi.StrType, kind: str | None) -> Clean:
     if info.max_length is None:
         raise TypeError("a request string needs a max_length")
@@ -57,7 +48,7 @@ def _string_check(info: mi.StrType, kind: str | None) -> Clean:
     def clean(value: str) -> str:
         text = clean_text(value, multiline=kind == "free", max_length=limit)
         if kind == "email":
-            return _email(text)
+            return check_email(text)
         if kind == "password":
             return value  # checked above; normalised by identity, which knows old hashes
         return text
