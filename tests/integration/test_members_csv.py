@@ -618,3 +618,16 @@ def test_the_import_holds_e_mail_addresses_to_the_api_s_rule() -> None:
     for bad in ("a\u0000b@example.org", "a\u202eb@example.org", "no-at-sign.example.org"):
         with pytest.raises(InvalidValue, match="not an e-mail address"):
             normalise_email(bad)
+
+
+async def test_an_imported_cell_is_held_to_the_api_s_text_policy(services: Services) -> None:
+    bad = civicrm_row(**{"Organization Name": "Hidden\u202e Co-op"})
+    before = head(services)
+
+    with pytest.raises(ImportRefused) as refused:
+        await import_members(services, csv_text([civicrm_row(), bad]))
+
+    assert [str(error) for error in refused.value.errors] == [
+        'row 3, column "Organization Name": contains a bidirectional control character (U+202E)'
+    ]
+    assert head(services) == before

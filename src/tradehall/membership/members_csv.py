@@ -22,6 +22,7 @@ from membership.domain import RegistrationDetails
 from membership.dues import DUES_CURRENCY, DuesBand, band_for
 from sharedkernel.errors import InvalidValue
 from sharedkernel.money import Money
+from sharedkernel.text import TextRejected, clean_text
 from tradehall.identity.users import normalise_email
 
 # Organisation and user ids of imported members derive from the source system and its id, so
@@ -315,13 +316,18 @@ class _RowReader:
         errors: list[RowError] = []
         used: dict[str, str] = {}
 
+        def fail(name: str, message: str) -> None:
+            errors.append(RowError(number, used.get(name) or self.value(record, name)[1], message))
+
         def cell(name: str) -> str:
             text, header = self.value(record, name)
             used[name] = header
-            return text
-
-        def fail(name: str, message: str) -> None:
-            errors.append(RowError(number, used.get(name) or self.value(record, name)[1], message))
+            try:
+                # The API's text policy: an import stores nothing the API would refuse.
+                return clean_text(text, multiline=True)
+            except TextRejected as rejected:
+                fail(name, rejected.reason)  # the row is refused; read on for its other errors
+                return text
 
         status_text = cell("status")
         outcome = STATUSES[self.source].get(re.sub(r"[^a-z]", "", status_text.casefold()))
