@@ -5,7 +5,6 @@ Each writes a one-use token (only its hash is kept) and an outbox message in one
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -21,6 +20,7 @@ from tradehall.identity import throttle
 from tradehall.identity.parts import IdentityParts
 from tradehall.identity.sessions import revoke_user_tokens
 from tradehall.identity.tables import account_tokens, users
+from tradehall.identity.tokens import token_hash, use_once
 from tradehall.identity.users import (
     Role,
     User,
@@ -46,10 +46,6 @@ _MAIL = {
     ),
 }
 _PATHS = {VERIFY: "account/verify", RESET: "account/reset", INVITE: "account/invitation"}
-
-
-def token_hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def token_and_mail(
@@ -123,11 +119,7 @@ async def _use_token(identity: IdentityParts, connection: Any, secret: str, purp
     ).first()
     if row is None or row.expires_at < now:
         raise InvalidValue("token", "this link is unknown or has expired")
-    claimed = await connection.execute(
-        update(account_tokens)
-        .where(account_tokens.c.token_hash == hashed, account_tokens.c.used_at.is_(None))
-        .values(used_at=now)
-    )
+    claimed = await connection.execute(use_once(account_tokens, hashed, now))
     if claimed.rowcount != 1:
         raise InvalidValue("token", "this link has been used already")
     return row

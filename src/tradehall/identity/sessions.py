@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tradehall.identity import throttle
 from tradehall.identity.parts import IdentityParts
 from tradehall.identity.tables import refresh_tokens, token_families, users
+from tradehall.identity.tokens import token_hash, use_once
 from tradehall.identity.users import Role, User
 
 __all__ = [
@@ -78,10 +78,6 @@ class Session:
     family_id: UUID
     refresh_token: str
     refresh_expires_in: int
-
-
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def _user(row: Any) -> User:
@@ -165,7 +161,7 @@ async def open_session(identity: IdentityParts, caller: Caller) -> Session:
 
 def _refresh_row(secret: str, family_id: UUID, now: datetime, lifetime: int) -> Executable:
     return insert(refresh_tokens).values(
-        token_hash=_hash(secret),
+        token_hash=token_hash(secret),
         family_id=family_id,
         created_at=now,
         expires_at=now + timedelta(seconds=lifetime),
@@ -187,7 +183,7 @@ async def refresh(identity: IdentityParts, secret: str) -> Session:
     A token already rotated revokes its family (RefreshRefused either way).
     """
     now = identity.clock.now()
-    hashed = _hash(secret)
+    hashed = token_hash(secret)
     async with identity.engine.connect() as connection:
         row = (
             await connection.execute(
@@ -217,11 +213,7 @@ async def refresh(identity: IdentityParts, secret: str) -> Session:
     new_secret = secrets.token_urlsafe(32)
     lifetime = identity.settings.refresh_lifetime_seconds
     async with identity.engine.begin() as connection:
-        claimed = await connection.execute(
-            update(refresh_tokens)
-            .where(refresh_tokens.c.token_hash == hashed, refresh_tokens.c.used_at.is_(None))
-            .values(used_at=now)
-        )
+        claimed = await connection.execute(use_once(refresh_tokens, hashed, now))
         if claimed.rowcount == 1:
             await connection.execute(_refresh_row(new_secret, row.family_id, now, lifetime))
     if claimed.rowcount != 1:
@@ -242,7 +234,7 @@ async def logout(identity: IdentityParts, secret: str) -> None:
         family_id = (
             await connection.execute(
                 select(refresh_tokens.c.family_id).where(
-                    refresh_tokens.c.token_hash == _hash(secret)
+                    refresh_tokens.c.token_hash == token_hash(secret)
                 )
             )
         ).scalar()
@@ -275,11 +267,10 @@ async def caller(
     return Caller(_user(row), row.token_generation)
 
 
-async def purge_expired(identity: IdentityParts) -> int:
+async def purge_expired(engine: AsyncEngine, now: datetime, throttle_decay_seconds: int) -> int:
     """Forget what no longer matters: decayed throttles, refresh tokens past their expiry."""
-    now = identity.clock.now()
-    purged = await throttle.purge(identity.engine, now, identity.settings.throttle_decay_seconds)
-    async with identity.engine.begin() as connection:
+    purged = await throttle.purge(engine, now, throttle_decay_seconds)
+    async with engine.begin() as connection:
         result = await connection.execute(
             delete(refresh_tokens).where(refresh_tokens.c.expires_at < now)
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Uuid, text
 
 from sharedkernel.sqltypes import NAMING_CONVENTION, UtcDateTime
@@ -38,21 +40,32 @@ users = Table(
 )
 Index("ix_users_organisation_id", users.c.organisation_id)
 
+
+def _one_use_tokens(name: str, *columns: Column[Any]) -> Table:
+    """A table of one-use secrets, kept only as their hash (`tokens.token_hash`, 64 hex
+    characters): what `columns` say of each, when it was made, when it expires, and when it
+    was used (`tokens.use_once`)."""
+    return Table(
+        name,
+        metadata,
+        Column("token_hash", String(64), primary_key=True),
+        *columns,
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("expires_at", UtcDateTime, nullable=False),
+        Column("used_at", UtcDateTime, nullable=True),
+    )
+
+
 # One-use secrets sent by e-mail: verify an address, reset a password, accept an invitation.
 # Only a hash is kept; the secret itself exists in the message alone.
-account_tokens = Table(
+account_tokens = _one_use_tokens(
     "account_tokens",
-    metadata,
-    Column("token_hash", String(64), primary_key=True),
     Column("purpose", String(20), nullable=False),
     Column("user_id", Uuid, nullable=True),
     Column("organisation_id", Uuid, nullable=True),
     # For an invitation: who is invited, and with which roles.
     Column("email", String(320), nullable=True),
     Column("roles", String(200), nullable=True),
-    Column("expires_at", UtcDateTime, nullable=False),
-    Column("used_at", UtcDateTime, nullable=True),
-    Column("created_at", UtcDateTime, nullable=False),
 )
 
 EMAIL_UNIQUE_CONSTRAINT = "uq_users_email"
@@ -84,13 +97,5 @@ token_families = Table(
 Index("ix_token_families_user_id", token_families.c.user_id)
 
 # Opaque refresh tokens, kept as hashes; used_at is set when the token is rotated.
-refresh_tokens = Table(
-    "refresh_tokens",
-    metadata,
-    Column("token_hash", String(64), primary_key=True),
-    Column("family_id", Uuid, nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("expires_at", UtcDateTime, nullable=False),
-    Column("used_at", UtcDateTime, nullable=True),
-)
+refresh_tokens = _one_use_tokens("refresh_tokens", Column("family_id", Uuid, nullable=False))
 Index("ix_refresh_tokens_family_id", refresh_tokens.c.family_id)
