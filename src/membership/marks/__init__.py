@@ -1,0 +1,1 @@
+"""The quality mark: criteria, applications and their assessment, marks and certificates."""
