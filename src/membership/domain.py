@@ -19,7 +19,14 @@ from membership.details import (
     OrganisationKind,
     RegistrationDetails,
 )
-from membership.dues import DuesBand, ScheduleVersion, band_for, in_force, validate_bands
+from membership.dues import (
+    DuesBand,
+    ScheduleVersion,
+    band_for,
+    in_force,
+    upcast_bands_v1_v2,
+    validate_bands,
+)
 from membership.lifecycle import MembershipLifecycle, check_turnover
 from membership.registry import RegistryIdentifier
 from membership.standing import MembershipStatus
@@ -348,6 +355,10 @@ class DuesSchedule(TradehallAggregate):
         pass
 
     class Published(TradehallAggregate.Event):
+        # Version 2: each band names its price reference in the domain's words (see dues.py).
+        class_version = 2
+        upcast_v1_v2 = staticmethod(upcast_bands_v1_v2)
+
         effective_from: datetime
         bands: list[dict[str, Any]]
 

@@ -25,8 +25,9 @@ class DuesBand:
     name: str
     up_to: Money | None
     annual_due: Money
-    # The Stripe Price's lookup_key for this band's subscription.
-    lookup_key: str
+    # The name of this band's annual price in the association's price list: the payments
+    # adapter finds the processor's price for a subscription by it.
+    price_reference: str
 
     def as_event_data(self) -> dict[str, Any]:
         return {
@@ -35,7 +36,7 @@ class DuesBand:
             "up_to_minor": self.up_to.minor if self.up_to else None,
             "annual_due_minor": self.annual_due.minor,
             "currency": self.annual_due.currency,
-            "lookup_key": self.lookup_key,
+            "price_reference": self.price_reference,
         }
 
     @classmethod
@@ -47,8 +48,27 @@ class DuesBand:
             name=str(data["name"]),
             up_to=Money(currency, int(up_to)) if up_to is not None else None,
             annual_due=Money(currency, int(data["annual_due_minor"])),
-            lookup_key=str(data["lookup_key"]),
+            price_reference=str(data["price_reference"]),
         )
+
+
+# Version 1 of the events that carry a band (a schedule's `Published`, an organisation's
+# `TierAssigned`) stored the price reference under the processor's word for it; the upcasters
+# below read them as version 2. What is stored is never rewritten.
+_V1_PRICE_REFERENCE = "lookup_key"
+
+
+def upcast_band_v1_v2(state: dict[str, Any]) -> None:
+    """A band's fields as version 1 stored them, as version 2's (in place: an event class's
+    `upcast_v1_v2`)."""
+    if _V1_PRICE_REFERENCE in state:
+        state["price_reference"] = state.pop(_V1_PRICE_REFERENCE)
+
+
+def upcast_bands_v1_v2(state: dict[str, Any]) -> None:
+    """A published schedule's bands as version 1 stored them, as version 2's (in place)."""
+    for band in state["bands"]:
+        upcast_band_v1_v2(band)
 
 
 def validate_bands(bands: Sequence[DuesBand]) -> tuple[DuesBand, ...]:

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from membership.card_subscription import CardSubscription, CardSubscriptionStatus
-from membership.dues import DUES_CURRENCY, DuesBand
+from membership.dues import DUES_CURRENCY, DuesBand, upcast_band_v1_v2
 from membership.standing import (
     ENDED,
     MEMBER,
@@ -76,11 +76,15 @@ class MembershipLifecycle:
             aggregate.declared_turnover = Money(self.currency, self.turnover_minor)
 
     class TierAssigned(TradehallAggregate.Event):
+        # Version 2 names the band's price reference in the domain's words (see dues.py).
+        class_version = 2
+        upcast_v1_v2 = staticmethod(upcast_band_v1_v2)
+
         code: str
         name: str
         annual_due_minor: int
         currency: str
-        lookup_key: str
+        price_reference: str
         applies_from: datetime
 
         def apply(self, aggregate: MembershipLifecycle) -> None:
@@ -89,7 +93,7 @@ class MembershipLifecycle:
                 self.name,
                 None,
                 Money(self.currency, self.annual_due_minor),
-                self.lookup_key,
+                self.price_reference,
             )
 
     class DuesInvoiced(TradehallAggregate.Event):
@@ -606,7 +610,7 @@ class MembershipLifecycle:
             name=band.name,
             annual_due_minor=band.annual_due.minor,
             currency=band.annual_due.currency,
-            lookup_key=band.lookup_key,
+            price_reference=band.price_reference,
             applies_from=applies_from,
             **context.event_kwargs(),
         )

@@ -33,7 +33,7 @@ WEBHOOK_SECRET = "whsec_standin_0123456789"
 
 @pytest.fixture
 def standin(clock: ManualClock) -> Iterator[StripeStandIn]:
-    prices = {band.lookup_key: (band.annual_due.minor, "GBP") for band in default_bands()}
+    prices = {band.price_reference: (band.annual_due.minor, "GBP") for band in default_bands()}
     fake = StripeStandIn(SECRET_KEY, WEBHOOK_SECRET, prices, now=lambda: clock.now().timestamp())
     server = fake.serve()
     yield fake

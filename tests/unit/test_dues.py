@@ -54,7 +54,7 @@ APRIL_2025 = datetime(2025, 4, 1, tzinfo=UTC)
 def test_the_default_bands_are_micro_small_medium_and_large_in_pence() -> None:
     bands = default_bands()
 
-    assert [(b.code, b.up_to, b.annual_due, b.lookup_key) for b in bands] == [
+    assert [(b.code, b.up_to, b.annual_due, b.price_reference) for b in bands] == [
         ("micro", gbp(10_000_000), gbp(6_000), "dues_micro"),
         ("small", gbp(100_000_000), gbp(15_000), "dues_small"),
         ("medium", gbp(1_000_000_000), gbp(40_000), "dues_medium"),

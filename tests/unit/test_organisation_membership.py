@@ -178,7 +178,7 @@ def test_staff_admit_a_pending_application_assigning_a_tier_and_invoicing_the_fi
     assert type(tier) is Organisation.TierAssigned
     assert (tier.code, tier.annual_due_minor, tier.currency) == ("micro", 6_000, "GBP")
     assert tier.name == BANDS[0].name
-    assert tier.lookup_key == "dues_micro"
+    assert tier.price_reference == "dues_micro"
     assert tier.applies_from == ctx.at
     assert type(invoiced) is Organisation.DuesInvoiced
     assert invoiced.invoice_id == INVOICE_ID

@@ -22,7 +22,7 @@ STANDIN_WEBHOOK_SECRET = "whsec_standin_demo_not_stripe"  # noqa: S105
 
 def with_stripe_standin(settings: Settings, host: str, port: int) -> Settings:
     """Start the stand-in and point the settings at it; its webhooks come back to this app."""
-    prices = {band.lookup_key: (band.annual_due.minor, "GBP") for band in default_bands()}
+    prices = {band.price_reference: (band.annual_due.minor, "GBP") for band in default_bands()}
     standin = StripeStandIn(STANDIN_SECRET_KEY, STANDIN_WEBHOOK_SECRET, prices)
     webhook_url = f"http://{host}:{port}/api/v1/webhooks/stripe"
 

@@ -183,7 +183,7 @@ class CardSubscriptionSender:
             await self.run(
                 self.gateway.change_price_at_renewal,
                 subscription.subscription_id,
-                band.lookup_key,
+                band.price_reference,
                 key,
             )
             return DONE

@@ -1,4 +1,8 @@
-"""Calls we make to Stripe: a Checkout Session for the member's band, a Customer Portal."""
+"""Calls we make to Stripe: a Checkout Session for the member's band, a Customer Portal.
+
+The domain names a band's price by its price reference; here that is the `lookup_key` of the
+Stripe Price (set on the Prices in Stripe's dashboard).
+"""
 
 from __future__ import annotations
 
@@ -24,18 +28,25 @@ class StripeGateway:
         self._client = stripe.StripeClient(secret_key, base_addresses=base)  # type: ignore[arg-type]
         self._public_url = public_url.rstrip("/")
 
-    def start_checkout(
-        self, organisation_id: UUID, lookup_key: str, idempotency_key: str
-    ) -> CheckoutStarted:
-        """A subscription checkout for the Price of the member's band (found by lookup_key)."""
-        prices = self._client.v1.prices.list(params={"lookup_keys": [lookup_key], "active": True})
+    def _price_id(self, price_reference: str) -> str:
+        """The active Stripe Price for a band: its `lookup_key` is the band's price reference."""
+        prices = self._client.v1.prices.list(
+            params={"lookup_keys": [price_reference], "active": True}
+        )
         if not prices.data:
-            raise Conflict(f"Stripe has no active price with lookup_key {lookup_key!r}")
+            raise Conflict(f"Stripe has no active price with lookup_key {price_reference!r}")
+        return prices.data[0].id
+
+    def start_checkout(
+        self, organisation_id: UUID, price_reference: str, idempotency_key: str
+    ) -> CheckoutStarted:
+        """A subscription checkout for the Price of the member's band."""
+        price_id = self._price_id(price_reference)
         reference = str(organisation_id)
         session = self._client.v1.checkout.sessions.create(
             params={
                 "mode": "subscription",
-                "line_items": [{"price": prices.data[0].id, "quantity": 1}],
+                "line_items": [{"price": price_id, "quantity": 1}],
                 "client_reference_id": reference,
                 "metadata": {"organisation_id": reference},
                 "subscription_data": {"metadata": {"organisation_id": reference}},
@@ -49,21 +60,19 @@ class StripeGateway:
         return CheckoutStarted(session.id, session.url)
 
     def change_price_at_renewal(
-        self, subscription_id: str, lookup_key: str, idempotency_key: str
+        self, subscription_id: str, price_reference: str, idempotency_key: str
     ) -> None:
         """The band changes from the next period: change the subscription's price without
         proration, so the renewal invoice charges the new due and this period stays as paid."""
-        prices = self._client.v1.prices.list(params={"lookup_keys": [lookup_key], "active": True})
-        if not prices.data:
-            raise Conflict(f"Stripe has no active price with lookup_key {lookup_key!r}")
+        price_id = self._price_id(price_reference)
         subscription = self._client.v1.subscriptions.retrieve(subscription_id)
         item = subscription["items"]["data"][0]
-        if item["price"]["id"] == prices.data[0].id:
+        if item["price"]["id"] == price_id:
             return
         self._client.v1.subscriptions.update(
             subscription_id,
             params={
-                "items": [{"id": item["id"], "price": prices.data[0].id}],
+                "items": [{"id": item["id"], "price": price_id}],
                 "proration_behavior": "none",
             },
             options={"idempotency_key": idempotency_key},

@@ -114,7 +114,7 @@ class DuesScheduleController(Controller):
                             up_to_minor=band.up_to.minor if band.up_to else None,
                             annual_due_minor=band.annual_due.minor,
                             currency=band.annual_due.currency,
-                            lookup_key=band.lookup_key,
+                            lookup_key=band.price_reference,
                         )
                         for band in version.bands
                     ],
@@ -143,7 +143,7 @@ class DuesScheduleController(Controller):
                 if band.up_to_minor is not None
                 else None,
                 annual_due=Money(DUES_CURRENCY, band.annual_due_minor),
-                lookup_key=band.lookup_key,
+                price_reference=band.lookup_key,
             )
             for band in data.bands
         ]

@@ -120,7 +120,7 @@ class StripeDuesController(Controller):
         started = await threads.run(
             gateway.start_checkout,
             organisation_id,
-            organisation.tier.lookup_key,
+            organisation.tier.price_reference,
             f"checkout-{organisation_id}-{organisation.version}",
         )
         return CheckoutView(session_id=started.session_id, url=started.url)
