@@ -18,10 +18,10 @@ def clock() -> None:
 @clock.command("tick")
 def clock_tick_command() -> None:
     """Issue every transition that is due now, once (running it twice changes nothing more)."""
-    from tradehall.membership.clock_jobs import clock_tick
+    from tradehall.membership.clock_jobs import ClockJobParts, clock_tick
 
     settings = _settings()
-    report = _with_services(settings, clock_tick)
+    report = _with_services(settings, lambda services: clock_tick(ClockJobParts.of(services)))
     click.echo(
         f"examined {report.examined} members, changed {report.changed}, "
         f"conflicts {report.conflicts}"
@@ -35,7 +35,7 @@ def clock_run(interval: int) -> None:
     import asyncio
     import signal
 
-    from tradehall.membership.clock_jobs import run_clock
+    from tradehall.membership.clock_jobs import ClockJobParts, run_clock
 
     settings = _settings()
     configure_logging(settings.log_level)
@@ -45,6 +45,6 @@ def clock_run(interval: int) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await run_clock(services, interval, stop)
+        await run_clock(ClockJobParts.of(services), interval, stop)
 
     _with_services(settings, work)

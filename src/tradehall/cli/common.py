@@ -43,7 +43,9 @@ def _store(settings: Settings) -> Store:
     return store_from_settings(settings.database_url, settings.data_dir)
 
 
-def _with_services(settings: Settings, work: Any) -> Any:
+def _with_services(settings: Settings, work: Any, *, read_side: bool = True) -> Any:
+    """Run `work` (given the container) for one command: the store ready for serving, each
+    context's reference data ensured, and (`read_side`) the read side open and caught up."""
     import asyncio
 
     from tradehall.services import build_services
@@ -56,9 +58,9 @@ def _with_services(settings: Settings, work: Any) -> Any:
         services = build_services(settings, store=store, contexts=contexts)
         try:
             await services.prepare_data()
-            readside = await services.open_read_side_without_projector()
-            # The clock picks its candidates from the read model: bring it up to date first.
-            await services.run(readside.projector.catch_up)
+            if read_side:
+                readside = await services.open_read_side_without_projector()
+                await services.run(readside.projector.catch_up)
             return await work(services)
         finally:
             await services.close()

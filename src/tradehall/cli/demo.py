@@ -2,39 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from tradehall.cli.common import _contexts, _settings, _store
-from tradehall.context import event_logs
+from tradehall.cli.common import _settings, _with_services
 from tradehall.settings import Settings
 
 
 def _seed_demo(settings: Settings) -> None:
-    import asyncio
-
-    from tradehall.dev.demo import seed_demo
-    from tradehall.services import build_services
+    from tradehall.dev.demo import DemoReport, seed_demo
+    from tradehall.membership.registration import registrar_for
 
     if settings.is_production:
         raise click.ClickException("demo data is not for production")
-    contexts = _contexts()
-    store = _store(settings)
-    store.prepare_for_serving(event_logs(contexts))
 
-    async def seed() -> None:
-        # Each context's reference data first (prepare_data), then the demo's organisations.
-        services = build_services(settings, store=store, contexts=contexts)
-        try:
-            await services.prepare_data()
-            report = await seed_demo(services)
-        finally:
-            await services.close()
-        what = f"seeded {report.organisations} organisations" if report.created else "present"
-        click.echo(f"Demo data {what}.")
-        click.echo(f"  staff:  {report.staff_email} / {report.staff_password}")
-        click.echo(f"  member: {report.member_email} / {report.member_password}")
+    async def seed(services: Any) -> DemoReport:
+        # After each context's reference data (the first dues schedule): the organisations.
+        return await seed_demo(registrar_for(services), services.engine)
 
-    asyncio.run(seed())
+    report = _with_services(settings, seed, read_side=False)
+    what = f"seeded {report.organisations} organisations" if report.created else "present"
+    click.echo(f"Demo data {what}.")
+    click.echo(f"  staff:  {report.staff_email} / {report.staff_password}")
+    click.echo(f"  member: {report.member_email} / {report.member_password}")
 
 
 @click.command()

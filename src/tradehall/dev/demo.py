@@ -11,16 +11,13 @@ import random
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from membership.dues import DUES_CURRENCY
 from sharedkernel.events import Context, user_actor
 from sharedkernel.money import Money
 from tradehall.identity.users import Role, insert_user
-from tradehall.membership.registration import (
-    NewOrganisation,
-    register_organisation,
-    registrar_for,
-)
-from tradehall.services import Services
+from tradehall.membership.registration import NewOrganisation, Registrar, register_organisation
 
 STAFF_EMAIL = "staff@demo.tradehall.example"
 STAFF_PASSWORD = "demo-staff-password"  # noqa: S105 (demo data, printed for the person trying it)
@@ -96,26 +93,27 @@ def _registry_id(scheme: str, rng: random.Random) -> str:
     return str(rng.randrange(10_000_000, 16_000_000))
 
 
-async def seed_demo(services: Services) -> DemoReport:
+async def seed_demo(registrar: Registrar, engine: AsyncEngine) -> DemoReport:
+    """Seed through the registrar (users, passwords, clock, the membership Application) and
+    the database (the staff user's row)."""
     member_email = "member@demo.tradehall.example"
-    if await services.users.email_taken(STAFF_EMAIL):
+    if await registrar.users.email_taken(STAFF_EMAIL):
         return DemoReport(False, 0, STAFF_EMAIL, STAFF_PASSWORD, member_email, MEMBER_PASSWORD)
     rng = random.Random(2026)  # noqa: S311 (made-up registry numbers, not secrets)
     staff_id = uuid.uuid4()
-    staff_hash = await services.run(services.passwords.hash, STAFF_PASSWORD)
+    staff_hash = await registrar.run(registrar.passwords.hash, STAFF_PASSWORD)
     staff_row = insert_user(
         user_id=staff_id,
         email=STAFF_EMAIL,
         password_hash=staff_hash,
         organisation_id=None,
         roles=frozenset({Role.STAFF}),
-        now=services.clock.now(),
+        now=registrar.clock.now(),
     )
-    async with services.engine.begin() as connection:
+    async with engine.begin() as connection:
         await connection.execute(staff_row)
-    staff = Context(user_actor(staff_id), "demo", services.clock.now())
-    member_hash = await services.run(services.passwords.hash, MEMBER_PASSWORD)
-    registrar = registrar_for(services)
+    staff = Context(user_actor(staff_id), "demo", registrar.clock.now())
+    member_hash = await registrar.run(registrar.passwords.hash, MEMBER_PASSWORD)
     created = 0
     for n in range(ORGANISATIONS):
         trade, cpv, offer = TRADES[n % len(TRADES)]
@@ -141,23 +139,23 @@ async def seed_demo(services: Services) -> DemoReport:
         )
         created += 1
         organisation_id = registration.organisation_id
-        member = Context(user_actor(registration.user_id), "demo", services.clock.now())
+        member = Context(user_actor(registration.user_id), "demo", registrar.clock.now())
         fate = n % 8
         if fate == 7:
             continue  # registered, never applied
         turnover = Money(DUES_CURRENCY, TURNOVERS[n % len(TURNOVERS)])
-        await services.run(
-            services.membership.apply_for_membership, member, organisation_id, turnover
+        await registrar.run(
+            registrar.membership.apply_for_membership, member, organisation_id, turnover
         )
         if fate in (0, 1, 2, 3, 4):
-            await services.run(services.membership.admit, staff, organisation_id)
+            await registrar.run(registrar.membership.admit, staff, organisation_id)
             if fate != 4:  # fate 4: admitted, first payment still awaited
                 due = (
-                    await services.run(services.membership.get_organisation, organisation_id)
+                    await registrar.run(registrar.membership.get_organisation, organisation_id)
                 ).tier
                 assert due is not None
-                await services.run(
-                    services.membership.record_payment,
+                await registrar.run(
+                    registrar.membership.record_payment,
                     staff,
                     organisation_id,
                     due.annual_due,
@@ -165,8 +163,8 @@ async def seed_demo(services: Services) -> DemoReport:
                     f"BACS DEMO{n:03d}",
                 )
         elif fate == 5:
-            await services.run(
-                services.membership.reject,
+            await registrar.run(
+                registrar.membership.reject,
                 staff,
                 organisation_id,
                 "The articles have no asset lock; please re-apply once they do.",

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from membership.application import MembershipApp
 from membership.domain import Organisation
@@ -25,10 +26,16 @@ from projections.events import decode_state
 from projections.membership_status import STATUS_EVENTS, status_after
 from sharedkernel.errors import Conflict, DomainError
 from sharedkernel.events import CLOCK, Context
-from tradehall.identity.parts import Identity, IdentityParts
+from tradehall.clock import Clock
 from tradehall.identity.sessions import purge_expired
+from tradehall.services import Threads
+from tradehall.settings import Settings
+
+if TYPE_CHECKING:
+    from tradehall.services import Services
 
 _log = logging.getLogger("tradehall.clock")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -44,19 +51,46 @@ class _Notifications(Protocol):
     ) -> Sequence[Any]: ...
 
 
-class ClockParts(IdentityParts, Protocol):
+class ClockParts(Protocol):
     """What a tick uses: the membership Application (its log and `observe_time`), the clock and
-    threads, and identity's parts for purging expired sessions and throttles."""
+    threads, and the database and the settings (the throttles' decay) for purging expired
+    sessions and throttles."""
 
     @property
     def membership(self) -> MembershipApp: ...
+    @property
+    def engine(self) -> AsyncEngine: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def settings(self) -> Settings: ...
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T: ...
 
 
 @dataclass(frozen=True)
-class ClockJobParts(Identity):
-    """The parts the in-process clock job is given (identity's, and the membership Application)."""
+class ClockJobParts:
+    """The parts the clock job is given (in the API's process and by `tradehall clock`)."""
 
     membership: MembershipApp
+    engine: AsyncEngine
+    clock: Clock
+    settings: Settings
+    threads: Threads
+
+    @classmethod
+    def of(cls, services: Services) -> ClockJobParts:
+        """Picked from the container, once (the composition root and the command line)."""
+        return cls(
+            services.membership,
+            services.engine,
+            services.clock,
+            services.settings,
+            services.threads,
+        )
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await self.threads.run(fn, *args, **kwargs)
 
 
 _MEMBER_STATUSES = frozenset(status.value for status in MEMBER)
@@ -121,7 +155,8 @@ async def clock_tick(parts: ClockParts, index: MemberIndex | None = None) -> Tic
         changed += saved is not None
     report = TickReport(len(candidates), changed, conflicts)
     _log.info("clock tick: %s", report)
-    await purge_expired(parts)  # decayed sign-in throttles, expired refresh tokens
+    # Decayed sign-in throttles, expired refresh tokens.
+    await purge_expired(parts.engine, parts.clock.now(), parts.settings.throttle_decay_seconds)
     return report
 
 

@@ -55,16 +55,7 @@ def _reference_data(app: Any, context: Context) -> None:
 
 def _clock(services: Services, interval: float, stop: asyncio.Event) -> Coroutine[Any, Any, None]:
     """The clock job, given its parts (made once, here) rather than the container."""
-    parts = ClockJobParts(
-        services.engine,
-        services.clock,
-        services.passwords,
-        services.users,
-        services.settings,
-        services.threads,
-        membership=services.membership,
-    )
-    return run_clock(parts, interval, stop)
+    return run_clock(ClockJobParts.of(services), interval, stop)
 
 
 def _card_sender(services: Services, stop: asyncio.Event) -> Coroutine[Any, Any, None] | None:
