@@ -86,6 +86,7 @@ def settings(store: Store, tmp_path: Path) -> Settings:
         # until SQLite's lock timeout ("database is locked").
         clock_interval_seconds=0,
         card_commands_interval_seconds=0,
+        follow_interval_seconds=0,
         mail_interval_seconds=0,
     )
 

@@ -77,6 +77,10 @@ class ContextDeclaration:
     dependencies: Mapping[str, Callable[[Services], Any]] = field(default_factory=dict)
     # The name controllers ask for the Application by (a Litestar dependency); default: name.
     dependency: str = field(default="")
+    # Logs whose events its Application processes (an eventsourcing ProcessApplication, which
+    # records its own events with the position followed to, in one transaction): the
+    # container links it to each log's Application.
+    follows: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         if not self.dependency:

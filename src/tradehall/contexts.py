@@ -7,5 +7,6 @@ from __future__ import annotations
 
 from tradehall.context import ContextDeclaration
 from tradehall.membership.declaration import MEMBERSHIP
+from tradehall.membership.marks.declaration import MARKS
 
-CONTEXTS: tuple[ContextDeclaration, ...] = (MEMBERSHIP,)
+CONTEXTS: tuple[ContextDeclaration, ...] = (MEMBERSHIP, MARKS)

@@ -14,6 +14,7 @@ from functools import partial
 from typing import Any, TypeVar, cast
 
 from eventsourcing.application import Application
+from eventsourcing.system import ProcessApplication
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from membership.application import MembershipApp
@@ -123,18 +124,24 @@ def build_services(
         gateway = StripeGateway(
             settings.stripe_secret_key, settings.public_url, settings.stripe_api_base
         )
+    applications = {
+        declared.log.name: declared.application(
+            chosen_store.application_env(declared.log.name, pool_size=pool)
+        )
+        for declared in contexts
+    }
+    for declared in contexts:
+        for leader in declared.follows:
+            follower = applications[declared.log.name]
+            assert isinstance(follower, ProcessApplication), f"{declared.name} cannot follow"
+            follower.follow(leader, applications[leader].notification_log)
     return Services(
         stripe=gateway,
         settings=settings,
         store=chosen_store,
         clock=clock or SystemClock(),
         contexts=contexts,
-        applications={
-            declared.log.name: declared.application(
-                chosen_store.application_env(declared.log.name, pool_size=pool)
-            )
-            for declared in contexts
-        },
+        applications=applications,
         engine=engine,
         users=UserDirectory(engine),
         passwords=passwords or Passwords(),

@@ -43,6 +43,8 @@ class Settings:
     stripe_api_base: str | None = None
     # How often the API sends card subscription commands to Stripe; 0: not in this process.
     card_commands_interval_seconds: int = 30
+    # How often the quality mark follows the membership log (ADR 23); 0: not in this process.
+    follow_interval_seconds: int = 2
     public_url: str = "http://127.0.0.1:8000"
     # Mail: without an SMTP host, messages wait in the outbox.
     smtp_host: str | None = None
@@ -188,6 +190,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "smtp_starttls": _bool,
     "mail_interval_seconds": _non_negative,
     "card_commands_interval_seconds": _non_negative,
+    "follow_interval_seconds": _non_negative,
     "login_account_free_failures": _int,
     "login_address_free_failures": _int,
     "login_max_delay_seconds": _int,

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eventsourcing.application import Application
+from eventsourcing.system import ProcessApplication
 from sqlalchemy import ClauseElement, Connection, Dialect, create_engine
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -143,7 +143,9 @@ class Store(abc.ABC):
 
     def _create_event_tables(self, app_name: str) -> None:
         # The library's own create_table(): its PostgreSQL set-up includes a composite type and
-        # a function that every insert needs, which a hand-written migration would miss.
+        # a function that every insert needs, which a hand-written migration would miss. As a
+        # process application's: its tracking table too, for a log whose Application follows
+        # another (the quality mark follows membership, ADR 23).
         env = self.application_env(app_name, pool_size=1, create_table=True)
-        named_app = type(f"{app_name}_tables", (Application,), {"name": app_name})
+        named_app = type(f"{app_name}_tables", (ProcessApplication,), {"name": app_name})
         named_app(env=env).close()

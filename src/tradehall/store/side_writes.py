@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteProcessRecorder
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.dialects.sqlite.pysqlite import dialect as pysqlite_dialect
 
@@ -34,6 +34,16 @@ class SQLiteRecorderWithSideWrites(SQLiteApplicationRecorder):
             sql, params = compile_for(statement, _SQLITE_DIALECT)
             c.execute(sql, params)
         return super()._insert_events(c, stored_events, **kwargs)
+
+
+class SQLiteProcessRecorderWithWakeups(SQLiteProcessRecorder):
+    """A process application's recorder (events and the positions it has followed to, in one
+    transaction): it wakes this process's projector like the application recorder does."""
+
+    def insert_events(self, stored_events: Sequence[Any], **kwargs: Any) -> Sequence[int] | None:
+        ids = super().insert_events(stored_events, **kwargs)
+        LOCAL_EVENTS_RECORDED.fire()
+        return ids
 
 
 class PostgresRecorderWithSideWrites(PostgresApplicationRecorder):

@@ -45,6 +45,9 @@ class SQLiteStore(Store):
             "APPLICATION_RECORDER_TOPIC": (
                 "tradehall.store.side_writes:SQLiteRecorderWithSideWrites"
             ),
+            "PROCESS_RECORDER_TOPIC": (
+                "tradehall.store.side_writes:SQLiteProcessRecorderWithWakeups"
+            ),
         }
 
     def sync_url(self) -> URL:

@@ -1,0 +1,93 @@
+"""The quality mark's workers: following the membership log, and the clock (expiry, renewal
+notices). Each runs its synchronous Application calls in the service's threads."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from uuid import UUID
+
+from eventsourcing.persistence import Notification
+from eventsourcing.utils import get_topic
+
+from membership.marks.application import MarksApp
+from membership.marks.mark import QualityMark
+from sharedkernel.events import CLOCK, Context
+from tradehall.clock import Clock
+
+log = logging.getLogger("tradehall.marks")
+_PAGE = 500
+
+Run = Callable[..., Any]
+
+
+class _Notifications(Protocol):
+    def select_notifications(
+        self, start: int | None, limit: int, *, topics: Sequence[str] = ()
+    ) -> Sequence[Notification]: ...
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def follow_membership(
+    marks: MarksApp, run: Run, interval: float, stop: asyncio.Event
+) -> None:
+    """Process the membership log's status events until `stop`: a failure is logged and
+    tried again at the next round (the position is recorded only with what it caused)."""
+    while not stop.is_set():
+        try:
+            await run(marks.catch_up)
+        except Exception:
+            log.exception("following the membership log failed; trying again")
+        await _pause(stop, interval)
+
+
+@dataclass
+class MarkIndex:
+    """Every awarded mark, folded from the marks log's first events (the write side reads no
+    read model, ADR 18): kept in memory, reading on from the last notification seen."""
+
+    _after: int = 0
+    _marks: list[UUID] = field(default_factory=list)
+
+    def marks(self, recorder: _Notifications) -> list[UUID]:
+        topics = [get_topic(QualityMark.Awarded)]
+        while True:
+            batch = recorder.select_notifications(self._after + 1, _PAGE, topics=topics)
+            for notification in batch:
+                raw = notification.originator_id
+                self._marks.append(raw if isinstance(raw, UUID) else UUID(str(raw)))
+            if batch:
+                self._after = batch[-1].id
+            if len(batch) < _PAGE:
+                return list(self._marks)
+
+
+def tick_marks(marks: MarksApp, clock: Clock, index: MarkIndex) -> int:
+    """One tick: each mark's renewal notices and expiry; the number of marks changed."""
+    changed = 0
+    now = clock.now()
+    for mark_id in index.marks(marks.recorder):
+        context = Context(CLOCK, f"clock:{now.isoformat()}", now)
+        if marks.observe_time(context, mark_id) is not None:
+            changed += 1
+    return changed
+
+
+async def run_marks_clock(
+    marks: MarksApp, clock: Clock, run: Run, interval: float, stop: asyncio.Event
+) -> None:
+    index = MarkIndex()
+    while not stop.is_set():
+        try:
+            await run(tick_marks, marks, clock, index)
+        except Exception:
+            log.exception("the quality mark clock tick failed; trying again")
+        await _pause(stop, interval)

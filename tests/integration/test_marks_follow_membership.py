@@ -1,0 +1,184 @@
+"""The quality mark follows its holder's membership (ADR 23), on both stores: suspended once
+when the membership lapses, is suspended or ends, whichever path recorded it; reinstated when
+good standing returns and that was the only cause; nothing twice on a replay or with a second
+follower."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from membership.application import MembershipApp
+from membership.domain import RegistrationDetails
+from membership.marks.application import MarksApp, MembershipStanding
+from membership.marks.assessment import EvidenceFile
+from membership.marks.criteria import CRITERIA_2026, Declarations, Finding
+from membership.marks.mark import MarkStatus, QualityMark
+from membership.standing import MembershipStatus
+from sharedkernel.errors import Conflict
+from sharedkernel.events import Context
+from sharedkernel.money import Money
+from tradehall.store.base import Store
+
+T0 = datetime(2026, 2, 2, 9, tzinfo=UTC)
+GOOD = MembershipStanding(MembershipStatus.CURRENT)
+DECLARED = Declarations(
+    objects_clause="Objects",
+    independent=True,
+    trading_income_minor=80,
+    grant_income_minor=20,
+    donation_income_minor=0,
+    other_income_minor=0,
+    profit_minor=10,
+    distributed_minor=0,
+    asset_lock=True,
+    impact_statement="Impact",
+)
+
+
+def at(minutes: int, actor: str = "user:staff") -> Context:
+    return Context(actor, f"r{minutes}", T0 + timedelta(minutes=minutes))
+
+
+def apps(store: Store) -> tuple[MembershipApp, MarksApp]:
+    store.migrate()
+    membership = MembershipApp(env=store.application_env("membership", pool_size=2))
+    marks = MarksApp(env=store.application_env("marks", pool_size=2))
+    marks.follow("membership", membership.notification_log)
+    return membership, marks
+
+
+def paid_member(membership: MembershipApp) -> uuid.UUID:
+    membership.ensure_dues_schedule(at(0))
+    org = uuid.uuid4()
+    details = RegistrationDetails.parse(
+        name="Tees Valley Bakers",
+        kind="social_enterprise",
+        legal_form="cic",
+        registry_scheme="GB-COH",
+        registry_id=str(uuid.uuid4().int % 10**8).zfill(8),
+        social_purpose="Bread and jobs",
+        regions=["TLC4"],
+        cpv_codes=["15810000"],
+    )
+    membership.register_organisation(at(1), org, details, uuid.uuid4())
+    membership.apply_for_membership(at(2), org, Money("GBP", 5_000_000))
+    membership.admit(at(3), org)
+    tier = membership.get_organisation(org).tier
+    assert tier is not None
+    membership.record_payment(at(4), org, tier.annual_due, "bank_transfer", "first")
+    return org
+
+
+def award(marks: MarksApp, org: uuid.UUID) -> None:
+    application = marks.start_application(at(10, "user:member"), org, GOOD).aggregate_id
+    for n, code in enumerate(CRITERIA_2026.codes):
+        file = EvidenceFile(code, f"{n:064x}", "application/pdf", 1, "a.pdf")
+        marks.attach_evidence(at(11, "user:member"), application, file)
+    marks.update_declarations(at(12, "user:member"), application, DECLARED)
+    marks.submit(at(13, "user:member"), application)
+    assessor = uuid.uuid4()
+    marks.assign_assessor(at(14), application, assessor, None)
+    findings = {code: Finding(True, "seen") for code in CRITERIA_2026.codes}
+    marks.refer_to_panel(at(15), application, assessor, findings)
+    marks.decide(at(16), application, uuid.uuid4(), True, {}, GOOD)
+
+
+def mark_events(marks: MarksApp, org: uuid.UUID) -> list[str]:
+    mark = marks.get_mark(org)
+    return [type(e).__qualname__ for e in marks.repository.event_store.get(mark.id)]
+
+
+def test_a_lapse_suspends_the_mark_once_and_payment_reinstates_it(store: Store) -> None:
+    membership, marks = apps(store)
+    org = paid_member(membership)
+    award(marks, org)
+    marks.catch_up()
+    assert marks.get_mark(org).status is MarkStatus.VALID
+
+    paid_until = membership.get_organisation(org).paid_up_until
+    assert paid_until is not None
+    lapse_at = paid_until + timedelta(days=40)
+    membership.observe_time(Context("clock", "tick", lapse_at), org)  # grace, then lapsed
+    assert membership.get_organisation(org).membership_status is MembershipStatus.LAPSED
+    marks.catch_up()
+    marks.catch_up()  # nothing new to process: nothing more recorded
+    assert marks.get_mark(org).status is MarkStatus.SUSPENDED
+
+    tier = membership.get_organisation(org).tier
+    assert tier is not None
+    pay = Context("user:staff", "pay", lapse_at + timedelta(days=1))
+    membership.record_payment(pay, org, tier.annual_due, "bank_transfer", "late")
+    marks.catch_up()
+    assert marks.get_mark(org).status is MarkStatus.VALID
+    names = mark_events(marks, org)
+    assert names.count("QualityMark.Suspended") == 1
+    assert names.count("QualityMark.SuspensionLifted") == 1
+
+
+def test_a_second_follower_and_a_replay_record_nothing_more(store: Store) -> None:
+    membership, marks = apps(store)
+    org = paid_member(membership)
+    award(marks, org)
+    membership.suspend(at(30), org, "complaint")
+    second = MarksApp(env=store.application_env("marks", pool_size=2))
+    second.follow("membership", membership.notification_log)
+    marks.catch_up()
+    second.catch_up()  # the same membership events: their positions are recorded already
+    assert mark_events(marks, org).count("QualityMark.Suspended") == 1
+    assert marks.get_mark(org).status is MarkStatus.SUSPENDED
+
+
+def test_the_mark_is_not_reinstated_while_staff_suspension_holds(store: Store) -> None:
+    membership, marks = apps(store)
+    org = paid_member(membership)
+    award(marks, org)
+    marks.suspend_mark(at(20), org, "misleading claims")
+    membership.suspend(at(21), org, "unpaid levy")
+    membership.reinstate(at(22), org)
+    marks.catch_up()
+    mark = marks.get_mark(org)
+    assert mark.status is MarkStatus.SUSPENDED
+    assert list(mark.suspensions) == ["staff"]
+
+
+def test_an_ended_membership_withdraws_the_mark(store: Store) -> None:
+    membership, marks = apps(store)
+    org = paid_member(membership)
+    award(marks, org)
+    membership.expel(at(40), org, "fraud")
+    marks.catch_up()
+    assert marks.get_mark(org).status is MarkStatus.WITHDRAWN
+
+
+def test_an_award_while_not_in_good_standing_starts_suspended(store: Store) -> None:
+    membership, marks = apps(store)
+    org = paid_member(membership)
+    application = marks.start_application(at(10, "user:member"), org, GOOD).aggregate_id
+    marks.update_declarations(at(11, "user:member"), application, DECLARED)
+    for n, code in enumerate(CRITERIA_2026.codes):
+        file = EvidenceFile(code, f"{n:064x}", "application/pdf", 1, "a.pdf")
+        marks.attach_evidence(at(11, "user:member"), application, file)
+    marks.submit(at(12, "user:member"), application)
+    assessor = uuid.uuid4()
+    marks.assign_assessor(at(13), application, assessor, None)
+    findings = {code: Finding(True, "seen") for code in CRITERIA_2026.codes}
+    marks.refer_to_panel(at(14), application, assessor, findings)
+    lapsed = MembershipStanding(MembershipStatus.LAPSED)
+    marks.decide(at(15), application, uuid.uuid4(), True, {}, lapsed)
+    assert marks.get_mark(org).status is MarkStatus.SUSPENDED
+    assert isinstance(marks.get_mark(org), QualityMark)
+
+
+def test_one_open_application_at_a_time_and_only_in_good_standing(store: Store) -> None:
+    membership, marks = apps(store)
+    org = paid_member(membership)
+    marks.start_application(at(10, "user:member"), org, GOOD)
+    with pytest.raises(Conflict):
+        marks.start_application(at(11, "user:member"), org, GOOD)
+    with pytest.raises(Conflict):
+        marks.start_application(
+            at(12, "user:member"), uuid.uuid4(), MembershipStanding(MembershipStatus.LAPSED)
+        )
