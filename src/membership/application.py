@@ -33,7 +33,7 @@ from membership.history import HistoryEntry, StandingAt, history_entries, standi
 from membership.registry import RegistryIdentifier
 from membership.standing import GOOD_STANDING
 from sharedkernel.errors import Conflict, NotFound, StaleVersion
-from sharedkernel.events import Context
+from sharedkernel.events import Context, TradehallAggregate
 from sharedkernel.money import Money
 
 
@@ -51,6 +51,7 @@ CLASH_ATTEMPTS = 5
 # Writers to one aggregate in this process take turns (a lock per stripe of aggregate ids).
 WRITER_LOCK_STRIPES = 64
 T = TypeVar("T")
+A = TypeVar("A", bound=TradehallAggregate)
 
 
 class ConcurrentChange(Conflict):
@@ -102,10 +103,8 @@ class MembershipApp(Application[UUID]):
         side_writes: Sequence[Any] = (),
     ) -> Saved:
         organisation = Organisation.register(context, organisation_id, details, first_user_id)
-        to_save: list[TradehallLike] = [organisation]
         identifier = details.registry_identifier
-        if identifier is not None:
-            to_save.append(self._claim(context, identifier, organisation_id))
+        to_save = self._registering(context, organisation, identifier)
         try:
             recordings = self.save(*to_save, side_writes=side_writes)
         except IntegrityError as error:
@@ -149,10 +148,8 @@ class MembershipApp(Application[UUID]):
         )
         if suspension_reason is not None:
             organisation.suspend(context, suspension_reason)
-        to_save: list[TradehallLike] = [organisation]
         identifier = details.registry_identifier
-        if identifier is not None:
-            to_save.append(self._claim(context, identifier, organisation_id))
+        to_save = self._registering(context, organisation, identifier)
         try:
             recordings = self.save(*to_save, side_writes=side_writes)
         except IntegrityError as error:
@@ -175,11 +172,8 @@ class MembershipApp(Application[UUID]):
         return self._claim_holder(identifier)
 
     def get_organisation(self, organisation_id: UUID) -> Organisation:
-        try:
-            organisation: object = self.repository.get(organisation_id)
-        except AggregateNotFoundError:
-            raise NotFound(f"no organisation {organisation_id}") from None
-        if not isinstance(organisation, Organisation):
+        organisation = self._find(organisation_id, Organisation)
+        if organisation is None:
             raise NotFound(f"no organisation {organisation_id}")
         return organisation
 
@@ -209,11 +203,8 @@ class MembershipApp(Application[UUID]):
 
     def ensure_dues_schedule(self, context: Context) -> None:
         """Publish the default schedule if the association has none yet (first start)."""
-        try:
-            self.repository.get(DUES_SCHEDULE_ID)
+        if self._find(DUES_SCHEDULE_ID, DuesSchedule) is not None:
             return
-        except AggregateNotFoundError:
-            pass
         schedule = DuesSchedule.start(context)
         schedule.publish(context, SINCE_EVER, default_bands())
         try:
@@ -222,11 +213,9 @@ class MembershipApp(Application[UUID]):
             return  # another process published it first
 
     def dues_schedule(self) -> DuesSchedule:
-        try:
-            schedule: object = self.repository.get(DUES_SCHEDULE_ID)
-        except AggregateNotFoundError:
-            raise Conflict("no dues schedule is published yet") from None
-        assert isinstance(schedule, DuesSchedule)
+        schedule = self._find(DUES_SCHEDULE_ID, DuesSchedule)
+        if schedule is None:
+            raise Conflict("no dues schedule is published yet")
         return schedule
 
     def publish_dues_schedule(
@@ -395,7 +384,7 @@ class MembershipApp(Application[UUID]):
         claim_id = ExternalEventClaim.id_for(source, external_id)
 
         def attempt() -> Saved | None:
-            if self._exists(claim_id):
+            if self._find(claim_id, ExternalEventClaim) is not None:
                 return None
             if credits_payment is not None:
                 holder = self._payment_holder(source, credits_payment)
@@ -508,19 +497,9 @@ class MembershipApp(Application[UUID]):
         )
 
     def _payment_holder(self, processor: str, payment_id: str) -> UUID | None:
-        try:
-            claim: object = self.repository.get(ProcessorPaymentClaim.id_for(processor, payment_id))
-        except AggregateNotFoundError:
-            return None
-        assert isinstance(claim, ProcessorPaymentClaim)
-        return claim.organisation_id
-
-    def _exists(self, aggregate_id: UUID) -> bool:
-        try:
-            self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return False
-        return True
+        claim_id = ProcessorPaymentClaim.id_for(processor, payment_id)
+        claim = self._find(claim_id, ProcessorPaymentClaim)
+        return claim.organisation_id if claim is not None else None
 
     def is_in_good_standing(self, organisation_id: UUID) -> bool:
         """The one question other contexts ask: may this organisation act as a member?"""
@@ -601,6 +580,15 @@ class MembershipApp(Application[UUID]):
 
         return self._retrying(identifier.claim_id, attempt, "the claim kept changing; try again")
 
+    def _registering(
+        self, context: Context, organisation: Organisation, identifier: RegistryIdentifier | None
+    ) -> list[TradehallLike]:
+        """A new organisation and, if it declares a registry identifier, its claim on it (a held
+        one is refused): saved together, so racing claims on one identifier clash."""
+        if identifier is None:
+            return [organisation]
+        return [organisation, self._claim(context, identifier, organisation.id)]
+
     def _claim(
         self, context: Context, identifier: RegistryIdentifier, organisation_id: UUID
     ) -> RegistryClaim:
@@ -613,12 +601,15 @@ class MembershipApp(Application[UUID]):
         return claim
 
     def _get_claim(self, identifier: RegistryIdentifier) -> RegistryClaim | None:
+        return self._find(identifier.claim_id, RegistryClaim)
+
+    def _find(self, aggregate_id: UUID, kind: type[A]) -> A | None:
+        """The aggregate of this id, if there is one and it is of this kind."""
         try:
-            claim: object = self.repository.get(identifier.claim_id)
+            aggregate: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
-        assert isinstance(claim, RegistryClaim)
-        return claim
+        return aggregate if isinstance(aggregate, kind) else None
 
     def _claim_holder(self, identifier: RegistryIdentifier) -> UUID | None:
         claim = self._get_claim(identifier)
