@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Protocol, TypeVar
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import msgspec
@@ -28,6 +28,7 @@ from sharedkernel.errors import Conflict, DomainError, NotFound
 from sharedkernel.events import SYSTEM, Context
 from sharedkernel.money import Money
 from tradehall.clock import Clock
+from tradehall.membership.parts import MembershipParts
 from tradehall.payments.tables import parked_webhooks
 from tradehall.services import Threads
 
@@ -37,20 +38,6 @@ SIGNATURE_TOLERANCE_SECONDS = 300
 FUTURE_SKEW_SECONDS = 60
 _log = logging.getLogger("tradehall.payments")
 T = TypeVar("T")
-
-
-class CardPaymentParts(Protocol):
-    """What applying and parking Stripe events uses: the membership Application, the database
-    (parked events), the clock, and threads for the Application."""
-
-    @property
-    def membership(self) -> MembershipApp: ...
-    @property
-    def engine(self) -> AsyncEngine: ...
-    @property
-    def clock(self) -> Clock: ...
-
-    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T: ...
 
 
 @dataclass(frozen=True)
@@ -281,7 +268,7 @@ def _command(
 
 
 async def handle_event(
-    parts: CardPaymentParts, event: dict[str, Any], organisation_id: UUID | None = None
+    parts: MembershipParts, event: dict[str, Any], organisation_id: UUID | None = None
 ) -> Outcome:
     """Apply a Stripe event; `organisation_id` is staff's answer for an event that named none.
 
@@ -313,7 +300,7 @@ async def handle_event(
 
 
 async def resolve_parked(
-    parts: CardPaymentParts, event_id: str, organisation_id: UUID | None, *, apply: bool
+    parts: MembershipParts, event_id: str, organisation_id: UUID | None, *, apply: bool
 ) -> Outcome:
     """Staff's decision on a parked event: apply it to an organisation, or dismiss it."""
     async with parts.engine.connect() as connection:
@@ -343,7 +330,7 @@ async def resolve_parked(
     return outcome
 
 
-async def _park(parts: CardPaymentParts, event: dict[str, Any], reason: str) -> Outcome:
+async def _park(parts: MembershipParts, event: dict[str, Any], reason: str) -> Outcome:
     _log.warning("stripe event %s parked: %s", event.get("id"), reason)
     try:
         async with parts.engine.begin() as connection:

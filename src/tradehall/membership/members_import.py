@@ -13,16 +13,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from membership.application import MembershipApp, RegistryIdentifierClaimed
+from membership.application import RegistryIdentifierClaimed
 from sharedkernel.errors import Conflict, DomainError
 from sharedkernel.events import IMPORTER, Context
-from tradehall.clock import Clock
 from tradehall.identity.tables import users
 from tradehall.identity.users import insert_user
 from tradehall.membership.members_csv import (
@@ -35,24 +32,8 @@ from tradehall.membership.members_csv import (
     Source,
     parse_export,
 )
+from tradehall.membership.parts import MembershipParts
 from tradehall.membership.registration import first_user_roles
-
-T = TypeVar("T")
-
-
-class ImportParts(Protocol):
-    """What an import uses: the membership Application, the database (whose e-mail addresses
-    are taken), the clock, and threads for the synchronous Application."""
-
-    @property
-    def membership(self) -> MembershipApp: ...
-    @property
-    def engine(self) -> AsyncEngine: ...
-    @property
-    def clock(self) -> Clock: ...
-
-    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T: ...
-
 
 # Not an argon2 hash, so no password ever verifies against it: imported users sign in once
 # they have set a password through the password-reset e-mail.
@@ -87,7 +68,7 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
 async def import_members(
-    services: ImportParts,
+    services: MembershipParts,
     text: str,
     *,
     source: Source | None = None,
@@ -128,7 +109,7 @@ async def import_members(
     return report
 
 
-def _import_row(services: ImportParts, context: Context, row: MemberRow) -> bool:
+def _import_row(services: MembershipParts, context: Context, row: MemberRow) -> bool:
     """Record one member; False if it is there already."""
     user_row = insert_user(
         user_id=row.user_id,
@@ -163,7 +144,7 @@ def _import_row(services: ImportParts, context: Context, row: MemberRow) -> bool
 
 
 async def _check_against_store(
-    services: ImportParts, parsed: ParsedExport, progress: Progress | None
+    services: MembershipParts, parsed: ParsedExport, progress: Progress | None
 ) -> tuple[list[RowError], set[UUID]]:
     """Rows that clash with stored data, and the members imported before."""
     app = services.membership
@@ -195,7 +176,7 @@ async def _check_against_store(
     return errors, present
 
 
-async def _email_owners(services: ImportParts, emails: Sequence[str]) -> dict[str, UUID | None]:
+async def _email_owners(services: MembershipParts, emails: Sequence[str]) -> dict[str, UUID | None]:
     """The organisation of each stored user with one of these e-mail addresses."""
     owners: dict[str, UUID | None] = {}
     async with services.engine.connect() as connection:
@@ -209,7 +190,7 @@ async def _email_owners(services: ImportParts, emails: Sequence[str]) -> dict[st
 
 
 async def import_with_progress(
-    services: ImportParts, text: str, *, source: Source | None, date_order: DateOrder
+    services: MembershipParts, text: str, *, source: Source | None, date_order: DateOrder
 ) -> ImportReport:
     """`import_members` with a progress bar per stage (checking the store, importing)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeElapsedColumn

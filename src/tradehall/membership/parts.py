@@ -1,0 +1,32 @@
+"""What membership's adapters use (the members import, the Stripe webhook handlers), and
+nothing more.
+
+`MembershipParts` is the shape they ask for; the webhook handlers are given a `CardPayments`
+(card_payments.py), and the command line passes the container, which has the same parts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from membership.application import MembershipApp
+from tradehall.clock import Clock
+
+T = TypeVar("T")
+
+
+class MembershipParts(Protocol):
+    """The membership Application, the database, the clock, and threads for the synchronous
+    Application."""
+
+    @property
+    def membership(self) -> MembershipApp: ...
+    @property
+    def engine(self) -> AsyncEngine: ...
+    @property
+    def clock(self) -> Clock: ...
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T: ...
