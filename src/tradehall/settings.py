@@ -30,6 +30,10 @@ class Settings:
     jwt_lifetime_seconds: int = 900
     db_pool_size: int = 8
     max_body_bytes: int = 65536
+    # Evidence uploads (ADR 24): their own limit, streamed to disk; every other body keeps
+    # max_body_bytes. Files live in evidence_dir; None: "evidence" beside the SQLite file.
+    evidence_max_bytes: int = 10 * 1024 * 1024
+    evidence_dir: Path | None = None
     log_level: str = "INFO"
     # Run the projections inside the API process (embedded default); production may run
     # them as `tradehall projections run` instead.
@@ -78,6 +82,10 @@ class Settings:
             password=self.smtp_password,
             starttls=self.smtp_starttls,
         )
+
+    @property
+    def evidence_path(self) -> Path:
+        return self.evidence_dir or self.data_dir / "evidence"
 
     @property
     def is_production(self) -> bool:
@@ -129,6 +137,7 @@ class Settings:
             database_url=database_url,
             data_dir=data_dir,
             jwt_secret=jwt_secret,
+            evidence_dir=Path(get("EVIDENCE_DIR")) if get("EVIDENCE_DIR") else None,
             log_level=get("LOG_LEVEL", cls.log_level).upper(),
             stripe_secret_key=get("STRIPE_SECRET_KEY") or None,
             stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET") or None,
@@ -183,6 +192,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "jwt_lifetime_seconds": _int,
     "db_pool_size": _int,
     "max_body_bytes": _int,
+    "evidence_max_bytes": _int,
     "run_projections": _bool,
     "projection_poll_seconds": _seconds,
     "clock_interval_seconds": _non_negative,

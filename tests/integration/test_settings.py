@@ -61,3 +61,21 @@ def test_token_lifetime_is_bounded(tmp_path: Path) -> None:
         Settings.from_env(
             {"TRADEHALL_DATA_DIR": str(tmp_path), "TRADEHALL_JWT_LIFETIME_SECONDS": "604800"}
         )
+
+
+def test_evidence_has_its_own_limit_and_directory(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    defaults = Settings.from_env({"TRADEHALL_DATA_DIR": str(data)})
+    assert defaults.evidence_max_bytes == 10 * 1024 * 1024
+    assert defaults.max_body_bytes == 65536
+    assert defaults.evidence_path == data / "evidence"  # beside tradehall.sqlite3
+    chosen = Settings.from_env(
+        {
+            "TRADEHALL_DATA_DIR": str(data),
+            "TRADEHALL_EVIDENCE_DIR": str(tmp_path / "files"),
+            "TRADEHALL_EVIDENCE_MAX_BYTES": "1000",
+        }
+    )
+    assert (chosen.evidence_path, chosen.evidence_max_bytes) == (tmp_path / "files", 1000)
+    with pytest.raises(SettingsError, match="TRADEHALL_EVIDENCE_MAX_BYTES"):
+        Settings.from_env({"TRADEHALL_DATA_DIR": str(data), "TRADEHALL_EVIDENCE_MAX_BYTES": "0"})

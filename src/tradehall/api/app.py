@@ -26,7 +26,7 @@ from tradehall.api.openapi import OfflineSwaggerRenderPlugin, document_operation
 from tradehall.api.operations import OperationsController
 from tradehall.api.problems import EXCEPTION_HANDLERS, document_problems
 from tradehall.api.reads import ReadYourWrites
-from tradehall.api.request_policy import request_policy_guard
+from tradehall.api.request_policy import allow_uploads, request_policy_guard
 from tradehall.clock import Clock
 from tradehall.context import ContextDeclaration, event_logs, followed_logs
 from tradehall.identity.parts import Identity
@@ -230,5 +230,6 @@ def create_app(
         logging_config=None,
         debug=False,
     )
+    allow_uploads(app, settings.evidence_max_bytes)
     _document_problems(app)
     return app

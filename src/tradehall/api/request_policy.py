@@ -8,6 +8,10 @@
   afterwards, leniently; by then it is known to be strictly valid, so both agree.
 - A route that takes no body refuses one (413), unless it reads its raw body itself
   (`RAW_BODY` in its opt: the Stripe webhook, whose signature covers the exact bytes).
+- A route with `UPLOAD_BODY` in its opt takes a raw body of any Content-Type, up to
+  `evidence_max_bytes` (ADR 24), which its handler streams (`request.stream()`) and checks
+  itself (tradehall.membership.evidence); only such routes have that limit (`allow_uploads`),
+  every other route keeps `max_body_bytes`.
 """
 
 from __future__ import annotations
@@ -16,10 +20,16 @@ import re
 from typing import Any
 
 import msgspec
-from litestar import Request
+from litestar import Litestar, Request
 from litestar.connection import ASGIConnection
-from litestar.exceptions import ClientException, ValidationException
+from litestar.exceptions import (
+    ClientException,
+    ImproperlyConfiguredException,
+    ValidationException,
+)
 from litestar.handlers.base import BaseRouteHandler
+from litestar.handlers.http_handlers import HTTPRouteHandler
+from litestar.routes import HTTPRoute
 from litestar.status_codes import (
     HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     HTTP_415_UNSUPPORTED_MEDIA_TYPE,
@@ -28,6 +38,7 @@ from litestar.status_codes import (
 from sharedkernel.text import TextRejected, clean_text
 
 RAW_BODY = "raw_body"
+UPLOAD_BODY = "upload_body"
 MAX_JSON_DEPTH = 32
 MAX_PARAMETER_LENGTH = 2000
 # Headers a handler reads as text (Authorization is read by the JWT layer, strictly ASCII).
@@ -149,7 +160,7 @@ async def request_policy_guard(
     if not isinstance(connection, Request):
         return
     check_parameters(connection, handler)
-    if handler.opt.get(RAW_BODY):
+    if handler.opt.get(RAW_BODY) or handler.opt.get(UPLOAD_BODY):
         return
     data = handler.parsed_fn_signature.parameters.get("data")
     if data is None:
@@ -167,3 +178,21 @@ async def _refuse_body(request: Request[Any, Any, Any]) -> None:
         raise ClientException(
             "this route takes no request body", status_code=HTTP_413_REQUEST_ENTITY_TOO_LARGE
         )
+
+
+def allow_uploads(app: Litestar, max_bytes: int) -> None:
+    """Give the app's `UPLOAD_BODY` routes their own body limit (Litestar enforces a route's
+    `request_max_body_size` as the body streams: an announced larger Content-Length is refused
+    before anything is read). Such a route must read its body as a stream: a `data` parameter
+    would have Litestar buffer and parse it."""
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            if not isinstance(handler, HTTPRouteHandler) or not handler.opt.get(UPLOAD_BODY):
+                continue
+            if "data" in handler.parsed_fn_signature.parameters:
+                raise ImproperlyConfiguredException(
+                    f"{route.path}: an {UPLOAD_BODY} route streams its body; it takes no `data`"
+                )
+            handler.request_max_body_size = max_bytes
