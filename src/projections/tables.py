@@ -98,3 +98,52 @@ Index(
     membership_applications.c.status,
     membership_applications.c.applied_at,
 )
+
+# The quality mark register: one row a mark (projections.marks.MarkRegister). Its flags are
+# the mark's causes; `status` is derived from them (membership.marks.mark.mark_status).
+quality_marks = Table(
+    "quality_marks",
+    metadata,
+    Column("mark_id", Uuid, primary_key=True),
+    Column("organisation_id", Uuid, nullable=False, unique=True),
+    # Canonical, as the Awarded event holds it: TQM-XXXX-XXXX-C (15 characters).
+    Column("certificate_number", String(40), nullable=False, unique=True),
+    Column("status", String(20), nullable=False),
+    Column("valid_from", UtcDateTime, nullable=False),
+    Column("valid_until", UtcDateTime, nullable=False),
+    Column("staff_suspended", Boolean, nullable=False),
+    Column("membership_suspended", Boolean, nullable=False),
+    Column("expired", Boolean, nullable=False),
+    Column("withdrawn", Boolean, nullable=False),
+    Column("revoked", Boolean, nullable=False),
+    # The latest suspension's reason while a suspension holds; NULL otherwise.
+    Column("suspension_reason", Text, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+Index("ix_quality_marks_status", quality_marks.c.status)
+
+# Quality mark applications: the staff queue by stage and waiting time, assessors'
+# assignments, each applicant's own (projections.marks.MarkApplications).
+mark_applications = Table(
+    "mark_applications",
+    metadata,
+    Column("application_id", Uuid, primary_key=True),
+    Column("organisation_id", Uuid, nullable=False),
+    Column("review", String(20), nullable=False),
+    Column("stage", String(30), nullable=False),
+    Column("waiting_since", UtcDateTime, nullable=True),
+    Column("submitted_at", UtcDateTime, nullable=True),
+    Column("assessor_id", Uuid, nullable=True),
+    Column("criteria_version", String(20), nullable=True),
+    # The open information request's reply deadline; NULL when none is open.
+    Column("reply_by", UtcDateTime, nullable=True),
+    Column("evidence_count", Integer, nullable=False),
+    Column("decided_at", UtcDateTime, nullable=True),
+)
+Index(
+    "ix_mark_applications_stage_waiting_since",
+    mark_applications.c.stage,
+    mark_applications.c.waiting_since,
+)
+Index("ix_mark_applications_organisation_id", mark_applications.c.organisation_id)
+Index("ix_mark_applications_assessor_id", mark_applications.c.assessor_id)

@@ -43,6 +43,20 @@ class SuspensionCause(StrEnum):
     MEMBERSHIP = "membership"
 
 
+def mark_status(*, revoked: bool, withdrawn: bool, expired: bool, suspended: bool) -> MarkStatus:
+    """A mark's status from its flags, most final first: the aggregate and the read side both
+    derive it here."""
+    if revoked:
+        return MarkStatus.REVOKED
+    if withdrawn:
+        return MarkStatus.WITHDRAWN
+    if expired:
+        return MarkStatus.EXPIRED
+    if suspended:
+        return MarkStatus.SUSPENDED
+    return MarkStatus.VALID
+
+
 def mark_id_for(organisation_id: UUID) -> UUID:
     return uuid5(_MARK_NAMESPACE, str(organisation_id))
 
@@ -154,15 +168,12 @@ class QualityMark(TradehallAggregate):
 
     @property
     def status(self) -> MarkStatus:
-        if self.revoked:
-            return MarkStatus.REVOKED
-        if self.withdrawn:
-            return MarkStatus.WITHDRAWN
-        if self.expired:
-            return MarkStatus.EXPIRED
-        if self.suspensions:
-            return MarkStatus.SUSPENDED
-        return MarkStatus.VALID
+        return mark_status(
+            revoked=self.revoked,
+            withdrawn=self.withdrawn,
+            expired=self.expired,
+            suspended=bool(self.suspensions),
+        )
 
     @property
     def ended(self) -> bool:

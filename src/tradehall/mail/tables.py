@@ -35,3 +35,15 @@ notice_organisations = Table(
     Column("organisation_id", Uuid, primary_key=True),
     Column("name", String(200), nullable=False),
 )
+
+# The organisation of each quality mark and mark application, kept by the mark notice writer
+# from the marks log's first events (MarkApplication.Started, QualityMark.Awarded), with a
+# mark's certificate number (for the renewal notice, whose event does not carry it). A record
+# like the outbox: never rebuilt.
+mark_notice_organisations = Table(
+    "mark_notice_organisations",
+    metadata,
+    Column("aggregate_id", Uuid, primary_key=True),
+    Column("organisation_id", Uuid, nullable=False),
+    Column("certificate_number", String(40), nullable=True),
+)

@@ -4,14 +4,18 @@ follows the membership log, its read side, clock job and worker (ADR 23)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from typing import Any, cast
 
 from membership.marks.application import MarksApp
+from projections.base import Projection
+from projections.marks import MarkApplications, MarkRegister
 from tradehall.context import ContextDeclaration
 from tradehall.membership.marks import LOG
+from tradehall.membership.marks.notices import MarkNoticeWriter
 from tradehall.membership.marks.workers import follow_membership, run_marks_clock
 from tradehall.services import Services
+from tradehall.settings import Settings
 
 
 def _application(env: dict[str, str]) -> MarksApp:
@@ -20,6 +24,15 @@ def _application(env: dict[str, str]) -> MarksApp:
 
 def _marks(services: Services) -> MarksApp:
     return cast(MarksApp, services.applications[LOG.name])
+
+
+def _projections(settings: Settings) -> Sequence[Projection]:
+    return [MarkRegister(), MarkApplications()]  # the register of marks, the applications
+
+
+def _followers(settings: Settings) -> Sequence[Projection]:
+    # A record, never rebuilt: the mark notice writer fills the outbox (ADR 12).
+    return [MarkNoticeWriter(settings.public_url)]
 
 
 def _clock(services: Services, interval: float, stop: asyncio.Event) -> Coroutine[Any, Any, None]:
@@ -37,6 +50,8 @@ MARKS = ContextDeclaration(
     name="marks",
     log=LOG,
     application=_application,
+    projections=_projections,
+    followers=_followers,
     clock_jobs=(_clock,),
     workers=(_follower,),
     follows=("membership",),

@@ -1,0 +1,171 @@
+"""Which quality mark events tell the holder something, and what: written to the outbox (ADR 12).
+
+Followed on the marks log by the batched projector machinery (each event queued exactly once,
+across crashes) and never rebuilt: its `clear` refuses. Each event's organisation comes from
+the first events it follows (an application's Started, a mark's Awarded), kept in its own
+table with the mark's certificate number; the organisation's name from the membership notice
+writer's `notice_organisations` (read, never written: ADR 18). An event whose organisation it
+does not know is skipped with a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, select
+
+from projections.base import Projection
+from projections.events import RecordedEvent
+from projections.folding import Row, insert_rows, upsert_rows
+from tradehall.mail.tables import mark_notice_organisations, notice_organisations, outbox_messages
+from tradehall.membership.notices import Notice, message_id
+
+_log = logging.getLogger("tradehall.mail")
+
+# The first events of the marks log's aggregates: where the writer learns their organisation.
+_FIRST = frozenset({"MarkApplication.Started", "QualityMark.Awarded"})
+
+
+def _date(value: Any) -> str:
+    return value.date().isoformat() if isinstance(value, datetime) else str(value)
+
+
+def mark_notice_for(
+    event: RecordedEvent, name: str, certificate_number: str | None, public_url: str
+) -> Notice | None:
+    """The notice an event of the marks log gives its holder, if any."""
+    data = event.data
+    number = certificate_number or "(not known)"
+    match event.name:
+        case "MarkApplication.InformationRequested":
+            return Notice(
+                "mark_information_requested",
+                "Your quality mark application: the assessor asks for more",
+                f"The assessor of {name}'s quality mark application asks: {data['question']}\n"
+                f"Please reply by {_date(data['reply_by'])}.",
+            )
+        case "MarkApplication.Rejected":
+            reasons = data.get("reasons") or {}
+            lines = "\n".join(f"- {code}: {why}" for code, why in sorted(reasons.items()))
+            return Notice(
+                "mark_rejected",
+                "Your quality mark application",
+                f"The panel could not award the quality mark to {name} this time. "
+                f"The criteria not met, and why:\n{lines}",
+            )
+        case "QualityMark.Awarded" | "QualityMark.Renewed":
+            renewed = event.name == "QualityMark.Renewed"
+            return Notice(
+                "mark_renewed" if renewed else "mark_awarded",
+                "Your quality mark is renewed" if renewed else "You are awarded the quality mark",
+                f"{name} holds the quality mark, certificate number {number}, valid until "
+                f"{_date(data['valid_until'])}. Buyers can check it at "
+                f"{public_url}/api/v1/marks/{number}",
+            )
+        case "QualityMark.RenewalDue":
+            days = int(data["days_before"])
+            return Notice(
+                f"mark_renewal_due_{days}",
+                f"Your quality mark expires in {days} days",
+                f"{name}'s quality mark ({number}) is valid until {_date(data['valid_until'])}. "
+                "Apply to renew it before then.",
+            )
+        case "QualityMark.Expired":
+            return Notice(
+                "mark_expired",
+                "Your quality mark has expired",
+                f"{name}'s quality mark ({number}) expired on {_date(data['valid_until'])}. "
+                "Apply again to hold it.",
+            )
+        case "QualityMark.Suspended":
+            return Notice(
+                "mark_suspended",
+                "Your quality mark is suspended",
+                f"{name}'s quality mark ({number}) is suspended: {data['reason']}",
+            )
+        case "QualityMark.SuspensionLifted" if data.get("valid_again") is True:
+            return Notice(
+                "mark_reinstated",
+                "Your quality mark is valid again",
+                f"{name}'s quality mark ({number}) is valid again.",
+            )
+    return None
+
+
+class MarkNoticeWriter(Projection):
+    """Follows the marks log and queues a message for each event that tells of something."""
+
+    name = "mark_notices"
+    logs = ("marks",)
+    tables = (mark_notice_organisations, outbox_messages)
+    rebuildable = False
+
+    def __init__(self, public_url: str) -> None:
+        self.public_url = public_url.rstrip("/")
+
+    def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
+        first: dict[UUID, Row] = {
+            e.originator_id: {
+                "aggregate_id": e.originator_id,
+                "organisation_id": e.data["organisation_id"],
+                "certificate_number": e.data.get("certificate_number"),
+            }
+            for e in events
+            if e.name in _FIRST
+        }
+        upsert_rows(connection, mark_notice_organisations, "aggregate_id", first.values())
+        known = dict(first)
+        wanted = {e.originator_id for e in events} - known.keys()
+        if wanted:
+            table = mark_notice_organisations
+            for row in connection.execute(select(table).where(table.c.aggregate_id.in_(wanted))):
+                known[row.aggregate_id] = dict(row._mapping)
+        organisations = {row["organisation_id"] for row in known.values()}
+        names: dict[UUID, str] = {}
+        if organisations:
+            names = dict(
+                connection.execute(
+                    select(
+                        notice_organisations.c.organisation_id, notice_organisations.c.name
+                    ).where(notice_organisations.c.organisation_id.in_(organisations))
+                ).all()
+            )
+        rows = []
+        for event in events:
+            record = known.get(event.originator_id)
+            if record is None:
+                if mark_notice_for(event, "", None, self.public_url) is not None:
+                    _log.warning("mark notices: %r skipped: its organisation is not known", event)
+                continue
+            organisation_id = record["organisation_id"]
+            notice = mark_notice_for(
+                event,
+                names.get(organisation_id) or "Your organisation",
+                record["certificate_number"],
+                self.public_url,
+            )
+            if notice is None:
+                continue
+            rows.append(
+                {
+                    "message_id": message_id(event, notice.template),
+                    "template": notice.template,
+                    "organisation_id": organisation_id,
+                    "recipient": None,
+                    "subject": notice.subject,
+                    "body": notice.body,
+                    "created_at": event.data["timestamp"],
+                    "sent_at": None,
+                    "attempts": 0,
+                    "last_error": None,
+                }
+            )
+        # As the projections write: any text an event holds is made storable first.
+        insert_rows(connection, outbox_messages, rows)
+
+    def clear(self, connection: Connection) -> None:
+        raise RuntimeError("the outbox is a record of messages, not a projection: never rebuilt")
