@@ -5,16 +5,15 @@ Synchronous (the eventsourcing library is); the web layer calls it from worker t
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.application import Application
+from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import EnvType, get_topic
 
 from membership.card_subscription import CardSubscription, CardSubscriptionStatus
@@ -32,30 +31,21 @@ from membership.dues import DuesBand, band_for, default_bands
 from membership.history import HistoryEntry, StandingAt, history_entries, standing_at
 from membership.registry import RegistryIdentifier
 from membership.standing import GOOD_STANDING
-from sharedkernel.errors import Conflict, NotFound, StaleVersion
-from sharedkernel.events import Context, TradehallAggregate
+from sharedkernel.errors import Conflict, NotFound
+from sharedkernel.events import Context
 from sharedkernel.money import Money
+from sharedkernel.writing import CLASH_ATTEMPTS, ConcurrentChange, Saved, Writes, saved
 
-
-@dataclass(frozen=True)
-class Saved:
-    """What a command returns: the aggregate, its new version, and the event log position."""
-
-    aggregate_id: UUID
-    version: int
-    position: int | None
-
-
-# Attempts at a command that clashes with concurrent writes (each clash is another's success).
-CLASH_ATTEMPTS = 5
-# Writers to one aggregate in this process take turns (a lock per stripe of aggregate ids).
-WRITER_LOCK_STRIPES = 64
-T = TypeVar("T")
-A = TypeVar("A", bound=TradehallAggregate)
-
-
-class ConcurrentChange(Conflict):
-    """Writes kept clashing: not a refusal, so a message's sender should deliver it again."""
+__all__ = [
+    "CLASH_ATTEMPTS",
+    "ConcurrentChange",
+    "ExternalMessage",
+    "MembershipApp",
+    "PaymentCreditedElsewhere",
+    "RegistryIdentifierClaimed",
+    "Saved",
+    "new_ledger_id",
+]
 
 
 @dataclass(frozen=True)
@@ -81,7 +71,7 @@ class RegistryIdentifierClaimed(Conflict):
         self.identifier = identifier
 
 
-class MembershipApp(Application[UUID]):
+class MembershipApp(Writes, Application[UUID]):
     """Commands of the membership context.
 
     `side_writes` on registration is passed through to the recorder, which runs it in the
@@ -92,7 +82,7 @@ class MembershipApp(Application[UUID]):
 
     def __init__(self, env: EnvType | None = None) -> None:
         super().__init__(env)
-        self._writer_locks = tuple(threading.RLock() for _ in range(WRITER_LOCK_STRIPES))
+        self._init_writes()
 
     def register_organisation(
         self,
@@ -114,7 +104,7 @@ class MembershipApp(Application[UUID]):
             }:
                 raise RegistryIdentifierClaimed(identifier) from error
             raise Conflict("the registration clashed with a concurrent write") from error
-        return _saved(organisation, recordings)
+        return saved(organisation, recordings)
 
     def import_member(
         self,
@@ -158,7 +148,7 @@ class MembershipApp(Application[UUID]):
             if identifier is not None and self._claim_holder(identifier) is not None:
                 raise RegistryIdentifierClaimed(identifier) from error
             raise Conflict("the import clashed with a concurrent write") from error
-        return _saved(organisation, recordings)
+        return saved(organisation, recordings)
 
     def is_registered(self, organisation_id: UUID) -> bool:
         try:
@@ -172,10 +162,7 @@ class MembershipApp(Application[UUID]):
         return self._claim_holder(identifier)
 
     def get_organisation(self, organisation_id: UUID) -> Organisation:
-        organisation = self._find(organisation_id, Organisation)
-        if organisation is None:
-            raise NotFound(f"no organisation {organisation_id}")
-        return organisation
+        return self._get(organisation_id, Organisation, "organisation")
 
     def apply_for_membership(
         self,
@@ -225,7 +212,7 @@ class MembershipApp(Application[UUID]):
         def attempt() -> Saved:
             schedule = self.dues_schedule()
             schedule.publish(context, effective_from, bands)
-            return _saved(schedule, self.save(schedule))
+            return saved(schedule, self.save(schedule))
 
         return self._retrying(DUES_SCHEDULE_ID, attempt, "the schedule kept changing; try again")
 
@@ -317,7 +304,7 @@ class MembershipApp(Application[UUID]):
             organisation.observe_time(context, renewal_band, invoice_id)
             if not organisation.pending_events:
                 return None
-            return _saved(organisation, self.save(organisation))
+            return saved(organisation, self.save(organisation))
 
         return self._retrying(
             organisation_id, attempt, "the organisation kept changing; tick again"
@@ -402,7 +389,7 @@ class MembershipApp(Application[UUID]):
                 to_save.append(
                     ProcessorPaymentClaim.claim(context, source, credits_payment, organisation_id)
                 )
-            return _saved(organisation, self.save(*to_save))
+            return saved(organisation, self.save(*to_save))
 
         # A clash is the organisation changing meanwhile, or a twin delivery winning: again.
         return self._retrying(
@@ -576,7 +563,7 @@ class MembershipApp(Application[UUID]):
             if holder.registry_identifier == identifier:
                 holder.release_registry_identifier(context, reason)
                 to_save.append(holder)
-            return _saved(claim, self.save(*to_save))
+            return saved(claim, self.save(*to_save))
 
         return self._retrying(identifier.claim_id, attempt, "the claim kept changing; try again")
 
@@ -603,14 +590,6 @@ class MembershipApp(Application[UUID]):
     def _get_claim(self, identifier: RegistryIdentifier) -> RegistryClaim | None:
         return self._find(identifier.claim_id, RegistryClaim)
 
-    def _find(self, aggregate_id: UUID, kind: type[A]) -> A | None:
-        """The aggregate of this id, if there is one and it is of this kind."""
-        try:
-            aggregate: object = self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
-        return aggregate if isinstance(aggregate, kind) else None
-
     def _claim_holder(self, identifier: RegistryIdentifier) -> UUID | None:
         claim = self._get_claim(identifier)
         return claim.organisation_id if claim else None
@@ -621,50 +600,19 @@ class MembershipApp(Application[UUID]):
         expected_version: int | None,
         decide: Callable[[Organisation], None],
     ) -> Saved:
-        """Load, decide, save. A caller who named a version (If-Match) acts on that version or
-        not at all; one who did not acts on the current one, so a concurrent write in between
-        is no refusal: reload and decide again (bounded)."""
+        """Load, decide, save (`Writes._change_one`: If-Match honoured, clashes retried)."""
 
-        def attempt() -> Saved:
-            organisation = self.get_organisation(organisation_id)
-            if expected_version is not None and expected_version != organisation.version:
-                raise StaleVersion(expected_version, organisation.version)
+        def alone(organisation: Organisation) -> Sequence[Any]:
             decide(organisation)
-            return _saved(organisation, self.save(organisation))
+            return ()
 
-        if expected_version is None:
-            return self._retrying(
-                organisation_id, attempt, "the organisation kept changing; try again"
-            )
-        with self._writing(organisation_id):
-            try:
-                return attempt()
-            except IntegrityError:
-                # Another process wrote the version the caller named: the caller's is stale.
-                current = self.get_organisation(organisation_id).version
-                raise StaleVersion(expected_version, current) from None
-
-    def _writing(self, aggregate_id: UUID) -> threading.RLock:
-        """The lock writers to this aggregate take turns on, in this process."""
-        return self._writer_locks[aggregate_id.int % WRITER_LOCK_STRIPES]
-
-    def _retrying(self, aggregate_id: UUID, attempt: Callable[[], T], clashed: str) -> T:
-        """Run load -> decide -> save for a command that acts on the current version.
-
-        Writers to one aggregate in this process take turns, so they never clash with each
-        other; a clash with another process is retried a few times, each after reloading
-        (a clash means the other write succeeded, so the next attempt decides on it).
-        """
-        with self._writing(aggregate_id):
-            for _ in range(CLASH_ATTEMPTS - 1):
-                try:
-                    return attempt()
-                except IntegrityError:
-                    continue
-            try:
-                return attempt()
-            except IntegrityError as error:
-                raise ConcurrentChange(clashed) from error
+        return self._change_one(
+            organisation_id,
+            expected_version,
+            lambda: self.get_organisation(organisation_id),
+            alone,
+            "the organisation kept changing; try again",
+        )
 
 
 TradehallLike = Organisation | RegistryClaim | ExternalEventClaim | ProcessorPaymentClaim
@@ -673,10 +621,3 @@ TradehallLike = Organisation | RegistryClaim | ExternalEventClaim | ProcessorPay
 def new_ledger_id(kind: str) -> str:
     """A ledger entry's id: a prefix saying what it is, and a random part."""
     return f"{kind}_{uuid.uuid4().hex[:20]}"
-
-
-def _saved(
-    aggregate: Organisation | RegistryClaim | DuesSchedule, recordings: list[Recording[UUID]]
-) -> Saved:
-    positions = [r.notification.id for r in recordings if r.notification.id is not None]
-    return Saved(aggregate.id, aggregate.version, max(positions) if positions else None)
