@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import fields
 from typing import Any
 
 from litestar import Litestar, Request, Router
@@ -74,14 +75,8 @@ def _reads(state: State) -> ReadYourWrites:
 
 
 def _identity(services: Services) -> Identity:
-    return Identity(
-        services.engine,
-        services.clock,
-        services.passwords,
-        services.users,
-        services.settings,
-        services.threads,
-    )
+    """Identity's parts: each the container's part of the same name."""
+    return Identity(**{part.name: getattr(services, part.name) for part in fields(Identity)})
 
 
 def _application_of(log: str) -> Callable[[Services], Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import msgspec
 from eventsourcing.application import Application
 from litestar import Controller, get
 from litestar.di import NamedDependency
@@ -79,14 +80,7 @@ class OperationsController(Controller):
                     lag=max(head - row.position, 0),
                     failure=None
                     if failure is None
-                    else ProjectionFailureView(
-                        position=failure.position,
-                        error_type=failure.error_type,
-                        error_message=failure.error_message,
-                        attempts=failure.attempts,
-                        failed_since=failure.failed_since,
-                        retry_at=failure.retry_at,
-                    ),
+                    else msgspec.convert(failure, ProjectionFailureView, from_attributes=True),
                 )
             )
         degraded = any(view.failure is not None for view in views)

@@ -20,6 +20,7 @@ from sharedkernel.events import Context
 from sharedkernel.money import Money
 from tradehall.api.access import PUBLIC, own_organisation_or_staff, rule, staff_only
 from tradehall.api.commands import Commands, command_result
+from tradehall.api.downloads import CSV, csv_attachment
 from tradehall.api.membership.schemas.membership import (
     BandView,
     CreditNote,
@@ -157,17 +158,12 @@ class DuesScheduleController(Controller):
         "/ledger.csv",
         opt=rule(staff_only()),
         summary="Every organisation's dues ledger as CSV, for the association's accounts",
-        media_type="text/csv",
+        media_type=CSV,
     )
     async def ledger_csv(
         self, membership: NamedDependency[MembershipApp], threads: NamedDependency[Threads]
     ) -> Response[str]:
-        text = await threads.run(_ledger_csv, membership)
-        return Response(
-            text,
-            media_type="text/csv",
-            headers={"Content-Disposition": 'attachment; filename="dues-ledger.csv"'},
-        )
+        return csv_attachment(await threads.run(_ledger_csv, membership), "dues-ledger.csv")
 
 
 def _decimal(minor: int) -> str:

@@ -7,6 +7,7 @@ from litestar.di import NamedDependency
 
 from membership.application import MembershipApp
 from tradehall.api.access import rule, staff_only
+from tradehall.api.downloads import CSV, csv_attachment
 from tradehall.membership.members_export import members_csv
 from tradehall.services import Threads
 
@@ -19,14 +20,9 @@ class MembersExportController(Controller):
         "/members.csv",
         opt=rule(staff_only()),
         summary="Every organisation with its membership: standing, tier, paid-up-until (staff)",
-        media_type="text/csv",
+        media_type=CSV,
     )
     async def export(
         self, membership: NamedDependency[MembershipApp], threads: NamedDependency[Threads]
     ) -> Response[str]:
-        text = await threads.run(members_csv, membership)
-        return Response(
-            text,
-            media_type="text/csv",
-            headers={"Content-Disposition": 'attachment; filename="members.csv"'},
-        )
+        return csv_attachment(await threads.run(members_csv, membership), "members.csv")

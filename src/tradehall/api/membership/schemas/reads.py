@@ -7,6 +7,8 @@ from uuid import UUID
 
 import msgspec
 
+from projections.applications import ApplicationRow
+
 
 class DirectoryMember(msgspec.Struct, kw_only=True):
     id: UUID
@@ -26,16 +28,8 @@ class DirectoryPage(msgspec.Struct, kw_only=True):
     consistent: bool
 
 
-class ApplicationView(msgspec.Struct, kw_only=True):
-    organisation_id: UUID
-    name: str
-    kind: str
-    legal_form: str
-    status: str
-    applied_at: datetime | None
-    decided_at: datetime | None
-    rejection_reason: str | None
-    version: int
+class ApplicationView(ApplicationRow):
+    """A membership application: the applications read model's row, as it stands."""
 
 
 class ApplicationsPage(msgspec.Struct, kw_only=True):
