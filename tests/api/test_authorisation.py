@@ -38,7 +38,10 @@ def our_routes(app: Litestar) -> list[tuple[str, str, Any]]:
 
 
 def concrete(path: str, organisation_id: str) -> str:
-    return re.sub(r"\{organisation_id:uuid\}", organisation_id, path)
+    """The path with the organisation given, any other id a random one, any text "x"."""
+    path = re.sub(r"\{organisation_id:uuid\}", organisation_id, path)
+    path = re.sub(r"\{\w+:uuid\}", lambda _: str(uuid.uuid4()), path)
+    return re.sub(r"\{\w+:str\}", "x", path)
 
 
 def _messages(error: BaseException) -> list[str]:
@@ -68,6 +71,10 @@ PUBLIC_, STAFF, OWN, OWN_OR_STAFF = (
     "own organisation or staff",
 )
 OWN_ADMIN, SIGNED_IN_ = "own organisation's admins", "anyone signed in"
+ASSESSORS = "assessors or staff"
+# Signed in, then checked against the application itself (its parties; others get 404).
+PARTY = SIGNED_IN_
+MARK_APP = "/api/v1/mark-applications/{application_id:uuid}"
 # Who may call what, written down on purpose: a new route, or a changed rule, must change this
 # table too, so a route made public by mistake fails here.
 EXPECTED_RULES = {
@@ -114,6 +121,28 @@ EXPECTED_RULES = {
     ("POST", "/api/v1/auth/password-reset/confirmation"): PUBLIC_,
     ("POST", f"{ORG}/invitations"): OWN_ADMIN,
     ("POST", "/api/v1/invitations/acceptance"): PUBLIC_,
+    # The quality mark (ADR 23).
+    ("POST", f"{ORG}/mark-applications"): OWN,
+    ("GET", MARK_APP): PARTY,
+    ("PUT", f"{MARK_APP}/declarations"): PARTY,
+    ("POST", f"{MARK_APP}/evidence/{{criterion:str}}"): PARTY,
+    ("GET", f"{MARK_APP}/evidence/{{sha256:str}}"): PARTY,
+    ("POST", f"{MARK_APP}/submission"): PARTY,
+    ("POST", f"{MARK_APP}/withdrawal"): PARTY,
+    ("POST", f"{MARK_APP}/information-reply"): PARTY,
+    ("POST", f"{MARK_APP}/assessor"): STAFF,
+    ("POST", f"{MARK_APP}/information-requests"): ASSESSORS,
+    ("POST", f"{MARK_APP}/referral"): ASSESSORS,
+    ("POST", f"{MARK_APP}/decision"): STAFF,
+    ("GET", f"{ORG}/mark"): OWN_OR_STAFF,
+    ("POST", f"{ORG}/mark/suspension"): STAFF,
+    ("POST", f"{ORG}/mark/reinstatement"): STAFF,
+    ("POST", f"{ORG}/mark/revocation"): STAFF,
+    ("GET", "/api/v1/marks/{certificate_number:str}"): PUBLIC_,
+    ("GET", "/api/v1/marks/{certificate_number:str}/badge.svg"): PUBLIC_,
+    ("GET", "/api/v1/mark-criteria"): PUBLIC_,
+    ("GET", "/api/v1/mark-applications"): STAFF,
+    ("GET", "/api/v1/mark-assignments"): ASSESSORS,
     ("GET", "/schema"): PUBLIC_,
     ("GET", "/schema/swagger"): PUBLIC_,
     ("GET", "/schema/openapi.json"): PUBLIC_,
@@ -134,6 +163,8 @@ def kind_of(rule: Any) -> str:
         assert not rule.roles, rule
         return OWN_ADMIN
     staff = Role.STAFF in rule.roles
+    if rule.roles == frozenset({Role.ASSESSOR, Role.STAFF}):
+        return ASSESSORS
     if rule.own_organisation is not None:
         return OWN_OR_STAFF if staff else OWN
     assert rule.roles == frozenset({Role.STAFF}), rule

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from typing import Any
 from urllib.parse import quote
 
@@ -57,7 +58,11 @@ class Caller:
         self.client = client
         self.staff = staff.headers
         self.member = member["headers"]
-        self.ids = {"organisation_id": member["id"], "event_id": "evt_walker"}
+        self.ids = {
+            "organisation_id": member["id"],
+            "event_id": "evt_walker",
+            "application_id": str(uuid.uuid4()),
+        }
         self.rules = access_by_operation(client.app)
 
     def headers(self, operation: Operation) -> dict[str, str]:

@@ -128,10 +128,12 @@ def insert_user(
 
 def _user(row: object) -> User:
     mapping = row._mapping  # type: ignore[attr-defined]
+    # Plain UUIDs: asyncpg gives its own UUID type, which the event transcoder does not know.
+    organisation_id = mapping["organisation_id"]
     return User(
-        id=mapping["id"],
+        id=UUID(str(mapping["id"])),
         email=mapping["email"],
-        organisation_id=mapping["organisation_id"],
+        organisation_id=None if organisation_id is None else UUID(str(organisation_id)),
         roles=frozenset(Role(name) for name in mapping["roles"].split()),
     )
 
@@ -149,6 +151,13 @@ class UserDirectory:
         if row is None:
             return None
         return _user(row), row._mapping["password_hash"]
+
+    async def by_id(self, user_id: UUID) -> User | None:
+        """An enabled user by id (a disabled one is as good as none)."""
+        async with self._engine.connect() as connection:
+            query = select(users).where(users.c.id == user_id, users.c.disabled_at.is_(None))
+            row = (await connection.execute(query)).first()
+        return None if row is None else _user(row)
 
     async def email_taken(self, email: str) -> bool:
         async with self._engine.connect() as connection:

@@ -10,7 +10,10 @@ from typing import Any, cast
 from membership.marks.application import MarksApp
 from projections.base import Projection
 from projections.marks import MarkApplications, MarkRegister
+from tradehall.api.membership.mark_register import MarkRegisterController
+from tradehall.api.membership.marks import MarkApplicationsController, MarkController
 from tradehall.context import ContextDeclaration
+from tradehall.membership.evidence import DirectoryFileStore, EvidenceIntake
 from tradehall.membership.marks import LOG
 from tradehall.membership.marks.notices import MarkNoticeWriter
 from tradehall.membership.marks.workers import follow_membership, run_marks_clock
@@ -24,6 +27,17 @@ def _application(env: dict[str, str]) -> MarksApp:
 
 def _marks(services: Services) -> MarksApp:
     return cast(MarksApp, services.applications[LOG.name])
+
+
+def _evidence_files(services: Services) -> DirectoryFileStore:
+    return DirectoryFileStore(services.settings.evidence_path / "files")
+
+
+def _evidence_intake(services: Services) -> EvidenceIntake:
+    # Staged beside the files: on the same filesystem, a stored file is renamed into place.
+    settings = services.settings
+    staging = settings.evidence_path / "staging"
+    return EvidenceIntake(_evidence_files(services), staging, settings.evidence_max_bytes)
 
 
 def _projections(settings: Settings) -> Sequence[Projection]:
@@ -52,7 +66,9 @@ MARKS = ContextDeclaration(
     application=_application,
     projections=_projections,
     followers=_followers,
+    controllers=(MarkApplicationsController, MarkController, MarkRegisterController),
     clock_jobs=(_clock,),
     workers=(_follower,),
     follows=("membership",),
+    dependencies={"evidence_intake": _evidence_intake, "evidence_files": _evidence_files},
 )

@@ -1,0 +1,485 @@
+"""The quality mark over HTTP: applying with evidence, assessment, the panel, the mark (ADR 23).
+
+An application is seen only by its parties: the applicant's users, its assigned assessor and
+staff. Anyone else gets the same 404 as for an application that does not exist.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict
+from typing import Annotated, Any
+from urllib.parse import quote
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post, put
+from litestar.di import NamedDependency
+from litestar.exceptions import ClientException, NotFoundException
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from membership.application import MembershipApp
+from membership.marks.application import MarksApp, MembershipStanding
+from membership.marks.assessment import EDITABLE, EvidenceFile, MarkApplication
+from membership.marks.criteria import Declarations, Finding, criteria_in_force, evaluate
+from sharedkernel.errors import Conflict, InvalidValue
+from sharedkernel.moments import plausible_moment
+from tradehall.api.access import (
+    Access,
+    own_organisation,
+    own_organisation_or_staff,
+    rule,
+    staff_only,
+)
+from tradehall.api.commands import Commands, command_response, current_user, etag
+from tradehall.api.membership.schemas.marks import (
+    AssignAssessor,
+    Decision,
+    DeclarationsBody,
+    EvidenceView,
+    FindingView,
+    InformationReply,
+    InformationRequest,
+    MarkApplicationView,
+    MarkReason,
+    MarkView,
+    Referral,
+    RoundView,
+)
+from tradehall.api.request_policy import UPLOAD_BODY
+from tradehall.api.schemas.common import CommandResult
+from tradehall.identity.users import Role, User, UserDirectory
+from tradehall.membership.evidence import (
+    DirectoryFileStore,
+    EvidenceIntake,
+    EvidenceRefused,
+    FileStore,
+    UnknownFile,
+)
+from tradehall.membership.marks import LOG
+
+# Parties are checked in the handler against the application itself.
+PARTIES = Access(
+    "the applicant's users, its assigned assessor, or staff (others: 404)",
+    roles=frozenset(Role),
+)
+APPLICANT = Access("users of the applying organisation (others: 404)", roles=frozenset(Role))
+ASSESSOR = Access(
+    "the application's assigned assessor (others: 404 or 409)",
+    roles=frozenset({Role.ASSESSOR, Role.STAFF}),
+)
+PANEL = staff_only("staff other than the application's assessor (four eyes)")
+
+FilenameParam = Annotated[
+    str,
+    QueryParameter(
+        name="filename", min_length=1, max_length=200, description="the document's name"
+    ),
+]
+_UNSAFE_FILENAME = re.compile(r'[\\/"\x00-\x1f\x7f]')
+
+
+def _is_staff(user: User) -> bool:
+    return Role.STAFF in user.roles
+
+
+def _sees(user: User, application: MarkApplication) -> bool:
+    return (
+        _is_staff(user)
+        or user.organisation_id == application.organisation_id
+        or user.id == application.assessor_id
+    )
+
+
+def _not_found(application_id: UUID) -> NotFoundException:
+    return NotFoundException(f"no quality mark application {application_id}")
+
+
+async def _application_for(
+    commands: Commands,
+    marks: MarksApp,
+    application_id: UUID,
+    allowed: Any = _sees,
+) -> MarkApplication:
+    """The application, if the caller is one of the parties `allowed`; else 404."""
+    user = current_user(commands.request)
+    try:
+        application = await commands.run(marks.get_application, application_id)
+    except Exception as error:  # NotFound, or an id naming another aggregate
+        raise _not_found(application_id) from error
+    if not allowed(user, application):
+        raise _not_found(application_id)
+    return application
+
+
+def _applicant(user: User, application: MarkApplication) -> bool:
+    return user.organisation_id == application.organisation_id
+
+
+def _finding_view(finding: Finding) -> FindingView:
+    return FindingView(met=finding.met, note=finding.note)
+
+
+def application_view(application: MarkApplication) -> MarkApplicationView:
+    criteria = application.criteria or criteria_in_force(application.created_on.date())
+    return MarkApplicationView(
+        id=application.id,
+        version=application.version,
+        organisation_id=application.organisation_id,
+        review=application.review.value,
+        stage=application.stage.value,
+        criteria_version=application.criteria_version,
+        declarations=application.declarations.as_data(),
+        computed={
+            code: _finding_view(f)
+            for code, f in evaluate(criteria, application.declarations).items()
+        },
+        evidence=[EvidenceView(**asdict(e)) for e in application.evidence],
+        assessor_id=application.assessor_id,
+        rounds=[
+            RoundView(number=r.number, question=r.question, reply_by=r.reply_by, reply=r.reply)
+            for r in application.rounds
+        ],
+        assessor_findings={
+            code: _finding_view(f) for code, f in application.assessor_findings.items()
+        },
+        rejection_reasons=dict(application.rejection_reasons),
+        submitted_at=application.submitted_at,
+        decided_at=application.decided_at,
+    )
+
+
+async def standing_of(
+    commands: Commands, membership: MembershipApp, organisation_id: UUID
+) -> MembershipStanding:
+    organisation = await commands.run(membership.get_organisation, organisation_id)
+    return MembershipStanding(organisation.membership_status)
+
+
+class MarkApplicationsController(Controller):
+    path = "/api/v1"
+    tags = ["quality mark"]
+
+    @post(
+        "/organisations/{organisation_id:uuid}/mark-applications",
+        opt=rule(own_organisation()),
+        status_code=201,
+        summary="Apply for the quality mark, or renew it (members in good standing)",
+    )
+    async def start(
+        self,
+        commands: NamedDependency[Commands],
+        marks: NamedDependency[MarksApp],
+        membership: NamedDependency[MembershipApp],
+        organisation_id: FromPath[UUID],
+    ) -> Response[CommandResult]:
+        standing = await standing_of(commands, membership, organisation_id)
+        saved = await commands.record(marks.start_application, organisation_id, standing)
+        return command_response(saved, LOG, status_code=201)
+
+    @get(
+        "/mark-applications/{application_id:uuid}",
+        opt=rule(PARTIES),
+        summary="An application for the quality mark, with its computed criteria",
+    )
+    async def application(
+        self,
+        commands: NamedDependency[Commands],
+        marks: NamedDependency[MarksApp],
+        application_id: FromPath[UUID],
+    ) -> Response[MarkApplicationView]:
+        application = await _application_for(commands, marks, application_id)
+        return Response(application_view(application), headers={"ETag": etag(application.version)})
+
+    @put(
+        "/mark-applications/{application_id:uuid}/declarations",
+        opt=rule(APPLICANT),
+        status_code=200,
+        summary="Declare the figures and answers the criteria need (draft or when asked)",
+    )
+    async def declare(
+        self,
+        commands: NamedDependency[Commands],
+        marks: NamedDependency[MarksApp],
+        application_id: FromPath[UUID],
+        data: JSONBody[DeclarationsBody],
+    ) -> Response[CommandResult]:
+        await _application_for(commands, marks, application_id, _applicant)
+        declarations = Declarations(**{f: getattr(data, f) for f in data.__struct_fields__})
+        return await commands.execute(LOG, marks.update_declarations, application_id, declarations)
+
+    @post(
+        "/mark-applications/{application_id:uuid}/evidence/{criterion:str}",
+        opt=rule(APPLICANT) | {UPLOAD_BODY: True},
+        status_code=201,
+        summary="Upload a document as evidence for one criterion (the raw file as the body)",
+        description=(
+            "PDF, PNG, JPEG, GIF, WebP, OOXML/ODF office documents. The type is decided from "
+            "the bytes; active content, macros, SVG and archives that expand far beyond their "
+            "size are refused, and a refused upload stores nothing."
+        ),
+    )
+    async def upload(
+        self,
+        request: Request[Any, Any, Any],
+        commands: NamedDependency[Commands],
+        marks: NamedDependency[MarksApp],
+        evidence_intake: NamedDependency[EvidenceIntake],
+        application_id: FromPath[UUID],
+        criterion: FromPath[str],
+        filename: FilenameParam,
+    ) -> Response[CommandResult]:
+        application = await _application_for(commands, marks, application_id, _applicant)
+        # Refused before a byte is stored: a closed application, an unknown criterion.
+        if application.stage not in EDITABLE:
+            raise Conflict(
+                f"evidence can be added only to a draft or when asked ({application.stage})"
+            )
+        criteria = application.criteria or criteria_in_force(commands.context().at.date())
+        criteria.criterion(criterion)
+        try:
+            stored = await evidence_intake.take(request.stream())
+        except EvidenceRefused as refused:
+            raise ClientException(
+                refused.reason,
+                status_code=refused.status,
+                extra=[{"key": "body", "message": refused.reason, "source": "body"}],
+            ) from None
+        file = EvidenceFile(
+            criterion,
+            stored.sha256,
+            stored.content_type,
+            stored.size,
+            _UNSAFE_FILENAME.sub("_", filename),
+        )
+        return await commands.execute(
+            LOG, marks.attach_evidence, application_id, file, status_code=201
+        )
+
+    @get(
+        "/mark-applications/{application_id:uuid}/evidence/{sha256:str}",
+        opt=rule(PARTIES),
+        summary="Download one evidence document (as an attachment)",
+    )
+    async def download(
+        self,
+        commands: NamedDependency[Commands],
+        marks: NamedDependency[MarksApp],
+        # The concrete class: Litestar cannot check a dependency typed by a Protocol.
+        evidence_files: NamedDependency[DirectoryFileStore],
+        application_id: FromPath[UUID],
+        sha256: FromPath[str],
+    ) -> Response[bytes]:
+        application = await _application_for(commands, marks, application_id)
+        held = [e for e in application.evidence if e.sha256 == sha256]
+        if not held:
+            raise NotFoundException("this application holds no such document")
+        try:
+            content = await commands.run(_read_all, evidence_files, sha256)
+        except UnknownFile:
+            raise NotFoundException("the document is missing from the file store") from None
+        ascii_name = held[0].filename.encode("ascii", "replace").decode().replace("?", "_")
+        return Response(
+            content,
+            media_type=held[0].content_type,
+            headers={
+                "Content-Disposition": (
+                    f'attachment; filename="{ascii_name}"; '
+                    f"filename*=UTF-8''{quote(held[0].filename, safe='')}"
+                ),
+                "X-Content-Type-Options": "nosniff",
+                "Content-Security-Policy": "default-src 'none'; sandbox",
+                "Cache-Control": "private, no-store",
+            },
+        )
+
+    @post(
+        "/mark-applications/{application_id:uuid}/submission",
+        opt=rule(APPLICANT),
+        status_code=200,
+        summary="Submit: judged against the criteria in force today",
+    )
+    async def submit(
+        self,
+        commands: NamedDependency[Commands],
+        marks: NamedDependency[MarksApp],
+        application_id: FromPath[UUID],
+    ) -> Response[CommandResult]:
+        await _application_for(commands, marks, application_id, _applicant)
+        return await commands.execute(LOG, marks.submit, application_id)
+
+    @post(
+        "/mark-applications/{application_id:uuid}/withdrawal",
+        opt=rule(APPLICANT),
+        status_code=200,
+        summary="Withdraw the application before the decision",
+    )
+    async def withdraw(
+        self,
+        commands: NamedDependency[Commands],
+        marks: NamedDependency[MarksApp],
+        application_id: FromPath[UUID],
+    ) -> Response[CommandResult]:
+        await _application_for(commands, marks, application_id, _applicant)
+        return await commands.execute(LOG, marks.withdraw_application, application_id)
+
+    @post(
+        "/mark-applications/{application_id:uuid}/information-reply",
+        opt=rule(APPLICANT),
+        status_code=200,
+        summary="Answer the assessor's request for information",
+    )
+    async def reply(
+        self,
+        commands: NamedDependency[Commands],
+        marks: NamedDependency[MarksApp],
+        application_id: FromPath[UUID],
+        data: JSONBody[InformationReply],
+    ) -> Response[CommandResult]:
+        await _application_for(commands, marks, application_id, _applicant)
+        return await commands.execute(LOG, marks.provide_information, application_id, data.reply)
+
+    @post(
+        "/mark-applications/{application_id:uuid}/assessor",
+        opt=rule(staff_only()),
+        status_code=200,
+        summary="Assign an assessor (never one of the applicant's own users)",
+    )
+    async def assign(
+        self,
+        commands: NamedDependency[Commands],
+        marks: NamedDependency[MarksApp],
+        users: NamedDependency[UserDirectory],
+        application_id: FromPath[UUID],
+        data: JSONBody[AssignAssessor],
+    ) -> Response[CommandResult]:
+        assessor = await users.by_id(data.assessor_id)
+        if assessor is None or not ({Role.ASSESSOR, Role.STAFF} & assessor.roles):
+            raise InvalidValue("assessor_id", "not a user holding the assessor or staff role")
+        return await commands.execute(
+            LOG, marks.assign_assessor, application_id, assessor.id, assessor.organisation_id
+        )
+
+    @post(
+        "/mark-applications/{application_id:uuid}/information-requests",
+        opt=rule(ASSESSOR),
+        status_code=200,
+        summary="Ask the applicant for more information, with a reply deadline (assessor)",
+    )
+    async def request_information(
+        self,
+        commands: NamedDependency[Commands],
+        marks: NamedDependency[MarksApp],
+        application_id: FromPath[UUID],
+        data: JSONBody[InformationRequest],
+    ) -> Response[CommandResult]:
+        await _application_for(commands, marks, application_id)
+        reply_by = plausible_moment("reply_by", data.reply_by)
+        user = current_user(commands.request)
+        return await commands.execute(
+            LOG, marks.request_information, application_id, user.id, data.question, reply_by
+        )
+
+    @post(
+        "/mark-applications/{application_id:uuid}/referral",
+        opt=rule(ASSESSOR),
+        status_code=200,
+        summary="Refer to the panel with a finding on every criterion (assessor)",
+    )
+    async def refer(
+        self,
+        commands: NamedDependency[Commands],
+        marks: NamedDependency[MarksApp],
+        application_id: FromPath[UUID],
+        data: JSONBody[Referral],
+    ) -> Response[CommandResult]:
+        await _application_for(commands, marks, application_id)
+        findings = {code: Finding(f.met, f.note) for code, f in data.findings.items()}
+        user = current_user(commands.request)
+        return await commands.execute(LOG, marks.refer_to_panel, application_id, user.id, findings)
+
+    @post(
+        "/mark-applications/{application_id:uuid}/decision",
+        opt=rule(PANEL),
+        status_code=200,
+        summary="The panel's decision: award, or reject with a reason per failed criterion",
+    )
+    async def decide(
+        self,
+        commands: NamedDependency[Commands],
+        marks: NamedDependency[MarksApp],
+        membership: NamedDependency[MembershipApp],
+        application_id: FromPath[UUID],
+        data: JSONBody[Decision],
+    ) -> Response[CommandResult]:
+        application = await _application_for(commands, marks, application_id)
+        user = current_user(commands.request)
+        if user.organisation_id == application.organisation_id:
+            raise Conflict("the panel decision is never made by the applicant's own users")
+        standing = await standing_of(commands, membership, application.organisation_id)
+        return await commands.execute(
+            LOG, marks.decide, application_id, user.id, data.award, dict(data.reasons), standing
+        )
+
+
+def _read_all(files: FileStore, sha256: str) -> bytes:
+    with files.open(sha256) as file:
+        return file.read()
+
+
+class MarkController(Controller):
+    path = "/api/v1/organisations/{organisation_id:uuid}/mark"
+    tags = ["quality mark"]
+
+    @get("/", opt=rule(own_organisation_or_staff()), summary="The organisation's quality mark")
+    async def mark(
+        self,
+        commands: NamedDependency[Commands],
+        marks: NamedDependency[MarksApp],
+        organisation_id: FromPath[UUID],
+    ) -> Response[MarkView]:
+        mark = await commands.run(marks.get_mark, organisation_id)
+        view = MarkView(
+            organisation_id=mark.organisation_id,
+            version=mark.version,
+            certificate_number=mark.certificate_number,
+            status=mark.status.value,
+            valid_from=mark.valid_from,
+            valid_until=mark.valid_until,
+            suspensions={cause.value: reason for cause, reason in mark.suspensions.items()},
+            next_review=mark.next_review().value,
+        )
+        return Response(view, headers={"ETag": etag(mark.version)})
+
+    @post("/suspension", opt=rule(staff_only()), status_code=200, summary="Suspend the mark")
+    async def suspend(
+        self,
+        commands: NamedDependency[Commands],
+        marks: NamedDependency[MarksApp],
+        organisation_id: FromPath[UUID],
+        data: JSONBody[MarkReason],
+    ) -> Response[CommandResult]:
+        return await commands.execute(LOG, marks.suspend_mark, organisation_id, data.reason)
+
+    @post(
+        "/reinstatement",
+        opt=rule(staff_only()),
+        status_code=200,
+        summary="Lift staff's suspension (a membership suspension lifts with good standing)",
+    )
+    async def reinstate(
+        self,
+        commands: NamedDependency[Commands],
+        marks: NamedDependency[MarksApp],
+        organisation_id: FromPath[UUID],
+    ) -> Response[CommandResult]:
+        return await commands.execute(LOG, marks.reinstate_mark, organisation_id)
+
+    @post("/revocation", opt=rule(staff_only()), status_code=200, summary="Revoke the mark")
+    async def revoke(
+        self,
+        commands: NamedDependency[Commands],
+        marks: NamedDependency[MarksApp],
+        organisation_id: FromPath[UUID],
+        data: JSONBody[MarkReason],
+    ) -> Response[CommandResult]:
+        return await commands.execute(LOG, marks.revoke_mark, organisation_id, data.reason)
