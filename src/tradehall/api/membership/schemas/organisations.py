@@ -13,18 +13,17 @@ from tradehall.api.schemas.base import Email, FreeText, NewPassword, Reason, Req
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
+# A registry identifier, as registration takes it and a release of its claim names it.
+RegistryScheme = Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
+RegistryId = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 
 
 class RegistryIdentifierBody(RequestBody):
     scheme: Annotated[
-        str,
-        msgspec.Meta(
-            min_length=1,
-            max_length=20,
-            description="org-id.guide list code, e.g. GB-COH, GB-CHC, GB-SC, GB-MPR",
-        ),
+        RegistryScheme,
+        msgspec.Meta(description="org-id.guide list code, e.g. GB-COH, GB-CHC, GB-SC, GB-MPR"),
     ]
-    identifier: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    identifier: RegistryId
 
 
 class FirstUser(RequestBody):
@@ -59,8 +58,8 @@ class Rejection(RequestBody):
 
 
 class ReleaseClaim(RequestBody):
-    scheme: Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
-    identifier: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    scheme: RegistryScheme
+    identifier: RegistryId
     reason: Reason
 
 
