@@ -15,7 +15,12 @@ from projections.base import RowPerAggregate
 from projections.events import RecordedEvent
 from projections.folding import Row
 from projections.membership_status import STATUS_EVENTS, registered_row, status_after
-from projections.tables import directory_member_cpv, directory_member_regions, directory_members
+from projections.tables import (
+    directory_member_cpv,
+    directory_member_regions,
+    directory_members,
+    quality_marks,
+)
 
 # Members in good standing are listed: new, current, or in their grace period.
 LISTED_STATUSES = frozenset({"new", "current", "grace"})
@@ -75,6 +80,9 @@ class DirectoryEntry:
     regions: list[str]
     cpv_codes: list[str]
     admitted_at: datetime | None
+    # The quality mark, from its register (projections.marks), if the member holds one.
+    mark_status: str | None = None
+    certificate_number: str | None = None
 
 
 # The entry's fields that are columns of the members' table.
@@ -113,9 +121,20 @@ async def directory_page(
     region_parents: dict[str, str | None],
     limit: int,
     offset: int,
+    mark: str | None = None,
 ) -> DirectoryPage:
-    """Listed members, by name; a region or CPV filter matches up and down its hierarchy."""
+    """Listed members, by name; a region or CPV filter matches up and down its hierarchy; a
+    mark filter keeps the holders of a quality mark in that status."""
     conditions: list[Any] = [directory_members.c.listed.is_(True)]
+    if mark is not None:
+        conditions.append(
+            exists().where(
+                and_(
+                    quality_marks.c.organisation_id == directory_members.c.organisation_id,
+                    quality_marks.c.status == mark,
+                )
+            )
+        )
     if region is not None:
         conditions.append(
             exists().where(
@@ -154,6 +173,7 @@ async def directory_page(
     ).all()
     ids = [row.organisation_id for row in members]
     regions: dict[UUID, list[str]] = {key: [] for key in ids}
+    marks: dict[UUID, tuple[str, str]] = {}
     codes: dict[UUID, list[str]] = {key: [] for key in ids}
     if ids:
         for row in await connection.execute(
@@ -168,12 +188,22 @@ async def directory_page(
             .order_by(directory_member_cpv.c.cpv_code)
         ):
             codes[row.organisation_id].append(row.cpv_code)
+        for row in await connection.execute(
+            select(
+                quality_marks.c.organisation_id,
+                quality_marks.c.status,
+                quality_marks.c.certificate_number,
+            ).where(quality_marks.c.organisation_id.in_(ids))
+        ):
+            marks[row.organisation_id] = (row.status, row.certificate_number)
     return DirectoryPage(
         entries=[
             DirectoryEntry(
                 **{name: row._mapping[name] for name in _ENTRY_COLUMNS},
                 regions=regions[row.organisation_id],
                 cpv_codes=codes[row.organisation_id],
+                mark_status=marks.get(row.organisation_id, (None, None))[0],
+                certificate_number=marks.get(row.organisation_id, (None, None))[1],
             )
             for row in members
         ],

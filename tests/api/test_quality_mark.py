@@ -164,6 +164,12 @@ async def test_the_whole_life_of_a_mark(
     wrong = await client.get(f"/api/v1/marks/{mistyped}")
     assert wrong.status_code == 404
     assert "mistyped" in wrong.json()["detail"]
+    listed = await client.get("/api/v1/directory", params={"mark": "valid"})
+    assert [(m["id"], m["quality_mark"]) for m in listed.json()["items"]] == [
+        (org["id"], {"certificate_number": number, "status": "valid"})
+    ]
+    none_suspended = await client.get("/api/v1/directory", params={"mark": "suspended"})
+    assert none_suspended.json()["items"] == []
     unknown = await client.get("/api/v1/marks/TQM-0000-0000-0")
     assert unknown.status_code == 404
     assert "mistyped" not in unknown.json()["detail"]

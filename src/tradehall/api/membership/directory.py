@@ -11,7 +11,7 @@ from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from projections.applications import ApplicationRow, applications_queue
-from projections.directory import directory_page
+from projections.directory import DirectoryEntry, directory_page
 from sharedkernel.reference import canonical_cpv, canonical_region, itl_regions
 from tradehall.api.access import PUBLIC, rule, staff_only
 from tradehall.api.membership.schemas.reads import (
@@ -19,6 +19,7 @@ from tradehall.api.membership.schemas.reads import (
     ApplicationView,
     DirectoryMember,
     DirectoryPage,
+    MemberMark,
 )
 from tradehall.api.reads import (
     PageParam,
@@ -38,6 +39,10 @@ CpvParam = Annotated[
     str | None,
     QueryParameter(name="cpv", max_length=12, description="CPV code; matches up and down the tree"),
 ]
+MarkParam = Annotated[
+    Literal["valid", "suspended", "expired", "revoked", "withdrawn"] | None,
+    QueryParameter(name="mark", description="holders of a quality mark in this status"),
+]
 StatusParam = Annotated[
     Literal["none", "pending", "admitted", "rejected", "withdrawn"],
     QueryParameter(name="status", description="which applications"),
@@ -46,6 +51,12 @@ StatusParam = Annotated[
 
 def application_view(row: ApplicationRow) -> ApplicationView:
     return ApplicationView(**asdict(row))
+
+
+def _mark_of(entry: DirectoryEntry) -> MemberMark | None:
+    if entry.certificate_number is None or entry.mark_status is None:
+        return None
+    return MemberMark(certificate_number=entry.certificate_number, status=entry.mark_status)
 
 
 class DirectoryController(Controller):
@@ -59,6 +70,7 @@ class DirectoryController(Controller):
         reads: NamedDependency[ReadYourWrites],
         region: RegionParam = None,
         cpv: CpvParam = None,
+        mark: MarkParam = None,
         page: PageParam = 1,
         per_page: PerPageParam = 20,
         position: PositionParam = None,
@@ -75,6 +87,7 @@ class DirectoryController(Controller):
                 region_parents=parents,
                 limit=per_page,
                 offset=(page - 1) * per_page,
+                mark=mark,
             )
         items = [
             DirectoryMember(
@@ -85,6 +98,13 @@ class DirectoryController(Controller):
                 regions=entry.regions,
                 cpv_codes=entry.cpv_codes,
                 member_since=entry.admitted_at,
+                quality_mark=(
+                    MemberMark(
+                        certificate_number=entry.certificate_number, status=entry.mark_status
+                    )
+                    if entry.certificate_number is not None and entry.mark_status is not None
+                    else None
+                ),
             )
             for entry in found.entries
         ]

@@ -10,6 +10,13 @@ import msgspec
 from projections.applications import ApplicationRow
 
 
+class MemberMark(msgspec.Struct, kw_only=True):
+    """The member's quality mark: verify it at /api/v1/marks/{certificate_number}."""
+
+    certificate_number: str
+    status: str
+
+
 class DirectoryMember(msgspec.Struct, kw_only=True):
     id: UUID
     name: str
@@ -18,6 +25,7 @@ class DirectoryMember(msgspec.Struct, kw_only=True):
     regions: list[str]
     cpv_codes: list[str]
     member_since: datetime | None
+    quality_mark: MemberMark | None = None
 
 
 class DirectoryPage(msgspec.Struct, kw_only=True):
