@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import uuid
 from pathlib import Path
 
 from click.testing import CliRunner
 
+from membership.marks.assessment import Stage
+from membership.marks.mark import MarkStatus
 from tests.conftest import AppClient, running
 from tradehall.api.app import create_app
 from tradehall.cli import main
@@ -41,8 +45,27 @@ async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path
         staff = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
         queue = (await client.get("/api/v1/membership/applications", headers=staff)).json()
         london = await client.get("/api/v1/directory", params={"region": "TLI"})
+        marks = services.applications["marks"]
+        found = re.findall(
+            r"quality mark (?:application )?(\S+) \(.*, organisation (\S+)\): (\w+)", first.output
+        )
+        states = {state: (number, uuid.UUID(org)) for number, org, state in found}
+        for state, status in (
+            ("valid", MarkStatus.VALID),
+            ("suspended", MarkStatus.SUSPENDED),
+            ("expired", MarkStatus.EXPIRED),
+        ):
+            number, org = states[state]
+            mark = marks.mark_of(org)
+            assert mark.status is status
+            assert mark.certificate_number == number
+        asking, org = states["under"]
+        application = marks.get_application(uuid.UUID(asking))
+        assert application.stage is Stage.INFORMATION_REQUESTED
+        assert marks.mark_of(org) is None
 
-    assert directory["total"] == 24  # admitted and paid up: four in every eight of the 48
+    # Admitted and paid up: four in every eight of the 48, less the one the demo lapses.
+    assert directory["total"] == 23
     regions = {code[:3] for item in directory["items"] for code in item["regions"]}
     assert len(regions) >= 7
     divisions = {code[:2] for item in directory["items"] for code in item["cpv_codes"]}

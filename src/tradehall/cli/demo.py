@@ -12,6 +12,7 @@ from tradehall.settings import Settings
 
 def _seed_demo(settings: Settings) -> None:
     from tradehall.dev.demo import DemoReport, seed_demo
+    from tradehall.membership.evidence import DirectoryFileStore
     from tradehall.membership.registration import registrar_for
 
     if settings.is_production:
@@ -19,13 +20,24 @@ def _seed_demo(settings: Settings) -> None:
 
     async def seed(services: Any) -> DemoReport:
         # After each context's reference data (the first dues schedule): the organisations.
-        return await seed_demo(registrar_for(services), services.engine)
+        # Then the quality marks, their evidence in the store the API reads it from.
+        return await seed_demo(
+            registrar_for(services),
+            services.engine,
+            services.applications["marks"],
+            DirectoryFileStore(settings.evidence_path / "files"),
+        )
 
     report = _with_services(settings, seed, read_side=False)
     what = f"seeded {report.organisations} organisations" if report.created else "present"
     click.echo(f"Demo data {what}.")
     click.echo(f"  staff:  {report.staff_email} / {report.staff_password}")
     click.echo(f"  member: {report.member_email} / {report.member_password}")
+    for state, name, number in report.marks:
+        if state.startswith("under assessment"):
+            click.echo(f"  quality mark application {number} ({name}): {state}")
+        else:
+            click.echo(f"  quality mark {number} ({name}): {state}; see /api/v1/marks/{number}")
 
 
 @click.command()

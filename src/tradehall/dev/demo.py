@@ -7,16 +7,27 @@ random), and idempotent: a second run finds the demo staff user and adds nothing
 
 from __future__ import annotations
 
+import hashlib
 import random
+import tempfile
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from membership.dues import DUES_CURRENCY
-from sharedkernel.events import Context, user_actor
+from membership.marks.application import MarksApp, MembershipStanding
+from membership.marks.assessment import EvidenceFile
+from membership.marks.criteria import Declarations, Finding, criteria_in_force
+from membership.marks.mark import mark_id_for
+from membership.standing import MembershipStatus, grace_ends
+from sharedkernel.events import CLOCK, Context, user_actor
 from sharedkernel.money import Money
 from tradehall.identity.users import Role, insert_user
+from tradehall.membership.evidence import DirectoryFileStore
 from tradehall.membership.registration import NewOrganisation, Registrar, register_organisation
 
 STAFF_EMAIL = "staff@demo.tradehall.example"
@@ -83,6 +94,8 @@ class DemoReport:
     staff_password: str
     member_email: str
     member_password: str
+    # (state, organisation name, certificate number or application id) of each demo mark.
+    marks: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def _registry_id(scheme: str, rng: random.Random) -> str:
@@ -93,9 +106,11 @@ def _registry_id(scheme: str, rng: random.Random) -> str:
     return str(rng.randrange(10_000_000, 16_000_000))
 
 
-async def seed_demo(registrar: Registrar, engine: AsyncEngine) -> DemoReport:
-    """Seed through the registrar (users, passwords, clock, the membership Application) and
-    the database (the staff user's row)."""
+async def seed_demo(
+    registrar: Registrar, engine: AsyncEngine, marks: MarksApp, evidence: DirectoryFileStore
+) -> DemoReport:
+    """Seed through the registrar (users, passwords, clock, the membership Application), the
+    database (the staff user's row), the quality mark Application and the evidence files."""
     member_email = "member@demo.tradehall.example"
     if await registrar.users.email_taken(STAFF_EMAIL):
         return DemoReport(False, 0, STAFF_EMAIL, STAFF_PASSWORD, member_email, MEMBER_PASSWORD)
@@ -115,6 +130,7 @@ async def seed_demo(registrar: Registrar, engine: AsyncEngine) -> DemoReport:
     staff = Context(user_actor(staff_id), "demo", registrar.clock.now())
     member_hash = await registrar.run(registrar.passwords.hash, MEMBER_PASSWORD)
     created = 0
+    members: dict[int, tuple[UUID, UUID, str]] = {}  # n: (organisation, first user, name)
     for n in range(ORGANISATIONS):
         trade, cpv, offer = TRADES[n % len(TRADES)]
         place, region = PLACES[(n * 7) % len(PLACES)]
@@ -139,6 +155,7 @@ async def seed_demo(registrar: Registrar, engine: AsyncEngine) -> DemoReport:
         )
         created += 1
         organisation_id = registration.organisation_id
+        members[n] = (organisation_id, registration.user_id, f"{place} {trade} {label}")
         member = Context(user_actor(registration.user_id), "demo", registrar.clock.now())
         fate = n % 8
         if fate == 7:
@@ -189,4 +206,125 @@ async def seed_demo(registrar: Registrar, engine: AsyncEngine) -> DemoReport:
             "demo",
         )
         created += 1
-    return DemoReport(True, created, STAFF_EMAIL, STAFF_PASSWORD, member_email, MEMBER_PASSWORD)
+    demo_marks = await _seed_marks(registrar, marks, evidence, staff_id, members)
+    return DemoReport(
+        True, created, STAFF_EMAIL, STAFF_PASSWORD, member_email, MEMBER_PASSWORD, demo_marks
+    )
+
+
+# Paid-up members (fate 0 to 3) whose marks show each state.
+MARK_VALID, MARK_INFORMATION, MARK_LAPSED, MARK_EXPIRED = 0, 1, 2, 3
+GOOD = MembershipStanding(MembershipStatus.CURRENT)
+# The smallest well-formed PDF: one empty page.
+_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def _store_evidence(evidence: DirectoryFileStore) -> str:
+    """The demo's evidence PDF, stored once under its hash; the hash."""
+    sha256 = hashlib.sha256(_PDF).hexdigest()
+    if not evidence.exists(sha256):
+        evidence.root.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=evidence.root, delete=False) as staged:
+            staged.write(_PDF)
+        evidence.put(Path(staged.name), sha256)
+    return sha256
+
+
+async def _seed_marks(
+    registrar: Registrar,
+    marks: MarksApp,
+    evidence: DirectoryFileStore,
+    staff_id: UUID,
+    members: dict[int, tuple[UUID, UUID, str]],
+) -> list[tuple[str, str, str]]:
+    """A quality mark in each state: valid; under assessment with a question open; suspended
+    because the membership lapsed; expired. The lapse and the expiry are recorded by the clock's
+    own commands at the moment they fall due (after today: demo data runs ahead of time)."""
+    sha256 = await registrar.run(_store_evidence, evidence)
+    now = registrar.clock.now()
+    staff = Context(user_actor(staff_id), "demo", now)
+    assessor, panel = uuid.uuid4(), uuid.uuid4()
+
+    async def apply(n: int, *, decide: bool) -> UUID:
+        organisation_id, user_id, _ = members[n]
+        member = Context(user_actor(user_id), "demo", now)
+        started = await registrar.run(marks.start_application, member, organisation_id, GOOD)
+        application: UUID = started.aggregate_id
+        for code in criteria_in_force(now.date()).codes:
+            file = EvidenceFile(code, sha256, "application/pdf", len(_PDF), f"{code}.pdf")
+            await registrar.run(marks.attach_evidence, member, application, file)
+        declarations = Declarations(
+            objects_clause="The company's objects are to carry on activities for the community.",
+            independent=True,
+            trading_income_minor=80_000_00,
+            grant_income_minor=15_000_00,
+            donation_income_minor=5_000_00,
+            other_income_minor=0,
+            profit_minor=6_000_00,
+            distributed_minor=0,
+            asset_lock=True,
+            impact_statement="Forty people a year move from training into paid work.",
+        )
+        await registrar.run(marks.update_declarations, member, application, declarations)
+        await registrar.run(marks.submit, member, application)
+        await registrar.run(marks.assign_assessor, staff, application, assessor, None)
+        if decide:
+            codes = criteria_in_force(now.date()).codes
+            findings = {code: Finding(True, "Evidence seen and consistent.") for code in codes}
+            await registrar.run(marks.refer_to_panel, staff, application, assessor, findings)
+            await registrar.run(marks.decide, staff, application, panel, True, {}, GOOD)
+        return application
+
+    await apply(MARK_VALID, decide=True)
+
+    asking = await apply(MARK_INFORMATION, decide=False)
+    await registrar.run(
+        marks.request_information,
+        staff,
+        asking,
+        assessor,
+        "Please send the latest filed accounts showing the trading income.",
+        now + timedelta(days=21),
+    )
+
+    await apply(MARK_LAPSED, decide=True)
+    lapsing = members[MARK_LAPSED][0]
+    paid_up_until = (
+        await registrar.run(registrar.membership.get_organisation, lapsing)
+    ).paid_up_until
+    assert paid_up_until is not None
+    lapse_at = grace_ends(paid_up_until) + timedelta(days=1)
+    await registrar.run(
+        registrar.membership.observe_time, Context(CLOCK, "demo-lapse", lapse_at), lapsing
+    )
+    await registrar.run(marks.catch_up)
+
+    await apply(MARK_EXPIRED, decide=True)
+    expiring = members[MARK_EXPIRED][0]
+    valid_until = (await registrar.run(marks.get_mark, expiring)).valid_until
+    expire_at = Context(CLOCK, "demo-expiry", valid_until + timedelta(days=1))
+    await registrar.run(marks.observe_time, expire_at, mark_id_for(expiring))
+
+    report = []
+    for state, n in (
+        ("valid", MARK_VALID),
+        ("suspended (membership lapsed)", MARK_LAPSED),
+        ("expired", MARK_EXPIRED),
+    ):
+        mark = await registrar.run(marks.get_mark, members[n][0])
+        report.append(
+            (state, f"{members[n][2]}, organisation {members[n][0]}", mark.certificate_number)
+        )
+    report.append(
+        (
+            "under assessment, information requested",
+            f"{members[MARK_INFORMATION][2]}, organisation {members[MARK_INFORMATION][0]}",
+            str(asking),
+        )
+    )
+    return report
