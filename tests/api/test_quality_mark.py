@@ -16,6 +16,7 @@ from tests.api.helpers import SignedIn, events_of, register, services_of, token
 from tests.api.test_membership_standing import admitted, pay, tick
 from tests.conftest import AppClient
 from tests.evidence_files import docx_with_macros, pdf, png, zip_of
+from tradehall.api.public_limits import MARK_LOOKUPS
 from tradehall.clock import ManualClock
 from tradehall.identity.users import Role
 from tradehall.membership.marks.workers import MarkIndex, tick_marks
@@ -264,3 +265,18 @@ async def test_only_members_in_good_standing_may_apply(
     )
     assert response.status_code == 409
     assert "good standing" in response.json()["detail"]
+
+
+async def test_certificate_lookups_are_rate_limited_per_address(client: Client) -> None:
+    """Numbers cannot be guessed at speed: past the burst, a 429 with Retry-After."""
+    statuses = [
+        (await client.get(f"/api/v1/marks/TQM-0000-0000-{n % 10}")).status_code
+        for n in range(MARK_LOOKUPS.burst + 1)
+    ]
+    assert set(statuses[: MARK_LOOKUPS.burst]) == {404}
+    assert statuses[-1] == 429
+    refused = await client.get("/api/v1/marks/TQM-0000-0000-0")
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) >= 1
+    badge = await client.get("/api/v1/marks/TQM-0000-0000-0/badge.svg")
+    assert badge.status_code == 404  # the badge is cached, not counted

@@ -5,8 +5,10 @@ follower."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -20,6 +22,7 @@ from membership.standing import MembershipStatus
 from sharedkernel.errors import Conflict
 from sharedkernel.events import Context
 from sharedkernel.money import Money
+from tradehall.membership.marks.workers import follow_membership
 from tradehall.store.base import Store
 
 T0 = datetime(2026, 2, 2, 9, tzinfo=UTC)
@@ -182,3 +185,27 @@ def test_one_open_application_at_a_time_and_only_in_good_standing(store: Store) 
         marks.start_application(
             at(12, "user:member"), uuid.uuid4(), MembershipStanding(MembershipStatus.LAPSED)
         )
+
+
+async def test_the_follower_worker_acts_without_being_asked_and_outlives_a_failure(
+    store: Store,
+) -> None:
+    membership, marks = apps(store)
+    org = paid_member(membership)
+    award(marks, org)
+    membership.suspend(at(30), org, "complaint")
+    stop = asyncio.Event()
+    rounds: list[str] = []
+
+    async def run(fn: Any, *args: Any) -> Any:
+        rounds.append(fn.__name__)
+        if len(rounds) == 1:
+            raise RuntimeError("the database went away for a moment")
+        result = await asyncio.to_thread(fn, *args)
+        stop.set()  # the second round did its work: the worker stops after it
+        return result
+
+    await follow_membership(marks, run, 0.001, stop)
+
+    assert rounds == ["catch_up", "catch_up"]
+    assert marks.get_mark(org).status is MarkStatus.SUSPENDED

@@ -99,7 +99,7 @@ def _unknown(request: Request[Any, Any, Any], mistyped: bool) -> Response[Any]:
             render_unknown_page(mistyped),
             status_code=404,
             media_type=PAGE_MEDIA_TYPE,
-            headers=PAGE_HEADERS,
+            headers={**PAGE_HEADERS, "Vary": "Accept"},
         )
     detail = (
         "no such certificate: the check character does not match, so it was probably mistyped"
@@ -137,7 +137,8 @@ class MarkRegisterController(Controller):
         if _wants_html(request):
             url = f"{settings.public_url.rstrip('/')}/api/v1/marks/{view.certificate_number}"
             page = render_page(view, url)
-            return Response(page, media_type=PAGE_MEDIA_TYPE, headers=PAGE_HEADERS)
+            headers = {**PAGE_HEADERS, "Vary": "Accept"}
+            return Response(page, media_type=PAGE_MEDIA_TYPE, headers=headers)
         body = PublicMark(
             certificate_number=view.certificate_number,
             status=view.status,

@@ -21,7 +21,7 @@ from membership.application import MembershipApp
 from membership.marks.application import MarksApp, MembershipStanding
 from membership.marks.assessment import EDITABLE, EvidenceFile, MarkApplication
 from membership.marks.criteria import Declarations, Finding, criteria_in_force, evaluate
-from sharedkernel.errors import Conflict, InvalidValue
+from sharedkernel.errors import Conflict, InvalidValue, NotFound
 from sharedkernel.moments import plausible_moment
 from tradehall.api.access import (
     Access,
@@ -104,7 +104,7 @@ async def _application_for(
     user = current_user(commands.request)
     try:
         application = await commands.run(marks.get_application, application_id)
-    except Exception as error:  # NotFound, or an id naming another aggregate
+    except NotFound as error:  # none, or the id names another kind of aggregate
         raise _not_found(application_id) from error
     if not allowed(user, application):
         raise _not_found(application_id)
