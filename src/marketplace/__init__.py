@@ -1,1 +1,2 @@
-"""The marketplace context: listings, tenders, bids, awards and contracts (not built yet)."""
+"""The marketplace context: who buys (buyers verified by staff), what members offer (service
+listings); tenders, bids and awards follow by analogy. Pure domain and its Application."""
