@@ -225,7 +225,8 @@ async def test_a_declared_context_is_served_followed_listed_and_checked(
         # Read-your-writes knows the log; /ready checks it beside membership's.
         ready = await client.get("/ready")
         assert ready.status_code == 200
-        assert set(ready.json()["event_logs"]) == {"membership", "marks", "noticeboard"}
+        logs = {"membership", "marks", "marketplace", "noticeboard"}
+        assert set(ready.json()["event_logs"]) == logs
         assert ready.json()["event_logs"]["noticeboard"] >= position["noticeboard"]
 
         # The sealed log: served, but no position, no /ready figure, no projection.
@@ -236,7 +237,7 @@ async def test_a_declared_context_is_served_followed_listed_and_checked(
         assert placed.json()["position"] == {}
         assert "sealedbids" not in (await client.get("/ready")).json()["event_logs"]
         projector = app.state.services.readside.projector
-        assert set(projector.sources) == {"membership", "marks", "noticeboard"}
+        assert set(projector.sources) == {"membership", "marks", "marketplace", "noticeboard"}
         assert all("sealedbids" not in p.logs for p in projector.projections)
 
     # `tradehall projections status` lists the new log's projection, and nothing of the sealed.

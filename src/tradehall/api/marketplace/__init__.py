@@ -1,0 +1,1 @@
+"""The marketplace over HTTP: buyers, service listings (and later tenders, bids, awards)."""

@@ -1,0 +1,8 @@
+"""Service listings over HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# The controllers the marketplace declaration serves (filled in as routes arrive).
+CONTROLLERS: tuple[Any, ...] = ()

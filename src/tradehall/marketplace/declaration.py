@@ -1,0 +1,30 @@
+"""The marketplace, declared once: its log, Application, controllers and read side (see
+`tradehall.context`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from marketplace.application import MarketplaceApp
+from projections.base import Projection
+from tradehall.api.marketplace import buyers, listings
+from tradehall.context import ContextDeclaration
+from tradehall.marketplace import LOG
+from tradehall.settings import Settings
+
+
+def _application(env: dict[str, str]) -> MarketplaceApp:
+    return MarketplaceApp(env=env)
+
+
+def _projections(settings: Settings) -> Sequence[Projection]:
+    return []
+
+
+MARKETPLACE = ContextDeclaration(
+    name="marketplace",
+    log=LOG,
+    application=_application,
+    controllers=(*listings.CONTROLLERS, *buyers.CONTROLLERS),
+    projections=_projections,
+)
