@@ -31,6 +31,8 @@ ProjectionFactory = Callable[[Settings], Sequence[Projection]]
 # A worker the API runs in process when `clock_interval_seconds` is set: (services, interval,
 # stop) -> runs until `stop` is set.
 ClockJob = Callable[[Services, float, asyncio.Event], Coroutine[Any, Any, None]]
+# One tick of a context's clock, for `tradehall clock tick`: (services) -> a line of report.
+ClockTick = Callable[[Services], Coroutine[Any, Any, str]]
 # Another worker the API runs in process: (services, stop) -> what runs until `stop` is set, or
 # None where its settings turn it off (membership: sending card-subscription commands).
 Worker = Callable[[Services, asyncio.Event], Coroutine[Any, Any, None] | None]
@@ -69,6 +71,8 @@ class ContextDeclaration:
     projections: ProjectionFactory = _nothing
     followers: ProjectionFactory = _nothing
     clock_jobs: Sequence[ClockJob] = ()
+    # The same clock once (`tradehall clock tick`): what is due now, and a line saying what.
+    clock_ticks: Sequence[ClockTick] = ()
     workers: Sequence[Worker] = ()
     commands: Sequence[click.Command] = ()
     reference_data: ReferenceData | None = None

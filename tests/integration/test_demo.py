@@ -86,5 +86,7 @@ async def test_clock_tick_from_the_command_line_is_idempotent(tmp_path: Path) ->
     assert first.exit_code == 0, first.output
     # 24 paid-up members and 6 awaiting their first payment are the clock's candidates.
     assert "examined 30 members" in first.output
+    assert "quality marks changed" in first.output  # every context's clock ticks
     assert second.exit_code == 0, second.output
-    assert "changed 0" in second.output
+    assert "examined 30 members, changed 0" in second.output
+    assert "quality marks changed 0" in second.output

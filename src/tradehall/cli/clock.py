@@ -1,4 +1,4 @@
-"""`tradehall clock tick | run`."""
+"""`tradehall clock tick | run`: every declared context's clock."""
 
 from __future__ import annotations
 
@@ -12,20 +12,21 @@ from tradehall.logging import configure_logging
 
 @click.group()
 def clock() -> None:
-    """Time-driven transitions: grace, lapse, renewal invoices and notices."""
+    """Time-driven transitions: grace, lapse, renewal invoices and notices, mark expiry."""
 
 
 @clock.command("tick")
 def clock_tick_command() -> None:
     """Issue every transition that is due now, once (running it twice changes nothing more)."""
-    from tradehall.membership.clock_jobs import ClockJobParts, clock_tick
-
     settings = _settings()
-    report = _with_services(settings, lambda services: clock_tick(ClockJobParts.of(services)))
-    click.echo(
-        f"examined {report.examined} members, changed {report.changed}, "
-        f"conflicts {report.conflicts}"
-    )
+
+    async def tick(services: Any) -> list[str]:
+        return [
+            await each(services) for context in services.contexts for each in context.clock_ticks
+        ]
+
+    for line in _with_services(settings, tick):
+        click.echo(line)
 
 
 @clock.command("run")
@@ -35,8 +36,6 @@ def clock_run(interval: int) -> None:
     import asyncio
     import signal
 
-    from tradehall.membership.clock_jobs import ClockJobParts, run_clock
-
     settings = _settings()
     configure_logging(settings.log_level)
 
@@ -45,6 +44,11 @@ def clock_run(interval: int) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await run_clock(ClockJobParts.of(services), interval, stop)
+        jobs = [
+            job(services, interval, stop)
+            for context in services.contexts
+            for job in context.clock_jobs
+        ]
+        await asyncio.gather(*jobs)
 
     _with_services(settings, work)

@@ -27,7 +27,7 @@ from tradehall.membership.card_subscriptions import (
     card_sender_job,
     sender_for,
 )
-from tradehall.membership.clock_jobs import ClockJobParts, run_clock
+from tradehall.membership.clock_jobs import ClockJobParts, clock_tick, run_clock
 from tradehall.membership.notices import NoticeWriter
 from tradehall.membership.registration import registrar_for
 from tradehall.services import Services
@@ -56,6 +56,14 @@ def _reference_data(app: Any, context: Context) -> None:
 def _clock(services: Services, interval: float, stop: asyncio.Event) -> Coroutine[Any, Any, None]:
     """The clock job, given its parts (made once, here) rather than the container."""
     return run_clock(ClockJobParts.of(services), interval, stop)
+
+
+async def _tick(services: Services) -> str:
+    report = await clock_tick(ClockJobParts.of(services))
+    return (
+        f"examined {report.examined} members, changed {report.changed}, "
+        f"conflicts {report.conflicts}"
+    )
 
 
 def _card_sender(services: Services, stop: asyncio.Event) -> Coroutine[Any, Any, None] | None:
@@ -88,6 +96,7 @@ MEMBERSHIP = ContextDeclaration(
     projections=_projections,
     followers=_followers,
     clock_jobs=(_clock,),
+    clock_ticks=(_tick,),
     workers=(_card_sender,),
     commands=(clock, import_group, export_group),
     reference_data=_reference_data,

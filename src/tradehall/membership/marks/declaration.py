@@ -16,7 +16,12 @@ from tradehall.context import ContextDeclaration
 from tradehall.membership.evidence import DirectoryFileStore, EvidenceIntake
 from tradehall.membership.marks import LOG
 from tradehall.membership.marks.notices import MarkNoticeWriter
-from tradehall.membership.marks.workers import follow_membership, run_marks_clock
+from tradehall.membership.marks.workers import (
+    MarkIndex,
+    follow_membership,
+    run_marks_clock,
+    tick_marks,
+)
 from tradehall.services import Services
 from tradehall.settings import Settings
 
@@ -53,6 +58,11 @@ def _clock(services: Services, interval: float, stop: asyncio.Event) -> Coroutin
     return run_marks_clock(_marks(services), services.clock, services.run, interval, stop)
 
 
+async def _tick(services: Services) -> str:
+    changed = await services.run(tick_marks, _marks(services), services.clock, MarkIndex())
+    return f"quality marks changed {changed}"
+
+
 def _follower(services: Services, stop: asyncio.Event) -> Coroutine[Any, Any, None] | None:
     interval = services.settings.follow_interval_seconds
     if not interval:
@@ -68,6 +78,7 @@ MARKS = ContextDeclaration(
     followers=_followers,
     controllers=(MarkApplicationsController, MarkController, MarkRegisterController),
     clock_jobs=(_clock,),
+    clock_ticks=(_tick,),
     workers=(_follower,),
     follows=("membership",),
     dependencies={"evidence_intake": _evidence_intake, "evidence_files": _evidence_files},
