@@ -147,3 +147,49 @@ Index(
 )
 Index("ix_mark_applications_organisation_id", mark_applications.c.organisation_id)
 Index("ix_mark_applications_assessor_id", mark_applications.c.assessor_id)
+
+# Service listings (projections.listings.ListingsProjection, following the marketplace and
+# membership logs). A listing is shown publicly while it is published and its seller is listed
+# (in good standing): decided when reading, by a join with listing_sellers.
+service_listings = Table(
+    "service_listings",
+    metadata,
+    Column("listing_id", Uuid, primary_key=True),
+    Column("organisation_id", Uuid, nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("price_basis", String(20), nullable=False),
+    # The largest contract value the member can take, in minor units.
+    Column("capacity_minor", BigInteger, nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("published_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+Index("ix_service_listings_organisation_id", service_listings.c.organisation_id)
+Index("ix_service_listings_state_title", service_listings.c.state, service_listings.c.title)
+service_listing_regions = Table(
+    "service_listing_regions",
+    metadata,
+    Column("listing_id", Uuid, primary_key=True),
+    Column("region", String(10), primary_key=True),
+)
+Index("ix_service_listing_regions_region", service_listing_regions.c.region)
+service_listing_cpv = Table(
+    "service_listing_cpv",
+    metadata,
+    Column("listing_id", Uuid, primary_key=True),
+    Column("cpv_code", String(12), primary_key=True),
+    # As the directory's: the code's digits without trailing zeros. Prefix = hierarchy.
+    Column("cpv_stem", String(8), nullable=False),
+)
+Index("ix_service_listing_cpv_cpv_stem", service_listing_cpv.c.cpv_stem)
+# Every registered organisation as a seller: its name and whether it is listed (in good
+# standing), folded from the membership log by the same projection.
+listing_sellers = Table(
+    "listing_sellers",
+    metadata,
+    Column("organisation_id", Uuid, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("listed", Boolean, nullable=False),
+)
