@@ -99,6 +99,28 @@ Index(
     membership_applications.c.applied_at,
 )
 
+# Buyer organisations (public bodies and businesses) and their verification by staff
+# (projections.buyers.BuyersProjection, following the membership and marketplace logs). Either
+# log may be read first: a verification seen before its registration makes a row without a
+# name, shown once the registration arrives.
+marketplace_buyers = Table(
+    "marketplace_buyers",
+    metadata,
+    Column("organisation_id", Uuid, primary_key=True),
+    # From the registration (NULL until it is read): the name and kind.
+    Column("name", String(200), nullable=True),
+    Column("kind", String(40), nullable=True),
+    Column("registered_at", UtcDateTime, nullable=True),
+    # The BuyerVerification aggregate's id, to find the row for its later events.
+    Column("verification_id", Uuid, nullable=True),
+    Column("verified", Boolean, nullable=False),
+    # When it was last verified, and last withdrawn.
+    Column("verified_at", UtcDateTime, nullable=True),
+    Column("withdrawn_at", UtcDateTime, nullable=True),
+)
+Index("ix_marketplace_buyers_name", marketplace_buyers.c.name)
+Index("ix_marketplace_buyers_verification_id", marketplace_buyers.c.verification_id)
+
 # The quality mark register: one row a mark (projections.marks.MarkRegister). Its flags are
 # the mark's causes; `status` is derived from them (membership.marks.mark.mark_status).
 quality_marks = Table(

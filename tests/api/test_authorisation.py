@@ -143,6 +143,11 @@ EXPECTED_RULES = {
     ("GET", "/api/v1/mark-criteria"): PUBLIC_,
     ("GET", "/api/v1/mark-applications"): STAFF,
     ("GET", "/api/v1/mark-assignments"): ASSESSORS,
+    # Buyers (issue 10): staff verify; a buyer reads its own; anyone lists.
+    ("POST", f"{ORG}/buyer-verification"): STAFF,
+    ("POST", f"{ORG}/buyer-verification/withdrawal"): STAFF,
+    ("GET", f"{ORG}/buyer-verification"): OWN_OR_STAFF,
+    ("GET", "/api/v1/buyers"): PUBLIC_,
     ("GET", "/schema"): PUBLIC_,
     ("GET", "/schema/swagger"): PUBLIC_,
     ("GET", "/schema/openapi.json"): PUBLIC_,
