@@ -16,6 +16,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
 from sharedkernel.errors import Conflict, InvalidValue, NotFound, StaleVersion
+from tradehall.identity import throttle
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -169,6 +170,18 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     )
 
 
+def _throttled(request: Request[Any, Any, Any], exc: throttle.Throttled) -> Response[Any]:
+    """Too many attempts (sign-in, account mail, a public lookup): wait `retry_after` s."""
+    return problem(
+        request,
+        429,
+        _title(429),
+        "too many attempts; try again later",
+        headers={"Retry-After": str(exc.retry_after)},
+        retry_after=exc.retry_after,
+    )
+
+
 def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     _log.exception("unhandled error", path=request.url.path)
     return problem(
@@ -194,5 +207,6 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     Conflict: _conflict,
     ValidationException: _validation,
     HTTPException: _http,
+    throttle.Throttled: _throttled,
     Exception: _internal,
 }

@@ -27,7 +27,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tradehall.api.identity.auth import THROTTLED_RESPONSE, client_address, throttled
+from tradehall.api.identity.auth import THROTTLED_RESPONSE, client_address
 from tradehall.identity import throttle
 
 __all__ = [
@@ -85,10 +85,7 @@ async def count_public_request(
 ) -> None:
     """Count this request against its client address; over the limit, raise a 429."""
     key = limit.key(client_address(connection, trusted_hops))
-    try:
-        await throttle.count_attempt(engine, key, limit.policy, now)
-    except throttle.Throttled as error:
-        raise throttled(error) from None
+    await throttle.count_attempt(engine, key, limit.policy, now)  # over it: Throttled, a 429
 
 
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]

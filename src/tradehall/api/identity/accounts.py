@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from tradehall.api.access import PUBLIC, SIGNED_IN, own_organisation_admin, rule
 from tradehall.api.commands import current_user
-from tradehall.api.identity.auth import THROTTLED_RESPONSE, throttled
+from tradehall.api.identity.auth import THROTTLED_RESPONSE
 from tradehall.api.schemas.base import Email, NewPassword, RequestBody
-from tradehall.identity import accounts, throttle
+from tradehall.identity import accounts
 from tradehall.identity.parts import Identity
 from tradehall.identity.tables import users
 
@@ -91,10 +91,7 @@ class AccountController(Controller):
     async def verification(
         self, request: Request[Any, Any, Any], identity: NamedDependency[Identity]
     ) -> Accepted:
-        try:
-            await accounts.request_verification(identity, current_user(request))
-        except throttle.Throttled as error:
-            raise throttled(error) from None
+        await accounts.request_verification(identity, current_user(request))  # may be a 429
         return Accepted(status="sent")
 
     @post(
@@ -127,10 +124,7 @@ class AccountController(Controller):
     async def password_reset(
         self, identity: NamedDependency[Identity], data: JSONBody[ResetRequest]
     ) -> Accepted:
-        try:
-            await accounts.request_password_reset(identity, data.email)
-        except throttle.Throttled as error:
-            raise throttled(error) from None
+        await accounts.request_password_reset(identity, data.email)  # may be a 429
         return Accepted(status="sent if the address has an account")
 
     @post(

@@ -12,7 +12,6 @@ from litestar.di import NamedDependency
 from litestar.exceptions import (
     NotAuthorizedException,
     PermissionDeniedException,
-    TooManyRequestsException,
 )
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
@@ -23,7 +22,7 @@ from tradehall.api.access import PUBLIC, rule
 from tradehall.api.identity.schemas.auth import TokenRequest
 from tradehall.api.identity.schemas.sessions import LoggedOut, RefreshRequest, TokenPair
 from tradehall.api.problems import PROBLEM_MEDIA_TYPE, Problem
-from tradehall.identity import sessions, throttle
+from tradehall.identity import sessions
 from tradehall.identity.parts import Identity
 from tradehall.identity.users import User
 
@@ -35,14 +34,6 @@ THROTTLED_RESPONSE = {
         generate_examples=False,
     )
 }
-
-
-def throttled(error: throttle.Throttled) -> TooManyRequestsException:
-    return TooManyRequestsException(
-        "too many attempts; try again later",
-        headers={"Retry-After": str(error.retry_after)},
-        extra={"retry_after": error.retry_after},
-    )
 
 
 def client_address(connection: ASGIConnection[Any, Any, Any, Any], trusted_hops: int) -> str | None:
@@ -141,8 +132,6 @@ class AuthController(Controller):
         client = client_address(request, identity.settings.trusted_proxy_hops)
         try:
             caller = await sessions.sign_in(identity, data.email, data.password, client)
-        except throttle.Throttled as error:
-            raise throttled(error) from None
         except sessions.WrongCredentials:
             raise NotAuthorizedException("the e-mail address or password is wrong") from None
         except sessions.AccountDisabled:
