@@ -75,6 +75,9 @@ ASSESSORS = "assessors or staff"
 # Signed in, then checked against the application itself (its parties; others get 404).
 PARTY = SIGNED_IN_
 MARK_APP = "/api/v1/mark-applications/{application_id:uuid}"
+# Signed in, then checked against the listing's organisation (others get 404).
+LISTING_USERS = SIGNED_IN_
+LISTING = "/api/v1/listings/{listing_id:uuid}"
 # Who may call what, written down on purpose: a new route, or a changed rule, must change this
 # table too, so a route made public by mistake fails here.
 EXPECTED_RULES = {
@@ -148,6 +151,15 @@ EXPECTED_RULES = {
     ("POST", f"{ORG}/buyer-verification/withdrawal"): STAFF,
     ("GET", f"{ORG}/buyer-verification"): OWN_OR_STAFF,
     ("GET", "/api/v1/buyers"): PUBLIC_,
+    # Service listings (issue 10): a member publishes for its own organisation; only the
+    # listing's organisation acts on it (checked in the handler: others 404); anyone reads.
+    ("POST", f"{ORG}/listings"): OWN,
+    ("GET", f"{ORG}/listings"): OWN_OR_STAFF,
+    ("GET", "/api/v1/listings"): PUBLIC_,
+    ("GET", LISTING): PUBLIC_,
+    ("PUT", LISTING): LISTING_USERS,
+    ("POST", f"{LISTING}/withdrawal"): LISTING_USERS,
+    ("POST", f"{LISTING}/republication"): LISTING_USERS,
     ("GET", "/schema"): PUBLIC_,
     ("GET", "/schema/swagger"): PUBLIC_,
     ("GET", "/schema/openapi.json"): PUBLIC_,

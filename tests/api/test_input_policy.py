@@ -62,6 +62,7 @@ class Caller:
             "organisation_id": member["id"],
             "event_id": "evt_walker",
             "application_id": str(uuid.uuid4()),
+            "listing_id": str(uuid.uuid4()),
         }
         self.rules = access_by_operation(client.app)
 

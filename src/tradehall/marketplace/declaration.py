@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from marketplace.application import MarketplaceApp
 from projections.base import Projection
 from projections.buyers import BuyersProjection
+from projections.listings import ListingsProjection
 from tradehall.api.marketplace import buyers, listings
 from tradehall.context import ContextDeclaration
 from tradehall.marketplace import LOG
@@ -19,7 +20,7 @@ def _application(env: dict[str, str]) -> MarketplaceApp:
 
 
 def _projections(settings: Settings) -> Sequence[Projection]:
-    return [BuyersProjection()]
+    return [BuyersProjection(), ListingsProjection()]
 
 
 MARKETPLACE = ContextDeclaration(

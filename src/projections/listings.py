@@ -1,0 +1,345 @@
+"""Service listings: what members offer, and who may be shown (issue 10); public reads.
+
+One projection follows two logs. From the marketplace log, a row a listing (its details, CPV
+codes and regions, published or withdrawn); from the membership log, a row an organisation as
+a seller (its name, and whether it is listed: in good standing, as the directory decides). A
+listing is shown publicly while it is published *and* its seller is listed, decided when
+reading by a join: a member whose standing ends has its listings vanish from every public view,
+and they return with its standing, with no listing event.
+
+An event never stops the projection (ADR 16): text is made storable by `projections.folding`;
+codes that would become one once stored are kept once; a listing event whose details are not
+what the domain writes is left out with a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, and_, delete, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from projections.base import Projection, RowPerAggregate
+from projections.directory import LISTED_STATUSES, _related_regions, _stem_prefixes, cpv_stem
+from projections.events import RecordedEvent
+from projections.folding import Row, insert_rows, load_rows, save_rows, storable
+from projections.membership_status import STATUS_EVENTS, status_after
+from projections.tables import (
+    listing_sellers,
+    service_listing_cpv,
+    service_listing_regions,
+    service_listings,
+)
+
+_log = logging.getLogger("tradehall.projections")
+
+MARKETPLACE, MEMBERSHIP = "marketplace", "membership"
+PUBLISHED = "ServiceListing.Published"
+UPDATED = "ServiceListing.Updated"
+_STATE_AFTER = {"ServiceListing.Withdrawn": "withdrawn", "ServiceListing.Republished": "published"}
+_LISTING_EVENTS = frozenset({PUBLISHED, UPDATED, *_STATE_AFTER})
+# An organisation's profile change, which may rename it (its `name`, when it carries one).
+PROFILE_UPDATED = "Organisation.ProfileUpdated"
+# The stored lengths of the codes (the child tables' key columns).
+_CPV_LENGTH, _REGION_LENGTH = 12, 10
+_MAX_BIGINT = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class _Details:
+    columns: Row
+    cpv_codes: list[str]
+    regions: list[str]
+
+
+def _details(event: RecordedEvent) -> _Details | None:
+    """The listing's details as its Published or Updated event holds them; None (logged) if
+    they are not what the domain writes."""
+    try:
+        details = event.data["details"]
+        capacity = details["capacity_minor"]
+        if type(capacity) is not int or not 0 <= capacity <= _MAX_BIGINT:
+            raise ValueError(f"capacity {capacity!r}")
+        return _Details(
+            columns={
+                "title": str(details["title"]),
+                "description": str(details["description"]),
+                "price_basis": str(details["price_basis"]),
+                "capacity_minor": capacity,
+            },
+            cpv_codes=[str(code) for code in details["cpv_codes"]],
+            regions=[str(region) for region in details["regions"]],
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        _log.warning("listings: %r left out: its details are not a listing's (%s)", event, error)
+        return None
+
+
+class _Sellers(RowPerAggregate):
+    """The membership log's part: a row an organisation, its name and whether it is listed."""
+
+    table = listing_sellers
+    created_by = "Organisation.Registered"
+    changed_by = frozenset({*STATUS_EVENTS, PROFILE_UPDATED})
+
+    def create(self, event: RecordedEvent) -> Row:
+        return {
+            "organisation_id": event.originator_id,
+            "name": str(event.data.get("name") or ""),
+            "listed": False,
+        }
+
+    def change(self, row: Row, event: RecordedEvent) -> None:
+        if event.name == PROFILE_UPDATED:
+            name = event.data.get("name")
+            if isinstance(name, str) and name:
+                row["name"] = name
+            return
+        try:
+            status = status_after(event.name, event.data)
+        except KeyError:
+            _log.warning("listings: %r carries no status; the seller is unchanged", event)
+            return
+        row["listed"] = status in LISTED_STATUSES
+
+
+class ListingsProjection(Projection):
+    """Service listings and their sellers (see the module's doc)."""
+
+    name = "listings"
+    logs = (MARKETPLACE, MEMBERSHIP)
+    tables = (service_listing_cpv, service_listing_regions, service_listings, listing_sellers)
+
+    def __init__(self) -> None:
+        self._sellers = _Sellers()
+
+    def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
+        sellers = [e for e in events if e.log == MEMBERSHIP]
+        if sellers:
+            self._sellers.apply(connection, sellers)
+        listings = [e for e in events if e.log == MARKETPLACE and e.name in _LISTING_EVENTS]
+        if listings:
+            self._apply_listings(connection, listings)
+
+    def _apply_listings(self, connection: Connection, events: list[RecordedEvent]) -> None:
+        created = {e.originator_id for e in events if e.name == PUBLISHED}
+        earlier = {e.originator_id for e in events} - created
+        rows = load_rows(connection, service_listings, "listing_id", earlier)
+        # The codes of the listings whose details this batch set, as they end up.
+        codes: dict[UUID, _Details] = {}
+        for event in events:
+            listing_id, data = event.originator_id, event.data
+            if event.name == PUBLISHED:
+                details = _details(event)
+                at, seller = data.get("timestamp"), data.get("organisation_id")
+                if details is None or not isinstance(at, datetime):
+                    created.discard(listing_id)
+                    continue
+                if not isinstance(seller, UUID):
+                    _log.warning("listings: %r left out: it names no organisation", event)
+                    created.discard(listing_id)
+                    continue
+                rows[listing_id] = details.columns | {
+                    "listing_id": listing_id,
+                    "organisation_id": seller,
+                    "state": "published",
+                    "version": event.originator_version,
+                    "published_at": at,
+                    "updated_at": at,
+                }
+                codes[listing_id] = details
+                continue
+            row = rows.get(listing_id)
+            if row is None:  # its publication was left out, or came before the log began
+                continue
+            if event.name == UPDATED:
+                details = _details(event)
+                if details is None:
+                    continue
+                row.update(details.columns)
+                codes[listing_id] = details
+            else:
+                row["state"] = _STATE_AFTER[event.name]
+            row["version"] = event.originator_version
+            if isinstance(data.get("timestamp"), datetime):
+                row["updated_at"] = data["timestamp"]
+        save_rows(connection, service_listings, "listing_id", rows, created=created)
+        replaced = [key for key in codes if key not in created]
+        if replaced:
+            for table in (service_listing_cpv, service_listing_regions):
+                connection.execute(delete(table).where(table.c.listing_id.in_(replaced)))
+        cpv_rows, region_rows = self._code_rows(connection, codes.items())
+        insert_rows(connection, service_listing_cpv, cpv_rows)
+        insert_rows(connection, service_listing_regions, region_rows)
+
+    @staticmethod
+    def _code_rows(
+        connection: Connection, listings: Iterable[tuple[UUID, _Details]]
+    ) -> tuple[list[Row], list[Row]]:
+        """The child rows, each code as it will be stored and once a listing."""
+        cpv_rows: list[Row] = []
+        region_rows: list[Row] = []
+        for listing_id, details in listings:
+            cpv = dict.fromkeys(storable(connection, c, _CPV_LENGTH) for c in details.cpv_codes)
+            cpv_rows.extend(
+                {"listing_id": listing_id, "cpv_code": code, "cpv_stem": cpv_stem(code)}
+                for code in cpv
+            )
+            regions = dict.fromkeys(
+                storable(connection, r, _REGION_LENGTH) for r in details.regions
+            )
+            region_rows.extend({"listing_id": listing_id, "region": r} for r in regions)
+        return cpv_rows, region_rows
+
+
+# Reads -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListingEntry:
+    listing_id: UUID
+    organisation_id: UUID
+    # The seller's name; None while the membership log has not been read that far.
+    seller_name: str | None
+    title: str
+    description: str
+    price_basis: str
+    capacity_minor: int
+    state: str
+    # Published and its seller listed: what the public sees.
+    shown: bool
+    version: int
+    cpv_codes: list[str]
+    regions: list[str]
+    published_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ListingsPage:
+    entries: list[ListingEntry]
+    total: int
+
+
+_LISTING_COLUMNS = (
+    "listing_id",
+    "organisation_id",
+    "title",
+    "description",
+    "price_basis",
+    "capacity_minor",
+    "state",
+    "version",
+    "published_at",
+    "updated_at",
+)
+_SHOWN = and_(service_listings.c.state == "published", listing_sellers.c.listed.is_(True))
+
+
+async def public_listings(
+    connection: AsyncConnection,
+    *,
+    cpv_code: str | None,
+    region: str | None,
+    region_parents: dict[str, str | None],
+    price_basis: str | None,
+    organisation_id: UUID | None,
+    limit: int,
+    offset: int,
+) -> ListingsPage:
+    """Shown listings, by title; a region or CPV filter matches up and down its hierarchy."""
+    conditions: list[Any] = [_SHOWN]
+    if price_basis is not None:
+        conditions.append(service_listings.c.price_basis == price_basis)
+    if organisation_id is not None:
+        conditions.append(service_listings.c.organisation_id == organisation_id)
+    if region is not None:
+        regions = service_listing_regions
+        conditions.append(
+            exists().where(
+                and_(
+                    regions.c.listing_id == service_listings.c.listing_id,
+                    regions.c.region.in_(_related_regions(region, region_parents)),
+                )
+            )
+        )
+    if cpv_code is not None:
+        stem, cpv = cpv_stem(cpv_code), service_listing_cpv
+        conditions.append(
+            exists().where(
+                and_(
+                    cpv.c.listing_id == service_listings.c.listing_id,
+                    or_(
+                        cpv.c.cpv_stem.startswith(stem, autoescape=True),
+                        cpv.c.cpv_stem.in_(_stem_prefixes(stem)),
+                    ),
+                )
+            )
+        )
+    return await _page(connection, and_(*conditions), limit, offset)
+
+
+async def organisation_listings(
+    connection: AsyncConnection, organisation_id: UUID, *, limit: int, offset: int
+) -> ListingsPage:
+    """An organisation's listings, withdrawn ones too, each saying whether it is shown."""
+    where = service_listings.c.organisation_id == organisation_id
+    return await _page(connection, where, limit, offset)
+
+
+async def listing_entry(connection: AsyncConnection, listing_id: UUID) -> ListingEntry | None:
+    found = await _page(connection, service_listings.c.listing_id == listing_id, 1, 0)
+    return found.entries[0] if found.entries else None
+
+
+async def _page(connection: AsyncConnection, where: Any, limit: int, offset: int) -> ListingsPage:
+    joined = service_listings.outerjoin(
+        listing_sellers, listing_sellers.c.organisation_id == service_listings.c.organisation_id
+    )
+    total = (
+        await connection.execute(select(func.count()).select_from(joined).where(where))
+    ).scalar_one()
+    rows = (
+        await connection.execute(
+            select(service_listings, listing_sellers.c.name, listing_sellers.c.listed)
+            .select_from(joined)
+            .where(where)
+            .order_by(service_listings.c.title, service_listings.c.listing_id)
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+    ids = [row.listing_id for row in rows]
+    cpv: dict[UUID, list[str]] = {key: [] for key in ids}
+    regions: dict[UUID, list[str]] = {key: [] for key in ids}
+    if ids:
+        for row in await connection.execute(
+            select(service_listing_cpv.c.listing_id, service_listing_cpv.c.cpv_code)
+            .where(service_listing_cpv.c.listing_id.in_(ids))
+            .order_by(service_listing_cpv.c.cpv_code)
+        ):
+            cpv[row.listing_id].append(row.cpv_code)
+        for row in await connection.execute(
+            select(service_listing_regions.c.listing_id, service_listing_regions.c.region)
+            .where(service_listing_regions.c.listing_id.in_(ids))
+            .order_by(service_listing_regions.c.region)
+        ):
+            regions[row.listing_id].append(row.region)
+    return ListingsPage(
+        entries=[
+            ListingEntry(
+                **{name: row._mapping[name] for name in _LISTING_COLUMNS},
+                seller_name=row.name,
+                shown=row.state == "published" and bool(row.listed),
+                cpv_codes=cpv[row.listing_id],
+                regions=regions[row.listing_id],
+            )
+            for row in rows
+        ],
+        total=int(total),
+    )
