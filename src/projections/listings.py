@@ -159,10 +159,9 @@ class ListingsProjection(Projection):
                 continue
             if event.name == UPDATED:
                 details = _details(event)
-                if details is None:
-                    continue
-                row.update(details.columns)
-                codes[listing_id] = details
+                if details is not None:  # else left out: the listing keeps what it said
+                    row.update(details.columns)
+                    codes[listing_id] = details
             else:
                 row["state"] = _STATE_AFTER[event.name]
             row["version"] = event.originator_version
