@@ -24,6 +24,7 @@ from membership.domain import (
     ExternalEventClaim,
     Organisation,
     ProcessorPaymentClaim,
+    Profile,
     RegistrationDetails,
     RegistryClaim,
 )
@@ -163,6 +164,19 @@ class MembershipApp(Writes, Application[UUID]):
 
     def get_organisation(self, organisation_id: UUID) -> Organisation:
         return self._get(organisation_id, Organisation, "organisation")
+
+    def update_profile(
+        self,
+        context: Context,
+        organisation_id: UUID,
+        profile: Profile,
+        expected_version: int | None = None,
+    ) -> Saved:
+        """Keep the profile current; when nothing changed, nothing is recorded (the version
+        stays, and there is no position to read after)."""
+        return self._change(
+            organisation_id, expected_version, lambda org: org.update_profile(context, profile)
+        )
 
     def apply_for_membership(
         self,

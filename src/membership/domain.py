@@ -17,7 +17,9 @@ from membership.details import (
     MAX_TEXT,
     LegalForm,
     OrganisationKind,
+    Profile,
     RegistrationDetails,
+    require_what_the_kind_declares,
 )
 from membership.dues import (
     DuesBand,
@@ -43,6 +45,7 @@ __all__ = [
     "Organisation",
     "OrganisationKind",
     "ProcessorPaymentClaim",
+    "Profile",
     "RegistrationDetails",
     "RegistryClaim",
 ]
@@ -66,6 +69,23 @@ class Organisation(TradehallAggregate, MembershipLifecycle):
         def apply(self, aggregate: Organisation) -> None:
             # Nothing about the organisation takes effect before this (ADR 17).
             aggregate.exists_from = self.effective_at
+
+    class ProfileUpdated(TradehallAggregate.Event):
+        """The organisation's profile as it now stands, whole (a reader needs no earlier event
+        to know it). Its people (contact points) are never here: ADR 4."""
+
+        name: str
+        social_purpose: str
+        regions: list[str]
+        cpv_codes: list[str]
+        website: str | None
+
+        def apply(self, aggregate: Organisation) -> None:
+            aggregate.name = self.name
+            aggregate.social_purpose = self.social_purpose
+            aggregate.regions = list(self.regions)
+            aggregate.cpv_codes = list(self.cpv_codes)
+            aggregate.website = self.website
 
     class RegistryIdentifierReleased(TradehallAggregate.Event):
         """Staff found the identifier was wrongly claimed: the organisation no longer holds it."""
@@ -127,6 +147,7 @@ class Organisation(TradehallAggregate, MembershipLifecycle):
         self.regions = list(regions)
         self.cpv_codes = list(cpv_codes)
         self.first_user_id = first_user_id
+        self.website: str | None = None  # set by a profile update; registration gives none
         self.exists_from: datetime = datetime.min.replace(tzinfo=UTC)  # set as it registers
         self.membership_status = MembershipStatus.NONE
         self.applied_at: datetime | None = None
@@ -156,6 +177,41 @@ class Organisation(TradehallAggregate, MembershipLifecycle):
             regions=list(details.regions),
             cpv_codes=list(details.cpv_codes),
             first_user_id=first_user_id,
+            **context.event_kwargs(),
+        )
+
+    @property
+    def profile(self) -> Profile:
+        return Profile(
+            name=self.name,
+            social_purpose=self.social_purpose,
+            regions=tuple(self.regions),
+            cpv_codes=tuple(self.cpv_codes),
+            website=self.website,
+        )
+
+    def update_profile(self, context: Context, profile: Profile) -> None:
+        """Keep the profile current: recorded whole, and only when something changed (the
+        order codes are given in is no change). The kind's rules hold as at registration."""
+        require_what_the_kind_declares(
+            self.kind, profile.social_purpose, profile.regions, profile.cpv_codes
+        )
+        current = self.profile
+        if (
+            profile.name == current.name
+            and profile.social_purpose == current.social_purpose
+            and set(profile.regions) == set(current.regions)
+            and set(profile.cpv_codes) == set(current.cpv_codes)
+            and profile.website == current.website
+        ):
+            return
+        self.trigger_event(
+            self.ProfileUpdated,
+            name=profile.name,
+            social_purpose=profile.social_purpose,
+            regions=list(profile.regions),
+            cpv_codes=list(profile.cpv_codes),
+            website=profile.website,
             **context.event_kwargs(),
         )
 

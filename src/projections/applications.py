@@ -22,6 +22,8 @@ _DECISIONS = {
     "Organisation.MembershipRejected": "rejected",
     "Organisation.MembershipApplicationWithdrawn": "withdrawn",
 }
+# A profile change renames the applicant (and moves its version on).
+_PROFILE_UPDATED = "Organisation.ProfileUpdated"
 
 
 class ApplicationsProjection(RowPerAggregate):
@@ -29,7 +31,7 @@ class ApplicationsProjection(RowPerAggregate):
     logs = ("membership",)
     table = membership_applications
     created_by = "Organisation.Registered"
-    changed_by = frozenset({"Organisation.MembershipApplied", *_DECISIONS})
+    changed_by = frozenset({"Organisation.MembershipApplied", _PROFILE_UPDATED, *_DECISIONS})
 
     def create(self, event: RecordedEvent) -> Row:
         return registered_row(event) | {
@@ -44,7 +46,9 @@ class ApplicationsProjection(RowPerAggregate):
     def change(self, row: Row, event: RecordedEvent) -> None:
         data = event.data
         row["version"] = event.originator_version
-        if event.name == "Organisation.MembershipApplied":
+        if event.name == _PROFILE_UPDATED:
+            row["name"] = data["name"]
+        elif event.name == "Organisation.MembershipApplied":
             row.update(
                 status="pending",
                 applied_at=data["timestamp"],

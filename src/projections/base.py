@@ -17,7 +17,14 @@ from uuid import UUID
 from sqlalchemy import Connection, Table
 
 from projections.events import RecordedEvent
-from projections.folding import Row, clear_tables, insert_rows, load_rows, save_rows
+from projections.folding import (
+    Row,
+    clear_tables,
+    delete_rows,
+    insert_rows,
+    load_rows,
+    save_rows,
+)
 
 
 class Projection(abc.ABC):
@@ -71,6 +78,11 @@ class RowPerAggregate(Projection):
         """Rows of other tables the first event makes, a table at a time (none by default)."""
         return ()
 
+    def replaced_children(self, event: RecordedEvent) -> Iterable[tuple[Table, Iterable[Row]]]:
+        """For a later event: the aggregate's rows of each child table it names, whole (they
+        replace the rows there, keyed by the table's `key` column). None by default."""
+        return ()
+
     def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
         first, later = self.created_by, self.changed_by
         relevant = [e for e in events if e.name == first or e.name in later]
@@ -79,17 +91,29 @@ class RowPerAggregate(Projection):
         created = {e.originator_id for e in relevant if e.name == first}
         earlier = {e.originator_id for e in relevant} - created
         rows: dict[UUID, Row] = load_rows(connection, self.table, self.key, earlier)
-        children: dict[Table, list[Row]] = {}
+        # Each child table's new rows, by aggregate; and the aggregates whose stored rows a
+        # later event replaced (deleted before the new rows go in).
+        children: dict[Table, dict[UUID, list[Row]]] = {}
+        replaced: dict[Table, set[UUID]] = {}
         for event in relevant:
+            aggregate_id = event.originator_id
             if event.name == first:
-                rows[event.originator_id] = self.create(event)
+                rows[aggregate_id] = self.create(event)
                 # An aggregate's first event, applied once: its child rows are new.
                 for table, new in self.children(event):
-                    children.setdefault(table, []).extend(new)
+                    children.setdefault(table, {}).setdefault(aggregate_id, []).extend(new)
                 continue
-            row = rows.get(event.originator_id)
-            if row is not None:  # None: an aggregate made before the log began
-                self.change(row, event)
+            row = rows.get(aggregate_id)
+            if row is None:  # an aggregate made before the log began
+                continue
+            self.change(row, event)
+            for table, new in self.replaced_children(event):
+                children.setdefault(table, {})[aggregate_id] = list(new)
+                if aggregate_id not in created:
+                    replaced.setdefault(table, set()).add(aggregate_id)
         save_rows(connection, self.table, self.key, rows, created=created)
-        for table, new_rows in children.items():
-            insert_rows(connection, table, new_rows)
+        for table in self.child_tables:
+            delete_rows(connection, table, self.key, replaced.get(table, set()))
+            insert_rows(
+                connection, table, [r for new in children.get(table, {}).values() for r in new]
+            )

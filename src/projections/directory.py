@@ -24,6 +24,8 @@ from projections.tables import (
 
 # Members in good standing are listed: new, current, or in their grace period.
 LISTED_STATUSES = frozenset({"new", "current", "grace"})
+# The organisation's profile, whole: name, social purpose, regions and CPV codes replaced.
+PROFILE_UPDATED = "Organisation.ProfileUpdated"
 
 
 def cpv_stem(code: str) -> str:
@@ -38,7 +40,7 @@ class DirectoryProjection(RowPerAggregate):
     table = directory_members
     child_tables = (directory_member_cpv, directory_member_regions)
     created_by = "Organisation.Registered"
-    changed_by = STATUS_EVENTS
+    changed_by = STATUS_EVENTS | {PROFILE_UPDATED}
 
     def create(self, event: RecordedEvent) -> Row:
         data = event.data
@@ -51,24 +53,36 @@ class DirectoryProjection(RowPerAggregate):
         }
 
     def children(self, event: RecordedEvent) -> Iterable[tuple[Table, Iterable[Row]]]:
-        org_id, data = event.originator_id, event.data
-        yield (
-            directory_member_regions,
-            ({"organisation_id": org_id, "region": r} for r in data["regions"]),
-        )
-        yield (
-            directory_member_cpv,
-            (
-                {"organisation_id": org_id, "cpv_code": c, "cpv_stem": cpv_stem(c)}
-                for c in data["cpv_codes"]
-            ),
-        )
+        return _codes(event)
+
+    def replaced_children(self, event: RecordedEvent) -> Iterable[tuple[Table, Iterable[Row]]]:
+        return _codes(event) if event.name == PROFILE_UPDATED else ()
 
     def change(self, row: Row, event: RecordedEvent) -> None:
+        if event.name == PROFILE_UPDATED:
+            row["name"] = event.data["name"]
+            row["social_purpose"] = event.data["social_purpose"]
+            return
         row["status"] = status = status_after(event.name, event.data)
         row["listed"] = status in LISTED_STATUSES
         if event.name == "Organisation.MembershipAdmitted":
             row["admitted_at"] = event.data["effective_at"]
+
+
+def _codes(event: RecordedEvent) -> Iterable[tuple[Table, Iterable[Row]]]:
+    """The regions and CPV codes an event states (a registration, a profile), as child rows."""
+    org_id, data = event.originator_id, event.data
+    yield (
+        directory_member_regions,
+        ({"organisation_id": org_id, "region": r} for r in data["regions"]),
+    )
+    yield (
+        directory_member_cpv,
+        (
+            {"organisation_id": org_id, "cpv_code": c, "cpv_stem": cpv_stem(c)}
+            for c in data["cpv_codes"]
+        ),
+    )
 
 
 @dataclass(frozen=True)

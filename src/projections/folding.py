@@ -243,6 +243,12 @@ def upsert_rows(connection: Connection, table: Table, key: str, rows: Collection
         _bulk(connection).upsert(connection, table, key, rows)
 
 
+def delete_rows(connection: Connection, table: Table, key: str, ids: Collection[UUID]) -> None:
+    """Delete the rows whose `key` is one of `ids` (every row of each, in a child table)."""
+    if ids:
+        connection.execute(delete(table).where(_bulk(connection).matching(table.c[key], ids)))
+
+
 def insert_rows(connection: Connection, table: Table, rows: Collection[Row]) -> None:
     if rows:
         _bulk(connection).insert(connection, table, rows)

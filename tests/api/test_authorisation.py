@@ -88,6 +88,11 @@ EXPECTED_RULES = {
     ("POST", "/api/v1/auth/logout"): PUBLIC_,
     ("POST", "/api/v1/organisations"): PUBLIC_,
     ("GET", ORG): OWN_OR_STAFF,
+    # Organisation profiles (issue 10); contact points are people's data, in a table (ADR 4).
+    ("PUT", f"{ORG}/profile"): OWN_OR_STAFF,
+    ("GET", f"{ORG}/contact-points"): OWN_OR_STAFF,
+    ("PUT", f"{ORG}/contact-points"): OWN_OR_STAFF,
+    ("DELETE", f"{ORG}/contact-points"): OWN_OR_STAFF,
     ("POST", f"{ORG}/membership/application"): OWN,
     ("GET", f"{ORG}/membership/application"): OWN_OR_STAFF,
     ("POST", f"{ORG}/membership/application/withdrawal"): OWN,

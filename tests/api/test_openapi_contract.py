@@ -51,6 +51,7 @@ IF_MATCH_COMMANDS = {
     ("post", f"{ORG}/dues/payments"),
     ("post", f"{ORG}/dues/refunds"),
     ("post", f"{ORG}/dues/credit-notes"),
+    ("put", f"{ORG}/profile"),
 }
 
 

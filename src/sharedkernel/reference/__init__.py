@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
@@ -61,3 +62,19 @@ def canonical_region(code: str, *, field: str = "regions") -> str:
     if normalised not in itl_regions():
         raise InvalidValue(field, f"{code!r} is not an ITL 2025 region code")
     return normalised
+
+
+def canonical_cpv_codes(codes: Iterable[str], *, field: str = "cpv_codes") -> tuple[str, ...]:
+    """Each code in its official form, once, in the order first given; an unknown one is an
+    InvalidValue naming its place (`cpv_codes[2]`)."""
+    return tuple(
+        dict.fromkeys(canonical_cpv(code, field=f"{field}[{i}]") for i, code in enumerate(codes))
+    )
+
+
+def canonical_regions(codes: Iterable[str], *, field: str = "regions") -> tuple[str, ...]:
+    """Each ITL code upper-cased, once, in the order first given; an unknown one is an
+    InvalidValue naming its place (`regions[0]`)."""
+    return tuple(
+        dict.fromkeys(canonical_region(code, field=f"{field}[{i}]") for i, code in enumerate(codes))
+    )

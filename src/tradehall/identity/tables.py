@@ -11,6 +11,7 @@ from sharedkernel.sqltypes import NAMING_CONVENTION, UtcDateTime
 __all__ = [
     "EMAIL_UNIQUE_CONSTRAINT",
     "account_tokens",
+    "contact_points",
     "metadata",
     "refresh_tokens",
     "throttles",
@@ -83,6 +84,24 @@ throttles = Table(
     Column("version", Integer, nullable=False),
 )
 Index("ix_throttles_updated_at", throttles.c.updated_at)
+
+# An organisation's contact points (membership.contacts): people's names, e-mails and phones,
+# so a table, never events (ADR 4). Here, beside `users`, because the same rules bind both:
+# replaced or erased in place, in the membership log's SQLite file, and migrated with identity.
+# Replaced as a whole list; `position` is each one's place in it.
+contact_points = Table(
+    "contact_points",
+    metadata,
+    Column("organisation_id", Uuid, primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("label", String(60), nullable=False),
+    Column("name", String(200), nullable=True),
+    Column("email", String(320), nullable=True),
+    Column("phone", String(40), nullable=True),
+    # Who wrote the list, and when (an actor string, "user:<id>": no personal data).
+    Column("updated_by", String(60), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
 
 # One sign-in's chain of refresh tokens; revoking it ends the sign-in (see docs/adr).
 token_families = Table(

@@ -113,6 +113,11 @@ def message_id(event: RecordedEvent, template: str) -> str:
     return f"<{stable}@{MESSAGE_DOMAIN}>"
 
 
+# The events that name an organisation, whose names the writer keeps (ADR 18). A profile
+# change tells nobody anything: it only renames.
+_NAMING = frozenset({"Organisation.Registered", "Organisation.ProfileUpdated"})
+
+
 class NoticeWriter(Projection):
     """Follows the membership log and queues a message for each event that tells of something."""
 
@@ -125,15 +130,11 @@ class NoticeWriter(Projection):
         self.public_url = public_url.rstrip("/")
 
     def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
-        registered = {
-            e.originator_id: {"organisation_id": e.originator_id, "name": e.data["name"]}
-            for e in events
-            if e.name == "Organisation.Registered"
-        }
-        # Upserted: the migration that made the table filled it from the directory once.
-        upsert_rows(connection, notice_organisations, "organisation_id", registered.values())
-        ids = {e.originator_id for e in events} - registered.keys()
-        names = {key: row["name"] for key, row in registered.items()}
+        # Names as stored before the batch, for the organisations it did not register; each
+        # event is then told under the name as it stood (a profile change may rename).
+        registered = {e.originator_id for e in events if e.name == "Organisation.Registered"}
+        ids = {e.originator_id for e in events} - registered
+        names: dict[Any, Any] = {}
         if ids:
             names |= dict(
                 connection.execute(
@@ -142,9 +143,19 @@ class NoticeWriter(Projection):
                     ).where(notice_organisations.c.organisation_id.in_(ids))
                 ).all()
             )
+        # Each organisation's latest name in the batch, kept for later batches. Upserted: the
+        # migration that made the table filled it from the directory once.
+        latest = {
+            e.originator_id: {"organisation_id": e.originator_id, "name": e.data["name"]}
+            for e in events
+            if e.name in _NAMING
+        }
+        upsert_rows(connection, notice_organisations, "organisation_id", latest.values())
         rows = []
         for event in events:
-            if is_imported(event) or event.name == "Organisation.Registered":
+            if event.name in _NAMING:
+                names[event.originator_id] = event.data["name"]
+            if is_imported(event) or event.name in _NAMING:
                 continue
             name = names.get(event.originator_id) or event.data.get("name") or "Your organisation"
             notice = notice_for(event, str(name), self.public_url)

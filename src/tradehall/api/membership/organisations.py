@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from membership.application import MembershipApp
-from membership.domain import Organisation
+from membership.contacts import ContactPoint, check_contact_points
+from membership.domain import Organisation, Profile
 from membership.registry import normalise_identifier
 from membership.standing import GOOD_STANDING
 from projections.applications import application_of
@@ -28,6 +29,8 @@ from tradehall.api.commands import Commands, command_result, etag
 from tradehall.api.membership.directory import application_view
 from tradehall.api.membership.schemas.membership import ApplyForMembership, money_of
 from tradehall.api.membership.schemas.organisations import (
+    ContactPoints,
+    ContactPointView,
     MembershipView,
     OrganisationView,
     Registered,
@@ -35,12 +38,19 @@ from tradehall.api.membership.schemas.organisations import (
     RegistryIdentifierView,
     Rejection,
     ReleaseClaim,
+    ReplaceContactPoints,
+    UpdateProfile,
 )
 from tradehall.api.membership.schemas.reads import ApplicationStatus
 from tradehall.api.middleware import request_id_of
 from tradehall.api.reads import PositionParam, ReadYourWrites, with_consistency
 from tradehall.api.schemas.common import CommandResult
 from tradehall.membership import LOG
+from tradehall.membership.contacts import (
+    contact_points_of,
+    erase_contact_points,
+    replace_contact_points,
+)
 from tradehall.membership.registration import NewOrganisation, Registrar, register_organisation
 
 ETAG_HEADER = [
@@ -48,7 +58,13 @@ ETAG_HEADER = [
 ]
 
 
-def _view(organisation: Organisation) -> OrganisationView:
+def _contact_views(points: list[ContactPoint]) -> list[ContactPointView]:
+    return [
+        ContactPointView(label=p.label, name=p.name, email=p.email, phone=p.phone) for p in points
+    ]
+
+
+def _view(organisation: Organisation, contacts: list[ContactPoint]) -> OrganisationView:
     identifier = organisation.registry_identifier
     return OrganisationView(
         id=organisation.id,
@@ -63,6 +79,8 @@ def _view(organisation: Organisation) -> OrganisationView:
         social_purpose=organisation.social_purpose,
         regions=list(organisation.regions),
         cpv_codes=list(organisation.cpv_codes),
+        website=organisation.website,
+        contact_points=_contact_views(contacts),
         membership=MembershipView(
             status=organisation.membership_status,
             good_standing=organisation.membership_status in GOOD_STANDING,
@@ -142,10 +160,108 @@ class OrganisationController(Controller):
         self,
         commands: NamedDependency[Commands],
         membership: NamedDependency[MembershipApp],
+        engine: NamedDependency[AsyncEngine],
         organisation_id: FromPath[UUID],
     ) -> Response[OrganisationView]:
         organisation = await commands.run(membership.get_organisation, organisation_id)
-        return Response(_view(organisation), headers={"ETag": etag(organisation.version)})
+        async with engine.connect() as connection:
+            contacts = await contact_points_of(connection, organisation_id)
+        return Response(_view(organisation, contacts), headers={"ETag": etag(organisation.version)})
+
+    @put(
+        "/{organisation_id:uuid}/profile",
+        opt=rule(own_organisation_or_staff()),
+        status_code=200,
+        summary="Keep the profile current: name, social purpose, regions, CPV codes, website",
+        description=(
+            "The whole profile as it is to stand. Recorded as one event with its actor, and "
+            "only when something changed (otherwise the version stays and `position` is "
+            "empty). The kind, legal form and registry identifier are not changed here."
+        ),
+        response_headers=ETAG_HEADER,
+    )
+    async def update_profile(
+        self,
+        commands: NamedDependency[Commands],
+        membership: NamedDependency[MembershipApp],
+        organisation_id: FromPath[UUID],
+        data: JSONBody[UpdateProfile],
+    ) -> Response[CommandResult]:
+        profile = Profile.parse(
+            name=data.name,
+            social_purpose=data.social_purpose,
+            regions=data.regions,
+            cpv_codes=data.cpv_codes,
+            website=data.website,
+        )
+        return await commands.execute(LOG, membership.update_profile, organisation_id, profile)
+
+    @get(
+        "/{organisation_id:uuid}/contact-points",
+        opt=rule(own_organisation_or_staff()),
+        summary="The organisation's contact points (people's data: its users and staff only)",
+    )
+    async def contact_points(
+        self,
+        commands: NamedDependency[Commands],
+        membership: NamedDependency[MembershipApp],
+        engine: NamedDependency[AsyncEngine],
+        organisation_id: FromPath[UUID],
+    ) -> ContactPoints:
+        await _require_organisation(commands, membership, organisation_id)
+        async with engine.connect() as connection:
+            points = await contact_points_of(connection, organisation_id)
+        return ContactPoints(organisation_id=organisation_id, contact_points=_contact_views(points))
+
+    @put(
+        "/{organisation_id:uuid}/contact-points",
+        opt=rule(own_organisation_or_staff()),
+        status_code=200,
+        summary="Replace the contact points with this list (kept in a table, never in events)",
+    )
+    async def replace_contact_points(
+        self,
+        commands: NamedDependency[Commands],
+        membership: NamedDependency[MembershipApp],
+        engine: NamedDependency[AsyncEngine],
+        organisation_id: FromPath[UUID],
+        data: JSONBody[ReplaceContactPoints],
+    ) -> ContactPoints:
+        points = check_contact_points(
+            [
+                ContactPoint.parse(
+                    label=each.label,
+                    name=each.name,
+                    email=each.email,
+                    phone=each.phone,
+                    field=f"contact_points[{i}]",
+                )
+                for i, each in enumerate(data.contact_points)
+            ]
+        )
+        await _require_organisation(commands, membership, organisation_id)
+        context = commands.context()
+        await replace_contact_points(
+            engine, organisation_id, points, actor=context.actor, now=context.at
+        )
+        return ContactPoints(
+            organisation_id=organisation_id, contact_points=_contact_views(list(points))
+        )
+
+    @delete(
+        "/{organisation_id:uuid}/contact-points",
+        opt=rule(own_organisation_or_staff()),
+        summary="Erase every contact point of the organisation",
+    )
+    async def erase_contact_points(
+        self,
+        commands: NamedDependency[Commands],
+        membership: NamedDependency[MembershipApp],
+        engine: NamedDependency[AsyncEngine],
+        organisation_id: FromPath[UUID],
+    ) -> None:
+        await _require_organisation(commands, membership, organisation_id)
+        await erase_contact_points(engine, organisation_id)
 
     @post(
         "/{organisation_id:uuid}/membership/application",
@@ -232,6 +348,13 @@ class OrganisationController(Controller):
         data: JSONBody[Rejection],
     ) -> Response[CommandResult]:
         return await commands.execute(LOG, membership.reject, organisation_id, data.reason)
+
+
+async def _require_organisation(
+    commands: Commands, membership: MembershipApp, organisation_id: UUID
+) -> None:
+    if not await commands.run(membership.is_registered, organisation_id):
+        raise NotFound(f"no organisation {organisation_id}")
 
 
 class RegistryClaimController(Controller):
