@@ -103,11 +103,13 @@ def served(tmp_path: Path) -> Iterator[Served]:
     )
     server = Served(f"http://127.0.0.1:{port}", process, [])
     try:
-        # Wait for uvicorn's own word that start-up (migrations included) is complete.
+        # Wait for uvicorn's own word that it listens: it says so after the application's
+        # start-up (migrations included) completes, once its socket is bound ("Application
+        # startup complete" comes before the bind, so a request then may find nobody there).
         assert process.stdout is not None
         for raw in iter(process.stdout.readline, b""):
             server.lines.append(raw.decode(errors="replace"))
-            if "Application startup complete" in server.lines[-1]:
+            if "Uvicorn running on" in server.lines[-1]:
                 break
         else:
             pytest.fail("the server exited before it was ready:\n" + "".join(server.lines))
