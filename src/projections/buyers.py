@@ -32,11 +32,15 @@ _log = logging.getLogger("tradehall.projections")
 # side reads events by topic and payload, not through the domain).
 BUYER_KINDS = frozenset({"public_body", "business"})
 REGISTERED = "Organisation.Registered"
+RENAMED = "Organisation.ProfileUpdated"  # carries the whole profile, the name among it
 VERIFIED = "BuyerVerification.Verified"
 REVERIFIED = "BuyerVerification.Reverified"
 WITHDRAWN = "BuyerVerification.Withdrawn"
 _LATER = frozenset({REVERIFIED, WITHDRAWN})
-_HANDLED = {"membership": frozenset({REGISTERED}), "marketplace": frozenset({VERIFIED, *_LATER})}
+_HANDLED = {
+    "membership": frozenset({REGISTERED, RENAMED}),
+    "marketplace": frozenset({VERIFIED, *_LATER}),
+}
 
 
 def _uuid(value: Any) -> UUID | None:
@@ -77,7 +81,7 @@ class BuyersProjection(Projection):
         wanted: set[UUID] = set()
         later: set[UUID] = set()
         for event in relevant:
-            if event.name == REGISTERED:
+            if event.name in (REGISTERED, RENAMED):
                 wanted.add(event.originator_id)
             elif event.name == VERIFIED:
                 org = _uuid(event.data.get("organisation_id"))
@@ -114,6 +118,12 @@ class BuyersProjection(Projection):
                 registered_at=data.get("timestamp"),
             )
             return org_id
+        if event.name == RENAMED:
+            row = rows.get(event.originator_id)
+            if row is None or row["kind"] is None or not data.get("name"):
+                return None  # not a buyer (or its registration not read yet): nothing to rename
+            row["name"] = str(data["name"])
+            return event.originator_id
         found = org_of.get(event.originator_id)
         if found is None:
             _log.warning("buyers: %r left out: no organisation known for it", event)

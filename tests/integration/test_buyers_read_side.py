@@ -122,3 +122,24 @@ def test_no_event_stops_it(engine: Engine, caplog: pytest.LogCaptureFixture) -> 
         assert row["verified"] is False
         connection.rollback()
     assert sum("left out" in r.getMessage() for r in caplog.records) == 2
+
+
+def test_a_renamed_buyer_is_listed_by_its_new_name(engine: Engine) -> None:
+    council, enterprise = uuid.uuid4(), uuid.uuid4()
+    projection = BuyersProjection()
+    renamed = "Organisation.ProfileUpdated"
+    with engine.begin() as connection:
+        projection.apply(
+            connection,
+            [
+                registered(1, council, "public_body", "Old Town Council"),
+                registered(2, enterprise, "social_enterprise"),
+                event("membership", 3, council, renamed, name="New Town Council"),
+                event("membership", 4, enterprise, renamed, name="Not a buyer"),
+                event("membership", 5, uuid.uuid4(), renamed, name="Never registered"),
+            ],
+        )
+        found = rows(connection, council, enterprise)
+        assert set(found) == {council}
+        assert found[council]["name"] == "New Town Council"
+        connection.rollback()
