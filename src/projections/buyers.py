@@ -119,10 +119,10 @@ class BuyersProjection(Projection):
             )
             return org_id
         if event.name == RENAMED:
-            row = rows.get(event.originator_id)
-            if row is None or row["kind"] is None or not data.get("name"):
+            buyer = rows.get(event.originator_id)
+            if buyer is None or buyer["kind"] is None or not data.get("name"):
                 return None  # not a buyer (or its registration not read yet): nothing to rename
-            row["name"] = str(data["name"])
+            buyer["name"] = str(data["name"])
             return event.originator_id
         found = org_of.get(event.originator_id)
         if found is None:
