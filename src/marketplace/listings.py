@@ -14,7 +14,7 @@ from uuid import UUID
 
 from sharedkernel.errors import Conflict, InvalidValue
 from sharedkernel.events import Context, TradehallAggregate
-from sharedkernel.reference import canonical_cpv, canonical_region
+from sharedkernel.reference import canonical_cpv_codes, canonical_regions
 
 MAX_TITLE = 200
 MAX_DESCRIPTION = 8000
@@ -85,16 +85,8 @@ class ListingDetails:
         return cls(
             title=clean_title,
             description=clean_description,
-            cpv_codes=tuple(
-                dict.fromkeys(
-                    canonical_cpv(c, field=f"cpv_codes[{i}]") for i, c in enumerate(cpv_codes)
-                )
-            ),
-            regions=tuple(
-                dict.fromkeys(
-                    canonical_region(r, field=f"regions[{i}]") for i, r in enumerate(regions)
-                )
-            ),
+            cpv_codes=canonical_cpv_codes(cpv_codes),
+            regions=canonical_regions(regions),
             price_basis=basis,
             capacity_minor=capacity_minor,
         )
