@@ -14,7 +14,7 @@ from membership.marks.mark import MarkStatus
 from tests.conftest import AppClient, running
 from tradehall.api.app import create_app
 from tradehall.cli import main
-from tradehall.dev.demo import STAFF_EMAIL, STAFF_PASSWORD
+from tradehall.dev.demo import BUYER_PASSWORD, BUYERS, STAFF_EMAIL, STAFF_PASSWORD, TRY_CPV
 from tradehall.settings import Settings
 
 
@@ -27,11 +27,17 @@ async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path
     second = await asyncio.to_thread(runner.invoke, main, ["demo"], env=env)
 
     assert first.exit_code == 0, first.output
-    assert "seeded 51 organisations" in first.output
+    # The 48 enterprises and the 5 buyers.
+    assert "seeded 53 organisations" in first.output
     assert STAFF_EMAIL in first.output
     assert STAFF_PASSWORD in first.output
     assert second.exit_code == 0, second.output
     assert "Demo data present" in second.output
+    for output in (first.output, second.output):  # the buyers' sign-ins, each run
+        for n, buyer in enumerate(BUYERS):
+            assert f"{buyer.email(n)} / {BUYER_PASSWORD} ({buyer.name}" in output
+        assert "GET /api/v1/buyers" in output
+        assert f"GET /api/v1/listings?cpv={TRY_CPV}" in output
 
     settings = Settings.from_env(env)
     app = create_app(settings)
@@ -45,6 +51,20 @@ async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path
         staff = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
         queue = (await client.get("/api/v1/membership/applications", headers=staff)).json()
         london = await client.get("/api/v1/directory", params={"region": "TLI"})
+        buyers = (await client.get("/api/v1/buyers", params={"per_page": 100})).json()
+        listings = (await client.get("/api/v1/listings", params={"per_page": 100})).json()
+        catering = (await client.get("/api/v1/listings", params={"cpv": TRY_CPV})).json()
+        signed_in = await client.post(
+            "/api/v1/auth/token",
+            json={"email": BUYERS[0].email(0), "password": BUYER_PASSWORD},
+        )
+        assert signed_in.status_code in (200, 201), signed_in.text
+        bakery = next(i for i in directory["items"] if i["name"].startswith("Tees Valley Bakery"))
+        bakery_id = uuid.UUID(bakery["id"])
+        website = services.applications["membership"].get_organisation(bakery_id).website
+        contacts = await client.get(
+            f"/api/v1/organisations/{bakery_id}/contact-points", headers=staff
+        )
         marks = services.applications["marks"]
         found = re.findall(
             r"quality mark (?:application )?(\S+) \(.*, organisation (\S+)\): (\w+)", first.output
@@ -72,6 +92,30 @@ async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path
     assert len(divisions) >= 8
     assert queue["total"] == 6
     assert london.json()["total"] >= 1
+    # Five buyers; verified: the two councils and the housing association (a public body), not
+    # the business (never verifiable) nor the public body still awaiting staff.
+    assert buyers["total"] == 5
+    assert {item["name"] for item in buyers["items"]} == {buyer.name for buyer in BUYERS}
+    assert {item["name"] for item in buyers["items"] if item["verified"]} == {
+        "Leeds City Council",
+        "Bristol City Council",
+        "Tyneside Homes Housing Association",
+    }
+    # Twelve listings, all of members in good standing when published and still (the demo
+    # lapses a member before publishing and gives it none), less the one withdrawn.
+    assert listings["total"] == 11
+    assert {item["price_basis"] for item in listings["items"]} == {
+        "fixed",
+        "day_rate",
+        "on_quotation",
+    }
+    assert catering["total"] == 3  # the bakery's, the canteen and the event catering
+    assert website == "https://tees-valley-bakery.example.org/"
+    assert contacts.status_code == 200, contacts.text
+    assert [point["name"] for point in contacts.json()["contact_points"]] == [
+        "Jo Example",
+        "Sam Example",
+    ]
 
 
 async def test_clock_tick_from_the_command_line_is_idempotent(tmp_path: Path) -> None:

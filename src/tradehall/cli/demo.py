@@ -20,11 +20,13 @@ def _seed_demo(settings: Settings) -> None:
 
     async def seed(services: Any) -> DemoReport:
         # After each context's reference data (the first dues schedule): the organisations.
-        # Then the quality marks, their evidence in the store the API reads it from.
+        # Then the quality marks, their evidence in the store the API reads it from; then the
+        # buyers' verifications and the members' listings.
         return await seed_demo(
             registrar_for(services),
             services.engine,
             services.applications["marks"],
+            services.applications["marketplace"],
             DirectoryFileStore(settings.evidence_path / "files"),
         )
 
@@ -38,10 +40,18 @@ def _seed_demo(settings: Settings) -> None:
             click.echo(f"  quality mark application {number} ({name}): {state}")
         else:
             click.echo(f"  quality mark {number} ({name}): {state}; see /api/v1/marks/{number}")
+    for name, email, state in report.buyers:
+        click.echo(f"  buyer:  {email} / {report.buyer_password} ({name}: {state})")
+    click.echo("  try:    GET /api/v1/buyers (the buyers, and which are verified)")
+    click.echo(
+        f"  try:    GET /api/v1/listings?cpv={report.try_cpv}"
+        f" (of {report.listings} demo listings, one withdrawn)"
+    )
 
 
 @click.command()
 def demo() -> None:
-    """Seed demo data: dozens of organisations, applications and decisions, a staff user."""
+    """Seed demo data: dozens of organisations, applications and decisions, buyers, listings, a
+    staff user."""
     settings = _settings()
     _seed_demo(settings)

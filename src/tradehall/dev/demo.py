@@ -1,8 +1,9 @@
 """`tradehall demo`: a believable association to try the service with.
 
 Dozens of social enterprises across the UK's ITL regions and CPV divisions, some admitted, some
-waiting, some rejected or withdrawn; a few public buyers; a staff user. Deterministic (seeded
-random), and idempotent: a second run finds the demo staff user and adds nothing.
+waiting, some rejected or withdrawn; five buyers (verified and not); a dozen service listings;
+a staff user. Deterministic (seeded random), and idempotent: a second run finds the demo staff
+user and adds nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from marketplace.application import MarketplaceApp
+from marketplace.listings import ListingDetails
+from membership.contacts import ContactPoint, check_contact_points
+from membership.details import Profile
 from membership.dues import DUES_CURRENCY
 from membership.marks.application import MarksApp, MembershipStanding
 from membership.marks.assessment import EvidenceFile
@@ -27,6 +32,7 @@ from membership.standing import MembershipStatus, grace_ends
 from sharedkernel.events import CLOCK, Context, user_actor
 from sharedkernel.money import Money
 from tradehall.identity.users import Role, insert_user
+from tradehall.membership.contacts import replace_contact_points
 from tradehall.membership.evidence import DirectoryFileStore
 from tradehall.membership.registration import NewOrganisation, Registrar, register_organisation
 
@@ -72,11 +78,107 @@ FORMS = [
     ("Trust", "charitable_incorporated_organisation", "GB-CHC"),
     ("Ltd", "company_limited_by_guarantee", "GB-COH"),
 ]
+BUYER_PASSWORD = MEMBER_PASSWORD
+
+
+@dataclass(frozen=True)
+class DemoBuyer:
+    name: str
+    kind: str
+    legal_form: str
+    registry_scheme: str
+    registry_id: str
+    region: str
+    # What staff checked when they verified it; None: not verified (awaiting, or a business,
+    # which is never verified: only a public body is).
+    evidence: str | None
+    state: str
+
+    def email(self, n: int) -> str:
+        return f"buyer{n + 1}@demo.tradehall.example"
+
+
 BUYERS = [
-    ("Tees Valley Combined Authority", "TLC3"),
-    ("Leeds City Council", "TLE4"),
-    ("NHS Bristol Integrated Care Board", "TLK5"),
+    DemoBuyer(
+        "Leeds City Council", "public_body", "other", "GB-LAE", "DEMO1", "TLE4",
+        "Listed in the register of local authorities in England; procurement officer's "
+        "council e-mail confirmed.",
+        "public body, verified",
+    ),
+    DemoBuyer(
+        "Bristol City Council", "public_body", "other", "GB-LAE", "DEMO2", "TLK5",
+        "Listed in the register of local authorities in England; head of procurement "
+        "confirmed by telephone.",
+        "public body, verified",
+    ),
+    DemoBuyer(
+        "Tyneside Homes Housing Association", "public_body", "community_benefit_society",
+        "GB-MPR", "7421R", "TLC4",
+        "Registered provider of social housing (Regulator of Social Housing); society "
+        "number checked on the FCA Mutuals Public Register.",
+        "housing association registered as a public body, verified",
+    ),
+    DemoBuyer(
+        "Northgate Facilities Ltd", "business", "company_limited_by_shares", "GB-COH",
+        "09876543", "TLD3", None,
+        "business (not verifiable: only a public body is verified)",
+    ),
+    DemoBuyer(
+        "NHS Bristol Integrated Care Board", "public_body", "other", "GB-GOR", "DEMO3",
+        "TLK5", None,
+        "public body awaiting verification by staff",
+    ),
+]  # fmt: skip
+
+# Service listings of paid-up members in good standing (the member demo lapses, 2, has none):
+# (member n, title, description, CPV codes, ITL regions, price basis, capacity in pence).
+LISTINGS = [
+    (0, "Sandwich platters for meetings and events",
+     "Freshly baked bread and sandwich platters, delivered by 9am; vegan and gluten-free trays.",
+     ["15810000-9", "55520000-1"], ["TLC3", "TLC4"], "fixed", 2_500_000),
+    (1, "Workplace canteen catering",
+     "Run a staff canteen five days a week, with trainees from our kitchen academy.",
+     ["55520000-1"], ["TLE3", "TLE4"], "on_quotation", 25_000_000),
+    (3, "Grounds maintenance for housing estates",
+     "Grass cutting, hedges and litter picks on estates, by a crew recruited locally.",
+     ["77314000-4"], ["TLM3"], "day_rate", 12_000_000),
+    (8, "Construction apprenticeship training",
+     "Level 2 and 3 apprenticeships in bricklaying and carpentry, on your sites or ours.",
+     ["80500000-9"], ["TLE4", "TLE"], "fixed", 6_000_000),
+    (9, "Retrofit insulation for social housing",
+     "Loft, cavity and external wall insulation to PAS 2035, with a retrofit coordinator.",
+     ["45000000-7"], ["TLJ1", "TLJ"], "on_quotation", 200_000_000),
+    (10, "Bespoke joinery and fitted furniture",
+     "Doors, shelving and fitted furniture for schools, libraries and offices.",
+     ["45420000-7", "39100000-3"], ["TLM1"], "day_rate", 8_000_000),
+    (11, "Office waste and recycling collection",
+     "Weekly collection of mixed recycling, paper and food waste, with a yearly report.",
+     ["90514000-3"], ["TLD7", "TLD"], "fixed", 4_500_000),
+    (17, "Community event catering",
+     "Catering and event running for consultations, fun days and conferences.",
+     ["55520000-1", "79952000-2"], ["TLN0"], "on_quotation", 3_000_000),
+    (18, "School and office cleaning",
+     "Daily cleaning of schools and offices by a team who are paid the real living wage.",
+     ["90910000-9"], ["TLE1"], "fixed", 15_000_000),
+    (19, "Parks and green-space maintenance",
+     "Planting, pruning and upkeep of parks, with volunteer days for local residents.",
+     ["77314000-4", "77310000-6"], ["TLI4", "TLI"], "day_rate", 9_000_000),
+    (24, "Digital skills courses for adults",
+     "Short courses in everyday digital skills, in libraries and community centres.",
+     ["80500000-9"], ["TLC3"], "day_rate", 2_000_000),
+    (42, "Kitchen and door replacement for housing stock",
+     "Replacement kitchens and internal doors in occupied homes, with a resident liaison.",
+     ["45420000-7"], ["TLE1", "TLE4"], "on_quotation", 50_000_000),
+]  # fmt: skip
+WITHDRAWN_LISTING = 10  # the 11th listing: published, then withdrawn by its member
+# The member everyone signs in as keeps a website and two contact points (fictional people).
+WEBSITE = "https://tees-valley-bakery.example.org/"
+CONTACT_POINTS = [
+    ("Tenders", "Jo Example", "tenders@tees-valley-bakery.example.org", "01642 496000"),
+    ("Accounts", "Sam Example", "accounts@tees-valley-bakery.example.org", None),
 ]
+# A CPV code three shown listings name (event and workplace catering), to try the filter.
+TRY_CPV = "55520000-1"
 PURPOSES = [
     "Jobs and training for people furthest from work",
     "Profits fund local youth work",
@@ -96,6 +198,15 @@ class DemoReport:
     member_password: str
     # (state, organisation name, certificate number or application id) of each demo mark.
     marks: list[tuple[str, str, str]] = field(default_factory=list)
+    # (organisation name, sign-in e-mail, what it is) of each demo buyer.
+    buyers: list[tuple[str, str, str]] = field(default_factory=list)
+    buyer_password: str = BUYER_PASSWORD
+    listings: int = 0
+    try_cpv: str = TRY_CPV
+
+
+def _buyer_logins() -> list[tuple[str, str, str]]:
+    return [(buyer.name, buyer.email(n), buyer.state) for n, buyer in enumerate(BUYERS)]
 
 
 def _registry_id(scheme: str, rng: random.Random) -> str:
@@ -107,13 +218,27 @@ def _registry_id(scheme: str, rng: random.Random) -> str:
 
 
 async def seed_demo(
-    registrar: Registrar, engine: AsyncEngine, marks: MarksApp, evidence: DirectoryFileStore
+    registrar: Registrar,
+    engine: AsyncEngine,
+    marks: MarksApp,
+    marketplace: MarketplaceApp,
+    evidence: DirectoryFileStore,
 ) -> DemoReport:
     """Seed through the registrar (users, passwords, clock, the membership Application), the
-    database (the staff user's row), the quality mark Application and the evidence files."""
+    database (the staff user's row, contact points), the quality mark Application, the
+    marketplace Application (buyer verifications, listings) and the evidence files."""
     member_email = "member@demo.tradehall.example"
     if await registrar.users.email_taken(STAFF_EMAIL):
-        return DemoReport(False, 0, STAFF_EMAIL, STAFF_PASSWORD, member_email, MEMBER_PASSWORD)
+        return DemoReport(
+            False,
+            0,
+            STAFF_EMAIL,
+            STAFF_PASSWORD,
+            member_email,
+            MEMBER_PASSWORD,
+            buyers=_buyer_logins(),
+            listings=len(LISTINGS),
+        )
     rng = random.Random(2026)  # noqa: S311 (made-up registry numbers, not secrets)
     staff_id = uuid.uuid4()
     staff_hash = await registrar.run(registrar.passwords.hash, STAFF_PASSWORD)
@@ -187,28 +312,97 @@ async def seed_demo(
                 "The articles have no asset lock; please re-apply once they do.",
             )
         # fate 6: still waiting in the staff queue
-    for n, (name, region) in enumerate(BUYERS):
-        await register_organisation(
+    for n, buyer in enumerate(BUYERS):
+        registration = await register_organisation(
             registrar,
             NewOrganisation(
-                name=name,
-                kind="public_body",
-                legal_form="other",
-                registry_scheme="GB-GOR" if "NHS" in name else "GB-LAE",
-                registry_id=f"DEMO{n + 1}",
+                name=buyer.name,
+                kind=buyer.kind,
+                legal_form=buyer.legal_form,
+                registry_scheme=buyer.registry_scheme,
+                registry_id=buyer.registry_id,
                 social_purpose="",
-                regions=[region],
+                regions=[buyer.region],
                 cpv_codes=[],
-                email=f"buyer{n + 1}@demo.tradehall.example",
-                password=MEMBER_PASSWORD,
+                email=buyer.email(n),
+                password=BUYER_PASSWORD,
                 password_hash=member_hash,
             ),
             "demo",
         )
         created += 1
+        if buyer.evidence is not None:
+            await registrar.run(
+                marketplace.verify_buyer,
+                staff,
+                registration.organisation_id,
+                buyer.kind,
+                buyer.evidence,
+            )
     demo_marks = await _seed_marks(registrar, marks, evidence, staff_id, members)
+    # After the marks: the member they lapse is out of good standing, and lists nothing.
+    await _seed_listings(registrar, marketplace, members)
+    await _seed_profile(registrar, engine, members[0])
     return DemoReport(
-        True, created, STAFF_EMAIL, STAFF_PASSWORD, member_email, MEMBER_PASSWORD, demo_marks
+        True,
+        created,
+        STAFF_EMAIL,
+        STAFF_PASSWORD,
+        member_email,
+        MEMBER_PASSWORD,
+        demo_marks,
+        buyers=_buyer_logins(),
+        listings=len(LISTINGS),
+    )
+
+
+async def _seed_listings(
+    registrar: Registrar, marketplace: MarketplaceApp, members: dict[int, tuple[UUID, UUID, str]]
+) -> None:
+    """A dozen listings, published by their members' first users; one withdrawn again."""
+    for i, (n, title, description, cpv_codes, regions, basis, capacity) in enumerate(LISTINGS):
+        organisation_id, user_id, _ = members[n]
+        member = Context(user_actor(user_id), "demo", registrar.clock.now())
+        details = ListingDetails.parse(
+            title=title,
+            description=description,
+            cpv_codes=cpv_codes,
+            regions=regions,
+            price_basis=basis,
+            capacity_minor=capacity,
+        )
+        standing = await registrar.run(registrar.membership.is_in_good_standing, organisation_id)
+        listing_id = uuid.uuid4()
+        await registrar.run(
+            marketplace.publish_listing, member, listing_id, organisation_id, details, standing
+        )
+        if i == WITHDRAWN_LISTING:
+            await registrar.run(marketplace.withdraw_listing, member, listing_id)
+
+
+async def _seed_profile(
+    registrar: Registrar, engine: AsyncEngine, member: tuple[UUID, UUID, str]
+) -> None:
+    """The member everyone signs in as: a website on its profile, and two contact points."""
+    organisation_id, user_id, _ = member
+    context = Context(user_actor(user_id), "demo", registrar.clock.now())
+    current = (await registrar.run(registrar.membership.get_organisation, organisation_id)).profile
+    profile = Profile.parse(
+        name=current.name,
+        social_purpose=current.social_purpose,
+        regions=list(current.regions),
+        cpv_codes=list(current.cpv_codes),
+        website=WEBSITE,
+    )
+    await registrar.run(registrar.membership.update_profile, context, organisation_id, profile)
+    points = check_contact_points(
+        [
+            ContactPoint.parse(label=label, name=name, email=email, phone=phone)
+            for label, name, email, phone in CONTACT_POINTS
+        ]
+    )
+    await replace_contact_points(
+        engine, organisation_id, points, actor=context.actor, now=context.at
     )
 
 
