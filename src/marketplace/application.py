@@ -7,6 +7,7 @@ given by the caller at the moment of the command (the web layer asks membership)
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -16,17 +17,41 @@ from eventsourcing.utils import EnvType
 
 from marketplace.buyers import BuyerVerification, buyer_id_for
 from marketplace.listings import ListingDetails, ServiceListing
+from marketplace.tender_terms import SocialValuePolicy, TenderTerms
+from marketplace.tenders import (
+    Clarification,
+    Interest,
+    Tender,
+    TenderDocument,
+    interest_id_for,
+)
 from sharedkernel.errors import Conflict, NotFound
 from sharedkernel.events import Context
 from sharedkernel.writing import Saved, Writes, saved
 
 
+@dataclass(frozen=True)
+class TenderPolicy:
+    """The association's settings for tenders: its OCDS ocid prefix and social value policy."""
+
+    ocid_prefix: str = "ocds-tradehall"
+    social_value: SocialValuePolicy = field(default_factory=SocialValuePolicy)
+
+
+@dataclass(frozen=True)
+class BuyerFacts:
+    """What a tender command needs to know of the buyer, asked of membership by the caller."""
+
+    kind: str
+
+
 class MarketplaceApp(Application[UUID], Writes):
     name = "marketplace"
 
-    def __init__(self, env: EnvType | None = None) -> None:
+    def __init__(self, env: EnvType | None = None, policy: TenderPolicy | None = None) -> None:
         super().__init__(env)
         self._init_writes()
+        self.policy = policy or TenderPolicy()
 
     # Buyers ----------------------------------------------------------------------------------
 
@@ -122,7 +147,155 @@ class MarketplaceApp(Application[UUID], Writes):
     def listing(self, listing_id: UUID) -> ServiceListing:
         return self._get(listing_id, ServiceListing, "service listing")
 
+    # Tenders ---------------------------------------------------------------------------------
+
+    def draft_tender(
+        self, context: Context, tender_id: UUID, buyer_id: UUID, terms: TenderTerms
+    ) -> Saved:
+        tender = Tender.draft(context, tender_id, buyer_id, self.policy.ocid_prefix, terms)
+        try:
+            return saved(tender, self.save(tender))
+        except IntegrityError as error:
+            raise Conflict(f"tender {tender_id} exists already") from error
+
+    def revise_draft(
+        self,
+        context: Context,
+        tender_id: UUID,
+        terms: TenderTerms,
+        expected_version: int | None = None,
+    ) -> Saved:
+        return self._on_tender(
+            tender_id, expected_version, lambda t: t.revise_draft(context, terms)
+        )
+
+    def publish_tender(
+        self,
+        context: Context,
+        tender_id: UUID,
+        buyer: BuyerFacts,
+        planned: bool = False,
+        expected_version: int | None = None,
+    ) -> Saved:
+        verified = self.is_verified(self.tender(tender_id).buyer_id)
+        return self._on_tender(
+            tender_id,
+            expected_version,
+            lambda t: t.publish(
+                context,
+                verified_buyer=verified,
+                buyer_kind=buyer.kind,
+                policy=self.policy.social_value,
+                planned=planned,
+            ),
+        )
+
+    def activate_tender(
+        self, context: Context, tender_id: UUID, expected_version: int | None = None
+    ) -> Saved:
+        return self._on_tender(tender_id, expected_version, lambda t: t.activate(context))
+
+    def amend_tender(
+        self,
+        context: Context,
+        tender_id: UUID,
+        terms: TenderTerms,
+        rationale: str,
+        buyer: BuyerFacts,
+        expected_version: int | None = None,
+    ) -> Saved:
+        return self._on_tender(
+            tender_id,
+            expected_version,
+            lambda t: t.amend(
+                context, terms, rationale, buyer_kind=buyer.kind, policy=self.policy.social_value
+            ),
+        )
+
+    def add_tender_document(
+        self,
+        context: Context,
+        tender_id: UUID,
+        document: TenderDocument,
+        expected_version: int | None = None,
+    ) -> Saved:
+        return self._on_tender(
+            tender_id, expected_version, lambda t: t.add_document(context, document)
+        )
+
+    def cancel_tender(
+        self, context: Context, tender_id: UUID, reason: str, expected_version: int | None = None
+    ) -> Saved:
+        return self._on_tender(tender_id, expected_version, lambda t: t.cancel(context, reason))
+
+    def withdraw_tender(
+        self, context: Context, tender_id: UUID, reason: str, expected_version: int | None = None
+    ) -> Saved:
+        return self._on_tender(tender_id, expected_version, lambda t: t.withdraw(context, reason))
+
+    def close_unsuccessful(
+        self, context: Context, tender_id: UUID, reason: str, expected_version: int | None = None
+    ) -> Saved:
+        return self._on_tender(
+            tender_id, expected_version, lambda t: t.close_unsuccessful(context, reason)
+        )
+
+    def tender(self, tender_id: UUID) -> Tender:
+        return self._get(tender_id, Tender, "tender")
+
+    # Clarifications and interest ------------------------------------------------------------
+
+    def ask_question(
+        self,
+        context: Context,
+        clarification_id: UUID,
+        tender_id: UUID,
+        asker_id: UUID,
+        question: str,
+    ) -> Saved:
+        clarification = Clarification.ask(
+            context, clarification_id, self.tender(tender_id), asker_id, question
+        )
+        try:
+            return saved(clarification, self.save(clarification))
+        except IntegrityError as error:
+            raise Conflict(f"question {clarification_id} exists already") from error
+
+    def answer_question(
+        self,
+        context: Context,
+        clarification_id: UUID,
+        answer: str,
+        expected_version: int | None = None,
+    ) -> Saved:
+        return self._on(
+            clarification_id,
+            expected_version,
+            lambda: self.clarification(clarification_id),
+            lambda c: c.answer_with(context, answer),
+        )
+
+    def clarification(self, clarification_id: UUID) -> Clarification:
+        return self._get(clarification_id, Clarification, "question")
+
+    def register_interest(self, context: Context, tender_id: UUID, supplier_id: UUID) -> Saved:
+        """Once per supplier and tender: registering again changes nothing."""
+        existing = self._find(interest_id_for(tender_id, supplier_id), Interest)
+        if existing is not None:
+            return Saved(existing.id, existing.version, None)
+        interest = Interest.register(context, self.tender(tender_id), supplier_id)
+        try:
+            return saved(interest, self.save(interest))
+        except IntegrityError:  # registered at the same moment by a colleague: the same
+            found = self._get(interest.id, Interest, "interest")
+            return Saved(found.id, found.version, None)
+
     # Plumbing --------------------------------------------------------------------------------
+
+    def _on_tender(
+        self, tender_id: UUID, expected_version: int | None, decide: Callable[[Any], None]
+    ) -> Saved:
+        return self._on(tender_id, expected_version, lambda: self.tender(tender_id), decide)
 
     def _on_listing(
         self, listing_id: UUID, expected_version: int | None, decide: Callable[[Any], None]
