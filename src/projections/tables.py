@@ -215,3 +215,18 @@ listing_sellers = Table(
     Column("name", String(200), nullable=False),
     Column("listed", Boolean, nullable=False),
 )
+
+# Tenders' clarifications (projections.clarifications.ClarificationsProjection, following the
+# marketplace log): each question and, once given, its answer. No asker here: the table feeds
+# public and buyer views, and the asker is for staff only (read from the log's aggregate).
+tender_clarifications = Table(
+    "tender_clarifications",
+    metadata,
+    Column("clarification_id", Uuid, primary_key=True),
+    Column("tender_id", Uuid, nullable=False),
+    Column("question", Text, nullable=False),
+    Column("answer", Text, nullable=True),
+    Column("asked_at", UtcDateTime, nullable=False),
+    Column("answered_at", UtcDateTime, nullable=True),
+)
+Index("ix_tender_clarifications_tender_id", tender_clarifications.c.tender_id)

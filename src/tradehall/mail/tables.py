@@ -47,3 +47,28 @@ mark_notice_organisations = Table(
     Column("organisation_id", Uuid, nullable=False),
     Column("certificate_number", String(40), nullable=True),
 )
+
+# The tender notice writer's own records (tradehall.marketplace.notices), kept from the
+# marketplace log's events (ADR 18): records like the outbox, never rebuilt. Each tender's
+# title (for the subject); the suppliers that registered interest in it (never shown to anyone:
+# it would name likely bidders to the buyer); each question's tender and text (an answer's
+# event carries neither).
+tender_notice_tenders = Table(
+    "tender_notice_tenders",
+    metadata,
+    Column("tender_id", Uuid, primary_key=True),
+    Column("title", String(300), nullable=False),
+)
+tender_notice_interest = Table(
+    "tender_notice_interest",
+    metadata,
+    Column("tender_id", Uuid, primary_key=True),
+    Column("supplier_id", Uuid, primary_key=True),
+)
+tender_notice_questions = Table(
+    "tender_notice_questions",
+    metadata,
+    Column("clarification_id", Uuid, primary_key=True),
+    Column("tender_id", Uuid, nullable=False),
+    Column("question", Text, nullable=False),
+)

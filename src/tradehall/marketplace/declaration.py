@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from marketplace.application import MarketplaceApp
 from projections.base import Projection
 from projections.buyers import BuyersProjection
+from projections.clarifications import ClarificationsProjection
 from projections.listings import ListingsProjection
 from tradehall.api.marketplace import buyers, listings
 from tradehall.context import ContextDeclaration
@@ -20,7 +21,7 @@ def _application(env: dict[str, str]) -> MarketplaceApp:
 
 
 def _projections(settings: Settings) -> Sequence[Projection]:
-    return [BuyersProjection(), ListingsProjection()]
+    return [BuyersProjection(), ListingsProjection(), ClarificationsProjection()]
 
 
 MARKETPLACE = ContextDeclaration(

@@ -1,0 +1,135 @@
+"""Tenders' clarifications: each question and its answer (issue 11); the published Q&A.
+
+Follows the marketplace log: `Clarification.Asked` makes a row (the tender, the question, when),
+`Clarification.Answered` gives it its answer. The asker is not kept: this table feeds the public
+Q&A and the buyer's open questions, and only staff may learn who asked (they read the log's
+aggregate). Which suppliers registered interest is not kept on the read side at all: the tender
+notice writer keeps it in its own record (tradehall.marketplace.notices), which no view reads.
+
+An event never stops the projection (ADR 16): text is made storable by `projections.folding`;
+a question or answer whose payload lacks what it needs is left out with a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from projections.base import RowPerAggregate
+from projections.events import RecordedEvent
+from projections.folding import Row
+from projections.tables import tender_clarifications
+
+_log = logging.getLogger("tradehall.projections")
+
+ASKED = "Clarification.Asked"
+ANSWERED = "Clarification.Answered"
+
+
+def _uuid(value: Any) -> UUID | None:
+    if isinstance(value, UUID):
+        return value
+    try:
+        return UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _asked(event: RecordedEvent) -> Row | None:
+    data = event.data
+    tender_id = _uuid(data.get("tender_id"))
+    question, at = data.get("question"), data.get("timestamp")
+    if tender_id is None or not isinstance(question, str) or not isinstance(at, datetime):
+        return None
+    return {
+        "clarification_id": event.originator_id,
+        "tender_id": tender_id,
+        "question": question,
+        "answer": None,
+        "asked_at": at,
+        "answered_at": None,
+    }
+
+
+class ClarificationsProjection(RowPerAggregate):
+    name = "clarifications"
+    logs = ("marketplace",)
+    table = tender_clarifications
+    created_by = ASKED
+    changed_by = frozenset({ANSWERED})
+
+    def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
+        usable = []
+        for event in events:
+            if event.name == ASKED and _asked(event) is None:
+                _log.warning("clarifications: %r left out: not a question", event)
+                continue
+            usable.append(event)
+        super().apply(connection, usable)
+
+    def create(self, event: RecordedEvent) -> Row:
+        row = _asked(event)
+        assert row is not None  # malformed questions are left out by `apply`
+        return row
+
+    def change(self, row: Row, event: RecordedEvent) -> None:
+        answer, at = event.data.get("answer"), event.data.get("timestamp")
+        if not isinstance(answer, str) or not isinstance(at, datetime):
+            _log.warning("clarifications: %r left out: not an answer", event)
+            return
+        row.update(answer=answer, answered_at=at)
+
+
+@dataclass(frozen=True)
+class PublishedClarification:
+    question: str
+    answer: str
+    answered_at: datetime
+
+
+@dataclass(frozen=True)
+class OpenQuestion:
+    clarification_id: UUID
+    question: str
+    asked_at: datetime
+
+
+async def published_clarifications(
+    connection: AsyncConnection, tender_id: UUID
+) -> list[PublishedClarification]:
+    """A tender's answered questions, oldest answer first; never who asked."""
+    table = tender_clarifications
+    result = await connection.execute(
+        select(table.c.question, table.c.answer, table.c.answered_at)
+        .where(table.c.tender_id == tender_id, table.c.answered_at.is_not(None))
+        .order_by(table.c.answered_at, table.c.asked_at, table.c.clarification_id)
+    )
+    return [
+        PublishedClarification(
+            question=row.question, answer=row.answer, answered_at=row.answered_at
+        )
+        for row in result
+    ]
+
+
+async def open_questions(connection: AsyncConnection, tender_id: UUID) -> list[OpenQuestion]:
+    """A tender's questions not answered yet, oldest first (for its buyer); never who asked."""
+    table = tender_clarifications
+    result = await connection.execute(
+        select(table.c.clarification_id, table.c.question, table.c.asked_at)
+        .where(table.c.tender_id == tender_id, table.c.answered_at.is_(None))
+        .order_by(table.c.asked_at, table.c.clarification_id)
+    )
+    return [
+        OpenQuestion(
+            clarification_id=row.clarification_id, question=row.question, asked_at=row.asked_at
+        )
+        for row in result
+    ]
