@@ -24,8 +24,9 @@ from tradehall.settings import Settings
 # here must resolve at run time (Litestar checks the container's fields when it injects it).
 Services = Any
 
-# Its settings (the store's `application_env`) -> the context's Application.
-ApplicationFactory = Callable[[dict[str, str]], Application[Any]]
+# Its store settings (the store's `application_env`) and the service's settings -> the
+# context's Application (the marketplace takes its tender policy from the settings).
+ApplicationFactory = Callable[[dict[str, str], Settings], Application[Any]]
 # The service's settings -> projections (read models) or followers (records, never rebuilt).
 ProjectionFactory = Callable[[Settings], Sequence[Projection]]
 # A worker the API runs in process when `clock_interval_seconds` is set: (services, interval,

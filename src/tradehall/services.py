@@ -126,7 +126,7 @@ def build_services(
         )
     applications = {
         declared.log.name: declared.application(
-            chosen_store.application_env(declared.log.name, pool_size=pool)
+            chosen_store.application_env(declared.log.name, pool_size=pool), settings
         )
         for declared in contexts
     }

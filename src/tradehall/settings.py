@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
@@ -69,6 +70,11 @@ class Settings:
     refresh_lifetime_seconds: int = 1_209_600
     # Proxies in front that append to X-Forwarded-For; 0: the client is the TCP peer.
     trusted_proxy_hops: int = 0
+    # Tenders (issue 11): the association's registered OCDS ocid prefix, and the least weight
+    # (whole percent) social value carries in a tender, by buyer kind (after PPN 06/20).
+    ocid_prefix: str = "ocds-tradehall"
+    social_value_minimum_public_body: int = 10
+    social_value_minimum_business: int = 0
 
     @property
     def smtp(self) -> SmtpSettings | None:
@@ -147,6 +153,7 @@ class Settings:
             smtp_from=get("SMTP_FROM", cls.smtp_from),
             smtp_username=get("SMTP_USERNAME") or None,
             smtp_password=get("SMTP_PASSWORD") or None,
+            ocid_prefix=_ocid_prefix(get("OCID_PREFIX", cls.ocid_prefix)),
             **numbers,
         )
 
@@ -186,6 +193,24 @@ def _seconds(value: str, name: str) -> float:
     return number
 
 
+def _percent(value: str, name: str) -> int:
+    number = _non_negative(value, name)
+    if number > 100:
+        raise SettingsError(f"TRADEHALL_{name} must be a percentage, 0 to 100")
+    return number
+
+
+_OCID_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,39}$")
+
+
+def _ocid_prefix(value: str) -> str:
+    if not _OCID_PREFIX.match(value):
+        raise SettingsError(
+            "TRADEHALL_OCID_PREFIX must be 1-40 letters, digits and hyphens (such as ocds-a1b2c3)"
+        )
+    return value
+
+
 # How each number or flag is read, by field: its variable is TRADEHALL_<FIELD>, and unset
 # means the field's default.
 _PARSERS: dict[str, Callable[[str, str], Any]] = {
@@ -209,6 +234,8 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "throttle_decay_seconds": _int,
     "refresh_lifetime_seconds": _int,
     "trusted_proxy_hops": _non_negative,
+    "social_value_minimum_public_body": _percent,
+    "social_value_minimum_business": _percent,
 }
 
 

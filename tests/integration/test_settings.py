@@ -79,3 +79,30 @@ def test_evidence_has_its_own_limit_and_directory(tmp_path: Path) -> None:
     assert (chosen.evidence_path, chosen.evidence_max_bytes) == (tmp_path / "files", 1000)
     with pytest.raises(SettingsError, match="TRADEHALL_EVIDENCE_MAX_BYTES"):
         Settings.from_env({"TRADEHALL_DATA_DIR": str(data), "TRADEHALL_EVIDENCE_MAX_BYTES": "0"})
+
+
+def test_tender_settings_reach_the_marketplace(tmp_path: Path) -> None:
+    from tradehall.marketplace.declaration import tender_policy
+
+    data = {"TRADEHALL_DATA_DIR": str(tmp_path)}
+    defaults = tender_policy(Settings.from_env(data))
+    assert defaults.ocid_prefix == "ocds-tradehall"
+    assert defaults.social_value.minimum_percent == {"public_body": 10, "business": 0}
+    chosen = Settings.from_env(
+        data
+        | {
+            "TRADEHALL_OCID_PREFIX": "ocds-a1b2c3",
+            "TRADEHALL_SOCIAL_VALUE_MINIMUM_PUBLIC_BODY": "20",
+            "TRADEHALL_SOCIAL_VALUE_MINIMUM_BUSINESS": "5",
+        }
+    )
+    policy = tender_policy(chosen)
+    assert policy.ocid_prefix == "ocds-a1b2c3"
+    assert policy.social_value.minimum_percent == {"public_body": 20, "business": 5}
+    for name, value in (
+        ("OCID_PREFIX", "ocds tradehall"),
+        ("SOCIAL_VALUE_MINIMUM_PUBLIC_BODY", "101"),
+        ("SOCIAL_VALUE_MINIMUM_BUSINESS", "-1"),
+    ):
+        with pytest.raises(SettingsError, match=f"TRADEHALL_{name}"):
+            Settings.from_env(data | {f"TRADEHALL_{name}": value})

@@ -29,7 +29,9 @@ def opened_projector(
     declared = _contexts() if contexts is None else contexts
     store.prepare_for_serving(event_logs(declared))
     applications = {
-        context.log.name: context.application(store.application_env(context.log.name, pool_size=2))
+        context.log.name: context.application(
+            store.application_env(context.log.name, pool_size=2), settings
+        )
         for context in declared
         if not context.sealed
     }

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from marketplace.application import MarketplaceApp
+from marketplace.application import MarketplaceApp, TenderPolicy
+from marketplace.tender_terms import SocialValuePolicy
 from projections.base import Projection
 from projections.buyers import BuyersProjection
 from projections.clarifications import ClarificationsProjection
@@ -16,8 +17,17 @@ from tradehall.marketplace import LOG
 from tradehall.settings import Settings
 
 
-def _application(env: dict[str, str]) -> MarketplaceApp:
-    return MarketplaceApp(env=env)
+def tender_policy(settings: Settings) -> TenderPolicy:
+    """The association's tender settings: its ocid prefix and social value minima."""
+    minima = {
+        "public_body": settings.social_value_minimum_public_body,
+        "business": settings.social_value_minimum_business,
+    }
+    return TenderPolicy(settings.ocid_prefix, SocialValuePolicy(minima))
+
+
+def _application(env: dict[str, str], settings: Settings) -> MarketplaceApp:
+    return MarketplaceApp(env=env, policy=tender_policy(settings))
 
 
 def _projections(settings: Settings) -> Sequence[Projection]:

@@ -34,7 +34,7 @@ from tradehall.services import Services
 from tradehall.settings import Settings
 
 
-def _application(env: dict[str, str]) -> MembershipApp:
+def _application(env: dict[str, str], settings: Settings) -> MembershipApp:
     return MembershipApp(env=env)
 
 

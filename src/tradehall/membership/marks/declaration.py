@@ -26,7 +26,7 @@ from tradehall.services import Services
 from tradehall.settings import Settings
 
 
-def _application(env: dict[str, str]) -> MarksApp:
+def _application(env: dict[str, str], settings: Settings) -> MarksApp:
     return MarksApp(env=env)
 
 
