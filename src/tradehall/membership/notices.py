@@ -8,28 +8,27 @@ names it writes come from the registrations it follows, kept in its own table (A
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from uuid import UUID, uuid5
 
 from sqlalchemy import Connection, select
 
-from projections.base import Projection
 from projections.events import RecordedEvent
 from projections.folding import insert_rows, upsert_rows
 from sharedkernel.events import IMPORTER
+from tradehall.mail.outbox import (
+    MESSAGE_DOMAIN,
+    MESSAGE_NAMESPACE,
+    Notice,
+    NoticeFollower,
+    message_id,
+    outbox_row,
+)
 from tradehall.mail.tables import notice_organisations, outbox_messages
 
-MESSAGE_NAMESPACE = UUID("5e1c2a7b-1d0f-4c3e-8a6b-2f7d9c0e4b31")
-MESSAGE_DOMAIN = "tradehall.invalid"
-
-
-@dataclass(frozen=True)
-class Notice:
-    template: str
-    subject: str
-    body: str
+# Re-exported for the notice writers written against this module first; new code imports them
+# from tradehall.mail.outbox.
+__all__ = ["MESSAGE_DOMAIN", "MESSAGE_NAMESPACE", "Notice", "NoticeWriter", "message_id"]
 
 
 def _pounds(minor: int) -> str:
@@ -106,25 +105,17 @@ def is_imported(event: RecordedEvent) -> bool:
     return event.data.get("actor") == IMPORTER
 
 
-def message_id(event: RecordedEvent, template: str) -> str:
-    stable = uuid5(
-        MESSAGE_NAMESPACE, f"{event.originator_id}:{event.originator_version}:{template}"
-    )
-    return f"<{stable}@{MESSAGE_DOMAIN}>"
-
-
 # The events that name an organisation, whose names the writer keeps (ADR 18). A profile
 # change tells nobody anything: it only renames.
 _NAMING = frozenset({"Organisation.Registered", "Organisation.ProfileUpdated"})
 
 
-class NoticeWriter(Projection):
+class NoticeWriter(NoticeFollower):
     """Follows the membership log and queues a message for each event that tells of something."""
 
     name = "notices"
     logs = ("membership",)
     tables = (notice_organisations, outbox_messages)
-    rebuildable = False
 
     def __init__(self, public_url: str) -> None:
         self.public_url = public_url.rstrip("/")
@@ -161,22 +152,6 @@ class NoticeWriter(Projection):
             notice = notice_for(event, str(name), self.public_url)
             if notice is None:
                 continue
-            rows.append(
-                {
-                    "message_id": message_id(event, notice.template),
-                    "template": notice.template,
-                    "organisation_id": event.originator_id,
-                    "recipient": None,
-                    "subject": notice.subject,
-                    "body": notice.body,
-                    "created_at": event.data["timestamp"],
-                    "sent_at": None,
-                    "attempts": 0,
-                    "last_error": None,
-                }
-            )
+            rows.append(outbox_row(event, notice, event.originator_id))
         # As the projections write: any text an event holds is made storable first.
         insert_rows(connection, outbox_messages, rows)
-
-    def clear(self, connection: Connection) -> None:
-        raise RuntimeError("the outbox is a record of messages, not a projection: never rebuilt")

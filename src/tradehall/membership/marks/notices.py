@@ -18,11 +18,10 @@ from uuid import UUID
 
 from sqlalchemy import Connection, select
 
-from projections.base import Projection
 from projections.events import RecordedEvent
 from projections.folding import Row, insert_rows, upsert_rows
+from tradehall.mail.outbox import Notice, NoticeFollower, outbox_row
 from tradehall.mail.tables import mark_notice_organisations, notice_organisations, outbox_messages
-from tradehall.membership.notices import Notice, message_id
 
 _log = logging.getLogger("tradehall.mail")
 
@@ -96,13 +95,12 @@ def mark_notice_for(
     return None
 
 
-class MarkNoticeWriter(Projection):
+class MarkNoticeWriter(NoticeFollower):
     """Follows the marks log and queues a message for each event that tells of something."""
 
     name = "mark_notices"
     logs = ("marks",)
     tables = (mark_notice_organisations, outbox_messages)
-    rebuildable = False
 
     def __init__(self, public_url: str) -> None:
         self.public_url = public_url.rstrip("/")
@@ -150,22 +148,6 @@ class MarkNoticeWriter(Projection):
             )
             if notice is None:
                 continue
-            rows.append(
-                {
-                    "message_id": message_id(event, notice.template),
-                    "template": notice.template,
-                    "organisation_id": organisation_id,
-                    "recipient": None,
-                    "subject": notice.subject,
-                    "body": notice.body,
-                    "created_at": event.data["timestamp"],
-                    "sent_at": None,
-                    "attempts": 0,
-                    "last_error": None,
-                }
-            )
+            rows.append(outbox_row(event, notice, organisation_id))
         # As the projections write: any text an event holds is made storable first.
         insert_rows(connection, outbox_messages, rows)
-
-    def clear(self, connection: Connection) -> None:
-        raise RuntimeError("the outbox is a record of messages, not a projection: never rebuilt")

@@ -1,0 +1,65 @@
+"""What a notice writer queues: a notice, its stable message id, its outbox row (ADR 12).
+
+Every context's notice writer (a follower of its log, never rebuilt) turns events into
+`Notice`s and queues them here the same way; the sender delivers them to the organisation's
+users (tradehall.mail.sender).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID, uuid5
+
+from sqlalchemy import Connection
+
+from projections.base import Projection
+from projections.events import RecordedEvent
+
+MESSAGE_NAMESPACE = UUID("5e1c2a7b-1d0f-4c3e-8a6b-2f7d9c0e4b31")
+MESSAGE_DOMAIN = "tradehall.invalid"
+
+
+@dataclass(frozen=True)
+class Notice:
+    template: str
+    subject: str
+    body: str
+
+
+def message_id(event: RecordedEvent, template: str, addressee: UUID | None = None) -> str:
+    """The same id each time the event is followed (a replay queues nothing new); one per
+    addressee when one event tells several organisations."""
+    key = f"{event.originator_id}:{event.originator_version}:{template}"
+    if addressee is not None:
+        key += f":{addressee}"
+    return f"<{uuid5(MESSAGE_NAMESPACE, key)}@{MESSAGE_DOMAIN}>"
+
+
+def outbox_row(
+    event: RecordedEvent, notice: Notice, organisation_id: UUID, *, per_addressee: bool = False
+) -> dict[str, Any]:
+    """The outbox row telling an organisation's users of `notice`, dated by the event."""
+    return {
+        "message_id": message_id(
+            event, notice.template, organisation_id if per_addressee else None
+        ),
+        "template": notice.template,
+        "organisation_id": organisation_id,
+        "recipient": None,
+        "subject": notice.subject,
+        "body": notice.body,
+        "created_at": event.data["timestamp"],
+        "sent_at": None,
+        "attempts": 0,
+        "last_error": None,
+    }
+
+
+class NoticeFollower(Projection):
+    """A notice writer: its rows are a record of messages, so it is never rebuilt."""
+
+    rebuildable = False
+
+    def clear(self, connection: Connection) -> None:
+        raise RuntimeError("the outbox is a record of messages, not a projection: never rebuilt")
