@@ -309,10 +309,6 @@ class MarketplaceApp(Application[UUID], Writes):
         load: Callable[[], Any],
         decide: Callable[[Any], None],
     ) -> Saved:
-        def run(aggregate: Any) -> list[Any]:
-            decide(aggregate)
-            return []
-
-        return self._change_one(
-            aggregate_id, expected_version, load, run, "it kept changing; try again"
+        return self._change_alone(
+            aggregate_id, expected_version, load, decide, "it kept changing; try again"
         )

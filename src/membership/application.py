@@ -615,16 +615,11 @@ class MembershipApp(Writes, Application[UUID]):
         decide: Callable[[Organisation], None],
     ) -> Saved:
         """Load, decide, save (`Writes._change_one`: If-Match honoured, clashes retried)."""
-
-        def alone(organisation: Organisation) -> Sequence[Any]:
-            decide(organisation)
-            return ()
-
-        return self._change_one(
+        return self._change_alone(
             organisation_id,
             expected_version,
             lambda: self.get_organisation(organisation_id),
-            alone,
+            decide,
             "the organisation kept changing; try again",
         )
 

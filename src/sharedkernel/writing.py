@@ -107,3 +107,19 @@ class Writes:
             except IntegrityError:
                 # Another process wrote the version the caller named: the caller's is stale.
                 raise StaleVersion(expected_version, load().version) from None
+
+    def _change_alone(
+        self,
+        aggregate_id: UUID,
+        expected_version: int | None,
+        load: Callable[[], A],
+        decide: Callable[[A], None],
+        clashed: str,
+    ) -> Saved:
+        """`_change_one` for a command that changes only the aggregate it loads."""
+
+        def alone(aggregate: A) -> Sequence[Any]:
+            decide(aggregate)
+            return ()
+
+        return self._change_one(aggregate_id, expected_version, load, alone, clashed)

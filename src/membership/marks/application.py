@@ -380,15 +380,11 @@ class MarksApp(ProcessApplication[UUID], Writes):
     def _on_application(
         self, application_id: UUID, expected_version: int | None, decide: Any
     ) -> Saved:
-        def run(application: MarkApplication) -> list[Any]:
-            decide(application)
-            return []
-
-        return self._change_one(
+        return self._change_alone(
             application_id,
             expected_version,
             lambda: self.get_application(application_id),
-            run,
+            decide,
             "the application kept changing; try again",
         )
 
@@ -420,14 +416,10 @@ class MarksApp(ProcessApplication[UUID], Writes):
         )
 
     def _on_mark(self, organisation_id: UUID, expected_version: int | None, decide: Any) -> Saved:
-        def run(mark: QualityMark) -> list[Any]:
-            decide(mark)
-            return []
-
-        return self._change_one(
+        return self._change_alone(
             mark_id_for(organisation_id),
             expected_version,
             lambda: self.get_mark(organisation_id),
-            run,
+            decide,
             "the mark kept changing; try again",
         )
