@@ -78,6 +78,10 @@ MARK_APP = "/api/v1/mark-applications/{application_id:uuid}"
 # Signed in, then checked against the listing's organisation (others get 404).
 LISTING_USERS = SIGNED_IN_
 LISTING = "/api/v1/listings/{listing_id:uuid}"
+# Signed in, then checked against the tender (its buyer's users: others 404; suppliers: anyone
+# of another organisation, the buyer's own refused).
+TENDER_Q = "/api/v1/tenders/{tender_id:uuid}"
+QUESTION = "/api/v1/questions/{clarification_id:uuid}"
 # Who may call what, written down on purpose: a new route, or a changed rule, must change this
 # table too, so a route made public by mistake fails here.
 EXPECTED_RULES = {
@@ -165,6 +169,16 @@ EXPECTED_RULES = {
     ("PUT", LISTING): LISTING_USERS,
     ("POST", f"{LISTING}/withdrawal"): LISTING_USERS,
     ("POST", f"{LISTING}/republication"): LISTING_USERS,
+    # Clarifications and interest (issue 11): suppliers ask and register interest; the buyer's
+    # users see open questions and answer (others 404); anyone reads published answers; only
+    # staff learn who asked; nobody learns who registered interest but the supplier itself.
+    ("POST", f"{TENDER_Q}/questions"): SIGNED_IN_,
+    ("GET", f"{TENDER_Q}/questions"): PUBLIC_,
+    ("GET", f"{TENDER_Q}/questions/unanswered"): SIGNED_IN_,
+    ("POST", f"{TENDER_Q}/interest"): SIGNED_IN_,
+    ("GET", f"{TENDER_Q}/interest"): SIGNED_IN_,
+    ("POST", f"{QUESTION}/answer"): SIGNED_IN_,
+    ("GET", QUESTION): STAFF,
     ("GET", "/schema"): PUBLIC_,
     ("GET", "/schema/swagger"): PUBLIC_,
     ("GET", "/schema/openapi.json"): PUBLIC_,

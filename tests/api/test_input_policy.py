@@ -63,6 +63,8 @@ class Caller:
             "event_id": "evt_walker",
             "application_id": str(uuid.uuid4()),
             "listing_id": str(uuid.uuid4()),
+            "tender_id": str(uuid.uuid4()),
+            "clarification_id": str(uuid.uuid4()),
         }
         self.rules = access_by_operation(client.app)
 

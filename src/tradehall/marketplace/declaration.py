@@ -11,9 +11,10 @@ from projections.base import Projection
 from projections.buyers import BuyersProjection
 from projections.clarifications import ClarificationsProjection
 from projections.listings import ListingsProjection
-from tradehall.api.marketplace import buyers, listings
+from tradehall.api.marketplace import buyers, clarifications, listings
 from tradehall.context import ContextDeclaration
 from tradehall.marketplace import LOG
+from tradehall.marketplace.notices import TenderNoticeWriter
 from tradehall.settings import Settings
 
 
@@ -34,10 +35,15 @@ def _projections(settings: Settings) -> Sequence[Projection]:
     return [BuyersProjection(), ListingsProjection(), ClarificationsProjection()]
 
 
+def _followers(settings: Settings) -> Sequence[Projection]:
+    return [TenderNoticeWriter(settings.public_url)]
+
+
 MARKETPLACE = ContextDeclaration(
     name="marketplace",
     log=LOG,
     application=_application,
-    controllers=(*listings.CONTROLLERS, *buyers.CONTROLLERS),
+    controllers=(*listings.CONTROLLERS, *buyers.CONTROLLERS, *clarifications.CONTROLLERS),
     projections=_projections,
+    followers=_followers,
 )

@@ -1,0 +1,296 @@
+"""Tenders' clarifications and suppliers' interest over HTTP (issue 11).
+
+During a tender's enquiry period a supplier (a user of an organisation other than the buyer)
+asks a question; the buyer's users see the open questions and answer; every answer is
+published to all. The asker is never revealed but to staff: no public or buyer response has a
+field for it, the question's id is random (nothing in it names the asker), and the read model
+behind the public and buyer views does not hold it (`projections.clarifications`).
+
+A supplier registers interest in an open tender (once; again changes nothing) and is told of
+every amendment and published answer (`tradehall.marketplace.notices`). Nobody but the
+supplier itself learns that it registered: the answer says only `registered`, and only for the
+caller's own organisation.
+
+A draft tender is the buyer's private business: every route here answers 404 for it, as for a
+tender that does not exist, and so does a route of the buyer's for anyone else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import FromPath, JSONBody
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from marketplace.application import MarketplaceApp
+from marketplace.tenders import Clarification, Interest, Tender, interest_id_for
+from membership.application import MembershipApp
+from projections.clarifications import open_questions, published_clarifications
+from sharedkernel.errors import NotFound
+from tradehall.api.access import PUBLIC, Access, rule, staff_only
+from tradehall.api.commands import Commands, command_response, current_user, etag
+from tradehall.api.marketplace.schemas.clarifications import (
+    AnswerQuestion,
+    AskQuestion,
+    InterestView,
+    OpenQuestion,
+    OpenQuestions,
+    PublishedQuestion,
+    PublishedQuestions,
+    StaffQuestionView,
+)
+from tradehall.api.reads import PositionParam, ReadYourWrites, with_consistency
+from tradehall.api.schemas.common import CommandResult
+from tradehall.identity.users import Role
+from tradehall.marketplace import LOG
+
+# The projection whose table the reads use (read-your-writes waits on it).
+PROJECTION = "clarifications"
+# Checked in the handler against the tender itself.
+SUPPLIER = Access("users of an organisation other than the tender's buyer", roles=frozenset(Role))
+TENDER_BUYER = Access(
+    "users of the tender's buyer organisation (others: 404)", roles=frozenset(Role)
+)
+
+
+def _no_tender(tender_id: UUID) -> NotFoundException:
+    return NotFoundException(f"no tender {tender_id}")
+
+
+def _no_question(clarification_id: UUID) -> NotFoundException:
+    return NotFoundException(f"no question {clarification_id}")
+
+
+async def _published_tender(
+    commands: Commands, marketplace: MarketplaceApp, tender_id: UUID
+) -> Tender:
+    """The tender, once published; a draft (private) or an unknown one is a 404."""
+    try:
+        tender = await commands.run(marketplace.tender, tender_id)
+    except NotFound as error:  # none, or the id names another kind of aggregate
+        raise _no_tender(tender_id) from error
+    if not tender.published:
+        raise _no_tender(tender_id)
+    return tender
+
+
+def _caller_organisation(commands: Commands) -> UUID | None:
+    found = current_user(commands.request).organisation_id
+    # A plain UUID: on PostgreSQL the signed-in user's row may give asyncpg's own UUID type,
+    # which the event transcoder does not know (it goes into the asker's and interest's events).
+    return None if found is None else UUID(str(found))
+
+
+async def _own_tender(commands: Commands, marketplace: MarketplaceApp, tender_id: UUID) -> Tender:
+    """The published tender, if the caller is one of its buyer's users; else 404."""
+    tender = await _published_tender(commands, marketplace, tender_id)
+    if _caller_organisation(commands) != tender.buyer_id:
+        raise _no_tender(tender_id)
+    return tender
+
+
+async def _supplier(commands: Commands, marketplace: MarketplaceApp, tender_id: UUID) -> UUID:
+    """The caller's organisation, as a supplier to the published tender (the buyer's own users
+    are refused by the domain: 409)."""
+    await _published_tender(commands, marketplace, tender_id)
+    organisation_id = _caller_organisation(commands)
+    if organisation_id is None:
+        raise PermissionDeniedException("only users of an organisation ask or register interest")
+    return organisation_id
+
+
+def _registered(marketplace: MarketplaceApp, tender_id: UUID, supplier_id: UUID) -> bool:
+    try:
+        found: object = marketplace.repository.get(interest_id_for(tender_id, supplier_id))
+    except AggregateNotFoundError:  # never registered
+        return False
+    return isinstance(found, Interest)
+
+
+class TenderQuestionsController(Controller):
+    path = "/api/v1/tenders/{tender_id:uuid}"
+    tags = ["tenders"]
+
+    @post(
+        "/questions",
+        opt=rule(SUPPLIER),
+        status_code=201,
+        summary="Ask a question about a tender, during its enquiry period (suppliers)",
+        description=(
+            "Asked for the caller's organisation; who asked is never shown to the buyer or the "
+            "public (staff only). After the enquiry period, or by the buyer's own users: 409. A "
+            "draft or unknown tender: 404."
+        ),
+    )
+    async def ask(
+        self,
+        commands: NamedDependency[Commands],
+        marketplace: NamedDependency[MarketplaceApp],
+        tender_id: FromPath[UUID],
+        data: JSONBody[AskQuestion],
+    ) -> Response[CommandResult]:
+        asker_id = await _supplier(commands, marketplace, tender_id)
+        saved = await commands.record(
+            marketplace.ask_question, uuid4(), tender_id, asker_id, data.question
+        )
+        return command_response(saved, LOG, status_code=201)
+
+    @get(
+        "/questions",
+        opt=rule(PUBLIC),
+        summary="A tender's published questions and answers, oldest first (never who asked)",
+    )
+    async def published(
+        self,
+        commands: NamedDependency[Commands],
+        marketplace: NamedDependency[MarketplaceApp],
+        engine: NamedDependency[AsyncEngine],
+        reads: NamedDependency[ReadYourWrites],
+        tender_id: FromPath[UUID],
+        position: PositionParam = None,
+    ) -> Response[PublishedQuestions]:
+        await _published_tender(commands, marketplace, tender_id)
+        consistent = await reads.after(PROJECTION, position)
+        async with engine.connect() as connection:
+            found = await published_clarifications(connection, tender_id)
+        items = [
+            PublishedQuestion(question=q.question, answer=q.answer, answered_at=q.answered_at)
+            for q in found
+        ]
+        return with_consistency(PublishedQuestions(items=items, consistent=consistent), consistent)
+
+    @get(
+        "/questions/unanswered",
+        opt=rule(TENDER_BUYER),
+        summary="A tender's questions waiting for an answer (the buyer's users; never who asked)",
+    )
+    async def unanswered(
+        self,
+        commands: NamedDependency[Commands],
+        marketplace: NamedDependency[MarketplaceApp],
+        engine: NamedDependency[AsyncEngine],
+        reads: NamedDependency[ReadYourWrites],
+        tender_id: FromPath[UUID],
+        position: PositionParam = None,
+    ) -> Response[OpenQuestions]:
+        await _own_tender(commands, marketplace, tender_id)
+        consistent = await reads.after(PROJECTION, position)
+        async with engine.connect() as connection:
+            found = await open_questions(connection, tender_id)
+        items = [
+            OpenQuestion(id=q.clarification_id, question=q.question, asked_at=q.asked_at)
+            for q in found
+        ]
+        return with_consistency(OpenQuestions(items=items, consistent=consistent), consistent)
+
+    @post(
+        "/interest",
+        opt=rule(SUPPLIER),
+        status_code=200,
+        summary="Register the caller's organisation's interest in an open tender (once)",
+        description=(
+            "Interested suppliers are told of every amendment and published answer. Registering "
+            "again changes nothing. No buyer ever sees who registered. The buyer's own users: "
+            "409. A draft or unknown tender: 404."
+        ),
+    )
+    async def register_interest(
+        self,
+        commands: NamedDependency[Commands],
+        marketplace: NamedDependency[MarketplaceApp],
+        tender_id: FromPath[UUID],
+    ) -> InterestView:
+        supplier_id = await _supplier(commands, marketplace, tender_id)
+        await commands.record(marketplace.register_interest, tender_id, supplier_id)
+        return InterestView(registered=True)
+
+    @get(
+        "/interest",
+        opt=rule(SUPPLIER),
+        summary="Whether the caller's own organisation registered interest in the tender",
+    )
+    async def interest(
+        self,
+        commands: NamedDependency[Commands],
+        marketplace: NamedDependency[MarketplaceApp],
+        tender_id: FromPath[UUID],
+    ) -> InterestView:
+        supplier_id = await _supplier(commands, marketplace, tender_id)
+        registered = await commands.run(_registered, marketplace, tender_id, supplier_id)
+        return InterestView(registered=registered)
+
+
+async def _question(
+    commands: Commands, marketplace: MarketplaceApp, clarification_id: UUID
+) -> Clarification:
+    try:
+        return await commands.run(marketplace.clarification, clarification_id)
+    except NotFound as error:
+        raise _no_question(clarification_id) from error
+
+
+class QuestionsController(Controller):
+    path = "/api/v1/questions/{clarification_id:uuid}"
+    tags = ["tenders"]
+
+    @post(
+        "/answer",
+        opt=rule(TENDER_BUYER),
+        status_code=200,
+        summary="Answer a question (the tender's buyer's users); the answer is published to all",
+    )
+    async def answer(
+        self,
+        commands: NamedDependency[Commands],
+        marketplace: NamedDependency[MarketplaceApp],
+        clarification_id: FromPath[UUID],
+        data: JSONBody[AnswerQuestion],
+    ) -> Response[CommandResult]:
+        question = await _question(commands, marketplace, clarification_id)
+        try:
+            await _own_tender(commands, marketplace, question.tender_id)
+        except NotFoundException as error:
+            raise _no_question(clarification_id) from error
+        return await commands.execute(
+            LOG, marketplace.answer_question, clarification_id, data.answer
+        )
+
+    @get(
+        "/",
+        opt=rule(staff_only()),
+        summary="A question with the organisation that asked it (staff only)",
+    )
+    async def question(
+        self,
+        commands: NamedDependency[Commands],
+        marketplace: NamedDependency[MarketplaceApp],
+        membership: NamedDependency[MembershipApp],
+        clarification_id: FromPath[UUID],
+    ) -> Response[StaffQuestionView]:
+        question = await _question(commands, marketplace, clarification_id)
+        try:
+            asker = await commands.run(membership.get_organisation, question.asker_id)
+            asker_name: str | None = asker.name
+        except NotFound:
+            asker_name = None
+        view = StaffQuestionView(
+            id=question.id,
+            tender_id=question.tender_id,
+            question=question.question,
+            asked_at=question.created_on,
+            asker_id=question.asker_id,
+            asker_name=asker_name,
+            answer=question.answer,
+            answered_at=question.answered_at,
+            version=question.version,
+        )
+        return Response(view, headers={"ETag": etag(question.version)})
+
+
+# The controllers the marketplace declaration serves.
+CONTROLLERS: tuple[Any, ...] = (TenderQuestionsController, QuestionsController)
