@@ -230,3 +230,79 @@ tender_clarifications = Table(
     Column("answered_at", UtcDateTime, nullable=True),
 )
 Index("ix_tender_clarifications_tender_id", tender_clarifications.c.tender_id)
+
+# Tenders (projections.tenders.TendersProjection, following the marketplace and membership
+# logs). A draft has its row, flagged by its status, for its buyer's own list; every public
+# read leaves drafts out. `terms` is the tender's terms as JSON (lots, periods, eligibility,
+# evaluation), as the last draft revision or amendment gave them.
+tenders = Table(
+    "tenders",
+    metadata,
+    Column("tender_id", Uuid, primary_key=True),
+    Column("buyer_id", Uuid, nullable=False),
+    Column("ocid", String(200), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("method", String(20), nullable=False),
+    Column("category", String(20), nullable=False),
+    # The lots' estimated values summed, in minor units of the lots' one currency.
+    Column("value_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("deadline", UtcDateTime, nullable=False),
+    Column("members_only", Boolean, nullable=False),
+    Column("quality_mark_required", Boolean, nullable=False),
+    Column("terms", Text, nullable=False),
+    Column("end_reason", Text, nullable=True),
+    Column("version", BigInteger, nullable=False),
+    Column("drafted_at", UtcDateTime, nullable=False),
+    Column("published_at", UtcDateTime, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+Index("ix_tenders_buyer_id", tenders.c.buyer_id)
+Index("ix_tenders_status_deadline", tenders.c.status, tenders.c.deadline)
+tender_cpv = Table(
+    "tender_cpv",
+    metadata,
+    Column("tender_id", Uuid, primary_key=True),
+    Column("cpv_code", String(12), primary_key=True),
+    # As the directory's: the code's digits without trailing zeros. Prefix = hierarchy.
+    Column("cpv_stem", String(8), nullable=False),
+)
+Index("ix_tender_cpv_cpv_stem", tender_cpv.c.cpv_stem)
+# The regions a tender's eligibility names (none: anywhere).
+tender_regions = Table(
+    "tender_regions",
+    metadata,
+    Column("tender_id", Uuid, primary_key=True),
+    Column("region", String(10), primary_key=True),
+)
+Index("ix_tender_regions_region", tender_regions.c.region)
+# Each amendment of a published tender: what changed (the parts of its terms), why, when.
+tender_amendments = Table(
+    "tender_amendments",
+    metadata,
+    Column("tender_id", Uuid, primary_key=True),
+    # The tender's version the amendment made: amendments in order.
+    Column("version", BigInteger, primary_key=True),
+    Column("changed", Text, nullable=False),
+    Column("rationale", Text, nullable=False),
+    Column("amended_at", UtcDateTime, nullable=False),
+)
+tender_documents = Table(
+    "tender_documents",
+    metadata,
+    Column("tender_id", Uuid, primary_key=True),
+    Column("sha256", String(64), primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("filename", String(200), nullable=False),
+    Column("content_type", String(200), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("added_at", UtcDateTime, nullable=False),
+)
+# Buyer organisations' names, folded from the membership log by the same projection.
+tender_buyers = Table(
+    "tender_buyers",
+    metadata,
+    Column("organisation_id", Uuid, primary_key=True),
+    Column("name", String(200), nullable=False),
+)

@@ -78,6 +78,9 @@ MARK_APP = "/api/v1/mark-applications/{application_id:uuid}"
 # Signed in, then checked against the listing's organisation (others get 404).
 LISTING_USERS = SIGNED_IN_
 LISTING = "/api/v1/listings/{listing_id:uuid}"
+# Signed in, then checked against the tender's buyer organisation (others, staff too, get 404).
+TENDER_BUYERS = SIGNED_IN_
+TENDER = "/api/v1/tenders/{tender_id:uuid}"
 # Signed in, then checked against the tender (its buyer's users: others 404; suppliers: anyone
 # of another organisation, the buyer's own refused).
 TENDER_Q = "/api/v1/tenders/{tender_id:uuid}"
@@ -169,6 +172,24 @@ EXPECTED_RULES = {
     ("PUT", LISTING): LISTING_USERS,
     ("POST", f"{LISTING}/withdrawal"): LISTING_USERS,
     ("POST", f"{LISTING}/republication"): LISTING_USERS,
+    # Tenders (issue 11): a buyer drafts for its own organisation and reads its own, drafts too
+    # (not staff: a draft is the buyer's alone); only the tender's buyer acts on it (checked in
+    # the handler: others 404); anyone reads the board, published tenders and their documents.
+    ("POST", f"{ORG}/tenders"): OWN,
+    ("GET", f"{ORG}/tenders"): OWN,
+    ("GET", f"{ORG}/tenders/{{tender_id:uuid}}"): OWN,
+    ("GET", f"{ORG}/tenders/{{tender_id:uuid}}/documents/{{sha256:str}}"): OWN,
+    ("GET", "/api/v1/tenders"): PUBLIC_,
+    ("GET", TENDER): PUBLIC_,
+    ("PUT", TENDER): TENDER_BUYERS,
+    ("POST", f"{TENDER}/publication"): TENDER_BUYERS,
+    ("POST", f"{TENDER}/activation"): TENDER_BUYERS,
+    ("POST", f"{TENDER}/amendments"): TENDER_BUYERS,
+    ("POST", f"{TENDER}/cancellation"): TENDER_BUYERS,
+    ("POST", f"{TENDER}/withdrawal"): TENDER_BUYERS,
+    ("POST", f"{TENDER}/closure"): TENDER_BUYERS,
+    ("POST", f"{TENDER}/documents/{{kind:str}}"): TENDER_BUYERS,
+    ("GET", f"{TENDER}/documents/{{sha256:str}}"): PUBLIC_,
     # Clarifications and interest (issue 11): suppliers ask and register interest; the buyer's
     # users see open questions and answer (others 404); anyone reads published answers; only
     # staff learn who asked; nobody learns who registered interest but the supplier itself.

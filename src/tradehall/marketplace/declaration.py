@@ -11,10 +11,13 @@ from projections.base import Projection
 from projections.buyers import BuyersProjection
 from projections.clarifications import ClarificationsProjection
 from projections.listings import ListingsProjection
-from tradehall.api.marketplace import buyers, clarifications, listings
+from projections.tenders import TendersProjection
+from tradehall.api.marketplace import buyers, clarifications, listings, tenders
 from tradehall.context import ContextDeclaration
 from tradehall.marketplace import LOG
 from tradehall.marketplace.notices import TenderNoticeWriter
+from tradehall.membership.evidence import DirectoryFileStore, EvidenceIntake
+from tradehall.services import Services
 from tradehall.settings import Settings
 
 
@@ -31,8 +34,25 @@ def _application(env: dict[str, str], settings: Settings) -> MarketplaceApp:
     return MarketplaceApp(env=env, policy=tender_policy(settings))
 
 
+def _tender_files(services: Services) -> DirectoryFileStore:
+    # Tender documents share the evidence files' content-addressed store (ADR 24).
+    return DirectoryFileStore(services.settings.evidence_path / "files")
+
+
+def _tender_documents(services: Services) -> EvidenceIntake:
+    # Staged beside the files, as the quality mark's evidence: the same checks, the same store.
+    settings = services.settings
+    staging = settings.evidence_path / "staging"
+    return EvidenceIntake(_tender_files(services), staging, settings.evidence_max_bytes)
+
+
 def _projections(settings: Settings) -> Sequence[Projection]:
-    return [BuyersProjection(), ListingsProjection(), ClarificationsProjection()]
+    return [
+        BuyersProjection(),
+        ListingsProjection(),
+        ClarificationsProjection(),
+        TendersProjection(),
+    ]
 
 
 def _followers(settings: Settings) -> Sequence[Projection]:
@@ -43,7 +63,13 @@ MARKETPLACE = ContextDeclaration(
     name="marketplace",
     log=LOG,
     application=_application,
-    controllers=(*listings.CONTROLLERS, *buyers.CONTROLLERS, *clarifications.CONTROLLERS),
+    controllers=(
+        *listings.CONTROLLERS,
+        *buyers.CONTROLLERS,
+        *clarifications.CONTROLLERS,
+        *tenders.CONTROLLERS,
+    ),
     projections=_projections,
     followers=_followers,
+    dependencies={"tender_documents": _tender_documents, "tender_files": _tender_files},
 )

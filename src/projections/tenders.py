@@ -1,0 +1,560 @@
+"""Tenders: the tender board and each tender's public view (issue 11); a buyer's own list.
+
+One projection follows two logs. From the marketplace log, a row a tender (its terms as they
+stand, status, deadline, total estimated value; its CPV codes and eligible regions; its
+amendments and documents); from the membership log, organisations' names (the buyer's name
+shown). A draft has its row, flagged by its status, for its buyer's own list: every public read
+here leaves drafts out.
+
+An event never stops the projection (ADR 16): text is made storable by `projections.folding`;
+codes that would become one once stored are kept once; a tender event whose terms are not what
+the domain writes is left out with a log line (a draft or amendment keeps the terms it had).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from sqlalchemy import Connection, and_, delete, exists, func, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from projections.base import Projection, RowPerAggregate
+from projections.directory import _related_regions, _stem_prefixes, cpv_stem
+from projections.events import RecordedEvent
+from projections.folding import Row, insert_rows, load_rows, save_rows, storable
+from projections.tables import (
+    tender_amendments,
+    tender_buyers,
+    tender_cpv,
+    tender_documents,
+    tender_regions,
+    tenders,
+)
+
+_log = logging.getLogger("tradehall.projections")
+
+MARKETPLACE, MEMBERSHIP = "marketplace", "membership"
+DRAFTED = "Tender.Drafted"
+REVISED = "Tender.DraftRevised"
+PUBLISHED = "Tender.Published"
+ACTIVATED = "Tender.Activated"
+AMENDED = "Tender.Amended"
+DOCUMENT_ADDED = "Tender.DocumentAdded"
+ENDED = "Tender.Ended"
+_TENDER_EVENTS = frozenset({DRAFTED, REVISED, PUBLISHED, ACTIVATED, AMENDED, DOCUMENT_ADDED, ENDED})
+DRAFT = "draft"
+# Statuses each event may set (OCDS tender.status, as marketplace.tenders writes them).
+_PUBLISHED_AS = frozenset({"planned", "active"})
+_ENDED_AS = frozenset({"cancelled", "withdrawn", "unsuccessful", "complete"})
+PROFILE_UPDATED = "Organisation.ProfileUpdated"
+_CPV_LENGTH, _REGION_LENGTH = 12, 10
+_MAX_BIGINT = 2**63 - 1
+
+Moment = Annotated[datetime, msgspec.Meta(tz=True)]
+
+
+# The terms as the domain writes them (TenderTerms.as_data); read by topic and payload, not
+# through the domain, and checked whole before anything is stored.
+class StoredPeriod(msgspec.Struct):
+    start: Moment
+    end: Moment
+
+
+class StoredLot(msgspec.Struct):
+    id: str
+    title: str
+    description: str
+    cpv_codes: list[str]
+    value_minor: Annotated[int, msgspec.Meta(ge=0, le=_MAX_BIGINT)]
+    currency: str
+
+
+class StoredCriterion(msgspec.Struct):
+    name: str
+    weight: int
+    scale: int
+
+
+class StoredEvaluation(msgspec.Struct):
+    price: StoredCriterion
+    quality: list[StoredCriterion]
+    social_value: StoredCriterion
+    tie_break: str
+    abnormally_low_percent: int
+
+
+class StoredEligibility(msgspec.Struct):
+    members_only: bool
+    quality_mark_required: bool
+    regions: list[str]
+
+
+class StoredTerms(msgspec.Struct):
+    title: str
+    description: str
+    method: str
+    category: str
+    lots: Annotated[list[StoredLot], msgspec.Meta(min_length=1)]
+    enquiry_period: StoredPeriod
+    tender_period: StoredPeriod
+    contract_period: StoredPeriod
+    eligibility: StoredEligibility
+    evaluation: StoredEvaluation
+
+
+_decode_terms = msgspec.json.Decoder(StoredTerms)
+
+
+@dataclass(frozen=True)
+class _Terms:
+    columns: Row
+    cpv_codes: list[str]
+    regions: list[str]
+
+
+def _terms(event: RecordedEvent) -> _Terms | None:
+    """The terms a Drafted, DraftRevised or Amended event holds; None (logged) if they are not
+    what the domain writes."""
+    try:
+        terms = msgspec.convert(event.data["terms"], StoredTerms)
+        total = sum(lot.value_minor for lot in terms.lots)
+        if total > _MAX_BIGINT:
+            raise ValueError(f"a total estimated value of {total}")
+    except (KeyError, TypeError, ValueError, msgspec.ValidationError) as error:
+        _log.warning("tenders: %r left out: its terms are not a tender's (%s)", event, error)
+        return None
+    return _Terms(
+        columns={
+            "title": terms.title,
+            "method": terms.method,
+            "category": terms.category,
+            "value_minor": total,
+            "currency": terms.lots[0].currency,
+            "deadline": terms.tender_period.end,
+            "members_only": terms.eligibility.members_only,
+            "quality_mark_required": terms.eligibility.quality_mark_required,
+            # JSON (control characters escaped; the rest made storable when the row is saved).
+            "terms": json.dumps(msgspec.to_builtins(terms), ensure_ascii=False),
+        },
+        cpv_codes=[code for lot in terms.lots for code in lot.cpv_codes],
+        regions=list(terms.eligibility.regions),
+    )
+
+
+class _Buyers(RowPerAggregate):
+    """The membership log's part: every organisation's name (a buyer's is shown)."""
+
+    table = tender_buyers
+    created_by = "Organisation.Registered"
+    changed_by = frozenset({PROFILE_UPDATED})
+
+    def create(self, event: RecordedEvent) -> Row:
+        return {"organisation_id": event.originator_id, "name": str(event.data.get("name") or "")}
+
+    def change(self, row: Row, event: RecordedEvent) -> None:
+        name = event.data.get("name")
+        if isinstance(name, str) and name:
+            row["name"] = name
+
+
+class TendersProjection(Projection):
+    """Tenders and their buyers' names (see the module's doc)."""
+
+    name = "tenders"
+    logs = (MARKETPLACE, MEMBERSHIP)
+    tables = (
+        tender_cpv,
+        tender_regions,
+        tender_amendments,
+        tender_documents,
+        tenders,
+        tender_buyers,
+    )
+
+    def __init__(self) -> None:
+        self._buyers = _Buyers()
+
+    def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
+        names = [e for e in events if e.log == MEMBERSHIP]
+        if names:
+            self._buyers.apply(connection, names)
+        mine = [e for e in events if e.log == MARKETPLACE and e.name in _TENDER_EVENTS]
+        if mine:
+            self._apply_tenders(connection, mine)
+
+    def _apply_tenders(self, connection: Connection, events: list[RecordedEvent]) -> None:
+        created = {e.originator_id for e in events if e.name == DRAFTED}
+        earlier = {e.originator_id for e in events} - created
+        rows = load_rows(connection, tenders, "tender_id", earlier)
+        codes: dict[UUID, _Terms] = {}  # the codes of the tenders whose terms this batch set
+        amendments: dict[tuple[UUID, int], Row] = {}
+        documents: dict[tuple[UUID, str], Row] = {}
+        for event in events:
+            tender_id, data = event.originator_id, event.data
+            at = data.get("timestamp")
+            if not isinstance(at, datetime):
+                _log.warning("tenders: %r left out: it has no time", event)
+                if event.name == DRAFTED:
+                    created.discard(tender_id)
+                continue
+            if event.name == DRAFTED:
+                terms, buyer = _terms(event), data.get("buyer_id")
+                if terms is None or not isinstance(buyer, UUID):
+                    if terms is not None:
+                        _log.warning("tenders: %r left out: it names no buyer", event)
+                    created.discard(tender_id)
+                    continue
+                rows[tender_id] = terms.columns | {
+                    "tender_id": tender_id,
+                    "buyer_id": buyer,
+                    "ocid": str(data.get("ocid") or tender_id),
+                    "status": DRAFT,
+                    "end_reason": None,
+                    "version": event.originator_version,
+                    "drafted_at": at,
+                    "published_at": None,
+                    "updated_at": at,
+                }
+                codes[tender_id] = terms
+                continue
+            row = rows.get(tender_id)
+            if row is None:  # its draft was left out, or came before the log began
+                continue
+            self._change(row, event, at, codes, amendments, documents)
+            row["version"] = event.originator_version
+            row["updated_at"] = at
+        save_rows(connection, tenders, "tender_id", rows, created=created)
+        replaced = [key for key in codes if key not in created]
+        if replaced:
+            for table in (tender_cpv, tender_regions):
+                connection.execute(delete(table).where(table.c.tender_id.in_(replaced)))
+        cpv_rows, region_rows = _code_rows(connection, codes)
+        insert_rows(connection, tender_cpv, cpv_rows)
+        insert_rows(connection, tender_regions, region_rows)
+        _replace(connection, tender_amendments, "version", amendments)
+        _replace(connection, tender_documents, "sha256", documents)
+
+    @staticmethod
+    def _change(
+        row: Row,
+        event: RecordedEvent,
+        at: datetime,
+        codes: dict[UUID, _Terms],
+        amendments: dict[tuple[UUID, int], Row],
+        documents: dict[tuple[UUID, str], Row],
+    ) -> None:
+        tender_id, data = event.originator_id, event.data
+        if event.name in (REVISED, AMENDED):
+            terms = _terms(event)
+            if terms is None:
+                return  # left out: the tender keeps the terms it had
+            row.update(terms.columns)
+            codes[tender_id] = terms
+            if event.name == AMENDED:
+                changed = data.get("changed")
+                amendments[(tender_id, event.originator_version)] = {
+                    "tender_id": tender_id,
+                    "version": event.originator_version,
+                    "changed": json.dumps(
+                        [str(c) for c in changed] if isinstance(changed, list) else []
+                    ),
+                    "rationale": str(data.get("rationale") or ""),
+                    "amended_at": at,
+                }
+        elif event.name == PUBLISHED:
+            status = data.get("status")
+            if status not in _PUBLISHED_AS:
+                _log.warning("tenders: %r carries no status it may; left out", event)
+                return
+            row.update(status=status, published_at=at)
+        elif event.name == ACTIVATED:
+            row["status"] = "active"
+        elif event.name == ENDED:
+            status = data.get("status")
+            if status not in _ENDED_AS:
+                _log.warning("tenders: %r carries no status it may; left out", event)
+                return
+            row.update(status=status, end_reason=str(data.get("reason") or ""))
+        elif event.name == DOCUMENT_ADDED:
+            sha256, size = data.get("sha256"), data.get("size")
+            if not isinstance(sha256, str) or type(size) is not int or not 0 <= size <= _MAX_BIGINT:
+                _log.warning("tenders: %r left out: not a document", event)
+                return
+            documents[(tender_id, sha256)] = {
+                "tender_id": tender_id,
+                "sha256": sha256,
+                "kind": str(data.get("kind") or "other"),
+                "filename": str(data.get("filename") or sha256),
+                "content_type": str(data.get("content_type") or "application/octet-stream"),
+                "size": size,
+                "added_at": at,
+            }
+
+
+def _code_rows(
+    connection: Connection, tenders_terms: dict[UUID, _Terms]
+) -> tuple[list[Row], list[Row]]:
+    """The child rows, each code as it will be stored and once a tender."""
+    cpv_rows: list[Row] = []
+    region_rows: list[Row] = []
+    for tender_id, terms in tenders_terms.items():
+        cpv = dict.fromkeys(storable(connection, c, _CPV_LENGTH) for c in terms.cpv_codes)
+        cpv_rows.extend(
+            {"tender_id": tender_id, "cpv_code": code, "cpv_stem": cpv_stem(code)} for code in cpv
+        )
+        regions = dict.fromkeys(storable(connection, r, _REGION_LENGTH) for r in terms.regions)
+        region_rows.extend({"tender_id": tender_id, "region": r} for r in regions)
+    return cpv_rows, region_rows
+
+
+def _replace(connection: Connection, table: Any, second: str, rows: dict[Any, Row]) -> None:
+    """Insert rows keyed (tender_id, `second`), replacing any row of the same key (a document
+    added twice by another writer is kept once)."""
+    if not rows:
+        return
+    keys = [(row["tender_id"], row[second]) for row in rows.values()]
+    connection.execute(delete(table).where(tuple_(table.c.tender_id, table.c[second]).in_(keys)))
+    insert_rows(connection, table, list(rows.values()))
+
+
+# Reads -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TenderEntry:
+    tender_id: UUID
+    ocid: str
+    buyer_id: UUID
+    # The buyer's name; None while the membership log has not been read that far.
+    buyer_name: str | None
+    title: str
+    status: str
+    method: str
+    category: str
+    value_minor: int
+    currency: str
+    deadline: datetime
+    members_only: bool
+    quality_mark_required: bool
+    cpv_codes: list[str]
+    regions: list[str]
+    version: int
+    published_at: datetime | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class TenderAmendment:
+    version: int
+    changed: list[str]
+    rationale: str
+    amended_at: datetime
+
+
+@dataclass(frozen=True)
+class TenderDocumentEntry:
+    sha256: str
+    kind: str
+    filename: str
+    content_type: str
+    size: int
+    added_at: datetime
+
+
+@dataclass(frozen=True)
+class TenderDetail:
+    entry: TenderEntry
+    terms: StoredTerms
+    end_reason: str | None
+    amendments: list[TenderAmendment]
+    documents: list[TenderDocumentEntry]
+
+
+@dataclass(frozen=True)
+class TendersPage:
+    entries: list[TenderEntry]
+    total: int
+
+
+_ENTRY_COLUMNS = (
+    "tender_id",
+    "ocid",
+    "buyer_id",
+    "title",
+    "status",
+    "method",
+    "category",
+    "value_minor",
+    "currency",
+    "deadline",
+    "members_only",
+    "quality_mark_required",
+    "version",
+    "published_at",
+    "updated_at",
+)
+_PUBLISHED = tenders.c.status != DRAFT
+
+
+async def tender_board(
+    connection: AsyncConnection,
+    *,
+    cpv_code: str | None = None,
+    region: str | None = None,
+    region_parents: dict[str, str | None] | None = None,
+    value_min: int | None = None,
+    value_max: int | None = None,
+    deadline_from: datetime | None = None,
+    deadline_to: datetime | None = None,
+    quality_mark_required: bool | None = None,
+    status: str | None = None,
+    buyer_id: UUID | None = None,
+    limit: int,
+    offset: int,
+) -> TendersPage:
+    """Published tenders (never drafts), by deadline; CPV and region filters match up and down
+    their hierarchies; the value band is on the total estimated value."""
+    conditions: list[Any] = [_PUBLISHED]
+    if status is not None:
+        conditions.append(tenders.c.status == status)
+    if buyer_id is not None:
+        conditions.append(tenders.c.buyer_id == buyer_id)
+    if value_min is not None:
+        conditions.append(tenders.c.value_minor >= value_min)
+    if value_max is not None:
+        conditions.append(tenders.c.value_minor <= value_max)
+    if deadline_from is not None:
+        conditions.append(tenders.c.deadline >= deadline_from)
+    if deadline_to is not None:
+        conditions.append(tenders.c.deadline <= deadline_to)
+    if quality_mark_required is not None:
+        conditions.append(tenders.c.quality_mark_required.is_(quality_mark_required))
+    if region is not None:
+        conditions.append(
+            exists().where(
+                and_(
+                    tender_regions.c.tender_id == tenders.c.tender_id,
+                    tender_regions.c.region.in_(_related_regions(region, region_parents or {})),
+                )
+            )
+        )
+    if cpv_code is not None:
+        stem = cpv_stem(cpv_code)
+        conditions.append(
+            exists().where(
+                and_(
+                    tender_cpv.c.tender_id == tenders.c.tender_id,
+                    or_(
+                        tender_cpv.c.cpv_stem.startswith(stem, autoescape=True),
+                        tender_cpv.c.cpv_stem.in_(_stem_prefixes(stem)),
+                    ),
+                )
+            )
+        )
+    return await _page(connection, and_(*conditions), limit, offset)
+
+
+async def buyer_tenders(
+    connection: AsyncConnection, buyer_id: UUID, *, limit: int, offset: int
+) -> TendersPage:
+    """A buyer's own tenders, drafts too, by deadline."""
+    return await _page(connection, tenders.c.buyer_id == buyer_id, limit, offset)
+
+
+async def tender_detail(connection: AsyncConnection, tender_id: UUID) -> TenderDetail | None:
+    """A tender as its view shows it, drafts too (the caller decides who sees a draft)."""
+    found = await _page(connection, tenders.c.tender_id == tender_id, 1, 0)
+    if not found.entries:
+        return None
+    row = (
+        await connection.execute(
+            select(tenders.c.terms, tenders.c.end_reason).where(tenders.c.tender_id == tender_id)
+        )
+    ).one()
+    amendments = [
+        TenderAmendment(
+            version=a.version,
+            changed=list(json.loads(a.changed)),
+            rationale=a.rationale,
+            amended_at=a.amended_at,
+        )
+        for a in await connection.execute(
+            select(tender_amendments)
+            .where(tender_amendments.c.tender_id == tender_id)
+            .order_by(tender_amendments.c.version)
+        )
+    ]
+    documents = [
+        TenderDocumentEntry(
+            sha256=d.sha256,
+            kind=d.kind,
+            filename=d.filename,
+            content_type=d.content_type,
+            size=d.size,
+            added_at=d.added_at,
+        )
+        for d in await connection.execute(
+            select(tender_documents)
+            .where(tender_documents.c.tender_id == tender_id)
+            .order_by(tender_documents.c.added_at, tender_documents.c.sha256)
+        )
+    ]
+    return TenderDetail(
+        entry=found.entries[0],
+        terms=_decode_terms.decode(row.terms),
+        end_reason=row.end_reason,
+        amendments=amendments,
+        documents=documents,
+    )
+
+
+async def _page(connection: AsyncConnection, where: Any, limit: int, offset: int) -> TendersPage:
+    joined = tenders.outerjoin(tender_buyers, tender_buyers.c.organisation_id == tenders.c.buyer_id)
+    total = (
+        await connection.execute(select(func.count()).select_from(joined).where(where))
+    ).scalar_one()
+    rows = (
+        await connection.execute(
+            select(*(tenders.c[name] for name in _ENTRY_COLUMNS), tender_buyers.c.name)
+            .select_from(joined)
+            .where(where)
+            .order_by(tenders.c.deadline, tenders.c.tender_id)
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+    ids = [row.tender_id for row in rows]
+    cpv: dict[UUID, list[str]] = {key: [] for key in ids}
+    regions: dict[UUID, list[str]] = {key: [] for key in ids}
+    if ids:
+        for row in await connection.execute(
+            select(tender_cpv.c.tender_id, tender_cpv.c.cpv_code)
+            .where(tender_cpv.c.tender_id.in_(ids))
+            .order_by(tender_cpv.c.cpv_code)
+        ):
+            cpv[row.tender_id].append(row.cpv_code)
+        for row in await connection.execute(
+            select(tender_regions.c.tender_id, tender_regions.c.region)
+            .where(tender_regions.c.tender_id.in_(ids))
+            .order_by(tender_regions.c.region)
+        ):
+            regions[row.tender_id].append(row.region)
+    return TendersPage(
+        entries=[
+            TenderEntry(
+                **{name: row._mapping[name] for name in _ENTRY_COLUMNS},
+                buyer_name=row.name or None,
+                cpv_codes=cpv[row.tender_id],
+                regions=regions[row.tender_id],
+            )
+            for row in rows
+        ],
+        total=int(total),
+    )
