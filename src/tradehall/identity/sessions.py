@@ -18,7 +18,6 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Executable, and_, delete, insert, select, update
@@ -29,7 +28,7 @@ from tradehall.identity import throttle
 from tradehall.identity.parts import IdentityParts
 from tradehall.identity.tables import refresh_tokens, token_families, users
 from tradehall.identity.tokens import token_hash, use_once
-from tradehall.identity.users import Role, User
+from tradehall.identity.users import Role, User, user_of_row
 
 __all__ = [
     "AccountDisabled",
@@ -78,15 +77,6 @@ class Session:
     family_id: UUID
     refresh_token: str
     refresh_expires_in: int
-
-
-def _user(row: Any) -> User:
-    return User(
-        id=row.id,
-        email=row.email,
-        organisation_id=row.organisation_id,
-        roles=frozenset(Role(name) for name in row.roles.split()),
-    )
 
 
 def login_policies(identity: IdentityParts) -> tuple[throttle.Policy, throttle.Policy]:
@@ -141,7 +131,7 @@ async def sign_in(identity: IdentityParts, email: str, password: str, client: st
             )
     if row.disabled_at is not None:
         raise AccountDisabled
-    return Caller(_user(row), row.token_generation)
+    return Caller(user_of_row(row), row.token_generation)
 
 
 async def open_session(identity: IdentityParts, caller: Caller) -> Session:
@@ -220,7 +210,9 @@ async def refresh(identity: IdentityParts, secret: str) -> Session:
         # Rotated by a concurrent request with the same token: one of the two is a copy.
         await _revoke(identity.engine, row.family_id, now, "reuse")
         raise RefreshRefused("this refresh token was used already; its sign-in is ended")
-    return Session(Caller(_user(row), row.token_generation), row.family_id, new_secret, lifetime)
+    return Session(
+        Caller(user_of_row(row), row.token_generation), row.family_id, new_secret, lifetime
+    )
 
 
 async def _revoke(engine: AsyncEngine, family_id: UUID, now: datetime, reason: str) -> None:
@@ -264,7 +256,7 @@ async def caller(
         return None
     if family_id is not None and (row.family_id is None or row.revoked_at is not None):
         return None
-    return Caller(_user(row), row.token_generation)
+    return Caller(user_of_row(row), row.token_generation)
 
 
 async def purge_expired(engine: AsyncEngine, now: datetime, throttle_decay_seconds: int) -> int:

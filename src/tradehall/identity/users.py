@@ -126,7 +126,8 @@ def insert_user(
     )
 
 
-def _user(row: object) -> User:
+def user_of_row(row: object) -> User:
+    """A users row as a User (plain UUIDs, whatever the driver gives)."""
     mapping = row._mapping  # type: ignore[attr-defined]
     # Plain UUIDs: asyncpg gives its own UUID type, which the event transcoder does not know.
     organisation_id = mapping["organisation_id"]
@@ -150,14 +151,14 @@ class UserDirectory:
             row = result.first()
         if row is None:
             return None
-        return _user(row), row._mapping["password_hash"]
+        return user_of_row(row), row._mapping["password_hash"]
 
     async def by_id(self, user_id: UUID) -> User | None:
         """An enabled user by id (a disabled one is as good as none)."""
         async with self._engine.connect() as connection:
             query = select(users).where(users.c.id == user_id, users.c.disabled_at.is_(None))
             row = (await connection.execute(query)).first()
-        return None if row is None else _user(row)
+        return None if row is None else user_of_row(row)
 
     async def email_taken(self, email: str) -> bool:
         async with self._engine.connect() as connection:
