@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -14,7 +15,19 @@ from membership.marks.mark import MarkStatus
 from tests.conftest import AppClient, running
 from tradehall.api.app import create_app
 from tradehall.cli import main
-from tradehall.dev.demo import BUYER_PASSWORD, BUYERS, STAFF_EMAIL, STAFF_PASSWORD, TRY_CPV
+from tradehall.dev.demo import (
+    ACTIVE_TENDER,
+    AMENDMENT_RATIONALE,
+    ANSWER,
+    BUYER_PASSWORD,
+    BUYERS,
+    QUESTION,
+    STAFF_EMAIL,
+    STAFF_PASSWORD,
+    TENDERS,
+    TRY_CPV,
+    TRY_TENDER_CPV,
+)
 from tradehall.settings import Settings
 
 
@@ -38,6 +51,12 @@ async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path
             assert f"{buyer.email(n)} / {BUYER_PASSWORD} ({buyer.name}" in output
         assert "GET /api/v1/buyers" in output
         assert f"GET /api/v1/listings?cpv={TRY_CPV}" in output
+        for tender in TENDERS:  # each tender, by its fixed id, each run
+            assert f"tender: {tender.id} {tender.title}" in output
+        assert f"GET /api/v1/tenders?cpv={TRY_TENDER_CPV}" in output
+        assert f"GET /api/v1/tenders/{ACTIVE_TENDER.id}" in output
+        assert f"sign in as {BUYERS[0].email(0)} / {BUYER_PASSWORD}" in output
+    assert "unsuccessful (its deadline is soon after the demo ran" in first.output
 
     settings = Settings.from_env(env)
     app = create_app(settings)
@@ -54,6 +73,13 @@ async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path
         buyers = (await client.get("/api/v1/buyers", params={"per_page": 100})).json()
         listings = (await client.get("/api/v1/listings", params={"per_page": 100})).json()
         catering = (await client.get("/api/v1/listings", params={"cpv": TRY_CPV})).json()
+        board = (await client.get("/api/v1/tenders", params={"per_page": 100})).json()
+        catering_tenders = (
+            await client.get("/api/v1/tenders", params={"cpv": TRY_TENDER_CPV})
+        ).json()
+        active = await client.get(f"/api/v1/tenders/{ACTIVE_TENDER.id}")
+        draft_id = next(t.id for t in TENDERS if t.key == "draft")
+        draft = await client.get(f"/api/v1/tenders/{draft_id}")
         signed_in = await client.post(
             "/api/v1/auth/token",
             json={"email": BUYERS[0].email(0), "password": BUYER_PASSWORD},
@@ -116,6 +142,28 @@ async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path
         "Jo Example",
         "Sam Example",
     ]
+    # The councils' tenders on the board, each in its state; never the draft.
+    statuses = {item["id"]: item["status"] for item in board["items"]}
+    assert statuses == {str(t.id): t.key.split(",")[0] for t in TENDERS if t.key != "draft"}
+    assert board["total"] == 6
+    assert draft.status_code == 404
+    assert [item["id"] for item in catering_tenders["items"]] == [str(ACTIVE_TENDER.id)]
+    # The active tender: two lots, 10% social value, its question answered (not who asked),
+    # and the amendment that moved its deadline two weeks later.
+    assert active.status_code == 200, active.text
+    view = active.json()
+    assert view["buyer_name"] == "Leeds City Council"
+    assert len(view["lots"]) == 2
+    assert view["evaluation"]["social_value"]["weight"] == 10
+    assert set(view["regions"]) == {"TLE", "TLE4"}
+    assert [(c["question"], c["answer"]) for c in view["clarifications"]] == [(QUESTION, ANSWER)]
+    assert set(view["clarifications"][0]) == {"question", "answer", "answered_at"}
+    assert "asker" not in active.text
+    assert [(a["changed"], a["rationale"]) for a in view["amendments"]] == [
+        (["tender_period"], AMENDMENT_RATIONALE)
+    ]
+    enquiries = {k: datetime.fromisoformat(v) for k, v in view["enquiry_period"].items()}
+    assert enquiries["start"] <= datetime.now(UTC) < enquiries["end"]  # questions open now
 
 
 async def test_clock_tick_from_the_command_line_is_idempotent(tmp_path: Path) -> None:

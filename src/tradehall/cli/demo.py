@@ -21,7 +21,7 @@ def _seed_demo(settings: Settings) -> None:
     async def seed(services: Any) -> DemoReport:
         # After each context's reference data (the first dues schedule): the organisations.
         # Then the quality marks, their evidence in the store the API reads it from; then the
-        # buyers' verifications and the members' listings.
+        # buyers' verifications, the members' listings and the councils' tenders.
         return await seed_demo(
             registrar_for(services),
             services.engine,
@@ -47,11 +47,31 @@ def _seed_demo(settings: Settings) -> None:
         f"  try:    GET /api/v1/listings?cpv={report.try_cpv}"
         f" (of {report.listings} demo listings, one withdrawn)"
     )
+    for state, title, tender_id, buyer in report.tenders:
+        click.echo(f"  tender: {tender_id} {title} ({buyer}): {state}")
+    click.echo(
+        f"  try:    GET /api/v1/tenders?cpv={report.try_tender_cpv}"
+        " (the tender board: published tenders, never a draft)"
+    )
+    click.echo(
+        f"  try:    GET /api/v1/tenders/{report.active_tender}"
+        " (two lots, the answered question, the amendment)"
+    )
+    email, organisation_id = report.tender_buyer
+    own = (
+        f"GET /api/v1/organisations/{organisation_id}/tenders"
+        if organisation_id is not None
+        else "GET /api/v1/organisations/{its organisation id}/tenders"
+    )
+    click.echo(
+        f"  try:    sign in as {email} / {report.buyer_password}, then {own}"
+        " (the council's own tenders, the draft too)"
+    )
 
 
 @click.command()
 def demo() -> None:
-    """Seed demo data: dozens of organisations, applications and decisions, buyers, listings, a
-    staff user."""
+    """Seed demo data: dozens of organisations, applications and decisions, buyers, listings,
+    tenders in every state, a staff user."""
     settings = _settings()
     _seed_demo(settings)

@@ -2,8 +2,9 @@
 
 Dozens of social enterprises across the UK's ITL regions and CPV divisions, some admitted, some
 waiting, some rejected or withdrawn; five buyers (verified and not); a dozen service listings;
-a staff user. Deterministic (seeded random), and idempotent: a second run finds the demo staff
-user and adds nothing.
+the verified councils' tenders in every state (with interest, a question answered and an
+amendment); a staff user. Deterministic (seeded random; fixed tender ids), and idempotent: a
+second run finds the demo staff user and adds nothing.
 """
 
 from __future__ import annotations
@@ -13,14 +14,21 @@ import random
 import tempfile
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from marketplace.application import MarketplaceApp
+from marketplace.application import BuyerFacts, MarketplaceApp
 from marketplace.listings import ListingDetails
+from marketplace.tender_terms import (
+    CriterionInput,
+    LotInput,
+    TenderTerms,
+    parse_evaluation,
+    parse_terms,
+)
 from membership.contacts import ContactPoint, check_contact_points
 from membership.details import Profile
 from membership.dues import DUES_CURRENCY
@@ -188,6 +196,114 @@ PURPOSES = [
 ]
 
 
+# Tenders of the two verified councils (BUYERS[0] and [1]), one in each state. Their ids are
+# fixed (the demo runs once per store), so a second run names them too.
+_TENDER_IDS = uuid5(NAMESPACE_URL, "https://demo.tradehall.example/tenders")
+TENDER_BUYERS = (0, 1)  # Leeds City Council, Bristol City Council: verified public bodies
+# The active two-lot tender's CPV code (canteen catering), to try the board's filter; members
+# 0 (the bakery everyone signs in as) and 1 (a catering co-operative) register interest in it,
+# and member 1 asks a question the council answers before it extends the deadline.
+TRY_TENDER_CPV = "55520000-1"
+INTERESTED = (0, 1)
+ASKER = 1
+
+
+@dataclass(frozen=True)
+class DemoTender:
+    key: str  # its state in the demo, and what its fixed id is made from
+    buyer: int  # in BUYERS
+    title: str
+    description: str
+    category: str
+    # (title, description, CPV codes, estimated value in pence)
+    lots: tuple[tuple[str, str, tuple[str, ...], int], ...]
+    regions: tuple[str, ...]
+    deadline: timedelta  # from now
+    social_value: int = 10  # percent
+    opens: timedelta = timedelta(0)  # from now: when its enquiry and tender periods start
+
+    @property
+    def id(self) -> UUID:
+        return uuid5(_TENDER_IDS, self.key)
+
+
+TENDERS = [
+    DemoTender(
+        "draft", 0, "Digital skills courses in Leeds libraries",
+        "Short courses in everyday digital skills for adults, in eight community libraries.",
+        "services",
+        (("Digital skills courses", "Forty courses a year, with devices to borrow.",
+          ("80500000-9",), 6_000_000),),
+        ("TLE4",), timedelta(days=42), social_value=15,
+    ),
+    DemoTender(
+        "planned", 1, "Retrofit insulation of council homes",
+        "Loft, cavity and external wall insulation of 300 council homes, to PAS 2035.",
+        "works",
+        (("Insulation works", "Surveys, installation and a retrofit coordinator.",
+          ("45000000-7",), 150_000_000),),
+        ("TLK5",), timedelta(days=75), social_value=20, opens=timedelta(days=21),
+    ),
+    DemoTender(
+        "active", 0, "Catering for Leeds civic buildings",
+        "Staff canteen catering at the Civic Hall, and sandwich platters for meetings and "
+        "events across the council's buildings.",
+        "services",
+        (("Staff canteen, Civic Hall", "Breakfast and lunch five days a week, about 400 staff.",
+          ("55520000-1",), 18_000_000),
+         ("Meeting and event platters", "Sandwich, bread and cake platters, delivered by 9am.",
+          ("15810000-9", "55520000-1"), 4_000_000)),
+        ("TLE4", "TLE"), timedelta(days=28),
+    ),
+    DemoTender(
+        "active, second", 1, "Parks and green-space maintenance",
+        "Grass cutting, planting and upkeep of twelve parks, with volunteer days for residents.",
+        "services",
+        (("Parks maintenance", "Twelve parks in south Bristol.",
+          ("77314000-4", "77310000-6"), 24_000_000),),
+        ("TLK5",), timedelta(days=35), social_value=15,
+    ),
+    DemoTender(
+        "cancelled", 1, "Office cleaning at City Hall",
+        "Daily cleaning of City Hall's offices and meeting rooms.",
+        "services",
+        (("Office cleaning", "Daily cleaning, with a deep clean each quarter.",
+          ("90910000-9",), 9_000_000),),
+        ("TLK5",), timedelta(days=30),
+    ),
+    DemoTender(
+        "withdrawn", 0, "Refurbished furniture for the office move",
+        "Refurbished desks, chairs and storage for 600 staff moving offices.",
+        "goods",
+        (("Refurbished office furniture", "Delivered and installed over six weekends.",
+          ("39100000-3",), 7_500_000),),
+        ("TLE4",), timedelta(days=60), opens=timedelta(days=14),
+    ),
+    DemoTender(
+        "unsuccessful", 0, "Accessible transport to day centres",
+        "Wheelchair-accessible minibuses taking people to four day centres, five days a week.",
+        "services",
+        (("Accessible transport", "Door-to-door journeys with trained passenger assistants.",
+          ("60100000-9",), 12_000_000),),
+        ("TLE4",), timedelta(hours=2),
+    ),
+]  # fmt: skip
+ACTIVE_TENDER = next(t for t in TENDERS if t.key == "active")
+AMENDED_DEADLINE = timedelta(days=42)  # the active tender's deadline, after its amendment
+AMENDMENT_RATIONALE = (
+    "Suppliers asked for time to visit the Civic Hall kitchen; the deadline moves two weeks later."
+)
+QUESTION = "Is the Civic Hall kitchen equipment provided, or does the caterer bring its own?"
+ANSWER = "The kitchen is fully equipped and maintained by the council; the caterer brings none."
+QUESTION_ID = uuid5(_TENDER_IDS, "question")
+CANCEL_REASON = "City Hall closes for refurbishment; cleaning will be tendered with the reopening."
+WITHDRAW_REASON = "The office move is postponed to next year."
+UNSUCCESSFUL_REASON = "No bids were received by the deadline."
+# The unsuccessful tender closes this long after its deadline (which is soon after the demo
+# runs: a deadline already past cannot be published), by a command at that future time.
+CLOSED_AFTER = timedelta(days=1)
+
+
 @dataclass(frozen=True)
 class DemoReport:
     created: bool
@@ -203,6 +319,28 @@ class DemoReport:
     buyer_password: str = BUYER_PASSWORD
     listings: int = 0
     try_cpv: str = TRY_CPV
+    # (state, tender title, tender id, buyer name) of each demo tender.
+    tenders: list[tuple[str, str, UUID, str]] = field(default_factory=list)
+    try_tender_cpv: str = TRY_TENDER_CPV
+    active_tender: UUID = ACTIVE_TENDER.id
+    # (sign-in e-mail, organisation id: None on a run that found the demo present) of the
+    # council whose tenders include the draft.
+    tender_buyer: tuple[str, UUID | None] = (BUYERS[0].email(0), None)
+
+
+def _tender_states() -> list[tuple[str, str, UUID, str]]:
+    states = {
+        "draft": "draft (private to its buyer: not on the board)",
+        "unsuccessful": (
+            "unsuccessful (its deadline is soon after the demo ran, as one already past cannot be "
+            f"published; closed by a command dated {CLOSED_AFTER.days} day after it: demo data "
+            "runs ahead of time)"
+        ),
+        "active": "active (two lots; two members interested; a question answered; amended)",
+        "active, second": "active",
+        "withdrawn": "withdrawn (planned, then withdrawn)",
+    }
+    return [(states.get(t.key, t.key), t.title, t.id, BUYERS[t.buyer].name) for t in TENDERS]
 
 
 def _buyer_logins() -> list[tuple[str, str, str]]:
@@ -238,6 +376,7 @@ async def seed_demo(
             MEMBER_PASSWORD,
             buyers=_buyer_logins(),
             listings=len(LISTINGS),
+            tenders=_tender_states(),
         )
     rng = random.Random(2026)  # noqa: S311 (made-up registry numbers, not secrets)
     staff_id = uuid.uuid4()
@@ -312,6 +451,7 @@ async def seed_demo(
                 "The articles have no asset lock; please re-apply once they do.",
             )
         # fate 6: still waiting in the staff queue
+    buyers: dict[int, tuple[UUID, UUID]] = {}  # n: (organisation, first user)
     for n, buyer in enumerate(BUYERS):
         registration = await register_organisation(
             registrar,
@@ -331,6 +471,7 @@ async def seed_demo(
             "demo",
         )
         created += 1
+        buyers[n] = (registration.organisation_id, registration.user_id)
         if buyer.evidence is not None:
             await registrar.run(
                 marketplace.verify_buyer,
@@ -343,6 +484,7 @@ async def seed_demo(
     # After the marks: the member they lapse is out of good standing, and lists nothing.
     await _seed_listings(registrar, marketplace, members)
     await _seed_profile(registrar, engine, members[0])
+    await _seed_tenders(registrar, marketplace, members, buyers)
     return DemoReport(
         True,
         created,
@@ -353,7 +495,95 @@ async def seed_demo(
         demo_marks,
         buyers=_buyer_logins(),
         listings=len(LISTINGS),
+        tenders=_tender_states(),
+        tender_buyer=(BUYERS[0].email(0), buyers[0][0]),
     )
+
+
+def _tender_terms(tender: DemoTender, now: datetime, deadline: timedelta) -> TenderTerms:
+    """Its terms with this deadline; the enquiry period (open now, unless planned ahead) and the
+    contract follow the first deadline, so an extension changes the tender period alone."""
+    first = now + tender.deadline
+    opens = now + tender.opens
+    quality = [
+        CriterionInput("Delivery plan", 20, 5),
+        CriterionInput("Staffing and training", 10, 5),
+    ]
+    evaluation = parse_evaluation(
+        CriterionInput("Price", 70 - tender.social_value, 10),
+        quality,
+        CriterionInput("Social value", tender.social_value, 10),
+        "highest_quality",
+        30,
+    )
+    contract_start = first + timedelta(days=60)
+    return parse_terms(
+        title=tender.title,
+        description=tender.description,
+        method="open",
+        category=tender.category,
+        lots=[
+            LotInput(title, description, list(cpv_codes), value)
+            for title, description, cpv_codes, value in tender.lots
+        ],
+        enquiry_period=(opens, first - (first - opens) / 4),
+        tender_period=(opens, now + deadline),
+        contract_period=(contract_start, contract_start + timedelta(days=730)),
+        members_only=False,
+        quality_mark_required=False,
+        regions=list(tender.regions),
+        evaluation=evaluation,
+    )
+
+
+async def _seed_tenders(
+    registrar: Registrar,
+    marketplace: MarketplaceApp,
+    members: dict[int, tuple[UUID, UUID, str]],
+    buyers: dict[int, tuple[UUID, UUID]],
+) -> None:
+    """The verified councils' tenders, one in each state, by their first users. The active
+    tender gets two members' interest, a question answered, and an amendment extending its
+    deadline; the unsuccessful one closes by a command dated after its near deadline."""
+    now = registrar.clock.now().replace(second=0, microsecond=0)
+    public_body = BuyerFacts("public_body")
+    for tender in TENDERS:
+        organisation_id, user_id = buyers[tender.buyer]
+        council = Context(user_actor(user_id), "demo", registrar.clock.now())
+        terms = _tender_terms(tender, now, tender.deadline)
+        await registrar.run(marketplace.draft_tender, council, tender.id, organisation_id, terms)
+        if tender.key == "draft":
+            continue
+        planned = tender.key in ("planned", "withdrawn")
+        await registrar.run(marketplace.publish_tender, council, tender.id, public_body, planned)
+        if tender.key == "cancelled":
+            await registrar.run(marketplace.cancel_tender, council, tender.id, CANCEL_REASON)
+        elif tender.key == "withdrawn":
+            await registrar.run(marketplace.withdraw_tender, council, tender.id, WITHDRAW_REASON)
+        elif tender.key == "unsuccessful":
+            later = Context(user_actor(user_id), "demo-close", now + tender.deadline + CLOSED_AFTER)
+            await registrar.run(
+                marketplace.close_unsuccessful, later, tender.id, UNSUCCESSFUL_REASON
+            )
+        elif tender.key == "active":
+            for n in INTERESTED:
+                supplier_id, supplier_user, _ = members[n]
+                member = Context(user_actor(supplier_user), "demo", registrar.clock.now())
+                await registrar.run(marketplace.register_interest, member, tender.id, supplier_id)
+            asker_id, asker_user, _ = members[ASKER]
+            asking = Context(user_actor(asker_user), "demo", registrar.clock.now())
+            await registrar.run(
+                marketplace.ask_question, asking, QUESTION_ID, tender.id, asker_id, QUESTION
+            )
+            await registrar.run(marketplace.answer_question, council, QUESTION_ID, ANSWER)
+            await registrar.run(
+                marketplace.amend_tender,
+                council,
+                tender.id,
+                _tender_terms(tender, now, AMENDED_DEADLINE),
+                AMENDMENT_RATIONALE,
+                public_body,
+            )
 
 
 async def _seed_listings(
