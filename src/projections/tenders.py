@@ -437,12 +437,18 @@ async def tender_board(
     if quality_mark_required is not None:
         conditions.append(tenders.c.quality_mark_required.is_(quality_mark_required))
     if region is not None:
+        # A tender that names regions matches a related one; a tender that names none is open
+        # to suppliers anywhere, so it is found from every region.
+        names_regions = exists().where(tender_regions.c.tender_id == tenders.c.tender_id)
         conditions.append(
-            exists().where(
-                and_(
-                    tender_regions.c.tender_id == tenders.c.tender_id,
-                    tender_regions.c.region.in_(_related_regions(region, region_parents or {})),
-                )
+            or_(
+                ~names_regions,
+                exists().where(
+                    and_(
+                        tender_regions.c.tender_id == tenders.c.tender_id,
+                        tender_regions.c.region.in_(_related_regions(region, region_parents or {})),
+                    )
+                ),
             )
         )
     if cpv_code is not None:

@@ -131,3 +131,23 @@ async def test_a_tender_from_draft_to_an_amendment_every_interested_member_hears
         assert [t["id"] for t in found.json()["items"]] == [tender], params
     elsewhere = await client.get("/api/v1/tenders", params={"region": "TLI", "buyer_id": buyer})
     assert elsewhere.json()["items"] == []
+
+
+async def test_a_tender_open_to_any_region_is_found_from_every_region(
+    client: Client, staff_headers: dict[str, str]
+) -> None:
+    buyer, headers = await council(client, staff_headers)
+    anywhere = terms(
+        eligibility={"members_only": False, "quality_mark_required": False, "regions": []}
+    )
+    drafted = await client.post(
+        f"/api/v1/organisations/{buyer}/tenders", json=anywhere, headers=headers
+    )
+    assert drafted.status_code == 201, drafted.text
+    tender = drafted.json()["id"]
+    published = await client.post(f"/api/v1/tenders/{tender}/publication", json={}, headers=headers)
+    assert published.status_code == 200, published.text
+    await settle(client)
+    for region in ("TLC", "TLI", "TLM"):
+        found = await client.get("/api/v1/tenders", params={"region": region, "buyer_id": buyer})
+        assert [t["id"] for t in found.json()["items"]] == [tender], region
