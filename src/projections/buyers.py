@@ -22,7 +22,7 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.base import Projection
-from projections.events import RecordedEvent
+from projections.events import RecordedEvent, payload_uuid
 from projections.folding import Row, load_rows, upsert_rows
 from projections.tables import marketplace_buyers
 
@@ -41,15 +41,6 @@ _HANDLED = {
     "membership": frozenset({REGISTERED, RENAMED}),
     "marketplace": frozenset({VERIFIED, *_LATER}),
 }
-
-
-def _uuid(value: Any) -> UUID | None:
-    if isinstance(value, UUID):
-        return value
-    try:
-        return UUID(str(value))
-    except ValueError:
-        return None
 
 
 def _empty_row(organisation_id: UUID) -> Row:
@@ -84,7 +75,7 @@ class BuyersProjection(Projection):
             if event.name in (REGISTERED, RENAMED):
                 wanted.add(event.originator_id)
             elif event.name == VERIFIED:
-                org = _uuid(event.data.get("organisation_id"))
+                org = payload_uuid(event.data.get("organisation_id"))
                 if org is not None:
                     org_of[event.originator_id] = org
                     wanted.add(org)

@@ -16,14 +16,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Connection, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.base import RowPerAggregate
-from projections.events import RecordedEvent
+from projections.events import RecordedEvent, payload_uuid
 from projections.folding import Row
 from projections.tables import tender_clarifications
 
@@ -33,18 +32,9 @@ ASKED = "Clarification.Asked"
 ANSWERED = "Clarification.Answered"
 
 
-def _uuid(value: Any) -> UUID | None:
-    if isinstance(value, UUID):
-        return value
-    try:
-        return UUID(str(value))
-    except ValueError:
-        return None
-
-
 def _asked(event: RecordedEvent) -> Row | None:
     data = event.data
-    tender_id = _uuid(data.get("tender_id"))
+    tender_id = payload_uuid(data.get("tender_id"))
     question, at = data.get("question"), data.get("timestamp")
     if tender_id is None or not isinstance(question, str) or not isinstance(at, datetime):
         return None

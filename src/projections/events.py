@@ -89,6 +89,16 @@ def _as_uuid(value: Any) -> UUID:
     return UUID(str(value))
 
 
+def payload_uuid(value: Any) -> UUID | None:
+    """A payload's value as a UUID (a UUID, or text that reads as one); None if it is not one."""
+    if isinstance(value, UUID):
+        return value
+    try:
+        return UUID(str(value))
+    except ValueError:
+        return None
+
+
 class RecordedEvent:
     """One event of a log. `name` is the event class's qualified name, e.g.
     `Organisation.Registered`; `data` its payload, decoded on first use."""

@@ -26,7 +26,7 @@ from uuid import UUID
 
 from sqlalchemy import Connection, select
 
-from projections.events import RecordedEvent
+from projections.events import RecordedEvent, payload_uuid
 from projections.folding import Row, insert_rows, upsert_rows
 from tradehall.mail.outbox import Notice, NoticeFollower, outbox_row
 from tradehall.mail.tables import (
@@ -46,15 +46,6 @@ ASKED = "Clarification.Asked"
 ANSWERED = "Clarification.Answered"
 _TITLED = frozenset({DRAFTED, REVISED, AMENDED})
 _HANDLED = frozenset({*_TITLED, INTEREST, ASKED, ANSWERED})
-
-
-def _uuid(value: Any) -> UUID | None:
-    if isinstance(value, UUID):
-        return value
-    try:
-        return UUID(str(value))
-    except ValueError:
-        return None
 
 
 def _title(event: RecordedEvent) -> str | None:
@@ -123,7 +114,7 @@ class TenderNoticeWriter(NoticeFollower):
         new_questions: list[Row] = []
         for event in relevant:
             if event.name == ASKED:
-                tender_id = _uuid(event.data.get("tender_id"))
+                tender_id = payload_uuid(event.data.get("tender_id"))
                 question = event.data.get("question")
                 if tender_id is None or not isinstance(question, str):
                     _log.warning("tender notices: %r skipped: not a question", event)
@@ -150,7 +141,7 @@ class TenderNoticeWriter(NoticeFollower):
             if event.name in _TITLED:
                 tenders.add(event.originator_id)
             elif event.name == INTEREST:
-                tender_id = _uuid(event.data.get("tender_id"))
+                tender_id = payload_uuid(event.data.get("tender_id"))
                 if tender_id is not None:
                     tenders.add(tender_id)
             elif event.name == ANSWERED and event.originator_id in questions:
@@ -184,8 +175,8 @@ class TenderNoticeWriter(NoticeFollower):
                         "title": title,
                     }
             if event.name == INTEREST:
-                tender_id = _uuid(event.data.get("tender_id"))
-                supplier_id = _uuid(event.data.get("supplier_id"))
+                tender_id = payload_uuid(event.data.get("tender_id"))
+                supplier_id = payload_uuid(event.data.get("supplier_id"))
                 if tender_id is None or supplier_id is None:
                     _log.warning("tender notices: %r skipped: not an interest", event)
                 elif supplier_id not in interested[tender_id]:
