@@ -33,6 +33,7 @@ class Saved(Protocol):
 
 
 _STRONG_ETAG = re.compile(r'^"(\d{1,18})"$')
+_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
 
 
 def current_user(request: Request[Any, Any, Any]) -> User:
@@ -70,6 +71,19 @@ def expected_version(request: Request[Any, Any, Any]) -> int | None:
             extra=[{"key": "If-Match", "message": "not a strong entity tag", "source": "header"}],
         )
     return int(match.group(1))
+
+
+def idempotency_key(request: Request[Any, Any, Any]) -> str | None:
+    """The client's `Idempotency-Key`, if it sent one: the same request twice records once."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not _IDEMPOTENCY_KEY.match(key):
+        raise ValidationException(
+            "Idempotency-Key must be 8-100 letters, digits or . _ : -",
+            extra=[{"key": "Idempotency-Key", "message": "not a usable key", "source": "header"}],
+        )
+    return key
 
 
 def etag(version: int) -> str:

@@ -1,17 +1,21 @@
-"""What every projection-backed read does alike: read-your-writes and paging."""
+"""What every projection-backed read does alike: read-your-writes and paging; the CPV and region
+filters the public boards (directory, listings, tenders) share."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from litestar import Response
 from litestar.exceptions import ValidationException
 from litestar.params import QueryParameter
 
+from sharedkernel.reference import canonical_cpv, canonical_region, itl_regions
 from tradehall.readside import PositionBoard
+
+P = TypeVar("P")
 
 _TOKEN_PART = re.compile(r"^([a-z][a-z0-9_]{0,40}):(\d{1,18})$")
 CONSISTENT_HEADER = "X-Read-Consistent"
@@ -33,6 +37,16 @@ PageParam = Annotated[
 ]
 PerPageParam = Annotated[
     int, QueryParameter(name="per_page", ge=1, le=100, description="page size")
+]
+RegionParam = Annotated[
+    str | None,
+    QueryParameter(
+        name="region", max_length=10, description="ITL code; matches up and down the tree"
+    ),
+]
+CpvParam = Annotated[
+    str | None,
+    QueryParameter(name="cpv", max_length=12, description="CPV code; matches up and down the tree"),
 ]
 
 
@@ -75,3 +89,34 @@ class ReadYourWrites:
 
 def with_consistency(body: Any, consistent: bool) -> Response[Any]:
     return Response(body, headers={CONSISTENT_HEADER: "true" if consistent else "false"})
+
+
+def page_response(
+    page_type: Callable[..., P],
+    items: list[Any],
+    total: int,
+    page: int,
+    per_page: int,
+    consistent: bool,
+) -> Response[P]:
+    """One page of a read model's rows, saying whether it is consistent (body and header)."""
+    body = page_type(items=items, total=total, page=page, per_page=per_page, consistent=consistent)
+    return with_consistency(body, consistent)
+
+
+@dataclass(frozen=True)
+class PlaceFilter:
+    """A board's `cpv` and `region` filters, checked and made canonical, with the ITL tree
+    (each region's parent) that the region matches up and down."""
+
+    cpv_code: str | None
+    region: str | None
+    region_parents: dict[str, str | None]
+
+
+def place_filter(cpv: str | None, region: str | None) -> PlaceFilter:
+    """The filters as given; a code that is not one is refused, naming its parameter."""
+    region_code = canonical_region(region, field="region") if region else None
+    cpv_code = canonical_cpv(cpv, field="cpv") if cpv else None
+    parents = {code: r.parent for code, r in itl_regions().items()}
+    return PlaceFilter(cpv_code=cpv_code, region=region_code, region_parents=parents)

@@ -33,7 +33,7 @@ from membership.application import MembershipApp
 from projections.clarifications import open_questions, published_clarifications
 from sharedkernel.errors import NotFound
 from tradehall.api.access import PUBLIC, Access, rule, staff_only
-from tradehall.api.commands import Commands, command_response, current_user, etag
+from tradehall.api.commands import Commands, command_response, etag
 from tradehall.api.marketplace.schemas.clarifications import (
     AnswerQuestion,
     AskQuestion,
@@ -44,6 +44,8 @@ from tradehall.api.marketplace.schemas.clarifications import (
     PublishedQuestions,
     StaffQuestionView,
 )
+from tradehall.api.marketplace.tenders import buyer_of
+from tradehall.api.ownership import caller_organisation, load_or_404, owned_by_caller
 from tradehall.api.reads import PositionParam, ReadYourWrites, with_consistency
 from tradehall.api.schemas.common import CommandResult
 from tradehall.identity.users import Role
@@ -66,39 +68,32 @@ def _no_question(clarification_id: UUID) -> NotFoundException:
     return NotFoundException(f"no question {clarification_id}")
 
 
+def _published(tender: Tender) -> Tender:
+    """The tender, once published; a draft (private) is a 404."""
+    if not tender.published:
+        raise _no_tender(tender.id)
+    return tender
+
+
 async def _published_tender(
     commands: Commands, marketplace: MarketplaceApp, tender_id: UUID
 ) -> Tender:
     """The tender, once published; a draft (private) or an unknown one is a 404."""
-    try:
-        tender = await commands.run(marketplace.tender, tender_id)
-    except NotFound as error:  # none, or the id names another kind of aggregate
-        raise _no_tender(tender_id) from error
-    if not tender.published:
-        raise _no_tender(tender_id)
-    return tender
-
-
-def _caller_organisation(commands: Commands) -> UUID | None:
-    found = current_user(commands.request).organisation_id
-    # A plain UUID: on PostgreSQL the signed-in user's row may give asyncpg's own UUID type,
-    # which the event transcoder does not know (it goes into the asker's and interest's events).
-    return None if found is None else UUID(str(found))
+    return _published(await load_or_404(commands, marketplace.tender, tender_id, _no_tender))
 
 
 async def _own_tender(commands: Commands, marketplace: MarketplaceApp, tender_id: UUID) -> Tender:
     """The published tender, if the caller is one of its buyer's users; else 404."""
-    tender = await _published_tender(commands, marketplace, tender_id)
-    if _caller_organisation(commands) != tender.buyer_id:
-        raise _no_tender(tender_id)
-    return tender
+    tender = await owned_by_caller(commands, marketplace.tender, tender_id, buyer_of, _no_tender)
+    return _published(tender)
 
 
 async def _supplier(commands: Commands, marketplace: MarketplaceApp, tender_id: UUID) -> UUID:
     """The caller's organisation, as a supplier to the published tender (the buyer's own users
     are refused by the domain: 409)."""
     await _published_tender(commands, marketplace, tender_id)
-    organisation_id = _caller_organisation(commands)
+    # The asker's and the interest's events carry it: a plain UUID.
+    organisation_id = caller_organisation(commands)
     if organisation_id is None:
         raise PermissionDeniedException("only users of an organisation ask or register interest")
     return organisation_id
@@ -228,10 +223,7 @@ class TenderQuestionsController(Controller):
 async def _question(
     commands: Commands, marketplace: MarketplaceApp, clarification_id: UUID
 ) -> Clarification:
-    try:
-        return await commands.run(marketplace.clarification, clarification_id)
-    except NotFound as error:
-        raise _no_question(clarification_id) from error
+    return await load_or_404(commands, marketplace.clarification, clarification_id, _no_question)
 
 
 class QuestionsController(Controller):

@@ -26,16 +26,19 @@ from projections.listings import (
     organisation_listings,
     public_listings,
 )
-from sharedkernel.errors import NotFound
-from sharedkernel.reference import canonical_cpv, canonical_region, itl_regions
 from tradehall.api.access import PUBLIC, Access, own_organisation, own_organisation_or_staff, rule
-from tradehall.api.commands import Commands, command_response, current_user, etag
+from tradehall.api.commands import Commands, command_response, etag
 from tradehall.api.marketplace.schemas.listings import ListingBody, ListingsPage, ListingView
+from tradehall.api.ownership import owned_by_caller
 from tradehall.api.reads import (
+    CpvParam,
     PageParam,
     PerPageParam,
     PositionParam,
     ReadYourWrites,
+    RegionParam,
+    page_response,
+    place_filter,
     with_consistency,
 )
 from tradehall.api.schemas.common import CommandResult
@@ -47,16 +50,6 @@ PROJECTION = "listings"
 # Checked in the handler against the listing itself.
 LISTING_OWNER = Access("users of the listing's organisation (others: 404)", roles=frozenset(Role))
 
-RegionParam = Annotated[
-    str | None,
-    QueryParameter(
-        name="region", max_length=10, description="ITL code; matches up and down the tree"
-    ),
-]
-CpvParam = Annotated[
-    str | None,
-    QueryParameter(name="cpv", max_length=12, description="CPV code; matches up and down the tree"),
-]
 PriceBasisParam = Annotated[
     PriceBasis | None, QueryParameter(name="price_basis", description="listings priced so")
 ]
@@ -85,14 +78,11 @@ async def _own_listing(
     commands: Commands, marketplace: MarketplaceApp, listing_id: UUID
 ) -> ServiceListing:
     """The listing, if the caller is one of its organisation's users; else 404."""
-    user = current_user(commands.request)
-    try:
-        listing = await commands.run(marketplace.listing, listing_id)
-    except NotFound as error:  # none, or the id names another kind of aggregate
-        raise _not_found(listing_id) from error
-    if user.organisation_id is None or user.organisation_id != listing.organisation_id:
-        raise _not_found(listing_id)
-    return listing
+    return await owned_by_caller(commands, marketplace.listing, listing_id, _seller_of, _not_found)
+
+
+def _seller_of(listing: ServiceListing) -> UUID:
+    return listing.organisation_id
 
 
 def listing_view(entry: ListingEntry) -> ListingView:
@@ -205,29 +195,21 @@ class ListingsController(Controller):
         per_page: PerPageParam = 20,
         position: PositionParam = None,
     ) -> Response[ListingsPage]:
-        region_code = canonical_region(region, field="region") if region else None
-        cpv_code = canonical_cpv(cpv, field="cpv") if cpv else None
+        place = place_filter(cpv, region)
         consistent = await reads.after(PROJECTION, position)
-        parents = {code: r.parent for code, r in itl_regions().items()}
         async with engine.connect() as connection:
             found = await public_listings(
                 connection,
-                cpv_code=cpv_code,
-                region=region_code,
-                region_parents=parents,
+                cpv_code=place.cpv_code,
+                region=place.region,
+                region_parents=place.region_parents,
                 price_basis=price_basis.value if price_basis is not None else None,
                 organisation_id=organisation_id,
                 limit=per_page,
                 offset=(page - 1) * per_page,
             )
-        body = ListingsPage(
-            items=[listing_view(entry) for entry in found.entries],
-            total=found.total,
-            page=page,
-            per_page=per_page,
-            consistent=consistent,
-        )
-        return with_consistency(body, consistent)
+        items = [listing_view(entry) for entry in found.entries]
+        return page_response(ListingsPage, items, found.total, page, per_page, consistent)
 
     @get(
         "/listings/{listing_id:uuid}",
@@ -269,14 +251,8 @@ class ListingsController(Controller):
             found = await organisation_listings(
                 connection, organisation_id, limit=per_page, offset=(page - 1) * per_page
             )
-        body = ListingsPage(
-            items=[listing_view(entry) for entry in found.entries],
-            total=found.total,
-            page=page,
-            per_page=per_page,
-            consistent=consistent,
-        )
-        return with_consistency(body, consistent)
+        items = [listing_view(entry) for entry in found.entries]
+        return page_response(ListingsPage, items, found.total, page, per_page, consistent)
 
 
 # The controllers the marketplace declaration serves.

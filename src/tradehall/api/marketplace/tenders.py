@@ -20,7 +20,7 @@ from uuid import UUID, uuid4
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency
-from litestar.exceptions import ClientException, NotFoundException, ValidationException
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -43,12 +43,11 @@ from projections.tenders import (
     tender_board,
     tender_detail,
 )
-from sharedkernel.errors import Conflict, InvalidValue, NotFound
+from sharedkernel.errors import Conflict, InvalidValue
 from sharedkernel.moments import plausible_moment
-from sharedkernel.reference import canonical_cpv, canonical_region, itl_regions
 from sharedkernel.writing import Saved
 from tradehall.api.access import PUBLIC, Access, own_organisation, rule
-from tradehall.api.commands import Commands, command_response, current_user, etag
+from tradehall.api.commands import Commands, command_response, etag, idempotency_key
 from tradehall.api.marketplace.schemas.tenders import (
     AmendmentBody,
     AmendmentView,
@@ -67,12 +66,17 @@ from tradehall.api.marketplace.schemas.tenders import (
     TenderSummary,
     TenderView,
 )
+from tradehall.api.ownership import load_or_404, owned_by_caller
 from tradehall.api.reads import (
+    CpvParam,
     PageParam,
     PerPageParam,
     PositionParam,
     ReadYourWrites,
+    RegionParam,
+    page_response,
     parse_position,
+    place_filter,
     with_consistency,
 )
 from tradehall.api.request_policy import UPLOAD_BODY
@@ -94,19 +98,8 @@ TENDER_BUYER = Access(
     "users of the tender's buyer organisation (others: 404)", roles=frozenset(Role)
 )
 
-_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
 _UNSAFE_FILENAME = re.compile(r'[\\/"\x00-\x1f\x7f]')
 
-CpvParam = Annotated[
-    str | None,
-    QueryParameter(name="cpv", max_length=12, description="CPV code; matches up and down the tree"),
-]
-RegionParam = Annotated[
-    str | None,
-    QueryParameter(
-        name="region", max_length=10, description="ITL code; matches up and down the tree"
-    ),
-]
 ValueMinParam = Annotated[
     int | None,
     QueryParameter(
@@ -185,18 +178,6 @@ def _terms(data: TenderBody) -> TenderTerms:
     )
 
 
-def _draft_key(request: Request[Any, Any, Any]) -> str | None:
-    key = request.headers.get("idempotency-key")
-    if key is None:
-        return None
-    if not _IDEMPOTENCY_KEY.match(key):
-        raise ValidationException(
-            "Idempotency-Key must be 8-100 letters, digits or . _ : -",
-            extra=[{"key": "Idempotency-Key", "message": "not a usable key", "source": "header"}],
-        )
-    return key
-
-
 # Who acts ---------------------------------------------------------------------------------------
 
 
@@ -205,19 +186,16 @@ def _not_found(tender_id: UUID) -> NotFoundException:
 
 
 async def _load(commands: Commands, marketplace: MarketplaceApp, tender_id: UUID) -> Tender:
-    try:
-        return await commands.run(marketplace.tender, tender_id)
-    except NotFound as error:  # none, or the id names another kind of aggregate
-        raise _not_found(tender_id) from error
+    return await load_or_404(commands, marketplace.tender, tender_id, _not_found)
+
+
+def buyer_of(tender: Tender) -> UUID:
+    return tender.buyer_id
 
 
 async def _own_tender(commands: Commands, marketplace: MarketplaceApp, tender_id: UUID) -> Tender:
     """The tender, if the caller is one of its buyer organisation's users; else 404."""
-    user = current_user(commands.request)
-    tender = await _load(commands, marketplace, tender_id)
-    if user.organisation_id is None or user.organisation_id != tender.buyer_id:
-        raise _not_found(tender_id)
-    return tender
+    return await owned_by_caller(commands, marketplace.tender, tender_id, buyer_of, _not_found)
 
 
 async def _buyer(
@@ -274,21 +252,8 @@ def view_of(detail: TenderDetail, clarifications: list[ClarificationView]) -> Te
         eligibility=msgspec.convert(msgspec.to_builtins(terms.eligibility), EligibilityView),
         evaluation=msgspec.convert(msgspec.to_builtins(terms.evaluation), EvaluationView),
         end_reason=detail.end_reason,
-        documents=[
-            DocumentView(
-                sha256=d.sha256,
-                kind=d.kind,
-                filename=d.filename,
-                content_type=d.content_type,
-                size=d.size,
-                added_at=d.added_at,
-            )
-            for d in detail.documents
-        ],
-        amendments=[
-            AmendmentView(changed=a.changed, rationale=a.rationale, amended_at=a.amended_at)
-            for a in detail.amendments
-        ],
+        documents=msgspec.convert(detail.documents, list[DocumentView], from_attributes=True),
+        amendments=msgspec.convert(detail.amendments, list[AmendmentView], from_attributes=True),
         clarifications=clarifications,
     )
 
@@ -356,14 +321,8 @@ async def _document(
 
 
 def _page(found: Any, page: int, per_page: int, consistent: bool) -> Response[TendersPage]:
-    body = TendersPage(
-        items=[summary_of(entry) for entry in found.entries],
-        total=found.total,
-        page=page,
-        per_page=per_page,
-        consistent=consistent,
-    )
-    return with_consistency(body, consistent)
+    items = [summary_of(entry) for entry in found.entries]
+    return page_response(TendersPage, items, found.total, page, per_page, consistent)
 
 
 class TendersController(Controller):
@@ -391,7 +350,7 @@ class TendersController(Controller):
         organisation_id: FromPath[UUID],
         data: JSONBody[TenderBody],
     ) -> Response[CommandResult]:
-        key = _draft_key(commands.request)
+        key = idempotency_key(commands.request)
         await _buyer(commands, membership, organisation_id)
         terms = _terms(data)
         tender_id = Tender.id_for(organisation_id, key) if key is not None else uuid4()
@@ -671,18 +630,16 @@ class TendersController(Controller):
         per_page: PerPageParam = 20,
         position: PositionParam = None,
     ) -> Response[TendersPage]:
-        region_code = canonical_region(region, field="region") if region else None
-        cpv_code = canonical_cpv(cpv, field="cpv") if cpv else None
+        place = place_filter(cpv, region)
         since = plausible_moment("deadline_from", deadline_from) if deadline_from else None
         until = plausible_moment("deadline_to", deadline_to) if deadline_to else None
         consistent = await reads.after(PROJECTION, position)
-        parents = {code: r.parent for code, r in itl_regions().items()}
         async with engine.connect() as connection:
             found = await tender_board(
                 connection,
-                cpv_code=cpv_code,
-                region=region_code,
-                region_parents=parents,
+                cpv_code=place.cpv_code,
+                region=place.region,
+                region_parents=place.region_parents,
                 value_min=value_min,
                 value_max=value_max,
                 deadline_from=since,

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import io
-import re
 from datetime import UTC, date, datetime, time
 from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import ValidationException
 from litestar.params import FromPath, JSONBody
 
 from membership.application import MembershipApp
@@ -19,7 +17,7 @@ from membership.dues import DUES_CURRENCY, DuesBand
 from sharedkernel.events import Context
 from sharedkernel.money import Money
 from tradehall.api.access import PUBLIC, own_organisation_or_staff, rule, staff_only
-from tradehall.api.commands import Commands, command_result
+from tradehall.api.commands import Commands, command_result, idempotency_key
 from tradehall.api.downloads import CSV, csv_attachment
 from tradehall.api.membership.schemas.membership import (
     BandView,
@@ -42,20 +40,10 @@ from tradehall.services import Threads
 ORG = "/api/v1/organisations/{organisation_id:uuid}/dues"
 
 
-_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
-
-
 def idempotent_id(kind: str, request: Request[Any, Any, Any]) -> str | None:
     """A ledger id from the client's Idempotency-Key: the same request twice records once."""
-    key = request.headers.get("idempotency-key")
-    if key is None:
-        return None
-    if not _IDEMPOTENCY_KEY.match(key):
-        raise ValidationException(
-            "Idempotency-Key must be 8-100 letters, digits or . _ : -",
-            extra=[{"key": "Idempotency-Key", "message": "not a usable key", "source": "header"}],
-        )
-    return f"{kind}_{key}"
+    key = idempotency_key(request)
+    return None if key is None else f"{kind}_{key}"
 
 
 def _money(value: Money) -> MoneyView:
