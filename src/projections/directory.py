@@ -8,10 +8,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Table, and_, exists, func, or_, select
+from sqlalchemy import Table, and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.base import RowPerAggregate
+from projections.codes import codes_by_owner, cpv_rows, in_cpv, in_regions, region_rows
 from projections.events import RecordedEvent
 from projections.folding import Row
 from projections.membership_status import STATUS_EVENTS, registered_row, status_after
@@ -26,12 +27,6 @@ from projections.tables import (
 LISTED_STATUSES = frozenset({"new", "current", "grace"})
 # The organisation's profile, whole: name, social purpose, regions and CPV codes replaced.
 PROFILE_UPDATED = "Organisation.ProfileUpdated"
-
-
-def cpv_stem(code: str) -> str:
-    """The hierarchy prefix of a CPV code: its 8 digits without trailing zeros (at least 2)."""
-    digits = code.split("-")[0]
-    return digits.rstrip("0").ljust(2, "0")
 
 
 class DirectoryProjection(RowPerAggregate):
@@ -72,17 +67,8 @@ class DirectoryProjection(RowPerAggregate):
 def _codes(event: RecordedEvent) -> Iterable[tuple[Table, Iterable[Row]]]:
     """The regions and CPV codes an event states (a registration, a profile), as child rows."""
     org_id, data = event.originator_id, event.data
-    yield (
-        directory_member_regions,
-        ({"organisation_id": org_id, "region": r} for r in data["regions"]),
-    )
-    yield (
-        directory_member_cpv,
-        (
-            {"organisation_id": org_id, "cpv_code": c, "cpv_stem": cpv_stem(c)}
-            for c in data["cpv_codes"]
-        ),
-    )
+    yield directory_member_regions, region_rows("organisation_id", org_id, data["regions"])
+    yield directory_member_cpv, cpv_rows("organisation_id", org_id, data["cpv_codes"])
 
 
 @dataclass(frozen=True)
@@ -109,24 +95,6 @@ class DirectoryPage:
     total: int
 
 
-def _related_regions(code: str, parents: dict[str, str | None]) -> set[str]:
-    """A region, the regions containing it and the regions inside it: all serve it."""
-    related = {code}
-    parent = parents.get(code)
-    while parent:
-        related.add(parent)
-        parent = parents.get(parent)
-    frontier = {code}
-    while frontier:
-        frontier = {child for child, up in parents.items() if up in frontier}
-        related |= frontier
-    return related
-
-
-def _stem_prefixes(stem: str) -> list[str]:
-    return [stem[:length] for length in range(2, len(stem) + 1)]
-
-
 async def directory_page(
     connection: AsyncConnection,
     *,
@@ -149,29 +117,11 @@ async def directory_page(
                 )
             )
         )
+    key = directory_members.c.organisation_id
     if region is not None:
-        conditions.append(
-            exists().where(
-                and_(
-                    directory_member_regions.c.organisation_id
-                    == directory_members.c.organisation_id,
-                    directory_member_regions.c.region.in_(_related_regions(region, region_parents)),
-                )
-            )
-        )
+        conditions.append(in_regions(directory_member_regions, key, region, region_parents))
     if cpv_code is not None:
-        stem = cpv_stem(cpv_code)
-        conditions.append(
-            exists().where(
-                and_(
-                    directory_member_cpv.c.organisation_id == directory_members.c.organisation_id,
-                    or_(
-                        directory_member_cpv.c.cpv_stem.startswith(stem, autoescape=True),
-                        directory_member_cpv.c.cpv_stem.in_(_stem_prefixes(stem)),
-                    ),
-                )
-            )
-        )
+        conditions.append(in_cpv(directory_member_cpv, key, cpv_code))
     where = and_(*conditions)
     total = (
         await connection.execute(select(func.count()).select_from(directory_members).where(where))
@@ -186,22 +136,14 @@ async def directory_page(
         )
     ).all()
     ids = [row.organisation_id for row in members]
-    regions: dict[UUID, list[str]] = {key: [] for key in ids}
+    regions = await codes_by_owner(
+        connection, directory_member_regions, "organisation_id", "region", ids
+    )
+    codes = await codes_by_owner(
+        connection, directory_member_cpv, "organisation_id", "cpv_code", ids
+    )
     marks: dict[UUID, tuple[str, str]] = {}
-    codes: dict[UUID, list[str]] = {key: [] for key in ids}
     if ids:
-        for row in await connection.execute(
-            select(directory_member_regions)
-            .where(directory_member_regions.c.organisation_id.in_(ids))
-            .order_by(directory_member_regions.c.region)
-        ):
-            regions[row.organisation_id].append(row.region)
-        for row in await connection.execute(
-            select(directory_member_cpv)
-            .where(directory_member_cpv.c.organisation_id.in_(ids))
-            .order_by(directory_member_cpv.c.cpv_code)
-        ):
-            codes[row.organisation_id].append(row.cpv_code)
         for row in await connection.execute(
             select(
                 quality_marks.c.organisation_id,

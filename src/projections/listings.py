@@ -15,19 +15,20 @@ what the domain writes is left out with a log line.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, and_, delete, exists, func, or_, select
+from sqlalchemy import Connection, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.base import Projection, RowPerAggregate
-from projections.directory import LISTED_STATUSES, _related_regions, _stem_prefixes, cpv_stem
+from projections.codes import codes_by_owner, in_cpv, in_regions, replace_codes
+from projections.directory import LISTED_STATUSES
 from projections.events import RecordedEvent
-from projections.folding import Row, insert_rows, load_rows, save_rows, storable
+from projections.folding import Row, load_rows, save_rows
 from projections.membership_status import STATUS_EVENTS, status_after
 from projections.tables import (
     listing_sellers,
@@ -45,8 +46,6 @@ _STATE_AFTER = {"ServiceListing.Withdrawn": "withdrawn", "ServiceListing.Republi
 _LISTING_EVENTS = frozenset({PUBLISHED, UPDATED, *_STATE_AFTER})
 # An organisation's profile change, which may rename it (its `name`, when it carries one).
 PROFILE_UPDATED = "Organisation.ProfileUpdated"
-# The stored lengths of the codes (the child tables' key columns).
-_CPV_LENGTH, _REGION_LENGTH = 12, 10
 _MAX_BIGINT = 2**63 - 1
 
 
@@ -168,32 +167,9 @@ class ListingsProjection(Projection):
             if isinstance(data.get("timestamp"), datetime):
                 row["updated_at"] = data["timestamp"]
         save_rows(connection, service_listings, "listing_id", rows, created=created)
-        replaced = [key for key in codes if key not in created]
-        if replaced:
-            for table in (service_listing_cpv, service_listing_regions):
-                connection.execute(delete(table).where(table.c.listing_id.in_(replaced)))
-        cpv_rows, region_rows = self._code_rows(connection, codes.items())
-        insert_rows(connection, service_listing_cpv, cpv_rows)
-        insert_rows(connection, service_listing_regions, region_rows)
-
-    @staticmethod
-    def _code_rows(
-        connection: Connection, listings: Iterable[tuple[UUID, _Details]]
-    ) -> tuple[list[Row], list[Row]]:
-        """The child rows, each code as it will be stored and once a listing."""
-        cpv_rows: list[Row] = []
-        region_rows: list[Row] = []
-        for listing_id, details in listings:
-            cpv = dict.fromkeys(storable(connection, c, _CPV_LENGTH) for c in details.cpv_codes)
-            cpv_rows.extend(
-                {"listing_id": listing_id, "cpv_code": code, "cpv_stem": cpv_stem(code)}
-                for code in cpv
-            )
-            regions = dict.fromkeys(
-                storable(connection, r, _REGION_LENGTH) for r in details.regions
-            )
-            region_rows.extend({"listing_id": listing_id, "region": r} for r in regions)
-        return cpv_rows, region_rows
+        replace_codes(
+            connection, "listing_id", service_listing_cpv, service_listing_regions, codes, created
+        )
 
 
 # Reads -------------------------------------------------------------------------------------
@@ -257,29 +233,11 @@ async def public_listings(
         conditions.append(service_listings.c.price_basis == price_basis)
     if organisation_id is not None:
         conditions.append(service_listings.c.organisation_id == organisation_id)
+    key = service_listings.c.listing_id
     if region is not None:
-        regions = service_listing_regions
-        conditions.append(
-            exists().where(
-                and_(
-                    regions.c.listing_id == service_listings.c.listing_id,
-                    regions.c.region.in_(_related_regions(region, region_parents)),
-                )
-            )
-        )
+        conditions.append(in_regions(service_listing_regions, key, region, region_parents))
     if cpv_code is not None:
-        stem, cpv = cpv_stem(cpv_code), service_listing_cpv
-        conditions.append(
-            exists().where(
-                and_(
-                    cpv.c.listing_id == service_listings.c.listing_id,
-                    or_(
-                        cpv.c.cpv_stem.startswith(stem, autoescape=True),
-                        cpv.c.cpv_stem.in_(_stem_prefixes(stem)),
-                    ),
-                )
-            )
-        )
+        conditions.append(in_cpv(service_listing_cpv, key, cpv_code))
     return await _page(connection, and_(*conditions), limit, offset)
 
 
@@ -314,21 +272,8 @@ async def _page(connection: AsyncConnection, where: Any, limit: int, offset: int
         )
     ).all()
     ids = [row.listing_id for row in rows]
-    cpv: dict[UUID, list[str]] = {key: [] for key in ids}
-    regions: dict[UUID, list[str]] = {key: [] for key in ids}
-    if ids:
-        for row in await connection.execute(
-            select(service_listing_cpv.c.listing_id, service_listing_cpv.c.cpv_code)
-            .where(service_listing_cpv.c.listing_id.in_(ids))
-            .order_by(service_listing_cpv.c.cpv_code)
-        ):
-            cpv[row.listing_id].append(row.cpv_code)
-        for row in await connection.execute(
-            select(service_listing_regions.c.listing_id, service_listing_regions.c.region)
-            .where(service_listing_regions.c.listing_id.in_(ids))
-            .order_by(service_listing_regions.c.region)
-        ):
-            regions[row.listing_id].append(row.region)
+    cpv = await codes_by_owner(connection, service_listing_cpv, "listing_id", "cpv_code", ids)
+    regions = await codes_by_owner(connection, service_listing_regions, "listing_id", "region", ids)
     return ListingsPage(
         entries=[
             ListingEntry(

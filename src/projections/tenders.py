@@ -26,9 +26,9 @@ from sqlalchemy import Connection, and_, delete, exists, func, or_, select, tupl
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.base import Projection, RowPerAggregate
-from projections.directory import _related_regions, _stem_prefixes, cpv_stem
+from projections.codes import codes_by_owner, in_cpv, in_regions, replace_codes
 from projections.events import RecordedEvent
-from projections.folding import Row, insert_rows, load_rows, save_rows, storable
+from projections.folding import Row, insert_rows, load_rows, save_rows
 from projections.tables import (
     tender_amendments,
     tender_buyers,
@@ -54,7 +54,6 @@ DRAFT = "draft"
 _PUBLISHED_AS = frozenset({"planned", "active"})
 _ENDED_AS = frozenset({"cancelled", "withdrawn", "unsuccessful", "complete"})
 PROFILE_UPDATED = "Organisation.ProfileUpdated"
-_CPV_LENGTH, _REGION_LENGTH = 12, 10
 _MAX_BIGINT = 2**63 - 1
 
 Moment = Annotated[datetime, msgspec.Meta(tz=True)]
@@ -231,13 +230,7 @@ class TendersProjection(Projection):
             row["version"] = event.originator_version
             row["updated_at"] = at
         save_rows(connection, tenders, "tender_id", rows, created=created)
-        replaced = [key for key in codes if key not in created]
-        if replaced:
-            for table in (tender_cpv, tender_regions):
-                connection.execute(delete(table).where(table.c.tender_id.in_(replaced)))
-        cpv_rows, region_rows = _code_rows(connection, codes)
-        insert_rows(connection, tender_cpv, cpv_rows)
-        insert_rows(connection, tender_regions, region_rows)
+        replace_codes(connection, "tender_id", tender_cpv, tender_regions, codes, created)
         _replace(connection, tender_amendments, "version", amendments)
         _replace(connection, tender_documents, "sha256", documents)
 
@@ -296,22 +289,6 @@ class TendersProjection(Projection):
                 "size": size,
                 "added_at": at,
             }
-
-
-def _code_rows(
-    connection: Connection, tenders_terms: dict[UUID, _Terms]
-) -> tuple[list[Row], list[Row]]:
-    """The child rows, each code as it will be stored and once a tender."""
-    cpv_rows: list[Row] = []
-    region_rows: list[Row] = []
-    for tender_id, terms in tenders_terms.items():
-        cpv = dict.fromkeys(storable(connection, c, _CPV_LENGTH) for c in terms.cpv_codes)
-        cpv_rows.extend(
-            {"tender_id": tender_id, "cpv_code": code, "cpv_stem": cpv_stem(code)} for code in cpv
-        )
-        regions = dict.fromkeys(storable(connection, r, _REGION_LENGTH) for r in terms.regions)
-        region_rows.extend({"tender_id": tender_id, "region": r} for r in regions)
-    return cpv_rows, region_rows
 
 
 def _replace(connection: Connection, table: Any, second: str, rows: dict[Any, Row]) -> None:
@@ -443,27 +420,11 @@ async def tender_board(
         conditions.append(
             or_(
                 ~names_regions,
-                exists().where(
-                    and_(
-                        tender_regions.c.tender_id == tenders.c.tender_id,
-                        tender_regions.c.region.in_(_related_regions(region, region_parents or {})),
-                    )
-                ),
+                in_regions(tender_regions, tenders.c.tender_id, region, region_parents or {}),
             )
         )
     if cpv_code is not None:
-        stem = cpv_stem(cpv_code)
-        conditions.append(
-            exists().where(
-                and_(
-                    tender_cpv.c.tender_id == tenders.c.tender_id,
-                    or_(
-                        tender_cpv.c.cpv_stem.startswith(stem, autoescape=True),
-                        tender_cpv.c.cpv_stem.in_(_stem_prefixes(stem)),
-                    ),
-                )
-            )
-        )
+        conditions.append(in_cpv(tender_cpv, tenders.c.tender_id, cpv_code))
     return await _page(connection, and_(*conditions), limit, offset)
 
 
@@ -537,21 +498,8 @@ async def _page(connection: AsyncConnection, where: Any, limit: int, offset: int
         )
     ).all()
     ids = [row.tender_id for row in rows]
-    cpv: dict[UUID, list[str]] = {key: [] for key in ids}
-    regions: dict[UUID, list[str]] = {key: [] for key in ids}
-    if ids:
-        for row in await connection.execute(
-            select(tender_cpv.c.tender_id, tender_cpv.c.cpv_code)
-            .where(tender_cpv.c.tender_id.in_(ids))
-            .order_by(tender_cpv.c.cpv_code)
-        ):
-            cpv[row.tender_id].append(row.cpv_code)
-        for row in await connection.execute(
-            select(tender_regions.c.tender_id, tender_regions.c.region)
-            .where(tender_regions.c.tender_id.in_(ids))
-            .order_by(tender_regions.c.region)
-        ):
-            regions[row.tender_id].append(row.region)
+    cpv = await codes_by_owner(connection, tender_cpv, "tender_id", "cpv_code", ids)
+    regions = await codes_by_owner(connection, tender_regions, "tender_id", "region", ids)
     return TendersPage(
         entries=[
             TenderEntry(
