@@ -39,7 +39,7 @@ from tradehall.api.reads import (
     PerPageParam,
     PositionParam,
     ReadYourWrites,
-    with_consistency,
+    page_response,
 )
 from tradehall.api.schemas.common import CommandResult
 from tradehall.identity.users import Role
@@ -219,10 +219,7 @@ class BuyersController(Controller):
             )
             for entry in found.entries
         ]
-        body = BuyersPage(
-            items=items, total=found.total, page=page, per_page=per_page, consistent=consistent
-        )
-        return with_consistency(body, consistent)
+        return page_response(BuyersPage, items, found.total, page, per_page, consistent)
 
 
 # The controllers the marketplace declaration serves.

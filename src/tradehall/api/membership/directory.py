@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from projections.applications import ApplicationRow, applications_queue
 from projections.directory import DirectoryEntry, directory_page
-from sharedkernel.reference import canonical_cpv, canonical_region, itl_regions
 from tradehall.api.access import PUBLIC, rule, staff_only
 from tradehall.api.membership.schemas.reads import (
     ApplicationsPage,
@@ -22,23 +21,16 @@ from tradehall.api.membership.schemas.reads import (
     MemberMark,
 )
 from tradehall.api.reads import (
+    CpvParam,
     PageParam,
     PerPageParam,
     PositionParam,
     ReadYourWrites,
-    with_consistency,
+    RegionParam,
+    page_response,
+    place_filter,
 )
 
-RegionParam = Annotated[
-    str | None,
-    QueryParameter(
-        name="region", max_length=10, description="ITL code; matches up and down the tree"
-    ),
-]
-CpvParam = Annotated[
-    str | None,
-    QueryParameter(name="cpv", max_length=12, description="CPV code; matches up and down the tree"),
-]
 MarkParam = Annotated[
     Literal["valid", "suspended", "expired", "revoked", "withdrawn"] | None,
     QueryParameter(name="mark", description="holders of a quality mark in this status"),
@@ -75,16 +67,14 @@ class DirectoryController(Controller):
         per_page: PerPageParam = 20,
         position: PositionParam = None,
     ) -> Response[DirectoryPage]:
-        region_code = canonical_region(region, field="region") if region else None
-        cpv_code = canonical_cpv(cpv, field="cpv") if cpv else None
+        place = place_filter(cpv, region)
         consistent = await reads.after("directory", position)
-        parents = {code: r.parent for code, r in itl_regions().items()}
         async with engine.connect() as connection:
             found = await directory_page(
                 connection,
-                region=region_code,
-                cpv_code=cpv_code,
-                region_parents=parents,
+                region=place.region,
+                cpv_code=place.cpv_code,
+                region_parents=place.region_parents,
                 limit=per_page,
                 offset=(page - 1) * per_page,
                 mark=mark,
@@ -98,20 +88,11 @@ class DirectoryController(Controller):
                 regions=entry.regions,
                 cpv_codes=entry.cpv_codes,
                 member_since=entry.admitted_at,
-                quality_mark=(
-                    MemberMark(
-                        certificate_number=entry.certificate_number, status=entry.mark_status
-                    )
-                    if entry.certificate_number is not None and entry.mark_status is not None
-                    else None
-                ),
+                quality_mark=_mark_of(entry),
             )
             for entry in found.entries
         ]
-        body = DirectoryPage(
-            items=items, total=found.total, page=page, per_page=per_page, consistent=consistent
-        )
-        return with_consistency(body, consistent)
+        return page_response(DirectoryPage, items, found.total, page, per_page, consistent)
 
 
 class ApplicationsController(Controller):
@@ -137,11 +118,5 @@ class ApplicationsController(Controller):
             rows, total = await applications_queue(
                 connection, status=status, limit=per_page, offset=(page - 1) * per_page
             )
-        body = ApplicationsPage(
-            items=[application_view(row) for row in rows],
-            total=total,
-            page=page,
-            per_page=per_page,
-            consistent=consistent,
-        )
-        return with_consistency(body, consistent)
+        items = [application_view(row) for row in rows]
+        return page_response(ApplicationsPage, items, total, page, per_page, consistent)

@@ -21,7 +21,7 @@ from membership.application import MembershipApp
 from membership.marks.application import MarksApp, MembershipStanding
 from membership.marks.assessment import EDITABLE, EvidenceFile, MarkApplication
 from membership.marks.criteria import Declarations, Finding, criteria_in_force, evaluate
-from sharedkernel.errors import Conflict, InvalidValue, NotFound
+from sharedkernel.errors import Conflict, InvalidValue
 from sharedkernel.moments import plausible_moment
 from tradehall.api.access import (
     Access,
@@ -45,6 +45,7 @@ from tradehall.api.membership.schemas.marks import (
     Referral,
     RoundView,
 )
+from tradehall.api.ownership import load_or_404
 from tradehall.api.request_policy import UPLOAD_BODY
 from tradehall.api.schemas.common import CommandResult
 from tradehall.identity.users import Role, User, UserDirectory
@@ -102,10 +103,7 @@ async def _application_for(
 ) -> MarkApplication:
     """The application, if the caller is one of the parties `allowed`; else 404."""
     user = current_user(commands.request)
-    try:
-        application = await commands.run(marks.get_application, application_id)
-    except NotFound as error:  # none, or the id names another kind of aggregate
-        raise _not_found(application_id) from error
+    application = await load_or_404(commands, marks.get_application, application_id, _not_found)
     if not allowed(user, application):
         raise _not_found(application_id)
     return application
