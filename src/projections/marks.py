@@ -56,6 +56,14 @@ def _with_status(row: Row) -> Row:
     return row
 
 
+def _suspension_flag(event: RecordedEvent) -> str | None:
+    """The row's flag for a suspension's cause; None (logged) for a cause it does not know."""
+    flag = _SUSPENDED_BY.get(str(event.data.get("cause")))
+    if flag is None:
+        _log.warning("quality_marks: %r has an unknown cause", event)
+    return flag
+
+
 class MarkRegister(RowPerAggregate):
     """One row a quality mark: made by its award, changed by renewal, expiry, suspension and
     its lifting, withdrawal and revocation."""
@@ -140,17 +148,13 @@ class MarkRegister(RowPerAggregate):
             case "QualityMark.Expired":
                 row["expired"] = True
             case "QualityMark.Suspended":
-                flag = _SUSPENDED_BY.get(str(data.get("cause")))
-                if flag is None:
-                    _log.warning("quality_marks: %r has an unknown cause", event)
-                else:
+                flag = _suspension_flag(event)
+                if flag is not None:
                     row[flag] = True
                     row["suspension_reason"] = data.get("reason")
             case "QualityMark.SuspensionLifted":
-                flag = _SUSPENDED_BY.get(str(data.get("cause")))
-                if flag is None:
-                    _log.warning("quality_marks: %r has an unknown cause", event)
-                else:
+                flag = _suspension_flag(event)
+                if flag is not None:
                     row[flag] = False
                 if not (row["staff_suspended"] or row["membership_suspended"]):
                     row["suspension_reason"] = None
