@@ -11,16 +11,14 @@ route that shows drafts to their buyer is a route of the organisation.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 from uuid import UUID, uuid4
 
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency
-from litestar.exceptions import ClientException, NotFoundException
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -48,6 +46,7 @@ from sharedkernel.moments import plausible_moment
 from sharedkernel.writing import Saved
 from tradehall.api.access import PUBLIC, Access, own_organisation, rule
 from tradehall.api.commands import Commands, command_response, etag, idempotency_key
+from tradehall.api.files import FilenameParam, attachment, safe_filename, take_upload
 from tradehall.api.marketplace.schemas.tenders import (
     AmendmentBody,
     AmendmentView,
@@ -86,9 +85,6 @@ from tradehall.marketplace import LOG
 from tradehall.membership.evidence import (
     DirectoryFileStore,
     EvidenceIntake,
-    EvidenceRefused,
-    FileStore,
-    UnknownFile,
 )
 
 # The projection whose tables these reads use (read-your-writes waits on it).
@@ -98,7 +94,6 @@ TENDER_BUYER = Access(
     "users of the tender's buyer organisation (others: 404)", roles=frozenset(Role)
 )
 
-_UNSAFE_FILENAME = re.compile(r'[\\/"\x00-\x1f\x7f]')
 
 ValueMinParam = Annotated[
     int | None,
@@ -127,12 +122,6 @@ QualityMarkParam = Annotated[
 StatusParam = Annotated[
     Literal["planned", "active", "cancelled", "unsuccessful", "complete", "withdrawn"] | None,
     QueryParameter(name="status", description="OCDS tender status"),
-]
-FilenameParam = Annotated[
-    str,
-    QueryParameter(
-        name="filename", min_length=1, max_length=200, description="the document's name"
-    ),
 ]
 
 
@@ -288,35 +277,16 @@ async def _tender_response(
     return response
 
 
-def _read_all(files: FileStore, sha256: str) -> bytes:
-    with files.open(sha256) as file:
-        return file.read()
-
-
 async def _document(
     commands: Commands, files: DirectoryFileStore, tender: Tender, sha256: str
 ) -> Response[bytes]:
     held = [d for d in tender.documents if d.sha256 == sha256]
     if not held:
         raise NotFoundException("this tender holds no such document")
-    try:
-        content = await commands.run(_read_all, files, sha256)
-    except UnknownFile:
-        raise NotFoundException("the document is missing from the file store") from None
     document = held[0]
-    ascii_name = document.filename.encode("ascii", "replace").decode().replace("?", "_")
-    return Response(
-        content,
-        media_type=document.content_type,
-        headers={
-            "Content-Disposition": (
-                f'attachment; filename="{ascii_name}"; '
-                f"filename*=UTF-8''{quote(document.filename, safe='')}"
-            ),
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-            "Cache-Control": "no-cache" if tender.published else "private, no-store",
-        },
+    cache = "no-cache" if tender.published else "private, no-store"
+    return await attachment(
+        commands, files, sha256, document.filename, document.content_type, cache
     )
 
 
@@ -525,19 +495,12 @@ class TendersController(Controller):
             raise InvalidValue("kind", f"one of: {', '.join(sorted(DOCUMENT_KINDS))}")
         if tender.status is not TenderStatus.DRAFT and tender.status not in OPEN:
             raise Conflict(f"documents are not added to a {tender.status} tender")
-        try:
-            stored = await tender_documents.take(request.stream())
-        except EvidenceRefused as refused:
-            raise ClientException(
-                refused.reason,
-                status_code=refused.status,
-                extra=[{"key": "body", "message": refused.reason, "source": "body"}],
-            ) from None
+        stored = await take_upload(tender_documents, request)
         document = TenderDocument(
             stored.sha256,
             stored.content_type,
             stored.size,
-            _UNSAFE_FILENAME.sub("_", filename),
+            safe_filename(filename),
             kind,
         )
         return await commands.execute(

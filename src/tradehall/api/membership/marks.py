@@ -6,16 +6,14 @@ staff. Anyone else gets the same 404 as for an application that does not exist.
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict
-from typing import Annotated, Any
-from urllib.parse import quote
+from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency
-from litestar.exceptions import ClientException, NotFoundException
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, JSONBody
 
 from membership.application import MembershipApp
 from membership.marks.application import MarksApp, MembershipStanding
@@ -31,6 +29,7 @@ from tradehall.api.access import (
     staff_only,
 )
 from tradehall.api.commands import Commands, command_response, current_user, etag
+from tradehall.api.files import FilenameParam, attachment, safe_filename, take_upload
 from tradehall.api.membership.schemas.marks import (
     AssignAssessor,
     Decision,
@@ -52,9 +51,6 @@ from tradehall.identity.users import Role, User, UserDirectory
 from tradehall.membership.evidence import (
     DirectoryFileStore,
     EvidenceIntake,
-    EvidenceRefused,
-    FileStore,
-    UnknownFile,
 )
 from tradehall.membership.marks import LOG
 
@@ -69,14 +65,6 @@ ASSESSOR = Access(
     roles=frozenset({Role.ASSESSOR, Role.STAFF}),
 )
 PANEL = staff_only("staff other than the application's assessor (four eyes)")
-
-FilenameParam = Annotated[
-    str,
-    QueryParameter(
-        name="filename", min_length=1, max_length=200, description="the document's name"
-    ),
-]
-_UNSAFE_FILENAME = re.compile(r'[\\/"\x00-\x1f\x7f]')
 
 
 def _is_staff(user: User) -> bool:
@@ -234,20 +222,13 @@ class MarkApplicationsController(Controller):
             )
         criteria = application.criteria or criteria_in_force(commands.context().at.date())
         criteria.criterion(criterion)
-        try:
-            stored = await evidence_intake.take(request.stream())
-        except EvidenceRefused as refused:
-            raise ClientException(
-                refused.reason,
-                status_code=refused.status,
-                extra=[{"key": "body", "message": refused.reason, "source": "body"}],
-            ) from None
+        stored = await take_upload(evidence_intake, request)
         file = EvidenceFile(
             criterion,
             stored.sha256,
             stored.content_type,
             stored.size,
-            _UNSAFE_FILENAME.sub("_", filename),
+            safe_filename(filename),
         )
         return await commands.execute(
             LOG, marks.attach_evidence, application_id, file, status_code=201
@@ -271,23 +252,14 @@ class MarkApplicationsController(Controller):
         held = [e for e in application.evidence if e.sha256 == sha256]
         if not held:
             raise NotFoundException("this application holds no such document")
-        try:
-            content = await commands.run(_read_all, evidence_files, sha256)
-        except UnknownFile:
-            raise NotFoundException("the document is missing from the file store") from None
-        ascii_name = held[0].filename.encode("ascii", "replace").decode().replace("?", "_")
-        return Response(
-            content,
-            media_type=held[0].content_type,
-            headers={
-                "Content-Disposition": (
-                    f'attachment; filename="{ascii_name}"; '
-                    f"filename*=UTF-8''{quote(held[0].filename, safe='')}"
-                ),
-                "X-Content-Type-Options": "nosniff",
-                "Content-Security-Policy": "default-src 'none'; sandbox",
-                "Cache-Control": "private, no-store",
-            },
+        evidence = held[0]
+        return await attachment(
+            commands,
+            evidence_files,
+            sha256,
+            evidence.filename,
+            evidence.content_type,
+            "private, no-store",
         )
 
     @post(
@@ -417,11 +389,6 @@ class MarkApplicationsController(Controller):
         return await commands.execute(
             LOG, marks.decide, application_id, user.id, data.award, dict(data.reasons), standing
         )
-
-
-def _read_all(files: FileStore, sha256: str) -> bytes:
-    with files.open(sha256) as file:
-        return file.read()
 
 
 class MarkController(Controller):
