@@ -64,23 +64,31 @@ directory_members = Table(
 Index("ix_directory_members_listed_name", directory_members.c.listed, directory_members.c.name)
 
 
-def _member_codes(name: str, code: Column[str], *more: Column[str], indexed: str) -> Table:
-    """A member's codes of one kind (one row a code), indexed by the column `indexed`."""
-    table = Table(name, metadata, Column("organisation_id", Uuid, primary_key=True), code, *more)
+def _codes(name: str, key: str, code: Column[str], *more: Column[str], indexed: str) -> Table:
+    """An aggregate's codes of one kind (one row a code, keyed by the aggregate's `key` and the
+    code), indexed by the column `indexed` (projections.codes)."""
+    table = Table(name, metadata, Column(key, Uuid, primary_key=True), code, *more)
     Index(f"ix_{name}_{indexed}", table.c[indexed])
     return table
 
 
-directory_member_regions = _member_codes(
-    "directory_member_regions", Column("region", String(10), primary_key=True), indexed="region"
-)
-directory_member_cpv = _member_codes(
-    "directory_member_cpv",
-    Column("cpv_code", String(12), primary_key=True),
-    # The code's digits without trailing zeros: "45000000-7" -> "45". Prefix = hierarchy.
-    Column("cpv_stem", String(8), nullable=False),
-    indexed="cpv_stem",
-)
+def _regions(name: str, key: str) -> Table:
+    return _codes(name, key, Column("region", String(10), primary_key=True), indexed="region")
+
+
+def _cpv_codes(name: str, key: str) -> Table:
+    return _codes(
+        name,
+        key,
+        Column("cpv_code", String(12), primary_key=True),
+        # The code's digits without trailing zeros: "45000000-7" -> "45". Prefix = hierarchy.
+        Column("cpv_stem", String(8), nullable=False),
+        indexed="cpv_stem",
+    )
+
+
+directory_member_regions = _regions("directory_member_regions", "organisation_id")
+directory_member_cpv = _cpv_codes("directory_member_cpv", "organisation_id")
 
 membership_applications = Table(
     "membership_applications",
@@ -190,22 +198,8 @@ service_listings = Table(
 )
 Index("ix_service_listings_organisation_id", service_listings.c.organisation_id)
 Index("ix_service_listings_state_title", service_listings.c.state, service_listings.c.title)
-service_listing_regions = Table(
-    "service_listing_regions",
-    metadata,
-    Column("listing_id", Uuid, primary_key=True),
-    Column("region", String(10), primary_key=True),
-)
-Index("ix_service_listing_regions_region", service_listing_regions.c.region)
-service_listing_cpv = Table(
-    "service_listing_cpv",
-    metadata,
-    Column("listing_id", Uuid, primary_key=True),
-    Column("cpv_code", String(12), primary_key=True),
-    # As the directory's: the code's digits without trailing zeros. Prefix = hierarchy.
-    Column("cpv_stem", String(8), nullable=False),
-)
-Index("ix_service_listing_cpv_cpv_stem", service_listing_cpv.c.cpv_stem)
+service_listing_regions = _regions("service_listing_regions", "listing_id")
+service_listing_cpv = _cpv_codes("service_listing_cpv", "listing_id")
 # Every registered organisation as a seller: its name and whether it is listed (in good
 # standing), folded from the membership log by the same projection.
 listing_sellers = Table(
@@ -260,23 +254,9 @@ tenders = Table(
 )
 Index("ix_tenders_buyer_id", tenders.c.buyer_id)
 Index("ix_tenders_status_deadline", tenders.c.status, tenders.c.deadline)
-tender_cpv = Table(
-    "tender_cpv",
-    metadata,
-    Column("tender_id", Uuid, primary_key=True),
-    Column("cpv_code", String(12), primary_key=True),
-    # As the directory's: the code's digits without trailing zeros. Prefix = hierarchy.
-    Column("cpv_stem", String(8), nullable=False),
-)
-Index("ix_tender_cpv_cpv_stem", tender_cpv.c.cpv_stem)
+tender_cpv = _cpv_codes("tender_cpv", "tender_id")
 # The regions a tender's eligibility names (none: anywhere).
-tender_regions = Table(
-    "tender_regions",
-    metadata,
-    Column("tender_id", Uuid, primary_key=True),
-    Column("region", String(10), primary_key=True),
-)
-Index("ix_tender_regions_region", tender_regions.c.region)
+tender_regions = _regions("tender_regions", "tender_id")
 # Each amendment of a published tender: what changed (the parts of its terms), why, when.
 tender_amendments = Table(
     "tender_amendments",
