@@ -26,14 +26,23 @@ _DIVISIONS_IN_USE = {
 }  # fmt: skip
 
 
+_RARE_CODES_GIVEN: set[str] = set()
+
+
 def rare_cpv() -> str:
-    """A CPV code of a category (8 significant digits) in a division no other test uses."""
+    """A CPV code of a category (8 significant digits) in a division no other test uses, never
+    given twice in a run: PostgreSQL's database is shared by the whole run, so two tests drawing
+    the same code would each find the other's organisation."""
     categories = [
         code
         for code in cpv_codes()
-        if not code.split("-")[0].endswith("0") and code[:2] not in _DIVISIONS_IN_USE
+        if not code.split("-")[0].endswith("0")
+        and code[:2] not in _DIVISIONS_IN_USE
+        and code not in _RARE_CODES_GIVEN
     ]
-    return random.choice(categories)
+    code = random.choice(categories)
+    _RARE_CODES_GIVEN.add(code)
+    return code
 
 
 def position_of(response: Any) -> str:
