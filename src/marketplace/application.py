@@ -243,6 +243,14 @@ class MarketplaceApp(Application[UUID], Writes):
     def tender(self, tender_id: UUID) -> Tender:
         return self._get(tender_id, Tender, "tender")
 
+    def tender_as_drafted(self, tender_id: UUID) -> Tender:
+        """The tender as its first event made it (what a retried draft request is compared
+        with, whatever was revised since)."""
+        drafted: object = self.repository.get(tender_id, version=1)
+        if not isinstance(drafted, Tender):
+            raise NotFound(f"no tender {tender_id}")
+        return drafted
+
     # Clarifications and interest ------------------------------------------------------------
 
     def ask_question(

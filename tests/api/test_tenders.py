@@ -222,6 +222,25 @@ async def test_a_draft_is_its_buyers_alone(client: Client, staff_headers: dict[s
     )
     assert again.status_code == 201
     assert again.json()["id"] == tender
+    # The same key with other terms is not a retry: refused, and nothing changes.
+    other = await client.post(
+        f"/api/v1/organisations/{council}/tenders",
+        json=terms(title="Another tender altogether"),
+        headers=headers | {"Idempotency-Key": "draft-parks-2026"},
+    )
+    assert other.status_code == 409, other.text
+    assert "Idempotency-Key" in other.json()["detail"]
+    # A retry is compared with the draft as first made, whatever was revised since.
+    revised = await client.put(
+        f"/api/v1/tenders/{tender}", json=terms(title="Parks, revised"), headers=headers
+    )
+    assert revised.status_code == 200, revised.text
+    retried = await client.post(
+        f"/api/v1/organisations/{council}/tenders",
+        json=terms(),
+        headers=headers | {"Idempotency-Key": "draft-parks-2026"},
+    )
+    assert (retried.status_code, retried.json()["id"]) == (201, tender)
     position = position_of(drafted)
 
     own = await client.get(

@@ -308,7 +308,8 @@ class TendersController(Controller):
         summary="Draft a tender (a public body or a business), private to the organisation",
         description=(
             "With an `Idempotency-Key`, the draft's id follows from the organisation and the key: "
-            "a retried request answers the same draft and records nothing more. An organisation "
+            "a retried request answers the same draft and records nothing more; the same key "
+            "with other terms is a 409. An organisation "
             "that is not a buyer (a social enterprise) is a 409."
         ),
     )
@@ -334,6 +335,12 @@ class TendersController(Controller):
             existing = await _load(commands, marketplace, tender_id)
             if existing.buyer_id != organisation_id:
                 raise
+            first = await commands.run(marketplace.tender_as_drafted, tender_id)
+            if first.terms != terms:
+                raise Conflict(
+                    "this Idempotency-Key was used for a draft with other terms: "
+                    "use a new key for a new draft"
+                ) from None
             saved = Saved(existing.id, existing.version, None)
         return command_response(saved, LOG, status_code=201)
 
