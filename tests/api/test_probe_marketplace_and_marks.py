@@ -114,8 +114,12 @@ async def test_a_file_is_served_only_through_the_aggregate_that_holds_it(
         headers=council_headers | OCTETS,
     )
     assert uploaded.status_code == 201, uploaded.text
+    # Read after the upload (its position): the view is a read model, followed asynchronously.
+    after_upload = ",".join(f"{log}:{at}" for log, at in uploaded.json()["position"].items())
     mine = await client.get(
-        f"/api/v1/organisations/{council_id}/tenders/{secret}", headers=council_headers
+        f"/api/v1/organisations/{council_id}/tenders/{secret}",
+        params={"position": after_upload},
+        headers=council_headers,
     )
     draft_sha = mine.json()["documents"][0]["sha256"]
     business = await register_business(client)
