@@ -240,6 +240,14 @@ def test_the_panel_is_someone_other_than_the_assessor() -> None:
         application.withdraw(ctx())
 
 
+def test_the_applicants_own_users_never_decide() -> None:
+    application = at_panel()
+    with pytest.raises(Conflict):
+        application.decide(ctx(), PANEL, True, {}, panel_organisation_id=ORG)
+    application.decide(ctx(), PANEL, True, {}, panel_organisation_id=ASSESSOR_ORG)
+    assert application.stage is Stage.AWARDED
+
+
 def test_every_findings_set_names_every_criterion_and_nothing_else() -> None:
     application = with_evidence(draft())
     application.update_declarations(ctx(), GOOD)

@@ -260,12 +260,20 @@ class MarksApp(ProcessApplication[UUID], Writes):
         reasons: dict[str, str],
         standing: MembershipStanding,
         expected_version: int | None = None,
+        *,
+        panel_organisation_id: UUID | None = None,
     ) -> Saved:
         """The panel's decision. An award makes or renews the mark; if the membership is not in
         good standing at that moment, the mark starts suspended for it."""
 
         def decide(application: MarkApplication) -> list[Any]:
-            application.decide(context, panel_member_id, award, reasons)
+            application.decide(
+                context,
+                panel_member_id,
+                award,
+                reasons,
+                panel_organisation_id=panel_organisation_id,
+            )
             if not award:
                 return []
             mark = self.mark_of(application.organisation_id)

@@ -356,13 +356,22 @@ class MarkApplication(TradehallAggregate):
         ]
 
     def decide(
-        self, context: Context, panel_member_id: UUID, award: bool, reasons: dict[str, str]
+        self,
+        context: Context,
+        panel_member_id: UUID,
+        award: bool,
+        reasons: dict[str, str],
+        *,
+        panel_organisation_id: UUID | None = None,
     ) -> None:
-        """The panel's decision, by someone other than the assessor (four eyes). An award needs
-        every criterion met; a rejection names, with a reason, every criterion that failed."""
+        """The panel's decision, by someone other than the assessor (four eyes) and never by
+        the applicant's own users. An award needs every criterion met; a rejection names, with
+        a reason, every criterion that failed."""
         self._require({Stage.PANEL_REVIEW}, "the panel decides after the assessor refers it")
         if panel_member_id == self.assessor_id:
             raise Conflict("the panel decision is made by someone other than the assessor")
+        if panel_organisation_id == self.organisation_id:
+            raise Conflict("the panel decision is never made by the applicant's own users")
         criteria = self._criteria()
         unknown = sorted(set(reasons) - set(criteria.codes))
         if unknown:

@@ -383,11 +383,16 @@ class MarkApplicationsController(Controller):
     ) -> Response[CommandResult]:
         application = await _application_for(commands, marks, application_id)
         user = current_user(commands.request)
-        if user.organisation_id == application.organisation_id:
-            raise Conflict("the panel decision is never made by the applicant's own users")
         standing = await standing_of(commands, membership, application.organisation_id)
         return await commands.execute(
-            LOG, marks.decide, application_id, user.id, data.award, dict(data.reasons), standing
+            LOG,
+            marks.decide,
+            application_id,
+            user.id,
+            data.award,
+            dict(data.reasons),
+            standing,
+            panel_organisation_id=user.organisation_id,
         )
 
 
