@@ -17,6 +17,7 @@ from eventsourcing.utils import EnvType
 
 from marketplace.buyers import BuyerVerification, buyer_id_for
 from marketplace.listings import ListingDetails, ServiceListing
+from marketplace.openings import BidOpening, opening_id_for
 from marketplace.tender_terms import SocialValuePolicy, TenderTerms
 from marketplace.tenders import (
     Clarification,
@@ -297,6 +298,25 @@ class MarketplaceApp(Application[UUID], Writes):
         except IntegrityError:  # registered at the same moment by a colleague: the same
             found = self._get(interest.id, Interest, "interest")
             return Saved(found.id, found.version, None)
+
+    # Opened bids -----------------------------------------------------------------------------
+
+    def record_opening(
+        self, context: Context, tender_id: UUID, bids: list[dict[str, Any]]
+    ) -> Saved:
+        """The clock records what it opened, once: again, it answers the first record."""
+        existing = self.opening(tender_id)
+        if existing is not None:
+            return Saved(existing.id, existing.version, None)
+        opening = BidOpening.record(context, tender_id, bids)
+        try:
+            return saved(opening, self.save(opening))
+        except IntegrityError:  # recorded at the same moment by another clock
+            found = self._get(opening.id, BidOpening, "opening")
+            return Saved(found.id, found.version, None)
+
+    def opening(self, tender_id: UUID) -> BidOpening | None:
+        return self._find(opening_id_for(tender_id), BidOpening)
 
     # Plumbing --------------------------------------------------------------------------------
 

@@ -35,6 +35,15 @@ class Saved:
     position: int | None
 
 
+@dataclass(frozen=True)
+class Decision:
+    """What a decision saves beside the aggregate it loaded: other aggregates, and side writes
+    (SQL statements run in the same transaction, such as a queued notice)."""
+
+    others: Sequence[Any] = ()
+    side_writes: Sequence[Any] = ()
+
+
 class ConcurrentChange(Conflict):
     """Writes kept clashing: not a refusal, so a message's sender should deliver it again."""
 
@@ -85,10 +94,11 @@ class Writes:
         aggregate_id: UUID,
         expected_version: int | None,
         load: Callable[[], Any],
-        decide: Callable[[Any], Sequence[Any]],
+        decide: Callable[[Any], Sequence[Any] | Decision],
         clashed: str,
     ) -> Saved:
-        """Load one aggregate, decide (returning any others to save with it), save."""
+        """Load one aggregate, decide (returning any others to save with it, or a Decision),
+        save."""
         assert isinstance(self, Application)
         app = self
 
@@ -96,8 +106,11 @@ class Writes:
             aggregate = load()
             if expected_version is not None and expected_version != aggregate.version:
                 raise StaleVersion(expected_version, aggregate.version)
-            others = decide(aggregate)
-            return saved(aggregate, app.save(aggregate, *others))
+            decided = decide(aggregate)
+            if not isinstance(decided, Decision):
+                return saved(aggregate, app.save(aggregate, *decided))
+            extra = {"side_writes": decided.side_writes} if decided.side_writes else {}
+            return saved(aggregate, app.save(aggregate, *decided.others, **extra))
 
         if expected_version is None:
             return self._retrying(aggregate_id, attempt, clashed)

@@ -1,0 +1,1 @@
+"""Sealed bids: the bid, the ballot box, the bidder index, opening (pure domain)."""
