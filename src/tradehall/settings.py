@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +77,14 @@ class Settings:
     ocid_prefix: str = "ocds-tradehall"
     social_value_minimum_public_body: int = 10
     social_value_minimum_business: int = 0
+    # Sealed bids (ADR 27): the master key that wraps every data key (urlsafe base64 of 32
+    # bytes), given as text or as a file holding it (embedded default: `<data dir>/sealing-key`);
+    # older master keys kept only to unwrap during a rotation. Never stored in the database.
+    sealing_key: str | None = field(default=None, repr=False)
+    sealing_key_file: Path | None = None
+    sealing_old_keys: tuple[str, ...] = field(default=(), repr=False)
+    # How long after a tender's deadline its bids are opened (the opening clock).
+    bid_opening_margin_seconds: int = 300
 
     @property
     def smtp(self) -> SmtpSettings | None:
@@ -124,6 +134,9 @@ class Settings:
             raise SettingsError(
                 f"TRADEHALL_JWT_SECRET must be at least {MIN_SECRET_LENGTH} characters"
             )
+        sealing_key, sealing_key_file, sealing_old_keys = _sealing_settings(
+            get, environment, data_dir
+        )
         numbers: dict[str, Any] = {
             field.name: parse(get(field.name.upper(), str(field.default)), field.name.upper())
             for field in fields(cls)
@@ -154,6 +167,9 @@ class Settings:
             smtp_username=get("SMTP_USERNAME") or None,
             smtp_password=get("SMTP_PASSWORD") or None,
             ocid_prefix=_ocid_prefix(get("OCID_PREFIX", cls.ocid_prefix)),
+            sealing_key=sealing_key,
+            sealing_key_file=sealing_key_file,
+            sealing_old_keys=sealing_old_keys,
             **numbers,
         )
 
@@ -236,6 +252,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "trusted_proxy_hops": _non_negative,
     "social_value_minimum_public_body": _percent,
     "social_value_minimum_business": _percent,
+    "bid_opening_margin_seconds": _int,
 }
 
 
@@ -264,3 +281,79 @@ def _embedded_secret(data_dir: Path) -> str:
     if len(secret) < MIN_SECRET_LENGTH:
         raise SettingsError(f"{path} holds no usable secret: delete it to make a new one")
     return secret
+
+
+SEALING_KEY_BYTES = 32
+SEALING_KEY_HELP = "the urlsafe base64 text of 32 bytes (`tradehall sealing new-key` makes one)"
+
+
+def sealing_key_bytes(text: str, variable: str) -> bytes:
+    """A master key from its text (urlsafe base64 of 32 bytes, padding optional). The error
+    names the variable, never the value."""
+    stripped = text.strip()
+    try:
+        key = base64.b64decode(stripped + "=" * (-len(stripped) % 4), altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError):
+        raise SettingsError(f"{variable} must be {SEALING_KEY_HELP}") from None
+    if len(key) != SEALING_KEY_BYTES:
+        raise SettingsError(f"{variable} must be {SEALING_KEY_HELP}")
+    return key
+
+
+def sealing_key_file_bytes(path: Path, variable: str = "TRADEHALL_SEALING_KEY_FILE") -> bytes:
+    """The master key held in a file (its text, as TRADEHALL_SEALING_KEY would give it)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise SettingsError(
+            f"{variable}: cannot read {path} ({error.__class__.__name__})"
+        ) from None
+    return sealing_key_bytes(text, f"{variable} ({path})")
+
+
+def _sealing_settings(
+    get: Callable[[str], str], environment: str, data_dir: Path
+) -> tuple[str | None, Path | None, tuple[str, ...]]:
+    """The sealing key settings, each checked; production must name its master key."""
+    key = get("SEALING_KEY") or None
+    key_file = Path(get("SEALING_KEY_FILE")) if get("SEALING_KEY_FILE") else None
+    if key and key_file:
+        raise SettingsError("set TRADEHALL_SEALING_KEY or TRADEHALL_SEALING_KEY_FILE, not both")
+    if key:
+        sealing_key_bytes(key, "TRADEHALL_SEALING_KEY")
+    elif key_file:
+        sealing_key_file_bytes(key_file)
+    elif environment == "production":
+        raise SettingsError(
+            "production needs TRADEHALL_SEALING_KEY or TRADEHALL_SEALING_KEY_FILE: the master "
+            "key of sealed bids, kept outside the database"
+        )
+    else:
+        key_file = embedded_sealing_key_file(data_dir)
+    old = tuple(part.strip() for part in get("SEALING_OLD_KEYS").split(",") if part.strip())
+    for text in old:
+        sealing_key_bytes(text, "TRADEHALL_SEALING_OLD_KEYS")
+    return key, key_file, old
+
+
+def embedded_sealing_key_file(data_dir: Path) -> Path:
+    """The embedded default's master key: random, kept in `<data dir>/sealing-key`, made as
+    the JWT secret is (a private temporary file linked into place: one key, even when two
+    processes start at once)."""
+    path = data_dir / "sealing-key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        temporary = data_dir / f".sealing-key.{secrets.token_hex(8)}"
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(base64.urlsafe_b64encode(secrets.token_bytes(SEALING_KEY_BYTES)).decode())
+            file.flush()
+            os.fsync(file.fileno())
+        try:
+            os.link(temporary, path)  # fails if another process won the race: use theirs
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
+    sealing_key_file_bytes(path, "the embedded sealing key")
+    return path

@@ -3,7 +3,7 @@ rebuild must not send anything again. Recipients' addresses are looked up when s
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Text, Uuid
+from sqlalchemy import Column, Index, Integer, LargeBinary, MetaData, String, Table, Text, Uuid
 
 from sharedkernel.sqltypes import NAMING_CONVENTION, UtcDateTime
 
@@ -24,6 +24,8 @@ outbox_messages = Table(
     Column("sent_at", UtcDateTime, nullable=True),
     Column("attempts", Integer, nullable=False),
     Column("last_error", Text, nullable=True),
+    # A sealed notice's addressee and contents (tradehall.marketplace.sealing.outbox).
+    Column("sealed", LargeBinary, nullable=True),
 )
 Index("ix_outbox_messages_sent_at", outbox_messages.c.sent_at)
 
