@@ -22,6 +22,8 @@ from sharedkernel.events import SYSTEM, Context
 from tradehall.clock import Clock, SystemClock
 from tradehall.context import ContextDeclaration, followed_logs
 from tradehall.identity.users import Passwords, UserDirectory
+from tradehall.marketplace.sealing.keys import SealingKeys
+from tradehall.marketplace.sealing.master import MasterKeys
 from tradehall.payments.stripe_gateway import StripeGateway
 from tradehall.readside import ReadSide
 from tradehall.settings import Settings
@@ -54,6 +56,8 @@ class Services:
     users: UserDirectory
     passwords: Passwords
     threads: Threads
+    # Sealed bids' data keys (ADR 27), over a synchronous engine of the store's own.
+    sealing: SealingKeys
     readside: ReadSide | None = None
     # None: manual-payments mode (no Stripe keys).
     stripe: StripeGateway | None = None
@@ -96,6 +100,7 @@ class Services:
         if self.readside is not None:
             await self.readside.close()
         await self.engine.dispose()
+        self.sealing.engine.dispose()
         for app in self.applications.values():
             app.close()
         self.threads.executor.shutdown(wait=True)
@@ -147,4 +152,5 @@ def build_services(
         passwords=passwords or Passwords(),
         # No more threads than database connections: a thread never waits for a connection.
         threads=Threads(ThreadPoolExecutor(max_workers=pool, thread_name_prefix="tradehall-app")),
+        sealing=SealingKeys(chosen_store.sync_engine(), MasterKeys.from_settings(settings)),
     )

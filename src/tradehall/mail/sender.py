@@ -21,17 +21,22 @@ from tradehall.clock import Clock
 from tradehall.identity.tables import users
 from tradehall.mail.smtp import SmtpSettings, smtp_send
 from tradehall.mail.tables import outbox_messages
+from tradehall.marketplace.sealing.keys import SealingError, SealingKeys
+from tradehall.marketplace.sealing.outbox import SEALED_TEMPLATE, open_sealed
 
 T = TypeVar("T")
 
 
 class SenderParts(Protocol):
-    """What the sender uses: the database (the outbox), the clock, a thread for SMTP."""
+    """What the sender uses: the database (the outbox), the clock, a thread for SMTP, and the
+    sealing keys that open sealed notices (None: a sealed notice fails its attempts)."""
 
     @property
     def engine(self) -> AsyncEngine: ...
     @property
     def clock(self) -> Clock: ...
+    @property
+    def sealing(self) -> SealingKeys | None: ...
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T: ...
 
@@ -55,12 +60,23 @@ async def pending(services: SenderParts, limit: int = 100) -> list[Any]:
 
 async def deliver(services: SenderParts, smtp: SmtpSettings, row: Any) -> bool:
     """Send one message to its organisation's users. True once the server accepted it."""
+    organisation_id, subject, body = row.organisation_id, row.subject, row.body
+    try:
+        if row.template == SEALED_TEMPLATE:  # opened only to send; the row stays sealed
+            if services.sealing is None:
+                raise SealingError("no sealing keys to open a sealed notice with")
+            organisation_id, _, subject, body = await services.run(
+                open_sealed, services.sealing, row
+            )
+    except SealingError as error:
+        await _failed(services, row.message_id, error)
+        return False
     if row.recipient:
         recipients = [row.recipient]
     else:
         async with services.engine.connect() as connection:
             result = await connection.execute(
-                select(users.c.email).where(users.c.organisation_id == row.organisation_id)
+                select(users.c.email).where(users.c.organisation_id == organisation_id)
             )
             recipients = sorted(result.scalars())
     if not recipients:
@@ -73,19 +89,23 @@ async def deliver(services: SenderParts, smtp: SmtpSettings, row: Any) -> bool:
             message["Message-ID"] = recipient_message_id(row.message_id, recipient, recipients)
             message["From"] = smtp.sender
             message["To"] = recipient
-            message["Subject"] = row.subject
-            message.set_content(row.body)
+            message["Subject"] = subject
+            message.set_content(body)
             await services.run(smtp_send, smtp, message)
     except (OSError, smtplib.SMTPException) as error:
-        async with services.engine.begin() as connection:
-            await connection.execute(
-                update(outbox_messages)
-                .where(outbox_messages.c.message_id == row.message_id)
-                .values(attempts=outbox_messages.c.attempts + 1, last_error=str(error)[:500])
-            )
-        _log.warning("mail %s not sent: %s", row.message_id, error)
+        await _failed(services, row.message_id, error)
         return False
     return True
+
+
+async def _failed(services: SenderParts, message_id: str, error: Exception) -> None:
+    async with services.engine.begin() as connection:
+        await connection.execute(
+            update(outbox_messages)
+            .where(outbox_messages.c.message_id == message_id)
+            .values(attempts=outbox_messages.c.attempts + 1, last_error=str(error)[:500])
+        )
+    _log.warning("mail %s not sent: %s", message_id, error)
 
 
 def recipient_message_id(message_id: str, recipient: str, recipients: list[str]) -> str:
