@@ -19,14 +19,16 @@ from eventsourcing.application import Application
 from projections.base import Projection
 from sharedkernel.events import Context
 from tradehall.settings import Settings
+from tradehall.store.base import Store
 
 # `tradehall.services.Services` (the container, which holds the declarations): annotations
 # here must resolve at run time (Litestar checks the container's fields when it injects it).
 Services = Any
 
-# Its store settings (the store's `application_env`) and the service's settings -> the
-# context's Application (the marketplace takes its tender policy from the settings).
-ApplicationFactory = Callable[[dict[str, str], Settings], Application[Any]]
+# Its store settings (the store's `application_env`), the service's settings and the store ->
+# the context's Application (the marketplace takes its tender policy from the settings; the
+# bids their sealing keys from the store).
+ApplicationFactory = Callable[[dict[str, str], Settings, Store], Application[Any]]
 # The service's settings -> projections (read models) or followers (records, never rebuilt).
 ProjectionFactory = Callable[[Settings], Sequence[Projection]]
 # A worker the API runs in process when `clock_interval_seconds` is set: (services, interval,

@@ -131,7 +131,7 @@ def build_services(
         )
     applications = {
         declared.log.name: declared.application(
-            chosen_store.application_env(declared.log.name, pool_size=pool), settings
+            chosen_store.application_env(declared.log.name, pool_size=pool), settings, chosen_store
         )
         for declared in contexts
     }

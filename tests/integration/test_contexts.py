@@ -151,14 +151,14 @@ class BidsController(Controller):
 NOTICEBOARD = ContextDeclaration(
     name="noticeboard",
     log=NOTICEBOARD_LOG,
-    application=lambda env, settings: NoticeboardApp(env=env),
+    application=lambda env, settings, store: NoticeboardApp(env=env),
     controllers=(NoticeboardController,),
     projections=lambda settings: [PostsProjection()],
 )
 SEALED_BIDS = ContextDeclaration(
     name="bids",
     log=SEALED_LOG,
-    application=lambda env, settings: BidsApp(env=env),
+    application=lambda env, settings, store: BidsApp(env=env),
     controllers=(BidsController,),
 )
 DECLARED = (*CONTEXTS, NOTICEBOARD, SEALED_BIDS)
@@ -258,7 +258,7 @@ def test_a_sealed_log_may_not_be_followed(settings: Settings) -> None:
     followed = ContextDeclaration(
         name="bids",
         log=SEALED_LOG,
-        application=lambda env, settings: BidsApp(env=env),
+        application=lambda env, settings, store: BidsApp(env=env),
         projections=lambda settings: [PostsProjection()],
     )
     with pytest.raises(ValueError, match="sealed"):

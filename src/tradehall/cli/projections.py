@@ -30,7 +30,7 @@ def opened_projector(
     store.prepare_for_serving(event_logs(declared))
     applications = {
         context.log.name: context.application(
-            store.application_env(context.log.name, pool_size=2), settings
+            store.application_env(context.log.name, pool_size=2), settings, store
         )
         for context in declared
         if not context.sealed

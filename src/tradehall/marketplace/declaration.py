@@ -19,6 +19,7 @@ from tradehall.marketplace.notices import TenderNoticeWriter
 from tradehall.membership.evidence import DirectoryFileStore, EvidenceIntake
 from tradehall.services import Services
 from tradehall.settings import Settings
+from tradehall.store.base import Store
 
 
 def tender_policy(settings: Settings) -> TenderPolicy:
@@ -30,7 +31,7 @@ def tender_policy(settings: Settings) -> TenderPolicy:
     return TenderPolicy(settings.ocid_prefix, SocialValuePolicy(minima))
 
 
-def _application(env: dict[str, str], settings: Settings) -> MarketplaceApp:
+def _application(env: dict[str, str], settings: Settings, store: Store) -> MarketplaceApp:
     return MarketplaceApp(env=env, policy=tender_policy(settings))
 
 

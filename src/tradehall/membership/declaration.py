@@ -32,9 +32,10 @@ from tradehall.membership.notices import NoticeWriter
 from tradehall.membership.registration import registrar_for
 from tradehall.services import Services
 from tradehall.settings import Settings
+from tradehall.store.base import Store
 
 
-def _application(env: dict[str, str], settings: Settings) -> MembershipApp:
+def _application(env: dict[str, str], settings: Settings, store: Store) -> MembershipApp:
     return MembershipApp(env=env)
 
 

@@ -24,9 +24,10 @@ from tradehall.membership.marks.workers import (
 )
 from tradehall.services import Services
 from tradehall.settings import Settings
+from tradehall.store.base import Store
 
 
-def _application(env: dict[str, str], settings: Settings) -> MarksApp:
+def _application(env: dict[str, str], settings: Settings, store: Store) -> MarksApp:
     return MarksApp(env=env)
 
 
