@@ -187,7 +187,7 @@ class Bid(TradehallAggregate):
     # The bidder ------------------------------------------------------------------------------
 
     def change_content(self, context: Context, tender: Tender, content: BidContent) -> None:
-        self._editable(context, tender)
+        self.ensure_editable(context, tender)
         if content.price is not None and content.price.currency != self.currency:
             raise InvalidValue("price_minor", f"the lot is priced in {self.currency}")
         if content == self.content:
@@ -200,7 +200,7 @@ class Bid(TradehallAggregate):
         )
 
     def attach(self, context: Context, tender: Tender, document: BidDocument) -> None:
-        self._editable(context, tender)
+        self.ensure_editable(context, tender)
         if len(self.documents) >= MAX_DOCUMENTS:
             raise Conflict(f"a bid holds at most {MAX_DOCUMENTS} documents")
         self.trigger_event(
@@ -213,7 +213,7 @@ class Bid(TradehallAggregate):
     def form_consortium(self, context: Context, tender: Tender, shares: tuple[Share, ...]) -> None:
         """The lead names its partners and everyone's share (lead first); every partner must
         accept the new terms, even one who accepted the old ones."""
-        self._editable(context, tender)
+        self.ensure_editable(context, tender)
         if not shares or shares[0].organisation_id != self.lead_id:
             raise InvalidValue("partners", "the lead's share comes first")
         if tender.buyer_id in {s.organisation_id for s in shares}:
@@ -249,7 +249,7 @@ class Bid(TradehallAggregate):
         )
 
     def submit(self, context: Context, tender: Tender) -> None:
-        self._editable(context, tender)
+        self.ensure_editable(context, tender)
         lacking = self.content.missing(tender.terms)
         if lacking:
             raise InvalidValue(lacking[0], "a submitted bid needs a price and every answer")
@@ -288,7 +288,8 @@ class Bid(TradehallAggregate):
             self.Closed, tender_id=self.tender_id, reason=reason, **context.event_kwargs()
         )
 
-    def _editable(self, context: Context, tender: Tender) -> None:
+    def ensure_editable(self, context: Context, tender: Tender) -> None:
+        """The bid may change now: a draft or withdrawn bid, before the deadline."""
         if self.status not in EDITABLE:
             raise Conflict(f"a {self.status} bid is not changed: withdraw it first")
         open_for_bids(tender, context.at)

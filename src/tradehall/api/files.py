@@ -66,6 +66,13 @@ async def attachment(
         content = await commands.run(_read_all, files, sha256)
     except UnknownFile:
         raise NotFoundException("the document is missing from the file store") from None
+    return file_response(content, filename, content_type, cache_control)
+
+
+def file_response(
+    content: bytes, filename: str, content_type: str, cache_control: str
+) -> Response[bytes]:
+    """Bytes to be saved as `filename`, never rendered by a browser."""
     ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
     return Response(
         content,

@@ -16,6 +16,8 @@ from tradehall.identity.users import User
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 _log = structlog.get_logger("tradehall.access")
+# Routes whose caller the access log does not name (sealed bids, ADR 27).
+SEALED_PATHS = ("/api/v1/bids",)
 
 
 def request_id_of(scope: Scope) -> str:
@@ -60,7 +62,10 @@ class RequestIdAndAccessLog:
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 request_id=request_id,
-                user_id=str(user.id) if isinstance(user, User) else None,
+                # Who called a bid route is itself sealed: that user's organisation bids.
+                user_id=str(user.id)
+                if isinstance(user, User) and not scope["path"].startswith(SEALED_PATHS)
+                else None,
             )
 
 

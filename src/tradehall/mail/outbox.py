@@ -53,6 +53,7 @@ def outbox_row(
         "sent_at": None,
         "attempts": 0,
         "last_error": None,
+        "sealed": None,  # a sealed notice's content (tradehall.marketplace.sealing.outbox)
     }
 
 

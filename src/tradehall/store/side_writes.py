@@ -36,6 +36,15 @@ class SQLiteRecorderWithSideWrites(SQLiteApplicationRecorder):
         return super()._insert_events(c, stored_events, **kwargs)
 
 
+class SQLiteBidsRecorder(SQLiteRecorderWithSideWrites):
+    """The bids log's recorder on SQLite: its events in a table of their own in the main file,
+    where the outbox its sealed notices go to lives (the library names every SQLite log's table
+    `stored_events`, one log a file)."""
+
+    def __init__(self, datastore: Any, events_table_name: str = "bids_events") -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+
+
 class SQLiteProcessRecorderWithWakeups(SQLiteProcessRecorder):
     """A process application's recorder (events and the positions it has followed to, in one
     transaction): it wakes this process's projector like the application recorder does."""

@@ -13,6 +13,11 @@ from tradehall.store.base import Store, declared_event_logs
 from tradehall.store.migrations import upgrade_to_head
 from tradehall.store.wakeups import LOCAL_EVENTS_RECORDED
 
+# Logs whose commands write SQL rows in their events' transaction (side writes): in the main
+# file. The library names a SQLite log's table `stored_events`, so a second log there has a
+# recorder naming its own table (side_writes.SQLiteBidsRecorder).
+LOGS_WITH_SIDE_WRITES = frozenset({"membership", "bids"})
+
 
 class SQLiteStore(Store):
     """The embedded default: one SQLite file per event log, identity beside membership."""
@@ -24,27 +29,27 @@ class SQLiteStore(Store):
 
     @property
     def main_file(self) -> Path:
-        """Identity, read models and the membership event log.
+        """Identity, read models, the outbox, and the logs that write to them.
 
-        Identity rows are written in the membership events' transaction (ADR 3), so they share
-        a file; other contexts' event logs get files of their own.
+        Identity rows are written in the membership events' transaction (ADR 3), and sealed
+        bid notices in the bids' (ADR 27), so those logs share the file; other contexts' event
+        logs get files of their own.
         """
         return self.data_dir / "tradehall.sqlite3"
 
     def database_file(self, app_name: str) -> Path:
-        if app_name == "membership":
+        if app_name in LOGS_WITH_SIDE_WRITES:
             return self.main_file
         return self.data_dir / f"{app_name}.sqlite3"
 
     def _application_env(self, app_name: str, *, pool_size: int) -> dict[str, str]:
+        recorder = "SQLiteBidsRecorder" if app_name == "bids" else "SQLiteRecorderWithSideWrites"
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(self.database_file(app_name)),
             "SQLITE_LOCK_TIMEOUT": "10",
             "CREATE_TABLE": "true",
-            "APPLICATION_RECORDER_TOPIC": (
-                "tradehall.store.side_writes:SQLiteRecorderWithSideWrites"
-            ),
+            "APPLICATION_RECORDER_TOPIC": f"tradehall.store.side_writes:{recorder}",
             "PROCESS_RECORDER_TOPIC": (
                 "tradehall.store.side_writes:SQLiteProcessRecorderWithWakeups"
             ),

@@ -82,6 +82,7 @@ from tradehall.api.request_policy import UPLOAD_BODY
 from tradehall.api.schemas.common import CommandResult
 from tradehall.identity.users import Role
 from tradehall.marketplace import LOG
+from tradehall.marketplace.sealing.keys import SealingKeys
 from tradehall.membership.evidence import (
     DirectoryFileStore,
     EvidenceIntake,
@@ -377,11 +378,15 @@ class TendersController(Controller):
         commands: NamedDependency[Commands],
         marketplace: NamedDependency[MarketplaceApp],
         membership: NamedDependency[MembershipApp],
+        sealing: NamedDependency[SealingKeys],
         tender_id: FromPath[UUID],
         data: JSONBody[PublicationBody],
     ) -> Response[CommandResult]:
         tender = await _own_tender(commands, marketplace, tender_id)
         buyer = await _buyer(commands, membership, tender.buyer_id)
+        # The key its bids are sealed under, made first: the opening clock finds the tenders
+        # to open from these keys, so a published tender always has one (ADR 27).
+        await commands.run(sealing.ensure_tender_key, tender_id)
         return await commands.execute(
             LOG, marketplace.publish_tender, tender_id, buyer, data.planned
         )

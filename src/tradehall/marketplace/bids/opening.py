@@ -1,0 +1,96 @@
+"""The opening clock: at each tender's deadline plus a margin longer than the slowest commit,
+its bids are opened and the opened bids recorded in the marketplace's own log; a tender that
+ended before opening (cancelled, withdrawn) is never opened, and its bidders are told.
+
+Due tenders come from the sealing keys' rows, written when each tender is published (never from
+a projection); a tender is settled once its opening is recorded, so a crash between the steps
+repeats only what is left: the bids log's opening is idempotent, and so is its record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from marketplace.application import MarketplaceApp
+from marketplace.bids.application import BidsApp
+from marketplace.bids.bid import BidStatus
+from marketplace.bids.opening import as_opened
+from marketplace.tenders import Tender, TenderStatus
+from membership.application import MembershipApp
+from membership.marks.application import MarksApp
+from sharedkernel.events import CLOCK, Context
+from tradehall.clock import Clock
+from tradehall.marketplace.bids.notices import cancellations
+from tradehall.marketplace.bids.suppliers import facts_of
+from tradehall.marketplace.sealing.keys import SealingKeys
+
+log = logging.getLogger("tradehall.bids")
+Run = Callable[..., Any]
+NEVER_OPENED = frozenset({TenderStatus.CANCELLED, TenderStatus.WITHDRAWN})
+WAITING = frozenset({TenderStatus.DRAFT, TenderStatus.PLANNED})
+
+
+@dataclass(frozen=True)
+class OpeningParts:
+    bids: BidsApp
+    marketplace: MarketplaceApp
+    membership: MembershipApp
+    marks: MarksApp
+    keys: SealingKeys
+    clock: Clock
+    margin: timedelta
+
+
+def open_due_bids(parts: OpeningParts) -> tuple[int, int]:
+    """One tick: (tenders opened, tenders whose bids were discarded)."""
+    opened = discarded = 0
+    for tender_id in parts.keys.unsettled_tenders():
+        tender = parts.marketplace._find(tender_id, Tender)
+        if tender is None or tender.status in WAITING:
+            continue  # a key made for a draft that was never published (yet)
+        now = parts.clock.now()
+        context = Context(actor=CLOCK, request_id=f"opening-{now:%Y%m%dT%H%M%S}", at=now)
+        if tender.status in NEVER_OPENED:
+            parts.bids.discard_bids(
+                context,
+                tender,
+                f"the tender was {tender.status} before opening",
+                cancellations(parts.keys, tender),
+            )
+            parts.keys.settle(tender_id, now)
+            discarded += 1
+        elif now >= tender.terms.deadline + parts.margin:
+            _open(parts, context, tender)
+            parts.keys.settle(tender_id, now)
+            opened += 1
+    return opened, discarded
+
+
+def _open(parts: OpeningParts, context: Context, tender: Tender) -> None:
+    bids = parts.bids.open_bids(
+        context, tender, lambda members: facts_of(parts.membership, parts.marks, members)
+    )
+    records = [
+        as_opened(bid) for bid in bids if bid.status in {BidStatus.OPENED, BidStatus.INVALID}
+    ]
+    parts.marketplace.record_opening(context, tender.id, records)
+    log.info("bids opened", extra={"tender_id": str(tender.id), "bids": len(records)})
+
+
+async def run_opening_clock(
+    parts: OpeningParts, run: Run, interval: float, stop: asyncio.Event
+) -> None:
+    while not stop.is_set():
+        try:
+            await run(open_due_bids, parts)
+        except Exception:
+            # No tender named: a tick that failed before opening must not name one.
+            log.error("the bid opening tick failed; trying again at the next tick")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
