@@ -284,15 +284,18 @@ def _embedded_secret(data_dir: Path) -> str:
 
 
 SEALING_KEY_BYTES = 32
+_URLSAFE_BASE64 = re.compile(r"[A-Za-z0-9_-]+")
 SEALING_KEY_HELP = "the urlsafe base64 text of 32 bytes (`tradehall sealing new-key` makes one)"
 
 
 def sealing_key_bytes(text: str, variable: str) -> bytes:
     """A master key from its text (urlsafe base64 of 32 bytes, padding optional). The error
     names the variable, never the value."""
-    stripped = text.strip()
+    stripped = text.strip().rstrip("=")
     try:
-        key = base64.b64decode(stripped + "=" * (-len(stripped) % 4), altchars=b"-_", validate=True)
+        if not _URLSAFE_BASE64.fullmatch(stripped):
+            raise ValueError("not urlsafe base64")
+        key = base64.urlsafe_b64decode(stripped + "=" * (-len(stripped) % 4))
     except (binascii.Error, ValueError):
         raise SettingsError(f"{variable} must be {SEALING_KEY_HELP}") from None
     if len(key) != SEALING_KEY_BYTES:

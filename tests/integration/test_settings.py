@@ -106,3 +106,92 @@ def test_tender_settings_reach_the_marketplace(tmp_path: Path) -> None:
     ):
         with pytest.raises(SettingsError, match=f"TRADEHALL_{name}"):
             Settings.from_env(data | {f"TRADEHALL_{name}": value})
+
+
+def test_the_embedded_default_makes_and_keeps_its_own_sealing_key(tmp_path: Path) -> None:
+    from tradehall.marketplace.sealing.master import MasterKeys
+
+    env = {"TRADEHALL_DATA_DIR": str(tmp_path / "data")}
+    first, second = Settings.from_env(env), Settings.from_env(env)
+    key_file = tmp_path / "data" / "sealing-key"
+    assert first.sealing_key is None
+    assert first.sealing_key_file == second.sealing_key_file == key_file
+    assert key_file.stat().st_mode & 0o077 == 0
+    assert MasterKeys.from_settings(first) == MasterKeys.from_settings(second)
+    assert first.bid_opening_margin_seconds == 300
+    assert not list((tmp_path / "data").glob(".sealing-key.*"))
+
+
+def test_production_needs_a_sealing_key_from_the_environment_or_a_file(tmp_path: Path) -> None:
+    from tradehall.marketplace.sealing.master import MasterKeys, new_key_text
+
+    base = {
+        "TRADEHALL_ENV": "production",
+        "TRADEHALL_DATABASE_URL": "postgresql://x@h/db",
+        "TRADEHALL_JWT_SECRET": "s" * 40,
+        "TRADEHALL_DATA_DIR": str(tmp_path / "data"),
+    }
+    with pytest.raises(SettingsError, match="TRADEHALL_SEALING_KEY"):
+        Settings.from_env(base)
+    assert not (tmp_path / "data" / "sealing-key").exists()  # production makes none
+
+    key = new_key_text()
+    given = Settings.from_env(base | {"TRADEHALL_SEALING_KEY": key})
+    key_file = tmp_path / "master-key"
+    key_file.write_text(key + "\n", encoding="utf-8")
+    from_file = Settings.from_env(base | {"TRADEHALL_SEALING_KEY_FILE": str(key_file)})
+    assert from_file.sealing_key_file == key_file
+    assert MasterKeys.from_settings(given) == MasterKeys.from_settings(from_file)
+    assert key not in repr(given)  # the key never reaches a log line by a repr
+    with pytest.raises(SettingsError, match="not both"):
+        Settings.from_env(
+            base | {"TRADEHALL_SEALING_KEY": key, "TRADEHALL_SEALING_KEY_FILE": str(key_file)}
+        )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SEALING_KEY", "not-a-key"),
+        ("SEALING_KEY", "c2hvcnQ="),  # base64, but 5 bytes
+        ("SEALING_KEY", "+" * 43),  # standard base64's alphabet, not the urlsafe one
+        ("SEALING_OLD_KEYS", "c2hvcnQ="),
+        ("BID_OPENING_MARGIN_SECONDS", "0"),
+        ("BID_OPENING_MARGIN_SECONDS", "soon"),
+    ],
+)
+def test_bad_sealing_settings_are_refused_by_name(tmp_path: Path, name: str, value: str) -> None:
+    env = {"TRADEHALL_DATA_DIR": str(tmp_path), f"TRADEHALL_{name}": value}
+    with pytest.raises(SettingsError, match=f"TRADEHALL_{name}") as refused:
+        Settings.from_env(env)
+    if name != "BID_OPENING_MARGIN_SECONDS":
+        assert value not in str(refused.value)  # a key is never echoed
+
+
+def test_an_unusable_sealing_key_file_is_refused_by_name(tmp_path: Path) -> None:
+    data = {"TRADEHALL_DATA_DIR": str(tmp_path)}
+    missing = tmp_path / "no-such-file"
+    with pytest.raises(SettingsError, match="TRADEHALL_SEALING_KEY_FILE"):
+        Settings.from_env(data | {"TRADEHALL_SEALING_KEY_FILE": str(missing)})
+    garbled = tmp_path / "garbled"
+    garbled.write_text("not a key", encoding="utf-8")
+    with pytest.raises(SettingsError, match="TRADEHALL_SEALING_KEY_FILE"):
+        Settings.from_env(data | {"TRADEHALL_SEALING_KEY_FILE": str(garbled)})
+
+
+def test_old_sealing_keys_and_the_opening_margin_are_read(tmp_path: Path) -> None:
+    from tradehall.marketplace.sealing.master import MasterKeys, new_key_text
+
+    current, old_one, old_two = new_key_text(), new_key_text(), new_key_text()
+    chosen = Settings.from_env(
+        {
+            "TRADEHALL_DATA_DIR": str(tmp_path),
+            "TRADEHALL_SEALING_KEY": current,
+            "TRADEHALL_SEALING_OLD_KEYS": f" {old_one} ,{old_two},",
+            "TRADEHALL_BID_OPENING_MARGIN_SECONDS": "60",
+        }
+    )
+    assert chosen.sealing_old_keys == (old_one, old_two)
+    assert chosen.bid_opening_margin_seconds == 60
+    assert len(MasterKeys.from_settings(chosen).fingerprints) == 3
+    assert not (tmp_path / "sealing-key").exists()  # a key was given: none is made

@@ -11,11 +11,21 @@ from tradehall.cli.common import Declared
 from tradehall.cli.demo import demo
 from tradehall.cli.mail import mail
 from tradehall.cli.projections import projections
+from tradehall.cli.sealing import sealing
 from tradehall.cli.serve import migrate, serve
 from tradehall.cli.users import staff, users
 from tradehall.context import ContextDeclaration
 
-SHARED_COMMANDS: tuple[click.Command, ...] = (demo, serve, migrate, staff, users, mail, projections)
+SHARED_COMMANDS: tuple[click.Command, ...] = (
+    demo,
+    serve,
+    migrate,
+    staff,
+    users,
+    mail,
+    projections,
+    sealing,
+)
 
 
 def cli_for(contexts: Sequence[ContextDeclaration]) -> click.Group:

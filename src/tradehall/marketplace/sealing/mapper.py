@@ -57,9 +57,13 @@ class SealedMapper(Mapper[UUID]):
                 f"{type(domain_event).__qualname__} has no tender_id: a sealed log's events "
                 "each name their tender"
             )
-        plain = super().to_stored_event(domain_event)
+        return self.seal(super().to_stored_event(domain_event), tender_id)
+
+    def seal(self, plain: StoredEvent, tender_id: UUID) -> StoredEvent:
+        """The library's stored event (compressed state, real topic), sealed for its tender."""
         originator_id = plain.originator_id
-        assert isinstance(originator_id, UUID)
+        if not isinstance(originator_id, UUID):
+            raise ValueError("a sealed log's aggregates have UUIDs")
         topic = plain.topic.encode("utf-8")
         if len(topic) >= 1 << (8 * TOPIC_LENGTH_BYTES):
             raise ValueError("an event topic too long to seal")
