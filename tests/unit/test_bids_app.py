@@ -700,7 +700,7 @@ def test_a_cancelled_tenders_bids_are_discarded_unopened_and_each_bidder_told() 
     written_ids, side_writes = store.inserts[-1]
     assert set(written_ids) == {box.id, drafted, sent, withdrawn}
     assert sorted(side_writes) == sorted(f"tell {lead}" for lead in (LEAD, SECOND, THIRD))
-    with pytest.raises(Conflict, match="discarded"):
+    with pytest.raises(Conflict, match="never opened"):
         app.open_bids(opening_time(t), t, everyone_eligible)
     inserts = len(store.inserts)
     again = app.discard_bids(at(SOON + timedelta(days=3)), t, reason, notices)
@@ -710,3 +710,26 @@ def test_a_cancelled_tenders_bids_are_discarded_unopened_and_each_bidder_told() 
     for bid_id, lead in ((drafted, LEAD), (sent, SECOND)):
         with pytest.raises(Conflict):
             app.submit(at(SOON + timedelta(days=3)), t, bid_id, lead, facts(lead))
+
+
+def test_bids_are_never_opened_before_the_deadline_whoever_asks(app: BidsApp) -> None:
+    t = tender()
+    bid_id = submitted(app, t)
+    before = written(app)
+    with pytest.raises(Conflict, match="only after the tender's deadline"):
+        app.open_bids(at(t.terms.deadline - ONE_SECOND), t, everyone_eligible)
+    assert written(app) == before
+    assert app.bid_for(bid_id, LEAD).status is BidStatus.SUBMITTED
+    opened = app.open_bids(at(t.terms.deadline), t, everyone_eligible)
+    assert [b.status for b in opened] == [BidStatus.OPENED]
+
+
+@pytest.mark.parametrize("number", [49.5, 50.0, True])
+def test_numbers_that_are_not_whole_are_refused(number: Any) -> None:
+    from marketplace.bids.content import Share, parse_commitment, parse_consortium
+
+    with pytest.raises(InvalidValue) as refused:
+        parse_commitment("local_jobs", number, None, "commitments[0]")
+    assert refused.value.field == "commitments[0].quantity"
+    with pytest.raises(InvalidValue):
+        parse_consortium(LEAD, number, [Share(PARTNER, 50)])
