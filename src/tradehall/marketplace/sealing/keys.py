@@ -181,11 +181,11 @@ class SealingKeys:
 
     def _unwrap(self, row: Any, purpose: str) -> bytes:
         if row.purpose != purpose:
-            raise SealingError(f"a {purpose} key was asked for under a {row.purpose} key's id")
+            raise SealingError(f"{_named(purpose)} was asked for under {_named(row.purpose)}'s id")
         master = self.master.by_fingerprint(row.master_fingerprint)
         if master is None:
             raise SealingKeyMissing(
-                f"the master key that wrapped a {purpose} data key (fingerprint "
+                f"the master key that wrapped {_named(purpose)} (fingerprint "
                 f"{row.master_fingerprint}) is not configured (configured: "
                 f"{', '.join(self.master.fingerprints)}); during a rotation give the old key in "
                 "TRADEHALL_SEALING_OLD_KEYS and run `tradehall sealing rotate`. A lost master key "
@@ -199,9 +199,13 @@ class SealingKeys:
             )
         except InvalidTag:
             raise SealingError(
-                f"a {purpose} data key does not open under its master key (fingerprint "
+                f"{_named(purpose)} does not open under its master key (fingerprint "
                 f"{row.master_fingerprint}): the row was altered"
             ) from None
+
+
+def _named(purpose: str) -> str:
+    return "a tender's data key" if purpose == TENDER else f"the {purpose} data key"
 
 
 def _check_tender_id(tender_id: UUID) -> None:
