@@ -92,7 +92,7 @@ class SealedTestApp(Application[UUID]):
 
 
 @pytest.fixture
-def keys(engine: Engine) -> SealingKeys:
+def keys(engine: Engine) -> SealingKeys:  # noqa: F811
     return SealingKeys(engine, master())
 
 
