@@ -24,6 +24,7 @@ from marketplace.bids.opening import as_opened
 from marketplace.tenders import Tender, TenderStatus
 from membership.application import MembershipApp
 from membership.marks.application import MarksApp
+from sharedkernel.errors import NotFound
 from sharedkernel.events import CLOCK, Context
 from tradehall.clock import Clock
 from tradehall.marketplace.bids.notices import cancellations
@@ -51,8 +52,11 @@ def open_due_bids(parts: OpeningParts) -> tuple[int, int]:
     """One tick: (tenders opened, tenders whose bids were discarded)."""
     opened = discarded = 0
     for tender_id in parts.keys.unsettled_tenders():
-        tender = parts.marketplace._find(tender_id, Tender)
-        if tender is None or tender.status in WAITING:
+        try:
+            tender = parts.marketplace.tender(tender_id)
+        except NotFound:
+            continue  # a key made for a tender id that names nothing (never drafted)
+        if tender.status in WAITING:
             continue  # a key made for a draft that was never published (yet)
         now = parts.clock.now()
         context = Context(actor=CLOCK, request_id=f"opening-{now:%Y%m%dT%H%M%S}", at=now)
@@ -89,8 +93,12 @@ async def run_opening_clock(
     while not stop.is_set():
         try:
             await run(open_due_bids, parts)
-        except Exception:
-            # No tender named: a tick that failed before opening must not name one.
-            log.error("the bid opening tick failed; trying again at the next tick")
+        except Exception as error:
+            # Only the kind of failure: its message or traceback could name a tender whose
+            # bids are still sealed (ADR 27).
+            log.error(
+                "the bid opening tick failed (%s); trying again at the next tick",
+                type(error).__name__,
+            )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)
