@@ -21,6 +21,10 @@ from tradehall.dev.demo import (
     ANSWER,
     BUYER_PASSWORD,
     BUYERS,
+    CONSORTIUM_LEAD,
+    CONSORTIUM_PARTNER,
+    MEMBER_PASSWORD,
+    OPENED_TENDER,
     QUESTION,
     STAFF_EMAIL,
     STAFF_PASSWORD,
@@ -56,7 +60,14 @@ async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path
         assert f"GET /api/v1/tenders?cpv={TRY_TENDER_CPV}" in output
         assert f"GET /api/v1/tenders/{ACTIVE_TENDER.id}" in output
         assert f"sign in as {BUYERS[0].email(0)} / {BUYER_PASSWORD}" in output
+        for n in (1, 8, 18, 25, 32, 42):  # the bidders' sign-ins, each run
+            assert f"bidder: {_email(n)} / {MEMBER_PASSWORD} (" in output
+        assert "then GET /api/v1/bids" in output
+        assert f"GET /api/v1/tenders/{OPENED_TENDER.id}/bids" in output
     assert "unsuccessful (its deadline is soon after the demo ran" in first.output
+    # The first run names the bidders' organisations (the consortium is formed with ids).
+    bidder_ids = dict(re.findall(r"bidder: (\S+) / .*, organisation (\S+)\):", first.output))
+    assert len(bidder_ids) == 6
 
     settings = Settings.from_env(env)
     app = create_app(settings)
@@ -109,6 +120,24 @@ async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path
         application = marks.get_application(uuid.UUID(asking))
         assert application.stage is Stage.INFORMATION_REQUESTED
         assert marks.mark_of(org) is None
+        # Sealed bids: the opened tender's, to its buyer and staff; the active tender's to
+        # nobody but each bid's own members until its opening.
+        council = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+        opened = await client.get(f"/api/v1/tenders/{OPENED_TENDER.id}/bids", headers=council)
+        opened_to_staff = await client.get(
+            f"/api/v1/tenders/{OPENED_TENDER.id}/bids", headers=staff
+        )
+        sealed = await client.get(f"/api/v1/tenders/{ACTIVE_TENDER.id}/bids", headers=council)
+        bids_of = {}
+        for n in (CONSORTIUM_LEAD, CONSORTIUM_PARTNER, 32, 18):
+            bidder = await client.post(
+                "/api/v1/auth/token", json={"email": _email(n), "password": MEMBER_PASSWORD}
+            )
+            assert bidder.status_code in (200, 201), bidder.text
+            headers = {"Authorization": f"Bearer {bidder.json()['access_token']}"}
+            mine = await client.get("/api/v1/bids", headers=headers)
+            assert mine.status_code == 200, mine.text
+            bids_of[n] = mine.json()["items"]
 
     # Admitted and paid up: four in every eight of the 48, less the one the demo lapses.
     assert directory["total"] == 23
@@ -145,7 +174,7 @@ async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path
     # The councils' tenders on the board, each in its state; never the draft.
     statuses = {item["id"]: item["status"] for item in board["items"]}
     assert statuses == {str(t.id): t.key.split(",")[0] for t in TENDERS if t.key != "draft"}
-    assert board["total"] == 6
+    assert board["total"] == 7
     assert draft.status_code == 404
     assert [item["id"] for item in catering_tenders["items"]] == [str(ACTIVE_TENDER.id)]
     # The active tender: two lots, 10% social value, its question answered (not who asked),
@@ -164,6 +193,53 @@ async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path
     ]
     enquiries = {k: datetime.fromisoformat(v) for k, v in view["enquiry_period"].items()}
     assert enquiries["start"] <= datetime.now(UTC) < enquiries["end"]  # questions open now
+    # The opened tender: its deadline passed, its bids opened by the clock after it: two valid
+    # (content whole), one invalid with why (its consortium partner never accepted); the draft
+    # never submitted is not among them.
+    assert opened.status_code == 200, opened.text
+    assert opened_to_staff.status_code == 200, opened_to_staff.text
+    opening = opened.json()
+    assert datetime.fromisoformat(opening["opened_at"]) < datetime.now(UTC)
+    leads = {v: k for k, v in bidder_ids.items()}
+    found_bids = {(b["lot_id"], leads[b["lead_id"]]): b for b in opening["bids"]}
+    assert set(found_bids) == {
+        ("lot-1", _email(18)),
+        ("lot-2", _email(42)),
+        ("lot-2", _email(25)),
+    }
+    valid = [b for b in opening["bids"] if b["valid"]]
+    assert {b["content"]["price_minor"] for b in valid} == {5_400_000, 2_750_000}
+    invalid = found_bids[("lot-2", _email(25))]
+    assert not invalid["valid"]
+    assert "the consortium is incomplete" in invalid["reason"]
+    assert invalid.get("content") is None
+    # The active tender's bids are sealed: the buyer gets the same 404 as for no bids.
+    assert sealed.status_code == 404
+    # Each bidder reads its own bids, and those it is a partner in.
+    bidding = str(ACTIVE_TENDER.id)
+    lead_bids = {(b["tender_id"], b["lot_id"]): b for b in bids_of[CONSORTIUM_LEAD]}
+    assert {k: b["status"] for k, b in lead_bids.items()} == {
+        (bidding, "lot-1"): "submitted",
+        (bidding, "lot-2"): "draft",
+    }
+    consortium = lead_bids[(bidding, "lot-1")]
+    assert [(s["share"], s["lead"], s["accepted"]) for s in consortium["consortium"]] == [
+        (70, True, True),
+        (30, False, True),
+    ]
+    assert consortium["consortium_complete"]
+    assert consortium["digest"].startswith("sha256:")
+    partner_bids = {(b["tender_id"], b["lot_id"], b["status"]) for b in bids_of[8]}
+    assert partner_bids == {
+        (bidding, "lot-1", "submitted"),  # the consortium it accepted
+        (str(OPENED_TENDER.id), "lot-2", "invalid"),  # the one it never accepted
+        (str(OPENED_TENDER.id), "lot-1", "closed"),  # its own draft, never submitted
+    }
+    assert {(b["lot_id"], b["status"]) for b in bids_of[32]} == {
+        ("lot-1", "draft"),
+        ("lot-2", "submitted"),
+    }
+    assert [(b["lot_id"], b["status"]) for b in bids_of[18]] == [("lot-1", "opened")]
 
 
 async def test_clock_tick_from_the_command_line_is_idempotent(tmp_path: Path) -> None:
@@ -179,6 +255,14 @@ async def test_clock_tick_from_the_command_line_is_idempotent(tmp_path: Path) ->
     # 24 paid-up members and 6 awaiting their first payment are the clock's candidates.
     assert "examined 30 members" in first.output
     assert "quality marks changed" in first.output  # every context's clock ticks
+    # The demo's published tenders have sealing keys: the cancelled and the withdrawn one's
+    # bids are discarded (the opened one was settled by the demo, the others are not due).
+    assert "tenders whose bids were opened 0, discarded 2" in first.output
     assert second.exit_code == 0, second.output
     assert "examined 30 members, changed 0" in second.output
     assert "quality marks changed 0" in second.output
+    assert "tenders whose bids were opened 0, discarded 0" in second.output
+
+
+def _email(n: int) -> str:
+    return f"enterprise{n:02d}@demo.tradehall.example"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import click
@@ -21,13 +22,16 @@ def _seed_demo(settings: Settings) -> None:
     async def seed(services: Any) -> DemoReport:
         # After each context's reference data (the first dues schedule): the organisations.
         # Then the quality marks, their evidence in the store the API reads it from; then the
-        # buyers' verifications, the members' listings and the councils' tenders.
+        # buyers' verifications, the members' listings, the councils' tenders and their bids.
         return await seed_demo(
             registrar_for(services),
             services.engine,
             services.applications["marks"],
             services.applications["marketplace"],
             DirectoryFileStore(settings.evidence_path / "files"),
+            services.applications["bids"],
+            services.sealing,
+            timedelta(seconds=settings.bid_opening_margin_seconds),
         )
 
     report = _with_services(settings, seed, read_side=False)
@@ -67,11 +71,25 @@ def _seed_demo(settings: Settings) -> None:
         f"  try:    sign in as {email} / {report.buyer_password}, then {own}"
         " (the council's own tenders, the draft too)"
     )
+    for bidder_email, name, bidder_id, bids in report.bidders:
+        organisation = f", organisation {bidder_id}" if bidder_id is not None else ""
+        click.echo(
+            f"  bidder: {bidder_email} / {report.member_password} ({name}{organisation}): {bids}"
+        )
+    click.echo(
+        "  try:    sign in as a bidder, then GET /api/v1/bids"
+        " (its organisation's bids: sealed, nobody else learns of them before opening)"
+    )
+    click.echo(
+        f"  try:    sign in as {email} / {report.buyer_password}, then"
+        f" GET /api/v1/tenders/{report.opened_tender}/bids"
+        " (the bids as opened; the active tender's are the same 404 until its opening)"
+    )
 
 
 @click.command()
 def demo() -> None:
     """Seed demo data: dozens of organisations, applications and decisions, buyers, listings,
-    tenders in every state, a staff user."""
+    tenders in every state, sealed bids (and a tender whose bids were opened), a staff user."""
     settings = _settings()
     _seed_demo(settings)

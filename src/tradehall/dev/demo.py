@@ -3,8 +3,10 @@
 Dozens of social enterprises across the UK's ITL regions and CPV divisions, some admitted, some
 waiting, some rejected or withdrawn; five buyers (verified and not); a dozen service listings;
 the verified councils' tenders in every state (with interest, a question answered and an
-amendment); a staff user. Deterministic (seeded random; fixed tender ids), and idempotent: a
-second run finds the demo staff user and adds nothing.
+amendment); sealed bids on the active tender (drafts, submissions, one from a consortium) and a
+tender whose deadline has passed, its bids opened by the opening clock; a staff user.
+Deterministic (seeded random; fixed tender ids), and idempotent: a second run finds the demo
+staff user and adds nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import hashlib
 import random
 import tempfile
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -21,6 +23,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from marketplace.application import BuyerFacts, MarketplaceApp
+from marketplace.bids.application import BidsApp
+from marketplace.bids.content import Share, parse_commitment, parse_consortium, parse_content
 from marketplace.listings import ListingDetails
 from marketplace.tender_terms import (
     CriterionInput,
@@ -39,7 +43,12 @@ from membership.marks.mark import mark_id_for
 from membership.standing import MembershipStatus, grace_ends
 from sharedkernel.events import CLOCK, Context, user_actor
 from sharedkernel.money import Money
+from tradehall.clock import ManualClock
 from tradehall.identity.users import Role, insert_user
+from tradehall.marketplace.bids.notices import invitations, receipts
+from tradehall.marketplace.bids.opening import OpeningParts, open_due_bids
+from tradehall.marketplace.bids.suppliers import facts_of, supplier_facts
+from tradehall.marketplace.sealing.keys import SealingKeys
 from tradehall.membership.contacts import replace_contact_points
 from tradehall.membership.evidence import DirectoryFileStore
 from tradehall.membership.registration import NewOrganisation, Registrar, register_organisation
@@ -221,6 +230,9 @@ class DemoTender:
     deadline: timedelta  # from now
     social_value: int = 10  # percent
     opens: timedelta = timedelta(0)  # from now: when its enquiry and tender periods start
+    # How long before the demo runs it was drafted and published (its "now"): a tender whose
+    # deadline has passed is published in the past, as one already past cannot be published.
+    ago: timedelta = timedelta(0)
 
     @property
     def id(self) -> UUID:
@@ -287,8 +299,22 @@ TENDERS = [
           ("60100000-9",), 12_000_000),),
         ("TLE4",), timedelta(hours=2),
     ),
+    DemoTender(
+        "active, opened", 0, "Cleaning and minor repairs of Leeds community hubs",
+        "Daily cleaning of six community hubs, and minor repairs and joinery called off as "
+        "needed.",
+        "services",
+        (("Cleaning of community hubs", "Daily cleaning, with a deep clean each school term.",
+          ("90910000-9",), 6_000_000),
+         ("Minor repairs and joinery", "Doors, shelving and small repairs, within two days.",
+          ("45420000-7",), 3_000_000)),
+        ("TLE",), timedelta(days=28), ago=timedelta(days=40),
+    ),
 ]  # fmt: skip
 ACTIVE_TENDER = next(t for t in TENDERS if t.key == "active")
+# Published 40 days before the demo runs, its deadline 12 days before: its bids were opened by
+# the opening clock (run by the demo at the deadline plus the opening margin).
+OPENED_TENDER = next(t for t in TENDERS if t.key == "active, opened")
 AMENDED_DEADLINE = timedelta(days=42)  # the active tender's deadline, after its amendment
 AMENDMENT_RATIONALE = (
     "Suppliers asked for time to visit the Civic Hall kitchen; the deadline moves two weeks later."
@@ -302,6 +328,53 @@ UNSUCCESSFUL_REASON = "No bids were received by the deadline."
 # The unsuccessful tender closes this long after its deadline (which is soon after the demo
 # runs: a deadline already past cannot be published), by a command at that future time.
 CLOSED_AFTER = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class DemoBid:
+    """A sealed bid (issue 12) by members in good standing who serve the tender's region (TLE)."""
+
+    tender: DemoTender
+    lot_id: str
+    lead: int  # the member (n) leading it
+    price_minor: int | None  # pence; None: not written yet
+    submitted: bool  # else a draft, answering the first quality criterion only
+    # (member n, percent, accepted) of each consortium partner; the lead has the rest.
+    partners: tuple[tuple[int, int, bool], ...] = ()
+    commitments: tuple[tuple[str, int], ...] = ()  # (social-value measure, quantity)
+
+
+BID_ANSWERS = {
+    "Delivery plan": (
+        "A named manager from day one, a four-week mobilisation plan, and a monthly review "
+        "with the council's contract officer."
+    ),
+    "Staffing and training": (
+        "Everyone paid the real living wage; trainees from our own programmes, each with a "
+        "mentor, and a route into a permanent job."
+    ),
+}
+# Sheffield Catering Co-operative, Leeds Skills Academy, Hull Cleaning CIC, Sheffield Builders,
+# Leeds Bakery, Hull Joinery: paid-up members in Yorkshire and the Humber (TLE).
+CONSORTIUM_LEAD, CONSORTIUM_PARTNER = 1, 8
+BIDS = [
+    # The active catering tender, bids sealed until its opening: two submitted, two drafts.
+    DemoBid(ACTIVE_TENDER, "lot-1", CONSORTIUM_LEAD, 16_800_000, True,
+            partners=((CONSORTIUM_PARTNER, 30, True),),
+            commitments=(("apprenticeships", 6), ("local_jobs", 10))),
+    DemoBid(ACTIVE_TENDER, "lot-2", 32, 3_650_000, True,
+            commitments=(("local_social_enterprise_spend", 40_000_00),)),
+    DemoBid(ACTIVE_TENDER, "lot-1", 32, None, False),
+    DemoBid(ACTIVE_TENDER, "lot-2", CONSORTIUM_LEAD, 3_900_000, False),
+    # The opened tender: two valid, one invalid (its partner never accepted), a draft never
+    # submitted (closed unopened, seen by its bidder alone).
+    DemoBid(OPENED_TENDER, "lot-1", 18, 5_400_000, True,
+            commitments=(("local_jobs", 4), ("volunteering_hours", 120))),
+    DemoBid(OPENED_TENDER, "lot-2", 42, 2_750_000, True, commitments=(("apprenticeships", 2),)),
+    DemoBid(OPENED_TENDER, "lot-2", 25, 2_600_000, True, partners=((8, 20, False),)),
+    DemoBid(OPENED_TENDER, "lot-1", 8, 5_100_000, False),
+]  # fmt: skip
+OPENED_BIDS_AFTER = timedelta(days=10)  # after the opened tender's publication, bids came in
 
 
 @dataclass(frozen=True)
@@ -326,6 +399,9 @@ class DemoReport:
     # (sign-in e-mail, organisation id: None on a run that found the demo present) of the
     # council whose tenders include the draft.
     tender_buyer: tuple[str, UUID | None] = (BUYERS[0].email(0), None)
+    # (sign-in e-mail, organisation name, organisation id or None, its bids) of each bidder.
+    bidders: list[tuple[str, str, UUID | None, str]] = field(default_factory=list)
+    opened_tender: UUID = OPENED_TENDER.id
 
 
 def _tender_states() -> list[tuple[str, str, UUID, str]]:
@@ -336,15 +412,73 @@ def _tender_states() -> list[tuple[str, str, UUID, str]]:
             f"published; closed by a command dated {CLOSED_AFTER.days} day after it: demo data "
             "runs ahead of time)"
         ),
-        "active": "active (two lots; two members interested; a question answered; amended)",
+        "active": (
+            "active (two lots; two members interested; a question answered; amended; sealed "
+            "bids: two submitted, one from a consortium, and two drafts)"
+        ),
         "active, second": "active",
         "withdrawn": "withdrawn (planned, then withdrawn)",
+        "active, opened": (
+            f"active, its deadline passed {(OPENED_TENDER.ago - OPENED_TENDER.deadline).days} "
+            "days before the demo ran (published then: a deadline already past cannot be "
+            "published); its bids opened by the clock: two valid, one invalid (a consortium "
+            "partner never accepted)"
+        ),
     }
     return [(states.get(t.key, t.key), t.title, t.id, BUYERS[t.buyer].name) for t in TENDERS]
 
 
 def _buyer_logins() -> list[tuple[str, str, str]]:
     return [(buyer.name, buyer.email(n), buyer.state) for n, buyer in enumerate(BUYERS)]
+
+
+def _member_name(n: int) -> str:
+    trade = TRADES[n % len(TRADES)][0]
+    place = PLACES[(n * 7) % len(PLACES)][0]
+    return f"{place} {trade} {FORMS[n % len(FORMS)][0]}"
+
+
+def _member_email(n: int) -> str:
+    return (
+        "member@demo.tradehall.example" if n == 0 else f"enterprise{n:02d}@demo.tradehall.example"
+    )
+
+
+def _bid_state(bid: DemoBid) -> str:
+    if bid.tender is not OPENED_TENDER:
+        return "submitted" if bid.submitted else "draft"
+    if not bid.submitted:
+        return "closed unopened (never submitted)"
+    if all(accepted for _, _, accepted in bid.partners):
+        return "opened"
+    return "invalid at opening (a partner never accepted)"
+
+
+def _bidder_logins(
+    members: dict[int, tuple[UUID, UUID, str]] | None = None,
+) -> list[tuple[str, str, UUID | None, str]]:
+    """Each bidder's sign-in and what it sees at GET /api/v1/bids (organisation ids on the
+    run that seeded them)."""
+    bidders = sorted({bid.lead for bid in BIDS} | {p for bid in BIDS for p, _, _ in bid.partners})
+    found = []
+    for n in bidders:
+        held = []
+        for bid in BIDS:
+            tender = "active" if bid.tender is ACTIVE_TENDER else "opened"
+            where = f"{bid.lot_id} of the {tender} tender"
+            if bid.lead == n:
+                consortium = ", leading a consortium" if bid.partners else ""
+                held.append(f"{where}{consortium}: {_bid_state(bid)}")
+            for partner, percent, accepted in bid.partners:
+                if partner == n:
+                    answer = "accepted" if accepted else "never accepted"
+                    held.append(
+                        f"{where}, {percent}% partner of {_member_name(bid.lead)} ({answer}): "
+                        f"{_bid_state(bid)}"
+                    )
+        organisation_id = members[n][0] if members is not None else None
+        found.append((_member_email(n), _member_name(n), organisation_id, "; ".join(held)))
+    return found
 
 
 def _registry_id(scheme: str, rng: random.Random) -> str:
@@ -361,11 +495,16 @@ async def seed_demo(
     marks: MarksApp,
     marketplace: MarketplaceApp,
     evidence: DirectoryFileStore,
+    bids: BidsApp,
+    sealing: SealingKeys,
+    opening_margin: timedelta,
 ) -> DemoReport:
     """Seed through the registrar (users, passwords, clock, the membership Application), the
     database (the staff user's row, contact points), the quality mark Application, the
-    marketplace Application (buyer verifications, listings) and the evidence files."""
-    member_email = "member@demo.tradehall.example"
+    marketplace Application (buyer verifications, listings, tenders), the evidence files, and
+    the bids' Application with the sealing keys (each published tender's key, made at its
+    publication as the API makes it) and the opening clock's margin."""
+    member_email = _member_email(0)
     if await registrar.users.email_taken(STAFF_EMAIL):
         return DemoReport(
             False,
@@ -377,6 +516,7 @@ async def seed_demo(
             buyers=_buyer_logins(),
             listings=len(LISTINGS),
             tenders=_tender_states(),
+            bidders=_bidder_logins(),
         )
     rng = random.Random(2026)  # noqa: S311 (made-up registry numbers, not secrets)
     staff_id = uuid.uuid4()
@@ -396,14 +536,14 @@ async def seed_demo(
     created = 0
     members: dict[int, tuple[UUID, UUID, str]] = {}  # n: (organisation, first user, name)
     for n in range(ORGANISATIONS):
-        trade, cpv, offer = TRADES[n % len(TRADES)]
-        place, region = PLACES[(n * 7) % len(PLACES)]
-        label, legal_form, scheme = FORMS[n % len(FORMS)]
+        _, cpv, offer = TRADES[n % len(TRADES)]
+        _, region = PLACES[(n * 7) % len(PLACES)]
+        _, legal_form, scheme = FORMS[n % len(FORMS)]
         extra_cpv = TRADES[(n + 5) % len(TRADES)][1]
         registration = await register_organisation(
             registrar,
             NewOrganisation(
-                name=f"{place} {trade} {label}",
+                name=_member_name(n),
                 kind="social_enterprise",
                 legal_form=legal_form,
                 registry_scheme=scheme,
@@ -411,7 +551,7 @@ async def seed_demo(
                 social_purpose=f"{offer}. {PURPOSES[n % len(PURPOSES)]}.",
                 regions=[region] if n % 4 else [region, region[:3]],
                 cpv_codes=[cpv] if n % 3 else [cpv, extra_cpv],
-                email=member_email if n == 0 else f"enterprise{n:02d}@demo.tradehall.example",
+                email=_member_email(n),
                 password=MEMBER_PASSWORD,
                 password_hash=member_hash,
             ),
@@ -419,7 +559,7 @@ async def seed_demo(
         )
         created += 1
         organisation_id = registration.organisation_id
-        members[n] = (organisation_id, registration.user_id, f"{place} {trade} {label}")
+        members[n] = (organisation_id, registration.user_id, _member_name(n))
         member = Context(user_actor(registration.user_id), "demo", registrar.clock.now())
         fate = n % 8
         if fate == 7:
@@ -484,7 +624,19 @@ async def seed_demo(
     # After the marks: the member they lapse is out of good standing, and lists nothing.
     await _seed_listings(registrar, marketplace, members)
     await _seed_profile(registrar, engine, members[0])
-    await _seed_tenders(registrar, marketplace, members, buyers)
+    opening = OpeningParts(
+        bids=bids,
+        marketplace=marketplace,
+        membership=registrar.membership,
+        marks=marks,
+        keys=sealing,
+        clock=registrar.clock,
+        margin=opening_margin,
+    )
+    # The past first: its opening clock must find no other tender's key yet.
+    await _seed_opened_tender(registrar, opening, members, buyers)
+    await _seed_tenders(registrar, marketplace, sealing, members, buyers)
+    await _seed_bids(registrar, opening, members, ACTIVE_TENDER, registrar.clock.now())
     return DemoReport(
         True,
         created,
@@ -497,6 +649,7 @@ async def seed_demo(
         listings=len(LISTINGS),
         tenders=_tender_states(),
         tender_buyer=(BUYERS[0].email(0), buyers[0][0]),
+        bidders=_bidder_logins(members),
     )
 
 
@@ -539,15 +692,20 @@ def _tender_terms(tender: DemoTender, now: datetime, deadline: timedelta) -> Ten
 async def _seed_tenders(
     registrar: Registrar,
     marketplace: MarketplaceApp,
+    sealing: SealingKeys,
     members: dict[int, tuple[UUID, UUID, str]],
     buyers: dict[int, tuple[UUID, UUID]],
 ) -> None:
     """The verified councils' tenders, one in each state, by their first users. The active
     tender gets two members' interest, a question answered, and an amendment extending its
-    deadline; the unsuccessful one closes by a command dated after its near deadline."""
+    deadline; the unsuccessful one closes by a command dated after its near deadline. Each
+    published one gets its sealing key first, as the API's publication does: the opening clock
+    finds the tenders to open, or whose bids to discard, from those keys."""
     now = registrar.clock.now().replace(second=0, microsecond=0)
     public_body = BuyerFacts("public_body")
     for tender in TENDERS:
+        if tender is OPENED_TENDER:
+            continue  # seeded first, with its bids (_seed_opened_tender)
         organisation_id, user_id = buyers[tender.buyer]
         council = Context(user_actor(user_id), "demo", registrar.clock.now())
         terms = _tender_terms(tender, now, tender.deadline)
@@ -555,6 +713,7 @@ async def _seed_tenders(
         if tender.key == "draft":
             continue
         planned = tender.key in ("planned", "withdrawn")
+        await registrar.run(sealing.ensure_tender_key, tender.id, council.at)
         await registrar.run(marketplace.publish_tender, council, tender.id, public_body, planned)
         if tender.key == "cancelled":
             await registrar.run(marketplace.cancel_tender, council, tender.id, CANCEL_REASON)
@@ -583,6 +742,105 @@ async def _seed_tenders(
                 _tender_terms(tender, now, AMENDED_DEADLINE),
                 AMENDMENT_RATIONALE,
                 public_body,
+            )
+
+
+async def _seed_opened_tender(
+    registrar: Registrar,
+    parts: OpeningParts,
+    members: dict[int, tuple[UUID, UUID, str]],
+    buyers: dict[int, tuple[UUID, UUID]],
+) -> None:
+    """The tender whose deadline has passed: drafted and published `ago`, its bids made
+    after, then opened by the opening clock's own tick, run at its deadline plus the margin
+    (it opens the bids and records the opening in the marketplace's log, then settles)."""
+    tender = OPENED_TENDER
+    then = registrar.clock.now().replace(second=0, microsecond=0) - tender.ago
+    organisation_id, user_id = buyers[tender.buyer]
+    council = Context(user_actor(user_id), "demo", then)
+    terms = _tender_terms(tender, then, tender.deadline)
+    await registrar.run(parts.marketplace.draft_tender, council, tender.id, organisation_id, terms)
+    await registrar.run(parts.keys.ensure_tender_key, tender.id, then)
+    await registrar.run(
+        parts.marketplace.publish_tender, council, tender.id, BuyerFacts("public_body")
+    )
+    await _seed_bids(registrar, parts, members, tender, then + OPENED_BIDS_AFTER)
+    at_opening = replace(parts, clock=ManualClock(then + tender.deadline + parts.margin))
+    # Its key is the only one yet (the other tenders come after), so the tick opens it alone.
+    if await registrar.run(open_due_bids, at_opening) != (1, 0):
+        raise RuntimeError("the demo's opened tender was not opened alone (see the log)")
+
+
+async def _seed_bids(
+    registrar: Registrar,
+    parts: OpeningParts,
+    members: dict[int, tuple[UUID, UUID, str]],
+    demo_tender: DemoTender,
+    at: datetime,
+) -> None:
+    """The tender's demo bids, by their leads' and partners' first users, dated `at`: drafted,
+    written, a consortium formed and accepted, submitted (the receipt and invitations queued,
+    sealed, in each bid's own transaction)."""
+    tender = await registrar.run(parts.marketplace.tender, demo_tender.id)
+    for bid in BIDS:
+        if bid.tender is not demo_tender:
+            continue
+        lead_id, lead_user, lead_name = members[bid.lead]
+        lead = Context(user_actor(lead_user), "demo", at)
+        facts = await registrar.run(supplier_facts, parts.membership, parts.marks, lead_id)
+        drafted = await registrar.run(parts.bids.draft_bid, lead, tender, bid.lot_id, facts)
+        bid_id = drafted.aggregate_id
+        lot = next(lot for lot in tender.terms.lots if lot.id == bid.lot_id)
+        answers = BID_ANSWERS if bid.submitted else dict(list(BID_ANSWERS.items())[:1])
+        commitments = [
+            parse_commitment(measure, quantity, None, f"commitments[{i}]")
+            for i, (measure, quantity) in enumerate(bid.commitments)
+        ]
+        content = parse_content(
+            tender.terms, lot.value.currency, bid.price_minor, answers, commitments
+        )
+        await registrar.run(parts.bids.change_content, lead, tender, bid_id, lead_id, content)
+        if bid.partners:
+            partners = [Share(members[n][0], percent) for n, percent, _ in bid.partners]
+            lead_share = 100 - sum(share.percent for share in partners)
+            shares = parse_consortium(lead_id, lead_share, partners)
+            partner_facts = await registrar.run(
+                facts_of, parts.membership, parts.marks, [s.organisation_id for s in partners]
+            )
+            told = invitations(parts.keys, tender, lead_name, registrar.public_url)
+            await registrar.run(
+                parts.bids.form_consortium,
+                lead,
+                tender,
+                bid_id,
+                lead_id,
+                shares,
+                partner_facts,
+                told,
+            )
+            for n, _, accepted in bid.partners:
+                if not accepted:
+                    continue
+                partner_id, partner_user, _ = members[n]
+                partner = Context(user_actor(partner_user), "demo", at)
+                seen = await registrar.run(parts.bids.bid_for, bid_id, partner_id)
+                await registrar.run(
+                    parts.bids.accept_partnership,
+                    partner,
+                    tender,
+                    bid_id,
+                    partner_id,
+                    seen.consortium_round,
+                )
+        if bid.submitted:
+            await registrar.run(
+                parts.bids.submit,
+                lead,
+                tender,
+                bid_id,
+                lead_id,
+                facts,
+                receipts(parts.keys, tender),
             )
 
 
