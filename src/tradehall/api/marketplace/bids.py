@@ -48,7 +48,7 @@ from tradehall.api.marketplace.schemas.bids import (
     NewBidBody,
     OpenedBidsView,
     OpenedBidView,
-    ReceiptView,
+    ReceiptCommandResult,
     ShareView,
 )
 from tradehall.api.ownership import caller_organisation
@@ -418,7 +418,7 @@ class BidController(Controller):
         marks: NamedDependency[MarksApp],
         sealing: NamedDependency[SealingKeys],
         bid_id: FromPath[UUID],
-    ) -> Response[ReceiptView]:
+    ) -> Response[ReceiptCommandResult]:
         bid, organisation_id = await _own_bid(commands, bids, bid_id)
         tender = await _published(commands, marketplace, bid.tender_id)
         lead = await commands.run(supplier_facts, membership, marks, bid.lead_id)
@@ -429,7 +429,7 @@ class BidController(Controller):
         assert submitted.submitted_at is not None
         assert submitted.digest is not None
         return Response(
-            ReceiptView(
+            ReceiptCommandResult(
                 id=saved.aggregate_id,
                 version=saved.version,
                 position={},

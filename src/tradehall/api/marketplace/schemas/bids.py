@@ -18,6 +18,7 @@ from marketplace.bids.content import (
     MEASURES,
 )
 from tradehall.api.schemas.base import FREE_TEXT, RequestBody
+from tradehall.api.schemas.common import CommandResult
 
 Measure = Literal[
     "local_jobs",
@@ -122,10 +123,9 @@ class BidsList(msgspec.Struct, kw_only=True):
     items: list[BidView]
 
 
-class ReceiptView(msgspec.Struct, kw_only=True):
-    id: UUID
-    version: int
-    position: dict[str, int]
+class ReceiptCommandResult(CommandResult, kw_only=True):
+    """A submission's result: the command's, with its receipt (also sent by e-mail)."""
+
     submitted_at: datetime
     digest: str
 
