@@ -29,6 +29,9 @@ from tradehall.store.sqlite import SQLiteStore
 
 DEFAULT_TEST_DATABASE_URL = "postgresql://root@127.0.0.1:5432/test"
 JWT_SECRET = "test-secret-" + "x" * 40
+# One master sealing key for the run: PostgreSQL's test database is shared by every test, and
+# the service's data keys there are wrapped under the first test's master key (ADR 27).
+TEST_SEALING_KEY = "dGVzdC1zZWFsaW5nLWtleS0zMi1ieXRlcy1sb25nISE="
 # Real argon2id at its lowest cost: the tests check behaviour, not hashing strength.
 FAST_PASSWORDS = Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
@@ -76,6 +79,7 @@ def settings(store: Store, tmp_path: Path) -> Settings:
         database_url=None,
         data_dir=tmp_path / "data",
         jwt_secret=JWT_SECRET,
+        sealing_key=TEST_SEALING_KEY,
         jwt_lifetime_seconds=900,
         db_pool_size=6,
         max_body_bytes=65536,

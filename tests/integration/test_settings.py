@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tradehall.marketplace.sealing.master import new_key_text
 from tradehall.settings import Settings, SettingsError
 
 
@@ -26,7 +27,9 @@ def test_production_refuses_a_missing_or_short_secret() -> None:
         Settings.from_env(base)
     with pytest.raises(SettingsError, match="JWT_SECRET"):
         Settings.from_env(base | {"TRADEHALL_JWT_SECRET": "changeme"})
-    accepted = Settings.from_env(base | {"TRADEHALL_JWT_SECRET": "s" * 40})
+    accepted = Settings.from_env(
+        base | {"TRADEHALL_JWT_SECRET": "s" * 40, "TRADEHALL_SEALING_KEY": new_key_text()}
+    )
     assert accepted.is_production
 
 
