@@ -85,6 +85,13 @@ TENDER = "/api/v1/tenders/{tender_id:uuid}"
 # of another organisation, the buyer's own refused).
 TENDER_Q = "/api/v1/tenders/{tender_id:uuid}"
 QUESTION = "/api/v1/questions/{clarification_id:uuid}"
+# Signed in, then checked against the bid (its lead's and partners' users; anyone else, the
+# buyer and staff too, gets the same 404 as for a bid that does not exist).
+BIDDERS = SIGNED_IN_
+BID = "/api/v1/bids/{bid_id:uuid}"
+# Signed in, then checked against the tender (its buyer's users, or staff) and its opening
+# (before it, the same 404 to everyone).
+OPENED_BIDS = SIGNED_IN_
 # Who may call what, written down on purpose: a new route, or a changed rule, must change this
 # table too, so a route made public by mistake fails here.
 EXPECTED_RULES = {
@@ -200,6 +207,21 @@ EXPECTED_RULES = {
     ("GET", f"{TENDER_Q}/interest"): SIGNED_IN_,
     ("POST", f"{QUESTION}/answer"): SIGNED_IN_,
     ("GET", QUESTION): STAFF,
+    # Sealed bids (issue 12): a signed-in user's organisation drafts and reads its own bids;
+    # only a bid's lead and partners act on it or read it (checked in the handler: others 404);
+    # the buyer's users and staff read a tender's bids only after opening.
+    ("POST", "/api/v1/bids"): SIGNED_IN_,
+    ("GET", "/api/v1/bids"): SIGNED_IN_,
+    ("GET", BID): BIDDERS,
+    ("PUT", BID): BIDDERS,
+    ("POST", f"{BID}/documents"): BIDDERS,
+    ("GET", f"{BID}/documents/{{name:str}}"): BIDDERS,
+    ("PUT", f"{BID}/consortium"): BIDDERS,
+    ("POST", f"{BID}/acceptance"): BIDDERS,
+    ("POST", f"{BID}/submission"): BIDDERS,
+    ("POST", f"{BID}/withdrawal"): BIDDERS,
+    ("GET", f"{TENDER}/bids"): OPENED_BIDS,
+    ("GET", f"{TENDER}/bids/{{bid_id:uuid}}/documents/{{name:str}}"): OPENED_BIDS,
     ("GET", "/schema"): PUBLIC_,
     ("GET", "/schema/swagger"): PUBLIC_,
     ("GET", "/schema/openapi.json"): PUBLIC_,

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 from marketplace.application import MarketplaceApp
 from marketplace.bids.application import BidsApp
@@ -49,31 +50,48 @@ class OpeningParts:
 
 
 def open_due_bids(parts: OpeningParts) -> tuple[int, int]:
-    """One tick: (tenders opened, tenders whose bids were discarded)."""
+    """One tick: (tenders opened, tenders whose bids were discarded). A tender that fails (its
+    data key unreadable, say) is tried again at the next tick and holds up no other tender."""
     opened = discarded = 0
     for tender_id in parts.keys.unsettled_tenders():
         try:
-            tender = parts.marketplace.tender(tender_id)
-        except NotFound:
-            continue  # a key made for a tender id that names nothing (never drafted)
-        if tender.status in WAITING:
-            continue  # a key made for a draft that was never published (yet)
-        now = parts.clock.now()
-        context = Context(actor=CLOCK, request_id=f"opening-{now:%Y%m%dT%H%M%S}", at=now)
-        if tender.status in NEVER_OPENED:
-            parts.bids.discard_bids(
-                context,
-                tender,
-                f"the tender was {tender.status} before opening",
-                cancellations(parts.keys, tender),
+            settled = _settle_if_due(parts, tender_id)
+        except Exception as error:
+            # Only the kind of failure, no tender named (ADR 27).
+            log.error(
+                "a tender's bids could not be settled (%s); trying again at the next tick",
+                type(error).__name__,
             )
-            parts.keys.settle(tender_id, now)
-            discarded += 1
-        elif now >= tender.terms.deadline + parts.margin:
-            _open(parts, context, tender)
-            parts.keys.settle(tender_id, now)
-            opened += 1
+            continue
+        opened += settled == "opened"
+        discarded += settled == "discarded"
     return opened, discarded
+
+
+def _settle_if_due(parts: OpeningParts, tender_id: UUID) -> str | None:
+    """Open or discard the tender's bids if it is due: "opened", "discarded" or None."""
+    try:
+        tender = parts.marketplace.tender(tender_id)
+    except NotFound:
+        return None  # a key made for a tender id that names nothing (never drafted)
+    if tender.status in WAITING:
+        return None  # a key made for a draft that was never published (yet)
+    now = parts.clock.now()
+    context = Context(actor=CLOCK, request_id=f"opening-{now:%Y%m%dT%H%M%S}", at=now)
+    if tender.status in NEVER_OPENED:
+        parts.bids.discard_bids(
+            context,
+            tender,
+            f"the tender was {tender.status} before opening",
+            cancellations(parts.keys, tender),
+        )
+        parts.keys.settle(tender_id, now)
+        return "discarded"
+    if now >= tender.terms.deadline + parts.margin:
+        _open(parts, context, tender)
+        parts.keys.settle(tender_id, now)
+        return "opened"
+    return None
 
 
 def _open(parts: OpeningParts, context: Context, tender: Tender) -> None:
