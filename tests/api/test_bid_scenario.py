@@ -12,10 +12,8 @@ bidder is told by e-mail."""
 
 from __future__ import annotations
 
-import base64
 import json
 import uuid
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,22 +32,12 @@ from tests.conftest import AppClient
 from tradehall.clock import ManualClock
 from tradehall.mail.tables import outbox_messages
 from tradehall.marketplace.sealing.tables import sealing_keys
-from tradehall.settings import Settings
 
 Client = AppClient
 Headers = dict[str, str]
 TITLE = "Parks: grounds maintenance and a cafe"
 FOR_MEMBERS = {"members_only": True, "quality_mark_required": False, "regions": ["TLC3"]}
 ANSWERS = {"Method statement": "Two crews, electric mowers", "Experience": "Ten years of parks"}
-# PostgreSQL's database is shared by the whole run, and with it the sealing keys' rows: every
-# app of these tests seals under this one master key (the embedded default makes one per data
-# directory, so a second test could not unwrap the service keys the first one stored).
-TEST_SEALING_KEY = base64.urlsafe_b64encode(b"tradehall-tests-sealing-key-0001").decode()
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return replace(settings, sealing_key=TEST_SEALING_KEY)
 
 
 def content(price_minor: int, **changes: Any) -> dict[str, Any]:

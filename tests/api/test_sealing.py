@@ -275,9 +275,9 @@ async def place_bids(client: Client, world: World, tender: str) -> dict[str, str
     ok(
         await client.post(
             f"/api/v1/bids/{bid}/documents",
-            params={"filename": DOCUMENT_FILENAME},
             content=document_bytes(),
-            headers=osprey.headers | {"Content-Type": "application/octet-stream"},
+            headers=osprey.headers
+            | {"Content-Type": "application/octet-stream", "x-filename": DOCUMENT_FILENAME},
         ),
         201,
     )
@@ -620,6 +620,8 @@ class Walk:
             # A stale version: a command this caller may give is refused (409, naming the
             # tender's current version: the same for both) before it changes anything.
             headers["If-Match"] = '"0"'
+        if any(p["name"] == "x-filename" for p in op.parameters):
+            headers["x-filename"] = "walk.pdf"
         body = self.body(op)
         if body is not None:
             tender = self.sides[side or "A"]["tender_id"]

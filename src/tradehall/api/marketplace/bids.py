@@ -12,13 +12,14 @@ read-your-writes position (nothing follows the bids log).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Annotated, Any, BinaryIO
+from urllib.parse import unquote
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from marketplace.application import MarketplaceApp
 from marketplace.bids.application import BidsApp
@@ -33,10 +34,10 @@ from marketplace.bids.content import (
 from marketplace.tenders import Tender, TenderStatus
 from membership.application import MembershipApp
 from membership.marks.application import MarksApp
-from sharedkernel.errors import NotFound
+from sharedkernel.errors import Conflict, InvalidValue, NotFound
 from tradehall.api.access import SIGNED_IN, Access, rule
 from tradehall.api.commands import Commands, command_response, current_user, etag
-from tradehall.api.files import FilenameParam, file_response, safe_filename, take_upload
+from tradehall.api.files import file_response, safe_filename, take_upload
 from tradehall.api.marketplace.schemas.bids import (
     AcceptanceBody,
     BidContentBody,
@@ -72,6 +73,18 @@ OPENED_BIDS = Access(
     roles=frozenset(Role),
 )
 NO_CACHE = "private, no-store"
+# A bid document's name comes in a header, not the query string: a proxy's access log records
+# query strings, and a file's name can say whose bid it is ("Acme - Leeds catering.pdf").
+MAX_FILENAME = 200
+FilenameHeader = Annotated[
+    str,
+    HeaderParameter(
+        name="x-filename",
+        min_length=1,
+        max_length=600,
+        description="the document's name, percent-encoded UTF-8 (RFC 3986)",
+    ),
+]
 
 
 def _no_bid(bid_id: UUID) -> NotFoundException:
@@ -291,13 +304,16 @@ class BidController(Controller):
         bid_files: NamedDependency[SealedFileStore],
         settings: NamedDependency[Settings],
         bid_id: FromPath[UUID],
-        filename: FilenameParam,
+        filename: FilenameHeader,
     ) -> Response[CommandResult]:
         bid, organisation_id = await _own_bid(commands, bids, bid_id)
         tender = await _published(commands, marketplace, bid.tender_id)
+        name = unquote(filename)
+        if len(name) > MAX_FILENAME:
+            raise InvalidValue("x-filename", f"at most {MAX_FILENAME} characters")
         # Refused before a byte is stored: not the lead, a bid or tender that takes nothing now.
         if bid.lead_id != organisation_id:
-            raise PermissionDeniedException("only the lead member changes the bid")
+            raise Conflict("only the lead member changes the bid")
         bid.ensure_editable(commands.context(), tender)
         destination = _SealedDestination(bid_files, tender.id)
         staging = settings.evidence_path / "staging"
@@ -310,7 +326,7 @@ class BidController(Controller):
             stored.sha256,
             stored.content_type,
             stored.size,
-            safe_filename(filename),
+            safe_filename(name),
         )
         try:
             saved = await commands.record(
