@@ -263,20 +263,7 @@ def _embedded_secret(data_dir: Path) -> str:
     starting at the same moment never leaves an empty or half-written secret behind.
     """
     path = data_dir / "jwt-secret"
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        temporary = data_dir / f".jwt-secret.{secrets.token_hex(8)}"
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(secrets.token_urlsafe(48))
-            file.flush()
-            os.fsync(file.fileno())
-        try:
-            os.link(temporary, path)  # fails if another process won the race: use theirs
-        except FileExistsError:
-            pass
-        finally:
-            temporary.unlink()
+    _keep_random_secret(path, secrets.token_urlsafe(48))
     secret = path.read_text(encoding="utf-8").strip()
     if len(secret) < MIN_SECRET_LENGTH:
         raise SettingsError(f"{path} holds no usable secret: delete it to make a new one")
@@ -344,19 +331,29 @@ def embedded_sealing_key_file(data_dir: Path) -> Path:
     the JWT secret is (a private temporary file linked into place: one key, even when two
     processes start at once)."""
     path = data_dir / "sealing-key"
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        temporary = data_dir / f".sealing-key.{secrets.token_hex(8)}"
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(base64.urlsafe_b64encode(secrets.token_bytes(SEALING_KEY_BYTES)).decode())
-            file.flush()
-            os.fsync(file.fileno())
-        try:
-            os.link(temporary, path)  # fails if another process won the race: use theirs
-        except FileExistsError:
-            pass
-        finally:
-            temporary.unlink()
+    _keep_random_secret(
+        path, base64.urlsafe_b64encode(secrets.token_bytes(SEALING_KEY_BYTES)).decode()
+    )
     sealing_key_file_bytes(path, "the embedded sealing key")
     return path
+
+
+def _keep_random_secret(path: Path, text: str) -> None:
+    """Keep `text` at `path` unless a secret is there already. Written to a private temporary
+    file and linked into place, so a crash or a second process starting at the same moment
+    never leaves an empty or half-written secret behind (the first one linked wins)."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.parent / f".{path.name}.{secrets.token_hex(8)}"
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
+        file.flush()
+        os.fsync(file.fileno())
+    try:
+        os.link(temporary, path)  # fails if another process won the race: use theirs
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()
