@@ -16,7 +16,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import Mapper, Transcoder
 from eventsourcing.utils import EnvType
 
-from marketplace.bids.bid import Bid, BidStatus
+from marketplace.bids.bid import BEFORE_OPENING, Bid
 from marketplace.bids.boxes import BidBox, BidderIndex
 from marketplace.bids.content import (
     BidContent,
@@ -78,11 +78,7 @@ class BidsApp(Application[UUID], Writes):
         def attempt() -> Saved:
             existing = self._find(bid_id, Bid)
             if existing is not None:
-                if existing.status not in {
-                    BidStatus.DRAFT,
-                    BidStatus.SUBMITTED,
-                    BidStatus.WITHDRAWN,
-                }:
+                if existing.status not in BEFORE_OPENING:
                     raise Conflict(f"your bid for {lot_id} is {existing.status}")
                 return Saved(existing.id, existing.version, None)
             bid = Bid.draft(context, bid_id, tender, lot_id, lead.organisation_id)
@@ -238,33 +234,41 @@ class BidsApp(Application[UUID], Writes):
             raise Conflict(f"the tender was {tender.status}: its bids are never opened")
         if context.at < tender.terms.deadline:
             raise Conflict("bids are opened only after the tender's deadline")
-        box_id = self.ids.box_id(tender.id)
 
-        def attempt() -> list[Bid]:
-            box = self._find(box_id, BidBox)
-            if box is None:
-                box = BidBox.start(context, box_id, tender.id)
-            elif box.closed:
-                if box.outcome != "opened":
-                    raise Conflict(f"the tender's bids were {box.outcome}")
-                return self.bids_in(box)
-            bids = self.bids_in(box)
+        def open_each(bids: list[Bid]) -> Sequence[Any]:
             members = {member for bid in bids for member in bid.members}
             for verdict in verdicts(tender, bids, facts_of(members)):
                 next(b for b in bids if b.id == verdict.bid_id).open(context, verdict.reason)
             for bid in bids:
                 bid.close(context, "not submitted by the deadline")
-            box.close(context, "opened")
-            self.save(box, *bids)
-            return bids
+            return ()
 
-        return self._retrying(box_id, attempt, "bids kept arriving; try again")
+        return self._close_box(context, tender, "opened", open_each)
 
     def discard_bids(
         self, context: Context, tender: Tender, reason: str, told: Notices = _none
     ) -> list[Bid]:
         """The tender ended before opening (cancelled, withdrawn): its bids are never opened,
         and each bidder is told, in the same transaction."""
+
+        def close_each(bids: list[Bid]) -> Sequence[Any]:
+            notices = [n for bid in bids if bid.status in BEFORE_OPENING for n in told(bid)]
+            for bid in bids:
+                bid.close(context, reason)
+            return notices
+
+        return self._close_box(context, tender, "discarded", close_each)
+
+    def _close_box(
+        self,
+        context: Context,
+        tender: Tender,
+        outcome: str,
+        settle: Callable[[list[Bid]], Sequence[Any]],
+    ) -> list[Bid]:
+        """Settle every bid in the tender's box (returning side writes) and close the box, in
+        one transaction; a bid written meanwhile makes the attempt clash and start again. A box
+        closed with this outcome already answers its bids as they were."""
         box_id = self.ids.box_id(tender.id)
 
         def attempt() -> list[Bid]:
@@ -272,18 +276,14 @@ class BidsApp(Application[UUID], Writes):
             if box is None:
                 box = BidBox.start(context, box_id, tender.id)
             elif box.closed:
+                if box.outcome != outcome:
+                    raise Conflict(f"the tender's bids were {box.outcome}")
                 return self.bids_in(box)
             bids = self.bids_in(box)
-            notices = [
-                n
-                for bid in bids
-                if bid.status in {BidStatus.DRAFT, BidStatus.SUBMITTED, BidStatus.WITHDRAWN}
-                for n in told(bid)
-            ]
-            for bid in bids:
-                bid.close(context, reason)
-            box.close(context, "discarded")
-            self.save(box, *bids, side_writes=notices)
+            side_writes = settle(bids)
+            box.close(context, outcome)
+            extra = {"side_writes": side_writes} if side_writes else {}
+            self.save(box, *bids, **extra)
             return bids
 
         return self._retrying(box_id, attempt, "bids kept arriving; try again")
