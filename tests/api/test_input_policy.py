@@ -65,6 +65,7 @@ class Caller:
             "listing_id": str(uuid.uuid4()),
             "tender_id": str(uuid.uuid4()),
             "clarification_id": str(uuid.uuid4()),
+            "bid_id": str(uuid.uuid4()),
         }
         self.rules = access_by_operation(client.app)
 
