@@ -87,7 +87,12 @@ class BidsApp(Application[UUID], Writes):
             index = self._index_listing(context, lead.organisation_id, tender.id, bid_id)
             return saved(bid, self.save(bid, box, index))
 
-        return self._retrying(bid_id, attempt, "the bid kept changing; try again")
+        # Every new bid writes the tender's box: drafts for one tender take turns on the box's
+        # lock (the bid's alone let several leads at once clash until one was refused, and a
+        # refusal that comes only when others are drafting tells of their bids).
+        return self._retrying(
+            self.ids.box_id(tender.id), attempt, "the bid kept changing; try again"
+        )
 
     def change_content(
         self,
@@ -203,9 +208,12 @@ class BidsApp(Application[UUID], Writes):
 
     # Reads -----------------------------------------------------------------------------------
 
-    def bid_for(self, bid_id: UUID, organisation_id: UUID) -> Bid:
-        """The bid, to its lead or a partner; to anyone else it does not exist."""
+    def bid_for(self, bid_id: UUID, organisation_id: UUID, version: int | None = None) -> Bid:
+        """The bid (as of `version`, if given), to its lead or a partner; to anyone else it
+        does not exist."""
         bid = self._find(bid_id, Bid)
+        if bid is not None and version is not None and version < bid.version:
+            bid = self.repository.get(bid_id, version=version)
         if bid is None or not bid.seen_by(organisation_id):
             raise NotFound(f"no bid {bid_id}")
         return bid

@@ -18,7 +18,11 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import (
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from marketplace.application import MarketplaceApp
@@ -35,6 +39,7 @@ from marketplace.tenders import Tender, TenderStatus
 from membership.application import MembershipApp
 from membership.marks.application import MarksApp
 from sharedkernel.errors import Conflict, InvalidValue, NotFound
+from sharedkernel.text import TextRejected, clean_text
 from tradehall.api.access import SIGNED_IN, Access, rule
 from tradehall.api.commands import Commands, command_response, current_user, etag
 from tradehall.api.files import file_response, safe_filename, take_upload
@@ -76,15 +81,42 @@ NO_CACHE = "private, no-store"
 # A bid document's name comes in a header, not the query string: a proxy's access log records
 # query strings, and a file's name can say whose bid it is ("Acme - Leeds catering.pdf").
 MAX_FILENAME = 200
+# Percent-encoded UTF-8 takes up to twelve characters for one (four bytes, "%XX" each).
 FilenameHeader = Annotated[
     str,
     HeaderParameter(
         name="x-filename",
         min_length=1,
-        max_length=600,
+        max_length=MAX_FILENAME * 12,
         description="the document's name, percent-encoded UTF-8 (RFC 3986)",
     ),
 ]
+
+
+def _bad_filename(message: str) -> ValidationException:
+    return ValidationException(
+        f"x-filename: {message}",
+        extra=[{"key": "x-filename", "message": message, "source": "header"}],
+    )
+
+
+def _document_name(header: str) -> str:
+    """The X-Filename header's name, held to the text policy every string from a client meets
+    (the request guard checks only the headers it knows; this one is decoded here): no control
+    or bidirectional characters (U+202E then "fdp.exe" shows as "exe.pdf"), no blank name,
+    nothing but percent-encoded UTF-8."""
+    if not header.isascii():
+        raise _bad_filename("percent-encode the name (UTF-8, RFC 3986)")
+    try:
+        name = unquote(header, errors="strict")
+    except UnicodeDecodeError:
+        raise _bad_filename("not percent-encoded UTF-8") from None
+    if len(name) > MAX_FILENAME:
+        raise InvalidValue("x-filename", f"at most {MAX_FILENAME} characters")
+    try:
+        return clean_text(name, max_length=MAX_FILENAME)
+    except TextRejected as rejected:
+        raise _bad_filename(rejected.reason) from None
 
 
 def _no_bid(bid_id: UUID) -> NotFoundException:
@@ -308,9 +340,7 @@ class BidController(Controller):
     ) -> Response[CommandResult]:
         bid, organisation_id = await _own_bid(commands, bids, bid_id)
         tender = await _published(commands, marketplace, bid.tender_id)
-        name = unquote(filename)
-        if len(name) > MAX_FILENAME:
-            raise InvalidValue("x-filename", f"at most {MAX_FILENAME} characters")
+        name = _document_name(filename)
         # Refused before a byte is stored: not the lead, a bid or tender that takes nothing now.
         if bid.lead_id != organisation_id:
             raise Conflict("only the lead member changes the bid")
@@ -441,7 +471,8 @@ class BidController(Controller):
         saved = await commands.save(
             bids.submit, tender, bid_id, organisation_id, lead, receipts(sealing, tender)
         )
-        submitted = await commands.run(bids.bid_for, bid_id, organisation_id)
+        # The receipt of this submission: the bid as it saved it, whatever was done since.
+        submitted = await commands.run(bids.bid_for, bid_id, organisation_id, saved.version)
         assert submitted.submitted_at is not None
         assert submitted.digest is not None
         return Response(
