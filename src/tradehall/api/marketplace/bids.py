@@ -11,13 +11,14 @@ read-your-writes position (nothing follows the bids log).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 from urllib.parse import unquote
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post, put
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import (
     NotFoundException,
     PermissionDeniedException,
@@ -151,6 +152,27 @@ async def _own_bid(commands: Commands, bids: BidsApp, bid_id: UUID) -> tuple[Bid
         raise _no_bid(bid_id) from None
 
 
+@dataclass(frozen=True)
+class BidAtHand:
+    """The bid a route acts on: the caller's (as its lead or a partner), with its tender and
+    the caller's organisation. Anyone else gets the 404 of a bid that does not exist."""
+
+    bid: Bid
+    organisation_id: UUID
+    tender: Tender
+
+
+async def _bid_at_hand(
+    commands: NamedDependency[Commands],
+    bids: NamedDependency[BidsApp],
+    marketplace: NamedDependency[MarketplaceApp],
+    bid_id: FromPath[UUID],
+) -> BidAtHand:
+    bid, organisation_id = await _own_bid(commands, bids, bid_id)
+    tender = await _published(commands, marketplace, bid.tender_id)
+    return BidAtHand(bid, organisation_id, tender)
+
+
 def bid_view(bid: Bid) -> BidView:
     return BidView(
         id=bid.id,
@@ -224,6 +246,7 @@ class _SealedDestination:
 class BidController(Controller):
     path = "/api/v1"
     tags = ["bids"]
+    dependencies = {"at_hand": Provide(_bid_at_hand)}
 
     @post(
         "/bids",
@@ -300,12 +323,10 @@ class BidController(Controller):
         self,
         commands: NamedDependency[Commands],
         bids: NamedDependency[BidsApp],
-        marketplace: NamedDependency[MarketplaceApp],
-        bid_id: FromPath[UUID],
+        at_hand: NamedDependency[BidAtHand],
         data: JSONBody[BidContentBody],
     ) -> Response[CommandResult]:
-        bid, organisation_id = await _own_bid(commands, bids, bid_id)
-        tender = await _published(commands, marketplace, bid.tender_id)
+        bid, tender = at_hand.bid, at_hand.tender
         commitments = [
             parse_commitment(c.measure, c.quantity, c.unit, f"commitments[{i}]")
             for i, c in enumerate(data.commitments)
@@ -314,7 +335,7 @@ class BidController(Controller):
             tender.terms, bid.currency, data.price_minor, data.answers, commitments
         )
         return await commands.execute(
-            LOG, bids.change_content, tender, bid_id, organisation_id, content
+            LOG, bids.change_content, tender, at_hand.bid.id, at_hand.organisation_id, content
         )
 
     @post(
@@ -332,14 +353,12 @@ class BidController(Controller):
         request: Request[Any, Any, Any],
         commands: NamedDependency[Commands],
         bids: NamedDependency[BidsApp],
-        marketplace: NamedDependency[MarketplaceApp],
         bid_files: NamedDependency[SealedFileStore],
         settings: NamedDependency[Settings],
-        bid_id: FromPath[UUID],
+        at_hand: NamedDependency[BidAtHand],
         filename: FilenameHeader,
     ) -> Response[CommandResult]:
-        bid, organisation_id = await _own_bid(commands, bids, bid_id)
-        tender = await _published(commands, marketplace, bid.tender_id)
+        bid, organisation_id, tender = at_hand.bid, at_hand.organisation_id, at_hand.tender
         name = _document_name(filename)
         # Refused before a byte is stored: not the lead, a bid or tender that takes nothing now.
         if bid.lead_id != organisation_id:
@@ -360,7 +379,7 @@ class BidController(Controller):
         )
         try:
             saved = await commands.record(
-                bids.attach_document, tender, bid_id, organisation_id, document
+                bids.attach_document, tender, at_hand.bid.id, at_hand.organisation_id, document
             )
         except Exception:
             await commands.run(bid_files.delete, destination.name)
@@ -400,16 +419,14 @@ class BidController(Controller):
         self,
         commands: NamedDependency[Commands],
         bids: NamedDependency[BidsApp],
-        marketplace: NamedDependency[MarketplaceApp],
         membership: NamedDependency[MembershipApp],
         marks: NamedDependency[MarksApp],
         sealing: NamedDependency[SealingKeys],
         settings: NamedDependency[Settings],
-        bid_id: FromPath[UUID],
+        at_hand: NamedDependency[BidAtHand],
         data: JSONBody[ConsortiumBody],
     ) -> Response[CommandResult]:
-        bid, organisation_id = await _own_bid(commands, bids, bid_id)
-        tender = await _published(commands, marketplace, bid.tender_id)
+        bid, tender = at_hand.bid, at_hand.tender
         partners = [Share(p.organisation_id, p.share) for p in data.partners]
         shares = parse_consortium(bid.lead_id, data.lead_share, partners)
         facts = await commands.run(
@@ -418,7 +435,13 @@ class BidController(Controller):
         lead = await commands.run(membership.get_organisation, bid.lead_id)
         told = invitations(sealing, tender, lead.name, settings.public_url)
         saved = await commands.save(
-            bids.form_consortium, tender, bid_id, organisation_id, shares, facts, told
+            bids.form_consortium,
+            tender,
+            at_hand.bid.id,
+            at_hand.organisation_id,
+            shares,
+            facts,
+            told,
         )
         return command_response(saved, LOG)
 
@@ -433,14 +456,15 @@ class BidController(Controller):
         self,
         commands: NamedDependency[Commands],
         bids: NamedDependency[BidsApp],
-        marketplace: NamedDependency[MarketplaceApp],
-        bid_id: FromPath[UUID],
+        at_hand: NamedDependency[BidAtHand],
         data: JSONBody[AcceptanceBody],
     ) -> Response[CommandResult]:
-        bid, organisation_id = await _own_bid(commands, bids, bid_id)
-        tender = await _published(commands, marketplace, bid.tender_id)
         saved = await commands.record(
-            bids.accept_partnership, tender, bid_id, organisation_id, data.consortium_round
+            bids.accept_partnership,
+            at_hand.tender,
+            at_hand.bid.id,
+            at_hand.organisation_id,
+            data.consortium_round,
         )
         return command_response(saved, LOG)
 
@@ -459,20 +483,25 @@ class BidController(Controller):
         self,
         commands: NamedDependency[Commands],
         bids: NamedDependency[BidsApp],
-        marketplace: NamedDependency[MarketplaceApp],
         membership: NamedDependency[MembershipApp],
         marks: NamedDependency[MarksApp],
         sealing: NamedDependency[SealingKeys],
-        bid_id: FromPath[UUID],
+        at_hand: NamedDependency[BidAtHand],
     ) -> Response[ReceiptCommandResult]:
-        bid, organisation_id = await _own_bid(commands, bids, bid_id)
-        tender = await _published(commands, marketplace, bid.tender_id)
+        bid, tender = at_hand.bid, at_hand.tender
         lead = await commands.run(supplier_facts, membership, marks, bid.lead_id)
         saved = await commands.save(
-            bids.submit, tender, bid_id, organisation_id, lead, receipts(sealing, tender)
+            bids.submit,
+            tender,
+            at_hand.bid.id,
+            at_hand.organisation_id,
+            lead,
+            receipts(sealing, tender),
         )
         # The receipt of this submission: the bid as it saved it, whatever was done since.
-        submitted = await commands.run(bids.bid_for, bid_id, organisation_id, saved.version)
+        submitted = await commands.run(
+            bids.bid_for, at_hand.bid.id, at_hand.organisation_id, saved.version
+        )
         assert submitted.submitted_at is not None
         assert submitted.digest is not None
         return Response(
@@ -496,12 +525,11 @@ class BidController(Controller):
         self,
         commands: NamedDependency[Commands],
         bids: NamedDependency[BidsApp],
-        marketplace: NamedDependency[MarketplaceApp],
-        bid_id: FromPath[UUID],
+        at_hand: NamedDependency[BidAtHand],
     ) -> Response[CommandResult]:
-        bid, organisation_id = await _own_bid(commands, bids, bid_id)
-        tender = await _published(commands, marketplace, bid.tender_id)
-        return await commands.execute(LOG, bids.withdraw, tender, bid_id, organisation_id)
+        return await commands.execute(
+            LOG, bids.withdraw, at_hand.tender, at_hand.bid.id, at_hand.organisation_id
+        )
 
 
 async def _sealed_file(
