@@ -19,6 +19,7 @@ import importlib.util
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cache
 from importlib.metadata import version
 from inspect import unwrap
 from pathlib import Path
@@ -185,15 +186,23 @@ class _DocumentedOperation(Operation):
 
 def document_operation(handler: HTTPRouteHandler, access: Access) -> None:
     """Make the handler's OpenAPI operation say what its code enforces (see the module's doc)."""
-    rules = BODY_RULES.get(_body_type(handler))
+    handler.operation_class = _operation_class(
+        access.public, honours_if_match(handler), _body_type(handler)
+    )
+
+
+@cache
+def _operation_class(public: bool, if_match: bool, body_type: Any) -> type[Operation]:
+    """One operation class for each kind of handler, made once per process (an app is made
+    for every test: making a dataclass per handler per app was a tenth of a second each)."""
+    rules = BODY_RULES.get(body_type)
     attributes = {
-        "public": access.public,
-        "parameters_added": (IF_MATCH,) if honours_if_match(handler) else (),
+        "public": public,
+        "parameters_added": (IF_MATCH,) if if_match else (),
         "body_rules": rules() if rules is not None else None,
     }
-    handler.operation_class = dataclass(
-        type(f"Documented{handler.operation_class.__name__}", (_DocumentedOperation,), attributes)
-    )
+    kind = f"{'Public' if public else ''}{'IfMatch' if if_match else ''}"
+    return dataclass(type(f"Documented{kind}Operation", (_DocumentedOperation,), attributes))
 
 
 # --- Swagger UI, served from the app ------------------------------------------------------------
