@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import re
+import weakref
 from typing import Any
 
 import msgspec
@@ -76,7 +77,11 @@ def _check_text(value: str, field: str, source: str) -> None:
 
 
 _INTEGER = re.compile(r"^[+-]?[0-9]{1,18}$")  # not \d: it matches any script's digits
-_integer_parameters: dict[BaseRouteHandler, frozenset[str]] = {}
+# Weakly keyed: each app has its own copies of the handlers, and a plain dict kept every app
+# (and all it holds) alive for as long as the process ran.
+_integer_parameters: weakref.WeakKeyDictionary[BaseRouteHandler, frozenset[str]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _integers_of(handler: BaseRouteHandler) -> frozenset[str]:
