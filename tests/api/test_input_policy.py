@@ -292,6 +292,19 @@ async def test_whole_numbers_in_the_query_are_decimal_digits_only(
     assert response.json()["errors"][0]["field"] == "page"
 
 
+async def test_an_options_request_is_answered_twice_over_and_its_query_checked(
+    client: Client,
+) -> None:
+    """Litestar's own OPTIONS handlers pass through the request policy too (they take no weak
+    reference, unlike ours: the policy's cache must not need one)."""
+    for _ in range(2):
+        allowed = await client.options("/api/v1/directory")
+        assert allowed.status_code == 204, allowed.text
+        assert "GET" in allowed.headers["allow"]
+    refused = await client.options("/api/v1/directory", params={"page": "1\x00"})
+    assert refused.status_code == 400, refused.text
+
+
 @pytest.mark.parametrize(
     ("content_type", "status"),
     [

@@ -86,15 +86,22 @@ _integer_parameters: weakref.WeakKeyDictionary[BaseRouteHandler, frozenset[str]]
 
 def _integers_of(handler: BaseRouteHandler) -> frozenset[str]:
     """The query parameters a handler takes as integers (Litestar would coerce "1e3")."""
-    found = _integer_parameters.get(handler)
+    try:
+        found = _integer_parameters.get(handler)
+    except TypeError:  # a handler that takes no weak reference (Litestar's OPTIONS handlers)
+        return _integer_names(handler)
     if found is None:
-        names = set()
-        for name, field in handler.parsed_fn_signature.parameters.items():
-            if field.is_subclass_of(int) and not field.is_subclass_of(bool):
-                alias = getattr(field.kwarg_definition, "query", None)
-                names.add(alias or name)
-        found = _integer_parameters[handler] = frozenset(names)
+        found = _integer_parameters[handler] = _integer_names(handler)
     return found
+
+
+def _integer_names(handler: BaseRouteHandler) -> frozenset[str]:
+    names = set()
+    for name, field in handler.parsed_fn_signature.parameters.items():
+        if field.is_subclass_of(int) and not field.is_subclass_of(bool):
+            alias = getattr(field.kwarg_definition, "query", None)
+            names.add(alias or name)
+    return frozenset(names)
 
 
 def check_parameters(request: Request[Any, Any, Any], handler: BaseRouteHandler) -> None:
