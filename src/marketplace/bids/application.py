@@ -337,8 +337,7 @@ class BidsApp(Application[UUID], Writes):
 
         def load() -> Bid:
             bid = self.bid_for(bid_id, organisation_id)
-            if bid.lead_id != organisation_id:
-                raise Conflict("only the lead member changes the bid")
+            bid.ensure_lead(organisation_id)
             return bid
 
         return self._change_one(

@@ -288,6 +288,11 @@ class Bid(TradehallAggregate):
             self.Closed, tender_id=self.tender_id, reason=reason, **context.event_kwargs()
         )
 
+    def ensure_lead(self, organisation_id: UUID) -> None:
+        """Partners read the bid; only its lead changes it."""
+        if organisation_id != self.lead_id:
+            raise Conflict("only the lead member changes the bid")
+
     def ensure_editable(self, context: Context, tender: Tender) -> None:
         """The bid may change now: a draft or withdrawn bid, before the deadline."""
         if self.status not in EDITABLE:

@@ -39,7 +39,7 @@ from marketplace.bids.content import (
 from marketplace.tenders import Tender, TenderStatus
 from membership.application import MembershipApp
 from membership.marks.application import MarksApp
-from sharedkernel.errors import Conflict, InvalidValue, NotFound
+from sharedkernel.errors import InvalidValue, NotFound
 from sharedkernel.text import TextRejected, clean_text
 from tradehall.api.access import SIGNED_IN, Access, rule
 from tradehall.api.commands import Commands, command_response, current_user, etag
@@ -275,7 +275,7 @@ class BidController(Controller):
         tender = await _published(commands, marketplace, data.tender_id)
         lead = await commands.run(supplier_facts, membership, marks, lead_id)
         # The tender's key exists from its publication; one published before sealing gets it now.
-        await commands.run(sealing.ensure_tender_key, tender.id)
+        await commands.run(sealing.ensure_tender_key, tender.id, commands.context().at)
         saved = await commands.record(bids.draft_bid, tender, data.lot_id, lead)
         return command_response(saved, LOG, status_code=201)
 
@@ -361,8 +361,7 @@ class BidController(Controller):
         bid, organisation_id, tender = at_hand.bid, at_hand.organisation_id, at_hand.tender
         name = _document_name(filename)
         # Refused before a byte is stored: not the lead, a bid or tender that takes nothing now.
-        if bid.lead_id != organisation_id:
-            raise Conflict("only the lead member changes the bid")
+        bid.ensure_lead(organisation_id)
         bid.ensure_editable(commands.context(), tender)
         destination = _SealedDestination(bid_files, tender.id)
         staging = settings.evidence_path / "staging"

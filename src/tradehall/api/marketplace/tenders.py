@@ -386,7 +386,7 @@ class TendersController(Controller):
         buyer = await _buyer(commands, membership, tender.buyer_id)
         # The key its bids are sealed under, made first: the opening clock finds the tenders
         # to open from these keys, so a published tender always has one (ADR 27).
-        await commands.run(sealing.ensure_tender_key, tender_id)
+        await commands.run(sealing.ensure_tender_key, tender_id, commands.context().at)
         return await commands.execute(
             LOG, marketplace.publish_tender, tender_id, buyer, data.planned
         )
