@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from marketplace.working_days import MIN_STANDSTILL_WORKING_DAYS
 from tradehall.mail.smtp import SmtpSettings
 
 DEFAULT_DATA_DIR = Path("data")
@@ -85,6 +86,9 @@ class Settings:
     sealing_old_keys: tuple[str, ...] = field(default=(), repr=False)
     # How long after a tender's deadline its bids are opened (the opening clock).
     bid_opening_margin_seconds: int = 300
+    # The Procurement Act standstill after an award notice, in working days (issue 13): at
+    # least 8; configuration may lengthen it, never shorten it.
+    standstill_working_days: int = 8
 
     @property
     def smtp(self) -> SmtpSettings | None:
@@ -216,6 +220,16 @@ def _percent(value: str, name: str) -> int:
     return number
 
 
+def _standstill(value: str, name: str) -> int:
+    number = _int(value, name)
+    if number < MIN_STANDSTILL_WORKING_DAYS:
+        raise SettingsError(
+            f"TRADEHALL_{name} must be at least {MIN_STANDSTILL_WORKING_DAYS} (the Procurement "
+            "Act's standstill: configuration may lengthen it, never shorten it)"
+        )
+    return number
+
+
 _OCID_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,39}$")
 
 
@@ -253,6 +267,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "social_value_minimum_public_body": _percent,
     "social_value_minimum_business": _percent,
     "bid_opening_margin_seconds": _int,
+    "standstill_working_days": _standstill,
 }
 
 

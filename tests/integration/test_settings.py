@@ -198,3 +198,14 @@ def test_old_sealing_keys_and_the_opening_margin_are_read(tmp_path: Path) -> Non
     assert chosen.bid_opening_margin_seconds == 60
     assert len(MasterKeys.from_settings(chosen).fingerprints) == 3
     assert not (tmp_path / "sealing-key").exists()  # a key was given: none is made
+
+
+def test_the_standstill_may_be_lengthened_never_shortened(tmp_path: Path) -> None:
+    data = {"TRADEHALL_DATA_DIR": str(tmp_path)}
+    assert Settings.from_env(data).standstill_working_days == 8
+    longer = Settings.from_env(data | {"TRADEHALL_STANDSTILL_WORKING_DAYS": "10"})
+    assert longer.standstill_working_days == 10
+    for value, says in (("7", "at least 8"), ("0", "positive"), ("eight", "whole number")):
+        with pytest.raises(SettingsError, match="TRADEHALL_STANDSTILL_WORKING_DAYS") as refused:
+            Settings.from_env(data | {"TRADEHALL_STANDSTILL_WORKING_DAYS": value})
+        assert says in str(refused.value)
