@@ -16,6 +16,7 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import EnvType
 
 from marketplace.buyers import BuyerVerification, buyer_id_for
+from marketplace.evaluation.application import AwardCommands, StandstillPolicy
 from marketplace.listings import ListingDetails, ServiceListing
 from marketplace.openings import BidOpening, opening_id_for
 from marketplace.tender_terms import SocialValuePolicy, TenderTerms
@@ -28,15 +29,17 @@ from marketplace.tenders import (
 )
 from sharedkernel.errors import Conflict, NotFound
 from sharedkernel.events import Context
-from sharedkernel.writing import Saved, Writes, saved
+from sharedkernel.writing import Saved, saved
 
 
 @dataclass(frozen=True)
 class TenderPolicy:
-    """The association's settings for tenders: its OCDS ocid prefix and social value policy."""
+    """The association's settings for tenders: its OCDS ocid prefix, social value policy and
+    standstill."""
 
     ocid_prefix: str = "ocds-tradehall"
     social_value: SocialValuePolicy = field(default_factory=SocialValuePolicy)
+    standstill: StandstillPolicy = field(default_factory=StandstillPolicy)
 
 
 @dataclass(frozen=True)
@@ -46,13 +49,14 @@ class BuyerFacts:
     kind: str
 
 
-class MarketplaceApp(Application[UUID], Writes):
+class MarketplaceApp(Application[UUID], AwardCommands):
     name = "marketplace"
 
     def __init__(self, env: EnvType | None = None, policy: TenderPolicy | None = None) -> None:
         super().__init__(env)
         self._init_writes()
         self.policy = policy or TenderPolicy()
+        self.standstill = self.policy.standstill
 
     # Buyers ----------------------------------------------------------------------------------
 
@@ -304,16 +308,21 @@ class MarketplaceApp(Application[UUID], Writes):
     def record_opening(
         self, context: Context, tender_id: UUID, bids: list[dict[str, Any]]
     ) -> Saved:
-        """The clock records what it opened, once: again, it answers the first record."""
-        existing = self.opening(tender_id)
-        if existing is not None:
-            return Saved(existing.id, existing.version, None)
-        opening = BidOpening.record(context, tender_id, bids)
-        try:
-            return saved(opening, self.save(opening))
-        except IntegrityError:  # recorded at the same moment by another clock
-            found = self._get(opening.id, BidOpening, "opening")
-            return Saved(found.id, found.version, None)
+        """The clock records what it opened, once: again, it answers the first record. Each
+        lot's evaluation starts in the same transaction (and a lot with no valid bid is
+        decided unsuccessful on the tender)."""
+
+        def attempt() -> Saved:
+            existing = self.opening(tender_id)
+            if existing is not None:
+                return Saved(existing.id, existing.version, None)
+            tender = self.tender(tender_id)
+            opening = BidOpening.record(context, tender_id, bids)
+            evaluations = self._evaluations_at_opening(context, tender, bids)
+            return saved(opening, self.save(opening, *evaluations, tender))
+
+        # A clash is another clock recording it, or the tender changing: the next attempt sees.
+        return self._retrying(opening_id_for(tender_id), attempt, "the opening kept clashing")
 
     def opening(self, tender_id: UUID) -> BidOpening | None:
         return self._find(opening_id_for(tender_id), BidOpening)

@@ -16,7 +16,7 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from marketplace.tender_terms import SocialValuePolicy, TenderTerms
-from sharedkernel.errors import Conflict, InvalidValue
+from sharedkernel.errors import Conflict, InvalidValue, NotFound
 from sharedkernel.events import Context, TradehallAggregate
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "https://tradehall.invalid/tender")
@@ -45,6 +45,10 @@ PUBLISHED = frozenset(
     }
 )
 OPEN = frozenset({TenderStatus.PLANNED, TenderStatus.ACTIVE})
+# A lot's outcomes (OCDS lot status: complete when awarded, else unsuccessful).
+LOT_AWARDED = "awarded"
+LOT_NOT_AWARDED = "not_awarded"
+LOT_UNSUCCESSFUL = "unsuccessful"
 
 
 def ocid_for(prefix: str, tender_id: UUID) -> str:
@@ -128,6 +132,20 @@ class Tender(TradehallAggregate):
             aggregate.status = TenderStatus(self.status)
             aggregate.end_reason = self.reason
 
+    class LotDecided(TradehallAggregate.Event):
+        """A lot's evaluation ended: awarded, not awarded or unsuccessful (no valid bid). When
+        every lot is decided the tender follows: complete if any lot was awarded, else
+        unsuccessful."""
+
+        lot_id: str
+        outcome: str
+
+        def apply(self, aggregate: Tender) -> None:
+            aggregate.lot_outcomes[self.lot_id] = self.outcome
+            if all(lot.id in aggregate.lot_outcomes for lot in aggregate.terms.lots):
+                awarded = LOT_AWARDED in aggregate.lot_outcomes.values()
+                aggregate.status = TenderStatus.COMPLETE if awarded else TenderStatus.UNSUCCESSFUL
+
     def __init__(self, buyer_id: UUID, ocid: str, terms: dict[str, Any]) -> None:
         self.buyer_id = buyer_id
         self.ocid = ocid
@@ -137,6 +155,7 @@ class Tender(TradehallAggregate):
         self.amendments = 0
         self.documents: list[TenderDocument] = []
         self.end_reason: str | None = None
+        self.lot_outcomes: dict[str, str] = {}
 
     @staticmethod
     def id_for(buyer_id: UUID, draft_key: str) -> UUID:
@@ -282,6 +301,18 @@ class Tender(TradehallAggregate):
         if context.at < self.terms.deadline:
             raise Conflict("a tender closes unsuccessful only after its deadline")
         self._end(context, TenderStatus.UNSUCCESSFUL, reason)
+
+    def decide_lot(self, context: Context, lot_id: str, outcome: str) -> None:
+        """Record a lot's outcome (its evaluation decides; this keeps the tender's status)."""
+        if self.status is not TenderStatus.ACTIVE or context.at < self.terms.deadline:
+            raise Conflict("a lot is decided only after the deadline of an active tender")
+        if lot_id not in {lot.id for lot in self.terms.lots}:
+            raise NotFound(f"the tender has no {lot_id}")
+        if lot_id in self.lot_outcomes:
+            raise Conflict(f"{lot_id} is decided already ({self.lot_outcomes[lot_id]})")
+        self.trigger_event(
+            self.LotDecided, lot_id=lot_id, outcome=outcome, **context.event_kwargs()
+        )
 
     def _end(self, context: Context, status: TenderStatus, reason: str) -> None:
         if not reason.strip():

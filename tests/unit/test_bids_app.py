@@ -572,6 +572,7 @@ def test_the_opened_bids_are_recorded_once_in_the_marketplace(app: BidsApp) -> N
     )
 
     market = MarketplaceApp(IN_MEMORY)
+    market.save(t)
     first = market.record_opening(opening_time(t), t.id, records)
     assert first.aggregate_id == opening_id_for(t.id)
     assert first.position is not None
@@ -587,6 +588,11 @@ def test_the_opened_bids_are_recorded_once_in_the_marketplace(app: BidsApp) -> N
     assert recorded is not None
     assert recorded.bids == records
     assert recorded.opened_at == t.terms.deadline + MARGIN
+    # Each lot's evaluation starts with it: lot-1 with its valid bid, lot-2 (no bid)
+    # unsuccessful at once, on the tender too.
+    assert list(market.lot_evaluation(t.id, "lot-1").bids) == [valid]
+    assert market.lot_evaluation(t.id, "lot-2").status == "unsuccessful"
+    assert market.tender(t.id).lot_outcomes == {"lot-2": "unsuccessful"}
 
 
 # Commits that race the opening --------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from marketplace.application import MarketplaceApp, TenderPolicy
+from marketplace.evaluation.application import StandstillPolicy
 from marketplace.tender_terms import SocialValuePolicy
 from projections.base import Projection
 from projections.buyers import BuyersProjection
@@ -16,6 +17,7 @@ from tradehall.api.marketplace import buyers, clarifications, listings, tenders
 from tradehall.context import ContextDeclaration
 from tradehall.marketplace import LOG
 from tradehall.marketplace.notices import TenderNoticeWriter
+from tradehall.marketplace.working_days import working_calendar
 from tradehall.membership.evidence import DirectoryFileStore, EvidenceIntake
 from tradehall.services import Services
 from tradehall.settings import Settings
@@ -23,12 +25,14 @@ from tradehall.store.base import Store
 
 
 def tender_policy(settings: Settings) -> TenderPolicy:
-    """The association's tender settings: its ocid prefix and social value minima."""
+    """The association's tender settings: its ocid prefix, social value minima and standstill
+    (its length, and the UK's bank holidays from the holidays library)."""
     minima = {
         "public_body": settings.social_value_minimum_public_body,
         "business": settings.social_value_minimum_business,
     }
-    return TenderPolicy(settings.ocid_prefix, SocialValuePolicy(minima))
+    standstill = StandstillPolicy(settings.standstill_working_days, working_calendar)
+    return TenderPolicy(settings.ocid_prefix, SocialValuePolicy(minima), standstill)
 
 
 def _application(env: dict[str, str], settings: Settings, store: Store) -> MarketplaceApp:

@@ -1,0 +1,413 @@
+"""The marketplace's commands after opening: each lot's evaluation and award, the award notice,
+the closure days that lengthen a standstill, and the contracts with their delivery reports.
+Mixed into `MarketplaceApp`; load -> decide -> save like its other commands.
+
+A lot's decision and the tender's status are saved in one transaction, as are the award and
+the contract it leads to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+
+from marketplace.bids.content import SupplierFacts
+from marketplace.closures import CLOSURE_DAYS_ID, ClosureDays
+from marketplace.contracts import Contract, Delivered
+from marketplace.evaluation.lot import LotEvaluation, OpenedBid, evaluation_id_for
+from marketplace.tender_terms import Period
+from marketplace.tenders import (
+    LOT_AWARDED,
+    LOT_NOT_AWARDED,
+    LOT_UNSUCCESSFUL,
+    Tender,
+)
+from marketplace.working_days import MIN_STANDSTILL_WORKING_DAYS, WorkingCalendar
+from sharedkernel.errors import Conflict, NotFound
+from sharedkernel.events import Context
+from sharedkernel.money import Money
+from sharedkernel.writing import Saved, Writes, saved
+
+
+@dataclass(frozen=True)
+class StandstillPolicy:
+    """The standstill's length (never under the Act's 8 working days) and the working calendar:
+    given the closure days and a moment, the calendar around it with every UK part's bank
+    holidays (the composition root's, from a holidays library). None: weekends and closure
+    days only."""
+
+    working_days: int = MIN_STANDSTILL_WORKING_DAYS
+    calendar: Callable[[Iterable[date], datetime], WorkingCalendar] | None = None
+
+
+@dataclass(frozen=True)
+class Score:
+    criterion: str
+    score: int
+    justification: str
+
+
+class AwardCommands(Writes):
+    """Evaluation, award, standstill and contract commands of the marketplace Application."""
+
+    standstill: StandstillPolicy
+
+    # Starting: at opening --------------------------------------------------------------------
+
+    def _evaluations_at_opening(
+        self, context: Context, tender: Tender, bids: list[dict[str, Any]]
+    ) -> list[LotEvaluation]:
+        """One evaluation per lot, of its valid bids; a lot with none is decided unsuccessful
+        on the tender at once."""
+        started = []
+        for lot in tender.terms.lots:
+            valid = [
+                OpenedBid.from_opening(record)
+                for record in bids
+                if record.get("valid") and record.get("lot_id") == lot.id
+            ]
+            evaluation = LotEvaluation.start(
+                context, tender.id, lot.id, tender.buyer_id, tender.terms.evaluation, valid
+            )
+            if not valid:
+                tender.decide_lot(context, lot.id, LOT_UNSUCCESSFUL)
+            started.append(evaluation)
+        return started
+
+    # Reads -----------------------------------------------------------------------------------
+
+    def lot_evaluation(self, tender_id: UUID, lot_id: str) -> LotEvaluation:
+        found = self._find(evaluation_id_for(tender_id, lot_id), LotEvaluation)
+        if found is None:
+            raise NotFound(f"no evaluation of {lot_id} of tender {tender_id} (not opened yet?)")
+        return found
+
+    def contract(self, contract_id: UUID) -> Contract:
+        return self._get(contract_id, Contract, "contract")
+
+    def closure_days(self) -> ClosureDays | None:
+        return self._find(CLOSURE_DAYS_ID, ClosureDays)
+
+    def working_calendar(self, around: datetime) -> WorkingCalendar:
+        """Weekends aside, the days around `around` that are not working days: every UK part's
+        bank holidays and the closure days staff entered."""
+        closures = self.closure_days()
+        closed = closures.days if closures else frozenset()
+        make = self.standstill.calendar
+        return make(closed, around) if make else WorkingCalendar(closed)
+
+    # The buyer: evaluating a lot -------------------------------------------------------------
+
+    def score_bid(
+        self,
+        context: Context,
+        tender_id: UUID,
+        lot_id: str,
+        bid_id: UUID,
+        scores: Sequence[Score],
+        expected_version: int | None = None,
+    ) -> Saved:
+        """The bid's moderated scores, one per criterion named (others stay as they were)."""
+
+        def decide(evaluation: LotEvaluation) -> None:
+            for given in scores:
+                evaluation.score(context, bid_id, given.criterion, given.score, given.justification)
+
+        return self._on_lot(tender_id, lot_id, expected_version, decide)
+
+    def query_low_price(
+        self,
+        context: Context,
+        tender_id: UUID,
+        lot_id: str,
+        bid_id: UUID,
+        expected_version: int | None = None,
+    ) -> Saved:
+        return self._on_lot(
+            tender_id, lot_id, expected_version, lambda e: e.query_low_price(context, bid_id)
+        )
+
+    def record_low_price_explanation(
+        self,
+        context: Context,
+        tender_id: UUID,
+        lot_id: str,
+        bid_id: UUID,
+        explanation: str,
+        expected_version: int | None = None,
+    ) -> Saved:
+        return self._on_lot(
+            tender_id,
+            lot_id,
+            expected_version,
+            lambda e: e.record_explanation(context, bid_id, explanation),
+        )
+
+    def decide_low_price(
+        self,
+        context: Context,
+        tender_id: UUID,
+        lot_id: str,
+        bid_id: UUID,
+        accept: bool,
+        reason: str,
+        expected_version: int | None = None,
+    ) -> Saved:
+        return self._on_lot(
+            tender_id,
+            lot_id,
+            expected_version,
+            lambda e: e.decide_low_price(context, bid_id, accept, reason),
+        )
+
+    def award_lot(
+        self,
+        context: Context,
+        tender_id: UUID,
+        lot_id: str,
+        facts: Mapping[UUID, SupplierFacts],
+        expected_version: int | None = None,
+    ) -> Saved:
+        """The award, and the lot's outcome on the tender, in one transaction."""
+
+        def decide(evaluation: LotEvaluation) -> Sequence[Any]:
+            tender = self._tender_of(evaluation)
+            evaluation.award(context, tender.terms, facts)
+            tender.decide_lot(context, lot_id, LOT_AWARDED)
+            return [tender]
+
+        return self._change_one(
+            evaluation_id_for(tender_id, lot_id),
+            expected_version,
+            lambda: self.lot_evaluation(tender_id, lot_id),
+            decide,
+            "the evaluation kept changing; try again",
+        )
+
+    def decline_to_award(
+        self,
+        context: Context,
+        tender_id: UUID,
+        lot_id: str,
+        reason: str,
+        expected_version: int | None = None,
+    ) -> Saved:
+        def decide(evaluation: LotEvaluation) -> Sequence[Any]:
+            tender = self._tender_of(evaluation)
+            evaluation.decline_to_award(context, reason)
+            tender.decide_lot(context, lot_id, LOT_NOT_AWARDED)
+            return [tender]
+
+        return self._change_one(
+            evaluation_id_for(tender_id, lot_id),
+            expected_version,
+            lambda: self.lot_evaluation(tender_id, lot_id),
+            decide,
+            "the evaluation kept changing; try again",
+        )
+
+    def publish_award_notice(
+        self,
+        context: Context,
+        tender_id: UUID,
+        lot_id: str,
+        summaries_sent: Callable[[LotEvaluation], bool],
+        expected_version: int | None = None,
+    ) -> Saved:
+        """`summaries_sent` tells whether every bidder's assessment summary has gone (the
+        outbox's to say)."""
+        calendar = self.working_calendar(context.at)
+        days = self.standstill.working_days
+        return self._on_lot(
+            tender_id,
+            lot_id,
+            expected_version,
+            lambda e: e.publish_award_notice(context, summaries_sent(e), days, calendar),
+        )
+
+    def sign_contract(
+        self,
+        context: Context,
+        tender_id: UUID,
+        lot_id: str,
+        value: Money,
+        period: Period,
+        expected_version: int | None = None,
+    ) -> Saved:
+        """The contract, and the lot contracted, in one transaction; answers the contract."""
+
+        def decide(evaluation: LotEvaluation) -> Sequence[Any]:
+            published = evaluation.notice_published_at or context.at
+            calendar = self.working_calendar(published)
+            return [evaluation.sign_contract(context, value, period, calendar)]
+
+        evaluation_saved = self._change_one(
+            evaluation_id_for(tender_id, lot_id),
+            expected_version,
+            lambda: self.lot_evaluation(tender_id, lot_id),
+            decide,
+            "the evaluation kept changing; try again",
+        )
+        contract_id = self.lot_evaluation(tender_id, lot_id).contract_id
+        assert contract_id is not None
+        contract = self.contract(contract_id)
+        return Saved(contract.id, contract.version, evaluation_saved.position)
+
+    # Closure days (staff) --------------------------------------------------------------------
+
+    def close_day(self, context: Context, day: date, reason: str) -> Saved:
+        def attempt() -> Saved:
+            closures = self.closure_days() or ClosureDays.start(context)
+            closures.close(context, day, reason)
+            assert isinstance(self, Application)
+            return saved(closures, self.save(closures))
+
+        return self._retrying(CLOSURE_DAYS_ID, attempt, "closure days kept changing; try again")
+
+    def reopen_day(self, context: Context, day: date) -> Saved:
+        def load() -> ClosureDays:
+            found = self.closure_days()
+            if found is None:
+                raise NotFound(f"{day.isoformat()} is not closed")
+            return found
+
+        return self._change_alone(
+            CLOSURE_DAYS_ID,
+            None,
+            load,
+            lambda c: c.reopen(context, day),
+            "closure days kept changing; try again",
+        )
+
+    # Contracts -------------------------------------------------------------------------------
+
+    def amend_contract(
+        self,
+        context: Context,
+        contract_id: UUID,
+        value: Money | None,
+        period: Period | None,
+        reason: str,
+        expected_version: int | None = None,
+    ) -> Saved:
+        return self._on_contract(
+            contract_id,
+            expected_version,
+            lambda c: c.amend(context, value=value, period=period, reason=reason),
+        )
+
+    def complete_contract(
+        self, context: Context, contract_id: UUID, reason: str, expected_version: int | None = None
+    ) -> Saved:
+        return self._on_contract(
+            contract_id, expected_version, lambda c: c.complete(context, reason)
+        )
+
+    def terminate_contract(
+        self, context: Context, contract_id: UUID, reason: str, expected_version: int | None = None
+    ) -> Saved:
+        return self._on_contract(
+            contract_id, expected_version, lambda c: c.terminate(context, reason)
+        )
+
+    def report_delivery(
+        self,
+        context: Context,
+        contract_id: UUID,
+        report_id: UUID,
+        by_organisation: UUID,
+        period: Period,
+        delivered: Sequence[Delivered],
+        note: str,
+    ) -> Saved:
+        """Once per report id: the same report again (a retried request) answers the first."""
+        existing = self.contract(contract_id)
+        if report_id in {r.id for r in existing.reports}:
+            report = existing.report(report_id)
+            if report.reporter_id == by_organisation and report.period == period:
+                return Saved(existing.id, existing.version, None)
+            raise Conflict(f"delivery report {report_id} is already made")
+        return self._on_contract(
+            contract_id,
+            None,
+            lambda c: c.report_delivery(
+                context,
+                report_id=report_id,
+                by_organisation=by_organisation,
+                period=period,
+                delivered=delivered,
+                note=note,
+            ),
+        )
+
+    def confirm_delivery(
+        self,
+        context: Context,
+        contract_id: UUID,
+        report_id: UUID,
+        by_organisation: UUID,
+        expected_version: int | None = None,
+    ) -> Saved:
+        return self._on_contract(
+            contract_id,
+            expected_version,
+            lambda c: c.confirm_delivery(
+                context, report_id=report_id, by_organisation=by_organisation
+            ),
+        )
+
+    def reject_delivery(
+        self,
+        context: Context,
+        contract_id: UUID,
+        report_id: UUID,
+        by_organisation: UUID,
+        reason: str,
+        expected_version: int | None = None,
+    ) -> Saved:
+        return self._on_contract(
+            contract_id,
+            expected_version,
+            lambda c: c.reject_delivery(
+                context, report_id=report_id, by_organisation=by_organisation, reason=reason
+            ),
+        )
+
+    # Plumbing --------------------------------------------------------------------------------
+
+    def _tender_of(self, evaluation: LotEvaluation) -> Tender:
+        return self._get(evaluation.tender_id, Tender, "tender")
+
+    def _on_lot(
+        self,
+        tender_id: UUID,
+        lot_id: str,
+        expected_version: int | None,
+        decide: Callable[[LotEvaluation], None],
+    ) -> Saved:
+        return self._change_alone(
+            evaluation_id_for(tender_id, lot_id),
+            expected_version,
+            lambda: self.lot_evaluation(tender_id, lot_id),
+            decide,
+            "the evaluation kept changing; try again",
+        )
+
+    def _on_contract(
+        self,
+        contract_id: UUID,
+        expected_version: int | None,
+        decide: Callable[[Contract], None],
+    ) -> Saved:
+        return self._change_alone(
+            contract_id,
+            expected_version,
+            lambda: self.contract(contract_id),
+            decide,
+            "the contract kept changing; try again",
+        )
