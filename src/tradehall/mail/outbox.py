@@ -30,7 +30,15 @@ class Notice:
 def message_id(event: RecordedEvent, template: str, addressee: UUID | None = None) -> str:
     """The same id each time the event is followed (a replay queues nothing new); one per
     addressee when one event tells several organisations."""
-    key = f"{event.originator_id}:{event.originator_version}:{template}"
+    return message_id_for(event.originator_id, event.originator_version, template, addressee)
+
+
+def message_id_for(
+    originator_id: UUID, originator_version: int, template: str, addressee: UUID | None = None
+) -> str:
+    """`message_id` from the event's coordinates: whoever knows them can find the message
+    (whether an award's summaries have been sent, say)."""
+    key = f"{originator_id}:{originator_version}:{template}"
     if addressee is not None:
         key += f":{addressee}"
     return f"<{uuid5(MESSAGE_NAMESPACE, key)}@{MESSAGE_DOMAIN}>"
