@@ -13,7 +13,15 @@ from projections.buyers import BuyersProjection
 from projections.clarifications import ClarificationsProjection
 from projections.listings import ListingsProjection
 from projections.tenders import TendersProjection
-from tradehall.api.marketplace import buyers, clarifications, listings, tenders
+from tradehall.api.marketplace import (
+    buyers,
+    clarifications,
+    closure_days,
+    contracts,
+    evaluation,
+    listings,
+    tenders,
+)
 from tradehall.context import ContextDeclaration
 from tradehall.marketplace import LOG
 from tradehall.marketplace.notices import TenderNoticeWriter
@@ -73,6 +81,9 @@ MARKETPLACE = ContextDeclaration(
         *buyers.CONTROLLERS,
         *clarifications.CONTROLLERS,
         *tenders.CONTROLLERS,
+        *evaluation.CONTROLLERS,
+        *contracts.CONTROLLERS,
+        *closure_days.CONTROLLERS,
     ),
     projections=_projections,
     followers=_followers,
