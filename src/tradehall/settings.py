@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from marketplace.working_days import MIN_STANDSTILL_WORKING_DAYS
-from tradehall.mail.smtp import SmtpSettings
+from tradehall.mail.drop import MailDrop
+from tradehall.mail.smtp import SmtpSettings, Transport
 
 DEFAULT_DATA_DIR = Path("data")
 MIN_SECRET_LENGTH = 32
@@ -59,6 +60,9 @@ class Settings:
     smtp_port: int = 25
     smtp_from: str = "Tradehall <no-reply@tradehall.invalid>"
     smtp_username: str | None = None
+    # Without an SMTP host, mail may be written as .eml files here instead (counted as sent);
+    # the embedded default is data_dir/mail, production has none unless set.
+    mail_dir: Path | None = None
     smtp_password: str | None = None
     smtp_starttls: bool = False
     mail_interval_seconds: int = 10
@@ -102,6 +106,15 @@ class Settings:
             password=self.smtp_password,
             starttls=self.smtp_starttls,
         )
+
+    @property
+    def mail_transport(self) -> Transport | None:
+        """SMTP when a host is set; else the mail directory, if any (the embedded default's
+        data_dir/mail); else None: mail waits in the outbox."""
+        smtp = self.smtp
+        if smtp is not None:
+            return smtp
+        return None if self.mail_dir is None else MailDrop(self.mail_dir, self.smtp_from)
 
     @property
     def evidence_path(self) -> Path:
@@ -167,6 +180,7 @@ class Settings:
             stripe_api_base=get("STRIPE_API_BASE") or None,
             public_url=get("PUBLIC_URL", cls.public_url),
             smtp_host=get("SMTP_HOST") or None,
+            mail_dir=_mail_dir(get, environment, data_dir),
             smtp_from=get("SMTP_FROM", cls.smtp_from),
             smtp_username=get("SMTP_USERNAME") or None,
             smtp_password=get("SMTP_PASSWORD") or None,
@@ -269,6 +283,14 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "bid_opening_margin_seconds": _int,
     "standstill_working_days": _standstill,
 }
+
+
+def _mail_dir(get: Callable[[str], str], environment: str, data_dir: Path) -> Path | None:
+    if get("MAIL_DIR"):
+        return Path(get("MAIL_DIR"))
+    if environment == "embedded" and not get("SMTP_HOST"):
+        return data_dir / "mail"
+    return None
 
 
 def _embedded_secret(data_dir: Path) -> str:

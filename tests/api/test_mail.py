@@ -4,6 +4,7 @@ never again on a rebuild."""
 from __future__ import annotations
 
 import uuid
+from email import message_from_bytes
 from email.message import Message
 from typing import Any
 
@@ -16,6 +17,7 @@ from tests.api.helpers import APPLICATION, register, services_of, token
 from tests.conftest import AppClient
 from tradehall.clock import ManualClock
 from tradehall.identity.users import Role
+from tradehall.mail.drop import MailDrop
 from tradehall.mail.sender import deliver, pending, send_pending
 from tradehall.mail.tables import outbox_messages
 from tradehall.membership.notices import NoticeWriter
@@ -169,3 +171,22 @@ async def test_a_notice_names_the_organisation_though_the_directory_is_empty(
             )
         ).scalar_one()
     assert body.startswith("Wharfside Fabrications CIC is admitted.")
+
+
+async def test_without_smtp_mail_is_written_to_the_mail_directory_once_each(
+    mail_client: AppClient, store: Store, clock: ManualClock, tmp_path: Any
+) -> None:
+    org = await admit(mail_client, store, clock)
+    services = services_of(mail_client)
+    drop = MailDrop(tmp_path / "mail", "Tradehall <no-reply@tradehall.invalid>")
+    waiting = [
+        row
+        for row in await pending(services)
+        if str(row.organisation_id) == org["id"] and row.template == "application_admitted"
+    ]
+    assert await deliver(services, drop, waiting[0])
+    assert await deliver(services, drop, waiting[0])  # sent again (at-least-once): one file
+    [written] = list((tmp_path / "mail").iterdir())
+    message = message_from_bytes(written.read_bytes())
+    assert (message["To"], message["Subject"]) == (org["email"], WELCOME)
+    assert message["Message-ID"] == waiting[0].message_id

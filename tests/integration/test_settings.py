@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tradehall.mail.drop import MailDrop
 from tradehall.marketplace.sealing.master import new_key_text
 from tradehall.settings import Settings, SettingsError
 
@@ -209,3 +210,22 @@ def test_the_standstill_may_be_lengthened_never_shortened(tmp_path: Path) -> Non
         with pytest.raises(SettingsError, match="TRADEHALL_STANDSTILL_WORKING_DAYS") as refused:
             Settings.from_env(data | {"TRADEHALL_STANDSTILL_WORKING_DAYS": value})
         assert says in str(refused.value)
+
+
+def test_mail_goes_by_smtp_else_into_the_embedded_mail_directory(tmp_path: Path) -> None:
+    data = {"TRADEHALL_DATA_DIR": str(tmp_path)}
+    embedded = Settings.from_env(data)
+    assert embedded.mail_dir == tmp_path / "mail"
+    assert isinstance(embedded.mail_transport, MailDrop)
+    by_smtp = Settings.from_env(data | {"TRADEHALL_SMTP_HOST": "mail.example"})
+    assert by_smtp.mail_dir is None
+    assert by_smtp.mail_transport == by_smtp.smtp
+    chosen = Settings.from_env(data | {"TRADEHALL_MAIL_DIR": str(tmp_path / "elsewhere")})
+    assert chosen.mail_transport == MailDrop(tmp_path / "elsewhere", chosen.smtp_from)
+    production = {
+        "TRADEHALL_ENV": "production",
+        "TRADEHALL_DATABASE_URL": "postgresql://db/tradehall",
+        "TRADEHALL_JWT_SECRET": "x" * 40,
+        "TRADEHALL_SEALING_KEY": new_key_text(),
+    }
+    assert Settings.from_env(production).mail_transport is None  # waits in the outbox

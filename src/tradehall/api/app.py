@@ -180,9 +180,10 @@ def create_app(
             for context in declared:
                 for job in context.clock_jobs:
                     workers.append(job(services, settings.clock_interval_seconds, stop_workers))
-        smtp = settings.smtp
-        if smtp is not None and settings.mail_interval_seconds:
-            workers.append(run_sender(services, smtp, stop_workers, settings.mail_interval_seconds))
+        transport = settings.mail_transport
+        if transport is not None and settings.mail_interval_seconds:
+            interval = settings.mail_interval_seconds
+            workers.append(run_sender(services, transport, stop_workers, interval))
         for context in declared:
             for worker in context.workers:
                 started = worker(services, stop_workers)

@@ -64,6 +64,12 @@ class HealthController(Controller):
             )
         payments = "stripe" if stripe is not None else "manual"
         body = {"status": "ready", "store": store.name, "checks": checks, "event_logs": heads}
-        mail = "smtp" if settings.smtp is not None else "outbox only"
+        mail = _mail_kind(settings)
         projections = {"projections": DEGRADED if failing else OK, "failing_projections": failing}
         return Response(body | {"payments": payments, "mail": mail} | projections)
+
+
+def _mail_kind(settings: Settings) -> str:
+    if settings.smtp is not None:
+        return "smtp"
+    return "outbox only" if settings.mail_transport is None else "mail directory"

@@ -16,15 +16,18 @@ def mail() -> None:
 
 @mail.command("send")
 def mail_send() -> None:
-    """Send what waits in the outbox, once (TRADEHALL_SMTP_HOST must be set)."""
+    """Send what waits in the outbox, once (by TRADEHALL_SMTP_HOST, or into the mail
+    directory)."""
     from tradehall.mail.sender import send_pending
 
     settings = _settings()
-    smtp = settings.smtp
-    if smtp is None:
-        raise click.ClickException("TRADEHALL_SMTP_HOST is not set: mail stays in the outbox")
+    transport = settings.mail_transport
+    if transport is None:
+        raise click.ClickException(
+            "neither TRADEHALL_SMTP_HOST nor TRADEHALL_MAIL_DIR is set: mail stays in the outbox"
+        )
 
     async def work(services: Any) -> int:
-        return await send_pending(services, smtp)
+        return await send_pending(services, transport)
 
     click.echo(f"sent {_with_services(settings, work)} messages")

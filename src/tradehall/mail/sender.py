@@ -1,4 +1,5 @@
-"""Sends the outbox by SMTP: at-least-once, each message with its stable Message-ID.
+"""Sends the outbox by SMTP (or into the embedded mail directory): at-least-once, each message
+with its stable Message-ID.
 
 A message is marked sent after the SMTP server accepts it; a crash in between sends it again,
 with the same Message-ID, which receivers use to drop the duplicate.
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tradehall.clock import Clock
 from tradehall.identity.tables import users
-from tradehall.mail.smtp import SmtpSettings, smtp_send
+from tradehall.mail.smtp import Transport
 from tradehall.mail.tables import outbox_messages
 from tradehall.marketplace.sealing.keys import SealingError, SealingKeys
 from tradehall.marketplace.sealing.outbox import SEALED_TEMPLATE, open_sealed
@@ -58,7 +59,7 @@ async def pending(services: SenderParts, limit: int = 100) -> list[Any]:
         return list(result)
 
 
-async def deliver(services: SenderParts, smtp: SmtpSettings, row: Any) -> bool:
+async def deliver(services: SenderParts, transport: Transport, row: Any) -> bool:
     """Send one message to its organisation's users. True once the server accepted it."""
     organisation_id, subject, body = row.organisation_id, row.subject, row.body
     try:
@@ -87,11 +88,11 @@ async def deliver(services: SenderParts, smtp: SmtpSettings, row: Any) -> bool:
         for recipient in recipients:
             message = EmailMessage()
             message["Message-ID"] = recipient_message_id(row.message_id, recipient, recipients)
-            message["From"] = smtp.sender
+            message["From"] = transport.sender
             message["To"] = recipient
             message["Subject"] = subject
             message.set_content(body)
-            await services.run(smtp_send, smtp, message)
+            await services.run(transport.send, message)
     except (OSError, smtplib.SMTPException) as error:
         await _failed(services, row.message_id, error)
         return False
@@ -130,22 +131,22 @@ async def mark_sent(services: SenderParts, message_id: str) -> None:
         )
 
 
-async def send_pending(services: SenderParts, smtp: SmtpSettings) -> int:
+async def send_pending(services: SenderParts, transport: Transport) -> int:
     """Send what is waiting; returns how many were accepted."""
     sent = 0
     for row in await pending(services):
-        if await deliver(services, smtp, row):
+        if await deliver(services, transport, row):
             await mark_sent(services, row.message_id)
             sent += 1
     return sent
 
 
 async def run_sender(
-    services: SenderParts, smtp: SmtpSettings, stop: asyncio.Event, interval: float
+    services: SenderParts, transport: Transport, stop: asyncio.Event, interval: float
 ) -> None:
     while not stop.is_set():
         try:
-            await send_pending(services, smtp)
+            await send_pending(services, transport)
         except Exception:
             _log.exception("sending the outbox failed; trying again")
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,18 @@ class SmtpSettings:
     username: str | None = None
     password: str | None = None
     starttls: bool = False
+
+    def send(self, message: EmailMessage) -> None:
+        smtp_send(self, message)
+
+
+class Transport(Protocol):
+    """Where the sender hands a message: an SMTP server, or the embedded mail directory."""
+
+    @property
+    def sender(self) -> str: ...
+
+    def send(self, message: EmailMessage) -> None: ...
 
 
 def smtp_send(settings: SmtpSettings, message: EmailMessage) -> None:
