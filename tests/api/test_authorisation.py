@@ -92,6 +92,10 @@ BID = "/api/v1/bids/{bid_id:uuid}"
 # Signed in, then checked against the tender (its buyer's users, or staff) and its opening
 # (before it, the same 404 to everyone).
 OPENED_BIDS = SIGNED_IN_
+# Signed in, then checked against the lot's evaluation (its tender's buyer's users; staff read
+# it; anyone else, and before opening, the same 404 as for a lot with none).
+LOT = f"{TENDER}/lots/{{lot_id:str}}"
+LOT_BUYERS = SIGNED_IN_
 # Who may call what, written down on purpose: a new route, or a changed rule, must change this
 # table too, so a route made public by mistake fails here.
 EXPECTED_RULES = {
@@ -222,6 +226,21 @@ EXPECTED_RULES = {
     ("POST", f"{BID}/withdrawal"): BIDDERS,
     ("GET", f"{TENDER}/bids"): OPENED_BIDS,
     ("GET", f"{TENDER}/bids/{{bid_id:uuid}}/documents/{{name:str}}"): OPENED_BIDS,
+    # Evaluation and award (issue 13): the tender's buyer's users score, settle abnormally low
+    # prices, award or decline, publish the award notice and sign the contract (checked in the
+    # handler: others, staff too, 404); staff read the evaluation; a bidder reads its own
+    # assessment summary (others 404); anyone reads a published award notice.
+    ("GET", f"{LOT}/evaluation"): LOT_BUYERS,
+    ("PUT", f"{LOT}/bids/{{bid_id:uuid}}/scores"): LOT_BUYERS,
+    ("POST", f"{LOT}/bids/{{bid_id:uuid}}/low-price-query"): LOT_BUYERS,
+    ("POST", f"{LOT}/bids/{{bid_id:uuid}}/low-price-explanation"): LOT_BUYERS,
+    ("POST", f"{LOT}/bids/{{bid_id:uuid}}/low-price-decision"): LOT_BUYERS,
+    ("POST", f"{LOT}/award"): LOT_BUYERS,
+    ("POST", f"{LOT}/no-award"): LOT_BUYERS,
+    ("POST", f"{LOT}/award-notice"): LOT_BUYERS,
+    ("POST", f"{LOT}/contract"): LOT_BUYERS,
+    ("GET", f"{LOT}/assessment-summary"): SIGNED_IN_,
+    ("GET", f"{LOT}/award"): PUBLIC_,
     ("GET", "/schema"): PUBLIC_,
     ("GET", "/schema/swagger"): PUBLIC_,
     ("GET", "/schema/openapi.json"): PUBLIC_,
