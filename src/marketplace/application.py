@@ -318,6 +318,7 @@ class MarketplaceApp(Application[UUID], AwardCommands):
                 return Saved(existing.id, existing.version, None)
             tender = self.tender(tender_id)
             opening = BidOpening.record(context, tender_id, bids)
+            tender.record_bids_opened(context)
             evaluations = self._evaluations_at_opening(context, tender, bids)
             return saved(opening, self.save(opening, *evaluations, tender))
 

@@ -26,7 +26,7 @@ from marketplace.tender_terms import MAX_VALUE_MINOR, Period
 from sharedkernel.errors import Conflict, InvalidValue, NotFound
 from sharedkernel.events import Context, TradehallAggregate
 from sharedkernel.money import Money
-from sharedkernel.text import TextRejected, clean_text
+from sharedkernel.text import domain_text
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "https://tradehall.invalid/contract")
 MAX_PARTIES = MAX_PARTNERS + 1  # a consortium's lead and its partners
@@ -478,12 +478,4 @@ def _overlap(a: Period, b: Period) -> bool:
 
 
 def _text(value: str, field: str, limit: int, *, required: str | None) -> str:
-    """Free text under the project's text policy (sharedkernel.text), trimmed; `required` is
-    the message when it may not be empty."""
-    try:
-        clean = clean_text(value.strip(), multiline=True, max_length=limit)
-    except TextRejected as rejected:
-        raise InvalidValue(field, rejected.reason) from None
-    if required is not None and not clean:
-        raise InvalidValue(field, required)
-    return clean
+    return domain_text(value, field, limit, required=required)

@@ -286,6 +286,9 @@ def parse_evaluation(
     names = [c.name.casefold() for c in parsed.quality]
     if len(set(names)) != len(names):
         raise InvalidValue("evaluation.quality", "each quality sub-criterion has its own name")
+    if parsed.social_value.name.casefold() in names:
+        # Bids are scored per criterion name: social value needs a name of its own.
+        raise InvalidValue("evaluation.social_value.name", "not the name of a quality criterion")
     total = sum(c.weight for c in parsed.criteria)
     if total != 100:
         raise InvalidValue("evaluation", f"the weights sum to 100, not {total}")

@@ -132,6 +132,13 @@ class Tender(TradehallAggregate):
             aggregate.status = TenderStatus(self.status)
             aggregate.end_reason = self.reason
 
+    class BidsOpened(TradehallAggregate.Event):
+        """Its bids are opened: from now on each lot is decided by its evaluation (awarded or
+        not), and the tender is neither cancelled nor closed as a whole."""
+
+        def apply(self, aggregate: Tender) -> None:
+            aggregate.bids_opened = True
+
     class LotDecided(TradehallAggregate.Event):
         """A lot's evaluation ended: awarded, not awarded or unsuccessful (no valid bid). When
         every lot is decided the tender follows: complete if any lot was awarded, else
@@ -156,6 +163,7 @@ class Tender(TradehallAggregate):
         self.documents: list[TenderDocument] = []
         self.end_reason: str | None = None
         self.lot_outcomes: dict[str, str] = {}
+        self.bids_opened = False
 
     @staticmethod
     def id_for(buyer_id: UUID, draft_key: str) -> UUID:
@@ -288,6 +296,7 @@ class Tender(TradehallAggregate):
     def cancel(self, context: Context, reason: str) -> None:
         if self.status is not TenderStatus.ACTIVE:
             raise Conflict(f"only an active tender is cancelled (this one is {self.status})")
+        self._not_opened()
         self._end(context, TenderStatus.CANCELLED, reason)
 
     def withdraw(self, context: Context, reason: str) -> None:
@@ -300,7 +309,15 @@ class Tender(TradehallAggregate):
             raise Conflict(f"only an active tender closes (this one is {self.status})")
         if context.at < self.terms.deadline:
             raise Conflict("a tender closes unsuccessful only after its deadline")
+        self._not_opened()
         self._end(context, TenderStatus.UNSUCCESSFUL, reason)
+
+    def record_bids_opened(self, context: Context) -> None:
+        if self.status is not TenderStatus.ACTIVE or context.at < self.terms.deadline:
+            raise Conflict("bids are opened only after the deadline of an active tender")
+        if self.bids_opened:
+            raise Conflict("the tender's bids are opened already")
+        self.trigger_event(self.BidsOpened, **context.event_kwargs())
 
     def decide_lot(self, context: Context, lot_id: str, outcome: str) -> None:
         """Record a lot's outcome (its evaluation decides; this keeps the tender's status)."""
@@ -313,6 +330,13 @@ class Tender(TradehallAggregate):
         self.trigger_event(
             self.LotDecided, lot_id=lot_id, outcome=outcome, **context.event_kwargs()
         )
+
+    def _not_opened(self) -> None:
+        if self.bids_opened:
+            raise Conflict(
+                "the tender's bids are opened: each lot is decided by its evaluation (award it, "
+                "or decide not to award it, with a reason)"
+            )
 
     def _end(self, context: Context, status: TenderStatus, reason: str) -> None:
         if not reason.strip():

@@ -13,6 +13,8 @@ import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
 
+from sharedkernel.errors import InvalidValue
+
 # Bidirectional embeddings, overrides and isolates: they reorder what a reader sees
 # (CVE-2021-42574, "Trojan Source"). The plain marks (U+200E, U+200F) reorder nothing.
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -100,6 +102,19 @@ def clean_text(value: str, *, multiline: bool = False, max_length: int | None = 
         raise TextRejected("is blank (only spaces or invisible characters)")
     if max_length is not None and len(clean) > max_length:
         raise TextRejected(f"is longer than {max_length} characters")
+    return clean
+
+
+def domain_text(value: str, field: str, limit: int, *, required: str | None) -> str:
+    """Free text a domain command keeps (a reason, a justification), trimmed and held to the
+    policy: InvalidValue naming `field` if it breaks it, or is empty where `required` (the
+    message) says it may not be."""
+    try:
+        clean = clean_text(value.strip(), multiline=True, max_length=limit)
+    except TextRejected as rejected:
+        raise InvalidValue(field, rejected.reason) from None
+    if required is not None and not clean:
+        raise InvalidValue(field, required)
     return clean
 
 

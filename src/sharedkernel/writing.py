@@ -115,11 +115,17 @@ class Writes:
         if expected_version is None:
             return self._retrying(aggregate_id, attempt, clashed)
         with self._writing(aggregate_id):
-            try:
-                return attempt()
-            except IntegrityError:
-                # Another process wrote the version the caller named: the caller's is stale.
-                raise StaleVersion(expected_version, load().version) from None
+            for _ in range(CLASH_ATTEMPTS):
+                try:
+                    return attempt()
+                except IntegrityError:
+                    current = load().version
+                    if current != expected_version:
+                        # Another process wrote the version the caller named: it is stale.
+                        raise StaleVersion(expected_version, current) from None
+                    # The clash was on another aggregate saved with this one (a lot's tender,
+                    # say): the caller's version still stands, so decide again.
+            raise ConcurrentChange(clashed)
 
     def _change_alone(
         self,

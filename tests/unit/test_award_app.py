@@ -227,6 +227,20 @@ def test_a_tender_with_no_lot_awarded_ends_unsuccessful() -> None:
     assert app.tender(t.id).status is TenderStatus.UNSUCCESSFUL
 
 
+def test_once_its_bids_are_opened_a_tender_is_decided_lot_by_lot_never_ended_whole() -> None:
+    app = market()
+    t = tender()
+    scored_lot(app, t, lot_2=True)  # lot 2 still being evaluated: the tender is active
+    app.award_lot(at(AWARDED_AT), t.id, "lot-1", eligible({LEAD, SECOND, PARTNER}))
+    before = written(app)
+    with pytest.raises(Conflict, match="each lot is decided by its evaluation"):
+        app.cancel_tender(at(AWARDED_AT), t.id, "Changed our minds")
+    with pytest.raises(Conflict, match="each lot is decided by its evaluation"):
+        app.close_unsuccessful(at(AWARDED_AT), t.id, "Nothing suitable")
+    assert written(app) == before
+    assert app.tender(t.id).bids_opened is True
+
+
 def test_a_refused_award_changes_neither_the_lot_nor_the_tender() -> None:
     app = market()
     t = tender()
@@ -445,6 +459,15 @@ def test_another_report_under_a_used_id_is_refused() -> None:
     with pytest.raises(Conflict, match="already made"):
         app.report_delivery(
             at(REPORTED_AT), contract_id, report_id, PARTNER, FEBRUARY, delivered, ""
+        )
+    other_figures = [Delivered("apprenticeships", 9)]
+    with pytest.raises(Conflict, match="already made"):
+        app.report_delivery(
+            at(REPORTED_AT), contract_id, report_id, SECOND, FEBRUARY, other_figures, ""
+        )
+    with pytest.raises(Conflict, match="already made"):
+        app.report_delivery(
+            at(REPORTED_AT), contract_id, report_id, SECOND, FEBRUARY, delivered, "Nine"
         )
     assert written(app) == before
     (report,) = app.contract(contract_id).reports

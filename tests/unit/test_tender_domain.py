@@ -125,6 +125,16 @@ def test_terms_are_normalised_and_lots_numbered() -> None:
             ),
             "evaluation.quality",
         ),
+        (
+            lambda: parse_evaluation(
+                CriterionInput("price", 50, 5),
+                [CriterionInput("Social value", 40, 5)],
+                CriterionInput("social value", 10, 5),
+                "lowest_price",
+                20,
+            ),
+            "evaluation.social_value.name",  # bids are scored per criterion name
+        ),
         (lambda: evaluation(tie_break="coin toss"), "evaluation.tie_break"),
         (lambda: terms(method="auction"), "method"),
         (lambda: terms(lots=[]), "lots"),

@@ -325,25 +325,31 @@ class AwardCommands(Writes):
         delivered: Sequence[Delivered],
         note: str,
     ) -> Saved:
-        """Once per report id: the same report again (a retried request) answers the first."""
-        existing = self.contract(contract_id)
-        if report_id in {r.id for r in existing.reports}:
-            report = existing.report(report_id)
-            if report.reporter_id == by_organisation and report.period == period:
-                return Saved(existing.id, existing.version, None)
-            raise Conflict(f"delivery report {report_id} is already made")
-        return self._on_contract(
-            contract_id,
-            None,
-            lambda c: c.report_delivery(
+        """Once per report id: the same report again (a retried request) answers the first;
+        another report under that id is refused."""
+
+        def decide(contract: Contract) -> None:
+            if report_id in {r.id for r in contract.reports}:
+                made = contract.report(report_id)
+                again = (made.reporter_id, made.period, made.delivered, made.note) == (
+                    by_organisation,
+                    period,
+                    tuple(delivered),
+                    note.strip(),
+                )
+                if not again:
+                    raise Conflict(f"delivery report {report_id} is already made")
+                return
+            contract.report_delivery(
                 context,
                 report_id=report_id,
                 by_organisation=by_organisation,
                 period=period,
                 delivered=delivered,
                 note=note,
-            ),
-        )
+            )
+
+        return self._on_contract(contract_id, None, decide)
 
     def confirm_delivery(
         self,

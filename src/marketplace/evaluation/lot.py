@@ -31,6 +31,7 @@ from marketplace.working_days import WorkingCalendar, standstill_end
 from sharedkernel.errors import Conflict, InvalidValue, NotFound
 from sharedkernel.events import Context, TradehallAggregate
 from sharedkernel.money import Money
+from sharedkernel.text import domain_text
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "https://tradehall.invalid/lot-evaluation")
 MAX_JUSTIFICATION = 4000
@@ -372,7 +373,10 @@ class LotEvaluation(TradehallAggregate):
         self._in_contention(bid_id)
         if bid_id not in self.flagged:
             raise Conflict(f"bid {bid_id}'s price is not abnormally low by the tender's rule")
-        if bid_id in self.low_prices:
+        asked = self.low_prices.get(bid_id)
+        if asked is not None and asked.accepted is not None:
+            raise Conflict(f"bid {bid_id}'s price has been decided on already")
+        if asked is not None:
             raise Conflict(f"bid {bid_id} has been asked already")
         self.trigger_event(self.LowPriceQueried, bid_id=bid_id, **context.event_kwargs())
 
@@ -485,14 +489,17 @@ class LotEvaluation(TradehallAggregate):
             **context.event_kwargs(),
         )
 
-    def standstill_over(self, at: datetime, calendar: WorkingCalendar) -> bool:
-        """Whether the standstill has ended, by the calendar as it is now (a closure day
-        entered since lengthens it; nothing shortens it)."""
+    def standstill_end(self, calendar: WorkingCalendar) -> datetime | None:
+        """When the standstill ends by the calendar as it is now: a closure day entered since
+        publication lengthens it; nothing shortens it. None before the notice."""
         if self.notice_published_at is None or self.standstill_ends is None:
-            return False
+            return None
         days = self.standstill_days or 0
-        ends = max(self.standstill_ends, standstill_end(self.notice_published_at, days, calendar))
-        return at >= ends
+        return max(self.standstill_ends, standstill_end(self.notice_published_at, days, calendar))
+
+    def standstill_over(self, at: datetime, calendar: WorkingCalendar) -> bool:
+        ends = self.standstill_end(calendar)
+        return ends is not None and at >= ends
 
     def sign_contract(
         self, context: Context, value: Money, period: Period, calendar: WorkingCalendar
@@ -503,8 +510,9 @@ class LotEvaluation(TradehallAggregate):
             raise Conflict(f"only an awarded lot is contracted (this one is {self.status})")
         if self.notice_published_at is None:
             raise Conflict("the award notice is not published yet")
-        if not self.standstill_over(context.at, calendar):
-            raise Conflict(f"the standstill runs until {self.standstill_ends:%Y-%m-%d %H:%M} UTC")
+        ends = self.standstill_end(calendar)
+        if ends is None or context.at < ends:
+            raise Conflict(f"the standstill runs until {ends:%Y-%m-%d %H:%M} UTC")
         assert self.decision.winner is not None
         bid = self.bids[self.decision.winner]
         if value.currency != bid.price.currency:
@@ -606,9 +614,4 @@ def _ineligible(
 
 
 def _required(text: str, field_name: str, limit: int) -> str:
-    clean = text.strip()
-    if not clean:
-        raise InvalidValue(field_name, "it is empty")
-    if len(clean) > limit:
-        raise InvalidValue(field_name, f"longer than {limit} characters")
-    return clean
+    return domain_text(text, field_name, limit, required="it is empty")
