@@ -279,6 +279,16 @@ tender_documents = Table(
     Column("size", BigInteger, nullable=False),
     Column("added_at", UtcDateTime, nullable=False),
 )
+# Each decided lot's outcome (Tender.LotDecided): awarded, not_awarded or unsuccessful, as the
+# event gave it; a lot with no row is not decided yet.
+tender_lot_outcomes = Table(
+    "tender_lot_outcomes",
+    metadata,
+    Column("tender_id", Uuid, primary_key=True),
+    Column("lot_id", String(40), primary_key=True),
+    Column("outcome", String(40), nullable=False),
+    Column("decided_at", UtcDateTime, nullable=False),
+)
 # Buyer organisations' names, folded from the membership log by the same projection.
 tender_buyers = Table(
     "tender_buyers",

@@ -2,13 +2,15 @@
 
 One projection follows two logs. From the marketplace log, a row a tender (its terms as they
 stand, status, deadline, total estimated value; its CPV codes and eligible regions; its
-amendments and documents); from the membership log, organisations' names (the buyer's name
-shown). A draft has its row, flagged by its status, for its buyer's own list: every public read
-here leaves drafts out.
+amendments and documents; each decided lot's outcome, and the tender complete or unsuccessful
+once every lot is decided, as `marketplace.tenders.Tender` does); from the membership log,
+organisations' names (the buyer's name shown). A draft has its row, flagged by its status, for
+its buyer's own list: every public read here leaves drafts out.
 
 An event never stops the projection (ADR 16): text is made storable by `projections.folding`;
 codes that would become one once stored are kept once; a tender event whose terms are not what
-the domain writes is left out with a log line (a draft or amendment keeps the terms it had).
+the domain writes is left out with a log line (a draft or amendment keeps the terms it had); a
+lot's outcome is kept as the event gives it, and an event naming no lot is left out.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from projections.tables import (
     tender_buyers,
     tender_cpv,
     tender_documents,
+    tender_lot_outcomes,
     tender_regions,
     tenders,
 )
@@ -48,11 +51,17 @@ ACTIVATED = "Tender.Activated"
 AMENDED = "Tender.Amended"
 DOCUMENT_ADDED = "Tender.DocumentAdded"
 ENDED = "Tender.Ended"
-_TENDER_EVENTS = frozenset({DRAFTED, REVISED, PUBLISHED, ACTIVATED, AMENDED, DOCUMENT_ADDED, ENDED})
+LOT_DECIDED = "Tender.LotDecided"
+_TENDER_EVENTS = frozenset(
+    {DRAFTED, REVISED, PUBLISHED, ACTIVATED, AMENDED, DOCUMENT_ADDED, ENDED, LOT_DECIDED}
+)
 DRAFT = "draft"
 # Statuses each event may set (OCDS tender.status, as marketplace.tenders writes them).
 _PUBLISHED_AS = frozenset({"planned", "active"})
 _ENDED_AS = frozenset({"cancelled", "withdrawn", "unsuccessful", "complete"})
+# A lot's outcome that makes its tender complete once every lot is decided (else unsuccessful).
+LOT_AWARDED = "awarded"
+_MAX_LOT_ID = 40
 PROFILE_UPDATED = "Organisation.ProfileUpdated"
 _MAX_BIGINT = 2**63 - 1
 
@@ -173,6 +182,7 @@ class TendersProjection(Projection):
         tender_regions,
         tender_amendments,
         tender_documents,
+        tender_lot_outcomes,
         tenders,
         tender_buyers,
     )
@@ -195,6 +205,7 @@ class TendersProjection(Projection):
         codes: dict[UUID, _Terms] = {}  # the codes of the tenders whose terms this batch set
         amendments: dict[tuple[UUID, int], Row] = {}
         documents: dict[tuple[UUID, str], Row] = {}
+        outcomes = _Outcomes(connection, {e.originator_id for e in events if e.name == LOT_DECIDED})
         for event in events:
             tender_id, data = event.originator_id, event.data
             at = data.get("timestamp")
@@ -226,13 +237,17 @@ class TendersProjection(Projection):
             row = rows.get(tender_id)
             if row is None:  # its draft was left out, or came before the log began
                 continue
-            self._change(row, event, at, codes, amendments, documents)
+            if event.name == LOT_DECIDED:
+                outcomes.decide(row, event, at)
+            else:
+                self._change(row, event, at, codes, amendments, documents)
             row["version"] = event.originator_version
             row["updated_at"] = at
         save_rows(connection, tenders, "tender_id", rows, created=created)
         replace_codes(connection, "tender_id", tender_cpv, tender_regions, codes, created)
         _replace(connection, tender_amendments, "version", amendments)
         _replace(connection, tender_documents, "sha256", documents)
+        _replace(connection, tender_lot_outcomes, "lot_id", outcomes.changed)
 
     @staticmethod
     def _change(
@@ -291,6 +306,54 @@ class TendersProjection(Projection):
             }
 
 
+class _Outcomes:
+    """The decided lots of the batch's tenders: as stored, then as the batch decides them."""
+
+    def __init__(self, connection: Connection, tender_ids: set[UUID]) -> None:
+        self.by_tender: dict[UUID, dict[str, str]] = {t: {} for t in tender_ids}
+        self.changed: dict[tuple[UUID, str], Row] = {}
+        if tender_ids:
+            table = tender_lot_outcomes
+            for found in connection.execute(
+                select(table.c.tender_id, table.c.lot_id, table.c.outcome).where(
+                    table.c.tender_id.in_(tender_ids)
+                )
+            ):
+                self.by_tender[found.tender_id][found.lot_id] = found.outcome
+
+    def decide(self, row: Row, event: RecordedEvent, at: datetime) -> None:
+        """The lot's outcome as given; once every lot of the terms is decided, the tender is
+        complete if one was awarded, else unsuccessful (as `Tender.LotDecided` applies)."""
+        lot_id, outcome = event.data.get("lot_id"), event.data.get("outcome")
+        if not isinstance(lot_id, str) or not lot_id or len(lot_id) > _MAX_LOT_ID:
+            _log.warning("tenders: %r left out: it names no lot", event)
+            return
+        if not isinstance(outcome, str) or not outcome:
+            _log.warning("tenders: %r left out: it gives no outcome", event)
+            return
+        tender_id = event.originator_id
+        decided = self.by_tender.setdefault(tender_id, {})
+        decided[lot_id] = outcome
+        self.changed[(tender_id, lot_id)] = {
+            "tender_id": tender_id,
+            "lot_id": lot_id,
+            "outcome": outcome,
+            "decided_at": at,
+        }
+        lots = _lot_ids(row["terms"])
+        if lots and lots.issubset(decided):
+            awarded = LOT_AWARDED in decided.values()
+            row["status"] = "complete" if awarded else "unsuccessful"
+
+
+def _lot_ids(terms: str) -> set[str]:
+    """The lots of the terms as stored (checked whole when they were stored)."""
+    try:
+        return {str(lot["id"]) for lot in json.loads(terms)["lots"]}
+    except (KeyError, TypeError, ValueError):
+        return set()
+
+
 def _replace(connection: Connection, table: Any, second: str, rows: dict[Any, Row]) -> None:
     """Insert rows keyed (tender_id, `second`), replacing any row of the same key (a document
     added twice by another writer is kept once)."""
@@ -346,12 +409,20 @@ class TenderDocumentEntry:
 
 
 @dataclass(frozen=True)
+class LotOutcome:
+    outcome: str  # awarded, not_awarded, unsuccessful (as the event gave it)
+    decided_at: datetime
+
+
+@dataclass(frozen=True)
 class TenderDetail:
     entry: TenderEntry
     terms: StoredTerms
     end_reason: str | None
     amendments: list[TenderAmendment]
     documents: list[TenderDocumentEntry]
+    # The decided lots, by lot id (a lot not here is not decided yet).
+    lot_outcomes: dict[str, LotOutcome]
 
 
 @dataclass(frozen=True)
@@ -473,12 +544,19 @@ async def tender_detail(connection: AsyncConnection, tender_id: UUID) -> TenderD
             .order_by(tender_documents.c.added_at, tender_documents.c.sha256)
         )
     ]
+    outcomes = {
+        o.lot_id: LotOutcome(outcome=o.outcome, decided_at=o.decided_at)
+        for o in await connection.execute(
+            select(tender_lot_outcomes).where(tender_lot_outcomes.c.tender_id == tender_id)
+        )
+    }
     return TenderDetail(
         entry=found.entries[0],
         terms=_decode_terms.decode(row.terms),
         end_reason=row.end_reason,
         amendments=amendments,
         documents=documents,
+        lot_outcomes=outcomes,
     )
 
 

@@ -233,7 +233,7 @@ def view_of(detail: TenderDetail, clarifications: list[ClarificationView]) -> Te
     return TenderView(
         **msgspec.structs.asdict(summary_of(detail.entry)),
         description=terms.description,
-        lots=msgspec.convert(msgspec.to_builtins(terms.lots), list[LotView]),
+        lots=lots_of(detail),
         enquiry_period=PeriodView(start=terms.enquiry_period.start, end=terms.enquiry_period.end),
         tender_period=PeriodView(start=terms.tender_period.start, end=terms.tender_period.end),
         contract_period=PeriodView(
@@ -246,6 +246,16 @@ def view_of(detail: TenderDetail, clarifications: list[ClarificationView]) -> Te
         amendments=msgspec.convert(detail.amendments, list[AmendmentView], from_attributes=True),
         clarifications=clarifications,
     )
+
+
+def lots_of(detail: TenderDetail) -> list[LotView]:
+    """The tender's lots, each with its outcome once decided."""
+    lots = msgspec.convert(msgspec.to_builtins(detail.terms.lots), list[LotView])
+    for lot in lots:
+        decided = detail.lot_outcomes.get(lot.id)
+        if decided is not None:
+            lot.outcome, lot.decided_at = decided.outcome, decided.decided_at
+    return lots
 
 
 async def _tender_response(

@@ -123,6 +123,10 @@ class LotView(msgspec.Struct, kw_only=True):
     cpv_codes: list[str]
     value_minor: int
     currency: str
+    # Once its evaluation ends: awarded, not_awarded or unsuccessful (no valid bid); and when.
+    # None while the lot is not decided.
+    outcome: str | None = None
+    decided_at: datetime | None = None
 
 
 class CriterionView(msgspec.Struct, kw_only=True):
