@@ -28,7 +28,7 @@ from marketplace.tenders import (
     Tender,
 )
 from marketplace.working_days import MIN_STANDSTILL_WORKING_DAYS, WorkingCalendar
-from sharedkernel.errors import Conflict, NotFound
+from sharedkernel.errors import Conflict, InvalidValue, NotFound
 from sharedkernel.events import Context
 from sharedkernel.money import Money
 from sharedkernel.writing import Saved, Writes, saved
@@ -112,11 +112,17 @@ class AwardCommands(Writes):
         scores: Sequence[Score],
         expected_version: int | None = None,
     ) -> Saved:
-        """The bid's moderated scores, one per criterion named (others stay as they were)."""
+        """The bid's moderated scores, one per criterion named (others stay as they were); a
+        refusal names its entry (`scores[1].score`)."""
 
         def decide(evaluation: LotEvaluation) -> None:
-            for given in scores:
-                evaluation.score(context, bid_id, given.criterion, given.score, given.justification)
+            for i, given in enumerate(scores):
+                try:
+                    evaluation.score(
+                        context, bid_id, given.criterion, given.score, given.justification
+                    )
+                except InvalidValue as refused:
+                    raise InvalidValue(f"scores[{i}].{refused.field}", refused.message) from None
 
         return self._on_lot(tender_id, lot_id, expected_version, decide)
 

@@ -74,3 +74,27 @@ tender_notice_questions = Table(
     Column("tender_id", Uuid, nullable=False),
     Column("question", Text, nullable=False),
 )
+
+# The award notice writer's own records (tradehall.marketplace.award_notices), kept from the
+# marketplace log's events (ADR 18): records like the outbox, never rebuilt. Each tender's
+# title and its lots' titles (JSON, lot id -> title), as the last draft revision or amendment
+# gave them; each opened bid's lead organisation, tender and lot, and the tender's abnormally
+# low rule (LotEvaluation.Started), for the low-price notice, whose event names only the bid.
+AWARD_NOTICE_LOT_ID_LENGTH = 40
+award_notice_tenders = Table(
+    "award_notice_tenders",
+    metadata,
+    Column("tender_id", Uuid, primary_key=True),
+    Column("title", String(300), nullable=False),
+    Column("lots", Text, nullable=False),
+)
+award_notice_bids = Table(
+    "award_notice_bids",
+    metadata,
+    Column("bid_id", Uuid, primary_key=True),
+    Column("evaluation_id", Uuid, nullable=False),
+    Column("tender_id", Uuid, nullable=False),
+    Column("lot_id", String(AWARD_NOTICE_LOT_ID_LENGTH), nullable=False),
+    Column("lead_id", Uuid, nullable=False),
+    Column("abnormally_low_percent", Integer, nullable=True),
+)

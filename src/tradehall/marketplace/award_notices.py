@@ -26,14 +26,21 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import Column, Connection, Integer, String, Table, Text, Uuid, func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from marketplace.evaluation.lot import LotEvaluation
 from projections.events import RecordedEvent, payload_uuid
 from projections.folding import Row, insert_rows, upsert_rows
 from tradehall.mail.outbox import Notice, NoticeFollower, message_id_for, outbox_row
-from tradehall.mail.tables import metadata, outbox_messages
+from tradehall.mail.tables import (
+    AWARD_NOTICE_LOT_ID_LENGTH as _MAX_LOT_ID,
+)
+from tradehall.mail.tables import (
+    award_notice_bids,
+    award_notice_tenders,
+    outbox_messages,
+)
 
 SUMMARY_TEMPLATE = "assessment_summary"
 LOW_PRICE_TEMPLATE = "abnormally_low_price"
@@ -84,31 +91,7 @@ NOT_AWARDED = "LotEvaluation.NotAwarded"
 _TITLED = frozenset({DRAFTED, REVISED, AMENDED})
 _DECIDED = frozenset({AWARDED, NOT_AWARDED})
 _HANDLED = frozenset({*_TITLED, STARTED, LOW_PRICE_QUERIED, *_DECIDED})
-_MAX_LOT_ID = 40
 _NONE = UUID(int=0)  # no id: stands in for a missing one in a lookup
-
-# The award notice writer's own records (ADR 18), kept from the marketplace log's events:
-# records like the outbox, never rebuilt. Each tender's title and its lots' titles (JSON, lot
-# id -> title), as the last draft revision or amendment gave them; each opened bid's lead
-# organisation, tender and lot, and the tender's abnormally low rule (LotEvaluation.Started),
-# for the low-price notice, whose event names only the bid.
-award_notice_tenders = Table(
-    "award_notice_tenders",
-    metadata,
-    Column("tender_id", Uuid, primary_key=True),
-    Column("title", String(300), nullable=False),
-    Column("lots", Text, nullable=False),
-)
-award_notice_bids = Table(
-    "award_notice_bids",
-    metadata,
-    Column("bid_id", Uuid, primary_key=True),
-    Column("evaluation_id", Uuid, nullable=False),
-    Column("tender_id", Uuid, nullable=False),
-    Column("lot_id", String(_MAX_LOT_ID), nullable=False),
-    Column("lead_id", Uuid, nullable=False),
-    Column("abnormally_low_percent", Integer, nullable=True),
-)
 
 
 # The parts of the events read here, as the domain writes them (checked before use).

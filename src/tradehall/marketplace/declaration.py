@@ -11,6 +11,7 @@ from marketplace.tender_terms import SocialValuePolicy
 from projections.base import Projection
 from projections.buyers import BuyersProjection
 from projections.clarifications import ClarificationsProjection
+from projections.contracts import ContractsProjection
 from projections.listings import ListingsProjection
 from projections.tenders import TendersProjection
 from tradehall.api.marketplace import (
@@ -24,6 +25,7 @@ from tradehall.api.marketplace import (
 )
 from tradehall.context import ContextDeclaration
 from tradehall.marketplace import LOG
+from tradehall.marketplace.award_notices import AwardNoticeWriter
 from tradehall.marketplace.notices import TenderNoticeWriter
 from tradehall.marketplace.working_days import working_calendar
 from tradehall.membership.evidence import DirectoryFileStore, EvidenceIntake
@@ -65,11 +67,12 @@ def _projections(settings: Settings) -> Sequence[Projection]:
         ListingsProjection(),
         ClarificationsProjection(),
         TendersProjection(),
+        ContractsProjection(),
     ]
 
 
 def _followers(settings: Settings) -> Sequence[Projection]:
-    return [TenderNoticeWriter(settings.public_url)]
+    return [TenderNoticeWriter(settings.public_url), AwardNoticeWriter(settings.public_url)]
 
 
 MARKETPLACE = ContextDeclaration(

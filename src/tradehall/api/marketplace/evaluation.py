@@ -11,7 +11,6 @@ these handlers find who the caller is and what it acts on.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
@@ -30,7 +29,7 @@ from marketplace.evaluation.scoring import scored_criteria
 from marketplace.tender_terms import Period
 from membership.application import MembershipApp
 from membership.marks.application import MarksApp
-from sharedkernel.errors import InvalidValue, NotFound
+from sharedkernel.errors import NotFound
 from sharedkernel.moments import plausible_moment
 from sharedkernel.money import Money
 from tradehall.api.access import PUBLIC, SIGNED_IN, Access, rule
@@ -123,17 +122,6 @@ async def _readable_evaluation(
     if Role.STAFF in current_user(commands.request).roles:
         return await _evaluation(commands, marketplace, tender_id, lot_id)
     return await _buyers_evaluation(commands, marketplace, tender_id, lot_id)
-
-
-class _ScoresInOrder(list[Score]):
-    """The body's scores, remembering which one the domain is deciding on, so that a refusal
-    names its entry (`scores[1].score`) and not just the field."""
-
-    at = 0
-
-    def __iter__(self) -> Iterator[Score]:
-        for self.at, score in enumerate(super().__iter__()):
-            yield score
 
 
 # Views ------------------------------------------------------------------------------------------
@@ -280,11 +268,8 @@ class EvaluationController(Controller):
         data: JSONBody[ScoresBody],
     ) -> Response[CommandResult]:
         await _buyers_evaluation(commands, marketplace, tender_id, lot_id)
-        scores = _ScoresInOrder(Score(s.criterion, s.score, s.justification) for s in data.scores)
-        try:
-            saved = await commands.save(marketplace.score_bid, tender_id, lot_id, bid_id, scores)
-        except InvalidValue as refused:
-            raise InvalidValue(f"scores[{scores.at}].{refused.field}", refused.message) from None
+        scores = [Score(s.criterion, s.score, s.justification) for s in data.scores]
+        saved = await commands.save(marketplace.score_bid, tender_id, lot_id, bid_id, scores)
         return command_response(saved, LOG)
 
     @post(
