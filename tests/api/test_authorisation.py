@@ -96,6 +96,10 @@ OPENED_BIDS = SIGNED_IN_
 # it; anyone else, and before opening, the same 404 as for a lot with none).
 LOT = f"{TENDER}/lots/{{lot_id:str}}"
 LOT_BUYERS = SIGNED_IN_
+# Signed in, then checked against the contract (its buyer's and parties' users, staff to read;
+# anyone else gets the same 404 as for a contract that does not exist).
+CONTRACT_USERS = SIGNED_IN_
+CONTRACT = "/api/v1/contracts/{contract_id:uuid}"
 # Who may call what, written down on purpose: a new route, or a changed rule, must change this
 # table too, so a route made public by mistake fails here.
 EXPECTED_RULES = {
@@ -241,6 +245,21 @@ EXPECTED_RULES = {
     ("POST", f"{LOT}/contract"): LOT_BUYERS,
     ("GET", f"{LOT}/assessment-summary"): SIGNED_IN_,
     ("GET", f"{LOT}/award"): PUBLIC_,
+    # Contracts (issue 13): signed in, then checked against the contract: its buyer's and
+    # parties' users and staff read it (others 404); the buyer's users change its terms
+    # (parties and staff 403); a party reports delivery and the buyer decides on it, as the
+    # domain allows (a supplier never confirms its own). Staff close and reopen days.
+    ("GET", "/api/v1/contracts"): SIGNED_IN_,
+    ("GET", CONTRACT): CONTRACT_USERS,
+    ("POST", f"{CONTRACT}/amendments"): CONTRACT_USERS,
+    ("POST", f"{CONTRACT}/completion"): CONTRACT_USERS,
+    ("POST", f"{CONTRACT}/termination"): CONTRACT_USERS,
+    ("POST", f"{CONTRACT}/delivery-reports"): CONTRACT_USERS,
+    ("POST", f"{CONTRACT}/delivery-reports/{{report_id:uuid}}/confirmation"): CONTRACT_USERS,
+    ("POST", f"{CONTRACT}/delivery-reports/{{report_id:uuid}}/rejection"): CONTRACT_USERS,
+    ("GET", "/api/v1/closure-days"): PUBLIC_,
+    ("PUT", "/api/v1/closure-days/{day:str}"): STAFF,
+    ("DELETE", "/api/v1/closure-days/{day:str}"): STAFF,
     ("GET", "/schema"): PUBLIC_,
     ("GET", "/schema/swagger"): PUBLIC_,
     ("GET", "/schema/openapi.json"): PUBLIC_,

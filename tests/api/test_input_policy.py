@@ -66,6 +66,8 @@ class Caller:
             "tender_id": str(uuid.uuid4()),
             "clarification_id": str(uuid.uuid4()),
             "bid_id": str(uuid.uuid4()),
+            "contract_id": str(uuid.uuid4()),
+            "report_id": str(uuid.uuid4()),
         }
         self.rules = access_by_operation(client.app)
 
