@@ -10,6 +10,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from marketplace.contracts import CONFIRMED, REPORTED
+from marketplace.evaluation.lot import LotStatus
 from membership.marks.assessment import Stage
 from membership.marks.mark import MarkStatus
 from tests.conftest import AppClient, running
@@ -32,6 +34,20 @@ from tradehall.dev.demo import (
     TRY_CPV,
     TRY_TENDER_CPV,
 )
+from tradehall.dev.demo_awards import (
+    AWARD_TENDERS,
+    AWARDED_TENDER,
+    CRITERIA,
+    LOW_PRICE_EXPLANATION,
+    LOW_PRICE_REASON,
+    LOW_PRICED,
+    LUNCH_LEAD,
+    LUNCH_PARTNER,
+    STANDSTILL_TENDER,
+    contract_of,
+    report_id,
+)
+from tradehall.marketplace.award_notices import all_sent, summary_message_ids
 from tradehall.settings import Settings
 
 
@@ -55,7 +71,7 @@ async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path
             assert f"{buyer.email(n)} / {BUYER_PASSWORD} ({buyer.name}" in output
         assert "GET /api/v1/buyers" in output
         assert f"GET /api/v1/listings?cpv={TRY_CPV}" in output
-        for tender in TENDERS:  # each tender, by its fixed id, each run
+        for tender in (*TENDERS, *AWARD_TENDERS):  # each tender, by its fixed id, each run
             assert f"tender: {tender.id} {tender.title}" in output
         assert f"GET /api/v1/tenders?cpv={TRY_TENDER_CPV}" in output
         assert f"GET /api/v1/tenders/{ACTIVE_TENDER.id}" in output
@@ -64,6 +80,14 @@ async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path
             assert f"bidder: {_email(n)} / {MEMBER_PASSWORD} (" in output
         assert "then GET /api/v1/bids" in output
         assert f"GET /api/v1/tenders/{OPENED_TENDER.id}/bids" in output
+        # The evaluated tenders: what was awarded, the contracts, what to try.
+        assert f"award:  {AWARDED_TENDER.id} lot-1: three valid bids scored" in output
+        assert f"award:  {STANDSTILL_TENDER.id} lot-1: " in output
+        assert f"GET /api/v1/tenders/{AWARDED_TENDER.id}/lots/lot-1/evaluation" in output
+        assert f"GET /api/v1/contracts/{contract_of('lot-1')}" in output
+        assert f"/delivery-reports/{report_id('lot-1', 2)}/confirmation" in output
+        assert "note:" not in output  # the award notices were published (the summaries sent)
+    assert "in standstill until " in first.output  # its end, known on the run that seeded it
     assert "unsuccessful (its deadline is soon after the demo ran" in first.output
     # The first run names the bidders' organisations (the consortium is formed with ids).
     bidder_ids = dict(re.findall(r"bidder: (\S+) / .*, organisation (\S+)\):", first.output))
@@ -138,6 +162,32 @@ async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path
             mine = await client.get("/api/v1/bids", headers=headers)
             assert mine.status_code == 200, mine.text
             bids_of[n] = mine.json()["items"]
+        # The evaluated tenders: through the Application, and as the API shows them.
+        marketplace = services.applications["marketplace"]
+        lunches = marketplace.lot_evaluation(AWARDED_TENDER.id, "lot-1")
+        cleaning = marketplace.lot_evaluation(AWARDED_TENDER.id, "lot-2")
+        repairs = marketplace.lot_evaluation(STANDSTILL_TENDER.id, "lot-1")
+        contracts = {lot: marketplace.contract(contract_of(lot)) for lot in ("lot-1", "lot-2")}
+        summaries_sent = [
+            await all_sent(services.engine, summary_message_ids(lot))
+            for lot in (lunches, cleaning, repairs)
+        ]
+        low_priced = await client.post(
+            "/api/v1/auth/token",
+            json={"email": _email(LOW_PRICED), "password": MEMBER_PASSWORD},
+        )
+        low_headers = {"Authorization": f"Bearer {low_priced.json()['access_token']}"}
+        excluded_summary = await client.get(
+            f"/api/v1/tenders/{AWARDED_TENDER.id}/lots/lot-1/assessment-summary",
+            headers=low_headers,
+        )
+        lunches_view = await client.get(
+            f"/api/v1/tenders/{AWARDED_TENDER.id}/lots/lot-1/evaluation", headers=council
+        )
+        standstill_notice = await client.get(
+            f"/api/v1/tenders/{STANDSTILL_TENDER.id}/lots/lot-1/award"
+        )
+        unscored = marketplace.lot_evaluation(OPENED_TENDER.id, "lot-1")
 
     # Admitted and paid up: four in every eight of the 48, less the one the demo lapses.
     assert directory["total"] == 23
@@ -173,8 +223,11 @@ async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path
     ]
     # The councils' tenders on the board, each in its state; never the draft.
     statuses = {item["id"]: item["status"] for item in board["items"]}
-    assert statuses == {str(t.id): t.key.split(",")[0] for t in TENDERS if t.key != "draft"}
-    assert board["total"] == 7
+    assert statuses == {
+        **{str(t.id): t.key.split(",")[0] for t in TENDERS if t.key != "draft"},
+        **{str(t.id): "complete" for t in AWARD_TENDERS},  # every lot decided, one awarded
+    }
+    assert board["total"] == 9
     assert draft.status_code == 404
     assert [item["id"] for item in catering_tenders["items"]] == [str(ACTIVE_TENDER.id)]
     # The active tender: two lots, 10% social value, its question answered (not who asked),
@@ -217,6 +270,11 @@ async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path
     assert sealed.status_code == 404
     # Each bidder reads its own bids, and those it is a partner in.
     bidding = str(ACTIVE_TENDER.id)
+    # Their bids in the evaluated tenders aside (checked below).
+    evaluated = {str(t.id) for t in AWARD_TENDERS}
+    bids_of = {
+        n: [b for b in bids if b["tender_id"] not in evaluated] for n, bids in bids_of.items()
+    }
     lead_bids = {(b["tender_id"], b["lot_id"]): b for b in bids_of[CONSORTIUM_LEAD]}
     assert {k: b["status"] for k, b in lead_bids.items()} == {
         (bidding, "lot-1"): "submitted",
@@ -240,6 +298,74 @@ async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path
         ("lot-2", "submitted"),
     }
     assert [(b["lot_id"], b["status"]) for b in bids_of[18]] == [("lot-1", "opened")]
+
+    # Evaluated, awarded and contracted: lot 1's three valid bids (one a consortium's), each
+    # scored on every criterion with a justification; the abnormally low one queried,
+    # explained and excluded with a reason; the consortium awarded; its contract signed after
+    # the standstill, committed against delivered: one report confirmed, one waiting.
+    organisation_of = {v: k for k, v in bidder_ids.items()}
+    assert len(lunches.bids) == 3
+    assert all(
+        set(lunches.scores[bid]) == set(CRITERIA)
+        and all(given.justification for given in lunches.scores[bid].values())
+        for bid in lunches.bids
+    )
+    (excluded,) = lunches.excluded
+    assert organisation_of[str(lunches.bids[excluded].lead_id)] == _email(LOW_PRICED)
+    procedure = lunches.low_prices[excluded]
+    assert procedure.queried_at is not None
+    assert (procedure.explanation, procedure.accepted, procedure.reason) == (
+        LOW_PRICE_EXPLANATION,
+        False,
+        LOW_PRICE_REASON,
+    )
+    assert lunches.decision is not None
+    assert lunches.decision.winner is not None
+    winner = lunches.bids[lunches.decision.winner]
+    assert [organisation_of[str(member)] for member in winner.members] == [
+        _email(LUNCH_LEAD),
+        _email(LUNCH_PARTNER),
+    ]
+    assert lunches.status is LotStatus.CONTRACTED
+    assert lunches.standstill_ends is not None
+    assert lunches.standstill_ends < datetime.now(UTC)
+    contract = contracts["lot-1"]
+    assert lunches.contract_id == contract.id
+    assert contract.signed_at >= lunches.standstill_ends
+    assert contract.committed() == {"apprenticeships": 4, "local_jobs": 6}
+    assert contract.delivered() == {"apprenticeships": 1, "local_jobs": 3}  # confirmed only
+    assert contract.pending() == {"apprenticeships": 1, "local_jobs": 2}  # awaiting the council
+    assert [report.status for report in contract.reports] == [CONFIRMED, REPORTED]
+    assert all(
+        contract.period.start <= r.period.start and r.period.end < datetime.now(UTC)
+        for r in contract.reports
+    )
+    # The second lot, contracted too.
+    assert cleaning.status is LotStatus.CONTRACTED
+    assert contracts["lot-2"].delivered() == {"local_jobs": 2, "volunteering_hours": 24}
+    # In standstill: awarded, the notice published the day before, the standstill running.
+    assert repairs.status is LotStatus.AWARDED
+    assert repairs.notice_published_at is not None
+    assert repairs.notice_published_at < datetime.now(UTC)
+    assert repairs.standstill_ends is not None
+    assert repairs.standstill_ends > datetime.now(UTC)
+    assert repairs.contract_id is None
+    # Every lot's summaries sent (the outbox says, as the award notice needed).
+    assert summaries_sent == [True, True, True]
+    assert excluded_summary.status_code == 200, excluded_summary.text
+    assert excluded_summary.json()["outcome"] == "excluded"
+    assert excluded_summary.json()["excluded_reason"] == LOW_PRICE_REASON
+    assert lunches_view.status_code == 200, lunches_view.text
+    assert standstill_notice.status_code == 200, standstill_notice.text
+    notice = standstill_notice.json()
+    assert datetime.fromisoformat(notice["standstill_ends"]) > datetime.now(UTC)
+    assert not notice["contracted"]
+    # The opened tender is left for a newcomer to score.
+    assert unscored.status is LotStatus.EVALUATING
+    assert not any(unscored.scores.values())
+    # The summaries' mail, written to the data directory's mail/ (the embedded default).
+    mail = [path.read_text() for path in (tmp_path / "data" / "mail").glob("*.eml")]
+    assert sum("Subject: Assessment summary:" in message for message in mail) == 8
 
 
 async def test_clock_tick_from_the_command_line_is_idempotent(tmp_path: Path) -> None:

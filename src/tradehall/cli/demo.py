@@ -13,6 +13,7 @@ from tradehall.settings import Settings
 
 def _seed_demo(settings: Settings) -> None:
     from tradehall.dev.demo import DemoReport, seed_demo
+    from tradehall.dev.demo_awards import read_side_and_mail
     from tradehall.membership.evidence import DirectoryFileStore
     from tradehall.membership.registration import registrar_for
 
@@ -22,7 +23,9 @@ def _seed_demo(settings: Settings) -> None:
     async def seed(services: Any) -> DemoReport:
         # After each context's reference data (the first dues schedule): the organisations.
         # Then the quality marks, their evidence in the store the API reads it from; then the
-        # buyers' verifications, the members' listings, the councils' tenders and their bids.
+        # buyers' verifications, the members' listings, the councils' tenders and their bids;
+        # tenders evaluated and awarded, their summaries sent (the read side's follower queues
+        # them, the mail transport sends them: the award notice waits for them), contracts.
         return await seed_demo(
             registrar_for(services),
             services.engine,
@@ -32,6 +35,7 @@ def _seed_demo(settings: Settings) -> None:
             services.applications["bids"],
             services.sealing,
             timedelta(seconds=settings.bid_opening_margin_seconds),
+            read_side_and_mail(services, settings.mail_transport),
         )
 
     report = _with_services(settings, seed, read_side=False)
@@ -85,11 +89,14 @@ def _seed_demo(settings: Settings) -> None:
         f" GET /api/v1/tenders/{report.opened_tender}/bids"
         " (the bids as opened; the active tender's are the same 404 until its opening)"
     )
+    for label, text in report.awards:
+        click.echo(f"  {label + ':':<7} {text}")
 
 
 @click.command()
 def demo() -> None:
     """Seed demo data: dozens of organisations, applications and decisions, buyers, listings,
-    tenders in every state, sealed bids (and a tender whose bids were opened), a staff user."""
+    tenders in every state, sealed bids (and a tender whose bids were opened), tenders evaluated
+    and awarded (one contracted, with delivery reports; one in standstill), a staff user."""
     settings = _settings()
     _seed_demo(settings)

@@ -15,6 +15,7 @@ import hashlib
 import random
 import tempfile
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -375,6 +376,8 @@ BIDS = [
     DemoBid(OPENED_TENDER, "lot-1", 8, 5_100_000, False),
 ]  # fmt: skip
 OPENED_BIDS_AFTER = timedelta(days=10)  # after the opened tender's publication, bids came in
+# Catches the read side up and sends the outbox (the CLI's: demo_awards.read_side_and_mail).
+Settle = Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -402,6 +405,8 @@ class DemoReport:
     # (sign-in e-mail, organisation name, organisation id or None, its bids) of each bidder.
     bidders: list[tuple[str, str, UUID | None, str]] = field(default_factory=list)
     opened_tender: UUID = OPENED_TENDER.id
+    # (label, text) lines of the tenders evaluated, awarded and contracted (demo_awards).
+    awards: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _tender_states() -> list[tuple[str, str, UUID, str]]:
@@ -456,9 +461,10 @@ def _bid_state(bid: DemoBid) -> str:
 
 def _bidder_logins(
     members: dict[int, tuple[UUID, UUID, str]] | None = None,
+    also: Callable[[int], list[str]] = lambda n: [],
 ) -> list[tuple[str, str, UUID | None, str]]:
     """Each bidder's sign-in and what it sees at GET /api/v1/bids (organisation ids on the
-    run that seeded them)."""
+    run that seeded them); `also`: its bids in the evaluated tenders (demo_awards)."""
     bidders = sorted({bid.lead for bid in BIDS} | {p for bid in BIDS for p, _, _ in bid.partners})
     found = []
     for n in bidders:
@@ -476,6 +482,7 @@ def _bidder_logins(
                         f"{where}, {percent}% partner of {_member_name(bid.lead)} ({answer}): "
                         f"{_bid_state(bid)}"
                     )
+        held += also(n)
         organisation_id = members[n][0] if members is not None else None
         found.append((_member_email(n), _member_name(n), organisation_id, "; ".join(held)))
     return found
@@ -498,12 +505,22 @@ async def seed_demo(
     bids: BidsApp,
     sealing: SealingKeys,
     opening_margin: timedelta,
+    settle: Settle,
 ) -> DemoReport:
     """Seed through the registrar (users, passwords, clock, the membership Application), the
     database (the staff user's row, contact points), the quality mark Application, the
     marketplace Application (buyer verifications, listings, tenders), the evidence files, and
     the bids' Application with the sealing keys (each published tender's key, made at its
-    publication as the API makes it) and the opening clock's margin."""
+    publication as the API makes it) and the opening clock's margin; `settle` catches the read
+    side up and sends the outbox (the award notices wait for the summaries to be sent)."""
+    # Here, not at the top: demo_awards builds on this module's tenders and bids.
+    from tradehall.dev.demo_awards import (
+        award_bids_of,
+        award_lines,
+        award_tender_states,
+        seed_awards,
+    )
+
     member_email = _member_email(0)
     if await registrar.users.email_taken(STAFF_EMAIL):
         return DemoReport(
@@ -515,8 +532,9 @@ async def seed_demo(
             MEMBER_PASSWORD,
             buyers=_buyer_logins(),
             listings=len(LISTINGS),
-            tenders=_tender_states(),
-            bidders=_bidder_logins(),
+            tenders=_tender_states() + award_tender_states(),
+            bidders=_bidder_logins(also=award_bids_of),
+            awards=award_lines(),
         )
     rng = random.Random(2026)  # noqa: S311 (made-up registry numbers, not secrets)
     staff_id = uuid.uuid4()
@@ -635,6 +653,8 @@ async def seed_demo(
     )
     # The past first: its opening clock must find no other tender's key yet.
     await _seed_opened_tender(registrar, opening, members, buyers)
+    # Then the evaluated and awarded ones, still before any key of a tender to discard.
+    awards = await seed_awards(registrar, opening, members, buyers, engine, settle)
     await _seed_tenders(registrar, marketplace, sealing, members, buyers)
     await _seed_bids(registrar, opening, members, ACTIVE_TENDER, registrar.clock.now())
     return DemoReport(
@@ -647,9 +667,10 @@ async def seed_demo(
         demo_marks,
         buyers=_buyer_logins(),
         listings=len(LISTINGS),
-        tenders=_tender_states(),
+        tenders=_tender_states() + award_tender_states(),
         tender_buyer=(BUYERS[0].email(0), buyers[0][0]),
-        bidders=_bidder_logins(members),
+        bidders=_bidder_logins(members, award_bids_of),
+        awards=awards,
     )
 
 
@@ -750,11 +771,12 @@ async def _seed_opened_tender(
     parts: OpeningParts,
     members: dict[int, tuple[UUID, UUID, str]],
     buyers: dict[int, tuple[UUID, UUID]],
+    tender: DemoTender = OPENED_TENDER,
+    bids: Sequence[DemoBid] = BIDS,
 ) -> None:
-    """The tender whose deadline has passed: drafted and published `ago`, its bids made
+    """A tender whose deadline has passed: drafted and published `ago`, its bids made
     after, then opened by the opening clock's own tick, run at its deadline plus the margin
     (it opens the bids and records the opening in the marketplace's log, then settles)."""
-    tender = OPENED_TENDER
     then = registrar.clock.now().replace(second=0, microsecond=0) - tender.ago
     organisation_id, user_id = buyers[tender.buyer]
     council = Context(user_actor(user_id), "demo", then)
@@ -764,11 +786,11 @@ async def _seed_opened_tender(
     await registrar.run(
         parts.marketplace.publish_tender, council, tender.id, BuyerFacts("public_body")
     )
-    await _seed_bids(registrar, parts, members, tender, then + OPENED_BIDS_AFTER)
+    await _seed_bids(registrar, parts, members, tender, then + OPENED_BIDS_AFTER, bids)
     at_opening = replace(parts, clock=ManualClock(then + tender.deadline + parts.margin))
-    # Its key is the only one yet (the other tenders come after), so the tick opens it alone.
+    # The only key not settled yet (the other tenders come after), so the tick opens it alone.
     if await registrar.run(open_due_bids, at_opening) != (1, 0):
-        raise RuntimeError("the demo's opened tender was not opened alone (see the log)")
+        raise RuntimeError(f"the demo's tender {tender.key!r} was not opened alone (see the log)")
 
 
 async def _seed_bids(
@@ -777,12 +799,13 @@ async def _seed_bids(
     members: dict[int, tuple[UUID, UUID, str]],
     demo_tender: DemoTender,
     at: datetime,
+    bids: Sequence[DemoBid] = BIDS,
 ) -> None:
     """The tender's demo bids, by their leads' and partners' first users, dated `at`: drafted,
     written, a consortium formed and accepted, submitted (the receipt and invitations queued,
     sealed, in each bid's own transaction)."""
     tender = await registrar.run(parts.marketplace.tender, demo_tender.id)
-    for bid in BIDS:
+    for bid in bids:
         if bid.tender is not demo_tender:
             continue
         lead_id, lead_user, lead_name = members[bid.lead]
