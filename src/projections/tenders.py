@@ -52,8 +52,20 @@ AMENDED = "Tender.Amended"
 DOCUMENT_ADDED = "Tender.DocumentAdded"
 ENDED = "Tender.Ended"
 LOT_DECIDED = "Tender.LotDecided"
+# Changes nothing shown but the version (the tender's ETag follows the aggregate's).
+BIDS_OPENED = "Tender.BidsOpened"
 _TENDER_EVENTS = frozenset(
-    {DRAFTED, REVISED, PUBLISHED, ACTIVATED, AMENDED, DOCUMENT_ADDED, ENDED, LOT_DECIDED}
+    {
+        DRAFTED,
+        REVISED,
+        PUBLISHED,
+        ACTIVATED,
+        AMENDED,
+        DOCUMENT_ADDED,
+        ENDED,
+        LOT_DECIDED,
+        BIDS_OPENED,
+    }
 )
 DRAFT = "draft"
 # Statuses each event may set (OCDS tender.status, as marketplace.tenders writes them).

@@ -566,6 +566,10 @@ FIXED = {
     "sha256": "0" * 64,
     "kind": "technicalSpecifications",
     "criterion": "x",
+    "lot_id": "lot-1",
+    "contract_id": "5e1ed000-0000-4000-8000-000000000004",
+    "report_id": "5e1ed000-0000-4000-8000-000000000005",
+    "day": "2026-12-24",
 }
 NO_BID = {"bid_id": "5e1ed000-0000-4000-8000-0000000000b1", "name": "0" * 32}
 REQUIRED_QUERY = {"filename": "walk.pdf"}
