@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from marketplace.bids.content import MAX_PARTNERS, MAX_QUANTITY, Commitment, _whole
+from marketplace.bids.content import MAX_PARTNERS, MAX_QUANTITY, Commitment, is_whole_number
 from marketplace.tender_terms import MAX_VALUE_MINOR, Period
 from sharedkernel.errors import Conflict, InvalidValue, NotFound
 from sharedkernel.events import Context, TradehallAggregate
@@ -392,6 +392,27 @@ class Contract(TradehallAggregate):
             **context.event_kwargs(),
         )
 
+    def repeats(
+        self,
+        report_id: UUID,
+        *,
+        by_organisation: UUID,
+        period: Period,
+        delivered: Sequence[Delivered],
+        note: str,
+    ) -> bool:
+        """Whether this is the report already made under this id, as it was recorded (a
+        retried request): the same reporter, period, figures and note."""
+        made = self._reports.get(report_id)
+        if made is None:
+            return False
+        try:
+            text = _text(note, "note", MAX_NOTE, required=None)
+        except InvalidValue:
+            return False
+        given = (by_organisation, period, tuple(delivered), text)
+        return (made.reporter_id, made.period, made.delivered, made.note) == given
+
     def confirm_delivery(self, context: Context, *, report_id: UUID, by_organisation: UUID) -> None:
         """The buyer confirms a report: its figures count as delivered."""
         self._require_buyer(by_organisation, "confirms")
@@ -437,7 +458,7 @@ class Contract(TradehallAggregate):
             if item.measure in seen:
                 raise InvalidValue(f"{at}.measure", "each measure once a report")
             seen.add(item.measure)
-            if not _whole(item.quantity) or not 0 <= item.quantity <= MAX_QUANTITY:
+            if not is_whole_number(item.quantity) or not 0 <= item.quantity <= MAX_QUANTITY:
                 raise InvalidValue(f"{at}.quantity", f"a whole number from 0 to {MAX_QUANTITY}")
         return tuple(delivered)
 
@@ -446,7 +467,7 @@ class Contract(TradehallAggregate):
 
 
 def _check_value(value: Money) -> None:
-    if not _whole(value.minor) or not 0 < value.minor <= MAX_VALUE_MINOR:
+    if not is_whole_number(value.minor) or not 0 < value.minor <= MAX_VALUE_MINOR:
         raise InvalidValue("value", f"a whole number of minor units, 1 to {MAX_VALUE_MINOR}")
 
 
@@ -464,7 +485,7 @@ def _check_parties(parties: Sequence[Party], buyer_id: UUID) -> tuple[Party, ...
     if buyer_id in ids:
         raise InvalidValue("parties", "the buyer is not a supplier party to its own contract")
     for i, party in enumerate(parties):
-        if not _whole(party.share_percent) or not 1 <= party.share_percent <= 100:
+        if not is_whole_number(party.share_percent) or not 1 <= party.share_percent <= 100:
             raise InvalidValue(f"parties[{i}].share_percent", "a whole percentage from 1 to 100")
     total = sum(p.share_percent for p in parties)
     if total != 100:

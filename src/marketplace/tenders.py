@@ -45,6 +45,7 @@ PUBLISHED = frozenset(
     }
 )
 OPEN = frozenset({TenderStatus.PLANNED, TenderStatus.ACTIVE})
+_ENDED = frozenset({TenderStatus.CANCELLED, TenderStatus.WITHDRAWN, TenderStatus.UNSUCCESSFUL})
 # A lot's outcomes (OCDS lot status: complete when awarded, else unsuccessful).
 LOT_AWARDED = "awarded"
 LOT_NOT_AWARDED = "not_awarded"
@@ -198,6 +199,12 @@ class Tender(TradehallAggregate):
         period = self.terms.enquiry_period
         return self.status is TenderStatus.ACTIVE and period.start <= now < period.end
 
+    @property
+    def ended_unopened(self) -> bool:
+        """Cancelled, withdrawn or closed unsuccessful before its bids were opened: they never
+        will be."""
+        return self.status in _ENDED and not self.bids_opened
+
     def accepts_bids(self, now: datetime) -> bool:
         return self.status is TenderStatus.ACTIVE and now < self.terms.deadline
 
@@ -250,6 +257,7 @@ class Tender(TradehallAggregate):
         the evaluation rules change only with a later deadline."""
         if self.status not in OPEN:
             raise Conflict(f"a {self.status} tender is not amended")
+        self._not_opened()
         if not rationale.strip():
             raise InvalidValue("rationale", "say why the tender changes")
         changed = self.terms.changed_fields(terms)
@@ -277,6 +285,7 @@ class Tender(TradehallAggregate):
     def add_document(self, context: Context, document: TenderDocument) -> None:
         if self.status not in {TenderStatus.DRAFT, *OPEN}:
             raise Conflict(f"documents are not added to a {self.status} tender")
+        self._not_opened()
         if document.kind not in DOCUMENT_KINDS:
             raise InvalidValue("kind", f"one of: {', '.join(sorted(DOCUMENT_KINDS))}")
         if any(d.sha256 == document.sha256 for d in self.documents):

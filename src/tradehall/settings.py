@@ -19,6 +19,7 @@ from tradehall.mail.smtp import SmtpSettings, Transport
 DEFAULT_DATA_DIR = Path("data")
 MIN_SECRET_LENGTH = 32
 MAX_TOKEN_LIFETIME = 86_400
+MAX_STANDSTILL_WORKING_DAYS = 60
 
 
 class SettingsError(Exception):
@@ -241,6 +242,9 @@ def _standstill(value: str, name: str) -> int:
             f"TRADEHALL_{name} must be at least {MIN_STANDSTILL_WORKING_DAYS} (the Procurement "
             "Act's standstill: configuration may lengthen it, never shorten it)"
         )
+    if number > MAX_STANDSTILL_WORKING_DAYS:
+        # The working calendar holds the bank holidays of a notice's year and the next.
+        raise SettingsError(f"TRADEHALL_{name} must be at most {MAX_STANDSTILL_WORKING_DAYS}")
     return number
 
 
@@ -287,6 +291,12 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
 
 def _mail_dir(get: Callable[[str], str], environment: str, data_dir: Path) -> Path | None:
     if get("MAIL_DIR"):
+        if environment == "production":
+            # Mail written to a directory counts as sent (an award notice waits for that).
+            raise SettingsError(
+                "TRADEHALL_MAIL_DIR is for the embedded default; production sends by "
+                "TRADEHALL_SMTP_HOST"
+            )
         return Path(get("MAIL_DIR"))
     if environment == "embedded" and not get("SMTP_HOST"):
         return data_dir / "mail"

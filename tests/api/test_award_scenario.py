@@ -197,7 +197,9 @@ async def test_from_publication_to_a_confirmed_delivery_report(
     await ok(awarded)
     await settle(client)
     board = await ok(await client.get(f"/api/v1/tenders/{tender}"))
-    assert board["status"] == "complete"  # lot 1 awarded, lot 2 unsuccessful
+    # The public learns of the award from its notice, not before: lot 1 shows no outcome yet.
+    assert board["status"] == "active"
+    assert [lot["outcome"] for lot in board["lots"]] == [None, "unsuccessful"]
 
     # The award notice waits for every summary to be sent.
     waiting = await client.post(f"{lot}/award-notice", json={}, headers=buyer_headers)
@@ -226,6 +228,9 @@ async def test_from_publication_to_a_confirmed_delivery_report(
     ends = datetime(2026, 4, 14, 23, tzinfo=UTC)
     notice = await ok(await client.get(f"{lot}/award"))
     assert at(notice["standstill_ends"]) == ends
+    await settle(client)
+    board = await ok(await client.get(f"/api/v1/tenders/{tender}"))
+    assert board["status"] == "complete"  # lot 1 awarded, lot 2 unsuccessful
 
     contract_body = {
         "value_minor": 9_500_000,

@@ -297,9 +297,10 @@ async def test_a_losing_bidder_reads_its_own_scores_and_the_winners_never_a_thir
         assert justification("winner", criterion) not in second  # the winner's scores, no words
         assert justification("third", criterion) not in second
         assert justification("cheap", criterion) not in second
-    assert f"total {mine['total']} points (ranked 2)" in second
+    assert f"total {mine['total']} points\n" in second
+    assert "ranked" not in second  # points, never a place among the losing bids
     assert "method statement: 5 out of 5 (weight 30 points)" in second  # the winner's score
-    assert f"total {winners['total']} points (ranked 1)" in second
+    assert f"total {winners['total']} points\n" in second
     assert third["total"] not in second
     for secret in ("1234567", "12,345.67", "12345.67", "500000", "ZQX-EXPLAINED", "ZQX-EXCLUDED"):
         assert secret not in second

@@ -381,9 +381,10 @@ async def test_clock_tick_from_the_command_line_is_idempotent(tmp_path: Path) ->
     # 24 paid-up members and 6 awaiting their first payment are the clock's candidates.
     assert "examined 30 members" in first.output
     assert "quality marks changed" in first.output  # every context's clock ticks
-    # The demo's published tenders have sealing keys: the cancelled and the withdrawn one's
-    # bids are discarded (the opened one was settled by the demo, the others are not due).
-    assert "tenders whose bids were opened 0, discarded 2" in first.output
+    # The demo's published tenders have sealing keys: the cancelled, the withdrawn and the one
+    # closed unsuccessful before opening have their (empty) boxes discarded (the opened ones
+    # were settled by the demo, the others are not due).
+    assert "tenders whose bids were opened 0, discarded 3" in first.output
     assert second.exit_code == 0, second.output
     assert "examined 30 members, changed 0" in second.output
     assert "quality marks changed 0" in second.output

@@ -206,7 +206,8 @@ def test_the_standstill_may_be_lengthened_never_shortened(tmp_path: Path) -> Non
     assert Settings.from_env(data).standstill_working_days == 8
     longer = Settings.from_env(data | {"TRADEHALL_STANDSTILL_WORKING_DAYS": "10"})
     assert longer.standstill_working_days == 10
-    for value, says in (("7", "at least 8"), ("0", "positive"), ("eight", "whole number")):
+    cases = (("7", "at least 8"), ("0", "positive"), ("eight", "whole number"), ("61", "at most"))
+    for value, says in cases:
         with pytest.raises(SettingsError, match="TRADEHALL_STANDSTILL_WORKING_DAYS") as refused:
             Settings.from_env(data | {"TRADEHALL_STANDSTILL_WORKING_DAYS": value})
         assert says in str(refused.value)
@@ -229,3 +230,6 @@ def test_mail_goes_by_smtp_else_into_the_embedded_mail_directory(tmp_path: Path)
         "TRADEHALL_SEALING_KEY": new_key_text(),
     }
     assert Settings.from_env(production).mail_transport is None  # waits in the outbox
+    # In production mail counts as sent only once an SMTP server has taken it.
+    with pytest.raises(SettingsError, match="TRADEHALL_MAIL_DIR"):
+        Settings.from_env(production | {"TRADEHALL_MAIL_DIR": str(tmp_path / "mail")})

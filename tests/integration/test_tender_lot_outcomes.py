@@ -21,7 +21,7 @@ from projections.tables import tender_lot_outcomes, tenders
 from projections.tenders import TendersProjection, tender_board, tender_detail
 from tests.api.helpers import services_of
 from tests.conftest import AppClient
-from tests.integration.test_award_notices import decide
+from tests.integration.test_award_notices import OPENED, at, decide
 from tests.integration.test_tenders_read_side import T0, TERMS, m
 from tradehall.store.base import Store
 
@@ -71,6 +71,9 @@ async def test_the_board_follows_each_lots_decision_and_a_rebuild_agrees(
 ) -> None:
     marketplace, membership = apps
     scenario = decide(marketplace)
+    # The award reaches the tender (and the public) with its notice.
+    assert marketplace.tender(scenario.tender).lot_outcomes == {"lot-2": "unsuccessful"}
+    marketplace.publish_award_notice(at(OPENED), scenario.tender, "lot-1", lambda e: True)
     runner = BatchProjector(
         engine,
         {
@@ -179,7 +182,15 @@ def status_of(connection: Any, tender_id: uuid.UUID) -> str:
 
 async def test_the_public_view_shows_each_lots_outcome(client: AppClient) -> None:
     services = services_of(client)
-    scenario = await services.run(decide, services.applications["marketplace"])
+    marketplace = services.applications["marketplace"]
+    scenario = await services.run(decide, marketplace)
+    await services.run(services.readside.projector.catch_up)
+    before_notice = (await client.get(f"/api/v1/tenders/{scenario.tender}")).json()
+    assert before_notice["status"] == "active"  # awarded, but not yet published
+    assert [lot["outcome"] for lot in before_notice["lots"]] == [None, "unsuccessful"]
+    await services.run(
+        marketplace.publish_award_notice, at(OPENED), scenario.tender, "lot-1", lambda e: True
+    )
     await services.run(services.readside.projector.catch_up)
 
     response = await client.get(f"/api/v1/tenders/{scenario.tender}")

@@ -16,7 +16,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from marketplace.application import MarketplaceApp, TenderPolicy
+from marketplace.application import BuyerFacts, MarketplaceApp, TenderPolicy
 from marketplace.bids.application import BidsApp
 from marketplace.bids.bid import BidStatus
 from marketplace.bids.content import SupplierFacts
@@ -55,6 +55,7 @@ from tests.unit.test_lot_evaluation import (
     STANDSTILL_ENDS,
     UK_HOLIDAYS,
 )
+from tests.unit.test_tender_domain import terms
 
 IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 MARGIN = timedelta(minutes=10)
@@ -195,7 +196,7 @@ def test_an_unopened_lot_has_no_evaluation() -> None:
 # Deciding the lots -----------------------------------------------------------------------------
 
 
-def test_awarding_a_lot_records_it_on_the_tender_which_completes_with_its_last_lot() -> None:
+def test_an_awarded_lot_is_recorded_on_the_tender_with_its_notice_which_completes_it() -> None:
     app = market()
     t = tender()
     ids = scored_lot(app, t, lot_2=True)
@@ -208,11 +209,15 @@ def test_awarding_a_lot_records_it_on_the_tender_which_completes_with_its_last_l
     decision = lot_1(app, t).decision
     assert decision is not None
     assert decision.winner == ids[SECOND]
-    assert app.tender(t.id).lot_outcomes == {"lot-1": "awarded"}
-    assert app.tender(t.id).status is TenderStatus.ACTIVE
+    # Told to the bidders (their summaries), not yet to the public: the tender says nothing.
+    assert app.tender(t.id).lot_outcomes == {}
 
     app.decline_to_award(at(AWARDED_AT), t.id, "lot-2", "The budget for the south was cut")
     assert app.lot_evaluation(t.id, "lot-2").status is LotStatus.NOT_AWARDED
+    assert app.tender(t.id).lot_outcomes == {"lot-2": "not_awarded"}
+    assert app.tender(t.id).status is TenderStatus.ACTIVE
+
+    app.publish_award_notice(at(PUBLISHED_AT), t.id, "lot-1", lambda e: True)
     assert app.tender(t.id).lot_outcomes == {"lot-1": "awarded", "lot-2": "not_awarded"}
     assert app.tender(t.id).status is TenderStatus.COMPLETE
 
@@ -237,8 +242,25 @@ def test_once_its_bids_are_opened_a_tender_is_decided_lot_by_lot_never_ended_who
         app.cancel_tender(at(AWARDED_AT), t.id, "Changed our minds")
     with pytest.raises(Conflict, match="each lot is decided by its evaluation"):
         app.close_unsuccessful(at(AWARDED_AT), t.id, "Nothing suitable")
+    # Nor are its rules changed once the prices are known (eligibility is checked at award).
+    council = BuyerFacts("public_body")
+    with pytest.raises(Conflict, match="each lot is decided by its evaluation"):
+        app.amend_tender(at(AWARDED_AT), t.id, terms(deadline_days=60), "Wider regions", council)
     assert written(app) == before
     assert app.tender(t.id).bids_opened is True
+
+
+def test_a_tender_closed_after_its_deadline_but_before_opening_is_never_opened() -> None:
+    app = market()
+    t = tender()
+    app.save(t)
+    app.close_unsuccessful(at(t.terms.deadline), t.id, "Nothing came in")
+    closed = app.tender(t.id)
+    assert closed.ended_unopened
+    with pytest.raises(Conflict, match="never opened"):
+        BidsApp(IN_MEMORY, ids=Uuid5BidIds()).open_bids(
+            at(t.terms.deadline + MARGIN), closed, eligible
+        )
 
 
 def test_a_refused_award_changes_neither_the_lot_nor_the_tender() -> None:

@@ -22,6 +22,7 @@ from marketplace.bids.content import Commitment, SupplierFacts
 from marketplace.contracts import ContractStatus, Party, contract_id_for
 from marketplace.evaluation.lot import (
     MAX_JUSTIFICATION,
+    InvalidBid,
     LotEvaluation,
     LotStatus,
     OpenedBid,
@@ -165,7 +166,7 @@ def test_a_lot_with_bids_starts_evaluating_them() -> None:
     assert lot.unscored() == {BID_A: ["method statement", "experience", "social value"]}
     assert lot.ranking() == []
     assert lot.decision is None
-    assert not lot.decided
+    assert lot.decision is None
     assert lot.summary_recipients == [LEAD, PARTNER]
     assert names(lot) == ["Started"]
 
@@ -501,7 +502,7 @@ def test_the_lot_is_awarded_to_the_highest_total() -> None:
     lot.collect_events()
     lot.award(at(AWARDED_AT), TERMS, everyone_eligible(lot))
     assert lot.status is LotStatus.AWARDED
-    assert lot.decided
+    assert lot.decision is not None
     decision = lot.decision
     assert decision is not None
     assert (decision.winner, decision.reason, decision.passed_over) == (BID_B, None, [])
@@ -584,7 +585,7 @@ def test_the_buyer_declines_to_award_with_a_reason() -> None:
     assert refused.value.field == "reason"
     lot.decline_to_award(at(AWARDED_AT), " The budget was withdrawn ")
     assert lot.status is LotStatus.NOT_AWARDED
-    assert lot.decided
+    assert lot.decision is not None
     decision = lot.decision
     assert decision is not None
     assert (decision.winner, decision.reason) == (None, "The budget was withdrawn")
@@ -779,7 +780,7 @@ def test_the_contract_is_signed_at_the_end_of_the_standstill_with_the_winning_bi
     assert contract.status is ContractStatus.ACTIVE
     assert lot.status is LotStatus.CONTRACTED
     assert lot.contract_id == contract.id
-    assert lot.decided
+    assert lot.decision is not None
     with pytest.raises(Conflict, match="only an awarded lot"):
         lot.sign_contract(at(STANDSTILL_ENDS), Money("GBP", 1), CONTRACT_PERIOD, CALENDAR)
 
@@ -883,3 +884,71 @@ def test_an_unsuccessful_lot_is_replayed_too() -> None:
         replayed = event.mutate(replayed)
     assert replayed is not None
     assert replayed.__dict__ == lot.__dict__
+
+
+# A (LEAD) 50,000; B (SECOND) 100,000; C (THIRD) 120,000. A is abnormally low (against the
+# others' mean 110,000 less 20%: 88,000) and its price accepted.
+# With A: A 40 + 30 + 20 + 10 = 100.00; C 50/120*40 = 16.67 + 4/5*30 = 24 + 3/5*20 = 12
+#   + 4/10*10 = 4 -> 56.67; B 50/100*40 = 20 + 18 + 12 + 5 -> 55.00.
+# A no longer eligible, so out of contention: B 40 + 35 -> 75.00; C 100/120*40 = 33.33 + 40
+#   -> 73.33. B wins: a bid passed over sets no lowest price.
+def test_a_bid_passed_over_at_award_sets_no_lowest_price() -> None:
+    lot = started(
+        opened(BID_A, 50_000, (LEAD, 100)),
+        opened(BID_B, 100_000, (SECOND, 100)),
+        opened(BID_C, 120_000, (THIRD, 100)),
+    )
+    score(lot, BID_A, 5, 5, 10)
+    score(lot, BID_B, 3, 3, 5)
+    score(lot, BID_C, 4, 3, 4)
+    assert lot.flagged == {BID_A}
+    lot.decide_low_price(at(OPENED_AT), BID_A, True, "Its kitchen is donated")
+    assert [(r.bid_id, str(r.total)) for r in lot.ranking()] == [
+        (BID_A, "100.00"),
+        (BID_C, "56.67"),
+        (BID_B, "55.00"),
+    ]
+    fallen = everyone_eligible(lot) | {LEAD: facts(LEAD, in_good_standing=False)}
+    lot.award(at(AWARDED_AT), TERMS, fallen)
+    decision = lot.decision
+    assert decision is not None
+    assert decision.winner == BID_B
+    assert [(r["bid_id"], r["total"]) for r in decision.results] == [
+        (str(BID_B), "75.00"),
+        (str(BID_C), "73.33"),
+    ]
+    passed = lot.summary_for(LEAD)
+    assert passed is not None
+    assert passed["outcome"] == "passed_over"
+    assert "not a member in good standing" in passed["passed_over_reason"]
+    assert passed["result"] is None  # not ranked among the bids still in contention
+    losing = lot.summary_for(THIRD)
+    assert losing is not None
+    assert losing["result"] == {
+        "bid_id": str(BID_C),
+        "price_minor": 12_000_000,
+        "price_points": "33.33",
+        "quality_points": "36.00",
+        "social_value_points": "4.00",
+        "total": "73.33",
+    }  # its points, never its rank among the losing bids
+    assert "rank" not in losing["winner"]["result"]
+
+
+def test_a_bidder_found_invalid_at_opening_is_told_the_outcome_too() -> None:
+    invalid = InvalidBid(BID_C, shares((THIRD, 60), (PARTNER, 40)), "the consortium is incomplete")
+    lot = LotEvaluation.start(
+        at(OPENED_AT), TENDER_ID, "lot-1", BUYER, RULES, two_scored().bids.values(), [invalid]
+    )
+    assert lot.summary_for(THIRD) is None  # nothing before the decision
+    score(lot, BID_A, 4, 3, 7)
+    score(lot, BID_B, 5, 5, 9)
+    lot.award(at(AWARDED_AT), TERMS, everyone_eligible(lot))
+    told = lot.summary_for(THIRD)
+    assert told is not None
+    assert (told["outcome"], told["invalid_reason"]) == ("invalid", invalid.reason)
+    assert (told["result"], told["scores"]) == (None, [])
+    assert told["winner"]["bid_id"] == str(BID_B)
+    assert lot.summary_recipients == [LEAD, SECOND, THIRD, PARTNER]
+    [event] = [e for e in lot.collect_events() if type(e).__name__ == "Awarded"]
+    assert [s["outcome"] for s in event.summaries] == ["unsuccessful", "successful", "invalid"]

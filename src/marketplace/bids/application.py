@@ -27,7 +27,7 @@ from marketplace.bids.content import (
 )
 from marketplace.bids.opening import verdicts
 from marketplace.bids.ports import BidIds
-from marketplace.tenders import Tender, TenderStatus
+from marketplace.tenders import Tender
 from sharedkernel.errors import Conflict, NotFound
 from sharedkernel.events import Context
 from sharedkernel.writing import Decision, Saved, Writes, saved
@@ -238,7 +238,7 @@ class BidsApp(Application[UUID], Writes):
         """Close the box and open every submitted bid (valid or invalid, with why) in one
         transaction; a bid written meanwhile makes this attempt clash and start again. Opening
         an opened box answers its bids as they were opened."""
-        if tender.status in {TenderStatus.CANCELLED, TenderStatus.WITHDRAWN}:
+        if tender.ended_unopened:
             raise Conflict(f"the tender was {tender.status}: its bids are never opened")
         if context.at < tender.terms.deadline:
             raise Conflict("bids are opened only after the tender's deadline")

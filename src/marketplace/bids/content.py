@@ -34,7 +34,7 @@ MEASURES: Mapping[str, str] = {
 }
 
 
-def _whole(number: object) -> bool:
+def is_whole_number(number: object) -> bool:
     """A whole number, not a bool or a float that happens to be whole."""
     return isinstance(number, int) and not isinstance(number, bool)
 
@@ -59,7 +59,7 @@ def parse_commitment(measure: str, quantity: int, unit: str | None, at: str) -> 
     expected = MEASURES[measure]
     if unit is not None and unit != expected:
         raise InvalidValue(f"{at}.unit", f"{measure} is counted in {expected}")
-    if not _whole(quantity) or not 0 < quantity <= MAX_QUANTITY:
+    if not is_whole_number(quantity) or not 0 < quantity <= MAX_QUANTITY:
         raise InvalidValue(f"{at}.quantity", f"a whole number from 1 to {MAX_QUANTITY}")
     return Commitment(measure, quantity, expected)
 
@@ -112,7 +112,7 @@ def parse_content(
     criteria, each commitment once."""
     price = None
     if price_minor is not None:
-        if not _whole(price_minor) or not 0 < price_minor <= MAX_PRICE_MINOR:
+        if not is_whole_number(price_minor) or not 0 < price_minor <= MAX_PRICE_MINOR:
             raise InvalidValue(
                 "price_minor", f"a whole number of minor units, 1 to {MAX_PRICE_MINOR}"
             )
@@ -188,7 +188,7 @@ def parse_consortium(
         raise InvalidValue("partners", "each organisation once, and not the lead")
     for i, share in enumerate(shares):
         at = "lead_share" if i == 0 else f"partners[{i - 1}].share"
-        if not _whole(share.percent) or not 1 <= share.percent <= 100:
+        if not is_whole_number(share.percent) or not 1 <= share.percent <= 100:
             raise InvalidValue(at, "a whole percentage from 1 to 100")
     if sum(s.percent for s in shares) != 100:
         raise InvalidValue("partners", "the shares sum to 100")

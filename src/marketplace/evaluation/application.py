@@ -2,8 +2,8 @@
 the closure days that lengthen a standstill, and the contracts with their delivery reports.
 Mixed into `MarketplaceApp`; load -> decide -> save like its other commands.
 
-A lot's decision and the tender's status are saved in one transaction, as are the award and
-the contract it leads to.
+A lot's outcome and the tender's status are saved in one transaction (a decision not to award
+at once; an award with its notice), as are the lot's signing and its contract.
 """
 
 from __future__ import annotations
@@ -19,7 +19,12 @@ from eventsourcing.application import Application
 from marketplace.bids.content import SupplierFacts
 from marketplace.closures import CLOSURE_DAYS_ID, ClosureDays
 from marketplace.contracts import Contract, Delivered
-from marketplace.evaluation.lot import LotEvaluation, OpenedBid, evaluation_id_for
+from marketplace.evaluation.lot import (
+    InvalidBid,
+    LotEvaluation,
+    OpenedBid,
+    evaluation_id_for,
+)
 from marketplace.tender_terms import Period
 from marketplace.tenders import (
     LOT_AWARDED,
@@ -28,7 +33,7 @@ from marketplace.tenders import (
     Tender,
 )
 from marketplace.working_days import MIN_STANDSTILL_WORKING_DAYS, WorkingCalendar
-from sharedkernel.errors import Conflict, InvalidValue, NotFound
+from sharedkernel.errors import InvalidValue, NotFound
 from sharedkernel.events import Context
 from sharedkernel.money import Money
 from sharedkernel.writing import Saved, Writes, saved
@@ -66,13 +71,12 @@ class AwardCommands(Writes):
         on the tender at once."""
         started = []
         for lot in tender.terms.lots:
-            valid = [
-                OpenedBid.from_opening(record)
-                for record in bids
-                if record.get("valid") and record.get("lot_id") == lot.id
-            ]
+            of_lot = [record for record in bids if record.get("lot_id") == lot.id]
+            valid = [OpenedBid.from_opening(r) for r in of_lot if r.get("valid")]
+            invalid = [InvalidBid.from_opening(r) for r in of_lot if not r.get("valid")]
+            rules = tender.terms.evaluation
             evaluation = LotEvaluation.start(
-                context, tender.id, lot.id, tender.buyer_id, tender.terms.evaluation, valid
+                context, tender.id, lot.id, tender.buyer_id, rules, valid, invalid
             )
             if not valid:
                 tender.decide_lot(context, lot.id, LOT_UNSUCCESSFUL)
@@ -100,6 +104,14 @@ class AwardCommands(Writes):
         closed = closures.days if closures else frozenset()
         make = self.standstill.calendar
         return make(closed, around) if make else WorkingCalendar(closed)
+
+    def standstill_end_of(self, evaluation: LotEvaluation) -> datetime | None:
+        """When the lot's standstill ends by today's calendar (a closure day entered since the
+        notice lengthens it); None before the notice."""
+        published = evaluation.notice_published_at
+        if published is None:
+            return None
+        return evaluation.standstill_end(self.working_calendar(published))
 
     # The buyer: evaluating a lot -------------------------------------------------------------
 
@@ -179,21 +191,13 @@ class AwardCommands(Writes):
         facts: Mapping[UUID, SupplierFacts],
         expected_version: int | None = None,
     ) -> Saved:
-        """The award, and the lot's outcome on the tender, in one transaction."""
+        """The award, told to the bidders by their summaries; the public learns of it from the
+        award notice (which records the lot's outcome on the tender)."""
 
-        def decide(evaluation: LotEvaluation) -> Sequence[Any]:
-            tender = self._tender_of(evaluation)
-            evaluation.award(context, tender.terms, facts)
-            tender.decide_lot(context, lot_id, LOT_AWARDED)
-            return [tender]
+        def decide(evaluation: LotEvaluation) -> None:
+            evaluation.award(context, self._tender_of(evaluation).terms, facts)
 
-        return self._change_one(
-            evaluation_id_for(tender_id, lot_id),
-            expected_version,
-            lambda: self.lot_evaluation(tender_id, lot_id),
-            decide,
-            "the evaluation kept changing; try again",
-        )
+        return self._on_lot(tender_id, lot_id, expected_version, decide)
 
     def decline_to_award(
         self,
@@ -226,14 +230,23 @@ class AwardCommands(Writes):
         expected_version: int | None = None,
     ) -> Saved:
         """`summaries_sent` tells whether every bidder's assessment summary has gone (the
-        outbox's to say)."""
+        outbox's to say). The lot's award is recorded on the tender with the notice, in one
+        transaction: until then the tender's public status says nothing of it."""
         calendar = self.working_calendar(context.at)
         days = self.standstill.working_days
-        return self._on_lot(
-            tender_id,
-            lot_id,
+
+        def decide(evaluation: LotEvaluation) -> Sequence[Any]:
+            tender = self._tender_of(evaluation)
+            evaluation.publish_award_notice(context, summaries_sent(evaluation), days, calendar)
+            tender.decide_lot(context, lot_id, LOT_AWARDED)
+            return [tender]
+
+        return self._change_one(
+            evaluation_id_for(tender_id, lot_id),
             expected_version,
-            lambda e: e.publish_award_notice(context, summaries_sent(e), days, calendar),
+            lambda: self.lot_evaluation(tender_id, lot_id),
+            decide,
+            "the evaluation kept changing; try again",
         )
 
     def sign_contract(
@@ -335,16 +348,13 @@ class AwardCommands(Writes):
         another report under that id is refused."""
 
         def decide(contract: Contract) -> None:
-            if report_id in {r.id for r in contract.reports}:
-                made = contract.report(report_id)
-                again = (made.reporter_id, made.period, made.delivered, made.note) == (
-                    by_organisation,
-                    period,
-                    tuple(delivered),
-                    note.strip(),
-                )
-                if not again:
-                    raise Conflict(f"delivery report {report_id} is already made")
+            if contract.repeats(
+                report_id,
+                by_organisation=by_organisation,
+                period=period,
+                delivered=delivered,
+                note=note,
+            ):
                 return
             contract.report_delivery(
                 context,

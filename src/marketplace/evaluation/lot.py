@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -27,7 +27,7 @@ from marketplace.evaluation.scoring import (
     unscored,
 )
 from marketplace.tender_terms import Evaluation, Period, TenderTerms
-from marketplace.working_days import WorkingCalendar, standstill_end
+from marketplace.working_days import LONDON, WorkingCalendar, standstill_end
 from sharedkernel.errors import Conflict, InvalidValue, NotFound
 from sharedkernel.events import Context, TradehallAggregate
 from sharedkernel.money import Money
@@ -48,9 +48,6 @@ class LotStatus(StrEnum):
     NOT_AWARDED = "not_awarded"
     UNSUCCESSFUL = "unsuccessful"  # no valid bid
     CONTRACTED = "contracted"
-
-
-DECIDED = frozenset({LotStatus.AWARDED, LotStatus.NOT_AWARDED, LotStatus.CONTRACTED})
 
 
 @dataclass(frozen=True)
@@ -110,6 +107,42 @@ class OpenedBid:
         )
 
 
+@dataclass(frozen=True)
+class InvalidBid:
+    """A bid found invalid at opening: not evaluated, but its bidders are told the outcome."""
+
+    bid_id: UUID
+    shares: tuple[Share, ...]
+    reason: str
+
+    @property
+    def members(self) -> tuple[UUID, ...]:
+        return tuple(s.organisation_id for s in self.shares)
+
+    def as_data(self) -> dict[str, Any]:
+        return {
+            "bid_id": str(self.bid_id),
+            "shares": [s.as_data() for s in self.shares],
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> InvalidBid:
+        return cls(
+            UUID(str(data["bid_id"])),
+            tuple(Share.from_data(s) for s in data["shares"]),
+            str(data["reason"]),
+        )
+
+    @classmethod
+    def from_opening(cls, record: Mapping[str, Any]) -> InvalidBid:
+        """From an invalid bid in `BidOpening.bids`."""
+        shares = tuple(Share.from_data(s) for s in record["shares"])
+        if not shares:
+            shares = (Share(UUID(str(record["lead_id"])), 100),)
+        return cls(UUID(str(record["bid_id"])), shares, str(record.get("reason") or "invalid"))
+
+
 @dataclass
 class LowPrice:
     """The abnormally low price procedure of one bid."""
@@ -142,6 +175,7 @@ class LotEvaluation(TradehallAggregate):
         buyer_id: UUID
         rules: dict[str, Any]
         bids: list[dict[str, Any]]
+        invalid: list[dict[str, Any]]
 
     class BidScored(TradehallAggregate.Event):
         bid_id: UUID
@@ -231,12 +265,14 @@ class LotEvaluation(TradehallAggregate):
         buyer_id: UUID,
         rules: dict[str, Any],
         bids: list[dict[str, Any]],
+        invalid: list[dict[str, Any]],
     ) -> None:
         self.tender_id = tender_id
         self.lot_id = lot_id
         self.buyer_id = buyer_id
         self.rules = Evaluation.from_data(rules)
         self.bids = {b.bid_id: b for b in (OpenedBid.from_data(d) for d in bids)}
+        self.invalid = {b.bid_id: b for b in (InvalidBid.from_data(d) for d in invalid)}
         self.scores: dict[UUID, dict[str, Scored]] = {bid_id: {} for bid_id in self.bids}
         self.low_prices: dict[UUID, LowPrice] = {}
         self.status = LotStatus.EVALUATING
@@ -255,6 +291,7 @@ class LotEvaluation(TradehallAggregate):
         buyer_id: UUID,
         rules: Evaluation,
         bids: Sequence[OpenedBid],
+        invalid: Sequence[InvalidBid] = (),
     ) -> LotEvaluation:
         """A lot with no valid bid is unsuccessful from the start."""
         evaluation = cls._create(
@@ -265,6 +302,7 @@ class LotEvaluation(TradehallAggregate):
             buyer_id=buyer_id,
             rules=rules.as_data(),
             bids=[b.as_data() for b in bids],
+            invalid=[b.as_data() for b in invalid],
             **context.event_kwargs(),
         )
         if not bids:
@@ -282,13 +320,12 @@ class LotEvaluation(TradehallAggregate):
     @property
     def in_contention(self) -> list[OpenedBid]:
         """The bids that rank and set the lowest price: every valid bid not excluded."""
-        return [b for b in self.bids.values() if b.bid_id not in self.excluded]
+        return self._contending(frozenset())
 
     @property
     def flagged(self) -> frozenset[UUID]:
         """Abnormally low by the tender's rule, among the bids still in contention."""
-        prices = {b.bid_id: b.price.minor for b in self.in_contention}
-        return abnormally_low(prices, self.rules.abnormally_low_percent)
+        return self._flagged(frozenset())
 
     def unscored(self) -> dict[UUID, list[str]]:
         """What each bid in contention still lacks a score for."""
@@ -299,9 +336,9 @@ class LotEvaluation(TradehallAggregate):
                 lacking[bid.bid_id] = missing
         return lacking
 
-    def ranking(self) -> list[Result]:
-        """The bids in contention that are fully scored, best first (the totals are computed,
-        never typed in)."""
+    def ranking(self, leaving_out: frozenset[UUID] = frozenset()) -> list[Result]:
+        """The bids in contention (but those left out) that are fully scored, best first: the
+        totals are computed, never typed in, and a bid left out sets no lowest price."""
         lacking = self.unscored()
         candidates = [
             Candidate(
@@ -310,10 +347,26 @@ class LotEvaluation(TradehallAggregate):
                 b.submitted_at,
                 {n: s.score for n, s in self.scores[b.bid_id].items()},
             )
-            for b in self.in_contention
+            for b in self._contending(leaving_out)
             if b.bid_id not in lacking
         ]
         return results(self.rules, candidates)
+
+    def _contending(self, leaving_out: frozenset[UUID]) -> list[OpenedBid]:
+        out = self.excluded | leaving_out
+        return [b for b in self.bids.values() if b.bid_id not in out]
+
+    def _flagged(self, leaving_out: frozenset[UUID]) -> frozenset[UUID]:
+        prices = {b.bid_id: b.price.minor for b in self._contending(leaving_out)}
+        return abnormally_low(prices, self.rules.abnormally_low_percent)
+
+    def _undecided_flags(self, leaving_out: frozenset[UUID]) -> list[str]:
+        """Flagged bids whose abnormally low price the buyer has not accepted yet."""
+        return sorted(
+            str(b)
+            for b in self._flagged(leaving_out)
+            if self.low_prices.get(b, LowPrice()).accepted is None
+        )
 
     def bid(self, bid_id: UUID) -> OpenedBid:
         found = self.bids.get(bid_id)
@@ -326,22 +379,28 @@ class LotEvaluation(TradehallAggregate):
         return next((b for b in self.bids.values() if organisation_id in b.members), None)
 
     @property
-    def decided(self) -> bool:
-        return self.status in DECIDED
-
-    @property
     def summary_recipients(self) -> list[UUID]:
-        """Every organisation in a bid: each is sent its assessment summary."""
-        return [member for bid in self.bids.values() for member in bid.members]
+        """Every organisation in a bid, valid or not: each is sent its assessment summary."""
+        valid = [member for bid in self.bids.values() for member in bid.members]
+        invalid = [member for bid in self.invalid.values() for member in bid.members]
+        return list(dict.fromkeys(valid + invalid))
 
     def summary_for(self, organisation_id: UUID) -> dict[str, Any] | None:
         """What this bidder may know once the lot is decided: its own scores and justifications,
         its result, and the winning bid's scores and result; never another losing bid's."""
-        bid = self.bid_of(organisation_id)
-        if bid is None or self.decision is None:
-            return None
         decision = self.decision
-        return self._summary(bid, decision.winner, decision.results, decision.reason)
+        if decision is None:
+            return None
+        bid = self.bid_of(organisation_id)
+        if bid is not None:
+            passed_over = {UUID(p["bid_id"]): str(p["reason"]) for p in decision.passed_over}
+            return self._summary(
+                bid, decision.winner, decision.results, decision.reason, passed_over
+            )
+        invalid = next((b for b in self.invalid.values() if organisation_id in b.members), None)
+        if invalid is None:
+            return None
+        return self._invalid_summary(invalid, decision.winner, decision.results)
 
     # The buyer -------------------------------------------------------------------------------
 
@@ -426,31 +485,33 @@ class LotEvaluation(TradehallAggregate):
         if lacking:
             first = next(iter(lacking))
             raise Conflict(f"bid {first} is not scored on: {', '.join(lacking[first])}")
-        undecided = sorted(
-            str(b) for b in self.flagged if self.low_prices.get(b, LowPrice()).accepted is None
-        )
-        if undecided:
-            raise Conflict(
-                f"decide first on the abnormally low price of bid {', '.join(undecided)}"
-            )
-        ranking = self.ranking()
-        passed_over = []
-        winner = None
-        for result in ranking:
-            why = _ineligible(terms, self.buyer_id, self.bids[result.bid_id], facts)
+        passed_over: dict[UUID, str] = {}
+        while True:
+            # A bid passed over leaves contention: the ranking, the lowest price and the
+            # abnormally low prices are those of the bids still in it.
+            out = frozenset(passed_over)
+            undecided = self._undecided_flags(out)
+            if undecided:
+                raise Conflict(
+                    f"decide first on the abnormally low price of bid {', '.join(undecided)}"
+                )
+            ranking = self.ranking(out)
+            if not ranking:
+                raise Conflict(
+                    "no bid is eligible at award; the lot may be closed without an award"
+                )
+            top = ranking[0].bid_id
+            why = _ineligible(terms, self.buyer_id, self.bids[top], facts)
             if why is None:
-                winner = result.bid_id
                 break
-            passed_over.append({"bid_id": str(result.bid_id), "reason": why})
-        if winner is None:
-            raise Conflict("no bid is eligible at award; the lot may be closed without an award")
+            passed_over[top] = why
         shown = [r.as_data() for r in ranking]
         self.trigger_event(
             self.Awarded,
-            bid_id=winner,
+            bid_id=top,
             results=shown,
-            passed_over=passed_over,
-            summaries=self._summaries(winner, shown, None),
+            passed_over=[{"bid_id": str(b), "reason": why} for b, why in passed_over.items()],
+            summaries=self._summaries(top, shown, None, passed_over),
             **context.event_kwargs(),
         )
 
@@ -462,7 +523,7 @@ class LotEvaluation(TradehallAggregate):
             self.NotAwarded,
             reason=text,
             results=shown,
-            summaries=self._summaries(None, shown, text),
+            summaries=self._summaries(None, shown, text, {}),
             **context.event_kwargs(),
         )
 
@@ -511,8 +572,10 @@ class LotEvaluation(TradehallAggregate):
         if self.notice_published_at is None:
             raise Conflict("the award notice is not published yet")
         ends = self.standstill_end(calendar)
-        if ends is None or context.at < ends:
-            raise Conflict(f"the standstill runs until {ends:%Y-%m-%d %H:%M} UTC")
+        assert ends is not None  # the notice is published
+        if context.at < ends:
+            last_day = (ends - timedelta(days=1)).astimezone(LONDON).date()
+            raise Conflict(f"the standstill runs to the end of {last_day:%A %d %B %Y} (London)")
         assert self.decision.winner is not None
         bid = self.bids[self.decision.winner]
         if value.currency != bid.price.currency:
@@ -543,9 +606,30 @@ class LotEvaluation(TradehallAggregate):
             raise Conflict(f"bid {bid_id} is excluded")
 
     def _summaries(
-        self, winner: UUID | None, shown: list[dict[str, Any]], reason: str | None
+        self,
+        winner: UUID | None,
+        shown: list[dict[str, Any]],
+        reason: str | None,
+        passed_over: Mapping[UUID, str],
     ) -> list[dict[str, Any]]:
-        return [self._summary(bid, winner, shown, reason) for bid in self.bids.values()]
+        valid = [
+            self._summary(bid, winner, shown, reason, passed_over) for bid in self.bids.values()
+        ]
+        everyone = valid + [self._invalid_summary(b, winner, shown) for b in self.invalid.values()]
+        # One summary per organisation (one message each): an organisation in a valid bid and
+        # named in an invalid one, or in two invalid ones, is sent the first.
+        told: set[str] = set()
+        for summary in everyone:
+            summary["recipients"] = [r for r in summary["recipients"] if r not in told]
+            told.update(summary["recipients"])
+        return everyone
+
+    def _invalid_summary(
+        self, bid: InvalidBid, winner: UUID | None, shown: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Not evaluated: why, and the winning bid's scores."""
+        summary = self._outline(bid.bid_id, bid.members, "invalid", winner, shown)
+        return summary | {"invalid_reason": bid.reason}
 
     def _summary(
         self,
@@ -553,34 +637,60 @@ class LotEvaluation(TradehallAggregate):
         winner: UUID | None,
         shown: list[dict[str, Any]],
         reason: str | None,
+        passed_over: Mapping[UUID, str],
     ) -> dict[str, Any]:
-        by_bid = {r["bid_id"]: r for r in shown}
+        """Its points, not its rank: a rank would tell a losing bidder where other losing
+        bids stand."""
+        by_bid = {r["bid_id"]: _unranked(r) for r in shown}
         low = self.low_prices.get(bid.bid_id)
         if winner == bid.bid_id:
             outcome = "successful"
         elif low is not None and low.accepted is False:
             outcome = "excluded"
+        elif bid.bid_id in passed_over:
+            outcome = "passed_over"
         else:
             outcome = "unsuccessful"
-        summary: dict[str, Any] = {
-            "tender_id": str(self.tender_id),
-            "lot_id": self.lot_id,
-            "bid_id": str(bid.bid_id),
-            "recipients": [str(m) for m in bid.members],
-            "outcome": outcome,
+        summary = self._outline(bid.bid_id, bid.members, outcome, winner, shown)
+        return summary | {
             "excluded_reason": low.reason if outcome == "excluded" and low else None,
+            "passed_over_reason": passed_over.get(bid.bid_id),
             "decision_reason": reason,
             "result": by_bid.get(str(bid.bid_id)),
             "scores": self._scores_of(bid.bid_id, with_justifications=True),
-            "winner": None,
         }
+
+    def _outline(
+        self,
+        bid_id: UUID,
+        members: tuple[UUID, ...],
+        outcome: str,
+        winner: UUID | None,
+        shown: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        """What every summary says: whose, the outcome, the winning bid's scores and points."""
+        by_bid = {r["bid_id"]: _unranked(r) for r in shown}
+        won = None
         if winner is not None:
-            summary["winner"] = {
+            won = {
                 "bid_id": str(winner),
                 "result": by_bid.get(str(winner)),
                 "scores": self._scores_of(winner, with_justifications=False),
             }
-        return summary
+        return {
+            "tender_id": str(self.tender_id),
+            "lot_id": self.lot_id,
+            "bid_id": str(bid_id),
+            "recipients": [str(m) for m in members],
+            "outcome": outcome,
+            "excluded_reason": None,
+            "passed_over_reason": None,
+            "invalid_reason": None,
+            "decision_reason": None,
+            "result": None,
+            "scores": [],
+            "winner": won,
+        }
 
     def _scores_of(self, bid_id: UUID, *, with_justifications: bool) -> list[dict[str, Any]]:
         shown = []
@@ -598,6 +708,10 @@ class LotEvaluation(TradehallAggregate):
                 entry["justification"] = given.justification
             shown.append(entry)
         return shown
+
+
+def _unranked(result: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in result.items() if k != "rank"}
 
 
 def _ineligible(

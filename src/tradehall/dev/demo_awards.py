@@ -23,7 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from marketplace.contracts import Delivered, contract_id_for
 from marketplace.evaluation.application import Score
-from marketplace.evaluation.lot import LotEvaluation
 from marketplace.tender_terms import Period
 from marketplace.tenders import Tender
 from sharedkernel.events import Context, user_actor
@@ -42,7 +41,7 @@ from tradehall.dev.demo import (
 )
 from tradehall.mail.sender import send_pending
 from tradehall.mail.smtp import Transport
-from tradehall.marketplace.award_notices import all_sent, summary_message_ids
+from tradehall.marketplace.award_notices import summaries_sent
 from tradehall.marketplace.bids.opening import OpeningParts
 from tradehall.marketplace.bids.suppliers import facts_of
 from tradehall.membership.registration import Registrar
@@ -329,25 +328,15 @@ async def _publish(
     """The award notice, if every summary has been sent (the outbox says, as for the API's
     publication); False, and nothing published, if not."""
     evaluation = await registrar.run(parts.marketplace.lot_evaluation, tender.id, lot_id)
-    sent = await all_sent(engine, summary_message_ids(evaluation))
-    if not sent:
+    sent = await summaries_sent(engine, evaluation)
+    if not sent(evaluation):
         return False
-    decided = evaluation.decision
-
-    def summaries_sent(current: LotEvaluation) -> bool:
-        # Sent, and for the decision as it still stands.
-        return (
-            current.decision is not None
-            and decided is not None
-            and current.decision.version == decided.version
-        )
-
     await registrar.run(
         parts.marketplace.publish_award_notice,
         _as(council_user, at),
         tender.id,
         lot_id,
-        summaries_sent,
+        sent,
     )
     return True
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -60,6 +60,24 @@ def summary_message_ids(evaluation: LotEvaluation) -> list[str]:
         summary_message_id(evaluation.id, version, organisation)
         for organisation in evaluation.summary_recipients
     ]
+
+
+async def summaries_sent(
+    engine: AsyncEngine, evaluation: LotEvaluation
+) -> Callable[[LotEvaluation], bool]:
+    """What `MarketplaceApp.publish_award_notice` asks: whether the summaries of the lot's
+    decision, as it stands when the notice is decided, have all been sent. The outbox is asked
+    now (the command runs in a worker thread, without the async engine); a decision is final,
+    so the answer holds for the evaluation the command loads."""
+    decided = evaluation.decision
+    sent = await all_sent(engine, summary_message_ids(evaluation))
+
+    def answer(current: LotEvaluation) -> bool:
+        if not sent or decided is None or current.decision is None:
+            return False
+        return current.decision.version == decided.version
+
+    return answer
 
 
 async def all_sent(engine: AsyncEngine, message_ids: list[str]) -> bool:
@@ -117,7 +135,6 @@ class _Result(msgspec.Struct):
     quality_points: str
     social_value_points: str
     total: str
-    rank: int
 
 
 class _Winner(msgspec.Struct):
@@ -133,6 +150,8 @@ class _Summary(msgspec.Struct):
     recipients: list[UUID]
     outcome: str
     excluded_reason: str | None = None
+    passed_over_reason: str | None = None
+    invalid_reason: str | None = None
     decision_reason: str | None = None
     result: _Result | None = None
     scores: list[_Score] = msgspec.field(default_factory=list)
@@ -236,8 +255,7 @@ def _score_lines(scores: list[_Score]) -> list[str]:
 def _result_line(result: _Result) -> str:
     return (
         f"{result.price_points} points for price, {result.quality_points} for quality, "
-        f"{result.social_value_points} for social value: total {result.total} points "
-        f"(ranked {result.rank})"
+        f"{result.social_value_points} for social value: total {result.total} points"
     )
 
 
@@ -252,6 +270,11 @@ def _outcome_lines(summary: _Summary, awarded: bool) -> list[str]:
                 "Your bid had been excluded for an abnormally low price. The buyer's reason: "
                 f"{summary.excluded_reason or '(not stated)'}"
             )
+        if summary.outcome == "invalid":
+            lines.append(
+                "Your bid had been found invalid when the bids were opened: "
+                f"{summary.invalid_reason or '(no reason recorded)'}"
+            )
         return lines
     if summary.outcome == "successful":
         return [
@@ -263,6 +286,16 @@ def _outcome_lines(summary: _Summary, awarded: bool) -> list[str]:
         return [
             "Outcome: your bid was excluded for an abnormally low price.",
             f"The buyer's reason: {summary.excluded_reason or '(not stated)'}",
+        ]
+    if summary.outcome == "invalid":
+        return [
+            "Outcome: your bid was found invalid when the bids were opened, so it was not "
+            f"evaluated: {summary.invalid_reason or '(no reason recorded)'}.",
+        ]
+    if summary.outcome == "passed_over":
+        return [
+            "Outcome: your bid was not awarded: when the award was made, "
+            f"{summary.passed_over_reason or 'it was no longer eligible'}.",
         ]
     if summary.outcome == "unsuccessful":
         return [

@@ -1,4 +1,4 @@
-"""Closure days over HTTP (issue 13): staff close a future weekday (an office move, a strike)
+"""Closure days over HTTP (issue 13): staff close a weekday from today on (an office move, a strike)
 and reopen it; anyone reads the closure days from today on. A closure day is not a working day,
 so it lengthens every standstill that crosses it; only the future changes (the domain's rule).
 """
@@ -75,7 +75,7 @@ class ClosureDaysController(Controller):
         DAY,
         opt=rule(staff_only()),
         status_code=200,
-        summary="Close a future weekday, with why (staff)",
+        summary="Close a weekday from today on, with why (staff)",
         description=(
             "The day is an ISO date (YYYY-MM-DD) from today (London) on and not a weekend, else "
             "a 422 naming `day`; a day closed already is a 409."

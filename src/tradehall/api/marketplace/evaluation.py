@@ -11,6 +11,7 @@ these handlers find who the caller is and what it acts on.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -57,7 +58,7 @@ from tradehall.api.ownership import caller_organisation
 from tradehall.api.schemas.common import CommandResult
 from tradehall.identity.users import Role
 from tradehall.marketplace import LOG
-from tradehall.marketplace.award_notices import all_sent, summary_message_ids
+from tradehall.marketplace.award_notices import summaries_sent
 from tradehall.marketplace.bids.suppliers import facts_of
 
 LOT = "/tenders/{tender_id:uuid}/lots/{lot_id:str}"
@@ -178,7 +179,7 @@ def _decision_view(evaluation: LotEvaluation) -> DecisionView | None:
     )
 
 
-def evaluation_view(evaluation: LotEvaluation) -> EvaluationView:
+def evaluation_view(evaluation: LotEvaluation, standstill_ends: datetime | None) -> EvaluationView:
     return EvaluationView(
         tender_id=evaluation.tender_id,
         lot_id=evaluation.lot_id,
@@ -194,12 +195,14 @@ def evaluation_view(evaluation: LotEvaluation) -> EvaluationView:
         ranking=msgspec.convert([r.as_data() for r in evaluation.ranking()], list[ResultView]),
         decision=_decision_view(evaluation),
         notice_published_at=evaluation.notice_published_at,
-        standstill_ends=evaluation.standstill_ends,
+        standstill_ends=standstill_ends,
         contract_id=evaluation.contract_id,
     )
 
 
-def award_notice_view(evaluation: LotEvaluation) -> AwardNoticeView | None:
+def award_notice_view(
+    evaluation: LotEvaluation, standstill_ends: datetime | None
+) -> AwardNoticeView | None:
     """The published award notice, or None before it is published."""
     decision, published_at = evaluation.decision, evaluation.notice_published_at
     if decision is None or decision.winner is None or published_at is None:
@@ -212,7 +215,7 @@ def award_notice_view(evaluation: LotEvaluation) -> AwardNoticeView | None:
         price_minor=winner.price.minor,
         currency=winner.price.currency,
         published_at=published_at,
-        standstill_ends=evaluation.standstill_ends,
+        standstill_ends=standstill_ends,
         contracted=evaluation.contract_id is not None,
     )
 
@@ -242,8 +245,9 @@ class EvaluationController(Controller):
         lot_id: FromPath[str],
     ) -> Response[EvaluationView]:
         evaluation = await _readable_evaluation(commands, marketplace, tender_id, lot_id)
+        ends = await commands.run(marketplace.standstill_end_of, evaluation)
         return Response(
-            evaluation_view(evaluation),
+            evaluation_view(evaluation, ends),
             headers={"ETag": etag(evaluation.version), "Cache-Control": NO_CACHE},
         )
 
@@ -411,20 +415,9 @@ class EvaluationController(Controller):
         lot_id: FromPath[str],
     ) -> Response[CommandResult]:
         evaluation = await _buyers_evaluation(commands, marketplace, tender_id, lot_id)
-        sent = await all_sent(engine, summary_message_ids(evaluation))
-        decided = evaluation.decision
-
-        def summaries_sent(current: LotEvaluation) -> bool:
-            # Sent, and for the decision as it still stands when the notice is decided.
-            return (
-                current.decision is not None
-                and decided is not None
-                and current.decision.version == decided.version
-                and sent
-            )
-
+        sent = await summaries_sent(engine, evaluation)
         return await commands.execute(
-            LOG, marketplace.publish_award_notice, tender_id, lot_id, summaries_sent
+            LOG, marketplace.publish_award_notice, tender_id, lot_id, sent
         )
 
     @post(
@@ -511,7 +504,10 @@ class EvaluationController(Controller):
         lot_id: FromPath[str],
     ) -> Response[AwardNoticeView]:
         evaluation = await _found(commands, marketplace, tender_id, lot_id)
-        notice = None if evaluation is None else award_notice_view(evaluation)
+        notice = None
+        if evaluation is not None:
+            ends = await commands.run(marketplace.standstill_end_of, evaluation)
+            notice = award_notice_view(evaluation, ends)
         if notice is None:
             raise NotFoundException(f"no award notice of lot {lot_id} of tender {tender_id}")
         return Response(notice, headers={"Cache-Control": "no-cache"})

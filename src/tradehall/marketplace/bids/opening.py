@@ -34,7 +34,6 @@ from tradehall.marketplace.sealing.keys import SealingKeys
 
 log = logging.getLogger("tradehall.bids")
 Run = Callable[..., Any]
-NEVER_OPENED = frozenset({TenderStatus.CANCELLED, TenderStatus.WITHDRAWN})
 WAITING = frozenset({TenderStatus.DRAFT, TenderStatus.PLANNED})
 
 
@@ -78,7 +77,7 @@ def _settle_if_due(parts: OpeningParts, tender_id: UUID) -> str | None:
         return None  # a key made for a draft that was never published (yet)
     now = parts.clock.now()
     context = Context(actor=CLOCK, request_id=f"opening-{now:%Y%m%dT%H%M%S}", at=now)
-    if tender.status in NEVER_OPENED:
+    if tender.ended_unopened:
         parts.bids.discard_bids(
             context,
             tender,

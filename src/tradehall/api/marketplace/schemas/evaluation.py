@@ -101,7 +101,7 @@ class EvaluatedBidView(msgspec.Struct, kw_only=True):
     low_price: LowPriceView | None
 
 
-class ResultView(msgspec.Struct, kw_only=True):
+class PointsView(msgspec.Struct, kw_only=True):
     """A bid's points as computed (decimal strings, rounded half up to two places)."""
 
     bid_id: UUID
@@ -110,6 +110,11 @@ class ResultView(msgspec.Struct, kw_only=True):
     quality_points: str
     social_value_points: str
     total: str
+
+
+class ResultView(PointsView, kw_only=True):
+    """Its points and its place: the buyer's view of the ranking."""
+
     rank: int
 
 
@@ -162,7 +167,7 @@ class WinnerScoreView(msgspec.Struct, kw_only=True):
 
 class WinnerView(msgspec.Struct, kw_only=True):
     bid_id: UUID
-    result: ResultView | None
+    result: PointsView | None
     scores: list[WinnerScoreView]
 
 
@@ -172,10 +177,15 @@ class AssessmentSummaryView(msgspec.Struct, kw_only=True):
     tender_id: UUID
     lot_id: str
     bid_id: UUID
-    outcome: Literal["successful", "unsuccessful", "excluded"]
+    outcome: Literal["successful", "unsuccessful", "excluded", "passed_over", "invalid"]
     excluded_reason: str | None
+    # Why the bid, ranked first, was no longer eligible when the award was made.
+    passed_over_reason: str | None = None
+    # Why the bid was found invalid at opening (it was not evaluated).
+    invalid_reason: str | None = None
     decision_reason: str | None
-    result: ResultView | None
+    # Its points, never its place among the losing bids.
+    result: PointsView | None
     scores: list[SummaryScoreView]
     winner: WinnerView | None
 
