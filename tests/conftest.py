@@ -81,7 +81,8 @@ def settings(store: Store, tmp_path: Path) -> Settings:
         jwt_secret=JWT_SECRET,
         sealing_key=TEST_SEALING_KEY,
         jwt_lifetime_seconds=900,
-        db_pool_size=6,
+        # Small pools: two test workers (pytest -n 2) share PostgreSQL's 100 connections.
+        db_pool_size=3,
         max_body_bytes=65536,
         log_level="INFO",
         # No background workers in the app: tests drive the clock and the senders themselves.
