@@ -76,6 +76,10 @@ class ClosureDays(TradehallAggregate):
                 "day",
                 "a past day is not closed: it would change standstills already running",
             )
+        if day.year > london_date(context.at).year + 1:
+            # The working calendar holds a notice's year and the next: no standstill reaches
+            # further, and a day beyond it could never be counted.
+            raise InvalidValue("day", "a day this year or next")
         if day in self._reasons:
             raise Conflict(f"{day.isoformat()} is already closed")
         self.trigger_event(

@@ -372,10 +372,11 @@ class Contract(TradehallAggregate):
             raise InvalidValue("period.start", "delivery is reported from the contract's start")
         if period.end > context.at:
             raise InvalidValue("period.end", "delivery is reported for a period already ended")
-        terminated = self.ended_at if self.status is ContractStatus.TERMINATED else None
-        if terminated is not None and period.end > terminated:
+        if period.end > self.period.end:
+            raise InvalidValue("period.end", "delivery is reported within the contract's period")
+        if self.ended_at is not None and period.end > self.ended_at:
             raise Conflict(
-                "the contract is terminated: delivery is reported only up to its termination"
+                f"the contract is {self.status}: delivery is reported only up to its end"
             )
         items = self._check_delivered(delivered)
         clash = next((r for r in self._standing_reports() if _overlap(r.period, period)), None)

@@ -158,3 +158,12 @@ def test_closure_days_lengthen_the_standstill() -> None:
     closures.close(ctx(), date(2027, 6, 10), "Office move")
     after = standstill_end(NOW, 8, working_calendar(closures.days, around=NOW))
     assert after == datetime(2027, 6, 14, 23, tzinfo=UTC)
+
+
+def test_a_day_is_closed_this_year_or_next_only() -> None:
+    days = started()
+    days.close(ctx(), date(2028, 12, 29), "Christmas week, next year")  # a Friday
+    with pytest.raises(InvalidValue, match="this year or next") as refused:
+        days.close(ctx(), date(2029, 1, 2), "Too far ahead")
+    assert refused.value.field == "day"
+    assert days.days == {date(2028, 12, 29)}

@@ -486,10 +486,27 @@ def test_a_last_report_after_completion_is_accepted() -> None:
     assert contract.reports[0].status == REPORTED
 
 
+def test_after_completion_only_periods_ending_by_it_are_reported() -> None:
+    contract = signed()
+    contract.complete(ctx(months(5, 6).start), "delivered early")
+    with pytest.raises(Conflict, match="completed: delivery is reported only up to its end"):
+        report(contract, months(5, 7))
+    report(contract, months(4, 5))
+    assert len(contract.reports) == 1
+
+
+def test_delivery_is_reported_within_the_contracts_period() -> None:
+    contract = signed(period=Period(START, START.replace(month=3)))
+    with pytest.raises(InvalidValue, match="within the contract's period") as refused:
+        report(contract, months(2, 4))
+    assert refused.value.field == "period.end"
+    report(contract, months(2, 3))
+
+
 def test_after_termination_only_periods_ending_by_it_are_reported() -> None:
     contract = signed()
     contract.terminate(ctx(months(5, 6).start), "breach")
-    with pytest.raises(Conflict, match="only up to its termination"):
+    with pytest.raises(Conflict, match="terminated: delivery is reported only up to its end"):
         report(contract, months(4, 6))
     report(contract, months(4, 5))
     assert len(contract.reports) == 1
