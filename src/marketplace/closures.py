@@ -21,7 +21,7 @@ from uuid import NAMESPACE_URL, uuid5
 from marketplace.working_days import london_date
 from sharedkernel.errors import Conflict, InvalidValue, NotFound
 from sharedkernel.events import Context, TradehallAggregate
-from sharedkernel.text import TextRejected, clean_text
+from sharedkernel.text import domain_text
 
 CLOSURE_DAYS_ID = uuid5(NAMESPACE_URL, "https://tradehall.invalid/closure-days")
 MAX_REASON = 500
@@ -105,10 +105,6 @@ def _require_date(day: date) -> None:
 
 
 def _reason(reason: str) -> str:
-    try:
-        text = clean_text(reason.strip(), max_length=MAX_REASON)
-    except TextRejected as error:
-        raise InvalidValue("reason", f"the reason {error.reason}") from None
-    if not text:
-        raise InvalidValue("reason", "say why the association closes")
-    return text
+    return domain_text(
+        reason, "reason", MAX_REASON, required="say why the association closes", multiline=False
+    )

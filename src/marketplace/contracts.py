@@ -305,7 +305,7 @@ class Contract(TradehallAggregate):
         """A new value and/or period, with why. What is given equal to the current terms is
         not recorded as changed; if nothing changes the amendment is refused."""
         self._require_active("amended")
-        why = _text(reason, "reason", MAX_REASON, required="say why the contract changes")
+        why = domain_text(reason, "reason", MAX_REASON, required="say why the contract changes")
         new_value = None
         if value is not None:
             if value.currency != self.value.currency:
@@ -336,12 +336,12 @@ class Contract(TradehallAggregate):
 
     def complete(self, context: Context, reason: str) -> None:
         self._require_active("completed")
-        why = _text(reason, "reason", MAX_REASON, required="say why (e.g. delivered in full)")
+        why = domain_text(reason, "reason", MAX_REASON, required="say why (e.g. delivered in full)")
         self.trigger_event(self.Completed, reason=why, **context.event_kwargs())
 
     def terminate(self, context: Context, reason: str) -> None:
         self._require_active("terminated")
-        why = _text(reason, "reason", MAX_REASON, required="say why the contract ends")
+        why = domain_text(reason, "reason", MAX_REASON, required="say why the contract ends")
         self.trigger_event(self.Terminated, reason=why, **context.event_kwargs())
 
     def _require_active(self, action: str) -> None:
@@ -382,7 +382,7 @@ class Contract(TradehallAggregate):
         clash = next((r for r in self._standing_reports() if _overlap(r.period, period)), None)
         if clash is not None:
             raise Conflict(f"the period overlaps that of delivery report {clash.id}")
-        text = _text(note, "note", MAX_NOTE, required=None)
+        text = domain_text(note, "note", MAX_NOTE, required=None)
         self.trigger_event(
             self.DeliveryReported,
             report_id=report_id,
@@ -408,7 +408,7 @@ class Contract(TradehallAggregate):
         if made is None:
             return False
         try:
-            text = _text(note, "note", MAX_NOTE, required=None)
+            text = domain_text(note, "note", MAX_NOTE, required=None)
         except InvalidValue:
             return False
         given = (by_organisation, period, tuple(delivered), text)
@@ -426,7 +426,7 @@ class Contract(TradehallAggregate):
         """The buyer rejects a report, with why; its period is free for a corrected report."""
         self._require_buyer(by_organisation, "rejects")
         self._require_reported(report_id)
-        why = _text(reason, "reason", MAX_REASON, required="say why the report is rejected")
+        why = domain_text(reason, "reason", MAX_REASON, required="say why the report is rejected")
         self.trigger_event(
             self.DeliveryRejected, report_id=report_id, reason=why, **context.event_kwargs()
         )
@@ -497,7 +497,3 @@ def _check_parties(parties: Sequence[Party], buyer_id: UUID) -> tuple[Party, ...
 def _overlap(a: Period, b: Period) -> bool:
     """Half-open periods: one ending as the next starts does not overlap it."""
     return a.start < b.end and b.start < a.end
-
-
-def _text(value: str, field: str, limit: int, *, required: str | None) -> str:
-    return domain_text(value, field, limit, required=required)

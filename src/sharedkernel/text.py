@@ -105,12 +105,14 @@ def clean_text(value: str, *, multiline: bool = False, max_length: int | None = 
     return clean
 
 
-def domain_text(value: str, field: str, limit: int, *, required: str | None) -> str:
+def domain_text(
+    value: str, field: str, limit: int, *, required: str | None, multiline: bool = True
+) -> str:
     """Free text a domain command keeps (a reason, a justification), trimmed and held to the
     policy: InvalidValue naming `field` if it breaks it, or is empty where `required` (the
     message) says it may not be."""
     try:
-        clean = clean_text(value.strip(), multiline=True, max_length=limit)
+        clean = clean_text(value.strip(), multiline=multiline, max_length=limit)
     except TextRejected as rejected:
         raise InvalidValue(field, rejected.reason) from None
     if required is not None and not clean:

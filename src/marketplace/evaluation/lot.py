@@ -36,6 +36,7 @@ from sharedkernel.text import domain_text
 _NAMESPACE = uuid5(NAMESPACE_URL, "https://tradehall.invalid/lot-evaluation")
 MAX_JUSTIFICATION = 4000
 MAX_REASON = 4000
+EMPTY = "it is empty"
 
 
 def evaluation_id_for(tender_id: UUID, lot_id: str) -> UUID:
@@ -416,7 +417,7 @@ class LotEvaluation(TradehallAggregate):
             raise InvalidValue("criterion", f"one of the tender's scored criteria: {named}")
         if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= rule.scale:
             raise InvalidValue("score", f"a whole number from 0 to {rule.scale}")
-        text = _required(justification, "justification", MAX_JUSTIFICATION)
+        text = domain_text(justification, "justification", MAX_JUSTIFICATION, required=EMPTY)
         self.trigger_event(
             self.BidScored,
             bid_id=bid_id,
@@ -446,7 +447,7 @@ class LotEvaluation(TradehallAggregate):
             raise Conflict(f"bid {bid_id} has not been asked to explain its price")
         if low.accepted is not None:
             raise Conflict(f"bid {bid_id}'s price has been decided on already")
-        text = _required(explanation, "explanation", MAX_REASON)
+        text = domain_text(explanation, "explanation", MAX_REASON, required=EMPTY)
         self.trigger_event(
             self.LowPriceExplained, bid_id=bid_id, explanation=text, **context.event_kwargs()
         )
@@ -466,7 +467,7 @@ class LotEvaluation(TradehallAggregate):
                 "a bid is excluded for an abnormally low price only after its bidder was told "
                 "and its explanation recorded"
             )
-        text = _required(reason, "reason", MAX_REASON)
+        text = domain_text(reason, "reason", MAX_REASON, required=EMPTY)
         self.trigger_event(
             self.LowPriceDecided,
             bid_id=bid_id,
@@ -517,7 +518,7 @@ class LotEvaluation(TradehallAggregate):
 
     def decline_to_award(self, context: Context, reason: str) -> None:
         self._evaluating()
-        text = _required(reason, "reason", MAX_REASON)
+        text = domain_text(reason, "reason", MAX_REASON, required=EMPTY)
         shown = [r.as_data() for r in self.ranking()]
         self.trigger_event(
             self.NotAwarded,
@@ -725,7 +726,3 @@ def _ineligible(
         if why is not None:
             return why
     return None
-
-
-def _required(text: str, field_name: str, limit: int) -> str:
-    return domain_text(text, field_name, limit, required="it is empty")
