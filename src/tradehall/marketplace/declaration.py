@@ -13,6 +13,7 @@ from projections.buyers import BuyersProjection
 from projections.clarifications import ClarificationsProjection
 from projections.contracts import ContractsProjection
 from projections.listings import ListingsProjection
+from projections.matching import MatchingProjection
 from projections.tenders import TendersProjection
 from tradehall.api.marketplace import (
     buyers,
@@ -68,6 +69,7 @@ def _projections(settings: Settings) -> Sequence[Projection]:
         ClarificationsProjection(),
         TendersProjection(),
         ContractsProjection(),
+        MatchingProjection(),
     ]
 
 

@@ -1,0 +1,133 @@
+"""Procurement matching's inputs (projections.matching, issue 14), on the read side's one
+metadata: created by Alembic (migrations/versions/0019_matching.py), rebuilt by the projection.
+
+Two kinds of table. The folded facts, a row an aggregate as its events leave it (members,
+listings, contracts, lots); and what the matching queries read through their indexes, derived
+from those facts (a member's CPV prefixes, regions and per-division figures; a lot's prefixes;
+a tender's regions). Only public directory and marketplace data: never a bid, an interest or a
+due.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, Text, Uuid
+
+from projections.tables import metadata
+from sharedkernel.sqltypes import UtcDateTime
+
+PREFIX_LENGTH, REGION_LENGTH, LOT_ID_LENGTH = 8, 10, 40
+
+# A row an organisation: ever admitted (`member`), in good standing (`listed`), and the CPV
+# codes its profile states (JSON list), kept to recompute its prefixes when a listing changes.
+match_members = Table(
+    "match_members",
+    metadata,
+    Column("organisation_id", Uuid, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("member", Boolean, nullable=False),
+    Column("listed", Boolean, nullable=False),
+    Column("profile_cpv", Text, nullable=False),
+)
+# A row a service listing: its seller, whether published, its capacity and codes (JSON list).
+match_listings = Table(
+    "match_listings",
+    metadata,
+    Column("listing_id", Uuid, primary_key=True),
+    Column("organisation_id", Uuid, nullable=False),
+    Column("published", Boolean, nullable=False),
+    Column("capacity_minor", BigInteger, nullable=False),
+    Column("cpv_codes", Text, nullable=False),
+)
+Index("ix_match_listings_organisation_id", match_listings.c.organisation_id)
+# A row a signed contract: the CPV divisions of its lot (JSON list), whether completed.
+match_contracts = Table(
+    "match_contracts",
+    metadata,
+    Column("contract_id", Uuid, primary_key=True),
+    Column("divisions", Text, nullable=False),
+    Column("completed", Boolean, nullable=False),
+)
+# A contract's supplier parties, organisation first: "the contracts it won".
+match_contract_parties = Table(
+    "match_contract_parties",
+    metadata,
+    Column("organisation_id", Uuid, primary_key=True),
+    Column("contract_id", Uuid, primary_key=True),
+)
+Index("ix_match_contract_parties_contract_id", match_contract_parties.c.contract_id)
+
+# Every digit prefix (lengths 2, 3, 4, 5 and 8) of every code a member states in its profile or
+# in one of its published listings. The index finds a lot's candidates by prefix.
+match_member_prefixes = Table(
+    "match_member_prefixes",
+    metadata,
+    Column("organisation_id", Uuid, primary_key=True),
+    Column("prefix", String(PREFIX_LENGTH), primary_key=True),
+)
+Index(
+    "ix_match_member_prefixes_prefix",
+    match_member_prefixes.c.prefix,
+    match_member_prefixes.c.organisation_id,
+)
+# The ITL regions a member's profile says it serves.
+match_member_regions = Table(
+    "match_member_regions",
+    metadata,
+    Column("organisation_id", Uuid, primary_key=True),
+    Column("region", String(REGION_LENGTH), primary_key=True),
+)
+Index("ix_match_member_regions_region", match_member_regions.c.region)
+# Per member and CPV division: its published listings there and their largest capacity; the
+# contracts it signed there (`won`) and of those the completed (`delivered`).
+match_member_divisions = Table(
+    "match_member_divisions",
+    metadata,
+    Column("organisation_id", Uuid, primary_key=True),
+    Column("division", String(2), primary_key=True),
+    Column("listings", Integer, nullable=False),
+    Column("capacity_minor", BigInteger, nullable=False),
+    Column("won", Integer, nullable=False),
+    Column("delivered", Integer, nullable=False),
+)
+Index("ix_match_member_divisions_division", match_member_divisions.c.division)
+
+# A row a tender's lot, drafts too, with what the score and the views need of its tender.
+match_lots = Table(
+    "match_lots",
+    metadata,
+    Column("tender_id", Uuid, primary_key=True),
+    Column("lot_id", String(LOT_ID_LENGTH), primary_key=True),
+    Column("buyer_id", Uuid, nullable=False),
+    Column("tender_title", String(200), nullable=False),
+    Column("lot_title", String(200), nullable=False),
+    # The tender's status (draft, planned, active, cancelled, withdrawn, unsuccessful,
+    # complete), as projections.tenders folds it.
+    Column("status", String(20), nullable=False),
+    # The lot's outcome once decided (awarded, ...), kept across amendments.
+    Column("outcome", String(20), nullable=True),
+    Column("deadline", UtcDateTime, nullable=False),
+    Column("value_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("quality_mark_required", Boolean, nullable=False),
+    Column("members_only", Boolean, nullable=False),
+    # The lot's CPV codes (JSON list): for the explanations and a contract's divisions.
+    Column("cpv_codes", Text, nullable=False),
+)
+# A member's recommendations: open lots (active, deadline ahead).
+Index("ix_match_lots_status_deadline", match_lots.c.status, match_lots.c.deadline)
+match_lot_prefixes = Table(
+    "match_lot_prefixes",
+    metadata,
+    Column("tender_id", Uuid, primary_key=True),
+    Column("lot_id", String(LOT_ID_LENGTH), primary_key=True),
+    Column("prefix", String(PREFIX_LENGTH), primary_key=True),
+)
+Index("ix_match_lot_prefixes_prefix", match_lot_prefixes.c.prefix)
+# A tender's eligible regions; none: open to suppliers anywhere.
+match_tender_regions = Table(
+    "match_tender_regions",
+    metadata,
+    Column("tender_id", Uuid, primary_key=True),
+    Column("region", String(REGION_LENGTH), primary_key=True),
+)
+Index("ix_match_tender_regions_region", match_tender_regions.c.region)
