@@ -54,7 +54,13 @@ class ShadowTables(abc.ABC):
     def _copy(self, table: Table, schema: str) -> Table:
         # The same naming convention: the primary key and indexes keep their live names.
         metadata = MetaData(naming_convention=table.metadata.naming_convention)
-        return table.to_metadata(metadata, schema=schema)
+        copy = table.to_metadata(metadata, schema=schema)
+        # to_metadata drops an index's `ddl_if`: a PostgreSQL-only index (full text's GIN,
+        # projections.search_tables) must not be made on SQLite's TEMP copy.
+        conditions = {index.name: index._ddl_if for index in table.indexes}
+        for index in copy.indexes:
+            index._ddl_if = conditions.get(index.name)
+        return copy
 
     def _quote(self, name: str) -> str:
         return self.connection.dialect.identifier_preparer.quote(name)

@@ -10,6 +10,7 @@ from typing import Any
 from membership.application import MembershipApp
 from projections.base import Projection
 from projections.registry import all_projections
+from projections.search import DirectorySearchProjection
 from sharedkernel.events import Context
 from tradehall.api.membership.directory import ApplicationsController, DirectoryController
 from tradehall.api.membership.dues import DuesController, DuesScheduleController
@@ -40,7 +41,9 @@ def _application(env: dict[str, str], settings: Settings, store: Store) -> Membe
 
 
 def _projections(settings: Settings) -> Sequence[Projection]:
-    return all_projections()  # the directory and the applications
+    # The directory and the applications; directory search (which follows the marketplace's
+    # listings too).
+    return [*all_projections(), DirectorySearchProjection()]
 
 
 def _followers(settings: Settings) -> Sequence[Projection]:

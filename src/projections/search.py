@@ -1,0 +1,477 @@
+"""Directory search (issue 14): members found by their words, filtered and counted by facet.
+
+One projection follows two logs. From the membership log, a row an organisation: what the
+directory shows (name, legal form, social purpose, member since), whether it is listed (in good
+standing, as projections.directory decides), its profile's CPV codes and regions. From the
+marketplace log, every service listing's seller, state, text and codes. An organisation's
+searchable text is its name, social purpose and its published listings' titles and
+descriptions; its CPV codes are its profile's and its published listings'. Both are worked out
+again, from the stored listings, for every organisation a batch touches, whichever log came
+first: the same rows whatever the batches (a rebuild equals the incremental view).
+
+Public data only: nothing about bids or interest is read. An event never stops the projection
+(ADR 16): text is made storable; an event whose data is not what the domain writes is left out
+with a log line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, and_, bindparam, delete, exists, func, not_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from projections.base import Projection
+from projections.codes import (
+    CPV_LENGTH,
+    REGION_LENGTH,
+    codes_by_owner,
+    cpv_rows,
+    in_cpv,
+    in_regions,
+    region_rows,
+)
+from projections.directory import LISTED_STATUSES, DirectoryEntry
+from projections.events import RecordedEvent
+from projections.folding import Row, delete_rows, insert_rows, load_rows, save_rows, storable
+from projections.listings import _details as listing_details  # the listings' own reading
+from projections.membership_status import STATUS_EVENTS, status_after
+from projections.search_tables import (
+    DIRECTORY_TEXT,
+    directory_search,
+    directory_search_cpv,
+    directory_search_listings,
+    directory_search_regions,
+)
+from projections.tables import quality_marks
+from projections.text_search import matches, rank
+
+_log = logging.getLogger("tradehall.projections")
+
+MEMBERSHIP, MARKETPLACE = "membership", "marketplace"
+REGISTERED = "Organisation.Registered"
+PROFILE_UPDATED = "Organisation.ProfileUpdated"
+ADMITTED = "Organisation.MembershipAdmitted"
+_MEMBER_EVENTS = frozenset({REGISTERED, PROFILE_UPDATED, *STATUS_EVENTS})
+LISTING_PUBLISHED = "ServiceListing.Published"
+LISTING_UPDATED = "ServiceListing.Updated"
+_PUBLISHED_AFTER = {"ServiceListing.Withdrawn": False, "ServiceListing.Republished": True}
+_LISTING_EVENTS = frozenset({LISTING_PUBLISHED, LISTING_UPDATED, *_PUBLISHED_AFTER})
+PROFILE, LISTING = "profile", "listing"
+# The quality mark's register status of a mark held.
+MARK_HELD = "valid"
+
+
+@dataclass(frozen=True)
+class _Profile:
+    name: str
+    social_purpose: str
+    cpv_codes: list[str]
+    regions: list[str]
+
+
+def _profile(event: RecordedEvent) -> _Profile | None:
+    """What a registration or profile update says of the organisation; None (logged) if it is
+    not what the domain writes."""
+    data = event.data
+    try:
+        return _Profile(
+            name=_text(data["name"]),
+            social_purpose=_text(data["social_purpose"]),
+            cpv_codes=[_text(code) for code in data["cpv_codes"]],
+            regions=[_text(region) for region in data["regions"]],
+        )
+    except (KeyError, TypeError) as error:
+        _log.warning(
+            "directory_search: %r left out: not an organisation's profile (%s)", event, error
+        )
+        return None
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{value!r} is not text")
+    return value
+
+
+class DirectorySearchProjection(Projection):
+    """Organisations' searchable rows (see the module's doc)."""
+
+    name = "directory_search"
+    logs = (MEMBERSHIP, MARKETPLACE)
+    tables = (
+        directory_search_cpv,
+        directory_search_regions,
+        directory_search_listings,
+        directory_search,
+    )
+
+    def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
+        touched: set[UUID] = set()
+        members = [e for e in events if e.log == MEMBERSHIP and e.name in _MEMBER_EVENTS]
+        if members:
+            touched |= _apply_members(connection, members)
+        listings = [e for e in events if e.log == MARKETPLACE and e.name in _LISTING_EVENTS]
+        if listings:
+            touched |= _apply_listings(connection, listings)
+        if touched:
+            _work_out_listings(connection, touched)
+
+
+def _apply_members(connection: Connection, events: list[RecordedEvent]) -> set[UUID]:
+    """Fold the organisations' events; the organisations made in the batch (whose listings,
+    maybe read first, are still to be taken in)."""
+    created = {e.originator_id for e in events if e.name == REGISTERED}
+    rows = load_rows(connection, directory_search, "organisation_id", {
+        e.originator_id for e in events} - created)  # fmt: skip
+    profiles: dict[UUID, _Profile] = {}
+    for event in events:
+        org_id, data = event.originator_id, event.data
+        if event.name == REGISTERED:
+            profile, legal_form = _profile(event), data.get("legal_form")
+            if profile is None or not isinstance(legal_form, str):
+                created.discard(org_id)
+                continue
+            rows[org_id] = {
+                "organisation_id": org_id,
+                "name": profile.name,
+                "legal_form": legal_form,
+                "social_purpose": profile.social_purpose,
+                "listed": False,
+                "admitted_at": None,
+                "listings_text": "",
+            }
+            profiles[org_id] = profile
+            continue
+        row = rows.get(org_id)
+        if row is None:  # its registration was left out, or came before the log began
+            continue
+        if event.name == PROFILE_UPDATED:
+            profile = _profile(event)
+            if profile is not None:
+                row.update(name=profile.name, social_purpose=profile.social_purpose)
+                profiles[org_id] = profile
+            continue
+        try:
+            row["listed"] = status_after(event.name, data) in LISTED_STATUSES
+        except KeyError:
+            _log.warning("directory_search: %r carries no status; left out", event)
+        if event.name == ADMITTED and isinstance(data.get("effective_at"), datetime):
+            row["admitted_at"] = data["effective_at"]
+    save_rows(connection, directory_search, "organisation_id", rows, created=created)
+    _replace_profiles(connection, profiles, created)
+    return created
+
+
+def _replace_profiles(
+    connection: Connection, profiles: dict[UUID, _Profile], created: Collection[UUID]
+) -> None:
+    """The profile codes each organisation's last profile in the batch stated, each once."""
+    replaced = [org for org in profiles if org not in created]
+    delete_rows(connection, directory_search_regions, "organisation_id", replaced)
+    if replaced:
+        connection.execute(
+            delete(directory_search_cpv).where(
+                directory_search_cpv.c.organisation_id.in_(replaced),
+                directory_search_cpv.c.source == PROFILE,
+            )
+        )
+    regions: list[Row] = []
+    codes: list[Row] = []
+    for org, profile in profiles.items():
+        stored = dict.fromkeys(storable(connection, r, REGION_LENGTH) for r in profile.regions)
+        regions.extend(region_rows("organisation_id", org, stored))
+        cpv = dict.fromkeys(storable(connection, c, CPV_LENGTH) for c in profile.cpv_codes)
+        codes.extend(row | {"source": PROFILE} for row in cpv_rows("organisation_id", org, cpv))
+    insert_rows(connection, directory_search_regions, regions)
+    insert_rows(connection, directory_search_cpv, codes)
+
+
+def _apply_listings(connection: Connection, events: list[RecordedEvent]) -> set[UUID]:
+    """Fold the listings' events; the organisations whose listings changed."""
+    created = {e.originator_id for e in events if e.name == LISTING_PUBLISHED}
+    earlier = {e.originator_id for e in events} - created
+    rows = load_rows(connection, directory_search_listings, "listing_id", earlier)
+    for event in events:
+        listing_id = event.originator_id
+        if event.name == LISTING_PUBLISHED:
+            details, seller = listing_details(event), event.data.get("organisation_id")
+            if details is None or not isinstance(seller, UUID):
+                if details is not None:
+                    _log.warning("directory_search: %r left out: it names no seller", event)
+                created.discard(listing_id)
+                continue
+            rows[listing_id] = {
+                "listing_id": listing_id,
+                "organisation_id": seller,
+                "published": True,
+                **_listing_text(details.columns, details.cpv_codes),
+            }
+            continue
+        row = rows.get(listing_id)
+        if row is None:  # its publication was left out, or came before the log began
+            continue
+        if event.name == LISTING_UPDATED:
+            details = listing_details(event)
+            if details is not None:  # else left out: the listing keeps what it said
+                row.update(_listing_text(details.columns, details.cpv_codes))
+        else:
+            row["published"] = _PUBLISHED_AFTER[event.name]
+    save_rows(connection, directory_search_listings, "listing_id", rows, created=created)
+    return {row["organisation_id"] for row in rows.values()}
+
+
+def _listing_text(columns: Row, cpv_codes: list[str]) -> Row:
+    return {
+        "title": columns["title"],
+        "description": columns["description"],
+        "cpv_codes": json.dumps(cpv_codes),
+    }
+
+
+def _work_out_listings(connection: Connection, organisations: set[UUID]) -> None:
+    """Each organisation's listings text and listing codes, from its published listings."""
+    present = set(
+        connection.execute(
+            select(directory_search.c.organisation_id).where(
+                directory_search.c.organisation_id.in_(organisations)
+            )
+        ).scalars()
+    )
+    if not present:
+        return
+    texts: dict[UUID, list[str]] = {org: [] for org in present}
+    codes: dict[UUID, dict[str, None]] = {org: {} for org in present}
+    listings = directory_search_listings.c
+    for org, title, description, cpv in connection.execute(
+        select(listings.organisation_id, listings.title, listings.description, listings.cpv_codes)
+        .where(listings.organisation_id.in_(present), listings.published.is_(True))
+        .order_by(listings.organisation_id, listings.listing_id)
+    ):
+        texts[org].append(f"{title}\n{description}")
+        for code in json.loads(cpv):
+            codes[org][storable(connection, str(code), CPV_LENGTH)] = None
+    connection.execute(
+        update(directory_search)
+        .where(directory_search.c.organisation_id == bindparam("org"))
+        .values(listings_text=bindparam("text")),
+        [{"org": org, "text": "\n".join(text)} for org, text in texts.items()],
+    )
+    connection.execute(
+        delete(directory_search_cpv).where(
+            directory_search_cpv.c.organisation_id.in_(present),
+            directory_search_cpv.c.source == LISTING,
+        )
+    )
+    insert_rows(
+        connection,
+        directory_search_cpv,
+        [
+            row | {"source": LISTING}
+            for org, stated in codes.items()
+            for row in cpv_rows("organisation_id", org, stated)
+        ],
+    )
+
+
+# Reads -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """The current query: its words (None: no text query) and its filters."""
+
+    terms: list[str] | None
+    cpv_code: str | None
+    region: str | None
+    region_parents: dict[str, str | None]
+    legal_form: str | None
+    mark: bool | None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ended: the last member's rank (None without a text query), name and id."""
+
+    rank: int | None
+    name: str
+    organisation_id: UUID
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    entry: DirectoryEntry
+    rank: int | None
+
+
+@dataclass(frozen=True)
+class Facets:
+    legal_form: dict[str, int]
+    region: dict[str, int]
+    cpv_division: dict[str, int]
+    mark_held: int
+    mark_not_held: int
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    hits: list[SearchHit]
+    next: Cursor | None
+    total: int
+    facets: Facets
+
+
+_KEY = directory_search.c.organisation_id
+_HOLDS_MARK = exists().where(
+    quality_marks.c.organisation_id == _KEY, quality_marks.c.status == MARK_HELD
+)
+
+
+def _conditions(connection: AsyncConnection, filters: SearchFilters) -> list[Any]:
+    conditions: list[Any] = [directory_search.c.listed.is_(True)]
+    if filters.terms is not None:
+        conditions.append(matches(connection.dialect, DIRECTORY_TEXT, filters.terms))
+    if filters.legal_form is not None:
+        conditions.append(directory_search.c.legal_form == filters.legal_form)
+    if filters.mark is not None:
+        conditions.append(_HOLDS_MARK if filters.mark else not_(_HOLDS_MARK))
+    if filters.region is not None:
+        conditions.append(
+            in_regions(directory_search_regions, _KEY, filters.region, filters.region_parents)
+        )
+    if filters.cpv_code is not None:
+        conditions.append(in_cpv(directory_search_cpv, _KEY, filters.cpv_code))
+    return conditions
+
+
+async def search_directory(
+    connection: AsyncConnection, filters: SearchFilters, *, after: Cursor | None, limit: int
+) -> SearchPage:
+    """Listed members matching the query, best first (with words: by rank, then name and id;
+    without: by name and id), a page after `after`; the total and facets of the whole query."""
+    where = and_(*_conditions(connection, filters))
+    ranked = filters.terms is not None
+    score = rank(connection.dialect, DIRECTORY_TEXT, filters.terms or []).label("rank")
+    name = directory_search.c.name
+    query = select(directory_search, score).where(where)
+    if after is not None:
+        later = or_(name > after.name, and_(name == after.name, after.organisation_id < _KEY))
+        if ranked:
+            last = after.rank or 0
+            later = or_(score < last, and_(score == last, later))
+        query = query.where(later)
+    order = [name, _KEY]
+    rows = (
+        await connection.execute(
+            query.order_by(*([score.desc()] if ranked else []), *order).limit(limit + 1)
+        )
+    ).all()
+    more, rows = len(rows) > limit, rows[:limit]
+    ids = [row.organisation_id for row in rows]
+    entries = await _entries(connection, rows, ids)
+    hits = [
+        SearchHit(entry, row.rank if ranked else None)
+        for entry, row in zip(entries, rows, strict=True)
+    ]
+    last_row = rows[-1] if more and rows else None
+    cursor = (
+        Cursor(rank=last_row.rank if ranked else None, name=last_row.name,
+               organisation_id=last_row.organisation_id)
+        if last_row is not None else None
+    )  # fmt: skip
+    facets, total = await _facets(connection, where)
+    return SearchPage(hits=hits, next=cursor, total=total, facets=facets)
+
+
+async def _entries(
+    connection: AsyncConnection, rows: Sequence[Any], ids: list[UUID]
+) -> list[DirectoryEntry]:
+    regions = await codes_by_owner(
+        connection, directory_search_regions, "organisation_id", "region", ids
+    )
+    codes: dict[UUID, list[str]] = {org: [] for org in ids}
+    marks: dict[UUID, tuple[str, str]] = {}
+    if ids:
+        for org, code in await connection.execute(
+            select(directory_search_cpv.c.organisation_id, directory_search_cpv.c.cpv_code)
+            .where(
+                directory_search_cpv.c.organisation_id.in_(ids),
+                directory_search_cpv.c.source == PROFILE,
+            )
+            .order_by(directory_search_cpv.c.cpv_code)
+        ):
+            codes[org].append(code)
+        for org, status, number in await connection.execute(
+            select(
+                quality_marks.c.organisation_id,
+                quality_marks.c.status,
+                quality_marks.c.certificate_number,
+            ).where(quality_marks.c.organisation_id.in_(ids))
+        ):
+            marks[org] = (status, number)
+    return [
+        DirectoryEntry(
+            organisation_id=row.organisation_id,
+            name=row.name,
+            legal_form=row.legal_form,
+            social_purpose=row.social_purpose,
+            regions=regions[row.organisation_id],
+            cpv_codes=codes[row.organisation_id],
+            admitted_at=row.admitted_at,
+            mark_status=marks.get(row.organisation_id, (None, None))[0],
+            certificate_number=marks.get(row.organisation_id, (None, None))[1],
+        )
+        for row in rows
+    ]
+
+
+async def _facets(connection: AsyncConnection, where: Any) -> tuple[Facets, int]:
+    """Counts of the members the query finds: by legal form, by ITL1 region served (once per
+    ITL1: its regions' first three characters), by CPV division (two digits) and mark."""
+    found = select(_KEY).where(where).scalar_subquery()
+    forms = {
+        form: int(count)
+        for form, count in await connection.execute(
+            select(directory_search.c.legal_form, func.count())
+            .where(where)
+            .group_by(directory_search.c.legal_form)
+        )
+    }
+    itl1 = func.substr(directory_search_regions.c.region, 1, 3)
+    regions = {
+        code: int(count)
+        for code, count in await connection.execute(
+            select(itl1, func.count(directory_search_regions.c.organisation_id.distinct()))
+            .where(directory_search_regions.c.organisation_id.in_(found))
+            .group_by(itl1)
+        )
+    }
+    division = func.substr(directory_search_cpv.c.cpv_stem, 1, 2)
+    divisions = {
+        code: int(count)
+        for code, count in await connection.execute(
+            select(division, func.count(directory_search_cpv.c.organisation_id.distinct()))
+            .where(directory_search_cpv.c.organisation_id.in_(found))
+            .group_by(division)
+        )
+    }
+    held = (
+        await connection.execute(
+            select(func.count()).select_from(directory_search).where(where, _HOLDS_MARK)
+        )
+    ).scalar_one()
+    total = sum(forms.values())
+    facets = Facets(
+        legal_form=forms,
+        region=regions,
+        cpv_division=divisions,
+        mark_held=int(held),
+        mark_not_held=total - int(held),
+    )
+    return facets, total

@@ -1,0 +1,104 @@
+"""Full-text search's tables (projections.search, projections.tenders), on the read side's one
+metadata: created by Alembic (migrations/versions/0020_directory_search.py), rebuilt by the
+projections.
+
+Each searchable table has its text index (projections.text_search): on PostgreSQL a GIN index
+on the weighted tsvector, declared here so a rebuild's copy of the table keeps it; on SQLite an
+FTS5 table kept in step by triggers, both made by the migration alone (the rebuild's swap
+writes the live table, so the triggers follow it).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, Index, String, Table, Text, Uuid
+
+from projections.tables import metadata
+from projections.text_search import TextField, TextIndex
+from sharedkernel.sqltypes import UtcDateTime
+
+# A row an organisation (projections.search.DirectorySearchProjection): what the directory
+# shows of it, whether it is listed (in good standing), and its searchable text. A rowid table
+# (SQLite's FTS5 index names its rows by rowid).
+directory_search = Table(
+    "directory_search",
+    metadata,
+    Column("organisation_id", Uuid, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("legal_form", String(60), nullable=False),
+    Column("social_purpose", Text, nullable=False),
+    Column("listed", Boolean, nullable=False),
+    Column("admitted_at", UtcDateTime, nullable=True),
+    # Its published service listings' titles and descriptions, in the listings' id order.
+    Column("listings_text", Text, nullable=False),
+)
+Index("ix_directory_search_listed_name", directory_search.c.listed, directory_search.c.name)
+DIRECTORY_TEXT = TextIndex(
+    directory_search,
+    (
+        TextField("name", "A", 4),
+        TextField("social_purpose", "B", 2),
+        TextField("listings_text", "C", 1),
+    ),
+    fts_table="directory_search_fts",
+)
+DIRECTORY_TEXT.gin_index("ix_directory_search_document")
+
+# Its CPV codes, from its profile and from its published listings (one row for each source a
+# code comes from), with the code's stem for the hierarchy (projections.codes).
+directory_search_cpv = Table(
+    "directory_search_cpv",
+    metadata,
+    Column("organisation_id", Uuid, primary_key=True),
+    Column("cpv_code", String(12), primary_key=True),
+    # "profile" or "listing".
+    Column("source", String(10), primary_key=True),
+    Column("cpv_stem", String(8), nullable=False),
+)
+Index("ix_directory_search_cpv_cpv_stem", directory_search_cpv.c.cpv_stem)
+# The regions its profile serves.
+directory_search_regions = Table(
+    "directory_search_regions",
+    metadata,
+    Column("organisation_id", Uuid, primary_key=True),
+    Column("region", String(10), primary_key=True),
+)
+Index("ix_directory_search_regions_region", directory_search_regions.c.region)
+# Every service listing, published or not: its seller, text and codes (JSON: a list), so an
+# organisation's text and listing codes can be worked out again when one changes.
+directory_search_listings = Table(
+    "directory_search_listings",
+    metadata,
+    Column("listing_id", Uuid, primary_key=True),
+    Column("organisation_id", Uuid, nullable=False),
+    Column("published", Boolean, nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("cpv_codes", Text, nullable=False),
+)
+Index("ix_directory_search_listings_organisation_id", directory_search_listings.c.organisation_id)
+
+# A tender's searchable text (projections.tenders): its title, description and lots' titles
+# and descriptions, as its terms last said.
+tender_search_text = Table(
+    "tender_search_text",
+    metadata,
+    Column("tender_id", Uuid, primary_key=True),
+    Column("title", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("lots_text", Text, nullable=False),
+)
+TENDER_TEXT = TextIndex(
+    tender_search_text,
+    (
+        TextField("title", "A", 4),
+        TextField("description", "B", 2),
+        TextField("lots_text", "C", 1),
+    ),
+    fts_table="tender_search_fts",
+)
+TENDER_TEXT.gin_index("ix_tender_search_text_document")
+
+# The PostgreSQL-only indexes (SQLite has FTS5 tables instead).
+POSTGRESQL_ONLY_INDEXES = frozenset(
+    {"ix_directory_search_document", "ix_tender_search_text_document"}
+)
