@@ -1,0 +1,599 @@
+"""Matching's two reads (ADR 29): a lot's best members, and a member's best open lots, each
+scored, ranked and cut to the top N in SQL from the matching tables (projections.matching),
+never by loading every member or lot. Only the top N are then explained, in Python
+(projections.matching_score), from a few rows each.
+
+The buyer's read finds its candidates through the indexes: the members sharing one of the
+lot's CPV prefixes (`match_member_prefixes` by prefix) and, for a tender restricted to regions,
+the members serving a related region (`match_member_regions` by region). The member's read
+starts from the open lots (`match_lots` by status and deadline) and finds their fit through
+the lots' prefixes (by prefix) and the tenders' regions (by region).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    union,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from projections.matching_score import (
+    CPV_POINTS_A_LEVEL,
+    MARK_POINTS,
+    MAX_POINTS,
+    PREFIX_LEVELS,
+    REGION_SAME,
+    cpv_detail,
+    divisions_of,
+    listing_points,
+    member_region_points,
+    money,
+    prefixes_of,
+    region_detail,
+    tender_region_points,
+    track_points,
+)
+from projections.matching_tables import (
+    match_lot_prefixes,
+    match_lots,
+    match_member_divisions,
+    match_member_prefixes,
+    match_member_regions,
+    match_members,
+    match_tender_regions,
+)
+from projections.tables import quality_marks
+
+VALID_MARK = "valid"
+OPEN_STATUS = "active"
+SOURCE = "tradehall"
+
+
+@dataclass(frozen=True)
+class Part:
+    points: int
+    max: int
+    detail: str
+
+
+@dataclass(frozen=True)
+class Parts:
+    cpv: Part
+    region: Part
+    mark: Part
+    capacity: Part
+    track_record: Part
+    listings: Part
+
+
+@dataclass(frozen=True)
+class MemberMatch:
+    rank: int
+    organisation_id: UUID
+    name: str
+    score: int
+    parts: Parts
+
+
+@dataclass(frozen=True)
+class Excluded:
+    total: int
+    not_in_good_standing: int
+    no_quality_mark: int
+    outside_regions: int
+
+
+@dataclass(frozen=True)
+class Lot:
+    tender_id: UUID
+    lot_id: str
+    buyer_id: UUID
+    tender_title: str
+    lot_title: str
+    status: str
+    deadline: datetime
+    value_minor: int
+    currency: str
+    quality_mark_required: bool
+    cpv_codes: list[str]
+    regions: list[str]
+
+
+@dataclass(frozen=True)
+class LotMatches:
+    members: list[MemberMatch]
+    excluded: Excluded
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    tender_id: UUID
+    lot_id: str
+    tender_title: str
+    lot_title: str
+    buyer_id: UUID
+    buyer_name: str | None
+    deadline: datetime
+    score: int
+    parts: Parts
+
+
+@dataclass(frozen=True)
+class Recommendations:
+    # "in good standing", "not in good standing" or "not a member".
+    standing: str
+    items: list[Recommendation]
+
+
+def _codes(stored: str) -> list[str]:
+    found = json.loads(stored)
+    return [str(code) for code in found] if isinstance(found, list) else []
+
+
+# The score's parts as SQL ----------------------------------------------------------------
+
+
+def _level(prefix: Any) -> ColumnElement[int]:
+    """The level a prefix stands for, from its length."""
+    return case(
+        *((func.length(prefix) == length, level) for length, level in PREFIX_LEVELS.items()),
+        else_=0,
+    )
+
+
+def _points_of(column: Any, points: Mapping[str, int]) -> ColumnElement[int]:
+    return case(points, value=column, else_=0) if points else literal(0, Integer)
+
+
+def _least(a: Any, b: Any) -> ColumnElement[int]:
+    return case((a < b, a), else_=b)
+
+
+def _capacity(capacity: Any, value: Any) -> ColumnElement[int]:
+    """floor(10 x min(c, V) / V); V = 0: 10 if c > 0 else 0 (amounts are capped when stored,
+    so 10 x V fits a 64-bit integer)."""
+    some = case((capacity > 0, 10), else_=0)
+    return case((value == 0, some), else_=(10 * _least(capacity, value)) // value)
+
+
+def _track(won: Any, delivered: Any) -> ColumnElement[int]:
+    return _least(3 * won + 2 * delivered, 10)
+
+
+def _has_valid_mark(organisation_id: Any) -> ColumnElement[bool]:
+    return exists().where(
+        quality_marks.c.organisation_id == organisation_id, quality_marks.c.status == VALID_MARK
+    )
+
+
+# A lot's members ----------------------------------------------------------------------------
+
+
+async def lot_of(connection: AsyncConnection, tender_id: UUID, lot_id: str) -> Lot | None:
+    """A tender's lot as matching knows it, drafts too; None if there is no such lot."""
+    row = (
+        await connection.execute(
+            select(match_lots).where(
+                match_lots.c.tender_id == tender_id, match_lots.c.lot_id == lot_id
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    regions = (
+        await connection.execute(
+            select(match_tender_regions.c.region)
+            .where(match_tender_regions.c.tender_id == tender_id)
+            .order_by(match_tender_regions.c.region)
+        )
+    ).scalars()
+    return Lot(
+        tender_id=row.tender_id,
+        lot_id=row.lot_id,
+        buyer_id=row.buyer_id,
+        tender_title=row.tender_title,
+        lot_title=row.lot_title,
+        status=row.status,
+        deadline=row.deadline,
+        value_minor=row.value_minor,
+        currency=row.currency,
+        quality_mark_required=row.quality_mark_required,
+        cpv_codes=_codes(row.cpv_codes),
+        regions=list(regions),
+    )
+
+
+async def lot_matches(
+    connection: AsyncConnection, lot: Lot, parents: Mapping[str, str | None], limit: int
+) -> LotMatches:
+    """The lot's best `limit` members, scored and explained, and the excluded counted."""
+    prefixes, divisions = prefixes_of(lot.cpv_codes), divisions_of(lot.cpv_codes)
+    mp, mr, md, mm = (
+        match_member_prefixes,
+        match_member_regions,
+        match_member_divisions,
+        match_members,
+    )
+    cpv = (
+        select(mp.c.organisation_id, func.max(_level(mp.c.prefix)).label("level"))
+        .where(mp.c.prefix.in_(prefixes))
+        .group_by(mp.c.organisation_id)
+        .cte("cpv")
+    )
+    found = [select(cpv.c.organisation_id)]
+    region_points = member_region_points(lot.regions, parents)
+    region = (
+        select(
+            mr.c.organisation_id, func.max(_points_of(mr.c.region, region_points)).label("points")
+        )
+        .where(mr.c.region.in_(region_points) if lot.regions else false())
+        .group_by(mr.c.organisation_id)
+        .cte("region")
+    )
+    if lot.regions:
+        found.append(select(region.c.organisation_id))
+    candidates = union(*found).cte("candidates") if len(found) > 1 else found[0].cte("candidates")
+    figures = (
+        select(
+            md.c.organisation_id,
+            func.max(md.c.capacity_minor).label("capacity"),
+            func.max(_track(md.c.won, md.c.delivered)).label("track"),
+            func.max(_least(md.c.listings, 5)).label("listings"),
+        )
+        .select_from(candidates.join(md, md.c.organisation_id == candidates.c.organisation_id))
+        .where(md.c.division.in_(divisions))
+        .group_by(md.c.organisation_id)
+        .cte("figures")
+    )
+    cpv_points = func.coalesce(cpv.c.level, 0) * CPV_POINTS_A_LEVEL
+    region_part = func.coalesce(region.c.points, 0) if lot.regions else literal(REGION_SAME)
+    marked = _has_valid_mark(mm.c.organisation_id)
+    capacity = _capacity(func.coalesce(figures.c.capacity, 0), literal(lot.value_minor))
+    track = func.coalesce(figures.c.track, 0)
+    listings = func.coalesce(figures.c.listings, 0)
+    mark_points = case((marked, MARK_POINTS), else_=0)
+    no_mark = and_(true() if lot.quality_mark_required else false(), ~marked)
+    outside = region_part == 0 if lot.regions else false()
+    scored = (
+        select(
+            mm.c.organisation_id,
+            mm.c.name,
+            cpv_points.label("cpv"),
+            region_part.label("region"),
+            mark_points.label("mark"),
+            capacity.label("capacity"),
+            track.label("track"),
+            listings.label("listings"),
+            (cpv_points + region_part + mark_points + capacity + track + listings).label("total"),
+            case((mm.c.listed.is_(False), 1), else_=0).label("not_listed"),
+            case((no_mark, 1), else_=0).label("no_mark"),
+            case((outside, 1), else_=0).label("outside"),
+        )
+        .select_from(
+            candidates.join(mm, mm.c.organisation_id == candidates.c.organisation_id)
+            .outerjoin(cpv, cpv.c.organisation_id == candidates.c.organisation_id)
+            .outerjoin(region, region.c.organisation_id == candidates.c.organisation_id)
+            .outerjoin(figures, figures.c.organisation_id == candidates.c.organisation_id)
+        )
+        .where(mm.c.member.is_(True), mm.c.organisation_id != lot.buyer_id)
+        .cte("scored")
+    )
+    excluded = or_(scored.c.not_listed == 1, scored.c.no_mark == 1, scored.c.outside == 1)
+    counts = (
+        await connection.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(scored.c.not_listed), 0),
+                func.coalesce(func.sum(scored.c.no_mark), 0),
+                func.coalesce(func.sum(scored.c.outside), 0),
+            ).where(excluded)
+        )
+    ).one()
+    ranked = (
+        await connection.execute(
+            select(scored)
+            .where(~excluded)
+            .order_by(
+                scored.c.total.desc(),
+                scored.c.cpv.desc(),
+                scored.c.region.desc(),
+                scored.c.name,
+                scored.c.organisation_id,
+            )
+            .limit(limit)
+        )
+    ).all()
+    explained = await _explain_members(
+        connection, lot, parents, [r.organisation_id for r in ranked]
+    )
+    members = [
+        MemberMatch(
+            rank=rank,
+            organisation_id=row.organisation_id,
+            name=row.name,
+            score=int(row.total),
+            parts=explained[row.organisation_id].parts(row, lot.value_minor, lot.currency),
+        )
+        for rank, row in enumerate(ranked, start=1)
+    ]
+    return LotMatches(members, Excluded(*(int(n) for n in counts)))
+
+
+@dataclass
+class _Facts:
+    """What explains one member's score against one lot."""
+
+    cpv: str
+    region: str
+    divisions: dict[str, tuple[int, int, int, int]]  # listings, capacity, won, delivered
+
+    def parts(self, scored: Any, value: int, currency: str) -> Parts:
+        mark = int(scored.mark)
+        capacity = max((d[1] for d in self.divisions.values()), default=0)
+        return Parts(
+            cpv=Part(int(scored.cpv), MAX_POINTS["cpv"], self.cpv),
+            region=Part(int(scored.region), MAX_POINTS["region"], self.region),
+            mark=Part(
+                mark,
+                MAX_POINTS["mark"],
+                "holds a valid quality mark" if mark else "no valid quality mark",
+            ),
+            capacity=Part(
+                int(scored.capacity),
+                MAX_POINTS["capacity"],
+                f"capacity {money(capacity, currency)} of {money(value, currency)}",
+            ),
+            track_record=Part(int(scored.track), MAX_POINTS["track_record"], self._track()),
+            listings=Part(int(scored.listings), MAX_POINTS["listings"], self._listings()),
+        )
+
+    def _track(self) -> str:
+        if not self.divisions:
+            return "no contract in the lot's CPV divisions"
+        name, (_, _, won, delivered) = max(
+            sorted(self.divisions.items()), key=lambda d: track_points(d[1][2], d[1][3])
+        )
+        return f"{won} contracts won, {delivered} completed in division {name}"
+
+    def _listings(self) -> str:
+        if not self.divisions:
+            return "no published listing in the lot's CPV divisions"
+        name, figures = max(sorted(self.divisions.items()), key=lambda d: listing_points(d[1][0]))
+        return f"{figures[0]} published listings in division {name}"
+
+
+async def _explain_members(
+    connection: AsyncConnection,
+    lot: Lot,
+    parents: Mapping[str, str | None],
+    ids: Sequence[UUID],
+) -> dict[UUID, _Facts]:
+    prefixes: dict[UUID, list[str]] = {o: [] for o in ids}
+    regions: dict[UUID, list[str]] = {o: [] for o in ids}
+    divisions: dict[UUID, dict[str, tuple[int, int, int, int]]] = {o: {} for o in ids}
+    if ids:
+        mp, mr, md = match_member_prefixes, match_member_regions, match_member_divisions
+        for org_id, prefix in await connection.execute(
+            select(mp.c.organisation_id, mp.c.prefix).where(
+                mp.c.organisation_id.in_(ids), mp.c.prefix.in_(prefixes_of(lot.cpv_codes))
+            )
+        ):
+            prefixes[org_id].append(prefix)
+        for org_id, region in await connection.execute(
+            select(mr.c.organisation_id, mr.c.region).where(mr.c.organisation_id.in_(ids))
+        ):
+            regions[org_id].append(region)
+        for row in await connection.execute(
+            select(md).where(
+                md.c.organisation_id.in_(ids), md.c.division.in_(divisions_of(lot.cpv_codes))
+            )
+        ):
+            divisions[row.organisation_id][row.division] = (
+                row.listings,
+                row.capacity_minor,
+                row.won,
+                row.delivered,
+            )
+    return {
+        o: _Facts(
+            cpv=cpv_detail(prefixes[o], lot.cpv_codes)[1],
+            region=region_detail(lot.regions, regions[o], parents)[1],
+            divisions=divisions[o],
+        )
+        for o in ids
+    }
+
+
+# A member's open lots -------------------------------------------------------------------------
+
+
+async def recommended_lots(
+    connection: AsyncConnection,
+    organisation_id: UUID,
+    parents: Mapping[str, str | None],
+    now: datetime,
+    limit: int,
+) -> Recommendations:
+    """The open lots (active, deadline after `now`, not its own) the member matches and is not
+    excluded from, best first (ties: deadline, then tender and lot ids)."""
+    member = (
+        await connection.execute(
+            select(match_members.c.member, match_members.c.listed).where(
+                match_members.c.organisation_id == organisation_id
+            )
+        )
+    ).first()
+    if member is None or not member.member:
+        return Recommendations("not a member", [])
+    if not member.listed:
+        return Recommendations("not in good standing", [])
+    mp, mr, md = match_member_prefixes, match_member_regions, match_member_divisions
+    prefixes = list(
+        (
+            await connection.execute(
+                select(mp.c.prefix).where(mp.c.organisation_id == organisation_id)
+            )
+        ).scalars()
+    )
+    regions = list(
+        (
+            await connection.execute(
+                select(mr.c.region).where(mr.c.organisation_id == organisation_id)
+            )
+        ).scalars()
+    )
+    divisions = {
+        row.division: (row.listings, row.capacity_minor, row.won, row.delivered)
+        for row in await connection.execute(
+            select(md).where(md.c.organisation_id == organisation_id)
+        )
+    }
+    marked = bool(
+        (await connection.execute(select(_has_valid_mark(literal(organisation_id))))).scalar()
+    )
+    lp, tr, ml = match_lot_prefixes, match_tender_regions, match_lots
+    cpv = (
+        select(lp.c.tender_id, lp.c.lot_id, func.max(_level(lp.c.prefix)).label("level"))
+        .where(lp.c.prefix.in_(prefixes))
+        .group_by(lp.c.tender_id, lp.c.lot_id)
+        .cte("cpv")
+    )
+    region_points = tender_region_points(regions, parents)
+    region = (
+        select(tr.c.tender_id, func.max(_points_of(tr.c.region, region_points)).label("points"))
+        .where(tr.c.region.in_(region_points))
+        .group_by(tr.c.tender_id)
+        .cte("region")
+    )
+    figures = (
+        select(
+            lp.c.tender_id,
+            lp.c.lot_id,
+            func.max(md.c.capacity_minor).label("capacity"),
+            func.max(_track(md.c.won, md.c.delivered)).label("track"),
+            func.max(_least(md.c.listings, 5)).label("listings"),
+        )
+        .select_from(lp.join(md, md.c.division == lp.c.prefix))
+        .where(md.c.organisation_id == organisation_id, lp.c.prefix.in_(divisions))
+        .group_by(lp.c.tender_id, lp.c.lot_id)
+        .cte("figures")
+    )
+    restricted = exists().where(tr.c.tender_id == ml.c.tender_id)
+    cpv_points = func.coalesce(cpv.c.level, 0) * CPV_POINTS_A_LEVEL
+    region_part = case((restricted, func.coalesce(region.c.points, 0)), else_=REGION_SAME)
+    mark_points = literal(MARK_POINTS if marked else 0)
+    capacity = _capacity(func.coalesce(figures.c.capacity, 0), ml.c.value_minor)
+    track = func.coalesce(figures.c.track, 0)
+    listings = func.coalesce(figures.c.listings, 0)
+    total = cpv_points + region_part + mark_points + capacity + track + listings
+    buyer = match_members.alias("buyer")
+    conditions: list[Any] = [
+        ml.c.status == OPEN_STATUS,
+        ml.c.deadline > now,
+        ml.c.buyer_id != organisation_id,
+        # Matches: a CPV prefix in common, or a tender restricted to regions it serves ...
+        or_(cpv.c.level.is_not(None), region.c.points.is_not(None)),
+        # ... and is not excluded: outside the regions, or without a mark the tender requires.
+        or_(~restricted, region.c.points.is_not(None)),
+    ]
+    if not marked:
+        conditions.append(ml.c.quality_mark_required.is_(False))
+    rows = (
+        await connection.execute(
+            select(
+                ml.c.tender_id,
+                ml.c.lot_id,
+                ml.c.tender_title,
+                ml.c.lot_title,
+                ml.c.buyer_id,
+                buyer.c.name.label("buyer_name"),
+                ml.c.deadline,
+                ml.c.value_minor,
+                ml.c.currency,
+                ml.c.cpv_codes,
+                cpv_points.label("cpv"),
+                region_part.label("region"),
+                mark_points.label("mark"),
+                capacity.label("capacity"),
+                track.label("track"),
+                listings.label("listings"),
+                total.label("total"),
+            )
+            .select_from(
+                ml.outerjoin(
+                    cpv, and_(cpv.c.tender_id == ml.c.tender_id, cpv.c.lot_id == ml.c.lot_id)
+                )
+                .outerjoin(region, region.c.tender_id == ml.c.tender_id)
+                .outerjoin(
+                    figures,
+                    and_(figures.c.tender_id == ml.c.tender_id, figures.c.lot_id == ml.c.lot_id),
+                )
+                .outerjoin(buyer, buyer.c.organisation_id == ml.c.buyer_id)
+            )
+            .where(*conditions)
+            .order_by(
+                total.desc(),
+                cpv_points.desc(),
+                region_part.desc(),
+                ml.c.deadline,
+                ml.c.tender_id,
+                ml.c.lot_id,
+            )
+            .limit(limit)
+        )
+    ).all()
+    tender_regions = await _regions_of(connection, {row.tender_id for row in rows})
+    items = []
+    for row in rows:
+        codes = _codes(row.cpv_codes)
+        lot_divisions = divisions_of(codes)
+        facts = _Facts(
+            cpv=cpv_detail(prefixes, codes)[1],
+            region=region_detail(tender_regions.get(row.tender_id, []), regions, parents)[1],
+            divisions={d: f for d, f in divisions.items() if d in lot_divisions},
+        )
+        items.append(
+            Recommendation(
+                tender_id=row.tender_id,
+                lot_id=row.lot_id,
+                tender_title=row.tender_title,
+                lot_title=row.lot_title,
+                buyer_id=row.buyer_id,
+                buyer_name=row.buyer_name,
+                deadline=row.deadline,
+                score=int(row.total),
+                parts=facts.parts(row, row.value_minor, row.currency),
+            )
+        )
+    return Recommendations("in good standing", items)
+
+
+async def _regions_of(
+    connection: AsyncConnection, tender_ids: Iterable[UUID]
+) -> dict[UUID, list[str]]:
+    ids = list(tender_ids)
+    found: dict[UUID, list[str]] = {}
+    if ids:
+        for tender_id, region in await connection.execute(
+            select(match_tender_regions).where(match_tender_regions.c.tender_id.in_(ids))
+        ):
+            found.setdefault(tender_id, []).append(region)
+    return found
