@@ -24,13 +24,25 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import Connection, and_, delete, exists, func, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.base import Projection, RowPerAggregate
 from projections.codes import codes_by_owner, in_cpv, in_regions, replace_codes
 from projections.events import RecordedEvent
 from projections.folding import Row, insert_rows, load_rows, save_rows
+from projections.search_tables import TENDER_TEXT, tender_search_text
 from projections.tables import (
     tender_amendments,
     tender_buyers,
@@ -40,6 +52,7 @@ from projections.tables import (
     tender_regions,
     tenders,
 )
+from projections.text_search import matches, rank
 
 _log = logging.getLogger("tradehall.projections")
 
@@ -137,6 +150,8 @@ class _Terms:
     columns: Row
     cpv_codes: list[str]
     regions: list[str]
+    # Its searchable text (tender_search_text, less the key).
+    text: Row
 
 
 def _terms(event: RecordedEvent) -> _Terms | None:
@@ -165,6 +180,11 @@ def _terms(event: RecordedEvent) -> _Terms | None:
         },
         cpv_codes=[code for lot in terms.lots for code in lot.cpv_codes],
         regions=list(terms.eligibility.regions),
+        text={
+            "title": terms.title,
+            "description": terms.description,
+            "lots_text": "\n".join(f"{lot.title}\n{lot.description}" for lot in terms.lots),
+        },
     )
 
 
@@ -190,6 +210,7 @@ class TendersProjection(Projection):
     name = "tenders"
     logs = (MARKETPLACE, MEMBERSHIP)
     tables = (
+        tender_search_text,
         tender_cpv,
         tender_regions,
         tender_amendments,
@@ -257,6 +278,10 @@ class TendersProjection(Projection):
             row["updated_at"] = at
         save_rows(connection, tenders, "tender_id", rows, created=created)
         replace_codes(connection, "tender_id", tender_cpv, tender_regions, codes, created)
+        texts = {
+            tender_id: terms.text | {"tender_id": tender_id} for tender_id, terms in codes.items()
+        }
+        save_rows(connection, tender_search_text, "tender_id", texts, created=created & set(texts))
         _replace(connection, tender_amendments, "version", amendments)
         _replace(connection, tender_documents, "sha256", documents)
         _replace(connection, tender_lot_outcomes, "lot_id", outcomes.changed)
@@ -400,6 +425,8 @@ class TenderEntry:
     version: int
     published_at: datetime | None
     updated_at: datetime
+    # With a text query: how well it matches (higher first; projections.text_search).
+    rank: int | None = None
 
 
 @dataclass(frozen=True)
@@ -476,12 +503,16 @@ async def tender_board(
     quality_mark_required: bool | None = None,
     status: str | None = None,
     buyer_id: UUID | None = None,
+    terms: list[str] | None = None,
     limit: int,
     offset: int,
 ) -> TendersPage:
     """Published tenders (never drafts), by deadline; CPV and region filters match up and down
-    their hierarchies; the value band is on the total estimated value."""
+    their hierarchies; the value band is on the total estimated value. With `terms` (a text
+    query's words), the tenders whose title, description or lots hold them all, best first."""
     conditions: list[Any] = [_PUBLISHED]
+    if terms is not None:
+        conditions.append(matches(connection.dialect, TENDER_TEXT, terms))
     if status is not None:
         conditions.append(tenders.c.status == status)
     if buyer_id is not None:
@@ -508,7 +539,8 @@ async def tender_board(
         )
     if cpv_code is not None:
         conditions.append(in_cpv(tender_cpv, tenders.c.tender_id, cpv_code))
-    return await _page(connection, and_(*conditions), limit, offset)
+    score = None if terms is None else rank(connection.dialect, TENDER_TEXT, terms)
+    return await _page(connection, and_(*conditions), limit, offset, score)
 
 
 async def buyer_tenders(
@@ -572,17 +604,35 @@ async def tender_detail(connection: AsyncConnection, tender_id: UUID) -> TenderD
     )
 
 
-async def _page(connection: AsyncConnection, where: Any, limit: int, offset: int) -> TendersPage:
+async def _page(
+    connection: AsyncConnection,
+    where: Any,
+    limit: int,
+    offset: int,
+    score: ColumnElement[int] | None = None,
+) -> TendersPage:
+    """A page of tenders by deadline; with a text query's `score`, by it first."""
     joined = tenders.outerjoin(tender_buyers, tender_buyers.c.organisation_id == tenders.c.buyer_id)
+    if score is not None:  # the text's table, which the match and the rank read
+        joined = joined.join(
+            tender_search_text, tender_search_text.c.tender_id == tenders.c.tender_id
+        )
     total = (
         await connection.execute(select(func.count()).select_from(joined).where(where))
     ).scalar_one()
+    ranked = literal(None) if score is None else score
     rows = (
         await connection.execute(
-            select(*(tenders.c[name] for name in _ENTRY_COLUMNS), tender_buyers.c.name)
+            select(
+                *(tenders.c[name] for name in _ENTRY_COLUMNS),
+                tender_buyers.c.name,
+                ranked.label("rank"),
+            )
             .select_from(joined)
             .where(where)
-            .order_by(tenders.c.deadline, tenders.c.tender_id)
+            .order_by(
+                *([] if score is None else [score.desc()]), tenders.c.deadline, tenders.c.tender_id
+            )
             .limit(limit)
             .offset(offset)
         )
@@ -597,6 +647,7 @@ async def _page(connection: AsyncConnection, where: Any, limit: int, offset: int
                 buyer_name=row.name or None,
                 cpv_codes=cpv[row.tender_id],
                 regions=regions[row.tender_id],
+                rank=None if score is None else int(row.rank),
             )
             for row in rows
         ],

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from projections.events import RecordedEvent
+from projections.marks import MarkRegister
 from projections.search import (
     Cursor,
     DirectorySearchProjection,
@@ -351,6 +352,34 @@ async def test_hostile_words_never_reach_either_query_language(
     for hit in found.hits:  # whatever is found holds every word
         assert hit.rank is not None
         assert hit.rank > 0
+
+
+async def test_the_mark_filter_and_facet_read_the_mark_register(
+    engine: Engine, async_engine: AsyncEngine
+) -> None:
+    word = f"zq{uuid.uuid4().hex[:8]}"
+    log = Log()
+    holder = log.member(f"Holder {word}")
+    log.member(f"Other {word}")
+    apply(engine, [log.events])
+    awarded = {
+        "organisation_id": holder,
+        "certificate_number": f"TQM-{word[2:6].upper()}-{word[6:].upper()}-1",
+        "valid_from": T0,
+        "valid_until": T0.replace(year=2029),
+        "timestamp": T0,
+    }
+    state = json.dumps({k: _value(v) for k, v in awarded.items()}).encode()
+    mark = RecordedEvent(
+        "marks", 1, uuid.uuid4(), 1, "membership.marks.mark:QualityMark.Awarded", state
+    )
+    with engine.begin() as connection:
+        MarkRegister().apply(connection, [mark])
+    assert names(await search(async_engine, word, mark=True)) == [f"Holder {word}"]
+    assert names(await search(async_engine, word, mark=False)) == [f"Other {word}"]
+    found = await search(async_engine, word)
+    assert (found.facets.mark_held, found.facets.mark_not_held) == (1, 1)
+    assert [hit.entry.mark_status for hit in found.hits] == ["valid", None]
 
 
 def test_no_event_stops_the_projection(engine: Engine) -> None:

@@ -50,6 +50,8 @@ from tradehall.api.files import FilenameParam, attachment, safe_filename, take_u
 from tradehall.api.marketplace.schemas.tenders import (
     AmendmentBody,
     AmendmentView,
+    BoardPage,
+    BoardTender,
     ClarificationView,
     CriterionBody,
     DocumentView,
@@ -80,6 +82,7 @@ from tradehall.api.reads import (
 )
 from tradehall.api.request_policy import UPLOAD_BODY
 from tradehall.api.schemas.common import CommandResult
+from tradehall.api.text_query import TextQueryParam, query_terms
 from tradehall.identity.users import Role
 from tradehall.marketplace import LOG
 from tradehall.marketplace.sealing.keys import SealingKeys
@@ -299,6 +302,14 @@ async def _document(
     return await attachment(
         commands, files, sha256, document.filename, document.content_type, cache
     )
+
+
+def _board_page(found: Any, page: int, per_page: int, consistent: bool) -> Response[BoardPage]:
+    items = [
+        BoardTender(**msgspec.structs.asdict(summary_of(entry)), rank=entry.rank)
+        for entry in found.entries
+    ]
+    return page_response(BoardPage, items, found.total, page, per_page, consistent)
 
 
 def _page(found: Any, page: int, per_page: int, consistent: bool) -> Response[TendersPage]:
@@ -593,13 +604,17 @@ class TendersController(Controller):
         description=(
             "Never drafts. `cpv` and `region` match up and down their hierarchies (a region: the "
             "tenders whose eligibility names it); `value_min`/`value_max` bound the total "
-            "estimated value; `deadline_from`/`deadline_to` the deadline."
+            "estimated value; `deadline_from`/`deadline_to` the deadline. With `q`, the "
+            "tenders whose title, description or lots' titles and descriptions hold every word "
+            "of it, best first by `rank` (a word in the title counts most, then the description, "
+            "then a lot; the rank depends only on the tender and the query), then by deadline."
         ),
     )
     async def board(
         self,
         engine: NamedDependency[AsyncEngine],
         reads: NamedDependency[ReadYourWrites],
+        q: TextQueryParam = None,
         cpv: CpvParam = None,
         region: RegionParam = None,
         value_min: ValueMinParam = None,
@@ -614,7 +629,7 @@ class TendersController(Controller):
         page: PageParam = 1,
         per_page: PerPageParam = 20,
         position: PositionParam = None,
-    ) -> Response[TendersPage]:
+    ) -> Response[BoardPage]:
         place = place_filter(cpv, region)
         since = plausible_moment("deadline_from", deadline_from) if deadline_from else None
         until = plausible_moment("deadline_to", deadline_to) if deadline_to else None
@@ -632,10 +647,11 @@ class TendersController(Controller):
                 quality_mark_required=quality_mark_required,
                 status=status,
                 buyer_id=buyer_id,
+                terms=query_terms(q),
                 limit=per_page,
                 offset=(page - 1) * per_page,
             )
-        return _page(found, page, per_page, consistent)
+        return _board_page(found, page, per_page, consistent)
 
     @get(
         "/tenders/{tender_id:uuid}",

@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from dataclasses import asdict
 from typing import Annotated, Literal
+from uuid import UUID
 
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
 from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from membership.details import LegalForm
 from projections.applications import ApplicationRow, applications_queue
 from projections.directory import DirectoryEntry, directory_page
+from projections.search import Cursor, SearchFilters, SearchHit, search_directory
 from tradehall.api.access import PUBLIC, rule, staff_only
 from tradehall.api.membership.schemas.reads import (
     ApplicationsPage,
     ApplicationView,
     DirectoryMember,
     DirectoryPage,
+    DirectorySearchPage,
+    MarkFacet,
     MemberMark,
+    SearchedMember,
+    SearchFacets,
 )
 from tradehall.api.reads import (
     CpvParam,
@@ -29,7 +40,9 @@ from tradehall.api.reads import (
     RegionParam,
     page_response,
     place_filter,
+    with_consistency,
 )
+from tradehall.api.text_query import TextQueryParam, query_terms
 
 MarkParam = Annotated[
     Literal["valid", "suspended", "expired", "revoked", "withdrawn"] | None,
@@ -39,6 +52,82 @@ StatusParam = Annotated[
     Literal["none", "pending", "admitted", "rejected", "withdrawn"],
     QueryParameter(name="status", description="which applications"),
 ]
+
+
+LegalFormParam = Annotated[
+    LegalForm | None, QueryParameter(name="legal_form", description="members of this legal form")
+]
+HoldsMarkParam = Annotated[
+    bool | None,
+    QueryParameter(
+        name="mark", description="holders of a valid quality mark (true) or not (false)"
+    ),
+]
+AfterParam = Annotated[
+    str | None,
+    QueryParameter(
+        name="after", max_length=1000, description="the `next` of the previous page (opaque)"
+    ),
+]
+SEARCH_DESCRIPTION = """\
+Listed members (in good standing) only, as the directory. With `q`, the members whose name,
+social purpose or published service listings hold every word of it, best first: `rank` says how
+well (a word in the name counts most, then the social purpose, then a listing); a member's rank
+depends only on its own text and the query, never on the other members, so pages stay put while
+members join. Ties, and every page without `q`, go by name then id. `rank` compares within one
+query on one store only (PostgreSQL's ts_rank, SQLite's field weights).
+
+Filters, all applied together: `cpv` (a CPV code: matches up and down the tree, from the profile
+and the published listings), `region` (an ITL code: up and down the tree), `legal_form`, `mark`
+(true: holders of a valid quality mark; false: the others).
+
+Pages are keyset pages: pass `next` as `after` for the following page (with the same query);
+`next` is null on the last page. A cursor that is not one is a 400 naming `after`. `total` and
+`facets` count the whole query (every filter applied): by legal form, by ITL1 region served (a
+member counted once per ITL1 its regions fall in), by CPV division (two digits) and by mark."""
+
+
+def _cursor_text(cursor: Cursor) -> str:
+    data = {"r": cursor.rank, "n": cursor.name, "i": str(cursor.organisation_id)}
+    raw = json.dumps(data, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _bad_cursor(reason: str) -> ValidationException:
+    return ValidationException(
+        "after is not a cursor of this query",
+        extra=[{"key": "after", "message": reason, "source": "query"}],
+    )
+
+
+def _cursor(after: str | None, ranked: bool) -> Cursor | None:
+    """The cursor a previous page gave (with or without a text query, as this one)."""
+    if after is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(after + "=" * (-len(after) % 4))
+        data = json.loads(raw)
+        rank, name, org = data["r"], data["n"], UUID(data["i"])
+    except (binascii.Error, ValueError, TypeError, KeyError, AttributeError) as error:
+        raise _bad_cursor("not a cursor this search gave") from error
+    if not isinstance(name, str) or (type(rank) is not int if ranked else rank is not None):
+        raise _bad_cursor("a cursor of another query")
+    return Cursor(rank=rank, name=name, organisation_id=org)
+
+
+def _searched(hit: SearchHit) -> SearchedMember:
+    entry = hit.entry
+    return SearchedMember(
+        id=entry.organisation_id,
+        name=entry.name,
+        legal_form=entry.legal_form,
+        social_purpose=entry.social_purpose,
+        regions=entry.regions,
+        cpv_codes=entry.cpv_codes,
+        member_since=entry.admitted_at,
+        quality_mark=_mark_of(entry),
+        rank=hit.rank,
+    )
 
 
 def application_view(row: ApplicationRow) -> ApplicationView:
@@ -93,6 +182,54 @@ class DirectoryController(Controller):
             for entry in found.entries
         ]
         return page_response(DirectoryPage, items, found.total, page, per_page, consistent)
+
+    @get(
+        "/search",
+        opt=rule(PUBLIC),
+        summary="Search the directory: words, filters, facets, keyset pages",
+        description=SEARCH_DESCRIPTION,
+    )
+    async def search(
+        self,
+        engine: NamedDependency[AsyncEngine],
+        reads: NamedDependency[ReadYourWrites],
+        q: TextQueryParam = None,
+        cpv: CpvParam = None,
+        region: RegionParam = None,
+        legal_form: LegalFormParam = None,
+        mark: HoldsMarkParam = None,
+        per_page: PerPageParam = 20,
+        after: AfterParam = None,
+        position: PositionParam = None,
+    ) -> Response[DirectorySearchPage]:
+        place = place_filter(cpv, region)
+        terms = query_terms(q)
+        cursor = _cursor(after, ranked=terms is not None)
+        filters = SearchFilters(
+            terms=terms,
+            cpv_code=place.cpv_code,
+            region=place.region,
+            region_parents=place.region_parents,
+            legal_form=None if legal_form is None else legal_form.value,
+            mark=mark,
+        )
+        consistent = await reads.after("directory_search", position)
+        async with engine.connect() as connection:
+            found = await search_directory(connection, filters, after=cursor, limit=per_page)
+        facets = found.facets
+        body = DirectorySearchPage(
+            items=[_searched(hit) for hit in found.hits],
+            next=None if found.next is None else _cursor_text(found.next),
+            total=found.total,
+            facets=SearchFacets(
+                legal_form=facets.legal_form,
+                region=facets.region,
+                cpv_division=facets.cpv_division,
+                mark=MarkFacet(held=facets.mark_held, not_held=facets.mark_not_held),
+            ),
+            consistent=consistent,
+        )
+        return with_consistency(body, consistent)
 
 
 class ApplicationsController(Controller):

@@ -215,3 +215,18 @@ class TendersPage(msgspec.Struct, kw_only=True):
     page: int
     per_page: int
     consistent: bool
+
+
+class BoardTender(TenderSummary, kw_only=True, omit_defaults=True):
+    """A tender on the board; with a text query, how well it matches (higher first; comparable
+    only within one query on one store)."""
+
+    rank: int | None = None
+
+
+class BoardPage(msgspec.Struct, kw_only=True):
+    items: list[BoardTender]
+    total: int
+    page: int
+    per_page: int
+    consistent: bool

@@ -51,3 +51,35 @@ class ApplicationsPage(msgspec.Struct, kw_only=True):
 class ApplicationStatus(msgspec.Struct, kw_only=True):
     application: ApplicationView
     consistent: bool
+
+
+class SearchedMember(DirectoryMember, kw_only=True):
+    """A member found by the directory search: the directory's entry, and with a text query how
+    well it matches (higher first; comparable only within one query on one store)."""
+
+    rank: int | None = None
+
+
+class MarkFacet(msgspec.Struct, kw_only=True):
+    held: int
+    not_held: int
+
+
+class SearchFacets(msgspec.Struct, kw_only=True):
+    """Counts of the members the whole query finds (every filter applied)."""
+
+    legal_form: dict[str, int]
+    # By ITL1 region served: a member counted once per ITL1 its regions fall in.
+    region: dict[str, int]
+    # By CPV division (two digits), from its profile's and its published listings' codes.
+    cpv_division: dict[str, int]
+    mark: MarkFacet
+
+
+class DirectorySearchPage(msgspec.Struct, kw_only=True):
+    items: list[SearchedMember]
+    # The `after` of the next page; null on the last.
+    next: str | None
+    total: int
+    facets: SearchFacets
+    consistent: bool
