@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 from uuid import UUID
 
 from sqlalchemy import (
@@ -64,7 +64,7 @@ from projections.tables import quality_marks
 
 VALID_MARK = "valid"
 OPEN_STATUS = "active"
-SOURCE = "tradehall"
+SOURCE: Final = "tradehall"
 
 
 @dataclass(frozen=True)

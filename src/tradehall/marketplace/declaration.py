@@ -22,6 +22,7 @@ from tradehall.api.marketplace import (
     contracts,
     evaluation,
     listings,
+    matching,
     tenders,
 )
 from tradehall.context import ContextDeclaration
@@ -89,6 +90,7 @@ MARKETPLACE = ContextDeclaration(
         *evaluation.CONTROLLERS,
         *contracts.CONTROLLERS,
         *closure_days.CONTROLLERS,
+        *matching.CONTROLLERS,
     ),
     projections=_projections,
     followers=_followers,

@@ -1,0 +1,171 @@
+"""Procurement matching over HTTP (issue 14, ADR 29): a buyer's users (or staff) read which
+members fit one of its tenders' lots, drafts too, and why; a member's users (or staff) read the
+open lots that fit it, and why. Both are read from the matching projection, scored and cut to
+the top `limit` in SQL; an excluded member is counted, never named.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, Response, get
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from projections.matching_query import (
+    SOURCE,
+    Part,
+    Parts,
+    lot_matches,
+    lot_of,
+    recommended_lots,
+)
+from projections.matching_score import FORMULA
+from sharedkernel.reference import itl_regions
+from tradehall.api.access import own_organisation_or_staff, rule
+from tradehall.api.commands import Commands
+from tradehall.api.marketplace.schemas.matching import (
+    ExcludedView,
+    LotMatchesView,
+    MemberMatchView,
+    PartsView,
+    PartView,
+    RecommendationsView,
+    RecommendationView,
+)
+from tradehall.api.reads import PositionParam, ReadYourWrites, with_consistency
+
+# The projection whose tables these reads use (read-your-writes waits on it).
+PROJECTION = "matching"
+
+LimitParam = Annotated[
+    int, QueryParameter(name="limit", ge=1, le=100, description="how many to rank (top N)")
+]
+
+
+@cache
+def _parents() -> dict[str, str | None]:
+    return {code: region.parent for code, region in itl_regions().items()}
+
+
+def _parts(parts: Parts) -> PartsView:
+    def view(part: Part) -> PartView:
+        return PartView(points=part.points, max=part.max, detail=part.detail)
+
+    return PartsView(
+        cpv=view(parts.cpv),
+        region=view(parts.region),
+        mark=view(parts.mark),
+        capacity=view(parts.capacity),
+        track_record=view(parts.track_record),
+        listings=view(parts.listings),
+    )
+
+
+class MatchingController(Controller):
+    path = "/api/v1/organisations/{organisation_id:uuid}"
+    tags = ["matching"]
+
+    @get(
+        "/tenders/{tender_id:uuid}/lots/{lot_id:str}/matches",
+        opt=rule(own_organisation_or_staff()),
+        summary="The members that best fit one of the organisation's tenders' lots, and why",
+        description=(
+            "Drafts too. Candidates: organisations ever admitted as members, never the buyer. "
+            f"{FORMULA} Ranked: the top `limit` matching members not excluded; the excluded are "
+            "counted by reason, never named. A tender or lot that is not the organisation's is "
+            "a 404."
+        ),
+    )
+    async def matches(
+        self,
+        engine: NamedDependency[AsyncEngine],
+        reads: NamedDependency[ReadYourWrites],
+        organisation_id: FromPath[UUID],
+        tender_id: FromPath[UUID],
+        lot_id: FromPath[str],
+        limit: LimitParam = 20,
+        position: PositionParam = None,
+    ) -> Response[LotMatchesView]:
+        consistent = await reads.after(PROJECTION, position)
+        async with engine.connect() as connection:
+            lot = await lot_of(connection, tender_id, lot_id)
+            if lot is None or lot.buyer_id != organisation_id:
+                raise NotFoundException(f"no tender {tender_id}")
+            found = await lot_matches(connection, lot, _parents(), limit)
+        body = LotMatchesView(
+            tender_id=tender_id,
+            lot_id=lot.lot_id,
+            formula=FORMULA,
+            members=[
+                MemberMatchView(
+                    rank=m.rank,
+                    organisation_id=m.organisation_id,
+                    name=m.name,
+                    score=m.score,
+                    parts=_parts(m.parts),
+                )
+                for m in found.members
+            ],
+            excluded=ExcludedView(
+                total=found.excluded.total,
+                not_in_good_standing=found.excluded.not_in_good_standing,
+                no_quality_mark=found.excluded.no_quality_mark,
+                outside_regions=found.excluded.outside_regions,
+            ),
+            consistent=consistent,
+        )
+        return with_consistency(body, consistent)
+
+    @get(
+        "/recommended-tenders",
+        opt=rule(own_organisation_or_staff()),
+        summary="The open tenders' lots that best fit the organisation, and why",
+        description=(
+            "Open: active, deadline ahead; never its own tenders; only lots it matches and is "
+            "not excluded from. A member not in good standing gets none, and `standing` says "
+            f"so. {FORMULA} Ties: score, cpv, region, then the earliest deadline."
+        ),
+    )
+    async def recommended(
+        self,
+        engine: NamedDependency[AsyncEngine],
+        reads: NamedDependency[ReadYourWrites],
+        commands: NamedDependency[Commands],
+        organisation_id: FromPath[UUID],
+        limit: LimitParam = 20,
+        position: PositionParam = None,
+    ) -> Response[RecommendationsView]:
+        consistent = await reads.after(PROJECTION, position)
+        async with engine.connect() as connection:
+            found = await recommended_lots(
+                connection, organisation_id, _parents(), commands.clock.now(), limit
+            )
+        body = RecommendationsView(
+            standing=found.standing,
+            formula=FORMULA,
+            items=[
+                RecommendationView(
+                    source=SOURCE,
+                    tender_id=item.tender_id,
+                    lot_id=item.lot_id,
+                    tender_title=item.tender_title,
+                    lot_title=item.lot_title,
+                    buyer_id=item.buyer_id,
+                    buyer_name=item.buyer_name,
+                    deadline=item.deadline,
+                    score=item.score,
+                    parts=_parts(item.parts),
+                )
+                for item in found.items
+            ],
+            consistent=consistent,
+        )
+        return with_consistency(body, consistent)
+
+
+CONTROLLERS = (MatchingController,)

@@ -1,0 +1,74 @@
+"""Responses of procurement matching: a lot's members and a member's recommended lots, each
+score broken into its named parts (ADR 29)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+import msgspec
+
+
+class PartView(msgspec.Struct, kw_only=True):
+    points: int
+    max: int
+    detail: str
+
+
+class PartsView(msgspec.Struct, kw_only=True):
+    cpv: PartView
+    region: PartView
+    mark: PartView
+    capacity: PartView
+    track_record: PartView
+    listings: PartView
+
+
+class MemberMatchView(msgspec.Struct, kw_only=True):
+    rank: int
+    organisation_id: UUID
+    name: str
+    score: int
+    parts: PartsView
+
+
+class ExcludedView(msgspec.Struct, kw_only=True):
+    """Matching members left out, never named: counted by reason (a member may count under
+    several) and in all (each member once)."""
+
+    total: int
+    not_in_good_standing: int
+    no_quality_mark: int
+    outside_regions: int
+
+
+class LotMatchesView(msgspec.Struct, kw_only=True):
+    tender_id: UUID
+    lot_id: str
+    formula: str
+    members: list[MemberMatchView]
+    excluded: ExcludedView
+    consistent: bool
+
+
+class RecommendationView(msgspec.Struct, kw_only=True):
+    # Where the opportunity comes from: this marketplace (outside ones come later).
+    source: Literal["tradehall"]
+    tender_id: UUID
+    lot_id: str
+    tender_title: str
+    lot_title: str
+    buyer_id: UUID
+    buyer_name: str | None
+    deadline: datetime
+    score: int
+    parts: PartsView
+
+
+class RecommendationsView(msgspec.Struct, kw_only=True):
+    # "in good standing"; "not in good standing" or "not a member" with no items.
+    standing: str
+    formula: str
+    items: list[RecommendationView]
+    consistent: bool
