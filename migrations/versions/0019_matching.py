@@ -99,6 +99,7 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(3), nullable=False),
         sa.Column("quality_mark_required", sa.Boolean(), nullable=False),
         sa.Column("members_only", sa.Boolean(), nullable=False),
+        sa.Column("restricted", sa.Boolean(), nullable=False),
         sa.Column("cpv_codes", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("tender_id", "lot_id", name="pk_match_lots"),
     )

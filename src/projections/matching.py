@@ -270,6 +270,7 @@ def _set_terms(tender_id: UUID, tender: _Tender, terms: StoredTerms) -> None:
             "currency": lot.currency,
             "quality_mark_required": terms.eligibility.quality_mark_required,
             "members_only": terms.eligibility.members_only,
+            "restricted": bool(terms.eligibility.regions),
             "cpv_codes": _dump(lot.cpv_codes),
         }
     tender.regions = list(terms.eligibility.regions)

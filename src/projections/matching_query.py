@@ -496,7 +496,7 @@ async def recommended_lots(
         .group_by(lp.c.tender_id, lp.c.lot_id)
         .cte("figures")
     )
-    restricted = exists().where(tr.c.tender_id == ml.c.tender_id)
+    restricted = ml.c.restricted.is_(True)
     cpv_points = func.coalesce(cpv.c.level, 0) * CPV_POINTS_A_LEVEL
     region_part = case((restricted, func.coalesce(region.c.points, 0)), else_=REGION_SAME)
     mark_points = literal(MARK_POINTS if marked else 0)

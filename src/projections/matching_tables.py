@@ -110,6 +110,8 @@ match_lots = Table(
     Column("currency", String(3), nullable=False),
     Column("quality_mark_required", Boolean, nullable=False),
     Column("members_only", Boolean, nullable=False),
+    # The tender names regions (rows in match_tender_regions); else it is open anywhere.
+    Column("restricted", Boolean, nullable=False),
     # The lot's CPV codes (JSON list): for the explanations and a contract's divisions.
     Column("cpv_codes", Text, nullable=False),
 )
