@@ -122,6 +122,7 @@ EXPECTED_RULES = {
     ("POST", f"{ORG}/membership/rejection"): STAFF,
     ("POST", "/api/v1/registry-claims/release"): STAFF,
     ("GET", "/api/v1/directory"): PUBLIC_,
+    ("GET", "/api/v1/directory/search"): PUBLIC_,
     ("GET", "/api/v1/membership/applications"): STAFF,
     ("POST", f"{ORG}/membership/turnover"): OWN,
     ("POST", f"{ORG}/membership/resignation"): OWN,
@@ -195,6 +196,10 @@ EXPECTED_RULES = {
     ("GET", f"{ORG}/tenders/{{tender_id:uuid}}"): OWN,
     ("GET", f"{ORG}/tenders/{{tender_id:uuid}}/documents/{{sha256:str}}"): OWN,
     ("GET", "/api/v1/tenders"): PUBLIC_,
+    # Matching (issue 14): a lot's matches for the buyer's users (its tender, else 404) and
+    # staff; an organisation's recommended open lots for its users and staff.
+    ("GET", f"{ORG}/tenders/{{tender_id:uuid}}/lots/{{lot_id:str}}/matches"): OWN_OR_STAFF,
+    ("GET", f"{ORG}/recommended-tenders"): OWN_OR_STAFF,
     ("GET", TENDER): PUBLIC_,
     ("PUT", TENDER): TENDER_BUYERS,
     ("POST", f"{TENDER}/publication"): TENDER_BUYERS,
