@@ -168,14 +168,15 @@ class Synthetic:
                 )
             for region in served:
                 self._add(directory_member_regions, organisation_id=org_id, region=region)
-        buyer = uuid.uuid4()
-        self.lots: list[tuple[uuid.UUID, str]] = []
+        buyers = [uuid.uuid4() for _ in range(max(1, lots // 10))]
+        buyer = buyers[0]
         for n in range(lots):
             tender_id = uuid.uuid4()
             division = rng.choices(divisions, weights)[0]
             lot_codes = rng.sample(by_division[division], 1)
             named = rng.sample(regions, rng.choice((0, 0, 1, 2)))
-            self._lot(tender_id, buyer, lot_codes, rng.randrange(10**6, 10**9), n, named)
+            value = rng.randrange(10**6, 10**9)
+            self._lot(tender_id, rng.choice(buyers), lot_codes, value, n, named)
         # The two lots the buyer's read is timed on.
         self.busy = uuid.uuid4()
         self._lot(self.busy, buyer, ["45214000-0"], 8_000_000, lots, ["TLE42"])

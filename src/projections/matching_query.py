@@ -20,6 +20,7 @@ from typing import Any, Final
 from uuid import UUID
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Integer,
     and_,
@@ -31,7 +32,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
-    union,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -221,57 +222,82 @@ async def lot_of(connection: AsyncConnection, tender_id: UUID, lot_id: str) -> L
     )
 
 
+def _member_parts(lot: Lot, parents: Mapping[str, str | None]) -> Any | None:
+    """Per candidate member, each part's raw figure (the CPV level, the region points, the
+    division figures), one row a member: the rows each input table holds for the lot's
+    prefixes, regions and divisions (found by index), put together and grouped. None if the lot
+    gives nothing to look for."""
+    mp, mr, md = match_member_prefixes, match_member_regions, match_member_divisions
+    zero, big_zero = literal(0, Integer), literal(0, BigInteger)
+    prefixes, divisions = prefixes_of(lot.cpv_codes), divisions_of(lot.cpv_codes)
+    region_points = member_region_points(lot.regions, parents)
+    found = []
+    if prefixes:
+        found.append(
+            select(
+                mp.c.organisation_id,
+                _level(mp.c.prefix).label("level"),
+                zero.label("region"),
+                big_zero.label("capacity"),
+                zero.label("track"),
+                zero.label("listings"),
+            ).where(mp.c.prefix.in_(prefixes))
+        )
+    if region_points:
+        found.append(
+            select(
+                mr.c.organisation_id,
+                zero,
+                _points_of(mr.c.region, region_points),
+                big_zero,
+                zero,
+                zero,
+            ).where(mr.c.region.in_(region_points))
+        )
+    if divisions:
+        found.append(
+            select(
+                md.c.organisation_id,
+                zero,
+                zero,
+                md.c.capacity_minor,
+                _track(md.c.won, md.c.delivered),
+                _least(md.c.listings, 5),
+            ).where(md.c.division.in_(divisions))
+        )
+    if not found:
+        return None
+    rows = union_all(*found).subquery("rows")
+    return (
+        select(
+            rows.c.organisation_id,
+            func.max(rows.c.level).label("level"),
+            func.max(rows.c.region).label("region"),
+            func.max(rows.c.capacity).label("capacity"),
+            func.max(rows.c.track).label("track"),
+            func.max(rows.c.listings).label("listings"),
+        )
+        .group_by(rows.c.organisation_id)
+        .subquery("parts")
+    )
+
+
 async def lot_matches(
     connection: AsyncConnection, lot: Lot, parents: Mapping[str, str | None], limit: int
 ) -> LotMatches:
     """The lot's best `limit` members, scored and explained, and the excluded counted."""
-    prefixes, divisions = prefixes_of(lot.cpv_codes), divisions_of(lot.cpv_codes)
-    mp, mr, md, mm = (
-        match_member_prefixes,
-        match_member_regions,
-        match_member_divisions,
-        match_members,
-    )
-    cpv = (
-        select(mp.c.organisation_id, func.max(_level(mp.c.prefix)).label("level"))
-        .where(mp.c.prefix.in_(prefixes))
-        .group_by(mp.c.organisation_id)
-        .cte("cpv")
-    )
-    found = [select(cpv.c.organisation_id)]
-    region_points = member_region_points(lot.regions, parents)
-    region = (
-        select(
-            mr.c.organisation_id, func.max(_points_of(mr.c.region, region_points)).label("points")
-        )
-        .where(mr.c.region.in_(region_points) if lot.regions else false())
-        .group_by(mr.c.organisation_id)
-        .cte("region")
-    )
-    if lot.regions:
-        found.append(select(region.c.organisation_id))
-    candidates = union(*found).cte("candidates") if len(found) > 1 else found[0].cte("candidates")
-    figures = (
-        select(
-            md.c.organisation_id,
-            func.max(md.c.capacity_minor).label("capacity"),
-            func.max(_track(md.c.won, md.c.delivered)).label("track"),
-            func.max(_least(md.c.listings, 5)).label("listings"),
-        )
-        .select_from(candidates.join(md, md.c.organisation_id == candidates.c.organisation_id))
-        .where(md.c.division.in_(divisions))
-        .group_by(md.c.organisation_id)
-        .cte("figures")
-    )
-    cpv_points = func.coalesce(cpv.c.level, 0) * CPV_POINTS_A_LEVEL
-    region_part = func.coalesce(region.c.points, 0) if lot.regions else literal(REGION_SAME)
-    marked = _has_valid_mark(mm.c.organisation_id)
-    capacity = _capacity(func.coalesce(figures.c.capacity, 0), literal(lot.value_minor))
-    track = func.coalesce(figures.c.track, 0)
-    listings = func.coalesce(figures.c.listings, 0)
+    parts = _member_parts(lot, parents)
+    if parts is None:  # no code and no region: nobody can match
+        return LotMatches([], Excluded(0, 0, 0, 0))
+    mm, qm = match_members, quality_marks
+    cpv_points = parts.c.level * CPV_POINTS_A_LEVEL
+    region_part = parts.c.region if lot.regions else literal(REGION_SAME)
+    marked = qm.c.organisation_id.is_not(None)
+    capacity = _capacity(parts.c.capacity, literal(lot.value_minor))
     mark_points = case((marked, MARK_POINTS), else_=0)
     no_mark = and_(true() if lot.quality_mark_required else false(), ~marked)
     outside = region_part == 0 if lot.regions else false()
+    total = cpv_points + region_part + mark_points + capacity + parts.c.track + parts.c.listings
     scored = (
         select(
             mm.c.organisation_id,
@@ -280,21 +306,25 @@ async def lot_matches(
             region_part.label("region"),
             mark_points.label("mark"),
             capacity.label("capacity"),
-            track.label("track"),
-            listings.label("listings"),
-            (cpv_points + region_part + mark_points + capacity + track + listings).label("total"),
+            parts.c.track.label("track"),
+            parts.c.listings.label("listings"),
+            total.label("total"),
             case((mm.c.listed.is_(False), 1), else_=0).label("not_listed"),
             case((no_mark, 1), else_=0).label("no_mark"),
             case((outside, 1), else_=0).label("outside"),
         )
         .select_from(
-            candidates.join(mm, mm.c.organisation_id == candidates.c.organisation_id)
-            .outerjoin(cpv, cpv.c.organisation_id == candidates.c.organisation_id)
-            .outerjoin(region, region.c.organisation_id == candidates.c.organisation_id)
-            .outerjoin(figures, figures.c.organisation_id == candidates.c.organisation_id)
+            parts.join(mm, mm.c.organisation_id == parts.c.organisation_id).outerjoin(
+                qm, and_(qm.c.organisation_id == mm.c.organisation_id, qm.c.status == VALID_MARK)
+            )
         )
-        .where(mm.c.member.is_(True), mm.c.organisation_id != lot.buyer_id)
-        .cte("scored")
+        .where(
+            mm.c.member.is_(True),
+            mm.c.organisation_id != lot.buyer_id,
+            # Matches: a CPV prefix in common, or a region of a restricted tender.
+            or_(parts.c.level > 0, parts.c.region > 0),
+        )
+        .subquery("scored")
     )
     excluded = or_(scored.c.not_listed == 1, scored.c.no_mark == 1, scored.c.outside == 1)
     counts = (
@@ -425,6 +455,77 @@ async def _explain_members(
 # A member's open lots -------------------------------------------------------------------------
 
 
+def _lot_parts(
+    prefixes: Sequence[str],
+    regions: Sequence[str],
+    divisions: Mapping[str, tuple[int, int, int, int]],
+    parents: Mapping[str, str | None],
+) -> Any | None:
+    """Per lot, each part's raw figure for a member with these prefixes, regions and division
+    figures (listings, capacity, won, delivered): the lots' prefix rows and their tenders'
+    region rows found by index, put together and grouped. None if there is nothing to look
+    for."""
+    lp, tr, ml = match_lot_prefixes, match_tender_regions, match_lots
+    zero, big_zero = literal(0, Integer), literal(0, BigInteger)
+    region_points = tender_region_points(regions, parents)
+    found = []
+    if prefixes:
+        found.append(
+            select(
+                lp.c.tender_id,
+                lp.c.lot_id,
+                _level(lp.c.prefix).label("level"),
+                zero.label("region"),
+                big_zero.label("capacity"),
+                zero.label("track"),
+                zero.label("listings"),
+            ).where(lp.c.prefix.in_(prefixes))
+        )
+    if region_points:
+        found.append(
+            select(ml.c.tender_id, ml.c.lot_id, zero, _points_of(tr.c.region, region_points))
+            .add_columns(big_zero, zero, zero)
+            .select_from(tr.join(ml, ml.c.tender_id == tr.c.tender_id))
+            .where(tr.c.region.in_(region_points))
+        )
+    if divisions:
+        # The member's own figures, a constant per division: no join with its rows.
+        def per_division(points: Any) -> ColumnElement[int]:
+            return case(
+                {d: points(figures) for d, figures in divisions.items()},
+                value=lp.c.prefix,
+                else_=0,
+            )
+
+        found.append(
+            select(
+                lp.c.tender_id,
+                lp.c.lot_id,
+                zero,
+                zero,
+                per_division(lambda f: f[1]),
+                per_division(lambda f: track_points(f[2], f[3])),
+                per_division(lambda f: listing_points(f[0])),
+            ).where(lp.c.prefix.in_(divisions))
+        )
+    if not found:
+        return None
+    rows = union_all(*found).subquery("rows")
+    return (
+        select(
+            rows.c.tender_id,
+            rows.c.lot_id,
+            func.max(rows.c.level).label("level"),
+            func.max(rows.c.region).label("region"),
+            func.max(rows.c.capacity).label("capacity"),
+            func.max(rows.c.track).label("track"),
+            func.max(rows.c.listings).label("listings"),
+        )
+        .group_by(rows.c.tender_id, rows.c.lot_id)
+        .subquery("parts")
+    )
+
+
 async def recommended_lots(
     connection: AsyncConnection,
     organisation_id: UUID,
@@ -469,50 +570,26 @@ async def recommended_lots(
     marked = bool(
         (await connection.execute(select(_has_valid_mark(literal(organisation_id))))).scalar()
     )
-    lp, tr, ml = match_lot_prefixes, match_tender_regions, match_lots
-    cpv = (
-        select(lp.c.tender_id, lp.c.lot_id, func.max(_level(lp.c.prefix)).label("level"))
-        .where(lp.c.prefix.in_(prefixes))
-        .group_by(lp.c.tender_id, lp.c.lot_id)
-        .cte("cpv")
-    )
-    region_points = tender_region_points(regions, parents)
-    region = (
-        select(tr.c.tender_id, func.max(_points_of(tr.c.region, region_points)).label("points"))
-        .where(tr.c.region.in_(region_points))
-        .group_by(tr.c.tender_id)
-        .cte("region")
-    )
-    figures = (
-        select(
-            lp.c.tender_id,
-            lp.c.lot_id,
-            func.max(md.c.capacity_minor).label("capacity"),
-            func.max(_track(md.c.won, md.c.delivered)).label("track"),
-            func.max(_least(md.c.listings, 5)).label("listings"),
-        )
-        .select_from(lp.join(md, md.c.division == lp.c.prefix))
-        .where(md.c.organisation_id == organisation_id, lp.c.prefix.in_(divisions))
-        .group_by(lp.c.tender_id, lp.c.lot_id)
-        .cte("figures")
-    )
-    restricted = ml.c.restricted.is_(True)
-    cpv_points = func.coalesce(cpv.c.level, 0) * CPV_POINTS_A_LEVEL
-    region_part = case((restricted, func.coalesce(region.c.points, 0)), else_=REGION_SAME)
+    parts = _lot_parts(prefixes, regions, divisions, parents)
+    if parts is None:  # no code and no region: nothing can match
+        return Recommendations("in good standing", [])
+    ml = match_lots
+    cpv_points = parts.c.level * CPV_POINTS_A_LEVEL
+    region_part = case((ml.c.restricted.is_(True), parts.c.region), else_=REGION_SAME)
     mark_points = literal(MARK_POINTS if marked else 0)
-    capacity = _capacity(func.coalesce(figures.c.capacity, 0), ml.c.value_minor)
-    track = func.coalesce(figures.c.track, 0)
-    listings = func.coalesce(figures.c.listings, 0)
-    total = cpv_points + region_part + mark_points + capacity + track + listings
+    capacity = _capacity(parts.c.capacity, ml.c.value_minor)
+    total = cpv_points + region_part + mark_points + capacity + parts.c.track + parts.c.listings
     buyer = match_members.alias("buyer")
     conditions: list[Any] = [
-        ml.c.status == OPEN_STATUS,
+        # Inline, not a parameter: a prepared statement's generic plan then still knows how
+        # few lots are open.
+        ml.c.status == literal(OPEN_STATUS, literal_execute=True),
         ml.c.deadline > now,
         ml.c.buyer_id != organisation_id,
         # Matches: a CPV prefix in common, or a tender restricted to regions it serves ...
-        or_(cpv.c.level.is_not(None), region.c.points.is_not(None)),
+        or_(parts.c.level > 0, and_(ml.c.restricted.is_(True), parts.c.region > 0)),
         # ... and is not excluded: outside the regions, or without a mark the tender requires.
-        or_(~restricted, region.c.points.is_not(None)),
+        or_(ml.c.restricted.is_(False), parts.c.region > 0),
     ]
     if not marked:
         conditions.append(ml.c.quality_mark_required.is_(False))
@@ -533,20 +610,14 @@ async def recommended_lots(
                 region_part.label("region"),
                 mark_points.label("mark"),
                 capacity.label("capacity"),
-                track.label("track"),
-                listings.label("listings"),
+                parts.c.track.label("track"),
+                parts.c.listings.label("listings"),
                 total.label("total"),
             )
             .select_from(
-                ml.outerjoin(
-                    cpv, and_(cpv.c.tender_id == ml.c.tender_id, cpv.c.lot_id == ml.c.lot_id)
-                )
-                .outerjoin(region, region.c.tender_id == ml.c.tender_id)
-                .outerjoin(
-                    figures,
-                    and_(figures.c.tender_id == ml.c.tender_id, figures.c.lot_id == ml.c.lot_id),
-                )
-                .outerjoin(buyer, buyer.c.organisation_id == ml.c.buyer_id)
+                parts.join(
+                    ml, and_(ml.c.tender_id == parts.c.tender_id, ml.c.lot_id == parts.c.lot_id)
+                ).outerjoin(buyer, buyer.c.organisation_id == ml.c.buyer_id)
             )
             .where(*conditions)
             .order_by(
