@@ -326,22 +326,24 @@ async def lot_matches(
         )
         .subquery("scored")
     )
-    excluded = or_(scored.c.not_listed == 1, scored.c.no_mark == 1, scored.c.outside == 1)
-    counts = (
+    excluded = case(
+        (or_(scored.c.not_listed == 1, scored.c.no_mark == 1, scored.c.outside == 1), 1),
+        else_=0,
+    )
+    # One pass: the excluded sort last and are counted over every candidate (window sums,
+    # taken before the LIMIT); the caller drops any that reach the top N.
+    found = (
         await connection.execute(
             select(
-                func.count(),
-                func.coalesce(func.sum(scored.c.not_listed), 0),
-                func.coalesce(func.sum(scored.c.no_mark), 0),
-                func.coalesce(func.sum(scored.c.outside), 0),
-            ).where(excluded)
-        )
-    ).one()
-    ranked = (
-        await connection.execute(
-            select(scored)
-            .where(~excluded)
+                scored,
+                excluded.label("excluded"),
+                func.sum(excluded).over().label("excluded_total"),
+                func.sum(scored.c.not_listed).over().label("not_listed_total"),
+                func.sum(scored.c.no_mark).over().label("no_mark_total"),
+                func.sum(scored.c.outside).over().label("outside_total"),
+            )
             .order_by(
+                excluded,
                 scored.c.total.desc(),
                 scored.c.cpv.desc(),
                 scored.c.region.desc(),
@@ -351,6 +353,16 @@ async def lot_matches(
             .limit(limit)
         )
     ).all()
+    counts = Excluded(0, 0, 0, 0)
+    if found:
+        first = found[0]
+        counts = Excluded(
+            int(first.excluded_total),
+            int(first.not_listed_total),
+            int(first.no_mark_total),
+            int(first.outside_total),
+        )
+    ranked = [row for row in found if not row.excluded]
     explained = await _explain_members(
         connection, lot, parents, [r.organisation_id for r in ranked]
     )
@@ -364,7 +376,7 @@ async def lot_matches(
         )
         for rank, row in enumerate(ranked, start=1)
     ]
-    return LotMatches(members, Excluded(*(int(n) for n in counts)))
+    return LotMatches(members, counts)
 
 
 @dataclass
