@@ -75,6 +75,15 @@ def _seed_demo(settings: Settings) -> None:
         f"  try:    sign in as {email} / {report.buyer_password}, then {own}"
         " (the council's own tenders, the draft too)"
     )
+    click.echo(
+        "  try:    GET /api/v1/directory/search?q=catering&region=TLE"
+        " (full-text search: ranked, keyset pages, facet counts)"
+    )
+    click.echo("  try:    GET /api/v1/tenders?q=catering (the tender board's text search)")
+    click.echo(
+        f"  try:    sign in as {email} / {report.buyer_password}, then {own}"
+        f"/{report.active_tender}/lots/lot-1/matches (the members that fit the lot, and why)"
+    )
     for bidder_email, name, bidder_id, bids in report.bidders:
         organisation = f", organisation {bidder_id}" if bidder_id is not None else ""
         click.echo(
@@ -83,6 +92,10 @@ def _seed_demo(settings: Settings) -> None:
     click.echo(
         "  try:    sign in as a bidder, then GET /api/v1/bids"
         " (its organisation's bids: sealed, nobody else learns of them before opening)"
+    )
+    click.echo(
+        "  try:    sign in as a bidder, then GET /api/v1/organisations/{its id}"
+        "/recommended-tenders (the open lots that fit it, and why)"
     )
     click.echo(
         f"  try:    sign in as {email} / {report.buyer_password}, then"
