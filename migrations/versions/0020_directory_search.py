@@ -12,15 +12,20 @@ Create Date: 2026-12-09
 
 from __future__ import annotations
 
+import msgspec
 import sqlalchemy as sa
 from alembic import op
 
+from projections.folding import storable
+from projections.tenders import search_text, stored_terms
 from sharedkernel.sqltypes import UtcDateTime
 
 revision = "0020"
 down_revision = "0019"
 branch_labels = None
 depends_on = None
+
+_TITLE_LENGTH, _NO_LIMIT = 200, 10**9  # tender_search_text.title's length; the others' none
 
 # Table, its text columns (weight A, B, C), its GIN index, its FTS5 table.
 _TEXT = (
@@ -92,6 +97,35 @@ def upgrade() -> None:
         else:
             for statement in _fts5(table, columns, fts):
                 op.execute(statement)
+    _fill_tender_texts()
+
+
+def _fill_tender_texts() -> None:
+    """The text rows of the tenders already on the board, from their stored terms, as the
+    tenders projection writes them: its position stays where it is, so without these the
+    tenders read before this revision would never be found by words (short of a rebuild)."""
+    bind = op.get_bind()
+    tenders = sa.table("tenders", sa.column("tender_id", sa.Uuid()), sa.column("terms", sa.Text()))
+    texts = sa.table(
+        "tender_search_text",
+        sa.column("tender_id", sa.Uuid()),
+        sa.column("title", sa.String()),
+        sa.column("description", sa.Text()),
+        sa.column("lots_text", sa.Text()),
+    )
+    rows = []
+    for tender_id, terms in bind.execute(sa.select(tenders.c.tender_id, tenders.c.terms)):
+        try:
+            text = search_text(stored_terms(terms))
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            continue  # not terms the projection wrote: a rebuild gives its row
+        limits = {"title": _TITLE_LENGTH}
+        stored = {
+            name: storable(bind, value, limits.get(name, _NO_LIMIT)) for name, value in text.items()
+        }
+        rows.append({"tender_id": tender_id, **stored})
+    if rows:
+        bind.execute(sa.insert(texts), rows)
 
 
 def downgrade() -> None:

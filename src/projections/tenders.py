@@ -180,12 +180,22 @@ def _terms(event: RecordedEvent) -> _Terms | None:
         },
         cpv_codes=[code for lot in terms.lots for code in lot.cpv_codes],
         regions=list(terms.eligibility.regions),
-        text={
-            "title": terms.title,
-            "description": terms.description,
-            "lots_text": "\n".join(f"{lot.title}\n{lot.description}" for lot in terms.lots),
-        },
+        text=search_text(terms),
     )
+
+
+def search_text(terms: StoredTerms) -> Row:
+    """A tender's searchable text (tender_search_text, less the key), from its terms."""
+    return {
+        "title": terms.title,
+        "description": terms.description,
+        "lots_text": "\n".join(f"{lot.title}\n{lot.description}" for lot in terms.lots),
+    }
+
+
+def stored_terms(stored: str) -> StoredTerms:
+    """The terms as a tender's row holds them (its `terms` column)."""
+    return _decode_terms.decode(stored)
 
 
 class _Buyers(RowPerAggregate):
