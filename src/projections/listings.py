@@ -50,13 +50,13 @@ _MAX_BIGINT = 2**63 - 1
 
 
 @dataclass(frozen=True)
-class _Details:
+class ListingDetails:
     columns: Row
     cpv_codes: list[str]
     regions: list[str]
 
 
-def _details(event: RecordedEvent) -> _Details | None:
+def listing_details(event: RecordedEvent) -> ListingDetails | None:
     """The listing's details as its Published or Updated event holds them; None (logged) if
     they are not what the domain writes."""
     try:
@@ -64,7 +64,7 @@ def _details(event: RecordedEvent) -> _Details | None:
         capacity = details["capacity_minor"]
         if type(capacity) is not int or not 0 <= capacity <= _MAX_BIGINT:
             raise ValueError(f"capacity {capacity!r}")
-        return _Details(
+        return ListingDetails(
             columns={
                 "title": str(details["title"]),
                 "description": str(details["description"]),
@@ -130,11 +130,11 @@ class ListingsProjection(Projection):
         earlier = {e.originator_id for e in events} - created
         rows = load_rows(connection, service_listings, "listing_id", earlier)
         # The codes of the listings whose details this batch set, as they end up.
-        codes: dict[UUID, _Details] = {}
+        codes: dict[UUID, ListingDetails] = {}
         for event in events:
             listing_id, data = event.originator_id, event.data
             if event.name == PUBLISHED:
-                details = _details(event)
+                details = listing_details(event)
                 at, seller = data.get("timestamp"), data.get("organisation_id")
                 if details is None or not isinstance(at, datetime):
                     created.discard(listing_id)
@@ -157,7 +157,7 @@ class ListingsProjection(Projection):
             if row is None:  # its publication was left out, or came before the log began
                 continue
             if event.name == UPDATED:
-                details = _details(event)
+                details = listing_details(event)
                 if details is not None:  # else left out: the listing keeps what it said
                     row.update(details.columns)
                     codes[listing_id] = details

@@ -40,7 +40,7 @@ from projections.codes import (
 from projections.directory import LISTED_STATUSES, DirectoryEntry
 from projections.events import RecordedEvent
 from projections.folding import Row, delete_rows, insert_rows, load_rows, save_rows, storable
-from projections.listings import _details as listing_details  # the listings' own reading
+from projections.listings import listing_details
 from projections.membership_status import STATUS_EVENTS, status_after
 from projections.search_tables import (
     DIRECTORY_TEXT,
