@@ -37,6 +37,7 @@ from projections.contracts import StoredSigned
 from projections.directory import LISTED_STATUSES, PROFILE_UPDATED
 from projections.events import RecordedEvent
 from projections.folding import Row, delete_rows, insert_rows, load_rows, save_rows, storable
+from projections.listings import listing_details
 from projections.matching_score import AMOUNT_CAP, divisions_of, prefixes_of
 from projections.matching_tables import (
     LOT_ID_LENGTH,
@@ -79,7 +80,6 @@ _TENDER_EVENTS = frozenset({*_TENDER_TERMS, PUBLISHED, ACTIVATED, ENDED, LOT_DEC
 # The statuses each event may set (as projections.tenders folds them).
 _PUBLISHED_AS = frozenset({"planned", "active"})
 _ENDED_AS = frozenset({"cancelled", "withdrawn", "unsuccessful", "complete"})
-_MAX_BIGINT = 2**63 - 1
 
 
 def _codes(value: Any) -> list[str]:
@@ -162,20 +162,12 @@ def _apply_members(connection: Connection, events: list[RecordedEvent]) -> set[U
 
 
 def _listing_details(event: RecordedEvent) -> tuple[int, list[str]] | None:
-    """A Published or Updated listing's capacity and codes; None (logged) if its details are
-    not what the domain writes."""
-    try:
-        details = event.data["details"]
-        capacity = details["capacity_minor"]
-        if type(capacity) is not int or not 0 <= capacity <= _MAX_BIGINT:
-            raise ValueError(f"capacity {capacity!r}")
-        codes = details["cpv_codes"]
-        if not isinstance(codes, list):
-            raise TypeError(f"cpv_codes {codes!r}")
-        return min(capacity, AMOUNT_CAP), [str(code) for code in codes]
-    except (KeyError, TypeError, ValueError) as error:
-        _log.warning("matching: %r left out: its details are not a listing's (%s)", event, error)
+    """A Published or Updated listing's capacity (capped) and codes, as the listings
+    projection reads them; None (logged there) if they are not what the domain writes."""
+    details = listing_details(event)
+    if details is None:
         return None
+    return min(details.columns["capacity_minor"], AMOUNT_CAP), details.cpv_codes
 
 
 def _apply_listings(connection: Connection, events: list[RecordedEvent], dirty: set[UUID]) -> None:

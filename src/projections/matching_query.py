@@ -4,10 +4,13 @@ never by loading every member or lot. Only the top N are then explained, in Pyth
 (projections.matching_score), from a few rows each.
 
 The buyer's read finds its candidates through the indexes: the members sharing one of the
-lot's CPV prefixes (`match_member_prefixes` by prefix) and, for a tender restricted to regions,
-the members serving a related region (`match_member_regions` by region). The member's read
-starts from the open lots (`match_lots` by status and deadline) and finds their fit through
-the lots' prefixes (by prefix) and the tenders' regions (by region).
+lot's CPV prefixes (`match_member_prefixes` by prefix), for a tender restricted to regions the
+members serving a related region (`match_member_regions` by region), and their figures in the
+lot's divisions (`match_member_divisions` by division); one row a member each, put together
+(UNION ALL) and grouped, then joined by key. The member's read does the same from the other
+side: the lots sharing one of its prefixes (`match_lot_prefixes` by prefix) or naming a related
+region (`match_tender_regions` by region), grouped per lot, joined to the open lots by key.
+Plain subqueries, not CTEs: PostgreSQL estimates them well (see ADR 29).
 """
 
 from __future__ import annotations
