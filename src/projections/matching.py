@@ -60,9 +60,11 @@ from projections.tenders import (
     DRAFT,
     DRAFTED,
     ENDED,
+    ENDED_AS,
     LOT_AWARDED,
     LOT_DECIDED,
     PUBLISHED,
+    PUBLISHED_AS,
     REVISED,
     StoredTerms,
 )
@@ -77,9 +79,6 @@ _LISTING_STATE = {"ServiceListing.Withdrawn": False, "ServiceListing.Republished
 _LISTING_EVENTS = frozenset({LISTING_PUBLISHED, LISTING_UPDATED, *_LISTING_STATE})
 _TENDER_TERMS = frozenset({DRAFTED, REVISED, AMENDED})
 _TENDER_EVENTS = frozenset({*_TENDER_TERMS, PUBLISHED, ACTIVATED, ENDED, LOT_DECIDED})
-# The statuses each event may set (as projections.tenders folds them).
-_PUBLISHED_AS = frozenset({"planned", "active"})
-_ENDED_AS = frozenset({"cancelled", "withdrawn", "unsuccessful", "complete"})
 
 
 def _codes(value: Any) -> list[str]:
@@ -284,7 +283,7 @@ def _change_tender(tender_id: UUID, tender: _Tender, event: RecordedEvent) -> No
         _set_status(tender, "active")
     elif event.name in (PUBLISHED, ENDED):
         status = data.get("status")
-        if status not in (_PUBLISHED_AS if event.name == PUBLISHED else _ENDED_AS):
+        if status not in (PUBLISHED_AS if event.name == PUBLISHED else ENDED_AS):
             _log.warning("matching: %r carries no status it may; left out", event)
             return
         _set_status(tender, str(status))

@@ -416,13 +416,13 @@ class _Facts:
         name, (_, _, won, delivered) = max(
             sorted(self.divisions.items()), key=lambda d: track_points(d[1][2], d[1][3])
         )
-        return f"{won} contracts won, {delivered} completed in division {name}"
+        return f"contracts in division {name}: {won} won, {delivered} completed"
 
     def _listings(self) -> str:
         if not self.divisions:
             return "no published listing in the lot's CPV divisions"
         name, figures = max(sorted(self.divisions.items()), key=lambda d: listing_points(d[1][0]))
-        return f"{figures[0]} published listings in division {name}"
+        return f"published listings in division {name}: {figures[0]}"
 
 
 async def _explain_members(

@@ -82,8 +82,8 @@ _TENDER_EVENTS = frozenset(
 )
 DRAFT = "draft"
 # Statuses each event may set (OCDS tender.status, as marketplace.tenders writes them).
-_PUBLISHED_AS = frozenset({"planned", "active"})
-_ENDED_AS = frozenset({"cancelled", "withdrawn", "unsuccessful", "complete"})
+PUBLISHED_AS = frozenset({"planned", "active"})
+ENDED_AS = frozenset({"cancelled", "withdrawn", "unsuccessful", "complete"})
 # A lot's outcome that makes its tender complete once every lot is decided (else unsuccessful).
 LOT_AWARDED = "awarded"
 _MAX_LOT_ID = 40
@@ -325,7 +325,7 @@ class TendersProjection(Projection):
                 }
         elif event.name == PUBLISHED:
             status = data.get("status")
-            if status not in _PUBLISHED_AS:
+            if status not in PUBLISHED_AS:
                 _log.warning("tenders: %r carries no status it may; left out", event)
                 return
             row.update(status=status, published_at=at)
@@ -333,7 +333,7 @@ class TendersProjection(Projection):
             row["status"] = "active"
         elif event.name == ENDED:
             status = data.get("status")
-            if status not in _ENDED_AS:
+            if status not in ENDED_AS:
                 _log.warning("tenders: %r carries no status it may; left out", event)
                 return
             row.update(status=status, end_reason=str(data.get("reason") or ""))

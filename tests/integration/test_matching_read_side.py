@@ -298,7 +298,7 @@ async def test_a_lots_members_are_ranked_as_computed_by_hand(
     assert ash.cpv.detail == "same class (4521) as 45214000-0"
     assert ash.region.detail == "serves TLE4, the parent of TLE42"
     assert ash.capacity.detail == "capacity £50,000.00 of £80,000.00"
-    assert ash.track_record.detail == "1 contracts won, 1 completed in division 45"
+    assert ash.track_record.detail == "contracts in division 45: 1 won, 1 completed"
     assert found.members[1].parts.cpv.detail == "the same code as 45214000-0"
     assert found.members[2].parts.region.detail == "serves TLE, a region above TLE42"
     assert found.members[3].parts.cpv.detail == "no CPV code in common"
