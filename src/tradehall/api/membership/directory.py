@@ -19,6 +19,7 @@ from membership.details import LegalForm
 from projections.applications import ApplicationRow, applications_queue
 from projections.directory import DirectoryEntry, directory_page
 from projections.search import Cursor, SearchFilters, SearchHit, search_directory
+from sharedkernel.text import TextRejected, clean_text
 from tradehall.api.access import PUBLIC, rule, staff_only
 from tradehall.api.membership.schemas.reads import (
     ApplicationsPage,
@@ -87,6 +88,10 @@ Pages are keyset pages: pass `next` as `after` for the following page (with the 
 member counted once per ITL1 its regions fall in), by CPV division (two digits) and by mark."""
 
 
+# A rank is stored and compared as a signed 64-bit integer (BIGINT on both stores).
+_MIN_RANK, _MAX_RANK = -(2**63), 2**63 - 1
+
+
 def _cursor_text(cursor: Cursor) -> str:
     data = {"r": cursor.rank, "n": cursor.name, "i": str(cursor.organisation_id)}
     raw = json.dumps(data, separators=(",", ":")).encode()
@@ -112,6 +117,14 @@ def _cursor(after: str | None, ranked: bool) -> Cursor | None:
         raise _bad_cursor("not a cursor this search gave") from error
     if not isinstance(name, str) or (type(rank) is not int if ranked else rank is not None):
         raise _bad_cursor("a cursor of another query")
+    # The cursor is the client's text: held to what a column and a BIGINT hold, so a forged one
+    # is this 400, not a store's error (a rank over 64 bits, a NUL, a lone surrogate).
+    if rank is not None and not _MIN_RANK <= rank <= _MAX_RANK:
+        raise _bad_cursor("not a cursor this search gave")
+    try:
+        clean_text(name)
+    except TextRejected as error:
+        raise _bad_cursor("not a cursor this search gave") from error
     return Cursor(rank=rank, name=name, organisation_id=org)
 
 
