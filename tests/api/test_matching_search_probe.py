@@ -359,6 +359,53 @@ async def test_a_lapsed_member_leaves_the_search_and_matching_counts_it_unnamed(
     assert (own["standing"], own["items"]) == ("not in good standing", [])
 
 
+async def test_what_a_member_said_before_is_neither_found_nor_matched(
+    client: Client, staff_headers: Headers, clock: ManualClock
+) -> None:
+    """A listed member renames itself, rewrites its purpose, its codes and regions, and its
+    listing: its old words and codes find nothing and no lot of its old code matches it."""
+    old, new = unique_word(), unique_word()
+    buyer, buyer_headers = await council(client, staff_headers, "Newton Abbot Council")
+    org, headers, _ = await join(
+        client, staff_headers, name=f"{old} Tailors", social_purpose=f"Jobs in {old}",
+        regions=[REGION], cpv_codes=[LOT_CODE],
+    )  # fmt: skip
+    listing = await publish(client, org, headers, BREAD | {
+        "title": f"Aprons {old}", "cpv_codes": [LISTING_CODE], "regions": [REGION]})  # fmt: skip
+    tender = await drafted(client, buyer, buyer_headers, tender_terms(clock.now(), regions=()))
+    await settle(client)
+    assert (await search(client, q=old))["total"] == 1
+    lot = ok(await client.get(matches(buyer, tender), headers=buyer_headers))
+    assert org in [m["organisation_id"] for m in lot["members"]]
+
+    ok(
+        await client.put(
+            f"/api/v1/organisations/{org}/profile",
+            json={"name": f"{new} Menders", "social_purpose": "Repairs", "regions": ["TLC4"],
+                  "cpv_codes": ["15810000"], "website": None},
+            headers=headers,
+        )
+    )  # fmt: skip
+    ok(
+        await client.put(
+            f"/api/v1/listings/{listing['id']}",
+            json=BREAD | {"title": f"Bread {new}", "regions": ["TLC4"]},
+            headers=headers,
+        )
+    )
+    await settle(client)
+    for params in ({"q": old}, {"q": f"Aprons {new}"}, {"q": new, "cpv": LISTING_CODE},
+                   {"q": new, "cpv": LOT_CODE}, {"q": new, "region": REGION}):  # fmt: skip
+        body = await search(client, **params)
+        assert (body["items"], body["total"]) == ([], 0), params
+    now = await search(client, q=new)
+    assert [(i["id"], i["name"]) for i in now["items"]] == [(org, f"{new} Menders")]
+    assert now["facets"]["cpv_division"] == {"15": 1}
+    lot = await client.get(matches(buyer, tender), headers=buyer_headers)
+    assert org not in [m["organisation_id"] for m in ok(lot)["members"]]
+    hides(lot.text, [org, old])
+
+
 # 2. The tender board's words never find a draft ---------------------------------------------
 
 
@@ -744,6 +791,25 @@ async def test_hostile_input_is_a_problem_naming_its_field_or_a_sensible_answer(
             for url in (SEARCH, BOARD):
                 response = await client.get(url, params={name: value, "q": "a"})
                 named(response, (400, 422), name)
+    # Read-your-writes positions: garbage, a sealed log's, out of range, foreign digits.
+    positions = ["garbage", "bids:1", "sealed_bids:1", "marketplace:-1", ":1", "marketplace:1,"]
+    positions += ["marketplace:" + "9" * 30, "marketplace:1\u0661", "membership:\u0661"]
+    reads = ((SEARCH, {}), (BOARD, {}), (lot_url, headers), (recommended, member_headers))
+    for position in positions:
+        for url, who in reads:
+            response = await client.get(url, params={"position": position}, headers=who)
+            named(response, 400, "position")
+    # A parameter given twice: one of them is taken, or the request refused; never a 500.
+    for url, who, query in (
+        (SEARCH, {}, "q=a&q=b&per_page=1&per_page=2"),
+        (SEARCH, {}, f"after={ranked}&after=x&q={on_word}"),
+        (BOARD, {}, "q=a&q=b&page=1&page=2"),
+        (lot_url, headers, "limit=1&limit=200"),
+        (recommended, member_headers, "limit=1&limit=x"),
+    ):
+        response = await client.get(f"{url}?{query}", headers=who)
+        if response.status_code != 200:
+            problem(response, 400)
     for ok_code in ({"cpv": "18113000"}, {"region": "tlk4"}, {"cpv": ""}):
         await sensible(SEARCH, ok_code | {"q": on_word})
     for name, value in (

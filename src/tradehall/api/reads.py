@@ -17,7 +17,8 @@ from tradehall.readside import PositionBoard
 
 P = TypeVar("P")
 
-_TOKEN_PART = re.compile(r"^([a-z][a-z0-9_]{0,40}):(\d{1,18})$")
+# [0-9], not \d: \d matches any script's digits, and int() reads them ("1\u0661" would be 11).
+_TOKEN_PART = re.compile(r"^([a-z][a-z0-9_]{0,40}):([0-9]{1,18})$")
 CONSISTENT_HEADER = "X-Read-Consistent"
 
 PositionParam = Annotated[
