@@ -35,9 +35,13 @@ from tests.api.test_buyers import register_council, verification
 from tests.api.test_directory_search import join, unique_word
 from tests.api.test_listings import BREAD, publish, settle
 from tests.api.test_membership_standing import tick
+from tests.api.test_quality_mark import CRITERIA, DECLARATIONS, signed_in, upload
 from tests.api.test_tenders import terms
 from tests.conftest import AppClient
+from tests.evidence_files import pdf
 from tradehall.clock import ManualClock
+from tradehall.identity.users import Role
+from tradehall.store.base import Store
 
 Client = AppClient
 Headers = dict[str, str]
@@ -164,10 +168,10 @@ async def every_page(client: Client, **params: Any) -> tuple[list[str], str]:
     """The ids of every page of a search, and every page's text."""
     ids: list[str] = []
     texts = ""
-    after = None
+    after: str | None = None
     while True:
-        page = await client.get(SEARCH, params=params | {"per_page": 100, "after": after}
-                                if after else params | {"per_page": 100})  # fmt: skip
+        query = params | {"per_page": 100} | ({"after": after} if after else {})
+        page = await client.get(SEARCH, params=query)
         body = ok(page)
         ids += [item["id"] for item in body["items"]]
         texts += page.text
@@ -183,6 +187,11 @@ def minus(after: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
         for key in after.keys() | before.keys()
         if after.get(key, 0) != before.get(key, 0)
     }
+
+
+def counted(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    """How many more a lot excludes, by reason."""
+    return {reason: after[reason] - before[reason] for reason in after}
 
 
 def hides(text: str, secrets: list[str]) -> None:
@@ -406,6 +415,66 @@ async def test_what_a_member_said_before_is_neither_found_nor_matched(
     hides(lot.text, [org, old])
 
 
+async def marked(
+    client: Client, staff_headers: Headers, store: Store, clock: ManualClock, **registration: Any
+) -> tuple[str, Headers]:
+    """A member in good standing awarded the quality mark (as test_quality_mark's whole life
+    of a mark, shortest path): its id and headers."""
+    org, headers, _ = await join(client, staff_headers, **registration)
+    applied = await client.post(f"/api/v1/organisations/{org}/mark-applications", headers=headers)
+    application = ok(applied, 201)["id"]
+    url = f"/api/v1/mark-applications/{application}"
+    for criterion in CRITERIA:
+        ok(await upload(client, headers, application, criterion, pdf()), 201)
+    ok(await client.put(f"{url}/declarations", json=DECLARATIONS, headers=headers))
+    ok(await client.post(f"{url}/submission", headers=headers))
+    assessor = await signed_in(client, store, clock, Role.ASSESSOR)
+    assign = {"assessor_id": str(assessor.user_id)}
+    ok(await client.post(f"{url}/assessor", json=assign, headers=staff_headers))
+    findings = {code: {"met": True, "note": "seen"} for code in CRITERIA}
+    referral = {"findings": findings}
+    ok(await client.post(f"{url}/referral", json=referral, headers=assessor.headers))
+    ok(await client.post(f"{url}/decision", json={"award": True}, headers=staff_headers))
+    return org, headers
+
+
+async def test_a_mark_held_by_a_member_out_of_good_standing_is_neither_shown_nor_counted(
+    client: Client, staff_headers: Headers, store: Store, clock: ManualClock
+) -> None:
+    """Two members hold the mark; staff suspend one. The search's mark filter and facet count
+    the other alone; a lot requiring the mark ranks the other and never names the suspended."""
+    word = unique_word()
+    here = {"regions": [REGION], "cpv_codes": [LOT_CODE]}
+    buyer, buyer_headers = await council(client, staff_headers, "Ivybridge Council")
+    tender = await drafted(
+        client, buyer, buyer_headers, tender_terms(clock.now(), mark_required=True)
+    )
+    await settle(client)
+    before = ok(await client.get(matches(buyer, tender), headers=buyer_headers))
+    holder, _ = await marked(client, staff_headers, store, clock, name=f"Holder {word}", **here)
+    name = f"Suspended holder {uuid.uuid4().hex[:6]}"
+    suspended, _ = await marked(
+        client, staff_headers, store, clock, name=name, social_purpose=f"Jobs {word}", **here
+    )
+    await suspend(client, staff_headers, suspended)
+    await settle(client)
+
+    found = await search(client, q=word)
+    assert ([i["id"] for i in found["items"]], found["total"]) == ([holder], 1)
+    assert found["facets"]["mark"] == {"held": 1, "not_held": 0}
+    assert [i["id"] for i in (await search(client, q=word, mark="true"))["items"]] == [holder]
+    assert (await search(client, q=word, mark="false"))["total"] == 0
+    lot = await client.get(matches(buyer, tender), headers=buyer_headers)
+    body = ok(lot)
+    [ranked] = [m for m in body["members"] if m["organisation_id"] == holder]
+    assert ranked["parts"]["mark"] == {
+        "points": 15, "max": 15, "detail": "holds a valid quality mark",
+    }  # fmt: skip
+    hides(lot.text, [suspended, name])
+    gained = counted(body["excluded"], before["excluded"])
+    assert (gained["total"], gained["not_in_good_standing"]) == (1, 1)
+
+
 # 2. The tender board's words never find a draft ---------------------------------------------
 
 
@@ -508,10 +577,6 @@ async def field(client: Client, staff_headers: Headers, clock: ManualClock) -> t
     }
     found = Field(buyer, buyer_headers, open_tender, marked, fit, fit_headers, secrets, attackers)
     return found, baseline
-
-
-def counted(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
-    return {reason: after[reason] - before[reason] for reason in after}
 
 
 async def test_a_lot_names_its_fitting_members_counts_the_excluded_and_never_the_buyer(
