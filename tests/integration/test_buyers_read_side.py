@@ -3,10 +3,8 @@ either order, and no event stops it (ADR 16)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,34 +14,17 @@ from sqlalchemy import Engine, select
 from projections.buyers import BuyersProjection
 from projections.events import RecordedEvent
 from projections.tables import marketplace_buyers
-from tradehall.store.base import Store
+from tests.integration.recorded import recorded
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine(store: Store) -> Iterator[Engine]:
-    store.migrate()
-    engine = store.sync_engine()
-    yield engine
-    engine.dispose()
-
-
-def _value(value: Any) -> Any:
-    if isinstance(value, uuid.UUID):
-        return {"_type_": "uuid_hex", "_data_": value.hex}
-    if isinstance(value, datetime):
-        return {"_type_": "datetime_iso", "_data_": value.isoformat()}
-    return value
 
 
 def event(
     log: str, position: int, originator: uuid.UUID, event_name: str, **data: Any
 ) -> RecordedEvent:
     data.setdefault("timestamp", T0)
-    state = json.dumps({k: _value(v) for k, v in data.items()}).encode()
     topic = f"{'membership.domain' if log == 'membership' else 'marketplace.buyers'}:{event_name}"
-    return RecordedEvent(log, position, originator, 1, topic, state)
+    return recorded(log, position, originator, 1, topic, data)
 
 
 def registered(position: int, org: uuid.UUID, kind: str, name: str = "A Council") -> RecordedEvent:

@@ -5,13 +5,10 @@ and no event stops the projection (ADR 16)."""
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -24,7 +21,7 @@ from projections.contracts import (
 )
 from projections.events import RecordedEvent
 from tests.integration.projection_fixtures import snapshot
-from tradehall.store.base import Store
+from tests.integration.recorded import recorded
 
 T0 = datetime(2026, 4, 6, 9, 30, tzinfo=UTC)
 YEAR = {"start": "2026-04-06T00:00:00+00:00", "end": "2027-04-05T00:00:00+00:00"}
@@ -34,29 +31,6 @@ COMMITMENTS = [
     {"measure": "local_jobs", "quantity": 3, "unit": "jobs"},
     {"measure": "apprenticeships", "quantity": 2, "unit": "apprenticeships"},
 ]
-
-
-@pytest.fixture
-def engine(store: Store) -> Iterator[Engine]:
-    store.migrate()
-    engine = store.sync_engine()
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-async def async_engine(store: Store, engine: Engine) -> Any:
-    made: AsyncEngine = store.async_engine(pool_size=1)
-    yield made
-    await made.dispose()
-
-
-def _value(value: Any) -> Any:
-    if isinstance(value, uuid.UUID):
-        return {"_type_": "uuid_hex", "_data_": value.hex}
-    if isinstance(value, datetime):
-        return {"_type_": "datetime_iso", "_data_": value.isoformat()}
-    return value
 
 
 class Log:
@@ -69,10 +43,9 @@ class Log:
     def add(self, contract: uuid.UUID, name: str, **data: Any) -> None:
         version = self.versions[contract] = self.versions.get(contract, 0) + 1
         data.setdefault("timestamp", T0 + timedelta(days=len(self.events)))
-        state = json.dumps({k: _value(v) for k, v in data.items()}).encode()
         topic = f"marketplace.contracts:Contract.{name}"
         position = len(self.events) + 1
-        self.events.append(RecordedEvent("marketplace", position, contract, version, topic, state))
+        self.events.append(recorded("marketplace", position, contract, version, topic, data))
 
     def signed(self, contract: uuid.UUID, buyer: uuid.UUID, parties: list[Any]) -> None:
         self.add(

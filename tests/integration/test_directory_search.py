@@ -6,9 +6,8 @@ members join; good standing and withdrawn listings take effect at once; no event
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,33 +28,10 @@ from projections.search_tables import directory_search, directory_search_cpv
 from projections.text_search import search_terms
 from sharedkernel.reference import itl_regions
 from tests.integration.projection_fixtures import snapshot
-from tradehall.store.base import Store
+from tests.integration.recorded import recorded
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 PARENTS = {code: region.parent for code, region in itl_regions().items()}
-
-
-@pytest.fixture
-def engine(store: Store) -> Iterator[Engine]:
-    store.migrate()
-    made = store.sync_engine()
-    yield made
-    made.dispose()
-
-
-@pytest.fixture
-async def async_engine(store: Store, engine: Engine) -> Any:
-    made: AsyncEngine = store.async_engine(pool_size=1)
-    yield made
-    await made.dispose()
-
-
-def _value(value: Any) -> Any:
-    if isinstance(value, uuid.UUID):
-        return {"_type_": "uuid_hex", "_data_": value.hex}
-    if isinstance(value, datetime):
-        return {"_type_": "datetime_iso", "_data_": value.isoformat()}
-    return value
 
 
 class Log:
@@ -71,11 +47,8 @@ class Log:
         self.positions[log] += 1
         self.versions[originator] = version = self.versions.get(originator, 0) + 1
         module = "membership.domain" if log == "membership" else "marketplace.listings"
-        state = json.dumps({k: _value(v) for k, v in data.items()}).encode()
         topic = f"{module}:{event_name}"
-        self.events.append(
-            RecordedEvent(log, self.positions[log], originator, version, topic, state)
-        )
+        self.events.append(recorded(log, self.positions[log], originator, version, topic, data))
 
     def member(
         self,
@@ -369,9 +342,8 @@ async def test_the_mark_filter_and_facet_read_the_mark_register(
         "valid_until": T0.replace(year=2029),
         "timestamp": T0,
     }
-    state = json.dumps({k: _value(v) for k, v in awarded.items()}).encode()
-    mark = RecordedEvent(
-        "marks", 1, uuid.uuid4(), 1, "membership.marks.mark:QualityMark.Awarded", state
+    mark = recorded(
+        "marks", 1, uuid.uuid4(), 1, "membership.marks.mark:QualityMark.Awarded", awarded
     )
     with engine.begin() as connection:
         MarkRegister().apply(connection, [mark])

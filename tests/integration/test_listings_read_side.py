@@ -4,13 +4,10 @@ replaces its codes, and no event stops it (ADR 16)."""
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from sqlalchemy import Connection, Engine, select
 
 from projections.events import RecordedEvent
@@ -21,7 +18,7 @@ from projections.tables import (
     service_listing_regions,
     service_listings,
 )
-from tradehall.store.base import Store
+from tests.integration.recorded import recorded
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 DETAILS = {
@@ -34,29 +31,12 @@ DETAILS = {
 }
 
 
-@pytest.fixture
-def engine(store: Store) -> Iterator[Engine]:
-    store.migrate()
-    engine = store.sync_engine()
-    yield engine
-    engine.dispose()
-
-
-def _value(value: Any) -> Any:
-    if isinstance(value, uuid.UUID):
-        return {"_type_": "uuid_hex", "_data_": value.hex}
-    if isinstance(value, datetime):
-        return {"_type_": "datetime_iso", "_data_": value.isoformat()}
-    return value
-
-
 def event(
     log: str, position: int, originator: uuid.UUID, event_name: str, version: int = 1, **data: Any
 ) -> RecordedEvent:
     data.setdefault("timestamp", T0)
-    state = json.dumps({k: _value(v) for k, v in data.items()}).encode()
     module = "membership.domain" if log == "membership" else "marketplace.listings"
-    return RecordedEvent(log, position, originator, version, f"{module}:{event_name}", state)
+    return recorded(log, position, originator, version, f"{module}:{event_name}", data)
 
 
 def shown(connection: Connection, *listings: uuid.UUID) -> set[uuid.UUID]:

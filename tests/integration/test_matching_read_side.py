@@ -6,7 +6,6 @@ stops the projection (ADR 16)."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -23,6 +22,7 @@ from projections.matching_tables import match_lots, match_member_divisions, matc
 from projections.tables import quality_marks
 from sharedkernel.reference import itl_regions
 from tests.integration.projection_fixtures import snapshot
+from tests.integration.recorded import recorded
 from tradehall.store.base import Store
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -68,14 +68,6 @@ def terms(
     }
 
 
-def _value(value: Any) -> Any:
-    if isinstance(value, uuid.UUID):
-        return {"_type_": "uuid_hex", "_data_": value.hex}
-    if isinstance(value, datetime):
-        return {"_type_": "datetime_iso", "_data_": value.isoformat()}
-    return value
-
-
 class Log:
     """Membership and marketplace events as their logs hold them, numbered as made."""
 
@@ -88,9 +80,8 @@ class Log:
         version = self.versions[owner] = self.versions.get(owner, 0) + 1
         self.positions[log] += 1
         data.setdefault("timestamp", T0 + timedelta(minutes=len(self.events)))
-        state = json.dumps({k: _value(v) for k, v in data.items()}).encode()
         topic = f"{module}:{event_name}"
-        self.events.append(RecordedEvent(log, self.positions[log], owner, version, topic, state))
+        self.events.append(recorded(log, self.positions[log], owner, version, topic, data))
 
     def org(self, name: str, cpv: list[str], regions: list[str], standing: str | None) -> uuid.UUID:
         """An organisation registered and, unless `standing` is None, admitted and then in that
@@ -169,13 +160,6 @@ def engine(store: Store) -> Iterator[Engine]:
         MatchingProjection().clear(connection)
     yield engine
     engine.dispose()
-
-
-@pytest.fixture
-async def async_engine(store: Store, engine: Engine) -> Any:
-    made: AsyncEngine = store.async_engine(pool_size=1)
-    yield made
-    await made.dispose()
 
 
 def apply(engine: Engine, batches: list[list[RecordedEvent]]) -> None:

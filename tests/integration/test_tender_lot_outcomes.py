@@ -36,21 +36,6 @@ def apps(store: Store) -> Iterator[tuple[MarketplaceApp, MembershipApp]]:
     membership.close()
 
 
-@pytest.fixture
-def engine(store: Store) -> Iterator[Engine]:
-    store.migrate()
-    made = store.sync_engine()
-    yield made
-    made.dispose()
-
-
-@pytest.fixture
-async def async_engine(store: Store, engine: Engine) -> Any:
-    made: AsyncEngine = store.async_engine(pool_size=1)
-    yield made
-    await made.dispose()
-
-
 def rows_of(engine: Engine, tender_ids: list[uuid.UUID]) -> dict[str, list[tuple[str, ...]]]:
     """Every row of the tenders' projection tables that these tenders own, in a stable order."""
     found = {}

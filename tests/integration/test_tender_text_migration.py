@@ -5,10 +5,8 @@ never be found by words (short of a rebuild). Both stores."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, select
@@ -17,18 +15,9 @@ from projections.search_tables import tender_search_text
 from projections.tables import tenders
 from projections.tenders import TendersProjection
 from tests.integration.test_tenders_read_side import TERMS, m
-from tradehall.store.base import Store
 from tradehall.store.migrations import migrations_dir
 
 ODD = TERMS | {"title": "Café \x00 parks", "description": "Lawns \ud800 and paths"}
-
-
-@pytest.fixture
-def engine(store: Store) -> Iterator[Engine]:
-    store.migrate()
-    engine = store.sync_engine()
-    yield engine
-    engine.dispose()
 
 
 def _alembic(engine: Engine, action: str, revision: str) -> None:

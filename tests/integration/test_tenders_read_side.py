@@ -4,20 +4,17 @@ projection (ADR 16)."""
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from projections.events import RecordedEvent
 from projections.tables import tender_amendments, tender_documents, tenders
 from projections.tenders import TendersProjection, buyer_tenders, tender_board, tender_detail
-from tradehall.store.base import Store
+from tests.integration.recorded import recorded
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 PERIOD = {"start": "2026-03-02T10:00:00+00:00", "end": "2026-04-01T12:00:00+00:00"}
@@ -60,36 +57,12 @@ TERMS: dict[str, Any] = {
 LATER = {"start": PERIOD["start"], "end": "2026-04-15T12:00:00+00:00"}
 
 
-@pytest.fixture
-def engine(store: Store) -> Iterator[Engine]:
-    store.migrate()
-    engine = store.sync_engine()
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-async def async_engine(store: Store, engine: Engine) -> Any:
-    made: AsyncEngine = store.async_engine(pool_size=1)
-    yield made
-    await made.dispose()
-
-
-def _value(value: Any) -> Any:
-    if isinstance(value, uuid.UUID):
-        return {"_type_": "uuid_hex", "_data_": value.hex}
-    if isinstance(value, datetime):
-        return {"_type_": "datetime_iso", "_data_": value.isoformat()}
-    return value
-
-
 def event(
     log: str, position: int, originator: uuid.UUID, event_name: str, version: int = 1, **data: Any
 ) -> RecordedEvent:
     data.setdefault("timestamp", T0)
-    state = json.dumps({k: _value(v) for k, v in data.items()}).encode()
     module = "membership.domain" if log == "membership" else "marketplace.tenders"
-    return RecordedEvent(log, position, originator, version, f"{module}:{event_name}", state)
+    return recorded(log, position, originator, version, f"{module}:{event_name}", data)
 
 
 def m(position: int, originator: uuid.UUID, name: str, version: int = 1, **data: Any) -> Any:
