@@ -283,14 +283,19 @@ def _change_tender(tender_id: UUID, tender: _Tender, event: RecordedEvent) -> No
         _set_status(tender, "active")
     elif event.name in (PUBLISHED, ENDED):
         status = data.get("status")
-        if status not in (PUBLISHED_AS if event.name == PUBLISHED else ENDED_AS):
+        allowed = PUBLISHED_AS if event.name == PUBLISHED else ENDED_AS
+        if not isinstance(status, str) or status not in allowed:
             _log.warning("matching: %r carries no status it may; left out", event)
             return
         _set_status(tender, str(status))
     else:  # LOT_DECIDED: the lot's outcome; once all are decided, the tender's status
         lot_id, outcome = data.get("lot_id"), data.get("outcome")
-        if lot_id not in tender.lots or not isinstance(outcome, str) or not outcome:
+        # A list or dict is unhashable: checked to be text before it is looked up (ADR 16).
+        if not isinstance(lot_id, str) or lot_id not in tender.lots:
             _log.warning("matching: %r left out: it names no lot of the tender", event)
+            return
+        if not isinstance(outcome, str) or not outcome:
+            _log.warning("matching: %r left out: it gives no outcome", event)
             return
         tender.lots[lot_id]["outcome"] = outcome[:20]
         outcomes = [row["outcome"] for row in tender.lots.values()]

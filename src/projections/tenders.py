@@ -325,7 +325,7 @@ class TendersProjection(Projection):
                 }
         elif event.name == PUBLISHED:
             status = data.get("status")
-            if status not in PUBLISHED_AS:
+            if not isinstance(status, str) or status not in PUBLISHED_AS:
                 _log.warning("tenders: %r carries no status it may; left out", event)
                 return
             row.update(status=status, published_at=at)
@@ -333,7 +333,7 @@ class TendersProjection(Projection):
             row["status"] = "active"
         elif event.name == ENDED:
             status = data.get("status")
-            if status not in ENDED_AS:
+            if not isinstance(status, str) or status not in ENDED_AS:
                 _log.warning("tenders: %r carries no status it may; left out", event)
                 return
             row.update(status=status, end_reason=str(data.get("reason") or ""))
