@@ -127,17 +127,21 @@ class DirectorySearchProjection(Projection):
 def _apply_members(connection: Connection, events: list[RecordedEvent]) -> set[UUID]:
     """Fold the organisations' events; the organisations made in the batch (whose listings,
     maybe read first, are still to be taken in)."""
-    created = {e.originator_id for e in events if e.name == REGISTERED}
     rows = load_rows(connection, directory_search, "organisation_id", {
-        e.originator_id for e in events} - created)  # fmt: skip
+        e.originator_id for e in events})  # fmt: skip
+    created: set[UUID] = set()
+    registered: set[UUID] = set()
     profiles: dict[UUID, _Profile] = {}
     for event in events:
         org_id, data = event.originator_id, event.data
         if event.name == REGISTERED:
+            if org_id in rows or org_id in registered:
+                continue  # registered twice (not the domain's doing): the first kept
+            registered.add(org_id)
             profile, legal_form = _profile(event), data.get("legal_form")
             if profile is None or not isinstance(legal_form, str):
-                created.discard(org_id)
                 continue
+            created.add(org_id)
             rows[org_id] = {
                 "organisation_id": org_id,
                 "name": profile.name,
@@ -195,18 +199,23 @@ def _replace_profiles(
 
 def _apply_listings(connection: Connection, events: list[RecordedEvent]) -> set[UUID]:
     """Fold the listings' events; the organisations whose listings changed."""
-    created = {e.originator_id for e in events if e.name == LISTING_PUBLISHED}
-    earlier = {e.originator_id for e in events} - created
-    rows = load_rows(connection, directory_search_listings, "listing_id", earlier)
+    rows = load_rows(
+        connection, directory_search_listings, "listing_id", {e.originator_id for e in events}
+    )
+    created: set[UUID] = set()
+    published: set[UUID] = set()
     for event in events:
         listing_id = event.originator_id
         if event.name == LISTING_PUBLISHED:
+            if listing_id in rows or listing_id in published:
+                continue  # published twice (not the domain's doing): the first kept
+            published.add(listing_id)
             details, seller = listing_details(event), event.data.get("organisation_id")
             if details is None or not isinstance(seller, UUID):
                 if details is not None:
                     _log.warning("directory_search: %r left out: it names no seller", event)
-                created.discard(listing_id)
                 continue
+            created.add(listing_id)
             rows[listing_id] = {
                 "listing_id": listing_id,
                 "organisation_id": seller,

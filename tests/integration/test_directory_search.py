@@ -373,6 +373,34 @@ def test_no_event_stops_the_projection(engine: Engine) -> None:
     assert rows[0].listed is True
 
 
+@pytest.mark.parametrize("batches", [1, 2])
+def test_a_second_registration_or_publication_keeps_the_first(engine: Engine, batches: int) -> None:
+    """Not the domain's doing, but an event in the log: in the same batch or a later one, the
+    repeat is left out (a plain insert would fail on the key and stop the projection)."""
+    first, repeat = Log(), Log()
+    org = first.member("Zeta Bakers", purpose="Bread for all")
+    listing = first.listing(org, "Sourdough", "Loaves", "15810000-9")
+    repeat.positions = dict(first.positions)
+    repeat.add(
+        "membership", org, "Organisation.Registered", name="Impostor", kind="social_enterprise",
+        legal_form="cic", social_purpose="Nothing", regions=["TLC3"], cpv_codes=["45000000-7"],
+    )  # fmt: skip
+    repeat.add(
+        "marketplace", listing, "ServiceListing.Published", organisation_id=uuid.uuid4(),
+        details={"title": "Forged", "description": "x", "cpv_codes": ["45000000-7"],
+                 "regions": ["TLD"], "price_basis": "fixed", "capacity_minor": 1},
+    )  # fmt: skip
+    together = [first.events + repeat.events]
+    apply(engine, together if batches == 1 else [first.events, repeat.events])
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(directory_search).where(directory_search.c.organisation_id == org)
+        ).one()
+    assert (row.name, row.social_purpose) == ("Zeta Bakers", "Bread for all")
+    assert "Sourdough" in row.listings_text
+    assert "Forged" not in row.listings_text
+
+
 def test_the_text_index_is_there_after_migrating(engine: Engine) -> None:
     with engine.connect() as connection:
         if engine.dialect.name == "postgresql":
