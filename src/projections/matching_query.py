@@ -475,14 +475,22 @@ def _lot_parts(
     regions: Sequence[str],
     divisions: Mapping[str, tuple[int, int, int, int]],
     parents: Mapping[str, str | None],
+    now: datetime,
 ) -> Any | None:
-    """Per lot, each part's raw figure for a member with these prefixes, regions and division
-    figures (listings, capacity, won, delivered): the lots' prefix rows and their tenders'
-    region rows found by index, put together and grouped. None if there is nothing to look
-    for."""
+    """Per open lot, each part's raw figure for a member with these prefixes, regions and
+    division figures (listings, capacity, won, delivered): the lots' prefix rows and their
+    tenders' region rows found by index, kept to open lots (a join by key: lots closed long ago
+    are never grouped), put together and grouped. None if there is nothing to look for."""
     lp, tr, ml = match_lot_prefixes, match_tender_regions, match_lots
     zero, big_zero = literal(0, Integer), literal(0, BigInteger)
     region_points = tender_region_points(regions, parents)
+    open_lot = and_(
+        # Inline, not a parameter: a prepared statement's generic plan then still knows how
+        # few lots are open.
+        ml.c.status == literal(OPEN_STATUS, literal_execute=True),
+        ml.c.deadline > now,
+    )
+    by_prefix = lp.join(ml, and_(ml.c.tender_id == lp.c.tender_id, ml.c.lot_id == lp.c.lot_id))
     found = []
     if prefixes:
         found.append(
@@ -494,14 +502,16 @@ def _lot_parts(
                 big_zero.label("capacity"),
                 zero.label("track"),
                 zero.label("listings"),
-            ).where(lp.c.prefix.in_(prefixes))
+            )
+            .select_from(by_prefix)
+            .where(lp.c.prefix.in_(prefixes), open_lot)
         )
     if region_points:
         found.append(
             select(ml.c.tender_id, ml.c.lot_id, zero, _points_of(tr.c.region, region_points))
             .add_columns(big_zero, zero, zero)
             .select_from(tr.join(ml, ml.c.tender_id == tr.c.tender_id))
-            .where(tr.c.region.in_(region_points))
+            .where(tr.c.region.in_(region_points), open_lot)
         )
     if divisions:
         # The member's own figures, a constant per division: no join with its rows.
@@ -521,7 +531,9 @@ def _lot_parts(
                 per_division(lambda f: f[1]),
                 per_division(lambda f: track_points(f[2], f[3])),
                 per_division(lambda f: listing_points(f[0])),
-            ).where(lp.c.prefix.in_(divisions))
+            )
+            .select_from(by_prefix)
+            .where(lp.c.prefix.in_(divisions), open_lot)
         )
     if not found:
         return None
@@ -585,7 +597,7 @@ async def recommended_lots(
     marked = bool(
         (await connection.execute(select(_has_valid_mark(literal(organisation_id))))).scalar()
     )
-    parts = _lot_parts(prefixes, regions, divisions, parents)
+    parts = _lot_parts(prefixes, regions, divisions, parents, now)
     if parts is None:  # no code and no region: nothing can match
         return Recommendations("in good standing", [])
     ml = match_lots
