@@ -191,7 +191,8 @@ async def test_the_whole_life_of_a_mark(
     marks = services_of(client).applications["marks"]
     clock.advance(timedelta(days=400))
     index = MarkIndex()
-    assert await services_of(client).run(tick_marks, marks, clock, index) == 1
+    # At least this one: a PostgreSQL worker's database also holds other tests' marks, due too.
+    assert await services_of(client).run(tick_marks, marks, clock, index) >= 1
     assert await services_of(client).run(tick_marks, marks, clock, index) == 0
     await settle(client)
     assert (await client.get(f"/api/v1/marks/{number}")).json()["status"] == "expired"
