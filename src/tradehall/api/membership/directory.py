@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from dataclasses import asdict
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from litestar import Controller, Response, get
@@ -128,19 +128,22 @@ def _cursor(after: str | None, ranked: bool) -> Cursor | None:
     return Cursor(rank=rank, name=name, organisation_id=org)
 
 
+def _member_fields(entry: DirectoryEntry) -> dict[str, Any]:
+    """What the directory and its search show of a member."""
+    return {
+        "id": entry.organisation_id,
+        "name": entry.name,
+        "legal_form": entry.legal_form,
+        "social_purpose": entry.social_purpose,
+        "regions": entry.regions,
+        "cpv_codes": entry.cpv_codes,
+        "member_since": entry.admitted_at,
+        "quality_mark": _mark_of(entry),
+    }
+
+
 def _searched(hit: SearchHit) -> SearchedMember:
-    entry = hit.entry
-    return SearchedMember(
-        id=entry.organisation_id,
-        name=entry.name,
-        legal_form=entry.legal_form,
-        social_purpose=entry.social_purpose,
-        regions=entry.regions,
-        cpv_codes=entry.cpv_codes,
-        member_since=entry.admitted_at,
-        quality_mark=_mark_of(entry),
-        rank=hit.rank,
-    )
+    return SearchedMember(**_member_fields(hit.entry), rank=hit.rank)
 
 
 def application_view(row: ApplicationRow) -> ApplicationView:
@@ -181,19 +184,7 @@ class DirectoryController(Controller):
                 offset=(page - 1) * per_page,
                 mark=mark,
             )
-        items = [
-            DirectoryMember(
-                id=entry.organisation_id,
-                name=entry.name,
-                legal_form=entry.legal_form,
-                social_purpose=entry.social_purpose,
-                regions=entry.regions,
-                cpv_codes=entry.cpv_codes,
-                member_since=entry.admitted_at,
-                quality_mark=_mark_of(entry),
-            )
-            for entry in found.entries
-        ]
+        items = [DirectoryMember(**_member_fields(entry)) for entry in found.entries]
         return page_response(DirectoryPage, items, found.total, page, per_page, consistent)
 
     @get(
