@@ -26,6 +26,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Integer,
+    Select,
     and_,
     case,
     exists,
@@ -225,6 +226,28 @@ async def lot_of(connection: AsyncConnection, tender_id: UUID, lot_id: str) -> L
     )
 
 
+# Each part's raw figure, as every input's rows name them.
+_PARTS = ("level", "region", "capacity", "track", "listings")
+
+
+def _branch(keys: Sequence[Any], parts: Sequence[Any]) -> Select[Any]:
+    """One input's rows: its keys, then each part's figure, named (a union takes its columns'
+    names from its first branch, whichever input that is)."""
+    named = (part.label(name) for part, name in zip(parts, _PARTS, strict=True))
+    return select(*keys, *named)
+
+
+def _grouped(found: Sequence[Select[Any]], keys: Sequence[str]) -> Any | None:
+    """The inputs' rows put together and grouped by `keys`, each part's best (MAX); None if
+    there was nothing to look for."""
+    if not found:
+        return None
+    rows = union_all(*found).subquery("rows")
+    by = [rows.c[key] for key in keys]
+    best = (func.max(rows.c[part]).label(part) for part in _PARTS)
+    return select(*by, *best).group_by(*by).subquery("parts")
+
+
 def _member_parts(lot: Lot, parents: Mapping[str, str | None]) -> Any | None:
     """Per candidate member, each part's raw figure (the CPV level, the region points, the
     division figures), one row a member: the rows each input table holds for the lot's
@@ -237,52 +260,30 @@ def _member_parts(lot: Lot, parents: Mapping[str, str | None]) -> Any | None:
     found = []
     if prefixes:
         found.append(
-            select(
-                mp.c.organisation_id,
-                _level(mp.c.prefix).label("level"),
-                zero.label("region"),
-                big_zero.label("capacity"),
-                zero.label("track"),
-                zero.label("listings"),
-            ).where(mp.c.prefix.in_(prefixes))
-        )
+            _branch([mp.c.organisation_id], [_level(mp.c.prefix), zero, big_zero, zero, zero])
+            .where(mp.c.prefix.in_(prefixes))
+        )  # fmt: skip
     if region_points:
         found.append(
-            select(
-                mr.c.organisation_id,
-                zero,
-                _points_of(mr.c.region, region_points),
-                big_zero,
-                zero,
-                zero,
+            _branch(
+                [mr.c.organisation_id],
+                [zero, _points_of(mr.c.region, region_points), big_zero, zero, zero],
             ).where(mr.c.region.in_(region_points))
         )
     if divisions:
         found.append(
-            select(
-                md.c.organisation_id,
-                zero,
-                zero,
-                md.c.capacity_minor,
-                _track(md.c.won, md.c.delivered),
-                _least(md.c.listings, 5),
+            _branch(
+                [md.c.organisation_id],
+                [
+                    zero,
+                    zero,
+                    md.c.capacity_minor,
+                    _track(md.c.won, md.c.delivered),
+                    _least(md.c.listings, 5),
+                ],
             ).where(md.c.division.in_(divisions))
         )
-    if not found:
-        return None
-    rows = union_all(*found).subquery("rows")
-    return (
-        select(
-            rows.c.organisation_id,
-            func.max(rows.c.level).label("level"),
-            func.max(rows.c.region).label("region"),
-            func.max(rows.c.capacity).label("capacity"),
-            func.max(rows.c.track).label("track"),
-            func.max(rows.c.listings).label("listings"),
-        )
-        .group_by(rows.c.organisation_id)
-        .subquery("parts")
-    )
+    return _grouped(found, ["organisation_id"])
 
 
 async def lot_matches(
@@ -492,24 +493,19 @@ def _lot_parts(
     )
     by_prefix = lp.join(ml, and_(ml.c.tender_id == lp.c.tender_id, ml.c.lot_id == lp.c.lot_id))
     found = []
+    keys = [lp.c.tender_id, lp.c.lot_id]
     if prefixes:
         found.append(
-            select(
-                lp.c.tender_id,
-                lp.c.lot_id,
-                _level(lp.c.prefix).label("level"),
-                zero.label("region"),
-                big_zero.label("capacity"),
-                zero.label("track"),
-                zero.label("listings"),
-            )
+            _branch(keys, [_level(lp.c.prefix), zero, big_zero, zero, zero])
             .select_from(by_prefix)
             .where(lp.c.prefix.in_(prefixes), open_lot)
         )
     if region_points:
         found.append(
-            select(ml.c.tender_id, ml.c.lot_id, zero, _points_of(tr.c.region, region_points))
-            .add_columns(big_zero, zero, zero)
+            _branch(
+                [ml.c.tender_id, ml.c.lot_id],
+                [zero, _points_of(tr.c.region, region_points), big_zero, zero, zero],
+            )
             .select_from(tr.join(ml, ml.c.tender_id == tr.c.tender_id))
             .where(tr.c.region.in_(region_points), open_lot)
         )
@@ -523,34 +519,20 @@ def _lot_parts(
             )
 
         found.append(
-            select(
-                lp.c.tender_id,
-                lp.c.lot_id,
-                zero,
-                zero,
-                per_division(lambda f: f[1]),
-                per_division(lambda f: track_points(f[2], f[3])),
-                per_division(lambda f: listing_points(f[0])),
+            _branch(
+                keys,
+                [
+                    zero,
+                    zero,
+                    per_division(lambda f: f[1]),
+                    per_division(lambda f: track_points(f[2], f[3])),
+                    per_division(lambda f: listing_points(f[0])),
+                ],
             )
             .select_from(by_prefix)
             .where(lp.c.prefix.in_(divisions), open_lot)
         )
-    if not found:
-        return None
-    rows = union_all(*found).subquery("rows")
-    return (
-        select(
-            rows.c.tender_id,
-            rows.c.lot_id,
-            func.max(rows.c.level).label("level"),
-            func.max(rows.c.region).label("region"),
-            func.max(rows.c.capacity).label("capacity"),
-            func.max(rows.c.track).label("track"),
-            func.max(rows.c.listings).label("listings"),
-        )
-        .group_by(rows.c.tender_id, rows.c.lot_id)
-        .subquery("parts")
-    )
+    return _grouped(found, ["tender_id", "lot_id"])
 
 
 async def recommended_lots(

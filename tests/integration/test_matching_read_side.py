@@ -374,6 +374,24 @@ async def test_a_members_recommended_open_lots(engine: Engine, async_engine: Asy
     assert (holly.standing, holly.items) == ("not a member", [])
 
 
+async def test_a_member_with_regions_and_no_code_gets_the_lots_of_its_regions(
+    engine: Engine, async_engine: AsyncEngine
+) -> None:
+    """Only regions to look for (a member that names no CPV code, as a buyer admitted as a
+    member may): the region rows come first in the read's union, and still name its parts."""
+    log = Log()
+    buyer = log.org("Council", [], ["TLE"], None)
+    member = log.org("Regional only", [], ["TLE42"], "current")
+    leeds = log.tender(buyer, terms([("1", ["45214000-0"], 0)], regions=["TLE42"]))
+    apply(engine, [log.events])
+    async with async_engine.connect() as connection:
+        found = await recommended_lots(connection, member, PARENTS, NOW, 20)
+    # cpv 0 + region 20 (the region itself) + capacity 0 (no listing; V = 0) = 20.
+    assert [(i.tender_id, i.score) for i in found.items] == [(leeds, 20)]
+    assert found.items[0].parts.cpv.points == 0
+    assert found.items[0].parts.region.points == 20
+
+
 async def test_a_rebuild_gives_the_same_rows_and_no_event_stops_the_projection(
     engine: Engine, async_engine: AsyncEngine
 ) -> None:
