@@ -42,8 +42,9 @@ _log = logging.getLogger("tradehall.projections")
 MARKETPLACE, MEMBERSHIP = "marketplace", "membership"
 PUBLISHED = "ServiceListing.Published"
 UPDATED = "ServiceListing.Updated"
-_STATE_AFTER = {"ServiceListing.Withdrawn": "withdrawn", "ServiceListing.Republished": "published"}
-_LISTING_EVENTS = frozenset({PUBLISHED, UPDATED, *_STATE_AFTER})
+# The listing's state after each event that only moves it (the listing read models share these).
+STATE_AFTER = {"ServiceListing.Withdrawn": "withdrawn", "ServiceListing.Republished": "published"}
+LISTING_EVENTS = frozenset({PUBLISHED, UPDATED, *STATE_AFTER})
 # An organisation's profile change, which may rename it (its `name`, when it carries one).
 PROFILE_UPDATED = "Organisation.ProfileUpdated"
 _MAX_BIGINT = 2**63 - 1
@@ -121,7 +122,7 @@ class ListingsProjection(Projection):
         sellers = [e for e in events if e.log == MEMBERSHIP]
         if sellers:
             self._sellers.apply(connection, sellers)
-        listings = [e for e in events if e.log == MARKETPLACE and e.name in _LISTING_EVENTS]
+        listings = [e for e in events if e.log == MARKETPLACE and e.name in LISTING_EVENTS]
         if listings:
             self._apply_listings(connection, listings)
 
@@ -162,7 +163,7 @@ class ListingsProjection(Projection):
                     row.update(details.columns)
                     codes[listing_id] = details
             else:
-                row["state"] = _STATE_AFTER[event.name]
+                row["state"] = STATE_AFTER[event.name]
             row["version"] = event.originator_version
             if isinstance(data.get("timestamp"), datetime):
                 row["updated_at"] = data["timestamp"]

@@ -37,7 +37,9 @@ from projections.contracts import StoredSigned
 from projections.directory import LISTED_STATUSES, PROFILE_UPDATED
 from projections.events import RecordedEvent
 from projections.folding import Row, delete_rows, insert_rows, load_rows, save_rows, storable
-from projections.listings import listing_details
+from projections.listings import LISTING_EVENTS, STATE_AFTER, listing_details
+from projections.listings import PUBLISHED as LISTING_PUBLISHED
+from projections.listings import UPDATED as LISTING_UPDATED
 from projections.matching_score import AMOUNT_CAP, divisions_of, prefixes_of
 from projections.matching_tables import (
     LOT_ID_LENGTH,
@@ -74,9 +76,6 @@ _log = logging.getLogger("tradehall.projections")
 MARKETPLACE, MEMBERSHIP = "marketplace", "membership"
 REGISTERED, ADMITTED = "Organisation.Registered", "Organisation.MembershipAdmitted"
 _MEMBER_EVENTS = frozenset({REGISTERED, PROFILE_UPDATED, *STATUS_EVENTS})
-LISTING_PUBLISHED, LISTING_UPDATED = "ServiceListing.Published", "ServiceListing.Updated"
-_LISTING_STATE = {"ServiceListing.Withdrawn": False, "ServiceListing.Republished": True}
-_LISTING_EVENTS = frozenset({LISTING_PUBLISHED, LISTING_UPDATED, *_LISTING_STATE})
 _TENDER_TERMS = frozenset({DRAFTED, REVISED, AMENDED})
 _TENDER_EVENTS = frozenset({*_TENDER_TERMS, PUBLISHED, ACTIVATED, ENDED, LOT_DECIDED})
 
@@ -200,7 +199,7 @@ def _apply_listings(connection: Connection, events: list[RecordedEvent], dirty: 
                 continue
             row.update(capacity_minor=details[0], cpv_codes=_dump(details[1]))
         else:
-            row["published"] = _LISTING_STATE[event.name]
+            row["published"] = STATE_AFTER[event.name] == "published"
         dirty.add(rows[listing_id]["organisation_id"])
     save_rows(connection, match_listings, "listing_id", rows, created=created)
 
@@ -366,7 +365,7 @@ def _signed(event: RecordedEvent) -> StoredSigned | None:
 def _apply_marketplace(connection: Connection, events: list[RecordedEvent]) -> set[UUID]:
     """Fold listings, lots and contracts; the organisations whose figures changed."""
     dirty: set[UUID] = set()
-    listings = [e for e in events if e.name in _LISTING_EVENTS]
+    listings = [e for e in events if e.name in LISTING_EVENTS]
     if listings:
         _apply_listings(connection, listings, dirty)
     tender_events = [e for e in events if e.name in _TENDER_EVENTS]

@@ -37,10 +37,12 @@ from projections.codes import (
     in_regions,
     region_rows,
 )
-from projections.directory import LISTED_STATUSES, DirectoryEntry
+from projections.directory import LISTED_STATUSES, PROFILE_UPDATED, DirectoryEntry
 from projections.events import RecordedEvent
 from projections.folding import Row, delete_rows, insert_rows, load_rows, save_rows, storable
-from projections.listings import listing_details
+from projections.listings import LISTING_EVENTS, STATE_AFTER, listing_details
+from projections.listings import PUBLISHED as LISTING_PUBLISHED
+from projections.listings import UPDATED as LISTING_UPDATED
 from projections.membership_status import STATUS_EVENTS, status_after
 from projections.search_tables import (
     DIRECTORY_TEXT,
@@ -56,13 +58,8 @@ _log = logging.getLogger("tradehall.projections")
 
 MEMBERSHIP, MARKETPLACE = "membership", "marketplace"
 REGISTERED = "Organisation.Registered"
-PROFILE_UPDATED = "Organisation.ProfileUpdated"
 ADMITTED = "Organisation.MembershipAdmitted"
 _MEMBER_EVENTS = frozenset({REGISTERED, PROFILE_UPDATED, *STATUS_EVENTS})
-LISTING_PUBLISHED = "ServiceListing.Published"
-LISTING_UPDATED = "ServiceListing.Updated"
-_PUBLISHED_AFTER = {"ServiceListing.Withdrawn": False, "ServiceListing.Republished": True}
-_LISTING_EVENTS = frozenset({LISTING_PUBLISHED, LISTING_UPDATED, *_PUBLISHED_AFTER})
 PROFILE, LISTING = "profile", "listing"
 # The quality mark's register status of a mark held.
 MARK_HELD = "valid"
@@ -117,7 +114,7 @@ class DirectorySearchProjection(Projection):
         members = [e for e in events if e.log == MEMBERSHIP and e.name in _MEMBER_EVENTS]
         if members:
             touched |= _apply_members(connection, members)
-        listings = [e for e in events if e.log == MARKETPLACE and e.name in _LISTING_EVENTS]
+        listings = [e for e in events if e.log == MARKETPLACE and e.name in LISTING_EVENTS]
         if listings:
             touched |= _apply_listings(connection, listings)
         if touched:
@@ -231,7 +228,7 @@ def _apply_listings(connection: Connection, events: list[RecordedEvent]) -> set[
             if details is not None:  # else left out: the listing keeps what it said
                 row.update(_listing_text(details.columns, details.cpv_codes))
         else:
-            row["published"] = _PUBLISHED_AFTER[event.name]
+            row["published"] = STATE_AFTER[event.name] == "published"
     save_rows(connection, directory_search_listings, "listing_id", rows, created=created)
     return {row["organisation_id"] for row in rows.values()}
 
