@@ -1,0 +1,34 @@
+"""The Open Contracting Data Standard 1.1.5 release schema, with the lots and bids extensions
+(v1.1.5) applied as JSON merge patches (RFC 7396), as the standard says extensions are applied.
+Attribution in NOTICE."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+import json_merge_patch
+
+VERSION = "1.1"
+# The extensions the releases use, by the addresses the standard's tools read them from.
+EXTENSIONS = (
+    "https://raw.githubusercontent.com/open-contracting-extensions/ocds_lots_extension/v1.1.5/extension.json",
+    "https://raw.githubusercontent.com/open-contracting-extensions/ocds_bid_extension/v1.1.5/extension.json",
+)
+_PATCHES = ("lots-release-schema.json", "bids-release-schema.json")
+
+
+def _load(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(files(__package__).joinpath(name).read_text("utf-8"))
+    return data
+
+
+@cache
+def release_schema() -> dict[str, Any]:
+    """The patched release schema (shared: read it, never change it)."""
+    schema = _load("release-schema.json")
+    for patch in _PATCHES:
+        schema = json_merge_patch.merge(schema, _load(patch))
+    return schema
