@@ -233,6 +233,13 @@ class MarketplaceApp(Application[UUID], AwardCommands):
     ) -> Saved:
         return self._on_tender(tender_id, expected_version, lambda t: t.cancel(context, reason))
 
+    def link_national_ocid(
+        self, context: Context, tender_id: UUID, ocid: str, expected_version: int | None = None
+    ) -> Saved:
+        return self._on_tender(
+            tender_id, expected_version, lambda t: t.link_national_ocid(context, ocid)
+        )
+
     def withdraw_tender(
         self, context: Context, tender_id: UUID, reason: str, expected_version: int | None = None
     ) -> Saved:

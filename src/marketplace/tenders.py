@@ -9,6 +9,7 @@ change only together with a longer deadline. Every amendment says what changed a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -20,6 +21,9 @@ from sharedkernel.errors import Conflict, InvalidValue, NotFound
 from sharedkernel.events import Context, TradehallAggregate
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "https://tradehall.invalid/tender")
+# An ocid another publisher issued (a national portal's): `ocds-`, a registered prefix, `-`, its
+# own id.
+_NATIONAL_OCID = re.compile(r"ocds-[a-z0-9]{6}-[A-Za-z0-9][A-Za-z0-9._/-]{0,119}")
 MAX_DOCUMENTS = 50
 MAX_QUESTION = 4000
 
@@ -154,6 +158,14 @@ class Tender(TradehallAggregate):
                 awarded = LOT_AWARDED in aggregate.lot_outcomes.values()
                 aggregate.status = TenderStatus.COMPLETE if awarded else TenderStatus.UNSUCCESSFUL
 
+    class NationalOcidLinked(TradehallAggregate.Event):
+        """The ocid a national portal issued for the same process (OCDS: a related process)."""
+
+        ocid: str
+
+        def apply(self, aggregate: Tender) -> None:
+            aggregate.national_ocid = self.ocid
+
     def __init__(self, buyer_id: UUID, ocid: str, terms: dict[str, Any]) -> None:
         self.buyer_id = buyer_id
         self.ocid = ocid
@@ -165,6 +177,7 @@ class Tender(TradehallAggregate):
         self.end_reason: str | None = None
         self.lot_outcomes: dict[str, str] = {}
         self.bids_opened = False
+        self.national_ocid: str | None = None
 
     @staticmethod
     def id_for(buyer_id: UUID, draft_key: str) -> UUID:
@@ -301,6 +314,20 @@ class Tender(TradehallAggregate):
             kind=document.kind,
             **context.event_kwargs(),
         )
+
+    def link_national_ocid(self, context: Context, ocid: str) -> None:
+        """Name the ocid a national portal (Find a Tender, Contracts Finder) issued for this
+        process; given again, the same one changes nothing."""
+        clean = ocid.strip()
+        if not _NATIONAL_OCID.fullmatch(clean):
+            raise InvalidValue(
+                "ocid", "an ocid: ocds-, a six-character prefix, a hyphen, then the process id"
+            )
+        if clean == self.ocid:
+            raise InvalidValue("ocid", "that is this tender's own ocid")
+        if clean == self.national_ocid:
+            return
+        self.trigger_event(self.NationalOcidLinked, ocid=clean, **context.event_kwargs())
 
     def cancel(self, context: Context, reason: str) -> None:
         if self.status is not TenderStatus.ACTIVE:

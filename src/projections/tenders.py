@@ -65,8 +65,10 @@ AMENDED = "Tender.Amended"
 DOCUMENT_ADDED = "Tender.DocumentAdded"
 ENDED = "Tender.Ended"
 LOT_DECIDED = "Tender.LotDecided"
-# Changes nothing shown but the version (the tender's ETag follows the aggregate's).
+# Change nothing shown but the version (the tender's ETag follows the aggregate's); a national
+# portal's ocid is shown in the OCDS releases (projections.ocds).
 BIDS_OPENED = "Tender.BidsOpened"
+NATIONAL_OCID_LINKED = "Tender.NationalOcidLinked"
 _TENDER_EVENTS = frozenset(
     {
         DRAFTED,
@@ -78,6 +80,7 @@ _TENDER_EVENTS = frozenset(
         ENDED,
         LOT_DECIDED,
         BIDS_OPENED,
+        NATIONAL_OCID_LINKED,
     }
 )
 DRAFT = "draft"

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
+# Checkable: Litestar checks what a handler is given (`clock: NamedDependency[Clock]`).
+@runtime_checkable
 class Clock(Protocol):
     def now(self) -> datetime: ...
 

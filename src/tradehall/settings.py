@@ -81,6 +81,8 @@ class Settings:
     # Tenders (issue 11): the association's registered OCDS ocid prefix, and the least weight
     # (whole percent) social value carries in a tender, by buyer kind (after PPN 06/20).
     ocid_prefix: str = "ocds-tradehall"
+    # Who the OCDS packages name as their publisher (issue 15).
+    ocds_publisher: str = "Tradehall trading association"
     social_value_minimum_public_body: int = 10
     social_value_minimum_business: int = 0
     # Sealed bids (ADR 27): the master key that wraps every data key (urlsafe base64 of 32
@@ -186,6 +188,7 @@ class Settings:
             smtp_username=get("SMTP_USERNAME") or None,
             smtp_password=get("SMTP_PASSWORD") or None,
             ocid_prefix=_ocid_prefix(get("OCID_PREFIX", cls.ocid_prefix)),
+            ocds_publisher=get("OCDS_PUBLISHER") or cls.ocds_publisher,
             sealing_key=sealing_key,
             sealing_key_file=sealing_key_file,
             sealing_old_keys=sealing_old_keys,

@@ -200,6 +200,9 @@ EXPECTED_RULES = {
     # staff; an organisation's recommended open lots for its users and staff.
     ("GET", f"{ORG}/tenders/{{tender_id:uuid}}/lots/{{lot_id:str}}/matches"): OWN_OR_STAFF,
     ("GET", f"{ORG}/recommended-tenders"): OWN_OR_STAFF,
+    # OCDS (issue 15): public bodies' releases and records, for anyone.
+    ("GET", "/api/v1/ocds/releases"): PUBLIC_,
+    ("GET", "/api/v1/ocds/records/{ocid:str}"): PUBLIC_,
     ("GET", TENDER): PUBLIC_,
     ("PUT", TENDER): TENDER_BUYERS,
     ("POST", f"{TENDER}/publication"): TENDER_BUYERS,
@@ -207,6 +210,7 @@ EXPECTED_RULES = {
     ("POST", f"{TENDER}/amendments"): TENDER_BUYERS,
     ("POST", f"{TENDER}/cancellation"): TENDER_BUYERS,
     ("POST", f"{TENDER}/withdrawal"): TENDER_BUYERS,
+    ("PUT", f"{TENDER}/national-ocid"): TENDER_BUYERS,
     ("POST", f"{TENDER}/closure"): TENDER_BUYERS,
     ("POST", f"{TENDER}/documents/{{kind:str}}"): TENDER_BUYERS,
     ("GET", f"{TENDER}/documents/{{sha256:str}}"): PUBLIC_,

@@ -14,6 +14,7 @@ from projections.clarifications import ClarificationsProjection
 from projections.contracts import ContractsProjection
 from projections.listings import ListingsProjection
 from projections.matching import MatchingProjection
+from projections.ocds import OcdsProjection
 from projections.tenders import TendersProjection
 from tradehall.api.marketplace import (
     buyers,
@@ -23,6 +24,7 @@ from tradehall.api.marketplace import (
     evaluation,
     listings,
     matching,
+    ocds,
     tenders,
 )
 from tradehall.context import ContextDeclaration
@@ -71,6 +73,7 @@ def _projections(settings: Settings) -> Sequence[Projection]:
         TendersProjection(),
         ContractsProjection(),
         MatchingProjection(),
+        OcdsProjection(settings.public_url),
     ]
 
 
@@ -91,6 +94,7 @@ MARKETPLACE = ContextDeclaration(
         *contracts.CONTROLLERS,
         *closure_days.CONTROLLERS,
         *matching.CONTROLLERS,
+        *ocds.CONTROLLERS,
     ),
     projections=_projections,
     followers=_followers,

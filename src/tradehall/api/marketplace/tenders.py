@@ -58,6 +58,7 @@ from tradehall.api.marketplace.schemas.tenders import (
     EligibilityView,
     EvaluationView,
     LotView,
+    NationalOcidBody,
     PeriodBody,
     PeriodView,
     PublicationBody,
@@ -467,6 +468,22 @@ class TendersController(Controller):
     ) -> Response[CommandResult]:
         await _own_tender(commands, marketplace, tender_id)
         return await commands.execute(LOG, marketplace.cancel_tender, tender_id, data.reason)
+
+    @put(
+        "/tenders/{tender_id:uuid}/national-ocid",
+        opt=rule(TENDER_BUYER),
+        status_code=200,
+        summary="Name the ocid a national portal issued for this tender (OCDS related process)",
+    )
+    async def link_national_ocid(
+        self,
+        commands: NamedDependency[Commands],
+        marketplace: NamedDependency[MarketplaceApp],
+        tender_id: FromPath[UUID],
+        data: JSONBody[NationalOcidBody],
+    ) -> Response[CommandResult]:
+        await _own_tender(commands, marketplace, tender_id)
+        return await commands.execute(LOG, marketplace.link_national_ocid, tender_id, data.ocid)
 
     @post(
         "/tenders/{tender_id:uuid}/withdrawal",

@@ -108,6 +108,19 @@ class ReasonBody(RequestBody):
     reason: Reason
 
 
+class NationalOcidBody(RequestBody):
+    ocid: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            max_length=200,
+            description="the ocid a national portal (Find a Tender, Contracts Finder) issued for "
+            "this process, such as ocds-h6vhtk-04f9a1: published with the tender's OCDS "
+            "releases as a related process",
+        ),
+    ]
+
+
 # Responses -----------------------------------------------------------------------------------
 
 

@@ -1,0 +1,538 @@
+"""OCDS publication (issue 15, ADR 31): every public event of a tender, as an OCDS 1.1 release.
+
+One projection follows two logs. From the marketplace log it keeps each tender's process (its
+terms, status, documents, amendments, lots' outcomes, the bid counts once opened, awards once
+their notice is published, contracts) and, for each event that changes what is public, writes a
+release: its id is the ocid and the version of what changed, so a rebuild writes the same ids.
+From the membership log it keeps every organisation's name, kind and org-id.guide identifier:
+when releases are served (projections.ocds_query), only a public body's are, with its parties.
+
+Nothing of a bid is here before opening: the bids' own log is sealed (no projection reads it),
+and the opening's record (`BidOpening.Recorded`) gives only counts to a release. A draft makes
+no release; an event whose payload is not what the domain writes is left out with a log line,
+the process as it was (ADR 16).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from sqlalchemy import Connection, select
+
+from projections import ocds_sections as sections
+from projections.base import Projection, RowPerAggregate
+from projections.events import RecordedEvent
+from projections.folding import Row, load_rows, save_rows, upsert_rows
+from projections.ocds_tables import ocds_links, ocds_organisations, ocds_processes, ocds_releases
+from projections.tenders import StoredTerms
+from sharedkernel.reference.ocds import release_schema
+
+_log = logging.getLogger("tradehall.projections")
+
+MARKETPLACE, MEMBERSHIP = "marketplace", "membership"
+_MAX_ID = 40
+_METHODS = frozenset({"open", "selective", "limited", "direct"})
+_CATEGORIES = frozenset({"goods", "works", "services"})
+
+
+def _currencies() -> frozenset[str]:
+    schema = release_schema()
+    codes = schema["definitions"]["Value"]["properties"]["currency"]["enum"]
+    return frozenset(code for code in codes if code)
+
+
+class _Skip(Exception):
+    """The event is not what the domain writes: left out, the process as it was."""
+
+
+@dataclass
+class _Release:
+    kind: str  # what changed, in the release id: tender, opening, award-lot-1, ...
+    version: int
+    tags: list[str]
+    body: dict[str, Any]
+    organisations: list[str] = field(default_factory=list)
+
+
+class _Organisations(RowPerAggregate):
+    """The membership log's part: each organisation's name, kind and identifier."""
+
+    table = ocds_organisations
+    created_by = "Organisation.Registered"
+    changed_by = frozenset({"Organisation.ProfileUpdated"})
+
+    def create(self, event: RecordedEvent) -> Row:
+        data = event.data
+        scheme, identifier = data.get("registry_scheme"), data.get("registry_id")
+        known = isinstance(scheme, str) and isinstance(identifier, str) and scheme and identifier
+        return {
+            "organisation_id": event.originator_id,
+            "name": str(data.get("name") or ""),
+            "kind": str(data.get("kind") or "")[:40],
+            "scheme": str(scheme)[:20] if known else None,
+            "identifier": str(identifier)[:40] if known else None,
+        }
+
+    def change(self, row: Row, event: RecordedEvent) -> None:
+        name = event.data.get("name")
+        if isinstance(name, str) and name:
+            row["name"] = name
+
+
+class OcdsProjection(Projection):
+    """Releases of public tenders (see the module's doc)."""
+
+    name = "ocds"
+    logs = (MARKETPLACE, MEMBERSHIP)
+    tables = (ocds_releases, ocds_links, ocds_processes, ocds_organisations)
+
+    def __init__(self, public_url: str) -> None:
+        self._public_url = public_url.rstrip("/")
+        self._organisations = _Organisations()
+        self._currencies = _currencies()
+        self._handlers: dict[str, Callable[[dict[str, Any], RecordedEvent, str], Any]] = {
+            "Tender.Drafted": self._drafted,
+            "Tender.DraftRevised": self._revised,
+            "Tender.Published": self._published,
+            "Tender.Activated": self._activated,
+            "Tender.Amended": self._amended,
+            "Tender.DocumentAdded": self._document,
+            "Tender.Ended": self._ended,
+            "Tender.LotDecided": self._lot_decided,
+            "Tender.NationalOcidLinked": self._national_ocid,
+            "BidOpening.Recorded": self._opened,
+            "LotEvaluation.Started": self._evaluation_started,
+            "LotEvaluation.Awarded": self._awarded,
+            "LotEvaluation.AwardNoticePublished": self._award_notice,
+            "LotEvaluation.ContractSigned": self._award_contracted,
+            "Contract.Signed": self._contract_signed,
+            "Contract.Amended": self._contract_amended,
+            "Contract.Completed": self._contract_ended,
+            "Contract.Terminated": self._contract_ended,
+        }
+
+    def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
+        members = [e for e in events if e.log == MEMBERSHIP]
+        if members:
+            self._organisations.apply(connection, members)
+        mine = [e for e in events if e.log == MARKETPLACE and e.name in self._handlers]
+        if mine:
+            self._apply(connection, mine)
+
+    # The batch ---------------------------------------------------------------------------
+
+    def _apply(self, connection: Connection, events: list[RecordedEvent]) -> None:
+        links = self._links(connection, events)
+        tender_ids = {t for e in events if (t := self._tender_of(e, links)) is not None}
+        processes = load_rows(connection, ocds_processes, "tender_id", tender_ids)
+        states = {t: json.loads(row["state"]) for t, row in processes.items()}
+        created: set[UUID] = set()
+        releases: dict[str, Row] = {}
+        for event in events:
+            tender_id = self._tender_of(event, links)
+            if tender_id is None:
+                continue
+            at = event.data.get("timestamp")
+            if not isinstance(at, datetime):
+                _log.warning("ocds: %r left out: it has no time", event)
+                continue
+            process = states.get(tender_id)
+            if process is None and event.name != "Tender.Drafted":
+                continue  # its draft was left out, or came before the log began
+            before = copy.deepcopy(process) if process is not None else None
+            try:
+                if process is None:
+                    process = states[tender_id] = self._new_process(event, at.isoformat())
+                    created.add(tender_id)
+                    continue
+                release = self._handlers[event.name](process, event, at.isoformat())
+            except (_Skip, KeyError, TypeError, ValueError, msgspec.ValidationError) as error:
+                _log.warning("ocds: %r left out (%s)", event, error)
+                if before is None:
+                    states.pop(tender_id, None)
+                else:
+                    states[tender_id] = before
+                continue
+            if isinstance(release, _Release) and process["status"] != "draft":
+                row = self._release_row(process, release, event, at)
+                releases[row["release_id"]] = row
+        rows = {
+            t: {
+                "tender_id": t,
+                "ocid": state["ocid"],
+                "buyer_id": UUID(state["buyer_id"]),
+                "state": json.dumps(state, ensure_ascii=False),
+            }
+            for t, state in states.items()
+        }
+        save_rows(connection, ocds_processes, "tender_id", rows, created=created & set(rows))
+        upsert_rows(connection, ocds_links, "aggregate_id", list(links.new.values()))
+        upsert_rows(connection, ocds_releases, "release_id", list(releases.values()))
+
+    def _links(self, connection: Connection, events: list[RecordedEvent]) -> _Links:
+        """Which tender and lot each evaluation and contract belongs to: from its first event
+        in this batch, else as stored."""
+        links = _Links()
+        for event in events:
+            if event.name in ("LotEvaluation.Started", "Contract.Signed"):
+                tender_id, lot_id = event.data.get("tender_id"), event.data.get("lot_id")
+                if isinstance(tender_id, UUID) and _is_id(lot_id):
+                    links.new[event.originator_id] = {
+                        "aggregate_id": event.originator_id,
+                        "tender_id": tender_id,
+                        "lot_id": lot_id,
+                    }
+        wanted = {
+            e.originator_id
+            for e in events
+            if e.name.startswith(("LotEvaluation.", "Contract."))
+            and e.originator_id not in links.new
+        }
+        if wanted:
+            query = select(ocds_links).where(ocds_links.c.aggregate_id.in_(wanted))
+            for found in connection.execute(query):
+                links.stored[found.aggregate_id] = (found.tender_id, found.lot_id)
+        return links
+
+    @staticmethod
+    def _tender_of(event: RecordedEvent, links: _Links) -> UUID | None:
+        if event.name.startswith("Tender."):
+            return event.originator_id
+        if event.name == "BidOpening.Recorded":
+            tender_id = event.data.get("tender_id")
+            return tender_id if isinstance(tender_id, UUID) else None
+        link = links.of(event.originator_id)
+        return link[0] if link is not None else None
+
+    def _release_row(
+        self, process: dict[str, Any], release: _Release, event: RecordedEvent, at: datetime
+    ) -> Row:
+        release_id = f"{process['ocid']}-{release.kind}-{release.version}"
+        body = {
+            "ocid": process["ocid"],
+            "id": release_id,
+            "date": at.isoformat(),
+            "tag": release.tags,
+            "initiationType": "tender",
+            "language": "en",
+            **release.body,
+        }
+        if process.get("national_ocid"):
+            body["relatedProcesses"] = [_national(process["national_ocid"])]
+        organisations = [process["buyer_id"], *release.organisations]
+        return {
+            "release_id": release_id,
+            "ocid": process["ocid"],
+            "buyer_id": UUID(process["buyer_id"]),
+            "date": at,
+            "position": event.position,
+            "organisations": json.dumps(list(dict.fromkeys(organisations))),
+            "body": json.dumps(body, ensure_ascii=False),
+        }
+
+    # Tender events -----------------------------------------------------------------------
+
+    def _new_process(self, event: RecordedEvent, at: str) -> dict[str, Any]:
+        buyer, ocid = event.data.get("buyer_id"), event.data.get("ocid")
+        if not isinstance(buyer, UUID) or not isinstance(ocid, str) or not ocid:
+            raise _Skip("it names no buyer or ocid")
+        return {
+            "tender_id": str(event.originator_id),
+            "ocid": ocid,
+            "buyer_id": str(buyer),
+            "terms": self._terms(event),
+            "status": "draft",
+            "documents": [],
+            "amendments": [],
+            "lot_outcomes": {},
+            "lots": {},
+            "contracts": {},
+        }
+
+    def _terms(self, event: RecordedEvent) -> dict[str, Any]:
+        terms = msgspec.convert(event.data["terms"], StoredTerms)
+        if terms.method not in _METHODS or terms.category not in _CATEGORIES:
+            raise _Skip(f"method {terms.method!r}, category {terms.category!r}")
+        for lot in terms.lots:
+            if lot.currency not in self._currencies or not _is_id(lot.id):
+                raise _Skip(f"lot {lot.id!r} in {lot.currency!r}")
+        built: dict[str, Any] = msgspec.to_builtins(terms)
+        return built
+
+    def _tender_release(
+        self, process: dict[str, Any], event: RecordedEvent, *tags: str
+    ) -> _Release:
+        body = {"tender": sections.tender(process, self._public_url)}
+        return _Release("tender", event.originator_version, list(tags), body)
+
+    @staticmethod
+    def _drafted(process: dict[str, Any], event: RecordedEvent, at: str) -> None:
+        raise _Skip("the tender is drafted already")
+
+    def _revised(self, process: dict[str, Any], event: RecordedEvent, at: str) -> None:
+        process["terms"] = self._terms(event)
+
+    def _published(self, process: dict[str, Any], event: RecordedEvent, at: str) -> _Release:
+        status = event.data.get("status")
+        if status not in ("planned", "active") or process["status"] != "draft":
+            raise _Skip(f"published as {status!r} from {process['status']!r}")
+        process["status"] = status
+        for document in process["documents"]:
+            document["date"] = at  # a draft's documents are public from now
+        return self._tender_release(process, event, "planning" if status == "planned" else "tender")
+
+    def _activated(self, process: dict[str, Any], event: RecordedEvent, at: str) -> _Release:
+        process["status"] = "active"
+        return self._tender_release(process, event, "tender")
+
+    def _amended(self, process: dict[str, Any], event: RecordedEvent, at: str) -> _Release:
+        terms = self._terms(event)
+        changed = event.data.get("changed")
+        names = [str(c) for c in changed] if isinstance(changed, list) else []
+        process["terms"] = terms
+        process["amendments"].append(
+            {
+                "id": event.originator_version,
+                "date": at,
+                "rationale": str(event.data.get("rationale") or ""),
+                "description": f"Changed: {', '.join(names)}." if names else "Changed.",
+                "release_id": f"{process['ocid']}-tender-{event.originator_version}",
+            }
+        )
+        tag = "planningUpdate" if process["status"] == "planned" else "tenderAmendment"
+        return self._tender_release(process, event, tag)
+
+    def _document(self, process: dict[str, Any], event: RecordedEvent, at: str) -> _Release:
+        data = event.data
+        sha256 = data.get("sha256")
+        if not isinstance(sha256, str) or not sha256:
+            raise _Skip("not a document")
+        if any(d["sha256"] == sha256 for d in process["documents"]):
+            return self._tender_release(process, event, "tenderUpdate")
+        process["documents"].append(
+            {
+                "sha256": sha256,
+                "kind": str(data.get("kind") or "other"),
+                "filename": str(data.get("filename") or sha256),
+                "content_type": str(data.get("content_type") or "application/octet-stream"),
+                "date": at,
+            }
+        )
+        tag = "planningUpdate" if process["status"] == "planned" else "tenderUpdate"
+        return self._tender_release(process, event, tag)
+
+    def _ended(self, process: dict[str, Any], event: RecordedEvent, at: str) -> _Release:
+        status = event.data.get("status")
+        tags = {
+            "cancelled": "tenderCancellation",
+            "withdrawn": "planningUpdate",
+            "unsuccessful": "tenderUpdate",
+        }
+        if status not in tags:
+            raise _Skip(f"ended as {status!r}")
+        process["status"] = status
+        return self._tender_release(process, event, tags[status])
+
+    def _lot_decided(self, process: dict[str, Any], event: RecordedEvent, at: str) -> _Release:
+        lot_id, outcome = event.data.get("lot_id"), event.data.get("outcome")
+        if not _is_id(lot_id) or outcome not in sections.LOT_STATUS:
+            raise _Skip(f"lot {lot_id!r} decided {outcome!r}")
+        process["lot_outcomes"][lot_id] = outcome
+        lots = {lot["id"] for lot in process["terms"]["lots"]}
+        if lots.issubset(process["lot_outcomes"]):
+            awarded = "awarded" in process["lot_outcomes"].values()
+            process["status"] = "complete" if awarded else "unsuccessful"
+        return self._tender_release(process, event, "tenderUpdate")
+
+    def _national_ocid(self, process: dict[str, Any], event: RecordedEvent, at: str) -> _Release:
+        ocid = event.data.get("ocid")
+        if not isinstance(ocid, str) or not ocid:
+            raise _Skip("it names no ocid")
+        process["national_ocid"] = ocid
+        tag = "planningUpdate" if process["status"] == "planned" else "tenderUpdate"
+        return self._tender_release(process, event, tag)
+
+    # After the deadline ------------------------------------------------------------------
+
+    def _opened(self, process: dict[str, Any], event: RecordedEvent, at: str) -> _Release:
+        """The bids as opened: counted per lot, never shown."""
+        bids = event.data.get("bids")
+        if not isinstance(bids, list):
+            raise _Skip("no bids")
+        lots = {lot["id"]: {"bids": 0, "validBids": 0} for lot in process["terms"]["lots"]}
+        tenderers = set()
+        for bid in bids:
+            counts = lots.get(bid.get("lot_id")) if isinstance(bid, dict) else None
+            if counts is None:
+                continue
+            counts["bids"] += 1
+            counts["validBids"] += bid.get("valid") is True
+            tenderers.add(str(bid.get("lead_id")))
+        process["opening"] = {"date": at, "lots": lots, "tenderers": len(tenderers)}
+        body = {
+            "tender": sections.tender(process, self._public_url),
+            "bids": sections.bid_statistics(process),
+        }
+        return _Release("opening", event.originator_version, ["tenderUpdate"], body)
+
+    def _evaluation_started(self, process: dict[str, Any], event: RecordedEvent, at: str) -> None:
+        """The lot's valid bids' prices and suppliers, kept for its award (never published
+        unless it is awarded)."""
+        bids = {}
+        for bid in event.data["bids"]:
+            suppliers = [str(UUID(str(share["organisation_id"]))) for share in bid["shares"]]
+            bids[str(bid["bid_id"])] = {
+                "minor": int(bid["price_minor"]),
+                "currency": str(bid["currency"]),
+                "suppliers": suppliers,
+            }
+        lot_id = str(event.data["lot_id"])
+        if lot_id not in {lot["id"] for lot in process["terms"]["lots"]}:
+            raise _Skip(f"the tender has no {lot_id!r}")
+        process["lots"][lot_id] = {"bids": bids, "award": None}
+        process.setdefault("evaluations", {})[str(event.originator_id)] = lot_id
+
+    def _awarded(self, process: dict[str, Any], event: RecordedEvent, at: str) -> None:
+        lot_id = self._lot_by_link(process, event)
+        lot = process["lots"][lot_id]
+        winner = lot["bids"][str(event.data["bid_id"])]
+        if winner["currency"] not in self._currencies:
+            raise _Skip(f"a price in {winner['currency']!r}")
+        lot["winner"] = winner
+
+    def _award_notice(self, process: dict[str, Any], event: RecordedEvent, at: str) -> _Release:
+        lot_id = self._lot_by_link(process, event)
+        lot = process["lots"][lot_id]
+        winner = lot.get("winner")
+        if winner is None:
+            raise _Skip("no award to publish")
+        lot["award"] = winner | {"status": "pending", "date": at}
+        return self._award_release(process, lot_id, event, "award")
+
+    def _award_contracted(self, process: dict[str, Any], event: RecordedEvent, at: str) -> _Release:
+        lot_id = self._lot_by_link(process, event)
+        award = process["lots"][lot_id].get("award")
+        if award is None:
+            raise _Skip("a contract signed for an award never published")
+        award["status"] = "active"
+        return self._award_release(process, lot_id, event, "awardUpdate")
+
+    def _award_release(
+        self, process: dict[str, Any], lot_id: str, event: RecordedEvent, tag: str
+    ) -> _Release:
+        award = sections.award(process, lot_id)
+        kind = f"award-{lot_id}"
+        suppliers = process["lots"][lot_id]["award"]["suppliers"]
+        return _Release(kind, event.originator_version, [tag], {"awards": [award]}, suppliers)
+
+    # Contracts ---------------------------------------------------------------------------
+
+    def _contract_signed(self, process: dict[str, Any], event: RecordedEvent, at: str) -> _Release:
+        data = event.data
+        currency = str(data["currency"])
+        if currency not in self._currencies:
+            raise _Skip(f"a value in {currency!r}")
+        stored = msgspec.convert(data["period"], dict[str, str])
+        lot_id = str(data["lot_id"])
+        process["contracts"][str(event.originator_id)] = {
+            "lot_id": lot_id,
+            "status": "active",
+            "minor": _minor(data["value_minor"]),
+            "currency": currency,
+            "period": {"start": stored["start"], "end": stored["end"]},
+            "signed_at": at,
+            "amendments": [],
+        }
+        return self._contract_release(process, event, "contract")
+
+    def _contract_amended(self, process: dict[str, Any], event: RecordedEvent, at: str) -> _Release:
+        held = self._contract(process, event)
+        data = event.data
+        changed = []
+        if data.get("value_minor") is not None:
+            held["minor"] = _minor(data["value_minor"])
+            changed.append("value")
+        if data.get("period") is not None:
+            stored = msgspec.convert(data["period"], dict[str, str])
+            held["period"] = {"start": stored["start"], "end": stored["end"]}
+            changed.append("period")
+        kind = f"contract-{held['lot_id']}"
+        held["amendments"].append(
+            {
+                "id": event.originator_version,
+                "date": at,
+                "rationale": str(data.get("reason") or ""),
+                "description": f"Changed: {', '.join(changed)}." if changed else "Changed.",
+                "release_id": f"{process['ocid']}-{kind}-{event.originator_version}",
+            }
+        )
+        return self._contract_release(process, event, "contractAmendment")
+
+    def _contract_ended(self, process: dict[str, Any], event: RecordedEvent, at: str) -> _Release:
+        held = self._contract(process, event)
+        held["status"] = "completed" if event.name == "Contract.Completed" else "terminated"
+        return self._contract_release(process, event, "contractTermination")
+
+    @staticmethod
+    def _contract(process: dict[str, Any], event: RecordedEvent) -> dict[str, Any]:
+        held = process["contracts"].get(str(event.originator_id))
+        if held is None:
+            raise _Skip("a contract never signed")
+        contract: dict[str, Any] = held
+        return contract
+
+    @staticmethod
+    def _contract_release(process: dict[str, Any], event: RecordedEvent, tag: str) -> _Release:
+        contract_id = str(event.originator_id)
+        lot_id = process["contracts"][contract_id]["lot_id"]
+        body = {"contracts": [sections.contract(process, contract_id)]}
+        return _Release(f"contract-{lot_id}", event.originator_version, [tag], body)
+
+    @staticmethod
+    def _lot_by_link(process: dict[str, Any], event: RecordedEvent) -> str:
+        evaluation = process.get("evaluations", {}).get(str(event.originator_id))
+        if evaluation is None or evaluation not in process["lots"]:
+            raise _Skip("no evaluation of this lot")
+        lot_id: str = evaluation
+        return lot_id
+
+
+@dataclass
+class _Links:
+    new: dict[UUID, Row] = field(default_factory=dict)
+    stored: dict[UUID, tuple[UUID, str]] = field(default_factory=dict)
+
+    def of(self, aggregate_id: UUID) -> tuple[UUID, str] | None:
+        row = self.new.get(aggregate_id)
+        if row is not None:
+            return row["tender_id"], row["lot_id"]
+        return self.stored.get(aggregate_id)
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= _MAX_ID
+
+
+def _minor(value: object) -> int:
+    if type(value) is not int or not 0 <= value <= 2**53:
+        raise _Skip(f"an amount of {value!r}")
+    return value
+
+
+def _national(ocid: str) -> dict[str, Any]:
+    """The same process as a national portal published it (ADR 31: no relationship code of the
+    standard's says "the same process", so none is given)."""
+    return {
+        "id": "national-notice",
+        "title": "This contracting process as published on a national portal",
+        "scheme": "ocid",
+        "identifier": ocid,
+    }

@@ -1,0 +1,171 @@
+"""Open contracting out (issue 15, ADR 31): public bodies' tenders, awards and contracts as OCDS
+1.1 release packages, paged by date, and each process's record. Public, read from the OCDS
+projection; what is published and how each state maps is in docs/ocds.md.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from litestar import Controller, Response, get
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from projections.ocds_query import (
+    ReleaseAt,
+    compiled_release,
+    record_releases,
+    release_page,
+    versioned_release,
+)
+from sharedkernel.errors import InvalidValue
+from sharedkernel.moments import plausible_moment
+from sharedkernel.reference.ocds import EXTENSIONS, VERSION
+from tradehall.api.access import PUBLIC, rule
+from tradehall.api.reads import PositionParam, ReadYourWrites, with_consistency
+from tradehall.clock import Clock
+from tradehall.settings import Settings
+
+# The projection whose tables these reads use (read-your-writes waits on it).
+PROJECTION = "ocds"
+_CURSOR = re.compile(r"(\d{1,19})-(\d{1,19})")
+_MAX_OCID = 120
+
+MomentParam = Annotated[datetime | None, QueryParameter(description="ISO 8601; UTC if no offset")]
+AfterParam = Annotated[
+    str | None,
+    QueryParameter(
+        name="after",
+        max_length=40,
+        description="where the previous page ended: take it from that page's `links.next`",
+    ),
+]
+PerPageParam = Annotated[
+    int, QueryParameter(name="per_page", ge=1, le=250, description="releases per page")
+]
+
+
+def _cursor(at: ReleaseAt) -> str:
+    return f"{int(at.date.timestamp() * 1_000_000)}-{at.position}"
+
+
+def _parse_cursor(value: str) -> ReleaseAt:
+    match = _CURSOR.fullmatch(value)
+    if match is None:
+        raise InvalidValue("after", "not a page's end: take it from links.next")
+    micros, position = int(match[1]), int(match[2])
+    try:
+        at = datetime.fromtimestamp(micros / 1_000_000, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise InvalidValue("after", "not a page's end: take it from links.next") from None
+    return ReleaseAt(plausible_moment("after", at), position)
+
+
+def _package(settings: Settings, uri: str, published: datetime) -> dict[str, Any]:
+    return {
+        "uri": uri,
+        "version": VERSION,
+        "extensions": list(EXTENSIONS),
+        "publisher": {"name": settings.ocds_publisher, "uri": settings.public_url},
+        "publishedDate": published.isoformat(),
+    }
+
+
+def _latest(releases: list[dict[str, Any]], clock: Clock) -> datetime:
+    dates = [datetime.fromisoformat(r["date"]) for r in releases]
+    return max(dates) if dates else clock.now()
+
+
+class OcdsController(Controller):
+    path = "/api/v1/ocds"
+    tags = ["open contracting (OCDS)"]
+
+    @get(
+        "/releases",
+        opt=rule(PUBLIC),
+        summary="OCDS release packages: every public tender event, in date order",
+        description=(
+            "Public bodies' tenders only: their publication, amendments, documents, cancellation"
+            " or withdrawal, bid counts once opened (never a bid), lots' outcomes, award notices,"
+            " contracts, contract amendments and their end. `since` (inclusive) and `until` "
+            "(exclusive) bound the release dates; follow `links.next` for the next page."
+        ),
+    )
+    async def releases(
+        self,
+        engine: NamedDependency[AsyncEngine],
+        reads: NamedDependency[ReadYourWrites],
+        settings: NamedDependency[Settings],
+        clock: NamedDependency[Clock],
+        since: MomentParam = None,
+        until: MomentParam = None,
+        after: AfterParam = None,
+        per_page: PerPageParam = 100,
+        position: PositionParam = None,
+    ) -> Response[dict[str, Any]]:
+        start = plausible_moment("since", since) if since is not None else None
+        end = plausible_moment("until", until) if until is not None else None
+        cursor = _parse_cursor(after) if after is not None else None
+        consistent = await reads.after(PROJECTION, position)
+        async with engine.connect() as connection:
+            page = await release_page(
+                connection, since=start, until=end, after=cursor, limit=per_page
+            )
+        query = {"per_page": str(per_page)}
+        if start is not None:
+            query["since"] = start.isoformat()
+        if end is not None:
+            query["until"] = end.isoformat()
+        base = f"{settings.public_url}{self.path}/releases"
+        uri = f"{base}?{urlencode(query | ({'after': after} if after else {}))}"
+        package = _package(settings, uri, _latest(page.releases, clock))
+        package["releases"] = page.releases
+        if page.last is not None:
+            package["links"] = {
+                "next": f"{base}?{urlencode(query | {'after': _cursor(page.last)})}"
+            }
+        return with_consistency(package, consistent)
+
+    @get(
+        "/records/{ocid:str}",
+        opt=rule(PUBLIC),
+        summary="An OCDS record package: one process's releases, compiled and versioned",
+        description=(
+            "The compiled and versioned releases are made by the standard's merge library "
+            "(ocdsmerge). An ocid that is not a public body's published tender is a 404."
+        ),
+    )
+    async def record(
+        self,
+        engine: NamedDependency[AsyncEngine],
+        reads: NamedDependency[ReadYourWrites],
+        settings: NamedDependency[Settings],
+        ocid: FromPath[str],
+        position: PositionParam = None,
+    ) -> Response[dict[str, Any]]:
+        consistent = await reads.after(PROJECTION, position)
+        releases: list[dict[str, Any]] = []
+        if len(ocid) <= _MAX_OCID:
+            async with engine.connect() as connection:
+                releases = await record_releases(connection, ocid)
+        if not releases:
+            raise NotFoundException(f"no published process {ocid}")
+        uri = f"{settings.public_url}{self.path}/records/{ocid}"
+        package = _package(settings, uri, datetime.fromisoformat(releases[-1]["date"]))
+        package["records"] = [
+            {
+                "ocid": ocid,
+                "releases": releases,
+                "compiledRelease": compiled_release(releases),
+                "versionedRelease": versioned_release(releases),
+            }
+        ]
+        return with_consistency(package, consistent)
+
+
+CONTROLLERS = (OcdsController,)
