@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -93,7 +93,8 @@ class OcdsController(Controller):
             "Public bodies' tenders only: their publication, amendments, documents, cancellation"
             " or withdrawal, bid counts once opened (never a bid), lots' outcomes, award notices,"
             " contracts, contract amendments and their end. `since` (inclusive) and `until` "
-            "(exclusive) bound the release dates; follow `links.next` for the next page."
+            "(exclusive) bound the release dates; follow `links.next` for the next page. No "
+            "release in the dates asked is a 404 (an OCDS package holds at least one)."
         ),
     )
     async def releases(
@@ -108,14 +109,24 @@ class OcdsController(Controller):
         per_page: PerPageParam = 100,
         position: PositionParam = None,
     ) -> Response[dict[str, Any]]:
-        start = plausible_moment("since", since) if since is not None else None
-        end = plausible_moment("until", until) if until is not None else None
-        cursor = _parse_cursor(after) if after is not None else None
+        try:
+            start = plausible_moment("since", since) if since is not None else None
+            end = plausible_moment("until", until) if until is not None else None
+            cursor = _parse_cursor(after) if after is not None else None
+        except InvalidValue as error:  # a query parameter's: malformed, as Litestar says it
+            raise ValidationException(
+                f"{error.field}: {error}",
+                extra=[{"key": error.field, "message": str(error), "source": "query"}],
+            ) from None
         consistent = await reads.after(PROJECTION, position)
         async with engine.connect() as connection:
             page = await release_page(
                 connection, since=start, until=end, after=cursor, limit=per_page
             )
+        if not page.releases:
+            # A release package holds at least one release (the schema's minItems); a page
+            # from `links.next` is never empty.
+            raise NotFoundException("no public release in the dates asked")
         query = {"per_page": str(per_page)}
         if start is not None:
             query["since"] = start.isoformat()
