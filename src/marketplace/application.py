@@ -37,7 +37,7 @@ class TenderPolicy:
     """The association's settings for tenders: its OCDS ocid prefix, social value policy and
     standstill."""
 
-    ocid_prefix: str = "ocds-tradehall"
+    ocid_prefix: str = "ocds-thdemo"
     social_value: SocialValuePolicy = field(default_factory=SocialValuePolicy)
     standstill: StandstillPolicy = field(default_factory=StandstillPolicy)
 

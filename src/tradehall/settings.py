@@ -80,7 +80,9 @@ class Settings:
     trusted_proxy_hops: int = 0
     # Tenders (issue 11): the association's registered OCDS ocid prefix, and the least weight
     # (whole percent) social value carries in a tender, by buyer kind (after PPN 06/20).
-    ocid_prefix: str = "ocds-tradehall"
+    # A placeholder of the standard's form (`ocds-` and six lowercase letters or digits): a
+    # publisher registers its own with the Open Contracting Partnership.
+    ocid_prefix: str = "ocds-thdemo"
     # Who the OCDS packages name as their publisher (issue 15).
     ocds_publisher: str = "Tradehall trading association"
     social_value_minimum_public_body: int = 10
@@ -251,13 +253,15 @@ def _standstill(value: str, name: str) -> int:
     return number
 
 
-_OCID_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,39}$")
+# As the standard assigns them, and as its review tool checks them.
+_OCID_PREFIX = re.compile(r"^ocds-[a-z0-9]{6}$")
 
 
 def _ocid_prefix(value: str) -> str:
     if not _OCID_PREFIX.match(value):
         raise SettingsError(
-            "TRADEHALL_OCID_PREFIX must be 1-40 letters, digits and hyphens (such as ocds-a1b2c3)"
+            "TRADEHALL_OCID_PREFIX must be an OCDS ocid prefix: ocds- and six lowercase letters "
+            "or digits (such as ocds-a1b2c3)"
         )
     return value
 

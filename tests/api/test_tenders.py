@@ -154,7 +154,7 @@ async def test_a_verified_council_publishes_amends_and_the_board_finds_it(
     assert seen.status_code == 200, seen.text
     assert seen.headers["x-read-consistent"] == "true"
     view = seen.json()
-    assert view["ocid"] == f"ocds-tradehall-{tender}"
+    assert view["ocid"] == f"ocds-thdemo-{tender}"
     assert view["buyer_name"] == "Riverside Borough Council"
     assert view["status"] == "active"
     assert view["value_minor"] == 15_000_000

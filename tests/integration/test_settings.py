@@ -90,7 +90,7 @@ def test_tender_settings_reach_the_marketplace(tmp_path: Path) -> None:
 
     data = {"TRADEHALL_DATA_DIR": str(tmp_path)}
     defaults = tender_policy(Settings.from_env(data))
-    assert defaults.ocid_prefix == "ocds-tradehall"
+    assert defaults.ocid_prefix == "ocds-thdemo"
     assert defaults.social_value.minimum_percent == {"public_body": 10, "business": 0}
     chosen = Settings.from_env(
         data
@@ -105,6 +105,8 @@ def test_tender_settings_reach_the_marketplace(tmp_path: Path) -> None:
     assert policy.social_value.minimum_percent == {"public_body": 20, "business": 5}
     for name, value in (
         ("OCID_PREFIX", "ocds tradehall"),
+        ("OCID_PREFIX", "ocds-tradehall"),  # not the standard's six characters
+        ("OCID_PREFIX", "ocds-A1B2C3"),
         ("SOCIAL_VALUE_MINIMUM_PUBLIC_BODY", "101"),
         ("SOCIAL_VALUE_MINIMUM_BUSINESS", "-1"),
     ):
