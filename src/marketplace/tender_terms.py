@@ -15,6 +15,7 @@ from typing import Any
 from sharedkernel.errors import InvalidValue
 from sharedkernel.money import Money
 from sharedkernel.reference import canonical_cpv_codes, canonical_regions
+from sharedkernel.reference.ocds import currencies
 
 MAX_TITLE = 200
 MAX_TEXT = 8000
@@ -318,6 +319,8 @@ def parse_lots(lots: list[LotInput]) -> tuple[Lot, ...]:
             raise InvalidValue(f"{at}.cpv_codes", "name at least one CPV code")
         if not 1 <= lot.value_minor <= MAX_VALUE_MINOR:
             raise InvalidValue(f"{at}.value_minor", f"an estimate from 1 to {MAX_VALUE_MINOR}")
+        if lot.currency.strip().upper() not in currencies():
+            raise InvalidValue(f"{at}.currency", f"{lot.currency!r} is not an ISO 4217 currency")
         parsed.append(
             Lot(
                 id=f"lot-{i + 1}",

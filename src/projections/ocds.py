@@ -33,7 +33,7 @@ from projections.events import RecordedEvent
 from projections.folding import Row, load_rows, save_rows, upsert_rows
 from projections.ocds_tables import ocds_links, ocds_organisations, ocds_processes, ocds_releases
 from projections.tenders import StoredTerms
-from sharedkernel.reference.ocds import release_schema
+from sharedkernel.reference.ocds import currencies
 
 _log = logging.getLogger("tradehall.projections")
 
@@ -41,12 +41,6 @@ MARKETPLACE, MEMBERSHIP = "marketplace", "membership"
 _MAX_ID = 40
 _METHODS = frozenset({"open", "selective", "limited", "direct"})
 _CATEGORIES = frozenset({"goods", "works", "services"})
-
-
-def _currencies() -> frozenset[str]:
-    schema = release_schema()
-    codes = schema["definitions"]["Value"]["properties"]["currency"]["enum"]
-    return frozenset(code for code in codes if code)
 
 
 class _Skip(Exception):
@@ -97,7 +91,7 @@ class OcdsProjection(Projection):
     def __init__(self, public_url: str) -> None:
         self._public_url = public_url.rstrip("/")
         self._organisations = _Organisations()
-        self._currencies = _currencies()
+        self._currencies = currencies()
         self._handlers: dict[str, Callable[[dict[str, Any], RecordedEvent, str], Any]] = {
             "Tender.Drafted": self._drafted,
             "Tender.DraftRevised": self._revised,

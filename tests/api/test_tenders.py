@@ -409,6 +409,8 @@ async def test_bad_input_names_its_field_and_records_nothing(
             "evaluation",
         ),
         (terms(lots=[lots[0] | {"value_minor": 0}]), 400, "lots"),
+        # Three capitals, but no currency: OCDS's closed codelist would refuse it.
+        (terms(lots=[lots[0] | {"currency": "ZZZ"}]), 422, "lots[0].currency"),
         (
             terms(enquiry_period={"start": "2026-03-02T10:00:00Z", "end": "2026-04-20T00:00:00Z"}),
             422,

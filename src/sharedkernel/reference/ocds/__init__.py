@@ -32,3 +32,11 @@ def release_schema() -> dict[str, Any]:
     for patch in _PATCHES:
         schema = json_merge_patch.merge(schema, _load(patch))
     return schema
+
+
+@cache
+def currencies() -> frozenset[str]:
+    """ISO 4217 currency codes, current and historic, as the standard's closed codelist has
+    them."""
+    codes = release_schema()["definitions"]["Value"]["properties"]["currency"]["enum"]
+    return frozenset(code for code in codes if code)
