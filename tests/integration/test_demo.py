@@ -7,10 +7,12 @@ import re
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from click.testing import CliRunner
 
-from marketplace.contracts import CONFIRMED, REPORTED
+from marketplace.contracts import CONFIRMED, REPORTED, ContractStatus
 from marketplace.evaluation.lot import LotStatus
 from membership.marks.assessment import Stage
 from membership.marks.mark import MarkStatus
@@ -35,20 +37,40 @@ from tradehall.dev.demo import (
     TRY_TENDER_CPV,
 )
 from tradehall.dev.demo_awards import (
+    AMENDMENT_REASON,
     AWARD_TENDERS,
     AWARDED_TENDER,
+    COMPLETION_REASON,
     CRITERIA,
+    CUT_SHORT_TO,
+    CUT_SHORT_VALUE,
     LOW_PRICE_EXPLANATION,
     LOW_PRICE_REASON,
     LOW_PRICED,
     LUNCH_LEAD,
     LUNCH_PARTNER,
+    NATIONAL_OCID,
     STANDSTILL_TENDER,
     contract_of,
     report_id,
 )
 from tradehall.marketplace.award_notices import all_sent, summary_message_ids
 from tradehall.settings import Settings
+
+# The release tags of the OCDS mapping table (projections.ocds): the demo emits each of them.
+OCDS_TAGS = {
+    "planning",
+    "planningUpdate",
+    "tender",
+    "tenderAmendment",
+    "tenderUpdate",
+    "tenderCancellation",
+    "award",
+    "awardUpdate",
+    "contract",
+    "contractAmendment",
+    "contractTermination",
+}
 
 
 async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path: Path) -> None:
@@ -188,6 +210,11 @@ async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path
             f"/api/v1/tenders/{STANDSTILL_TENDER.id}/lots/lot-1/award"
         )
         unscored = marketplace.lot_evaluation(OPENED_TENDER.id, "lot-1")
+        # OCDS: every public release, page by page (small pages, so links.next is followed),
+        # and the awarded tender's record.
+        pages = await _release_pages(client, per_page=10)
+        awarded_ocid = marketplace.tender(AWARDED_TENDER.id).ocid
+        record = await client.get(f"/api/v1/ocds/records/{awarded_ocid}")
 
     # Admitted and paid up: four in every eight of the 48, less the one the demo lapses.
     assert directory["total"] == 23
@@ -340,9 +367,25 @@ async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path
         contract.period.start <= r.period.start and r.period.end < datetime.now(UTC)
         for r in contract.reports
     )
-    # The second lot, contracted too.
+    assert contract.status is ContractStatus.ACTIVE
+    # The second lot, contracted too; cut short by an amendment (the day centres moved), then
+    # completed; its last report made after the completion (the contract allows one) and
+    # confirmed: the commitments met in full.
     assert cleaning.status is LotStatus.CONTRACTED
-    assert contracts["lot-2"].delivered() == {"local_jobs": 2, "volunteering_hours": 24}
+    cleaned = contracts["lot-2"]
+    assert cleaned.status is ContractStatus.COMPLETED
+    assert cleaned.end_reason == COMPLETION_REASON
+    (amendment,) = cleaned.amendments
+    assert amendment.changed == ("value", "period")
+    assert amendment.reason == AMENDMENT_REASON
+    assert cleaned.value.minor == CUT_SHORT_VALUE
+    assert cleaned.period.end == cleaned.period.start + CUT_SHORT_TO
+    assert cleaned.signed_at < amendment.at < cleaned.period.end
+    assert cleaned.ended_at is not None
+    assert cleaned.period.end <= cleaned.ended_at < datetime.now(UTC)
+    assert [report.status for report in cleaned.reports] == [CONFIRMED, CONFIRMED]
+    assert max(report.period.end for report in cleaned.reports) == cleaned.period.end
+    assert cleaned.delivered() == cleaned.committed() == {"local_jobs": 3, "volunteering_hours": 80}
     # In standstill: awarded, the notice published the day before, the standstill running.
     assert repairs.status is LotStatus.AWARDED
     assert repairs.notice_published_at is not None
@@ -367,6 +410,37 @@ async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path
     mail = [path.read_text() for path in (tmp_path / "data" / "mail").glob("*.eml")]
     assert sum("Subject: Assessment summary:" in message for message in mail) == 8
 
+    # OCDS: the pages hold each release once, and every tag of the mapping table (none beyond).
+    assert len(pages) > 1
+    releases = [release for page in pages for release in page["releases"]]
+    assert len({release["id"] for release in releases}) == len(releases)
+    assert {tag for release in releases for tag in release["tag"]} == OCDS_TAGS
+    # The awarded tender's record: the cleaning contract's amendment and end, the other
+    # contract active, and the national portal's ocid as a related process.
+    assert record.status_code == 200, record.text
+    (process,) = record.json()["records"]
+    assert {tag for release in process["releases"] for tag in release["tag"]} >= {
+        "contractAmendment",
+        "contractTermination",
+    }
+    compiled = process["compiledRelease"]
+    ocds_contracts = {c["id"]: c for c in compiled["contracts"]}
+    assert ocds_contracts[str(contract_of("lot-1"))]["status"] == "active"
+    ended = ocds_contracts[str(contract_of("lot-2"))]
+    assert ended["status"] == "terminated"  # OCDS's closed codelist: completed or terminated
+    assert ended["value"] == {"amount": CUT_SHORT_VALUE / 100, "currency": "GBP"}
+    assert datetime.fromisoformat(ended["period"]["endDate"]) == cleaned.period.end
+    assert [(a["rationale"], a["description"]) for a in ended["amendments"]] == [
+        (AMENDMENT_REASON, "Changed: value, period.")
+    ]
+    assert [(r["scheme"], r["identifier"]) for r in compiled["relatedProcesses"]] == [
+        ("ocid", NATIONAL_OCID)
+    ]
+    # Each run prints where to read them.
+    for output in (first.output, second.output):
+        assert "GET /api/v1/ocds/releases" in output
+        assert f"GET /api/v1/ocds/records/{awarded_ocid}" in output
+
 
 async def test_clock_tick_from_the_command_line_is_idempotent(tmp_path: Path) -> None:
     env = {"TRADEHALL_DATA_DIR": str(tmp_path / "data"), "TRADEHALL_DATABASE_URL": ""}
@@ -389,6 +463,22 @@ async def test_clock_tick_from_the_command_line_is_idempotent(tmp_path: Path) ->
     assert "examined 30 members, changed 0" in second.output
     assert "quality marks changed 0" in second.output
     assert "tenders whose bids were opened 0, discarded 0" in second.output
+
+
+async def _release_pages(client: AppClient, per_page: int) -> list[dict[str, Any]]:
+    """Every page of the public OCDS releases, following each page's links.next."""
+    pages: list[dict[str, Any]] = []
+    params = {"per_page": str(per_page)}
+    while True:
+        response = await client.get("/api/v1/ocds/releases", params=params)
+        assert response.status_code == 200, response.text
+        pages.append(response.json())
+        following = pages[-1].get("links", {}).get("next")
+        if following is None:
+            return pages
+        link = urlsplit(following)
+        assert link.path == "/api/v1/ocds/releases"
+        params = dict(parse_qsl(link.query))
 
 
 def _email(n: int) -> str:

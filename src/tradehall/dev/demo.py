@@ -376,6 +376,8 @@ BIDS = [
     DemoBid(OPENED_TENDER, "lot-1", 8, 5_100_000, False),
 ]  # fmt: skip
 OPENED_BIDS_AFTER = timedelta(days=10)  # after the opened tender's publication, bids came in
+# A national portal's ocid is linked this long after publication (before any bid came in).
+NATIONAL_OCID_AFTER = timedelta(days=1)
 # Catches the read side up and sends the outbox (the CLI's: demo_awards.read_side_and_mail).
 Settle = Callable[[], Awaitable[None]]
 
@@ -518,6 +520,7 @@ async def seed_demo(
         award_bids_of,
         award_lines,
         award_tender_states,
+        awarded_ocid,
         seed_awards,
     )
 
@@ -534,7 +537,7 @@ async def seed_demo(
             listings=len(LISTINGS),
             tenders=_tender_states() + award_tender_states(),
             bidders=_bidder_logins(also=award_bids_of),
-            awards=award_lines(),
+            awards=award_lines(await awarded_ocid(registrar, marketplace)),
         )
     rng = random.Random(2026)  # noqa: S311 (made-up registry numbers, not secrets)
     staff_id = uuid.uuid4()
@@ -773,10 +776,12 @@ async def _seed_opened_tender(
     buyers: dict[int, tuple[UUID, UUID]],
     tender: DemoTender = OPENED_TENDER,
     bids: Sequence[DemoBid] = BIDS,
+    national_ocid: str | None = None,
 ) -> None:
-    """A tender whose deadline has passed: drafted and published `ago`, its bids made
-    after, then opened by the opening clock's own tick, run at its deadline plus the margin
-    (it opens the bids and records the opening in the marketplace's log, then settles)."""
+    """A tender whose deadline has passed: drafted and published `ago` (with `national_ocid`,
+    the national portal's ocid linked the day after), its bids made after, then opened by the
+    opening clock's own tick, run at its deadline plus the margin (it opens the bids and
+    records the opening in the marketplace's log, then settles)."""
     then = registrar.clock.now().replace(second=0, microsecond=0) - tender.ago
     organisation_id, user_id = buyers[tender.buyer]
     council = Context(user_actor(user_id), "demo", then)
@@ -786,6 +791,9 @@ async def _seed_opened_tender(
     await registrar.run(
         parts.marketplace.publish_tender, council, tender.id, BuyerFacts("public_body")
     )
+    if national_ocid is not None:
+        linking = Context(user_actor(user_id), "demo", then + NATIONAL_OCID_AFTER)
+        await registrar.run(parts.marketplace.link_national_ocid, linking, tender.id, national_ocid)
     await _seed_bids(registrar, parts, members, tender, then + OPENED_BIDS_AFTER, bids)
     at_opening = replace(parts, clock=ManualClock(then + tender.deadline + parts.margin))
     # The only key not settled yet (the other tenders come after), so the tick opens it alone.

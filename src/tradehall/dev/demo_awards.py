@@ -5,8 +5,12 @@ lot's three valid bids (one from a consortium) scored with justifications, the l
 abnormally low by the tender's rule, so its bidder was asked, explained and was excluded; each
 lot awarded, the assessment summaries sent, the award notice published, the standstill over, the
 contract signed, and social value reported against the winning bid's commitments (one report
-confirmed by the council, one waiting). One whose deadline passed a few days before: scored,
-awarded, its notice published the day before, so its standstill still runs.
+confirmed by the council, one waiting). Its second lot's contract (the cleaning) was amended, cut
+short when the day centres moved to a new building, then completed, its last report made after.
+The council linked the tender to a national portal's notice of it (an OCDS related process), so
+the demo's OCDS output has every release tag of the mapping table. One whose deadline passed a
+few days before: scored, awarded, its notice published the day before, so its standstill still
+runs.
 
 Every command is dated by the demo's clock, in the past. The award notice waits until every
 summary has been sent: the summaries are queued by the award notice writer (a follower on the
@@ -21,11 +25,14 @@ from uuid import UUID, uuid5
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from marketplace.application import MarketplaceApp
 from marketplace.contracts import Delivered, contract_id_for
 from marketplace.evaluation.application import Score
 from marketplace.tender_terms import Period
-from marketplace.tenders import Tender
+from marketplace.tenders import Tender, ocid_for
+from sharedkernel.errors import NotFound
 from sharedkernel.events import Context, user_actor
+from sharedkernel.money import Money
 from tradehall.dev.demo import (
     _TENDER_IDS,
     BUYER_PASSWORD,
@@ -73,6 +80,9 @@ STANDSTILL_TENDER = DemoTender(
     ("TLE",), timedelta(days=28), ago=timedelta(days=33),
 )  # fmt: skip
 AWARD_TENDERS = (AWARDED_TENDER, STANDSTILL_TENDER)
+# The awarded tender as a national portal (Contracts Finder's ocid prefix) published it too: a
+# made-up process id, fixed, so a second run names the same.
+NATIONAL_OCID = f"ocds-b5fd17-{uuid5(_TENDER_IDS, 'national portal notice')}"
 
 # Members serving Yorkshire and the Humber (TLE), as the other Leeds tenders' bidders:
 # Sheffield Catering Co-operative leads a consortium with Leeds Bakery (40%); Sheffield
@@ -174,7 +184,8 @@ def report_id(lot_id: str, number: int) -> UUID:
 
 # (lot, report number, days after the contract starts, days long, delivered, note, confirmed):
 # each reported three days after its period, confirmed (if so) ten days after the report.
-REPORTS = [
+Report = tuple[str, int, int, int, tuple[tuple[str, int], ...], str, bool]
+REPORTS: list[Report] = [
     ("lot-1", 1, 0, 30, (("apprenticeships", 1), ("local_jobs", 3)),
      "One apprentice cook started; three local people hired for the centres.", True),
     ("lot-1", 2, 30, 30, (("apprenticeships", 1), ("local_jobs", 2)),
@@ -183,6 +194,29 @@ REPORTS = [
      "Two cleaners hired locally; 24 hours in the centres' gardens.", True),
 ]  # fmt: skip
 REPORTED_AFTER, CONFIRMED_AFTER = timedelta(days=3), timedelta(days=10)
+
+# The cleaning contract (lot 2), cut short: the four day centres move into a new building whose
+# own facilities contract cleans it. Amended this long after the contract's start, to end 13
+# weeks after it at the weeks' share of the price; completed two days after that end. Its last
+# report (the weeks after the first) is made after the completion, as the contract allows.
+CUT_SHORT_LOT = "lot-2"
+AMENDED_AFTER_START = timedelta(days=75)
+CUT_SHORT_TO = timedelta(weeks=13)
+CUT_SHORT_VALUE = 350_000  # pence: 13 of the 104 weeks of the 2,800,000 signed
+COMPLETED_AFTER_END = timedelta(days=2)
+AMENDMENT_REASON = (
+    "The four day centres move into the new Armley community hub, cleaned under its own "
+    "facilities contract: this contract ends 13 weeks after it started, when they move, and its "
+    "value is cut to those 13 weeks."
+)
+COMPLETION_REASON = (
+    "Delivered in full to the amended end: the four centres cleaned daily and deep cleaned "
+    "before the move; the social-value commitments met."
+)
+LAST_REPORTS: list[Report] = [
+    (CUT_SHORT_LOT, 2, 30, 61, (("local_jobs", 1), ("volunteering_hours", 56)),
+     "A third cleaner hired locally; 56 hours in the centres' gardens before the move.", True),
+]  # fmt: skip
 
 
 def contract_of(lot_id: str) -> UUID:
@@ -200,7 +234,8 @@ async def seed_awards(
 ) -> list[tuple[str, str]]:
     """Both tenders, from publication to where they stand; the report's lines."""
     for tender in AWARD_TENDERS:
-        await _seed_opened_tender(registrar, parts, members, buyers, tender, AWARD_BIDS)
+        linked = NATIONAL_OCID if tender is AWARDED_TENDER else None
+        await _seed_opened_tender(registrar, parts, members, buyers, tender, AWARD_BIDS, linked)
     now = registrar.clock.now().replace(second=0, microsecond=0)
     council_user = buyers[AWARDED_TENDER.buyer][1]
     awarded = await registrar.run(parts.marketplace.tender, AWARDED_TENDER.id)
@@ -225,7 +260,7 @@ async def seed_awards(
     at = now - STANDSTILL_NOTICE
     published &= await _publish(registrar, parts, engine, council_user, standstill, "lot-1", at)
     if not published:
-        return award_lines(notices_waiting=True)
+        return award_lines(awarded.ocid, notices_waiting=True)
     ends = (
         await registrar.run(parts.marketplace.lot_evaluation, standstill.id, "lot-1")
     ).standstill_ends
@@ -234,10 +269,22 @@ async def seed_awards(
 
     for lot_id in ("lot-1", "lot-2"):
         await _contract(registrar, parts, council_user, awarded, lot_id, now)
-    await _report_delivery(registrar, parts, members, buyers, now)
+    await _report_delivery(registrar, parts, members, buyers, now, REPORTS)
+    await _cut_short(registrar, parts, council_user, now)
+    await _report_delivery(registrar, parts, members, buyers, now, LAST_REPORTS)
     # The read side as the API will show it (the contracts), and any mail the last steps queued.
     await settle()
-    return award_lines(standstill_ends=ends)
+    return award_lines(awarded.ocid, standstill_ends=ends)
+
+
+async def awarded_ocid(registrar: Registrar, marketplace: MarketplaceApp) -> str:
+    """The awarded tender's ocid as drafted (by the prefix of the run that seeded it); by
+    today's prefix if the demo never got as far as drafting it."""
+    try:
+        tender: Tender = await registrar.run(marketplace.tender, AWARDED_TENDER.id)
+    except NotFound:
+        return ocid_for(marketplace.policy.ocid_prefix, AWARDED_TENDER.id)
+    return tender.ocid
 
 
 def _as(user_id: UUID, at: datetime) -> Context:
@@ -369,17 +416,46 @@ async def _contract(
     )
 
 
+async def _cut_short(
+    registrar: Registrar, parts: OpeningParts, council_user: UUID, now: datetime
+) -> None:
+    """The cleaning contract amended to end early at a lower value, then completed."""
+    marketplace = parts.marketplace
+    contract = await registrar.run(marketplace.contract, contract_of(CUT_SHORT_LOT))
+    start = contract.period.start
+    amended_at = start + AMENDED_AFTER_START
+    period = Period(start, start + CUT_SHORT_TO)
+    completed_at = period.end + COMPLETED_AFTER_END
+    if completed_at >= now:
+        raise RuntimeError("the demo's cleaning contract would be completed after the demo ran")
+    await registrar.run(
+        marketplace.amend_contract,
+        _as(council_user, amended_at),
+        contract.id,
+        Money(contract.value.currency, CUT_SHORT_VALUE),
+        period,
+        AMENDMENT_REASON,
+    )
+    await registrar.run(
+        marketplace.complete_contract,
+        _as(council_user, completed_at),
+        contract.id,
+        COMPLETION_REASON,
+    )
+
+
 async def _report_delivery(
     registrar: Registrar,
     parts: OpeningParts,
     members: Members,
     buyers: Buyers,
     now: datetime,
+    reports: list[Report],
 ) -> None:
-    """Each winning lead's reports of what it delivered; the council confirms all but one."""
+    """Winning leads' reports of what they delivered; the council confirms those so marked."""
     council_id, council_user = buyers[AWARDED_TENDER.buyer]
     marketplace = parts.marketplace
-    for lot_id, number, after, days, delivered, note, confirmed in REPORTS:
+    for lot_id, number, after, days, delivered, note, confirmed in reports:
         contract = await registrar.run(marketplace.contract, contract_of(lot_id))
         start = contract.period.start + timedelta(days=after)
         period = Period(start, start + timedelta(days=days))
@@ -432,7 +508,8 @@ def award_tender_states() -> list[tuple[str, str, UUID, str]]:
     states = {
         AWARDED_TENDER.key: (
             f"complete, published {AWARDED_TENDER.ago.days} days before the demo ran: both lots "
-            "evaluated, awarded and contracted"
+            "evaluated, awarded and contracted; the cleaning contract amended and completed; "
+            "linked to a national portal's notice"
         ),
         STANDSTILL_TENDER.key: (
             "complete, its deadline passed "
@@ -444,14 +521,31 @@ def award_tender_states() -> list[tuple[str, str, UUID, str]]:
 
 
 def award_lines(
-    standstill_ends: datetime | None = None, *, notices_waiting: bool = False
+    ocid: str, standstill_ends: datetime | None = None, *, notices_waiting: bool = False
 ) -> list[tuple[str, str]]:
-    """What to try with the evaluated tenders: (label, text) lines (`standstill_ends` known on
-    the run that seeded them)."""
+    """What to try with the evaluated tenders: (label, text) lines (`ocid`: the awarded
+    tender's; `standstill_ends` known on the run that seeded them)."""
     council = f"{BUYERS[AWARDED_TENDER.buyer].email(AWARDED_TENDER.buyer)} / {BUYER_PASSWORD}"
     awarded, standstill = AWARDED_TENDER.id, STANDSTILL_TENDER.id
     lot_1 = f"/api/v1/tenders/{awarded}/lots/lot-1"
     until = f" until {standstill_ends:%Y-%m-%d %H:%M} UTC" if standstill_ends else ""
+    shown = (
+        "the tender so far"
+        if notices_waiting
+        else "the awards, the contracts, the cleaning contract's amendment and completion"
+    )
+    ocds = [
+        (
+            "try",
+            "GET /api/v1/ocds/releases (every public tender event as OCDS release packages, "
+            "oldest first; follow links.next)",
+        ),
+        (
+            "try",
+            f"GET /api/v1/ocds/records/{ocid} (the awarded tender's record, its releases compiled "
+            f"and versioned: {shown}; the national portal's ocid {NATIONAL_OCID})",
+        ),
+    ]
     lines = [
         (
             "award",
@@ -465,7 +559,9 @@ def award_lines(
         (
             "award",
             f"{awarded} lot-2: two bids scored; awarded to {_member_name(CLEANER)}; contract "
-            f"{contract_of('lot-2')} signed; one delivery report, confirmed",
+            f"{contract_of('lot-2')} signed; a delivery report confirmed; amended (cut to "
+            f"{CUT_SHORT_TO.days // 7} weeks: the day centres moved), then completed; its last "
+            "report, made after the completion, confirmed",
         ),
         (
             "award",
@@ -506,6 +602,7 @@ def award_lines(
             f"GET /api/v1/tenders/{OPENED_TENDER.id}/lots/lot-1/evaluation, then PUT its "
             "bids/{bid_id}/scores (left unscored for you)",
         ),
+        *ocds,
         (
             "mail",
             "the assessment summaries and every other notice sent, as .eml files in the data "
@@ -520,7 +617,7 @@ def award_lines(
             "contract signed, as the assessment summaries are not all sent (with neither "
             "TRADEHALL_SMTP_HOST nor TRADEHALL_MAIL_DIR set, mail waits in the outbox)",
         )
-        return [waiting, *lines[3:5]]
+        return [waiting, *lines[3:5], *ocds]
     return lines
 
 
@@ -539,7 +636,11 @@ def _outcome(bid: DemoBid) -> str:
         return "excluded (an abnormally low price, explained, not accepted)"
     if WINNERS[lot] != bid.lead:
         return "not successful"
-    return "awarded, in standstill" if bid.tender is STANDSTILL_TENDER else "awarded, contracted"
+    if bid.tender is STANDSTILL_TENDER:
+        return "awarded, in standstill"
+    if lot == (AWARDED_TENDER.key, CUT_SHORT_LOT):
+        return "awarded, contracted, the contract cut short and completed"
+    return "awarded, contracted"
 
 
 def award_bids_of(n: int) -> list[str]:
