@@ -17,6 +17,14 @@ from marketplace.evaluation.lot import LotStatus
 from membership.marks.assessment import Stage
 from membership.marks.mark import MarkStatus
 from tests.conftest import AppClient, running
+from tests.ocds_review import (
+    codelist_violations,
+    compile_like_review_tool,
+    review,
+    review_counts,
+    schema_errors,
+    versioned_like_review_tool,
+)
 from tradehall.api.app import create_app
 from tradehall.cli import main
 from tradehall.dev.demo import (
@@ -215,6 +223,11 @@ async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path
         pages = await _release_pages(client, per_page=10)
         awarded_ocid = marketplace.tender(AWARDED_TENDER.id).ocid
         record = await client.get(f"/api/v1/ocds/records/{awarded_ocid}")
+        # The demo's whole output, for the review tool: one package of every release, and
+        # every process's record.
+        whole = (await client.get("/api/v1/ocds/releases", params={"per_page": 250})).json()
+        ocids = sorted({release["ocid"] for release in whole["releases"]})
+        records = [(await client.get(f"/api/v1/ocds/records/{o}")).json() for o in ocids]
 
     # Admitted and paid up: four in every eight of the 48, less the one the demo lapses.
     assert directory["total"] == 23
@@ -436,6 +449,20 @@ async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path
     assert [(r["scheme"], r["identifier"]) for r in compiled["relatedProcesses"]] == [
         ("ocid", NATIONAL_OCID)
     ]
+    # The whole output passes the schemas, the closed codelists and the standard's review tool
+    # (offline), and each record compiles as the standard's tools compile it.
+    assert "links" not in whole
+    assert len(whole["releases"]) == len(releases)
+    for package in (*pages, whole, *records):
+        assert schema_errors(package) == []
+        assert codelist_violations(package) == []
+    assert review_counts(review(whole)) == (0, 0)
+    assert len(records) == len(ocids) >= 7
+    for package in records:
+        assert review_counts(review(package)) == (0, 0)
+        (each,) = package["records"]
+        assert each["compiledRelease"] == compile_like_review_tool(each["releases"])
+        assert each["versionedRelease"] == versioned_like_review_tool(each["releases"])
     # Each run prints where to read them.
     for output in (first.output, second.output):
         assert "GET /api/v1/ocds/releases" in output

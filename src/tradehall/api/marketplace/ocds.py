@@ -67,6 +67,7 @@ def _parse_cursor(value: str) -> ReleaseAt:
 
 
 def _package(settings: Settings, uri: str, published: datetime) -> dict[str, Any]:
+    """A package's metadata; `published`: when it was made (now: it is made on each read)."""
     return {
         "uri": uri,
         "version": VERSION,
@@ -74,11 +75,6 @@ def _package(settings: Settings, uri: str, published: datetime) -> dict[str, Any
         "publisher": {"name": settings.ocds_publisher, "uri": settings.public_url},
         "publishedDate": published.isoformat(),
     }
-
-
-def _latest(releases: list[dict[str, Any]], clock: Clock) -> datetime:
-    dates = [datetime.fromisoformat(r["date"]) for r in releases]
-    return max(dates) if dates else clock.now()
 
 
 class OcdsController(Controller):
@@ -134,7 +130,7 @@ class OcdsController(Controller):
             query["until"] = end.isoformat()
         base = f"{settings.public_url}{self.path}/releases"
         uri = f"{base}?{urlencode(query | ({'after': after} if after else {}))}"
-        package = _package(settings, uri, _latest(page.releases, clock))
+        package = _package(settings, uri, clock.now())
         package["releases"] = page.releases
         if page.last is not None:
             package["links"] = {
@@ -156,6 +152,7 @@ class OcdsController(Controller):
         engine: NamedDependency[AsyncEngine],
         reads: NamedDependency[ReadYourWrites],
         settings: NamedDependency[Settings],
+        clock: NamedDependency[Clock],
         ocid: FromPath[str],
         position: PositionParam = None,
     ) -> Response[dict[str, Any]]:
@@ -167,7 +164,7 @@ class OcdsController(Controller):
         if not releases:
             raise NotFoundException(f"no published process {ocid}")
         uri = f"{settings.public_url}{self.path}/records/{ocid}"
-        package = _package(settings, uri, datetime.fromisoformat(releases[-1]["date"]))
+        package = _package(settings, uri, clock.now())
         package["records"] = [
             {
                 "ocid": ocid,
