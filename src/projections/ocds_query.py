@@ -3,7 +3,8 @@
 Only a public body's releases are served (a business's tenders never are): decided here, by
 the buyer's kind. A release is its stored body with its parties and the buyer's name added, as
 the organisations now stand. A record's compiled and versioned releases are made by the
-standard's own merge library (ocdsmerge), with the patched release schema.
+standard's own merge library (ocdsmerge), with the patched release schema
+(sharedkernel.reference.ocds).
 """
 
 from __future__ import annotations
@@ -11,16 +12,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Any
 from uuid import UUID
 
-import ocdsmerge
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.ocds_tables import ocds_organisations, ocds_releases
-from sharedkernel.reference.ocds import release_schema
 
 PUBLIC_BODY = "public_body"
 
@@ -38,21 +36,6 @@ class ReleasePage:
     releases: list[dict[str, Any]]
     # The last release's place when there may be more (the next page starts after it).
     last: ReleaseAt | None
-
-
-@cache
-def _merger() -> ocdsmerge.Merger:
-    return ocdsmerge.Merger(schema=release_schema())
-
-
-def compiled_release(releases: list[dict[str, Any]]) -> dict[str, Any]:
-    compiled: dict[str, Any] = _merger().create_compiled_release(releases)
-    return compiled
-
-
-def versioned_release(releases: list[dict[str, Any]]) -> dict[str, Any]:
-    versioned: dict[str, Any] = _merger().create_versioned_release(releases)
-    return versioned
 
 
 def _published() -> Select[Any]:

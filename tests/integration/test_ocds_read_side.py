@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from projections.events import RecordedEvent
 from projections.ocds import OcdsProjection
-from projections.ocds_query import compiled_release, record_releases, release_page
+from projections.ocds_query import record_releases, release_page
 from projections.ocds_tables import ocds_processes, ocds_releases
+from sharedkernel.reference.ocds import compiled_release
 from tests.integration.projection_fixtures import snapshot
 from tests.integration.recorded import recorded
 from tests.ocds_review import (

@@ -1,6 +1,7 @@
 """The Open Contracting Data Standard 1.1.5 release schema, with the lots and bids extensions
-(v1.1.5) applied as JSON merge patches (RFC 7396), as the standard says extensions are applied.
-Attribution in NOTICE."""
+(v1.1.5) applied as JSON merge patches (RFC 7396), as the standard says extensions are applied;
+releases merged into compiled and versioned releases by the standard's merge library
+(ocdsmerge) with that schema. Pure computation over package data. Attribution in NOTICE."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from importlib.resources import files
 from typing import Any
 
 import json_merge_patch
+import ocdsmerge
 
 VERSION = "1.1"
 # The extensions the releases use, by the addresses the standard's tools read them from.
@@ -40,3 +42,20 @@ def currencies() -> frozenset[str]:
     them."""
     codes = release_schema()["definitions"]["Value"]["properties"]["currency"]["enum"]
     return frozenset(code for code in codes if code)
+
+
+@cache
+def _merger() -> ocdsmerge.Merger:
+    return ocdsmerge.Merger(schema=release_schema())
+
+
+def compiled_release(releases: list[dict[str, Any]]) -> dict[str, Any]:
+    """The releases of one process merged by the standard's rules (ocdsmerge sorts them by
+    date; releases of one date keep their order)."""
+    compiled: dict[str, Any] = _merger().create_compiled_release(releases)
+    return compiled
+
+
+def versioned_release(releases: list[dict[str, Any]]) -> dict[str, Any]:
+    versioned: dict[str, Any] = _merger().create_versioned_release(releases)
+    return versioned

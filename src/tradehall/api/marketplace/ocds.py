@@ -16,16 +16,15 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from projections.ocds_query import (
-    ReleaseAt,
-    compiled_release,
-    record_releases,
-    release_page,
-    versioned_release,
-)
+from projections.ocds_query import ReleaseAt, record_releases, release_page
 from sharedkernel.errors import InvalidValue
 from sharedkernel.moments import plausible_moment
-from sharedkernel.reference.ocds import EXTENSIONS, VERSION
+from sharedkernel.reference.ocds import (
+    EXTENSIONS,
+    VERSION,
+    compiled_release,
+    versioned_release,
+)
 from tradehall.api.access import PUBLIC, rule
 from tradehall.api.reads import PositionParam, ReadYourWrites, with_consistency
 from tradehall.clock import Clock
