@@ -19,6 +19,8 @@ from marketplace.buyers import BuyerVerification, buyer_id_for
 from marketplace.evaluation.application import AwardCommands, StandstillPolicy
 from marketplace.listings import ListingDetails, ServiceListing
 from marketplace.openings import BidOpening, opening_id_for
+from marketplace.outside.opportunity import Opportunity, opportunity_id_for
+from marketplace.outside.releases import parse_release
 from marketplace.tender_terms import SocialValuePolicy, TenderTerms
 from marketplace.tenders import (
     Clarification,
@@ -40,6 +42,15 @@ class TenderPolicy:
     ocid_prefix: str = "ocds-thdemo"
     social_value: SocialValuePolicy = field(default_factory=SocialValuePolicy)
     standstill: StandstillPolicy = field(default_factory=StandstillPolicy)
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What importing a release did: `imported` (a new opportunity), `updated` or
+    `unchanged` (seen before)."""
+
+    outcome: str
+    saved: Saved
 
 
 @dataclass(frozen=True)
@@ -331,6 +342,30 @@ class MarketplaceApp(Application[UUID], AwardCommands):
 
         # A clash is another clock recording it, or the tender changing: the next attempt sees.
         return self._retrying(opening_id_for(tender_id), attempt, "the opening kept clashing")
+
+    # Outside opportunities (issue 16) ----------------------------------------------------------
+
+    def import_outside_release(self, context: Context, source: str, raw: Any) -> Imported:
+        """One release of a national portal's feed: its ocid's opportunity made, or changed by
+        the standard's merge; a release seen before changes nothing. InvalidValue (naming what)
+        if it does not identify itself, or its ocid is under our own prefix."""
+        incoming = parse_release(raw, own_prefix=self.policy.ocid_prefix)
+        opportunity_id = opportunity_id_for(incoming.ocid)
+
+        def attempt() -> Imported:
+            opportunity = self._find(opportunity_id, Opportunity)
+            if opportunity is None:
+                made = Opportunity.bring_in(context, source, incoming)
+                return Imported("imported", saved(made, self.save(made)))
+            if not opportunity.merge(context, incoming):
+                unchanged = Saved(opportunity.id, opportunity.version, None)
+                return Imported("unchanged", unchanged)
+            return Imported("updated", saved(opportunity, self.save(opportunity)))
+
+        return self._retrying(opportunity_id, attempt, "the opportunity kept changing")
+
+    def outside_opportunity(self, opportunity_id: UUID) -> Opportunity:
+        return self._get(opportunity_id, Opportunity, "opportunity")
 
     def opening(self, tender_id: UUID) -> BidOpening | None:
         return self._find(opening_id_for(tender_id), BidOpening)

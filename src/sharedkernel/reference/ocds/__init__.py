@@ -12,6 +12,9 @@ from typing import Any
 
 import json_merge_patch
 import ocdsmerge
+from ocdsmerge.exceptions import OCDSMergeError
+
+from sharedkernel.errors import InvalidValue
 
 VERSION = "1.1"
 # The extensions the releases use, by the addresses the standard's tools read them from.
@@ -51,8 +54,14 @@ def _merger() -> ocdsmerge.Merger:
 
 def compiled_release(releases: list[dict[str, Any]]) -> dict[str, Any]:
     """The releases of one process merged by the standard's rules (ocdsmerge sorts them by
-    date; releases of one date keep their order)."""
-    compiled: dict[str, Any] = _merger().create_compiled_release(releases)
+    date; releases of one date keep their order). InvalidValue if they cannot be merged (a
+    field an object in one release and a list in another)."""
+    try:
+        compiled: dict[str, Any] = _merger().create_compiled_release(releases)
+    except OCDSMergeError as error:
+        raise InvalidValue(
+            "release", f"cannot be merged by the standard's rules: {error}"
+        ) from None
     return compiled
 
 
