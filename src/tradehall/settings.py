@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from marketplace.working_days import MIN_STANDSTILL_WORKING_DAYS
 from tradehall.mail.drop import MailDrop
@@ -98,6 +99,13 @@ class Settings:
     # The Procurement Act standstill after an award notice, in working days (issue 13): at
     # least 8; configuration may lengthen it, never shorten it.
     standstill_working_days: int = 8
+    # Outside opportunities (issue 16): a national portal's OCDS release package feed the clock
+    # polls, following `links.next` on its own host only; None: no feed. Each tick reads at
+    # most max_pages pages, each at most max_bytes (streamed) and within timeout seconds.
+    ocds_feed_url: str | None = None
+    ocds_feed_max_bytes: int = 10 * 1024 * 1024
+    ocds_feed_timeout_seconds: float = 30.0
+    ocds_feed_max_pages: int = 10
 
     @property
     def smtp(self) -> SmtpSettings | None:
@@ -191,6 +199,7 @@ class Settings:
             smtp_password=get("SMTP_PASSWORD") or None,
             ocid_prefix=_ocid_prefix(get("OCID_PREFIX", cls.ocid_prefix)),
             ocds_publisher=get("OCDS_PUBLISHER") or cls.ocds_publisher,
+            ocds_feed_url=_feed_url(get("OCDS_FEED_URL")),
             sealing_key=sealing_key,
             sealing_key_file=sealing_key_file,
             sealing_old_keys=sealing_old_keys,
@@ -253,6 +262,54 @@ def _standstill(value: str, name: str) -> int:
     return number
 
 
+MAX_FEED_URL = 2000
+MAX_FEED_PAGES = 1000
+
+
+def _bounded_int(value: str, name: str, most: int) -> int:
+    number = _int(value, name)
+    if number > most:
+        raise SettingsError(f"TRADEHALL_{name} must be at most {most}")
+    return number
+
+
+def _bounded_seconds(value: str, name: str, most: float) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise SettingsError(f"TRADEHALL_{name} must be a number of seconds") from None
+    if not 0 < number <= most:
+        raise SettingsError(f"TRADEHALL_{name} must be more than 0 and at most {most:g} seconds")
+    return number
+
+
+def _feed_url(value: str) -> str | None:
+    """The OCDS feed's address: an http or https URL with a host; no credentials (settings
+    are logged and shown), no fragment. Empty: no feed."""
+    if not value:
+        return None
+    refused = SettingsError(
+        "TRADEHALL_OCDS_FEED_URL must be an http:// or https:// address with a host, no user "
+        f"or password and no #fragment, at most {MAX_FEED_URL} characters"
+    )
+    if len(value) > MAX_FEED_URL or not value.isprintable() or " " in value:
+        raise refused
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises on a port that is not a number in range)
+    except ValueError:
+        raise refused from None
+    if (
+        parts.scheme not in {"http", "https"}
+        or not parts.hostname
+        or parts.username is not None
+        or parts.password is not None
+        or parts.fragment
+    ):
+        raise refused
+    return value
+
+
 # As the standard assigns them, and as its review tool checks them.
 _OCID_PREFIX = re.compile(r"^ocds-[a-z0-9]{6}$")
 
@@ -293,6 +350,9 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "social_value_minimum_business": _percent,
     "bid_opening_margin_seconds": _int,
     "standstill_working_days": _standstill,
+    "ocds_feed_max_bytes": _int,
+    "ocds_feed_timeout_seconds": lambda value, name: _bounded_seconds(value, name, 300),
+    "ocds_feed_max_pages": lambda value, name: _bounded_int(value, name, MAX_FEED_PAGES),
 }
 
 

@@ -235,3 +235,50 @@ def test_mail_goes_by_smtp_else_into_the_embedded_mail_directory(tmp_path: Path)
     # In production mail counts as sent only once an SMTP server has taken it.
     with pytest.raises(SettingsError, match="TRADEHALL_MAIL_DIR"):
         Settings.from_env(production | {"TRADEHALL_MAIL_DIR": str(tmp_path / "mail")})
+
+
+def test_the_ocds_feed_is_off_unless_an_http_address_is_given_and_its_limits_are_bounded(
+    tmp_path: Path,
+) -> None:
+    data = {"TRADEHALL_DATA_DIR": str(tmp_path)}
+    defaults = Settings.from_env(data)
+    assert defaults.ocds_feed_url is None  # no feed
+    assert defaults.ocds_feed_max_bytes == 10 * 1024 * 1024
+    assert defaults.ocds_feed_timeout_seconds == 30.0
+    assert defaults.ocds_feed_max_pages == 10
+    chosen = Settings.from_env(
+        data
+        | {
+            "TRADEHALL_OCDS_FEED_URL": " https://www.contractsfinder.service.gov.uk/Published/"
+            "Notices/OCDS/Search?stages=tender ",
+            "TRADEHALL_OCDS_FEED_MAX_BYTES": "5000000",
+            "TRADEHALL_OCDS_FEED_TIMEOUT_SECONDS": "2.5",
+            "TRADEHALL_OCDS_FEED_MAX_PAGES": "3",
+        }
+    )
+    assert chosen.ocds_feed_url == (
+        "https://www.contractsfinder.service.gov.uk/Published/Notices/OCDS/Search?stages=tender"
+    )
+    assert (chosen.ocds_feed_max_bytes, chosen.ocds_feed_timeout_seconds) == (5_000_000, 2.5)
+    assert chosen.ocds_feed_max_pages == 3
+    assert Settings.from_env(data | {"TRADEHALL_OCDS_FEED_URL": "http://127.0.0.1:8080/feed"})
+    for name, value in (
+        ("OCDS_FEED_URL", "ftp://feed.example/releases.json"),
+        ("OCDS_FEED_URL", "file:///etc/passwd"),
+        ("OCDS_FEED_URL", "feed.example/releases"),  # no scheme
+        ("OCDS_FEED_URL", "https://"),  # no host
+        ("OCDS_FEED_URL", "https://user:secret@feed.example/releases"),
+        ("OCDS_FEED_URL", "https://feed.example:99999/releases"),
+        ("OCDS_FEED_URL", "https://feed.example/releases#page"),
+        ("OCDS_FEED_URL", "https://feed.example/a b"),
+        ("OCDS_FEED_URL", "https://feed.example/" + "x" * 2000),
+        ("OCDS_FEED_MAX_BYTES", "0"),
+        ("OCDS_FEED_MAX_BYTES", "lots"),
+        ("OCDS_FEED_TIMEOUT_SECONDS", "0"),
+        ("OCDS_FEED_TIMEOUT_SECONDS", "301"),
+        ("OCDS_FEED_TIMEOUT_SECONDS", "soon"),
+        ("OCDS_FEED_MAX_PAGES", "0"),
+        ("OCDS_FEED_MAX_PAGES", "1001"),
+    ):
+        with pytest.raises(SettingsError, match=f"TRADEHALL_{name}"):
+            Settings.from_env(data | {f"TRADEHALL_{name}": value})
