@@ -72,11 +72,11 @@ def _codes(name: str, key: str, code: Column[str], *more: Column[str], indexed: 
     return table
 
 
-def _regions(name: str, key: str) -> Table:
+def regions_table(name: str, key: str) -> Table:
     return _codes(name, key, Column("region", String(10), primary_key=True), indexed="region")
 
 
-def _cpv_codes(name: str, key: str) -> Table:
+def cpv_codes_table(name: str, key: str) -> Table:
     return _codes(
         name,
         key,
@@ -87,8 +87,8 @@ def _cpv_codes(name: str, key: str) -> Table:
     )
 
 
-directory_member_regions = _regions("directory_member_regions", "organisation_id")
-directory_member_cpv = _cpv_codes("directory_member_cpv", "organisation_id")
+directory_member_regions = regions_table("directory_member_regions", "organisation_id")
+directory_member_cpv = cpv_codes_table("directory_member_cpv", "organisation_id")
 
 membership_applications = Table(
     "membership_applications",
@@ -198,8 +198,8 @@ service_listings = Table(
 )
 Index("ix_service_listings_organisation_id", service_listings.c.organisation_id)
 Index("ix_service_listings_state_title", service_listings.c.state, service_listings.c.title)
-service_listing_regions = _regions("service_listing_regions", "listing_id")
-service_listing_cpv = _cpv_codes("service_listing_cpv", "listing_id")
+service_listing_regions = regions_table("service_listing_regions", "listing_id")
+service_listing_cpv = cpv_codes_table("service_listing_cpv", "listing_id")
 # Every registered organisation as a seller: its name and whether it is listed (in good
 # standing), folded from the membership log by the same projection.
 listing_sellers = Table(
@@ -254,9 +254,9 @@ tenders = Table(
 )
 Index("ix_tenders_buyer_id", tenders.c.buyer_id)
 Index("ix_tenders_status_deadline", tenders.c.status, tenders.c.deadline)
-tender_cpv = _cpv_codes("tender_cpv", "tender_id")
+tender_cpv = cpv_codes_table("tender_cpv", "tender_id")
 # The regions a tender's eligibility names (none: anywhere).
-tender_regions = _regions("tender_regions", "tender_id")
+tender_regions = regions_table("tender_regions", "tender_id")
 # Each amendment of a published tender: what changed (the parts of its terms), why, when.
 tender_amendments = Table(
     "tender_amendments",

@@ -203,6 +203,9 @@ EXPECTED_RULES = {
     # OCDS (issue 15): public bodies' releases and records, for anyone.
     ("GET", "/api/v1/ocds/releases"): PUBLIC_,
     ("GET", "/api/v1/ocds/records/{ocid:str}"): PUBLIC_,
+    # Outside opportunities (issue 16): imported from national portals; public.
+    ("GET", "/api/v1/opportunities"): PUBLIC_,
+    ("GET", "/api/v1/opportunities/{opportunity_id:uuid}"): PUBLIC_,
     ("GET", TENDER): PUBLIC_,
     ("PUT", TENDER): TENDER_BUYERS,
     ("POST", f"{TENDER}/publication"): TENDER_BUYERS,

@@ -15,6 +15,7 @@ from projections.contracts import ContractsProjection
 from projections.listings import ListingsProjection
 from projections.matching import MatchingProjection
 from projections.ocds import OcdsProjection
+from projections.opportunities import OpportunitiesProjection
 from projections.tenders import TendersProjection
 from tradehall.api.marketplace import (
     buyers,
@@ -25,6 +26,7 @@ from tradehall.api.marketplace import (
     listings,
     matching,
     ocds,
+    opportunities,
     tenders,
 )
 from tradehall.context import ContextDeclaration
@@ -74,6 +76,7 @@ def _projections(settings: Settings) -> Sequence[Projection]:
         ContractsProjection(),
         MatchingProjection(),
         OcdsProjection(settings.public_url),
+        OpportunitiesProjection(),
     ]
 
 
@@ -95,6 +98,7 @@ MARKETPLACE = ContextDeclaration(
         *closure_days.CONTROLLERS,
         *matching.CONTROLLERS,
         *ocds.CONTROLLERS,
+        *opportunities.CONTROLLERS,
     ),
     projections=_projections,
     followers=_followers,
