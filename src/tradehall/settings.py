@@ -284,15 +284,15 @@ def _bounded_seconds(value: str, name: str, most: float) -> float:
 
 
 def _feed_url(value: str) -> str | None:
-    """The OCDS feed's address: an http or https URL with a host; no credentials (settings
-    are logged and shown), no fragment. Empty: no feed."""
+    """The OCDS feed's address: an http or https URL with a host, in ASCII (percent-encoded);
+    no credentials (settings are logged and shown), no fragment. Empty: no feed."""
     if not value:
         return None
     refused = SettingsError(
         "TRADEHALL_OCDS_FEED_URL must be an http:// or https:// address with a host, no user "
-        f"or password and no #fragment, at most {MAX_FEED_URL} characters"
+        f"or password and no #fragment, at most {MAX_FEED_URL} ASCII characters"
     )
-    if len(value) > MAX_FEED_URL or not value.isprintable() or " " in value:
+    if len(value) > MAX_FEED_URL or not value.isascii() or not value.isprintable():
         raise refused
     try:
         parts = urlsplit(value)
@@ -300,7 +300,8 @@ def _feed_url(value: str) -> str | None:
     except ValueError:
         raise refused from None
     if (
-        parts.scheme not in {"http", "https"}
+        " " in value
+        or parts.scheme not in {"http", "https"}
         or not parts.hostname
         or parts.username is not None
         or parts.password is not None

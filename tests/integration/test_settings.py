@@ -271,6 +271,7 @@ def test_the_ocds_feed_is_off_unless_an_http_address_is_given_and_its_limits_are
         ("OCDS_FEED_URL", "https://feed.example:99999/releases"),
         ("OCDS_FEED_URL", "https://feed.example/releases#page"),
         ("OCDS_FEED_URL", "https://feed.example/a b"),
+        ("OCDS_FEED_URL", "https://feed.example/caf\u00e9"),  # not percent-encoded
         ("OCDS_FEED_URL", "https://feed.example/" + "x" * 2000),
         ("OCDS_FEED_MAX_BYTES", "0"),
         ("OCDS_FEED_MAX_BYTES", "lots"),
