@@ -208,7 +208,7 @@ async def test_the_page_limit_ends_a_tick_and_the_next_goes_on_from_the_mark(
     assert (two.pages, two.report.imported, two.error) == (1, 13, None)
     assert (three.pages, three.report.imported, three.report.unchanged) == (1, 0, 13)
     assert feed.asked == [served_at(parts, feed), "/feed/2", "/feed/2"]
-    assert one.line() == "OCDS feed: 1 pages, imported 30, updated 0, unchanged 0, skipped 0"
+    assert one.line() == "OCDS feed: pages read 1, imported 30, updated 0, unchanged 0, skipped 0"
 
 
 # --- pages refused -------------------------------------------------------------------------------
@@ -405,7 +405,7 @@ async def test_the_clock_job_polls_until_stopped_and_the_tick_reports(
     row = await mark(services, parts)
     assert (row.next_url, row.imported) == (feed.url("/feed/2"), 43)
     line = await ocds_feed_tick(with_feed)
-    assert line == "OCDS feed: 1 pages, imported 0, updated 0, unchanged 33, skipped 0"
+    assert line == "OCDS feed: pages read 1, imported 0, updated 0, unchanged 33, skipped 0"
     without = replace(services, settings=replace(services.settings, ocds_feed_url=None))
     assert await ocds_feed_tick(without) == "OCDS feed: none (TRADEHALL_OCDS_FEED_URL is unset)"
     await asyncio.wait_for(poll_ocds_feed(without, 3600, asyncio.Event()), timeout=5)

@@ -104,7 +104,7 @@ class FeedTick:
     overtaken: bool = False
 
     def line(self) -> str:
-        said = f"OCDS feed: {self.pages} pages, {self.report.counts()}"
+        said = f"OCDS feed: pages read {self.pages}, {self.report.counts()}"
         if self.overtaken:
             return f"{said}; stopped: another poll moved the feed's mark meanwhile"
         return f"{said}; stopped: {self.error}" if self.error else said
