@@ -8,6 +8,8 @@ from alembic.runtime.migration import MigrationContext
 from projections.tables import metadata as read_side
 from tradehall.identity.tables import metadata as identity
 from tradehall.mail.tables import metadata as mail
+from tradehall.marketplace.outside.tables import metadata as outside
+from tradehall.marketplace.sealing.tables import metadata as sealing
 from tradehall.payments.tables import metadata as payments
 from tradehall.store.base import Store
 
@@ -26,10 +28,14 @@ def test_migrated_schema_matches_the_declared_tables(store: Store) -> None:
                         or name in read_side.tables
                         or name in payments.tables
                         or name in mail.tables
+                        or name in sealing.tables
+                        or name in outside.tables
                     )
                 },
             )
-            differences = compare_metadata(context, [identity, read_side, payments, mail])
+            differences = compare_metadata(
+                context, [identity, read_side, payments, mail, sealing, outside]
+            )
     finally:
         engine.dispose()
     assert differences == []

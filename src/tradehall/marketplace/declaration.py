@@ -29,10 +29,12 @@ from tradehall.api.marketplace import (
     opportunities,
     tenders,
 )
+from tradehall.cli.ocds_import import OCDS_IMPORT_COMMANDS
 from tradehall.context import ContextDeclaration
 from tradehall.marketplace import LOG
 from tradehall.marketplace.award_notices import AwardNoticeWriter
 from tradehall.marketplace.notices import TenderNoticeWriter
+from tradehall.marketplace.outside.feed import ocds_feed_tick, poll_ocds_feed
 from tradehall.marketplace.working_days import working_calendar
 from tradehall.membership.evidence import DirectoryFileStore, EvidenceIntake
 from tradehall.services import Services
@@ -102,5 +104,9 @@ MARKETPLACE = ContextDeclaration(
     ),
     projections=_projections,
     followers=_followers,
+    # Outside opportunities (issue 16): `tradehall import ocds FILE`, and the polled feed.
+    commands=OCDS_IMPORT_COMMANDS,
+    clock_jobs=(poll_ocds_feed,),
+    clock_ticks=(ocds_feed_tick,),
     dependencies={"tender_documents": _tender_documents, "tender_files": _tender_files},
 )
