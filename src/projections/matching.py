@@ -9,6 +9,9 @@ completed or not) and its parties, and a row a tender's lot (drafts too) with it
 its tender's regions. The quality mark is not folded here: the queries read the register's
 own table (`quality_marks`).
 
+From the marketplace log too, each outside opportunity (issue 16: a national portal's notice,
+imported as OCDS) while it may be open: one lot, its summary's CPV prefixes and ITL regions.
+
 A batch then recomputes, for each organisation whose profile, listings or contracts it touched,
 and only those, the rows the queries read by index: its CPV prefixes, regions and per-division
 figures, from the folded rows alone. A rebuild from zero therefore gives the same rows.
@@ -24,6 +27,7 @@ import json
 import logging
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
 
@@ -40,9 +44,12 @@ from projections.folding import Row, delete_rows, insert_rows, load_rows, save_r
 from projections.listings import LISTING_EVENTS, STATE_AFTER, listing_details
 from projections.listings import PUBLISHED as LISTING_PUBLISHED
 from projections.listings import UPDATED as LISTING_UPDATED
+from projections.matching_query import OPEN_STATUS
 from projections.matching_score import AMOUNT_CAP, divisions_of, prefixes_of
 from projections.matching_tables import (
     LOT_ID_LENGTH,
+    OUTSIDE_BUYER,
+    OUTSIDE_LOT_ID,
     REGION_LENGTH,
     match_contract_parties,
     match_contracts,
@@ -56,6 +63,9 @@ from projections.matching_tables import (
     match_tender_regions,
 )
 from projections.membership_status import STATUS_EVENTS, status_after
+from projections.opportunities import IMPORTED as OPPORTUNITY_IMPORTED
+from projections.opportunities import MERGED as OPPORTUNITY_MERGED
+from projections.opportunities import StoredSummary
 from projections.tenders import (
     ACTIVATED,
     AMENDED,
@@ -78,6 +88,8 @@ REGISTERED, ADMITTED = "Organisation.Registered", "Organisation.MembershipAdmitt
 _MEMBER_EVENTS = frozenset({REGISTERED, PROFILE_UPDATED, *STATUS_EVENTS})
 _TENDER_TERMS = frozenset({DRAFTED, REVISED, AMENDED})
 _TENDER_EVENTS = frozenset({*_TENDER_TERMS, PUBLISHED, ACTIVATED, ENDED, LOT_DECIDED})
+_OPPORTUNITY_EVENTS = frozenset({OPPORTUNITY_IMPORTED, OPPORTUNITY_MERGED})
+_TITLE_LENGTH = 200  # match_lots' titles
 
 
 def _codes(value: Any) -> list[str]:
@@ -348,6 +360,78 @@ def _save_tenders(
     )
 
 
+# The marketplace log: outside opportunities ------------------------------------------------
+
+
+def _summary(event: RecordedEvent) -> StoredSummary | None:
+    """The summary an Opportunity event holds, read as the opportunities projection reads it;
+    None (logged) if it is not what the domain writes."""
+    try:
+        return msgspec.convert(event.data["summary"], StoredSummary)
+    except (KeyError, TypeError, ValueError, msgspec.ValidationError) as error:
+        _log.warning("matching: %r left out: not an opportunity's summary (%s)", event, error)
+        return None
+
+
+def _value(summary: StoredSummary) -> tuple[int, str]:
+    """The published value in minor units (rounded half up, capped) and its currency; (0, "")
+    when none is published or it is not an amount: the formula's V = 0 (see ADR 29)."""
+    currency = summary.currency
+    if summary.amount is None or not isinstance(currency, str) or len(currency) != 3:
+        return 0, ""
+    try:
+        minor = (Decimal(summary.amount) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    except (InvalidOperation, ValueError):
+        return 0, ""
+    if not minor.is_finite() or minor < 0:
+        return 0, ""
+    return min(int(minor), AMOUNT_CAP), currency
+
+
+def _outside_lot(
+    connection: Connection, opportunity_id: UUID, summary: StoredSummary
+) -> _Tender | None:
+    """The opportunity as one lot, while it may be open (active, with a deadline); None once it
+    cannot be (its rows are then deleted: only recommendations read it, and they want open
+    ones)."""
+    deadline = summary.deadline
+    if summary.status != OPEN_STATUS or deadline is None or deadline.tzinfo is None:
+        return None
+    value, currency = _value(summary)
+    title = storable(connection, summary.title[:_TITLE_LENGTH], _TITLE_LENGTH)
+    lot: Row = {
+        "tender_id": opportunity_id,
+        "lot_id": OUTSIDE_LOT_ID,
+        "buyer_id": OUTSIDE_BUYER,
+        "tender_title": title,
+        "lot_title": title,
+        "status": OPEN_STATUS,
+        "outcome": None,
+        "deadline": deadline,
+        "value_minor": value,
+        "currency": currency,
+        "quality_mark_required": False,
+        "members_only": False,
+        # Any place named restricts it; none read as a region leaves it with no region rows.
+        "restricted": bool(summary.regions or summary.unresolved_regions),
+        "cpv_codes": _dump(summary.cpv_codes),
+    }
+    return _Tender(OUTSIDE_BUYER, OPEN_STATUS, list(summary.regions), {OUTSIDE_LOT_ID: lot})
+
+
+def _fold_opportunities(
+    connection: Connection, events: list[RecordedEvent]
+) -> dict[UUID, _Tender | None]:
+    """Each opportunity as its batch's last readable event leaves it (an event holds its whole
+    summary): a lot, or None (no rows). One whose events were all left out is not touched."""
+    found: dict[UUID, _Tender | None] = {}
+    for event in events:
+        summary = _summary(event)
+        if summary is not None:
+            found[event.originator_id] = _outside_lot(connection, event.originator_id, summary)
+    return found
+
+
 # The marketplace log: contracts -------------------------------------------------------------
 
 
@@ -370,7 +454,8 @@ def _apply_marketplace(connection: Connection, events: list[RecordedEvent]) -> s
         _apply_listings(connection, listings, dirty)
     tender_events = [e for e in events if e.name in _TENDER_EVENTS]
     contract_events = [e for e in events if e.name in (CONTRACT_SIGNED, CONTRACT_COMPLETED)]
-    if not tender_events and not contract_events:
+    outside = _fold_opportunities(connection, [e for e in events if e.name in _OPPORTUNITY_EVENTS])
+    if not tender_events and not contract_events and not outside:
         return dirty
     signings = {e.originator_id: _signed(e) for e in contract_events if e.name == CONTRACT_SIGNED}
     touched = {e.originator_id for e in tender_events}
@@ -406,7 +491,14 @@ def _apply_marketplace(connection: Connection, events: list[RecordedEvent]) -> s
         elif contract_id in contracts:  # Completed; else its signing was left out
             contracts[contract_id]["completed"] = True
             completed.add(contract_id)
-    _save_tenders(connection, tenders, touched)
+    # Outside opportunities are folded apart (no tender or contract event names them) and
+    # replaced with the tenders' rows.
+    for opportunity_id, opportunity in outside.items():
+        if opportunity is None:
+            tenders.pop(opportunity_id, None)
+        else:
+            tenders[opportunity_id] = opportunity
+    _save_tenders(connection, tenders, touched | set(outside))
     save_rows(
         connection,
         match_contracts,

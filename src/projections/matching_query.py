@@ -11,6 +11,11 @@ lot's divisions (`match_member_divisions` by division); one row a member each, p
 side: the lots sharing one of its prefixes (`match_lot_prefixes` by prefix) or naming a related
 region (`match_tender_regions` by region), grouped per lot, joined to the open lots by key.
 Plain subqueries, not CTEs: PostgreSQL estimates them well (see ADR 29).
+
+Outside opportunities (issue 16) are lots of the member's read like any other, scored by the
+same SQL; what they show beyond a lot (where from, the notice's link, the ocid, the VCSE flag)
+is joined by key from the opportunities projection's own row, without which one is not shown.
+The buyer's read never sees them: they are nobody's tender here.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ from projections.matching_score import (
     track_points,
 )
 from projections.matching_tables import (
+    OUTSIDE_BUYER,
     match_lot_prefixes,
     match_lots,
     match_member_divisions,
@@ -65,6 +71,7 @@ from projections.matching_tables import (
     match_members,
     match_tender_regions,
 )
+from projections.opportunity_tables import outside_opportunities
 from projections.tables import quality_marks
 
 VALID_MARK = "valid"
@@ -130,15 +137,23 @@ class LotMatches:
 
 @dataclass(frozen=True)
 class Recommendation:
+    # "tradehall", or an outside opportunity's publisher (the portal it came from).
+    source: str
+    # A tender's id, or an outside opportunity's (its lot is OUTSIDE_LOT_ID).
     tender_id: UUID
     lot_id: str
     tender_title: str
     lot_title: str
-    buyer_id: UUID
+    buyer_id: UUID | None  # None: an outside opportunity's buyer is no organisation here
     buyer_name: str | None
     deadline: datetime
     score: int
     parts: Parts
+    # Outside opportunities only: the notice on the portal, the ocid, the VCSE flag (None: the
+    # publisher did not say). None for our own tenders.
+    url: str | None = None
+    ocid: str | None = None
+    vcse: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -193,11 +208,14 @@ def _has_valid_mark(organisation_id: Any) -> ColumnElement[bool]:
 
 
 async def lot_of(connection: AsyncConnection, tender_id: UUID, lot_id: str) -> Lot | None:
-    """A tender's lot as matching knows it, drafts too; None if there is no such lot."""
+    """A tender's lot as matching knows it, drafts too; None if there is no such lot (an
+    outside opportunity is none)."""
     row = (
         await connection.execute(
             select(match_lots).where(
-                match_lots.c.tender_id == tender_id, match_lots.c.lot_id == lot_id
+                match_lots.c.tender_id == tender_id,
+                match_lots.c.lot_id == lot_id,
+                match_lots.c.buyer_id != OUTSIDE_BUYER,  # an outside opportunity is no tender
             )
         )
     ).first()
@@ -383,6 +401,14 @@ async def lot_matches(
     return LotMatches(members, counts)
 
 
+def _capacity_detail(capacity: int, value: int, currency: str) -> str:
+    if not currency:  # an outside opportunity publishing no value: scored as V = 0
+        if capacity > 0:
+            return f"no value published: any capacity counts ({money(capacity, 'GBP')})"
+        return "no value published, and no capacity in the lot's CPV divisions"
+    return f"capacity {money(capacity, currency)} of {money(value, currency)}"
+
+
 @dataclass
 class _Facts:
     """What explains one member's score against one lot."""
@@ -405,7 +431,7 @@ class _Facts:
             capacity=Part(
                 int(scored.capacity),
                 MAX_POINTS["capacity"],
-                f"capacity {money(capacity, currency)} of {money(value, currency)}",
+                _capacity_detail(capacity, value, currency),
             ),
             track_record=Part(int(scored.track), MAX_POINTS["track_record"], self._track()),
             listings=Part(int(scored.listings), MAX_POINTS["listings"], self._listings()),
@@ -589,6 +615,11 @@ async def recommended_lots(
     capacity = _capacity(parts.c.capacity, ml.c.value_minor)
     total = cpv_points + region_part + mark_points + capacity + parts.c.track + parts.c.listings
     buyer = match_members.alias("buyer")
+    oo, tr = outside_opportunities, match_tender_regions
+    outside = ml.c.buyer_id == OUTSIDE_BUYER
+    # An outside opportunity naming places of which none was read as an ITL region: nobody can
+    # be said to be outside them (ADR 29, outside opportunities).
+    unread = and_(outside, ~exists().where(tr.c.tender_id == ml.c.tender_id))
     conditions: list[Any] = [
         # Inline, not a parameter: a prepared statement's generic plan then still knows how
         # few lots are open.
@@ -598,7 +629,9 @@ async def recommended_lots(
         # Matches: a CPV prefix in common, or a tender restricted to regions it serves ...
         or_(parts.c.level > 0, and_(ml.c.restricted.is_(True), parts.c.region > 0)),
         # ... and is not excluded: outside the regions, or without a mark the tender requires.
-        or_(ml.c.restricted.is_(False), parts.c.region > 0),
+        or_(ml.c.restricted.is_(False), parts.c.region > 0, unread),
+        # An outside opportunity is shown with where it came from, or not at all.
+        or_(~outside, oo.c.opportunity_id.is_not(None)),
     ]
     if not marked:
         conditions.append(ml.c.quality_mark_required.is_(False))
@@ -615,6 +648,14 @@ async def recommended_lots(
                 ml.c.value_minor,
                 ml.c.currency,
                 ml.c.cpv_codes,
+                ml.c.restricted,
+                oo.c.source,
+                oo.c.url,
+                oo.c.ocid,
+                oo.c.vcse,
+                oo.c.title.label("outside_title"),
+                oo.c.buyer_name.label("outside_buyer_name"),
+                oo.c.unresolved_regions,
                 cpv_points.label("cpv"),
                 region_part.label("region"),
                 mark_points.label("mark"),
@@ -626,7 +667,9 @@ async def recommended_lots(
             .select_from(
                 parts.join(
                     ml, and_(ml.c.tender_id == parts.c.tender_id, ml.c.lot_id == parts.c.lot_id)
-                ).outerjoin(buyer, buyer.c.organisation_id == ml.c.buyer_id)
+                )
+                .outerjoin(buyer, buyer.c.organisation_id == ml.c.buyer_id)
+                .outerjoin(oo, and_(outside, oo.c.opportunity_id == ml.c.tender_id))
             )
             .where(*conditions)
             .order_by(
@@ -645,22 +688,49 @@ async def recommended_lots(
     for row in rows:
         codes = _codes(row.cpv_codes)
         lot_divisions = divisions_of(codes)
+        named = tender_regions.get(row.tender_id, [])
+        if row.restricted and not named:
+            places = ", ".join(_codes(row.unresolved_regions or "[]"))
+            region = f"no place it names was read as a region ({places}): not scored"
+        else:
+            region = region_detail(named, regions, parents)[1]
         facts = _Facts(
             cpv=cpv_detail(prefixes, codes)[1],
-            region=region_detail(tender_regions.get(row.tender_id, []), regions, parents)[1],
+            region=region,
             divisions={d: f for d, f in divisions.items() if d in lot_divisions},
         )
+        parts_of = facts.parts(row, row.value_minor, row.currency)
+        if row.buyer_id != OUTSIDE_BUYER:
+            items.append(
+                Recommendation(
+                    source=SOURCE,
+                    tender_id=row.tender_id,
+                    lot_id=row.lot_id,
+                    tender_title=row.tender_title,
+                    lot_title=row.lot_title,
+                    buyer_id=row.buyer_id,
+                    buyer_name=row.buyer_name,
+                    deadline=row.deadline,
+                    score=int(row.total),
+                    parts=parts_of,
+                )
+            )
+            continue
         items.append(
             Recommendation(
+                source=row.source,
                 tender_id=row.tender_id,
                 lot_id=row.lot_id,
-                tender_title=row.tender_title,
-                lot_title=row.lot_title,
-                buyer_id=row.buyer_id,
-                buyer_name=row.buyer_name,
+                tender_title=row.outside_title,
+                lot_title=row.outside_title,
+                buyer_id=None,
+                buyer_name=row.outside_buyer_name,
                 deadline=row.deadline,
                 score=int(row.total),
-                parts=facts.parts(row, row.value_minor, row.currency),
+                parts=parts_of,
+                url=row.url,
+                ocid=row.ocid,
+                vcse=row.vcse,
             )
         )
     return Recommendations("in good standing", items)

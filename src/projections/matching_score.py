@@ -26,7 +26,11 @@ FORMULA = (
     "Ties: score, then cpv, then region, descending; then name, then organisation id. "
     "A member matches a lot when cpv > 0, or the tender names regions and region > 0; a matching "
     "member is excluded (never named) when not in good standing, without a valid mark where the "
-    "tender requires one, or outside the tender's regions."
+    "tender requires one, or outside the tender's regions. "
+    "Outside opportunities (national portals' notices, no buyer organisation here) are lots "
+    "scored alike: one publishing no value counts as V = 0; one naming no place is open "
+    "anywhere; one naming places is restricted to those read as ITL regions, or, when none "
+    "was read, gets region 0 and excludes nobody for its region."
 )
 
 # The prefix lengths kept of a code, and the level each stands for.

@@ -10,12 +10,18 @@ due.
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, Text, Uuid
 
 from projections.tables import metadata
 from sharedkernel.sqltypes import UtcDateTime
 
 PREFIX_LENGTH, REGION_LENGTH, LOT_ID_LENGTH = 8, 10, 40
+# An outside opportunity (issue 16) is one lot, keyed by its opportunity id and this lot id. It
+# has no buyer organisation here: its `buyer_id` is the nil UUID, which no organisation has.
+OUTSIDE_LOT_ID = "opportunity"
+OUTSIDE_BUYER = UUID(int=0)
 
 # A row an organisation: ever admitted (`member`), in good standing (`listed`), and the CPV
 # codes its profile states (JSON list), kept to recompute its prefixes when a listing changes.
@@ -91,7 +97,11 @@ match_member_divisions = Table(
 )
 Index("ix_match_member_divisions_division", match_member_divisions.c.division)
 
-# A row a tender's lot, drafts too, with what the score and the views need of its tender.
+# A row a tender's lot, drafts too, with what the score and the views need of its tender; and a
+# row an outside opportunity that may be open (OCDS status active, a deadline), as one lot:
+# buyer OUTSIDE_BUYER, lot OUTSIDE_LOT_ID, its title as both titles, no mark or membership
+# required, value 0 and currency "" when it publishes no value, `restricted` when it names any
+# place (with no region rows when none was read as an ITL region).
 match_lots = Table(
     "match_lots",
     metadata,

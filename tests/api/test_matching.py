@@ -1,21 +1,26 @@
 """Procurement matching over HTTP, on both stores (issue 14): a council sees the members that
 fit its draft's lot, scored and explained, the excluded only counted; a member suspended drops
 out at once (read your writes) and returns when reinstated; another organisation's users get
-the 404 of no tender, the public 401, staff see; a member reads its recommended open lots;
-bad input names its field.
+the 404 of no tender, the public 401, staff see; a member reads its recommended open lots,
+outside opportunities (national portals' notices imported as OCDS) among them, each with where
+it came from; bad input names its field.
 
 PostgreSQL's database is shared by the whole run: each test uses CPV codes (soya beans, sand)
 and a region (Belfast) no other test states, so the members it counts are its own."""
 
 from __future__ import annotations
 
+import copy
 import uuid
 from typing import Any
 
+from marketplace.outside.opportunity import opportunity_id_for
 from tests.api.helpers import APPLICATION, register, services_of, token
 from tests.api.test_membership_standing import pay
+from tests.api.test_opportunities import imported, sample
 from tests.api.test_tenders import draft, position_of, settle, terms, verified_council
 from tests.conftest import AppClient
+from tradehall.clock import ManualClock
 
 Client = AppClient
 SOYA = "03111100-3"
@@ -211,3 +216,104 @@ async def test_a_member_reads_its_recommended_open_lots(
     bad = await client.get(url, params={"limit": "0"}, headers=headers)
     assert bad.status_code == 400
     assert "limit" in bad.text
+
+
+BANANAS = "03222111-4"
+
+
+def martock(suffix: str, **tender: Any) -> dict[str, Any]:
+    """The sample's Martock Parish Council notice (active, a postcode for its place, £10,000,
+    flagged for VCSEs) under a fresh ocid, for bananas, open until 20 April 2026; `tender`
+    over its tender's fields (None: left out)."""
+    found = next(
+        r for r in sample()["releases"] if r["tender"]["title"].startswith("Martock Parish")
+    )
+    release: dict[str, Any] = copy.deepcopy(found)
+    release["ocid"] = f"{release['ocid']}-{suffix}"
+    release["id"] = f"{release['id']}-{suffix}"
+    stated = release["tender"]
+    stated["classification"] = {"scheme": "CPV", "id": "03222111", "description": "Bananas"}
+    del stated["additionalClassifications"]
+    stated["tenderPeriod"] = {"endDate": "2026-04-20T12:00:00Z"}
+    for field, value in tender.items():
+        if value is None:
+            stated.pop(field, None)
+        else:
+            stated[field] = value
+    return release
+
+
+async def test_outside_opportunities_are_among_a_members_recommendations(
+    client: Client, staff_headers: dict[str, str], clock: ManualClock
+) -> None:
+    council, council_headers = await verified_council(client, staff_headers)
+    grower, headers = await member(client, staff_headers, "Banana Co-op", [BANANAS], ["TLN06"])
+    ours = (await draft(client, council, council_headers, soya_terms(BANANAS)))["id"]
+    published = await client.post(
+        f"/api/v1/tenders/{ours}/publication", json={"planned": False}, headers=council_headers
+    )
+    assert published.status_code == 200, published.text
+    run = uuid.uuid4().hex[:8]
+    source = f"Contracts Finder {run}"
+    releases = [
+        martock(f"{run}-postcode"),  # its one place a postcode: not read as a region
+        # No place, no value, no VCSE flag.
+        martock(f"{run}-anywhere", items=None, value=None, suitability=None),
+        # Delivered in Wales (NUTS UKL): the member serves Belfast only.
+        martock(f"{run}-wales", items=[{"id": "1", "deliveryAddresses": [{"region": "UKL"}]}]),
+        martock(f"{run}-closed", tenderPeriod={"endDate": "2026-03-01T12:00:00Z"}),
+        martock(f"{run}-complete", status="complete"),
+    ]
+    assert await imported(client, clock, releases, source) == ["imported"] * 5
+    postcode, anywhere = (opportunity_id_for(r["ocid"]) for r in releases[:2])
+    url = f"/api/v1/organisations/{grower}/recommended-tenders"
+
+    body = (await client.get(url, headers=headers)).json()
+    mine = [i for i in body["items"] if i["tender_id"] == ours or i["source"] == source]
+    # Ours: the same code 40 + Belfast 20 = 60 (deadline 1 April). Anywhere: 40 + open
+    # anywhere 20 + capacity 0 (no value: V = 0, and no capacity of its own) = 60 (20 April).
+    # The postcode one: 40 + region 0 (no place read; not excluded for it) + capacity 0 = 40.
+    # Not the Welsh one (outside its regions), the closed or the complete one.
+    assert [(i["tender_id"], i["score"], i["source"]) for i in mine] == [
+        (ours, 60, "tradehall"),
+        (str(anywhere), 60, source),
+        (str(postcode), 40, source),
+    ]
+    tradehall, nowhere, notice = mine
+    assert {k: tradehall[k] for k in ("url", "ocid", "vcse")} == dict.fromkeys(
+        ("url", "ocid", "vcse")
+    )
+    assert tradehall["buyer_id"] == council
+    assert notice["url"] == (
+        "https://www.contractsfinder.service.gov.uk/Notice/a3f33caf-8cb9-4d27-b048-328fe5dce0a1"
+    )
+    assert notice["ocid"] == releases[0]["ocid"]
+    assert (notice["vcse"], nowhere["vcse"]) == (True, None)
+    assert (notice["lot_id"], notice["buyer_id"]) == ("opportunity", None)
+    assert notice["buyer_name"] == "Martock Parish Council"
+    assert notice["tender_title"].startswith("Martock Parish Council Village")
+    assert notice["deadline"] == "2026-04-20T12:00:00Z"
+    assert notice["parts"]["region"] == {
+        "points": 0,
+        "max": 20,
+        "detail": "no place it names was read as a region (TA12 6JL): not scored",
+    }
+    assert notice["parts"]["capacity"]["detail"] == "capacity £0.00 of £10,000.00"
+    assert nowhere["parts"]["capacity"]["detail"] == (
+        "no value published, and no capacity in the lot's CPV divisions"
+    )
+    assert "Outside opportunities" in body["formula"]
+
+    # An outside opportunity is nobody's tender: no buyer's matches, whoever asks.
+    for org, asking in ((council, council_headers), (str(uuid.UUID(int=0)), staff_headers)):
+        response = await client.get(matches_url(org, str(postcode), "opportunity"), headers=asking)
+        assert response.status_code == 404, response.text
+
+    # A later release cancels the postcode one: it leaves the recommendations.
+    cancelled = copy.deepcopy(releases[0])
+    cancelled["id"] = f"{cancelled['id']}-2"
+    cancelled["date"] = "2025-03-12T09:00:00Z"
+    cancelled["tender"]["status"] = "cancelled"
+    assert await imported(client, clock, [cancelled], source) == ["updated"]
+    after = (await client.get(url, headers=headers)).json()
+    assert [i["tender_id"] for i in after["items"] if i["source"] == source] == [str(anywhere)]

@@ -2,7 +2,8 @@
 explanations and the excluded counted by reason; a member losing good standing drops out at
 once and returns when reinstated; a member's recommended open lots; a rebuild from zero, in one
 batch or a batch an event, gives the same rows as the projector's batches; and no odd event
-stops the projection (ADR 16)."""
+stops the projection (ADR 16). Outside opportunities (issue 16) are recommended beside the
+tenders, scored by the same formula, with where they came from; never as a buyer's lot."""
 
 from __future__ import annotations
 
@@ -15,10 +16,27 @@ import pytest
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from marketplace.outside.opportunity import opportunity_id_for
 from projections.events import RecordedEvent
 from projections.matching import MatchingProjection
-from projections.matching_query import Lot, LotMatches, lot_matches, lot_of, recommended_lots
-from projections.matching_tables import match_lots, match_member_divisions, match_members
+from projections.matching_query import (
+    Lot,
+    LotMatches,
+    Recommendations,
+    lot_matches,
+    lot_of,
+    recommended_lots,
+)
+from projections.matching_tables import (
+    OUTSIDE_BUYER,
+    OUTSIDE_LOT_ID,
+    match_lot_prefixes,
+    match_lots,
+    match_member_divisions,
+    match_members,
+    match_tender_regions,
+)
+from projections.opportunities import OpportunitiesProjection
 from projections.tables import quality_marks
 from sharedkernel.reference import itl_regions
 from tests.integration.projection_fixtures import snapshot
@@ -108,6 +126,7 @@ class Log:
             "ServiceListing": "marketplace.listings",
             "Tender": "marketplace.tenders",
             "Contract": "marketplace.contracts",
+            "Opportunity": "marketplace.outside.opportunity",
         }[event_name.split(".")[0]]
         self.add("marketplace", module, owner, event_name, **data)
 
@@ -130,6 +149,41 @@ class Log:
         if status != "draft":
             self.market(tender_id, "Tender.Published", status=status)
         return tender_id
+
+    def outside(
+        self, ocid: str, event_name: str = "Opportunity.Imported", **summary: Any
+    ) -> uuid.UUID:
+        """An outside opportunity's event, as the domain records it: `summary` over a plain
+        one (active until 10 April 2026, no places, no value)."""
+        opportunity_id = opportunity_id_for(ocid)
+        stated = {
+            "title": f"Notice {ocid}",
+            "description": "",
+            "buyer_name": "Leeds City Council",
+            "status": "active",
+            "deadline": "2026-04-10T12:00:00+00:00",
+            "amount": None,
+            "currency": None,
+            "cpv_codes": [],
+            "regions": [],
+            "unresolved_regions": [],
+            "vcse": None,
+            "url": f"https://www.contractsfinder.service.gov.uk/Notice/{ocid}",
+        } | summary
+        key = f"{ocid}-{len(self.events)}"
+        if event_name == "Opportunity.Imported":
+            self.market(
+                opportunity_id,
+                event_name,
+                ocid=ocid,
+                source="Contracts Finder",
+                release_key=key,
+                release="{}",
+                summary=stated,
+            )
+        else:
+            self.market(opportunity_id, event_name, release_key=key, release="{}", summary=stated)
+        return opportunity_id
 
     def contract(
         self, tender: uuid.UUID, buyer: uuid.UUID, parties: list[uuid.UUID], completed: bool
@@ -158,26 +212,32 @@ def engine(store: Store) -> Iterator[Engine]:
     engine = store.sync_engine()
     with engine.begin() as connection:  # a PostgreSQL database serves a worker's every test
         MatchingProjection().clear(connection)
+        OpportunitiesProjection().clear(connection)
     yield engine
     engine.dispose()
 
 
-def apply(engine: Engine, batches: list[list[RecordedEvent]]) -> None:
-    """As the projector does: a batch is one log's events."""
-    projection = MatchingProjection()
+def apply(
+    engine: Engine, batches: list[list[RecordedEvent]], *, opportunities: bool = True
+) -> None:
+    """As the projector does: a batch is one log's events, applied to matching and (unless
+    told not to) the opportunities projection, whose rows recommendations join."""
+    projections = [MatchingProjection(), *([OpportunitiesProjection()] if opportunities else [])]
     for batch in batches:
         for log in ("membership", "marketplace"):
             mine = [e for e in batch if e.log == log]
             if mine:
                 with engine.begin() as connection:
-                    projection.apply(connection, mine)
+                    for projection in projections:
+                        if log in projection.logs:
+                            projection.apply(connection, mine)
 
 
 def rebuild(engine: Engine, batches: list[list[RecordedEvent]]) -> dict[str, Any]:
     projection = MatchingProjection()
     with engine.begin() as connection:
         projection.clear(connection)
-    apply(engine, batches)
+    apply(engine, batches, opportunities=False)
     return snapshot(engine, [projection])
 
 
@@ -445,3 +505,262 @@ async def test_a_rebuild_gives_the_same_rows_and_no_event_stops_the_projection(
     give_marks(engine, world.a, world.c)
     found = await _matches(async_engine, world.leeds)
     assert [m.name for m in found.members][:3] == ["Ash", "Birch", "Cedar"]
+
+
+class Outside:
+    """World's members and tenders, and outside opportunities beside them."""
+
+    def __init__(self) -> None:
+        self.world = world = World()
+        log = self.log = world.log
+        road = "45214000-0"
+        # Restricted to Leeds, like world.leeds, but worth £40,000.00, later deadline, VCSE.
+        self.leeds = log.outside(
+            "ocds-b5fd17-leeds",
+            title="Leeds roads (outside)",
+            cpv_codes=[road],
+            regions=["TLE42"],
+            amount="40000.00",
+            currency="GBP",
+            vcse=True,
+        )
+        # A postcode only: no place read as a region. No value published.
+        self.unread = log.outside(
+            "ocds-b5fd17-postcode", cpv_codes=[road], unresolved_regions=["LS1 4AP"]
+        )
+        # No place at all: open anywhere; a fractional value (12.345 -> 1,235 minor units).
+        self.anywhere = log.outside(
+            "ocds-b5fd17-anywhere", cpv_codes=["45000000-7"], amount="12.345", currency="GBP",
+            vcse=False, buyer_name=None,
+        )  # fmt: skip
+        # A region read and a postcode not: restricted to the region read (TLC3).
+        self.mixed = log.outside(
+            "ocds-b5fd17-mixed", cpv_codes=[road], regions=["TLC3"], unresolved_regions=["NE1 1AA"]
+        )
+        # Never open: complete, past its deadline, no deadline.
+        self.complete = log.outside("ocds-b5fd17-complete", cpv_codes=[road], status="complete")
+        self.past = log.outside(
+            "ocds-b5fd17-past", cpv_codes=[road], deadline="2026-03-01T12:00:00+00:00"
+        )
+        self.undated = log.outside("ocds-b5fd17-undated", cpv_codes=[road], deadline=None)
+        # In planning, then a later release makes it active (merged).
+        self.planned = log.outside("ocds-b5fd17-planned", cpv_codes=[road], status="planning")
+
+
+async def _recommended(
+    async_engine: AsyncEngine, org: uuid.UUID, now: datetime = NOW
+) -> Recommendations:
+    async with async_engine.connect() as connection:
+        return await recommended_lots(connection, org, PARENTS, now, 20)
+
+
+async def test_outside_opportunities_are_recommended_by_the_same_formula(
+    engine: Engine, async_engine: AsyncEngine
+) -> None:
+    scene = Outside()
+    world = scene.world
+    apply(engine, [world.log.events])
+    give_marks(engine, world.a, world.c)
+
+    ash = await _recommended(async_engine, world.a)
+    # Ash (marked; listing 45000000-7 of £50,000.00 capacity; 1 won, 1 completed; serves TLE4):
+    # anywhere: the same code 40 + open anywhere 20 + 15 + capacity 10 (5,000,000 >= 1,235)
+    #           + 5 + 1                                                              = 91
+    # the mark's tender 75 and world.leeds 67, as the buyer sees them;
+    # outside Leeds: class 4521 24 + TLE4, Leeds's parent, 16 + 15
+    #           + floor(10 x min(5,000,000, 4,000,000) / 4,000,000) = 10 + 5 + 1      = 71
+    # the postcode: 24 + region 0 (no place read) + 15 + 10 (no value: V = 0, c > 0) + 5 + 1
+    #                                                                                 = 55
+    # The mixed one is restricted to TLC3: Ash is outside it. None of the never-open ones.
+    assert [(i.tender_id, i.score) for i in ash.items] == [
+        (scene.anywhere, 91),
+        (world.marked, 75),
+        (scene.leeds, 71),
+        (world.leeds, 67),
+        (scene.unread, 55),
+    ]
+    by_id = {i.tender_id: i for i in ash.items}
+    leeds, unread, anywhere = by_id[scene.leeds], by_id[scene.unread], by_id[scene.anywhere]
+    assert (leeds.source, leeds.lot_id, leeds.buyer_id) == ("Contracts Finder", "opportunity", None)
+    assert leeds.url == "https://www.contractsfinder.service.gov.uk/Notice/ocds-b5fd17-leeds"
+    assert (leeds.ocid, leeds.vcse) == ("ocds-b5fd17-leeds", True)
+    assert (leeds.tender_title, leeds.buyer_name) == ("Leeds roads (outside)", "Leeds City Council")
+    assert leeds.deadline == datetime(2026, 4, 10, 12, tzinfo=UTC)
+    assert leeds.parts.capacity.detail == "capacity £50,000.00 of £40,000.00"
+    assert leeds.parts.region.detail == "serves TLE4, the parent of TLE42"
+    assert (unread.vcse, anywhere.vcse, anywhere.buyer_name) == (None, False, None)
+    assert unread.parts.region.points == 0
+    assert unread.parts.region.detail == (
+        "no place it names was read as a region (LS1 4AP): not scored"
+    )
+    assert unread.parts.capacity.detail == "no value published: any capacity counts (£50,000.00)"
+    assert anywhere.parts.capacity.detail == "capacity £50,000.00 of £12.35"
+    assert anywhere.parts.region.detail == "the tender is open to suppliers anywhere"
+    tradehall = by_id[world.leeds]
+    assert (tradehall.source, tradehall.url, tradehall.ocid, tradehall.vcse) == (
+        "tradehall",
+        None,
+        None,
+        None,
+    )
+    assert tradehall.buyer_id == world.buyer
+
+    # Birch (no mark, no listing; 45214000-0 in TLE42): world.leeds 60 and the outside Leeds
+    # 60 (tied to the deadline: ours first), the postcode 40 + 0 (no capacity: no value and
+    # none of its own), anywhere division 8 + 20 = 28. Outside the mixed one's TLC3.
+    birch = await _recommended(async_engine, world.b)
+    assert [(i.tender_id, i.score) for i in birch.items] == [
+        (world.leeds, 60),
+        (scene.leeds, 60),
+        (scene.unread, 40),
+        (scene.anywhere, 28),
+    ]
+    postcode = next(i for i in birch.items if i.tender_id == scene.unread)
+    assert postcode.parts.capacity.detail == (
+        "no value published, and no capacity in the lot's CPV divisions"
+    )
+    # Fir serves TLC3: the mixed one (40 + 20), the postcode (not excluded), anywhere.
+    fir = await _recommended(async_engine, world.f)
+    assert [(i.tender_id, i.score) for i in fir.items] == [
+        (scene.mixed, 60),
+        (scene.unread, 40),
+        (scene.anywhere, 28),
+    ]
+    # Dale has no CPV fit: only what is restricted to a region it serves, ours and outside;
+    # never the postcode one (no CPV fit, and no region read to match).
+    dale = await _recommended(async_engine, world.d)
+    assert [(i.tender_id, i.score) for i in dale.items] == [(world.leeds, 20), (scene.leeds, 20)]
+    # Past the outside Leeds deadline (10 April) it is not open: gone.
+    late = await _recommended(async_engine, world.b, datetime(2026, 4, 5, tzinfo=UTC))
+    assert [i.tender_id for i in late.items] == [scene.leeds, scene.unread, scene.anywhere]
+    assert await _recommended(async_engine, world.b, datetime(2026, 4, 11, tzinfo=UTC)) == (
+        Recommendations("in good standing", [])
+    )
+
+    # An outside opportunity is nobody's tender: no buyer's lot, whoever asks.
+    async with async_engine.connect() as connection:
+        assert await lot_of(connection, scene.leeds, OUTSIDE_LOT_ID) is None
+    # Only what may be open is kept: what is not active, or has no deadline, has no rows.
+    with engine.connect() as connection:
+        stored = {r.tender_id: r for r in connection.execute(select(match_lots))}
+        prefixes = set(connection.execute(select(match_lot_prefixes.c.tender_id)).scalars())
+        regions = set(connection.execute(select(match_tender_regions.c.tender_id)).scalars())
+    for never in (scene.complete, scene.undated, scene.planned):
+        assert never not in stored
+        assert never not in prefixes
+    # Active with a deadline: kept (the clock, not an event, closes it), never recommended.
+    assert stored[scene.past].deadline == datetime(2026, 3, 1, 12, tzinfo=UTC)
+    assert stored[scene.unread].restricted
+    assert scene.unread not in regions
+    assert (stored[scene.unread].value_minor, stored[scene.unread].currency) == (0, "")
+    assert stored[scene.anywhere].value_minor == 1_235
+    assert stored[scene.leeds].buyer_id == OUTSIDE_BUYER
+
+
+async def test_an_outside_opportunity_follows_its_later_releases(
+    engine: Engine, async_engine: AsyncEngine
+) -> None:
+    scene = Outside()
+    world, log = scene.world, scene.log
+    apply(engine, [log.events])
+    start = len(log.events)
+    # The planned one becomes active; the outside Leeds one is cancelled.
+    log.outside("ocds-b5fd17-planned", "Opportunity.ReleaseMerged", cpv_codes=["45214000-0"])
+    log.outside(
+        "ocds-b5fd17-leeds", "Opportunity.ReleaseMerged", status="cancelled", regions=["TLE42"]
+    )
+    apply(engine, [log.events[start:]])
+    birch = await _recommended(async_engine, world.b)
+    # The planned one, open anywhere now: 40 + 20 = 60; tied with world.leeds, whose deadline
+    # (1 April) is earlier.
+    assert [(i.tender_id, i.score) for i in birch.items] == [
+        (world.leeds, 60),
+        (scene.planned, 60),
+        (scene.unread, 40),
+        (scene.anywhere, 28),
+    ]
+    # Shown only with the opportunities projection's row (where it came from, the notice): an
+    # opportunity matching has folded while that row is missing waits for it.
+    start = len(log.events)
+    late = log.outside("ocds-b5fd17-late", cpv_codes=["45214000-0"])
+    apply(engine, [log.events[start:]], opportunities=False)
+    assert late not in {i.tender_id for i in (await _recommended(async_engine, world.b)).items}
+    with engine.begin() as connection:
+        OpportunitiesProjection().apply(connection, log.events[start:])
+    assert late in {i.tender_id for i in (await _recommended(async_engine, world.b)).items}
+
+
+async def test_outside_opportunities_rebuild_alike_and_no_odd_one_stops_the_projection(
+    engine: Engine, async_engine: AsyncEngine
+) -> None:
+    scene = Outside()
+    world, log = scene.world, scene.log
+    road = "45214000-0"
+    log.outside("ocds-b5fd17-planned", "Opportunity.ReleaseMerged", cpv_codes=[road])
+    # Odd summaries: not a summary at all, none, a region that is not text, a deadline with
+    # no zone, no status; amounts that are no amount, negative, beyond the cap or beyond
+    # any; an amount without a currency; text a store cannot hold as it is, codes that are
+    # not CPV codes, a region that is not ITL; a merge of an ocid never imported; a junk
+    # merge after a good one (the opportunity keeps what it had).
+    junk = opportunity_id_for("ocds-b5fd17-junk")
+    log.market(junk, "Opportunity.Imported", ocid="x", source="x", release_key="k", release="{}",
+               summary={"title": 5})  # fmt: skip
+    log.market(junk, "Opportunity.ReleaseMerged", release_key="k2", release="{}")
+    listed = log.outside("ocds-b5fd17-listed", cpv_codes=[road], regions=[["TLE42"]])
+    naive = log.outside("ocds-b5fd17-naive", cpv_codes=[road], deadline="2026-04-10T12:00:00")
+    unsaid = log.outside("ocds-b5fd17-unsaid", cpv_codes=[road], status=None)
+    amounts = {
+        "NaN": log.outside("ocds-b5fd17-nan", cpv_codes=[road], amount="NaN", currency="GBP"),
+        "-5": log.outside("ocds-b5fd17-negative", cpv_codes=[road], amount="-5", currency="GBP"),
+        "1e20": log.outside("ocds-b5fd17-huge", cpv_codes=[road], amount="1e20", currency="GBP"),
+        "1e999": log.outside("ocds-b5fd17-vast", cpv_codes=[road], amount="1e999", currency="GBP"),
+        "5": log.outside("ocds-b5fd17-nocurrency", cpv_codes=[road], amount="5"),
+    }
+    strange = log.outside(
+        "ocds-b5fd17-strange",
+        title="Nul\x00 and \ud800" + "x" * 400,
+        cpv_codes=["bad-code", "\ud800", road],
+        regions=["ZZZ\x00", "TLE42"],
+    )
+    orphan = log.outside("ocds-b5fd17-orphan", "Opportunity.ReleaseMerged", cpv_codes=[road])
+    kept = log.outside("ocds-b5fd17-kept", cpv_codes=[road])
+    log.market(kept, "Opportunity.ReleaseMerged", release_key="k3", release="{}",
+               summary={"title": "x", "status": "cancelled"})  # fmt: skip
+    events = log.events
+
+    built = rebuild(engine, [events[:20], events[20:45], events[45:]])
+    assert rebuild(engine, [events]) == built
+    assert rebuild(engine, [[e] for e in events]) == built
+
+    with engine.connect() as connection:
+        lots = {r.tender_id: r for r in connection.execute(select(match_lots))}
+        regions: dict[uuid.UUID, set[str]] = {}
+        for tender_id, region in connection.execute(select(match_tender_regions)):
+            regions.setdefault(tender_id, set()).add(region)
+    for left_out in (junk, listed, naive, unsaid):
+        assert left_out not in lots
+    values = {amount: (lots[o].value_minor, lots[o].currency) for amount, o in amounts.items()}
+    assert values == {
+        "NaN": (0, ""),
+        "-5": (0, ""),
+        "1e20": (10**17, "GBP"),  # capped, as a tender's (ADR 29)
+        "1e999": (0, ""),
+        "5": (0, ""),
+    }
+    assert lots[scene.planned].status == "active"
+    assert lots[orphan].deadline == datetime(2026, 4, 10, 12, tzinfo=UTC)
+    assert lots[kept].status == "active"  # the junk merge left out
+    assert len(lots[strange].tender_title) <= 200
+    assert "TLE42" in regions[strange]
+
+    # The whole scene through both projections: the odd ones harm no read.
+    with engine.begin() as connection:
+        OpportunitiesProjection().apply(connection, [e for e in events if e.log == "marketplace"])
+    give_marks(engine, world.a, world.c)
+    birch = await _recommended(async_engine, world.b)
+    found = {i.tender_id: i for i in birch.items}
+    assert (found[strange].score, found[kept].score, found[scene.planned].score) == (60, 60, 60)
+    assert found[amounts["1e20"]].parts.capacity.points == 0  # no capacity of its own
+    assert orphan not in found  # no opportunities' row: its import never came
+    matches = await _matches(async_engine, world.leeds)
+    assert [m.name for m in matches.members][:3] == ["Ash", "Birch", "Cedar"]

@@ -1,7 +1,8 @@
 """Procurement matching over HTTP (issue 14, ADR 29): a buyer's users (or staff) read which
 members fit one of its tenders' lots, drafts too, and why; a member's users (or staff) read the
 open lots that fit it, and why. Both are read from the matching projection, scored and cut to
-the top `limit` in SQL; an excluded member is counted, never named.
+the top `limit` in SQL; an excluded member is counted, never named. A member's open lots include
+outside opportunities (issue 16), each with where it came from and the notice's link.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from litestar.params import FromPath, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from projections.matching_query import (
-    SOURCE,
     Part,
     Parts,
     lot_matches,
@@ -127,7 +127,10 @@ class MatchingController(Controller):
         summary="The open tenders' lots that best fit the organisation, and why",
         description=(
             "Open: active, deadline ahead; never its own tenders; only lots it matches and is "
-            "not excluded from. A member not in good standing gets none, and `standing` says "
+            "not excluded from. Outside opportunities (national portals' notices imported as "
+            "OCDS, open likewise) are ranked with them: `source` names the publisher, `url` the "
+            "notice, `ocid` and `vcse` (true, false, or null when not said) are theirs, and "
+            "`buyer_id` is null. A member not in good standing gets none, and `standing` says "
             f"so. {FORMULA} Ties: score, cpv, region, then the earliest deadline."
         ),
     )
@@ -150,7 +153,7 @@ class MatchingController(Controller):
             formula=FORMULA,
             items=[
                 RecommendationView(
-                    source=SOURCE,
+                    source=item.source,
                     tender_id=item.tender_id,
                     lot_id=item.lot_id,
                     tender_title=item.tender_title,
@@ -160,6 +163,9 @@ class MatchingController(Controller):
                     deadline=item.deadline,
                     score=item.score,
                     parts=_parts(item.parts),
+                    url=item.url,
+                    ocid=item.ocid,
+                    vcse=item.vcse,
                 )
                 for item in found.items
             ],

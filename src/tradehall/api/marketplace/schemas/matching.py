@@ -4,7 +4,6 @@ score broken into its named parts (ADR 29)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 from uuid import UUID
 
 import msgspec
@@ -53,17 +52,27 @@ class LotMatchesView(msgspec.Struct, kw_only=True):
 
 
 class RecommendationView(msgspec.Struct, kw_only=True):
-    # Where the opportunity comes from: this marketplace (outside ones come later).
-    source: Literal["tradehall"]
+    # Where the opportunity comes from: "tradehall" (this marketplace's tenders), or the
+    # publisher of an outside opportunity (a national portal's notice, imported as OCDS).
+    source: str
+    # A tender's id, or an outside opportunity's (GET /api/v1/opportunities/{id}), whose one
+    # lot is "opportunity".
     tender_id: UUID
     lot_id: str
     tender_title: str
     lot_title: str
-    buyer_id: UUID
+    # The buyer organisation; null for an outside opportunity (its buyer is not one here:
+    # `buyer_name` says who it is).
+    buyer_id: UUID | None
     buyer_name: str | None
     deadline: datetime
     score: int
     parts: PartsView
+    # Outside opportunities: the notice on the portal, its ocid, and whether the buyer flags it
+    # suitable for VCSEs (null: not said). Null for this marketplace's own tenders.
+    url: str | None
+    ocid: str | None
+    vcse: bool | None
 
 
 class RecommendationsView(msgspec.Struct, kw_only=True):
