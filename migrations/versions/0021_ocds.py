@@ -52,11 +52,13 @@ def upgrade() -> None:
     op.create_table(
         "ocds_organisations",
         sa.Column("organisation_id", sa.Uuid(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.Column("since", UtcDateTime(), nullable=False),
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("kind", sa.String(40), nullable=False),
         sa.Column("scheme", sa.String(20), nullable=True),
         sa.Column("identifier", sa.String(40), nullable=True),
-        sa.PrimaryKeyConstraint("organisation_id", name="pk_ocds_organisations"),
+        sa.PrimaryKeyConstraint("organisation_id", "version", name="pk_ocds_organisations"),
     )
 
 

@@ -33,6 +33,8 @@ MAX_PARTIES = MAX_PARTNERS + 1  # a consortium's lead and its partners
 MAX_REASON = 4000  # as the API's `Reason`
 MAX_NOTE = 4000
 MAX_REPORTS = 500  # rejected ones included: an aggregate stays a bounded size
+# An aggregate, and the OCDS record that lists them, stay a bounded size.
+MAX_AMENDMENTS = 50
 
 REPORTED = "reported"
 CONFIRMED = "confirmed"
@@ -305,6 +307,8 @@ class Contract(TradehallAggregate):
         """A new value and/or period, with why. What is given equal to the current terms is
         not recorded as changed; if nothing changes the amendment is refused."""
         self._require_active("amended")
+        if len(self._amendments) >= MAX_AMENDMENTS:
+            raise Conflict(f"a contract is amended at most {MAX_AMENDMENTS} times")
         why = domain_text(reason, "reason", MAX_REASON, required="say why the contract changes")
         new_value = None
         if value is not None:

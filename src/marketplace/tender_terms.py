@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from sharedkernel.errors import InvalidValue
-from sharedkernel.money import Money
+from sharedkernel.money import NOT_IN_HUNDREDTHS, Money
 from sharedkernel.reference import canonical_cpv_codes, canonical_regions
-from sharedkernel.reference.ocds import currencies
+from sharedkernel.reference.ocds import current_currencies
 
 MAX_TITLE = 200
 MAX_TEXT = 8000
@@ -300,6 +301,17 @@ def parse_evaluation(
     return parsed
 
 
+@cache
+def tender_currencies() -> frozenset[str]:
+    """Currencies a lot may be in: ISO 4217's in use, counted in hundredths as Money is, and
+    not a precious metal, a fund or a testing code (X..., but for the East Caribbean dollar)."""
+    return frozenset(
+        code
+        for code in current_currencies() - NOT_IN_HUNDREDTHS
+        if not code.startswith("X") or code == "XCD"
+    )
+
+
 @dataclass(frozen=True)
 class LotInput:
     title: str
@@ -319,8 +331,11 @@ def parse_lots(lots: list[LotInput]) -> tuple[Lot, ...]:
             raise InvalidValue(f"{at}.cpv_codes", "name at least one CPV code")
         if not 1 <= lot.value_minor <= MAX_VALUE_MINOR:
             raise InvalidValue(f"{at}.value_minor", f"an estimate from 1 to {MAX_VALUE_MINOR}")
-        if lot.currency.strip().upper() not in currencies():
-            raise InvalidValue(f"{at}.currency", f"{lot.currency!r} is not an ISO 4217 currency")
+        if lot.currency.strip().upper() not in tender_currencies():
+            raise InvalidValue(
+                f"{at}.currency",
+                f"{lot.currency!r} is not a currency in use counted in hundredths (ISO 4217)",
+            )
         parsed.append(
             Lot(
                 id=f"lot-{i + 1}",

@@ -26,6 +26,8 @@ _NAMESPACE = uuid5(NAMESPACE_URL, "https://tradehall.invalid/tender")
 _NATIONAL_OCID = re.compile(r"ocds-[a-z0-9]{6}-[A-Za-z0-9][A-Za-z0-9._/-]{0,119}")
 MAX_DOCUMENTS = 50
 MAX_QUESTION = 4000
+# An aggregate, and the OCDS record that lists them, stay a bounded size.
+MAX_AMENDMENTS = 50
 
 
 class TenderStatus(StrEnum):
@@ -273,6 +275,16 @@ class Tender(TradehallAggregate):
         self._not_opened()
         if not rationale.strip():
             raise InvalidValue("rationale", "say why the tender changes")
+        if self.amendments >= MAX_AMENDMENTS:
+            raise Conflict(f"a tender is amended at most {MAX_AMENDMENTS} times")
+        if len(terms.lots) < len(self.terms.lots):
+            # Lots are named by their place (lot-1, lot-2, ...): bids, evaluations and the OCDS
+            # releases refer to them so. Removing one would give its name to the next.
+            raise InvalidValue(
+                "lots",
+                "a published tender's lots are never removed (each keeps its id); change a lot, "
+                "add lots after the last, or leave a lot unawarded",
+            )
         changed = self.terms.changed_fields(terms)
         if not changed:
             raise InvalidValue("terms", "the amendment changes nothing")

@@ -28,9 +28,9 @@ import msgspec
 from sqlalchemy import Connection, select
 
 from projections import ocds_sections as sections
-from projections.base import Projection, RowPerAggregate
+from projections.base import Projection
 from projections.events import RecordedEvent
-from projections.folding import Row, load_rows, save_rows, upsert_rows
+from projections.folding import Row, insert_rows, load_rows, save_rows, upsert_rows
 from projections.ocds_tables import ocds_links, ocds_organisations, ocds_processes, ocds_releases
 from projections.tenders import StoredTerms
 from sharedkernel.reference.ocds import currencies
@@ -39,6 +39,8 @@ _log = logging.getLogger("tradehall.projections")
 
 MARKETPLACE, MEMBERSHIP = "marketplace", "membership"
 _MAX_ID = 40
+# The ocid column's size, less room for what a release id adds.
+_MAX_OCID = 120
 _METHODS = frozenset({"open", "selective", "limited", "direct"})
 _CATEGORIES = frozenset({"goods", "works", "services"})
 
@@ -50,35 +52,67 @@ class _Skip(Exception):
 @dataclass
 class _Release:
     kind: str  # what changed, in the release id: tender, opening, award-lot-1, ...
-    version: int
     tags: list[str]
     body: dict[str, Any]
     organisations: list[str] = field(default_factory=list)
 
 
-class _Organisations(RowPerAggregate):
-    """The membership log's part: each organisation's name, kind and identifier."""
+class _Organisations:
+    """The membership log's part: each organisation's name, kind and identifier, a row from
+    each event that changes them (its registration, a new name, its identifier released)."""
 
-    table = ocds_organisations
-    created_by = "Organisation.Registered"
-    changed_by = frozenset({"Organisation.ProfileUpdated"})
+    REGISTERED = "Organisation.Registered"
+    RENAMED = "Organisation.ProfileUpdated"
+    RELEASED = "Organisation.RegistryIdentifierReleased"
 
-    def create(self, event: RecordedEvent) -> Row:
-        data = event.data
-        scheme, identifier = data.get("registry_scheme"), data.get("registry_id")
-        known = isinstance(scheme, str) and isinstance(identifier, str) and scheme and identifier
-        return {
-            "organisation_id": event.originator_id,
-            "name": str(data.get("name") or ""),
-            "kind": str(data.get("kind") or "")[:40],
-            "scheme": str(scheme)[:20] if known else None,
-            "identifier": str(identifier)[:40] if known else None,
-        }
+    def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
+        mine = [e for e in events if e.name in (self.REGISTERED, self.RENAMED, self.RELEASED)]
+        if not mine:
+            return
+        latest = self._latest(connection, {e.originator_id for e in mine})
+        rows: list[Row] = []
+        for event in mine:
+            data, at = event.data, event.data.get("timestamp")
+            if not isinstance(at, datetime) or at.tzinfo is None:
+                _log.warning("ocds: %r left out: it has no time with an offset", event)
+                continue
+            before = latest.get(event.originator_id)
+            if event.name == self.REGISTERED:
+                row = _registered(event.originator_id, data)
+            elif before is None:  # registered before the log began, or left out
+                continue
+            elif event.name == self.RENAMED:
+                name = data.get("name")
+                if not isinstance(name, str) or not name or name == before["name"]:
+                    continue
+                row = before | {"name": name}
+            else:
+                row = before | {"scheme": None, "identifier": None}
+            row = row | {"version": event.originator_version, "since": at}
+            latest[event.originator_id] = row
+            rows.append(row)
+        insert_rows(connection, ocds_organisations, rows)
 
-    def change(self, row: Row, event: RecordedEvent) -> None:
-        name = event.data.get("name")
-        if isinstance(name, str) and name:
-            row["name"] = name
+    @staticmethod
+    def _latest(connection: Connection, ids: set[UUID]) -> dict[UUID, Row]:
+        table = ocds_organisations
+        found: dict[UUID, Row] = {}
+        query = select(table).where(table.c.organisation_id.in_(ids)).order_by(table.c.version)
+        for row in connection.execute(query):
+            found[row.organisation_id] = dict(row._mapping)
+        return found
+
+
+def _registered(organisation_id: UUID, data: dict[str, Any]) -> Row:
+    scheme, identifier = data.get("registry_scheme"), data.get("registry_id")
+    known = isinstance(scheme, str) and isinstance(identifier, str) and scheme and identifier
+    return {
+        "organisation_id": organisation_id,
+        "name": str(data.get("name") or ""),
+        "kind": str(data.get("kind") or "")[:40],
+        "scheme": str(scheme)[:20] if known else None,
+        "identifier": str(identifier)[:40] if known else None,
+    }
 
 
 class OcdsProjection(Projection):
@@ -135,8 +169,8 @@ class OcdsProjection(Projection):
             if tender_id is None:
                 continue
             at = event.data.get("timestamp")
-            if not isinstance(at, datetime):
-                _log.warning("ocds: %r left out: it has no time", event)
+            if not isinstance(at, datetime) or at.tzinfo is None:
+                _log.warning("ocds: %r left out: it has no time with an offset", event)
                 continue
             process = states.get(tender_id)
             if process is None and event.name != "Tender.Drafted":
@@ -148,7 +182,14 @@ class OcdsProjection(Projection):
                     created.add(tender_id)
                     continue
                 release = self._handlers[event.name](process, event, at.isoformat())
-            except (_Skip, KeyError, TypeError, ValueError, msgspec.ValidationError) as error:
+            except (
+                _Skip,
+                KeyError,
+                TypeError,
+                ValueError,
+                OverflowError,
+                msgspec.ValidationError,
+            ) as error:
                 _log.warning("ocds: %r left out (%s)", event, error)
                 if before is None:
                     states.pop(tender_id, None)
@@ -209,7 +250,7 @@ class OcdsProjection(Projection):
     def _release_row(
         self, process: dict[str, Any], release: _Release, event: RecordedEvent, at: datetime
     ) -> Row:
-        release_id = f"{process['ocid']}-{release.kind}-{release.version}"
+        release_id = _next_release_id(process, release.kind)
         body = {
             "ocid": process["ocid"],
             "id": release_id,
@@ -238,6 +279,8 @@ class OcdsProjection(Projection):
         buyer, ocid = event.data.get("buyer_id"), event.data.get("ocid")
         if not isinstance(buyer, UUID) or not isinstance(ocid, str) or not ocid:
             raise _Skip("it names no buyer or ocid")
+        if len(ocid) > _MAX_OCID or not ocid.isprintable():
+            raise _Skip("its ocid is not one (too long, or not printable)")
         return {
             "tender_id": str(event.originator_id),
             "ocid": ocid,
@@ -262,10 +305,17 @@ class OcdsProjection(Projection):
         return built
 
     def _tender_release(
-        self, process: dict[str, Any], event: RecordedEvent, *tags: str
+        self,
+        process: dict[str, Any],
+        event: RecordedEvent,
+        *tags: str,
+        amendment: dict[str, Any] | None = None,
     ) -> _Release:
-        body = {"tender": sections.tender(process, self._public_url)}
-        return _Release("tender", event.originator_version, list(tags), body)
+        """The tender section whole, but for its amendments: only the one this event made (the
+        record keeps them all, merged by id; each release repeating them all would grow the
+        record with the square of their number)."""
+        body = {"tender": sections.tender(process, self._public_url, amendment)}
+        return _Release("tender", list(tags), body)
 
     @staticmethod
     def _drafted(process: dict[str, Any], event: RecordedEvent, at: str) -> None:
@@ -294,15 +344,15 @@ class OcdsProjection(Projection):
         process["terms"] = terms
         process["amendments"].append(
             {
-                "id": event.originator_version,
+                "id": len(process["amendments"]) + 1,
                 "date": at,
                 "rationale": str(event.data.get("rationale") or ""),
                 "description": f"Changed: {', '.join(names)}." if names else "Changed.",
-                "release_id": f"{process['ocid']}-tender-{event.originator_version}",
+                "release_id": _peek_release_id(process, "tender"),
             }
         )
         tag = "planningUpdate" if process["status"] == "planned" else "tenderAmendment"
-        return self._tender_release(process, event, tag)
+        return self._tender_release(process, event, tag, amendment=process["amendments"][-1])
 
     def _document(self, process: dict[str, Any], event: RecordedEvent, at: str) -> _Release:
         data = event.data
@@ -340,6 +390,8 @@ class OcdsProjection(Projection):
         if not _is_id(lot_id) or outcome not in sections.LOT_STATUS:
             raise _Skip(f"lot {lot_id!r} decided {outcome!r}")
         process["lot_outcomes"][lot_id] = outcome
+        if outcome != "awarded" and lot_id in process["lots"]:
+            process["lots"][lot_id]["bids"] = {}  # never published: not kept
         lots = {lot["id"] for lot in process["terms"]["lots"]}
         if lots.issubset(process["lot_outcomes"]):
             awarded = "awarded" in process["lot_outcomes"].values()
@@ -375,7 +427,7 @@ class OcdsProjection(Projection):
             "tender": sections.tender(process, self._public_url),
             "bids": sections.bid_statistics(process),
         }
-        return _Release("opening", event.originator_version, ["tenderUpdate"], body)
+        return _Release("opening", ["tenderUpdate"], body)
 
     def _evaluation_started(self, process: dict[str, Any], event: RecordedEvent, at: str) -> None:
         """The lot's valid bids' prices and suppliers, kept for its award (never published
@@ -384,7 +436,7 @@ class OcdsProjection(Projection):
         for bid in event.data["bids"]:
             suppliers = [str(UUID(str(share["organisation_id"]))) for share in bid["shares"]]
             bids[str(bid["bid_id"])] = {
-                "minor": int(bid["price_minor"]),
+                "minor": _minor(bid["price_minor"]),
                 "currency": str(bid["currency"]),
                 "suppliers": suppliers,
             }
@@ -401,6 +453,7 @@ class OcdsProjection(Projection):
         if winner["currency"] not in self._currencies:
             raise _Skip(f"a price in {winner['currency']!r}")
         lot["winner"] = winner
+        lot["bids"] = {}  # the others' prices and bidders are never published: not kept
 
     def _award_notice(self, process: dict[str, Any], event: RecordedEvent, at: str) -> _Release:
         lot_id = self._lot_by_link(process, event)
@@ -425,7 +478,7 @@ class OcdsProjection(Projection):
         award = sections.award(process, lot_id)
         kind = f"award-{lot_id}"
         suppliers = process["lots"][lot_id]["award"]["suppliers"]
-        return _Release(kind, event.originator_version, [tag], {"awards": [award]}, suppliers)
+        return _Release(kind, [tag], {"awards": [award]}, suppliers)
 
     # Contracts ---------------------------------------------------------------------------
 
@@ -461,14 +514,16 @@ class OcdsProjection(Projection):
         kind = f"contract-{held['lot_id']}"
         held["amendments"].append(
             {
-                "id": event.originator_version,
+                "id": len(held["amendments"]) + 1,
                 "date": at,
                 "rationale": str(data.get("reason") or ""),
                 "description": f"Changed: {', '.join(changed)}." if changed else "Changed.",
-                "release_id": f"{process['ocid']}-{kind}-{event.originator_version}",
+                "release_id": _peek_release_id(process, kind),
             }
         )
-        return self._contract_release(process, event, "contractAmendment")
+        return self._contract_release(
+            process, event, "contractAmendment", amendment=held["amendments"][-1]
+        )
 
     def _contract_ended(self, process: dict[str, Any], event: RecordedEvent, at: str) -> _Release:
         held = self._contract(process, event)
@@ -484,11 +539,16 @@ class OcdsProjection(Projection):
         return contract
 
     @staticmethod
-    def _contract_release(process: dict[str, Any], event: RecordedEvent, tag: str) -> _Release:
+    def _contract_release(
+        process: dict[str, Any],
+        event: RecordedEvent,
+        tag: str,
+        amendment: dict[str, Any] | None = None,
+    ) -> _Release:
         contract_id = str(event.originator_id)
         lot_id = process["contracts"][contract_id]["lot_id"]
-        body = {"contracts": [sections.contract(process, contract_id)]}
-        return _Release(f"contract-{lot_id}", event.originator_version, [tag], body)
+        body = {"contracts": [sections.contract(process, contract_id, amendment)]}
+        return _Release(f"contract-{lot_id}", [tag], body)
 
     @staticmethod
     def _lot_by_link(process: dict[str, Any], event: RecordedEvent) -> str:
@@ -509,6 +569,21 @@ class _Links:
         if row is not None:
             return row["tender_id"], row["lot_id"]
         return self.stored.get(aggregate_id)
+
+
+def _peek_release_id(process: dict[str, Any], kind: str) -> str:
+    """The id the next release of this kind will have."""
+    return f"{process['ocid']}-{kind}-{process.get('released', {}).get(kind, 0) + 1}"
+
+
+def _next_release_id(process: dict[str, Any], kind: str) -> str:
+    """Releases are numbered per kind in the order the log makes them: the same after a
+    rebuild, and counting nothing that is not published (an aggregate's version would count
+    scores, queries and reports)."""
+    release_id = _peek_release_id(process, kind)
+    released = process.setdefault("released", {})
+    released[kind] = released.get(kind, 0) + 1
+    return release_id
 
 
 def _is_id(value: object) -> bool:

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.ocds_tables import ocds_organisations, ocds_releases
@@ -39,13 +39,16 @@ class ReleasePage:
 
 
 def _published() -> Select[Any]:
-    buyer = ocds_organisations.alias("buyer")
-    return (
-        select(ocds_releases.c.date, ocds_releases.c.position, ocds_releases.c.organisations)
-        .add_columns(ocds_releases.c.body)
-        .join(buyer, buyer.c.organisation_id == ocds_releases.c.buyer_id)
-        .where(buyer.c.kind == PUBLIC_BODY)
+    buyer = ocds_organisations
+    public_body = exists().where(
+        buyer.c.organisation_id == ocds_releases.c.buyer_id, buyer.c.kind == PUBLIC_BODY
     )
+    return select(
+        ocds_releases.c.date,
+        ocds_releases.c.position,
+        ocds_releases.c.organisations,
+        ocds_releases.c.body,
+    ).where(public_body)
 
 
 async def release_page(
@@ -90,15 +93,28 @@ async def record_releases(connection: AsyncConnection, ocid: str) -> list[dict[s
 async def _served(connection: AsyncConnection, rows: Any) -> list[dict[str, Any]]:
     named = [[UUID(o) for o in json.loads(row.organisations)] for row in rows]
     wanted = {o for ids in named for o in ids}
-    organisations: dict[UUID, Any] = {}
+    history: dict[UUID, list[Any]] = {}
     if wanted:
         table = ocds_organisations
-        query = select(table).where(table.c.organisation_id.in_(wanted))
-        organisations = {row.organisation_id: row for row in await connection.execute(query)}
-    return [
-        _with_parties(json.loads(row.body), ids, organisations)
-        for row, ids in zip(rows, named, strict=True)
-    ]
+        query = select(table).where(table.c.organisation_id.in_(wanted)).order_by(table.c.version)
+        for found in await connection.execute(query):
+            history.setdefault(found.organisation_id, []).append(found)
+    served = []
+    for row, ids in zip(rows, named, strict=True):
+        as_then = {o: _as_of(history.get(o, []), row.date) for o in ids}
+        served.append(_with_parties(json.loads(row.body), ids, as_then))
+    return served
+
+
+def _as_of(history: list[Any], date: datetime) -> Any:
+    """The organisation as it stood on a release's date: a release never changes once made."""
+    stood = None
+    for row in history:
+        if row.since <= date or stood is None:
+            stood = row
+        else:
+            break
+    return stood
 
 
 def _with_parties(

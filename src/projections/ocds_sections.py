@@ -48,8 +48,11 @@ def period(start: str | None, end: str | None) -> dict[str, Any]:
     return {name: value for name, value in found.items() if value is not None}
 
 
-def tender(process: Process, public_url: str) -> dict[str, Any]:
-    """The tender section as it stands."""
+def tender(
+    process: Process, public_url: str, amendment: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The tender section as it stands; of its amendments, only `amendment` (the one a release
+    makes: the record merges them all by id)."""
     terms = process["terms"]
     lots = terms["lots"]
     total = sum(int(lot["value_minor"]) for lot in lots)
@@ -75,9 +78,8 @@ def tender(process: Process, public_url: str) -> dict[str, Any]:
     documents = [_document(process, d, public_url) for d in process["documents"]]
     if documents:
         section["documents"] = documents
-    amendments = [_amendment(a) for a in process["amendments"]]
-    if amendments:
-        section["amendments"] = amendments
+    if amendment is not None:
+        section["amendments"] = [_amendment(amendment)]
     opening = process.get("opening")
     if opening is not None:  # never before the bids are opened
         section["numberOfTenderers"] = opening["tenderers"]
@@ -123,7 +125,10 @@ def award_id(lot_id: str) -> str:
     return f"award-{lot_id}"
 
 
-def contract(process: Process, contract_id: str) -> dict[str, Any]:
+def contract(
+    process: Process, contract_id: str, amendment: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A contract as it stands; of its amendments, only `amendment` (as for the tender)."""
     held = process["contracts"][contract_id]
     section: dict[str, Any] = {
         "id": contract_id,
@@ -133,9 +138,8 @@ def contract(process: Process, contract_id: str) -> dict[str, Any]:
         "period": _period(held["period"]),
         "dateSigned": held["signed_at"],
     }
-    amendments = [_amendment(a) for a in held["amendments"]]
-    if amendments:
-        section["amendments"] = amendments
+    if amendment is not None:
+        section["amendments"] = [_amendment(amendment)]
     return section
 
 

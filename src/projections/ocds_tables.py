@@ -44,12 +44,16 @@ ocds_releases = Table(
 )
 Index("ix_ocds_releases_date", ocds_releases.c.date, ocds_releases.c.position)
 Index("ix_ocds_releases_ocid", ocds_releases.c.ocid, ocds_releases.c.date)
-# Every organisation (membership log): its name, kind (only a public body's releases are
-# published) and org-id.guide identifier, if it gave one.
+# Every organisation (membership log), as it stood from each of its events that changed what a
+# release shows of it: its name, kind (only a public body's releases are published) and
+# org-id.guide identifier, if it holds one. A release shows its parties as they stood on its
+# date, so a release never changes once published.
 ocds_organisations = Table(
     "ocds_organisations",
     metadata,
     Column("organisation_id", Uuid, primary_key=True),
+    Column("version", BigInteger, primary_key=True),
+    Column("since", UtcDateTime, nullable=False),
     Column("name", Text, nullable=False),
     Column("kind", String(40), nullable=False),
     Column("scheme", String(20)),

@@ -11,7 +11,7 @@ from eventsourcing.domain import Aggregate
 
 SYSTEM = "system"
 CLOCK = "clock"
-# History brought over from another system by `tradehall import members`.
+# History or records brought over from another system (`tradehall import members`, `import ocds`).
 IMPORTER = "importer"
 
 

@@ -8,6 +8,16 @@ from dataclasses import dataclass
 from sharedkernel.errors import InvalidValue
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+# Money counts hundredths (pence, cents): currencies whose minor unit is not a hundredth
+# (ISO 4217: none, thousandths, ten-thousandths) are not for it.
+NOT_IN_HUNDREDTHS = frozenset(
+    {
+        *("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI"),
+        *("VND", "VUV", "XAF", "XOF", "XPF"),
+        *("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"),
+        *("CLF", "UYW"),
+    }
+)
 
 
 @dataclass(frozen=True, order=True)

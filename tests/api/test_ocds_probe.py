@@ -180,11 +180,14 @@ async def test_odd_dates_cursors_and_page_sizes_are_named_or_empty_never_a_500(
         ({"per_page": "9" * 30}, 400, "per_page"),
         ({"per_page": "\u0661"}, 400, "per_page"),
         ({"after": "0-0"}, 200, None),
-        ({"after": "1772443800000000-9223372036854775807"}, 404, None),
+        # Releases dated after it, or none (a worker's database holds other tests' too).
+        ({"after": "1772443800000000-9223372036854775807"}, None, None),
+        ({"after": "1772443800000000-9223372036854775808"}, 400, "after"),  # past bigint
+        ({"after": "1772443800000000-\u0661"}, 400, "after"),  # not an ASCII digit
         ({"after": late}, 404, None),
         ({"after": "4102444800000000-1"}, 400, "after"),
         ({"after": "9999999999999999999-1"}, 400, "after"),
-        ({"after": "-1-1"}, 400, "after"),
+        ({"after": "-1-1"}, None, None),  # a microsecond before 1970: a date like any other
         ({"after": ""}, 400, "after"),
         ({"after": "1-1\x00"}, 400, "after"),
         ({"after": "1" * 41}, 400, "after"),
@@ -193,10 +196,10 @@ async def test_odd_dates_cursors_and_page_sizes_are_named_or_empty_never_a_500(
         ({"position": "marketplace:1\u0661"}, 400, "position"),
     ):
         response = await client.get(RELEASES, params=params)
-        if status == 200:
+        if status == 200 or (status is None and response.status_code == 200):
             valid(ok(response))
         else:
-            problem(response, (status,), field)
+            problem(response, (status or 404,), field)
     # A parameter given twice: one is taken, or the request refused; never a 500.
     for query in (
         "since=2026-03-02T09:30:00Z&since=2020-01-01T00:00:00Z",

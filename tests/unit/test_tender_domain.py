@@ -19,7 +19,14 @@ from marketplace.tender_terms import (
     parse_evaluation,
     parse_terms,
 )
-from marketplace.tenders import Clarification, Interest, Tender, TenderDocument, TenderStatus
+from marketplace.tenders import (
+    MAX_AMENDMENTS,
+    Clarification,
+    Interest,
+    Tender,
+    TenderDocument,
+    TenderStatus,
+)
 from sharedkernel.errors import Conflict, InvalidValue
 from sharedkernel.events import Context
 
@@ -242,6 +249,58 @@ def test_an_amendment_says_what_changed_and_why() -> None:
         tender.amend(ctx(), tender.terms, "nothing", buyer_kind="public_body", policy=POLICY)
     with pytest.raises(InvalidValue):
         tender.amend(ctx(), terms(title="y"), " ", buyer_kind="public_body", policy=POLICY)
+
+
+def test_an_amendment_never_removes_a_lot_and_adds_lots_after_the_last() -> None:
+    """Bids, evaluations and OCDS releases name lots by place: removing lot-1 would make the
+    South lot lot-1 under bids made for North."""
+    tender = published()
+    south = [LotInput("South", "South verges", ["77310000"], 25_000_000)]
+    with pytest.raises(InvalidValue) as refused:
+        tender.amend(ctx(), terms(lots=south), "one lot", buyer_kind="public_body", policy=POLICY)
+    assert refused.value.field == "lots"
+    more = [
+        LotInput("North", "North parks", ["77310000"], 40_000_000),
+        LotInput("South", "South verges", ["77310000-6", "77300000"], 25_000_000),
+        LotInput("East", "East parks", ["77310000"], 5_000_000),
+    ]
+    tender.amend(ctx(), terms(lots=more), "a third lot", buyer_kind="public_body", policy=POLICY)
+    assert [lot.id for lot in tender.terms.lots] == ["lot-1", "lot-2", "lot-3"]
+
+
+def test_a_tender_is_amended_a_bounded_number_of_times() -> None:
+    tender = published()
+    for n in range(MAX_AMENDMENTS):
+        changed = terms(title=f"Grounds maintenance, take {n}")
+        tender.amend(ctx(), changed, f"take {n}", buyer_kind="public_body", policy=POLICY)
+    with pytest.raises(Conflict):
+        tender.amend(
+            ctx(), terms(title="one more"), "more", buyer_kind="public_body", policy=POLICY
+        )
+
+
+@pytest.mark.parametrize(
+    ("currency", "allowed"),
+    [
+        ("GBP", True),
+        ("EUR", True),
+        ("XCD", True),
+        ("JPY", False),
+        ("BHD", False),
+        ("XAU", False),
+        ("XTS", False),
+        ("ADP", False),
+        ("ZZZ", False),
+    ],
+)
+def test_a_lot_is_in_a_currency_in_use_counted_in_hundredths(currency: str, allowed: bool) -> None:
+    lots = [LotInput("North", "North parks", ["77310000"], 40_000_000, currency)]
+    if allowed:
+        assert terms(lots=lots).lots[0].value.currency == currency
+    else:
+        with pytest.raises(InvalidValue) as refused:
+            terms(lots=lots)
+        assert refused.value.field == "lots[0].currency"
 
 
 def test_a_published_deadline_is_never_shortened() -> None:

@@ -9,6 +9,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from marketplace.outside.releases import IncomingRelease, from_text
 from marketplace.outside.summary import Summary, summarise
+from sharedkernel.errors import InvalidValue
 from sharedkernel.events import Context, TradehallAggregate
 from sharedkernel.reference.ocds import compiled_release
 
@@ -72,7 +73,9 @@ class Opportunity(TradehallAggregate):
         if self.knows(incoming):
             return False
         if len(self.releases) >= MAX_RELEASES:
-            return False
+            raise InvalidValue(
+                "ocid", f"{self.ocid} has {MAX_RELEASES} releases already: no more are taken"
+            )
         releases = [from_text(text) for text in self.releases] + [incoming.release]
         compiled = compiled_release(releases)
         self.trigger_event(

@@ -65,7 +65,8 @@ def resolve(value: str) -> tuple[str, ...] | None:
 
 def delivery_regions(tender: Mapping[str, Any]) -> Regions:
     """The regions of a tender's items' delivery addresses (`deliveryAddress`, or the
-    `deliveryAddresses` real feeds send), and of `deliveryLocations` descriptions."""
+    `deliveryAddresses` real feeds send): an address's region, else its postcode, else its
+    country."""
     codes: list[str] = []
     unresolved: list[str] = []
     for place in _places(tender):

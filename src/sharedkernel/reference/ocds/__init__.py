@@ -5,6 +5,7 @@ releases merged into compiled and versioned releases by the standard's merge lib
 
 from __future__ import annotations
 
+import csv
 import json
 from functools import cache
 from importlib.resources import files
@@ -45,6 +46,15 @@ def currencies() -> frozenset[str]:
     them."""
     codes = release_schema()["definitions"]["Value"]["properties"]["currency"]["enum"]
     return frozenset(code for code in codes if code)
+
+
+@cache
+def current_currencies() -> frozenset[str]:
+    """The codelist's currencies still in use (no "Valid Until" date)."""
+    rows = csv.DictReader(
+        files(__package__).joinpath("currency.csv").read_text("utf-8").splitlines()
+    )
+    return frozenset(row["Code"] for row in rows if not row["Valid Until"])
 
 
 @cache

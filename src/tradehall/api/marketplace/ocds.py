@@ -6,7 +6,7 @@ projection; what is published and how each state maps is in docs/ocds.md.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -28,11 +28,15 @@ from sharedkernel.reference.ocds import (
 from tradehall.api.access import PUBLIC, rule
 from tradehall.api.reads import PositionParam, ReadYourWrites, with_consistency
 from tradehall.clock import Clock
+from tradehall.services import Threads
 from tradehall.settings import Settings
 
 # The projection whose tables these reads use (read-your-writes waits on it).
 PROJECTION = "ocds"
-_CURSOR = re.compile(r"(\d{1,19})-(\d{1,19})")
+_CURSOR = re.compile(r"(-?[0-9]{1,19})-([0-9]{1,19})")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_MAX_POSITION = 2**63 - 1
 _MAX_OCID = 120
 
 MomentParam = Annotated[datetime | None, QueryParameter(description="ISO 8601; UTC if no offset")]
@@ -50,7 +54,9 @@ PerPageParam = Annotated[
 
 
 def _cursor(at: ReleaseAt) -> str:
-    return f"{int(at.date.timestamp() * 1_000_000)}-{at.position}"
+    """Where a page ended: its last release's date in whole microseconds since 1970 (integer
+    arithmetic: a float of them rounds) and its place in the log."""
+    return f"{(at.date - _EPOCH) // _MICROSECOND}-{at.position}"
 
 
 def _parse_cursor(value: str) -> ReleaseAt:
@@ -58,9 +64,11 @@ def _parse_cursor(value: str) -> ReleaseAt:
     if match is None:
         raise InvalidValue("after", "not a page's end: take it from links.next")
     micros, position = int(match[1]), int(match[2])
+    if position > _MAX_POSITION:
+        raise InvalidValue("after", "not a page's end: take it from links.next")
     try:
-        at = datetime.fromtimestamp(micros / 1_000_000, UTC)
-    except (OverflowError, OSError, ValueError):
+        at = _EPOCH + micros * _MICROSECOND
+    except OverflowError:
         raise InvalidValue("after", "not a page's end: take it from links.next") from None
     return ReleaseAt(plausible_moment("after", at), position)
 
@@ -152,6 +160,7 @@ class OcdsController(Controller):
         reads: NamedDependency[ReadYourWrites],
         settings: NamedDependency[Settings],
         clock: NamedDependency[Clock],
+        threads: NamedDependency[Threads],
         ocid: FromPath[str],
         position: PositionParam = None,
     ) -> Response[dict[str, Any]]:
@@ -168,8 +177,9 @@ class OcdsController(Controller):
             {
                 "ocid": ocid,
                 "releases": releases,
-                "compiledRelease": compiled_release(releases),
-                "versionedRelease": versioned_release(releases),
+                # Merging is CPU work: off the event loop.
+                "compiledRelease": await threads.run(compiled_release, releases),
+                "versionedRelease": await threads.run(versioned_release, releases),
             }
         ]
         return with_consistency(package, consistent)
