@@ -203,8 +203,8 @@ async def opportunity_board(
 ) -> OpportunitiesPage:
     """Outside opportunities, soonest deadline first (none last). `open_only` True: active with
     the deadline ahead; False: the others. `vcse`: "yes", "no" or "unknown". CPV and region
-    filters match up and down their hierarchies; an opportunity naming no region is found from
-    every region."""
+    filters match up and down their hierarchies; an opportunity naming no place is found from
+    every region, one naming only places not read as ITL from none."""
     table = outside_opportunities
     conditions: list[Any] = []
     if open_only is True:
@@ -223,9 +223,12 @@ async def opportunity_board(
         conditions.append(in_cpv(outside_opportunity_cpv, table.c.opportunity_id, cpv_code))
     if region is not None:
         regions = outside_opportunity_regions
+        # One naming no place is open anywhere; one naming only places not read as ITL is
+        # somewhere unknown, found by no region (as matching scores it).
         names_regions = exists().where(regions.c.opportunity_id == table.c.opportunity_id)
+        anywhere = and_(~names_regions, table.c.unresolved_regions == "[]")
         conditions.append(
-            or_(~names_regions, in_regions(regions, table.c.opportunity_id, region, region_parents))
+            or_(anywhere, in_regions(regions, table.c.opportunity_id, region, region_parents))
         )
     where = and_(true(), *conditions)
     total = (

@@ -104,7 +104,11 @@ async def test_the_sample_is_on_the_board_with_its_flags_and_filters(
     # naming no region.
     welsh = mine(await board(client, source=source, region="TLL"), source)
     assert any("TLL" in item["regions"] for item in welsh)
-    assert all("TLL" in item["regions"] or not item["regions"] for item in welsh)
+    assert all(
+        "TLL" in item["regions"] or not (item["regions"] or item["unresolved_regions"])
+        for item in welsh
+    )
+    assert martock["id"] not in {item["id"] for item in welsh}  # a postcode: somewhere unknown
     repairs = mine(await board(client, source=source, cpv="50000000"), source)
     assert martock["id"] in {item["id"] for item in repairs}
     assert all(any(c.startswith("50") for c in item["cpv_codes"]) for item in repairs)
