@@ -68,6 +68,7 @@ class Caller:
             "bid_id": str(uuid.uuid4()),
             "contract_id": str(uuid.uuid4()),
             "report_id": str(uuid.uuid4()),
+            "opportunity_id": str(uuid.uuid4()),
         }
         self.rules = access_by_operation(client.app)
 

@@ -581,6 +581,7 @@ FIXED = {
     "contract_id": "5e1ed000-0000-4000-8000-000000000004",
     "report_id": "5e1ed000-0000-4000-8000-000000000005",
     "day": "2026-12-24",
+    "opportunity_id": "5e1ed000-0000-4000-8000-000000000006",
 }
 NO_BID = {"bid_id": "5e1ed000-0000-4000-8000-0000000000b1", "name": "0" * 32}
 REQUIRED_QUERY = {"filename": "walk.pdf"}
@@ -618,7 +619,7 @@ class Walk:
 
     def paired(self, op: Operation) -> bool:
         in_path = {p["name"] for p in op.parameters if p["in"] == "path"}
-        named = in_path & {"tender_id", "bid_id"}
+        named = in_path & {"tender_id", "bid_id", "ocid"}
         return bool(named) or PLACEHOLDER_TENDER in json.dumps(self.body(op))
 
     def path(self, op: Operation, side: str, organisation: str | None = None) -> str:
@@ -799,7 +800,12 @@ async def test_before_opening_bids_change_no_answer_and_no_stored_byte_shows_the
     a, b = world.tender_a, world.tender_b
     document = (await client.get("/schema/openapi.json")).json()
     ops = operations(document)
-    walk = Walk(document, world, {"A": {"tender_id": a} | NO_BID, "B": {"tender_id": b} | NO_BID})
+    # A tender's OCDS record is named by its ocid (which embeds its id).
+    sides = {
+        side: {"tender_id": tender, "ocid": f"{settings.ocid_prefix}-{tender}"} | NO_BID
+        for side, tender in (("A", a), ("B", b))
+    }
+    walk = Walk(document, world, sides)
     # Read-your-writes at each log's head (the marketplace's: B's publication).
     head = (ok(await client.get("/ready")))["event_logs"]
     read_calls = walk.reads(ops, head)

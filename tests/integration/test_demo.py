@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from marketplace.contracts import CONFIRMED, REPORTED, ContractStatus
 from marketplace.evaluation.lot import LotStatus
+from marketplace.outside.opportunity import opportunity_id_for
 from membership.marks.assessment import Stage
 from membership.marks.mark import MarkStatus
 from tests.conftest import AppClient, running
@@ -62,6 +63,7 @@ from tradehall.dev.demo_awards import (
     contract_of,
     report_id,
 )
+from tradehall.dev.demo_outside import EXTENDED_OCID, TYPESETTING_OCID
 from tradehall.marketplace.award_notices import all_sent, summary_message_ids
 from tradehall.settings import Settings
 
@@ -153,6 +155,20 @@ async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path
         bakery = next(i for i in directory["items"] if i["name"].startswith("Tees Valley Bakery"))
         bakery_id = uuid.UUID(bakery["id"])
         website = services.applications["membership"].get_organisation(bakery_id).website
+        # Outside opportunities: the board, the merged one, the bakery's recommendations.
+        outside = (await client.get("/api/v1/opportunities", params={"per_page": 100})).json()
+        open_vcse = (
+            await client.get("/api/v1/opportunities", params={"open": "true", "vcse": "yes"})
+        ).json()
+        # A design and marketing member: the food magazine's typesetting (open anywhere) fits.
+        designer = next(
+            i for i in directory["items"] if any(c.startswith("79") for c in i["cpv_codes"])
+        )
+        recommended = (
+            await client.get(
+                f"/api/v1/organisations/{designer['id']}/recommended-tenders", headers=staff
+            )
+        ).json()
         contacts = await client.get(
             f"/api/v1/organisations/{bakery_id}/contact-points", headers=staff
         )
@@ -422,6 +438,21 @@ async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path
     # The summaries' mail, written to the data directory's mail/ (the embedded default).
     mail = [path.read_text() for path in (tmp_path / "data" / "mail").glob("*.eml")]
     assert sum("Subject: Assessment summary:" in message for message in mail) == 8
+
+    # Outside opportunities: eight imported, seven open; the grounds maintenance one merged from
+    # two releases; a design member is recommended the food magazine's typesetting, with its
+    # source and link.
+    assert outside["total"] == 8
+    assert sum(item["open"] for item in outside["items"]) == 7
+    assert [i["vcse"] for i in outside["items"]].count(None) == 4
+    assert open_vcse["total"] == 2
+    merged = next(i for i in outside["items"] if i["ocid"] == EXTENDED_OCID)
+    assert merged["releases"] == 2
+    typesetting = str(opportunity_id_for(TYPESETTING_OCID))
+    suggested = {item["tender_id"]: item for item in recommended["items"]}
+    assert typesetting in suggested, recommended
+    assert suggested[typesetting]["source"] == "Crown Commercial Service (Contracts Finder)"
+    assert suggested[typesetting]["url"].startswith("https://")
 
     # OCDS: the pages hold each release once, and every tag of the mapping table (none beyond).
     assert len(pages) > 1
