@@ -15,6 +15,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import EnvType
 
+from marketplace.alerts.application import SavedSearchCommands
 from marketplace.buyers import BuyerVerification, buyer_id_for
 from marketplace.evaluation.application import AwardCommands, StandstillPolicy
 from marketplace.listings import ListingDetails, ServiceListing
@@ -60,7 +61,7 @@ class BuyerFacts:
     kind: str
 
 
-class MarketplaceApp(Application[UUID], AwardCommands):
+class MarketplaceApp(Application[UUID], AwardCommands, SavedSearchCommands):
     name = "marketplace"
 
     def __init__(self, env: EnvType | None = None, policy: TenderPolicy | None = None) -> None:
