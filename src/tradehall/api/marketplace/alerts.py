@@ -1,0 +1,279 @@
+"""Saved searches and their alerts over HTTP (issue 17): an organisation's users save, read,
+change and delete its searches, read its alerts feed (unread first, or by time) and mark an
+alert read. The searches and alerts are read from the alert follower's records
+(tradehall.marketplace.alerts); another organisation's search or alert is a 404."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from litestar import Controller, Response, delete, get, post, put
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, JSONBody, QueryParameter
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from marketplace.alerts.criteria import Criteria
+from marketplace.alerts.criteria import Delivery as DeliveryKind
+from marketplace.application import MarketplaceApp
+from tradehall.api.access import own_organisation, rule
+from tradehall.api.commands import Commands, command_response, current_user, etag
+from tradehall.api.marketplace.schemas.alerts import (
+    AlertsView,
+    AlertView,
+    SavedSearchBody,
+    SavedSearchesView,
+    SavedSearchView,
+)
+from tradehall.api.reads import PositionParam, ReadYourWrites, with_consistency
+from tradehall.api.schemas.common import CommandResult
+from tradehall.marketplace import LOG
+from tradehall.marketplace.alerts.follower import mark_read
+from tradehall.marketplace.alerts.tables import alert_searches, alerts
+
+# The follower whose records these reads use (read-your-writes waits on it).
+PROJECTION = "alerts"
+SEARCHES = "/organisations/{organisation_id:uuid}/saved-searches"
+SEARCH = SEARCHES + "/{search_id:uuid}"
+ALERTS = "/organisations/{organisation_id:uuid}/alerts"
+
+OrderParam = Annotated[
+    Literal["unread", "time"],
+    QueryParameter(name="order", description="unread first (then newest), or newest first"),
+]
+LimitParam = Annotated[int, QueryParameter(name="limit", ge=1, le=200)]
+
+
+def _criteria(data: SavedSearchBody) -> Criteria:
+    return Criteria.parse(
+        cpv_prefixes=data.cpv_prefixes,
+        regions=data.regions,
+        min_value_minor=data.min_value_minor,
+        max_value_minor=data.max_value_minor,
+        keywords=data.keywords,
+        vcse_only=data.vcse_only,
+        include_outside=data.include_outside,
+    )
+
+
+def _search_view(row: Any) -> SavedSearchView:
+    criteria = Criteria.from_data(json.loads(row.criteria))
+    return SavedSearchView(
+        id=row.search_id,
+        organisation_id=row.organisation_id,
+        user_id=row.user_id,
+        name=row.name,
+        cpv_prefixes=list(criteria.cpv_prefixes),
+        regions=list(criteria.regions),
+        min_value_minor=criteria.min_value_minor,
+        max_value_minor=criteria.max_value_minor,
+        keywords=list(criteria.keywords),
+        vcse_only=criteria.vcse_only,
+        include_outside=criteria.include_outside,
+        delivery=row.delivery,
+        saved_at=row.saved_at,
+        changed_at=row.changed_at,
+        version=row.version,
+    )
+
+
+def _no_search(search_id: UUID) -> NotFoundException:
+    return NotFoundException(f"no saved search {search_id}")
+
+
+class AlertsController(Controller):
+    path = "/api/v1"
+    tags = ["saved searches"]
+
+    @post(
+        SEARCHES,
+        opt=rule(own_organisation()),
+        status_code=201,
+        summary="Save a search: alerts for tenders and opportunities published from now on",
+        description=(
+            "Every part given narrows the search: CPV prefixes (any), ITL regions (any; one "
+            "open anywhere matches), a value band in pence (only a known GBP value falls in "
+            "it), keywords (all, in the title or description), VCSE-suitable only, outside "
+            "opportunities included or not. `delivery`: `immediate` (a message an alert) or "
+            "`daily` (one digest a day). Only what is published after the search is saved "
+            "alerts; an outside opportunity must be open and first released after it."
+        ),
+    )
+    async def save(
+        self,
+        commands: NamedDependency[Commands],
+        marketplace: NamedDependency[MarketplaceApp],
+        organisation_id: FromPath[UUID],
+        data: JSONBody[SavedSearchBody],
+    ) -> Response[CommandResult]:
+        user = current_user(commands.request)
+        saved = await commands.record(
+            marketplace.save_search,
+            organisation_id,
+            user.id,
+            data.name,
+            _criteria(data),
+            DeliveryKind.parse(data.delivery),
+        )
+        return command_response(saved, LOG, status_code=201)
+
+    @get(SEARCHES, opt=rule(own_organisation()), summary="The organisation's saved searches")
+    async def listed(
+        self,
+        engine: NamedDependency[AsyncEngine],
+        reads: NamedDependency[ReadYourWrites],
+        organisation_id: FromPath[UUID],
+        position: PositionParam = None,
+    ) -> Response[SavedSearchesView]:
+        consistent = await reads.after(PROJECTION, position)
+        s = alert_searches
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                select(s)
+                .where(s.c.organisation_id == organisation_id, s.c.deleted.is_(False))
+                .order_by(s.c.saved_at, s.c.search_id)
+            )
+            items = [_search_view(row) for row in rows]
+        return with_consistency(SavedSearchesView(items=items, consistent=consistent), consistent)
+
+    @get(SEARCH, opt=rule(own_organisation()), summary="One of the organisation's saved searches")
+    async def one(
+        self,
+        engine: NamedDependency[AsyncEngine],
+        reads: NamedDependency[ReadYourWrites],
+        organisation_id: FromPath[UUID],
+        search_id: FromPath[UUID],
+        position: PositionParam = None,
+    ) -> Response[SavedSearchView]:
+        consistent = await reads.after(PROJECTION, position)
+        s = alert_searches
+        async with engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    select(s).where(
+                        s.c.search_id == search_id,
+                        s.c.organisation_id == organisation_id,
+                        s.c.deleted.is_(False),
+                    )
+                )
+            ).one_or_none()
+        if row is None:
+            raise _no_search(search_id)
+        response = with_consistency(_search_view(row), consistent)
+        response.headers["ETag"] = etag(row.version)
+        return response
+
+    @put(
+        SEARCH,
+        opt=rule(own_organisation()),
+        status_code=200,
+        summary="Change a saved search (If-Match: its version)",
+    )
+    async def change(
+        self,
+        commands: NamedDependency[Commands],
+        marketplace: NamedDependency[MarketplaceApp],
+        organisation_id: FromPath[UUID],
+        search_id: FromPath[UUID],
+        data: JSONBody[SavedSearchBody],
+    ) -> Response[CommandResult]:
+        return await commands.execute(
+            LOG,
+            marketplace.change_search,
+            organisation_id,
+            search_id,
+            data.name,
+            _criteria(data),
+            DeliveryKind.parse(data.delivery),
+        )
+
+    @delete(
+        SEARCH,
+        opt=rule(own_organisation()),
+        status_code=200,
+        summary="Delete a saved search: no more alerts from it (If-Match: its version)",
+    )
+    async def remove(
+        self,
+        commands: NamedDependency[Commands],
+        marketplace: NamedDependency[MarketplaceApp],
+        organisation_id: FromPath[UUID],
+        search_id: FromPath[UUID],
+    ) -> Response[CommandResult]:
+        return await commands.execute(LOG, marketplace.delete_search, organisation_id, search_id)
+
+    @get(
+        ALERTS,
+        opt=rule(own_organisation()),
+        summary="The organisation's alerts: unread first (then newest), or newest first",
+    )
+    async def feed(
+        self,
+        engine: NamedDependency[AsyncEngine],
+        reads: NamedDependency[ReadYourWrites],
+        organisation_id: FromPath[UUID],
+        order: OrderParam = "unread",
+        limit: LimitParam = 50,
+        position: PositionParam = None,
+    ) -> Response[AlertsView]:
+        consistent = await reads.after(PROJECTION, position)
+        a = alerts
+        newest = (a.c.created_at.desc(), a.c.alert_id)
+        ordering = (
+            (case((a.c.read_at.is_(None), 0), else_=1), *newest) if order == "unread" else newest
+        )
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                select(a)
+                .where(a.c.organisation_id == organisation_id)
+                .order_by(*ordering)
+                .limit(limit)
+            )
+            items = [
+                AlertView(
+                    id=row.alert_id,
+                    search_id=row.search_id,
+                    kind=row.item_kind,
+                    item_id=row.item_id,
+                    title=row.title,
+                    delivery=row.delivery,
+                    created_at=row.created_at,
+                    sent=row.message_id is not None,
+                    read=row.read_at is not None,
+                    read_at=row.read_at,
+                )
+                for row in rows
+            ]
+            unread = await connection.scalar(
+                select(func.count())
+                .select_from(a)
+                .where(a.c.organisation_id == organisation_id, a.c.read_at.is_(None))
+            )
+        body = AlertsView(items=items, unread=unread or 0, consistent=consistent)
+        return with_consistency(body, consistent)
+
+    @post(
+        ALERTS + "/{alert_id:uuid}/read",
+        opt=rule(own_organisation()),
+        status_code=204,
+        summary="Mark an alert read (again: nothing changes)",
+    )
+    async def read(
+        self,
+        engine: NamedDependency[AsyncEngine],
+        commands: NamedDependency[Commands],
+        organisation_id: FromPath[UUID],
+        alert_id: FromPath[UUID],
+    ) -> None:
+        now = commands.clock.now()
+        async with engine.begin() as connection:
+            found = await connection.run_sync(mark_read, organisation_id, alert_id, now)
+        if not found:
+            raise NotFoundException(f"no alert {alert_id}")
+
+
+# The controllers the marketplace declaration serves.
+CONTROLLERS: tuple[type[Controller], ...] = (AlertsController,)
