@@ -27,7 +27,6 @@ import json
 import logging
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
 
@@ -65,7 +64,7 @@ from projections.matching_tables import (
 from projections.membership_status import STATUS_EVENTS, status_after
 from projections.opportunities import IMPORTED as OPPORTUNITY_IMPORTED
 from projections.opportunities import MERGED as OPPORTUNITY_MERGED
-from projections.opportunities import StoredSummary
+from projections.opportunities import StoredSummary, amount_minor
 from projections.tenders import (
     ACTIVATED,
     AMENDED,
@@ -379,13 +378,10 @@ def _value(summary: StoredSummary) -> tuple[int, str]:
     currency = summary.currency
     if summary.amount is None or not isinstance(currency, str) or len(currency) != 3:
         return 0, ""
-    try:
-        minor = (Decimal(summary.amount) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    except (InvalidOperation, ValueError):
+    minor = amount_minor(summary.amount)
+    if minor is None:
         return 0, ""
-    if not minor.is_finite() or minor < 0:
-        return 0, ""
-    return min(int(minor), AMOUNT_CAP), currency
+    return min(minor, AMOUNT_CAP), currency
 
 
 def _outside_lot(

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
 
@@ -63,14 +63,22 @@ class _Codes:
     regions: list[str]
 
 
-def _minor(amount: str | None) -> int | None:
+def amount_minor(amount: str | None) -> int | None:
+    """A published amount (decimal text, major units) in minor units, rounded half up; None if
+    there is none or it is not a non-negative amount Decimal can hold."""
     if amount is None:
         return None
     try:
         minor = (Decimal(amount) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    except (InvalidOperation, ValueError):
+    # ArithmeticError: InvalidOperation, and Overflow (1E+999999999 written by another writer).
+    except (ArithmeticError, ValueError):
         return None
-    return int(minor) if minor.is_finite() and 0 <= minor <= _MAX_BIGINT else None
+    return int(minor) if minor.is_finite() and minor >= 0 else None
+
+
+def _minor(amount: str | None) -> int | None:
+    minor = amount_minor(amount)
+    return minor if minor is not None and minor <= _MAX_BIGINT else None
 
 
 def _columns(summary: StoredSummary) -> Row:
@@ -210,7 +218,15 @@ async def opportunity_board(
     if open_only is True:
         conditions.append(_open(now))
     elif open_only is False:
-        conditions.append(~_open(now))
+        # Not open: another status, or no deadline (NULL would make `NOT open` unknown).
+        conditions.append(
+            or_(
+                table.c.status.is_(None),
+                table.c.status != "active",
+                table.c.deadline.is_(None),
+                table.c.deadline <= now,
+            )
+        )
     if vcse == "yes":
         conditions.append(table.c.vcse.is_(True))
     elif vcse == "no":

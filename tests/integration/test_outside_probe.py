@@ -42,6 +42,7 @@ from tests.integration.test_ocds_import import (
 from tradehall.cli import cli_for
 from tradehall.contexts import CONTEXTS
 from tradehall.marketplace.outside.feed import next_page, poll_feed
+from tradehall.marketplace.outside.packages import read_package
 from tradehall.services import Services
 from tradehall.store.base import Store
 
@@ -281,3 +282,49 @@ async def test_a_page_with_invalid_releases_moves_the_mark_and_reports_them(
         marketplace_of(services).outside_opportunity, opportunity_id_for(bad["ocid"])
     )
     assert len(merged.releases) == 1  # the clash left it as it was
+
+
+# Found by the attack on issue 16 (each failed before its fix) ------------------------------
+
+
+def test_a_lone_surrogate_in_one_release_spoils_only_that_release() -> None:
+    data = (
+        b'{"releases": [{"ocid": "ocds-x-1", "date": "2025-01-01T00:00:00Z", "tag": ["tender"]},'
+        b' {"ocid": "ocds-x-2", "date": "2025-01-01T00:00:00Z", "tag": ["tender"],'
+        b' "title": "a\\ud800b"}]}'
+    )
+    package = read_package(data, max_bytes=10**6)
+    assert len(package.releases) == 2
+
+
+async def test_the_feed_passes_a_page_with_a_lone_surrogate(
+    services: Services, servers: Callable[..., Server]
+) -> None:
+    feed = servers()
+    package = sample()
+    body = as_bytes(package).replace(
+        b'"title":"Parking Pilot - CEO"', b'"title":"Parking \\ud800 Pilot"', 1
+    )
+    assert body != as_bytes(package)
+    parts = feed_parts(services, feed.url("/feed"))
+    page = body.replace(b'"releases"', b'"links":{"next":"/feed/2"},"releases"', 1)
+    feed.pages[served_at(parts, feed)] = (200, {}, page)
+    feed.pages["/feed/2"] = json_page({**package, "releases": []})
+    tick = await poll_feed(parts)
+    assert tick.report.imported == 43, tick.error
+    assert (await mark(services, parts)).next_url == feed.url("/feed/2")
+
+
+async def test_a_skipped_reason_is_bounded_and_without_control_characters(
+    services: Services,
+) -> None:
+    package = sample()
+    first = package["releases"][0]
+    key = "x\x1b[31mRED"
+    first["tender"][key] = [{"id": str(i)} for i in range(20000)]
+    later = {**first, "id": "later", "date": "2025-12-01T00:00:00Z", "tender": {key: {"id": "1"}}}
+    report = await imported(services, {**package, "releases": [first, later]})
+    [skipped] = report.skipped
+    text = str(skipped)
+    assert text.isprintable()
+    assert len(text) < 2000

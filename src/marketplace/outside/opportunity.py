@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from marketplace.outside.releases import IncomingRelease, from_text
+from marketplace.outside.releases import IncomingRelease, from_text, without_email
 from marketplace.outside.summary import Summary, summarise
 from sharedkernel.errors import InvalidValue
 from sharedkernel.events import Context, TradehallAggregate
@@ -57,7 +57,7 @@ class Opportunity(TradehallAggregate):
             cls.Imported,
             id=opportunity_id_for(incoming.ocid),
             ocid=incoming.ocid,
-            source=source.strip()[:MAX_SOURCE] or "unknown",
+            source=without_email(source).strip()[:MAX_SOURCE] or "unknown",
             release_key=incoming.key,
             release=incoming.text,
             summary=summarise(compiled).as_data(),

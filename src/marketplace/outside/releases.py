@@ -21,8 +21,10 @@ MAX_OCID = 200
 # What a contact point says of a person: dropped wherever a contact point is.
 PERSONAL = frozenset({"name", "email", "telephone", "faxNumber"})
 _CONTACT_KEYS = frozenset({"contactPoint", "additionalContactPoints"})
-_EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+# Any e-mail address, in any script (\w is Unicode): jane@例え.jp as much as jo@x.org.
+_EMAIL = re.compile(r"[\w.%+'-]+@[\w-]+(?:\.[\w-]+)+")
 REMOVED = "[removed]"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # Canonical JSON: keys sorted, Decimals as JSON numbers (never floats).
 _canonical = msgspec.json.Encoder(order="sorted", decimal_format="number")
 _decoder = msgspec.json.Decoder(float_hook=Decimal)
@@ -62,7 +64,7 @@ def parse_release(raw: Any, *, own_prefix: str) -> IncomingRelease:
     ocid = ocid.strip()
     if len(ocid) > MAX_OCID or not ocid.isprintable():
         raise InvalidValue("ocid", "not an ocid")
-    if ocid.startswith(f"{own_prefix}-"):
+    if ocid.casefold().startswith(f"{own_prefix}-".casefold()):
         raise InvalidValue("ocid", f"{ocid} is under our own prefix: it is ours")
     date = parse_moment(raw.get("date"))
     if date is None:
@@ -72,6 +74,8 @@ def parse_release(raw: Any, *, own_prefix: str) -> IncomingRelease:
         raise InvalidValue("tag", "missing or not a list of release tags")
     release = without_personal_data(raw)
     release["ocid"] = ocid
+    # In UTC, as the standard's merge sorts releases by the text of their dates.
+    release["date"] = date.isoformat().replace("+00:00", "Z")
     given = raw.get("id")
     if isinstance(given, str | int) and not isinstance(given, bool) and str(given).strip():
         key = f"id:{str(given).strip()}"
@@ -82,37 +86,57 @@ def parse_release(raw: Any, *, own_prefix: str) -> IncomingRelease:
 
 def without_personal_data(release: Any) -> Any:
     """A copy without the names, e-mails, telephone and fax numbers of every contact point;
-    and, in any text, without those same values (a description that repeats them) nor any
-    e-mail address."""
+    and, in any text or key, without those same values (a description that repeats them, in
+    any case or spacing) nor any e-mail address."""
     found: set[str] = set()
     _personal_values(release, found)
-    # Longest first: a name inside an e-mail address goes with the address.
-    said = sorted((v for v in found if len(v) >= 3), key=len, reverse=True)
-    return _copy(release, said)
+    return _copy(release, _pattern(found))
 
 
-def _copy(value: Any, said: list[str]) -> Any:
+def without_email(text: str) -> str:
+    """The text with every e-mail address replaced (a publisher's name, say)."""
+    return _EMAIL.sub(REMOVED, text)
+
+
+def _pattern(found: set[str]) -> re.Pattern[str] | None:
+    """One pattern for the values said in contact points: longest first (a name inside an
+    e-mail address goes with the address), case and runs of spaces folded."""
+    said = sorted({" ".join(v.split()) for v in found if len(v.strip()) >= 3}, key=len)
+    if not said:
+        return None
+    parts = [r"\s+".join(re.escape(word) for word in value.split()) for value in reversed(said)]
+    return re.compile("|".join(parts), re.IGNORECASE)
+
+
+def _scrub(text: str, said: re.Pattern[str] | None) -> str:
+    # A lone surrogate (an escaped "\ud800" read by another parser) cannot be stored as UTF-8.
+    text = _SURROGATE.sub("\ufffd", text)
+    if said is not None:
+        text = said.sub(REMOVED, text)
+    return without_email(text)
+
+
+def _copy(value: Any, said: re.Pattern[str] | None) -> Any:
     if isinstance(value, Mapping):
         copied: dict[str, Any] = {}
         for key, item in value.items():
             if key in _CONTACT_KEYS:
                 item = _contact(item)
-            copied[str(key)] = _copy(item, said)
+            copied[_scrub(str(key), said)] = _copy(item, said)
         return copied
     if isinstance(value, list):
         return [_copy(item, said) for item in value]
     if isinstance(value, str):
-        for personal in said:
-            value = value.replace(personal, REMOVED)
-        return _EMAIL.sub(REMOVED, value)
+        return _scrub(value, said)
     return value
 
 
 def _personal_values(value: Any, found: set[str], under_contact: bool = False) -> None:
     if isinstance(value, Mapping):
         for key, item in value.items():
-            if under_contact and key in PERSONAL and isinstance(item, str):
-                found.add(item.strip())
+            said = isinstance(item, str | int | Decimal) and not isinstance(item, bool)
+            if under_contact and key in PERSONAL and said:
+                found.add(str(item).strip())
             else:
                 _personal_values(item, found, key in _CONTACT_KEYS)
     elif isinstance(value, list):

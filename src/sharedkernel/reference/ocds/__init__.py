@@ -68,10 +68,11 @@ def compiled_release(releases: list[dict[str, Any]]) -> dict[str, Any]:
     field an object in one release and a list in another)."""
     try:
         compiled: dict[str, Any] = _merger().create_compiled_release(releases)
-    except OCDSMergeError as error:
-        raise InvalidValue(
-            "release", f"cannot be merged by the standard's rules: {error}"
-        ) from None
+    # TypeError: an id ocdsmerge cannot key by (an object or a list).
+    except (OCDSMergeError, TypeError) as error:
+        # The library's message quotes the values: a list of thousands of items, say.
+        said = str(error)[:300]
+        raise InvalidValue("release", f"cannot be merged by the standard's rules: {said}") from None
     return compiled
 
 

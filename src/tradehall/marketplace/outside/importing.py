@@ -18,6 +18,8 @@ log = logging.getLogger("tradehall.ocds_import")
 OUTCOMES = ("imported", "updated", "unchanged")
 # How much of a skipped release's ocid a report repeats (the domain refuses longer ones).
 MAX_SHOWN_OCID = 200
+# How much of a reason a report repeats: a merge's message may quote a whole list.
+MAX_SHOWN_REASON = 500
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,8 @@ def import_package(
                 raise InvalidValue("release", f"nested more than {MAX_RELEASE_DEPTH} deep")
             imported = marketplace.import_outside_release(context, package.publisher, raw)
         except InvalidValue as error:
-            report.skipped.append(Skipped(index, _ocid_of(raw), error.field, error.message))
+            reason = _shown(error.message, MAX_SHOWN_REASON)
+            report.skipped.append(Skipped(index, _ocid_of(raw), error.field, reason))
             continue
         except (RecursionError, ValueError, TypeError) as error:
             # A release shaped so oddly that reading it failed: skipped like an invalid one,
@@ -93,6 +96,10 @@ def _ocid_of(raw: Any) -> str | None:
     ocid = raw.get("ocid") if isinstance(raw, Mapping) else None
     if not isinstance(ocid, str) or not ocid.strip():
         return None
-    shown = ocid.strip()[:MAX_SHOWN_OCID]
-    # Shown on a terminal and in logs: no control characters.
+    return _shown(ocid.strip(), MAX_SHOWN_OCID)
+
+
+def _shown(text: str, limit: int) -> str:
+    """Shown on a terminal and in logs: bounded, and no control characters."""
+    shown = text[:limit]
     return shown if shown.isprintable() else repr(shown)

@@ -4,6 +4,7 @@ Anything that is not a release package is refused, saying what it is instead."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -35,13 +36,27 @@ class ReleasePackage:
 def read_package(data: bytes, *, max_bytes: int) -> ReleasePackage:
     if len(data) > max_bytes:
         raise NotAPackage(f"larger than {max_bytes} bytes")
+    data = data.removeprefix(_BOM)
     try:
-        decoded = _decoder.decode(data.removeprefix(_BOM))
+        decoded = _decoder.decode(data)
     except msgspec.DecodeError as error:
-        raise NotAPackage(f"not JSON ({error})") from None
+        # msgspec refuses an escaped lone surrogate ("\ud800"), which JSON's grammar allows:
+        # the standard library reads it, and the release it is in is dealt with on its own.
+        decoded = _general(data, error)
     except RecursionError:
         raise NotAPackage("not JSON this program reads (nested too deep)") from None
     return package_of(decoded)
+
+
+def _general(data: bytes, refused: msgspec.DecodeError) -> Any:
+    try:
+        return json.loads(data.decode("utf-8"), parse_float=Decimal, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        raise NotAPackage(f"not JSON ({refused})") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def package_of(decoded: Any) -> ReleasePackage:
