@@ -8,11 +8,12 @@ from sqlalchemy import Connection, create_engine
 from projections.tables import metadata as read_side
 from tradehall.identity.tables import metadata as identity
 from tradehall.mail.tables import metadata as mail
+from tradehall.marketplace.alerts.tables import metadata as alerts
 from tradehall.marketplace.outside.tables import metadata as outside
 from tradehall.marketplace.sealing.tables import metadata as sealing
 from tradehall.payments.tables import metadata as payments
 
-target_metadata = [identity, read_side, payments, mail, sealing, outside]
+target_metadata = [identity, read_side, payments, mail, sealing, outside, alerts]
 
 
 def _run(connection: Connection) -> None:

@@ -26,6 +26,9 @@ PATTERN_EXAMPLES = {
     "^[A-Za-z0-9_-]+$": "abc-1",
 }
 
+# Lists' items whose constraints the OpenAPI document does not carry: a valid one by name.
+NAMED_EXAMPLES = {"cpv_prefixes": "72", "regions": "TLC"}
+
 Path = tuple[str | int, ...]
 
 
@@ -110,6 +113,8 @@ class Examples:
             return self.ids.get(name, str(uuid.uuid4()))
         if fmt == "email" or "email" in name:
             return f"walker-{uuid.uuid4().hex[:8]}@example.org"
+        if name in NAMED_EXAMPLES:
+            return NAMED_EXAMPLES[name]
         if "pattern" in schema:
             return PATTERN_EXAMPLES[schema["pattern"]]
         return "w" * max(schema.get("minLength", 0), 12)

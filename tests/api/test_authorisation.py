@@ -206,6 +206,15 @@ EXPECTED_RULES = {
     # Outside opportunities (issue 16): imported from national portals; public.
     ("GET", "/api/v1/opportunities"): PUBLIC_,
     ("GET", "/api/v1/opportunities/{opportunity_id:uuid}"): PUBLIC_,
+    # Saved searches and alerts (issue 17): an organisation's own users only (another's search
+    # or alert: 404).
+    ("POST", f"{ORG}/saved-searches"): OWN,
+    ("GET", f"{ORG}/saved-searches"): OWN,
+    ("GET", f"{ORG}/saved-searches/{{search_id:uuid}}"): OWN,
+    ("PUT", f"{ORG}/saved-searches/{{search_id:uuid}}"): OWN,
+    ("DELETE", f"{ORG}/saved-searches/{{search_id:uuid}}"): OWN,
+    ("GET", f"{ORG}/alerts"): OWN,
+    ("POST", f"{ORG}/alerts/{{alert_id:uuid}}/read"): OWN,
     ("GET", TENDER): PUBLIC_,
     ("PUT", TENDER): TENDER_BUYERS,
     ("POST", f"{TENDER}/publication"): TENDER_BUYERS,

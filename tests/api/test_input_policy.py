@@ -69,6 +69,8 @@ class Caller:
             "contract_id": str(uuid.uuid4()),
             "report_id": str(uuid.uuid4()),
             "opportunity_id": str(uuid.uuid4()),
+            "search_id": str(uuid.uuid4()),
+            "alert_id": str(uuid.uuid4()),
         }
         self.rules = access_by_operation(client.app)
 

@@ -8,6 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from projections.tables import metadata as read_side
 from tradehall.identity.tables import metadata as identity
 from tradehall.mail.tables import metadata as mail
+from tradehall.marketplace.alerts.tables import metadata as alerts
 from tradehall.marketplace.outside.tables import metadata as outside
 from tradehall.marketplace.sealing.tables import metadata as sealing
 from tradehall.payments.tables import metadata as payments
@@ -30,11 +31,12 @@ def test_migrated_schema_matches_the_declared_tables(store: Store) -> None:
                         or name in mail.tables
                         or name in sealing.tables
                         or name in outside.tables
+                        or name in alerts.tables
                     )
                 },
             )
             differences = compare_metadata(
-                context, [identity, read_side, payments, mail, sealing, outside]
+                context, [identity, read_side, payments, mail, sealing, outside, alerts]
             )
     finally:
         engine.dispose()

@@ -18,6 +18,7 @@ from projections.ocds import OcdsProjection
 from projections.opportunities import OpportunitiesProjection
 from projections.tenders import TendersProjection
 from tradehall.api.marketplace import (
+    alerts,
     buyers,
     clarifications,
     closure_days,
@@ -32,6 +33,8 @@ from tradehall.api.marketplace import (
 from tradehall.cli.ocds_import import OCDS_IMPORT_COMMANDS
 from tradehall.context import ContextDeclaration
 from tradehall.marketplace import LOG
+from tradehall.marketplace.alerts.digest import alert_digest_tick, queue_alert_digests
+from tradehall.marketplace.alerts.follower import AlertFollower
 from tradehall.marketplace.award_notices import AwardNoticeWriter
 from tradehall.marketplace.notices import TenderNoticeWriter
 from tradehall.marketplace.outside.feed import ocds_feed_tick, poll_ocds_feed
@@ -83,7 +86,11 @@ def _projections(settings: Settings) -> Sequence[Projection]:
 
 
 def _followers(settings: Settings) -> Sequence[Projection]:
-    return [TenderNoticeWriter(settings.public_url), AwardNoticeWriter(settings.public_url)]
+    return [
+        TenderNoticeWriter(settings.public_url),
+        AwardNoticeWriter(settings.public_url),
+        AlertFollower(settings.public_url),
+    ]
 
 
 MARKETPLACE = ContextDeclaration(
@@ -101,12 +108,13 @@ MARKETPLACE = ContextDeclaration(
         *matching.CONTROLLERS,
         *ocds.CONTROLLERS,
         *opportunities.CONTROLLERS,
+        *alerts.CONTROLLERS,
     ),
     projections=_projections,
     followers=_followers,
     # Outside opportunities (issue 16): `tradehall import ocds FILE`, and the polled feed.
     commands=OCDS_IMPORT_COMMANDS,
-    clock_jobs=(poll_ocds_feed,),
-    clock_ticks=(ocds_feed_tick,),
+    clock_jobs=(poll_ocds_feed, queue_alert_digests),
+    clock_ticks=(ocds_feed_tick, alert_digest_tick),
     dependencies={"tender_documents": _tender_documents, "tender_files": _tender_files},
 )

@@ -108,6 +108,13 @@ class _Item:
         }
 
 
+def _mapping(data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data[key]
+    if not isinstance(value, dict):
+        raise ValueError(f"its {key} is not an object")
+    return value
+
+
 def _search_of(row: Any) -> _Search:
     return _Search(
         row.search_id,
@@ -195,7 +202,8 @@ class AlertFollower(NoticeFollower):
                 continue
             try:
                 batch.apply(event, at)
-            except (KeyError, TypeError, ValueError) as error:
+            except (LookupError, TypeError, ValueError, AttributeError, ArithmeticError) as error:
+                # An event the domain would not write is left out; it never stops the follower.
                 _log.warning("alerts: %r skipped: %s", event, error)
         batch.write()
 
@@ -269,7 +277,7 @@ class _Batch:
                 self._look_back(search, at)
             self.search_rows[key] = row
         elif name in (DRAFTED, REVISED, AMENDED):
-            terms = data["terms"]
+            terms = _mapping(data, "terms")
             item = self._item(key)
             published_at = item.published_at if item is not None else None
             item = _Item(key, tender_facts(terms), published_at, _deadline(terms), None)
@@ -290,7 +298,7 @@ class _Batch:
                 item.open_until = None
                 self._put(item)
         elif name in (IMPORTED, MERGED):
-            summary = data["summary"]
+            summary = _mapping(data, "summary")
             released = _release_date(data.get("release"))
             item = self._item(key)
             first = item.published_at if item is not None else None

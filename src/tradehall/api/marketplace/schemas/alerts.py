@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
@@ -30,7 +30,7 @@ Keyword = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_KEYWORD)]
 Bound = Annotated[
     int, msgspec.Meta(ge=0, le=MAX_VALUE_MINOR, description="pence (GBP, minor units)")
 ]
-Delivery = Annotated[str, msgspec.Meta(max_length=20, description="immediate or daily")]
+Delivery = Annotated[Literal["immediate", "daily"], msgspec.Meta(description="immediate or daily")]
 
 
 class SavedSearchBody(RequestBody):
