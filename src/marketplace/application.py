@@ -18,6 +18,7 @@ from eventsourcing.utils import EnvType
 from marketplace.alerts.application import SavedSearchCommands
 from marketplace.buyers import BuyerVerification, buyer_id_for
 from marketplace.evaluation.application import AwardCommands, StandstillPolicy
+from marketplace.impact.application import ProxyValueCommands
 from marketplace.listings import ListingDetails, ServiceListing
 from marketplace.openings import BidOpening, opening_id_for
 from marketplace.outside.opportunity import Opportunity, opportunity_id_for
@@ -61,7 +62,7 @@ class BuyerFacts:
     kind: str
 
 
-class MarketplaceApp(Application[UUID], AwardCommands, SavedSearchCommands):
+class MarketplaceApp(Application[UUID], AwardCommands, SavedSearchCommands, ProxyValueCommands):
     name = "marketplace"
 
     def __init__(self, env: EnvType | None = None, policy: TenderPolicy | None = None) -> None:
