@@ -1,0 +1,260 @@
+"""The impact ledger (issue 17): per signed contract what it was awarded at, what it stands at,
+its lot's estimate, its parties' shares, what the winning bid committed and each delivery report
+with its status. The impact reports (projections.impact_query, projections.impact_ledger) read it.
+
+Built from the marketplace log only, and only from public steps of a contract's life (no bid
+before opening: a contract exists only after an award). Tender.Drafted, DraftRevised and Amended
+keep each lot's estimate; Contract.Signed makes the contract's rows (its lot's estimate copied as
+it stands); Amended changes the value; Completed and Terminated the status; DeliveryReported
+adds a report; DeliveryConfirmed and DeliveryRejected decide it.
+
+An event never stops the projection (ADR 16): one whose payload is not what the domain writes is
+left out with a log line, and the rest of its contract stands.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Annotated, Any, TypeVar
+from uuid import UUID
+
+import msgspec
+from sqlalchemy import Connection, delete, select, tuple_
+
+from projections.base import Projection
+from projections.contracts import (
+    StoredAmended,
+    StoredDecision,
+    StoredReport,
+    StoredSigned,
+)
+from projections.events import RecordedEvent
+from projections.folding import Row, insert_rows, load_rows, save_rows
+from projections.impact_tables import (
+    impact_commitments,
+    impact_contracts,
+    impact_lots,
+    impact_parties,
+    impact_reports,
+)
+
+_log = logging.getLogger("tradehall.projections")
+
+MARKETPLACE = "marketplace"
+_TERMS = frozenset({"Tender.Drafted", "Tender.DraftRevised", "Tender.Amended"})
+SIGNED = "Contract.Signed"
+AMENDED = "Contract.Amended"
+REPORTED = "Contract.DeliveryReported"
+_ENDED_AS = {"Contract.Completed": "completed", "Contract.Terminated": "terminated"}
+_DECIDED_AS = {"Contract.DeliveryConfirmed": "confirmed", "Contract.DeliveryRejected": "rejected"}
+_CONTRACT = frozenset({SIGNED, AMENDED, REPORTED, *_ENDED_AS, *_DECIDED_AS})
+_MAX_BIGINT = 2**63 - 1
+T = TypeVar("T")
+
+LotId = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+Currency = Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")]
+Whole = Annotated[int, msgspec.Meta(ge=0, le=_MAX_BIGINT)]
+
+
+class StoredLotValue(msgspec.Struct):
+    id: LotId
+    value_minor: Whole
+    currency: Currency
+
+
+class StoredLots(msgspec.Struct):
+    lots: list[StoredLotValue]
+
+
+class _TermsPayload(msgspec.Struct):
+    terms: StoredLots
+
+
+def _payload(event: RecordedEvent, shape: type[T]) -> T | None:
+    """The event's payload in this shape; None (logged) if it is not what the domain writes."""
+    try:
+        return msgspec.convert(event.data, shape)
+    except (msgspec.ValidationError, TypeError, ValueError) as error:
+        _log.warning("impact: %r left out: not what the domain writes (%s)", event, error)
+        return None
+
+
+_Key = tuple[UUID, str]
+
+
+class ImpactProjection(Projection):
+    """The impact ledger's rows (see the module's doc)."""
+
+    name = "impact"
+    logs = (MARKETPLACE,)
+    tables = (impact_reports, impact_commitments, impact_parties, impact_contracts, impact_lots)
+
+    def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
+        mine = [
+            e for e in events if e.log == MARKETPLACE and (e.name in _TERMS or e.name in _CONTRACT)
+        ]
+        if not mine:
+            return
+        batch = _Batch(connection, mine)
+        for event in mine:
+            if event.name in _TERMS:
+                batch.terms(event)
+            elif event.name == SIGNED:
+                batch.signed(event)
+            else:
+                batch.changed(event)
+        batch.write()
+
+
+class _Batch:
+    def __init__(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
+        self.connection = connection
+        signed = {e.originator_id for e in events if e.name == SIGNED}
+        # Signed ones too: a second signing of a stored contract is left out, never inserted.
+        touched = {e.originator_id for e in events if e.name in _CONTRACT}
+        self.contracts = load_rows(connection, impact_contracts, "contract_id", touched)
+        self.created: set[UUID] = set()
+        self.parties: list[Row] = []
+        self.commitments: list[Row] = []
+        self.lots: dict[UUID, list[Row]] = {}  # a tender's lots as its latest terms give them
+        self.reports: dict[_Key, Row] = {}
+        decided = {e.originator_id for e in events if e.name in _DECIDED_AS} - signed
+        if decided:
+            found = connection.execute(
+                select(impact_reports).where(impact_reports.c.contract_id.in_(decided))
+            )
+            self.reports = {(r.contract_id, str(r.report_id)): dict(r._mapping) for r in found}
+
+    def terms(self, event: RecordedEvent) -> None:
+        payload = _payload(event, _TermsPayload)
+        if payload is None:
+            return
+        lots: dict[str, Row] = {}
+        for lot in payload.terms.lots:
+            lots.setdefault(
+                lot.id,
+                {
+                    "tender_id": event.originator_id,
+                    "lot_id": lot.id,
+                    "estimated_minor": lot.value_minor,
+                    "currency": lot.currency,
+                },
+            )
+        self.lots[event.originator_id] = list(lots.values())
+
+    def _estimate(self, tender_id: UUID, lot_id: str, currency: str) -> int | None:
+        if tender_id in self.lots:
+            rows = [r for r in self.lots[tender_id] if r["lot_id"] == lot_id]
+        else:
+            found = self.connection.execute(
+                select(impact_lots).where(
+                    impact_lots.c.tender_id == tender_id, impact_lots.c.lot_id == lot_id
+                )
+            )
+            rows = [dict(r._mapping) for r in found]
+        # An estimate in another currency is no estimate of this contract's value.
+        return next((r["estimated_minor"] for r in rows if r["currency"] == currency), None)
+
+    def signed(self, event: RecordedEvent) -> None:
+        signed = _payload(event, StoredSigned)
+        contract_id = event.originator_id
+        if signed is None or contract_id in self.contracts:  # left out, or signed twice
+            return
+        self.created.add(contract_id)
+        self.contracts[contract_id] = {
+            "contract_id": contract_id,
+            "tender_id": signed.tender_id,
+            "lot_id": signed.lot_id[:40],
+            "buyer_id": signed.buyer_id,
+            "currency": signed.currency[:3],
+            "awarded_minor": signed.value_minor,
+            "value_minor": signed.value_minor,
+            "estimated_minor": self._estimate(signed.tender_id, signed.lot_id, signed.currency),
+            "signed_at": signed.timestamp,
+            "status": "active",
+        }
+        shares: dict[UUID, int] = {}
+        for party in signed.parties:
+            shares.setdefault(party.organisation_id, party.share_percent)
+        self.parties.extend(
+            {"contract_id": contract_id, "organisation_id": o, "share_percent": s}
+            for o, s in shares.items()
+        )
+        measures: dict[str, int] = {}
+        for commitment in signed.commitments:
+            measures.setdefault(commitment.measure, commitment.quantity)
+        self.commitments.extend(
+            {"contract_id": contract_id, "measure": m, "quantity": q} for m, q in measures.items()
+        )
+
+    def changed(self, event: RecordedEvent) -> None:
+        contract_id = event.originator_id
+        row = self.contracts.get(contract_id)
+        if row is None:  # its signing was left out
+            return
+        if event.name == AMENDED:
+            amended = _payload(event, StoredAmended)
+            if amended is not None and amended.value_minor is not None:
+                row["value_minor"] = amended.value_minor
+        elif event.name in _ENDED_AS:
+            row["status"] = _ENDED_AS[event.name]
+        elif event.name == REPORTED:
+            report = _payload(event, StoredReport)
+            if report is None:
+                return
+            key = (contract_id, str(report.report_id))
+            if key in self.reports:  # a report made twice: the first stands
+                return
+            self.reports[key] = {
+                "contract_id": contract_id,
+                "report_id": report.report_id,
+                "reporter_id": report.reporter_id,
+                "period_end": report.period.end,
+                "status": "reported",
+                "delivered": json.dumps(
+                    [{"measure": d.measure, "quantity": d.quantity} for d in report.delivered]
+                ),
+            }
+        else:
+            decision = _payload(event, StoredDecision)
+            if decision is None:
+                return
+            found = self.reports.get((contract_id, str(decision.report_id)))
+            if found is None or found["status"] != "reported":
+                _log.warning("impact: %r left out: no report awaiting a decision", event)
+                return
+            found["status"] = _DECIDED_AS[event.name]
+
+    def write(self) -> None:
+        connection = self.connection
+        if self.lots:
+            connection.execute(delete(impact_lots).where(impact_lots.c.tender_id.in_(self.lots)))
+            insert_rows(connection, impact_lots, [r for rows in self.lots.values() for r in rows])
+        save_rows(connection, impact_contracts, "contract_id", self.contracts, created=self.created)
+        insert_rows(connection, impact_parties, self.parties)
+        insert_rows(connection, impact_commitments, self.commitments)
+        if self.reports:
+            keys = [
+                (contract_id, row["report_id"]) for (contract_id, _), row in self.reports.items()
+            ]
+            connection.execute(
+                delete(impact_reports).where(
+                    tuple_(impact_reports.c.contract_id, impact_reports.c.report_id).in_(keys)
+                )
+            )
+            insert_rows(connection, impact_reports, list(self.reports.values()))
+
+
+def delivered_figures(stored: str) -> list[tuple[str, int]]:
+    """A report row's figures as (measure, quantity); none if the row is not ours to read."""
+    try:
+        items: Any = json.loads(stored)
+        return [
+            (str(item["measure"]), int(item["quantity"]))
+            for item in items
+            if isinstance(item, dict) and isinstance(item.get("quantity"), int)
+        ]
+    except (ValueError, TypeError, KeyError):
+        return []

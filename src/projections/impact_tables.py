@@ -1,0 +1,68 @@
+"""The impact ledger's tables (projections.impact, issue 17), on the read side's one metadata:
+created by Alembic (migrations/versions/*_impact.py), rebuilt by the projection."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text, Uuid
+
+from projections.tables import metadata
+from sharedkernel.sqltypes import UtcDateTime
+
+# Each lot's estimated value as its tender's terms last gave it (drafts and amendments): what a
+# contract for the lot is compared with.
+impact_lots = Table(
+    "impact_lots",
+    metadata,
+    Column("tender_id", Uuid, primary_key=True),
+    Column("lot_id", String(40), primary_key=True),
+    Column("estimated_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+)
+# A row a signed contract: the value it was awarded at (signed), the value it stands at
+# (amended), and its lot's estimate at signing (NULL: the estimate was never seen).
+impact_contracts = Table(
+    "impact_contracts",
+    metadata,
+    Column("contract_id", Uuid, primary_key=True),
+    Column("tender_id", Uuid, nullable=False),
+    Column("lot_id", String(40), nullable=False),
+    Column("buyer_id", Uuid, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("awarded_minor", BigInteger, nullable=False),
+    Column("value_minor", BigInteger, nullable=False),
+    Column("estimated_minor", BigInteger, nullable=True),
+    Column("signed_at", UtcDateTime, nullable=False),
+    Column("status", String(20), nullable=False),
+)
+Index("ix_impact_contracts_signed_at", impact_contracts.c.signed_at)
+# The supplier parties and their whole-percentage shares (a single supplier: 100).
+impact_parties = Table(
+    "impact_parties",
+    metadata,
+    Column("contract_id", Uuid, primary_key=True),
+    Column("organisation_id", Uuid, primary_key=True),
+    Column("share_percent", Integer, nullable=False),
+)
+Index("ix_impact_parties_organisation_id", impact_parties.c.organisation_id)
+# What the winning bid committed, per measure.
+impact_commitments = Table(
+    "impact_commitments",
+    metadata,
+    Column("contract_id", Uuid, primary_key=True),
+    Column("measure", String(60), primary_key=True),
+    Column("quantity", BigInteger, nullable=False),
+)
+# Each delivery report: its reporter, the end of its period (when it counts), its status
+# (reported, confirmed, rejected) and its figures (JSON [{"measure", "quantity"}]). Only
+# confirmed reports count as delivered.
+impact_reports = Table(
+    "impact_reports",
+    metadata,
+    Column("contract_id", Uuid, primary_key=True),
+    Column("report_id", Uuid, primary_key=True),
+    Column("reporter_id", Uuid, nullable=False),
+    Column("period_end", UtcDateTime, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("delivered", Text, nullable=False),
+)
+Index("ix_impact_reports_period_end", impact_reports.c.period_end)
