@@ -25,6 +25,7 @@ from projections.events import EventSource
 from sharedkernel.events import Context
 from tests.api.conftest import Mailbox
 from tests.api.helpers import register, services_of, token
+from tests.api.test_membership_standing import admitted, pay
 from tests.conftest import FAST_PASSWORDS, AppClient, running
 from tests.unit.test_tender_domain import evaluation
 from tradehall.api.app import create_app
@@ -102,6 +103,15 @@ async def member(client: Client) -> tuple[uuid.UUID, dict[str, str], str]:
     return uuid.UUID(org["id"]), await token(client, org["email"]), org["email"]
 
 
+async def good_member(
+    client: Client, staff_headers: dict[str, str]
+) -> tuple[uuid.UUID, dict[str, str]]:
+    """A member in good standing (admitted and paid): its id and headers."""
+    org, headers = await admitted(client, staff_headers)
+    assert (await pay(client, org, staff_headers)).status_code == 201
+    return uuid.UUID(org["id"]), headers
+
+
 async def save(
     client: Client, clock: ManualClock, organisation: uuid.UUID, delivery: Delivery, **criteria: Any
 ) -> uuid.UUID:
@@ -113,6 +123,7 @@ async def save(
         "Catering",
         Criteria.parse(**criteria),
         delivery,
+        True,
     )
     return uuid.UUID(str(saved.aggregate_id))
 
@@ -411,9 +422,11 @@ def ok(response: httpx.Response, status: int = 200) -> Any:
     return response.json() if response.content else None
 
 
-async def test_saved_searches_and_the_feed_over_http(client: Client, clock: ManualClock) -> None:
-    organisation, headers, _ = await member(client)
-    other, other_headers, _ = await member(client)
+async def test_saved_searches_and_the_feed_over_http(
+    client: Client, clock: ManualClock, staff_headers: dict[str, str]
+) -> None:
+    organisation, headers = await good_member(client, staff_headers)
+    other, other_headers = await good_member(client, staff_headers)
     council = await buyer(client, clock)
     base = f"/api/v1/organisations/{organisation}"
     tag = uuid.uuid4().hex[:10]  # a PostgreSQL run's tables hold other tests' tenders too

@@ -4,11 +4,13 @@ how its alerts are delivered (at once or in a daily digest). Saved, changed, del
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from marketplace.alerts.criteria import Criteria, Delivery, search_name
 from sharedkernel.errors import NotFound
 from sharedkernel.events import Context, TradehallAggregate
+
+_KEY_NAMESPACE = uuid5(NAMESPACE_URL, "https://tradehall.invalid/saved-search-key")
 
 
 class SavedSearch(TradehallAggregate):
@@ -47,6 +49,18 @@ class SavedSearch(TradehallAggregate):
         self.criteria = Criteria.from_data(criteria)
         self.delivery = Delivery(delivery)
         self.deleted = False
+
+    @staticmethod
+    def id_for(organisation_id: UUID, idempotency_key: str) -> UUID:
+        """The id of the organisation's search saved with this Idempotency-Key."""
+        return uuid5(_KEY_NAMESPACE, f"{organisation_id}:{idempotency_key}")
+
+    @staticmethod
+    def as_asked(
+        name: str, criteria: Criteria, delivery: Delivery
+    ) -> tuple[str, Criteria, Delivery]:
+        """What a save asks for, as a saved search holds it (to compare a replayed save)."""
+        return search_name(name), criteria, delivery
 
     @classmethod
     def save(

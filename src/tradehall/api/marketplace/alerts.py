@@ -16,11 +16,22 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from marketplace.alerts.book import MAX_SEARCHES
 from marketplace.alerts.criteria import Criteria
 from marketplace.alerts.criteria import Delivery as DeliveryKind
+from marketplace.alerts.search import SavedSearch
 from marketplace.application import MarketplaceApp
+from membership.application import MembershipApp
+from sharedkernel.errors import Conflict
+from sharedkernel.writing import Saved
 from tradehall.api.access import own_organisation, rule
-from tradehall.api.commands import Commands, command_response, current_user, etag
+from tradehall.api.commands import (
+    Commands,
+    command_response,
+    current_user,
+    etag,
+    idempotency_key,
+)
 from tradehall.api.marketplace.schemas.alerts import (
     AlertsView,
     AlertView,
@@ -99,25 +110,53 @@ class AlertsController(Controller):
             "it), keywords (all, in the title or description), VCSE-suitable only, outside "
             "opportunities included or not. `delivery`: `immediate` (a message an alert) or "
             "`daily` (one digest a day). Only what is published after the search is saved "
-            "alerts; an outside opportunity must be open and first released after it."
+            "alerts; an outside opportunity must be open and first released after it. "
+            "Only a member in good standing saves a search (else a 409); an organisation keeps "
+            f"at most {MAX_SEARCHES} (the next is a 409 until one is deleted). With an "
+            "`Idempotency-Key`, the search's id follows from the organisation and the key: a "
+            "retried request answers the same search and records nothing more; the same key "
+            "with another search is a 409."
         ),
     )
     async def save(
         self,
         commands: NamedDependency[Commands],
         marketplace: NamedDependency[MarketplaceApp],
+        membership: NamedDependency[MembershipApp],
         organisation_id: FromPath[UUID],
         data: JSONBody[SavedSearchBody],
     ) -> Response[CommandResult]:
+        key = idempotency_key(commands.request)
         user = current_user(commands.request)
-        saved = await commands.record(
-            marketplace.save_search,
-            organisation_id,
-            user.id,
-            data.name,
-            _criteria(data),
-            DeliveryKind.parse(data.delivery),
-        )
+        criteria = _criteria(data)
+        delivery = DeliveryKind.parse(data.delivery)
+        standing = await commands.run(membership.is_in_good_standing, organisation_id)
+        search_id = SavedSearch.id_for(organisation_id, key) if key is not None else None
+        try:
+            saved = await commands.record(
+                marketplace.save_search,
+                organisation_id,
+                user.id,
+                data.name,
+                criteria,
+                delivery,
+                standing,
+                search_id,
+            )
+        except Conflict:
+            if search_id is None:
+                raise
+            found = await commands.run(marketplace.saved_search_as_saved, search_id)
+            if found is None or found[0].organisation_id != organisation_id:
+                raise
+            first, version = found
+            asked = SavedSearch.as_asked(data.name, criteria, delivery)
+            if (first.name, first.criteria, first.delivery) != asked:
+                raise Conflict(
+                    "this Idempotency-Key was used for another saved search: "
+                    "use a new key for a new search"
+                ) from None
+            saved = Saved(first.id, version, None)
         return command_response(saved, LOG, status_code=201)
 
     @get(SEARCHES, opt=rule(own_organisation()), summary="The organisation's saved searches")
@@ -170,24 +209,29 @@ class AlertsController(Controller):
         SEARCH,
         opt=rule(own_organisation()),
         status_code=200,
-        summary="Change a saved search (If-Match: its version)",
+        summary="Change a saved search (If-Match: its version; members in good standing)",
     )
     async def change(
         self,
         commands: NamedDependency[Commands],
         marketplace: NamedDependency[MarketplaceApp],
+        membership: NamedDependency[MembershipApp],
         organisation_id: FromPath[UUID],
         search_id: FromPath[UUID],
         data: JSONBody[SavedSearchBody],
     ) -> Response[CommandResult]:
+        criteria = _criteria(data)
+        delivery = DeliveryKind.parse(data.delivery)
+        standing = await commands.run(membership.is_in_good_standing, organisation_id)
         return await commands.execute(
             LOG,
             marketplace.change_search,
             organisation_id,
             search_id,
             data.name,
-            _criteria(data),
-            DeliveryKind.parse(data.delivery),
+            criteria,
+            delivery,
+            standing,
         )
 
     @delete(
