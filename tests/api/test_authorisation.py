@@ -215,6 +215,15 @@ EXPECTED_RULES = {
     ("DELETE", f"{ORG}/saved-searches/{{search_id:uuid}}"): OWN,
     ("GET", f"{ORG}/alerts"): OWN,
     ("POST", f"{ORG}/alerts/{{alert_id:uuid}}/read"): OWN,
+    # Impact (issue 17): the association's totals, chart and proxy values for anyone; the
+    # reports by member, buyer and period for staff; an organisation's own for its users.
+    ("GET", "/api/v1/impact"): PUBLIC_,
+    ("GET", "/api/v1/impact/chart.svg"): PUBLIC_,
+    ("GET", "/api/v1/impact/report"): STAFF,
+    ("GET", "/api/v1/impact/report.csv"): STAFF,
+    ("GET", "/api/v1/impact/proxy-values"): PUBLIC_,
+    ("POST", "/api/v1/impact/proxy-values"): STAFF,
+    ("GET", f"{ORG}/impact"): OWN_OR_STAFF,
     ("GET", TENDER): PUBLIC_,
     ("PUT", TENDER): TENDER_BUYERS,
     ("POST", f"{TENDER}/publication"): TENDER_BUYERS,

@@ -12,6 +12,7 @@ from projections.base import Projection
 from projections.buyers import BuyersProjection
 from projections.clarifications import ClarificationsProjection
 from projections.contracts import ContractsProjection
+from projections.impact import ImpactProjection
 from projections.listings import ListingsProjection
 from projections.matching import MatchingProjection
 from projections.ocds import OcdsProjection
@@ -24,6 +25,8 @@ from tradehall.api.marketplace import (
     closure_days,
     contracts,
     evaluation,
+    impact,
+    impact_proxies,
     listings,
     matching,
     ocds,
@@ -82,6 +85,7 @@ def _projections(settings: Settings) -> Sequence[Projection]:
         MatchingProjection(),
         OcdsProjection(settings.public_url),
         OpportunitiesProjection(),
+        ImpactProjection(),
     ]
 
 
@@ -109,6 +113,8 @@ MARKETPLACE = ContextDeclaration(
         *ocds.CONTROLLERS,
         *opportunities.CONTROLLERS,
         *alerts.CONTROLLERS,
+        *impact.CONTROLLERS,
+        *impact_proxies.CONTROLLERS,
     ),
     projections=_projections,
     followers=_followers,

@@ -1,0 +1,313 @@
+"""The association's impact over HTTP (issue 17), read from the impact ledger: what members won
+and delivered. Anyone reads the association's totals and a quarterly SVG chart; staff read the
+reports by member, buyer, year or quarter, and download them as CSV; a member's users read their
+own organisation's. Social value is valued by the proxy-value table (its versions by date,
+/api/v1/impact/proxy-values)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Response, get
+from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
+from litestar.params import FromPath, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from marketplace.application import MarketplaceApp
+from marketplace.working_days import london_date
+from projections.impact_ledger import Grouping as LedgerGrouping
+from projections.impact_ledger import LedgerContract, LedgerDelivery, Rate, Totals, ledger
+from projections.impact_query import ledger_contracts, ledger_deliveries, names_of
+from tradehall.api.access import PUBLIC, own_organisation_or_staff, rule, staff_only
+from tradehall.api.commands import Commands
+from tradehall.api.downloads import CSV, csv_attachment
+from tradehall.api.marketplace.schemas.impact import (
+    Figure,
+    Grouping,
+    ImpactReportView,
+    ImpactSummaryView,
+    MemberImpactView,
+)
+from tradehall.api.reads import PositionParam, ReadYourWrites, with_consistency
+from tradehall.marketplace.impact.chart import quarterly_chart
+from tradehall.marketplace.impact.report import group_view, named_groups, rate_of, report_csv
+
+# The projection whose tables these reads use (read-your-writes waits on it).
+PROJECTION = "impact"
+SVG = "image/svg+xml"
+# A drawing, never a page: nothing in it runs, nothing is fetched.
+_SVG_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_FIRST_YEAR, _LAST_YEAR = 2000, 2100
+_LEDGER_TERMS = (
+    "A contract counts once in the association's, a buyer's and a period's totals (by its "
+    "signing day); a consortium's counts for each partner with its value, estimate and "
+    "commitments split by share (whole pence and units, largest remainder). Delivered means "
+    "confirmed by the buyer, counted for the party that reported it, on its period's last day. "
+    "Money is per currency, never converted; the estimate is compared with the value awarded "
+    "(as signed). Social value in GBP pence: each quantity times the proxy value per unit in "
+    "effect on the day (/api/v1/impact/proxy-values). Days are London's."
+)
+
+DayParam = Annotated[str | None, QueryParameter(max_length=10, description="YYYY-MM-DD")]
+GroupingParam = Annotated[
+    Grouping, QueryParameter(name="by", description="member, buyer, year or quarter")
+]
+FigureParam = Annotated[
+    Figure,
+    QueryParameter(
+        name="figure",
+        description="social_value (default), contract_value, jobs or savings (GBP only)",
+    ),
+]
+YearParam = Annotated[
+    int | None,
+    QueryParameter(
+        name="year", ge=_FIRST_YEAR, le=_LAST_YEAR, description="the year (default: this one)"
+    ),
+]
+
+
+def _refused(name: str, message: str) -> ValidationException:
+    return ValidationException(
+        f"{name}: {message}", extra=[{"key": name, "message": message, "source": "query"}]
+    )
+
+
+def _day(name: str, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        if not _DAY.fullmatch(value):
+            raise ValueError
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise _refused(name, "a date, YYYY-MM-DD") from None
+    if not _FIRST_YEAR <= day.year <= _LAST_YEAR:
+        raise _refused(name, f"a date from {_FIRST_YEAR} to {_LAST_YEAR}")
+    return day
+
+
+def _window(since: str | None, until: str | None) -> tuple[date | None, date | None]:
+    start, end = _day("since", since), _day("until", until)
+    if start is not None and end is not None and end <= start:
+        raise _refused("until", "after since")
+    return start, end
+
+
+class _Ledger:
+    """One read of the ledger and the proxy-value table, for one request."""
+
+    def __init__(
+        self, contracts: list[LedgerContract], deliveries: list[LedgerDelivery], rate: Rate
+    ) -> None:
+        self.contracts, self.deliveries, self.rate = contracts, deliveries, rate
+
+    def by(self, grouping: LedgerGrouping, **window: date | None) -> dict[str, Totals]:
+        return ledger(self.contracts, self.deliveries, self.rate, grouping, **window)
+
+
+async def _read(
+    engine: AsyncEngine,
+    commands: Commands,
+    marketplace: MarketplaceApp,
+    party: UUID | None = None,
+) -> _Ledger:
+    tables = await commands.run(marketplace.proxy_tables)
+    async with engine.connect() as connection:
+        contracts = await ledger_contracts(connection, london_date, party)
+        ids = None if party is None else [c.contract_id for c in contracts]
+        deliveries = await ledger_deliveries(connection, london_date, ids)
+    return _Ledger(contracts, deliveries, rate_of(tables))
+
+
+class ImpactController(Controller):
+    path = "/api/v1/impact"
+    tags = ["impact"]
+
+    @get(
+        opt=rule(PUBLIC),
+        summary="The association's impact: what its members won and delivered",
+        description=(
+            "Totals for the association, all time and year by year: contracts won, their value "
+            "per currency, estimates against awarded values, and each social-value measure "
+            f"committed against delivered, with its value in pence. {_LEDGER_TERMS}"
+        ),
+    )
+    async def summary(
+        self,
+        engine: NamedDependency[AsyncEngine],
+        reads: NamedDependency[ReadYourWrites],
+        commands: NamedDependency[Commands],
+        marketplace: NamedDependency[MarketplaceApp],
+        position: PositionParam = None,
+    ) -> Response[ImpactSummaryView]:
+        consistent = await reads.after(PROJECTION, position)
+        read = await _read(engine, commands, marketplace)
+        whole = read.by(LedgerGrouping.ASSOCIATION).get("all") or Totals("all")
+        body = ImpactSummaryView(
+            totals=group_view(whole),
+            years=[group_view(t) for _, t in sorted(read.by(LedgerGrouping.YEAR).items())],
+            proxy_values="/api/v1/impact/proxy-values",
+            consistent=consistent,
+        )
+        return with_consistency(body, consistent)
+
+    @get(
+        "/report",
+        opt=rule(staff_only()),
+        summary="The impact report by member, buyer, year or quarter (staff)",
+        description=(
+            "`by`: member (a consortium's partners each with its share), buyer, year or "
+            "quarter; `since` (inclusive) and `until` (exclusive), YYYY-MM-DD: contracts signed "
+            "and deliveries whose period ended between them. The same as CSV at "
+            f"/api/v1/impact/report.csv. {_LEDGER_TERMS}"
+        ),
+    )
+    async def report(
+        self,
+        engine: NamedDependency[AsyncEngine],
+        reads: NamedDependency[ReadYourWrites],
+        commands: NamedDependency[Commands],
+        marketplace: NamedDependency[MarketplaceApp],
+        by: GroupingParam = "member",
+        since: DayParam = None,
+        until: DayParam = None,
+        position: PositionParam = None,
+    ) -> Response[ImpactReportView]:
+        start, end = _window(since, until)
+        consistent = await reads.after(PROJECTION, position)
+        groups = await _report(engine, commands, marketplace, by, start, end)
+        body = ImpactReportView(by=by, since=start, until=end, groups=groups, consistent=consistent)
+        return with_consistency(body, consistent)
+
+    @get(
+        "/report.csv",
+        opt=rule(staff_only()),
+        media_type=CSV,
+        summary="The impact report as CSV (staff)",
+        description=(
+            "The report's groups as rows for a spreadsheet: per group a `money` row a currency, "
+            "a `measure` row a social-value measure (values in GBP pence) and a `social_value` "
+            "row; filter by `kind` before summing a column. Parameters as the JSON report's."
+        ),
+    )
+    async def report_csv(
+        self,
+        engine: NamedDependency[AsyncEngine],
+        commands: NamedDependency[Commands],
+        marketplace: NamedDependency[MarketplaceApp],
+        by: GroupingParam = "member",
+        since: DayParam = None,
+        until: DayParam = None,
+    ) -> Response[str]:
+        start, end = _window(since, until)
+        groups = await _report(engine, commands, marketplace, by, start, end)
+        return csv_attachment(report_csv(groups), f"impact-by-{by}.csv")
+
+    @get(
+        "/chart.svg",
+        opt=rule(PUBLIC),
+        media_type=SVG,
+        summary="Impact per quarter of a year as an SVG bar chart",
+        description=(
+            "For an annual report: `figure` is social_value (committed and delivered, £ by the "
+            "proxy values), contract_value (£ won), jobs (local jobs and apprenticeships "
+            "delivered) or savings (£ estimated less awarded); money in GBP only. `year`: "
+            "default this year (London)."
+        ),
+    )
+    async def chart(
+        self,
+        engine: NamedDependency[AsyncEngine],
+        commands: NamedDependency[Commands],
+        marketplace: NamedDependency[MarketplaceApp],
+        figure: FigureParam = "social_value",
+        year: YearParam = None,
+    ) -> Response[str]:
+        shown = year if year is not None else london_date(commands.clock.now()).year
+        read = await _read(engine, commands, marketplace)
+        quarters = read.by(
+            LedgerGrouping.QUARTER, since=date(shown, 1, 1), until=date(shown + 1, 1, 1)
+        )
+        svg = await commands.run(lambda: quarterly_chart(figure, shown, quarters))
+        return Response(svg, media_type=SVG, headers=_SVG_HEADERS)
+
+
+async def _report(
+    engine: AsyncEngine,
+    commands: Commands,
+    marketplace: MarketplaceApp,
+    by: Grouping,
+    since: date | None,
+    until: date | None,
+) -> list[Any]:
+    read = await _read(engine, commands, marketplace)
+    groups = read.by(LedgerGrouping(by), since=since, until=until)
+    if by in ("member", "buyer"):
+        async with engine.connect() as connection:
+            names = await names_of(connection, [UUID(key) for key in groups])
+        return named_groups(groups, names)
+    return [group_view(groups[key]) for key in sorted(groups)]
+
+
+class MemberImpactController(Controller):
+    path = "/api/v1/organisations/{organisation_id:uuid}/impact"
+    tags = ["impact"]
+
+    @get(
+        opt=rule(own_organisation_or_staff()),
+        summary="The organisation's own impact: what it won and delivered",
+        description=(
+            "Its part of the contracts it is a party to (a consortium's by its share) and what "
+            "it reported and the buyer confirmed, all time (or from `since` to before `until`) "
+            f"and year by year. {_LEDGER_TERMS}"
+        ),
+    )
+    async def mine(
+        self,
+        engine: NamedDependency[AsyncEngine],
+        reads: NamedDependency[ReadYourWrites],
+        commands: NamedDependency[Commands],
+        marketplace: NamedDependency[MarketplaceApp],
+        organisation_id: FromPath[UUID],
+        since: DayParam = None,
+        until: DayParam = None,
+        position: PositionParam = None,
+    ) -> Response[MemberImpactView]:
+        start, end = _window(since, until)
+        consistent = await reads.after(PROJECTION, position)
+        read = await _read(engine, commands, marketplace, party=organisation_id)
+        key = str(organisation_id)
+        whole = read.by(LedgerGrouping.MEMBER, since=start, until=end).get(key) or Totals(key)
+        years = []
+        for year in sorted(
+            {c.signed_on.year for c in read.contracts} | {d.on.year for d in read.deliveries}
+        ):
+            first, last = date(year, 1, 1), date(year + 1, 1, 1)
+            if (start is not None and last <= start) or (end is not None and first >= end):
+                continue
+            groups = read.by(
+                LedgerGrouping.MEMBER,
+                since=max(first, start) if start else first,
+                until=min(last, end) if end else last,
+            )
+            view = group_view(groups.get(key) or Totals(key))
+            view.key = str(year)
+            years.append(view)
+        body = MemberImpactView(
+            organisation_id=key,
+            since=start,
+            until=end,
+            totals=group_view(whole),
+            years=years,
+            consistent=consistent,
+        )
+        return with_consistency(body, consistent)
+
+
+CONTROLLERS: tuple[type[Controller], ...] = (ImpactController, MemberImpactController)
