@@ -18,7 +18,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from types import MappingProxyType
 from typing import Any
 from uuid import NAMESPACE_URL, uuid5
 
@@ -192,7 +191,8 @@ def parse_table(
         raise InvalidValue("note", "text")
     why = domain_text(note, "note", MAX_NOTE, required=None)
     ordered = {m: found[m] for m in MEASURES}
-    return ProxyTable(effective_from, MappingProxyType(ordered), why)
+    # A plain dict (aggregates are copied by pickling): treat it as read-only.
+    return ProxyTable(effective_from, ordered, why)
 
 
 def default_table(rows: Iterable[tuple[str, str, str, str]]) -> ProxyTable:
