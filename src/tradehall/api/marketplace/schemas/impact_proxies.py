@@ -17,7 +17,6 @@ PencePerUnit = Annotated[
     msgspec.Meta(
         min_length=1,
         max_length=20,
-        pattern=r"^[0-9]+(\.[0-9]{1,4})?$",
         description=(
             "pence per unit of the measure, as a decimal string (at most 4 places, from 0 to "
             '1000000000), such as "1221" or "0.25"'
