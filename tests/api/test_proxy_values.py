@@ -11,51 +11,20 @@ impact ledger values 2026's contracts) ever find them in effect, and asserts onl
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import pytest
 
 from marketplace.bids.content import MEASURES
 from tests.api.helpers import register, token
-from tests.conftest import FAST_PASSWORDS, AppClient, running
-from tradehall.api.app import create_app
-from tradehall.api.marketplace import impact_proxies
+from tests.conftest import AppClient
 from tradehall.clock import ManualClock
-from tradehall.context import ContextDeclaration
-from tradehall.settings import Settings
-from tradehall.store.base import Store
 
 Client = AppClient
 Headers = dict[str, str]
 URL = "/api/v1/impact/proxy-values"
 SOURCE = "Example figures, https://example.org/figures"
-
-
-def _with_routes(context: ContextDeclaration) -> ContextDeclaration:
-    """The marketplace with the proxy-value routes, unless it declares them already (once the
-    declaration registers them, this changes nothing)."""
-    if context.name != "marketplace":
-        return context
-    controllers = tuple(context.controllers)
-    if impact_proxies.ProxyValuesController in controllers:
-        return context
-    return replace(context, controllers=controllers + impact_proxies.CONTROLLERS)
-
-
-@pytest.fixture
-async def client(settings: Settings, store: Store, clock: ManualClock) -> AsyncIterator[AppClient]:
-    from tradehall.contexts import CONTEXTS
-
-    contexts = tuple(_with_routes(c) for c in CONTEXTS)
-    app = create_app(
-        settings, clock=clock, store=store, passwords=FAST_PASSWORDS, contexts=contexts
-    )
-    async with running(app), AppClient(app) as http:
-        yield http
 
 
 def body(day: str, note: str = "", **rates: str) -> dict[str, Any]:
