@@ -148,10 +148,14 @@ class ContractsProjection(Projection):
         mine = [e for e in events if e.log == MARKETPLACE and e.name in _CONTRACT_EVENTS]
         if not mine:
             return
-        created = {e.originator_id for e in mine if e.name == SIGNED}
-        earlier = {e.originator_id for e in mine} - created
-        batch = _Batch(load_rows(connection, contracts, "contract_id", earlier), set(), [], {}, {})
-        decided = {e.originator_id for e in mine if e.name in _DECIDED_AS} - created
+        signed = {e.originator_id for e in mine if e.name == SIGNED}
+        # Signed ones too: a second signing of a stored contract (not the domain's doing) is
+        # left out, never inserted over it.
+        touched = {e.originator_id for e in mine}
+        batch = _Batch(load_rows(connection, contracts, "contract_id", touched), set(), [], {}, {})
+        decided = {e.originator_id for e in mine if e.name in _DECIDED_AS} - (
+            signed - batch.rows.keys()
+        )
         batch.measures = _load_children(connection, contract_measures, "measure", decided)
         batch.reports = _load_children(connection, contract_delivery_reports, "report_id", decided)
         for event in mine:
