@@ -115,12 +115,7 @@ class StoredDecision(msgspec.Struct):
 
 
 def _payload(event: RecordedEvent, shape: type[T]) -> T | None:
-    """The event's payload in this shape; None (logged) if it is not what the domain writes."""
-    try:
-        return msgspec.convert(event.data, shape)
-    except (msgspec.ValidationError, TypeError, ValueError) as error:
-        _log.warning("contracts: %r left out: not a contract's event (%s)", event, error)
-        return None
+    return event.payload_as(shape, "contracts")
 
 
 _Key = tuple[UUID, Any]  # (contract id, measure or report id)

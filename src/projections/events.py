@@ -8,13 +8,17 @@ asks for it; most projections skip most events by name without decoding them.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 import msgspec
+
+_log = logging.getLogger("tradehall.projections")
+T = TypeVar("T")
 
 # The eventsourcing JSONTranscoder writes {"_type_": name, "_data_": value} for non-JSON types.
 # msgspec decodes the usual payload (values, lists of values, these three wrappers) in one pass,
@@ -140,6 +144,15 @@ class RecordedEvent:
 
     def __repr__(self) -> str:
         return f"RecordedEvent({self.log}:{self.position} {self.name} of {self.originator_id})"
+
+    def payload_as(self, shape: type[T], reader: str) -> T | None:
+        """The payload in this shape (checked whole); None, with a log line naming `reader`,
+        if it is not what the domain writes (ADR 16: such an event is left out)."""
+        try:
+            return msgspec.convert(self.data, shape)
+        except (msgspec.ValidationError, TypeError, ValueError) as error:
+            _log.warning("%s: %r left out: not what the domain writes (%s)", reader, self, error)
+            return None
 
 
 # (position, originator id as a UUID, its 16 bytes or text, originator version, topic, state),

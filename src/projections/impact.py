@@ -73,12 +73,7 @@ class _TermsPayload(msgspec.Struct):
 
 
 def _payload(event: RecordedEvent, shape: type[T]) -> T | None:
-    """The event's payload in this shape; None (logged) if it is not what the domain writes."""
-    try:
-        return msgspec.convert(event.data, shape)
-    except (msgspec.ValidationError, TypeError, ValueError) as error:
-        _log.warning("impact: %r left out: not what the domain writes (%s)", event, error)
-        return None
+    return event.payload_as(shape, "impact")
 
 
 _Key = tuple[UUID, str]
