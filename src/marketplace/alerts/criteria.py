@@ -126,15 +126,27 @@ class Criteria:
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Criteria:
+        """Criteria as `as_data` wrote them; TypeError/KeyError for anything else (an event
+        another writer stored: a text where a list belongs would match letter by letter)."""
+
         def bound(value: Any) -> int | None:
-            return None if value is None else int(value)
+            if value is None:
+                return None
+            if type(value) is not int:
+                raise TypeError("a value bound is not a whole number")
+            return value
+
+        def texts(value: Any) -> tuple[str, ...]:
+            if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+                raise TypeError("not a list of texts")
+            return tuple(value)
 
         return cls(
-            cpv_prefixes=tuple(data["cpv_prefixes"]),
-            regions=tuple(data["regions"]),
+            cpv_prefixes=texts(data["cpv_prefixes"]),
+            regions=texts(data["regions"]),
             min_value_minor=bound(data["min_value_minor"]),
             max_value_minor=bound(data["max_value_minor"]),
-            keywords=tuple(data["keywords"]),
+            keywords=texts(data["keywords"]),
             vcse_only=bool(data["vcse_only"]),
             include_outside=bool(data["include_outside"]),
         )

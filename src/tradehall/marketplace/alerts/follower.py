@@ -197,8 +197,10 @@ class AlertFollower(NoticeFollower):
         batch = _Batch(connection, self.public_url)
         for event in relevant:
             at = event.data.get("timestamp")
-            if not isinstance(at, datetime):
-                _log.warning("alerts: %r skipped: it has no time", event)
+            if not isinstance(at, datetime) or at.utcoffset() is None:
+                # Event time decides every alert: one with no time, or a naive one (no store
+                # column takes it, and it compares with no other), is left out.
+                _log.warning("alerts: %r skipped: it has no time with an offset", event)
                 continue
             try:
                 batch.apply(event, at)
@@ -320,6 +322,8 @@ class _Batch:
 
     def _look_back(self, search: _Search, at: datetime) -> None:
         """A search saved or changed at `at`: what was published after it was saved, open now."""
+        if search.deleted:
+            return  # changed after its deletion: only another writer's log says so
         table = alert_items
         stored = self.connection.execute(
             select(table).where(
