@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from marketplace.contracts import CONFIRMED, REPORTED, ContractStatus
 from marketplace.evaluation.lot import LotStatus
@@ -45,6 +46,7 @@ from tradehall.dev.demo import (
     TRY_CPV,
     TRY_TENDER_CPV,
 )
+from tradehall.dev.demo_alerts import SEARCHES as DEMO_SEARCHES
 from tradehall.dev.demo_awards import (
     AMENDMENT_REASON,
     AWARD_TENDERS,
@@ -63,10 +65,14 @@ from tradehall.dev.demo_awards import (
     contract_of,
     report_id,
 )
-from tradehall.dev.demo_outside import EXTENDED_OCID, TYPESETTING_OCID
+from tradehall.dev.demo_outside import BREAD_OCID, EXTENDED_OCID, TYPESETTING_OCID
+from tradehall.mail.tables import outbox_messages
+from tradehall.marketplace.alerts.follower import IMMEDIATE_TEMPLATE
 from tradehall.marketplace.award_notices import all_sent, summary_message_ids
 from tradehall.settings import Settings
 
+# The demo member's sign-in (the first enterprise's, the Tees Valley bakery), as printed.
+MEMBER_EMAIL = "member@demo.tradehall.example"
 # The release tags of the OCDS mapping table (projections.ocds): the demo emits each of them.
 OCDS_TAGS = {
     "planning",
@@ -172,6 +178,27 @@ async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path
         contacts = await client.get(
             f"/api/v1/organisations/{bakery_id}/contact-points", headers=staff
         )
+        # Saved searches: the demo member's (the bakery's) alerts, and its immediate messages.
+        member_in = await client.post(
+            "/api/v1/auth/token", json={"email": MEMBER_EMAIL, "password": MEMBER_PASSWORD}
+        )
+        assert member_in.status_code in (200, 201), member_in.text
+        member = {"Authorization": f"Bearer {member_in.json()['access_token']}"}
+        alert_feed = (
+            await client.get(f"/api/v1/organisations/{bakery_id}/alerts", headers=member)
+        ).json()
+        searches = (
+            await client.get(f"/api/v1/organisations/{bakery_id}/saved-searches", headers=member)
+        ).json()
+        async with services.engine.connect() as connection:
+            alert_mail = list(
+                await connection.scalars(
+                    select(outbox_messages.c.message_id).where(
+                        outbox_messages.c.organisation_id == bakery_id,
+                        outbox_messages.c.template == IMMEDIATE_TEMPLATE,
+                    )
+                )
+            )
         marks = services.applications["marks"]
         found = re.findall(
             r"quality mark (?:application )?(\S+) \(.*, organisation (\S+)\): (\w+)", first.output
@@ -453,6 +480,28 @@ async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path
     assert typesetting in suggested, recommended
     assert suggested[typesetting]["source"] == "Crown Commercial Service (Contracts Finder)"
     assert suggested[typesetting]["url"].startswith("https://")
+
+    # Saved searches: the bakery's two, saved before the tenders and opportunities were
+    # published, have alerts waiting unread: food and catering at once (each a message in the
+    # outbox), grounds and cleaning for the daily digest (not yet queued); none for a tender
+    # published before them, nor for a draft.
+    assert {s["id"] for s in searches["items"]} == {str(s.id) for s in DEMO_SEARCHES}
+    alerted = {i["item_id"]: i for i in alert_feed["items"]}
+    assert alert_feed["unread"] == len(alerted) >= 4
+    parks = next(t.id for t in TENDERS if t.key == "active, second")
+    draft_tender = next(t.id for t in TENDERS if t.key == "draft")
+    food, grounds = (str(s.id) for s in DEMO_SEARCHES)
+    assert alerted[str(ACTIVE_TENDER.id)]["search_id"] == food
+    assert alerted[str(opportunity_id_for(BREAD_OCID))]["search_id"] == food
+    assert alerted[str(parks)]["search_id"] == grounds
+    assert str(OPENED_TENDER.id) not in alerted
+    assert str(draft_tender) not in alerted
+    at_once = [i for i in alerted.values() if i["delivery"] == "immediate"]
+    assert all(i["sent"] for i in at_once)
+    assert not any(i["sent"] for i in alerted.values() if i["delivery"] == "daily")
+    assert len(alert_mail) == len(at_once) >= 2
+    for output in (first.output, second.output):
+        assert f'the demo member saved "{DEMO_SEARCHES[0].name}"' in output
 
     # OCDS: the pages hold each release once, and every tag of the mapping table (none beyond).
     assert len(pages) > 1

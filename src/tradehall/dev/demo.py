@@ -45,6 +45,7 @@ from membership.standing import MembershipStatus, grace_ends
 from sharedkernel.events import CLOCK, Context, user_actor
 from sharedkernel.money import Money
 from tradehall.clock import ManualClock
+from tradehall.dev.demo_alerts import alert_lines, seed_alerts
 from tradehall.dev.demo_outside import outside_lines, seed_outside
 from tradehall.identity.users import Role, insert_user
 from tradehall.marketplace.bids.notices import invitations, receipts
@@ -538,7 +539,9 @@ async def seed_demo(
             listings=len(LISTINGS),
             tenders=_tender_states() + award_tender_states(),
             bidders=_bidder_logins(also=award_bids_of),
-            awards=award_lines(await awarded_ocid(registrar, marketplace)) + outside_lines(),
+            awards=award_lines(await awarded_ocid(registrar, marketplace))
+            + outside_lines()
+            + alert_lines(member_email, MEMBER_PASSWORD),
         )
     rng = random.Random(2026)  # noqa: S311 (made-up registry numbers, not secrets)
     staff_id = uuid.uuid4()
@@ -659,6 +662,7 @@ async def seed_demo(
     await _seed_opened_tender(registrar, opening, members, buyers)
     # Then the evaluated and awarded ones, still before any key of a tender to discard.
     awards = await seed_awards(registrar, opening, members, buyers, engine, settle)
+    await seed_alerts(registrar, marketplace, members[0])  # dated before what follows
     await seed_outside(registrar, marketplace)
     await _seed_tenders(registrar, marketplace, sealing, members, buyers)
     await _seed_bids(registrar, opening, members, ACTIVE_TENDER, registrar.clock.now())
@@ -675,7 +679,7 @@ async def seed_demo(
         tenders=_tender_states() + award_tender_states(),
         tender_buyer=(BUYERS[0].email(0), buyers[0][0]),
         bidders=_bidder_logins(members, award_bids_of),
-        awards=awards + outside_lines(),
+        awards=awards + outside_lines() + alert_lines(member_email, MEMBER_PASSWORD),
     )
 
 
