@@ -1,0 +1,366 @@
+"""The impact ledger and reports probed (issue 17), on both stores: odd parameters (NUL, bidi,
+huge, non-ASCII digits, empty, given twice) are named problems, never a 500; who reads a
+member's report; odd events another writer could store stop no projection and count nothing
+(or count sanely), and every report route still answers; a consortium of three with odd pence
+adds up; a delivery confirmed in a later quarter, and a period ending at London's midnight
+(BST), count in the quarter of their period's last day; the CSV carries no formula from an
+organisation's name; the chart is a drawing with nothing to run.
+
+PostgreSQL's database is shared by a worker's tests: every figure here is a difference between
+before and after, or of our own ids."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.test_contracts import Signed, signed_contract
+from tests.api.test_ocds_probe import forge
+from tests.api.test_outside_probe import failures
+from tests.api.test_tenders import settle
+from tests.conftest import AppClient
+from tradehall.clock import ManualClock
+
+Client = AppClient
+Headers = dict[str, str]
+SIGNED = "marketplace.contracts:Contract.Signed"
+REPORTED = "marketplace.contracts:Contract.DeliveryReported"
+CONFIRMED = "marketplace.contracts:Contract.DeliveryConfirmed"
+REJECTED = "marketplace.contracts:Contract.DeliveryRejected"
+ROUTES = (
+    "/api/v1/impact/report",
+    "/api/v1/impact/report.csv",
+)
+GROUPINGS = ("member", "buyer", "year", "quarter")
+FIGURES = ("social_value", "contract_value", "jobs", "savings")
+
+
+def ok(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def problem(response: httpx.Response, field: str) -> None:
+    """A problem document (never a 500) naming `field` among its errors."""
+    assert response.status_code == 400, (response.status_code, response.text)
+    assert response.headers["content-type"].startswith("application/problem+json")
+    named = [e.get("field") for e in response.json().get("errors", [])]
+    assert field in named, (field, response.text)
+
+
+def signing(
+    parties: list[tuple[uuid.UUID, int]],
+    at: datetime,
+    value_minor: int = 100_000,
+    currency: str = "GBP",
+    commitments: list[dict[str, Any]] | None = None,
+    **changes: Any,
+) -> dict[str, Any]:
+    """A Contract.Signed payload as the domain writes it (another writer's, forged)."""
+    body: dict[str, Any] = {
+        "tender_id": str(uuid.uuid4()),
+        "lot_id": "lot-1",
+        "bid_id": str(uuid.uuid4()),
+        "buyer_id": str(uuid.uuid4()),
+        "value_minor": value_minor,
+        "currency": currency,
+        "period": {"start": at.isoformat(), "end": (at + timedelta(days=365)).isoformat()},
+        "parties": [{"organisation_id": str(o), "share_percent": s} for o, s in parties],
+        "commitments": commitments
+        if commitments is not None
+        else [{"measure": "local_jobs", "quantity": 3, "unit": "jobs"}],
+        "timestamp": at,
+    }
+    return body | changes
+
+
+def delivery(
+    report_id: uuid.UUID, reporter: uuid.UUID, start: datetime, end: datetime, **changes: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "report_id": str(report_id),
+        "reporter_id": str(reporter),
+        "period": {"start": start.isoformat(), "end": end.isoformat()},
+        "delivered": [{"measure": "local_jobs", "quantity": 1}],
+        "note": "A hire",
+        "timestamp": end,
+    }
+    return body | changes
+
+
+async def mine(client: Client, organisation: str | uuid.UUID, headers: Headers) -> dict[str, Any]:
+    totals: dict[str, Any] = ok(
+        await client.get(f"/api/v1/organisations/{organisation}/impact", headers=headers)
+    )["totals"]
+    return totals
+
+
+def money_of(group: dict[str, Any], currency: str = "GBP") -> int:
+    return sum(m["value_won_minor"] for m in group["money"] if m["currency"] == currency)
+
+
+def measure_of(group: dict[str, Any], measure: str = "local_jobs") -> tuple[int, int]:
+    [m] = [m for m in group["measures"] if m["measure"] == measure]
+    return m["committed"], m["delivered"]
+
+
+async def every_route_answers(client: Client, staff: Headers) -> None:
+    """Every impact route answers (a drawing, a CSV or JSON), whatever the ledger holds."""
+    ok(await client.get("/api/v1/impact"))
+    for by in GROUPINGS:
+        for path in ROUTES:
+            response = await client.get(path, params={"by": by}, headers=staff)
+            assert response.status_code == 200, (path, by, response.text)
+    for figure in FIGURES:
+        chart = await client.get("/api/v1/impact/chart.svg", params={"figure": figure})
+        assert chart.status_code == 200, (figure, chart.text)
+
+
+async def contract_version(client: Client, signed: Signed) -> int:
+    version: int = ok(await client.get(signed.url, headers=signed.buyer_headers))["version"]
+    return version
+
+
+# Parameters ------------------------------------------------------------------------------------
+
+ODD_VALUES = (
+    "",
+    "\x00",
+    "2026-01-01\x00",
+    "\u202e2026-01-01",
+    "2026-01-01\u2066",
+    "x" * 5000,
+    "-1",
+    "-2026-01-01",
+    "+2026-01-01",
+    "\u0662\u0660\u0662\u0666-01-01",
+    "\uff12\uff10\uff12\uff16-01-01",
+    " 2026-01-01",
+    "2026-1-1",
+    "2026-01-01T00:00",
+    "2026-W01-1",
+    "0000-01-01",
+    "9999-12-31",
+    "2026-02-29",
+    "99999999999999999999999999",
+)
+
+
+@pytest.mark.parametrize("name", ["since", "until"])
+async def test_odd_days_are_named_problems_on_every_route(
+    client: Client, staff_headers: Headers, name: str
+) -> None:
+    member = f"/api/v1/organisations/{uuid.uuid4()}/impact"
+    for path in (*ROUTES, member):
+        for value in ODD_VALUES:
+            problem(await client.get(path, params={name: value}, headers=staff_headers), name)
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "values"),
+    [
+        ("/api/v1/impact/report", "by", ("", "\x00", "MEMBER", "member\u202e", "x" * 5000)),
+        ("/api/v1/impact/report.csv", "by", ("", "organisation", "\u0000member")),
+        ("/api/v1/impact/chart.svg", "figure", ("", "\x00", "Jobs", "jobs\u2066", "x" * 5000)),
+        (
+            "/api/v1/impact/chart.svg",
+            "year",
+            (
+                "",
+                "\x00",
+                "-2026",
+                "1999",
+                "2101",
+                "\u0662\u0660\u0662\u0666",
+                "\uff12\uff10\uff12\uff16",
+                "9" * 400,
+                "2026\u202e",
+            ),
+        ),
+        ("/api/v1/impact", "position", ("marketplace:-1", "nolog:1", "marketplace:" + "9" * 40)),
+    ],
+)
+async def test_odd_parameters_are_named_problems(
+    client: Client, staff_headers: Headers, path: str, name: str, values: tuple[str, ...]
+) -> None:
+    for value in values:
+        problem(await client.get(path, params={name: value}, headers=staff_headers), name)
+
+
+async def test_a_parameter_given_twice_is_taken_once_never_a_500(
+    client: Client, staff_headers: Headers
+) -> None:
+    for path, query in (
+        ("/api/v1/impact/report", "by=member&by=buyer"),
+        ("/api/v1/impact/report.csv", "by=member&by=buyer"),
+        ("/api/v1/impact/report", "since=2026-01-01&since=2027-01-01"),
+        ("/api/v1/impact/report", "until=2026-01-01&until=2027-01-01"),
+        ("/api/v1/impact/chart.svg", "year=2026&year=2027"),
+        ("/api/v1/impact/chart.svg", "figure=jobs&figure=savings"),
+        ("/api/v1/impact", "position=marketplace:1&position=membership:1"),
+    ):
+        response = await client.get(f"{path}?{query}", headers=staff_headers)
+        assert response.status_code in (200, 400), (query, response.text)
+
+
+async def test_the_window_s_edges(client: Client, staff_headers: Headers) -> None:
+    # The first and last days allowed; a window of one day; nothing before the first year.
+    for params in (
+        {"since": "2000-01-01"},
+        {"until": "2100-12-31"},
+        {"since": "2100-12-30", "until": "2100-12-31"},
+        {"until": "2000-01-01"},
+    ):
+        ok(await client.get("/api/v1/impact/report", params=params, headers=staff_headers))
+    problem(
+        await client.get(
+            "/api/v1/impact/report",
+            params={"since": "2026-06-02", "until": "2026-06-01"},
+            headers=staff_headers,
+        ),
+        "until",
+    )
+
+
+# Who reads what --------------------------------------------------------------------------------
+
+
+async def test_a_member_s_report_is_its_own_users_and_staff_s_only(
+    client: Client, staff_headers: Headers, clock: ManualClock
+) -> None:
+    [signed] = await signed_contract(client, staff_headers, clock)
+    await settle(client)
+    a = f"/api/v1/organisations/{signed.a}/impact"
+    # The partner, the buyer and a stranger read not A's; staff do.
+    for headers in (signed.b_headers, signed.buyer_headers, signed.c_headers):
+        assert (await client.get(a, headers=headers)).status_code in (403, 404)
+    assert (await mine(client, signed.a, staff_headers))["contracts"] == 1
+    # The public summary names no organisation and no buyer.
+    public = (await client.get("/api/v1/impact")).text
+    for secret in (signed.a, signed.b, signed.buyer, signed.contract, "Alder Grounds"):
+        assert secret not in public
+    chart = await client.get("/api/v1/impact/chart.svg", params={"figure": "contract_value"})
+    for secret in (signed.a, signed.b, signed.buyer, signed.contract, "Alder Grounds"):
+        assert secret not in chart.text
+
+
+# Odd events ------------------------------------------------------------------------------------
+
+
+async def test_odd_contract_events_stop_no_projection_and_count_sanely(
+    client: Client, staff_headers: Headers, clock: ManualClock
+) -> None:
+    """Events another writer could store: each either left out or counted as what it says;
+    the contracts and impact projections go on, and every report route answers."""
+    await settle(client)
+    before = ok(await client.get("/api/v1/impact"))["totals"]
+    now = clock.now()
+    a, b, c = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    huge = 2**63 - 1
+    forged: list[tuple[uuid.UUID, int, str, dict[str, Any]]] = []
+
+    def add(contract: uuid.UUID, version: int, topic: str, data: dict[str, Any]) -> None:
+        forged.append((contract, version, topic, data))
+
+    # Left out: a value or a share out of range, a period without an offset, no such measure.
+    for odd in (
+        signing([(a, 100)], now, value_minor=-1),
+        signing([(a, 100)], now, value_minor=2**63),
+        signing([(a, 101)], now),
+        signing([(a, -1)], now),
+        signing([(a, 100)], now, commitments=[{"measure": "Smiles!", "quantity": 1, "unit": ""}]),
+        signing([(a, 100)], now, commitments=[{"measure": "jobs", "quantity": -3, "unit": ""}]),
+        signing([(a, 100)], now, period={"start": "2026-01-01T00:00", "end": "2027-01-01"}),
+        signing([(a, 100)], now) | {"parties": "A and B"},
+        signing([(a, 100)], now, timestamp="yesterday"),
+    ):
+        add(uuid.uuid4(), 1, SIGNED, odd)
+    # Kept, and counted as they say: shares adding to 50 (split in proportion), a party given
+    # twice (the first share stands), a lot id of 1000 characters, a value of 2**63 - 1 in a
+    # currency of its own, a measure the proxy table does not value at this quantity.
+    halves, twice, long_lot, biggest = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    add(halves, 1, SIGNED, signing([(a, 30), (b, 20)], now, value_minor=1_001))
+    add(twice, 1, SIGNED, signing([(c, 70), (c, 30), (b, 30)], now, value_minor=1_000))
+    add(long_lot, 1, SIGNED, signing([(a, 100)], now, value_minor=7, lot_id="L" * 1000))
+    add(
+        biggest,
+        1,
+        SIGNED,
+        signing([(c, 100)], now, value_minor=huge, currency="XTS", commitments=[]),
+    )
+    # Deliveries: one huge and confirmed twice, then rejected (the first decision stands); one
+    # whose period has no offset (left out); a confirmation of no report; a report whose
+    # measure is not the domain's (left out).
+    first, naive, unknown = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    later = now + timedelta(days=20)
+    add(halves, 2, REPORTED, delivery(first, a, now, later))
+    add(halves, 3, CONFIRMED, {"report_id": str(first), "timestamp": later})
+    add(halves, 4, CONFIRMED, {"report_id": str(first), "timestamp": later})
+    add(halves, 5, REJECTED, {"report_id": str(first), "reason": "x", "timestamp": later})
+    add(
+        halves,
+        6,
+        REPORTED,
+        delivery(naive, a, now, later, period={"start": "2026-04-01", "end": "2026-05-01T00:00"}),
+    )
+    add(halves, 7, CONFIRMED, {"report_id": str(naive), "timestamp": later})
+    add(halves, 8, CONFIRMED, {"report_id": str(uuid.uuid4()), "timestamp": later})
+    add(
+        halves,
+        9,
+        REPORTED,
+        delivery(unknown, b, now, later, delivered=[{"measure": "Hugs", "quantity": 5}]),
+    )
+    add(halves, 10, CONFIRMED, {"report_id": str(unknown), "timestamp": later})
+    add(biggest, 2, REPORTED, delivery(first, c, now, later, delivered=[]))
+    add(biggest, 3, CONFIRMED, {"report_id": str(first), "timestamp": later})
+    for contract, version, topic, data in forged:
+        await forge(client, contract, version, topic, **data)
+    await settle(client)
+
+    assert failures(client) == []
+    after = ok(await client.get("/api/v1/impact"))["totals"]
+    assert after["contracts"] - before["contracts"] == 4
+    assert money_of(after) - money_of(before) == 1_001 + 1_000 + 7
+    assert money_of(after, "XTS") - money_of(before, "XTS") == huge
+    # A's part of the halves: 30 of 50 of 1,001 pence -> 600.6 -> 601; B's 400; their whole.
+    a_totals = await mine(client, a, staff_headers)
+    b_totals = await mine(client, b, staff_headers)
+    assert money_of(a_totals) == 601 + 7
+    assert money_of(b_totals) == 400 + 300  # and 30 of 100 of the 1,000 (c: 70, its first)
+    assert measure_of(a_totals) == (2 + 3, 1)  # 30/50 of 3 jobs -> 2; the one confirmed
+    assert measure_of(b_totals)[1] == 0  # its report of hugs counts no job
+    c_totals = await mine(client, c, staff_headers)
+    assert money_of(c_totals) == 700
+    assert money_of(c_totals, "XTS") == huge
+    await every_route_answers(client, staff_headers)
+
+
+async def test_odd_tender_terms_stop_no_projection(
+    client: Client, staff_headers: Headers, clock: ManualClock
+) -> None:
+    now = clock.now()
+    tender = uuid.uuid4()
+    for version, lots in enumerate(
+        (
+            7,
+            [{"id": "lot-1", "value_minor": -1, "currency": "GBP"}],
+            [{"id": "lot-1", "value_minor": 2**63, "currency": "GBP"}],
+            [{"id": "L" * 1000, "value_minor": 5, "currency": "GBP"}],
+            [{"id": "lot-1", "value_minor": 5, "currency": "gbp"}],
+            [{"id": "lot-1", "value_minor": "5", "currency": "GBP"}],
+            [{"id": "lot-1", "value_minor": 5, "currency": "GBP"}] * 2,
+            [None, {"id": ""}],
+        ),
+        start=1,
+    ):
+        topic = "marketplace.tenders:Tender.Drafted" if version == 1 else "Tender.Amended"
+        topic = topic if version == 1 else "marketplace.tenders:Tender.Amended"
+        await forge(client, tender, version, topic, terms={"lots": lots}, timestamp=now)
+    await settle(client)
+    assert failures(client) == []
+    await every_route_answers(client, staff_headers)
