@@ -178,6 +178,13 @@ async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path
         contacts = await client.get(
             f"/api/v1/organisations/{bakery_id}/contact-points", headers=staff
         )
+        # Impact: the awarded tenders' contracts and deliveries, and staff's second version.
+        impact = (await client.get("/api/v1/impact")).json()
+        proxy_versions = (await client.get("/api/v1/impact/proxy-values")).json()["versions"]
+        chart = await client.get("/api/v1/impact/chart.svg", params={"figure": "jobs"})
+        by_member = (
+            await client.get("/api/v1/impact/report", params={"by": "member"}, headers=staff)
+        ).json()
         # Saved searches: the demo member's (the bakery's) alerts, and its immediate messages.
         member_in = await client.post(
             "/api/v1/auth/token", json={"email": MEMBER_EMAIL, "password": MEMBER_PASSWORD}
@@ -272,6 +279,18 @@ async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path
         ocids = sorted({release["ocid"] for release in whole["releases"]})
         records = [(await client.get(f"/api/v1/ocds/records/{o}")).json() for o in ocids]
 
+    # The impact ledger is populated: contracts won, deliveries confirmed, valued by two
+    # proxy-value versions (the shipped one and staff's demo one).
+    assert impact["totals"]["contracts"] >= 1
+    assert [m["value_won_minor"] > 0 for m in impact["totals"]["money"]] == [True]
+    assert impact["totals"]["social_value_delivered_minor"] > 0
+    assert impact["years"]
+    assert [v["shipped"] for v in proxy_versions] == [True, False]
+    assert chart.status_code == 200
+    assert chart.headers["content-type"].startswith("image/svg+xml")
+    consortium = [g for g in by_member["groups"] if g["contracts"] > 0]
+    assert len(consortium) >= 2  # the lead and its partner, each with its share
+    assert "GET /api/v1/impact" in first.output
     # Admitted and paid up: four in every eight of the 48, less the one the demo lapses.
     assert directory["total"] == 23
     regions = {code[:3] for item in directory["items"] for code in item["regions"]}

@@ -46,6 +46,7 @@ from sharedkernel.events import CLOCK, Context, user_actor
 from sharedkernel.money import Money
 from tradehall.clock import ManualClock
 from tradehall.dev.demo_alerts import alert_lines, seed_alerts
+from tradehall.dev.demo_impact import impact_lines, seed_impact
 from tradehall.dev.demo_outside import outside_lines, seed_outside
 from tradehall.identity.users import Role, insert_user
 from tradehall.marketplace.bids.notices import invitations, receipts
@@ -519,6 +520,7 @@ async def seed_demo(
     side up and sends the outbox (the award notices wait for the summaries to be sent)."""
     # Here, not at the top: demo_awards builds on this module's tenders and bids.
     from tradehall.dev.demo_awards import (
+        LUNCH_LEAD,
         award_bids_of,
         award_lines,
         award_tender_states,
@@ -541,7 +543,8 @@ async def seed_demo(
             bidders=_bidder_logins(also=award_bids_of),
             awards=award_lines(await awarded_ocid(registrar, marketplace))
             + outside_lines()
-            + alert_lines(member_email, MEMBER_PASSWORD),
+            + alert_lines(member_email, MEMBER_PASSWORD)
+            + impact_lines(_member_name(LUNCH_LEAD), None),
         )
     rng = random.Random(2026)  # noqa: S311 (made-up registry numbers, not secrets)
     staff_id = uuid.uuid4()
@@ -663,6 +666,8 @@ async def seed_demo(
     # Then the evaluated and awarded ones, still before any key of a tender to discard.
     awards = await seed_awards(registrar, opening, members, buyers, engine, settle)
     await seed_alerts(registrar, marketplace, members[0])  # dated before what follows
+    at = registrar.clock.now()
+    await registrar.run(seed_impact, marketplace, Context(user_actor(staff_id), "demo", at))
     await seed_outside(registrar, marketplace)
     await _seed_tenders(registrar, marketplace, sealing, members, buyers)
     await _seed_bids(registrar, opening, members, ACTIVE_TENDER, registrar.clock.now())
@@ -679,7 +684,10 @@ async def seed_demo(
         tenders=_tender_states() + award_tender_states(),
         tender_buyer=(BUYERS[0].email(0), buyers[0][0]),
         bidders=_bidder_logins(members, award_bids_of),
-        awards=awards + outside_lines() + alert_lines(member_email, MEMBER_PASSWORD),
+        awards=awards
+        + outside_lines()
+        + alert_lines(member_email, MEMBER_PASSWORD)
+        + impact_lines(_member_name(LUNCH_LEAD), members[LUNCH_LEAD][0]),
     )
 
 
