@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from marketplace.alerts.book import MAX_SEARCHES
+from marketplace.alerts.criteria import Criteria, matches, opportunity_facts
 from marketplace.application import BuyerFacts
 from marketplace.tender_terms import LotInput, parse_terms
 from sharedkernel.events import Context
@@ -483,7 +484,15 @@ async def test_alerts_carry_a_tender_s_public_facts_only(
     assert message.sealed is None
     assert f"Lunches {tag}" in message.body
     assert f"/api/v1/tenders/{tender}" in message.body
+    assert f"/api/v1/organisations/{mine}/alerts" in message.body
     assert str(council) not in message.body + message.subject + row.title
+
+
+def test_a_keyword_finds_a_title_however_its_accents_are_composed() -> None:
+    criteria = Criteria.parse(keywords=["Café"])
+    decomposed = opportunity_facts({"title": "Cafe\u0301 supplies", "cpv_codes": ["15"]})
+    assert matches(criteria, decomposed)
+    assert not matches(criteria, opportunity_facts({"title": "Cafe supplies"}))
 
 
 # Feed parameters ----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ Rules (each part given narrows the search; a part left empty asks nothing):
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -269,7 +270,8 @@ def matches(criteria: Criteria, facts: Facts) -> bool:
         if criteria.max_value_minor is not None and facts.value_minor > criteria.max_value_minor:
             return False
     if criteria.keywords:
-        text = f"{facts.title}\n{facts.description}".casefold()
+        # NFC, as our own text is kept: an imported title may come decomposed ("cafe" + accent).
+        text = unicodedata.normalize("NFC", f"{facts.title}\n{facts.description}").casefold()
         if not all(keyword in text for keyword in criteria.keywords):
             return False
     return not (criteria.vcse_only and facts.vcse is not True)

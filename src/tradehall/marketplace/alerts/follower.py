@@ -164,7 +164,9 @@ def _summary_open_until(summary: dict[str, Any]) -> datetime | None:
     return deadline if deadline.tzinfo is not None else None
 
 
-def alert_notice(search_name: str, facts: Facts, item_id: UUID, public_url: str) -> Notice:
+def alert_notice(
+    search_name: str, facts: Facts, item_id: UUID, public_url: str, organisation_id: UUID
+) -> Notice:
     where = (
         f"{public_url}/api/v1/tenders/{item_id}"
         if facts.kind == TENDER
@@ -176,7 +178,7 @@ def alert_notice(search_name: str, facts: Facts, item_id: UUID, public_url: str)
         f"New {'tender' if facts.kind == TENDER else 'opportunity'}: {facts.title}"[:300],
         f'A new {what} matches your saved search "{search_name}".\n\n'
         f"{facts.title}\n{where}\n\n"
-        f"Every alert: {public_url}/api/v1/organisations/{{your organisation}}/alerts",
+        f"Every alert: {public_url}/api/v1/organisations/{organisation_id}/alerts",
     )
 
 
@@ -351,7 +353,9 @@ class _Batch:
             return
         message_id = None
         if search.delivery is Delivery.IMMEDIATE:
-            notice = alert_notice(search.name, item.facts, item.item_id, self.public_url)
+            notice = alert_notice(
+                search.name, item.facts, item.item_id, self.public_url, search.organisation_id
+            )
             message_id = message_id_for(alert_id, 1, notice.template)
             self.messages[message_id] = {
                 "message_id": message_id,
