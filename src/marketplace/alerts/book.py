@@ -53,8 +53,7 @@ class SearchBook(TradehallAggregate):
             return
         if len(self.search_ids) >= MAX_SEARCHES:
             raise Conflict(
-                f"an organisation keeps at most {MAX_SEARCHES} saved searches "
-                "(max_saved_searches): delete one first"
+                f"an organisation keeps at most {MAX_SEARCHES} saved searches: delete one first"
             )
         self.trigger_event(self.Added, search_id=search_id, **context.event_kwargs())
 

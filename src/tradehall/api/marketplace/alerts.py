@@ -115,7 +115,7 @@ class AlertsController(Controller):
             f"at most {MAX_SEARCHES} (the next is a 409 until one is deleted). With an "
             "`Idempotency-Key`, the search's id follows from the organisation and the key: a "
             "retried request answers the same search and records nothing more; the same key "
-            "with another search is a 409."
+            "with another search is a 409; without one, each request is a new search."
         ),
     )
     async def save(
