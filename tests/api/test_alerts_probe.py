@@ -9,6 +9,7 @@ only; odd events in the log are skipped and the follower keeps going."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -486,6 +487,43 @@ async def test_alerts_carry_a_tender_s_public_facts_only(
     assert f"/api/v1/tenders/{tender}" in message.body
     assert f"/api/v1/organisations/{mine}/alerts" in message.body
     assert str(council) not in message.body + message.subject + row.title
+
+
+async def test_an_outside_release_dated_ahead_counts_as_released_when_imported(
+    client: Client, clock: ManualClock, staff_headers: Headers
+) -> None:
+    mine, headers = await good_member(client, staff_headers)
+    tag = uuid.uuid4().hex[:10]
+    before = await saved(client, mine, headers, body(tag, name="Before"))
+    clock.advance(timedelta(minutes=1))
+    opportunity = uuid.uuid4()
+    summary = {
+        "title": f"Future {tag}",
+        "description": "",
+        "status": "active",
+        "deadline": (clock.now() + timedelta(days=60)).isoformat(),
+        "amount": None,
+        "currency": None,
+        "cpv_codes": ["55520000"],
+        "regions": [],
+        "unresolved_regions": [],
+        "vcse": None,
+    }
+    await forge(
+        client,
+        opportunity,
+        1,
+        "marketplace.outside.opportunity:Opportunity.Imported",
+        timestamp=clock.now(),
+        summary=summary,
+        release=json.dumps({"date": "2099-01-01T00:00:00Z"}),
+    )
+    clock.advance(timedelta(minutes=1))
+    # Saved after the import: its release's date, years ahead, makes it no newer than that.
+    await saved(client, mine, headers, body(tag, name="After"))
+    [alert] = await feed(client, mine, headers)
+    assert (alert["item_id"], alert["search_id"]) == (str(opportunity), before)
+    assert failures(client) == []
 
 
 def test_a_keyword_finds_a_title_however_its_accents_are_composed() -> None:

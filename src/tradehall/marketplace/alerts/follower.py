@@ -15,7 +15,7 @@ matter:
   and matching when it is published or amended;
 - an outside opportunity: open at the import that brings it in or changes it, and first
   released (its earliest release's own date, not the import's: a feed's backlog must not flood
-  members) after the search was saved;
+  members; a date after the import counts as the import's) after the search was saved;
 - a search saved or changed looks back over what is stored and was published after it was
   saved (events of a later time may come earlier in the log), open at the search's event.
 
@@ -304,6 +304,10 @@ class _Batch:
         elif name in (IMPORTED, MERGED):
             summary = _mapping(data, "summary")
             released = _release_date(data.get("release"))
+            if released is not None and released > at:
+                # Dated after its own import: released, for us, when imported (else a release
+                # dated years ahead would alert every search saved until then).
+                released = at
             item = self._item(key)
             first = item.published_at if item is not None else None
             if released is not None and (first is None or released < first):
