@@ -14,20 +14,27 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from xml.etree import ElementTree
 
 import httpx
 import pytest
+from sqlalchemy import Engine, select
 
+from projections.events import RecordedEvent
+from projections.impact import ImpactProjection
+from projections.impact_tables import impact_lots
 from tests.api.helpers import register
 from tests.api.test_contracts import Signed, signed_contract
 from tests.api.test_ocds_probe import forge
 from tests.api.test_outside_probe import failures
 from tests.api.test_tenders import settle
 from tests.conftest import AppClient
+from tests.integration.recorded import recorded
 from tradehall.clock import ManualClock
+from tradehall.store.base import Store
 
 Client = AppClient
 Headers = dict[str, str]
@@ -433,3 +440,111 @@ async def test_the_chart_is_a_drawing_with_nothing_to_run(client: Client) -> Non
             for attribute, value in element.attrib.items():
                 assert not attribute.lower().startswith("on"), (element.tag, attribute)
                 assert "javascript:" not in value.lower()
+
+
+# A rebuild -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def engine(store: Store) -> Iterator[Engine]:
+    store.migrate()
+    made = store.sync_engine()
+    yield made
+    made.dispose()
+
+
+def impact_log(t0: datetime) -> tuple[list[RecordedEvent], dict[uuid.UUID, str]]:
+    """A tender's terms, a consortium's contract amended, reported on, decided and ended, and a
+    single supplier's: with fresh ids each time (the database is shared), and their names."""
+    names = ("tender", "buyer", "a", "b", "c", "one", "two", "r1", "r2", "r3", "r4")
+    ids = {name: uuid.uuid4() for name in names}
+    events: list[RecordedEvent] = []
+    versions: dict[uuid.UUID, int] = {}
+
+    def add(originator: str, topic: str, **data: Any) -> None:
+        version = versions[ids[originator]] = versions.get(ids[originator], 0) + 1
+        data.setdefault("timestamp", t0 + timedelta(days=len(events)))
+        events.append(
+            recorded("marketplace", len(events) + 1, ids[originator], version, topic, data)
+        )
+
+    lots = [{"id": "lot-1", "value_minor": 1_200_001, "currency": "GBP"}]
+    add("tender", "marketplace.tenders:Tender.Drafted", terms={"lots": lots})
+    lots = [{"id": "lot-1", "value_minor": 1_300_001, "currency": "GBP"}]
+    add("tender", "marketplace.tenders:Tender.Amended", terms={"lots": lots})
+    parties = [(ids["a"], 34), (ids["b"], 33), (ids["c"], 33)]
+    first = signing(parties, t0, 1_000_001) | {
+        "tender_id": str(ids["tender"]),
+        "buyer_id": str(ids["buyer"]),
+    }
+    add("one", SIGNED, **first)
+    second = signing([(ids["c"], 100)], t0, 77) | {
+        "tender_id": str(ids["tender"]),
+        "lot_id": "lot-2",
+        "buyer_id": str(ids["buyer"]),
+    }
+    add("two", SIGNED, **second)
+    end = t0 + timedelta(days=30)
+    for report_name, by in (("r1", "a"), ("r2", "b"), ("r3", "c")):
+        add("one", REPORTED, **delivery(ids[report_name], ids[by], t0, end))
+    add("two", REPORTED, **delivery(ids["r4"], ids["c"], t0, end))
+    add("one", CONFIRMED, report_id=str(ids["r1"]))
+    add("one", "marketplace.contracts:Contract.DeliveryRejected", report_id=str(ids["r2"]))
+    add("one", CONFIRMED, report_id=str(ids["r1"]))  # twice: the first stands
+    add("one", "marketplace.contracts:Contract.Amended", value_minor=1_100_000, period=None)
+    add("two", CONFIRMED, report_id=str(ids["r4"]))
+    add("two", "marketplace.contracts:Contract.Terminated", reason="Stopped")
+    add("one", "marketplace.contracts:Contract.Completed", reason="Done")
+    return events, {v: k for k, v in ids.items()}
+
+
+def impact_rows(engine: Engine, names: dict[uuid.UUID, str]) -> dict[str, Any]:
+    """The impact tables' rows of these ids, each id by its name."""
+
+    def named(value: Any) -> Any:
+        return names.get(value, value) if isinstance(value, uuid.UUID) else value
+
+    found: dict[str, Any] = {}
+    with engine.connect() as connection:
+        for table in ImpactProjection.tables:
+            key = table.c.tender_id if table is impact_lots else table.c.contract_id
+            rows = connection.execute(select(table).where(key.in_(list(names))))
+            found[table.name] = sorted(
+                tuple(sorted((k, str(named(v))) for k, v in row._mapping.items())) for row in rows
+            )
+    return found
+
+
+async def test_a_rebuild_in_any_batches_gives_the_same_rows(
+    engine: Engine, clock: ManualClock
+) -> None:
+    projection = ImpactProjection()
+    built = []
+    for cut in (None, 1, 3, 6, 9):
+        events, names = impact_log(clock.now())
+        batches = [events] if cut is None else [events[:cut], events[cut:]]
+        if cut == 1:
+            batches = [[e] for e in events]
+        for batch in batches:
+            with engine.begin() as connection:
+                projection.apply(connection, batch)
+        built.append(impact_rows(engine, names))
+    for rows in built[1:]:
+        for table, found in rows.items():
+            assert found == built[0][table], table
+    rows = built[0]
+    assert len(rows["impact_contracts"]) == 2
+    [one] = [dict(r) for r in rows["impact_contracts"] if dict(r)["contract_id"] == "one"]
+    assert (one["awarded_minor"], one["value_minor"], one["estimated_minor"]) == (
+        "1000001",
+        "1100000",
+        "1300001",
+    )
+    assert one["status"] == "completed"
+    statuses = sorted((dict(r)["report_id"], dict(r)["status"]) for r in rows["impact_reports"])
+    assert statuses == [
+        ("r1", "confirmed"),
+        ("r2", "rejected"),
+        ("r3", "reported"),
+        ("r4", "confirmed"),
+    ]
