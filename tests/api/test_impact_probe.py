@@ -27,6 +27,8 @@ from projections.events import RecordedEvent
 from projections.impact import ImpactProjection
 from projections.impact_tables import impact_lots
 from tests.api.helpers import register
+from tests.api.test_bid_scenario import drafted_bid, member, published_tender, submitted
+from tests.api.test_clarifications import council
 from tests.api.test_contracts import Signed, signed_contract
 from tests.api.test_ocds_probe import forge
 from tests.api.test_outside_probe import failures
@@ -548,3 +550,46 @@ async def test_a_rebuild_in_any_batches_gives_the_same_rows(
         ("r3", "reported"),
         ("r4", "confirmed"),
     ]
+
+
+# Sealing ---------------------------------------------------------------------------------------
+
+
+async def test_a_sealed_bid_reaches_no_impact_route(
+    client: Client, staff_headers: Headers, clock: ManualClock
+) -> None:
+    """A bid submitted before the deadline (its price, its commitments, its bidder) moves no
+    figure and shows nowhere in the impact routes: only contracts and tender terms are read."""
+    await settle(client)
+    price = 12_345_671
+
+    async def seen() -> tuple[dict[str, Any], list[str]]:
+        totals = ok(await client.get("/api/v1/impact"))["totals"]
+        texts = [(await client.get("/api/v1/impact")).text]
+        for by in GROUPINGS:
+            for path in ROUTES:
+                answer = await client.get(path, params={"by": by}, headers=staff_headers)
+                texts.append(answer.text)
+        for figure in FIGURES:
+            chart = await client.get("/api/v1/impact/chart.svg", params={"figure": figure})
+            texts.append(chart.text)
+        return totals, texts
+
+    before, _ = await seen()
+    buyer, buyer_headers = await council(client, staff_headers)
+    tender = await published_tender(client, buyer, buyer_headers)
+    bidder, _, bidder_headers = await member(client, staff_headers, "Sealed Bidder CIC")
+    bid = await drafted_bid(client, bidder_headers, tender, "lot-1", price)
+    await submitted(client, bidder_headers, bid)
+    await settle(client)
+
+    after, texts = await seen()
+    assert after["contracts"] == before["contracts"]
+    assert after["money"] == before["money"]
+    assert after["measures"] == before["measures"]
+    for text in texts:
+        for secret in (str(price), f"{price / 100:.2f}", bid, bidder, "Sealed Bidder"):
+            assert secret not in text
+    own = await mine(client, bidder, bidder_headers)
+    assert (own["contracts"], own["money"]) == (0, [])
+    assert all(m["committed"] == 0 for m in own["measures"])
