@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Sequence
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
@@ -51,6 +52,7 @@ _ENDED_AS = {"Contract.Completed": "completed", "Contract.Terminated": "terminat
 _DECIDED_AS = {"Contract.DeliveryConfirmed": "confirmed", "Contract.DeliveryRejected": "rejected"}
 _CONTRACT = frozenset({SIGNED, AMENDED, REPORTED, *_ENDED_AS, *_DECIDED_AS})
 _MAX_BIGINT = 2**63 - 1
+_CURRENCY = re.compile("[A-Z]{3}")
 T = TypeVar("T")
 
 LotId = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
@@ -106,19 +108,23 @@ class ImpactProjection(Projection):
 class _Batch:
     def __init__(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
         self.connection = connection
-        signed = {e.originator_id for e in events if e.name == SIGNED}
         # Signed ones too: a second signing of a stored contract is left out, never inserted.
         touched = {e.originator_id for e in events if e.name in _CONTRACT}
         self.contracts = load_rows(connection, impact_contracts, "contract_id", touched)
+        # Stored contracts' stored reports, for those this batch reports on or decides: a
+        # report made again (another writer's) leaves the first standing, as within a batch,
+        # and a decision finds its report whatever else the batch holds (a second signing).
+        reported = {
+            e.originator_id for e in events if e.name == REPORTED or e.name in _DECIDED_AS
+        } & self.contracts.keys()
         self.created: set[UUID] = set()
         self.parties: list[Row] = []
         self.commitments: list[Row] = []
         self.lots: dict[UUID, list[Row]] = {}  # a tender's lots as its latest terms give them
         self.reports: dict[_Key, Row] = {}
-        decided = {e.originator_id for e in events if e.name in _DECIDED_AS} - signed
-        if decided:
+        if reported:
             found = connection.execute(
-                select(impact_reports).where(impact_reports.c.contract_id.in_(decided))
+                select(impact_reports).where(impact_reports.c.contract_id.in_(reported))
             )
             self.reports = {(r.contract_id, str(r.report_id)): dict(r._mapping) for r in found}
 
@@ -157,13 +163,16 @@ class _Batch:
         contract_id = event.originator_id
         if signed is None or contract_id in self.contracts:  # left out, or signed twice
             return
+        if not _CURRENCY.fullmatch(signed.currency):  # never counted as another currency
+            _log.warning("impact: %r left out: no currency code", event)
+            return
         self.created.add(contract_id)
         self.contracts[contract_id] = {
             "contract_id": contract_id,
             "tender_id": signed.tender_id,
             "lot_id": signed.lot_id[:40],
             "buyer_id": signed.buyer_id,
-            "currency": signed.currency[:3],
+            "currency": signed.currency,
             "awarded_minor": signed.value_minor,
             "value_minor": signed.value_minor,
             "estimated_minor": self._estimate(signed.tender_id, signed.lot_id, signed.currency),

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from enum import StrEnum
 from uuid import UUID
 
@@ -103,8 +103,10 @@ class Totals:
 
 
 def pence(value: Decimal) -> int:
-    """Whole pence, halves away from zero."""
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    """Whole pence, halves away from zero, at any size (figures another writer stored may sum
+    past the default context's 28 digits, where quantize would raise InvalidOperation)."""
+    wide = Context(prec=max(28, value.adjusted() + 2))
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP, context=wide))
 
 
 def quarter_of(day: date) -> str:

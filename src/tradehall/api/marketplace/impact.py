@@ -28,6 +28,7 @@ from tradehall.api.downloads import CSV, csv_attachment
 from tradehall.api.marketplace.schemas.impact import (
     Figure,
     Grouping,
+    ImpactGroupView,
     ImpactReportView,
     ImpactSummaryView,
     MemberImpactView,
@@ -50,7 +51,9 @@ _LEDGER_TERMS = (
     "confirmed by the buyer, counted for the party that reported it, on its period's last day. "
     "Money is per currency, never converted; the estimate is compared with the value awarded "
     "(as signed). Social value in GBP pence: each quantity times the proxy value per unit in "
-    "effect on the day (/api/v1/impact/proxy-values). Days are London's."
+    "effect on the day (/api/v1/impact/proxy-values), rounded to whole pence per group (a "
+    "rate in fractions of a penny can leave partners' pence a penny off the whole). Days are "
+    "London's."
 )
 
 DayParam = Annotated[str | None, QueryParameter(max_length=10, description="YYYY-MM-DD")]
@@ -125,6 +128,43 @@ async def _read(
     return _Ledger(contracts, deliveries, rate_of(tables))
 
 
+# The arithmetic, off the event loop (it reads every contract the request covers).
+
+
+def _summary_totals(read: _Ledger) -> tuple[ImpactGroupView, list[ImpactGroupView]]:
+    whole = read.by(LedgerGrouping.ASSOCIATION).get("all") or Totals("all")
+    years = [group_view(t) for _, t in sorted(read.by(LedgerGrouping.YEAR).items())]
+    return group_view(whole), years
+
+
+def _chart(read: _Ledger, figure: str, year: int) -> str:
+    quarters = read.by(LedgerGrouping.QUARTER, since=date(year, 1, 1), until=date(year + 1, 1, 1))
+    return quarterly_chart(figure, year, quarters)
+
+
+def _member_totals(
+    read: _Ledger, key: str, start: date | None, end: date | None
+) -> tuple[ImpactGroupView, list[ImpactGroupView]]:
+    """The member's part all time (or in the window), and year by year within it."""
+    whole = read.by(LedgerGrouping.MEMBER, since=start, until=end).get(key) or Totals(key)
+    years = []
+    for year in sorted(
+        {c.signed_on.year for c in read.contracts} | {d.on.year for d in read.deliveries}
+    ):
+        first, last = date(year, 1, 1), date(year + 1, 1, 1)
+        if (start is not None and last <= start) or (end is not None and first >= end):
+            continue
+        groups = read.by(
+            LedgerGrouping.MEMBER,
+            since=max(first, start) if start else first,
+            until=min(last, end) if end else last,
+        )
+        view = group_view(groups.get(key) or Totals(key))
+        view.key = str(year)
+        years.append(view)
+    return group_view(whole), years
+
+
 class ImpactController(Controller):
     path = "/api/v1/impact"
     tags = ["impact"]
@@ -148,10 +188,10 @@ class ImpactController(Controller):
     ) -> Response[ImpactSummaryView]:
         consistent = await reads.after(PROJECTION, position)
         read = await _read(engine, commands, marketplace)
-        whole = read.by(LedgerGrouping.ASSOCIATION).get("all") or Totals("all")
+        whole, years = await commands.run(_summary_totals, read)
         body = ImpactSummaryView(
-            totals=group_view(whole),
-            years=[group_view(t) for _, t in sorted(read.by(LedgerGrouping.YEAR).items())],
+            totals=whole,
+            years=years,
             proxy_values="/api/v1/impact/proxy-values",
             consistent=consistent,
         )
@@ -231,10 +271,7 @@ class ImpactController(Controller):
     ) -> Response[str]:
         shown = year if year is not None else london_date(commands.clock.now()).year
         read = await _read(engine, commands, marketplace)
-        quarters = read.by(
-            LedgerGrouping.QUARTER, since=date(shown, 1, 1), until=date(shown + 1, 1, 1)
-        )
-        svg = await commands.run(lambda: quarterly_chart(figure, shown, quarters))
+        svg = await commands.run(_chart, read, figure, shown)
         return Response(svg, media_type=SVG, headers=_SVG_HEADERS)
 
 
@@ -247,7 +284,7 @@ async def _report(
     until: date | None,
 ) -> list[Any]:
     read = await _read(engine, commands, marketplace)
-    groups = read.by(LedgerGrouping(by), since=since, until=until)
+    groups = await commands.run(read.by, LedgerGrouping(by), since=since, until=until)
     if by in ("member", "buyer"):
         async with engine.connect() as connection:
             names = await names_of(connection, [UUID(key) for key in groups])
@@ -283,27 +320,12 @@ class MemberImpactController(Controller):
         consistent = await reads.after(PROJECTION, position)
         read = await _read(engine, commands, marketplace, party=organisation_id)
         key = str(organisation_id)
-        whole = read.by(LedgerGrouping.MEMBER, since=start, until=end).get(key) or Totals(key)
-        years = []
-        for year in sorted(
-            {c.signed_on.year for c in read.contracts} | {d.on.year for d in read.deliveries}
-        ):
-            first, last = date(year, 1, 1), date(year + 1, 1, 1)
-            if (start is not None and last <= start) or (end is not None and first >= end):
-                continue
-            groups = read.by(
-                LedgerGrouping.MEMBER,
-                since=max(first, start) if start else first,
-                until=min(last, end) if end else last,
-            )
-            view = group_view(groups.get(key) or Totals(key))
-            view.key = str(year)
-            years.append(view)
+        whole, years = await commands.run(_member_totals, read, key, start, end)
         body = MemberImpactView(
             organisation_id=key,
             since=start,
             until=end,
-            totals=group_view(whole),
+            totals=whole,
             years=years,
             consistent=consistent,
         )

@@ -4,6 +4,7 @@ between estimates and awarded values. Money in pounds (GBP only: currencies are 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 
@@ -13,6 +14,8 @@ from pygal.style import Style
 from projections.impact_ledger import Totals
 
 QUARTERS = ("Q1", "Q2", "Q3", "Q4")
+# pygal always writes its configuration as an inline script (for tooltips we never load).
+_SCRIPTS = re.compile(r"<script\b[^>]*>.*?</script>", re.DOTALL)
 _STYLE = Style(
     background="white",
     plot_background="white",
@@ -67,5 +70,5 @@ def quarterly_chart(figure: str, year: int, by_quarter: Mapping[str, Totals]) ->
     )
     for name, values in _series(figure, quarters).items():
         chart.add(name, values)
-    svg: str = chart.render(is_unicode=True)
+    svg: str = _SCRIPTS.sub("", chart.render(is_unicode=True))
     return svg
