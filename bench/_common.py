@@ -362,7 +362,7 @@ class Member:
 
 def leaf_cpv_codes(count: int) -> list[str]:
     """CPV codes none of which is an ancestor of another (a directory filter matches one)."""
-    from projections.directory import cpv_stem
+    from projections.codes import cpv_stem
     from sharedkernel.reference import cpv_codes
 
     codes = sorted(cpv_codes())

@@ -48,7 +48,8 @@ from bench._common import (
 from membership.application import MembershipApp
 from membership.domain import Organisation
 from membership.dues import band_for
-from projections.directory import LISTED_STATUSES, cpv_stem
+from projections.codes import cpv_stem
+from projections.directory import LISTED_STATUSES
 from projections.events import EventSource
 from projections.registry import all_projections
 from projections.runner import DEFAULT_BATCH_SIZE, REBUILD_BATCH_SIZE, BatchProjector
