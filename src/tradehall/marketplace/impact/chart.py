@@ -71,4 +71,6 @@ def quarterly_chart(figure: str, year: int, by_quarter: Mapping[str, Totals]) ->
     for name, values in _series(figure, quarters).items():
         chart.add(name, values)
     svg: str = _SCRIPTS.sub("", chart.render(is_unicode=True))
-    return svg
+    # pygal names the drawing by a random uuid: the same figures make the same bytes instead
+    # (a reader compares answers; the sealing walk checks nothing changes with bids).
+    return svg.replace(str(chart.uuid), f"impact-{figure}-{year}")
