@@ -23,6 +23,7 @@ from marketplace.listings import ListingDetails, ServiceListing
 from marketplace.openings import BidOpening, opening_id_for
 from marketplace.outside.opportunity import Opportunity, opportunity_id_for
 from marketplace.outside.releases import parse_release
+from marketplace.quotes.application import QuoteRequestCommands
 from marketplace.tender_terms import SocialValuePolicy, TenderTerms
 from marketplace.tenders import (
     Clarification,
@@ -62,7 +63,13 @@ class BuyerFacts:
     kind: str
 
 
-class MarketplaceApp(Application[UUID], AwardCommands, SavedSearchCommands, ProxyValueCommands):
+class MarketplaceApp(
+    Application[UUID],
+    AwardCommands,
+    SavedSearchCommands,
+    ProxyValueCommands,
+    QuoteRequestCommands,
+):
     name = "marketplace"
 
     def __init__(self, env: EnvType | None = None, policy: TenderPolicy | None = None) -> None:

@@ -123,6 +123,9 @@ class Uuid5BidIds:
     def index_id(self, organisation_id: UUID) -> UUID:
         return uuid5(self.namespace, f"index:{organisation_id}")
 
+    def quote_id(self, request_id: UUID, supplier_id: UUID) -> UUID:
+        return uuid5(self.namespace, f"quote:{request_id}:{supplier_id}")
+
 
 class SideWritesSeen(POPOApplicationRecorder):
     """The in-memory store, keeping what each insert was given beside its events: the side

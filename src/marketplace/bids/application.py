@@ -27,6 +27,7 @@ from marketplace.bids.content import (
 )
 from marketplace.bids.opening import verdicts
 from marketplace.bids.ports import BidIds
+from marketplace.quotes.sealed import QuoteCommands
 from marketplace.tenders import Tender
 from sharedkernel.errors import Conflict, NotFound
 from sharedkernel.events import Context
@@ -43,7 +44,7 @@ def _none(bid: Bid) -> Sequence[Any]:
     return ()
 
 
-class BidsApp(Application[UUID], Writes):
+class BidsApp(Application[UUID], QuoteCommands, Writes):
     name = "bids"
 
     def __init__(

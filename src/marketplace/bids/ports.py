@@ -19,3 +19,7 @@ class BidIds(Protocol):
     def index_id(self, organisation_id: UUID) -> UUID:
         """An organisation's index of the bids it leads or is a partner in."""
         ...
+
+    def quote_id(self, request_id: UUID, supplier_id: UUID) -> UUID:
+        """The one quote a supplier may make for a request for quote (sealed as bids are)."""
+        ...

@@ -30,3 +30,6 @@ class KeyedBidIds:
 
     def index_id(self, organisation_id: UUID) -> UUID:
         return keyed_uuid(self.keys.index_key(), f"index:{organisation_id}")
+
+    def quote_id(self, request_id: UUID, supplier_id: UUID) -> UUID:
+        return keyed_uuid(self.keys.tender_key(request_id), f"quote:{request_id}:{supplier_id}")

@@ -1,0 +1,477 @@
+"""A request for quote: what a requester wants done, where, when, for about how much, and of
+whom; its quotes sealed until the deadline, then one accepted (a contract) or none. Pure domain
+code, in the marketplace's log (its events are read by the projections).
+
+open -> cancelled (before the deadline) | quotes_opened (by the clock, after it);
+quotes_opened -> accepted (a contract signed with the quote's supplier) | closed (with why).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from marketplace.bids.content import SupplierFacts, is_whole_number
+from marketplace.contracts import Contract, Party
+from marketplace.tender_terms import MAX_TITLE, MAX_VALUE_MINOR, Period, tender_currencies
+from sharedkernel.errors import Conflict, InvalidValue
+from sharedkernel.events import Context, TradehallAggregate
+from sharedkernel.money import Money
+from sharedkernel.reference import canonical_cpv_codes, canonical_regions
+from sharedkernel.text import domain_text
+
+_NAMESPACE = uuid5(NAMESPACE_URL, "https://tradehall.invalid/request-for-quote")
+MAX_DESCRIPTION = 4000
+MAX_CODES = 20
+MAX_INVITED = 50
+MAX_REASON = 4000
+# A request waits for quotes at most this long: a member's word on a price is for now.
+LONGEST_WAIT = timedelta(days=90)
+# The "lot" of an accepted quote's contract: one contract per request.
+QUOTE_LOT = "quote"
+
+
+class Audience(StrEnum):
+    OPEN = "open"  # any member in good standing
+    INVITED = "invited"  # only the members named
+
+
+class RequestStatus(StrEnum):
+    OPEN = "open"
+    CANCELLED = "cancelled"
+    QUOTES_OPENED = "quotes_opened"
+    ACCEPTED = "accepted"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class RequesterFacts:
+    """What posting a request needs to know of the requester, asked by the caller of
+    membership (standing, kind) and of buyer verification."""
+
+    organisation_id: UUID
+    registered: bool
+    kind: str
+    in_good_standing: bool
+    verified_buyer: bool
+
+    def refusal(self) -> str | None:
+        """Why this organisation may not post a request, or None."""
+        if not self.registered:
+            return f"organisation {self.organisation_id} is not registered"
+        if self.in_good_standing or self.kind == "business" or self.verified_buyer:
+            return None
+        return (
+            "a request for quote is posted by a member in good standing, a registered business "
+            "or a verified public-body buyer"
+        )
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A budget band in one currency; either bound may be left open."""
+
+    currency: str
+    min_minor: int | None
+    max_minor: int | None
+
+    def as_data(self) -> dict[str, Any]:
+        return {"currency": self.currency, "min_minor": self.min_minor, "max_minor": self.max_minor}
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Budget:
+        low, high = data.get("min_minor"), data.get("max_minor")
+        return cls(
+            str(data["currency"]),
+            None if low is None else int(low),
+            None if high is None else int(high),
+        )
+
+    @classmethod
+    def parse(cls, given: Budget | Mapping[str, Any]) -> Budget:
+        data = given.as_data() if isinstance(given, Budget) else given
+        currency = str(data.get("currency") or "").strip().upper()
+        if currency not in tender_currencies():
+            raise InvalidValue(
+                "budget.currency",
+                f"{currency!r} is not a currency in use counted in hundredths (ISO 4217)",
+            )
+        bounds = {}
+        for name in ("min_minor", "max_minor"):
+            value = data.get(name)
+            if value is not None and (
+                not is_whole_number(value) or not 1 <= value <= MAX_VALUE_MINOR
+            ):
+                raise InvalidValue(
+                    f"budget.{name}", f"a whole number of minor units, 1 to {MAX_VALUE_MINOR}"
+                )
+            bounds[name] = value
+        low, high = bounds["min_minor"], bounds["max_minor"]
+        if low is not None and high is not None and low > high:
+            raise InvalidValue("budget.max_minor", "the budget's maximum is at least its minimum")
+        return cls(currency, low, high)
+
+
+@dataclass(frozen=True)
+class RequestTerms:
+    """What a request asks, parsed and checked (`parse`)."""
+
+    title: str
+    description: str
+    cpv_codes: tuple[str, ...]
+    regions: tuple[str, ...]  # ITL codes; none: anywhere
+    budget: Budget | None
+    deadline: datetime  # UTC
+    period: Period  # when the work is done
+    audience: Audience
+    invited: tuple[UUID, ...]  # empty when the audience is open
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        title: str,
+        description: str,
+        cpv_codes: Sequence[str],
+        regions: Sequence[str],
+        budget: Budget | Mapping[str, Any] | None,
+        deadline: datetime,
+        period: Period,
+        audience: str,
+        invited: Sequence[UUID | str],
+    ) -> RequestTerms:
+        """The terms, or InvalidValue naming the first field that breaks a rule."""
+        if not 1 <= len(cpv_codes) <= MAX_CODES:
+            raise InvalidValue("cpv_codes", f"1 to {MAX_CODES} CPV codes")
+        if len(regions) > MAX_CODES:
+            raise InvalidValue("regions", f"at most {MAX_CODES} regions")
+        if deadline.tzinfo is None:
+            raise InvalidValue("deadline", "in UTC or with an offset")
+        if period.end < deadline:
+            raise InvalidValue("period.end", "the work ends no earlier than the deadline")
+        try:
+            kind = Audience(audience)
+        except ValueError:
+            raise InvalidValue("audience", "one of: open, invited") from None
+        return cls(
+            title=domain_text(title, "title", MAX_TITLE, required="it is empty", multiline=False),
+            description=domain_text(
+                description, "description", MAX_DESCRIPTION, required="it is empty"
+            ),
+            cpv_codes=canonical_cpv_codes(cpv_codes, field="cpv_codes"),
+            regions=canonical_regions(regions, field="regions"),
+            budget=None if budget is None else Budget.parse(budget),
+            deadline=deadline.astimezone(UTC),
+            period=period,
+            audience=kind,
+            invited=_invited(kind, invited),
+        )
+
+    def as_posted(self) -> dict[str, Any]:
+        """The Posted event's fields (but the requester's)."""
+        return {
+            "title": self.title,
+            "description": self.description,
+            "cpv_codes": list(self.cpv_codes),
+            "regions": list(self.regions),
+            "budget": None if self.budget is None else self.budget.as_data(),
+            "deadline": self.deadline,
+            "period": self.period.as_data(),
+            "audience": self.audience.value,
+            "invited": [str(i) for i in self.invited],
+        }
+
+
+def _invited(audience: Audience, invited: Sequence[UUID | str]) -> tuple[UUID, ...]:
+    if len(invited) > MAX_INVITED:
+        raise InvalidValue("invited", f"at most {MAX_INVITED} members")
+    ids = []
+    for i, given in enumerate(invited):
+        try:
+            ids.append(given if isinstance(given, UUID) else UUID(str(given)))
+        except ValueError:
+            raise InvalidValue(f"invited[{i}]", "an organisation id") from None
+    if len(set(ids)) != len(ids):
+        raise InvalidValue("invited", "each organisation once")
+    if audience is Audience.INVITED and not ids:
+        raise InvalidValue("invited", "name at least one member to invite")
+    if audience is Audience.OPEN and ids:
+        raise InvalidValue("invited", "an open request names no one: any member may quote")
+    return tuple(ids)
+
+
+@dataclass(frozen=True)
+class OpenedQuote:
+    """A quote as opened: what the requester sees and accepts from."""
+
+    quote_id: UUID
+    supplier_id: UUID
+    price: Money
+    note: str
+    quoted_at: datetime
+
+    def as_data(self) -> dict[str, Any]:
+        return {
+            "quote_id": str(self.quote_id),
+            "supplier_id": str(self.supplier_id),
+            "price_minor": self.price.minor,
+            "currency": self.price.currency,
+            "note": self.note,
+            "quoted_at": self.quoted_at.isoformat(),
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> OpenedQuote:
+        return cls(
+            UUID(str(data["quote_id"])),
+            UUID(str(data["supplier_id"])),
+            Money(str(data["currency"]), int(data["price_minor"])),
+            str(data["note"]),
+            datetime.fromisoformat(str(data["quoted_at"])),
+        )
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    quote_id: UUID
+    supplier_id: UUID
+    price_minor: int
+    currency: str
+    contract_id: UUID
+
+
+class RequestForQuote(TradehallAggregate):
+    class Posted(TradehallAggregate.Created):
+        requester_id: UUID
+        title: str
+        description: str
+        cpv_codes: list[str]
+        regions: list[str]
+        budget: dict[str, Any] | None
+        deadline: datetime
+        period: dict[str, Any]
+        audience: str
+        invited: list[str]
+
+    class Cancelled(TradehallAggregate.Event):
+        reason: str
+
+        def apply(self, aggregate: RequestForQuote) -> None:
+            aggregate.status = RequestStatus.CANCELLED
+            aggregate.reason = self.reason
+
+    class QuotesOpened(TradehallAggregate.Event):
+        quotes: list[dict[str, Any]]
+        declined: list[str]
+
+        def apply(self, aggregate: RequestForQuote) -> None:
+            aggregate.status = RequestStatus.QUOTES_OPENED
+            aggregate.opened_quotes = [OpenedQuote.from_data(q) for q in self.quotes]
+            aggregate.declined = [UUID(s) for s in self.declined]
+
+    class Accepted(TradehallAggregate.Event):
+        quote_id: UUID
+        supplier_id: UUID
+        price_minor: int
+        currency: str
+        contract_id: UUID
+
+        def apply(self, aggregate: RequestForQuote) -> None:
+            aggregate.status = RequestStatus.ACCEPTED
+            aggregate.accepted = Acceptance(
+                self.quote_id, self.supplier_id, self.price_minor, self.currency, self.contract_id
+            )
+
+    class Closed(TradehallAggregate.Event):
+        reason: str
+
+        def apply(self, aggregate: RequestForQuote) -> None:
+            aggregate.status = RequestStatus.CLOSED
+            aggregate.reason = self.reason
+
+    def __init__(
+        self,
+        requester_id: UUID,
+        title: str,
+        description: str,
+        cpv_codes: list[str],
+        regions: list[str],
+        budget: dict[str, Any] | None,
+        deadline: datetime,
+        period: dict[str, Any],
+        audience: str,
+        invited: list[str],
+    ) -> None:
+        self.requester_id = requester_id
+        self.terms = RequestTerms(
+            title=title,
+            description=description,
+            cpv_codes=tuple(cpv_codes),
+            regions=tuple(regions),
+            budget=None if budget is None else Budget.from_data(budget),
+            deadline=deadline,
+            period=Period.from_data(period),
+            audience=Audience(audience),
+            invited=tuple(UUID(i) for i in invited),
+        )
+        self.status = RequestStatus.OPEN
+        self.reason: str | None = None  # a cancellation's or closure's
+        self.opened_quotes: list[OpenedQuote] | None = None  # None until opened (sealed)
+        self.declined: list[UUID] = []
+        self.accepted: Acceptance | None = None
+
+    @staticmethod
+    def id_for(requester_id: UUID, key: str) -> UUID:
+        """A request's id from the requester and a client's key: a retried post is the same."""
+        return uuid5(_NAMESPACE, f"{requester_id}:{key}")
+
+    @classmethod
+    def post(
+        cls,
+        context: Context,
+        request_id: UUID,
+        requester: RequesterFacts,
+        terms: RequestTerms,
+    ) -> RequestForQuote:
+        why = requester.refusal()
+        if why is not None:
+            raise Conflict(f"not allowed to request quotes: {why}")
+        if terms.deadline <= context.at:
+            raise InvalidValue("deadline", "the deadline has passed")
+        if terms.deadline > context.at + LONGEST_WAIT:
+            raise InvalidValue("deadline", f"at most {LONGEST_WAIT.days} days ahead")
+        if requester.organisation_id in terms.invited:
+            raise InvalidValue("invited", "the requester does not quote on its own request")
+        return cls._create(
+            cls.Posted,
+            id=request_id,
+            requester_id=requester.organisation_id,
+            **terms.as_posted(),
+            **context.event_kwargs(),
+        )
+
+    # Reads -----------------------------------------------------------------------------------
+
+    @property
+    def title(self) -> str:
+        return self.terms.title
+
+    @property
+    def posted_at(self) -> datetime:
+        return self.created_on
+
+    def accepts_quotes(self, now: datetime) -> bool:
+        return self.status is RequestStatus.OPEN and now < self.terms.deadline
+
+    def ensure_accepts_quotes(self, now: datetime) -> None:
+        """Nothing about a quote changes from the deadline on, whether or not it is opened."""
+        if not self.accepts_quotes(now):
+            if now >= self.terms.deadline:
+                raise Conflict("the request's deadline has passed: quotes are no longer accepted")
+            raise Conflict(f"the request is {self.status}: it takes no quotes")
+
+    def refusal_of(self, supplier: SupplierFacts, *, quoting: bool = True) -> str | None:
+        """Why this supplier may not quote (or, `quoting` False, decline), or None. A lapsed
+        member may still decline: withdrawing a quote is never refused for standing."""
+        who = supplier.organisation_id
+        if who == self.requester_id:
+            return "the requester's own organisation does not quote"
+        if not supplier.registered:
+            return f"organisation {who} is not registered"
+        if self.terms.audience is Audience.INVITED and who not in self.terms.invited:
+            return "only the invited members quote on this request"
+        if quoting and not supplier.in_good_standing:
+            return f"organisation {who} is not a member in good standing"
+        return None
+
+    def check_price(self, price: Money) -> None:
+        if not is_whole_number(price.minor) or not 1 <= price.minor <= MAX_VALUE_MINOR:
+            raise InvalidValue(
+                "price_minor", f"a whole number of minor units, 1 to {MAX_VALUE_MINOR}"
+            )
+        budget = self.terms.budget
+        if budget is not None and price.currency != budget.currency:
+            raise InvalidValue("currency", f"the request's budget is in {budget.currency}")
+        if price.currency not in tender_currencies():
+            raise InvalidValue(
+                "currency",
+                f"{price.currency!r} is not a currency in use counted in hundredths (ISO 4217)",
+            )
+
+    # The requester ---------------------------------------------------------------------------
+
+    def cancel(self, context: Context, reason: str) -> None:
+        if self.status is not RequestStatus.OPEN:
+            raise Conflict(f"only an open request is cancelled (this one is {self.status})")
+        if context.at >= self.terms.deadline:
+            raise Conflict(
+                "the request's deadline has passed: once its quotes are opened, accept one or "
+                "close the request"
+            )
+        self.trigger_event(self.Cancelled, reason=_reason(reason), **context.event_kwargs())
+
+    def accept(self, context: Context, quote_id: UUID) -> Contract:
+        """The contract with the opened quote's supplier, at its price, for the request's
+        period; signed as an award's contract is (it counts as one)."""
+        if self.status is not RequestStatus.QUOTES_OPENED:
+            raise Conflict(self._not_deciding())
+        assert self.opened_quotes is not None
+        quote = next((q for q in self.opened_quotes if q.quote_id == quote_id), None)
+        if quote is None:
+            raise InvalidValue("quote_id", "not an opened quote of this request")
+        contract = Contract.sign(
+            context,
+            tender_id=self.id,
+            lot_id=QUOTE_LOT,
+            bid_id=quote.quote_id,
+            buyer_id=self.requester_id,
+            value=quote.price,
+            period=self.terms.period,
+            parties=[Party(quote.supplier_id, 100)],
+            commitments=[],
+        )
+        self.trigger_event(
+            self.Accepted,
+            quote_id=quote.quote_id,
+            supplier_id=quote.supplier_id,
+            price_minor=quote.price.minor,
+            currency=quote.price.currency,
+            contract_id=contract.id,
+            **context.event_kwargs(),
+        )
+        return contract
+
+    def close(self, context: Context, reason: str) -> None:
+        """No quote accepted, with why."""
+        if self.status is not RequestStatus.QUOTES_OPENED:
+            raise Conflict(self._not_deciding())
+        self.trigger_event(self.Closed, reason=_reason(reason), **context.event_kwargs())
+
+    # The clock -------------------------------------------------------------------------------
+
+    def record_quotes_opened(
+        self, context: Context, quotes: Sequence[OpenedQuote], declined: Sequence[UUID]
+    ) -> None:
+        if self.status is not RequestStatus.OPEN:
+            raise Conflict(f"the request is {self.status}: its quotes are not opened (again)")
+        if context.at < self.terms.deadline:
+            raise Conflict("quotes are opened only after the request's deadline")
+        self.trigger_event(
+            self.QuotesOpened,
+            quotes=[q.as_data() for q in quotes],
+            declined=[str(s) for s in declined],
+            **context.event_kwargs(),
+        )
+
+    def _not_deciding(self) -> str:
+        if self.status is RequestStatus.OPEN:
+            return "the quotes are sealed until the deadline: nothing is decided before opening"
+        return f"the request is {self.status}: its quotes are decided already"
+
+
+def _reason(reason: str) -> str:
+    return domain_text(reason, "reason", MAX_REASON, required="say why")

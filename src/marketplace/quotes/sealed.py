@@ -1,0 +1,264 @@
+"""The quotes' commands on the sealed log, mixed into the bids' Application (`BidsApp`): quotes
+are sealed exactly as bids are, lodged in the request's ballot box (`BidBox`, its tender the
+request) and listed in the supplier's index (`BidderIndex`); the opening clock closes the box.
+
+Every command's aggregates are saved in one transaction; a quote decided before the deadline
+and saved after opening clashes with the opening (which writes every quote in the box) and is
+decided again, then refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+
+from marketplace.bids.boxes import BidBox, BidderIndex
+from marketplace.bids.content import SupplierFacts
+from marketplace.bids.ports import BidIds
+from marketplace.quotes.quote import DECLINED_AT_OPENING, Quote, QuoteStatus
+from marketplace.quotes.request import OpenedQuote, RequestForQuote, RequestStatus
+from sharedkernel.errors import Conflict, NotFound, StaleVersion
+from sharedkernel.events import Context
+from sharedkernel.money import Money
+from sharedkernel.writing import Saved, Writes, saved
+
+__all__ = ["OpenedQuote", "QuoteCommands", "QuoteNotices", "as_opened", "declined_by"]
+
+# A decided quote -> the statements queueing its notices, run in the quote's own transaction.
+QuoteNotices = Callable[[Quote], Sequence[Any]]
+_CLOSED_BOX = "the request's deadline has passed: quotes are no longer accepted"
+
+
+def _none(quote: Quote) -> Sequence[Any]:
+    return ()
+
+
+def as_opened(quote: Quote) -> OpenedQuote:
+    """An opened quote as the marketplace records it (`record_quotes_opened`)."""
+    price, quoted_at = quote.price, quote.quoted_at
+    if quote.status is not QuoteStatus.OPENED or price is None or quoted_at is None:
+        raise ValueError(f"quote {quote.id} is {quote.status}, not opened")
+    return OpenedQuote(quote.id, quote.supplier_id, price, quote.note, quoted_at)
+
+
+def declined_by(quotes: Sequence[Quote]) -> list[UUID]:
+    """The suppliers whose last word before the deadline was a decline."""
+    return [q.supplier_id for q in quotes if q.status is QuoteStatus.DECLINED]
+
+
+class QuoteCommands(Writes):
+    """Quote, revise, decline, read; open or discard a request's quotes (the clock)."""
+
+    ids: BidIds
+
+    # The supplier ----------------------------------------------------------------------------
+
+    def submit_quote(
+        self,
+        context: Context,
+        request: RequestForQuote,
+        supplier: SupplierFacts,
+        price: Money,
+        note: str,
+        receipts: QuoteNotices = _none,
+        expected_version: int | None = None,
+    ) -> Saved:
+        """The supplier's quote: the first call quotes (the quote lodged in the request's box
+        and listed in the supplier's index, in one save), later ones revise (or quote again
+        after a decline); each change's receipt queued in the same transaction."""
+
+        def first() -> Quote:
+            return Quote.quote(
+                context, self._quote_id(request, supplier), request, supplier, price, note
+            )
+
+        def again(quote: Quote) -> None:
+            quote.revise(context, request, supplier, price, note)
+
+        return self._write_quote(
+            context, request, supplier, expected_version, first, again, receipts
+        )
+
+    def decline_quote(
+        self,
+        context: Context,
+        request: RequestForQuote,
+        supplier: SupplierFacts,
+        reason: str | None,
+        expected_version: int | None = None,
+    ) -> Saved:
+        """Decline to quote, or withdraw a quote, until the deadline; quoting again is allowed."""
+
+        def first() -> Quote:
+            quote_id = self._quote_id(request, supplier)
+            return Quote.decline_unquoted(context, quote_id, request, supplier, reason)
+
+        def again(quote: Quote) -> None:
+            quote.decline(context, request, supplier, reason)
+
+        return self._write_quote(context, request, supplier, expected_version, first, again, _none)
+
+    # Reads -----------------------------------------------------------------------------------
+
+    def quote_of(self, request_id: UUID, organisation_id: UUID) -> Quote:
+        """The organisation's quote for the request; to anyone else it does not exist."""
+        quote = self._find(self.ids.quote_id(request_id, organisation_id), Quote)
+        if quote is None or quote.supplier_id != organisation_id:
+            raise NotFound(f"your organisation has no quote for request {request_id}")
+        return quote
+
+    def quotes_of(self, organisation_id: UUID) -> list[Quote]:
+        index = self._find(self.ids.index_id(organisation_id), BidderIndex)
+        if index is None:
+            return []
+        found = (self._find(quote_id, Quote) for quote_id in index.bids)
+        return [q for q in found if q is not None and q.supplier_id == organisation_id]
+
+    def quotes_in(self, request: RequestForQuote) -> list[Quote]:
+        """Every quote lodged for the request (the clock's, never a person's)."""
+        box = self._find(self.ids.box_id(request.id), BidBox)
+        return [] if box is None else self._quotes_in(box)
+
+    # The clock -------------------------------------------------------------------------------
+
+    def open_quotes(self, context: Context, request: RequestForQuote) -> list[Quote]:
+        """Close the request's box and open every quoted quote (a declined one is closed,
+        still declined) in one transaction. Opening an opened box answers its quotes as
+        they were opened."""
+        if request.status is RequestStatus.CANCELLED:
+            raise Conflict("the request was cancelled: its quotes are never opened")
+        if context.at < request.terms.deadline:
+            raise Conflict("quotes are opened only after the request's deadline")
+
+        def open_each(quotes: list[Quote]) -> Sequence[Any]:
+            for quote in quotes:
+                if quote.status is QuoteStatus.QUOTED:
+                    quote.open(context)
+                else:
+                    quote.close(context, DECLINED_AT_OPENING)
+            return ()
+
+        return self._close_quote_box(context, request, "opened", open_each)
+
+    def discard_quotes(
+        self,
+        context: Context,
+        request: RequestForQuote,
+        reason: str,
+        told: QuoteNotices = _none,
+    ) -> list[Quote]:
+        """The request was cancelled: its quotes are never opened, and each supplier with a
+        standing quote is told, in the same transaction."""
+        if request.status is not RequestStatus.CANCELLED:
+            raise Conflict(f"the request is {request.status}: its quotes are not discarded")
+
+        def close_each(quotes: list[Quote]) -> Sequence[Any]:
+            notices = [
+                n
+                for q in quotes
+                if q.status is QuoteStatus.QUOTED and not q.settled
+                for n in told(q)
+            ]
+            for quote in quotes:
+                quote.close(context, reason)
+            return notices
+
+        return self._close_quote_box(context, request, "discarded", close_each)
+
+    # Plumbing --------------------------------------------------------------------------------
+
+    def _quote_id(self, request: RequestForQuote, supplier: SupplierFacts) -> UUID:
+        return self.ids.quote_id(request.id, supplier.organisation_id)
+
+    def _write_quote(
+        self,
+        context: Context,
+        request: RequestForQuote,
+        supplier: SupplierFacts,
+        expected_version: int | None,
+        first: Callable[[], Quote],
+        again: Callable[[Quote], None],
+        notices: QuoteNotices,
+    ) -> Saved:
+        quote_id = self._quote_id(request, supplier)
+        box_id = self.ids.box_id(request.id)
+
+        def attempt() -> Saved:
+            quote = self._find(quote_id, Quote)
+            if quote is None:
+                if expected_version is not None:
+                    raise StaleVersion(expected_version, 0)
+                quote = first()
+                box = self._find(box_id, BidBox) or BidBox.start(context, box_id, request.id)
+                if box.closed:
+                    raise Conflict(_CLOSED_BOX)
+                box.lodge(context, quote_id)
+                index = self._index_listing(context, supplier.organisation_id, request.id, quote_id)
+                return self._save_quote(quote, [box, index], notices(quote))
+            if expected_version is not None and expected_version != quote.version:
+                raise StaleVersion(expected_version, quote.version)
+            before = quote.version
+            again(quote)
+            if quote.version == before:
+                return Saved(quote.id, quote.version, None)
+            return self._save_quote(quote, [], notices(quote))
+
+        # A new quote writes the request's box: first quotes for one request take turns on the
+        # box's lock, as new bids do; a later change takes the quote's own. A clash is decided
+        # again (with a named version, it is then stale).
+        exists = self._find(quote_id, Quote) is not None
+        return self._retrying(
+            quote_id if exists else box_id, attempt, "the quote kept changing; try again"
+        )
+
+    def _save_quote(self, quote: Quote, others: list[Any], side_writes: Sequence[Any]) -> Saved:
+        assert isinstance(self, Application)
+        extra = {"side_writes": side_writes} if side_writes else {}
+        return saved(quote, self.save(quote, *others, **extra))
+
+    def _index_listing(
+        self, context: Context, organisation_id: UUID, request_id: UUID, quote_id: UUID
+    ) -> BidderIndex:
+        index_id = self.ids.index_id(organisation_id)
+        index = self._find(index_id, BidderIndex)
+        if index is None:
+            return BidderIndex.start(context, index_id, request_id, quote_id)
+        index.list(context, request_id, quote_id)
+        return index
+
+    def _quotes_in(self, box: BidBox) -> list[Quote]:
+        found = (self._find(quote_id, Quote) for quote_id in box.bid_ids)
+        return [q for q in found if q is not None]
+
+    def _close_quote_box(
+        self,
+        context: Context,
+        request: RequestForQuote,
+        outcome: str,
+        settle: Callable[[list[Quote]], Sequence[Any]],
+    ) -> list[Quote]:
+        """Settle every quote in the request's box (returning side writes) and close the box,
+        in one transaction; a quote written meanwhile makes the attempt clash and start again.
+        A box closed with this outcome already answers its quotes as they were."""
+        box_id = self.ids.box_id(request.id)
+
+        def attempt() -> list[Quote]:
+            assert isinstance(self, Application)
+            box = self._find(box_id, BidBox)
+            if box is None:
+                box = BidBox.start(context, box_id, request.id)
+            elif box.closed:
+                if box.outcome != outcome:
+                    raise Conflict(f"the request's quotes were {box.outcome}")
+                return self._quotes_in(box)
+            quotes = self._quotes_in(box)
+            side_writes = settle(quotes)
+            box.close(context, outcome)
+            extra = {"side_writes": side_writes} if side_writes else {}
+            self.save(box, *quotes, **extra)
+            return quotes
+
+        return self._retrying(box_id, attempt, "quotes kept arriving; try again")
