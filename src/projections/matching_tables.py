@@ -53,6 +53,15 @@ match_contracts = Table(
     Column("divisions", Text, nullable=False),
     Column("completed", Boolean, nullable=False),
 )
+# A row a request for quote (issue 18): the CPV codes its posting states (JSON list), which
+# give a contract for it (an accepted quote's, lot "quote") its divisions. Never a lot: a
+# request is not recommended as one.
+match_requests = Table(
+    "match_requests",
+    metadata,
+    Column("request_id", Uuid, primary_key=True),
+    Column("cpv_codes", Text, nullable=False),
+)
 # A contract's supplier parties, organisation first: "the contracts it won".
 match_contract_parties = Table(
     "match_contract_parties",

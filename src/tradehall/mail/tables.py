@@ -98,3 +98,17 @@ award_notice_bids = Table(
     Column("lead_id", Uuid, nullable=False),
     Column("abnormally_low_percent", Integer, nullable=True),
 )
+
+# The request-for-quote notice writer's own records (tradehall.marketplace.quote_notices), kept
+# from the marketplace log's events (ADR 18): records like the outbox, never rebuilt. Each
+# request's title, its invited organisations (JSON list, from Posted) and, once its quotes are
+# opened, the organisations that quoted (JSON list, from QuotesOpened): whom its later events
+# tell.
+quote_notice_requests = Table(
+    "quote_notice_requests",
+    metadata,
+    Column("request_id", Uuid, primary_key=True),
+    Column("title", String(300), nullable=False),
+    Column("invited", Text, nullable=False),
+    Column("quoters", Text, nullable=False),
+)
