@@ -100,6 +100,11 @@ LOT_BUYERS = SIGNED_IN_
 # anyone else gets the same 404 as for a contract that does not exist).
 CONTRACT_USERS = SIGNED_IN_
 CONTRACT = "/api/v1/contracts/{contract_id:uuid}"
+# Signed in, then checked against the request for quote: its requester's users act on it; they,
+# the suppliers it is open to (invited, or any where open) and staff read it; anyone else gets
+# the same 404 as for a request that does not exist.
+RFQ_USERS = SIGNED_IN_
+RFQ = "/api/v1/requests-for-quote/{request_id:uuid}"
 # Who may call what, written down on purpose: a new route, or a changed rule, must change this
 # table too, so a route made public by mistake fails here.
 EXPECTED_RULES = {
@@ -287,6 +292,24 @@ EXPECTED_RULES = {
     ("POST", f"{CONTRACT}/delivery-reports"): CONTRACT_USERS,
     ("POST", f"{CONTRACT}/delivery-reports/{{report_id:uuid}}/confirmation"): CONTRACT_USERS,
     ("POST", f"{CONTRACT}/delivery-reports/{{report_id:uuid}}/rejection"): CONTRACT_USERS,
+    # Requests for quote (issue 18): a user of the requesting organisation posts (the body names
+    # it: another's is a 403) and acts on it (others 404); its users and staff read the quotes,
+    # and a requester reading them before the deadline (before the clock opens them) gets a 409
+    # that is the same whether or not anyone quoted. A supplier quotes, revises, declines and
+    # reads under its own organisation only: a supplier reading another's quote is refused
+    # under the other's path (403, the same whether or not that one quoted) and reaches it
+    # through no other route (the request's quotes: 404 to anyone but the requester and staff).
+    ("POST", "/api/v1/requests-for-quote"): SIGNED_IN_,
+    ("GET", "/api/v1/requests-for-quote"): SIGNED_IN_,
+    ("GET", RFQ): RFQ_USERS,
+    ("POST", f"{RFQ}/cancellation"): RFQ_USERS,
+    ("GET", f"{RFQ}/quotes"): RFQ_USERS,
+    ("POST", f"{RFQ}/acceptance"): RFQ_USERS,
+    ("POST", f"{RFQ}/closure"): RFQ_USERS,
+    ("GET", f"{ORG}/quotes"): OWN,
+    ("PUT", f"{ORG}/quotes/{{request_id:uuid}}"): OWN,
+    ("GET", f"{ORG}/quotes/{{request_id:uuid}}"): OWN,
+    ("POST", f"{ORG}/quotes/{{request_id:uuid}}/decline"): OWN,
     ("GET", "/api/v1/closure-days"): PUBLIC_,
     ("PUT", "/api/v1/closure-days/{day:str}"): STAFF,
     ("DELETE", "/api/v1/closure-days/{day:str}"): STAFF,

@@ -71,6 +71,7 @@ class Caller:
             "opportunity_id": str(uuid.uuid4()),
             "search_id": str(uuid.uuid4()),
             "alert_id": str(uuid.uuid4()),
+            "request_id": str(uuid.uuid4()),
         }
         self.rules = access_by_operation(client.app)
 

@@ -584,6 +584,7 @@ FIXED = {
     "opportunity_id": "5e1ed000-0000-4000-8000-000000000006",
     "search_id": "5e1ed000-0000-4000-8000-000000000007",
     "alert_id": "5e1ed000-0000-4000-8000-000000000008",
+    "request_id": "5e1ed000-0000-4000-8000-000000000009",
 }
 NO_BID = {"bid_id": "5e1ed000-0000-4000-8000-0000000000b1", "name": "0" * 32}
 REQUIRED_QUERY = {"filename": "walk.pdf"}
@@ -668,9 +669,9 @@ class Walk:
             sides: list[str | None] = ["A", "B"] if self.paired(op) else [None]
             positions: list[str | None] = [None]
             if any(p["name"] == "position" for p in op.parameters):
-                # The marketplace's read models (tenders, questions, buyers, listings) follow
-                # its log; the others (directory, applications) membership's.
-                marketplace = re.search(r"tender|question|buyer|listing", op.path)
+                # The marketplace's read models (tenders, questions, buyers, listings, requests
+                # for quote) follow its log; the others (directory, applications) membership's.
+                marketplace = re.search(r"tender|question|buyer|listing|request", op.path)
                 log = "marketplace" if marketplace else "membership"
                 positions.append(f"{log}:{heads[log]}")
             calls += [

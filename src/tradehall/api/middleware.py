@@ -18,6 +18,21 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 _log = structlog.get_logger("tradehall.access")
 # Routes whose caller the access log does not name (sealed bids, ADR 27).
 SEALED_PATHS = ("/api/v1/bids",)
+# A quote's route names its supplier and its request (issue 18): logged without either, and
+# without its caller, as a bid route is.
+_QUOTE_PATH = re.compile(r"^/api/v1/organisations/[^/]+/quotes(/[^/]+)?")
+
+
+def _logged_path(path: str) -> tuple[str, bool]:
+    """The path as the access log records it, and whether its caller is sealed too."""
+    if path.startswith(SEALED_PATHS):
+        return path, True
+    quote = _QUOTE_PATH.match(path)
+    if quote is None:
+        return path, False
+    named = "/api/v1/organisations/{organisation_id}/quotes"
+    named += "/{request_id}" if quote.group(1) else ""
+    return named + path[quote.end() :], True
 
 
 def request_id_of(scope: Scope) -> str:
@@ -55,17 +70,17 @@ class RequestIdAndAccessLog:
             await self.app(scope, receive, send_with_id)
         finally:
             user = scope.get("user")
+            path, sealed = _logged_path(scope["path"])
             _log.info(
                 "request",
                 method=scope.get("method", ""),
-                path=scope["path"],
+                path=path,
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 request_id=request_id,
-                # Who called a bid route is itself sealed: that user's organisation bids.
-                user_id=str(user.id)
-                if isinstance(user, User) and not scope["path"].startswith(SEALED_PATHS)
-                else None,
+                # Who called a bid or quote route is itself sealed: that user's organisation
+                # bids or quotes.
+                user_id=str(user.id) if isinstance(user, User) and not sealed else None,
             )
 
 

@@ -1,5 +1,6 @@
 """The bids, declared once: a sealed log of their own (nothing follows it), an Application whose
-events are encrypted under each tender's key, the bid routes and the opening clock (ADR 27)."""
+events are encrypted under each tender's key, the bid routes and the opening clock (ADR 27); and
+the requests for quote's routes, whose quotes are sealed in the same log (issue 18)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from marketplace.application import MarketplaceApp
 from marketplace.bids.application import BidsApp
 from membership.application import MembershipApp
 from membership.marks.application import MarksApp
-from tradehall.api.marketplace import bids
+from tradehall.api.marketplace import bids, quotes
 from tradehall.context import ContextDeclaration
 from tradehall.marketplace.bids import LOG
 from tradehall.marketplace.bids.opening import OpeningParts, open_due_bids, run_opening_clock
@@ -79,7 +80,8 @@ BIDS = ContextDeclaration(
     name="bids",
     log=LOG,
     application=_application,
-    controllers=bids.CONTROLLERS,
+    # Requests for quote with their quotes: the quotes are sealed here (issue 18).
+    controllers=(*bids.CONTROLLERS, *quotes.CONTROLLERS),
     clock_jobs=(_clock,),
     clock_ticks=(_tick,),
     dependencies={"bid_files": _bid_files, "sealing": _sealing},

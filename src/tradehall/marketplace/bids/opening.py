@@ -1,6 +1,8 @@
 """The opening clock: at each tender's deadline plus a margin longer than the slowest commit,
 its bids are opened and the opened bids recorded in the marketplace's own log; a tender that
-ended before opening (cancelled, withdrawn) is never opened, and its bidders are told.
+ended before opening (cancelled, withdrawn) is never opened, and its bidders are told. A request
+for quote's quotes are settled alike (issue 18): opened at its deadline plus the margin, or
+discarded, its quoters told, when it was cancelled.
 
 Due tenders come from the sealing keys' rows, written when each tender is published (never from
 a projection); a tender is settled once its opening is recorded, so a crash between the steps
@@ -22,6 +24,10 @@ from marketplace.application import MarketplaceApp
 from marketplace.bids.application import BidsApp
 from marketplace.bids.bid import BidStatus
 from marketplace.bids.opening import as_opened
+from marketplace.quotes.quote import QuoteStatus
+from marketplace.quotes.request import RequestStatus
+from marketplace.quotes.sealed import as_opened as as_opened_quote
+from marketplace.quotes.sealed import declined_by
 from marketplace.tenders import Tender, TenderStatus
 from membership.application import MembershipApp
 from membership.marks.application import MarksApp
@@ -29,6 +35,7 @@ from sharedkernel.errors import NotFound
 from sharedkernel.events import CLOCK, Context
 from tradehall.clock import Clock
 from tradehall.marketplace.bids.notices import cancellations
+from tradehall.marketplace.bids.quote_notices import quote_cancellations
 from tradehall.marketplace.bids.suppliers import facts_of
 from tradehall.marketplace.sealing.keys import SealingKeys
 
@@ -72,7 +79,9 @@ def _settle_if_due(parts: OpeningParts, tender_id: UUID) -> str | None:
     try:
         tender = parts.marketplace.tender(tender_id)
     except NotFound:
-        return None  # a key made for a tender id that names nothing (never drafted)
+        # A request for quote's key (its quotes are sealed as bids are), or a key made for an
+        # id that names nothing (never drafted, never posted).
+        return _settle_request_if_due(parts, tender_id)
     if tender.status in WAITING:
         return None  # a key made for a draft that was never published (yet)
     now = parts.clock.now()
@@ -102,6 +111,35 @@ def _open(parts: OpeningParts, context: Context, tender: Tender) -> None:
     ]
     parts.marketplace.record_opening(context, tender.id, records)
     log.info("bids opened", extra={"tender_id": str(tender.id), "bids": len(records)})
+
+
+def _settle_request_if_due(parts: OpeningParts, request_id: UUID) -> str | None:
+    """Open or discard a request for quote's quotes if it is due, as a tender's bids: the
+    quotes opened in the bids log, then recorded in the marketplace's, then the key settled;
+    each step idempotent, so a crash between them repeats only what is left."""
+    try:
+        request = parts.marketplace.request_for_quote(request_id)
+    except NotFound:
+        return None
+    now = parts.clock.now()
+    context = Context(actor=CLOCK, request_id=f"opening-{now:%Y%m%dT%H%M%S}", at=now)
+    if request.status is RequestStatus.CANCELLED:
+        parts.bids.discard_quotes(
+            context,
+            request,
+            "the request was cancelled before its quotes were opened",
+            quote_cancellations(parts.keys, request),
+        )
+        parts.keys.settle(request_id, now)
+        return "discarded"
+    if now >= request.terms.deadline + parts.margin:
+        quotes = parts.bids.open_quotes(context, request)
+        opened = [as_opened_quote(q) for q in quotes if q.status is QuoteStatus.OPENED]
+        parts.marketplace.record_quotes_opened(context, request_id, opened, declined_by(quotes))
+        parts.keys.settle(request_id, now)
+        log.info("quotes opened", extra={"request_id": str(request_id), "quotes": len(opened)})
+        return "opened"
+    return None
 
 
 async def run_opening_clock(

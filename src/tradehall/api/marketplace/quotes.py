@@ -1,0 +1,609 @@
+"""Requests for quote over HTTP (issue 18): an organisation posts a request (what, where, a
+budget band, a deadline, to invited members or to every member in good standing); suppliers
+quote a price and a note under their own organisation, revise and decline until the deadline;
+after the opening clock has opened the quotes the requester reads them and accepts one (a
+contract) or closes the request saying why.
+
+Quotes are sealed as bids are (ADR 27): before opening only the quoting organisation learns
+anything of its quote. A request's quotes read before opening are one and the same 409 whether
+there are none or many; a request a caller may not see is the same 404 as one that does not
+exist; a quote command answers no read-your-writes position (nothing follows the bids log).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from uuid import UUID, uuid4
+
+from litestar import Controller, Response, get, post, put
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import FromPath, JSONBody, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from marketplace.application import MarketplaceApp
+from marketplace.bids.application import BidsApp
+from marketplace.quotes.quote import Quote
+from marketplace.quotes.request import Audience, RequestForQuote, RequestTerms
+from marketplace.tender_terms import Period
+from membership.application import MembershipApp
+from membership.marks.application import MarksApp
+from projections.quote_request_query import QuoteRequestEntry, Viewer, quote_requests_for
+from sharedkernel.errors import Conflict, NotFound
+from sharedkernel.moments import plausible_moment
+from sharedkernel.money import Money
+from tradehall.api.access import SIGNED_IN, Access, own_organisation, rule
+from tradehall.api.commands import (
+    Commands,
+    command_response,
+    current_user,
+    etag,
+    idempotency_key,
+)
+from tradehall.api.marketplace.schemas.quotes import (
+    AcceptedView,
+    BudgetView,
+    DeclineBody,
+    OpenedQuotesView,
+    OpenedQuoteView,
+    QuoteAcceptanceBody,
+    QuoteBody,
+    QuotesList,
+    QuoteView,
+    RequestForQuoteBody,
+    RequestForQuoteView,
+    RequestReasonBody,
+    RequestsPage,
+    RequestSummary,
+    WorkPeriodView,
+)
+from tradehall.api.ownership import caller_organisation
+from tradehall.api.reads import (
+    CpvParam,
+    PageParam,
+    PerPageParam,
+    PositionParam,
+    ReadYourWrites,
+    RegionParam,
+    page_response,
+    place_filter,
+)
+from tradehall.api.schemas.common import CommandResult
+from tradehall.identity.users import Role
+from tradehall.marketplace import LOG
+from tradehall.marketplace.bids import LOG as SEALED_LOG
+from tradehall.marketplace.bids.quote_notices import quote_receipts
+from tradehall.marketplace.bids.requesters import requester_facts
+from tradehall.marketplace.bids.suppliers import supplier_facts
+from tradehall.marketplace.sealing.keys import SealingKeys
+
+REQUESTS = "/requests-for-quote"
+REQUEST = REQUESTS + "/{request_id:uuid}"
+QUOTES = "/organisations/{organisation_id:uuid}/quotes"
+QUOTE = QUOTES + "/{request_id:uuid}"
+NO_CACHE = "private, no-store"
+# The projection whose tables the list reads (read-your-writes waits on it).
+PROJECTION = "quote_requests"
+RequestStatusParam = Annotated[
+    Literal["open", "cancelled", "quotes_opened", "accepted", "closed"] | None,
+    QueryParameter(name="status", description="the request's status"),
+]
+# Checked in the handler against the request itself.
+REQUESTER = Access(
+    "users of the request's requesting organisation (others: 404)", roles=frozenset(Role)
+)
+REQUEST_READERS = Access(
+    "the requester's users, the suppliers it is open to, staff (others: 404)",
+    roles=frozenset(Role),
+)
+OPENED_QUOTES = Access(
+    "the requester's users and staff, once the quotes are opened (before: 409; others: 404)",
+    roles=frozenset(Role),
+)
+
+
+# Who may see what ------------------------------------------------------------------------------
+
+
+def _no_request(request_id: UUID) -> NotFoundException:
+    return NotFoundException(f"no request for quote {request_id}")
+
+
+def _is_staff(commands: Commands) -> bool:
+    return Role.STAFF in current_user(commands.request).roles
+
+
+def _open_to(request: RequestForQuote, organisation_id: UUID | None) -> bool:
+    """Whether the organisation may see (and quote on) the request: its requester, an invited
+    member, or anyone where the audience is open."""
+    if organisation_id is None:
+        return False
+    return (
+        organisation_id == request.requester_id
+        or request.terms.audience is Audience.OPEN
+        or organisation_id in request.terms.invited
+    )
+
+
+async def _load(
+    commands: Commands, marketplace: MarketplaceApp, request_id: UUID
+) -> RequestForQuote:
+    try:
+        return await commands.run(marketplace.request_for_quote, request_id)
+    except NotFound:
+        raise _no_request(request_id) from None
+
+
+async def _visible(
+    commands: Commands, marketplace: MarketplaceApp, request_id: UUID
+) -> RequestForQuote:
+    """The request, to staff and those it is open to; else the 404 of one that does not exist."""
+    request = await _load(commands, marketplace, request_id)
+    if not (_is_staff(commands) or _open_to(request, caller_organisation(commands))):
+        raise _no_request(request_id)
+    return request
+
+
+async def _requested_by_caller(
+    commands: Commands, marketplace: MarketplaceApp, request_id: UUID, staff_reads: bool = False
+) -> RequestForQuote:
+    """The request, to its requester's users (and staff, where they read); else 404."""
+    request = await _load(commands, marketplace, request_id)
+    mine = caller_organisation(commands) == request.requester_id
+    if not (mine or (staff_reads and _is_staff(commands))):
+        raise _no_request(request_id)
+    return request
+
+
+async def _open_to_supplier(
+    commands: Commands, marketplace: MarketplaceApp, request_id: UUID, organisation_id: UUID
+) -> RequestForQuote:
+    request = await _load(commands, marketplace, request_id)
+    if not _open_to(request, organisation_id):
+        raise _no_request(request_id)
+    return request
+
+
+# Views ----------------------------------------------------------------------------------------
+
+
+def request_view(request: RequestForQuote, insider: bool) -> RequestForQuoteView:
+    """The request as a caller sees it: `insider` (its requester's users, staff) also sees whom
+    it invited and what was accepted."""
+    terms = request.terms
+    opened = request.opened_quotes
+    accepted = request.accepted
+    return RequestForQuoteView(
+        id=request.id,
+        version=request.version,
+        requester_id=request.requester_id,
+        title=terms.title,
+        description=terms.description,
+        cpv_codes=list(terms.cpv_codes),
+        regions=list(terms.regions),
+        budget=_budget_view(terms.budget),
+        deadline=terms.deadline,
+        period=WorkPeriodView(start=terms.period.start, end=terms.period.end),
+        audience=terms.audience.value,
+        invited=sorted(terms.invited, key=str) if insider else None,
+        status=request.status.value,
+        reason=request.reason,
+        quotes_count=None if opened is None else len(opened),
+        declined_count=None if opened is None else len(request.declined),
+        accepted=None
+        if accepted is None or not insider
+        else AcceptedView(
+            quote_id=accepted.quote_id,
+            supplier_id=accepted.supplier_id,
+            price_minor=accepted.price_minor,
+            currency=accepted.currency,
+            contract_id=accepted.contract_id,
+        ),
+    )
+
+
+def _budget_view(budget: Any) -> BudgetView | None:
+    if budget is None:
+        return None
+    return BudgetView(
+        currency=budget.currency, min_minor=budget.min_minor, max_minor=budget.max_minor
+    )
+
+
+def summary_of(entry: QuoteRequestEntry) -> RequestSummary:
+    return RequestSummary(
+        id=entry.request_id,
+        version=entry.version,
+        requester_id=entry.requester_id,
+        requester_name=entry.requester_name,
+        title=entry.title,
+        cpv_codes=entry.cpv_codes,
+        regions=entry.regions,
+        budget=_budget_view(entry.budget),
+        deadline=entry.deadline,
+        audience=entry.audience,
+        status=entry.status,
+        posted_at=entry.posted_at,
+    )
+
+
+def quote_view(quote: Quote) -> QuoteView:
+    return QuoteView(
+        id=quote.id,
+        version=quote.version,
+        request_id=quote.tender_id,
+        supplier_id=quote.supplier_id,
+        status=quote.status.value,
+        price_minor=quote.price_minor,
+        currency=quote.currency,
+        note=quote.note,
+        quoted_at=quote.quoted_at,
+        decline_reason=quote.decline_reason,
+        closed_reason=quote.closed_reason,
+    )
+
+
+def _terms(data: RequestForQuoteBody) -> RequestTerms:
+    budget = data.budget
+    return RequestTerms.parse(
+        title=data.title,
+        description=data.description,
+        cpv_codes=data.cpv_codes,
+        regions=data.regions,
+        budget=None
+        if budget is None
+        else {
+            "currency": budget.currency,
+            "min_minor": budget.min_minor,
+            "max_minor": budget.max_minor,
+        },
+        deadline=plausible_moment("deadline", data.deadline),
+        period=Period.parse(
+            plausible_moment("period.start", data.period.start),
+            plausible_moment("period.end", data.period.end),
+            "period",
+        ),
+        audience=data.audience,
+        invited=data.invited,
+    )
+
+
+# The requester ---------------------------------------------------------------------------------
+
+
+class RequestsForQuoteController(Controller):
+    path = "/api/v1"
+    tags = ["requests for quote"]
+
+    @post(
+        REQUESTS,
+        opt=rule(SIGNED_IN),
+        status_code=201,
+        summary="Post a request for quote for your organisation",
+        description=(
+            "The body names the requesting organisation: the caller's own (else 403). A "
+            "member in good standing, a registered business or a verified public-body buyer "
+            "posts (else 409). `audience`: `open` (any member in good standing may quote; "
+            "matching members are alerted) or `invited` (only the members named in "
+            "`invited`, who are told directly). Quotes are sealed until the deadline. With "
+            "an `Idempotency-Key`, the request's id follows from the organisation and the "
+            "key: a retried request answers the same request and records nothing more; the "
+            "same key with other terms is a 409; without one, each request is a new one."
+        ),
+    )
+    async def post_request(
+        self,
+        commands: NamedDependency[Commands],
+        marketplace: NamedDependency[MarketplaceApp],
+        membership: NamedDependency[MembershipApp],
+        sealing: NamedDependency[SealingKeys],
+        data: JSONBody[RequestForQuoteBody],
+    ) -> Response[CommandResult]:
+        key = idempotency_key(commands.request)
+        requester_id = data.organisation_id
+        if caller_organisation(commands) != requester_id:
+            raise PermissionDeniedException(
+                "only users of the requesting organisation post its requests for quote"
+            )
+        terms = _terms(data)
+        requester = await commands.run(requester_facts, membership, marketplace, requester_id)
+        request_id = RequestForQuote.id_for(requester_id, key) if key is not None else uuid4()
+        # The key its quotes are sealed under, made before the request exists: the opening
+        # clock finds the requests to open from these keys (ADR 27).
+        await commands.run(sealing.ensure_tender_key, request_id, commands.context().at)
+        saved = await commands.record(marketplace.post_request, request_id, requester, terms)
+        return command_response(saved, LOG, status_code=201)
+
+    @get(
+        REQUESTS,
+        opt=rule(SIGNED_IN),
+        summary="The requests for quote your organisation may see (staff: all), by deadline",
+        description=(
+            "Its own, those inviting it, those it quoted on once opened, and every open "
+            "request for all members while it takes quotes. `status`, `cpv` and `region` (up "
+            "and down their trees; a request naming no region is found from every region) "
+            "filter; `requester_id` for one requester's."
+        ),
+    )
+    async def listed(
+        self,
+        commands: NamedDependency[Commands],
+        engine: NamedDependency[AsyncEngine],
+        reads: NamedDependency[ReadYourWrites],
+        status: RequestStatusParam = None,
+        cpv: CpvParam = None,
+        region: RegionParam = None,
+        requester_id: Annotated[
+            UUID | None, QueryParameter(name="requester_id", description="this requester's")
+        ] = None,
+        page: PageParam = 1,
+        per_page: PerPageParam = 20,
+        position: PositionParam = None,
+    ) -> Response[RequestsPage]:
+        place = place_filter(cpv, region)
+        viewer = Viewer(caller_organisation(commands), _is_staff(commands))
+        consistent = await reads.after(PROJECTION, position)
+        async with engine.connect() as connection:
+            found = await quote_requests_for(
+                connection,
+                viewer,
+                status=status,
+                cpv_code=place.cpv_code,
+                region=place.region,
+                region_parents=place.region_parents,
+                requester_id=requester_id,
+                limit=per_page,
+                offset=(page - 1) * per_page,
+            )
+        items = [summary_of(entry) for entry in found.entries]
+        response = page_response(RequestsPage, items, found.total, page, per_page, consistent)
+        response.headers["Cache-Control"] = NO_CACHE
+        return response
+
+    @get(
+        REQUEST,
+        opt=rule(REQUEST_READERS),
+        summary="A request for quote: to its requester, those it is open to, and staff",
+        description=(
+            "Whom it invited and what was accepted are shown to the requester's users and "
+            "staff only; how many quoted and declined only once the quotes are opened."
+        ),
+    )
+    async def read(
+        self,
+        commands: NamedDependency[Commands],
+        marketplace: NamedDependency[MarketplaceApp],
+        request_id: FromPath[UUID],
+    ) -> Response[RequestForQuoteView]:
+        request = await _visible(commands, marketplace, request_id)
+        insider = _is_staff(commands) or caller_organisation(commands) == request.requester_id
+        return Response(
+            request_view(request, insider),
+            headers={"ETag": etag(request.version), "Cache-Control": NO_CACHE},
+        )
+
+    @post(
+        f"{REQUEST}/cancellation",
+        opt=rule(REQUESTER),
+        status_code=200,
+        summary="Cancel a request before its deadline, with a reason (its requester)",
+        description="Its quotes are never opened; every quoter is told.",
+    )
+    async def cancel(
+        self,
+        commands: NamedDependency[Commands],
+        marketplace: NamedDependency[MarketplaceApp],
+        request_id: FromPath[UUID],
+        data: JSONBody[RequestReasonBody],
+    ) -> Response[CommandResult]:
+        request = await _requested_by_caller(commands, marketplace, request_id)
+        return await commands.execute(
+            LOG, marketplace.cancel_request, request_id, request.requester_id, data.reason
+        )
+
+    @get(
+        f"{REQUEST}/quotes",
+        opt=rule(OPENED_QUOTES),
+        summary="The request's quotes as opened (its requester's users, staff)",
+        description=(
+            "Before the opening clock has opened them (the deadline and a margin), a 409 that "
+            "is the same whether or not anyone quoted."
+        ),
+    )
+    async def opened(
+        self,
+        commands: NamedDependency[Commands],
+        marketplace: NamedDependency[MarketplaceApp],
+        request_id: FromPath[UUID],
+    ) -> Response[OpenedQuotesView]:
+        request = await _requested_by_caller(commands, marketplace, request_id, staff_reads=True)
+        opened = request.opened_quotes
+        if opened is None:
+            raise Conflict(
+                "the quotes are sealed until the request's deadline has passed and they are opened"
+            )
+        quotes = [
+            OpenedQuoteView(
+                quote_id=q.quote_id,
+                supplier_id=q.supplier_id,
+                price_minor=q.price.minor,
+                currency=q.price.currency,
+                note=q.note,
+                quoted_at=q.quoted_at,
+            )
+            for q in opened
+        ]
+        return Response(
+            OpenedQuotesView(
+                request_id=request.id,
+                status=request.status.value,
+                quotes=quotes,
+                declined=sorted(request.declined, key=str),
+            ),
+            headers={"Cache-Control": NO_CACHE},
+        )
+
+    @post(
+        f"{REQUEST}/acceptance",
+        opt=rule(REQUESTER),
+        status_code=201,
+        summary="Accept an opened quote: a contract with its supplier (the requester)",
+        description=(
+            "Once the quotes are opened, one quote, once. The contract counts as an award's: "
+            "in the supplier's track record, matching and the impact ledger. 201 with the "
+            "contract's id, `Location: /api/v1/contracts/{id}`."
+        ),
+    )
+    async def accept(
+        self,
+        commands: NamedDependency[Commands],
+        marketplace: NamedDependency[MarketplaceApp],
+        request_id: FromPath[UUID],
+        data: JSONBody[QuoteAcceptanceBody],
+    ) -> Response[CommandResult]:
+        request = await _requested_by_caller(commands, marketplace, request_id)
+        saved = await commands.save(
+            marketplace.accept_quote, request_id, request.requester_id, data.quote_id
+        )
+        response = command_response(saved, LOG, status_code=201)
+        response.headers["Location"] = f"/api/v1/contracts/{saved.aggregate_id}"
+        return response
+
+    @post(
+        f"{REQUEST}/closure",
+        opt=rule(REQUESTER),
+        status_code=200,
+        summary="Close an opened request with no acceptance, saying why (the requester)",
+    )
+    async def close(
+        self,
+        commands: NamedDependency[Commands],
+        marketplace: NamedDependency[MarketplaceApp],
+        request_id: FromPath[UUID],
+        data: JSONBody[RequestReasonBody],
+    ) -> Response[CommandResult]:
+        request = await _requested_by_caller(commands, marketplace, request_id)
+        return await commands.execute(
+            LOG, marketplace.close_request, request_id, request.requester_id, data.reason
+        )
+
+
+# The supplier ----------------------------------------------------------------------------------
+
+
+def _no_quote(request_id: UUID) -> NotFoundException:
+    return NotFoundException(f"your organisation has no quote for request {request_id}")
+
+
+def _sealed_result(saved: object) -> Response[CommandResult]:
+    response = command_response(saved, SEALED_LOG)  # type: ignore[arg-type]
+    response.headers["Cache-Control"] = NO_CACHE
+    return response
+
+
+class QuotesController(Controller):
+    path = "/api/v1"
+    tags = ["requests for quote"]
+
+    @put(
+        QUOTE,
+        opt=rule(own_organisation()),
+        status_code=200,
+        summary="Quote for a request, or revise the quote, until the deadline",
+        description=(
+            "A price (minor units; the budget's currency where the request gives one) and a "
+            "note. Members in good standing, never the requester's own organisation; where "
+            "the request is for invited members, only they. Nothing is taken from the "
+            "deadline on. Sealed: a receipt is e-mailed, and nobody else learns of the quote "
+            "before the deadline; no position is answered."
+        ),
+    )
+    async def quote(
+        self,
+        commands: NamedDependency[Commands],
+        marketplace: NamedDependency[MarketplaceApp],
+        bids: NamedDependency[BidsApp],
+        membership: NamedDependency[MembershipApp],
+        marks: NamedDependency[MarksApp],
+        sealing: NamedDependency[SealingKeys],
+        organisation_id: FromPath[UUID],
+        request_id: FromPath[UUID],
+        data: JSONBody[QuoteBody],
+    ) -> Response[CommandResult]:
+        request = await _open_to_supplier(commands, marketplace, request_id, organisation_id)
+        price = Money.of(data.price_minor, data.currency, field="price_minor")
+        supplier = await commands.run(supplier_facts, membership, marks, organisation_id)
+        saved = await commands.save(
+            bids.submit_quote,
+            request,
+            supplier,
+            price,
+            data.note,
+            quote_receipts(sealing, request),
+        )
+        return _sealed_result(saved)
+
+    @get(
+        QUOTE,
+        opt=rule(own_organisation()),
+        summary="Your organisation's quote for a request (`ETag`)",
+    )
+    async def own(
+        self,
+        commands: NamedDependency[Commands],
+        bids: NamedDependency[BidsApp],
+        organisation_id: FromPath[UUID],
+        request_id: FromPath[UUID],
+    ) -> Response[QuoteView]:
+        try:
+            quote = await commands.run(bids.quote_of, request_id, organisation_id)
+        except NotFound:
+            raise _no_quote(request_id) from None
+        return Response(
+            quote_view(quote),
+            headers={"ETag": etag(quote.version), "Cache-Control": NO_CACHE},
+        )
+
+    @post(
+        f"{QUOTE}/decline",
+        opt=rule(own_organisation()),
+        status_code=200,
+        summary="Decline to quote, or withdraw a quote, before the deadline",
+        description="An optional `reason`; the organisation may quote again until the deadline.",
+    )
+    async def decline(
+        self,
+        commands: NamedDependency[Commands],
+        marketplace: NamedDependency[MarketplaceApp],
+        bids: NamedDependency[BidsApp],
+        membership: NamedDependency[MembershipApp],
+        marks: NamedDependency[MarksApp],
+        organisation_id: FromPath[UUID],
+        request_id: FromPath[UUID],
+        data: JSONBody[DeclineBody],
+    ) -> Response[CommandResult]:
+        request = await _open_to_supplier(commands, marketplace, request_id, organisation_id)
+        supplier = await commands.run(supplier_facts, membership, marks, organisation_id)
+        saved = await commands.save(bids.decline_quote, request, supplier, data.reason)
+        return _sealed_result(saved)
+
+    @get(
+        QUOTES,
+        opt=rule(own_organisation()),
+        summary="Your organisation's quotes, by request",
+    )
+    async def mine(
+        self,
+        commands: NamedDependency[Commands],
+        bids: NamedDependency[BidsApp],
+        organisation_id: FromPath[UUID],
+    ) -> Response[QuotesList]:
+        found = await commands.run(bids.quotes_of, organisation_id)
+        found.sort(key=lambda quote: str(quote.tender_id))
+        return Response(
+            QuotesList(items=[quote_view(quote) for quote in found]),
+            headers={"Cache-Control": NO_CACHE},
+        )
+
+
+CONTROLLERS = (RequestsForQuoteController, QuotesController)
