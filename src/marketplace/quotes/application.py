@@ -42,17 +42,15 @@ class QuoteRequestCommands(Writes):
         """Posted once: the same id posted again with the same terms answers the same request
         and records nothing; with other terms (or by another organisation) it is refused."""
         app = self._app()
-        posted = self._as_posted(request_id)
-        if posted is not None:
-            return self._replayed(posted, request_id, requester, terms)
+        if self._find(request_id, RequestForQuote) is not None:
+            return self._replayed(request_id, requester, terms)
         request = RequestForQuote.post(context, request_id, requester, terms)
         try:
             return saved(request, app.save(request))
         except IntegrityError:  # posted at the same moment (a retried request), or not a request
-            posted = self._as_posted(request_id)
-            if posted is None:
+            if self._find(request_id, RequestForQuote) is None:
                 raise Conflict(f"{request_id} exists already") from None
-            return self._replayed(posted, request_id, requester, terms)
+            return self._replayed(request_id, requester, terms)
 
     def cancel_request(
         self,
@@ -132,20 +130,18 @@ class QuoteRequestCommands(Writes):
         assert isinstance(self, Application)
         return self
 
-    def _as_posted(self, request_id: UUID) -> RequestForQuote | None:
-        """The request as its Posted event made it (what a replayed post is compared with)."""
-        if self._find(request_id, RequestForQuote) is None:
-            return None
+    def _replayed(self, request_id: UUID, requester: RequesterFacts, terms: RequestTerms) -> Saved:
+        """A post of an existing request: the same as first posted answers the request as it
+        is now (as a replayed tender draft does); anything else is refused."""
         posted: object = self._app().repository.get(request_id, version=1)
-        return posted if isinstance(posted, RequestForQuote) else None
-
-    @staticmethod
-    def _replayed(
-        posted: RequestForQuote, request_id: UUID, requester: RequesterFacts, terms: RequestTerms
-    ) -> Saved:
-        if posted.requester_id != requester.organisation_id or posted.terms != terms:
+        if (
+            not isinstance(posted, RequestForQuote)
+            or posted.requester_id != requester.organisation_id
+            or posted.terms != terms
+        ):
             raise Conflict(f"request for quote {request_id} exists already, with other terms")
-        return Saved(posted.id, posted.version, None)
+        current = self.request_for_quote(request_id)
+        return Saved(current.id, current.version, None)
 
     def _requested_by(self, request_id: UUID, requester_id: UUID) -> RequestForQuote:
         request = self.request_for_quote(request_id)
