@@ -9,6 +9,10 @@ completed or not) and its parties, and a row a tender's lot (drafts too) with it
 its tender's regions. The quality mark is not folded here: the queries read the register's
 own table (`quality_marks`).
 
+From the marketplace log too, each request for quote's CPV codes (issue 18: RequestForQuote.
+Posted), which give a contract for it (an accepted quote's, lot "quote") its divisions; a request
+is never a lot (never recommended as one).
+
 From the marketplace log too, each outside opportunity (issue 16: a national portal's notice,
 imported as OCDS) while it may be open: one lot, its summary's CPV prefixes and ITL regions.
 
@@ -59,12 +63,15 @@ from projections.matching_tables import (
     match_member_prefixes,
     match_member_regions,
     match_members,
+    match_requests,
     match_tender_regions,
 )
 from projections.membership_status import STATUS_EVENTS, status_after
 from projections.opportunities import IMPORTED as OPPORTUNITY_IMPORTED
 from projections.opportunities import MERGED as OPPORTUNITY_MERGED
 from projections.opportunities import StoredSummary, amount_minor
+from projections.quote_requests import POSTED as REQUEST_POSTED
+from projections.quote_requests import posted
 from projections.tenders import (
     ACTIVATED,
     AMENDED,
@@ -89,6 +96,8 @@ _TENDER_TERMS = frozenset({DRAFTED, REVISED, AMENDED})
 _TENDER_EVENTS = frozenset({*_TENDER_TERMS, PUBLISHED, ACTIVATED, ENDED, LOT_DECIDED})
 _OPPORTUNITY_EVENTS = frozenset({OPPORTUNITY_IMPORTED, OPPORTUNITY_MERGED})
 _TITLE_LENGTH = 200  # match_lots' titles
+# The lot a contract for a request for quote names (marketplace.quotes: an accepted quote's).
+QUOTE_LOT = "quote"
 
 
 def _codes(value: Any) -> list[str]:
@@ -428,6 +437,25 @@ def _fold_opportunities(
     return found
 
 
+# The marketplace log: requests for quote ----------------------------------------------------
+
+
+def _fold_requests(connection: Connection, events: list[RecordedEvent]) -> dict[UUID, Row]:
+    """The rows of the requests the batch posts (a request posted again, by another writer,
+    keeps its first codes: the stored row, or the batch's first)."""
+    stored = load_rows(connection, match_requests, "request_id", {e.originator_id for e in events})
+    new: dict[UUID, Row] = {}
+    for event in events:
+        request_id = event.originator_id
+        if request_id in stored or request_id in new:
+            continue
+        terms = posted(event, "matching")
+        if terms is not None:
+            new[request_id] = {"request_id": request_id, "cpv_codes": _dump(terms.cpv_codes)}
+    insert_rows(connection, match_requests, list(new.values()))
+    return stored | new
+
+
 # The marketplace log: contracts -------------------------------------------------------------
 
 
@@ -437,6 +465,25 @@ def _signed(event: RecordedEvent) -> StoredSigned | None:
     except (msgspec.ValidationError, TypeError, ValueError) as error:
         _log.warning("matching: %r left out: not a contract's signing (%s)", event, error)
         return None
+
+
+def _divisions(
+    signed: StoredSigned,
+    tenders: dict[UUID, _Tender],
+    requests: dict[UUID, Row],
+    event: RecordedEvent,
+) -> set[str]:
+    """A signed contract's CPV divisions: its request's (an accepted quote's contract) or its
+    tender lot's; none (logged) if neither is known."""
+    request = requests.get(signed.tender_id) if signed.lot_id == QUOTE_LOT else None
+    if request is not None:
+        return divisions_of(_load(request["cpv_codes"]))
+    tender = tenders.get(signed.tender_id)
+    lot = tender.lots.get(signed.lot_id) if tender else None
+    if lot is None:
+        _log.warning("matching: %r names no lot or request we know: no division", event)
+        return set()
+    return divisions_of(_load(lot["cpv_codes"]))
 
 
 # The marketplace log, in order -------------------------------------------------------------
@@ -451,12 +498,17 @@ def _apply_marketplace(connection: Connection, events: list[RecordedEvent]) -> s
     tender_events = [e for e in events if e.name in _TENDER_EVENTS]
     contract_events = [e for e in events if e.name in (CONTRACT_SIGNED, CONTRACT_COMPLETED)]
     outside = _fold_opportunities(connection, [e for e in events if e.name in _OPPORTUNITY_EVENTS])
+    posted_requests = [e for e in events if e.name == REQUEST_POSTED]
+    # A request is posted before any contract for it is signed: the batch's are folded first.
+    requests = _fold_requests(connection, posted_requests) if posted_requests else {}
     if not tender_events and not contract_events and not outside:
         return dirty
     signings = {e.originator_id: _signed(e) for e in contract_events if e.name == CONTRACT_SIGNED}
     touched = {e.originator_id for e in tender_events}
     wanted = touched | {s.tender_id for s in signings.values() if s is not None}
     tenders = _load_tenders(connection, wanted)
+    quoted = {s.tender_id for s in signings.values() if s is not None and s.lot_id == QUOTE_LOT}
+    requests |= load_rows(connection, match_requests, "request_id", quoted - requests.keys())
     contracts = load_rows(
         connection, match_contracts, "contract_id", {e.originator_id for e in contract_events}
     )
@@ -472,11 +524,7 @@ def _apply_marketplace(connection: Connection, events: list[RecordedEvent]) -> s
             signed = signings[contract_id]
             if signed is None or contract_id in contracts:
                 continue
-            tender = tenders.get(signed.tender_id)
-            lot = tender.lots.get(signed.lot_id) if tender else None
-            if lot is None:
-                _log.warning("matching: %r names no lot we know: no division", event)
-            divisions = divisions_of(_load(lot["cpv_codes"])) if lot else set()
+            divisions = _divisions(signed, tenders, requests, event)
             contracts[contract_id] = {
                 "contract_id": contract_id,
                 "divisions": _dump(divisions),
@@ -607,6 +655,7 @@ class MatchingProjection(Projection):
         match_contracts,
         match_listings,
         match_members,
+        match_requests,
         match_lot_prefixes,
         match_tender_regions,
         match_lots,

@@ -1,5 +1,5 @@
-"""What a saved search asks for, and whether a tender's or an outside opportunity's public facts
-answer it. Pure: no I/O, no clock.
+"""What a saved search asks for, and whether a tender's, an outside opportunity's or an
+open-audience request for quote's public facts answer it. Pure: no I/O, no clock.
 
 Rules (each part given narrows the search; a part left empty asks nothing):
 - CPV prefixes: 2 to 8 digits; a fact matches when any of its codes starts with any prefix.
@@ -7,10 +7,12 @@ Rules (each part given narrows the search; a part left empty asks nothing):
   a fact open anywhere (no region named) matches every region; an outside opportunity that
   names only places not read as ITL is somewhere unknown and is found by no region (as on its
   board, ADR 32).
-- Value band, in minor units of pounds: only a known value in GBP falls in a band.
+- Value band, in minor units of pounds: only a known value in GBP falls in a band (a request
+  for quote's value is its budget's upper bound, if it states one).
 - Keywords: every keyword appears in the title or the description (case ignored).
 - VCSE-suitable only: an outside opportunity flagged suitable by its publisher; one of our own
-  tenders reserved to the association's members (whose members are VCSEs).
+  tenders reserved to the association's members (whose members are VCSEs), as is a request
+  for quote (only members in good standing quote).
 - Outside opportunities are considered only when the search includes them.
 """
 
@@ -38,6 +40,7 @@ MAX_VALUE_MINOR = 10**12
 _PREFIX = re.compile(r"^[0-9]{2,8}$")
 TENDER = "tender"
 OPPORTUNITY = "opportunity"
+REQUEST = "request"
 
 
 class Delivery(StrEnum):
@@ -155,9 +158,10 @@ class Criteria:
 
 @dataclass(frozen=True)
 class Facts:
-    """A tender's or an opportunity's public facts, as matching reads them."""
+    """A tender's, an opportunity's or a request for quote's public facts, as matching reads
+    them."""
 
-    kind: str  # TENDER or OPPORTUNITY
+    kind: str  # TENDER, OPPORTUNITY or REQUEST
     title: str
     description: str
     cpv_codes: tuple[str, ...]
@@ -242,6 +246,34 @@ def opportunity_facts(summary: dict[str, Any]) -> Facts:
         value_minor=value,
         currency=summary.get("currency"),
         vcse=vcse if isinstance(vcse, bool) else None,
+    )
+
+
+def request_facts(posted: dict[str, Any]) -> Facts:
+    """A request for quote's facts from its Posted event's payload: its codes, the regions the
+    work is in, and its budget's upper bound as its value. KeyError/TypeError/ValueError when
+    not a posting."""
+    budget = posted["budget"]
+    value: int | None = None
+    currency: str | None = None
+    if budget is not None:
+        bound = budget["max_minor"]
+        if bound is not None and type(bound) is not int:
+            raise TypeError("a budget bound is not a whole number")
+        value, currency = bound, str(budget["currency"])
+    codes, regions = posted["cpv_codes"], posted["regions"]
+    if not isinstance(codes, list) or not isinstance(regions, list):
+        raise TypeError("its codes or regions are not lists")
+    return Facts(
+        kind=REQUEST,
+        title=str(posted["title"]),
+        description=str(posted["description"]),
+        cpv_codes=tuple(str(c) for c in codes),
+        regions=tuple(str(r) for r in regions),
+        somewhere_unknown=False,
+        value_minor=value,
+        currency=currency,
+        vcse=True,
     )
 
 

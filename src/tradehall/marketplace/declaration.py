@@ -17,6 +17,7 @@ from projections.listings import ListingsProjection
 from projections.matching import MatchingProjection
 from projections.ocds import OcdsProjection
 from projections.opportunities import OpportunitiesProjection
+from projections.quote_requests import QuoteRequestsProjection
 from projections.tenders import TendersProjection
 from tradehall.api.marketplace import (
     alerts,
@@ -41,6 +42,7 @@ from tradehall.marketplace.alerts.follower import AlertFollower
 from tradehall.marketplace.award_notices import AwardNoticeWriter
 from tradehall.marketplace.notices import TenderNoticeWriter
 from tradehall.marketplace.outside.feed import ocds_feed_tick, poll_ocds_feed
+from tradehall.marketplace.quote_notices import QuoteNoticeWriter
 from tradehall.marketplace.working_days import working_calendar
 from tradehall.membership.evidence import DirectoryFileStore, EvidenceIntake
 from tradehall.services import Services
@@ -86,6 +88,7 @@ def _projections(settings: Settings) -> Sequence[Projection]:
         OcdsProjection(settings.public_url),
         OpportunitiesProjection(),
         ImpactProjection(),
+        QuoteRequestsProjection(),
     ]
 
 
@@ -94,6 +97,7 @@ def _followers(settings: Settings) -> Sequence[Projection]:
         TenderNoticeWriter(settings.public_url),
         AwardNoticeWriter(settings.public_url),
         AlertFollower(settings.public_url),
+        QuoteNoticeWriter(settings.public_url),
     ]
 
 

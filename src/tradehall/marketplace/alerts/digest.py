@@ -20,10 +20,11 @@ from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from marketplace.alerts.criteria import Delivery
+from marketplace.alerts.criteria import OPPORTUNITY, Delivery
 from marketplace.working_days import london_date
 from tradehall.mail.outbox import message_id_for
 from tradehall.mail.tables import outbox_messages
+from tradehall.marketplace.alerts.follower import ITEM_WORDS, item_link
 from tradehall.marketplace.alerts.tables import alert_searches, alerts
 
 log = logging.getLogger("tradehall.clock")
@@ -62,10 +63,15 @@ def _waiting(connection: Connection, now: datetime) -> dict[UUID, list[Any]]:
 
 
 def _body(rows: list[Any], public_url: str, organisation_id: UUID) -> str:
-    lines = [f"{len(rows)} new tenders and opportunities match your saved searches:", ""]
+    lines = [
+        f"{len(rows)} new tenders, opportunities and requests for quote match your saved searches:",
+        "",
+    ]
     for row in rows[:MAX_LISTED]:
-        path = "tenders" if row.item_kind == "tender" else "opportunities"
-        lines.append(f"- {row.title}\n  {public_url}/api/v1/{path}/{row.item_id}")
+        words = ITEM_WORDS.get(row.item_kind, ITEM_WORDS[OPPORTUNITY])
+        lines.append(
+            f"- {row.title} ({words[1]})\n  {item_link(row.item_kind, row.item_id, public_url)}"
+        )
     if len(rows) > MAX_LISTED:
         lines.append(f"... and {len(rows) - MAX_LISTED} more.")
     lines += ["", f"Every alert: {public_url}/api/v1/organisations/{organisation_id}/alerts"]

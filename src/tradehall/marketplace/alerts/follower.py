@@ -1,13 +1,16 @@
 """The alert follower (issue 17): follows the marketplace log and records one alert per saved
-search per tender or outside opportunity that matches it, queueing the mail of an immediate
+search per tender, outside opportunity or open-audience request for quote (issue 18) that
+matches it, queueing the mail of an immediate
 search's alert in the same transaction (the projector's: each event applied exactly once, so a
 crash between recording and queueing loses both or neither; the sender sends by a stable
 Message-ID, ADR 12). Never rebuilt: its `clear` refuses (an alert's read flag and digest are
 records, not a view).
 
 It reads no read model (ADR 18): it keeps the searches from their own events and the public
-facts of tenders (from their terms, drafts included: a Published event carries none) and
-outside opportunities in its own tables.
+facts of tenders (from their terms, drafts included: a Published event carries none), outside
+opportunities and open-audience requests for quote in its own tables. A request posted to an
+invited audience is never kept nor alerted: its invited members are told directly
+(tradehall.marketplace.quote_notices), and nobody else may quote.
 
 When an alert is due, judged by event time, so that the order the log is processed in does not
 matter:
@@ -16,6 +19,8 @@ matter:
 - an outside opportunity: open at the import that brings it in or changes it, and first
   released (its earliest release's own date, not the import's: a feed's backlog must not flood
   members; a date after the import counts as the import's) after the search was saved;
+- a request for quote: open-audience, posted (its Posted event's time) after the search was
+  saved, and still open (before its deadline, not cancelled);
 - a search saved or changed looks back over what is stored and was published after it was
   saved (events of a later time may come earlier in the log), open at the search's event.
 
@@ -35,12 +40,15 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from sqlalchemy import Connection, select, update
 
 from marketplace.alerts.criteria import (
+    OPPORTUNITY,
+    REQUEST,
     TENDER,
     Criteria,
     Delivery,
     Facts,
     matches,
     opportunity_facts,
+    request_facts,
     tender_facts,
 )
 from projections.events import RecordedEvent, payload_uuid
@@ -63,9 +71,33 @@ AMENDED = "Tender.Amended"
 ENDED = "Tender.Ended"
 IMPORTED = "Opportunity.Imported"
 MERGED = "Opportunity.ReleaseMerged"
+REQUEST_POSTED = "RequestForQuote.Posted"
+# A request no longer open to quotes: nothing more alerts of it.
+REQUEST_ENDED = frozenset({"RequestForQuote.Cancelled", "RequestForQuote.QuotesOpened"})
+OPEN_AUDIENCE = "open"
 _HANDLED = frozenset(
-    {SAVED, CHANGED, DELETED, DRAFTED, REVISED, PUBLISHED, AMENDED, ENDED, IMPORTED, MERGED}
+    {
+        SAVED,
+        CHANGED,
+        DELETED,
+        DRAFTED,
+        REVISED,
+        PUBLISHED,
+        AMENDED,
+        ENDED,
+        IMPORTED,
+        MERGED,
+        REQUEST_POSTED,
+        *REQUEST_ENDED,
+    }
 )
+# Per kind of item: its path under /api/v1, the words naming it in a message's subject, and
+# in its body.
+ITEM_WORDS = {
+    TENDER: ("tenders", "tender", "tender"),
+    OPPORTUNITY: ("opportunities", "opportunity", "opportunity (from a national portal)"),
+    REQUEST: ("requests-for-quote", "request for quote", "request for quote"),
+}
 
 
 def alert_id_for(search_id: UUID, item_id: UUID) -> UUID:
@@ -154,6 +186,18 @@ def _release_date(release: Any) -> datetime | None:
     return date if date.tzinfo is not None and date.utcoffset() is not None else None
 
 
+def _request_deadline(data: dict[str, Any]) -> datetime:
+    deadline = data["deadline"]
+    if not isinstance(deadline, datetime) or deadline.utcoffset() is None:
+        raise ValueError("its deadline is not a time with an offset")
+    return deadline
+
+
+def item_link(kind: str, item_id: UUID, public_url: str) -> str:
+    """Where an alerted item is read (a request for quote, by members signed in)."""
+    return f"{public_url}/api/v1/{ITEM_WORDS.get(kind, ITEM_WORDS[OPPORTUNITY])[0]}/{item_id}"
+
+
 def _summary_open_until(summary: dict[str, Any]) -> datetime | None:
     if summary.get("status") != "active" or not summary.get("deadline"):
         return None
@@ -167,15 +211,11 @@ def _summary_open_until(summary: dict[str, Any]) -> datetime | None:
 def alert_notice(
     search_name: str, facts: Facts, item_id: UUID, public_url: str, organisation_id: UUID
 ) -> Notice:
-    where = (
-        f"{public_url}/api/v1/tenders/{item_id}"
-        if facts.kind == TENDER
-        else f"{public_url}/api/v1/opportunities/{item_id}"
-    )
-    what = "tender" if facts.kind == TENDER else "opportunity (from a national portal)"
+    where = item_link(facts.kind, item_id, public_url)
+    _, named, what = ITEM_WORDS.get(facts.kind, ITEM_WORDS[OPPORTUNITY])
     return Notice(
         IMMEDIATE_TEMPLATE,
-        f"New {'tender' if facts.kind == TENDER else 'opportunity'}: {facts.title}"[:300],
+        f"New {named}: {facts.title}"[:300],
         f'A new {what} matches your saved search "{search_name}".\n\n'
         f"{facts.title}\n{where}\n\n"
         f"Every alert: {public_url}/api/v1/organisations/{organisation_id}/alerts",
@@ -297,6 +337,19 @@ class _Batch:
                 self._put(item)
             self._alert_item(item, at)
         elif name == ENDED:
+            item = self._item(key)
+            if item is not None:
+                item.open_until = None
+                self._put(item)
+        elif name == REQUEST_POSTED:
+            if data["audience"] != OPEN_AUDIENCE:
+                return  # invited: told directly, never alerted
+            if self._item(key) is not None:
+                raise ValueError("the request is posted already")
+            item = _Item(key, request_facts(data), at, _request_deadline(data), None)
+            self._put(item)
+            self._alert_item(item, at)
+        elif name in REQUEST_ENDED:
             item = self._item(key)
             if item is not None:
                 item.open_until = None

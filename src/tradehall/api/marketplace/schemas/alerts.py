@@ -71,8 +71,8 @@ class SavedSearchesView(msgspec.Struct, kw_only=True):
 class AlertView(msgspec.Struct, kw_only=True):
     id: UUID
     search_id: UUID
-    kind: str  # tender or opportunity
-    item_id: UUID  # the tender's or the opportunity's id
+    kind: str  # tender, opportunity or request (an open-audience request for quote)
+    item_id: UUID  # the tender's, the opportunity's or the request's id
     title: str
     delivery: str
     created_at: datetime

@@ -1,0 +1,227 @@
+"""What a request for quote tells the members it concerns, through the outbox (ADR 12), issue 18:
+- posted to an invited audience: each invited organisation is invited to quote;
+- a quote accepted: its supplier is told it was accepted, every other quoter that it was not;
+- closed with no acceptance: every quoter is told, with the requester's reason;
+- cancelled: each invited organisation is told, with the reason.
+(An open audience is told through saved searches' alerts, tradehall.marketplace.alerts; the
+quoters of a cancelled request by the sealed side, which alone knows them before the opening.)
+
+`QuoteNoticeWriter` is a follower of the marketplace log, never rebuilt (its `clear` refuses).
+It keeps what it needs in its own records (ADR 18), never reading a read model: each request's
+title and invited organisations (Posted) and its quoters (QuotesOpened, the public step that
+first names them). A message is addressed to an organisation (its users' addresses are looked
+up when sending: no personal data in events), its id stable per event, template and
+organisation; one already queued is not queued again, so an event followed twice tells once.
+
+An event never stops the writer (ADR 16): one whose payload lacks what it needs is skipped with
+a log line, and text is made storable by `projections.folding`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, select
+
+from projections.events import RecordedEvent, payload_uuid
+from projections.folding import Row, insert_rows, upsert_rows
+from projections.quote_requests import (
+    ACCEPTED,
+    CANCELLED,
+    CLOSED,
+    POSTED,
+    QUOTES_OPENED,
+    StoredQuotesOpened,
+    posted,
+)
+from tradehall.mail.outbox import Notice, NoticeFollower, outbox_row
+from tradehall.mail.tables import outbox_messages, quote_notice_requests
+
+_log = logging.getLogger("tradehall.mail")
+
+INVITATION_TEMPLATE = "quote_invitation"
+ACCEPTED_TEMPLATE = "quote_accepted"
+NOT_ACCEPTED_TEMPLATE = "quote_not_accepted"
+CLOSED_TEMPLATE = "quote_request_closed"
+CANCELLED_TEMPLATE = "quote_request_cancelled"
+_HANDLED = frozenset({POSTED, QUOTES_OPENED, ACCEPTED, CLOSED, CANCELLED})
+_TITLE_LENGTH = 300
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M %Z").strip()
+
+
+def invitation_notice(
+    request_id: UUID, title: str, deadline: datetime, organisation_id: UUID, public_url: str
+) -> Notice:
+    return Notice(
+        INVITATION_TEMPLATE,
+        f"Invitation to quote: {title}",
+        f'You are invited to quote for "{title}".\n'
+        f"Quotes are sealed until the deadline, {_when(deadline)}; you may revise or withdraw "
+        "yours until then.\n\n"
+        f"The request: {public_url}/api/v1/requests-for-quote/{request_id}\n"
+        f"Your quote: {public_url}/api/v1/organisations/{organisation_id}/quotes/{request_id}",
+    )
+
+
+def accepted_notice(request_id: UUID, title: str, public_url: str) -> Notice:
+    return Notice(
+        ACCEPTED_TEMPLATE,
+        f"Your quote was accepted: {title}",
+        f'The requester has accepted your quote for "{title}": a contract is made with your '
+        "organisation.\n\n"
+        f"The request: {public_url}/api/v1/requests-for-quote/{request_id}",
+    )
+
+
+def not_accepted_notice(request_id: UUID, title: str, public_url: str) -> Notice:
+    """The same words to every other quoter: nothing in it names the accepted one."""
+    return Notice(
+        NOT_ACCEPTED_TEMPLATE,
+        f"Your quote was not accepted: {title}",
+        f'The requester has accepted another quote for "{title}". Thank you for quoting.\n\n'
+        f"The request: {public_url}/api/v1/requests-for-quote/{request_id}",
+    )
+
+
+def closed_notice(request_id: UUID, title: str, reason: str, public_url: str) -> Notice:
+    return Notice(
+        CLOSED_TEMPLATE,
+        f"Request for quote closed: {title}",
+        f'The requester has closed "{title}" without accepting a quote.\n'
+        f"Why: {reason or '(not stated)'}\n\n"
+        f"The request: {public_url}/api/v1/requests-for-quote/{request_id}",
+    )
+
+
+def cancelled_notice(request_id: UUID, title: str, reason: str, public_url: str) -> Notice:
+    return Notice(
+        CANCELLED_TEMPLATE,
+        f"Request for quote cancelled: {title}",
+        f'The requester has cancelled "{title}", to which you were invited to quote.\n'
+        f"Why: {reason or '(not stated)'}\n\n"
+        f"The request: {public_url}/api/v1/requests-for-quote/{request_id}",
+    )
+
+
+def _ids(stored: str) -> list[UUID]:
+    return [UUID(value) for value in json.loads(stored)]
+
+
+def _dump(ids: Sequence[UUID]) -> str:
+    return json.dumps([str(i) for i in dict.fromkeys(ids)])
+
+
+class QuoteNoticeWriter(NoticeFollower):
+    """Follows the marketplace log and queues what requests for quote tell (see the module)."""
+
+    name = "quote_notices"
+    logs = ("marketplace",)
+    tables = (quote_notice_requests, outbox_messages)
+
+    def __init__(self, public_url: str) -> None:
+        self.public_url = public_url.rstrip("/")
+
+    def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
+        relevant = [e for e in events if e.name in _HANDLED]
+        if not relevant:
+            return
+        table = quote_notice_requests
+        requests: dict[UUID, Row] = {
+            row.request_id: dict(row._mapping)
+            for row in connection.execute(
+                select(table).where(table.c.request_id.in_({e.originator_id for e in relevant}))
+            )
+        }
+        changed: dict[UUID, Row] = {}
+        messages: dict[str, Row] = {}
+        for event in relevant:
+            at = event.data.get("timestamp")
+            if not isinstance(at, datetime):
+                _log.warning("quote notices: %r skipped: it has no time", event)
+                continue
+            try:
+                told = self._told(event, requests, changed)
+            except (LookupError, TypeError, ValueError, AttributeError) as error:
+                _log.warning("quote notices: %r skipped: %s", event, error)
+                continue
+            for notice, organisation_id in told:
+                row = outbox_row(event, notice, organisation_id, per_addressee=True)
+                messages[row["message_id"]] = row
+        upsert_rows(connection, table, "request_id", changed.values())
+        insert_rows(connection, outbox_messages, _not_queued(connection, messages))
+
+    def _told(
+        self, event: RecordedEvent, requests: dict[UUID, Row], changed: dict[UUID, Row]
+    ) -> list[tuple[Notice, UUID]]:
+        """Record what the event says of its request; the notices it sends, and to whom."""
+        request_id, url = event.originator_id, self.public_url
+        if event.name == POSTED:
+            terms = posted(event, "quote notices")
+            if terms is None:
+                return []
+            if request_id in requests:
+                raise ValueError("the request is posted already")
+            title = terms.title[:_TITLE_LENGTH]
+            invited = list(dict.fromkeys(terms.invited))
+            changed[request_id] = requests[request_id] = {
+                "request_id": request_id,
+                "title": title,
+                "invited": _dump(invited),
+                "quoters": "[]",
+            }
+            if terms.audience != "invited":
+                return []
+            return [
+                (invitation_notice(request_id, title, terms.deadline, org, url), org)
+                for org in invited
+            ]
+        record = requests.get(request_id)
+        if record is None:
+            raise ValueError("its posting is not known")
+        title = record["title"]
+        if event.name == QUOTES_OPENED:
+            opened = event.payload_as(StoredQuotesOpened, "quote notices")
+            if opened is not None:
+                record["quoters"] = _dump([q.supplier_id for q in opened.quotes])
+                changed[request_id] = record
+            return []
+        if event.name == ACCEPTED:
+            winner = payload_uuid(event.data.get("supplier_id"))
+            if winner is None:
+                raise ValueError("it names no supplier")
+            others = [q for q in _ids(record["quoters"]) if q != winner]
+            return [(accepted_notice(request_id, title, url), winner)] + [
+                (not_accepted_notice(request_id, title, url), q) for q in others
+            ]
+        reason = _reason(event.data)
+        if event.name == CLOSED:
+            return [
+                (closed_notice(request_id, title, reason, url), q) for q in _ids(record["quoters"])
+            ]
+        return [
+            (cancelled_notice(request_id, title, reason, url), o) for o in _ids(record["invited"])
+        ]
+
+
+def _reason(data: dict[str, Any]) -> str:
+    reason = data.get("reason")
+    if not isinstance(reason, str):
+        raise TypeError("it gives no reason")
+    return reason
+
+
+def _not_queued(connection: Connection, messages: dict[str, Row]) -> list[Row]:
+    """The messages not in the outbox already (an event followed again queues nothing new)."""
+    if not messages:
+        return []
+    column = outbox_messages.c.message_id
+    there = set(connection.scalars(select(column).where(column.in_(list(messages)))))
+    return [row for key, row in messages.items() if key not in there]
