@@ -13,11 +13,17 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select, update
+
+from sharedkernel.events import CLOCK, Context
 from tests.api.helpers import register, services_of, token
 from tests.api.test_bid_scenario import member, tick
 from tests.api.test_buyers import register_business
 from tests.conftest import AppClient
 from tradehall.clock import ManualClock
+from tradehall.mail.tables import outbox_messages
+from tradehall.marketplace.sealing.outbox import open_sealed
+from tradehall.marketplace.sealing.tables import sealing_keys
 
 Client = AppClient
 Headers = dict[str, str]
@@ -78,6 +84,19 @@ async def quoted(
     return result
 
 
+async def sealed_notices(client: Client, organisation_id: str) -> list[tuple[str, str]]:
+    """The sealed notices queued for the organisation: (template, body), oldest first."""
+    services = services_of(client)
+    async with services.engine.connect() as connection:
+        rows = await connection.execute(
+            select(outbox_messages)
+            .where(outbox_messages.c.sealed.is_not(None))
+            .order_by(outbox_messages.c.created_at)
+        )
+        opened = [open_sealed(services.sealing, row) for row in rows]
+    return [(t, body) for org, t, _, body in opened if str(org) == organisation_id]
+
+
 async def open_quotes(client: Client, clock: ManualClock, deadline: str = DEADLINE) -> None:
     """The clock past the deadline and the margin, and the opening clock ticked once."""
     margin = timedelta(seconds=services_of(client).settings.bid_opening_margin_seconds)
@@ -123,6 +142,13 @@ async def test_invited_quotes_revised_declined_late_opened_and_one_accepted_as_a
     ok(declined)
     listed = ok(await client.get(f"/api/v1/organisations/{alder}/quotes", headers=a_headers))
     assert [q["request_id"] for q in listed["items"]] == [request_id]
+    # Each quote and revision has its sealed receipt; a decline none.
+    receipts = await sealed_notices(client, alder)
+    assert [t for t, _ in receipts] == ["quote_receipt", "quote_receipt"]
+    assert "GBP 500.00" in receipts[0][1]
+    assert "GBP 450.00" in receipts[1][1]
+    assert len(await sealed_notices(client, beech)) == 1
+    assert await sealed_notices(client, cedar) == []
 
     # Refusals before the deadline.
     refused(
@@ -283,6 +309,57 @@ async def test_a_request_cancelled_before_its_deadline_never_opens_its_quotes(
     assert (view["status"], view["quotes_count"]) == ("cancelled", None)
     own = ok(await client.get(quote_path(gorse, request_id), headers=g_headers))
     assert own["status"] == "closed"
+    # Gorse was told, sealed, once however often the clock runs.
+    await tick(client)
+    told = [body for t, body in await sealed_notices(client, gorse) if t != "quote_receipt"]
+    assert len(told) == 1
+    assert "Our own staff will do it" in told[0]
+    assert "will never be opened" in told[0]
+
+
+async def test_the_clock_interrupted_between_its_steps_repeats_only_what_is_left(
+    client: Client, staff_headers: Headers, clock: ManualClock
+) -> None:
+    requester, _, r_headers = await member(client, staff_headers, "Larch Housing CIC")
+    maple, _, m_headers = await member(client, staff_headers, "Maple Removals CIC")
+    request_id = await posted(client, r_headers, request_body(requester, budget=None))
+    await quoted(client, m_headers, maple, request_id, 70_000)
+    services = services_of(client)
+    bids, marketplace = services.applications["bids"], services.applications["marketplace"]
+    margin = timedelta(seconds=services.settings.bid_opening_margin_seconds)
+    clock.set(datetime.fromisoformat(DEADLINE.replace("Z", "+00:00")) + margin)
+    context = Context(actor=CLOCK, request_id="opening-crashed", at=clock.now())
+
+    def recorded() -> int:
+        notifications = marketplace.recorder.select_notifications(start=1, limit=1_000_000)
+        return sum(
+            1
+            for n in notifications
+            if n.topic.endswith("RequestForQuote.QuotesOpened")
+            and n.originator_id == uuid.UUID(request_id)
+        )
+
+    # Crashed after opening the quotes, before recording them: the tick records them.
+    request = await services.run(marketplace.request_for_quote, uuid.UUID(request_id))
+    await services.run(bids.open_quotes, context, request)
+    await tick(client)
+    assert recorded() == 1
+    # Crashed after recording, before settling the key: the tick settles it, records nothing.
+    async with services.engine.begin() as connection:
+        await connection.execute(
+            update(sealing_keys)
+            .where(sealing_keys.c.key_id == uuid.UUID(request_id))
+            .values(settled_at=None)
+        )
+    await tick(client)
+    assert recorded() == 1
+    async with services.engine.connect() as connection:
+        settled = await connection.execute(
+            select(sealing_keys.c.settled_at).where(sealing_keys.c.key_id == uuid.UUID(request_id))
+        )
+        assert settled.scalar_one() is not None
+    opened = ok(await client.get(f"{REQUESTS}/{request_id}/quotes", headers=r_headers))
+    assert [(q["supplier_id"], q["price_minor"]) for q in opened["quotes"]] == [(maple, 70_000)]
 
 
 async def test_bad_requests_and_quotes_are_refused_naming_the_field(
