@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from marketplace.application import MarketplaceApp
 from marketplace.bids.application import BidsApp
 from marketplace.quotes.quote import Quote
-from marketplace.quotes.request import Audience, RequestForQuote, RequestTerms
+from marketplace.quotes.request import Audience, RequestForQuote, RequestStatus, RequestTerms
 from marketplace.tender_terms import Period
 from membership.application import MembershipApp
 from membership.marks.application import MarksApp
@@ -199,6 +199,7 @@ def request_view(request: RequestForQuote, insider: bool) -> RequestForQuoteView
             currency=accepted.currency,
             contract_id=accepted.contract_id,
         ),
+        posted_at=request.posted_at,
     )
 
 
@@ -418,6 +419,9 @@ class RequestsForQuoteController(Controller):
     ) -> Response[OpenedQuotesView]:
         request = await _requested_by_caller(commands, marketplace, request_id, staff_reads=True)
         opened = request.opened_quotes
+        # Said from the request's own status alone: the same whatever was quoted.
+        if request.status is RequestStatus.CANCELLED:
+            raise Conflict("the request was cancelled: its quotes are never opened")
         if opened is None:
             raise Conflict(
                 "the quotes are sealed until the request's deadline has passed and they are opened"
@@ -431,7 +435,8 @@ class RequestsForQuoteController(Controller):
                 note=q.note,
                 quoted_at=q.quoted_at,
             )
-            for q in opened
+            # Cheapest first, as a requester compares them.
+            for q in sorted(opened, key=lambda q: (q.price.minor, str(q.quote_id)))
         ]
         return Response(
             OpenedQuotesView(

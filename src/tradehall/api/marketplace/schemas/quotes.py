@@ -129,6 +129,7 @@ class RequestForQuoteView(msgspec.Struct, kw_only=True):
     declined_count: int | None
     # The accepted quote and its contract: to the requester's users and staff only.
     accepted: AcceptedView | None
+    posted_at: datetime
 
 
 class RequestSummary(msgspec.Struct, kw_only=True):
@@ -167,6 +168,7 @@ class OpenedQuoteView(msgspec.Struct, kw_only=True):
 class OpenedQuotesView(msgspec.Struct, kw_only=True):
     request_id: UUID
     status: str
+    # Cheapest first.
     quotes: list[OpenedQuoteView]
     # The suppliers that declined.
     declined: list[UUID]
