@@ -69,6 +69,15 @@ async def posted(client: Client, headers: Headers, body: dict[str, Any]) -> str:
     return request_id
 
 
+async def list_ids(client: Client, headers: Headers, **params: Any) -> list[str]:
+    """The ids of the requests the caller's list shows, read at the marketplace log's head."""
+    head = ok(await client.get("/ready"))["event_logs"]["marketplace"]
+    params |= {"position": f"marketplace:{head}", "per_page": 100}
+    page = ok(await client.get(REQUESTS, params=params, headers=headers))
+    assert page["consistent"] is True
+    return [item["id"] for item in page["items"]]
+
+
 def quote_path(organisation_id: str, request_id: str) -> str:
     return f"/api/v1/organisations/{organisation_id}/quotes/{request_id}"
 
@@ -124,6 +133,14 @@ async def test_invited_quotes_revised_declined_late_opened_and_one_accepted_as_a
     not_invited = refused(await client.get(f"{REQUESTS}/{request_id}", headers=d_headers), 404)
     nothing = refused(await client.get(f"{REQUESTS}/{uuid.uuid4()}", headers=d_headers), 404)
     assert not_invited["title"] == nothing["title"]
+    # The list likewise: the requester's, those invited's and staff's, never Damson's.
+    for headers in (r_headers, a_headers, staff_headers):
+        assert request_id in await list_ids(client, headers), headers
+        assert request_id in await list_ids(client, headers, status="open", cpv="60000000")
+        assert request_id not in await list_ids(client, headers, status="closed")
+    assert request_id not in await list_ids(client, d_headers)
+    mine = await list_ids(client, r_headers, requester_id=requester)
+    assert mine == [request_id]
 
     # Alder quotes and revises; Beech quotes; Cedar declines.
     first = await quoted(client, a_headers, alder, request_id, 50_000)
