@@ -11,8 +11,10 @@ quoter's quote under the quoter's path is answered as for one that declined; the
 commands before opening (acceptance of a real quote, closure) answer A as B. After opening the
 requester reads A's two quotes and one decline where B has none: the walk could have seen them.
 
-How the quotes are kept unreadable in the database (the sealed log, sealed notices) is the bids'
-own test's (test_sealing.py): quotes are stored by the same sealed Application.
+Raw bytes, as the bids' own test (test_sealing.py) searches them: what placing the quotes adds
+to the database (every table of both stores), the data directory and the service's log holds
+no quoter's id, user, name or address, no price or note and not even request A's id: quotes go
+to the sealed log and its sealed receipts only.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.api.conftest import add_user
-from tests.api.helpers import token
+from tests.api.helpers import services_of, token
 from tests.api.openapi_walk import Operation, operations
 from tests.api.test_quote_scenario import REQUESTS, open_quotes, quote_path, request_body
 from tests.api.test_sealing import (
@@ -38,13 +40,17 @@ from tests.api.test_sealing import (
     Call,
     Party,
     Secret,
+    Snapshot,
+    added,
     answers,
+    changed_tables,
     differences,
     entries,
     id_forms,
     json_logs,
     log_lines,
     member,
+    new_in_database_files,
     ok,
     price_forms,
     search,
@@ -207,10 +213,16 @@ async def test_before_the_deadline_quotes_change_no_answer_anyone_else_can_get(
     assert any(c.side == "A" and "/quotes" in c.path for c in calls)
     before = await answers(client, calls)
 
+    # Every projection at the head first: a read model catching up on the requests' posting
+    # must not be taken for the quotes' bytes.
+    services = services_of(client)
+    await services.run(services.readside.projector.catch_up)
+    snapshot = Snapshot.take(store, settings)
     with json_logs(settings.log_level):
         capsys.readouterr()
         await place_quotes(client, world)
         logged = capsys.readouterr().out
+    stored = Snapshot.take(store, settings)
     # The access log says a quote route was called, never by whom, for whom or on what.
     assert '"path": "/api/v1/organisations/{organisation_id}/quotes/{request_id}"' in logged
     secrets = [*id_forms("request A's id", world.a), Secret("the note", NOTE.encode())]
@@ -219,7 +231,17 @@ async def test_before_the_deadline_quotes_change_no_answer_anyone_else_can_get(
         secrets += id_forms(f"{key}'s user id", party.user_id)
     for key, price in PRICES.items():
         secrets += price_forms(f"{key}'s price", price)
-    assert search(secrets, log_lines(logged)) == []
+    for key, party in world.quoters.items():
+        secrets.append(Secret(f"{key}'s name", party.name.encode()))
+        secrets.append(Secret(f"{key}'s user's e-mail address", party.email.encode()))
+    found = search(secrets, [*added(snapshot, stored), *log_lines(logged)])
+    found += new_in_database_files(secrets, snapshot, stored)
+    assert found == [], "\n".join(found)
+    # Quotes are written to the sealed log and its sealed receipts only (and the service's
+    # sealing keys, made at the first sealed write: searched above with the rest).
+    tables = changed_tables(snapshot, stored)
+    assert {"bids_events", "outbox_messages"} <= tables, tables
+    assert tables <= {"bids_events", "outbox_messages", "sealing_keys", "sqlite_sequence"}, tables
     after = await answers(client, calls)
     problems = compare(calls, before, after, walk)
 
