@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from marketplace.quotes.request import RequestForQuote
 from sharedkernel.events import CLOCK, Context
 from tests.api.helpers import register, services_of, token
 from tests.api.test_bid_scenario import member, tick
@@ -411,7 +412,14 @@ async def test_bad_requests_and_quotes_are_refused_naming_the_field(
     # A registered social enterprise that is not a member in good standing does not request.
     stranger = await register(client, name="Juniper Workshop CIC")
     s_headers = await token(client, stranger["email"])
-    refused(await client.post(REQUESTS, json=request_body(stranger["id"]), headers=s_headers), 409)
+    key = f"rfq-{uuid.uuid4().hex}"
+    keyed = s_headers | {"Idempotency-Key": key}
+    refused(await client.post(REQUESTS, json=request_body(stranger["id"]), headers=keyed), 409)
+    # Its sealing key, made before the post was refused, is settled: the clock never looks
+    # for it again.
+    refused_id = RequestForQuote.id_for(uuid.UUID(stranger["id"]), key)
+    services = services_of(client)
+    assert refused_id not in await services.run(services.sealing.unsettled_tenders)
 
     request_id = await posted(client, r_headers, request_body(requester))
     path = quote_path(ivy, request_id)

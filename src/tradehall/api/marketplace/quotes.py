@@ -12,6 +12,7 @@ exist; a quote command answers no read-your-writes position (nothing follows the
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
@@ -269,6 +270,17 @@ def _terms(data: RequestForQuoteBody) -> RequestTerms:
     )
 
 
+def _settle_unposted(
+    marketplace: MarketplaceApp, sealing: SealingKeys, request_id: UUID, at: datetime
+) -> None:
+    """A refused post's key settled at once, so the opening clock does not look for its request
+    at every tick for ever; never the key of a request that exists (a retry with other terms)."""
+    try:
+        marketplace.request_for_quote(request_id)
+    except NotFound:
+        sealing.settle(request_id, at)
+
+
 # The requester ---------------------------------------------------------------------------------
 
 
@@ -311,8 +323,13 @@ class RequestsForQuoteController(Controller):
         request_id = RequestForQuote.id_for(requester_id, key) if key is not None else uuid4()
         # The key its quotes are sealed under, made before the request exists: the opening
         # clock finds the requests to open from these keys (ADR 27).
-        await commands.run(sealing.ensure_tender_key, request_id, commands.context().at)
-        saved = await commands.record(marketplace.post_request, request_id, requester, terms)
+        at = commands.context().at
+        await commands.run(sealing.ensure_tender_key, request_id, at)
+        try:
+            saved = await commands.record(marketplace.post_request, request_id, requester, terms)
+        except Exception:
+            await commands.run(_settle_unposted, marketplace, sealing, request_id, at)
+            raise
         return command_response(saved, LOG, status_code=201)
 
     @get(
