@@ -19,7 +19,9 @@ from tradehall.marketplace.alerts.digest import queue_digests
 from tradehall.marketplace.alerts.follower import IMMEDIATE_TEMPLATE, AlertFollower
 from tradehall.marketplace.alerts.tables import alerts
 
-T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+# Long past: no other test's search was saved before these requests, nor looks back while they
+# are open; the digest queued "now" takes no other test's daily alerts.
+T0 = datetime(2020, 11, 2, 9, 0, tzinfo=UTC)
 URL = "https://hall.example"
 PERIOD = {"start": "2027-01-04T00:00:00+00:00", "end": "2027-03-31T00:00:00+00:00"}
 

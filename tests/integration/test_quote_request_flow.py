@@ -112,7 +112,11 @@ async def test_the_applications_events_reach_every_reader(
         ended = await quote_request_for(connection, closed, staff)
         gone = await quote_request_for(connection, cancelled, Viewer(organisation_id=x))
         listed = await quote_requests_for(
-            connection, Viewer(organisation_id=the_requester), limit=10, offset=0
+            connection,
+            Viewer(organisation_id=the_requester),
+            requester_id=the_requester,  # the store holds other tests' open requests
+            limit=10,
+            offset=0,
         )
         [ledger] = await ledger_contracts(connection, lambda m: m.date(), party=y)
     assert won is not None

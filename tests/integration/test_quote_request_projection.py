@@ -6,10 +6,12 @@ stops the projection (ADR 16)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+import pytest
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from projections.events import RecordedEvent
@@ -30,6 +32,20 @@ BUDGET = {"currency": "GBP", "min_minor": 100_000, "max_minor": 500_000}
 STAFF = Viewer(staff=True)
 
 
+# Every request these tests made: their rows are deleted after each test, so that no other test
+# sharing the store (PostgreSQL's, per worker) finds them open to all in its lists.
+MADE: set[uuid.UUID] = set()
+
+
+@pytest.fixture(autouse=True)
+def forget_made(engine: Engine) -> Iterator[None]:
+    yield
+    with engine.begin() as connection:
+        for table in QuoteRequestsProjection.tables:
+            connection.execute(delete(table).where(table.c.request_id.in_(MADE)))
+    MADE.clear()
+
+
 class Log:
     """RequestForQuote events as the marketplace's log holds them, numbered as they are made."""
 
@@ -39,6 +55,7 @@ class Log:
 
     def add(self, request: uuid.UUID, name: str, **data: Any) -> None:
         version = self.versions[request] = self.versions.get(request, 0) + 1
+        MADE.add(request)
         data.setdefault("timestamp", T0 + timedelta(hours=len(self.events)))
         topic = f"marketplace.quotes.request:RequestForQuote.{name}"
         self.events.append(
