@@ -16,6 +16,7 @@ from sqlalchemy import select
 from marketplace.contracts import CONFIRMED, REPORTED, ContractStatus
 from marketplace.evaluation.lot import LotStatus
 from marketplace.outside.opportunity import opportunity_id_for
+from marketplace.quotes.request import RequestStatus
 from membership.marks.assessment import Stage
 from membership.marks.mark import MarkStatus
 from tests.conftest import AppClient, running
@@ -66,6 +67,14 @@ from tradehall.dev.demo_awards import (
     report_id,
 )
 from tradehall.dev.demo_outside import BREAD_OCID, EXTENDED_OCID, TYPESETTING_OCID
+from tradehall.dev.demo_quotes import (
+    ACCEPTED,
+    CLOSED,
+    CLOSED_REQUESTS,
+    INVITED,
+    OPEN_REQUESTS,
+    OPEN_TO_ALL,
+)
 from tradehall.mail.tables import outbox_messages
 from tradehall.marketplace.alerts.follower import IMMEDIATE_TEMPLATE
 from tradehall.marketplace.award_notices import all_sent, summary_message_ids
@@ -206,6 +215,10 @@ async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path
                     )
                 )
             )
+        requests = {
+            r.id: services.applications["marketplace"].request_for_quote(r.id)
+            for r in (*CLOSED_REQUESTS, *OPEN_REQUESTS)
+        }
         marks = services.applications["marks"]
         found = re.findall(
             r"quality mark (?:application )?(\S+) \(.*, organisation (\S+)\): (\w+)", first.output
@@ -521,6 +534,21 @@ async def test_demo_seeds_an_association_once_and_prints_how_to_sign_in(tmp_path
     assert len(alert_mail) == len(at_once) >= 2
     for output in (first.output, second.output):
         assert f'the demo member saved "{DEMO_SEARCHES[0].name}"' in output
+
+    # Requests for quote: the open one open to every member alerted the bakery's catering
+    # search; the invited one nobody; the closed ones were opened by the clock, one accepted
+    # into a contract with the cheaper quote (revised), the other closed with its reason.
+    assert alerted[str(OPEN_TO_ALL.id)]["search_id"] == food
+    assert str(INVITED.id) not in alerted
+    assert requests[ACCEPTED.id].status is RequestStatus.ACCEPTED
+    accepted = requests[ACCEPTED.id].accepted
+    assert accepted is not None
+    assert accepted.price_minor == min(min(q.prices) for q in ACCEPTED.quotes if q.prices)
+    assert requests[CLOSED.id].status is RequestStatus.CLOSED
+    assert {requests[r.id].status for r in OPEN_REQUESTS} == {RequestStatus.OPEN}
+    assert requests[OPEN_TO_ALL.id].opened_quotes is None  # sealed until its deadline
+    for output in (first.output, second.output):
+        assert f"/api/v1/requests-for-quote/{ACCEPTED.id}/quotes" in output
 
     # OCDS: the pages hold each release once, and every tag of the mapping table (none beyond).
     assert len(pages) > 1

@@ -48,6 +48,12 @@ from tradehall.clock import ManualClock
 from tradehall.dev.demo_alerts import alert_lines, seed_alerts
 from tradehall.dev.demo_impact import impact_lines, seed_impact
 from tradehall.dev.demo_outside import outside_lines, seed_outside
+from tradehall.dev.demo_quotes import (
+    ACCEPTED,
+    quote_lines,
+    seed_closed_requests,
+    seed_open_requests,
+)
 from tradehall.identity.users import Role, insert_user
 from tradehall.marketplace.bids.notices import invitations, receipts
 from tradehall.marketplace.bids.opening import OpeningParts, open_due_bids
@@ -544,7 +550,8 @@ async def seed_demo(
             awards=award_lines(await awarded_ocid(registrar, marketplace))
             + outside_lines()
             + alert_lines(member_email, MEMBER_PASSWORD)
-            + impact_lines(_member_name(LUNCH_LEAD), None),
+            + impact_lines(_member_name(LUNCH_LEAD), None)
+            + quote_lines(_member_name(ACCEPTED.quotes[0].member), BUYERS[3].email(3)),
         )
     rng = random.Random(2026)  # noqa: S311 (made-up registry numbers, not secrets)
     staff_id = uuid.uuid4()
@@ -665,12 +672,15 @@ async def seed_demo(
     await _seed_opened_tender(registrar, opening, members, buyers)
     # Then the evaluated and awarded ones, still before any key of a tender to discard.
     awards = await seed_awards(registrar, opening, members, buyers, engine, settle)
+    # Their opening tick, too, must find no other key unsettled: before the tenders ahead.
+    await seed_closed_requests(registrar, opening, members, buyers)
     await seed_alerts(registrar, marketplace, members[0])  # dated before what follows
     at = registrar.clock.now()
     await registrar.run(seed_impact, marketplace, Context(user_actor(staff_id), "demo", at))
     await seed_outside(registrar, marketplace)
     await _seed_tenders(registrar, marketplace, sealing, members, buyers)
     await _seed_bids(registrar, opening, members, ACTIVE_TENDER, registrar.clock.now())
+    await seed_open_requests(registrar, opening, members, buyers)
     return DemoReport(
         True,
         created,
@@ -687,7 +697,8 @@ async def seed_demo(
         awards=awards
         + outside_lines()
         + alert_lines(member_email, MEMBER_PASSWORD)
-        + impact_lines(_member_name(LUNCH_LEAD), members[LUNCH_LEAD][0]),
+        + impact_lines(_member_name(LUNCH_LEAD), members[LUNCH_LEAD][0])
+        + quote_lines(_member_name(ACCEPTED.quotes[0].member), BUYERS[3].email(3)),
     )
 
 
