@@ -103,14 +103,16 @@ class AlertsController(Controller):
         SEARCHES,
         opt=rule(own_organisation()),
         status_code=201,
-        summary="Save a search: alerts for tenders and opportunities published from now on",
+        summary="Save a search: alerts for what is published from now on",
         description=(
             "Every part given narrows the search: CPV prefixes (any), ITL regions (any; one "
             "open anywhere matches), a value band in pence (only a known GBP value falls in "
             "it), keywords (all, in the title or description), VCSE-suitable only, outside "
             "opportunities included or not. `delivery`: `immediate` (a message an alert) or "
             "`daily` (one digest a day). Only what is published after the search is saved "
-            "alerts; an outside opportunity must be open and first released after it. "
+            "alerts (tenders, outside opportunities and requests for quote open to all "
+            "members; a request's value is its budget's upper bound); an outside opportunity "
+            "must be open and first released after it. "
             "Only a member in good standing saves a search (else a 409); an organisation keeps "
             f"at most {MAX_SEARCHES} (the next is a 409 until one is deleted). With an "
             "`Idempotency-Key`, the search's id follows from the organisation and the key: a "
@@ -253,6 +255,11 @@ class AlertsController(Controller):
         ALERTS,
         opt=rule(own_organisation()),
         summary="The organisation's alerts: unread first (then newest), or newest first",
+        description=(
+            "Each alert's `kind` is what it tells of: `tender`, `opportunity` (an outside "
+            "one) or `request` (a request for quote open to all members: read it at "
+            "/api/v1/requests-for-quote/{item_id})."
+        ),
     )
     async def feed(
         self,
