@@ -33,6 +33,7 @@ from projections.quote_request_query import QuoteRequestEntry, Viewer, quote_req
 from sharedkernel.errors import Conflict, NotFound
 from sharedkernel.moments import plausible_moment
 from sharedkernel.money import Money
+from sharedkernel.writing import Saved
 from tradehall.api.access import SIGNED_IN, Access, own_organisation, rule
 from tradehall.api.commands import (
     Commands,
@@ -517,8 +518,9 @@ def _no_quote(request_id: UUID) -> NotFoundException:
     return NotFoundException(f"your organisation has no quote for request {request_id}")
 
 
-def _sealed_result(saved: object) -> Response[CommandResult]:
-    response = command_response(saved, SEALED_LOG)  # type: ignore[arg-type]
+def _sealed_result(saved: Saved) -> Response[CommandResult]:
+    """A quote command's result: no position (nothing follows the sealed log), never cached."""
+    response = command_response(saved, SEALED_LOG)
     response.headers["Cache-Control"] = NO_CACHE
     return response
 
