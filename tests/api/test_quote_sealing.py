@@ -169,6 +169,12 @@ class Walk:
                         path = self.path(op, organisation, side)
                         path += f"?{urlencode(query)}" if query else ""
                         calls.append(Call(label, side, "GET", path, headers))
+        # The list of this requester's requests, where both show whatever other tests left in
+        # the store (the walk's own call shows the soonest deadlines of all).
+        query = urlencode({"requester_id": self.world.requester.id, "per_page": 100})
+        for caller, (headers, _) in self.callers.items():
+            label = f"the requester's requests listed as {caller}"
+            calls.append(Call(label, None, "GET", f"{REQUESTS}?{query}", headers))
         return calls
 
     def swap(self) -> list[tuple[str, str]]:
@@ -212,6 +218,8 @@ async def test_before_the_deadline_quotes_change_no_answer_anyone_else_can_get(
     calls = walk.reads(heads)
     assert any(c.side == "A" and "/quotes" in c.path for c in calls)
     before = await answers(client, calls)
+    listing = [a for c, a in zip(calls, before, strict=True) if "requester_id=" in c.path]
+    assert sum(world.a in a.body and world.b in a.body for a in listing) == 3  # not anonymous
 
     # Every projection at the head first: a read model catching up on the requests' posting
     # must not be taken for the quotes' bytes.
