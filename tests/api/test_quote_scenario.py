@@ -423,7 +423,9 @@ async def test_bad_requests_and_quotes_are_refused_naming_the_field(
     services = services_of(client)
     assert refused_id not in await services.run(services.sealing.unsettled_tenders)
 
-    request_id = await posted(client, r_headers, request_body(requester))
+    # Invited (left open, it is no other test's business).
+    invited = request_body(requester, audience="invited", invited=[ivy])
+    request_id = await posted(client, r_headers, invited)
     path = quote_path(ivy, request_id)
     for body, status, field in [
         ({"price_minor": 0}, 400, "price_minor"),
@@ -444,7 +446,8 @@ async def test_a_retried_post_with_its_idempotency_key_is_the_same_request(
 ) -> None:
     requester, _, r_headers = await member(client, staff_headers, "Juniper Housing CIC")
     keyed = r_headers | {"Idempotency-Key": f"rfq-{uuid.uuid4().hex}"}
-    body = request_body(requester)
+    # Invited (left open, it is no other test's business).
+    body = request_body(requester, audience="invited", invited=[str(uuid.uuid4())])
     first = ok(await client.post(REQUESTS, json=body, headers=keyed), 201)
     again = ok(await client.post(REQUESTS, json=body, headers=keyed), 201)
     assert (again["id"], again["version"]) == (first["id"], first["version"])
