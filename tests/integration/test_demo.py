@@ -612,11 +612,11 @@ async def test_clock_tick_from_the_command_line_is_idempotent(tmp_path: Path) ->
     # The demo's published tenders have sealing keys: the cancelled, the withdrawn and the one
     # closed unsuccessful before opening have their (empty) boxes discarded (the opened ones
     # were settled by the demo, the others are not due).
-    assert "tenders whose bids were opened 0, discarded 3" in first.output
+    assert "tenders and requests for quote opened 0, discarded 3" in first.output
     assert second.exit_code == 0, second.output
     assert "examined 30 members, changed 0" in second.output
     assert "quality marks changed 0" in second.output
-    assert "tenders whose bids were opened 0, discarded 0" in second.output
+    assert "tenders and requests for quote opened 0, discarded 0" in second.output
 
 
 async def _release_pages(client: AppClient, per_page: int) -> list[dict[str, Any]]:

@@ -65,7 +65,7 @@ def _clock(services: Services, interval: float, stop: asyncio.Event) -> Coroutin
 
 async def _tick(services: Services) -> str:
     opened, discarded = await services.run(open_due_bids, _opening_parts(services))
-    return f"tenders whose bids were opened {opened}, discarded {discarded}"
+    return f"tenders and requests for quote opened {opened}, discarded {discarded}"
 
 
 def _bid_files(services: Services) -> SealedFileStore:
