@@ -338,6 +338,41 @@ async def test_a_request_cancelled_before_its_deadline_never_opens_its_quotes(
     assert "will never be opened" in told[0]
 
 
+async def test_an_invited_quoter_of_a_cancelled_request_is_told_once(
+    client: Client, staff_headers: Headers, clock: ManualClock
+) -> None:
+    requester, _, r_headers = await member(client, staff_headers, "Hazel Housing Co-operative")
+    holly, _, h_headers = await member(client, staff_headers, "Holly Cleaning CIC")
+    body = request_body(requester, audience="invited", invited=[holly], budget=None)
+    request_id = await posted(client, r_headers, body)
+    await quoted(client, h_headers, holly, request_id, 8_800)
+    ok(
+        await client.post(
+            f"{REQUESTS}/{request_id}/cancellation",
+            json={"reason": "The tenants moved the furniture themselves"},
+            headers=r_headers,
+        )
+    )
+    await open_quotes(client, clock)
+    services = services_of(client)
+    await services.run(services.readside.projector.catch_up)
+    # The request's notice writer tells every invited member; the sealed side, which alone
+    # knows the quoters, tells only those it did not invite: one message, not two.
+    sealed = [t for t, _ in await sealed_notices(client, holly) if t != "quote_receipt"]
+    assert sealed == []
+    async with services.engine.connect() as connection:
+        plain = list(
+            await connection.scalars(
+                select(outbox_messages.c.body).where(
+                    outbox_messages.c.organisation_id == uuid.UUID(holly),
+                    outbox_messages.c.template == "quote_request_cancelled",
+                )
+            )
+        )
+    assert len(plain) == 1
+    assert "The tenants moved the furniture themselves" in plain[0]
+
+
 async def test_the_clock_interrupted_between_its_steps_repeats_only_what_is_left(
     client: Client, staff_headers: Headers, clock: ManualClock
 ) -> None:

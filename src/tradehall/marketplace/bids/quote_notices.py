@@ -57,9 +57,13 @@ def quote_receipts(keys: SealingKeys, request: RequestForQuote) -> QuoteNotices:
 
 
 def quote_cancellations(keys: SealingKeys, request: RequestForQuote) -> QuoteNotices:
-    """A quoter of a request cancelled before its deadline: the quote is never opened."""
+    """A quoter of a request cancelled before its deadline: the quote is never opened. An
+    invited quoter is told of the cancellation by the request's own notice writer, which tells
+    every invited member: one message each, not two."""
 
     def queue(quote: Quote) -> Sequence[Any]:
+        if quote.supplier_id in request.terms.invited:
+            return []
         body = (
             f"The request for quote “{request.title}” was cancelled before its quotes were "
             f"opened: {request.reason or 'no reason given'}.\n\nYour organisation's quote will "
