@@ -329,6 +329,20 @@ class RequestForQuote(TradehallAggregate):
         """A request's id from the requester and a client's key: a retried post is the same."""
         return uuid5(_NAMESPACE, f"{requester_id}:{key}")
 
+    @staticmethod
+    def check_post(at: datetime, requester: RequesterFacts, terms: RequestTerms) -> None:
+        """Refuse a post at `at` (Conflict, or InvalidValue naming the field), or pass: the
+        caller asks before it makes anything for the request (its sealing key)."""
+        why = requester.refusal()
+        if why is not None:
+            raise Conflict(f"not allowed to request quotes: {why}")
+        if terms.deadline <= at:
+            raise InvalidValue("deadline", "the deadline has passed")
+        if terms.deadline > at + LONGEST_WAIT:
+            raise InvalidValue("deadline", f"at most {LONGEST_WAIT.days} days ahead")
+        if requester.organisation_id in terms.invited:
+            raise InvalidValue("invited", "the requester does not quote on its own request")
+
     @classmethod
     def post(
         cls,
@@ -337,15 +351,7 @@ class RequestForQuote(TradehallAggregate):
         requester: RequesterFacts,
         terms: RequestTerms,
     ) -> RequestForQuote:
-        why = requester.refusal()
-        if why is not None:
-            raise Conflict(f"not allowed to request quotes: {why}")
-        if terms.deadline <= context.at:
-            raise InvalidValue("deadline", "the deadline has passed")
-        if terms.deadline > context.at + LONGEST_WAIT:
-            raise InvalidValue("deadline", f"at most {LONGEST_WAIT.days} days ahead")
-        if requester.organisation_id in terms.invited:
-            raise InvalidValue("invited", "the requester does not quote on its own request")
+        cls.check_post(context.at, requester, terms)
         return cls._create(
             cls.Posted,
             id=request_id,

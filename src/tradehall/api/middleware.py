@@ -23,7 +23,7 @@ SEALED_PATHS = ("/api/v1/bids",)
 _QUOTE_PATH = re.compile(r"^/api/v1/organisations/[^/]+/quotes(/[^/]+)?")
 
 
-def _logged_path(path: str) -> tuple[str, bool]:
+def logged_path(path: str) -> tuple[str, bool]:
     """The path as the access log records it, and whether its caller is sealed too."""
     if path.startswith(SEALED_PATHS):
         return path, True
@@ -70,7 +70,7 @@ class RequestIdAndAccessLog:
             await self.app(scope, receive, send_with_id)
         finally:
             user = scope.get("user")
-            path, sealed = _logged_path(scope["path"])
+            path, sealed = logged_path(scope["path"])
             _log.info(
                 "request",
                 method=scope.get("method", ""),

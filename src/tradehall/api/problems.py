@@ -16,6 +16,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
 from sharedkernel.errors import Conflict, InvalidValue, NotFound, StaleVersion
+from tradehall.api.middleware import logged_path
 from tradehall.identity import throttle
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -183,7 +184,8 @@ def _throttled(request: Request[Any, Any, Any], exc: throttle.Throttled) -> Resp
 
 
 def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    _log.exception("unhandled error", path=request.url.path)
+    # As the access log records it: a quote's path names its supplier and request (sealed).
+    _log.exception("unhandled error", path=logged_path(request.url.path)[0])
     return problem(
         request,
         HTTP_500_INTERNAL_SERVER_ERROR,

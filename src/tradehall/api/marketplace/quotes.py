@@ -271,14 +271,20 @@ def _terms(data: RequestForQuoteBody) -> RequestTerms:
     )
 
 
+def _posted(marketplace: MarketplaceApp, request_id: UUID) -> bool:
+    try:
+        marketplace.request_for_quote(request_id)
+    except NotFound:
+        return False
+    return True
+
+
 def _settle_unposted(
     marketplace: MarketplaceApp, sealing: SealingKeys, request_id: UUID, at: datetime
 ) -> None:
     """A refused post's key settled at once, so the opening clock does not look for its request
     at every tick for ever; never the key of a request that exists (a retry with other terms)."""
-    try:
-        marketplace.request_for_quote(request_id)
-    except NotFound:
+    if not _posted(marketplace, request_id):
         sealing.settle(request_id, at)
 
 
@@ -322,14 +328,18 @@ class RequestsForQuoteController(Controller):
         terms = _terms(data)
         requester = await commands.run(requester_facts, membership, marketplace, requester_id)
         request_id = RequestForQuote.id_for(requester_id, key) if key is not None else uuid4()
-        # The key its quotes are sealed under, made before the request exists: the opening
-        # clock finds the requests to open from these keys (ADR 27).
+        # The key its quotes are sealed under, made before the request exists (the opening
+        # clock finds the requests to open from these keys, ADR 27), and only for a post the
+        # domain takes: a refused one makes none, so its retry is opened like any other.
         at = commands.context().at
-        await commands.run(sealing.ensure_tender_key, request_id, at)
+        if not await commands.run(_posted, marketplace, request_id):
+            RequestForQuote.check_post(at, requester, terms)
+            await commands.run(sealing.ensure_tender_key, request_id, at)
         try:
             saved = await commands.record(marketplace.post_request, request_id, requester, terms)
         except Exception:
-            await commands.run(_settle_unposted, marketplace, sealing, request_id, at)
+            if key is None:  # a fresh id is never retried: its key is settled, never looked at
+                await commands.run(_settle_unposted, marketplace, sealing, request_id, at)
             raise
         return command_response(saved, LOG, status_code=201)
 
@@ -575,10 +585,15 @@ class QuotesController(Controller):
     async def own(
         self,
         commands: NamedDependency[Commands],
+        marketplace: NamedDependency[MarketplaceApp],
         bids: NamedDependency[BidsApp],
         organisation_id: FromPath[UUID],
         request_id: FromPath[UUID],
     ) -> Response[QuoteView]:
+        # The request first: a quote's id is keyed by the request's sealing key, which reading
+        # must never make (an id naming no request would leave a key the clock visits for ever).
+        if not await commands.run(_posted, marketplace, request_id):
+            raise _no_quote(request_id)
         try:
             quote = await commands.run(bids.quote_of, request_id, organisation_id)
         except NotFound:
