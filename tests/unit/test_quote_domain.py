@@ -398,6 +398,28 @@ def test_a_lapsed_member_still_withdraws_its_quote_but_an_outsider_does_not_decl
         Quote.decline_unquoted(at(SOON), uuid4(), request, supplier(REQUESTER), None)
 
 
+@pytest.mark.parametrize("audience", ["open", "invited"])
+def test_only_one_who_may_quote_declines_unquoted(audience: str) -> None:
+    """Declining unquoted puts the decliner in the requester's declined list: a registered
+    organisation out of good standing (a non-member, a lapsed member) never could quote, so
+    is refused; withdrawing a quote it has is the only decline standing does not bar."""
+    request = posted(terms() if audience == "open" else invited_terms(SUPPLIER))
+    with pytest.raises(Conflict, match=r"not allowed to decline: .*not a member in good standing"):
+        Quote.decline_unquoted(at(SOON), uuid4(), request, supplier(in_good_standing=False), "")
+    declined = Quote.decline_unquoted(at(SOON), uuid4(), request, supplier(), "busy")
+    assert declined.status is QuoteStatus.DECLINED
+
+
+def test_after_the_deadline_an_opened_quote_answers_the_deadline_not_that_it_is_settled() -> None:
+    request = posted()
+    quote = quoted(request)
+    quote.open(at(AFTER))
+    with pytest.raises(Conflict, match="deadline has passed: quotes are no longer accepted"):
+        quote.revise(at(AFTER), request, supplier(), gbp(2), "")
+    with pytest.raises(Conflict, match="deadline has passed: quotes are no longer accepted"):
+        quote.decline(at(AFTER), request, supplier(), "late")
+
+
 # Opening ---------------------------------------------------------------------------------------
 
 

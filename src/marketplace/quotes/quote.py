@@ -143,7 +143,7 @@ class Quote(TradehallAggregate):
         supplier: SupplierFacts,
         reason: str | None,
     ) -> Quote:
-        _may_decline(context, request, supplier)
+        _may_decline(context, request, supplier, withdrawing=False)
         return cls._create(
             cls.DeclinedUnquoted,
             id=quote_id,
@@ -182,6 +182,8 @@ class Quote(TradehallAggregate):
     ) -> None:
         """A new price or note, or a quote again after declining; the same again is nothing."""
         self._ensure_supplier(supplier)
+        # Past the deadline that is the answer, whether or not the quote is opened yet.
+        request.ensure_accepts_quotes(context.at)
         self._ensure_unsettled()
         _may_quote(context, request, supplier, price)
         clean = _note(note)
@@ -206,8 +208,9 @@ class Quote(TradehallAggregate):
     ) -> None:
         """Withdraw the quote (or decline again, with another reason) before the deadline."""
         self._ensure_supplier(supplier)
+        request.ensure_accepts_quotes(context.at)
         self._ensure_unsettled()
-        _may_decline(context, request, supplier)
+        _may_decline(context, request, supplier, withdrawing=True)
         clean = _decline_reason(reason)
         if self.status is QuoteStatus.DECLINED and clean == self.decline_reason:
             return
@@ -249,8 +252,13 @@ def _may_quote(
     request.check_price(price)
 
 
-def _may_decline(context: Context, request: RequestForQuote, supplier: SupplierFacts) -> None:
-    why = request.refusal_of(supplier, quoting=False)
+def _may_decline(
+    context: Context, request: RequestForQuote, supplier: SupplierFacts, *, withdrawing: bool
+) -> None:
+    # Withdrawing a quote one has is never refused for standing (a lapsed member still may);
+    # declining unquoted is for those who could quote, else any registered organisation
+    # would stand in the requester's declined list.
+    why = request.refusal_of(supplier, quoting=not withdrawing)
     if why is not None:
         raise Conflict(f"not allowed to decline: {why}")
     request.ensure_accepts_quotes(context.at)

@@ -381,8 +381,8 @@ class RequestForQuote(TradehallAggregate):
             raise Conflict(f"the request is {self.status}: it takes no quotes")
 
     def refusal_of(self, supplier: SupplierFacts, *, quoting: bool = True) -> str | None:
-        """Why this supplier may not quote (or, `quoting` False, decline), or None. A lapsed
-        member may still decline: withdrawing a quote is never refused for standing."""
+        """Why this supplier may not quote, or None; `quoting` False skips standing, for
+        withdrawing a quote it has (a lapsed member may still withdraw)."""
         who = supplier.organisation_id
         if who == self.requester_id:
             return "the requester's own organisation does not quote"
