@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from marketplace.application import MarketplaceApp
 from marketplace.bids.application import BidsApp
+from marketplace.bids.content import SupplierFacts
 from marketplace.quotes.quote import Quote
 from marketplace.quotes.request import Audience, RequestForQuote, RequestStatus, RequestTerms
 from marketplace.tender_terms import Period
@@ -157,13 +158,21 @@ async def _requested_by_caller(
     return request
 
 
-async def _open_to_supplier(
-    commands: Commands, marketplace: MarketplaceApp, request_id: UUID, organisation_id: UUID
-) -> RequestForQuote:
+async def _quoting(
+    commands: Commands,
+    marketplace: MarketplaceApp,
+    membership: MembershipApp,
+    marks: MarksApp,
+    request_id: UUID,
+    organisation_id: UUID,
+) -> tuple[RequestForQuote, SupplierFacts]:
+    """The request, if open to the organisation (else 404), and what membership says of it:
+    what a quote or decline is decided on."""
     request = await _load(commands, marketplace, request_id)
     if not _open_to(request, organisation_id):
         raise _no_request(request_id)
-    return request
+    supplier = await commands.run(supplier_facts, membership, marks, organisation_id)
+    return request, supplier
 
 
 # Views ----------------------------------------------------------------------------------------
@@ -394,8 +403,12 @@ class RequestsForQuoteController(Controller):
         opt=rule(REQUEST_READERS),
         summary="A request for quote: to its requester, those it is open to, and staff",
         description=(
-            "Whom it invited and what was accepted are shown to the requester's users and "
-            "staff only; how many quoted and declined only once the quotes are opened."
+            "A request open to every member is shown to any organisation's users whatever "
+            "its status, so that one following an alert's link sees what became of it (the "
+            "list shows it only while open); an invited one to its requester and those "
+            "invited. Whom it invited and what was accepted are shown to the requester's "
+            "users and staff only; how many quoted and declined only once the quotes are "
+            "opened."
         ),
     )
     async def read(
@@ -564,9 +577,10 @@ class QuotesController(Controller):
         request_id: FromPath[UUID],
         data: JSONBody[QuoteBody],
     ) -> Response[CommandResult]:
-        request = await _open_to_supplier(commands, marketplace, request_id, organisation_id)
+        request, supplier = await _quoting(
+            commands, marketplace, membership, marks, request_id, organisation_id
+        )
         price = Money.of(data.price_minor, data.currency, field="price_minor")
-        supplier = await commands.run(supplier_facts, membership, marks, organisation_id)
         saved = await commands.save(
             bids.submit_quote,
             request,
@@ -621,8 +635,9 @@ class QuotesController(Controller):
         request_id: FromPath[UUID],
         data: JSONBody[DeclineBody],
     ) -> Response[CommandResult]:
-        request = await _open_to_supplier(commands, marketplace, request_id, organisation_id)
-        supplier = await commands.run(supplier_facts, membership, marks, organisation_id)
+        request, supplier = await _quoting(
+            commands, marketplace, membership, marks, request_id, organisation_id
+        )
         saved = await commands.save(bids.decline_quote, request, supplier, data.reason)
         return _sealed_result(saved)
 
