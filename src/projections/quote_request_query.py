@@ -138,15 +138,6 @@ async def quote_requests_for(
     return await _page(connection, viewer, and_(*conditions), limit, offset)
 
 
-async def quote_request_for(
-    connection: AsyncConnection, request_id: UUID, viewer: Viewer
-) -> QuoteRequestEntry | None:
-    """One request as `viewer` may see it; None if there is none or it may not (the same)."""
-    where = and_(quote_requests.c.request_id == request_id, visible_to(viewer))
-    found = await _page(connection, viewer, where, 1, 0)
-    return found.entries[0] if found.entries else None
-
-
 async def _page(
     connection: AsyncConnection, viewer: Viewer, where: Any, limit: int, offset: int
 ) -> QuoteRequestsPage:

@@ -20,7 +20,7 @@ from membership.application import MembershipApp
 from projections.events import EventSource
 from projections.impact_query import ledger_contracts
 from projections.matching_tables import match_contracts
-from projections.quote_request_query import Viewer, quote_request_for, quote_requests_for
+from projections.quote_request_query import Viewer, quote_requests_for
 from projections.quote_requests import QuoteRequestsProjection
 from projections.runner import BatchProjector
 from projections.tables import projection_positions
@@ -111,9 +111,13 @@ async def test_the_applications_events_reach_every_reader(
 
     staff = Viewer(staff=True)
     async with async_engine.connect() as connection:
-        won = await quote_request_for(connection, accepted, staff)
-        ended = await quote_request_for(connection, closed, staff)
-        gone = await quote_request_for(connection, cancelled, Viewer(organisation_id=x))
+        # The store holds other tests' requests: each list is of this requester's.
+        as_staff = await quote_requests_for(
+            connection, staff, requester_id=the_requester, limit=10, offset=0
+        )
+        as_invited = await quote_requests_for(
+            connection, Viewer(organisation_id=x), requester_id=the_requester, limit=10, offset=0
+        )
         listed = await quote_requests_for(
             connection,
             Viewer(organisation_id=the_requester),
@@ -122,14 +126,14 @@ async def test_the_applications_events_reach_every_reader(
             offset=0,
         )
         [ledger] = await ledger_contracts(connection, lambda m: m.date(), party=y)
-    assert won is not None
+    staff_sees = {e.request_id: e for e in as_staff.entries}
+    won, ended = staff_sees[accepted], staff_sees[closed]
+    gone = next(e for e in as_invited.entries if e.request_id == cancelled)
     assert won.accepted is not None
     assert (won.status, won.quotes_count, won.declined_count) == ("accepted", 2, 1)
     assert (won.accepted.supplier_id, won.accepted.contract_id) == (y, contract.aggregate_id)
     assert (won.cpv_codes, won.regions, won.budget is not None) == (["45442110-1"], ["TLC4"], True)
-    assert ended is not None
     assert (ended.status, ended.reason) == ("closed", "Over budget")
-    assert gone is not None
     assert (gone.status, gone.invited) == ("cancelled", None)
     assert {e.request_id for e in listed.entries} == {accepted, cancelled, closed}
     assert (ledger.buyer_id, ledger.value_minor, ledger.estimated_minor) == (
