@@ -27,6 +27,7 @@ from marketplace.bids.content import (
 )
 from marketplace.bids.opening import verdicts
 from marketplace.bids.ports import BidIds
+from marketplace.bids.sealed_boxes import SealedBoxes
 from marketplace.quotes.sealed import QuoteCommands
 from marketplace.tenders import Tender
 from sharedkernel.errors import Conflict, NotFound
@@ -44,7 +45,7 @@ def _none(bid: Bid) -> Sequence[Any]:
     return ()
 
 
-class BidsApp(Application[UUID], QuoteCommands, Writes):
+class BidsApp(Application[UUID], QuoteCommands, SealedBoxes, Writes):
     name = "bids"
 
     def __init__(
@@ -230,8 +231,7 @@ class BidsApp(Application[UUID], QuoteCommands, Writes):
         return self._find(self.ids.box_id(tender_id), BidBox)
 
     def bids_in(self, box: BidBox) -> list[Bid]:
-        found = (self._find(bid_id, Bid) for bid_id in box.bid_ids)
-        return [bid for bid in found if bid is not None]
+        return self._lodged_in(box, Bid)
 
     # The clock -------------------------------------------------------------------------------
 
@@ -252,7 +252,7 @@ class BidsApp(Application[UUID], QuoteCommands, Writes):
                 bid.close(context, "not submitted by the deadline")
             return ()
 
-        return self._close_box(context, tender, "opened", open_each)
+        return self._close_box(context, tender.id, Bid, "opened", open_each, "the tender's bids")
 
     def discard_bids(
         self, context: Context, tender: Tender, reason: str, told: Notices = _none
@@ -266,53 +266,11 @@ class BidsApp(Application[UUID], QuoteCommands, Writes):
                 bid.close(context, reason)
             return notices
 
-        return self._close_box(context, tender, "discarded", close_each)
-
-    def _close_box(
-        self,
-        context: Context,
-        tender: Tender,
-        outcome: str,
-        settle: Callable[[list[Bid]], Sequence[Any]],
-    ) -> list[Bid]:
-        """Settle every bid in the tender's box (returning side writes) and close the box, in
-        one transaction; a bid written meanwhile makes the attempt clash and start again. A box
-        closed with this outcome already answers its bids as they were."""
-        box_id = self.ids.box_id(tender.id)
-
-        def attempt() -> list[Bid]:
-            box = self._find(box_id, BidBox)
-            if box is None:
-                box = BidBox.start(context, box_id, tender.id)
-            elif box.closed:
-                if box.outcome != outcome:
-                    raise Conflict(f"the tender's bids were {box.outcome}")
-                return self.bids_in(box)
-            bids = self.bids_in(box)
-            side_writes = settle(bids)
-            box.close(context, outcome)
-            extra = {"side_writes": side_writes} if side_writes else {}
-            self.save(box, *bids, **extra)
-            return bids
-
-        return self._retrying(box_id, attempt, "bids kept arriving; try again")
+        return self._close_box(
+            context, tender.id, Bid, "discarded", close_each, "the tender's bids"
+        )
 
     # Plumbing --------------------------------------------------------------------------------
-
-    def _box_to_lodge(self, context: Context, tender_id: UUID) -> BidBox:
-        box_id = self.ids.box_id(tender_id)
-        box = self._find(box_id, BidBox)
-        return box if box is not None else BidBox.start(context, box_id, tender_id)
-
-    def _index_listing(
-        self, context: Context, organisation_id: UUID, tender_id: UUID, bid_id: UUID
-    ) -> BidderIndex:
-        index_id = self.ids.index_id(organisation_id)
-        index = self._find(index_id, BidderIndex)
-        if index is None:
-            return BidderIndex.start(context, index_id, tender_id, bid_id)
-        index.list(context, tender_id, bid_id)
-        return index
 
     def _as_lead(
         self,

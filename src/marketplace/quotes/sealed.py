@@ -15,15 +15,15 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
-from marketplace.bids.boxes import BidBox, BidderIndex
+from marketplace.bids.boxes import BidderIndex
 from marketplace.bids.content import SupplierFacts
-from marketplace.bids.ports import BidIds
+from marketplace.bids.sealed_boxes import SealedBoxes
 from marketplace.quotes.quote import DECLINED_AT_OPENING, Quote, QuoteStatus
 from marketplace.quotes.request import OpenedQuote, RequestForQuote, RequestStatus
 from sharedkernel.errors import Conflict, NotFound, StaleVersion
 from sharedkernel.events import Context
 from sharedkernel.money import Money
-from sharedkernel.writing import Saved, Writes, saved
+from sharedkernel.writing import Saved, saved
 
 __all__ = ["OpenedQuote", "QuoteCommands", "QuoteNotices", "as_opened", "declined_by"]
 
@@ -49,10 +49,8 @@ def declined_by(quotes: Sequence[Quote]) -> list[UUID]:
     return [q.supplier_id for q in quotes if q.status is QuoteStatus.DECLINED]
 
 
-class QuoteCommands(Writes):
+class QuoteCommands(SealedBoxes):
     """Quote, revise, decline, read; open or discard a request's quotes (the clock)."""
-
-    ids: BidIds
 
     # The supplier ----------------------------------------------------------------------------
 
@@ -117,11 +115,6 @@ class QuoteCommands(Writes):
         found = (self._find(quote_id, Quote) for quote_id in index.bids)
         return [q for q in found if q is not None and q.supplier_id == organisation_id]
 
-    def quotes_in(self, request: RequestForQuote) -> list[Quote]:
-        """Every quote lodged for the request (the clock's, never a person's)."""
-        box = self._find(self.ids.box_id(request.id), BidBox)
-        return [] if box is None else self._quotes_in(box)
-
     # The clock -------------------------------------------------------------------------------
 
     def open_quotes(self, context: Context, request: RequestForQuote) -> list[Quote]:
@@ -141,7 +134,9 @@ class QuoteCommands(Writes):
                     quote.close(context, DECLINED_AT_OPENING)
             return ()
 
-        return self._close_quote_box(context, request, "opened", open_each)
+        return self._close_box(
+            context, request.id, Quote, "opened", open_each, "the request's quotes"
+        )
 
     def discard_quotes(
         self,
@@ -166,7 +161,9 @@ class QuoteCommands(Writes):
                 quote.close(context, reason)
             return notices
 
-        return self._close_quote_box(context, request, "discarded", close_each)
+        return self._close_box(
+            context, request.id, Quote, "discarded", close_each, "the request's quotes"
+        )
 
     # Plumbing --------------------------------------------------------------------------------
 
@@ -192,7 +189,7 @@ class QuoteCommands(Writes):
                 if expected_version is not None:
                     raise StaleVersion(expected_version, 0)
                 quote = first()
-                box = self._find(box_id, BidBox) or BidBox.start(context, box_id, request.id)
+                box = self._box_to_lodge(context, request.id)
                 if box.closed:
                     raise Conflict(_CLOSED_BOX)
                 box.lodge(context, quote_id)
@@ -218,47 +215,3 @@ class QuoteCommands(Writes):
         assert isinstance(self, Application)
         extra = {"side_writes": side_writes} if side_writes else {}
         return saved(quote, self.save(quote, *others, **extra))
-
-    def _index_listing(
-        self, context: Context, organisation_id: UUID, request_id: UUID, quote_id: UUID
-    ) -> BidderIndex:
-        index_id = self.ids.index_id(organisation_id)
-        index = self._find(index_id, BidderIndex)
-        if index is None:
-            return BidderIndex.start(context, index_id, request_id, quote_id)
-        index.list(context, request_id, quote_id)
-        return index
-
-    def _quotes_in(self, box: BidBox) -> list[Quote]:
-        found = (self._find(quote_id, Quote) for quote_id in box.bid_ids)
-        return [q for q in found if q is not None]
-
-    def _close_quote_box(
-        self,
-        context: Context,
-        request: RequestForQuote,
-        outcome: str,
-        settle: Callable[[list[Quote]], Sequence[Any]],
-    ) -> list[Quote]:
-        """Settle every quote in the request's box (returning side writes) and close the box,
-        in one transaction; a quote written meanwhile makes the attempt clash and start again.
-        A box closed with this outcome already answers its quotes as they were."""
-        box_id = self.ids.box_id(request.id)
-
-        def attempt() -> list[Quote]:
-            assert isinstance(self, Application)
-            box = self._find(box_id, BidBox)
-            if box is None:
-                box = BidBox.start(context, box_id, request.id)
-            elif box.closed:
-                if box.outcome != outcome:
-                    raise Conflict(f"the request's quotes were {box.outcome}")
-                return self._quotes_in(box)
-            quotes = self._quotes_in(box)
-            side_writes = settle(quotes)
-            box.close(context, outcome)
-            extra = {"side_writes": side_writes} if side_writes else {}
-            self.save(box, *quotes, **extra)
-            return quotes
-
-        return self._retrying(box_id, attempt, "quotes kept arriving; try again")
