@@ -7,14 +7,16 @@ users (tradehall.mail.sender).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid5
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from projections.base import Projection
 from projections.events import RecordedEvent
+from tradehall.mail.tables import outbox_messages
 
 MESSAGE_NAMESPACE = UUID("5e1c2a7b-1d0f-4c3e-8a6b-2f7d9c0e4b31")
 MESSAGE_DOMAIN = "tradehall.invalid"
@@ -63,6 +65,18 @@ def outbox_row(
         "last_error": None,
         "sealed": None,  # a sealed notice's content (tradehall.marketplace.sealing.outbox)
     }
+
+
+def not_queued(
+    connection: Connection, messages: Mapping[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The outbox rows (by message id) not in the outbox already: an event followed again
+    queues nothing new."""
+    if not messages:
+        return []
+    column = outbox_messages.c.message_id
+    there = set(connection.scalars(select(column).where(column.in_(list(messages)))))
+    return [row for key, row in messages.items() if key not in there]
 
 
 class NoticeFollower(Projection):

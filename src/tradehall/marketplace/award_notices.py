@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from marketplace.evaluation.lot import LotEvaluation
 from projections.events import RecordedEvent, payload_uuid
 from projections.folding import Row, insert_rows, upsert_rows
-from tradehall.mail.outbox import Notice, NoticeFollower, message_id_for, outbox_row
+from tradehall.mail.outbox import Notice, NoticeFollower, message_id_for, not_queued, outbox_row
 from tradehall.mail.tables import (
     AWARD_NOTICE_LOT_ID_LENGTH as _MAX_LOT_ID,
 )
@@ -415,7 +415,7 @@ class AwardNoticeWriter(NoticeFollower):
                 messages.setdefault(row["message_id"], row)
         upsert_rows(connection, award_notice_tenders, "tender_id", new_titles.values())
         upsert_rows(connection, award_notice_bids, "bid_id", new_bids.values())
-        insert_rows(connection, outbox_messages, _not_queued(connection, messages))
+        insert_rows(connection, outbox_messages, not_queued(connection, messages))
 
     def _messages(
         self, event: RecordedEvent, titles: dict[UUID, _Titles], bids: dict[UUID, Row]
@@ -481,14 +481,3 @@ class AwardNoticeWriter(NoticeFollower):
                 lots = {}
             titles[row.tender_id] = _Titles(row.title, lots if isinstance(lots, dict) else {})
         return titles
-
-
-def _not_queued(connection: Connection, messages: dict[str, Row]) -> list[Row]:
-    """The messages not in the outbox already (a replayed event queues nothing new)."""
-    if not messages:
-        return []
-    table = outbox_messages
-    queued = set(
-        connection.scalars(select(table.c.message_id).where(table.c.message_id.in_(messages)))
-    )
-    return [row for message_id, row in messages.items() if message_id not in queued]

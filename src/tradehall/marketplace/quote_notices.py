@@ -39,7 +39,7 @@ from projections.quote_requests import (
     StoredQuotesOpened,
     posted,
 )
-from tradehall.mail.outbox import Notice, NoticeFollower, outbox_row
+from tradehall.mail.outbox import Notice, NoticeFollower, not_queued, outbox_row
 from tradehall.mail.tables import outbox_messages, quote_notice_requests
 
 _log = logging.getLogger("tradehall.mail")
@@ -156,7 +156,7 @@ class QuoteNoticeWriter(NoticeFollower):
                 row = outbox_row(event, notice, organisation_id, per_addressee=True)
                 messages[row["message_id"]] = row
         upsert_rows(connection, table, "request_id", changed.values())
-        insert_rows(connection, outbox_messages, _not_queued(connection, messages))
+        insert_rows(connection, outbox_messages, not_queued(connection, messages))
 
     def _told(
         self, event: RecordedEvent, requests: dict[UUID, Row], changed: dict[UUID, Row]
@@ -216,12 +216,3 @@ def _reason(data: dict[str, Any]) -> str:
     if not isinstance(reason, str):
         raise TypeError("it gives no reason")
     return reason
-
-
-def _not_queued(connection: Connection, messages: dict[str, Row]) -> list[Row]:
-    """The messages not in the outbox already (an event followed again queues nothing new)."""
-    if not messages:
-        return []
-    column = outbox_messages.c.message_id
-    there = set(connection.scalars(select(column).where(column.in_(list(messages)))))
-    return [row for key, row in messages.items() if key not in there]
