@@ -13,27 +13,33 @@ from sqlalchemy import insert
 
 from marketplace.bids.bid import Bid
 from marketplace.tenders import Tender
+from sharedkernel.events import TradehallAggregate
 from tradehall.mail.outbox import MESSAGE_DOMAIN, MESSAGE_NAMESPACE
 from tradehall.mail.tables import outbox_messages
 from tradehall.marketplace.sealing.keys import SealingKeys
 from tradehall.marketplace.sealing.outbox import sealed_outbox_row
 
 
-def _message_id(bid: Bid, template: str, addressee: UUID) -> str:
-    # The bid's version after the decision: one message per event and addressee, as elsewhere.
-    key = f"{bid.id}:{bid.version}:{template}:{addressee}"
-    return f"<{uuid5(MESSAGE_NAMESPACE, key)}@{MESSAGE_DOMAIN}>"
-
-
-def _queued(keys: SealingKeys, bid: Bid, template: str, to: UUID, subject: str, body: str) -> Any:
+def sealed_notice(
+    keys: SealingKeys,
+    aggregate: TradehallAggregate,
+    template: str,
+    to: UUID,
+    subject: str,
+    body: str,
+) -> Any:
+    """The statement queueing a sealed notice of the bid's (or quote's) decision, dated by it;
+    its message id from the aggregate's version after the decision: one message per event and
+    addressee, as elsewhere."""
+    key = f"{aggregate.id}:{aggregate.version}:{template}:{to}"
     row = sealed_outbox_row(
         keys,
-        message_id=_message_id(bid, template, to),
+        message_id=f"<{uuid5(MESSAGE_NAMESPACE, key)}@{MESSAGE_DOMAIN}>",
         organisation_id=to,
         template=template,
         subject=subject,
         body=body,
-        created_at=bid.modified_on,
+        created_at=aggregate.modified_on,
     )
     return insert(outbox_messages).values(**row)
 
@@ -54,7 +60,7 @@ def receipts(keys: SealingKeys, tender: Tender) -> Callable[[Bid], Sequence[Any]
             "Keep this receipt. The bid stays sealed until the tender's bids are opened; "
             "you may withdraw it and submit again until the deadline."
         )
-        return [_queued(keys, bid, "bid_receipt", bid.lead_id, "Bid receipt", body)]
+        return [sealed_notice(keys, bid, "bid_receipt", bid.lead_id, "Bid receipt", body)]
 
     return queue
 
@@ -76,7 +82,7 @@ def invitations(
                 "the deadline, and again after any change to the partners or shares."
             )
             statements.append(
-                _queued(
+                sealed_notice(
                     keys,
                     bid,
                     "bid_invitation",
@@ -100,7 +106,7 @@ def cancellations(keys: SealingKeys, tender: Tender) -> Callable[[Bid], Sequence
             f"{_lot(tender, bid)} will never be opened."
         )
         return [
-            _queued(keys, bid, "bid_tender_ended", member, "A tender you bid on ended", body)
+            sealed_notice(keys, bid, "bid_tender_ended", member, "A tender you bid on ended", body)
             for member in bid.members
         ]
 

@@ -5,35 +5,14 @@ supplier from a waiting or sent message (ADR 27)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
-from uuid import uuid5
-
-from sqlalchemy import insert
 
 from marketplace.quotes.quote import Quote
 from marketplace.quotes.request import RequestForQuote
-from tradehall.mail.outbox import MESSAGE_DOMAIN, MESSAGE_NAMESPACE
-from tradehall.mail.tables import outbox_messages
+from marketplace.quotes.sealed import QuoteNotices
+from tradehall.marketplace.bids.notices import sealed_notice
 from tradehall.marketplace.sealing.keys import SealingKeys
-from tradehall.marketplace.sealing.outbox import sealed_outbox_row
-
-QuoteNotices = Callable[[Quote], Sequence[Any]]
-
-
-def _queued(keys: SealingKeys, quote: Quote, template: str, subject: str, body: str) -> Any:
-    # The quote's version after the decision: one message per event, as the bids' notices.
-    key = f"{quote.id}:{quote.version}:{template}:{quote.supplier_id}"
-    row = sealed_outbox_row(
-        keys,
-        message_id=f"<{uuid5(MESSAGE_NAMESPACE, key)}@{MESSAGE_DOMAIN}>",
-        organisation_id=quote.supplier_id,
-        template=template,
-        subject=subject,
-        body=body,
-        created_at=quote.modified_on,
-    )
-    return insert(outbox_messages).values(**row)
 
 
 def _price(quote: Quote) -> str:
@@ -51,7 +30,9 @@ def quote_receipts(keys: SealingKeys, request: RequestForQuote) -> QuoteNotices:
             "The quote stays sealed until the request's deadline; you may revise or withdraw "
             "it until then."
         )
-        return [_queued(keys, quote, "quote_receipt", "Quote receipt", body)]
+        return [
+            sealed_notice(keys, quote, "quote_receipt", quote.supplier_id, "Quote receipt", body)
+        ]
 
     return queue
 
@@ -69,6 +50,9 @@ def quote_cancellations(keys: SealingKeys, request: RequestForQuote) -> QuoteNot
             f"opened: {request.reason or 'no reason given'}.\n\nYour organisation's quote will "
             "never be opened."
         )
-        return [_queued(keys, quote, "quote_request_cancelled", "A request was cancelled", body)]
+        subject = "A request was cancelled"
+        return [
+            sealed_notice(keys, quote, "quote_request_cancelled", quote.supplier_id, subject, body)
+        ]
 
     return queue
