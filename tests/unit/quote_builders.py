@@ -8,7 +8,8 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from marketplace.bids.content import SupplierFacts
-from marketplace.quotes.request import RequesterFacts, RequestForQuote, RequestTerms
+from marketplace.quotes.request import RequesterFacts, RequestForQuote
+from marketplace.quotes.terms import RequestTerms
 from marketplace.tender_terms import Period
 from sharedkernel.events import Context, user_actor
 from sharedkernel.money import Money

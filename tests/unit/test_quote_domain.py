@@ -15,14 +15,13 @@ from marketplace.quotes.quote import DECLINED_AT_OPENING, Quote, QuoteStatus
 from marketplace.quotes.request import (
     LONGEST_WAIT,
     QUOTE_LOT,
-    Audience,
-    Budget,
     OpenedQuote,
     RequesterFacts,
     RequestForQuote,
     RequestStatus,
 )
 from marketplace.quotes.sealed import as_opened, declined_by
+from marketplace.quotes.terms import Audience, Budget
 from marketplace.tender_terms import MAX_VALUE_MINOR, Period
 from sharedkernel.errors import Conflict, InvalidValue
 from sharedkernel.money import Money

@@ -20,8 +20,8 @@ from marketplace.quotes.request import (
     OpenedQuote,
     RequesterFacts,
     RequestForQuote,
-    RequestTerms,
 )
+from marketplace.quotes.terms import RequestTerms
 from sharedkernel.errors import Conflict, NotFound
 from sharedkernel.events import Context
 from sharedkernel.writing import Saved, Writes, saved

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from marketplace.quotes.request import RequestTerms
+from marketplace.quotes.terms import RequestTerms
 from marketplace.tender_terms import Period
 from sharedkernel.events import Context, user_actor
 from sharedkernel.money import Money

@@ -26,7 +26,8 @@ from marketplace.application import MarketplaceApp
 from marketplace.bids.application import BidsApp
 from marketplace.bids.content import SupplierFacts
 from marketplace.quotes.quote import Quote
-from marketplace.quotes.request import Audience, RequestForQuote, RequestStatus, RequestTerms
+from marketplace.quotes.request import RequestForQuote, RequestStatus
+from marketplace.quotes.terms import Audience, RequestTerms
 from marketplace.tender_terms import Period
 from membership.application import MembershipApp
 from membership.marks.application import MarksApp
