@@ -18,8 +18,9 @@ from eventsourcing.persistence import IntegrityError
 from marketplace.application import MarketplaceApp
 from marketplace.bids.application import BidsApp
 from marketplace.bids.boxes import BidBox
+from marketplace.bids.content import SupplierFacts
 from marketplace.contracts import Party, contract_id_for
-from marketplace.quotes.quote import Quote, QuoteStatus
+from marketplace.quotes.quote import OUT_OF_STANDING_AT_OPENING, Quote, QuoteStatus
 from marketplace.quotes.request import QUOTE_LOT, RequestForQuote, RequestStatus
 from marketplace.quotes.sealed import as_opened, declined_by
 from sharedkernel.errors import Conflict, NotFound, StaleVersion
@@ -385,6 +386,36 @@ def test_opening_opens_the_quoted_keeps_the_declined_and_is_idempotent(
         bids.submit_quote(at(DEADLINE - ONE_SECOND), request, supplier(OTHER), gbp(1), "late")
     with pytest.raises(Conflict):
         bids.discard_quotes(at(OPENING), request, "x")
+
+
+def test_a_quote_whose_supplier_lapsed_before_opening_is_closed_not_opened(
+    market: MarketplaceApp, bids: BidsApp
+) -> None:
+    request = post(market)
+    standing = quote(bids, request, SUPPLIER)
+    lapsed = quote(bids, request, OTHER)
+
+    def at_opening(members: set[UUID]) -> dict[UUID, SupplierFacts]:
+        assert members == {SUPPLIER, OTHER}
+        return {SUPPLIER: supplier(SUPPLIER), OTHER: supplier(OTHER, in_good_standing=False)}
+
+    quotes = bids.open_quotes(at(OPENING), request, at_opening)
+    assert {(q.id, q.status) for q in quotes} == {
+        (standing, QuoteStatus.OPENED),
+        (lapsed, QuoteStatus.CLOSED),
+    }
+    closed = bids.quote_of(request.id, OTHER)
+    assert closed.closed_reason == OUT_OF_STANDING_AT_OPENING
+    recorded = market.record_quotes_opened(
+        at(OPENING),
+        request.id,
+        [as_opened(q) for q in quotes if q.status is QuoteStatus.OPENED],
+        declined_by(quotes),
+    )
+    opened = market.request_for_quote(recorded.aggregate_id).opened_quotes
+    assert opened is not None
+    assert [q.supplier_id for q in opened] == [SUPPLIER]
+    assert declined_by(quotes) == []  # it did not decline: it may not be accepted
 
 
 def test_a_revision_decided_in_time_and_saved_after_opening_clashes(

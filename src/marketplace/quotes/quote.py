@@ -25,6 +25,9 @@ from sharedkernel.text import domain_text
 MAX_NOTE = 4000
 MAX_REASON = 4000
 DECLINED_AT_OPENING = "declined before the deadline: never opened"
+# As a bid is checked again at opening: a quote stands only while its supplier is a member in
+# good standing (it may have lapsed since quoting), so the requester never accepts a lapsed one.
+OUT_OF_STANDING_AT_OPENING = "its supplier was not a member in good standing at opening"
 
 
 class QuoteStatus(StrEnum):

@@ -9,7 +9,7 @@ decided again, then refused.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -18,7 +18,12 @@ from eventsourcing.application import Application
 from marketplace.bids.boxes import BidderIndex
 from marketplace.bids.content import SupplierFacts
 from marketplace.bids.sealed_boxes import SealedBoxes
-from marketplace.quotes.quote import DECLINED_AT_OPENING, Quote, QuoteStatus
+from marketplace.quotes.quote import (
+    DECLINED_AT_OPENING,
+    OUT_OF_STANDING_AT_OPENING,
+    Quote,
+    QuoteStatus,
+)
 from marketplace.quotes.request import OpenedQuote, RequestForQuote, RequestStatus
 from sharedkernel.errors import Conflict, NotFound, StaleVersion
 from sharedkernel.events import Context
@@ -29,11 +34,17 @@ __all__ = ["OpenedQuote", "QuoteCommands", "QuoteNotices", "as_opened", "decline
 
 # A decided quote -> the statements queueing its notices, run in the quote's own transaction.
 QuoteNotices = Callable[[Quote], Sequence[Any]]
+# The suppliers of a request's quotes -> what membership says of each, at opening.
+FactsOf = Callable[[set[UUID]], Mapping[UUID, SupplierFacts]]
 _CLOSED_BOX = "the request's deadline has passed: quotes are no longer accepted"
 
 
 def _none(quote: Quote) -> Sequence[Any]:
     return ()
+
+
+def _stands(facts: SupplierFacts | None) -> bool:
+    return facts is not None and facts.registered and facts.in_good_standing
 
 
 def as_opened(quote: Quote) -> OpenedQuote:
@@ -117,21 +128,28 @@ class QuoteCommands(SealedBoxes):
 
     # The clock -------------------------------------------------------------------------------
 
-    def open_quotes(self, context: Context, request: RequestForQuote) -> list[Quote]:
-        """Close the request's box and open every quoted quote (a declined one is closed,
-        still declined) in one transaction. Opening an opened box answers its quotes as
-        they were opened."""
+    def open_quotes(
+        self, context: Context, request: RequestForQuote, facts_of: FactsOf | None = None
+    ) -> list[Quote]:
+        """Close the request's box and open every quoted quote whose supplier is (by
+        `facts_of`, at opening) still a member in good standing; the others, and the declined
+        (still declined), are closed; in one transaction. Opening an opened box answers its
+        quotes as they were opened."""
         if request.status is RequestStatus.CANCELLED:
             raise Conflict("the request was cancelled: its quotes are never opened")
         if context.at < request.terms.deadline:
             raise Conflict("quotes are opened only after the request's deadline")
 
         def open_each(quotes: list[Quote]) -> Sequence[Any]:
+            quoted = [q for q in quotes if q.status is QuoteStatus.QUOTED]
+            facts = facts_of({q.supplier_id for q in quoted}) if facts_of is not None else None
             for quote in quotes:
-                if quote.status is QuoteStatus.QUOTED:
-                    quote.open(context)
-                else:
+                if quote.status is not QuoteStatus.QUOTED:
                     quote.close(context, DECLINED_AT_OPENING)
+                elif facts is not None and not _stands(facts.get(quote.supplier_id)):
+                    quote.close(context, OUT_OF_STANDING_AT_OPENING)
+                else:
+                    quote.open(context)
             return ()
 
         return self._close_box(

@@ -133,7 +133,9 @@ def _settle_request_if_due(parts: OpeningParts, request_id: UUID) -> str | None:
         parts.keys.settle(request_id, now)
         return "discarded"
     if now >= request.terms.deadline + parts.margin:
-        quotes = parts.bids.open_quotes(context, request)
+        quotes = parts.bids.open_quotes(
+            context, request, lambda members: facts_of(parts.membership, parts.marks, members)
+        )
         opened = [as_opened_quote(q) for q in quotes if q.status is QuoteStatus.OPENED]
         parts.marketplace.record_quotes_opened(context, request_id, opened, declined_by(quotes))
         parts.keys.settle(request_id, now)
