@@ -44,6 +44,7 @@ from tradehall.api.commands import (
     etag,
     idempotency_key,
 )
+from tradehall.api.identity.auth import THROTTLED_RESPONSE
 from tradehall.api.marketplace.schemas.quotes import (
     AcceptedView,
     BudgetView,
@@ -73,6 +74,7 @@ from tradehall.api.reads import (
     place_filter,
 )
 from tradehall.api.schemas.common import CommandResult
+from tradehall.identity import throttle
 from tradehall.identity.users import Role
 from tradehall.marketplace import LOG
 from tradehall.marketplace.bids import LOG as SEALED_LOG
@@ -82,6 +84,9 @@ from tradehall.marketplace.bids.suppliers import supplier_facts
 from tradehall.marketplace.sealing.keys import SealingKeys
 
 REQUESTS = "/requests-for-quote"
+# Posts per requesting organisation: each may e-mail up to 50 invited members (or alert every
+# matching search), so a burst of 20, then one an hour (docs/adr/0014's throttles).
+POSTING = throttle.Policy(free=20, base_seconds=3600, max_seconds=3600, decay_seconds=3600)
 REQUEST = REQUESTS + "/{request_id:uuid}"
 QUOTES = "/organisations/{organisation_id:uuid}/quotes"
 QUOTE = QUOTES + "/{request_id:uuid}"
@@ -318,12 +323,16 @@ class RequestsForQuoteController(Controller):
             "`invited`, who are told directly). Quotes are sealed until the deadline. With "
             "an `Idempotency-Key`, the request's id follows from the organisation and the "
             "key: a retried request answers the same request and records nothing more; the "
-            "same key with other terms is a 409; without one, each request is a new one."
+            "same key with other terms is a 409; without one, each request is a new one. An "
+            "organisation posts 20 requests at once, then one an hour (else 429, "
+            "`Retry-After`): each may ask 50 members by e-mail."
         ),
+        responses=THROTTLED_RESPONSE,
     )
     async def post_request(
         self,
         commands: NamedDependency[Commands],
+        engine: NamedDependency[AsyncEngine],
         marketplace: NamedDependency[MarketplaceApp],
         membership: NamedDependency[MembershipApp],
         sealing: NamedDependency[SealingKeys],
@@ -344,6 +353,8 @@ class RequestsForQuoteController(Controller):
         at = commands.context().at
         if not await commands.run(_posted, marketplace, request_id):
             RequestForQuote.check_post(at, requester, terms)
+            # Counted once the domain would take it (a replay or a refusal is not a post).
+            await throttle.count_attempt(engine, f"quote-requests:{requester_id}", POSTING, at)
             await commands.run(sealing.ensure_tender_key, request_id, at)
         try:
             saved = await commands.record(marketplace.post_request, request_id, requester, terms)
