@@ -4,7 +4,8 @@
 - closed with no acceptance: every quoter is told, with the requester's reason;
 - cancelled: each invited organisation is told, with the reason.
 (An open audience is told through saved searches' alerts, tradehall.marketplace.alerts; the
-quoters of a cancelled request by the sealed side, which alone knows them before the opening.)
+quoters of a cancelled request that were not invited by the sealed side, which alone knows them
+before the opening: one message each.)
 
 `QuoteNoticeWriter` is a follower of the marketplace log, never rebuilt (its `clear` refuses).
 It keeps what it needs in its own records (ADR 18), never reading a read model: each request's
