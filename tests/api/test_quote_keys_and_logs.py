@@ -68,32 +68,40 @@ async def test_reading_a_quote_of_a_request_that_is_not_there_makes_no_key(
     assert await unsettled(client) == before
 
 
+def later(organisation_id: str) -> dict[str, Any]:
+    """An open request due a week after the other tests' (their deadline), with its period after:
+    a PostgreSQL run's lists are shared, soonest deadline first, and these 22 must not push
+    another test's requests off its first page."""
+    period = {"start": "2026-03-16T08:00:00Z", "end": "2026-03-20T17:00:00Z"}
+    return request_body(organisation_id, deadline="2026-03-11T12:00:00Z", period=period)
+
+
 async def test_an_organisation_posts_twenty_requests_at_once_then_one_an_hour(
     client: AppClient, staff_headers: Headers, clock: ManualClock
 ) -> None:
     requester, _, r_headers = await member(client, staff_headers, "Sorrel Housing CIC")
     other, _, o_headers = await member(client, staff_headers, "Teasel Housing CIC")
     keyed = r_headers | {"Idempotency-Key": f"rfq-{uuid.uuid4().hex}"}
-    first = ok(await client.post(REQUESTS, json=request_body(requester), headers=keyed), 201)
+    first = ok(await client.post(REQUESTS, json=later(requester), headers=keyed), 201)
     for _ in range(19):
-        ok(await client.post(REQUESTS, json=request_body(requester), headers=r_headers), 201)
+        ok(await client.post(REQUESTS, json=later(requester), headers=r_headers), 201)
     before = await unsettled(client)
-    over = await client.post(REQUESTS, json=request_body(requester), headers=r_headers)
+    over = await client.post(REQUESTS, json=later(requester), headers=r_headers)
     assert over.status_code == 429, over.text
     assert over.headers["Retry-After"] == "3600"
     assert await unsettled(client) == before  # refused before its key was made
     # A replay of a request posted is no new post; another organisation has its own count;
     # a refused post is not counted.
-    again = ok(await client.post(REQUESTS, json=request_body(requester), headers=keyed), 201)
+    again = ok(await client.post(REQUESTS, json=later(requester), headers=keyed), 201)
     assert again["id"] == first["id"]
     far = {"start": "2026-07-02T08:00:00Z", "end": "2026-07-03T17:00:00Z"}
     too_far = request_body(other, deadline="2026-07-01T12:00:00Z", period=far)
     for _ in range(20):
         refused(await client.post(REQUESTS, json=too_far, headers=o_headers), 422, "deadline")
-    ok(await client.post(REQUESTS, json=request_body(other), headers=o_headers), 201)
+    ok(await client.post(REQUESTS, json=later(other), headers=o_headers), 201)
     clock.advance(timedelta(hours=1))
-    ok(await client.post(REQUESTS, json=request_body(requester), headers=r_headers), 201)
-    refused(await client.post(REQUESTS, json=request_body(requester), headers=r_headers), 429)
+    ok(await client.post(REQUESTS, json=later(requester), headers=r_headers), 201)
+    refused(await client.post(REQUESTS, json=later(requester), headers=r_headers), 429)
 
 
 def test_an_unhandled_error_on_a_quote_route_logs_no_supplier_or_request(
