@@ -140,7 +140,9 @@ def wait_for_projections(url: str, timeout: float = 120.0) -> None:
             head = connection.execute(
                 "SELECT coalesce(max(notification_id), 0) FROM events.membership_events"
             ).fetchone()[0]  # type: ignore[index]
-            rows = connection.execute("SELECT position FROM projection_positions").fetchall()
+            rows = connection.execute(
+                "SELECT position FROM projection_positions WHERE log = 'membership'"
+            ).fetchall()
             if rows and all(row[0] >= head for row in rows):
                 return
             remaining = deadline - time.monotonic()
