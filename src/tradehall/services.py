@@ -7,6 +7,7 @@ the container itself is for the composition root and the command line.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from sharedkernel.events import SYSTEM, Context
 from tradehall.clock import Clock, SystemClock
 from tradehall.context import ContextDeclaration, followed_logs
 from tradehall.identity.users import Passwords, UserDirectory
+from tradehall.mail.smtp import Transport
 from tradehall.marketplace.sealing.keys import SealingKeys
 from tradehall.marketplace.sealing.master import MasterKeys
 from tradehall.payments.stripe_gateway import StripeGateway
@@ -29,8 +31,12 @@ from tradehall.readside import ReadSide
 from tradehall.settings import Settings
 from tradehall.store import store_from_settings
 from tradehall.store.base import Store
+from tradehall.store.leases import JobLeases, SingleInstanceJob, job_name
 
 T = TypeVar("T")
+
+# The lease of the in-process projector (ADR 37).
+PROJECTOR_JOB = "projector"
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,8 @@ class Services:
     readside: ReadSide | None = None
     # None: manual-payments mode (no Stripe keys).
     stripe: StripeGateway | None = None
+    # The single-instance jobs' leases while the API serves (ADR 37): which run here.
+    jobs: JobLeases | None = None
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run synchronous work (the eventsourcing Applications, hashing) in a worker thread."""
@@ -90,11 +98,52 @@ class Services:
         )
         return self.readside
 
-    async def open_read_side(self) -> ReadSide:
-        self.readside = await self.open_read_side_without_projector()
-        if self.settings.run_projections:
-            self.readside.start_projector(self.store, self.settings.projection_poll_seconds)
-        return self.readside
+    def single_instance_jobs(self) -> list[SingleInstanceJob]:
+        """What must run once across every process sharing the store (ADR 37), as the settings
+        turn each on: the projector, each context's clock jobs, the mail sender, each context's
+        other workers (a worker its settings turn off is left out)."""
+        settings = self.settings
+        jobs: list[SingleInstanceJob] = []
+        if settings.run_projections:
+            jobs.append(SingleInstanceJob(PROJECTOR_JOB, self._run_projector))
+        interval = settings.clock_interval_seconds
+        for declared in self.contexts:
+            for clock_job in declared.clock_jobs if interval else ():
+                jobs.append(
+                    SingleInstanceJob(
+                        job_name(declared.name, clock_job), partial(clock_job, self, interval)
+                    )
+                )
+        transport = settings.mail_transport
+        if transport is not None and settings.mail_interval_seconds:
+            from tradehall.mail.sender import run_sender
+
+            jobs.append(
+                SingleInstanceJob(
+                    job_name("mail", run_sender),
+                    partial(_send_mail, self, transport, settings.mail_interval_seconds),
+                )
+            )
+        for declared in self.contexts:
+            for worker in declared.workers:
+                probe = worker(self, asyncio.Event())
+                if probe is None:
+                    continue  # off by its settings
+                probe.close()  # never started: it only said the worker is on
+                jobs.append(
+                    SingleInstanceJob(job_name(declared.name, worker), partial(_work, worker, self))
+                )
+        return jobs
+
+    async def _run_projector(self, stop: asyncio.Event) -> None:
+        """The projector's thread in this process, from now until `stop`."""
+        readside = self.readside
+        assert readside is not None, "open the read side first"
+        readside.start_projector(self.store, self.settings.projection_poll_seconds)
+        try:
+            await stop.wait()
+        finally:
+            await _stop_projector(readside)
 
     async def close(self) -> None:
         if self.readside is not None:
@@ -104,6 +153,37 @@ class Services:
         for app in self.applications.values():
             app.close()
         self.threads.executor.shutdown(wait=True)
+
+
+async def _send_mail(
+    services: Services, transport: Transport, interval: int, stop: asyncio.Event
+) -> None:
+    from tradehall.mail.sender import run_sender
+
+    await run_sender(services, transport, stop, interval)
+
+
+async def _work(worker: Any, services: Services, stop: asyncio.Event) -> None:
+    started = worker(services, stop)
+    if started is not None:
+        await started
+
+
+async def _stop_projector(readside: ReadSide) -> None:
+    """Stop the projector's thread, leaving the read side open (readers still wait on the
+    board, which a projector elsewhere advances by NOTIFY), so it may start again later."""
+    stop, thread, waker = readside.stop, readside.thread, readside.waker
+    if stop is None or thread is None:
+        return
+    stop.set()
+    if waker is not None:
+        waker.interrupt()
+    await asyncio.to_thread(thread.join, 10)
+    if waker is not None:
+        waker.close()
+    readside.stop = readside.thread = readside.waker = None
+    with contextlib.suppress(ValueError):
+        readside.projector.on_commit.remove(readside.board.advance_threadsafe)
 
 
 def build_services(

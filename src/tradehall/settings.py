@@ -46,6 +46,11 @@ class Settings:
     # them as `tradehall projections run` instead.
     run_projections: bool = True
     projection_poll_seconds: float = 1.0
+    # API processes `tradehall serve` starts on its port (PostgreSQL only: the embedded store
+    # has one writer). Each single-instance job (the projector, clocks, senders) runs in one
+    # process at a time, decided by a lease in the database; the others try for it this often.
+    workers: int = 1
+    lease_retry_seconds: float = 5.0
     # How often the in-process clock issues due transitions; 0: not in this process.
     clock_interval_seconds: int = 3600
     # Stripe: without a secret key the service takes payments by hand only.
@@ -263,6 +268,7 @@ def _standstill(value: str, name: str) -> int:
 
 
 MAX_FEED_URL = 2000
+MAX_WORKERS = 64
 MAX_FEED_PAGES = 1000
 
 
@@ -333,6 +339,8 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "evidence_max_bytes": _int,
     "run_projections": _bool,
     "projection_poll_seconds": _seconds,
+    "workers": lambda value, name: _bounded_int(value, name, MAX_WORKERS),
+    "lease_retry_seconds": _seconds,
     "clock_interval_seconds": _non_negative,
     "smtp_port": _int,
     "smtp_starttls": _bool,

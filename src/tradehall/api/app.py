@@ -32,11 +32,11 @@ from tradehall.clock import Clock
 from tradehall.context import ContextDeclaration, event_logs, followed_logs
 from tradehall.identity.parts import Identity
 from tradehall.identity.users import Passwords, User
-from tradehall.mail.sender import run_sender
 from tradehall.services import Services, build_services
 from tradehall.settings import Settings
 from tradehall.store import store_from_settings
 from tradehall.store.base import Store
+from tradehall.store.leases import JobLeases, leases_for
 
 # The controllers every context shares; each context's come from its declaration.
 SHARED_CONTROLLERS = [HealthController, AuthController, AccountController, OperationsController]
@@ -172,29 +172,21 @@ def create_app(
         )
         app.state.services = services
         await services.prepare_data()
-        await services.open_read_side()
+        await services.open_read_side_without_projector()
         app.state.tokens = TokenIssuer(jwt_auth, settings.jwt_lifetime_seconds)
-        stop_workers = asyncio.Event()
-        workers = []
-        if settings.clock_interval_seconds:
-            for context in declared:
-                for job in context.clock_jobs:
-                    workers.append(job(services, settings.clock_interval_seconds, stop_workers))
-        transport = settings.mail_transport
-        if transport is not None and settings.mail_interval_seconds:
-            interval = settings.mail_interval_seconds
-            workers.append(run_sender(services, transport, stop_workers, interval))
-        for context in declared:
-            for worker in context.workers:
-                started = worker(services, stop_workers)
-                if started is not None:
-                    workers.append(started)
-        tasks = [asyncio.create_task(worker) for worker in workers]
+        # The projector, clocks and senders: each runs in one process of all that share the
+        # store, the one holding its lease (ADR 37); the first try is made before serving.
         try:
+            jobs = services.jobs = JobLeases(
+                leases_for(chosen_store),
+                services.single_instance_jobs(),
+                settings.lease_retry_seconds,
+            )
+            await jobs.start()
             yield
         finally:
-            stop_workers.set()
-            await asyncio.gather(*tasks)
+            if services.jobs is not None:
+                await services.jobs.stop()
             await services.close()
 
     def configure(app_config: AppConfig) -> AppConfig:
@@ -229,3 +221,13 @@ def create_app(
     allow_uploads(app, settings.evidence_max_bytes)
     _document_problems(app)
     return app
+
+
+def create_app_from_env() -> Litestar:
+    """The app of each worker process `tradehall serve --workers N` starts (uvicorn's import
+    string, with `factory=True`): the settings from the environment, every declared context."""
+    from tradehall.logging import configure_logging
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    return create_app(settings)
