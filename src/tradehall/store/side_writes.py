@@ -1,31 +1,88 @@
-"""Recorders that run side writes (Core statements) in the same transaction as the events.
+"""Recorders that run side writes (Core statements) in the same transaction as the events, and
+write concurrent saves of one log together (group commit, ADR 36).
 
 Named by the stores' APPLICATION_RECORDER_TOPIC (`tradehall.store.side_writes:...`).
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 import psycopg
-from eventsourcing.postgres import PostgresApplicationRecorder
+import psycopg.errors
+from eventsourcing import persistence
+from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteProcessRecorder
+from eventsourcing.utils import retry
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.dialects.sqlite.pysqlite import dialect as pysqlite_dialect
 
 from tradehall.store.base import compile_for
+from tradehall.store.group_commit import GroupCommit, PendingSave
 from tradehall.store.wakeups import LOCAL_EVENTS_RECORDED
 
 _SQLITE_DIALECT = pysqlite_dialect(paramstyle="named")
 _POSTGRES_DIALECT = psycopg_dialect()  # type: ignore[no-untyped-call]
 
 
+def _ids_of(batch: Sequence[PendingSave], ids: Sequence[int]) -> None:
+    """Hand each save its share of one insert's ids, in the order its events were given."""
+    start = 0
+    for pending in batch:
+        count = len(pending.stored_events)
+        pending.succeed(list(ids[start : start + count]) if count else None)
+        start += count
+
+
+# --- SQLite ----------------------------------------------------------------------------------
+
+_SQLITE_ERRORS: tuple[tuple[type[sqlite3.Error], type[persistence.PersistenceError]], ...] = (
+    (sqlite3.IntegrityError, persistence.IntegrityError),
+    (sqlite3.DataError, persistence.DataError),
+    (sqlite3.OperationalError, persistence.OperationalError),
+    (sqlite3.ProgrammingError, persistence.ProgrammingError),
+    (sqlite3.InterfaceError, persistence.InterfaceError),
+    (sqlite3.DatabaseError, persistence.DatabaseError),
+)
+
+
+def _sqlite_error(error: sqlite3.Error) -> persistence.PersistenceError:
+    """The library's exception for a sqlite3 one, as its own transactions raise them."""
+    for raw, ours in _SQLITE_ERRORS:
+        if isinstance(error, raw):
+            converted: persistence.PersistenceError = ours(error)
+            return converted
+    return persistence.PersistenceError(error)
+
+
 class SQLiteRecorderWithSideWrites(SQLiteApplicationRecorder):
+    def __init__(self, datastore: Any, events_table_name: str = "stored_events") -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.group = GroupCommit(self._commit_batch)
+
     def insert_events(self, stored_events: Sequence[Any], **kwargs: Any) -> Sequence[int] | None:
-        ids = super().insert_events(stored_events, **kwargs)
+        ids = self.group.save(stored_events, kwargs.get("side_writes", ()))
         LOCAL_EVENTS_RECORDED.fire()
         return ids
+
+    def _commit_batch(self, batch: list[PendingSave]) -> None:
+        # One transaction, one fsync; each save in a savepoint, so a clash or a taken e-mail
+        # undoes that save alone.
+        with self.datastore.transaction(commit=True) as cursor:
+            for pending in batch:
+                cursor.execute("SAVEPOINT pending_save")
+                try:
+                    ids = self._insert_events(
+                        cursor, pending.stored_events, side_writes=pending.side_writes
+                    )
+                except sqlite3.Error as error:
+                    cursor.execute("ROLLBACK TO pending_save")
+                    pending.fail(_sqlite_error(error))
+                else:
+                    pending.succeed(list(ids) if ids else None)
+                cursor.execute("RELEASE pending_save")
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[Any], **kwargs: Any
@@ -55,26 +112,122 @@ class SQLiteProcessRecorderWithWakeups(SQLiteProcessRecorder):
         return ids
 
 
-class PostgresRecorderWithSideWrites(PostgresApplicationRecorder):
-    def insert_events(self, stored_events: Sequence[Any], **kwargs: Any) -> Sequence[int] | None:
-        if kwargs.get("side_writes") and self.datastore.enable_db_functions:
-            # The library's database-function path never calls _insert_events.
-            raise RuntimeError("side writes need POSTGRES_ENABLE_DB_FUNCTIONS off")
-        ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
-        return ids
+# --- PostgreSQL ------------------------------------------------------------------------------
 
-    def _insert_events(
-        self, curs: psycopg.Cursor[Any], stored_events: Sequence[Any], **kwargs: Any
+_POSTGRES_ERRORS: tuple[tuple[type[psycopg.Error], type[persistence.PersistenceError]], ...] = (
+    (psycopg.IntegrityError, persistence.IntegrityError),
+    (psycopg.DataError, persistence.DataError),
+    (psycopg.OperationalError, persistence.OperationalError),
+    (psycopg.InternalError, persistence.InternalError),
+    (psycopg.ProgrammingError, persistence.ProgrammingError),
+    (psycopg.NotSupportedError, persistence.NotSupportedError),
+    (psycopg.InterfaceError, persistence.InterfaceError),
+    (psycopg.DatabaseError, persistence.DatabaseError),
+)
+
+
+def _postgres_error(error: psycopg.Error) -> persistence.PersistenceError:
+    """The library's exception for a psycopg one, as its datastore raises them."""
+    for raw, ours in _POSTGRES_ERRORS:
+        if isinstance(error, raw):
+            converted: persistence.PersistenceError = ours(str(error))
+            return converted
+    return persistence.PersistenceError(str(error))
+
+
+def _connection_lost(error: psycopg.Error) -> bool:
+    """An error of the connection, not of one save's statements: the whole batch fails.
+
+    A statement refused inside a pipeline makes the statements after it `PipelineAborted`, an
+    OperationalError that says nothing of the connection."""
+    if isinstance(error, psycopg.errors.PipelineAborted):
+        return False
+    return isinstance(error, (psycopg.OperationalError, psycopg.InterfaceError))
+
+
+class PostgresRecorderWithSideWrites(PostgresApplicationRecorder):
+    def __init__(self, datastore: Any, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        self.group = GroupCommit(self._commit_batch)
+
+    # As the library's own insert_events: a lost connection is retried on a fresh one. A
+    # batch that did commit before its connection was lost finds its events there on the
+    # retry: a clash, never a second copy (ADR 36).
+    @retry((persistence.InterfaceError, persistence.OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(self, stored_events: Sequence[Any], **kwargs: Any) -> Sequence[int] | None:
+        if self.datastore.enable_db_functions:
+            # The library's database-function path would bypass the batch and the side writes.
+            raise RuntimeError("group commit and side writes need POSTGRES_ENABLE_DB_FUNCTIONS off")
+        return self.group.save(stored_events, kwargs.get("side_writes", ()))
+
+    def _commit_batch(self, batch: list[PendingSave]) -> None:
+        with self.datastore.get_connection() as connection:
+            try:
+                self._write_together(connection, batch)
+            except psycopg.Error as error:
+                if _connection_lost(error):
+                    raise
+                # A save was refused: write the batch again, one savepoint a save, so that
+                # save alone fails.
+                self._write_one_by_one(connection, batch)
+
+    def _write_together(
+        self, connection: psycopg.Connection[Any], batch: list[PendingSave]
     ) -> None:
-        side_writes = kwargs.get("side_writes", ())
-        for statement in side_writes:
+        """The usual case: lock, every side write, one insert of every event, one NOTIFY, one
+        commit, sent as a pipeline (two round trips)."""
+        events = [event for pending in batch for event in pending.stored_events]
+        refused: psycopg.Error | None = None
+        ids: Sequence[int] | None = None
+        with connection.pipeline() as pipeline, connection.transaction():
+            with connection.cursor() as cursor:
+                self._lock_table(cursor)
+                for pending in batch:
+                    self._side_writes(cursor, pending)
+                if events:
+                    self._notify_channel(cursor)
+            if events:
+                with connection.cursor() as cursor:
+                    try:
+                        PostgresAggregateRecorder._insert_stored_events(self, cursor, events)
+                        # Sync now, so a refusal is raised here and not at the commit.
+                        pipeline.sync()
+                        ids = self._fetch_ids_after_insert_events(cursor, events)
+                    except psycopg.Error as error:
+                        refused = error  # raised once the pipeline has closed (as the library)
+        if refused is not None:
+            raise refused
+        _ids_of(batch, ids or [])
+
+    def _write_one_by_one(
+        self, connection: psycopg.Connection[Any], batch: list[PendingSave]
+    ) -> None:
+        with connection.transaction(), connection.cursor() as cursor:
+            self._lock_table(cursor)
+            written = False
+            for pending in batch:
+                try:
+                    with connection.transaction():  # a savepoint
+                        self._side_writes(cursor, pending)
+                        ids = self._insert(cursor, pending.stored_events)
+                except psycopg.Error as error:
+                    if _connection_lost(error):
+                        raise
+                    pending.fail(_postgres_error(error))
+                else:
+                    pending.succeed(ids)
+                    written = written or bool(ids)
+            if written:
+                self._notify_channel(cursor)
+
+    def _insert(self, cursor: psycopg.Cursor[Any], events: Sequence[Any]) -> Sequence[int] | None:
+        if not events:
+            return None
+        PostgresAggregateRecorder._insert_stored_events(self, cursor, events)
+        return self._fetch_ids_after_insert_events(cursor, events)
+
+    @staticmethod
+    def _side_writes(cursor: psycopg.Cursor[Any], pending: PendingSave) -> None:
+        for statement in pending.side_writes:
             sql, params = compile_for(statement, _POSTGRES_DIALECT)
-            curs.execute(sql, params)
-        if side_writes:
-            # The library inserts in pipeline mode: without a sync here, a refused side write
-            # (a taken e-mail address) surfaced, depending on timing, as its own IntegrityError
-            # or as PipelineAborted from the event insert that follows. A nested pipeline block
-            # syncs on exit, so the side write's own error is raised, always.
-            with curs.connection.pipeline():
-                pass
-        super()._insert_events(curs, stored_events, **kwargs)
+            cursor.execute(sql, params)
