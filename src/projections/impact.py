@@ -94,19 +94,26 @@ class ImpactProjection(Projection):
         ]
         if not mine:
             return
-        batch = _Batch(connection, mine)
-        for event in mine:
+        # Each signing's payload read once: its lot's stored estimate is loaded with the others'.
+        signings = {i: _payload(e, StoredSigned) for i, e in enumerate(mine) if e.name == SIGNED}
+        batch = _Batch(connection, mine, [s for s in signings.values() if s is not None])
+        for i, event in enumerate(mine):
             if event.name in _TERMS:
                 batch.terms(event)
             elif event.name == SIGNED:
-                batch.signed(event)
+                batch.signed(event, signings[i])
             else:
                 batch.changed(event)
         batch.write()
 
 
 class _Batch:
-    def __init__(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        events: Sequence[RecordedEvent],
+        signings: Sequence[StoredSigned],
+    ) -> None:
         self.connection = connection
         # Signed ones too: a second signing of a stored contract is left out, never inserted.
         touched = {e.originator_id for e in events if e.name in _CONTRACT}
@@ -127,6 +134,16 @@ class _Batch:
                 select(impact_reports).where(impact_reports.c.contract_id.in_(reported))
             )
             self.reports = {(r.contract_id, str(r.report_id)): dict(r._mapping) for r in found}
+        # The stored lots of the tenders signed for, in one query a chunk rather than one a
+        # signing: a signing finds its lot here unless this batch's terms gave its tender's.
+        self.stored_lots: dict[UUID, list[Row]] = {}
+        tenders = sorted({s.tender_id for s in signings})
+        for start in range(0, len(tenders), 500):
+            found = connection.execute(
+                select(impact_lots).where(impact_lots.c.tender_id.in_(tenders[start : start + 500]))
+            )
+            for r in found:
+                self.stored_lots.setdefault(r.tender_id, []).append(dict(r._mapping))
 
     def terms(self, event: RecordedEvent) -> None:
         payload = _payload(event, _TermsPayload)
@@ -146,20 +163,14 @@ class _Batch:
         self.lots[event.originator_id] = list(lots.values())
 
     def _estimate(self, tender_id: UUID, lot_id: str, currency: str) -> int | None:
-        if tender_id in self.lots:
-            rows = [r for r in self.lots[tender_id] if r["lot_id"] == lot_id]
-        else:
-            found = self.connection.execute(
-                select(impact_lots).where(
-                    impact_lots.c.tender_id == tender_id, impact_lots.c.lot_id == lot_id
-                )
-            )
-            rows = [dict(r._mapping) for r in found]
+        lots = (
+            self.lots[tender_id] if tender_id in self.lots else self.stored_lots.get(tender_id, [])
+        )
+        rows = [r for r in lots if r["lot_id"] == lot_id]
         # An estimate in another currency is no estimate of this contract's value.
         return next((r["estimated_minor"] for r in rows if r["currency"] == currency), None)
 
-    def signed(self, event: RecordedEvent) -> None:
-        signed = _payload(event, StoredSigned)
+    def signed(self, event: RecordedEvent, signed: StoredSigned | None) -> None:
         contract_id = event.originator_id
         if signed is None or contract_id in self.contracts:  # left out, or signed twice
             return

@@ -164,6 +164,47 @@ def ledger(
     return found
 
 
+def member_years(
+    contracts: Iterable[LedgerContract],
+    deliveries: Iterable[LedgerDelivery],
+    rate: Rate,
+    member: UUID,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+) -> tuple[Totals, dict[int, Totals]]:
+    """One member's totals from `since` to before `until`, and the same by year (of signing,
+    of a delivery's day), in one pass: what `ledger` by member gives for it over the window,
+    and over each year's part of it."""
+    key = str(member)
+    whole, years = Totals(key), dict[int, Totals]()
+
+    def within(day: date) -> bool:
+        return (since is None or day >= since) and (until is None or day < until)
+
+    by_id: dict[UUID, LedgerContract] = {}
+    for contract in contracts:
+        by_id[contract.contract_id] = contract
+        if not within(contract.signed_on):
+            continue
+        for party, share in _contract_keys(contract, Grouping.MEMBER):
+            if party == key:
+                year = years.setdefault(contract.signed_on.year, Totals(key))
+                for totals in (whole, year):
+                    _add_contract(totals, contract, share, rate)
+    for delivery in deliveries:
+        if delivery.contract_id not in by_id or not within(delivery.on):
+            continue
+        if str(delivery.reporter_id) == key:
+            year = years.setdefault(delivery.on.year, Totals(key))
+            value = delivery.quantity * rate(delivery.measure, delivery.on)
+            for totals in (whole, year):
+                item = totals.measure(delivery.measure)
+                item.delivered += delivery.quantity
+                item.delivered_value += value
+    return whole, years
+
+
 _Share = tuple[int, tuple[int, ...]] | None  # (this party's place, every share), None: whole
 
 

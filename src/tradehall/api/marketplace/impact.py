@@ -7,24 +7,39 @@ own organisation's. Social value is valued by the proxy-value table (its version
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 from litestar import Controller, Response, get
-from litestar.di import NamedDependency
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath, QueryParameter
+from litestar.serialization import encode_json
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from marketplace.application import MarketplaceApp
 from marketplace.working_days import london_date
+from projections.impact import MARKETPLACE
 from projections.impact_ledger import Grouping as LedgerGrouping
-from projections.impact_ledger import LedgerContract, LedgerDelivery, Rate, Totals, ledger
+from projections.impact_ledger import (
+    LedgerContract,
+    LedgerDelivery,
+    Rate,
+    Totals,
+    ledger,
+    member_years,
+)
 from projections.impact_query import ledger_contracts, ledger_deliveries, names_of
+from projections.tables import projection_positions
 from tradehall.api.access import PUBLIC, own_organisation_or_staff, rule, staff_only
 from tradehall.api.commands import Commands
 from tradehall.api.downloads import CSV, csv_attachment
+from tradehall.api.marketplace.impact_cache import LedgerState, answers_of
 from tradehall.api.marketplace.schemas.impact import (
     Figure,
     Grouping,
@@ -44,6 +59,7 @@ SVG = "image/svg+xml"
 _SVG_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _FIRST_YEAR, _LAST_YEAR = 2000, 2100
+_Answer = TypeVar("_Answer", bytes, str)
 _LEDGER_TERMS = (
     "A contract counts once in the association's, a buyer's and a period's totals (by its "
     "signing day); a consortium's counts for each partner with its value, estimate and "
@@ -103,7 +119,7 @@ def _window(since: str | None, until: str | None) -> tuple[date | None, date | N
 
 
 class _Ledger:
-    """One read of the ledger and the proxy-value table, for one request."""
+    """One read of the ledger and the proxy-value table, for one answer."""
 
     def __init__(
         self, contracts: list[LedgerContract], deliveries: list[LedgerDelivery], rate: Rate
@@ -128,6 +144,36 @@ async def _read(
     return _Ledger(contracts, deliveries, rate_of(tables))
 
 
+async def _ledger_state(
+    engine: AsyncEngine, commands: Commands, marketplace: MarketplaceApp
+) -> LedgerState:
+    """What an answer read now is read from (impact_cache): the position first,
+    then the ledger, so the ledger is never behind it; the proxy values' version before their
+    tables, likewise."""
+    async with engine.connect() as connection:
+        position = await connection.scalar(
+            select(projection_positions.c.position).where(
+                projection_positions.c.projection == PROJECTION,
+                projection_positions.c.log == MARKETPLACE,
+            )
+        )
+    version = await commands.run(marketplace.proxy_values_version)
+    return LedgerState(position or 0, version)
+
+
+async def _cached(
+    state: State,
+    engine: AsyncEngine,
+    commands: Commands,
+    marketplace: MarketplaceApp,
+    key: Hashable,
+    read: Callable[[], Awaitable[_Answer]],
+) -> _Answer:
+    """The answer under `key` as the ledger stands now, read by `read` only if not kept."""
+    at = await _ledger_state(engine, commands, marketplace)
+    return await answers_of(state).answer(key, at, read)
+
+
 # The arithmetic, off the event loop (it reads every contract the request covers).
 
 
@@ -143,10 +189,13 @@ def _chart(read: _Ledger, figure: str, year: int) -> str:
 
 
 def _member_totals(
-    read: _Ledger, key: str, start: date | None, end: date | None
+    read: _Ledger, member: UUID, start: date | None, end: date | None
 ) -> tuple[ImpactGroupView, list[ImpactGroupView]]:
-    """The member's part all time (or in the window), and year by year within it."""
-    whole = read.by(LedgerGrouping.MEMBER, since=start, until=end).get(key) or Totals(key)
+    """The member's part all time (or in the window), and year by year within it: every year
+    its contracts were signed or delivered in, within the window, zeros too. One pass."""
+    whole, by_year = member_years(
+        read.contracts, read.deliveries, read.rate, member, since=start, until=end
+    )
     years = []
     for year in sorted(
         {c.signed_on.year for c in read.contracts} | {d.on.year for d in read.deliveries}
@@ -154,15 +203,29 @@ def _member_totals(
         first, last = date(year, 1, 1), date(year + 1, 1, 1)
         if (start is not None and last <= start) or (end is not None and first >= end):
             continue
-        groups = read.by(
-            LedgerGrouping.MEMBER,
-            since=max(first, start) if start else first,
-            until=min(last, end) if end else last,
-        )
-        view = group_view(groups.get(key) or Totals(key))
+        view = group_view(by_year.get(year) or Totals(str(member)))
         view.key = str(year)
         years.append(view)
     return group_view(whole), years
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """A staff report's parameters, the JSON's and the CSV's alike."""
+
+    by: Grouping
+    since: date | None
+    until: date | None
+
+
+def _report_asked(
+    by: GroupingParam = "member", since: DayParam = None, until: DayParam = None
+) -> _Asked:
+    start, end = _window(since, until)
+    return _Asked(by, start, end)
+
+
+_REPORT_ASKED = {"asked": Provide(_report_asked, sync_to_thread=False)}
 
 
 class ImpactController(Controller):
@@ -180,6 +243,7 @@ class ImpactController(Controller):
     )
     async def summary(
         self,
+        state: State,
         engine: NamedDependency[AsyncEngine],
         reads: NamedDependency[ReadYourWrites],
         commands: NamedDependency[Commands],
@@ -187,19 +251,26 @@ class ImpactController(Controller):
         position: PositionParam = None,
     ) -> Response[ImpactSummaryView]:
         consistent = await reads.after(PROJECTION, position)
-        read = await _read(engine, commands, marketplace)
-        whole, years = await commands.run(_summary_totals, read)
-        body = ImpactSummaryView(
-            totals=whole,
-            years=years,
-            proxy_values="/api/v1/impact/proxy-values",
-            consistent=consistent,
-        )
-        return with_consistency(body, consistent)
+
+        async def read() -> bytes:
+            ledger = await _read(engine, commands, marketplace)
+            whole, years = await commands.run(_summary_totals, ledger)
+            body = ImpactSummaryView(
+                totals=whole,
+                years=years,
+                proxy_values="/api/v1/impact/proxy-values",
+                consistent=consistent,
+            )
+            return encode_json(body)
+
+        key = ("summary", consistent)
+        answer = await _cached(state, engine, commands, marketplace, key, read)
+        return with_consistency(answer, consistent)
 
     @get(
         "/report",
         opt=rule(staff_only()),
+        dependencies=_REPORT_ASKED,
         summary="The impact report by member, buyer, year or quarter (staff)",
         description=(
             "`by`: member (a consortium's partners each with its share), buyer, year or "
@@ -210,24 +281,35 @@ class ImpactController(Controller):
     )
     async def report(
         self,
+        state: State,
         engine: NamedDependency[AsyncEngine],
         reads: NamedDependency[ReadYourWrites],
         commands: NamedDependency[Commands],
         marketplace: NamedDependency[MarketplaceApp],
-        by: GroupingParam = "member",
-        since: DayParam = None,
-        until: DayParam = None,
+        asked: NamedDependency[_Asked],
         position: PositionParam = None,
     ) -> Response[ImpactReportView]:
-        start, end = _window(since, until)
         consistent = await reads.after(PROJECTION, position)
-        groups = await _report(engine, commands, marketplace, by, start, end)
-        body = ImpactReportView(by=by, since=start, until=end, groups=groups, consistent=consistent)
-        return with_consistency(body, consistent)
+
+        async def read() -> bytes:
+            groups = await _report(engine, commands, marketplace, asked)
+            body = ImpactReportView(
+                by=asked.by,
+                since=asked.since,
+                until=asked.until,
+                groups=groups,
+                consistent=consistent,
+            )
+            return await commands.run(encode_json, body)
+
+        key = ("report", asked, consistent)
+        answer = await _cached(state, engine, commands, marketplace, key, read)
+        return with_consistency(answer, consistent)
 
     @get(
         "/report.csv",
         opt=rule(staff_only()),
+        dependencies=_REPORT_ASKED,
         media_type=CSV,
         summary="The impact report as CSV (staff)",
         description=(
@@ -238,16 +320,18 @@ class ImpactController(Controller):
     )
     async def report_csv(
         self,
+        state: State,
         engine: NamedDependency[AsyncEngine],
         commands: NamedDependency[Commands],
         marketplace: NamedDependency[MarketplaceApp],
-        by: GroupingParam = "member",
-        since: DayParam = None,
-        until: DayParam = None,
+        asked: NamedDependency[_Asked],
     ) -> Response[str]:
-        start, end = _window(since, until)
-        groups = await _report(engine, commands, marketplace, by, start, end)
-        return csv_attachment(report_csv(groups), f"impact-by-{by}.csv")
+        async def read() -> str:
+            groups = await _report(engine, commands, marketplace, asked)
+            return await commands.run(report_csv, groups)
+
+        text = await _cached(state, engine, commands, marketplace, ("report.csv", asked), read)
+        return csv_attachment(text, f"impact-by-{asked.by}.csv")
 
     @get(
         "/chart.svg",
@@ -263,6 +347,7 @@ class ImpactController(Controller):
     )
     async def chart(
         self,
+        state: State,
         engine: NamedDependency[AsyncEngine],
         commands: NamedDependency[Commands],
         marketplace: NamedDependency[MarketplaceApp],
@@ -270,25 +355,26 @@ class ImpactController(Controller):
         year: YearParam = None,
     ) -> Response[str]:
         shown = year if year is not None else london_date(commands.clock.now()).year
-        read = await _read(engine, commands, marketplace)
-        svg = await commands.run(_chart, read, figure, shown)
+
+        async def read() -> str:
+            ledger = await _read(engine, commands, marketplace)
+            return await commands.run(_chart, ledger, figure, shown)
+
+        svg = await _cached(state, engine, commands, marketplace, ("chart", figure, shown), read)
         return Response(svg, media_type=SVG, headers=_SVG_HEADERS)
 
 
 async def _report(
-    engine: AsyncEngine,
-    commands: Commands,
-    marketplace: MarketplaceApp,
-    by: Grouping,
-    since: date | None,
-    until: date | None,
+    engine: AsyncEngine, commands: Commands, marketplace: MarketplaceApp, asked: _Asked
 ) -> list[Any]:
     read = await _read(engine, commands, marketplace)
-    groups = await commands.run(read.by, LedgerGrouping(by), since=since, until=until)
-    if by in ("member", "buyer"):
+    groups = await commands.run(
+        read.by, LedgerGrouping(asked.by), since=asked.since, until=asked.until
+    )
+    if asked.by in ("member", "buyer"):
         async with engine.connect() as connection:
             names = await names_of(connection, [UUID(key) for key in groups])
-        return named_groups(groups, names)
+        return await commands.run(named_groups, groups, names)
     return [group_view(groups[key]) for key in sorted(groups)]
 
 
@@ -307,6 +393,7 @@ class MemberImpactController(Controller):
     )
     async def mine(
         self,
+        state: State,
         engine: NamedDependency[AsyncEngine],
         reads: NamedDependency[ReadYourWrites],
         commands: NamedDependency[Commands],
@@ -318,18 +405,23 @@ class MemberImpactController(Controller):
     ) -> Response[MemberImpactView]:
         start, end = _window(since, until)
         consistent = await reads.after(PROJECTION, position)
-        read = await _read(engine, commands, marketplace, party=organisation_id)
-        key = str(organisation_id)
-        whole, years = await commands.run(_member_totals, read, key, start, end)
-        body = MemberImpactView(
-            organisation_id=key,
-            since=start,
-            until=end,
-            totals=whole,
-            years=years,
-            consistent=consistent,
-        )
-        return with_consistency(body, consistent)
+
+        async def read() -> bytes:
+            ledger = await _read(engine, commands, marketplace, party=organisation_id)
+            whole, years = await commands.run(_member_totals, ledger, organisation_id, start, end)
+            body = MemberImpactView(
+                organisation_id=str(organisation_id),
+                since=start,
+                until=end,
+                totals=whole,
+                years=years,
+                consistent=consistent,
+            )
+            return encode_json(body)
+
+        key = ("member", organisation_id, start, end, consistent)
+        answer = await _cached(state, engine, commands, marketplace, key, read)
+        return with_consistency(answer, consistent)
 
 
 CONTROLLERS: tuple[type[Controller], ...] = (ImpactController, MemberImpactController)
