@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,10 +10,11 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Table, and_, exists, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.base import RowPerAggregate
-from projections.codes import codes_by_owner, cpv_rows, in_cpv, in_regions, region_rows
+from projections.codes import cpv_rows, in_cpv, in_regions, region_rows
 from projections.events import RecordedEvent
 from projections.folding import Row
 from projections.membership_status import STATUS_EVENTS, registered_row, status_after
@@ -106,7 +108,12 @@ async def directory_page(
     mark: str | None = None,
 ) -> DirectoryPage:
     """Listed members, by name; a region or CPV filter matches up and down its hierarchy; a
-    mark filter keeps the holders of a quality mark in that status."""
+    mark filter keeps the holders of a quality mark in that status.
+
+    One query: the page with the count of every match beside it (a window function), each
+    member's regions and CPV codes gathered in it, and its quality mark joined. Only a page past
+    the last match, which has no row to carry the count, asks for the count alone.
+    """
     conditions: list[Any] = [directory_members.c.listed.is_(True)]
     if mark is not None:
         conditions.append(
@@ -123,45 +130,72 @@ async def directory_page(
     if cpv_code is not None:
         conditions.append(in_cpv(directory_member_cpv, key, cpv_code))
     where = and_(*conditions)
-    total = (
-        await connection.execute(select(func.count()).select_from(directory_members).where(where))
-    ).scalar_one()
-    members = (
-        await connection.execute(
-            select(directory_members)
-            .where(where)
-            .order_by(directory_members.c.name, directory_members.c.organisation_id)
-            .limit(limit)
-            .offset(offset)
+    page = (
+        select(
+            *(directory_members.c[name] for name in _ENTRY_COLUMNS),
+            func.count().over().label("total"),
         )
-    ).all()
-    ids = [row.organisation_id for row in members]
-    regions = await codes_by_owner(
-        connection, directory_member_regions, "organisation_id", "region", ids
+        .where(where)
+        .order_by(directory_members.c.name, directory_members.c.organisation_id)
+        .limit(limit)
+        .offset(offset)
+        .subquery("page")
     )
-    codes = await codes_by_owner(
-        connection, directory_member_cpv, "organisation_id", "cpv_code", ids
+    dialect = connection.dialect.name
+    query = (
+        select(
+            *(page.c[name] for name in _ENTRY_COLUMNS),
+            page.c.total,
+            _gathered(dialect, directory_member_regions, "region", page.c.organisation_id),
+            _gathered(dialect, directory_member_cpv, "cpv_code", page.c.organisation_id),
+            quality_marks.c.status.label("mark_status"),
+            quality_marks.c.certificate_number,
+        )
+        .select_from(
+            page.outerjoin(quality_marks, quality_marks.c.organisation_id == page.c.organisation_id)
+        )
+        .order_by(page.c.name, page.c.organisation_id)
     )
-    marks: dict[UUID, tuple[str, str]] = {}
-    if ids:
-        for row in await connection.execute(
-            select(
-                quality_marks.c.organisation_id,
-                quality_marks.c.status,
-                quality_marks.c.certificate_number,
-            ).where(quality_marks.c.organisation_id.in_(ids))
-        ):
-            marks[row.organisation_id] = (row.status, row.certificate_number)
+    rows = (await connection.execute(query)).all()
+    if rows:
+        total = rows[0].total
+    elif offset:
+        count = select(func.count()).select_from(directory_members).where(where)
+        total = (await connection.execute(count)).scalar_one()
+    else:
+        total = 0
     return DirectoryPage(
         entries=[
             DirectoryEntry(
                 **{name: row._mapping[name] for name in _ENTRY_COLUMNS},
-                regions=regions[row.organisation_id],
-                cpv_codes=codes[row.organisation_id],
-                mark_status=marks.get(row.organisation_id, (None, None))[0],
-                certificate_number=marks.get(row.organisation_id, (None, None))[1],
+                regions=_codes_of(row.region),
+                cpv_codes=_codes_of(row.cpv_code),
+                mark_status=row.mark_status,
+                certificate_number=row.certificate_number,
             )
-            for row in members
+            for row in rows
         ],
         total=int(total),
     )
+
+
+def _gathered(dialect: str, table: Table, code: str, owner: Any) -> Any:
+    """The owner's codes in `table` (its column `code`), in order, as one value labelled
+    `code`: an array on PostgreSQL, a JSON array on SQLite (NULL for none, on both)."""
+    column = table.c[code]
+    mine = table.c.organisation_id == owner
+    if dialect == "postgresql":
+        gathered = select(func.array_agg(aggregate_order_by(column, column))).where(mine)
+    else:
+        ordered = select(column).where(mine).order_by(column).subquery()
+        gathered = select(func.json_group_array(ordered.c[code]))
+    return gathered.scalar_subquery().label(code)
+
+
+def _codes_of(value: Any) -> list[str]:
+    """The codes `_gathered` read: a list (PostgreSQL), JSON text (SQLite) or NULL."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return list(json.loads(value))
+    return list(value)

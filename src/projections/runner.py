@@ -137,7 +137,13 @@ def _describe(error: BaseException) -> tuple[str, str]:
 
 # Called after each commit with (projection name, log, new position), from the runner's thread.
 CommitListener = Callable[[str, str, int], None]
+# Called once after each commit with (log, {projection: position}): every position the batch
+# moved, and any another runner had moved that this one saw under the lock. One call a batch,
+# so a reader's board takes them in one hop (tradehall.readside).
+BatchListener = Callable[[str, Mapping[str, int]], None]
 # Extra statements for the commit (PostgreSQL: NOTIFY readers waiting in other processes).
+# Called once for each position the commit moves projections to (once a batch, as a rule):
+# (connection, the projections' names joined by ",", log, position).
 CommitHook = Callable[[Connection, str, str, int], None]
 
 
@@ -151,6 +157,7 @@ class BatchProjector:
         batch_size: int = DEFAULT_BATCH_SIZE,
         rebuild_batch_size: int = REBUILD_BATCH_SIZE,
         on_commit: Iterable[CommitListener] = (),
+        on_batch: Iterable[BatchListener] = (),
         in_commit: CommitHook | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
@@ -163,6 +170,7 @@ class BatchProjector:
         self.batch_size = batch_size
         self.rebuild_batch_size = rebuild_batch_size
         self.on_commit = list(on_commit)
+        self.on_batch = list(on_batch)
         self.in_commit = in_commit
         self.clock = clock or (lambda: datetime.now(UTC))
         self._positions: dict[tuple[str, str], int] = {}
@@ -204,10 +212,14 @@ class BatchProjector:
         """(events read, events applied by projection name)."""
         source = self.sources[log]
         table = projection_positions
+        # Positions another runner had committed, seen under the lock: told to the listeners
+        # too, so a board fed only by this runner hears of them.
+        seen: dict[str, int] = {}
         while True:
             now = self.clock()
             due = [p for p in projections if self._due(p.name, log, now)]
             if not due:
+                self._tell(log, seen)
                 return 0, {}
             names = [p.name for p in due]
             # Read the events before taking the write lock: on SQLite the event log shares a
@@ -216,6 +228,7 @@ class BatchProjector:
             start = min(self._position(name, log) for name in names)
             events = source.read(after=start, limit=limit)
             if not events:
+                self._tell(log, seen)
                 return 0, {}
             last = events[-1].position
             applied: dict[str, int] = {}
@@ -232,6 +245,8 @@ class BatchProjector:
                 )
                 locked: dict[str, Row[Any]] = {row.projection: row for row in touched}
                 for name, row in locked.items():
+                    if row.position > self._positions.get((name, log), 0):
+                        seen[name] = row.position
                     self._remember(name, log, row.position, row.retry_at)
                 if min(row.position for row in locked.values()) < start:
                     continue  # someone went back (a rebuild by an older version): read again
@@ -254,16 +269,32 @@ class BatchProjector:
                 if not reached and not changes:
                     continue  # nothing left for us in what we read: read on from there
                 self._record(connection, log, reached, changes, last)
-                if self.in_commit is not None:
-                    for name, position in reached.items():
-                        self.in_commit(connection, name, log, position)
+                self._in_commit(connection, log, reached)
             for name, change in changes.items():
                 self._remember(name, log, None, change["retry_at"])
             for name, position in reached.items():
                 self._positions[(name, log)] = position
                 for listener in self.on_commit:
                     listener(name, log, position)
+            self._tell(log, seen | reached)
             return len(events), applied
+
+    def _in_commit(self, connection: Connection, log: str, reached: Mapping[str, int]) -> None:
+        """Run the commit hook once for each position `reached` holds (one, unless a projection
+        stopped short on a failure), naming the projections that reached it."""
+        if self.in_commit is None or not reached:
+            return
+        by_position: dict[int, list[str]] = {}
+        for name, position in reached.items():
+            by_position.setdefault(position, []).append(name)
+        for position, names in sorted(by_position.items()):
+            self.in_commit(connection, ",".join(names), log, position)
+
+    def _tell(self, log: str, positions: Mapping[str, int]) -> None:
+        """Hand the batch listeners the positions committed (none: nothing to tell)."""
+        if positions:
+            for listener in self.on_batch:
+                listener(log, positions)
 
     def _apply_isolated(
         self, connection: Connection, projection: Projection, events: Sequence[RecordedEvent]
@@ -430,8 +461,8 @@ class BatchProjector:
                                     .where(table.c.projection == key[0], table.c.log == key[1])
                                     .values(position=built[key], **_NO_FAILURE)
                                 )
-                                if self.in_commit is not None:
-                                    self.in_commit(connection, *key, built[key])
+                            for log, reached in _by_log_positions(built).items():
+                                self._in_commit(connection, log, reached)
                             break
                     # A runner applied more to the live tables meanwhile: catch up, try again.
                     total += self._build(connection, shadow.enter, chosen, built, progress)
@@ -442,6 +473,8 @@ class BatchProjector:
             self._retry_at.pop(key, None)
             for listener in self.on_commit:
                 listener(*key, built[key])
+        for log, reached in _by_log_positions(built).items():
+            self._tell(log, reached)
         return total
 
     def _build(
@@ -588,3 +621,11 @@ def _by_log(projections: Sequence[Projection]) -> dict[str, list[Projection]]:
         for log in projection.logs:
             groups.setdefault(log, []).append(projection)
     return groups
+
+
+def _by_log_positions(positions: Mapping[tuple[str, str], int]) -> dict[str, dict[str, int]]:
+    """{(projection, log): position} as {log: {projection: position}}."""
+    grouped: dict[str, dict[str, int]] = {}
+    for (name, log), position in positions.items():
+        grouped.setdefault(log, {})[name] = position
+    return grouped
