@@ -15,6 +15,7 @@ from projections.impact_ledger import (
     LedgerDelivery,
     Totals,
     ledger,
+    member_years,
     pence,
     quarter_of,
     split,
@@ -145,3 +146,43 @@ def test_split_adds_up_and_quarters_are_named() -> None:
     assert [quarter_of(date(2026, m, 1)) for m in (1, 3, 4, 7, 12)] == [
         "2026-Q1", "2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4",
     ]  # fmt: skip
+
+
+def _same(one: Totals, other: Totals) -> None:
+    assert (one.contracts, one.money, one.measures) == (
+        other.contracts,
+        other.money,
+        other.measures,
+    )
+
+
+def test_a_member_s_years_in_one_pass_are_the_ledger_s_year_by_year() -> None:
+    """`member_years` (a member's report: one pass) gives what the ledger by member gives over
+    the window and over each year's part of it, for a lead, a partner and a sole supplier, with
+    and without a window (issue 17's left-over: the report ran the ledger once a year)."""
+    late = LedgerDelivery(B, BIRCH, date(2027, 3, 31), "apprenticeships", 1)  # Birch's, 2027
+    deliveries = [*DELIVERIES, late]
+    windows = [(None, None), (date(2026, 3, 1), None), (None, date(2027, 1, 1))]
+    windows.append((date(2026, 6, 30), date(2027, 2, 1)))
+    for member in (ASH, BIRCH, CEDAR, uuid.uuid4()):
+        key = str(member)
+        for since, until in windows:
+            whole, years = member_years(
+                CONTRACTS, deliveries, rate, member, since=since, until=until
+            )
+            wanted = ledger(CONTRACTS, deliveries, rate, Grouping.MEMBER, since=since, until=until)
+            _same(whole, wanted.get(key) or Totals(key))
+            for year in (2025, 2026, 2027):
+                first, last = date(year, 1, 1), date(year + 1, 1, 1)
+                start = max(first, since) if since else first
+                end = min(last, until) if until else last
+                part = (
+                    ledger(CONTRACTS, deliveries, rate, Grouping.MEMBER, since=start, until=end)
+                    if start < end
+                    else {}
+                )
+                _same(years.get(year) or Totals(key), part.get(key) or Totals(key))
+    whole, years = member_years(CONTRACTS, deliveries, rate, BIRCH)
+    assert whole.contracts == 1
+    assert sorted(years) == [2026, 2027]
+    assert years[2027].measures["apprenticeships"].delivered == 1

@@ -61,6 +61,10 @@ class AnswerCache:
     def chars(self) -> int:
         return self._chars
 
+    def clear(self) -> None:
+        self._answers.clear()
+        self._chars = 0
+
     async def answer(
         self, key: Hashable, state: LedgerState, read: Callable[[], Awaitable[T]]
     ) -> T:
