@@ -32,10 +32,15 @@ beside it); each is a sealed event; each acknowledged submission's receipt is in
 exactly once (its message id is derived from the bid, its version and the lead). The same check
 runs on the direct phase.
 
-Baseline, same run, before the burst: the same plans (other bidders, a tender of its own)
-through `SealedBidsApp` in one thread per member, at most `--clients` commands at once, the
-supplier facts and the tender in hand (no HTTP, no reads of membership or the marketplace): what
-the bids Application and PostgreSQL take.
+Baselines, same run, before the burst, each with a tender of its own: the same plans through
+`SealedBidsApp` in one thread per bidder, at most `--clients` commands at once,
+- "direct": other bidders, the supplier facts and the tender in hand (no HTTP, no reads of
+  membership or the marketplace): what the bids Application and PostgreSQL take;
+- "direct_with_reads" (unless `--no-direct-reads`): another `--members` paid-up members, and
+  around each command the Application reads its route makes (the tender from the marketplace,
+  the caller's bid, the supplier's standing from membership and marks, the tender key at a
+  draft, the receipt's bid after a submission): what is left to HTTP is the web stack (the
+  request, the token, the thread hops, the logging, the response).
 
 Run: `.venv/bin/python -m bench.burst --help`; a small run while developing:
 `.venv/bin/python -m bench.burst --members 20 --submissions-per-member 3 --clients 8`.
@@ -93,12 +98,14 @@ from marketplace.tender_terms import Period
 from marketplace.tenders import Tender
 from membership.application import MembershipApp
 from membership.dues import band_for, default_bands
+from membership.marks.application import MarksApp
 from sharedkernel.events import Context
 from tradehall.identity.users import Passwords
 from tradehall.mail.outbox import MESSAGE_DOMAIN, MESSAGE_NAMESPACE
 from tradehall.marketplace.bids import LOG
 from tradehall.marketplace.bids.declaration import SealedBidsApp
 from tradehall.marketplace.bids.notices import invitations, receipts
+from tradehall.marketplace.bids.suppliers import supplier_facts
 from tradehall.marketplace.sealing.keys import SealingKeys
 from tradehall.marketplace.sealing.mapper import SEALED_TOPIC
 from tradehall.marketplace.sealing.master import MasterKeys
@@ -277,30 +284,33 @@ async def http_burst(
     args: argparse.Namespace,
     ledger: Ledger,
 ) -> dict[str, Any]:
-    pool: asyncio.Queue[HttpConnection] = asyncio.Queue()
+    # A free connection for each holder of the semaphore; the semaphore serves waiters first
+    # come, first served (an asyncio.Queue would let a member that just put a connection back
+    # take it again at once, ahead of members waiting since long before).
+    idle: list[HttpConnection] = []
     for _ in range(args.clients):
         connection = HttpConnection("127.0.0.1", port)
         await connection.connect()
-        pool.put_nowait(connection)
+        idle.append(connection)
+    slots = asyncio.Semaphore(args.clients)
     tally = Tally()
     gate = asyncio.Event()
 
     async def call(kind: str, method: str, path: str, token: str, body: Any = None) -> Any:
         queued = time.perf_counter()
-        connection = await pool.get()
-        begun = time.perf_counter()
-        tally.waits.append(begun - queued)
-        try:
-            reply = await connection.request(method, path, token=token, body=body)
-        except (OSError, asyncio.IncompleteReadError, RuntimeError) as error:
-            await connection.close()
-            fresh = HttpConnection("127.0.0.1", port)
-            await fresh.connect()
-            pool.put_nowait(fresh)
-            tally.record(kind, f"connection error: {type(error).__name__}", None, 0.0)
-            return None
-        ended = time.perf_counter()
-        pool.put_nowait(connection)
+        async with slots:
+            connection = idle.pop()
+            begun = time.perf_counter()
+            tally.waits.append(begun - queued)
+            try:
+                reply = await connection.request(method, path, token=token, body=body)
+            except (OSError, asyncio.IncompleteReadError, RuntimeError) as error:
+                await connection.close()
+                idle.append(HttpConnection("127.0.0.1", port))  # connects on first use
+                tally.record(kind, f"connection error: {type(error).__name__}", None, 0.0)
+                return None
+            ended = time.perf_counter()
+            idle.append(connection)
         tally.record(kind, str(reply.status), ended - begun, ended)
         if reply.status >= 300:
             tally.refusals[f"{kind} {reply.status}: {_problem_detail(reply.body)}"] += 1
@@ -362,8 +372,8 @@ async def http_burst(
     gate.set()
     await asyncio.gather(*tasks)
     finished = time.perf_counter()
-    while not pool.empty():
-        await pool.get_nowait().close()
+    for connection in idle:
+        await connection.close()
     return figures(tally, started, finished, ledger) | {
         "connection_wait_p50_ms": ms(percentile(tally.waits, 0.5)),
         "connection_wait_p99_ms": ms(percentile(tally.waits, 0.99)),
@@ -451,6 +461,15 @@ def proc_status_kib(pid: int) -> dict[str, int]:
 # --- the baseline: the bids Application directly -------------------------------------------
 
 
+@dataclass(frozen=True)
+class Reads:
+    """The Applications the bid routes read besides the bids Application."""
+
+    membership: MembershipApp
+    marks: MarksApp
+    marketplace: MarketplaceApp
+
+
 def direct_burst(
     app: BidsApp,
     keys: SealingKeys,
@@ -460,8 +479,12 @@ def direct_burst(
     tender: Tender,
     args: argparse.Namespace,
     ledger: Ledger,
+    reads: Reads | None = None,
 ) -> dict[str, Any]:
-    """The same plans in one thread per bidder, at most `--clients` commands at once."""
+    """The same plans in one thread per bidder, at most `--clients` commands at once. Given
+    `reads`, each command also makes the Application reads its route makes (the tender, the
+    caller's bid, the supplier's standing from membership and marks, the receipt's bid), and
+    the bidders must be members; without, the supplier facts and the tender are in hand."""
     tally = Tally()
     tally_lock = threading.Lock()
     slots = threading.BoundedSemaphore(args.clients)
@@ -469,14 +492,27 @@ def direct_burst(
     told = invitations(keys, tender, "Bench lead", PUBLIC_URL)
     receipts_of = receipts(keys, tender)
 
-    def facts(organisation_id: UUID) -> SupplierFacts:
+    def given(organisation_id: UUID) -> SupplierFacts:
         return SupplierFacts(organisation_id, True, True, False, (REGION,))
+
+    def facts(organisation_id: UUID) -> SupplierFacts:
+        if reads is None:
+            return given(organisation_id)
+        return supplier_facts(reads.membership, reads.marks, organisation_id)
 
     def one(kind: str, index: int, step: Step, bid_id: UUID | None) -> Any:
         bidder = bidders[index]
         now = context()
+        if reads is not None:
+            # What the routes read before the command: the tender, and the caller's bid.
+            reads.marketplace.tender(tender.id)
+            if bid_id is not None and kind != "accept":
+                app.bid_for(bid_id, bidder)
         if kind == "draft":
-            return app.draft_bid(now, tender, step.lot, facts(bidder))
+            lead = facts(bidder)
+            if reads is not None:
+                keys.ensure_tender_key(tender.id, now.at)
+            return app.draft_bid(now, tender, step.lot, lead)
         assert bid_id is not None
         if kind == "content":
             content = contents[index][step.content]
@@ -484,15 +520,21 @@ def direct_burst(
         if kind == "consortium":
             partner = bidders[step.partner]
             shares = (Share(bidder, LEAD_SHARE), Share(partner, 100 - LEAD_SHARE))
-            return app.form_consortium(
-                now, tender, bid_id, bidder, shares, {partner: facts(partner)}, told
-            )
+            partners = {partner: facts(partner)}
+            if reads is not None:
+                reads.membership.get_organisation(bidder)
+            return app.form_consortium(now, tender, bid_id, bidder, shares, partners, told)
         if kind == "accept":
             partner = bidders[step.partner]
             round_read = app.bid_for(bid_id, partner).consortium_round
+            if reads is not None:
+                app.bid_for(bid_id, partner)  # the acceptance route reads it again
             return app.accept_partnership(now, tender, bid_id, partner, round_read)
         if kind == "submit":
-            return app.submit(now, tender, bid_id, bidder, facts(bidder), receipts_of)
+            done = app.submit(now, tender, bid_id, bidder, facts(bidder), receipts_of)
+            if reads is not None:
+                app.bid_for(bid_id, bidder, done.version)  # the receipt's bid, as saved
+            return done
         return app.withdraw(now, tender, bid_id, bidder)
 
     def bidder_thread(index: int) -> None:
@@ -660,24 +702,45 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "consortium_bids": sum(consortium),
             }
 
-            # Baseline: the same plans through the bids Application, its own tender and bidders.
-            deadline = datetime.now(UTC) + timedelta(minutes=args.deadline_minutes)
-            tender = publish(marketplace, keys, 1, deadline)
-            contents = [contents_for(tender, i, writes) for i in range(count)]
-            direct_ledger = Ledger()
-            env_bids = store.application_env(LOG.name, pool_size=args.pool_size)
-            bids = warm(
-                SealedBidsApp(env_bids, SealingKeys(store.sync_engine(), MasterKeys(master)))
-            )
-            try:
-                bidders = [uuid.uuid4() for _ in range(count)]
-                result["direct"] = direct_burst(
-                    bids, keys, bidders, plans, contents, tender, args, direct_ledger
-                )
-            finally:
-                bids.close()
-            result["direct"]["check"] = check_log(url, direct_ledger)
+            # Baselines: the same plans through the bids Application, each on a tender of its own:
+            # with the supplier facts and tender in hand, then with the routes' reads (members).
+            def direct(number: int, bidders: list[UUID], reads: Reads | None) -> dict[str, Any]:
+                deadline = datetime.now(UTC) + timedelta(minutes=args.deadline_minutes)
+                tender = publish(marketplace, keys, number, deadline)
+                contents = [contents_for(tender, i, writes) for i in range(count)]
+                ledger = Ledger()
+                env_bids = store.application_env(LOG.name, pool_size=args.pool_size)
+                app = SealedBidsApp(env_bids, SealingKeys(store.sync_engine(), MasterKeys(master)))
+                try:
+                    found = direct_burst(
+                        warm(app), keys, bidders, plans, contents, tender, args, ledger, reads
+                    )
+                finally:
+                    app.close()
+                found["check"] = check_log(url, ledger)
+                return found
+
+            result["direct"] = direct(1, [uuid.uuid4() for _ in range(count)], None)
             print(f"direct: {short(result['direct'])}", flush=True)
+            if args.direct_reads:
+                readers = [
+                    m.organisation_id for m in paid_up_members(membership, count, password_hash)
+                ]
+                reads = Reads(
+                    MembershipApp(
+                        env=store.application_env("membership", pool_size=args.pool_size)
+                    ),
+                    MarksApp(env=store.application_env("marks", pool_size=args.pool_size)),
+                    MarketplaceApp(
+                        env=store.application_env("marketplace", pool_size=args.pool_size)
+                    ),
+                )
+                try:
+                    result["direct_with_reads"] = direct(3, readers, reads)
+                finally:
+                    for application in (reads.membership, reads.marks, reads.marketplace):
+                        application.close()
+                print(f"direct with reads: {short(result['direct_with_reads'])}", flush=True)
 
             # The burst over HTTP.
             with ServedApp(env, workdir / "server.log") as server:
@@ -705,19 +768,29 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 )
             result["http"]["check"] = check_log(url, http_ledger)
             print(f"http: {short(result['http'])}", flush=True)
-            result["ratios"] = {
-                "http_over_direct_submissions_per_s": round(
-                    result["http"]["submissions_per_s"] / result["direct"]["submissions_per_s"], 3
-                )
-                if result["direct"]["submissions_per_s"]
-                else None
-            }
+            result["ratios"] = ratios(result)
         finally:
             membership.close()
             marketplace.close()
             keys_engine.dispose()
     result["server_log"] = str(workdir / "server.log")
     return result
+
+
+def ratios(result: dict[str, Any]) -> dict[str, float | None]:
+    """Submissions/s of one phase over another's, same run."""
+
+    def over(top: str, bottom: str) -> float | None:
+        if top not in result or bottom not in result:
+            return None
+        low = result[bottom]["submissions_per_s"]
+        return round(result[top]["submissions_per_s"] / low, 3) if low else None
+
+    return {
+        "http_over_direct": over("http", "direct"),
+        "http_over_direct_with_reads": over("http", "direct_with_reads"),
+        "direct_with_reads_over_direct": over("direct_with_reads", "direct"),
+    }
 
 
 def short(phase: dict[str, Any]) -> dict[str, Any]:
@@ -760,6 +833,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         type=int,
         default=8,
         help="TRADEHALL_DB_POOL_SIZE, and the baseline's pool (8)",
+    )
+    parser.add_argument(
+        "--no-direct-reads",
+        dest="direct_reads",
+        action="store_false",
+        help="skip the baseline with the routes' reads (it registers another --members members)",
     )
     parser.add_argument(
         "--no-projector",
