@@ -7,7 +7,6 @@ the container itself is for the composition root and the command line.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -143,7 +142,7 @@ class Services:
         try:
             await stop.wait()
         finally:
-            await _stop_projector(readside)
+            await readside.stop_projector()
 
     async def close(self) -> None:
         if self.readside is not None:
@@ -167,23 +166,6 @@ async def _work(worker: Any, services: Services, stop: asyncio.Event) -> None:
     started = worker(services, stop)
     if started is not None:
         await started
-
-
-async def _stop_projector(readside: ReadSide) -> None:
-    """Stop the projector's thread, leaving the read side open (readers still wait on the
-    board, which a projector elsewhere advances by NOTIFY), so it may start again later."""
-    stop, thread, waker = readside.stop, readside.thread, readside.waker
-    if stop is None or thread is None:
-        return
-    stop.set()
-    if waker is not None:
-        waker.interrupt()
-    await asyncio.to_thread(thread.join, 10)
-    if waker is not None:
-        waker.close()
-    readside.stop = readside.thread = readside.waker = None
-    with contextlib.suppress(ValueError):
-        readside.projector.on_commit.remove(readside.board.advance_threadsafe)
 
 
 def build_services(

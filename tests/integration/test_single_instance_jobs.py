@@ -19,13 +19,13 @@ from litestar import Litestar
 from tests.api.helpers import APPLICATION, register, token
 from tests.conftest import FAST_PASSWORDS, JWT_SECRET, TEST_SEALING_KEY, AppClient, running
 from tradehall.api.app import create_app
+from tradehall.cli.common import under_leases
 from tradehall.clock import ManualClock
 from tradehall.context import ContextDeclaration
 from tradehall.contexts import CONTEXTS
 from tradehall.services import PROJECTOR_JOB, Services, build_services
 from tradehall.settings import Settings
-from tradehall.store.base import Store
-from tradehall.store.leases import JobLeases, lease_key
+from tradehall.store.leases import JobLeases, SingleInstanceJob, lease_key
 from tradehall.store.postgres import PostgresStore
 from tradehall.store.sqlite import SQLiteStore
 
@@ -96,11 +96,6 @@ def job_settings(tmp_path: Path) -> Settings:
     )
 
 
-@pytest.fixture
-def postgres(postgres_url: str) -> Store:
-    return PostgresStore(postgres_url)
-
-
 @pytest.fixture(autouse=True)
 def forget_probes() -> None:
     PROBED.clear()
@@ -159,17 +154,18 @@ async def applied_and_read(client: AppClient) -> dict[str, Any]:
 
 @pytest.fixture
 async def two_apps(
-    postgres: Store, tmp_path: Path, clock: ManualClock
+    postgres_url: str, tmp_path: Path, clock: ManualClock
 ) -> AsyncIterator[tuple[Litestar, Litestar, AsyncExitStack]]:
-    """Two instances of the API on one PostgreSQL database; the first started first (so it
-    holds every lease). The first's stack stops it."""
+    """Two instances of the API on one PostgreSQL database, each with its own store (as two
+    processes have); the first started first (so it holds every lease). The first's stack
+    stops it."""
     contexts = probed_contexts()
 
     def app() -> Litestar:
         return create_app(
             job_settings(tmp_path),
             clock=clock,
-            store=postgres,
+            store=PostgresStore(postgres_url),
             passwords=FAST_PASSWORDS,
             contexts=contexts,
         )
@@ -351,3 +347,32 @@ async def test_a_holder_that_loses_its_lease_connection_stops_its_jobs_and_one_a
         app for app in (first, second) if app.state.services.readside.thread is not None
     ]
     assert len(running_projectors) == 1
+
+
+async def test_a_command_takes_a_job_only_once_the_api_holding_it_stops(
+    postgres_url: str, tmp_path: Path, clock: ManualClock
+) -> None:
+    """`under_leases` (for `tradehall clock run`) takes the same names' leases as the API."""
+    app = create_app(
+        job_settings(tmp_path),
+        clock=clock,
+        store=PostgresStore(postgres_url),
+        passwords=FAST_PASSWORDS,
+        contexts=probed_contexts(),
+    )
+    api = AsyncExitStack()
+    await api.enter_async_context(running(app))
+    try:
+        services = app.state.services
+        job = SingleInstanceJob(CLOCK_JOB, lambda stop: _probe("command", services, stop))
+        async with under_leases(services, [job]) as command:
+            # The command tried once as it started: the API holds the clock's lease.
+            assert command.held == frozenset()
+            assert "command" not in running_probes()
+            await api.aclose()
+            await until(command, lambda: command.held == {CLOCK_JOB})
+            assert running_probes()["command"] == [services]
+            assert running_probes()["clock"] == []
+        assert running_probes()["command"] == []
+    finally:
+        await api.aclose()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -12,6 +13,10 @@ from tradehall.context import ContextDeclaration, event_logs
 from tradehall.settings import Settings, SettingsError
 from tradehall.store import store_from_settings
 from tradehall.store.base import Store
+
+if TYPE_CHECKING:
+    from tradehall.services import Services
+    from tradehall.store.leases import JobLeases, SingleInstanceJob
 
 
 @dataclass(frozen=True)
@@ -66,3 +71,20 @@ def _with_services(settings: Settings, work: Any, *, read_side: bool = True) -> 
             await services.close()
 
     return asyncio.run(run())
+
+
+@asynccontextmanager
+async def under_leases(
+    services: Services, jobs: Sequence[SingleInstanceJob]
+) -> AsyncIterator[JobLeases]:
+    """Run single-instance jobs from a command, each while this process holds its lease (ADR
+    37), until the block ends: `clock run` beside an API whose clock is on then ticks once
+    between them (`async with under_leases(services, jobs): await stop.wait()`)."""
+    from tradehall.store.leases import JobLeases, leases_for
+
+    leases = JobLeases(leases_for(services.store), jobs, services.settings.lease_retry_seconds)
+    try:
+        await leases.start()
+        yield leases
+    finally:
+        await leases.stop()
