@@ -560,6 +560,22 @@ def build_projections(url: str) -> dict[str, Any]:
     }
 
 
+def follow_marks(url: str) -> dict[str, Any]:
+    """The quality mark's follower of the membership log, caught up (as `tradehall serve`'s
+    worker would be long before): else the served app's first round reads the whole log."""
+    try:
+        from membership.marks.application import MarksApp
+    except ImportError as missing:  # an older tree
+        return {"skipped": str(missing)}
+    started = time.perf_counter()
+    marks = MarksApp(env=PostgresStore(url).application_env("marks", pool_size=2))
+    try:
+        changed = marks.catch_up()
+    finally:
+        marks.close()
+    return {"seconds": round(time.perf_counter() - started, 1), "marks_changed": changed}
+
+
 def vacuum_analyze(url: str) -> float:
     started = time.perf_counter()
     with psycopg.connect(url, autocommit=True) as connection:
@@ -644,6 +660,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
     )
     result["projections"] = build_projections(url)
+    result["marks_follower"] = follow_marks(url)
     result["vacuum_analyze_s"] = vacuum_analyze(url)
     result["total_s"] = round(time.perf_counter() - started, 1)
     mark_template(args.admin_url, args.name)
