@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -80,7 +80,8 @@ def retry_delay(attempts: int) -> timedelta:
 class Waker(Protocol):
     """Blocks until new events may be there (a NOTIFY, an in-process save) or the timeout."""
 
-    def wait(self, timeout: float) -> None: ...
+    def wait(self, timeout: float) -> Collection[str] | None:
+        """The channels heard (their logs have news), or None: any log may have."""
 
     def interrupt(self) -> None:
         """Make a current or next `wait` return now (used on shutdown)."""
@@ -533,18 +534,31 @@ class BatchProjector:
                 statuses.append(ProjectionStatus(p.name, log, position, heads[log], failure))
         return statuses
 
-    def run_forever(self, stop: threading.Event, waker: Waker, poll_seconds: float = 1.0) -> None:
-        """Follow the logs until `stop` is set: catch up, then sleep until woken or polled."""
+    def run_forever(
+        self,
+        stop: threading.Event,
+        waker: Waker,
+        poll_seconds: float = 1.0,
+        channels: Mapping[str, str] | None = None,
+    ) -> None:
+        """Follow the logs until `stop` is set: catch up, then sleep until woken or polled.
+
+        With `channels` (each log's NOTIFY channel, by channel), a wake-up that names its
+        channels has only their logs read; a poll, a failure's retry, or a waker that cannot
+        say reads every log. A log whose batch came back full is read again at once.
+        """
         self.ensure_positions()
         outages = 0
         groups = _by_log(self.projections)
+        todo: Collection[str] = groups
         while not stop.is_set():
+            full: set[str] = set()
             try:
                 if outages:
                     self.ensure_positions()
-                busy = False
-                for log, group in groups.items():
-                    busy |= self.run_batch(log, group) >= self.batch_size
+                for log in todo:
+                    if self.run_batch(log, groups[log]) >= self.batch_size:
+                        full.add(log)
                 outages = 0
             except Exception:
                 # A batch fails as a whole when the database is away (a projection's own
@@ -552,10 +566,13 @@ class BatchProjector:
                 outages += 1
                 delay = retry_delay(outages).total_seconds()
                 _log.exception("projection batch failed; retrying in %.0f s", delay)
-                busy = False
+                full.clear()
                 stop.wait(delay)
-            if not busy and not stop.is_set():
-                waker.wait(self._wait_seconds(poll_seconds))
+            if full:
+                todo = [log for log in groups if log in full]
+            elif not stop.is_set():
+                heard = waker.wait(self._wait_seconds(poll_seconds))
+                todo = _logs_heard(heard, channels, groups)
 
     def _wait_seconds(self, poll_seconds: float) -> float:
         """Until the next poll, or sooner when a failing projection is due again."""
@@ -629,3 +646,16 @@ def _by_log_positions(positions: Mapping[tuple[str, str], int]) -> dict[str, dic
     for (name, log), position in positions.items():
         grouped.setdefault(log, {})[name] = position
     return grouped
+
+
+def _logs_heard(
+    heard: Collection[str] | None,
+    channels: Mapping[str, str] | None,
+    groups: Mapping[str, Sequence[Projection]],
+) -> Collection[str]:
+    """The logs to read after a wake-up: those of the channels heard, in the usual order;
+    every log when the waker cannot say, or names a channel not known here."""
+    if heard is None or channels is None or any(channel not in channels for channel in heard):
+        return groups
+    logs = {channels[channel] for channel in heard}
+    return [log for log in groups if log in logs]

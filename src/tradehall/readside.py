@@ -249,12 +249,16 @@ class ReadSide:
         self.projector.ensure_positions()
         self.thread = threading.Thread(
             target=self.projector.run_forever,
-            args=(self.stop, waker, poll_seconds),
+            args=(self.stop, waker, poll_seconds, self.channel_logs()),
             name="tradehall-projector",
             daemon=True,
         )
         self.thread.start()
         self.board.follow_local(self.thread)
+
+    def channel_logs(self) -> dict[str, str]:
+        """Each followed log, by the channel that tells of its new events."""
+        return dict(zip(self.channels, self.projector.sources, strict=True))
 
     async def stop_projector(self) -> None:
         """Stop this process's projector, leaving the read side open: readers then read the

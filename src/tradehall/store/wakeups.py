@@ -28,6 +28,8 @@ class LocalSignal:
             self._condition.notify_all()
 
     def wait(self, timeout: float) -> None:
+        """Until the next save in this process, or `timeout`; it does not say which log
+        (None: the runner reads them all)."""
         with self._condition:
             seen = self._generation
             self._condition.wait_for(lambda: self._generation != seen, timeout=timeout)
@@ -63,7 +65,11 @@ class PostgresWaker:
         self.listening.set()
         return connection
 
-    def wait(self, timeout: float) -> None:
+    def wait(self, timeout: float) -> set[str] | None:
+        """Until a NOTIFY, `timeout` or `interrupt`. Returns the channels heard (each NOTIFY
+        already delivered, not only the first), so the runner reads only their logs; None when
+        it cannot say (a timeout, a connection made or lost), and the runner reads every log.
+        """
         deadline = time.monotonic() + timeout
         if self._connection is None or self._connection.closed:
             try:
@@ -71,23 +77,33 @@ class PostgresWaker:
             except psycopg.Error:
                 _log.warning("cannot LISTEN for new events; polling", exc_info=True)
                 self._interrupted.wait(min(timeout, RECONNECT_BACKOFF_SECONDS))
-                return
+                return None
             # Listening now: let the runner read once more, for events committed before the
             # LISTEN, whose NOTIFY nobody heard. After that, every commit wakes us.
-            return
+            return None
         try:
             # Short slices, so `interrupt` (shutdown) is noticed within a tenth of a second.
             while not self._interrupted.is_set():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    return
-                for _ in self._connection.notifies(timeout=min(remaining, 0.1), stop_after=1):
-                    return
+                    return None
+                heard = {
+                    notify.channel
+                    for notify in self._connection.notifies(
+                        timeout=min(remaining, 0.1), stop_after=1
+                    )
+                }
+                if heard:
+                    # And those that came with it or since, without waiting for more.
+                    for notify in self._connection.notifies(timeout=0):
+                        heard.add(notify.channel)
+                    return heard
         except psycopg.Error:
             # Dropped: return at once, so the runner reads what it may have missed, then
             # reconnects on its next wait.
             _log.warning("projection wake-up connection lost; reconnecting", exc_info=True)
             self.close()
+        return None
 
     def interrupt(self) -> None:
         self._interrupted.set()
