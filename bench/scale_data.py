@@ -562,17 +562,23 @@ def build_projections(url: str) -> dict[str, Any]:
 
 def follow_marks(url: str) -> dict[str, Any]:
     """The quality mark's follower of the membership log, caught up (as `tradehall serve`'s
-    worker would be long before): else the served app's first round reads the whole log."""
+    worker would be long before). Slow (it processes and tracks an event a transaction, about
+    500 events/s here), so only with `--follow-marks`; bench.scale_reads serves with the
+    follower off instead."""
     try:
         from membership.marks.application import MarksApp
     except ImportError as missing:  # an older tree
         return {"skipped": str(missing)}
     started = time.perf_counter()
-    marks = MarksApp(env=PostgresStore(url).application_env("marks", pool_size=2))
+    store = PostgresStore(url)
+    marks = MarksApp(env=store.application_env("marks", pool_size=2))
+    membership = MembershipApp(env=store.application_env("membership", pool_size=2))
     try:
+        marks.follow("membership", membership.notification_log)
         changed = marks.catch_up()
     finally:
         marks.close()
+        membership.close()
     return {"seconds": round(time.perf_counter() - started, 1), "marks_changed": changed}
 
 
@@ -660,7 +666,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
     )
     result["projections"] = build_projections(url)
-    result["marks_follower"] = follow_marks(url)
+    if args.follow_marks:
+        result["marks_follower"] = follow_marks(url)
     result["vacuum_analyze_s"] = vacuum_analyze(url)
     result["total_s"] = round(time.perf_counter() - started, 1)
     mark_template(args.admin_url, args.name)
@@ -677,6 +684,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=19)
     parser.add_argument(
         "--name", default=DEFAULT_NAME, help="the database to (re)create and keep as a template"
+    )
+    parser.add_argument(
+        "--follow-marks",
+        action="store_true",
+        help="also catch the quality mark's follower up (slow: ~500 membership events/s)",
     )
     parser.add_argument("--admin-url", default=admin_url_default())
     parser.add_argument("--json", default=None, help="also write the result here")

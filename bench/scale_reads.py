@@ -451,7 +451,9 @@ def served(url: str, mix: dict[str, list[Any]], workdir: Path) -> dict[str, Any]
 
     staff = create_staff(url, None, Passwords().hash(BENCH_PASSWORD))
     # Off: the clock (it would lapse and invoice on today's date), the mail sender (the awards'
-    # summaries wait in the outbox), card commands. The projector runs, caught up already.
+    # summaries wait in the outbox), card commands, and the quality mark's follower of the
+    # membership log (uncaught-up in the template: it would read the whole log, ~500 events/s,
+    # beside the reads). The projector runs, caught up already.
     env = server_env(
         database_url=url,
         data_dir=workdir / "data",
@@ -460,6 +462,7 @@ def served(url: str, mix: dict[str, list[Any]], workdir: Path) -> dict[str, Any]
             "TRADEHALL_CLOCK_INTERVAL_SECONDS": "0",
             "TRADEHALL_MAIL_INTERVAL_SECONDS": "0",
             "TRADEHALL_CARD_COMMANDS_INTERVAL_SECONDS": "0",
+            "TRADEHALL_FOLLOW_INTERVAL_SECONDS": "0",
         },
     )
     with ServedApp(env, workdir / "server.log") as server:
