@@ -114,7 +114,7 @@ class PositionBoard:
 
     def refresh_soon(self, payload: str | None = None) -> None:
         """A projector committed and said so by NOTIFY (`payload`, when the listener passes
-        it on: "projection[,projection...]:log:position", as runner.CommitHook names them).
+        it on: "[origin:]projection[,projection...]:log:position", runner.CommitHook's names).
 
         A payload is taken as it stands: the NOTIFY is delivered only once its commit is
         done. Without one, the positions are read again, but only while a reader waits: one
@@ -200,11 +200,12 @@ class PositionBoard:
 
 
 def _told_positions(payload: str | None) -> tuple[str, dict[str, int]] | None:
-    """(log, {projection: position}) from a commit's NOTIFY payload; None if it is not one."""
-    if not payload:
+    """(log, {projection: position}) from a commit's NOTIFY payload ("[origin:]names:log:
+    position", the names joined by ","); None if it is not one."""
+    parts = (payload or "").rsplit(":", 3)
+    if len(parts) < 3:
         return None
-    names, _, rest = payload.partition(":")
-    log, _, position = rest.partition(":")
+    names, log, position = parts[-3:]
     if not names or not log or not position.isascii() or not position.isdigit():
         return None
     return log, dict.fromkeys(names.split(","), int(position))
