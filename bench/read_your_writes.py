@@ -16,6 +16,7 @@ the embedded SQLite store. One client, one command at a time. Run:
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -72,8 +73,14 @@ async def wait_until_projected(connection: HttpConnection, head: int) -> None:
             return
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of process `pid` so far, every thread (from /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def measure(
-    port: int, staff_email: str, members: list[Member], warmup: int, head: int
+    port: int, staff_email: str, members: list[Member], warmup: int, head: int, server_pid: int
 ) -> dict[str, Any]:
     connection = HttpConnection("127.0.0.1", port)
     await connection.connect()
@@ -87,7 +94,10 @@ async def measure(
         first_consistent = 0
         first_visible = 0
         failures = 0
+        cpu_from = 0.0
         for index, member in enumerate(members):
+            if index == warmup:
+                cpu_from = cpu_seconds(server_pid)
             sent = time.perf_counter()
             reply = await connection.request(
                 "POST",
@@ -131,6 +141,7 @@ async def measure(
             reads_needed.append(reads)
             first_consistent += first_consistent_read
             first_visible += first_visible_read
+        server_cpu = cpu_seconds(server_pid) - cpu_from
         # The same reads with nothing to wait for: what the read costs without the projector.
         plain: list[float] = []
         for member in members[warmup:]:
@@ -159,6 +170,9 @@ async def measure(
                 "p50": ms(percentile(plain, 0.50)),
                 "p95": ms(percentile(plain, 0.95)),
             },
+            # The server's CPU (API, projector, every thread) per measured payment and its
+            # reads: less sensitive to a busy machine than the times.
+            "server_cpu_ms_per_payment": round(1000 * server_cpu / measured, 2),
             "share_first_read_consistent": round(first_consistent / measured, 4),
             "share_first_read_shows_it": round(first_visible / measured, 4),
             "max_reads_needed": max(reads_needed) if reads_needed else None,
@@ -193,7 +207,9 @@ def run_store(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str, A
             app.close()
         staff = create_staff(url, data_dir, password_hash)
         with ServedApp(env, workdir / f"server-{kind}.log") as server:
-            result = run_async(measure(server.port, staff, members, args.warmup, head))
+            result: dict[str, Any] = run_async(
+                measure(server.port, staff, members, args.warmup, head, server.pid)
+            )
             result["server_rss_mib"] = round(server.rss_kib() / 1024, 1)
         return result
 
