@@ -585,6 +585,20 @@ def direct_burst(
     return result
 
 
+def group_figures(app: BidsApp) -> dict[str, Any] | None:
+    """How many saves each commit of the bids log carried, where the recorder groups them
+    (ADR 36; an older tree's recorder commits each save alone)."""
+    figures = getattr(getattr(app.recorder, "group", None), "figures", None)
+    if figures is None or not figures.batches:
+        return None
+    return {
+        "commits": figures.batches,
+        "saves": figures.saves,
+        "saves_per_commit": round(figures.saves / figures.batches, 2),
+        "largest": figures.largest,
+    }
+
+
 # --- the check, from the database ---------------------------------------------------------------
 
 
@@ -715,6 +729,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     found = direct_burst(
                         warm(app), keys, bidders, plans, contents, tender, args, ledger, reads
                     )
+                    found["group_commit"] = group_figures(app)
                 finally:
                     app.close()
                 found["check"] = check_log(url, ledger)

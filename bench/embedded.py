@@ -128,14 +128,35 @@ def phase_events(main_file: Path, members: Sequence[Member]) -> tuple[int, float
 # --- the measured phase: MembershipApp ----------------------------------------------------
 
 
+def group_figures(app: MembershipApp) -> tuple[int, int, int] | None:
+    """The recorder's group commit figures (batches, saves, largest batch), where it has them
+    (ADR 36; an older tree's recorder commits each save alone)."""
+    figures = getattr(getattr(app.recorder, "group", None), "figures", None)
+    if figures is None:
+        return None
+    return int(figures.batches), int(figures.saves), int(figures.largest)
+
+
 def app_phase(
     app: MembershipApp, members: list[Member], duration: float, main_file: Path
 ) -> dict[str, Any]:
-    """bench/commands.py's direct phase, with this process's CPU time around it."""
+    """bench/commands.py's direct phase, with this process's CPU time around it, and how many
+    saves each commit carried (where the recorder groups them)."""
+    groups_before = group_figures(app)
     cpu_begun, wall_begun = time.process_time(), time.perf_counter()
     result = direct_phase(app, members, duration)
     cpu = time.process_time() - cpu_begun
     wall = time.perf_counter() - wall_begun
+    groups_after = group_figures(app)
+    if groups_before is not None and groups_after is not None:
+        batches = groups_after[0] - groups_before[0]
+        saves = groups_after[1] - groups_before[1]
+        result["group_commit"] = {
+            "commits": batches,
+            "saves": saves,
+            "saves_per_commit": round(saves / batches, 2) if batches else None,
+            "largest_batch_so_far": groups_after[2],
+        }
     payload, per_org = phase_events(main_file, members)
     result |= {
         "cpu_seconds": round(cpu, 2),
