@@ -618,13 +618,21 @@ def mark_template(admin_url: str, name: str) -> None:
         connection.execute(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE true')
 
 
-def load(url: str, orgs: int, tenders: int, seed: int) -> dict[str, Any]:
-    """Everything through the Applications; returns counts and timings."""
+def load(
+    url: str, orgs: int, tenders: int, seed: int, *, create_tables: bool = False
+) -> dict[str, Any]:
+    """Everything through the Applications; returns counts and timings. `create_tables`: the
+    Applications make their event tables (a database never migrated: the test's)."""
     rng = random.Random(seed)
     ref = reference()
     store = PostgresStore(url)
-    membership = MembershipApp(env=store.application_env("membership", pool_size=2))
-    marketplace = MarketplaceApp(env=store.application_env("marketplace", pool_size=2))
+    create = True if create_tables else None
+    membership = MembershipApp(
+        env=store.application_env("membership", pool_size=2, create_table=create)
+    )
+    marketplace = MarketplaceApp(
+        env=store.application_env("marketplace", pool_size=2, create_table=create)
+    )
     loaded = Loaded()
     phases: dict[str, float] = {}
     try:
