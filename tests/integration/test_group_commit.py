@@ -229,12 +229,17 @@ def test_a_lost_connection_mid_batch_is_retried_and_each_save_commits_once(
     assert membership.get_organisation(held).version == 1
 
 
-def _backend_waiting_on_hold(connection: psycopg.Connection[tuple[object, ...]]) -> int:
+def _backend_waiting_on_hold(
+    connection: psycopg.Connection[tuple[object, ...]], key: int = HOLD_KEY
+) -> int:
+    """The backend of this database waiting for the advisory lock `key`."""
     deadline = time.monotonic() + BOUND_SECONDS
     while True:
         row = connection.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-            " AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
+            "SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+            " WHERE l.locktype = 'advisory' AND NOT l.granted AND l.objid = %s"
+            " AND a.datname = current_database()",
+            (key,),
         ).fetchone()
         if row is not None:
             return int(str(row[0]))
@@ -266,7 +271,7 @@ def test_a_crash_mid_batch_commits_none_of_it_and_keeps_what_was_acknowledged(
             holder.execute("SELECT pg_advisory_unlock(%s)", (HOLD_KEY,))
             assert process.stdout.readline().strip() == f"acknowledged {acknowledged}"
             # The doomed batch has written both user rows and waits inside its transaction.
-            waiting = _backend_waiting_on_hold(holder)
+            waiting = _backend_waiting_on_hold(holder, HOLD_KEY + 1)
             process.send_signal(signal.SIGKILL)
             process.wait(BOUND_SECONDS)
             holder.execute("SELECT pg_advisory_unlock(%s)", (HOLD_KEY + 1,))

@@ -11,6 +11,7 @@ holds it has committed, so nothing is acknowledged that a crash could lose.
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -98,10 +99,16 @@ class GroupCommit:
     def _lead(self, batch: list[PendingSave]) -> None:
         try:
             self._commit_batch(batch)
-        except BaseException as error:  # each saver re-raises it in its own thread
+        except Exception as error:
             for pending in batch:
                 if pending.error is None:
-                    pending.fail(error)
+                    # Each saver its own copy: no traceback through the leader's frames (which
+                    # hold the whole batch) and none shared between threads.
+                    pending.fail(copy.copy(error))
+        except BaseException:
+            for pending in batch:
+                pending.fail(InterruptedError("the batch holding this save was interrupted"))
+            raise
         finally:
             with self._condition:
                 for pending in batch:

@@ -7,6 +7,7 @@ Named by the stores' APPLICATION_RECORDER_TOPIC (`tradehall.store.side_writes:..
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,7 +16,8 @@ import psycopg.errors
 from eventsourcing import persistence
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteProcessRecorder
-from eventsourcing.utils import retry
+from psycopg.sql import SQL, Identifier
+from sqlalchemy import Dialect
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.dialects.sqlite.pysqlite import dialect as pysqlite_dialect
 
@@ -25,6 +27,29 @@ from tradehall.store.wakeups import LOCAL_EVENTS_RECORDED
 
 _SQLITE_DIALECT = pysqlite_dialect(paramstyle="named")
 _POSTGRES_DIALECT = psycopg_dialect()  # type: ignore[no-untyped-call]
+
+
+# A prepared side write: SQL text and its DB-API parameters.
+Prepared = tuple[str, dict[str, Any]]
+
+# As the library's own insert_events: a lost connection is retried on a fresh one.
+LOST_CONNECTION_ATTEMPTS = 10
+LOST_CONNECTION_WAIT_SECONDS = 0.2
+
+
+def prepare(side_writes: Sequence[Any], dialect: Dialect) -> list[Prepared]:
+    """Compile a save's side writes in its own thread: a statement that cannot be bound fails
+    that save before it joins a batch, and no compiling happens under the table lock."""
+    return [compile_for(statement, dialect) for statement in side_writes]
+
+
+def _failure(error: Exception) -> Exception:
+    """One save's error as the library raises it (its own exception classes)."""
+    if isinstance(error, sqlite3.Error):
+        return _sqlite_error(error)
+    if isinstance(error, psycopg.Error):
+        return _postgres_error(error)
+    return error
 
 
 def _ids_of(batch: Sequence[PendingSave], ids: Sequence[int]) -> None:
@@ -48,6 +73,12 @@ _SQLITE_ERRORS: tuple[tuple[type[sqlite3.Error], type[persistence.PersistenceErr
 )
 
 
+def _sqlite_busy(error: BaseException) -> bool:
+    return isinstance(error, sqlite3.OperationalError) and (
+        error.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    )
+
+
 def _sqlite_error(error: sqlite3.Error) -> persistence.PersistenceError:
     """The library's exception for a sqlite3 one, as its own transactions raise them."""
     for raw, ours in _SQLITE_ERRORS:
@@ -63,7 +94,8 @@ class SQLiteRecorderWithSideWrites(SQLiteApplicationRecorder):
         self.group = GroupCommit(self._commit_batch)
 
     def insert_events(self, stored_events: Sequence[Any], **kwargs: Any) -> Sequence[int] | None:
-        ids = self.group.save(stored_events, kwargs.get("side_writes", ()))
+        prepared = prepare(kwargs.get("side_writes", ()), _SQLITE_DIALECT)
+        ids = self.group.save(stored_events, prepared)
         LOCAL_EVENTS_RECORDED.fire()
         return ids
 
@@ -77,9 +109,13 @@ class SQLiteRecorderWithSideWrites(SQLiteApplicationRecorder):
                     ids = self._insert_events(
                         cursor, pending.stored_events, side_writes=pending.side_writes
                     )
-                except sqlite3.Error as error:
+                except Exception as error:
+                    if _sqlite_busy(error):
+                        # The file's lock, not this save: fail the batch once rather than
+                        # wait the lock timeout once a save.
+                        raise
                     cursor.execute("ROLLBACK TO pending_save")
-                    pending.fail(_sqlite_error(error))
+                    pending.fail(_failure(error))
                 else:
                     pending.succeed(list(ids) if ids else None)
                 cursor.execute("RELEASE pending_save")
@@ -87,8 +123,7 @@ class SQLiteRecorderWithSideWrites(SQLiteApplicationRecorder):
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[Any], **kwargs: Any
     ) -> Sequence[int] | None:
-        for statement in kwargs.get("side_writes", ()):
-            sql, params = compile_for(statement, _SQLITE_DIALECT)
+        for sql, params in kwargs.get("side_writes", ()):
             c.execute(sql, params)
         return super()._insert_events(c, stored_events, **kwargs)
 
@@ -135,14 +170,12 @@ def _postgres_error(error: psycopg.Error) -> persistence.PersistenceError:
     return persistence.PersistenceError(str(error))
 
 
-def _connection_lost(error: psycopg.Error) -> bool:
-    """An error of the connection, not of one save's statements: the whole batch fails.
-
-    A statement refused inside a pipeline makes the statements after it `PipelineAborted`, an
-    OperationalError that says nothing of the connection."""
-    if isinstance(error, psycopg.errors.PipelineAborted):
-        return False
-    return isinstance(error, (psycopg.OperationalError, psycopg.InterfaceError))
+def _lost(connection: psycopg.Connection[Any]) -> bool:
+    """Whether the connection itself failed (then the whole batch did), judged by its state:
+    psycopg classes one save's refusals too as OperationalError (a row lock not available, a
+    statement cancelled), and a refusal in a pipeline makes the statements after it
+    `PipelineAborted`."""
+    return bool(connection.broken or connection.closed)
 
 
 class PostgresRecorderWithSideWrites(PostgresApplicationRecorder):
@@ -150,22 +183,49 @@ class PostgresRecorderWithSideWrites(PostgresApplicationRecorder):
         super().__init__(datastore, **kwargs)
         self.group = GroupCommit(self._commit_batch)
 
-    # As the library's own insert_events: a lost connection is retried on a fresh one. A
-    # batch that did commit before its connection was lost finds its events there on the
-    # retry: a clash, never a second copy (ADR 36).
-    @retry((persistence.InterfaceError, persistence.OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[Any], **kwargs: Any) -> Sequence[int] | None:
         if self.datastore.enable_db_functions:
             # The library's database-function path would bypass the batch and the side writes.
             raise RuntimeError("group commit and side writes need POSTGRES_ENABLE_DB_FUNCTIONS off")
-        return self.group.save(stored_events, kwargs.get("side_writes", ()))
+        prepared = prepare(kwargs.get("side_writes", ()), _POSTGRES_DIALECT)
+        for attempt in range(1, LOST_CONNECTION_ATTEMPTS + 1):
+            try:
+                return self.group.save(stored_events, prepared)
+            except (persistence.OperationalError, persistence.InterfaceError):
+                if attempt == LOST_CONNECTION_ATTEMPTS:
+                    raise
+            time.sleep(LOST_CONNECTION_WAIT_SECONDS)
+            # The connection may have been lost after PostgreSQL committed the batch: then
+            # these very events are there, and the save is done (not a clash with itself).
+            ids = self._already_recorded(stored_events)
+            if ids is not None:
+                return ids
+        raise AssertionError("unreachable")
+
+    def _already_recorded(self, stored_events: Sequence[Any]) -> Sequence[int] | None:
+        """The positions of these exact events if all of them are in the log, else None."""
+        if not stored_events:
+            return None
+        query = SQL(
+            "SELECT notification_id, topic, state FROM {schema}.{table}"
+            " WHERE originator_id = %s AND originator_version = %s"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+        ids = []
+        with self.datastore.get_connection() as connection, connection.cursor() as cursor:
+            for event in stored_events:
+                cursor.execute(query, (event.originator_id, event.originator_version))
+                row = cursor.fetchone()
+                if row is None or row["topic"] != event.topic or bytes(row["state"]) != event.state:
+                    return None
+                ids.append(int(row["notification_id"]))
+        return ids
 
     def _commit_batch(self, batch: list[PendingSave]) -> None:
         with self.datastore.get_connection() as connection:
             try:
                 self._write_together(connection, batch)
-            except psycopg.Error as error:
-                if _connection_lost(error):
+            except Exception:
+                if _lost(connection):
                     raise
                 # A save was refused: write the batch again, one savepoint a save, so that
                 # save alone fails.
@@ -210,10 +270,10 @@ class PostgresRecorderWithSideWrites(PostgresApplicationRecorder):
                     with connection.transaction():  # a savepoint
                         self._side_writes(cursor, pending)
                         ids = self._insert(cursor, pending.stored_events)
-                except psycopg.Error as error:
-                    if _connection_lost(error):
+                except Exception as error:
+                    if _lost(connection):
                         raise
-                    pending.fail(_postgres_error(error))
+                    pending.fail(_failure(error))
                 else:
                     pending.succeed(ids)
                     written = written or bool(ids)
@@ -228,6 +288,5 @@ class PostgresRecorderWithSideWrites(PostgresApplicationRecorder):
 
     @staticmethod
     def _side_writes(cursor: psycopg.Cursor[Any], pending: PendingSave) -> None:
-        for statement in pending.side_writes:
-            sql, params = compile_for(statement, _POSTGRES_DIALECT)
+        for sql, params in pending.side_writes:
             cursor.execute(sql, params)
