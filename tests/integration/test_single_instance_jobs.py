@@ -25,7 +25,7 @@ from tradehall.context import ContextDeclaration
 from tradehall.contexts import CONTEXTS
 from tradehall.services import PROJECTOR_JOB, Services, build_services
 from tradehall.settings import Settings
-from tradehall.store.leases import JobLeases, SingleInstanceJob, lease_key
+from tradehall.store.leases import JobLeases, LocalLeases, SingleInstanceJob, lease_key
 from tradehall.store.postgres import PostgresStore
 from tradehall.store.sqlite import SQLiteStore
 
@@ -376,3 +376,38 @@ async def test_a_command_takes_a_job_only_once_the_api_holding_it_stops(
         assert running_probes()["command"] == []
     finally:
         await api.aclose()
+
+
+async def test_a_job_that_raises_starts_again_and_one_that_returns_keeps_its_lease() -> None:
+    tries: list[str] = []
+
+    async def failing(stop: asyncio.Event) -> None:
+        tries.append("failing")
+        if tries.count("failing") < 3:
+            raise RuntimeError("the tick failed")
+        await stop.wait()
+
+    async def nothing_to_do(stop: asyncio.Event) -> None:
+        tries.append("nothing to do")
+
+    jobs = JobLeases(
+        LocalLeases(),
+        [SingleInstanceJob("failing", failing), SingleInstanceJob("idle", nothing_to_do)],
+        retry_seconds=0.01,
+    )
+    await jobs.start()
+    try:
+        await until(jobs, lambda: tries.count("failing") == 3)
+        assert jobs.held == {"failing", "idle"}
+        assert tries.count("nothing to do") == 1
+    finally:
+        await jobs.stop()
+    assert jobs.held == frozenset()
+
+
+def test_two_jobs_of_one_name_are_refused() -> None:
+    async def job(stop: asyncio.Event) -> None:
+        await stop.wait()
+
+    with pytest.raises(ValueError, match="share a name: clock"):
+        JobLeases(LocalLeases(), [SingleInstanceJob("clock", job)] * 2, retry_seconds=1)

@@ -245,8 +245,11 @@ class JobLeases:
 
     async def start(self) -> None:
         """Try for every lease once now (a job held starts before the app serves), then keep
-        trying in the background."""
-        await self._round()
+        trying in the background (a database away at start-up delays the jobs, not the app)."""
+        try:
+            await self._round()
+        except Exception:
+            _log.exception("the job leases' first round failed; trying again")
         self._loop_task = asyncio.create_task(self._keep_trying(), name="tradehall-job-leases")
 
     async def _keep_trying(self) -> None:
