@@ -11,7 +11,8 @@ each alternately applying for membership and withdrawing the application.
 Baseline, same run, right after each phase: plain `sqlite3` in the same directory, one
 event-sized row (the mean stored size of the phase's apply and withdraw events) inserted per
 transaction (`BEGIN IMMEDIATE`, `INSERT`, `COMMIT`) into a table shaped like the library's
-event table, by as many threads, each with its own connection, in the journal mode and
+event table, by as many threads, each with its own connection, taking turns on a lock of the
+process (as the library's pool makes writers do), in the journal mode and
 `synchronous` setting read from the store's own connection (the library sets WAL; neither it nor
 the service sets `synchronous`, so SQLite's default applies). Also once at one thread with
 `synchronous = OFF`: the same rows without the fsync at each commit, to show what the fsync
@@ -187,11 +188,15 @@ def prepare_baseline(path: Path, journal_mode: str) -> None:
 def baseline_phase(
     path: Path, threads: int, duration: float, payload_bytes: int, synchronous: int
 ) -> dict[str, Any]:
-    """`threads` threads, each with its own connection, one row per transaction."""
+    """`threads` threads, each with its own connection, one row per transaction, writers
+    taking turns on a lock of this process as the library's connection pool makes them (left to
+    SQLite's busy handler, writers sleep 1-100 ms between tries and the rate falls with threads,
+    which would flatter the Application)."""
     state = b"x" * payload_bytes
     latencies: list[list[float]] = [[] for _ in range(threads)]
     errors: list[str] = []
     gate = threading.Barrier(threads + 1)
+    writing = threading.Lock()
     deadline = 0.0
 
     def writer(index: int) -> None:
@@ -208,14 +213,15 @@ def baseline_phase(
                     return
                 version += 1
                 try:
-                    connection.execute("BEGIN IMMEDIATE")
-                    connection.execute(
-                        "INSERT INTO stored_events VALUES (?,?,?,?)",
-                        (originator, version, TOPIC, state),
-                    )
-                    connection.execute("COMMIT")
+                    with writing:
+                        connection.execute("BEGIN IMMEDIATE")
+                        connection.execute(
+                            "INSERT INTO stored_events VALUES (?,?,?,?)",
+                            (originator, version, TOPIC, state),
+                        )
+                        connection.execute("COMMIT")
                 except sqlite3.Error as error:
-                    errors.append(type(error).__name__)
+                    errors.append(f"{type(error).__name__}: {error}")
                     if connection.in_transaction:
                         connection.execute("ROLLBACK")
                     continue
@@ -240,6 +246,7 @@ def baseline_phase(
         "synchronous": SYNCHRONOUS.get(synchronous, str(synchronous)),
         "commits": len(every),
         "errors": len(errors),
+        "error_types": sorted(set(errors)),
         "seconds": round(elapsed, 2),
         "commits_per_s": round(len(every) / elapsed, 1) if elapsed > 0 else None,
         "p50_ms": ms(percentile(every, 0.50)),
