@@ -9,8 +9,14 @@
    organisations' names (tender_buyers) are filled directly with those members and buyers.
 2. Serve the app (`tradehall serve`, its in-process projector), time the projector's catch-up,
    then time `--runs` rounds, each one request in turn of: GET /api/v1/impact,
-   /api/v1/impact/chart.svg?year=2025, /api/v1/impact/report?by=member (staff) and the baseline
-   GET /api/v1/directory?per_page=20, on one keep-alive connection. Median and p95 per route.
+   /api/v1/impact/chart.svg?year=2025, /api/v1/impact/report?by=member (staff), one member's
+   /organisations/{id}/impact (staff) and the baseline GET /api/v1/directory?per_page=20, on one
+   keep-alive connection. Median and p95 per route: answers kept (issue 19), the ledger
+   unchanged between rounds.
+   Then `--cold-runs` rounds after a write: one more event in the marketplace log (a tender's
+   terms: it moves the impact projection, so every kept answer is read again), an untimed read
+   waiting for the projection to apply it, then each impact route once, timed: the cost of the
+   first read after any marketplace write.
 3. In-process, on the same database: one summary's and one member report's cost split into
    reading rows, the ledger's arithmetic and encoding the JSON (median of `--runs`), and a
    cProfile of one summary (the functions that take the most time).
@@ -95,8 +101,10 @@ ROUTES = {
     "impact_summary": ("/api/v1/impact", False),
     "impact_chart_svg": (f"/api/v1/impact/chart.svg?figure=social_value&year={CHART_YEAR}", False),
     "impact_report_by_member": ("/api/v1/impact/report?by=member", True),
+    "impact_member": ("/api/v1/organisations/{member}/impact", True),
     "baseline_directory_page": ("/api/v1/directory?per_page=20", False),
 }
+COLD_ROUTES = [name for name in ROUTES if name.startswith("impact_")]
 
 
 def _tagged(value: Any) -> Any:
@@ -263,15 +271,47 @@ async def caught_up(connection: HttpConnection, head: int) -> float:
     raise TimeoutError("the impact projection did not catch up")
 
 
-async def timed(port: int, staff_email: str, head: int, runs: int) -> dict[str, Any]:
+def _figures(times: dict[str, list[float]], sizes: dict[str, int]) -> dict[str, Any]:
+    return {
+        name: {
+            "median_ms": ms(statistics.median(found)),
+            "p95_ms": ms(percentile(found, 0.95)),
+            "bytes": sizes[name],
+        }
+        for name, found in times.items()
+    }
+
+
+def _a_write(store: Store) -> int:
+    """One more event in the marketplace log (a new tender's terms); the log's head."""
+    app = MarketplaceApp(env=store.application_env("marketplace", pool_size=1))
+    try:
+        lots = [{"id": "lot-1", "value_minor": 100_000, "currency": "GBP"}]
+        event = _stored(uuid.uuid4(), 1, DRAFTED, {"terms": {"lots": lots}, "timestamp": FIRST_DAY})
+        app.recorder.insert_events([event])
+        return app.recorder.max_notification_id() or 0
+    finally:
+        app.close()
+
+
+async def timed(
+    port: int,
+    staff_email: str,
+    head: int,
+    runs: int,
+    cold_runs: int,
+    member: uuid.UUID,
+    store: Store,
+) -> dict[str, Any]:
     connection = HttpConnection("127.0.0.1", port)
+    paths = {name: (path.format(member=member), staff) for name, (path, staff) in ROUTES.items()}
     try:
         token = await fetch_token(connection, staff_email, BENCH_PASSWORD)
         catch_up = await caught_up(connection, head)
-        times: dict[str, list[float]] = {name: [] for name in ROUTES}
+        times: dict[str, list[float]] = {name: [] for name in paths}
         sizes: dict[str, int] = {}
         for round_ in range(runs + 2):  # two warm rounds
-            for name, (path, staff) in ROUTES.items():
+            for name, (path, staff) in paths.items():
                 started = time.perf_counter()
                 reply = await connection.request("GET", path, token=token if staff else None)
                 elapsed = time.perf_counter() - started
@@ -280,19 +320,29 @@ async def timed(port: int, staff_email: str, head: int, runs: int) -> dict[str, 
                 sizes[name] = len(reply.body)
                 if round_ >= 2:
                     times[name].append(elapsed)
-        figures: dict[str, Any] = {"catch_up_s": round(catch_up, 2)}
-        for name, found in times.items():
-            figures[name] = {
-                "median_ms": ms(statistics.median(found)),
-                "p95_ms": ms(percentile(found, 0.95)),
-                "bytes": sizes[name],
-            }
+        figures: dict[str, Any] = {"catch_up_s": round(catch_up, 2)} | _figures(times, sizes)
         base = figures["baseline_directory_page"]["median_ms"]
         figures["ratio_to_baseline"] = {
             name: round(figures[name]["median_ms"] / base, 1)
             for name in ROUTES
             if name != "baseline_directory_page"
         }
+        cold: dict[str, list[float]] = {name: [] for name in COLD_ROUTES}
+        for _ in range(cold_runs):
+            written = await asyncio.to_thread(_a_write, store)
+            # Untimed: waits for the projection to apply the write (a chart no route times).
+            waited = f"/api/v1/impact/chart.svg?year=2001&position=marketplace:{written}"
+            if (await connection.request("GET", waited)).status != 200:
+                raise RuntimeError("the write was not applied")
+            for name in COLD_ROUTES:
+                path, staff = paths[name]
+                started = time.perf_counter()
+                reply = await connection.request("GET", path, token=token if staff else None)
+                cold[name].append(time.perf_counter() - started)
+                if reply.status != 200:
+                    raise RuntimeError(f"GET {path}: {reply.status} {reply.body[:300]!r}")
+        if cold_runs:
+            figures["after_a_write"] = _figures(cold, sizes)
         return figures
     finally:
         await connection.close()
@@ -420,7 +470,9 @@ def run_store(
     result: dict[str, Any] = {"fill_s": round(time.perf_counter() - started, 1), "head": head}
     staff = create_staff(url, data_dir, Passwords().hash(BENCH_PASSWORD))
     with ServedApp(env, workdir / f"server-{kind}-{len(data.members)}.log") as server:
-        result |= run_async(timed(server.port, staff, head, args.runs))
+        result |= run_async(
+            timed(server.port, staff, head, args.runs, args.cold_runs, data.members[0], store)
+        )
     result["split"] = asyncio.run(split(store, args.runs))
     return result
 
@@ -431,6 +483,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--contracts", type=int, nargs="+", default=[500, 2_000])
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument(
+        "--cold-runs", type=int, default=5, help="rounds after a write (answers read again)"
+    )
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument(
         "--stores", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite", "postgresql"]

@@ -6,7 +6,9 @@ Built from the marketplace log only, and only from public steps of a contract's 
 before opening: a contract exists only after an award). Tender.Drafted, DraftRevised and Amended
 keep each lot's estimate; Contract.Signed makes the contract's rows (its lot's estimate copied as
 it stands); Amended changes the value; Completed and Terminated the status; DeliveryReported
-adds a report; DeliveryConfirmed and DeliveryRejected decide it.
+adds a report; DeliveryConfirmed and DeliveryRejected decide it. The position of the last
+contract event applied is kept in impact_changes: the impact routes keep their answers until it
+moves (tradehall.api.marketplace.impact_cache).
 
 An event never stops the projection (ADR 16): one whose payload is not what the domain writes is
 left out with a log line, and the rest of its contract stands.
@@ -32,8 +34,9 @@ from projections.contracts import (
     StoredSigned,
 )
 from projections.events import RecordedEvent
-from projections.folding import Row, insert_rows, load_rows, save_rows
+from projections.folding import Row, insert_rows, load_rows, save_rows, upsert_rows
 from projections.impact_tables import (
+    impact_changes,
     impact_commitments,
     impact_contracts,
     impact_lots,
@@ -86,7 +89,14 @@ class ImpactProjection(Projection):
 
     name = "impact"
     logs = (MARKETPLACE,)
-    tables = (impact_reports, impact_commitments, impact_parties, impact_contracts, impact_lots)
+    tables = (
+        impact_reports,
+        impact_commitments,
+        impact_parties,
+        impact_contracts,
+        impact_lots,
+        impact_changes,
+    )
 
     def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
         mine = [
@@ -105,6 +115,9 @@ class ImpactProjection(Projection):
             else:
                 batch.changed(event)
         batch.write()
+        changed = max((e.position for e in mine if e.name in _CONTRACT), default=None)
+        if changed is not None:
+            upsert_rows(connection, impact_changes, "id", [{"id": 1, "position": changed}])
 
 
 class _Batch:

@@ -31,10 +31,19 @@ async def ledger_contracts(
     connection: AsyncConnection, day_of: DayOf, party: UUID | None = None
 ) -> list[LedgerContract]:
     """Every contract (or only those `party` is a party to), with parties and commitments."""
-    listed = select(impact_contracts)
+    c = impact_contracts.c
+    listed = select(
+        c.contract_id,
+        c.buyer_id,
+        c.currency,
+        c.awarded_minor,
+        c.value_minor,
+        c.estimated_minor,
+        c.signed_at,
+    )
     if party is not None:
         listed = listed.where(
-            impact_contracts.c.contract_id.in_(
+            c.contract_id.in_(
                 select(impact_parties.c.contract_id).where(
                     impact_parties.c.organisation_id == party
                 )
@@ -44,21 +53,32 @@ async def ledger_contracts(
     ids = [row.contract_id for row in rows]
     parties: dict[UUID, list[tuple[UUID, int]]] = {i: [] for i in ids}
     committed: dict[UUID, dict[str, int]] = {i: {} for i in ids}
-    for chunk in _chunks(ids):
-        found = await connection.execute(
-            select(impact_parties)
-            .where(impact_parties.c.contract_id.in_(chunk))
-            # The lead first (the larger share), then by id: the split's ties go the same way
-            # on every read.
-            .order_by(impact_parties.c.share_percent.desc(), impact_parties.c.organisation_id)
+    # Every contract: the whole tables, each in one query (no list of ids to send).
+    for chunk in [None] if party is None else _chunks(ids):
+        found = select(
+            impact_parties.c.contract_id,
+            impact_parties.c.organisation_id,
+            impact_parties.c.share_percent,
         )
-        for p in found:
-            parties[p.contract_id].append((p.organisation_id, p.share_percent))
-        measures = await connection.execute(
-            select(impact_commitments).where(impact_commitments.c.contract_id.in_(chunk))
+        measures = select(
+            impact_commitments.c.contract_id,
+            impact_commitments.c.measure,
+            impact_commitments.c.quantity,
         )
-        for m in measures:
-            committed[m.contract_id][m.measure] = m.quantity
+        if chunk is not None:
+            found = found.where(impact_parties.c.contract_id.in_(chunk))
+            measures = measures.where(impact_commitments.c.contract_id.in_(chunk))
+        # The lead first (the larger share), then by id: the split's ties go the same way on
+        # every read.
+        found = found.order_by(
+            impact_parties.c.share_percent.desc(), impact_parties.c.organisation_id
+        )
+        for contract_id, organisation_id, share in await connection.execute(found):
+            if contract_id in parties:  # a row of a contract stored since: left for next time
+                parties[contract_id].append((organisation_id, share))
+        for contract_id, measure, quantity in await connection.execute(measures):
+            if contract_id in committed:
+                committed[contract_id][measure] = quantity
     return [
         LedgerContract(
             contract_id=row.contract_id,
@@ -80,15 +100,18 @@ async def ledger_deliveries(
 ) -> list[LedgerDelivery]:
     """Every confirmed delivery report's figures (or only those of these contracts), each on
     the last day of its period (a period ends at an instant; its last day is the one before)."""
-    listed = select(impact_reports).where(impact_reports.c.status == "confirmed")
+    r = impact_reports.c
+    listed = select(r.contract_id, r.reporter_id, r.period_end, r.delivered).where(
+        r.status == "confirmed"
+    )
     found: list[LedgerDelivery] = []
     for chunk in [None] if contract_ids is None else _chunks(list(contract_ids)):
-        query = listed if chunk is None else listed.where(impact_reports.c.contract_id.in_(chunk))
-        for row in await connection.execute(query):
-            on = day_of(row.period_end - _JUST_BEFORE)
+        query = listed if chunk is None else listed.where(r.contract_id.in_(chunk))
+        for contract_id, reporter_id, period_end, delivered in await connection.execute(query):
+            on = day_of(period_end - _JUST_BEFORE)
             found.extend(
-                LedgerDelivery(row.contract_id, row.reporter_id, on, measure, quantity)
-                for measure, quantity in delivered_figures(row.delivered)
+                LedgerDelivery(contract_id, reporter_id, on, measure, quantity)
+                for measure, quantity in delivered_figures(delivered)
             )
     return found
 

@@ -66,3 +66,13 @@ impact_reports = Table(
     Column("delivered", Text, nullable=False),
 )
 Index("ix_impact_reports_period_end", impact_reports.c.period_end)
+# One row: the log position of the last contract event the projection applied (signed, amended,
+# ended, reported, decided): the reports change only when it moves (a tender's terms change
+# only estimates not yet copied into a contract). The impact routes keep their answers under it
+# (tradehall.api.marketplace.impact_cache); a rebuild puts back the same position.
+impact_changes = Table(
+    "impact_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("position", BigInteger, nullable=False),
+)

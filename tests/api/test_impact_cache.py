@@ -2,7 +2,9 @@
 same bytes warm (kept) as cold (read from the ledger); a kept answer is read again when the
 impact projection's position moves (a contract signed) and when a proxy value changes (a new
 version, the projection not moved). Other tests share PostgreSQL's database, so a comparison is
-made only between answers of one ledger state (that state read before and after)."""
+made only between answers of one ledger state (that state read before and after). Another
+marketplace event (a tender's terms) leaves the answers kept; a reports' names are read again
+when an organisation's name changes."""
 
 from __future__ import annotations
 
@@ -12,35 +14,32 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
 
-from projections.tables import projection_positions
-from tests.api.helpers import services_of
+from tests.api.helpers import register, services_of
 from tests.api.test_alerts import stop_background_projector
 from tests.api.test_impact import add_version
 from tests.api.test_impact_probe import CONFIRMED, REPORTED, SIGNED, delivery, ok, signing
 from tests.api.test_ocds_probe import forge
 from tests.api.test_outside_probe import failures
+from tests.api.test_profiles import profile
 from tests.api.test_tenders import settle
 from tests.conftest import AppClient
+from tradehall.api.marketplace.impact import _ledger_state
 from tradehall.api.marketplace.impact_cache import LedgerState, answers_of
 from tradehall.clock import ManualClock
+from tradehall.store.base import Store
+from tradehall.store.sqlite import SQLiteStore
 
 Headers = dict[str, str]
+REPORT = "/api/v1/impact/report"
+DRAFTED = "marketplace.tenders:Tender.Drafted"
 
 
-async def ledger_state(client: AppClient) -> LedgerState:
+async def ledger_state(client: AppClient, names: bool = True) -> LedgerState:
+    """The state an answer read now would be kept under (names' part too, by default)."""
     services = services_of(client)
-    async with services.engine.connect() as connection:
-        position = await connection.scalar(
-            select(projection_positions.c.position).where(
-                projection_positions.c.projection == "impact",
-                projection_positions.c.log == "marketplace",
-            )
-        )
     marketplace = services.applications["marketplace"]
-    version = await services.run(marketplace.proxy_values_version)
-    return LedgerState(position or 0, version)
+    return await _ledger_state(services.engine, services, marketplace, names)
 
 
 def routes(member: uuid.UUID, staff: Headers) -> list[tuple[str, dict[str, Any], Headers]]:
@@ -109,8 +108,8 @@ async def test_every_route_answers_the_same_bytes_warm_as_cold(
     assert [y["key"] for y in mine["years"]] == ["2026"]
 
 
-async def test_a_kept_answer_is_read_again_when_the_projection_moves(
-    client: AppClient, staff_headers: Headers
+async def test_a_kept_answer_is_read_again_when_the_ledger_changes_only(
+    client: AppClient, staff_headers: Headers, store: Store
 ) -> None:
     member = uuid.uuid4()
     url = f"/api/v1/organisations/{member}/impact"
@@ -119,13 +118,47 @@ async def test_a_kept_answer_is_read_again_when_the_projection_moves(
     first = ok(await client.get(url, headers=staff_headers))
     public = ok(await client.get("/api/v1/impact"))["totals"]["contracts"]
     assert ok(await client.get(url, headers=staff_headers)) == first  # kept
-    before = await ledger_state(client)
+    before = await ledger_state(client, names=False)
+    # Another tender's terms: the impact projection moves, its ledger does not.
+    lots = [{"id": "lot-1", "value_minor": 5_000, "currency": "GBP"}]
+    terms = {"terms": {"lots": lots}, "timestamp": datetime(2025, 5, 7, tzinfo=UTC)}
+    await forge(client, uuid.uuid4(), 1, DRAFTED, **terms)
+    await settle(client)
+    if isinstance(store, SQLiteStore):  # on PostgreSQL other tests write meanwhile
+        assert await ledger_state(client, names=False) == before  # the answers stay kept
     await a_contract(client, member, datetime(2025, 7, 8, 10, tzinfo=UTC))
     await settle(client)
-    assert (await ledger_state(client)).position > before.position
+    assert (await ledger_state(client, names=False)).changed > before.changed
     second = ok(await client.get(url, headers=staff_headers))
     assert (first["totals"]["contracts"], second["totals"]["contracts"]) == (1, 2)
     assert ok(await client.get("/api/v1/impact"))["totals"]["contracts"] >= public + 1
+
+
+async def test_a_report_s_names_are_read_again_when_a_name_changes(
+    client: AppClient, staff_headers: Headers
+) -> None:
+    first_name = f"Loaves {uuid.uuid4().hex[:8]} CIC"
+    org = await register(client, name=first_name)
+    await a_contract(client, uuid.UUID(org["id"]), datetime(2025, 9, 1, 10, tzinfo=UTC))
+    await settle(client)
+
+    async def named() -> tuple[str, str]:
+        report = ok(await client.get(REPORT, params={"by": "member"}, headers=staff_headers))
+        [group] = [g for g in report["groups"] if g["key"] == org["id"]]
+        csv = await client.get(f"{REPORT}.csv", params={"by": "member"}, headers=staff_headers)
+        [row] = [r for r in csv.text.splitlines() if r.startswith(org["id"])][:1]
+        return group["name"], row.split(",")[1]
+
+    assert await named() == (first_name, first_name)
+    renamed = "Renamed Loaves CIC"
+    changed = await client.put(
+        f"/api/v1/organisations/{org['id']}/profile",
+        json=profile(name=renamed),
+        headers=staff_headers,
+    )
+    assert changed.status_code == 200, changed.text
+    await settle(client)
+    assert await named() == (renamed, renamed)
 
 
 async def test_a_kept_answer_is_read_again_when_a_proxy_value_changes(

@@ -13,7 +13,7 @@ import pytest
 
 from tradehall.api.marketplace.impact_cache import AnswerCache, LedgerState
 
-AT = LedgerState(position=10, proxy_version=1)
+AT = LedgerState(changed=10, proxy_version=1)
 
 
 def reader(value: str, calls: list[str]) -> Callable[[], Awaitable[str]]:

@@ -19,12 +19,11 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath, QueryParameter
 from litestar.serialization import encode_json
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from marketplace.application import MarketplaceApp
 from marketplace.working_days import london_date
-from projections.impact import MARKETPLACE
 from projections.impact_ledger import Grouping as LedgerGrouping
 from projections.impact_ledger import (
     LedgerContract,
@@ -35,6 +34,7 @@ from projections.impact_ledger import (
     member_years,
 )
 from projections.impact_query import ledger_contracts, ledger_deliveries, names_of
+from projections.impact_tables import impact_changes
 from projections.tables import projection_positions
 from tradehall.api.access import PUBLIC, own_organisation_or_staff, rule, staff_only
 from tradehall.api.commands import Commands
@@ -54,6 +54,8 @@ from tradehall.marketplace.impact.report import group_view, named_groups, rate_o
 
 # The projection whose tables these reads use (read-your-writes waits on it).
 PROJECTION = "impact"
+# The organisations' names (tender_buyers): the tenders projection's, from the membership log.
+NAMES_PROJECTION, MEMBERSHIP = "tenders", "membership"
 SVG = "image/svg+xml"
 # A drawing, never a page: nothing in it runs, nothing is fetched.
 _SVG_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
@@ -145,20 +147,23 @@ async def _read(
 
 
 async def _ledger_state(
-    engine: AsyncEngine, commands: Commands, marketplace: MarketplaceApp
+    engine: AsyncEngine, commands: Commands, marketplace: MarketplaceApp, names: bool = False
 ) -> LedgerState:
-    """What an answer read now is read from (impact_cache): the position first,
-    then the ledger, so the ledger is never behind it; the proxy values' version before their
-    tables, likewise."""
+    """What an answer read now is read from (impact_cache): the ledger's last change and (for
+    `names`) the names' position, read before the ledger and the names, so neither is behind
+    them; the proxy values' version before their tables, likewise."""
     async with engine.connect() as connection:
-        position = await connection.scalar(
-            select(projection_positions.c.position).where(
-                projection_positions.c.projection == PROJECTION,
-                projection_positions.c.log == MARKETPLACE,
+        changed = await connection.scalar(select(func.max(impact_changes.c.position)))
+        named: int | None = 0
+        if names:
+            named = await connection.scalar(
+                select(projection_positions.c.position).where(
+                    projection_positions.c.projection == NAMES_PROJECTION,
+                    projection_positions.c.log == MEMBERSHIP,
+                )
             )
-        )
     version = await commands.run(marketplace.proxy_values_version)
-    return LedgerState(position or 0, version)
+    return LedgerState(changed or 0, version, named or 0)
 
 
 async def _cached(
@@ -168,9 +173,10 @@ async def _cached(
     marketplace: MarketplaceApp,
     key: Hashable,
     read: Callable[[], Awaitable[_Answer]],
+    names: bool = False,
 ) -> _Answer:
     """The answer under `key` as the ledger stands now, read by `read` only if not kept."""
-    at = await _ledger_state(engine, commands, marketplace)
+    at = await _ledger_state(engine, commands, marketplace, names)
     return await answers_of(state).answer(key, at, read)
 
 
@@ -225,6 +231,7 @@ def _report_asked(
     return _Asked(by, start, end)
 
 
+_NAMED = ("member", "buyer")  # the groupings that show organisations' names
 _REPORT_ASKED = {"asked": Provide(_report_asked, sync_to_thread=False)}
 
 
@@ -303,7 +310,8 @@ class ImpactController(Controller):
             return await commands.run(encode_json, body)
 
         key = ("report", asked, consistent)
-        answer = await _cached(state, engine, commands, marketplace, key, read)
+        named = asked.by in _NAMED
+        answer = await _cached(state, engine, commands, marketplace, key, read, named)
         return with_consistency(answer, consistent)
 
     @get(
@@ -330,7 +338,9 @@ class ImpactController(Controller):
             groups = await _report(engine, commands, marketplace, asked)
             return await commands.run(report_csv, groups)
 
-        text = await _cached(state, engine, commands, marketplace, ("report.csv", asked), read)
+        key = ("report.csv", asked)
+        named = asked.by in _NAMED
+        text = await _cached(state, engine, commands, marketplace, key, read, named)
         return csv_attachment(text, f"impact-by-{asked.by}.csv")
 
     @get(
@@ -371,7 +381,7 @@ async def _report(
     groups = await commands.run(
         read.by, LedgerGrouping(asked.by), since=asked.since, until=asked.until
     )
-    if asked.by in ("member", "buyer"):
+    if asked.by in _NAMED:
         async with engine.connect() as connection:
             names = await names_of(connection, [UUID(key) for key in groups])
         return await commands.run(named_groups, groups, names)

@@ -1,13 +1,15 @@
-"""The impact routes' answers, kept until the ledger they were read from changes (issue 19).
+"""The impact routes' answers, kept until what they were read from changes (issue 19).
 
-Every impact answer is a function of its parameters, the impact projection's tables and the
-proxy-value table. The tables change only when the projection's position moves (a rebuild's
-swap moves them together), and the proxy values only when their aggregate's version does. So an
-answer is kept under its parameters and that state: the position as read from the database
-before the ledger (the tables are never behind what `projection_positions` says, so an answer
-read after it holds at least what its key claims) and the proxy values' version, read before
-their tables. A request whose state differs reads afresh, and storing an answer of a newer state
-drops every answer of an older one: none outlives a change.
+Every impact answer is a function of its parameters, the impact ledger's tables, the
+proxy-value table and, for the reports by member or buyer, the organisations' names. The ledger
+changes only when the impact projection applies a contract event, and it records that event's
+position (projections.impact_tables.impact_changes; a rebuild puts back the same one); the proxy
+values change only when their aggregate's version does; the names only when the tenders
+projection's position in the membership log moves. So an answer is kept under its parameters
+and that state, each part read before what it stands for (the tables are never behind what
+they record, so an answer holds at least what its key claims). A request whose state differs
+reads afresh, and keeping an answer of a newer state drops every answer of an older one: none
+outlives a change. Other marketplace events (tenders, bids' terms) leave the answers kept.
 
 Bounded: at most `max_entries` answers and `max_chars` characters (bytes for JSON, characters
 for CSV and SVG), the least recently used going first. Each worker process keeps its own (one a
@@ -34,15 +36,18 @@ MAX_CHARS = 64 * 1024 * 1024
 
 @dataclass(frozen=True)
 class LedgerState:
-    """What an answer was read from: the projection's position, the proxy values' version."""
+    """What an answer was read from: the ledger's last change (a log position), the proxy
+    values' version, and the names' position (0 where the answer shows no names)."""
 
-    position: int
+    changed: int
     proxy_version: int
+    names: int = 0
 
     def older_than(self, other: LedgerState) -> bool:
         return (
-            self.position <= other.position
+            self.changed <= other.changed
             and self.proxy_version <= other.proxy_version
+            and self.names <= other.names
             and self != other
         )
 
