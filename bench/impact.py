@@ -13,10 +13,10 @@
    /organisations/{id}/impact (staff) and the baseline GET /api/v1/directory?per_page=20, on one
    keep-alive connection. Median and p95 per route: answers kept (issue 19), the ledger
    unchanged between rounds.
-   Then `--cold-runs` rounds after a write: one more event in the marketplace log (a tender's
-   terms: it moves the impact projection, so every kept answer is read again), an untimed read
-   waiting for the projection to apply it, then each impact route once, timed: the cost of the
-   first read after any marketplace write.
+   Then `--cold-runs` rounds after a write: one more contract signed in the marketplace log (the
+   impact ledger changes, so every kept answer is read again), an untimed read waiting for the
+   projection to apply it, then each impact route once, timed: the cost of the first read after
+   a change of the ledger (other marketplace events leave the answers kept).
 3. In-process, on the same database: one summary's and one member report's cost split into
    reading rows, the ledger's arithmetic and encoding the JSON (median of `--runs`), and a
    cProfile of one summary (the functions that take the most time).
@@ -282,13 +282,27 @@ def _figures(times: dict[str, list[float]], sizes: dict[str, int]) -> dict[str, 
     }
 
 
-def _a_write(store: Store) -> int:
-    """One more event in the marketplace log (a new tender's terms); the log's head."""
+def _a_write(store: Store, member: uuid.UUID) -> int:
+    """One more contract signed in the marketplace log (the member alone, nothing committed):
+    the impact ledger changes, so every kept answer is read again. The log's head."""
     app = MarketplaceApp(env=store.application_env("marketplace", pool_size=1))
     try:
-        lots = [{"id": "lot-1", "value_minor": 100_000, "currency": "GBP"}]
-        event = _stored(uuid.uuid4(), 1, DRAFTED, {"terms": {"lots": lots}, "timestamp": FIRST_DAY})
-        app.recorder.insert_events([event])
+        signed = {
+            "tender_id": str(uuid.uuid4()),
+            "lot_id": "lot-1",
+            "bid_id": str(uuid.uuid4()),
+            "buyer_id": str(uuid.uuid4()),
+            "value_minor": 100_000,
+            "currency": "GBP",
+            "period": {
+                "start": FIRST_DAY.isoformat(),
+                "end": (FIRST_DAY + timedelta(days=365)).isoformat(),
+            },
+            "parties": [{"organisation_id": str(member), "share_percent": 100}],
+            "commitments": [],
+            "timestamp": FIRST_DAY,
+        }
+        app.recorder.insert_events([_stored(uuid.uuid4(), 1, SIGNED, signed)])
         return app.recorder.max_notification_id() or 0
     finally:
         app.close()
@@ -301,6 +315,7 @@ async def timed(
     runs: int,
     cold_runs: int,
     member: uuid.UUID,
+    other: uuid.UUID,
     store: Store,
 ) -> dict[str, Any]:
     connection = HttpConnection("127.0.0.1", port)
@@ -329,11 +344,12 @@ async def timed(
         }
         cold: dict[str, list[float]] = {name: [] for name in COLD_ROUTES}
         for _ in range(cold_runs):
-            written = await asyncio.to_thread(_a_write, store)
-            # Untimed: waits for the projection to apply the write (a chart no route times).
-            waited = f"/api/v1/impact/chart.svg?year=2001&position=marketplace:{written}"
-            if (await connection.request("GET", waited)).status != 200:
-                raise RuntimeError("the write was not applied")
+            written = await asyncio.to_thread(_a_write, store, member)
+            # Untimed: waits for the projection to apply the write (another member's report).
+            waited = f"/api/v1/organisations/{other}/impact?position=marketplace:{written}"
+            reply = await connection.request("GET", waited, token=token)
+            if reply.status != 200 or not reply.json()["consistent"]:
+                raise RuntimeError(f"the write was not applied: {reply.body[:300]!r}")
             for name in COLD_ROUTES:
                 path, staff = paths[name]
                 started = time.perf_counter()
@@ -471,7 +487,16 @@ def run_store(
     staff = create_staff(url, data_dir, Passwords().hash(BENCH_PASSWORD))
     with ServedApp(env, workdir / f"server-{kind}-{len(data.members)}.log") as server:
         result |= run_async(
-            timed(server.port, staff, head, args.runs, args.cold_runs, data.members[0], store)
+            timed(
+                server.port,
+                staff,
+                head,
+                args.runs,
+                args.cold_runs,
+                data.members[0],
+                data.members[1],
+                store,
+            )
         )
     result["split"] = asyncio.run(split(store, args.runs))
     return result
