@@ -27,7 +27,7 @@ from tradehall.cli import main
 STARTED = "Application startup complete"
 WORKER_STARTED = re.compile(r"Started server process \[(\d+)\]")
 # The lease holder names itself by process id (store/leases.py `_owner`).
-PROJECTOR_HERE = re.compile(r"single-instance job projector runs here \(tradehall-leases (\d+)-")
+PROJECTOR_HERE = re.compile(r"single-instance job projector runs here \(tradehall-leases-(\d+)-")
 
 
 def test_more_than_one_worker_on_sqlite_is_refused_before_starting(tmp_path: Path) -> None:

@@ -79,7 +79,7 @@ class Leases(abc.ABC):
 
 
 def _owner() -> str:
-    return f"tradehall-leases {os.getpid()}-{secrets.token_hex(3)}"
+    return f"tradehall-leases-{os.getpid()}-{secrets.token_hex(3)}"
 
 
 class LocalLeases(Leases):
