@@ -22,6 +22,7 @@ from sharedkernel.events import SYSTEM, Context
 from tradehall.clock import Clock, SystemClock
 from tradehall.context import ContextDeclaration, followed_logs
 from tradehall.identity.users import Passwords, UserDirectory
+from tradehall.mail.sender import run_sender
 from tradehall.mail.smtp import Transport
 from tradehall.marketplace.sealing.keys import SealingKeys
 from tradehall.marketplace.sealing.master import MasterKeys
@@ -115,8 +116,6 @@ class Services:
                 )
         transport = settings.mail_transport
         if transport is not None and settings.mail_interval_seconds:
-            from tradehall.mail.sender import run_sender
-
             jobs.append(
                 SingleInstanceJob(
                     job_name("mail", run_sender),
@@ -157,8 +156,6 @@ class Services:
 async def _send_mail(
     services: Services, transport: Transport, interval: int, stop: asyncio.Event
 ) -> None:
-    from tradehall.mail.sender import run_sender
-
     await run_sender(services, transport, stop, interval)
 
 
