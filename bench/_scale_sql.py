@@ -50,19 +50,25 @@ FROM directory_search_cpv c JOIN found f USING (organisation_id) GROUP BY 2
 # hierarchy), ranked by the deepest shared prefix then name; top 20. Leaves out the service's
 # other score parts (capacity, track record, listings, mark) and the excluded counts.
 LOT_MATCHES = """
-SELECT m.organisation_id, m.name, max(length(p.prefix)) AS depth
-FROM match_lots l
-JOIN match_lot_prefixes lp ON lp.tender_id = l.tender_id AND lp.lot_id = l.lot_id
-JOIN match_member_prefixes p ON p.prefix = lp.prefix
-JOIN match_members m ON m.organisation_id = p.organisation_id
-WHERE l.tender_id = %(tender_id)s AND l.lot_id = %(lot_id)s
-  AND m.member AND m.listed AND m.organisation_id <> l.buyer_id
-  AND (NOT l.restricted OR EXISTS (
-        SELECT 1 FROM match_tender_regions tr JOIN match_member_regions r
-          ON substr(r.region, 1, 3) = substr(tr.region, 1, 3)
-        WHERE tr.tender_id = l.tender_id AND r.organisation_id = m.organisation_id))
-GROUP BY m.organisation_id, m.name
-ORDER BY depth DESC, m.name LIMIT 20
+WITH lot AS (
+  SELECT buyer_id, restricted FROM match_lots
+  WHERE tender_id = %(tender_id)s AND lot_id = %(lot_id)s
+), wanted AS (
+  SELECT DISTINCT substr(region, 1, 3) AS itl1 FROM match_tender_regions
+  WHERE tender_id = %(tender_id)s
+), candidates AS (
+  SELECT p.organisation_id, max(length(p.prefix)) AS depth
+  FROM match_lot_prefixes lp JOIN match_member_prefixes p ON p.prefix = lp.prefix
+  WHERE lp.tender_id = %(tender_id)s AND lp.lot_id = %(lot_id)s
+  GROUP BY p.organisation_id
+)
+SELECT m.organisation_id, m.name, c.depth
+FROM candidates c JOIN match_members m USING (organisation_id) CROSS JOIN lot
+WHERE m.member AND m.listed AND m.organisation_id <> lot.buyer_id
+  AND (NOT lot.restricted OR m.organisation_id IN (
+        SELECT r.organisation_id FROM match_member_regions r
+        WHERE substr(r.region, 1, 3) IN (SELECT itl1 FROM wanted)))
+ORDER BY c.depth DESC, m.name LIMIT 20
 """
 
 # A member's recommendations: open lots (active, deadline ahead) sharing a CPV prefix with it,
