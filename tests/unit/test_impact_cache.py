@@ -59,6 +59,24 @@ async def test_states_neither_older_are_both_kept() -> None:
     assert len(cache) == 2
 
 
+async def test_answers_with_names_and_without_of_one_ledger_are_both_kept() -> None:
+    """A report by member (names) beside the summary (none) at one ledger: neither drops the
+    other (the bench found every summary read again after each report by member)."""
+    cache, calls = AnswerCache(), list[str]()
+    named = LedgerState(10, 1, names=7)
+    await cache.answer("summary", AT, reader("summary", calls))
+    await cache.answer("by member", named, reader("by member", calls))
+    assert await cache.answer("summary", AT, reader("again", calls)) == "summary"
+    assert await cache.answer("by member", named, reader("again", calls)) == "by member"
+    assert len(cache) == 2
+    # A newer name drops the older names' answer only; a ledger change drops both.
+    await cache.answer("by buyer", LedgerState(10, 1, names=8), reader("by buyer", calls))
+    assert len(cache) == 2
+    await cache.answer("chart", LedgerState(11, 1), reader("chart", calls))
+    assert len(cache) == 1
+    assert calls == ["summary", "by member", "by buyer", "chart"]
+
+
 async def test_bounded_in_answers_least_recently_used_first() -> None:
     cache, calls = AnswerCache(max_entries=2), list[str]()
     await cache.answer(1, AT, reader("one", calls))

@@ -154,16 +154,17 @@ async def _ledger_state(
     them; the proxy values' version before their tables, likewise."""
     async with engine.connect() as connection:
         changed = await connection.scalar(select(func.max(impact_changes.c.position)))
-        named: int | None = 0
+        named: int | None = None
         if names:
-            named = await connection.scalar(
+            found = await connection.scalar(
                 select(projection_positions.c.position).where(
                     projection_positions.c.projection == NAMES_PROJECTION,
                     projection_positions.c.log == MEMBERSHIP,
                 )
             )
+            named = found or 0
     version = await commands.run(marketplace.proxy_values_version)
-    return LedgerState(changed or 0, version, named or 0)
+    return LedgerState(changed or 0, version, named)
 
 
 async def _cached(

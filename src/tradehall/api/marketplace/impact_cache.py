@@ -37,19 +37,21 @@ MAX_CHARS = 64 * 1024 * 1024
 @dataclass(frozen=True)
 class LedgerState:
     """What an answer was read from: the ledger's last change (a log position), the proxy
-    values' version, and the names' position (0 where the answer shows no names)."""
+    values' version, and the names' position (None where the answer shows no names)."""
 
     changed: int
     proxy_version: int
-    names: int = 0
+    names: int | None = None
 
     def older_than(self, other: LedgerState) -> bool:
-        return (
-            self.changed <= other.changed
-            and self.proxy_version <= other.proxy_version
-            and self.names <= other.names
-            and self != other
-        )
+        """Read from a ledger `other` supersedes. Names count only between answers that both
+        show them: an answer without names is no older than one with them at one ledger."""
+        ledger, others = (self.changed, self.proxy_version), (other.changed, other.proxy_version)
+        if not (ledger[0] <= others[0] and ledger[1] <= others[1]):
+            return False
+        if self.names is None or other.names is None:
+            return ledger != others
+        return self.names <= other.names and self != other
 
 
 class AnswerCache:
