@@ -187,7 +187,8 @@ def _gathered(dialect: str, table: Table, code: str, owner: Any) -> Any:
     if dialect == "postgresql":
         gathered = select(func.array_agg(aggregate_order_by(column, column))).where(mine)
     else:
-        ordered = select(column).where(mine).order_by(column).subquery()
+        # Correlated by name: SQLAlchemy leaves a subquery in FROM uncorrelated otherwise.
+        ordered = select(column).where(mine).order_by(column).correlate(owner.table).subquery()
         gathered = select(func.json_group_array(ordered.c[code]))
     return gathered.scalar_subquery().label(code)
 
