@@ -64,13 +64,23 @@ from bench._common import (
     run_async,
     server_env,
 )
-from bench.scale_data import DEFAULT_NAME, database_url
 
+# As bench.scale_data's, not imported from it: that module imports the domain it loads, which an
+# older tree (PYTHONPATH) may lack; this one must import against any tree.
+DEFAULT_NAME = "tradehall_scale"
 WARM_UP = 10
 Read = Callable[[Any], Awaitable[Any]]
 
 
 # --- the copy ------------------------------------------------------------------------------------
+
+
+def database_url(admin_url: str, name: str) -> str:
+    return (
+        make_url(admin_url)
+        .set(drivername="postgresql", database=name)
+        .render_as_string(hide_password=False)
+    )
 
 
 def clone(admin_url: str, template: str) -> tuple[str, str]:
