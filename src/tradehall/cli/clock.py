@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import click
 
-from tradehall.cli.common import _settings, _with_services
+from tradehall.cli.common import _settings, _with_services, under_leases
 from tradehall.logging import configure_logging
+from tradehall.store.leases import SingleInstanceJob, job_name
 
 
 @click.group()
@@ -44,11 +46,13 @@ def clock_run(interval: int) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
+        # The API's names: with its clock on too, each job ticks in one process (ADR 37).
         jobs = [
-            job(services, interval, stop)
+            SingleInstanceJob(job_name(context.name, job), partial(job, services, interval))
             for context in services.contexts
             for job in context.clock_jobs
         ]
-        await asyncio.gather(*jobs)
+        async with under_leases(services, jobs):
+            await stop.wait()
 
     _with_services(settings, work)
