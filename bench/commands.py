@@ -3,14 +3,17 @@
 Each round runs three phases one after another, each for `--duration` seconds:
 
 1. direct: the same commands through `MembershipApp` in `--clients` threads (no server running);
-2. http: `tradehall serve` (in-process projector, the default) with `--clients` keep-alive
-   connections, each alternating apply / withdraw on its own organisation;
+2. http: `tradehall serve` (in-process projector, the default; `--workers N` processes) with
+   `--clients` keep-alive connections, each alternating apply / withdraw on its own organisation;
 3. pgbench: `--clients` clients each running BEGIN; LOCK TABLE ... IN EXCLUSIVE MODE; INSERT one
    event-sized row; NOTIFY; COMMIT: the ordering the event log needs, and nothing else.
 
 Every phase uses organisations of its own, registered through the Application (the user row as a
 side write, one argon2 hash computed once and reused), so each starts from the same aggregate
-length. Run: `.venv/bin/python -m bench.commands --help`.
+length. The direct phase's Application is opened for it and closed after it (registration uses a
+small one), so the served app and pgbench do not share PostgreSQL's connections with its pool.
+The server's connections to the database are counted by `application_name` at rest and after
+the load (ADR 38). Run: `.venv/bin/python -m bench.commands --help`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -33,6 +37,8 @@ from bench._common import (
     APPLICATION_BODY,
     BENCH_PASSWORD,
     BENCH_TURNOVER,
+    LISTENING_LINE,
+    STARTUP_LINE,
     HttpConnection,
     Member,
     ServedApp,
@@ -48,6 +54,7 @@ from bench._common import (
     run_async,
     run_migrate,
     server_env,
+    tradehall_command,
     wait_for_projections,
 )
 from membership.application import MembershipApp
@@ -56,6 +63,80 @@ from tradehall.identity.users import Passwords
 from tradehall.store.postgres import PostgresStore
 
 PGBENCH_TABLE = "bench_event_log"
+
+
+class ServedWorkers(ServedApp):
+    """`tradehall serve` with `workers` processes (TRADEHALL_WORKERS in its environment).
+
+    With several, uvicorn's parent says it is listening before its workers start: ready once
+    it has said so and each worker has said its start-up is complete.
+    """
+
+    def __init__(self, env: dict[str, str], log_path: Path, workers: int) -> None:
+        super().__init__(env, log_path)
+        self.workers = workers
+
+    def __enter__(self) -> ServedWorkers:
+        if self.workers == 1:
+            super().__enter__()
+            return self
+        self.process = subprocess.Popen(
+            [*tradehall_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        assert self.process.stdout is not None
+        log = self.log_path.open("wb")
+        seen: list[bytes] = []
+        listening, started = False, 0
+        for line in self.process.stdout:  # blocks on each line: no sleeping
+            log.write(line)
+            seen.append(line)
+            listening = listening or LISTENING_LINE in line
+            started += STARTUP_LINE in line
+            if listening and started >= self.workers:
+                break
+        else:
+            log.close()
+            self.process.wait()
+            tail = b"".join(seen[-30:]).decode(errors="replace")
+            raise RuntimeError(f"tradehall serve exited before start-up completed:\n{tail}")
+        stdout = self.process.stdout
+
+        def drain() -> None:
+            with log:
+                shutil.copyfileobj(stdout, log)
+
+        self._drain = threading.Thread(target=drain, name="server-log", daemon=True)
+        self._drain.start()
+        return self
+
+    def rss_kib(self) -> int:
+        """VmRSS of the server and its worker processes."""
+        total, pending = 0, [self.pid]
+        while pending:
+            pid = pending.pop()
+            status = Path(f"/proc/{pid}/status")
+            children = Path(f"/proc/{pid}/task/{pid}/children")
+            if not status.exists():
+                continue
+            match = re.search(r"^VmRSS:\s+(\d+)\s+kB", status.read_text(), re.MULTILINE)
+            total += int(match.group(1)) if match else 0
+            if children.exists():
+                pending.extend(int(child) for child in children.read_text().split())
+        return total
+
+
+def server_connections(url: str) -> dict[str, int]:
+    """The served app's connections to the database, by `application_name` (ADR 38)."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        rows = connection.execute(
+            "SELECT application_name, count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name LIKE 'tradehall-%%' "
+            "GROUP BY application_name ORDER BY application_name"
+        ).fetchall()
+    return {name: count for name, count in rows}
 
 
 def summarise(
@@ -288,6 +369,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with bench_database(args.admin_url, keep=args.keep_db) as url:
         result["postgres"] = postgres_settings(url)
         extra = {"TRADEHALL_RUN_PROJECTIONS": "true" if args.projector else "false"}
+        if args.workers > 1:
+            extra["TRADEHALL_WORKERS"] = str(args.workers)
         app_extra: dict[str, str] = {}
         if args.aggregate_cache:
             # Not the service's configuration: an experiment. The library merges os.environ
@@ -297,16 +380,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         env = server_env(database_url=url, data_dir=None, pool_size=args.pool_size, extra=extra)
         run_migrate(env)
         store = PostgresStore(url)
-        app = MembershipApp(
-            env=store.application_env("membership", pool_size=args.clients) | app_extra
-        )
+        # Registers each phase's organisations; the direct phase has an Application of its own.
+        app = MembershipApp(env=store.application_env("membership", pool_size=2) | app_extra)
         try:
             for number in range(1, args.rounds + 1):
                 phases: dict[str, Any] = {}
                 direct_members = register_members(
                     app, count=args.clients, password_hash=password_hash, label=f"direct{number}"
                 )
-                phases["direct"] = direct_phase(app, direct_members, args.duration)
+                direct_app = MembershipApp(
+                    env=store.application_env("membership", pool_size=args.clients) | app_extra
+                )
+                try:
+                    phases["direct"] = direct_phase(direct_app, direct_members, args.duration)
+                finally:
+                    direct_app.close()
                 phases["direct"]["events_per_org_after"] = aggregate_lengths(url, direct_members)
 
                 if args.direct_db_functions:
@@ -332,9 +420,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 http_members = register_members(
                     app, count=args.clients, password_hash=password_hash, label=f"http{number}"
                 )
-                with ServedApp(env, workdir / f"server-{number}.log") as server:
+                served = ServedWorkers(env, workdir / f"server-{number}.log", args.workers)
+                with served as server:
                     if args.projector:
                         wait_for_projections(url)  # the direct phase's events, before we start
+                    at_rest = server_connections(url)
                     tokens = run_async(sign_in(server.port, http_members))
                     phases["http"] = run_async(
                         http_phase(server.port, http_members, tokens, args.duration)
@@ -347,6 +437,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         )
                     phases["http"]["server_rss_mib"] = round(server.rss_kib() / 1024, 1)
                     phases["http"]["server_pid"] = server.pid
+                    phases["http"]["workers"] = args.workers
+                    phases["http"]["connections_at_rest"] = at_rest
+                    phases["http"]["connections_after_load"] = server_connections(url)
                 phases["http"]["events_per_org_after"] = aggregate_lengths(url, http_members)
 
                 payload = event_payload_bytes(url)
@@ -379,6 +472,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=2, help="direct/http/pgbench rounds (2)")
     parser.add_argument(
         "--pool-size", type=int, default=16, help="TRADEHALL_DB_POOL_SIZE of the server (16)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="API processes of the server (`tradehall serve --workers`, via TRADEHALL_WORKERS; 1)",
     )
     parser.add_argument(
         "--no-projector",
