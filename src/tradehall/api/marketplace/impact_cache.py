@@ -9,7 +9,8 @@ projection's position in the membership log moves. So an answer is kept under it
 and that state, each part read before what it stands for (the tables are never behind what
 they record, so an answer holds at least what its key claims). A request whose state differs
 reads afresh, and keeping an answer of a newer state drops every answer of an older one: none
-outlives a change. Other marketplace events (tenders, bids' terms) leave the answers kept.
+outlives a change. Other marketplace events (tenders and their terms, quotes) leave the answers
+kept.
 
 Bounded: at most `max_entries` answers and `max_chars` characters (bytes for JSON, characters
 for CSV and SVG), the least recently used going first. Each worker process keeps its own (one a
