@@ -4,16 +4,19 @@ Each log is read once a batch for every projection that follows it: read up to `
 events after the lowest position the group has recorded; then, in one transaction, (1) touch the
 group's position rows, which takes their write locks, so a second runner waits instead of
 applying the same events, and read the positions back, (2) apply to each projection the events
-after its own position (none, if another runner got there first), each inside a savepoint of
-its own, (3) record the new positions; commit. A crash anywhere before the commit loses the
-whole batch, positions included, so the batch is applied again on restart: exactly once.
+after its own position (none, if another runner got there first), (3) record the new positions;
+commit. Step (2) is first done with no savepoint (each costs a round trip); if a projection
+raises, the whole transaction is rolled back and the batch applied again with each projection
+inside a savepoint of its own, as it is from the start while one of them is failing. A crash
+anywhere before the commit loses the whole batch, positions included, so the batch is applied
+again on restart: exactly once.
 
-A projection that raises is isolated: its savepoint is rolled back, so the others' rows and
-positions commit without it. It is then tried one event at a time to find the event it fails
-on; the events before that one are applied (and its position moves to them), and the failure is
-recorded on its position row (event, error, attempts, next try). Until that time the runner
-leaves it out, retrying after 1 s, doubling to at most 5 minutes; the failure is cleared when it
-moves past the event.
+A projection that raises is isolated: (in that second pass) its savepoint is rolled back, so
+the others' rows and positions commit without it. It is then tried one event at a time to find
+the event it fails on; the events before that one are applied (and its position moves to them),
+and the failure is recorded on its position row (event, error, attempts, next try). Until that
+time the runner leaves it out, retrying after 1 s, doubling to at most 5 minutes; the failure is
+cleared when it moves past the event.
 
 The positions this runner last committed are remembered, so a batch begins with the read of the
 log rather than of the positions; step (1) says whether another runner has moved them
@@ -216,6 +219,9 @@ class BatchProjector:
         # Positions another runner had committed, seen under the lock: told to the listeners
         # too, so a board fed only by this runner hears of them.
         seen: dict[str, int] = {}
+        # Savepoints cost a round trip a projection a batch; a batch is first applied without
+        # them (none may fail), unless one of its projections is failing already.
+        isolate = False
         while True:
             now = self.clock()
             due = [p for p in projections if self._due(p.name, log, now)]
@@ -235,42 +241,57 @@ class BatchProjector:
             applied: dict[str, int] = {}
             reached: dict[str, int] = {}
             changes: dict[str, dict[str, Any]] = {}
-            with self.engine.begin() as connection:
-                # Writing first takes the locks: a concurrent runner blocks here until we commit.
-                touched = _lock_positions(
-                    connection,
-                    (table.c.log == log) & table.c.projection.in_(names),
-                    table.c.projection,
-                    table.c.position,
-                    *_FAILURE_COLUMNS,
-                )
-                locked: dict[str, Row[Any]] = {row.projection: row for row in touched}
-                for name, row in locked.items():
-                    if row.position > self._positions.get((name, log), 0):
-                        seen[name] = row.position
-                    self._remember(name, log, row.position, row.retry_at)
-                if min(row.position for row in locked.values()) < start:
-                    continue  # someone went back (a rebuild by an older version): read again
-                for projection in due:
-                    row = locked[projection.name]
-                    after = row.position
-                    if after >= last or (row.retry_at is not None and row.retry_at > now):
-                        continue  # applied meanwhile, or failed meanwhile in another runner
-                    todo = events if after == start else [e for e in events if e.position > after]
-                    done, failure = self._apply_isolated(connection, projection, todo)
-                    if done:
-                        applied[projection.name] = done
-                        reached[projection.name] = todo[done - 1].position
-                    if failure is not None:
-                        changes[projection.name] = self._failed(
-                            connection, projection.name, log, row, *failure, now
+            try:
+                with self.engine.begin() as connection:
+                    # Writing first takes the locks: a concurrent runner blocks here until we
+                    # commit.
+                    touched = _lock_positions(
+                        connection,
+                        (table.c.log == log) & table.c.projection.in_(names),
+                        table.c.projection,
+                        table.c.position,
+                        *_FAILURE_COLUMNS,
+                    )
+                    locked: dict[str, Row[Any]] = {row.projection: row for row in touched}
+                    for name, row in locked.items():
+                        if row.position > self._positions.get((name, log), 0):
+                            seen[name] = row.position
+                        self._remember(name, log, row.position, row.retry_at)
+                    if min(row.position for row in locked.values()) < start:
+                        continue  # someone went back (a rebuild by an older version): read again
+                    failing = any(locked[p.name].failed_position is not None for p in due)
+                    guarded = isolate or failing
+                    for projection in due:
+                        row = locked[projection.name]
+                        after = row.position
+                        if after >= last or (row.retry_at is not None and row.retry_at > now):
+                            continue  # applied meanwhile, or failed meanwhile in another runner
+                        todo = (
+                            events if after == start else [e for e in events if e.position > after]
                         )
-                    elif row.failed_position is not None:
-                        changes[projection.name] = dict(_NO_FAILURE)  # it moved past
-                if not reached and not changes:
-                    continue  # nothing left for us in what we read: read on from there
-                self._record(connection, log, reached, changes, last)
-                self._in_commit(connection, log, reached)
+                        if guarded:
+                            done, failure = self._apply_isolated(connection, projection, todo)
+                        else:
+                            done, failure = _apply_unguarded(connection, projection, todo)
+                        if done:
+                            applied[projection.name] = done
+                            reached[projection.name] = todo[done - 1].position
+                        if failure is not None:
+                            changes[projection.name] = self._failed(
+                                connection, projection.name, log, row, *failure, now
+                            )
+                        elif row.failed_position is not None:
+                            changes[projection.name] = dict(_NO_FAILURE)  # it moved past
+                    if not reached and not changes:
+                        continue  # nothing left for us in what we read: read on from there
+                    self._record(connection, log, reached, changes, last)
+                    self._in_commit(connection, log, reached)
+            except _Unguarded as raised:
+                # A projection raised with no savepoint around it: the whole batch is rolled
+                # back (positions too), and done again with each projection in its own.
+                _log.debug("projection %s raised; applying the batch again isolated", raised)
+                isolate = True
+                continue
             for name, change in changes.items():
                 self._remember(name, log, None, change["retry_at"])
             for name, position in reached.items():
@@ -591,6 +612,22 @@ class BatchProjector:
         if (projection, log) not in self._positions:
             self.ensure_positions()
         return self._positions[(projection, log)]
+
+
+class _Unguarded(Exception):
+    """A projection raised while applied without a savepoint (its name is the message)."""
+
+
+def _apply_unguarded(
+    connection: Connection, projection: Projection, events: Sequence[RecordedEvent]
+) -> tuple[int, None]:
+    """Apply `events` with no savepoint: all of them, or `_Unguarded` (the caller rolls the
+    batch back and applies it again isolated)."""
+    try:
+        projection.apply(connection, events)
+    except Exception as error:
+        raise _Unguarded(projection.name) from error
+    return len(events), None
 
 
 def _attempt(connection: Connection, work: Callable[[], None]) -> Exception | None:

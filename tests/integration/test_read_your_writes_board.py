@@ -274,3 +274,26 @@ def test_the_waker_says_which_channels_it_heard(postgres_store: PostgresStore) -
         assert waker.wait(BOUND) == {"ryw_a", "ryw_b"}
     finally:
         waker.close()
+
+
+def test_a_batch_no_projection_fails_in_takes_no_savepoint(
+    store: Store, membership: MembershipApp
+) -> None:
+    """Savepoints (ADR 16) cost a round trip a projection a batch: a batch is first applied
+    without them; tests/integration/test_projection_failures.py holds isolation."""
+    projector = make_projector(store, membership)
+    statements: list[str] = []
+
+    def before(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(projector.engine, "before_cursor_execute", before)
+    try:
+        projector.catch_up()
+        register(membership)
+        register(membership)
+        assert projector.catch_up() > 0
+        assert statements
+        assert not [s for s in statements if "SAVEPOINT" in s.upper()]
+    finally:
+        projector.engine.dispose()
