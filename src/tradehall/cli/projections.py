@@ -70,7 +70,9 @@ def run_projections(
         signal.signal(signal.SIGINT, request_stop)
         click.echo("projections running; SIGTERM or Ctrl-C stops them")
         try:
-            projector.run_forever(stop, waker, settings.projection_poll_seconds)
+            # Each wake-up names its channels: only those logs are read.
+            by_channel = dict(zip(channels, projector.sources, strict=True))
+            projector.run_forever(stop, waker, settings.projection_poll_seconds, by_channel)
         finally:
             waker.close()
 
