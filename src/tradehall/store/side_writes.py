@@ -44,11 +44,12 @@ def prepare(side_writes: Sequence[Any], dialect: Dialect) -> list[Prepared]:
 
 
 def _failure(error: Exception) -> Exception:
-    """One save's error as the library raises it (its own exception classes)."""
-    if isinstance(error, sqlite3.Error):
-        return _sqlite_error(error)
-    if isinstance(error, psycopg.Error):
-        return _postgres_error(error)
+    """One save's error as the library raises it: its own exception classes, as its datastores
+    convert sqlite3's and psycopg's."""
+    for raw, ours in (*_SQLITE_ERRORS, *_POSTGRES_ERRORS):
+        if isinstance(error, raw):
+            converted: Exception = ours(str(error))
+            return converted
     return error
 
 
@@ -63,7 +64,7 @@ def _ids_of(batch: Sequence[PendingSave], ids: Sequence[int]) -> None:
 
 # --- SQLite ----------------------------------------------------------------------------------
 
-_SQLITE_ERRORS: tuple[tuple[type[sqlite3.Error], type[persistence.PersistenceError]], ...] = (
+_SQLITE_ERRORS: tuple[tuple[type[Exception], type[persistence.PersistenceError]], ...] = (
     (sqlite3.IntegrityError, persistence.IntegrityError),
     (sqlite3.DataError, persistence.DataError),
     (sqlite3.OperationalError, persistence.OperationalError),
@@ -77,15 +78,6 @@ def _sqlite_busy(error: BaseException) -> bool:
     return isinstance(error, sqlite3.OperationalError) and (
         error.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
     )
-
-
-def _sqlite_error(error: sqlite3.Error) -> persistence.PersistenceError:
-    """The library's exception for a sqlite3 one, as its own transactions raise them."""
-    for raw, ours in _SQLITE_ERRORS:
-        if isinstance(error, raw):
-            converted: persistence.PersistenceError = ours(error)
-            return converted
-    return persistence.PersistenceError(error)
 
 
 class SQLiteRecorderWithSideWrites(SQLiteApplicationRecorder):
@@ -149,7 +141,7 @@ class SQLiteProcessRecorderWithWakeups(SQLiteProcessRecorder):
 
 # --- PostgreSQL ------------------------------------------------------------------------------
 
-_POSTGRES_ERRORS: tuple[tuple[type[psycopg.Error], type[persistence.PersistenceError]], ...] = (
+_POSTGRES_ERRORS: tuple[tuple[type[Exception], type[persistence.PersistenceError]], ...] = (
     (psycopg.IntegrityError, persistence.IntegrityError),
     (psycopg.DataError, persistence.DataError),
     (psycopg.OperationalError, persistence.OperationalError),
@@ -159,15 +151,6 @@ _POSTGRES_ERRORS: tuple[tuple[type[psycopg.Error], type[persistence.PersistenceE
     (psycopg.InterfaceError, persistence.InterfaceError),
     (psycopg.DatabaseError, persistence.DatabaseError),
 )
-
-
-def _postgres_error(error: psycopg.Error) -> persistence.PersistenceError:
-    """The library's exception for a psycopg one, as its datastore raises them."""
-    for raw, ours in _POSTGRES_ERRORS:
-        if isinstance(error, raw):
-            converted: persistence.PersistenceError = ours(str(error))
-            return converted
-    return persistence.PersistenceError(str(error))
 
 
 def _lost(connection: psycopg.Connection[Any]) -> bool:
