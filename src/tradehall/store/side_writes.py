@@ -92,6 +92,16 @@ class SQLiteRecorderWithSideWrites(SQLiteApplicationRecorder):
         return ids
 
     def _commit_batch(self, batch: list[PendingSave]) -> None:
+        if len(batch) == 1:
+            # A save alone (a quiet log): its transaction is its savepoint, whose failure the
+            # library's transaction rolls back and raises as its own exception.
+            (pending,) = batch
+            with self.datastore.transaction(commit=True) as cursor:
+                ids = self._insert_events(
+                    cursor, pending.stored_events, side_writes=pending.side_writes
+                )
+            pending.succeed(list(ids) if ids else None)
+            return
         # One transaction, one fsync; each save in a savepoint, so a clash or a taken e-mail
         # undoes that save alone.
         with self.datastore.transaction(commit=True) as cursor:
