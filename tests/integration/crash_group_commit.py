@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 import uuid
 
 from sqlalchemy import func, select
@@ -28,12 +27,6 @@ def hold(key: int) -> object:
     return select(func.pg_advisory_xact_lock(key))
 
 
-def wait_until(condition: object) -> None:
-    deadline = time.monotonic() + 20
-    while not condition() and time.monotonic() < deadline:  # type: ignore[operator]
-        time.sleep(0.001)
-
-
 def main() -> None:
     dsn, hold_key = sys.argv[1], int(sys.argv[2])
     acknowledged, *doomed = (uuid.UUID(value) for value in sys.argv[3:6])
@@ -46,7 +39,7 @@ def main() -> None:
         print(f"acknowledged {acknowledged}", flush=True)
 
     threading.Thread(target=save_acknowledged, daemon=True).start()
-    wait_until(group.writing)
+    assert group.wait_for(lambda s: s.writing, 20)
     for index, organisation_id in enumerate(doomed):
         side_writes = [user_row(f"{organisation_id.hex}@example.org", organisation_id)]
         if index == len(doomed) - 1:
@@ -57,7 +50,7 @@ def main() -> None:
             kwargs={"side_writes": side_writes},
             daemon=True,
         ).start()
-    wait_until(lambda: group.queued() == len(doomed))
+    assert group.wait_for(lambda s: s.queued == len(doomed), 20)
     print("queued", flush=True)
     threading.Event().wait()  # until killed
 

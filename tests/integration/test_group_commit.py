@@ -27,6 +27,7 @@ from membership.domain import Organisation
 from sharedkernel.events import Context
 from tests.integration.test_stores import AT, details, user_row, users_with
 from tradehall.store.base import Store
+from tradehall.store.group_commit import GroupCommit, QueueState
 from tradehall.store.postgres import EVENTS_SCHEMA, PostgresStore
 from tradehall.store.sqlite import SQLiteStore
 
@@ -35,7 +36,13 @@ BOUND_SECONDS = 20.0
 HOLD_KEY = 719_019
 
 
+def wait_for_queue(group: GroupCommit, reached: Callable[[QueueState], bool], what: str) -> None:
+    """Wait (bounded) for the other threads to bring the queue to a state: the group tells."""
+    assert group.wait_for(reached, BOUND_SECONDS), f"the queue never reached: {what}"
+
+
 def wait_until(condition: Callable[[], bool], what: str) -> None:
+    """Poll the database (bounded) for what only it can show: another backend's state."""
     deadline = time.monotonic() + BOUND_SECONDS
     while not condition():
         assert time.monotonic() < deadline, f"never saw {what}"
@@ -119,7 +126,7 @@ def test_saves_queued_behind_a_batch_share_one_transaction_and_keep_their_own_ou
     leader, fine, second_fine, late, duplicate_email = (uuid.uuid4() for _ in range(5))
     with ThreadPoolExecutor(max_workers=5) as pool, event_log_held(store) as release:
         first = pool.submit(membership.save, registration(leader))
-        wait_until(group.writing, "the leader's batch")
+        wait_for_queue(group, lambda s: s.writing, "the leader's batch")
         outcomes: dict[str, Future[object]] = {
             "fine": pool.submit(
                 membership.save,
@@ -136,7 +143,7 @@ def test_saves_queued_behind_a_batch_share_one_transaction_and_keep_their_own_ou
             ),
             "second_fine": pool.submit(membership.save, registration(second_fine)),
         }
-        wait_until(lambda: group.queued() == 4, "four saves queued")
+        wait_for_queue(group, lambda s: s.queued == 4, "four saves queued")
         release()
         first.result(BOUND_SECONDS)
         for name in ("fine", "second_fine"):
@@ -164,9 +171,9 @@ def test_a_batch_without_refusals_is_one_transaction(
     leader, *queued = (uuid.uuid4() for _ in range(4))
     with ThreadPoolExecutor(max_workers=4) as pool, event_log_held(store) as release:
         first = pool.submit(membership.save, registration(leader))
-        wait_until(group.writing, "the leader's batch")
+        wait_for_queue(group, lambda s: s.writing, "the leader's batch")
         saves = [pool.submit(membership.save, registration(o)) for o in queued]
-        wait_until(lambda: group.queued() == 3, "three saves queued")
+        wait_for_queue(group, lambda s: s.queued == 3, "three saves queued")
         release()
         for future in (first, *saves):
             future.result(BOUND_SECONDS)
@@ -216,7 +223,7 @@ def test_a_lost_connection_mid_batch_is_retried_and_each_save_commits_once(
         )
         waiting = _backend_waiting_on_hold(holder)
         quick = pool.submit(membership.save, registration(other))
-        wait_until(lambda: group.queued() == 1, "the second save queued")
+        wait_for_queue(group, lambda s: s.queued == 1, "the second save queued")
         # The batch's connection is lost half-way through its writes.
         holder.execute("SELECT pg_terminate_backend(%s)", (waiting,))
         holder.execute("SELECT pg_advisory_unlock(%s)", (HOLD_KEY,))
@@ -302,7 +309,7 @@ def test_a_save_waits_for_its_own_batch_before_it_is_acknowledged(
     done = threading.Event()
     with ThreadPoolExecutor(1) as pool, event_log_held(store) as release:
         saving = pool.submit(lambda: (membership.save(registration(organisation_id)), done.set()))
-        wait_until(group.writing, "the batch")
+        wait_for_queue(group, lambda s: s.writing, "the batch")
         assert not done.is_set()
         assert events_of(store, organisation_id) == 0
         release()

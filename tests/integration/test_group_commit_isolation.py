@@ -20,7 +20,7 @@ from tests.integration.test_group_commit import (
     events_of,
     postgres_dsn,
     registration,
-    wait_until,
+    wait_for_queue,
 )
 from tests.integration.test_stores import user_row, users_with
 from tradehall.identity.tables import users
@@ -57,7 +57,7 @@ def test_a_save_whose_side_write_cannot_be_prepared_fails_alone(
     )
     with ThreadPoolExecutor(max_workers=3) as pool, event_log_held(store) as release:
         first = pool.submit(membership.save, registration(leader))
-        wait_until(group.writing, "the leader's batch")
+        wait_for_queue(group, lambda s: s.writing, "the leader's batch")
         ok = pool.submit(
             membership.save,
             registration(fine),
@@ -65,7 +65,7 @@ def test_a_save_whose_side_write_cannot_be_prepared_fails_alone(
         )
         with pytest.raises(ValueError, match="naive"):
             membership.save(registration(broken), side_writes=[naive_row])
-        wait_until(lambda: group.queued() == 1, "the good save queued")
+        wait_for_queue(group, lambda s: s.queued == 1, "the good save queued")
         release()
         first.result(BOUND_SECONDS)
         ok.result(BOUND_SECONDS)

@@ -16,7 +16,7 @@ from tests.integration.test_group_commit import (
     BOUND_SECONDS,
     event_log_held,
     registration,
-    wait_until,
+    wait_for_queue,
 )
 from tradehall.store.base import Store
 
@@ -36,11 +36,11 @@ def test_each_save_of_a_batch_gets_the_positions_of_its_own_events(
     leader, *queued = (uuid.uuid4() for _ in range(6))
     with ThreadPoolExecutor(max_workers=6) as pool, event_log_held(store) as release:
         first = pool.submit(membership.save, registration(leader))
-        wait_until(group.writing, "the leader's batch")
+        wait_for_queue(group, lambda s: s.writing, "the leader's batch")
         saves: dict[uuid.UUID, Future[list[Recording[uuid.UUID]]]] = {
             o: pool.submit(membership.save, registration(o)) for o in queued
         }
-        wait_until(lambda: group.queued() == len(queued), "the saves queued")
+        wait_for_queue(group, lambda s: s.queued == len(queued), "the saves queued")
         release()
         first.result(BOUND_SECONDS)
         returned = {o: future.result(BOUND_SECONDS) for o, future in saves.items()}

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
-from tradehall.store.group_commit import GroupCommit, PendingSave
+from tradehall.store.group_commit import GroupCommit, PendingSave, QueueState
 
 BOUND_SECONDS = 10.0
 
 
-def wait_until(condition: Callable[[], bool]) -> None:
-    """Wait for another thread to reach a state we can observe (bounded)."""
-    deadline = time.monotonic() + BOUND_SECONDS
-    while not condition():
-        assert time.monotonic() < deadline, "the other threads never got there"
-        time.sleep(0.001)
+def wait_for_queue(group: GroupCommit, reached: Callable[[QueueState], bool], what: str) -> None:
+    """Wait (bounded) for the other threads to bring the queue to a state: the group tells."""
+    assert group.wait_for(reached, BOUND_SECONDS), f"the queue never reached: {what}"
 
 
 class HeldBatches:
@@ -52,7 +48,7 @@ def test_saves_that_arrive_while_a_batch_is_written_form_the_next_batch() -> Non
         first = pool.submit(group.save, ["a"])
         assert commit.first_started.wait(BOUND_SECONDS)
         later = [pool.submit(group.save, [name, name]) for name in ("b", "c", "d")]
-        wait_until(lambda: group.queued() == 3)
+        wait_for_queue(group, lambda s: s.queued == 3, "saves queued")
         commit.release_first.set()
         results = [first.result(BOUND_SECONDS)] + [f.result(BOUND_SECONDS) for f in later]
 
@@ -76,7 +72,7 @@ def test_one_refused_save_fails_alone() -> None:
         assert commit.first_started.wait(BOUND_SECONDS)
         ok = pool.submit(group.save, ["b"])
         clash = pool.submit(group.save, ["clash"])
-        wait_until(lambda: group.queued() == 2)
+        wait_for_queue(group, lambda s: s.queued == 2, "saves queued")
         commit.release_first.set()
         first.result(BOUND_SECONDS)
         assert ok.result(BOUND_SECONDS) is not None
@@ -107,7 +103,7 @@ def test_a_failed_transaction_fails_every_save_of_its_batch_and_only_those() -> 
         assert started.wait(BOUND_SECONDS)
         failing.set()
         doomed: list[Future[object]] = [pool.submit(group.save, [n]) for n in ("b", "c")]
-        wait_until(lambda: group.queued() == 2)
+        wait_for_queue(group, lambda s: s.queued == 2, "saves queued")
         release.set()
         assert first.result(BOUND_SECONDS) == [1]
         for future in doomed:

@@ -45,6 +45,14 @@ class PendingSave:
 CommitBatch = Callable[[list[PendingSave]], None]
 
 
+@dataclass(frozen=True)
+class QueueState:
+    """What an observer may wait for: saves queued, and whether a batch is being written."""
+
+    queued: int
+    writing: bool
+
+
 @dataclass
 class BatchFigures:
     """What the group has written so far (read by tests and benchmarks)."""
@@ -60,7 +68,11 @@ class GroupCommit:
     def __init__(self, commit_batch: CommitBatch, *, max_batch: int = MAX_BATCH) -> None:
         self._commit_batch = commit_batch
         self._max_batch = max_batch
-        self._condition = threading.Condition()
+        lock = threading.Lock()
+        # Savers wait on the first; observers (tests, benchmarks) on the second, so a change
+        # that matters only to observers wakes no saver.
+        self._condition = threading.Condition(lock)
+        self._changed = threading.Condition(lock)
         self._queue: list[PendingSave] = []
         self._leading = False
         self.figures = BatchFigures()
@@ -72,6 +84,7 @@ class GroupCommit:
         pending = PendingSave(stored_events, side_writes)
         with self._condition:
             self._queue.append(pending)
+            self._changed.notify_all()
         while True:
             with self._condition:
                 while self._leading and not pending.done:
@@ -81,6 +94,7 @@ class GroupCommit:
                 self._leading = True
                 batch = self._queue[: self._max_batch]
                 del self._queue[: self._max_batch]
+                self._changed.notify_all()
             self._lead(batch)
         if pending.error is not None:
             raise pending.error
@@ -90,6 +104,13 @@ class GroupCommit:
         """Saves waiting for a batch (not the one being written)."""
         with self._condition:
             return len(self._queue)
+
+    def wait_for(self, reached: Callable[[QueueState], bool], timeout: float) -> bool:
+        """Block until the queue's state satisfies `reached` (or the timeout): whether it did."""
+        with self._changed:
+            return self._changed.wait_for(
+                lambda: reached(QueueState(len(self._queue), self._leading)), timeout
+            )
 
     def writing(self) -> bool:
         """Whether a batch is being written now."""
@@ -118,3 +139,4 @@ class GroupCommit:
                 self.figures.saves += len(batch)
                 self.figures.largest = max(self.figures.largest, len(batch))
                 self._condition.notify_all()
+                self._changed.notify_all()
