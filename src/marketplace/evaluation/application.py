@@ -213,13 +213,7 @@ class AwardCommands(Writes):
             tender.decide_lot(context, lot_id, LOT_NOT_AWARDED)
             return [tender]
 
-        return self._change_one(
-            evaluation_id_for(tender_id, lot_id),
-            expected_version,
-            lambda: self.lot_evaluation(tender_id, lot_id),
-            decide,
-            "the evaluation kept changing; try again",
-        )
+        return self._on_lot_with(tender_id, lot_id, expected_version, decide)
 
     def publish_award_notice(
         self,
@@ -241,13 +235,7 @@ class AwardCommands(Writes):
             tender.decide_lot(context, lot_id, LOT_AWARDED)
             return [tender]
 
-        return self._change_one(
-            evaluation_id_for(tender_id, lot_id),
-            expected_version,
-            lambda: self.lot_evaluation(tender_id, lot_id),
-            decide,
-            "the evaluation kept changing; try again",
-        )
+        return self._on_lot_with(tender_id, lot_id, expected_version, decide)
 
     def sign_contract(
         self,
@@ -265,13 +253,7 @@ class AwardCommands(Writes):
             calendar = self.working_calendar(published)
             return [evaluation.sign_contract(context, value, period, calendar)]
 
-        evaluation_saved = self._change_one(
-            evaluation_id_for(tender_id, lot_id),
-            expected_version,
-            lambda: self.lot_evaluation(tender_id, lot_id),
-            decide,
-            "the evaluation kept changing; try again",
-        )
+        evaluation_saved = self._on_lot_with(tender_id, lot_id, expected_version, decide)
         contract_id = self.lot_evaluation(tender_id, lot_id).contract_id
         assert contract_id is not None
         contract = self.contract(contract_id)
@@ -412,7 +394,22 @@ class AwardCommands(Writes):
         expected_version: int | None,
         decide: Callable[[LotEvaluation], None],
     ) -> Saved:
-        return self._change_alone(
+        def alone(evaluation: LotEvaluation) -> Sequence[Any]:
+            decide(evaluation)
+            return ()
+
+        return self._on_lot_with(tender_id, lot_id, expected_version, alone)
+
+    def _on_lot_with(
+        self,
+        tender_id: UUID,
+        lot_id: str,
+        expected_version: int | None,
+        decide: Callable[[LotEvaluation], Sequence[Any]],
+    ) -> Saved:
+        """`_on_lot` for a command that saves others with the evaluation (the tender, a
+        contract): `decide` returns them."""
+        return self._change_one(
             evaluation_id_for(tender_id, lot_id),
             expected_version,
             lambda: self.lot_evaluation(tender_id, lot_id),
