@@ -146,8 +146,8 @@ async def directory_page(
         select(
             *(page.c[name] for name in _ENTRY_COLUMNS),
             page.c.total,
-            _gathered(dialect, directory_member_regions, "region", page.c.organisation_id),
-            _gathered(dialect, directory_member_cpv, "cpv_code", page.c.organisation_id),
+            gathered(dialect, directory_member_regions, "region", page.c.organisation_id),
+            gathered(dialect, directory_member_cpv, "cpv_code", page.c.organisation_id),
             quality_marks.c.status.label("mark_status"),
             quality_marks.c.certificate_number,
         )
@@ -168,8 +168,8 @@ async def directory_page(
         entries=[
             DirectoryEntry(
                 **{name: row._mapping[name] for name in _ENTRY_COLUMNS},
-                regions=_codes_of(row.region),
-                cpv_codes=_codes_of(row.cpv_code),
+                regions=codes_of(row.region),
+                cpv_codes=codes_of(row.cpv_code),
                 mark_status=row.mark_status,
                 certificate_number=row.certificate_number,
             )
@@ -179,22 +179,23 @@ async def directory_page(
     )
 
 
-def _gathered(dialect: str, table: Table, code: str, owner: Any) -> Any:
-    """The owner's codes in `table` (its column `code`), in order, as one value labelled
-    `code`: an array on PostgreSQL, a JSON array on SQLite (NULL for none, on both)."""
+def gathered(dialect: str, table: Table, code: str, owner: Any, *only: Any) -> Any:
+    """The owner's codes in `table` (its column `code`; only the rows `only` keeps), in order,
+    as one value labelled `code`: an array on PostgreSQL, a JSON array on SQLite (NULL or an
+    empty array for none)."""
     column = table.c[code]
-    mine = table.c.organisation_id == owner
+    mine = and_(table.c.organisation_id == owner, *only)
     if dialect == "postgresql":
-        gathered = select(func.array_agg(aggregate_order_by(column, column))).where(mine)
+        codes = select(func.array_agg(aggregate_order_by(column, column))).where(mine)
     else:
         # Correlated by name: SQLAlchemy leaves a subquery in FROM uncorrelated otherwise.
         ordered = select(column).where(mine).order_by(column).correlate(owner.table).subquery()
-        gathered = select(func.json_group_array(ordered.c[code]))
-    return gathered.scalar_subquery().label(code)
+        codes = select(func.json_group_array(ordered.c[code]))
+    return codes.scalar_subquery().label(code)
 
 
-def _codes_of(value: Any) -> list[str]:
-    """The codes `_gathered` read: a list (PostgreSQL), JSON text (SQLite) or NULL."""
+def codes_of(value: Any) -> list[str]:
+    """The codes `gathered` read: a list (PostgreSQL), JSON text (SQLite) or NULL."""
     if value is None:
         return []
     if isinstance(value, str):

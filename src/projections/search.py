@@ -24,20 +24,39 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, and_, bindparam, delete, exists, func, not_, or_, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.base import Projection
 from projections.codes import (
     CPV_LENGTH,
     REGION_LENGTH,
-    codes_by_owner,
     cpv_rows,
     in_cpv,
     in_regions,
     region_rows,
 )
-from projections.directory import LISTED_STATUSES, PROFILE_UPDATED, DirectoryEntry
+from projections.directory import (
+    LISTED_STATUSES,
+    PROFILE_UPDATED,
+    DirectoryEntry,
+    codes_of,
+    gathered,
+)
 from projections.events import RecordedEvent
 from projections.folding import Row, delete_rows, insert_rows, load_rows, save_rows, storable
 from projections.listings import LISTING_EVENTS, STATE_AFTER, listing_details
@@ -360,31 +379,26 @@ async def search_directory(
     connection: AsyncConnection, filters: SearchFilters, *, after: Cursor | None, limit: int
 ) -> SearchPage:
     """Listed members matching the query, best first (with words: by rank, then name and id;
-    without: by name and id), a page after `after`; the total and facets of the whole query."""
+    without: by name and id), a page after `after`; the total and facets of the whole query.
+
+    Two statements: the page, each member's regions, profile codes and mark gathered in it; then
+    the total and every facet, from the members found, found once."""
     where = and_(*_conditions(connection, filters))
     ranked = filters.terms is not None
     score = rank(connection.dialect, DIRECTORY_TEXT, filters.terms or []).label("rank")
     name = directory_search.c.name
-    query = select(directory_search, score).where(where)
+    query = select(*(directory_search.c[column] for column in _PAGE_COLUMNS), score).where(where)
     if after is not None:
         later = or_(name > after.name, and_(name == after.name, after.organisation_id < _KEY))
         if ranked:
             last = after.rank or 0
             later = or_(score < last, and_(score == last, later))
         query = query.where(later)
-    order = [name, _KEY]
-    rows = (
-        await connection.execute(
-            query.order_by(*([score.desc()] if ranked else []), *order).limit(limit + 1)
-        )
-    ).all()
+    best = [score.desc()] if ranked else []
+    page = query.order_by(*best, name, _KEY).limit(limit + 1).subquery("page")
+    rows = (await connection.execute(_gathered_page(connection, page, ranked))).all()
     more, rows = len(rows) > limit, rows[:limit]
-    ids = [row.organisation_id for row in rows]
-    entries = await _entries(connection, rows, ids)
-    hits = [
-        SearchHit(entry, row.rank if ranked else None)
-        for entry, row in zip(entries, rows, strict=True)
-    ]
+    hits = [SearchHit(_entry(row), row.rank if ranked else None) for row in rows]
     last_row = rows[-1] if more and rows else None
     cursor = (
         Cursor(rank=last_row.rank if ranked else None, name=last_row.name,
@@ -395,89 +409,88 @@ async def search_directory(
     return SearchPage(hits=hits, next=cursor, total=total, facets=facets)
 
 
-async def _entries(
-    connection: AsyncConnection, rows: Sequence[Any], ids: list[UUID]
-) -> list[DirectoryEntry]:
-    regions = await codes_by_owner(
-        connection, directory_search_regions, "organisation_id", "region", ids
-    )
-    codes: dict[UUID, list[str]] = {org: [] for org in ids}
-    marks: dict[UUID, tuple[str, str]] = {}
-    if ids:
-        for org, code in await connection.execute(
-            select(directory_search_cpv.c.organisation_id, directory_search_cpv.c.cpv_code)
-            .where(
-                directory_search_cpv.c.organisation_id.in_(ids),
-                directory_search_cpv.c.source == PROFILE,
-            )
-            .order_by(directory_search_cpv.c.cpv_code)
-        ):
-            codes[org].append(code)
-        for org, status, number in await connection.execute(
-            select(
-                quality_marks.c.organisation_id,
-                quality_marks.c.status,
-                quality_marks.c.certificate_number,
-            ).where(quality_marks.c.organisation_id.in_(ids))
-        ):
-            marks[org] = (status, number)
-    return [
-        DirectoryEntry(
-            organisation_id=row.organisation_id,
-            name=row.name,
-            legal_form=row.legal_form,
-            social_purpose=row.social_purpose,
-            regions=regions[row.organisation_id],
-            cpv_codes=codes[row.organisation_id],
-            admitted_at=row.admitted_at,
-            mark_status=marks.get(row.organisation_id, (None, None))[0],
-            certificate_number=marks.get(row.organisation_id, (None, None))[1],
+# The directory_search columns a page reads.
+_PAGE_COLUMNS = ("organisation_id", "name", "legal_form", "social_purpose", "admitted_at")
+
+
+def _gathered_page(connection: AsyncConnection, page: Any, ranked: bool) -> Any:
+    """The page's rows in its order, each with its regions and profile codes gathered and its
+    quality mark (any status) joined."""
+    dialect, owner, qm = connection.dialect.name, page.c.organisation_id, quality_marks
+    cpv = directory_search_cpv
+    return (
+        select(
+            page,
+            gathered(dialect, directory_search_regions, "region", owner),
+            gathered(dialect, cpv, "cpv_code", owner, cpv.c.source == PROFILE),
+            qm.c.status.label("mark_status"),
+            qm.c.certificate_number,
         )
-        for row in rows
-    ]
+        .select_from(page.outerjoin(qm, qm.c.organisation_id == owner))
+        .order_by(*([page.c.rank.desc()] if ranked else []), page.c.name, owner)
+    )
+
+
+def _entry(row: Any) -> DirectoryEntry:
+    return DirectoryEntry(
+        organisation_id=row.organisation_id,
+        name=row.name,
+        legal_form=row.legal_form,
+        social_purpose=row.social_purpose,
+        regions=codes_of(row.region),
+        cpv_codes=codes_of(row.cpv_code),
+        admitted_at=row.admitted_at,
+        mark_status=row.mark_status,
+        certificate_number=row.certificate_number,
+    )
 
 
 async def _facets(connection: AsyncConnection, where: Any) -> tuple[Facets, int]:
     """Counts of the members the query finds: by legal form, by ITL1 region served (once per
-    ITL1: its regions' first three characters), by CPV division (two digits) and mark."""
-    found = select(_KEY).where(where).scalar_subquery()
-    forms = {
-        form: int(count)
-        for form, count in await connection.execute(
-            select(directory_search.c.legal_form, func.count())
-            .where(where)
-            .group_by(directory_search.c.legal_form)
+    ITL1: its regions' first three characters), by CPV division (two digits) and mark.
+
+    One statement: the members found once (a materialised CTE: the filters run once, not once a
+    facet), every count from them."""
+    found = (
+        select(
+            _KEY.label("organisation_id"),
+            directory_search.c.legal_form,
+            case((_HOLDS_MARK, 1), else_=0).label("held"),
         )
-    }
-    itl1 = func.substr(directory_search_regions.c.region, 1, 3)
-    regions = {
-        code: int(count)
-        for code, count in await connection.execute(
-            select(itl1, func.count(directory_search_regions.c.organisation_id.distinct()))
-            .where(directory_search_regions.c.organisation_id.in_(found))
-            .group_by(itl1)
-        )
-    }
-    division = func.substr(directory_search_cpv.c.cpv_stem, 1, 2)
-    divisions = {
-        code: int(count)
-        for code, count in await connection.execute(
-            select(division, func.count(directory_search_cpv.c.organisation_id.distinct()))
-            .where(directory_search_cpv.c.organisation_id.in_(found))
-            .group_by(division)
-        )
-    }
-    held = (
-        await connection.execute(
-            select(func.count()).select_from(directory_search).where(where, _HOLDS_MARK)
-        )
-    ).scalar_one()
+        .where(where)
+        .cte("found")
+        .prefix_with("MATERIALIZED")
+    )
+    regions, cpv = directory_search_regions, directory_search_cpv
+    itl1 = func.substr(regions.c.region, 1, 3)
+    division = func.substr(cpv.c.cpv_stem, 1, 2)
+    counts = union_all(
+        select(_kind("legal_form"), found.c.legal_form, func.count()).group_by(found.c.legal_form),
+        select(_kind("mark"), _kind(""), func.coalesce(func.sum(found.c.held), 0)),
+        select(_kind("region"), itl1, func.count(regions.c.organisation_id.distinct()))
+        .select_from(regions.join(found, found.c.organisation_id == regions.c.organisation_id))
+        .group_by(itl1),
+        select(_kind("cpv_division"), division, func.count(cpv.c.organisation_id.distinct()))
+        .select_from(cpv.join(found, found.c.organisation_id == cpv.c.organisation_id))
+        .group_by(division),
+    )
+    by_kind: dict[str, dict[str, int]] = {
+        "legal_form": {}, "mark": {}, "region": {}, "cpv_division": {}
+    }  # fmt: skip
+    for kind, key, count in await connection.execute(counts):
+        by_kind[kind][key] = int(count)
+    forms, held = by_kind["legal_form"], by_kind["mark"].get("", 0)
     total = sum(forms.values())
     facets = Facets(
         legal_form=forms,
-        region=regions,
-        cpv_division=divisions,
-        mark_held=int(held),
-        mark_not_held=total - int(held),
+        region=by_kind["region"],
+        cpv_division=by_kind["cpv_division"],
+        mark_held=held,
+        mark_not_held=total - held,
     )
     return facets, total
+
+
+def _kind(name: str) -> Any:
+    """A constant text column (inline: a bound parameter has no type in a UNION's branch)."""
+    return literal_column(f"'{name}'")
