@@ -80,9 +80,13 @@ def not_queued(
 
 
 class NoticeFollower(Projection):
-    """A notice writer: its rows are a record of messages, so it is never rebuilt."""
+    """A notice writer: its rows are a record of messages, so it is never rebuilt. Its links
+    start with `public_url` (no trailing slash)."""
 
     rebuildable = False
+
+    def __init__(self, public_url: str) -> None:
+        self.public_url = public_url.rstrip("/")
 
     def clear(self, connection: Connection) -> None:
         raise RuntimeError("the outbox is a record of messages, not a projection: never rebuilt")

@@ -381,9 +381,6 @@ class AwardNoticeWriter(NoticeFollower):
     logs = ("marketplace",)
     tables = (award_notice_tenders, award_notice_bids, outbox_messages)
 
-    def __init__(self, public_url: str) -> None:
-        self.public_url = public_url.rstrip("/")
-
     def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
         relevant = [e for e in events if e.name in _HANDLED]
         if not relevant:

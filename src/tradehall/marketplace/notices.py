@@ -102,9 +102,6 @@ class TenderNoticeWriter(NoticeFollower):
         outbox_messages,
     )
 
-    def __init__(self, public_url: str) -> None:
-        self.public_url = public_url.rstrip("/")
-
     def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
         relevant = [e for e in events if e.name in _HANDLED]
         if not relevant:

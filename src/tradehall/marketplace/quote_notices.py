@@ -127,9 +127,6 @@ class QuoteNoticeWriter(NoticeFollower):
     logs = ("marketplace",)
     tables = (quote_notice_requests, outbox_messages)
 
-    def __init__(self, public_url: str) -> None:
-        self.public_url = public_url.rstrip("/")
-
     def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
         relevant = [e for e in events if e.name in _HANDLED]
         if not relevant:

@@ -117,9 +117,6 @@ class NoticeWriter(NoticeFollower):
     logs = ("membership",)
     tables = (notice_organisations, outbox_messages)
 
-    def __init__(self, public_url: str) -> None:
-        self.public_url = public_url.rstrip("/")
-
     def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
         # Names as stored before the batch, for the organisations it did not register; each
         # event is then told under the name as it stood (a profile change may rename).

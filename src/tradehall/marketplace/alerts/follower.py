@@ -229,9 +229,6 @@ class AlertFollower(NoticeFollower):
     logs = ("marketplace",)
     tables = (alert_searches, alert_items, alerts, outbox_messages)
 
-    def __init__(self, public_url: str) -> None:
-        self.public_url = public_url.rstrip("/")
-
     def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
         relevant = [e for e in events if e.name in _HANDLED]
         if not relevant:

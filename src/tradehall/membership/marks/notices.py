@@ -102,9 +102,6 @@ class MarkNoticeWriter(NoticeFollower):
     logs = ("marks",)
     tables = (mark_notice_organisations, outbox_messages)
 
-    def __init__(self, public_url: str) -> None:
-        self.public_url = public_url.rstrip("/")
-
     def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
         first: dict[UUID, Row] = {
             e.originator_id: {
