@@ -28,6 +28,7 @@ from sharedkernel.errors import Conflict, DomainError
 from sharedkernel.events import CLOCK, Context
 from tradehall.clock import Clock
 from tradehall.identity.sessions import purge_expired
+from tradehall.membership.parts import MembershipParts
 from tradehall.services import Threads
 from tradehall.settings import Settings
 
@@ -51,21 +52,13 @@ class _Notifications(Protocol):
     ) -> Sequence[Any]: ...
 
 
-class ClockParts(Protocol):
+class ClockParts(MembershipParts, Protocol):
     """What a tick uses: the membership Application (its log and `observe_time`), the clock and
     threads, and the database and the settings (the throttles' decay) for purging expired
     sessions and throttles."""
 
     @property
-    def membership(self) -> MembershipApp: ...
-    @property
-    def engine(self) -> AsyncEngine: ...
-    @property
-    def clock(self) -> Clock: ...
-    @property
     def settings(self) -> Settings: ...
-
-    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T: ...
 
 
 @dataclass(frozen=True)
