@@ -21,30 +21,40 @@ The buyer's read never sees them: they are nobody's tender here.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, Final
 from uuid import UUID
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     ColumnElement,
     Integer,
     Select,
+    String,
     and_,
+    bindparam,
     case,
+    column,
     exists,
     false,
     func,
     literal,
+    literal_column,
     or_,
     select,
     true,
+    type_coerce,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import TypeEngine
 
+from projections.directory import codes_of
 from projections.matching_score import (
     CPV_POINTS_A_LEVEL,
     MARK_POINTS,
@@ -497,121 +507,183 @@ async def _explain_members(
 # A member's open lots -------------------------------------------------------------------------
 
 
-def _lot_parts(
-    prefixes: Sequence[str],
-    regions: Sequence[str],
-    divisions: Mapping[str, tuple[int, int, int, int]],
-    parents: Mapping[str, str | None],
-    now: datetime,
-) -> Any | None:
-    """Per open lot, each part's raw figure for a member with these prefixes, regions and
-    division figures (listings, capacity, won, delivered): the lots' prefix rows and their
-    tenders' region rows found by index, kept to open lots (a join by key: lots closed long ago
-    are never grouped), put together and grouped. None if there is nothing to look for."""
-    lp, tr, ml = match_lot_prefixes, match_tender_regions, match_lots
-    zero, big_zero = literal(0, Integer), literal(0, BigInteger)
-    region_points = tender_region_points(regions, parents)
-    open_lot = and_(
+@dataclass(frozen=True)
+class _Member:
+    """What a member's recommendations need of it, read in one statement."""
+
+    member: bool
+    listed: bool
+    marked: bool
+    prefixes: list[str]
+    regions: list[str]
+    divisions: dict[str, tuple[int, int, int, int]]  # listings, capacity, won, delivered
+
+
+def _kind(name: str) -> Any:
+    """A constant text column (inline: a bound parameter has no type in a UNION's branch)."""
+    return literal_column(f"'{name}'")
+
+
+def _member_statement() -> Any:
+    """A member's row, prefixes, regions and division figures: one row each, a kind apiece
+    (the member's row: its flags as 0 or 1 in the figures' columns)."""
+    mm, mp = match_members, match_member_prefixes
+    mr, md = match_member_regions, match_member_divisions
+    org = bindparam("organisation_id", type_=mm.c.organisation_id.type)
+    zero: ColumnElement[int] = literal_column("0")
+
+    def flag(condition: Any) -> ColumnElement[int]:
+        return case((condition, 1), else_=0)
+
+    return union_all(
+        select(
+            _kind("member"),
+            _kind(""),
+            flag(mm.c.member.is_(True)),
+            flag(mm.c.listed.is_(True)),
+            flag(_has_valid_mark(mm.c.organisation_id)),
+            zero,
+        ).where(mm.c.organisation_id == org),
+        select(_kind("prefix"), mp.c.prefix, zero, zero, zero, zero).where(
+            mp.c.organisation_id == org
+        ),
+        select(_kind("region"), mr.c.region, zero, zero, zero, zero).where(
+            mr.c.organisation_id == org
+        ),
+        select(
+            _kind("division"),
+            md.c.division,
+            md.c.listings,
+            md.c.capacity_minor,
+            md.c.won,
+            md.c.delivered,
+        ).where(md.c.organisation_id == org),
+    )
+
+
+_MEMBER = _member_statement()
+
+
+async def _member(connection: AsyncConnection, organisation_id: UUID) -> _Member | None:
+    flags: tuple[int, int, int] | None = None
+    prefixes: list[str] = []
+    regions: list[str] = []
+    divisions: dict[str, tuple[int, int, int, int]] = {}
+    for kind, code, a, b, c, d in await connection.execute(
+        _MEMBER, {"organisation_id": organisation_id}
+    ):
+        if kind == "member":
+            flags = (a, b, c)
+        elif kind == "prefix":
+            prefixes.append(code)
+        elif kind == "region":
+            regions.append(code)
+        else:
+            divisions[code] = (int(a), int(b), int(c), int(d))
+    if flags is None:
+        return None
+    member, listed, marked = (bool(flag) for flag in flags)
+    return _Member(member, listed, marked, prefixes, regions, divisions)
+
+
+# Rows given to one fixed statement at execution: (name, its columns and their types).
+_PREFIXES = ("prefixes", (("prefix", String()),))
+_REGION_POINTS = ("region_points", (("region", String()), ("points", Integer())))
+_FIGURES = (
+    "figures",
+    (("division", String()), ("capacity", BigInteger()), ("track", Integer()),
+     ("listings", Integer())),
+)  # fmt: skip
+_Bound = tuple[str, tuple[tuple[str, TypeEngine[Any]], ...]]
+
+
+def _bound_rows(dialect: str, bound: _Bound) -> Any:
+    """A table of rows bound at execution (`_bound_values`), so the statement is the same
+    whatever their number: on PostgreSQL one array a column, unnested together; on SQLite a
+    JSON array of rows, read by json_each."""
+    name, columns = bound
+    if dialect == "postgresql":
+        arrays = (bindparam(f"{name}_{c}", type_=ARRAY(type_)) for c, type_ in columns)
+        typed = (column(c, type_) for c, type_ in columns)
+        return func.unnest(*arrays).table_valued(*typed).render_derived(name=name)
+    rows = func.json_each(bindparam(name, type_=String())).table_valued("value").alias(name + "_j")
+    return select(
+        *(
+            type_coerce(func.json_extract(rows.c.value, f"$[{i}]"), type_).label(c)
+            for i, (c, type_) in enumerate(columns)
+        )
+    ).subquery(name)
+
+
+def _bound_values(dialect: str, bound: _Bound, rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
+    name, columns = bound
+    if dialect == "postgresql":
+        return {f"{name}_{c}": [row[i] for row in rows] for i, (c, _) in enumerate(columns)}
+    return {name: json.dumps([list(row) for row in rows])}
+
+
+def _open_lot(now: Any) -> ColumnElement[bool]:
+    ml = match_lots
+    return and_(
         # Inline, not a parameter: a prepared statement's generic plan then still knows how
         # few lots are open.
         ml.c.status == literal(OPEN_STATUS, literal_execute=True),
         ml.c.deadline > now,
     )
-    by_prefix = lp.join(ml, and_(ml.c.tender_id == lp.c.tender_id, ml.c.lot_id == lp.c.lot_id))
-    found = []
-    keys = [lp.c.tender_id, lp.c.lot_id]
-    if prefixes:
-        found.append(
-            _branch(keys, [_level(lp.c.prefix), zero, big_zero, zero, zero])
-            .select_from(by_prefix)
-            .where(lp.c.prefix.in_(prefixes), open_lot)
-        )
-    if region_points:
-        found.append(
-            _branch(
-                [ml.c.tender_id, ml.c.lot_id],
-                [zero, _points_of(tr.c.region, region_points), big_zero, zero, zero],
-            )
-            .select_from(tr.join(ml, ml.c.tender_id == tr.c.tender_id))
-            .where(tr.c.region.in_(region_points), open_lot)
-        )
-    if divisions:
-        # The member's own figures, a constant per division: no join with its rows.
-        def per_division(points: Any) -> ColumnElement[int]:
-            return case(
-                {d: points(figures) for d, figures in divisions.items()},
-                value=lp.c.prefix,
-                else_=0,
-            )
 
-        found.append(
-            _branch(
-                keys,
-                [
-                    zero,
-                    zero,
-                    per_division(lambda f: f[1]),
-                    per_division(lambda f: track_points(f[2], f[3])),
-                    per_division(lambda f: listing_points(f[0])),
-                ],
+
+def _lot_parts(dialect: str, now: Any) -> Any:
+    """Per open lot, each part's raw figure for the member whose prefixes, region points and
+    division figures are bound: the lots' prefix rows and their tenders' region rows found by
+    index, kept to open lots (a join by key: lots closed long ago are never grouped), put
+    together and grouped."""
+    lp, tr, ml = match_lot_prefixes, match_tender_regions, match_lots
+    prefixes = _bound_rows(dialect, _PREFIXES)
+    points = _bound_rows(dialect, _REGION_POINTS)
+    figures = _bound_rows(dialect, _FIGURES)
+    zero, big_zero = literal(0, Integer), literal(0, BigInteger)
+    open_lot = _open_lot(now)
+    by_prefix = lp.join(ml, and_(ml.c.tender_id == lp.c.tender_id, ml.c.lot_id == lp.c.lot_id))
+    keys = [lp.c.tender_id, lp.c.lot_id]
+    found = [
+        _branch(keys, [_level(lp.c.prefix), zero, big_zero, zero, zero])
+        .select_from(by_prefix)
+        .where(lp.c.prefix.in_(select(prefixes.c.prefix)), open_lot),
+        _branch([ml.c.tender_id, ml.c.lot_id], [zero, points.c.points, big_zero, zero, zero])
+        .select_from(
+            tr.join(points, points.c.region == tr.c.region).join(
+                ml, ml.c.tender_id == tr.c.tender_id
             )
-            .select_from(by_prefix)
-            .where(lp.c.prefix.in_(divisions), open_lot)
         )
+        .where(open_lot),
+        # The member's own figures per division: joined by the lot's division prefix.
+        _branch(keys, [zero, zero, figures.c.capacity, figures.c.track, figures.c.listings])
+        .select_from(by_prefix.join(figures, figures.c.division == lp.c.prefix))
+        .where(open_lot),
+    ]
     return _grouped(found, ["tender_id", "lot_id"])
 
 
-async def recommended_lots(
-    connection: AsyncConnection,
-    organisation_id: UUID,
-    parents: Mapping[str, str | None],
-    now: datetime,
-    limit: int,
-) -> Recommendations:
-    """The open lots (active, deadline after `now`, not its own) the member matches and is not
-    excluded from, best first (ties: deadline, then tender and lot ids)."""
-    member = (
-        await connection.execute(
-            select(match_members.c.member, match_members.c.listed).where(
-                match_members.c.organisation_id == organisation_id
-            )
-        )
-    ).first()
-    if member is None or not member.member:
-        return Recommendations("not a member", [])
-    if not member.listed:
-        return Recommendations("not in good standing", [])
-    mp, mr, md = match_member_prefixes, match_member_regions, match_member_divisions
-    prefixes = list(
-        (
-            await connection.execute(
-                select(mp.c.prefix).where(mp.c.organisation_id == organisation_id)
-            )
-        ).scalars()
-    )
-    regions = list(
-        (
-            await connection.execute(
-                select(mr.c.region).where(mr.c.organisation_id == organisation_id)
-            )
-        ).scalars()
-    )
-    divisions = {
-        row.division: (row.listings, row.capacity_minor, row.won, row.delivered)
-        for row in await connection.execute(
-            select(md).where(md.c.organisation_id == organisation_id)
-        )
-    }
-    marked = bool(
-        (await connection.execute(select(_has_valid_mark(literal(organisation_id))))).scalar()
-    )
-    parts = _lot_parts(prefixes, regions, divisions, parents, now)
-    if parts is None:  # no code and no region: nothing can match
-        return Recommendations("in good standing", [])
+def _gathered_regions(dialect: str, tender_id: Any) -> Any:
+    """A tender's regions, as one value: an array (PostgreSQL) or JSON text (SQLite)."""
+    tr = match_tender_regions.alias("named")
+    mine = tr.c.tender_id == tender_id
+    if dialect == "postgresql":
+        return select(func.array_agg(tr.c.region)).where(mine).scalar_subquery()
+    return select(func.json_group_array(tr.c.region)).where(mine).scalar_subquery()
+
+
+@cache
+def _recommended_statement(dialect: str) -> Select[Any]:
+    """The member's best open lots, scored and ranked: one statement for every member, its
+    figures bound (`_recommended_values`)."""
     ml = match_lots
+    now = bindparam("now", type_=ml.c.deadline.type)
+    organisation_id = bindparam("organisation_id", type_=match_members.c.organisation_id.type)
+    parts = _lot_parts(dialect, now)
     cpv_points = parts.c.level * CPV_POINTS_A_LEVEL
     region_part = case((ml.c.restricted.is_(True), parts.c.region), else_=REGION_SAME)
-    mark_points = literal(MARK_POINTS if marked else 0)
+    mark_points = bindparam("mark_points", type_=Integer())
     capacity = _capacity(parts.c.capacity, ml.c.value_minor)
     total = cpv_points + region_part + mark_points + capacity + parts.c.track + parts.c.listings
     buyer = match_members.alias("buyer")
@@ -630,120 +702,149 @@ async def recommended_lots(
         or_(parts.c.level > 0, and_(ml.c.restricted.is_(True), parts.c.region > 0)),
         # ... and is not excluded: outside the regions, or without a mark the tender requires.
         or_(ml.c.restricted.is_(False), parts.c.region > 0, unread),
+        or_(bindparam("marked", type_=Boolean()), ml.c.quality_mark_required.is_(False)),
         # An outside opportunity is shown with where it came from, or not at all.
         or_(~outside, oo.c.opportunity_id.is_not(None)),
     ]
-    if not marked:
-        conditions.append(ml.c.quality_mark_required.is_(False))
-    rows = (
-        await connection.execute(
-            select(
-                ml.c.tender_id,
-                ml.c.lot_id,
-                ml.c.tender_title,
-                ml.c.lot_title,
-                ml.c.buyer_id,
-                buyer.c.name.label("buyer_name"),
-                ml.c.deadline,
-                ml.c.value_minor,
-                ml.c.currency,
-                ml.c.cpv_codes,
-                ml.c.restricted,
-                oo.c.source,
-                oo.c.url,
-                oo.c.ocid,
-                oo.c.vcse,
-                oo.c.title.label("outside_title"),
-                oo.c.buyer_name.label("outside_buyer_name"),
-                oo.c.unresolved_regions,
-                cpv_points.label("cpv"),
-                region_part.label("region"),
-                mark_points.label("mark"),
-                capacity.label("capacity"),
-                parts.c.track.label("track"),
-                parts.c.listings.label("listings"),
-                total.label("total"),
-            )
-            .select_from(
-                parts.join(
-                    ml, and_(ml.c.tender_id == parts.c.tender_id, ml.c.lot_id == parts.c.lot_id)
-                )
-                .outerjoin(buyer, buyer.c.organisation_id == ml.c.buyer_id)
-                .outerjoin(oo, and_(outside, oo.c.opportunity_id == ml.c.tender_id))
-            )
-            .where(*conditions)
-            .order_by(
-                total.desc(),
-                cpv_points.desc(),
-                region_part.desc(),
-                ml.c.deadline,
-                ml.c.tender_id,
-                ml.c.lot_id,
-            )
-            .limit(limit)
+    return (
+        select(
+            ml.c.tender_id,
+            ml.c.lot_id,
+            ml.c.tender_title,
+            ml.c.lot_title,
+            ml.c.buyer_id,
+            buyer.c.name.label("buyer_name"),
+            ml.c.deadline,
+            ml.c.value_minor,
+            ml.c.currency,
+            ml.c.cpv_codes,
+            ml.c.restricted,
+            oo.c.source,
+            oo.c.url,
+            oo.c.ocid,
+            oo.c.vcse,
+            oo.c.title.label("outside_title"),
+            oo.c.buyer_name.label("outside_buyer_name"),
+            oo.c.unresolved_regions,
+            cpv_points.label("cpv"),
+            region_part.label("region"),
+            mark_points.label("mark"),
+            capacity.label("capacity"),
+            parts.c.track.label("track"),
+            parts.c.listings.label("listings"),
+            total.label("total"),
+            _gathered_regions(dialect, ml.c.tender_id).label("tender_regions"),
         )
-    ).all()
-    tender_regions = await _regions_of(connection, {row.tender_id for row in rows})
-    items = []
-    for row in rows:
-        codes = _codes(row.cpv_codes)
-        lot_divisions = divisions_of(codes)
-        named = tender_regions.get(row.tender_id, [])
-        if row.restricted and not named:
-            places = ", ".join(_codes(row.unresolved_regions or "[]"))
-            region = f"no place it names was read as a region ({places}): not scored"
-        else:
-            region = region_detail(named, regions, parents)[1]
-        facts = _Facts(
-            cpv=cpv_detail(prefixes, codes)[1],
-            region=region,
-            divisions={d: f for d, f in divisions.items() if d in lot_divisions},
+        .select_from(
+            parts.join(ml, and_(ml.c.tender_id == parts.c.tender_id, ml.c.lot_id == parts.c.lot_id))
+            .outerjoin(buyer, buyer.c.organisation_id == ml.c.buyer_id)
+            .outerjoin(oo, and_(outside, oo.c.opportunity_id == ml.c.tender_id))
         )
-        parts_of = facts.parts(row, row.value_minor, row.currency)
-        if row.buyer_id != OUTSIDE_BUYER:
-            items.append(
-                Recommendation(
-                    source=SOURCE,
-                    tender_id=row.tender_id,
-                    lot_id=row.lot_id,
-                    tender_title=row.tender_title,
-                    lot_title=row.lot_title,
-                    buyer_id=row.buyer_id,
-                    buyer_name=row.buyer_name,
-                    deadline=row.deadline,
-                    score=int(row.total),
-                    parts=parts_of,
-                )
-            )
-            continue
-        items.append(
-            Recommendation(
-                source=row.source,
-                tender_id=row.tender_id,
-                lot_id=row.lot_id,
-                tender_title=row.outside_title,
-                lot_title=row.outside_title,
-                buyer_id=None,
-                buyer_name=row.outside_buyer_name,
-                deadline=row.deadline,
-                score=int(row.total),
-                parts=parts_of,
-                url=row.url,
-                ocid=row.ocid,
-                vcse=row.vcse,
-            )
+        .where(*conditions)
+        .order_by(
+            total.desc(),
+            cpv_points.desc(),
+            region_part.desc(),
+            ml.c.deadline,
+            ml.c.tender_id,
+            ml.c.lot_id,
         )
-    return Recommendations("in good standing", items)
+        .limit(bindparam("limit", type_=Integer()))
+    )
 
 
-async def _regions_of(
-    connection: AsyncConnection, tender_ids: Iterable[UUID]
-) -> dict[UUID, list[str]]:
-    ids = list(tender_ids)
-    found: dict[UUID, list[str]] = {}
-    if ids:
-        for tender_id, region in await connection.execute(
-            select(match_tender_regions).where(match_tender_regions.c.tender_id.in_(ids))
-        ):
-            found.setdefault(tender_id, []).append(region)
-    return found
+def _recommended_values(
+    dialect: str,
+    organisation_id: UUID,
+    member: _Member,
+    parents: Mapping[str, str | None],
+    now: datetime,
+    limit: int,
+) -> dict[str, Any]:
+    region_points = tender_region_points(member.regions, parents)
+    figures = [
+        (d, f[1], track_points(f[2], f[3]), listing_points(f[0]))
+        for d, f in member.divisions.items()
+    ]
+    return {
+        "organisation_id": organisation_id,
+        "now": now,
+        "limit": limit,
+        "marked": member.marked,
+        "mark_points": MARK_POINTS if member.marked else 0,
+        **_bound_values(dialect, _PREFIXES, [(p,) for p in member.prefixes]),
+        **_bound_values(dialect, _REGION_POINTS, sorted(region_points.items())),
+        **_bound_values(dialect, _FIGURES, figures),
+    }
+
+
+async def recommended_lots(
+    connection: AsyncConnection,
+    organisation_id: UUID,
+    parents: Mapping[str, str | None],
+    now: datetime,
+    limit: int,
+) -> Recommendations:
+    """The open lots (active, deadline after `now`, not its own) the member matches and is not
+    excluded from, best first (ties: deadline, then tender and lot ids).
+
+    Two statements: the member's figures, then one fixed statement with them bound (the same
+    SQL for every member, compiled once)."""
+    member = await _member(connection, organisation_id)
+    if member is None or not member.member:
+        return Recommendations("not a member", [])
+    if not member.listed:
+        return Recommendations("not in good standing", [])
+    if not member.prefixes and not member.regions:  # no code and no region: nothing can match
+        return Recommendations("in good standing", [])
+    dialect = connection.dialect.name
+    values = _recommended_values(dialect, organisation_id, member, parents, now, limit)
+    rows = (await connection.execute(_recommended_statement(dialect), values)).all()
+    return Recommendations(
+        "in good standing", [_recommendation(row, member, parents) for row in rows]
+    )
+
+
+def _recommendation(row: Any, member: _Member, parents: Mapping[str, str | None]) -> Recommendation:
+    codes = _codes(row.cpv_codes)
+    lot_divisions = divisions_of(codes)
+    named = codes_of(row.tender_regions)
+    if row.restricted and not named:
+        places = ", ".join(_codes(row.unresolved_regions or "[]"))
+        region = f"no place it names was read as a region ({places}): not scored"
+    else:
+        region = region_detail(named, member.regions, parents)[1]
+    facts = _Facts(
+        cpv=cpv_detail(member.prefixes, codes)[1],
+        region=region,
+        divisions={d: f for d, f in member.divisions.items() if d in lot_divisions},
+    )
+    parts_of = facts.parts(row, row.value_minor, row.currency)
+    if row.buyer_id != OUTSIDE_BUYER:
+        return Recommendation(
+            source=SOURCE,
+            tender_id=row.tender_id,
+            lot_id=row.lot_id,
+            tender_title=row.tender_title,
+            lot_title=row.lot_title,
+            buyer_id=row.buyer_id,
+            buyer_name=row.buyer_name,
+            deadline=row.deadline,
+            score=int(row.total),
+            parts=parts_of,
+        )
+    return Recommendation(
+        source=row.source,
+        tender_id=row.tender_id,
+        lot_id=row.lot_id,
+        tender_title=row.outside_title,
+        lot_title=row.outside_title,
+        buyer_id=None,
+        buyer_name=row.outside_buyer_name,
+        deadline=row.deadline,
+        score=int(row.total),
+        parts=parts_of,
+        url=row.url,
+        ocid=row.ocid,
+        vcse=row.vcse,
+    )
