@@ -71,14 +71,7 @@ class SealingKeys:
     def existing_tender_key(self, tender_id: UUID) -> bytes | None:
         """The tender's data key if one is stored; never makes one (a reader of sealed data)."""
         _check_tender_id(tender_id)
-        cached = self._cached(tender_id)
-        if cached is not None:
-            return cached
-        with self.engine.connect() as connection:
-            row = _row(connection, tender_id)
-        if row is None:
-            return None
-        return self._remember(tender_id, self._unwrap(row, TENDER))
+        return self._stored(tender_id, TENDER)
 
     def unsettled_tenders(self) -> list[UUID]:
         """Tenders with a key whose bids are not yet settled (opened), oldest first."""
@@ -152,27 +145,35 @@ class SealingKeys:
         with self._lock:
             return self._cache.setdefault(key_id, key)
 
-    def _get_or_create(self, key_id: UUID, purpose: str, at: datetime | None) -> bytes:
+    def _stored(self, key_id: UUID, purpose: str) -> bytes | None:
+        """The key in memory, else its stored row's (unwrapped, then kept); None if not stored."""
         cached = self._cached(key_id)
         if cached is not None:
             return cached
         with self.engine.connect() as connection:
             row = _row(connection, key_id)
         if row is None:
-            fresh = os.urandom(KEY_BYTES)
-            with self.engine.begin() as connection:
-                connection.execute(
-                    _insert_unless_present(connection).values(
-                        key_id=key_id,
-                        purpose=purpose,
-                        wrapped=self._wrap(key_id, purpose, fresh),
-                        master_fingerprint=self.master.current_fingerprint,
-                        created_at=at or datetime.now(UTC),
-                        settled_at=None,
-                    )
+            return None
+        return self._remember(key_id, self._unwrap(row, purpose))
+
+    def _get_or_create(self, key_id: UUID, purpose: str, at: datetime | None) -> bytes:
+        stored = self._stored(key_id, purpose)
+        if stored is not None:
+            return stored
+        fresh = os.urandom(KEY_BYTES)
+        with self.engine.begin() as connection:
+            connection.execute(
+                _insert_unless_present(connection).values(
+                    key_id=key_id,
+                    purpose=purpose,
+                    wrapped=self._wrap(key_id, purpose, fresh),
+                    master_fingerprint=self.master.current_fingerprint,
+                    created_at=at or datetime.now(UTC),
+                    settled_at=None,
                 )
-                row = _row(connection, key_id)  # ours, or the one another process stored first
-            assert row is not None
+            )
+            row = _row(connection, key_id)  # ours, or the one another process stored first
+        assert row is not None
         return self._remember(key_id, self._unwrap(row, purpose))
 
     def _wrap(self, key_id: UUID, purpose: str, key: bytes) -> bytes:
