@@ -45,6 +45,7 @@ from tradehall.marketplace.outside.feed import ocds_feed_tick, poll_ocds_feed
 from tradehall.marketplace.quote_notices import QuoteNoticeWriter
 from tradehall.marketplace.working_days import working_calendar
 from tradehall.membership.evidence import DirectoryFileStore, EvidenceIntake
+from tradehall.membership.evidence.stores import evidence_files, staged_intake
 from tradehall.services import Services
 from tradehall.settings import Settings
 from tradehall.store.base import Store
@@ -67,14 +68,12 @@ def _application(env: dict[str, str], settings: Settings, store: Store) -> Marke
 
 def _tender_files(services: Services) -> DirectoryFileStore:
     # Tender documents share the evidence files' content-addressed store (ADR 24).
-    return DirectoryFileStore(services.settings.evidence_path / "files")
+    return evidence_files(services.settings)
 
 
 def _tender_documents(services: Services) -> EvidenceIntake:
-    # Staged beside the files, as the quality mark's evidence: the same checks, the same store.
-    settings = services.settings
-    staging = settings.evidence_path / "staging"
-    return EvidenceIntake(_tender_files(services), staging, settings.evidence_max_bytes)
+    # Staged as the quality mark's evidence: the same checks, the same store.
+    return staged_intake(services.settings, _tender_files(services))
 
 
 def _projections(settings: Settings) -> Sequence[Projection]:

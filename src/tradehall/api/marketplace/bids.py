@@ -67,8 +67,8 @@ from tradehall.marketplace.bids.notices import invitations, receipts
 from tradehall.marketplace.bids.suppliers import facts_of, supplier_facts
 from tradehall.marketplace.sealing.files import SealedFileStore
 from tradehall.marketplace.sealing.keys import SealingKeys
-from tradehall.membership.evidence import EvidenceIntake
 from tradehall.membership.evidence.files import UnknownFile
+from tradehall.membership.evidence.stores import staged_intake
 from tradehall.settings import Settings
 
 BIDDER = Access(
@@ -364,10 +364,7 @@ class BidController(Controller):
         bid.ensure_lead(organisation_id)
         bid.ensure_editable(commands.context(), tender)
         destination = _SealedDestination(bid_files, tender.id)
-        staging = settings.evidence_path / "staging"
-        stored = await take_upload(
-            EvidenceIntake(destination, staging, settings.evidence_max_bytes), request
-        )
+        stored = await take_upload(staged_intake(settings, destination), request)
         assert destination.name is not None
         document = BidDocument(
             destination.name,

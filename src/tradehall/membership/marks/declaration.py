@@ -14,6 +14,7 @@ from tradehall.api.membership.mark_register import MarkRegisterController
 from tradehall.api.membership.marks import MarkApplicationsController, MarkController
 from tradehall.context import ContextDeclaration
 from tradehall.membership.evidence import DirectoryFileStore, EvidenceIntake
+from tradehall.membership.evidence.stores import evidence_files, staged_intake
 from tradehall.membership.marks import LOG
 from tradehall.membership.marks.notices import MarkNoticeWriter
 from tradehall.membership.marks.workers import (
@@ -36,14 +37,11 @@ def _marks(services: Services) -> MarksApp:
 
 
 def _evidence_files(services: Services) -> DirectoryFileStore:
-    return DirectoryFileStore(services.settings.evidence_path / "files")
+    return evidence_files(services.settings)
 
 
 def _evidence_intake(services: Services) -> EvidenceIntake:
-    # Staged beside the files: on the same filesystem, a stored file is renamed into place.
-    settings = services.settings
-    staging = settings.evidence_path / "staging"
-    return EvidenceIntake(_evidence_files(services), staging, settings.evidence_max_bytes)
+    return staged_intake(services.settings, _evidence_files(services))
 
 
 def _projections(settings: Settings) -> Sequence[Projection]:
