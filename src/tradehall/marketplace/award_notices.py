@@ -41,6 +41,7 @@ from tradehall.mail.tables import (
     award_notice_tenders,
     outbox_messages,
 )
+from tradehall.marketplace.notices import TITLED, tender_title
 
 SUMMARY_TEMPLATE = "assessment_summary"
 LOW_PRICE_TEMPLATE = "abnormally_low_price"
@@ -99,16 +100,12 @@ async def all_sent(engine: AsyncEngine, message_ids: list[str]) -> bool:
 
 _log = logging.getLogger("tradehall.mail")
 
-DRAFTED = "Tender.Drafted"
-REVISED = "Tender.DraftRevised"
-AMENDED = "Tender.Amended"
 STARTED = "LotEvaluation.Started"
 LOW_PRICE_QUERIED = "LotEvaluation.LowPriceQueried"
 AWARDED = "LotEvaluation.Awarded"
 NOT_AWARDED = "LotEvaluation.NotAwarded"
-_TITLED = frozenset({DRAFTED, REVISED, AMENDED})
 _DECIDED = frozenset({AWARDED, NOT_AWARDED})
-_HANDLED = frozenset({*_TITLED, STARTED, LOW_PRICE_QUERIED, *_DECIDED})
+_HANDLED = frozenset({*TITLED, STARTED, LOW_PRICE_QUERIED, *_DECIDED})
 _NONE = UUID(int=0)  # no id: stands in for a missing one in a lookup
 
 
@@ -171,12 +168,10 @@ _UNKNOWN_TENDER = _Titles("a tender you bid for", {})
 
 
 def _titles(event: RecordedEvent) -> _Titles | None:
-    terms = event.data.get("terms")
-    title = terms.get("title") if isinstance(terms, dict) else None
-    if not isinstance(title, str) or not title:
+    title = tender_title(event)
+    if title is None:
         return None
-    assert isinstance(terms, dict)
-    lots = terms.get("lots")
+    lots = event.data["terms"].get("lots")  # terms with a title are a dict
     named = {}
     for lot in lots if isinstance(lots, list) else []:
         if isinstance(lot, dict) and isinstance(lot.get("id"), str):
@@ -391,7 +386,7 @@ class AwardNoticeWriter(NoticeFollower):
         new_bids: dict[UUID, Row] = {}
         messages: dict[str, Row] = {}
         for event in relevant:  # in log order: titles as they stood
-            if event.name in _TITLED:
+            if event.name in TITLED:
                 found = _titles(event)
                 if found is not None:
                     titles[event.originator_id] = found

@@ -44,11 +44,13 @@ AMENDED = "Tender.Amended"
 INTEREST = "Interest.Registered"
 ASKED = "Clarification.Asked"
 ANSWERED = "Clarification.Answered"
-_TITLED = frozenset({DRAFTED, REVISED, AMENDED})
-_HANDLED = frozenset({*_TITLED, INTEREST, ASKED, ANSWERED})
+# The tender's events that carry its terms, title and lots with them (the award notices' too).
+TITLED = frozenset({DRAFTED, REVISED, AMENDED})
+_HANDLED = frozenset({*TITLED, INTEREST, ASKED, ANSWERED})
 
 
-def _title(event: RecordedEvent) -> str | None:
+def tender_title(event: RecordedEvent) -> str | None:
+    """The title in a `TITLED` event's terms; None if it has none."""
     terms = event.data.get("terms")
     title = terms.get("title") if isinstance(terms, dict) else None
     return title if isinstance(title, str) and title else None
@@ -135,7 +137,7 @@ class TenderNoticeWriter(NoticeFollower):
         # The tenders the batch touches: their titles and interested suppliers as stored.
         tenders: set[UUID] = set()
         for event in relevant:
-            if event.name in _TITLED:
+            if event.name in TITLED:
                 tenders.add(event.originator_id)
             elif event.name == INTEREST:
                 tender_id = payload_uuid(event.data.get("tender_id"))
@@ -163,8 +165,8 @@ class TenderNoticeWriter(NoticeFollower):
         new_interest: list[Row] = []
         messages: list[Row] = []
         for event in relevant:
-            if event.name in _TITLED:
-                title = _title(event)
+            if event.name in TITLED:
+                title = tender_title(event)
                 if title is not None:
                     titles[event.originator_id] = title
                     new_titles[event.originator_id] = {
