@@ -13,44 +13,32 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
 import stripe
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from membership.application import ConcurrentChange, ExternalMessage, MembershipApp, Saved
 from membership.card_subscription import CardSubscriptionStatus
 from sharedkernel.errors import Conflict, DomainError, NotFound
 from sharedkernel.events import SYSTEM, Context
 from sharedkernel.money import Money
-from tradehall.clock import Clock
-from tradehall.membership.parts import MembershipParts
+from tradehall.membership.parts import HeldParts, MembershipParts
 from tradehall.payments.tables import parked_webhooks
-from tradehall.services import Threads
 
 SOURCE = "stripe"
 SIGNATURE_TOLERANCE_SECONDS = 300
 # Stripe signs with its clock; allow this much skew ahead of ours, and no more.
 FUTURE_SKEW_SECONDS = 60
 _log = logging.getLogger("tradehall.payments")
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class CardPayments:
+class CardPayments(HeldParts):
     """The parts the webhook handlers are given (the `card_payments` dependency)."""
-
-    membership: MembershipApp
-    engine: AsyncEngine
-    clock: Clock
-    threads: Threads
-
-    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        return await self.threads.run(fn, *args, **kwargs)
 
 
 class WebhookRejected(Exception):

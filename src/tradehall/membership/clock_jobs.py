@@ -11,32 +11,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from membership.application import MembershipApp
 from membership.domain import Organisation
 from membership.standing import MEMBER
 from projections.events import decode_state
 from projections.membership_status import STATUS_EVENTS, status_after
 from sharedkernel.errors import Conflict, DomainError
 from sharedkernel.events import CLOCK, Context
-from tradehall.clock import Clock
 from tradehall.identity.sessions import purge_expired
-from tradehall.membership.parts import MembershipParts
-from tradehall.services import Threads
+from tradehall.membership.parts import HeldParts, MembershipParts
 from tradehall.settings import Settings
 
 if TYPE_CHECKING:
     from tradehall.services import Services
 
 _log = logging.getLogger("tradehall.clock")
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -62,28 +57,21 @@ class ClockParts(MembershipParts, Protocol):
 
 
 @dataclass(frozen=True)
-class ClockJobParts:
+class ClockJobParts(HeldParts):
     """The parts the clock job is given (in the API's process and by `tradehall clock`)."""
 
-    membership: MembershipApp
-    engine: AsyncEngine
-    clock: Clock
     settings: Settings
-    threads: Threads
 
     @classmethod
     def of(cls, services: Services) -> ClockJobParts:
         """Picked from the container, once (the composition root and the command line)."""
         return cls(
-            services.membership,
-            services.engine,
-            services.clock,
-            services.settings,
-            services.threads,
+            membership=services.membership,
+            engine=services.engine,
+            clock=services.clock,
+            threads=services.threads,
+            settings=services.settings,
         )
-
-    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        return await self.threads.run(fn, *args, **kwargs)
 
 
 _MEMBER_STATUSES = frozenset(status.value for status in MEMBER)
