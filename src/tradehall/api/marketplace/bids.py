@@ -430,7 +430,8 @@ class BidController(Controller):
         )
         lead = await commands.run(membership.get_organisation, bid.lead_id)
         told = invitations(sealing, tender, lead.name, settings.public_url)
-        saved = await commands.save(
+        return await commands.execute(
+            LOG,
             bids.form_consortium,
             tender,
             at_hand.bid.id,
@@ -439,7 +440,6 @@ class BidController(Controller):
             facts,
             told,
         )
-        return command_response(saved, LOG)
 
     @post(
         "/bids/{bid_id:uuid}/acceptance",

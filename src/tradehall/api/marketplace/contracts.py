@@ -26,7 +26,7 @@ from projections.contracts import ContractEntry, all_contracts, organisation_con
 from sharedkernel.moments import plausible_moment
 from sharedkernel.money import Money
 from tradehall.api.access import SIGNED_IN, Access, rule
-from tradehall.api.commands import Commands, command_response, current_user, etag
+from tradehall.api.commands import Commands, Saved, command_response, current_user, etag
 from tradehall.api.marketplace.schemas.contracts import (
     CommitmentView,
     ContractAmendmentBody,
@@ -202,6 +202,13 @@ def summary_of(entry: ContractEntry) -> ContractSummary:
 
 
 CONTRACT = "/contracts/{contract_id:uuid}"
+
+
+def contract_signed(saved: Saved) -> Response[CommandResult]:
+    """A command that signs a contract answers it: 201, its ETag, and where to read it."""
+    response = command_response(saved, LOG, status_code=201)
+    response.headers["Location"] = f"/api/v1/contracts/{saved.aggregate_id}"
+    return response
 
 
 class ContractsController(Controller):

@@ -34,7 +34,8 @@ from sharedkernel.errors import NotFound
 from sharedkernel.moments import plausible_moment
 from sharedkernel.money import Money
 from tradehall.api.access import PUBLIC, SIGNED_IN, Access, rule
-from tradehall.api.commands import Commands, command_response, current_user, etag
+from tradehall.api.commands import Commands, current_user, etag
+from tradehall.api.marketplace.contracts import contract_signed
 from tradehall.api.marketplace.schemas.bids import CommitmentView
 from tradehall.api.marketplace.schemas.evaluation import (
     AssessmentSummaryView,
@@ -273,8 +274,7 @@ class EvaluationController(Controller):
     ) -> Response[CommandResult]:
         await _buyers_evaluation(commands, marketplace, tender_id, lot_id)
         scores = [Score(s.criterion, s.score, s.justification) for s in data.scores]
-        saved = await commands.save(marketplace.score_bid, tender_id, lot_id, bid_id, scores)
-        return command_response(saved, LOG)
+        return await commands.execute(LOG, marketplace.score_bid, tender_id, lot_id, bid_id, scores)
 
     @post(
         BID + "/low-price-query",
@@ -452,9 +452,7 @@ class EvaluationController(Controller):
             "period",
         )
         saved = await commands.save(marketplace.sign_contract, tender_id, lot_id, value, period)
-        response = command_response(saved, LOG, status_code=201)
-        response.headers["Location"] = f"/api/v1/contracts/{saved.aggregate_id}"
-        return response
+        return contract_signed(saved)
 
     # Bidders -----------------------------------------------------------------------------
 

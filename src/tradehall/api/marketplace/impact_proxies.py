@@ -12,7 +12,7 @@ from marketplace.application import MarketplaceApp
 from marketplace.impact.proxies import ProxyTable, parse_table, table_on
 from marketplace.working_days import london_date
 from tradehall.api.access import PUBLIC, rule, staff_only
-from tradehall.api.commands import Commands, command_response, etag
+from tradehall.api.commands import Commands, etag
 from tradehall.api.marketplace.schemas.impact_proxies import (
     ProxyTableBody,
     ProxyTablesView,
@@ -105,8 +105,9 @@ class ProxyValuesController(Controller):
         marketplace: NamedDependency[MarketplaceApp],
         data: JSONBody[ProxyTableBody],
     ) -> Response[CommandResult]:
-        saved = await commands.save(marketplace.add_proxy_table, _table(data))
-        return command_response(saved, LOG, status_code=201)
+        return await commands.execute(
+            LOG, marketplace.add_proxy_table, _table(data), status_code=201
+        )
 
 
 # The controllers the marketplace declaration serves.

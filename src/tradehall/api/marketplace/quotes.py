@@ -45,6 +45,7 @@ from tradehall.api.commands import (
     idempotency_key,
 )
 from tradehall.api.identity.auth import THROTTLED_RESPONSE
+from tradehall.api.marketplace.contracts import contract_signed
 from tradehall.api.marketplace.schemas.quotes import (
     AcceptedView,
     BudgetView,
@@ -523,9 +524,7 @@ class RequestsForQuoteController(Controller):
         saved = await commands.save(
             marketplace.accept_quote, request_id, request.requester_id, data.quote_id
         )
-        response = command_response(saved, LOG, status_code=201)
-        response.headers["Location"] = f"/api/v1/contracts/{saved.aggregate_id}"
-        return response
+        return contract_signed(saved)
 
     @post(
         f"{REQUEST}/closure",
