@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -15,6 +16,7 @@ from tradehall.payments.tables import metadata as payments
 from tradehall.store.base import Store
 
 
+@pytest.mark.fresh_store
 def test_migrated_schema_matches_the_declared_tables(store: Store) -> None:
     store.migrate()
     engine = store.sync_engine()

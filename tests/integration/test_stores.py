@@ -71,6 +71,7 @@ def users_with(store: Store, email: str) -> int:
         engine.dispose()
 
 
+@pytest.mark.fresh_store
 def test_migrate_is_idempotent(store: Store) -> None:
     store.migrate()
     store.migrate()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from litestar import Litestar, Request, Router
@@ -138,6 +138,24 @@ def _document_problems(app: Litestar) -> None:
             document_operation(handler, access)
 
 
+@dataclass(frozen=True)
+class Serving:
+    """What one run of the app serves, read by its lifespan each time it starts."""
+
+    settings: Settings
+    store: Store
+    clock: Clock | None
+    passwords: Passwords | None
+
+
+SERVING = "serving"  # its key in the app's state
+
+
+def _route_shape(settings: Settings) -> tuple[object, ...]:
+    """The settings the app's routes are built with (the rest are read as it starts)."""
+    return (settings.jwt_secret, settings.max_body_bytes, settings.evidence_max_bytes)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -154,7 +172,6 @@ def create_app(
 
         contexts = CONTEXTS
     declared = contexts
-    chosen_store = store or store_from_settings(settings.database_url, settings.data_dir)
     jwt_auth = JWTAuth[User, Token](
         retrieve_user_handler=user_from_token,
         token_secret=settings.jwt_secret,
@@ -166,32 +183,45 @@ def create_app(
         missing = undeclared_routes(app)
         if missing:
             raise RuntimeError(f"routes without an access rule: {', '.join(missing)}")
-        await asyncio.to_thread(chosen_store.prepare_for_serving, event_logs(declared))
-        services = build_services(
-            settings, clock=clock, store=chosen_store, passwords=passwords, contexts=declared
-        )
-        app.state.services = services
-        await services.prepare_data()
-        await services.open_read_side_without_projector()
-        app.state.tokens = TokenIssuer(jwt_auth, settings.jwt_lifetime_seconds)
-        # The projector, clocks and senders: each runs in one process of all that share the
-        # store, the one holding its lease (ADR 37); the first try is made before serving.
+        serving: Serving = app.state[SERVING]
+        # Whatever this run puts in the state goes with it, so a stopped app starts clean.
+        kept = set(app.state)
+        services: Services | None = None
         try:
-            jobs = services.jobs = JobLeases(
-                leases_for(chosen_store),
-                services.single_instance_jobs(),
-                settings.lease_retry_seconds,
+            await asyncio.to_thread(serving.store.prepare_for_serving, event_logs(declared))
+            services = build_services(
+                serving.settings,
+                clock=serving.clock,
+                store=serving.store,
+                passwords=serving.passwords,
+                contexts=declared,
             )
-            await jobs.start()
+            app.state.services = services
+            await services.prepare_data()
+            await services.open_read_side_without_projector()
+            app.state.tokens = TokenIssuer(jwt_auth, serving.settings.jwt_lifetime_seconds)
+            # The projector, clocks and senders: each runs in one process of all that share
+            # the store, the one holding its lease (ADR 37); the first try is made before
+            # serving.
+            services.jobs = JobLeases(
+                leases_for(serving.store),
+                services.single_instance_jobs(),
+                serving.settings.lease_retry_seconds,
+            )
+            await services.jobs.start()
             yield
         finally:
-            if services.jobs is not None:
-                await services.jobs.stop()
-            await services.close()
+            if services is not None:
+                if services.jobs is not None:
+                    await services.jobs.stop()
+                await services.close()
+            for key in [key for key in app.state if key not in kept]:
+                del app.state[key]
 
     def configure(app_config: AppConfig) -> AppConfig:
         return jwt_auth.on_app_init(app_config)
 
+    chosen_store = store or store_from_settings(settings.database_url, settings.data_dir)
     app = Litestar(
         route_handlers=controllers_of(declared),
         dependencies=dependencies_of(declared),
@@ -201,6 +231,7 @@ def create_app(
         middleware=[DefineMiddleware(RequestIdAndAccessLog)],
         lifespan=[lifespan],
         on_app_init=[configure],
+        state=State({SERVING: Serving(settings, chosen_store, clock, passwords)}),
         openapi_config=OpenAPIConfig(
             title="Tradehall",
             version="0.1.0",
@@ -220,6 +251,30 @@ def create_app(
     )
     allow_uploads(app, settings.evidence_max_bytes)
     _document_problems(app)
+    return app
+
+
+def serve_again(
+    app: Litestar,
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    store: Store | None = None,
+    passwords: Passwords | None = None,
+) -> Litestar:
+    """Point a stopped app at another store, clock and settings for its next start.
+
+    Building the routes is most of what an app costs (~0.5 s for its ~330 handlers, Litestar
+    reading every signature); the tests build them once a process and serve each test's
+    store with them. Settings the routes were built with may not differ.
+    """
+    if "services" in app.state:
+        raise RuntimeError("the app is running: stop it before pointing it elsewhere")
+    built: Serving = app.state[SERVING]
+    if _route_shape(built.settings) != _route_shape(settings):
+        raise ValueError("the JWT secret and body limits are built into the routes: build anew")
+    chosen_store = store or store_from_settings(settings.database_url, settings.data_dir)
+    app.state[SERVING] = Serving(settings, chosen_store, clock, passwords)
     return app
 
 
