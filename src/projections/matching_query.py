@@ -36,6 +36,7 @@ from sqlalchemy import (
     Select,
     String,
     and_,
+    any_,
     bindparam,
     case,
     column,
@@ -615,6 +616,21 @@ def _bound_rows(dialect: str, bound: _Bound) -> Any:
     ).subquery(name)
 
 
+def _in_bound(dialect: str, column: Any, bound: _Bound) -> ColumnElement[bool]:
+    """`column` is one of the bound rows' first values. On PostgreSQL `= ANY(array)`: a custom
+    plan reads the array as a constant, each value's statistics with it (a join with the
+    unnested array would be estimated blind)."""
+    name, columns = bound
+    first, type_ = columns[0]
+    if dialect == "postgresql":
+        listed: ColumnElement[bool] = column == any_(
+            bindparam(f"{name}_{first}", type_=ARRAY(type_))
+        )
+    else:
+        listed = column.in_(select(_bound_rows(dialect, bound).c[first]))
+    return listed
+
+
 def _bound_values(dialect: str, bound: _Bound, rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
     name, columns = bound
     if dialect == "postgresql":
@@ -638,7 +654,6 @@ def _lot_parts(dialect: str, now: Any) -> Any:
     index, kept to open lots (a join by key: lots closed long ago are never grouped), put
     together and grouped."""
     lp, tr, ml = match_lot_prefixes, match_tender_regions, match_lots
-    prefixes = _bound_rows(dialect, _PREFIXES)
     points = _bound_rows(dialect, _REGION_POINTS)
     figures = _bound_rows(dialect, _FIGURES)
     zero, big_zero = literal(0, Integer), literal(0, BigInteger)
@@ -648,18 +663,19 @@ def _lot_parts(dialect: str, now: Any) -> Any:
     found = [
         _branch(keys, [_level(lp.c.prefix), zero, big_zero, zero, zero])
         .select_from(by_prefix)
-        .where(lp.c.prefix.in_(select(prefixes.c.prefix)), open_lot),
+        .where(_in_bound(dialect, lp.c.prefix, _PREFIXES), open_lot),
+        # Each bound table filters by index first, then gives its figures by a join.
         _branch([ml.c.tender_id, ml.c.lot_id], [zero, points.c.points, big_zero, zero, zero])
         .select_from(
             tr.join(points, points.c.region == tr.c.region).join(
                 ml, ml.c.tender_id == tr.c.tender_id
             )
         )
-        .where(open_lot),
+        .where(_in_bound(dialect, tr.c.region, _REGION_POINTS), open_lot),
         # The member's own figures per division: joined by the lot's division prefix.
         _branch(keys, [zero, zero, figures.c.capacity, figures.c.track, figures.c.listings])
         .select_from(by_prefix.join(figures, figures.c.division == lp.c.prefix))
-        .where(open_lot),
+        .where(_in_bound(dialect, lp.c.prefix, _FIGURES), open_lot),
     ]
     return _grouped(found, ["tender_id", "lot_id"])
 

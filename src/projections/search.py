@@ -26,12 +26,15 @@ from uuid import UUID
 
 from sqlalchemy import (
     Connection,
+    String,
     and_,
     bindparam,
     case,
     delete,
     exists,
     func,
+    intersect,
+    literal,
     literal_column,
     not_,
     or_,
@@ -46,9 +49,10 @@ from projections.codes import (
     CPV_LENGTH,
     REGION_LENGTH,
     cpv_rows,
-    in_cpv,
-    in_regions,
+    cpv_stem,
     region_rows,
+    related_regions,
+    stem_prefixes,
 )
 from projections.directory import (
     LISTED_STATUSES,
@@ -366,13 +370,43 @@ def _conditions(connection: AsyncConnection, filters: SearchFilters) -> list[Any
         conditions.append(directory_search.c.legal_form == filters.legal_form)
     if filters.mark is not None:
         conditions.append(_HOLDS_MARK if filters.mark else not_(_HOLDS_MARK))
-    if filters.region is not None:
-        conditions.append(
-            in_regions(directory_search_regions, _KEY, filters.region, filters.region_parents)
-        )
-    if filters.cpv_code is not None:
-        conditions.append(in_cpv(directory_search_cpv, _KEY, filters.cpv_code))
+    placed = _placed(filters)
+    if placed is not None:
+        conditions.append(_KEY.in_(placed))
     return conditions
+
+
+def _placed(filters: SearchFilters) -> Any | None:
+    """The organisations serving the query's region (or a region up or down its tree) and
+    naming its CPV code (or one under or above it): each filter's ids read from its index,
+    intersected (None without either filter). As projections.codes' `in_regions` and `in_cpv`
+    find them, but as sets: the store reads the few index entries that match rather than
+    probing each listed member in turn."""
+    found = []
+    if filters.region is not None:
+        regions = directory_search_regions.c
+        related = sorted(related_regions(filters.region, filters.region_parents))
+        found.append(select(regions.organisation_id).where(regions.region.in_(related)))
+    if filters.cpv_code is not None:
+        codes = directory_search_cpv.c
+        stem = cpv_stem(filters.cpv_code)
+        # The prefix inline, not a parameter: a prepared statement's generic plan then still
+        # reads the index's range for it.
+        prefix = literal(_like_escaped(stem) + "%", String(), literal_execute=True)
+        under = select(codes.organisation_id).where(codes.cpv_stem.like(prefix, escape="/"))
+        above = select(codes.organisation_id).where(codes.cpv_stem.in_(stem_prefixes(stem)))
+        # UNION ALL: a member found twice is kept once by the IN or INTERSECT. A subquery:
+        # SQLite takes no parenthesised compound inside another.
+        coded = union_all(under, above).subquery("coded")
+        found.append(select(coded.c.organisation_id))
+    if not found:
+        return None
+    return found[0] if len(found) == 1 else intersect(*found)
+
+
+def _like_escaped(text: str) -> str:
+    """`text` matched as itself by LIKE ... ESCAPE '/' (as SQLAlchemy's autoescape does)."""
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
 
 
 async def search_directory(
