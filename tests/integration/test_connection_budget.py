@@ -17,6 +17,7 @@ import psycopg
 import pytest
 from sqlalchemy import make_url
 
+from membership.application import MembershipApp
 from tests.api.helpers import APPLICATION, register, token
 from tests.conftest import (
     FAST_PASSWORDS,
@@ -196,3 +197,16 @@ async def test_the_listener_skips_its_own_projectors_commits_and_folds_a_burst_i
         other_engine.dispose()
 
     assert calls == [1]
+
+
+def test_event_store_connections_probe_a_server_that_went_silent(own_database: str) -> None:
+    """A group commit's leader on a half-open connection must not hold its followers for the
+    kernel's two hours: the event stores' connections send TCP keepalives."""
+    store = PostgresStore(own_database)
+    app = MembershipApp(env=store.application_env("membership", pool_size=2))
+    try:
+        with app.recorder.datastore.pool.connection() as connection:  # type: ignore[attr-defined]
+            parameters = connection.info.get_parameters()
+    finally:
+        app.close()
+    assert {key: parameters.get(key) for key in postgres.KEEPALIVES} == postgres.KEEPALIVES
