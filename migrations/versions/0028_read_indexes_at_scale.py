@@ -6,6 +6,9 @@ rebuild's shadow copy has them.
   table rows): the CPV stems as a range of text (`varchar_pattern_ops` on PostgreSQL, whose
   database collation is not C, so `LIKE '45%'` can use it), the regions with their members.
 - Its CPV division facet reads each found member's stems from an index alone.
+- A lot's matches read each candidate's flags and name from an index alone (not the member's
+  row, wide with its JSON codes); a member's recommendations read the lots sharing its
+  prefixes from an index alone.
 
 Revision ID: 0028
 Revises: 0027
@@ -39,9 +42,19 @@ def upgrade() -> None:
         "directory_search_regions",
         ["region", "organisation_id"],
     )
+    op.create_index(
+        "ix_match_members_organisation_id_flags",
+        "match_members",
+        ["organisation_id", "member", "listed", "name"],
+    )
+    op.create_index(
+        "ix_match_lot_prefixes_prefix_lot", "match_lot_prefixes", ["prefix", "tender_id", "lot_id"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_match_lot_prefixes_prefix_lot", table_name="match_lot_prefixes")
+    op.drop_index("ix_match_members_organisation_id_flags", table_name="match_members")
     op.drop_index(
         "ix_directory_search_regions_region_organisation_id", table_name="directory_search_regions"
     )

@@ -34,6 +34,15 @@ match_members = Table(
     Column("listed", Boolean, nullable=False),
     Column("profile_cpv", Text, nullable=False),
 )
+# A lot's matches read every candidate's flags and name from this index alone, not from the
+# rows beside their JSON codes (migration 0028).
+Index(
+    "ix_match_members_organisation_id_flags",
+    match_members.c.organisation_id,
+    match_members.c.member,
+    match_members.c.listed,
+    match_members.c.name,
+)
 # A row a service listing: its seller, whether published, its capacity and codes (JSON list).
 match_listings = Table(
     "match_listings",
@@ -144,6 +153,14 @@ match_lot_prefixes = Table(
     Column("prefix", String(PREFIX_LENGTH), primary_key=True),
 )
 Index("ix_match_lot_prefixes_prefix", match_lot_prefixes.c.prefix)
+# A member's recommendations read the lots sharing its prefixes from this index alone
+# (migration 0028).
+Index(
+    "ix_match_lot_prefixes_prefix_lot",
+    match_lot_prefixes.c.prefix,
+    match_lot_prefixes.c.tender_id,
+    match_lot_prefixes.c.lot_id,
+)
 # A tender's eligible regions; none: open to suppliers anywhere.
 match_tender_regions = Table(
     "match_tender_regions",
