@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Context, Decimal
 from enum import StrEnum
+from typing import NamedTuple
 from uuid import UUID
 
 # Pence per unit of a measure on a day (the proxy-value table in effect then).
@@ -34,8 +35,8 @@ class Grouping(StrEnum):
     QUARTER = "quarter"
 
 
-@dataclass(frozen=True)
-class LedgerContract:
+# Named tuples, not dataclasses: a read makes one a row (tens of thousands at scale).
+class LedgerContract(NamedTuple):
     contract_id: UUID
     buyer_id: UUID
     currency: str
@@ -47,8 +48,7 @@ class LedgerContract:
     committed: Mapping[str, int]  # measure -> quantity
 
 
-@dataclass(frozen=True)
-class LedgerDelivery:
+class LedgerDelivery(NamedTuple):
     """One measure of one confirmed delivery report."""
 
     contract_id: UUID
@@ -140,27 +140,53 @@ def ledger(
     what happened from `since` to before `until`: contracts signed, deliveries whose reporting
     period ended. `contracts` holds every contract a delivery names (a delivery of a contract
     it lacks is not counted)."""
-    found: dict[str, Totals] = {}
+    return ledgers(contracts, deliveries, rate, (grouping,), since=since, until=until)[grouping]
 
-    def within(day: date) -> bool:
-        return (since is None or day >= since) and (until is None or day < until)
 
-    def totals(key: str) -> Totals:
-        return found.setdefault(key, Totals(key))
-
+def ledgers(
+    contracts: Iterable[LedgerContract],
+    deliveries: Iterable[LedgerDelivery],
+    rate: Rate,
+    groupings: Iterable[Grouping],
+    *,
+    since: date | None = None,
+    until: date | None = None,
+) -> dict[Grouping, dict[str, Totals]]:
+    """`ledger` by each of `groupings`, in one pass over the rows. Each group's figures are
+    added in the rows' order, as `ledger` alone adds them, so its Decimal sums are the same."""
+    chosen = tuple(dict.fromkeys(groupings))
+    found: dict[Grouping, dict[str, Totals]] = {g: {} for g in chosen}
+    valued = _Rates(rate)
+    keys = _Keys()
     by_id: dict[UUID, LedgerContract] = {}
     for contract in contracts:
         by_id[contract.contract_id] = contract
-        if within(contract.signed_on):
-            for key, share in _contract_keys(contract, grouping):
-                _add_contract(totals(key), contract, share, rate)
+        day = contract.signed_on
+        if (since is not None and day < since) or (until is not None and day >= until):
+            continue
+        whole = _whole(contract)
+        for grouping in chosen:
+            groups = found[grouping]
+            if grouping is Grouping.MEMBER:
+                for party, part in _party_parts(contract):
+                    _add_contract(_totals(groups, keys.of(party)), part, day, valued)
+            else:
+                key = keys.contract(contract, grouping)
+                _add_contract(_totals(groups, key), whole, day, valued)
     for delivery in deliveries:
         owner = by_id.get(delivery.contract_id)
-        if owner is None or not within(delivery.on):
+        day = delivery.on
+        if owner is None or (since is not None and day < since):
             continue
-        item = totals(_delivery_key(delivery, owner, grouping)).measure(delivery.measure)
-        item.delivered += delivery.quantity
-        item.delivered_value += delivery.quantity * rate(delivery.measure, delivery.on)
+        if until is not None and day >= until:
+            continue
+        measure, quantity = delivery.measure, delivery.quantity
+        value = quantity * valued.on(measure, day)
+        for grouping in chosen:
+            key = keys.delivery(delivery, owner, grouping)
+            item = _totals(found[grouping], key).measure(measure)
+            item.delivered += quantity
+            item.delivered_value += value
     return found
 
 
@@ -178,6 +204,7 @@ def member_years(
     and over each year's part of it."""
     key = str(member)
     whole, years = Totals(key), dict[int, Totals]()
+    valued = _Rates(rate)
 
     def within(day: date) -> bool:
         return (since is None or day >= since) and (until is None or day < until)
@@ -187,17 +214,17 @@ def member_years(
         by_id[contract.contract_id] = contract
         if not within(contract.signed_on):
             continue
-        for party, share in _contract_keys(contract, Grouping.MEMBER):
-            if party == key:
+        for party, part in _party_parts(contract):
+            if str(party) == key:
                 year = years.setdefault(contract.signed_on.year, Totals(key))
                 for totals in (whole, year):
-                    _add_contract(totals, contract, share, rate)
+                    _add_contract(totals, part, contract.signed_on, valued)
     for delivery in deliveries:
         if delivery.contract_id not in by_id or not within(delivery.on):
             continue
         if str(delivery.reporter_id) == key:
             year = years.setdefault(delivery.on.year, Totals(key))
-            value = delivery.quantity * rate(delivery.measure, delivery.on)
+            value = delivery.quantity * valued.on(delivery.measure, delivery.on)
             for totals in (whole, year):
                 item = totals.measure(delivery.measure)
                 item.delivered += delivery.quantity
@@ -205,50 +232,124 @@ def member_years(
     return whole, years
 
 
-_Share = tuple[int, tuple[int, ...]] | None  # (this party's place, every share), None: whole
+class _Part(NamedTuple):
+    """What of a contract one group counts: the whole, or a party's share of each figure."""
+
+    currency: str
+    value_minor: int
+    estimated_minor: int | None
+    awarded_minor: int
+    committed: Sequence[tuple[str, int]]  # (measure, quantity)
 
 
-def _contract_keys(contract: LedgerContract, grouping: Grouping) -> list[tuple[str, _Share]]:
-    if grouping is Grouping.MEMBER:
-        shares = tuple(share for _, share in contract.parties)
-        return [(str(o), (i, shares)) for i, (o, _) in enumerate(contract.parties)]
-    if grouping is Grouping.BUYER:
-        return [(str(contract.buyer_id), None)]
-    if grouping is Grouping.YEAR:
-        return [(str(contract.signed_on.year), None)]
-    if grouping is Grouping.QUARTER:
-        return [(quarter_of(contract.signed_on), None)]
-    return [("all", None)]
+def _whole(contract: LedgerContract) -> _Part:
+    return _Part(
+        contract.currency,
+        contract.value_minor,
+        contract.estimated_minor,
+        contract.awarded_minor,
+        tuple(contract.committed.items()),
+    )
 
 
-def _part(total: int, share: _Share) -> int:
-    if share is None:
-        return total
-    place, shares = share
-    return split(total, shares)[place]
+def _party_parts(contract: LedgerContract) -> list[tuple[UUID, _Part]]:
+    """Each party's part of the contract, each figure split once for all the parties."""
+    parties = contract.parties
+    if len(parties) == 1 and parties[0][1] > 0:  # what split gives a sole party: the whole
+        return [(parties[0][0], _whole(contract))]
+    shares = [share for _, share in parties]
+    values = split(contract.value_minor, shares)
+    estimated: list[int | None]
+    if contract.estimated_minor is None:
+        estimated, awarded = [None] * len(shares), [0] * len(shares)
+    else:
+        estimated = list(split(contract.estimated_minor, shares))
+        awarded = split(contract.awarded_minor, shares)
+    committed = [(measure, split(q, shares)) for measure, q in contract.committed.items()]
+    return [
+        (
+            organisation,
+            _Part(
+                contract.currency,
+                values[i],
+                estimated[i],
+                awarded[i],
+                tuple((measure, parts[i]) for measure, parts in committed),
+            ),
+        )
+        for i, (organisation, _) in enumerate(parties)
+    ]
 
 
-def _add_contract(totals: Totals, contract: LedgerContract, share: _Share, rate: Rate) -> None:
+def _totals(groups: dict[str, Totals], key: str) -> Totals:
+    found = groups.get(key)
+    if found is None:
+        found = groups[key] = Totals(key)
+    return found
+
+
+class _Rates:
+    """`rate`, asked once a measure and day."""
+
+    def __init__(self, rate: Rate) -> None:
+        self.rate = rate
+        self.known: dict[tuple[str, date], Decimal] = {}
+
+    def on(self, measure: str, day: date) -> Decimal:
+        found = self.known.get((measure, day))
+        if found is None:
+            found = self.known[measure, day] = self.rate(measure, day)
+        return found
+
+
+class _Keys:
+    """Groups' keys, each organisation's id and each day's period written once."""
+
+    def __init__(self) -> None:
+        self.ids: dict[UUID, str] = {}
+        self.quarters: dict[date, str] = {}
+
+    def of(self, organisation: UUID) -> str:
+        found = self.ids.get(organisation)
+        if found is None:
+            found = self.ids[organisation] = str(organisation)
+        return found
+
+    def period(self, day: date, grouping: Grouping) -> str:
+        if grouping is Grouping.YEAR:
+            return str(day.year)
+        found = self.quarters.get(day)
+        if found is None:
+            found = self.quarters[day] = quarter_of(day)
+        return found
+
+    def contract(self, contract: LedgerContract, grouping: Grouping) -> str:
+        if grouping is Grouping.BUYER:
+            return self.of(contract.buyer_id)
+        if grouping is Grouping.YEAR or grouping is Grouping.QUARTER:
+            return self.period(contract.signed_on, grouping)
+        return "all"
+
+    def delivery(
+        self, delivery: LedgerDelivery, contract: LedgerContract, grouping: Grouping
+    ) -> str:
+        if grouping is Grouping.MEMBER:
+            return self.of(delivery.reporter_id)
+        if grouping is Grouping.BUYER:
+            return self.of(contract.buyer_id)
+        if grouping is Grouping.YEAR or grouping is Grouping.QUARTER:
+            return self.period(delivery.on, grouping)
+        return "all"
+
+
+def _add_contract(totals: Totals, part: _Part, day: date, valued: _Rates) -> None:
     totals.contracts += 1
-    money = totals.money_in(contract.currency)
-    money.value_won_minor += _part(contract.value_minor, share)
-    if contract.estimated_minor is not None:
-        money.estimated_minor += _part(contract.estimated_minor, share)
-        money.awarded_minor += _part(contract.awarded_minor, share)
-    for measure, quantity in contract.committed.items():
+    money = totals.money_in(part.currency)
+    money.value_won_minor += part.value_minor
+    if part.estimated_minor is not None:
+        money.estimated_minor += part.estimated_minor
+        money.awarded_minor += part.awarded_minor
+    for measure, quantity in part.committed:
         item = totals.measure(measure)
-        part = _part(quantity, share)
-        item.committed += part
-        item.committed_value += part * rate(measure, contract.signed_on)
-
-
-def _delivery_key(delivery: LedgerDelivery, contract: LedgerContract, grouping: Grouping) -> str:
-    if grouping is Grouping.MEMBER:
-        return str(delivery.reporter_id)
-    if grouping is Grouping.BUYER:
-        return str(contract.buyer_id)
-    if grouping is Grouping.YEAR:
-        return str(delivery.on.year)
-    if grouping is Grouping.QUARTER:
-        return quarter_of(delivery.on)
-    return "all"
+        item.committed += quantity
+        item.committed_value += quantity * valued.on(measure, day)

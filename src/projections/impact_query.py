@@ -28,9 +28,14 @@ _JUST_BEFORE = timedelta(microseconds=1)
 
 
 async def ledger_contracts(
-    connection: AsyncConnection, day_of: DayOf, party: UUID | None = None
+    connection: AsyncConnection,
+    day_of: DayOf,
+    party: UUID | None = None,
+    *,
+    with_parties: bool = True,
 ) -> list[LedgerContract]:
-    """Every contract (or only those `party` is a party to), with parties and commitments."""
+    """Every contract (or only those `party` is a party to), with parties and commitments;
+    `with_parties` False: each with no parties (for the groupings that never split one)."""
     c = impact_contracts.c
     listed = select(
         c.contract_id,
@@ -73,25 +78,36 @@ async def ledger_contracts(
         found = found.order_by(
             impact_parties.c.share_percent.desc(), impact_parties.c.organisation_id
         )
-        for contract_id, organisation_id, share in await connection.execute(found):
+        for contract_id, organisation_id, share in (
+            await connection.execute(found) if with_parties else ()
+        ):
             if contract_id in parties:  # a row of a contract stored since: left for next time
                 parties[contract_id].append((organisation_id, share))
         for contract_id, measure, quantity in await connection.execute(measures):
             if contract_id in committed:
                 committed[contract_id][measure] = quantity
+    day = _Days(day_of)
     return [
         LedgerContract(
-            contract_id=row.contract_id,
-            buyer_id=row.buyer_id,
-            currency=row.currency,
-            awarded_minor=row.awarded_minor,
-            value_minor=row.value_minor,
-            estimated_minor=row.estimated_minor,
-            signed_on=day_of(row.signed_at),
-            parties=tuple(parties[row.contract_id]),
-            committed=committed[row.contract_id],
+            contract_id,
+            buyer_id,
+            currency,
+            awarded_minor,
+            value_minor,
+            estimated_minor,
+            day(signed_at),
+            tuple(parties[contract_id]),
+            committed[contract_id],
         )
-        for row in rows
+        for (
+            contract_id,
+            buyer_id,
+            currency,
+            awarded_minor,
+            value_minor,
+            estimated_minor,
+            signed_at,
+        ) in rows
     ]
 
 
@@ -105,13 +121,19 @@ async def ledger_deliveries(
         r.status == "confirmed"
     )
     found: list[LedgerDelivery] = []
+    day = _Days(lambda end: day_of(end - _JUST_BEFORE))
+    # Reports often give the same figures (and end on the same day): each text read once.
+    figures: dict[str, list[tuple[str, int]]] = {}
     for chunk in [None] if contract_ids is None else _chunks(list(contract_ids)):
         query = listed if chunk is None else listed.where(r.contract_id.in_(chunk))
         for contract_id, reporter_id, period_end, delivered in await connection.execute(query):
-            on = day_of(period_end - _JUST_BEFORE)
+            on = day(period_end)
+            items = figures.get(delivered)
+            if items is None:
+                items = figures[delivered] = delivered_figures(delivered)
             found.extend(
                 LedgerDelivery(contract_id, reporter_id, on, measure, quantity)
-                for measure, quantity in delivered_figures(delivered)
+                for measure, quantity in items
             )
     return found
 
@@ -126,6 +148,20 @@ async def names_of(connection: AsyncConnection, ids: Collection[UUID]) -> dict[U
         )
         names.update({row.organisation_id: row.name for row in found})
     return names
+
+
+class _Days:
+    """`day_of`, asked once a moment (contracts signed, periods ending, at the same instant)."""
+
+    def __init__(self, day_of: DayOf) -> None:
+        self.day_of = day_of
+        self.known: dict[datetime, date] = {}
+
+    def __call__(self, moment: datetime) -> date:
+        found = self.known.get(moment)
+        if found is None:
+            found = self.known[moment] = self.day_of(moment)
+        return found
 
 
 def _chunks(ids: list[UUID], size: int = 500) -> list[list[UUID]]:

@@ -31,6 +31,7 @@ from projections.impact_ledger import (
     Rate,
     Totals,
     ledger,
+    ledgers,
     member_years,
 )
 from projections.impact_query import ledger_contracts, ledger_deliveries, names_of
@@ -137,10 +138,16 @@ async def _read(
     commands: Commands,
     marketplace: MarketplaceApp,
     party: UUID | None = None,
+    *,
+    with_parties: bool = True,
 ) -> _Ledger:
+    """The ledger's rows; `with_parties` False for the answers no consortium's split changes
+    (the association's, a buyer's, a period's)."""
     tables = await commands.run(marketplace.proxy_tables)
     async with engine.connect() as connection:
-        contracts = await ledger_contracts(connection, london_date, party)
+        contracts = await ledger_contracts(
+            connection, london_date, party, with_parties=with_parties
+        )
         ids = None if party is None else [c.contract_id for c in contracts]
         deliveries = await ledger_deliveries(connection, london_date, ids)
     return _Ledger(contracts, deliveries, rate_of(tables))
@@ -185,8 +192,14 @@ async def _cached(
 
 
 def _summary_totals(read: _Ledger) -> tuple[ImpactGroupView, list[ImpactGroupView]]:
-    whole = read.by(LedgerGrouping.ASSOCIATION).get("all") or Totals("all")
-    years = [group_view(t) for _, t in sorted(read.by(LedgerGrouping.YEAR).items())]
+    found = ledgers(
+        read.contracts,
+        read.deliveries,
+        read.rate,
+        (LedgerGrouping.ASSOCIATION, LedgerGrouping.YEAR),
+    )
+    whole = found[LedgerGrouping.ASSOCIATION].get("all") or Totals("all")
+    years = [group_view(t) for _, t in sorted(found[LedgerGrouping.YEAR].items())]
     return group_view(whole), years
 
 
@@ -261,7 +274,7 @@ class ImpactController(Controller):
         consistent = await reads.after(PROJECTION, position)
 
         async def read() -> bytes:
-            ledger = await _read(engine, commands, marketplace)
+            ledger = await _read(engine, commands, marketplace, with_parties=False)
             whole, years = await commands.run(_summary_totals, ledger)
             body = ImpactSummaryView(
                 totals=whole,
@@ -368,7 +381,7 @@ class ImpactController(Controller):
         shown = year if year is not None else london_date(commands.clock.now()).year
 
         async def read() -> str:
-            ledger = await _read(engine, commands, marketplace)
+            ledger = await _read(engine, commands, marketplace, with_parties=False)
             return await commands.run(_chart, ledger, figure, shown)
 
         svg = await _cached(state, engine, commands, marketplace, ("chart", figure, shown), read)
@@ -378,7 +391,7 @@ class ImpactController(Controller):
 async def _report(
     engine: AsyncEngine, commands: Commands, marketplace: MarketplaceApp, asked: _Asked
 ) -> list[Any]:
-    read = await _read(engine, commands, marketplace)
+    read = await _read(engine, commands, marketplace, with_parties=asked.by == "member")
     groups = await commands.run(
         read.by, LedgerGrouping(asked.by), since=asked.since, until=asked.until
     )
