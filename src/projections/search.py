@@ -25,6 +25,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
+    BigInteger,
     Connection,
     String,
     and_,
@@ -37,8 +38,10 @@ from sqlalchemy import (
     literal,
     literal_column,
     not_,
+    null,
     or_,
     select,
+    type_coerce,
     union_all,
     update,
 )
@@ -415,54 +418,105 @@ async def search_directory(
     """Listed members matching the query, best first (with words: by rank, then name and id;
     without: by name and id), a page after `after`; the total and facets of the whole query.
 
-    Two statements: the page, each member's regions, profile codes and mark gathered in it; then
-    the total and every facet, from the members found, found once."""
-    where = and_(*_conditions(connection, filters))
+    One statement: the members the query finds, found once (a materialised CTE: the filters
+    run once, not once for the page and once a facet); the page from them, each member's
+    regions, profile codes and mark gathered in it; every count from them."""
     ranked = filters.terms is not None
-    score = rank(connection.dialect, DIRECTORY_TEXT, filters.terms or []).label("rank")
-    name = directory_search.c.name
-    query = select(*(directory_search.c[column] for column in _PAGE_COLUMNS), score).where(where)
-    if after is not None:
-        later = or_(name > after.name, and_(name == after.name, after.organisation_id < _KEY))
-        if ranked:
-            last = after.rank or 0
-            later = or_(score < last, and_(score == last, later))
-        query = query.where(later)
-    best = [score.desc()] if ranked else []
-    page = query.order_by(*best, name, _KEY).limit(limit + 1).subquery("page")
-    rows = (await connection.execute(_gathered_page(connection, page, ranked))).all()
-    more, rows = len(rows) > limit, rows[:limit]
-    hits = [SearchHit(_entry(row), row.rank if ranked else None) for row in rows]
-    last_row = rows[-1] if more and rows else None
+    found = _found(connection, filters)
+    rows = (await connection.execute(_searched(connection, found, after, limit, ranked))).all()
+    page = [row for row in rows if row.kind == _PAGE]
+    more, page = len(page) > limit, page[:limit]
+    hits = [SearchHit(_entry(row), row.rank if ranked else None) for row in page]
+    last_row = page[-1] if more and page else None
     cursor = (
         Cursor(rank=last_row.rank if ranked else None, name=last_row.name,
                organisation_id=last_row.organisation_id)
         if last_row is not None else None
     )  # fmt: skip
-    facets, total = await _facets(connection, where)
+    facets, total = _facets([row for row in rows if row.kind != _PAGE])
     return SearchPage(hits=hits, next=cursor, total=total, facets=facets)
 
 
-# The directory_search columns a page reads.
-_PAGE_COLUMNS = ("organisation_id", "name", "legal_form", "social_purpose", "admitted_at")
+_PAGE = "page"
 
 
-def _gathered_page(connection: AsyncConnection, page: Any, ranked: bool) -> Any:
-    """The page's rows in its order, each with its regions and profile codes gathered and its
-    quality mark (any status) joined."""
-    dialect, owner, qm = connection.dialect.name, page.c.organisation_id, quality_marks
-    cpv = directory_search_cpv
+def _found(connection: AsyncConnection, filters: SearchFilters) -> Any:
+    """The members the query finds: their key, name, legal form, rank and whether they hold a
+    valid mark."""
     return (
         select(
-            page,
-            gathered(dialect, directory_search_regions, "region", owner),
-            gathered(dialect, cpv, "cpv_code", owner, cpv.c.source == PROFILE),
-            qm.c.status.label("mark_status"),
-            qm.c.certificate_number,
+            _KEY.label("organisation_id"),
+            directory_search.c.name,
+            directory_search.c.legal_form,
+            rank(connection.dialect, DIRECTORY_TEXT, filters.terms or []).label("rank"),
+            case((_HOLDS_MARK, 1), else_=0).label("held"),
         )
-        .select_from(page.outerjoin(qm, qm.c.organisation_id == owner))
-        .order_by(*([page.c.rank.desc()] if ranked else []), page.c.name, owner)
+        .where(*_conditions(connection, filters))
+        .cte("found")
+        .prefix_with("MATERIALIZED")
     )
+
+
+def _searched(
+    connection: AsyncConnection, found: Any, after: Cursor | None, limit: int, ranked: bool
+) -> Any:
+    """The page's rows (kind "page", in order: `seq`), then a row a facet count (kind, key,
+    count), in one result: the page first, whose columns' types the result takes."""
+    f = found.c
+    page = select(found)
+    if after is not None:
+        later = or_(
+            f.name > after.name,
+            and_(f.name == after.name, after.organisation_id < f.organisation_id),
+        )
+        if ranked:
+            last = after.rank or 0
+            later = or_(f.rank < last, and_(f.rank == last, later))
+        page = page.where(later)
+    in_order = [*([f.rank.desc()] if ranked else []), f.name, f.organisation_id]
+    page_cte = page.order_by(*in_order).limit(limit + 1).cte("page")
+    p, ds, qm = page_cte.c, directory_search, quality_marks
+    dialect, cpv = connection.dialect.name, directory_search_cpv
+    none = null()
+    shown = select(
+        _kind(_PAGE).label("kind"),
+        type_coerce(none, String()).label("key"),
+        type_coerce(none, BigInteger()).label("count"),
+        p.organisation_id,
+        p.rank,
+        ds.c.name,
+        ds.c.legal_form,
+        ds.c.social_purpose,
+        ds.c.admitted_at,
+        gathered(dialect, directory_search_regions, "region", p.organisation_id),
+        gathered(dialect, cpv, "cpv_code", p.organisation_id, cpv.c.source == PROFILE),
+        qm.c.status.label("mark_status"),
+        qm.c.certificate_number,
+        func.row_number()
+        .over(order_by=[*([p.rank.desc()] if ranked else []), p.name, p.organisation_id])
+        .label("seq"),
+    ).select_from(
+        page_cte.join(ds, ds.c.organisation_id == p.organisation_id).outerjoin(
+            qm, qm.c.organisation_id == p.organisation_id
+        )
+    )
+    regions = directory_search_regions
+    itl1 = func.substr(regions.c.region, 1, 3)
+    division = func.substr(cpv.c.cpv_stem, 1, 2)
+    padding = [none] * 11
+    statement = union_all(
+        shown,
+        select(_kind("legal_form"), f.legal_form, func.count(), *padding).group_by(f.legal_form),
+        select(_kind("mark"), _kind(""), func.coalesce(func.sum(f.held), 0), *padding),
+        select(_kind("region"), itl1, func.count(regions.c.organisation_id.distinct()), *padding)
+        .select_from(regions.join(found, f.organisation_id == regions.c.organisation_id))
+        .group_by(itl1),
+        select(_kind("cpv_division"), division, func.count(cpv.c.organisation_id.distinct()),
+               *padding)
+        .select_from(cpv.join(found, f.organisation_id == cpv.c.organisation_id))
+        .group_by(division),
+    )  # fmt: skip
+    return statement.order_by(statement.selected_columns.seq)
 
 
 def _entry(row: Any) -> DirectoryEntry:
@@ -479,40 +533,14 @@ def _entry(row: Any) -> DirectoryEntry:
     )
 
 
-async def _facets(connection: AsyncConnection, where: Any) -> tuple[Facets, int]:
+def _facets(rows: Sequence[Any]) -> tuple[Facets, int]:
     """Counts of the members the query finds: by legal form, by ITL1 region served (once per
-    ITL1: its regions' first three characters), by CPV division (two digits) and mark.
-
-    One statement: the members found once (a materialised CTE: the filters run once, not once a
-    facet), every count from them."""
-    found = (
-        select(
-            _KEY.label("organisation_id"),
-            directory_search.c.legal_form,
-            case((_HOLDS_MARK, 1), else_=0).label("held"),
-        )
-        .where(where)
-        .cte("found")
-        .prefix_with("MATERIALIZED")
-    )
-    regions, cpv = directory_search_regions, directory_search_cpv
-    itl1 = func.substr(regions.c.region, 1, 3)
-    division = func.substr(cpv.c.cpv_stem, 1, 2)
-    counts = union_all(
-        select(_kind("legal_form"), found.c.legal_form, func.count()).group_by(found.c.legal_form),
-        select(_kind("mark"), _kind(""), func.coalesce(func.sum(found.c.held), 0)),
-        select(_kind("region"), itl1, func.count(regions.c.organisation_id.distinct()))
-        .select_from(regions.join(found, found.c.organisation_id == regions.c.organisation_id))
-        .group_by(itl1),
-        select(_kind("cpv_division"), division, func.count(cpv.c.organisation_id.distinct()))
-        .select_from(cpv.join(found, found.c.organisation_id == cpv.c.organisation_id))
-        .group_by(division),
-    )
+    ITL1: its regions' first three characters), by CPV division (two digits) and mark."""
     by_kind: dict[str, dict[str, int]] = {
         "legal_form": {}, "mark": {}, "region": {}, "cpv_division": {}
     }  # fmt: skip
-    for kind, key, count in await connection.execute(counts):
-        by_kind[kind][key] = int(count)
+    for row in rows:
+        by_kind[row.kind][row.key] = int(row.count)
     forms, held = by_kind["legal_form"], by_kind["mark"].get("", 0)
     total = sum(forms.values())
     facets = Facets(
