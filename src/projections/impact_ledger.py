@@ -353,3 +353,113 @@ def _add_contract(totals: Totals, part: _Part, day: date, valued: _Rates) -> Non
         item = totals.measure(measure)
         item.committed += quantity
         item.committed_value += quantity * valued.on(measure, day)
+
+
+# --- By period, from sums -----------------------------------------------------------------------
+# The association's, a year's and a quarter's totals split no consortium: they can be added up
+# from the ledger summed by day (in SQL) rather than row by row. Social value is then a day's
+# quantity times the day's rate, in whole ten-thousandths of a penny (a rate has at most four
+# decimal places), exact.
+
+PERIODS = frozenset({Grouping.ASSOCIATION, Grouping.YEAR, Grouping.QUARTER})
+_PLACES = 4  # a rate's decimal places at most (marketplace.impact.proxies)
+# The row-by-row ledger adds Decimals at 28 digits: below this its sums are exact, so equal to
+# these; at or above it they round, and only that ledger gives its answer.
+_EXACT_BELOW = 10**28
+
+
+class SignedOn(NamedTuple):
+    """The contracts signed on a day in a currency, summed."""
+
+    on: date
+    currency: str
+    contracts: int
+    value_minor: int
+    estimated_minor: int  # of those with an estimate
+    awarded_minor: int  # of those with an estimate
+
+
+class MeasuredOn(NamedTuple):
+    """A measure's quantity committed (by the contracts signed) or delivered on a day."""
+
+    on: date
+    measure: str
+    quantity: int
+
+
+def period_ledgers(
+    signed: Iterable[SignedOn],
+    committed: Iterable[MeasuredOn],
+    delivered: Iterable[MeasuredOn],
+    rate: Rate,
+    groupings: Iterable[Grouping],
+    *,
+    since: date | None = None,
+    until: date | None = None,
+) -> dict[Grouping, dict[str, Totals]] | None:
+    """What `ledgers` gives by these groupings (each of PERIODS) for the same ledger summed by
+    day (a delivery's day is its period's last, as LedgerDelivery's); None where the
+    row-by-row ledger's Decimal sums would round (past 10**28 ten-thousandths of a penny in a
+    group: forged figures), or a rate has more than four decimal places."""
+    chosen = tuple(dict.fromkeys(groupings))
+    if not PERIODS.issuperset(chosen):
+        raise ValueError(f"not a period: {set(chosen) - PERIODS}")
+    found: dict[Grouping, dict[str, Totals]] = {g: {} for g in chosen}
+    keys = _Keys()
+    scaled_rates: dict[tuple[str, date], int] = {}
+    # (grouping, key, measure) -> [committed, delivered] value, in 10**-4 pence
+    values: dict[tuple[Grouping, str, str], list[int]] = {}
+
+    def within(day: date) -> bool:
+        return (since is None or day >= since) and (until is None or day < until)
+
+    def key_of(grouping: Grouping, day: date) -> str:
+        return "all" if grouping is Grouping.ASSOCIATION else keys.period(day, grouping)
+
+    for row in signed:
+        if not within(row.on):
+            continue
+        for grouping in chosen:
+            totals = _totals(found[grouping], key_of(grouping, row.on))
+            totals.contracts += row.contracts
+            money = totals.money_in(row.currency)
+            money.value_won_minor += row.value_minor
+            money.estimated_minor += row.estimated_minor
+            money.awarded_minor += row.awarded_minor
+    for side, rows in enumerate((committed, delivered)):
+        for measure, day, quantity in ((r.measure, r.on, r.quantity) for r in rows):
+            if not within(day):
+                continue
+            scaled = scaled_rates.get((measure, day))
+            if scaled is None:
+                scaled = scaled_rates[measure, day] = _scaled(rate(measure, day))
+                if scaled < 0:
+                    return None
+            for grouping in chosen:
+                key = key_of(grouping, day)
+                item = _totals(found[grouping], key).measure(measure)
+                if side == 0:
+                    item.committed += quantity
+                else:
+                    item.delivered += quantity
+                values.setdefault((grouping, key, measure), [0, 0])[side] += quantity * scaled
+    spent: dict[tuple[Grouping, str], list[int]] = {}
+    for (grouping, key, measure), (committed_value, delivered_value) in values.items():
+        whole = spent.setdefault((grouping, key), [0, 0])
+        whole[0] += committed_value
+        whole[1] += delivered_value
+        if max(whole) >= _EXACT_BELOW:
+            return None
+        item = found[grouping][key].measures[measure]
+        item.committed_value = Decimal(committed_value).scaleb(-_PLACES)
+        item.delivered_value = Decimal(delivered_value).scaleb(-_PLACES)
+    return found
+
+
+def _scaled(rate: Decimal) -> int:
+    """The rate in 10**-4 pence; -1 if it has more places (or is negative: never, by the
+    proxy table's rules)."""
+    scaled = rate.scaleb(_PLACES)
+    if rate < 0 or scaled != scaled.to_integral_value():
+        return -1
+    return int(scaled)

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, ColumnElement, and_, case, exists, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.impact import delivered_figures
-from projections.impact_ledger import LedgerContract, LedgerDelivery
+from projections.impact_ledger import LedgerContract, LedgerDelivery, MeasuredOn, SignedOn
 from projections.impact_tables import (
     impact_commitments,
     impact_contracts,
@@ -136,6 +137,76 @@ async def ledger_deliveries(
                 for measure, quantity in items
             )
     return found
+
+
+class PeriodRows(NamedTuple):
+    """The ledger summed by day, as impact_ledger.period_ledgers takes it."""
+
+    signed: list[SignedOn]
+    committed: list[MeasuredOn]
+    delivered: list[MeasuredOn]
+
+
+async def period_rows(connection: AsyncConnection, day_of: DayOf) -> PeriodRows:
+    """Every contract's figures and commitments summed by signing moment in SQL, then by day;
+    every confirmed delivery of a stored contract summed by day and measure."""
+    c, m, r = impact_contracts.c, impact_commitments.c, impact_reports.c
+    estimated = c.estimated_minor.is_not(None)
+    signed = select(
+        c.signed_at,
+        c.currency,
+        func.count(),
+        *_summed(c.value_minor),
+        *_summed(c.estimated_minor),
+        *_summed(case((estimated, c.awarded_minor))),
+    ).group_by(c.signed_at, c.currency)
+    committed = (
+        select(c.signed_at, m.measure, *_summed(m.quantity))
+        .join_from(impact_commitments, impact_contracts, m.contract_id == c.contract_id)
+        .group_by(c.signed_at, m.measure)
+    )
+    stored = exists().where(c.contract_id == r.contract_id)
+    reports = select(r.period_end, r.delivered).where(and_(r.status == "confirmed", stored))
+    day = _Days(day_of)
+    by_day: dict[tuple[date, str], list[int]] = {}
+    for signed_at, currency, count, *halves in await connection.execute(signed):
+        value, estimate, awarded = (_whole(*halves[i : i + 2]) for i in (0, 2, 4))
+        found = by_day.setdefault((day(signed_at), currency), [0, 0, 0, 0])
+        for i, figure in enumerate((count, value, estimate, awarded)):
+            found[i] += figure
+    quantities: dict[tuple[int, date, str], int] = {}
+    for signed_at, measure, high, low in await connection.execute(committed):
+        place = (0, day(signed_at), measure)
+        quantities[place] = quantities.get(place, 0) + _whole(high, low)
+    ends = _Days(lambda end: day_of(end - _JUST_BEFORE))
+    figures: dict[str, list[tuple[str, int]]] = {}
+    for period_end, delivered in await connection.execute(reports):
+        on = ends(period_end)
+        items = figures.get(delivered)
+        if items is None:
+            items = figures[delivered] = delivered_figures(delivered)
+        for measure, quantity in items:
+            place = (1, on, measure)
+            quantities[place] = quantities.get(place, 0) + quantity
+    return PeriodRows(
+        [SignedOn(on, currency, *summed) for (on, currency), summed in by_day.items()],
+        [MeasuredOn(on, measure, q) for (side, on, measure), q in quantities.items() if not side],
+        [MeasuredOn(on, measure, q) for (side, on, measure), q in quantities.items() if side],
+    )
+
+
+# SQLite's sum() of integers raises past 2**63 (PostgreSQL's gives numeric): a column's sum in
+# two halves, each of which stays far below it (figures are 0 to 2**63 - 1).
+_HALF = 2**32
+
+
+def _summed(column: ColumnElement[int]) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    half = literal(_HALF, BigInteger)
+    return func.sum(column // half), func.sum(column % half)
+
+
+def _whole(high: Any, low: Any) -> int:
+    return int(high or 0) * _HALF + int(low or 0)
 
 
 async def names_of(connection: AsyncConnection, ids: Collection[UUID]) -> dict[UUID, str]:

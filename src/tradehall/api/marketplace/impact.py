@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from marketplace.application import MarketplaceApp
 from marketplace.working_days import london_date
-from projections.impact_ledger import Grouping as LedgerGrouping
 from projections.impact_ledger import (
+    PERIODS,
     LedgerContract,
     LedgerDelivery,
     Rate,
@@ -33,8 +33,10 @@ from projections.impact_ledger import (
     ledger,
     ledgers,
     member_years,
+    period_ledgers,
 )
-from projections.impact_query import ledger_contracts, ledger_deliveries, names_of
+from projections.impact_ledger import Grouping as LedgerGrouping
+from projections.impact_query import ledger_contracts, ledger_deliveries, names_of, period_rows
 from projections.impact_tables import impact_changes
 from projections.tables import projection_positions
 from tradehall.api.access import PUBLIC, own_organisation_or_staff, rule, staff_only
@@ -153,6 +155,30 @@ async def _read(
     return _Ledger(contracts, deliveries, rate_of(tables))
 
 
+async def _by_period(
+    engine: AsyncEngine,
+    commands: Commands,
+    marketplace: MarketplaceApp,
+    groupings: tuple[LedgerGrouping, ...],
+    since: date | None = None,
+    until: date | None = None,
+) -> dict[LedgerGrouping, dict[str, Totals]]:
+    """The association's, the years' or the quarters' totals, from the ledger summed by day (no
+    consortium is split in them); row by row only where those sums would not be the same."""
+    tables = await commands.run(marketplace.proxy_tables)
+    async with engine.connect() as connection:
+        rows = await period_rows(connection, london_date)
+    window = {"since": since, "until": until}
+    found = await commands.run(period_ledgers, *rows, rate_of(tables), groupings, **window)
+    if found is not None:
+        return found
+    read = await _read(engine, commands, marketplace, with_parties=False)
+    totals: dict[LedgerGrouping, dict[str, Totals]] = await commands.run(
+        ledgers, read.contracts, read.deliveries, read.rate, groupings, **window
+    )
+    return totals
+
+
 async def _ledger_state(
     engine: AsyncEngine, commands: Commands, marketplace: MarketplaceApp, names: bool = False
 ) -> LedgerState:
@@ -191,21 +217,15 @@ async def _cached(
 # The arithmetic, off the event loop (it reads every contract the request covers).
 
 
-def _summary_totals(read: _Ledger) -> tuple[ImpactGroupView, list[ImpactGroupView]]:
-    found = ledgers(
-        read.contracts,
-        read.deliveries,
-        read.rate,
-        (LedgerGrouping.ASSOCIATION, LedgerGrouping.YEAR),
-    )
+_SUMMARY = (LedgerGrouping.ASSOCIATION, LedgerGrouping.YEAR)
+
+
+def _summary_totals(
+    found: dict[LedgerGrouping, dict[str, Totals]],
+) -> tuple[ImpactGroupView, list[ImpactGroupView]]:
     whole = found[LedgerGrouping.ASSOCIATION].get("all") or Totals("all")
     years = [group_view(t) for _, t in sorted(found[LedgerGrouping.YEAR].items())]
     return group_view(whole), years
-
-
-def _chart(read: _Ledger, figure: str, year: int) -> str:
-    quarters = read.by(LedgerGrouping.QUARTER, since=date(year, 1, 1), until=date(year + 1, 1, 1))
-    return quarterly_chart(figure, year, quarters)
 
 
 def _member_totals(
@@ -274,8 +294,8 @@ class ImpactController(Controller):
         consistent = await reads.after(PROJECTION, position)
 
         async def read() -> bytes:
-            ledger = await _read(engine, commands, marketplace, with_parties=False)
-            whole, years = await commands.run(_summary_totals, ledger)
+            found = await _by_period(engine, commands, marketplace, _SUMMARY)
+            whole, years = await commands.run(_summary_totals, found)
             body = ImpactSummaryView(
                 totals=whole,
                 years=years,
@@ -381,8 +401,11 @@ class ImpactController(Controller):
         shown = year if year is not None else london_date(commands.clock.now()).year
 
         async def read() -> str:
-            ledger = await _read(engine, commands, marketplace, with_parties=False)
-            return await commands.run(_chart, ledger, figure, shown)
+            first, last = date(shown, 1, 1), date(shown + 1, 1, 1)
+            quarterly = (LedgerGrouping.QUARTER,)
+            found = await _by_period(engine, commands, marketplace, quarterly, first, last)
+            by_quarter = found[LedgerGrouping.QUARTER]
+            return await commands.run(quarterly_chart, figure, shown, by_quarter)
 
         svg = await _cached(state, engine, commands, marketplace, ("chart", figure, shown), read)
         return Response(svg, media_type=SVG, headers=_SVG_HEADERS)
@@ -391,10 +414,13 @@ class ImpactController(Controller):
 async def _report(
     engine: AsyncEngine, commands: Commands, marketplace: MarketplaceApp, asked: _Asked
 ) -> list[Any]:
-    read = await _read(engine, commands, marketplace, with_parties=asked.by == "member")
-    groups = await commands.run(
-        read.by, LedgerGrouping(asked.by), since=asked.since, until=asked.until
-    )
+    grouping = LedgerGrouping(asked.by)
+    if grouping in PERIODS:
+        by = await _by_period(engine, commands, marketplace, (grouping,), asked.since, asked.until)
+        groups = by[grouping]
+    else:
+        read = await _read(engine, commands, marketplace, with_parties=asked.by == "member")
+        groups = await commands.run(read.by, grouping, since=asked.since, until=asked.until)
     if asked.by in _NAMED:
         async with engine.connect() as connection:
             names = await names_of(connection, [UUID(key) for key in groups])
