@@ -399,7 +399,7 @@ def period_ledgers(
 ) -> dict[Grouping, dict[str, Totals]] | None:
     """What `ledgers` gives by these groupings (each of PERIODS) for the same ledger summed by
     day (a delivery's day is its period's last, as LedgerDelivery's); None where the
-    row-by-row ledger's Decimal sums would round (past 10**28 ten-thousandths of a penny in a
+    row-by-row ledger's Decimal sums could round (past 10**28 ten-thousandths of a penny in a
     group: forged figures), or a rate has more than four decimal places."""
     chosen = tuple(dict.fromkeys(groupings))
     if not PERIODS.issuperset(chosen):
