@@ -67,7 +67,6 @@ import pytest
 import structlog
 from psycopg import sql
 from pypdf import PdfWriter
-from sqlalchemy import make_url
 
 from tests.api.conftest import Mailbox, add_user
 from tests.api.helpers import services_of, token
@@ -75,7 +74,7 @@ from tests.api.openapi_walk import Examples, Operation, operations
 from tests.api.test_clarifications import council
 from tests.api.test_directory import admitted_member
 from tests.api.test_tenders import terms
-from tests.conftest import FAST_PASSWORDS, AppClient, admin_database_url, running
+from tests.conftest import FAST_PASSWORDS, POSTGRES_TEMPLATE, AppClient, running
 from tradehall.api.app import create_app
 from tradehall.clock import ManualClock
 from tradehall.context import ContextDeclaration
@@ -117,21 +116,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "sqlite":
         yield SQLiteStore(tmp_path / "data")
         return
-    admin_url = make_url(admin_database_url())
-    admin = admin_url.set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"tradehall_sealing_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = admin_url.set(drivername="postgresql", database=name)
-    own = PostgresStore(url.render_as_string(hide_password=False))
-    own.migrate()
-    try:
-        yield own
-    finally:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+    with POSTGRES_TEMPLATE.copy("tradehall_sealing") as url:
+        yield PostgresStore(url)
 
 
 # --- the world: a buyer, two tenders, bidders, an outsider -----------------------------------

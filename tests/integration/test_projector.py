@@ -10,7 +10,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from sqlalchemy import (
     BigInteger,
@@ -20,7 +19,6 @@ from sqlalchemy import (
     String,
     Table,
     insert,
-    make_url,
     update,
 )
 from sqlalchemy.engine import Engine
@@ -31,7 +29,7 @@ from projections.events import EventSource, RecordedEvent
 from projections.registry import all_projections
 from projections.runner import BatchProjector
 from projections.tables import projection_positions
-from tests.conftest import admin_database_url
+from tests.conftest import POSTGRES_TEMPLATE
 from tests.integration.projection_fixtures import seed, snapshot
 from tradehall.store.base import Store
 from tradehall.store.postgres import PostgresStore
@@ -40,24 +38,14 @@ from tradehall.store.sqlite import SQLiteStore
 
 @contextlib.contextmanager
 def database_of_its_own() -> Iterator[PostgresStore]:
-    """A fresh, migrated PostgreSQL database, dropped afterwards.
+    """A fresh, migrated PostgreSQL database (a copy of the run's template), dropped afterwards.
 
     The projector tests seed hundreds of organisations with random CPV codes and pending
     applications; in the session's shared database those showed up in the API tests' directory
     and staff-queue pages.
     """
-    admin = make_url(admin_database_url()).set(drivername="postgresql")
-    name = f"tradehall_test_projector_{uuid.uuid4().hex[:10]}"
-    admin_dsn = admin.render_as_string(hide_password=False)
-    with psycopg.connect(admin_dsn, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        store = PostgresStore(admin.set(database=name).render_as_string(hide_password=False))
-        store.migrate()
-        yield store
-    finally:
-        with psycopg.connect(admin_dsn, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with POSTGRES_TEMPLATE.copy("tradehall_test_projector") as url:
+        yield PostgresStore(url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

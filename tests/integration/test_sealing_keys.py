@@ -17,14 +17,13 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
-from sqlalchemy import Engine, func, make_url, select, update
+from sqlalchemy import Engine, func, select, update
 
-from tests.conftest import admin_database_url
+from tests.conftest import POSTGRES_TEMPLATE
 from tests.integration.test_cli import env_for
 from tradehall.cli import main
 from tradehall.marketplace.sealing.ids import KeyedBidIds
@@ -55,19 +54,10 @@ def fresh_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stor
         store.migrate(event_logs=[TEST_LOG])
         yield store
         return
-    admin_url = make_url(admin_database_url())
-    admin_dsn = admin_url.set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"tradehall_sealing_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin_dsn, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = admin_url.set(drivername="postgresql", database=name)
-        store = PostgresStore(url.render_as_string(hide_password=False))
+    with POSTGRES_TEMPLATE.copy("tradehall_sealing") as url:
+        store = PostgresStore(url)
         store.migrate(event_logs=[TEST_LOG])
         yield store
-    finally:
-        with psycopg.connect(admin_dsn, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
