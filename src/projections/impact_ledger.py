@@ -87,11 +87,18 @@ class Totals:
     money: dict[str, MoneyTotals] = field(default_factory=dict)
     measures: dict[str, MeasureTotals] = field(default_factory=dict)
 
+    # Looked up before made: a read calls these once a row.
     def money_in(self, currency: str) -> MoneyTotals:
-        return self.money.setdefault(currency, MoneyTotals(currency))
+        found = self.money.get(currency)
+        if found is None:
+            found = self.money[currency] = MoneyTotals(currency)
+        return found
 
     def measure(self, name: str) -> MeasureTotals:
-        return self.measures.setdefault(name, MeasureTotals(name))
+        found = self.measures.get(name)
+        if found is None:
+            found = self.measures[name] = MeasureTotals(name)
+        return found
 
     @property
     def social_value_committed_minor(self) -> int:
@@ -158,21 +165,22 @@ def ledgers(
     found: dict[Grouping, dict[str, Totals]] = {g: {} for g in chosen}
     valued = _Rates(rate)
     keys = _Keys()
+    members = found.get(Grouping.MEMBER)
+    whole_counted = [g for g in chosen if g is not Grouping.MEMBER]
     by_id: dict[UUID, LedgerContract] = {}
     for contract in contracts:
         by_id[contract.contract_id] = contract
         day = contract.signed_on
         if (since is not None and day < since) or (until is not None and day >= until):
             continue
-        whole = _whole(contract)
-        for grouping in chosen:
-            groups = found[grouping]
-            if grouping is Grouping.MEMBER:
-                for party, part in _party_parts(contract):
-                    _add_contract(_totals(groups, keys.of(party)), part, day, valued)
-            else:
-                key = keys.contract(contract, grouping)
-                _add_contract(_totals(groups, key), whole, day, valued)
+        if whole_counted:
+            whole = _whole(contract)
+            for counted in whole_counted:
+                key = keys.contract(contract, counted)
+                _add_contract(_totals(found[counted], key), whole, day, valued)
+        if members is not None:
+            for party, part in _party_parts(contract):
+                _add_contract(_totals(members, str(party)), part, day, valued)
     for delivery in deliveries:
         owner = by_id.get(delivery.contract_id)
         day = delivery.on
@@ -303,17 +311,10 @@ class _Rates:
 
 
 class _Keys:
-    """Groups' keys, each organisation's id and each day's period written once."""
+    """Groups' keys, each day's quarter written once."""
 
     def __init__(self) -> None:
-        self.ids: dict[UUID, str] = {}
         self.quarters: dict[date, str] = {}
-
-    def of(self, organisation: UUID) -> str:
-        found = self.ids.get(organisation)
-        if found is None:
-            found = self.ids[organisation] = str(organisation)
-        return found
 
     def period(self, day: date, grouping: Grouping) -> str:
         if grouping is Grouping.YEAR:
@@ -325,7 +326,7 @@ class _Keys:
 
     def contract(self, contract: LedgerContract, grouping: Grouping) -> str:
         if grouping is Grouping.BUYER:
-            return self.of(contract.buyer_id)
+            return str(contract.buyer_id)
         if grouping is Grouping.YEAR or grouping is Grouping.QUARTER:
             return self.period(contract.signed_on, grouping)
         return "all"
@@ -334,9 +335,9 @@ class _Keys:
         self, delivery: LedgerDelivery, contract: LedgerContract, grouping: Grouping
     ) -> str:
         if grouping is Grouping.MEMBER:
-            return self.of(delivery.reporter_id)
+            return str(delivery.reporter_id)
         if grouping is Grouping.BUYER:
-            return self.of(contract.buyer_id)
+            return str(contract.buyer_id)
         if grouping is Grouping.YEAR or grouping is Grouping.QUARTER:
             return self.period(delivery.on, grouping)
         return "all"
