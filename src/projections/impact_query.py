@@ -9,7 +9,17 @@ from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 from uuid import UUID
 
-from sqlalchemy import BigInteger, ColumnElement, and_, case, exists, func, literal, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    select,
+    union,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.impact import delivered_figures
@@ -210,8 +220,11 @@ def _whole(high: Any, low: Any) -> int:
 
 
 async def names_of(connection: AsyncConnection, ids: Collection[UUID]) -> dict[UUID, str]:
-    names: dict[UUID, str] = {}
-    for chunk in _chunks(list(ids)):
+    """These organisations' names. Past a chunk of ids, first those of every organisation the
+    ledger names (its parties, reporters and buyers: what its groups are) in one query, then
+    any others by chunks as below it."""
+    names = await _ledger_names(connection, ids) if len(ids) > _CHUNK else {}
+    for chunk in _chunks([i for i in ids if i not in names]):
         found = await connection.execute(
             select(tender_buyers.c.organisation_id, tender_buyers.c.name).where(
                 tender_buyers.c.organisation_id.in_(chunk)
@@ -219,6 +232,17 @@ async def names_of(connection: AsyncConnection, ids: Collection[UUID]) -> dict[U
         )
         names.update({row.organisation_id: row.name for row in found})
     return names
+
+
+async def _ledger_names(connection: AsyncConnection, ids: Collection[UUID]) -> dict[UUID, str]:
+    p, r, c = impact_parties.c, impact_reports.c, impact_contracts.c
+    named = union(select(p.organisation_id), select(r.reporter_id), select(c.buyer_id)).subquery()
+    b = tender_buyers.c
+    found = await connection.execute(
+        select(b.organisation_id, b.name).where(b.organisation_id.in_(select(named)))
+    )
+    wanted = set(ids)
+    return {i: name for i, name in found if i in wanted}
 
 
 class _Days:
@@ -235,5 +259,8 @@ class _Days:
         return found
 
 
-def _chunks(ids: list[UUID], size: int = 500) -> list[list[UUID]]:
+_CHUNK = 500
+
+
+def _chunks(ids: list[UUID], size: int = _CHUNK) -> list[list[UUID]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
