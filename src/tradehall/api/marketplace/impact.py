@@ -164,7 +164,8 @@ async def _by_period(
     until: date | None = None,
 ) -> dict[LedgerGrouping, dict[str, Totals]]:
     """The association's, the years' or the quarters' totals, from the ledger summed by day (no
-    consortium is split in them); row by row only where those sums would not be the same."""
+    consortium is split in them); row by row only where those sums could differ (forged figures
+    past exact Decimals)."""
     tables = await commands.run(marketplace.proxy_tables)
     async with engine.connect() as connection:
         rows = await period_rows(connection, london_date)
