@@ -5,7 +5,7 @@ names (the tenders projection's table of every organisation's name)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -157,9 +157,17 @@ class PeriodRows(NamedTuple):
     delivered: list[MeasuredOn]
 
 
-async def period_rows(connection: AsyncConnection, day_of: DayOf) -> PeriodRows:
+async def period_rows(
+    connection: AsyncConnection,
+    day_of: DayOf,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+) -> PeriodRows:
     """Every contract's figures and commitments summed by signing moment in SQL, then by day;
-    every confirmed delivery of a stored contract summed by day and measure."""
+    every confirmed delivery of a stored contract summed by day and measure. With `since` or
+    `until`, only the moments within a day of those days (a superset of the window, whatever
+    the zone of `day_of`: the ledger's arithmetic keeps to the window's days)."""
     c, m, r = impact_contracts.c, impact_commitments.c, impact_reports.c
     estimated = c.estimated_minor.is_not(None)
     signed = select(
@@ -177,6 +185,17 @@ async def period_rows(connection: AsyncConnection, day_of: DayOf) -> PeriodRows:
     )
     stored = exists().where(c.contract_id == r.contract_id)
     reports = select(r.period_end, r.delivered).where(and_(r.status == "confirmed", stored))
+    if since is not None:
+        start = datetime.combine(since, time(), UTC) - _SLACK
+        signed, committed = (
+            signed.where(c.signed_at >= start),
+            committed.where(c.signed_at >= start),
+        )
+        reports = reports.where(r.period_end >= start)
+    if until is not None:
+        end = datetime.combine(until, time(), UTC) + _SLACK
+        signed, committed = signed.where(c.signed_at < end), committed.where(c.signed_at < end)
+        reports = reports.where(r.period_end < end)
     day = _Days(day_of)
     by_day: dict[tuple[date, str], list[int]] = {}
     for signed_at, currency, count, *halves in await connection.execute(signed):
@@ -205,6 +224,8 @@ async def period_rows(connection: AsyncConnection, day_of: DayOf) -> PeriodRows:
     )
 
 
+# A day somewhere begins and ends within a day of its date in UTC (London: an hour before).
+_SLACK = timedelta(days=2)
 # SQLite's sum() of integers raises past 2**63 (PostgreSQL's gives numeric): a column's sum in
 # two halves, each of which stays far below it (figures are 0 to 2**63 - 1).
 _HALF = 2**32

@@ -159,6 +159,7 @@ WINDOWS = [
     (FIRST_DAY, LAST_DAY),
     (date(2031, 3, 30), LAST_DAY),
     (FIRST_DAY, date(2031, 7, 1)),
+    (date(2031, 7, 1), LAST_DAY),  # from a day that began at 23:00 UTC the day before
     (date(2031, 3, 30), date(2032, 1, 1)),
     (date(2032, 1, 1), date(2032, 10, 1)),
 ]
@@ -178,12 +179,20 @@ async def test_by_period_from_sums_is_the_row_by_row_ledger(
         every = tuple(sorted(PERIODS))
         for since, until in WINDOWS:
             window = {"since": since, "until": until}
-            found = period_ledgers(
-                summed.signed, summed.committed, summed.delivered, rate, every, **window
-            )
-            assert found is not None
-            assert all(found.values())
-            assert figures(found) == figures(ledgers(contracts, deliveries, rate, every, **window))
+            expected = figures(ledgers(contracts, deliveries, rate, every, **window))
+            async with async_engine.connect() as connection:
+                # Only the window's rows (and a day either side), as the routes read them.
+                near = await period_rows(connection, london_date, since=since, until=until)
+            for read in (summed, near):
+                found = period_ledgers(
+                    read.signed, read.committed, read.delivered, rate, every, **window
+                )
+                assert found is not None
+                assert all(found.values())
+                assert figures(found) == expected
+        # The last window's read left out the days far from it.
+        assert len(near.signed) < len(summed.signed)
+        assert len(near.delivered) < len(summed.delivered)
         # The sums of 2**63 - 1 three times (SQLite's sum() alone would raise).
         whole = period_ledgers(
             *summed, rate, (Grouping.ASSOCIATION,), since=FIRST_DAY, until=LAST_DAY

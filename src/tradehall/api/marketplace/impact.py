@@ -168,7 +168,7 @@ async def _by_period(
     past exact Decimals)."""
     tables = await commands.run(marketplace.proxy_tables)
     async with engine.connect() as connection:
-        rows = await period_rows(connection, london_date)
+        rows = await period_rows(connection, london_date, since=since, until=until)
     window = {"since": since, "until": until}
     found = await commands.run(period_ledgers, *rows, rate_of(tables), groupings, **window)
     if found is not None:
