@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from litestar import Litestar
 
 from tests.api.helpers import PASSWORD, SignedIn, token
 from tests.conftest import FAST_PASSWORDS, AppClient, running
 from tests.integration.test_cli import free_port
-from tradehall.api.app import create_app
+from tradehall.api.app import serve_again
 from tradehall.clock import ManualClock
 from tradehall.identity.users import Role, create_user, insert_user
 from tradehall.settings import Settings
@@ -80,11 +81,15 @@ def mailbox() -> Iterator[tuple[Mailbox, int]]:
 
 @pytest.fixture
 async def mail_client(
-    settings: Settings, store: Store, clock: ManualClock, mailbox: tuple[Mailbox, int]
+    settings: Settings,
+    store: Store,
+    clock: ManualClock,
+    mailbox: tuple[Mailbox, int],
+    built_app: Litestar,
 ) -> AsyncIterator[AppClient]:
     _, port = mailbox
     # The sender is driven by each test (mail_interval_seconds=0), so nothing races it.
     with_smtp = replace(settings, smtp_host="127.0.0.1", smtp_port=port, mail_interval_seconds=0)
-    app = create_app(with_smtp, clock=clock, store=store, passwords=FAST_PASSWORDS)
+    app = serve_again(built_app, with_smtp, clock=clock, store=store, passwords=FAST_PASSWORDS)
     async with running(app), AppClient(app) as http:
         yield http

@@ -12,12 +12,13 @@ from uuid import UUID
 
 import pytest
 import stripe
+from litestar import Litestar
 
 from membership.dues import default_bands
 from tests.api.conftest import add_user
 from tests.api.helpers import APPLICATION, event_count, events_of, register, services_of, token
 from tests.conftest import FAST_PASSWORDS, AppClient, running
-from tradehall.api.app import create_app
+from tradehall.api.app import serve_again
 from tradehall.clock import ManualClock
 from tradehall.dev.stripe_standin import SignedEvent, StripeStandIn
 from tradehall.identity.users import Role
@@ -42,7 +43,11 @@ def standin(clock: ManualClock) -> Iterator[StripeStandIn]:
 
 @pytest.fixture
 async def stripe_client(
-    settings: Settings, store: Store, clock: ManualClock, standin: StripeStandIn
+    settings: Settings,
+    store: Store,
+    clock: ManualClock,
+    standin: StripeStandIn,
+    built_app: Litestar,
 ) -> AsyncIterator[AppClient]:
     with_stripe = replace(
         settings,
@@ -51,7 +56,7 @@ async def stripe_client(
         stripe_api_base=standin.base_url,
         card_commands_interval_seconds=0,  # the tests send the commands themselves
     )
-    app = create_app(with_stripe, clock=clock, store=store, passwords=FAST_PASSWORDS)
+    app = serve_again(built_app, with_stripe, clock=clock, store=store, passwords=FAST_PASSWORDS)
     async with running(app), AppClient(app) as http:
         yield http
 
