@@ -14,7 +14,7 @@ from tradehall.settings import Settings
 def _seed_demo(settings: Settings) -> None:
     from tradehall.dev.demo import DemoReport, seed_demo
     from tradehall.dev.demo_awards import read_side_and_mail
-    from tradehall.membership.evidence import DirectoryFileStore
+    from tradehall.membership.evidence.stores import evidence_files
     from tradehall.membership.registration import registrar_for
 
     if settings.is_production:
@@ -31,7 +31,7 @@ def _seed_demo(settings: Settings) -> None:
             services.engine,
             services.applications["marks"],
             services.applications["marketplace"],
-            DirectoryFileStore(settings.evidence_path / "files"),
+            evidence_files(settings),
             services.applications["bids"],
             services.sealing,
             timedelta(seconds=settings.bid_opening_margin_seconds),
