@@ -351,6 +351,8 @@ async def in_process(url: str, mix: dict[str, list[Any]], explain: bool) -> dict
 
     engine = PostgresStore(url).async_engine(pool_size=2)
     reads, skipped, marketplace = service_reads(engine, url)
+    # Only the reads asked for (--reads): the mix holds no samples for the others.
+    reads = {name: read for name, read in reads.items() if name in mix}
     result: dict[str, Any] = {"skipped": skipped}
     try:
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
