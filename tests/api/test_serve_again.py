@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from uuid import UUID
 
 import pytest
+from eventsourcing.application import Application
 from litestar import Litestar
 
 from tests.api.helpers import PASSWORD, register
@@ -18,6 +20,8 @@ from tests.conftest import FAST_PASSWORDS, AppClient, running, settings_for
 from tradehall.api.app import SERVING, create_app, serve_again
 from tradehall.api.marketplace.impact_cache import answers_of
 from tradehall.clock import ManualClock
+from tradehall.context import ContextDeclaration, EventLog
+from tradehall.contexts import CONTEXTS
 from tradehall.store.sqlite import SQLiteStore
 
 
@@ -84,3 +88,43 @@ def test_settings_built_into_the_routes_cannot_change(
     with pytest.raises(ValueError, match="build anew"):
         serve_again(app, changed)
     assert app.state[SERVING].store.data_dir == tmp_path / "first"
+
+
+class ClosesBadly(Application[UUID]):
+    """A context's Application whose closing fails, as a dropped connection's might."""
+
+    name = "closesbadly"
+    failed = False
+
+    def close(self) -> None:
+        super().close()
+        if not self.failed:  # once: the library closes it again when it is collected
+            self.failed = True
+            raise RuntimeError("closing failed")
+
+
+CLOSES_BADLY = ContextDeclaration(
+    name="closesbadly",
+    log=EventLog("closesbadly"),
+    application=lambda env, settings, store: ClosesBadly(env=env),
+)
+
+
+async def test_a_run_whose_shutdown_fails_still_leaves_the_app_clean(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    app = create_app(
+        settings_for(data_dir),
+        store=SQLiteStore(data_dir),
+        passwords=FAST_PASSWORDS,
+        contexts=(*CONTEXTS, CLOSES_BADLY),
+    )
+    before = set(app.state)
+    with pytest.raises(BaseException) as raised:  # noqa: PT011 (Litestar may wrap it in a group)
+        async with running(app):
+            assert "services" in app.state
+    assert "closing failed" in repr(raised.value) or any(
+        "closing failed" in repr(e) for e in getattr(raised.value, "exceptions", ())
+    )
+    assert set(app.state) == before
+    other = tmp_path / "other"
+    serve_again(app, settings_for(other), store=SQLiteStore(other))  # not "running"

@@ -211,12 +211,17 @@ def create_app(
             await services.jobs.start()
             yield
         finally:
-            if services is not None:
-                if services.jobs is not None:
-                    await services.jobs.stop()
-                await services.close()
-            for key in [key for key in app.state if key not in kept]:
-                del app.state[key]
+            # Each step whatever the one before raised: a stopped app holds nothing of its run.
+            try:
+                if services is not None:
+                    try:
+                        if services.jobs is not None:
+                            await services.jobs.stop()
+                    finally:
+                        await services.close()
+            finally:
+                for key in [key for key in app.state if key not in kept]:
+                    del app.state[key]
 
     def configure(app_config: AppConfig) -> AppConfig:
         return jwt_auth.on_app_init(app_config)
