@@ -54,6 +54,7 @@ from tradehall.api.marketplace.schemas.impact import (
 from tradehall.api.reads import PositionParam, ReadYourWrites, with_consistency
 from tradehall.marketplace.impact.chart import quarterly_chart
 from tradehall.marketplace.impact.report import group_view, named_groups, rate_of, report_csv
+from tradehall.store.snapshots import one_snapshot
 
 # The projection whose tables these reads use (read-your-writes waits on it).
 PROJECTION = "impact"
@@ -168,7 +169,10 @@ async def _by_period(
     past exact Decimals)."""
     tables = await commands.run(marketplace.proxy_tables)
     async with engine.connect() as connection:
-        rows = await period_rows(connection, london_date, since=since, until=until)
+        # Its three statements at one moment: a contract signed between two of them is in all
+        # of the sums or in none.
+        at_once = await one_snapshot(connection)
+        rows = await period_rows(at_once, london_date, since=since, until=until)
     window = {"since": since, "until": until}
     found = await commands.run(period_ledgers, *rows, rate_of(tables), groupings, **window)
     if found is not None:
