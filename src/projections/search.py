@@ -393,6 +393,8 @@ def _placed(filters: SearchFilters) -> Any | None:
     if filters.cpv_code is not None:
         codes = directory_search_cpv.c
         stem = cpv_stem(filters.cpv_code)
+        if not stem.isdigit():  # inline below: only a checked code's digits, never raw text
+            raise ValueError(f"not a CPV code's stem: {stem!r}")
         # The prefix inline, not a parameter: a prepared statement's generic plan then still
         # reads the index's range for it.
         prefix = literal(_like_escaped(stem) + "%", String(), literal_execute=True)
