@@ -20,7 +20,7 @@ from argon2 import PasswordHasher
 from litestar import Litestar
 from sqlalchemy import make_url
 
-from tradehall.api.app import create_app, serve_again
+from tradehall.api.app import create_app, is_running, serve_again
 from tradehall.clock import ManualClock
 from tradehall.identity.users import Passwords
 from tradehall.settings import Settings
@@ -199,11 +199,20 @@ def built_app(tmp_path_factory: pytest.TempPathFactory) -> Litestar:
     return create_app(settings, store=SQLiteStore(data_dir), passwords=FAST_PASSWORDS)
 
 
+def app_for(built: Litestar, settings: Settings, *, clock: ManualClock, store: Store) -> Litestar:
+    """The process's built app pointed at this test's run; an app of its own when the built
+    one already serves the same test (a test asking for two clients: `client` and
+    `mail_client`, two apps on one store as before)."""
+    if is_running(built):
+        return create_app(settings, clock=clock, store=store, passwords=FAST_PASSWORDS)
+    return serve_again(built, settings, clock=clock, store=store, passwords=FAST_PASSWORDS)
+
+
 @pytest.fixture
 async def client(
     settings: Settings, store: Store, clock: ManualClock, built_app: Litestar
 ) -> AsyncIterator[AppClient]:
-    app = serve_again(built_app, settings, clock=clock, store=store, passwords=FAST_PASSWORDS)
+    app = app_for(built_app, settings, clock=clock, store=store)
     async with running(app), AppClient(app) as http:
         yield http
 

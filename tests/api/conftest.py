@@ -13,9 +13,8 @@ from aiosmtpd.controller import Controller
 from litestar import Litestar
 
 from tests.api.helpers import PASSWORD, SignedIn, token
-from tests.conftest import FAST_PASSWORDS, AppClient, running
+from tests.conftest import FAST_PASSWORDS, AppClient, app_for, running
 from tests.integration.test_cli import free_port
-from tradehall.api.app import serve_again
 from tradehall.clock import ManualClock
 from tradehall.identity.users import Role, create_user, insert_user
 from tradehall.settings import Settings
@@ -90,6 +89,6 @@ async def mail_client(
     _, port = mailbox
     # The sender is driven by each test (mail_interval_seconds=0), so nothing races it.
     with_smtp = replace(settings, smtp_host="127.0.0.1", smtp_port=port, mail_interval_seconds=0)
-    app = serve_again(built_app, with_smtp, clock=clock, store=store, passwords=FAST_PASSWORDS)
+    app = app_for(built_app, with_smtp, clock=clock, store=store)
     async with running(app), AppClient(app) as http:
         yield http

@@ -17,8 +17,7 @@ from litestar import Litestar
 from membership.dues import default_bands
 from tests.api.conftest import add_user
 from tests.api.helpers import APPLICATION, event_count, events_of, register, services_of, token
-from tests.conftest import FAST_PASSWORDS, AppClient, running
-from tradehall.api.app import serve_again
+from tests.conftest import AppClient, app_for, running
 from tradehall.clock import ManualClock
 from tradehall.dev.stripe_standin import SignedEvent, StripeStandIn
 from tradehall.identity.users import Role
@@ -56,7 +55,7 @@ async def stripe_client(
         stripe_api_base=standin.base_url,
         card_commands_interval_seconds=0,  # the tests send the commands themselves
     )
-    app = serve_again(built_app, with_stripe, clock=clock, store=store, passwords=FAST_PASSWORDS)
+    app = app_for(built_app, with_stripe, clock=clock, store=store)
     async with running(app), AppClient(app) as http:
         yield http
 

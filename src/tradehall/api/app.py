@@ -259,6 +259,11 @@ def create_app(
     return app
 
 
+def is_running(app: Litestar) -> bool:
+    """Between its start and its stop (its services are in its state only then)."""
+    return "services" in app.state
+
+
 def serve_again(
     app: Litestar,
     settings: Settings,
@@ -273,7 +278,7 @@ def serve_again(
     reading every signature); the tests build them once a process and serve each test's
     store with them. Settings the routes were built with may not differ.
     """
-    if "services" in app.state:
+    if is_running(app):
         raise RuntimeError("the app is running: stop it before pointing it elsewhere")
     built: Serving = app.state[SERVING]
     if _route_shape(built.settings) != _route_shape(settings):
