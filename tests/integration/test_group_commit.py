@@ -240,18 +240,20 @@ def _backend_waiting_on_hold(
     connection: psycopg.Connection[tuple[object, ...]], key: int = HOLD_KEY
 ) -> int:
     """The backend of this database waiting for the advisory lock `key`."""
-    deadline = time.monotonic() + BOUND_SECONDS
-    while True:
+    found: list[int] = []
+
+    def waiting() -> bool:
         row = connection.execute(
             "SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
             " WHERE l.locktype = 'advisory' AND NOT l.granted AND l.objid = %s"
             " AND a.datname = current_database()",
             (key,),
         ).fetchone()
-        if row is not None:
-            return int(str(row[0]))
-        assert time.monotonic() < deadline, "no batch ever waited on the hold"
-        time.sleep(0.005)
+        found.extend([] if row is None else [int(str(row[0]))])
+        return row is not None
+
+    wait_until(waiting, "a batch waiting on the hold")
+    return found[0]
 
 
 @pytest.mark.parametrize("store", ["postgresql"], indirect=True)
