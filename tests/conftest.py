@@ -44,20 +44,13 @@ def admin_database_url() -> str:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test run, dropped at the end.
+    """A fresh PostgreSQL database for this test run (a copy of the migrated template), dropped
+    at the end.
 
     PostgreSQL is part of the test set-up: if it is unreachable the tests fail, never skip.
     """
-    admin_url = make_url(admin_database_url())
-    name = f"tradehall_test_{uuid.uuid4().hex[:12]}"
-    admin_dsn = admin_url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin_dsn, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    url = admin_url.set(drivername="postgresql", database=name)
-    PostgresStore(url.render_as_string(hide_password=False)).migrate()
-    yield url.render_as_string(hide_password=False)
-    with psycopg.connect(admin_dsn, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with POSTGRES_TEMPLATE.copy("tradehall_test") as url:
+        yield url
 
 
 class PostgresTemplate:
