@@ -100,22 +100,12 @@ class GroupCommit:
             raise pending.error
         return pending.notification_ids
 
-    def queued(self) -> int:
-        """Saves waiting for a batch (not the one being written)."""
-        with self._condition:
-            return len(self._queue)
-
     def wait_for(self, reached: Callable[[QueueState], bool], timeout: float) -> bool:
         """Block until the queue's state satisfies `reached` (or the timeout): whether it did."""
         with self._changed:
             return self._changed.wait_for(
                 lambda: reached(QueueState(len(self._queue), self._leading)), timeout
             )
-
-    def writing(self) -> bool:
-        """Whether a batch is being written now."""
-        with self._condition:
-            return self._leading
 
     def _lead(self, batch: list[PendingSave]) -> None:
         try:
