@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from marketplace.bids.content import MAX_PARTNERS, MAX_QUANTITY, Commitment, is_whole_number
@@ -105,6 +105,19 @@ class Amendment:
     reason: str
 
 
+class _Ended(TradehallAggregate.Event):
+    """How a contract ends (`Contract.Completed`, `Contract.Terminated`): alike but for the
+    status it ends in. Not an event itself: each ending keeps its own topic."""
+
+    reason: str
+    ends_as: ClassVar[ContractStatus]
+
+    def apply(self, aggregate: Contract) -> None:
+        aggregate.status = self.ends_as
+        aggregate.ended_at = self.effective_at
+        aggregate.end_reason = self.reason
+
+
 class Contract(TradehallAggregate):
     class Signed(TradehallAggregate.Created):
         tender_id: UUID
@@ -138,21 +151,11 @@ class Contract(TradehallAggregate):
                 Amendment(self.timestamp, changed, value, period, self.reason)
             )
 
-    class Completed(TradehallAggregate.Event):
-        reason: str
+    class Completed(_Ended):
+        ends_as = ContractStatus.COMPLETED
 
-        def apply(self, aggregate: Contract) -> None:
-            aggregate.status = ContractStatus.COMPLETED
-            aggregate.ended_at = self.effective_at
-            aggregate.end_reason = self.reason
-
-    class Terminated(TradehallAggregate.Event):
-        reason: str
-
-        def apply(self, aggregate: Contract) -> None:
-            aggregate.status = ContractStatus.TERMINATED
-            aggregate.ended_at = self.effective_at
-            aggregate.end_reason = self.reason
+    class Terminated(_Ended):
+        ends_as = ContractStatus.TERMINATED
 
     class DeliveryReported(TradehallAggregate.Event):
         report_id: UUID
@@ -339,14 +342,15 @@ class Contract(TradehallAggregate):
         )
 
     def complete(self, context: Context, reason: str) -> None:
-        self._require_active("completed")
-        why = domain_text(reason, "reason", MAX_REASON, required="say why (e.g. delivered in full)")
-        self.trigger_event(self.Completed, reason=why, **context.event_kwargs())
+        self._end(context, self.Completed, reason, "say why (e.g. delivered in full)")
 
     def terminate(self, context: Context, reason: str) -> None:
-        self._require_active("terminated")
-        why = domain_text(reason, "reason", MAX_REASON, required="say why the contract ends")
-        self.trigger_event(self.Terminated, reason=why, **context.event_kwargs())
+        self._end(context, self.Terminated, reason, "say why the contract ends")
+
+    def _end(self, context: Context, ending: type[_Ended], reason: str, required: str) -> None:
+        self._require_active(ending.ends_as.value)
+        why = domain_text(reason, "reason", MAX_REASON, required=required)
+        self.trigger_event(ending, reason=why, **context.event_kwargs())
 
     def _require_active(self, action: str) -> None:
         if self.status is not ContractStatus.ACTIVE:

@@ -52,11 +52,32 @@ class LotStatus(StrEnum):
 
 
 @dataclass(frozen=True)
-class OpenedBid:
-    """A valid bid as the opening recorded it: who, at what price, committing to what."""
+class BidAtOpening:
+    """What the opening recorded of every bid, valid or not: its id and its bidders' shares,
+    the lead's first."""
 
     bid_id: UUID
-    shares: tuple[Share, ...]  # the lead's first
+    shares: tuple[Share, ...]
+
+    @property
+    def members(self) -> tuple[UUID, ...]:
+        return tuple(s.organisation_id for s in self.shares)
+
+    def _bidders_data(self) -> dict[str, Any]:
+        return {"bid_id": str(self.bid_id), "shares": [s.as_data() for s in self.shares]}
+
+
+def _shares_at_opening(record: Mapping[str, Any]) -> tuple[Share, ...]:
+    """A bid's shares as `BidOpening.bids` holds them; a bid alone has none: the lead holds it
+    all."""
+    shares = tuple(Share.from_data(s) for s in record["shares"])
+    return shares or (Share(UUID(str(record["lead_id"])), 100),)
+
+
+@dataclass(frozen=True)
+class OpenedBid(BidAtOpening):
+    """A valid bid as the opening recorded it: who, at what price, committing to what."""
+
     price: Money
     commitments: tuple[Commitment, ...]
     submitted_at: datetime
@@ -65,14 +86,9 @@ class OpenedBid:
     def lead_id(self) -> UUID:
         return self.shares[0].organisation_id
 
-    @property
-    def members(self) -> tuple[UUID, ...]:
-        return tuple(s.organisation_id for s in self.shares)
-
     def as_data(self) -> dict[str, Any]:
         return {
-            "bid_id": str(self.bid_id),
-            "shares": [s.as_data() for s in self.shares],
+            **self._bidders_data(),
             "price_minor": self.price.minor,
             "currency": self.price.currency,
             "commitments": [c.as_data() for c in self.commitments],
@@ -93,13 +109,10 @@ class OpenedBid:
     def from_opening(cls, record: Mapping[str, Any]) -> OpenedBid:
         """From a valid bid in `BidOpening.bids` (`bids.opening.as_opened`)."""
         content = record["content"]
-        shares = tuple(Share.from_data(s) for s in record["shares"])
-        if not shares:  # a bid alone: the lead holds it all
-            shares = (Share(UUID(str(record["lead_id"])), 100),)
         return cls.from_data(
             {
                 "bid_id": record["bid_id"],
-                "shares": [s.as_data() for s in shares],
+                "shares": [s.as_data() for s in _shares_at_opening(record)],
                 "price_minor": content["price_minor"],
                 "currency": content["currency"],
                 "commitments": content["commitments"],
@@ -109,23 +122,13 @@ class OpenedBid:
 
 
 @dataclass(frozen=True)
-class InvalidBid:
+class InvalidBid(BidAtOpening):
     """A bid found invalid at opening: not evaluated, but its bidders are told the outcome."""
 
-    bid_id: UUID
-    shares: tuple[Share, ...]
     reason: str
 
-    @property
-    def members(self) -> tuple[UUID, ...]:
-        return tuple(s.organisation_id for s in self.shares)
-
     def as_data(self) -> dict[str, Any]:
-        return {
-            "bid_id": str(self.bid_id),
-            "shares": [s.as_data() for s in self.shares],
-            "reason": self.reason,
-        }
+        return {**self._bidders_data(), "reason": self.reason}
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> InvalidBid:
@@ -138,10 +141,8 @@ class InvalidBid:
     @classmethod
     def from_opening(cls, record: Mapping[str, Any]) -> InvalidBid:
         """From an invalid bid in `BidOpening.bids`."""
-        shares = tuple(Share.from_data(s) for s in record["shares"])
-        if not shares:
-            shares = (Share(UUID(str(record["lead_id"])), 100),)
-        return cls(UUID(str(record["bid_id"])), shares, str(record.get("reason") or "invalid"))
+        reason = str(record.get("reason") or "invalid")
+        return cls(UUID(str(record["bid_id"])), _shares_at_opening(record), reason)
 
 
 @dataclass
