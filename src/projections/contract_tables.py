@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text, Uuid
 
 from projections.tables import metadata
-from sharedkernel.sqltypes import UtcDateTime
+from sharedkernel.sqltypes import UtcDateTime, owned_rows_table, uuid_key
 
 # A row a signed contract (Contract.Signed), its status, value and period as they stand.
 contracts = Table(
@@ -30,20 +30,28 @@ contracts = Table(
 Index("ix_contracts_buyer_id", contracts.c.buyer_id)
 Index("ix_contracts_signed_at", contracts.c.signed_at)
 # The supplier parties of each contract and their shares: "the organisation's contracts".
-contract_parties = Table(
-    "contract_parties",
-    metadata,
-    Column("contract_id", Uuid, primary_key=True),
-    Column("organisation_id", Uuid, primary_key=True),
-    Column("share_percent", Integer, nullable=False),
-)
-Index("ix_contract_parties_organisation_id", contract_parties.c.organisation_id)
+
+
+def supplier_shares_table(name: str) -> Table:
+    """Each contract's supplier parties and their whole-percentage shares (a single supplier:
+    100), found by organisation: the contracts it is a party to."""
+    return owned_rows_table(
+        metadata,
+        name,
+        "contract_id",
+        uuid_key("organisation_id"),
+        Column("share_percent", Integer, nullable=False),
+        indexed="organisation_id",
+    )
+
+
+contract_parties = supplier_shares_table("contract_parties")
 # Per contract and social-value measure: committed by the winning bid, delivered as the buyer
 # confirmed (confirmed reports only).
-contract_measures = Table(
-    "contract_measures",
+contract_measures = owned_rows_table(
     metadata,
-    Column("contract_id", Uuid, primary_key=True),
+    "contract_measures",
+    "contract_id",
     Column("measure", String(60), primary_key=True),
     Column("unit", String(40), nullable=False),
     Column("committed", BigInteger, nullable=False),
@@ -51,10 +59,10 @@ contract_measures = Table(
 )
 # Each delivery report's status and figures (JSON: [{"measure", "quantity"}]), kept so that a
 # confirmation, which names only the report, adds the right figures to `contract_measures`.
-contract_delivery_reports = Table(
-    "contract_delivery_reports",
+contract_delivery_reports = owned_rows_table(
     metadata,
-    Column("contract_id", Uuid, primary_key=True),
+    "contract_delivery_reports",
+    "contract_id",
     Column("report_id", Uuid, primary_key=True),
     Column("reporter_id", Uuid, nullable=False),
     Column("period_start", UtcDateTime, nullable=False),

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text, Uuid
 
+from projections.contract_tables import supplier_shares_table
 from projections.tables import metadata
-from sharedkernel.sqltypes import UtcDateTime
+from sharedkernel.sqltypes import UtcDateTime, owned_rows_table
 
 # Each lot's estimated value as its tender's terms last gave it (drafts and amendments): what a
 # contract for the lot is compared with.
-impact_lots = Table(
-    "impact_lots",
+impact_lots = owned_rows_table(
     metadata,
-    Column("tender_id", Uuid, primary_key=True),
+    "impact_lots",
+    "tender_id",
     Column("lot_id", String(40), primary_key=True),
     Column("estimated_minor", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),
@@ -35,30 +36,22 @@ impact_contracts = Table(
     Column("status", String(20), nullable=False),
 )
 Index("ix_impact_contracts_signed_at", impact_contracts.c.signed_at)
-# The supplier parties and their whole-percentage shares (a single supplier: 100).
-impact_parties = Table(
-    "impact_parties",
-    metadata,
-    Column("contract_id", Uuid, primary_key=True),
-    Column("organisation_id", Uuid, primary_key=True),
-    Column("share_percent", Integer, nullable=False),
-)
-Index("ix_impact_parties_organisation_id", impact_parties.c.organisation_id)
+impact_parties = supplier_shares_table("impact_parties")
 # What the winning bid committed, per measure.
-impact_commitments = Table(
-    "impact_commitments",
+impact_commitments = owned_rows_table(
     metadata,
-    Column("contract_id", Uuid, primary_key=True),
+    "impact_commitments",
+    "contract_id",
     Column("measure", String(60), primary_key=True),
     Column("quantity", BigInteger, nullable=False),
 )
 # Each delivery report: its reporter, the end of its period (when it counts), its status
 # (reported, confirmed, rejected) and its figures (JSON [{"measure", "quantity"}]). Only
 # confirmed reports count as delivered.
-impact_reports = Table(
-    "impact_reports",
+impact_reports = owned_rows_table(
     metadata,
-    Column("contract_id", Uuid, primary_key=True),
+    "impact_reports",
+    "contract_id",
     Column("report_id", Uuid, primary_key=True),
     Column("reporter_id", Uuid, nullable=False),
     Column("period_end", UtcDateTime, nullable=False),

@@ -14,8 +14,8 @@ from uuid import UUID
 
 from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, Text, Uuid
 
-from projections.tables import metadata
-from sharedkernel.sqltypes import UtcDateTime
+from projections.tables import metadata, organisation_names_table, regions_table
+from sharedkernel.sqltypes import UtcDateTime, owned_rows_table, uuid_key
 
 PREFIX_LENGTH, REGION_LENGTH, LOT_ID_LENGTH = 8, 10, 40
 # An outside opportunity (issue 16) is one lot, keyed by its opportunity id and this lot id. It
@@ -25,11 +25,8 @@ OUTSIDE_BUYER = UUID(int=0)
 
 # A row an organisation: ever admitted (`member`), in good standing (`listed`), and the CPV
 # codes its profile states (JSON list), kept to recompute its prefixes when a listing changes.
-match_members = Table(
+match_members = organisation_names_table(
     "match_members",
-    metadata,
-    Column("organisation_id", Uuid, primary_key=True),
-    Column("name", String(200), nullable=False),
     Column("member", Boolean, nullable=False),
     Column("listed", Boolean, nullable=False),
     Column("profile_cpv", Text, nullable=False),
@@ -72,20 +69,20 @@ match_requests = Table(
     Column("cpv_codes", Text, nullable=False),
 )
 # A contract's supplier parties, organisation first: "the contracts it won".
-match_contract_parties = Table(
-    "match_contract_parties",
+match_contract_parties = owned_rows_table(
     metadata,
-    Column("organisation_id", Uuid, primary_key=True),
-    Column("contract_id", Uuid, primary_key=True),
+    "match_contract_parties",
+    "organisation_id",
+    uuid_key("contract_id"),
+    indexed="contract_id",
 )
-Index("ix_match_contract_parties_contract_id", match_contract_parties.c.contract_id)
 
 # Every digit prefix (lengths 2, 3, 4, 5 and 8) of every code a member states in its profile or
 # in one of its published listings. The index finds a lot's candidates by prefix.
-match_member_prefixes = Table(
-    "match_member_prefixes",
+match_member_prefixes = owned_rows_table(
     metadata,
-    Column("organisation_id", Uuid, primary_key=True),
+    "match_member_prefixes",
+    "organisation_id",
     Column("prefix", String(PREFIX_LENGTH), primary_key=True),
 )
 Index(
@@ -94,26 +91,20 @@ Index(
     match_member_prefixes.c.organisation_id,
 )
 # The ITL regions a member's profile says it serves.
-match_member_regions = Table(
-    "match_member_regions",
-    metadata,
-    Column("organisation_id", Uuid, primary_key=True),
-    Column("region", String(REGION_LENGTH), primary_key=True),
-)
-Index("ix_match_member_regions_region", match_member_regions.c.region)
+match_member_regions = regions_table("match_member_regions", "organisation_id")
 # Per member and CPV division: its published listings there and their largest capacity; the
 # contracts it signed there (`won`) and of those the completed (`delivered`).
-match_member_divisions = Table(
-    "match_member_divisions",
+match_member_divisions = owned_rows_table(
     metadata,
-    Column("organisation_id", Uuid, primary_key=True),
+    "match_member_divisions",
+    "organisation_id",
     Column("division", String(2), primary_key=True),
     Column("listings", Integer, nullable=False),
     Column("capacity_minor", BigInteger, nullable=False),
     Column("won", Integer, nullable=False),
     Column("delivered", Integer, nullable=False),
+    indexed="division",
 )
-Index("ix_match_member_divisions_division", match_member_divisions.c.division)
 
 # A row a tender's lot, drafts too, with what the score and the views need of its tender; and a
 # row an outside opportunity that may be open (OCDS status active, a deadline), as one lot:
@@ -145,14 +136,14 @@ match_lots = Table(
 )
 # A member's recommendations: open lots (active, deadline ahead).
 Index("ix_match_lots_status_deadline", match_lots.c.status, match_lots.c.deadline)
-match_lot_prefixes = Table(
-    "match_lot_prefixes",
+match_lot_prefixes = owned_rows_table(
     metadata,
-    Column("tender_id", Uuid, primary_key=True),
+    "match_lot_prefixes",
+    "tender_id",
     Column("lot_id", String(LOT_ID_LENGTH), primary_key=True),
     Column("prefix", String(PREFIX_LENGTH), primary_key=True),
+    indexed="prefix",
 )
-Index("ix_match_lot_prefixes_prefix", match_lot_prefixes.c.prefix)
 # A member's recommendations read the lots sharing its prefixes from this index alone
 # (migration 0028).
 Index(
@@ -162,10 +153,4 @@ Index(
     match_lot_prefixes.c.lot_id,
 )
 # A tender's eligible regions; none: open to suppliers anywhere.
-match_tender_regions = Table(
-    "match_tender_regions",
-    metadata,
-    Column("tender_id", Uuid, primary_key=True),
-    Column("region", String(REGION_LENGTH), primary_key=True),
-)
-Index("ix_match_tender_regions_region", match_tender_regions.c.region)
+match_tender_regions = regions_table("match_tender_regions", "tender_id")

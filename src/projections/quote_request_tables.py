@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text, Uuid
 
 from projections.tables import cpv_codes_table, metadata, regions_table
-from sharedkernel.sqltypes import UtcDateTime
+from sharedkernel.sqltypes import UtcDateTime, owned_rows_table, uuid_key
 
 # A row a request for quote, as its Posted event states it and its later events move it:
 # status open -> cancelled | quotes_opened -> accepted | closed. The counts are known only once
@@ -43,24 +43,21 @@ quote_requests = Table(
 )
 Index("ix_quote_requests_requester_id", quote_requests.c.requester_id)
 Index("ix_quote_requests_status_deadline", quote_requests.c.status, quote_requests.c.deadline)
+
+
+def _request_organisations(name: str) -> Table:
+    """Organisations a request names, found by organisation: an organisation's requests."""
+    return owned_rows_table(
+        metadata, name, "request_id", uuid_key("organisation_id"), indexed="organisation_id"
+    )
+
+
 quote_request_cpv = cpv_codes_table("quote_request_cpv", "request_id")
 # The regions the work is in (none: anywhere).
 quote_request_regions = regions_table("quote_request_regions", "request_id")
 # The organisations an invited-audience request invites (shown to the requester and staff only;
 # an invited organisation sees the request in its list).
-quote_request_invitations = Table(
-    "quote_request_invitations",
-    metadata,
-    Column("request_id", Uuid, primary_key=True),
-    Column("organisation_id", Uuid, primary_key=True),
-)
-Index("ix_quote_request_invitations_organisation_id", quote_request_invitations.c.organisation_id)
+quote_request_invitations = _request_organisations("quote_request_invitations")
 # The organisations that quoted, once the quotes are opened (QuotesOpened): never shown, only
 # read so that a quoter still finds the request once it is no longer open to all.
-quote_request_quoters = Table(
-    "quote_request_quoters",
-    metadata,
-    Column("request_id", Uuid, primary_key=True),
-    Column("organisation_id", Uuid, primary_key=True),
-)
-Index("ix_quote_request_quoters_organisation_id", quote_request_quoters.c.organisation_id)
+quote_request_quoters = _request_organisations("quote_request_quoters")

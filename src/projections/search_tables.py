@@ -12,18 +12,15 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, Index, String, Table, Text, Uuid
 
-from projections.tables import metadata
-from projections.text_search import TextField, TextIndex
-from sharedkernel.sqltypes import UtcDateTime
+from projections.tables import metadata, organisation_names_table, regions_table
+from projections.text_search import TextIndex
+from sharedkernel.sqltypes import UtcDateTime, owned_rows_table
 
 # A row an organisation (projections.search.DirectorySearchProjection): what the directory
 # shows of it, whether it is listed (in good standing), and its searchable text. A rowid table
 # (SQLite's FTS5 index names its rows by rowid).
-directory_search = Table(
+directory_search = organisation_names_table(
     "directory_search",
-    metadata,
-    Column("organisation_id", Uuid, primary_key=True),
-    Column("name", String(200), nullable=False),
     Column("legal_form", String(60), nullable=False),
     Column("social_purpose", Text, nullable=False),
     Column("listed", Boolean, nullable=False),
@@ -32,29 +29,23 @@ directory_search = Table(
     Column("listings_text", Text, nullable=False),
 )
 Index("ix_directory_search_listed_name", directory_search.c.listed, directory_search.c.name)
-DIRECTORY_TEXT = TextIndex(
-    directory_search,
-    (
-        TextField("name", "A", 4),
-        TextField("social_purpose", "B", 2),
-        TextField("listings_text", "C", 1),
-    ),
-    fts_table="directory_search_fts",
+DIRECTORY_TEXT = TextIndex.ranked(
+    directory_search, ("name", "social_purpose", "listings_text"), "directory_search_fts"
 )
 DIRECTORY_TEXT.gin_index("ix_directory_search_document")
 
 # Its CPV codes, from its profile and from its published listings (one row for each source a
 # code comes from), with the code's stem for the hierarchy (projections.codes).
-directory_search_cpv = Table(
-    "directory_search_cpv",
+directory_search_cpv = owned_rows_table(
     metadata,
-    Column("organisation_id", Uuid, primary_key=True),
+    "directory_search_cpv",
+    "organisation_id",
     Column("cpv_code", String(12), primary_key=True),
     # "profile" or "listing".
     Column("source", String(10), primary_key=True),
     Column("cpv_stem", String(8), nullable=False),
+    indexed="cpv_stem",
 )
-Index("ix_directory_search_cpv_cpv_stem", directory_search_cpv.c.cpv_stem)
 # The search's CPV filter reads its members from this index alone, a prefix of the stem as a
 # range of text (varchar_pattern_ops: PostgreSQL's database collation need not be C); its
 # division facet reads each found member's stems from the next (migration 0028).
@@ -70,13 +61,7 @@ Index(
     directory_search_cpv.c.cpv_stem,
 )
 # The regions its profile serves.
-directory_search_regions = Table(
-    "directory_search_regions",
-    metadata,
-    Column("organisation_id", Uuid, primary_key=True),
-    Column("region", String(10), primary_key=True),
-)
-Index("ix_directory_search_regions_region", directory_search_regions.c.region)
+directory_search_regions = regions_table("directory_search_regions", "organisation_id")
 # The search's region filter reads its members from this index alone (migration 0028).
 Index(
     "ix_directory_search_regions_region_organisation_id",
@@ -107,14 +92,8 @@ tender_search_text = Table(
     Column("description", Text, nullable=False),
     Column("lots_text", Text, nullable=False),
 )
-TENDER_TEXT = TextIndex(
-    tender_search_text,
-    (
-        TextField("title", "A", 4),
-        TextField("description", "B", 2),
-        TextField("lots_text", "C", 1),
-    ),
-    fts_table="tender_search_fts",
+TENDER_TEXT = TextIndex.ranked(
+    tender_search_text, ("title", "description", "lots_text"), "tender_search_fts"
 )
 TENDER_TEXT.gin_index("ix_tender_search_text_document")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -15,7 +17,7 @@ from sqlalchemy import (
     Uuid,
 )
 
-from sharedkernel.sqltypes import NAMING_CONVENTION, UtcDateTime
+from sharedkernel.sqltypes import NAMING_CONVENTION, UtcDateTime, owned_rows_table, uuid_key
 
 # Read models carry no foreign keys: the projector alone writes them, a batch at a time.
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
@@ -44,7 +46,7 @@ projection_positions = Table(
 def _registered() -> list[Column[object]]:
     """An organisation's key and what its registration says of it, as its rows begin."""
     return [
-        Column("organisation_id", Uuid, primary_key=True),
+        uuid_key("organisation_id"),
         Column("name", String(200), nullable=False),
         Column("kind", String(40), nullable=False),
         Column("legal_form", String(60), nullable=False),
@@ -64,12 +66,22 @@ directory_members = Table(
 Index("ix_directory_members_listed_name", directory_members.c.listed, directory_members.c.name)
 
 
+def organisation_names_table(name: str, *more: Column[Any]) -> Table:
+    """Each registered organisation's name (one row an organisation, and what `more` says of
+    it), folded from the membership log by a projection that shows it beside its own rows."""
+    return Table(
+        name,
+        metadata,
+        uuid_key("organisation_id"),
+        Column("name", String(200), nullable=False),
+        *more,
+    )
+
+
 def _codes(name: str, key: str, code: Column[str], *more: Column[str], indexed: str) -> Table:
     """An aggregate's codes of one kind (one row a code, keyed by the aggregate's `key` and the
     code), indexed by the column `indexed` (projections.codes)."""
-    table = Table(name, metadata, Column(key, Uuid, primary_key=True), code, *more)
-    Index(f"ix_{name}_{indexed}", table.c[indexed])
-    return table
+    return owned_rows_table(metadata, name, key, code, *more, indexed=indexed)
 
 
 def regions_table(name: str, key: str) -> Table:
@@ -202,12 +214,8 @@ service_listing_regions = regions_table("service_listing_regions", "listing_id")
 service_listing_cpv = cpv_codes_table("service_listing_cpv", "listing_id")
 # Every registered organisation as a seller: its name and whether it is listed (in good
 # standing), folded from the membership log by the same projection.
-listing_sellers = Table(
-    "listing_sellers",
-    metadata,
-    Column("organisation_id", Uuid, primary_key=True),
-    Column("name", String(200), nullable=False),
-    Column("listed", Boolean, nullable=False),
+listing_sellers = organisation_names_table(
+    "listing_sellers", Column("listed", Boolean, nullable=False)
 )
 
 # Tenders' clarifications (projections.clarifications.ClarificationsProjection, following the
@@ -258,20 +266,20 @@ tender_cpv = cpv_codes_table("tender_cpv", "tender_id")
 # The regions a tender's eligibility names (none: anywhere).
 tender_regions = regions_table("tender_regions", "tender_id")
 # Each amendment of a published tender: what changed (the parts of its terms), why, when.
-tender_amendments = Table(
-    "tender_amendments",
+tender_amendments = owned_rows_table(
     metadata,
-    Column("tender_id", Uuid, primary_key=True),
+    "tender_amendments",
+    "tender_id",
     # The tender's version the amendment made: amendments in order.
     Column("version", BigInteger, primary_key=True),
     Column("changed", Text, nullable=False),
     Column("rationale", Text, nullable=False),
     Column("amended_at", UtcDateTime, nullable=False),
 )
-tender_documents = Table(
-    "tender_documents",
+tender_documents = owned_rows_table(
     metadata,
-    Column("tender_id", Uuid, primary_key=True),
+    "tender_documents",
+    "tender_id",
     Column("sha256", String(64), primary_key=True),
     Column("kind", String(40), nullable=False),
     Column("filename", String(200), nullable=False),
@@ -281,18 +289,13 @@ tender_documents = Table(
 )
 # Each decided lot's outcome (Tender.LotDecided): awarded, not_awarded or unsuccessful, as the
 # event gave it; a lot with no row is not decided yet.
-tender_lot_outcomes = Table(
-    "tender_lot_outcomes",
+tender_lot_outcomes = owned_rows_table(
     metadata,
-    Column("tender_id", Uuid, primary_key=True),
+    "tender_lot_outcomes",
+    "tender_id",
     Column("lot_id", String(40), primary_key=True),
     Column("outcome", String(40), nullable=False),
     Column("decided_at", UtcDateTime, nullable=False),
 )
 # Buyer organisations' names, folded from the membership log by the same projection.
-tender_buyers = Table(
-    "tender_buyers",
-    metadata,
-    Column("organisation_id", Uuid, primary_key=True),
-    Column("name", String(200), nullable=False),
-)
+tender_buyers = organisation_names_table("tender_buyers")

@@ -47,6 +47,8 @@ _WORD = re.compile(r"[^\W_]+")
 _CONFIG = "'english'::regconfig"
 # ts_rank is a float; scaled and rounded to an integer it compares the same everywhere.
 RANK_SCALE = 1_000_000
+# The weight classes and SQLite points of a ranked index's fields, most telling first.
+_RANKS = (("A", 4), ("B", 2), ("C", 1))
 
 
 def search_terms(query: str) -> list[str]:
@@ -70,6 +72,12 @@ class TextIndex:
     table: Table
     fields: tuple[TextField, ...]
     fts_table: str
+
+    @classmethod
+    def ranked(cls, table: Table, columns: tuple[str, str, str], fts_table: str) -> TextIndex:
+        """The index of `columns`, the most telling first: a word in the first counts most."""
+        fields = (TextField(column, *rank) for column, rank in zip(columns, _RANKS, strict=True))
+        return cls(table, tuple(fields), fts_table)
 
     def document(self, table: Table | None = None) -> ColumnElement[Any]:
         """PostgreSQL: the weighted tsvector of a row (the GIN index's expression)."""

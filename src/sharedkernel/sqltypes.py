@@ -1,6 +1,7 @@
-"""SQL column types and the constraint naming convention that every table we own shares.
+"""SQL column types, the constraint naming convention and the table shapes that every table we
+own shares.
 
-Type declarations only (SQLAlchemy), no I/O: the read side's, identity's, mail's and payments'
+Declarations only (SQLAlchemy), no I/O: the read side's, identity's, mail's and payments'
 tables, and the Alembic migrations, all import them from here.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, TypeDecorator
+from sqlalchemy import Column, DateTime, Dialect, Index, MetaData, Table, TypeDecorator, Uuid
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_name)s",
@@ -38,3 +39,20 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def uuid_key(name: str) -> Column[Any]:
+    """A UUID column that is its table's primary key, or a part of it."""
+    return Column(name, Uuid, primary_key=True)
+
+
+def owned_rows_table(
+    metadata: MetaData, name: str, owner: str, *columns: Column[Any], indexed: str | None = None
+) -> Table:
+    """A table of what each owner has, one row a thing: keyed by the owner's UUID (the column
+    `owner`) and the primary-key parts among `columns`. With `indexed`, the index
+    `ix_<name>_<indexed>` on that column finds the owners from the thing."""
+    table = Table(name, metadata, uuid_key(owner), *columns)
+    if indexed is not None:
+        Index(f"ix_{name}_{indexed}", table.c[indexed])
+    return table

@@ -3,11 +3,20 @@ rebuild must not send anything again. Recipients' addresses are looked up when s
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Column, Index, Integer, LargeBinary, MetaData, String, Table, Text, Uuid
 
-from sharedkernel.sqltypes import NAMING_CONVENTION, UtcDateTime
+from sharedkernel.sqltypes import NAMING_CONVENTION, UtcDateTime, owned_rows_table, uuid_key
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _titles(name: str, key: str, *more: Column[Any]) -> Table:
+    """A notice writer's record of each aggregate's title (for its notices' subjects) and of
+    what `more` says of it."""
+    return Table(name, metadata, uuid_key(key), Column("title", String(300), nullable=False), *more)
+
 
 outbox_messages = Table(
     "outbox_messages",
@@ -55,17 +64,9 @@ mark_notice_organisations = Table(
 # title (for the subject); the suppliers that registered interest in it (never shown to anyone:
 # it would name likely bidders to the buyer); each question's tender and text (an answer's
 # event carries neither).
-tender_notice_tenders = Table(
-    "tender_notice_tenders",
-    metadata,
-    Column("tender_id", Uuid, primary_key=True),
-    Column("title", String(300), nullable=False),
-)
-tender_notice_interest = Table(
-    "tender_notice_interest",
-    metadata,
-    Column("tender_id", Uuid, primary_key=True),
-    Column("supplier_id", Uuid, primary_key=True),
+tender_notice_tenders = _titles("tender_notice_tenders", "tender_id")
+tender_notice_interest = owned_rows_table(
+    metadata, "tender_notice_interest", "tender_id", uuid_key("supplier_id")
 )
 tender_notice_questions = Table(
     "tender_notice_questions",
@@ -81,12 +82,8 @@ tender_notice_questions = Table(
 # gave them; each opened bid's lead organisation, tender and lot, and the tender's abnormally
 # low rule (LotEvaluation.Started), for the low-price notice, whose event names only the bid.
 AWARD_NOTICE_LOT_ID_LENGTH = 40
-award_notice_tenders = Table(
-    "award_notice_tenders",
-    metadata,
-    Column("tender_id", Uuid, primary_key=True),
-    Column("title", String(300), nullable=False),
-    Column("lots", Text, nullable=False),
+award_notice_tenders = _titles(
+    "award_notice_tenders", "tender_id", Column("lots", Text, nullable=False)
 )
 award_notice_bids = Table(
     "award_notice_bids",
@@ -104,11 +101,9 @@ award_notice_bids = Table(
 # request's title, its invited organisations (JSON list, from Posted) and, once its quotes are
 # opened, the organisations that quoted (JSON list, from QuotesOpened): whom its later events
 # tell.
-quote_notice_requests = Table(
+quote_notice_requests = _titles(
     "quote_notice_requests",
-    metadata,
-    Column("request_id", Uuid, primary_key=True),
-    Column("title", String(300), nullable=False),
+    "request_id",
     Column("invited", Text, nullable=False),
     Column("quoters", Text, nullable=False),
 )
