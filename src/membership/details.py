@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from membership.registry import RegistryIdentifier, normalise_identifier
 from sharedkernel.errors import InvalidValue
@@ -126,6 +126,24 @@ class Profile:
             cpv_codes=canonical_cpv_codes(cpv_codes),
             website=web_address(clean_website) if clean_website else None,
         )
+
+    def same_as(self, other: Profile) -> bool:
+        """Nothing to record: the order regions and codes are given in is no change."""
+        return self._compared() == other._compared()
+
+    def _compared(self) -> tuple[object, ...]:
+        unordered = (frozenset(self.regions), frozenset(self.cpv_codes))
+        return (self.name, self.social_purpose, *unordered, self.website)
+
+    def as_event_data(self) -> dict[str, Any]:
+        """The fields of `Organisation.ProfileUpdated`: the profile whole."""
+        return {
+            "name": self.name,
+            "social_purpose": self.social_purpose,
+            "regions": list(self.regions),
+            "cpv_codes": list(self.cpv_codes),
+            "website": self.website,
+        }
 
 
 def organisation_name(name: str) -> str:

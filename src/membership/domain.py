@@ -196,24 +196,9 @@ class Organisation(TradehallAggregate, MembershipLifecycle):
         require_what_the_kind_declares(
             self.kind, profile.social_purpose, profile.regions, profile.cpv_codes
         )
-        current = self.profile
-        if (
-            profile.name == current.name
-            and profile.social_purpose == current.social_purpose
-            and set(profile.regions) == set(current.regions)
-            and set(profile.cpv_codes) == set(current.cpv_codes)
-            and profile.website == current.website
-        ):
+        if profile.same_as(self.profile):
             return
-        self.trigger_event(
-            self.ProfileUpdated,
-            name=profile.name,
-            social_purpose=profile.social_purpose,
-            regions=list(profile.regions),
-            cpv_codes=list(profile.cpv_codes),
-            website=profile.website,
-            **context.event_kwargs(),
-        )
+        self.trigger_event(self.ProfileUpdated, **profile.as_event_data(), **context.event_kwargs())
 
     def release_registry_identifier(self, context: Context, reason: str) -> None:
         if self.registry_identifier is None:

@@ -207,13 +207,14 @@ class AwardCommands(Writes):
         reason: str,
         expected_version: int | None = None,
     ) -> Saved:
-        def decide(evaluation: LotEvaluation) -> Sequence[Any]:
-            tender = self._tender_of(evaluation)
-            evaluation.decline_to_award(context, reason)
-            tender.decide_lot(context, lot_id, LOT_NOT_AWARDED)
-            return [tender]
-
-        return self._on_lot_with(tender_id, lot_id, expected_version, decide)
+        return self._deciding_lot(
+            context,
+            tender_id,
+            lot_id,
+            LOT_NOT_AWARDED,
+            expected_version,
+            lambda evaluation: evaluation.decline_to_award(context, reason),
+        )
 
     def publish_award_notice(
         self,
@@ -229,13 +230,10 @@ class AwardCommands(Writes):
         calendar = self.working_calendar(context.at)
         days = self.standstill.working_days
 
-        def decide(evaluation: LotEvaluation) -> Sequence[Any]:
-            tender = self._tender_of(evaluation)
+        def decide(evaluation: LotEvaluation) -> None:
             evaluation.publish_award_notice(context, summaries_sent(evaluation), days, calendar)
-            tender.decide_lot(context, lot_id, LOT_AWARDED)
-            return [tender]
 
-        return self._on_lot_with(tender_id, lot_id, expected_version, decide)
+        return self._deciding_lot(context, tender_id, lot_id, LOT_AWARDED, expected_version, decide)
 
     def sign_contract(
         self,
@@ -399,6 +397,26 @@ class AwardCommands(Writes):
             return ()
 
         return self._on_lot_with(tender_id, lot_id, expected_version, alone)
+
+    def _deciding_lot(
+        self,
+        context: Context,
+        tender_id: UUID,
+        lot_id: str,
+        outcome: str,
+        expected_version: int | None,
+        decide: Callable[[LotEvaluation], None],
+    ) -> Saved:
+        """`_on_lot` for a decision the tender records as the lot's `outcome`, saved with the
+        evaluation in one transaction."""
+
+        def on_both(evaluation: LotEvaluation) -> Sequence[Any]:
+            tender = self._tender_of(evaluation)
+            decide(evaluation)
+            tender.decide_lot(context, lot_id, outcome)
+            return [tender]
+
+        return self._on_lot_with(tender_id, lot_id, expected_version, on_both)
 
     def _on_lot_with(
         self,
