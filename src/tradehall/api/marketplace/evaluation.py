@@ -11,6 +11,7 @@ these handlers find who the caller is and what it acts on.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -18,7 +19,7 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Response, get, post, put
 from litestar.datastructures import ResponseHeader
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -82,48 +83,64 @@ ETAG_HEADER = [
 # Who acts, on what ------------------------------------------------------------------------------
 
 
-def _no_evaluation(tender_id: UUID, lot_id: str) -> NotFoundException:
-    return NotFoundException(f"no evaluation of lot {lot_id} of tender {tender_id}")
+@dataclass(frozen=True)
+class Lot:
+    """The lot a route names, as the `lot` dependency: its path's ids and the marketplace. Built
+    from the path alone (no I/O, cannot fail), so a bad body is still a 400 before the handler
+    looks the evaluation up and checks the caller."""
+
+    marketplace: MarketplaceApp
+    tender_id: UUID
+    lot_id: str
+
+    @property
+    def ids(self) -> tuple[UUID, str]:
+        """What every lot command takes first: the tender's id and the lot's."""
+        return self.tender_id, self.lot_id
 
 
-async def _found(
-    commands: Commands, marketplace: MarketplaceApp, tender_id: UUID, lot_id: str
-) -> LotEvaluation | None:
+def _lot(
+    marketplace: NamedDependency[MarketplaceApp],
+    tender_id: FromPath[UUID],
+    lot_id: FromPath[str],
+) -> Lot:
+    return Lot(marketplace, tender_id, lot_id)
+
+
+def _no_evaluation(lot: Lot) -> NotFoundException:
+    return NotFoundException(f"no evaluation of lot {lot.lot_id} of tender {lot.tender_id}")
+
+
+async def _found(commands: Commands, lot: Lot) -> LotEvaluation | None:
     """The lot's evaluation, if its bids are opened."""
     try:
-        return await commands.run(marketplace.lot_evaluation, tender_id, lot_id)
+        return await commands.run(lot.marketplace.lot_evaluation, *lot.ids)
     except NotFound:
         return None
 
 
-async def _evaluation(
-    commands: Commands, marketplace: MarketplaceApp, tender_id: UUID, lot_id: str
-) -> LotEvaluation:
+async def _evaluation(commands: Commands, lot: Lot) -> LotEvaluation:
     """The lot's evaluation (none before opening: 404)."""
-    found = await _found(commands, marketplace, tender_id, lot_id)
+    found = await _found(commands, lot)
     if found is None:
-        raise _no_evaluation(tender_id, lot_id)
+        raise _no_evaluation(lot)
     return found
 
 
-async def _buyers_evaluation(
-    commands: Commands, marketplace: MarketplaceApp, tender_id: UUID, lot_id: str
-) -> LotEvaluation:
+async def _buyers_evaluation(commands: Commands, lot: Lot) -> LotEvaluation:
     """The evaluation, if the caller is one of the buyer organisation's users; else the 404 of
     a lot with none."""
-    evaluation = await _evaluation(commands, marketplace, tender_id, lot_id)
+    evaluation = await _evaluation(commands, lot)
     if caller_organisation(commands) != evaluation.buyer_id:
-        raise _no_evaluation(tender_id, lot_id)
+        raise _no_evaluation(lot)
     return evaluation
 
 
-async def _readable_evaluation(
-    commands: Commands, marketplace: MarketplaceApp, tender_id: UUID, lot_id: str
-) -> LotEvaluation:
+async def _readable_evaluation(commands: Commands, lot: Lot) -> LotEvaluation:
     """As `_buyers_evaluation`, staff too (to read)."""
     if Role.STAFF in current_user(commands.request).roles:
-        return await _evaluation(commands, marketplace, tender_id, lot_id)
-    return await _buyers_evaluation(commands, marketplace, tender_id, lot_id)
+        return await _evaluation(commands, lot)
+    return await _buyers_evaluation(commands, lot)
 
 
 # Views ------------------------------------------------------------------------------------------
@@ -224,6 +241,7 @@ def award_notice_view(
 class EvaluationController(Controller):
     path = "/api/v1"
     tags = ["evaluation"]
+    dependencies = {"lot": Provide(_lot, sync_to_thread=False)}
 
     # The buyer (and staff, to read) ------------------------------------------------------
 
@@ -241,12 +259,10 @@ class EvaluationController(Controller):
     async def evaluation(
         self,
         commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
-        tender_id: FromPath[UUID],
-        lot_id: FromPath[str],
+        lot: NamedDependency[Lot],
     ) -> Response[EvaluationView]:
-        evaluation = await _readable_evaluation(commands, marketplace, tender_id, lot_id)
-        ends = await commands.run(marketplace.standstill_end_of, evaluation)
+        evaluation = await _readable_evaluation(commands, lot)
+        ends = await commands.run(lot.marketplace.standstill_end_of, evaluation)
         return Response(
             evaluation_view(evaluation, ends),
             headers={"ETag": etag(evaluation.version), "Cache-Control": NO_CACHE},
@@ -266,15 +282,13 @@ class EvaluationController(Controller):
     async def score(
         self,
         commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
-        tender_id: FromPath[UUID],
-        lot_id: FromPath[str],
+        lot: NamedDependency[Lot],
         bid_id: FromPath[UUID],
         data: JSONBody[ScoresBody],
     ) -> Response[CommandResult]:
-        await _buyers_evaluation(commands, marketplace, tender_id, lot_id)
+        await _buyers_evaluation(commands, lot)
         scores = [Score(s.criterion, s.score, s.justification) for s in data.scores]
-        return await commands.execute(LOG, marketplace.score_bid, tender_id, lot_id, bid_id, scores)
+        return await commands.execute(LOG, lot.marketplace.score_bid, *lot.ids, bid_id, scores)
 
     @post(
         BID + "/low-price-query",
@@ -286,13 +300,11 @@ class EvaluationController(Controller):
     async def query_low_price(
         self,
         commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
-        tender_id: FromPath[UUID],
-        lot_id: FromPath[str],
+        lot: NamedDependency[Lot],
         bid_id: FromPath[UUID],
     ) -> Response[CommandResult]:
-        await _buyers_evaluation(commands, marketplace, tender_id, lot_id)
-        return await commands.execute(LOG, marketplace.query_low_price, tender_id, lot_id, bid_id)
+        await _buyers_evaluation(commands, lot)
+        return await commands.execute(LOG, lot.marketplace.query_low_price, *lot.ids, bid_id)
 
     @post(
         BID + "/low-price-explanation",
@@ -303,20 +315,13 @@ class EvaluationController(Controller):
     async def record_explanation(
         self,
         commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
-        tender_id: FromPath[UUID],
-        lot_id: FromPath[str],
+        lot: NamedDependency[Lot],
         bid_id: FromPath[UUID],
         data: JSONBody[ExplanationBody],
     ) -> Response[CommandResult]:
-        await _buyers_evaluation(commands, marketplace, tender_id, lot_id)
+        await _buyers_evaluation(commands, lot)
         return await commands.execute(
-            LOG,
-            marketplace.record_low_price_explanation,
-            tender_id,
-            lot_id,
-            bid_id,
-            data.explanation,
+            LOG, lot.marketplace.record_low_price_explanation, *lot.ids, bid_id, data.explanation
         )
 
     @post(
@@ -332,21 +337,13 @@ class EvaluationController(Controller):
     async def decide_low_price(
         self,
         commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
-        tender_id: FromPath[UUID],
-        lot_id: FromPath[str],
+        lot: NamedDependency[Lot],
         bid_id: FromPath[UUID],
         data: JSONBody[LowPriceDecisionBody],
     ) -> Response[CommandResult]:
-        await _buyers_evaluation(commands, marketplace, tender_id, lot_id)
+        await _buyers_evaluation(commands, lot)
         return await commands.execute(
-            LOG,
-            marketplace.decide_low_price,
-            tender_id,
-            lot_id,
-            bid_id,
-            data.accept,
-            data.reason,
+            LOG, lot.marketplace.decide_low_price, *lot.ids, bid_id, data.accept, data.reason
         )
 
     @post(
@@ -364,16 +361,14 @@ class EvaluationController(Controller):
     async def award(
         self,
         commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
         membership: NamedDependency[MembershipApp],
         marks: NamedDependency[MarksApp],
-        tender_id: FromPath[UUID],
-        lot_id: FromPath[str],
+        lot: NamedDependency[Lot],
     ) -> Response[CommandResult]:
-        evaluation = await _buyers_evaluation(commands, marketplace, tender_id, lot_id)
+        evaluation = await _buyers_evaluation(commands, lot)
         members = {m for bid in evaluation.bids.values() for m in bid.members}
         facts = await commands.run(facts_of, membership, marks, sorted(members, key=str))
-        return await commands.execute(LOG, marketplace.award_lot, tender_id, lot_id, facts)
+        return await commands.execute(LOG, lot.marketplace.award_lot, *lot.ids, facts)
 
     @post(
         LOT + "/no-award",
@@ -385,15 +380,11 @@ class EvaluationController(Controller):
     async def decline(
         self,
         commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
-        tender_id: FromPath[UUID],
-        lot_id: FromPath[str],
+        lot: NamedDependency[Lot],
         data: JSONBody[NoAwardBody],
     ) -> Response[CommandResult]:
-        await _buyers_evaluation(commands, marketplace, tender_id, lot_id)
-        return await commands.execute(
-            LOG, marketplace.decline_to_award, tender_id, lot_id, data.reason
-        )
+        await _buyers_evaluation(commands, lot)
+        return await commands.execute(LOG, lot.marketplace.decline_to_award, *lot.ids, data.reason)
 
     @post(
         LOT + "/award-notice",
@@ -409,16 +400,12 @@ class EvaluationController(Controller):
     async def publish_award_notice(
         self,
         commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
         engine: NamedDependency[AsyncEngine],
-        tender_id: FromPath[UUID],
-        lot_id: FromPath[str],
+        lot: NamedDependency[Lot],
     ) -> Response[CommandResult]:
-        evaluation = await _buyers_evaluation(commands, marketplace, tender_id, lot_id)
+        evaluation = await _buyers_evaluation(commands, lot)
         sent = await summaries_sent(engine, evaluation)
-        return await commands.execute(
-            LOG, marketplace.publish_award_notice, tender_id, lot_id, sent
-        )
+        return await commands.execute(LOG, lot.marketplace.publish_award_notice, *lot.ids, sent)
 
     @post(
         LOT + "/contract",
@@ -439,19 +426,17 @@ class EvaluationController(Controller):
     async def sign_contract(
         self,
         commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
-        tender_id: FromPath[UUID],
-        lot_id: FromPath[str],
+        lot: NamedDependency[Lot],
         data: JSONBody[ContractBody],
     ) -> Response[CommandResult]:
-        await _buyers_evaluation(commands, marketplace, tender_id, lot_id)
+        await _buyers_evaluation(commands, lot)
         value = Money(data.currency, data.value_minor)
         period = Period.parse(
             plausible_moment("period.start", data.period.start),
             plausible_moment("period.end", data.period.end),
             "period",
         )
-        saved = await commands.save(marketplace.sign_contract, tender_id, lot_id, value, period)
+        saved = await commands.save(lot.marketplace.sign_contract, *lot.ids, value, period)
         return contract_signed(saved)
 
     # Bidders -----------------------------------------------------------------------------
@@ -469,18 +454,18 @@ class EvaluationController(Controller):
     async def assessment_summary(
         self,
         commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
-        tender_id: FromPath[UUID],
-        lot_id: FromPath[str],
+        lot: NamedDependency[Lot],
     ) -> Response[AssessmentSummaryView]:
         organisation_id = caller_organisation(commands)
         summary: dict[str, Any] | None = None
         if organisation_id is not None:
             # Not opened, not a bidder, not decided: the same 404.
-            evaluation = await _found(commands, marketplace, tender_id, lot_id)
+            evaluation = await _found(commands, lot)
             summary = None if evaluation is None else evaluation.summary_for(organisation_id)
         if summary is None:
-            raise NotFoundException(f"no assessment summary of lot {lot_id} of tender {tender_id}")
+            raise NotFoundException(
+                f"no assessment summary of lot {lot.lot_id} of tender {lot.tender_id}"
+            )
         return Response(
             msgspec.convert(summary, AssessmentSummaryView),
             headers={"Cache-Control": NO_CACHE},
@@ -497,17 +482,17 @@ class EvaluationController(Controller):
     async def award_notice(
         self,
         commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
-        tender_id: FromPath[UUID],
-        lot_id: FromPath[str],
+        lot: NamedDependency[Lot],
     ) -> Response[AwardNoticeView]:
-        evaluation = await _found(commands, marketplace, tender_id, lot_id)
+        evaluation = await _found(commands, lot)
         notice = None
         if evaluation is not None:
-            ends = await commands.run(marketplace.standstill_end_of, evaluation)
+            ends = await commands.run(lot.marketplace.standstill_end_of, evaluation)
             notice = award_notice_view(evaluation, ends)
         if notice is None:
-            raise NotFoundException(f"no award notice of lot {lot_id} of tender {tender_id}")
+            raise NotFoundException(
+                f"no award notice of lot {lot.lot_id} of tender {lot.tender_id}"
+            )
         return Response(notice, headers={"Cache-Control": "no-cache"})
 
 
