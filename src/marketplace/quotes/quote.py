@@ -37,6 +37,18 @@ class QuoteStatus(StrEnum):
     CLOSED = "closed"  # never opened: its request cancelled
 
 
+class _SaysNo:
+    """The supplier's no, before quoting (`Quote.DeclinedUnquoted`) or after (`Quote.Declined`):
+    the quote stands declined, with the reason if one was given. Each event declares the field
+    itself (a mixin's annotations are not the event's fields)."""
+
+    reason: str | None
+
+    def apply(self, aggregate: Quote) -> None:
+        aggregate.status = QuoteStatus.DECLINED
+        aggregate.decline_reason = self.reason
+
+
 class Quote(TradehallAggregate):
     class Quoted(TradehallAggregate.Created):
         tender_id: UUID  # the request's id (the sealed log seals under its key)
@@ -48,16 +60,12 @@ class Quote(TradehallAggregate):
         def apply(self, aggregate: Quote) -> None:
             aggregate.quoted_at = self.timestamp
 
-    class DeclinedUnquoted(TradehallAggregate.Created):
+    class DeclinedUnquoted(_SaysNo, TradehallAggregate.Created):
         """Declined before ever quoting (an invited member saying no)."""
 
         tender_id: UUID
         supplier_id: UUID
         reason: str | None
-
-        def apply(self, aggregate: Quote) -> None:
-            aggregate.status = QuoteStatus.DECLINED
-            aggregate.decline_reason = self.reason
 
     class Revised(TradehallAggregate.Event):
         tender_id: UUID
@@ -73,13 +81,9 @@ class Quote(TradehallAggregate):
             aggregate.quoted_at = self.timestamp
             aggregate.decline_reason = None
 
-    class Declined(TradehallAggregate.Event):
+    class Declined(_SaysNo, TradehallAggregate.Event):
         tender_id: UUID
         reason: str | None
-
-        def apply(self, aggregate: Quote) -> None:
-            aggregate.status = QuoteStatus.DECLINED
-            aggregate.decline_reason = self.reason
 
     class Opened(TradehallAggregate.Event):
         tender_id: UUID
