@@ -14,7 +14,7 @@ from uuid import UUID
 from sqlalchemy import Column, ColumnElement, Connection, Table, and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from projections.folding import Row, delete_rows, insert_rows, storable
+from projections.folding import Row, replace_rows, storable
 
 # The stored lengths of the codes (the child tables' key columns).
 CPV_LENGTH, REGION_LENGTH = 12, 10
@@ -53,8 +53,6 @@ def replace_codes(
     """Write the codes each aggregate's event stated last in a batch, each code as it will be
     stored and once an aggregate; the stored rows of one made before the batch are replaced."""
     replaced = [owner for owner in stated if owner not in created]
-    delete_rows(connection, cpv, key, replaced)
-    delete_rows(connection, regions, key, replaced)
     new_cpv: list[Row] = []
     new_regions: list[Row] = []
     for owner, codes in stated.items():
@@ -62,8 +60,8 @@ def replace_codes(
         new_cpv.extend(cpv_rows(key, owner, cpv_codes))
         stored = dict.fromkeys(storable(connection, r, REGION_LENGTH) for r in codes.regions)
         new_regions.extend(region_rows(key, owner, stored))
-    insert_rows(connection, cpv, new_cpv)
-    insert_rows(connection, regions, new_regions)
+    replace_rows(connection, cpv, key, replaced, new_cpv)
+    replace_rows(connection, regions, key, replaced, new_regions)
 
 
 # Reads -------------------------------------------------------------------------------------

@@ -252,3 +252,11 @@ def delete_rows(connection: Connection, table: Table, key: str, ids: Collection[
 def insert_rows(connection: Connection, table: Table, rows: Collection[Row]) -> None:
     if rows:
         _bulk(connection).insert(connection, table, rows)
+
+
+def replace_rows(
+    connection: Connection, table: Table, key: str, owners: Collection[UUID], rows: Collection[Row]
+) -> None:
+    """Replace every row of the `owners` (by their `key`) with `rows`."""
+    delete_rows(connection, table, key, owners)
+    insert_rows(connection, table, rows)

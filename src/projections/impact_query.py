@@ -36,6 +36,8 @@ from projections.tables import tender_buyers
 # no clock and knows no time zone of its own.
 DayOf = Callable[[datetime], date]
 _JUST_BEFORE = timedelta(microseconds=1)
+# A LedgerContract's first fields: impact_contracts' columns of the same names, as stored.
+_AS_STORED = LedgerContract._fields[: LedgerContract._fields.index("signed_on")]
 
 
 async def ledger_contracts(
@@ -48,15 +50,7 @@ async def ledger_contracts(
     """Every contract (or only those `party` is a party to), with parties and commitments;
     `with_parties` False: each with no parties (for the groupings that never split one)."""
     c = impact_contracts.c
-    listed = select(
-        c.contract_id,
-        c.buyer_id,
-        c.currency,
-        c.awarded_minor,
-        c.value_minor,
-        c.estimated_minor,
-        c.signed_at,
-    )
+    listed = select(*(c[name] for name in _AS_STORED), c.signed_at)
     if party is not None:
         listed = listed.where(
             c.contract_id.in_(
@@ -99,26 +93,15 @@ async def ledger_contracts(
                 committed[contract_id][measure] = quantity
     day = _Days(day_of)
     return [
-        LedgerContract(
-            contract_id,
-            buyer_id,
-            currency,
-            awarded_minor,
-            value_minor,
-            estimated_minor,
-            day(signed_at),
-            tuple(parties[contract_id]),
-            committed[contract_id],
+        LedgerContract._make(
+            (
+                *row[: len(_AS_STORED)],
+                day(row.signed_at),
+                tuple(parties[row.contract_id]),
+                committed[row.contract_id],
+            )
         )
-        for (
-            contract_id,
-            buyer_id,
-            currency,
-            awarded_minor,
-            value_minor,
-            estimated_minor,
-            signed_at,
-        ) in rows
+        for row in rows
     ]
 
 

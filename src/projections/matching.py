@@ -43,7 +43,15 @@ from projections.contracts import SIGNED as CONTRACT_SIGNED
 from projections.contracts import StoredSigned
 from projections.directory import LISTED_STATUSES, PROFILE_UPDATED
 from projections.events import RecordedEvent
-from projections.folding import Row, delete_rows, insert_rows, load_rows, save_rows, storable
+from projections.folding import (
+    Row,
+    delete_rows,
+    insert_rows,
+    load_rows,
+    replace_rows,
+    save_rows,
+    storable,
+)
 from projections.listings import LISTING_EVENTS, STATE_AFTER, listing_details
 from projections.listings import PUBLISHED as LISTING_PUBLISHED
 from projections.listings import UPDATED as LISTING_UPDATED
@@ -163,10 +171,11 @@ def _apply_members(connection: Connection, events: list[RecordedEvent]) -> set[U
         row["listed"] = status in LISTED_STATUSES
         row["member"] = row["member"] or event.name == ADMITTED or row["listed"]
     save_rows(connection, match_members, "organisation_id", rows, created=set(rows) - stored)
-    delete_rows(connection, match_member_regions, "organisation_id", regions)
-    insert_rows(
+    replace_rows(
         connection,
         match_member_regions,
+        "organisation_id",
+        regions.keys(),
         [
             {"organisation_id": org_id, "region": region}
             for org_id, stated in regions.items()
@@ -628,18 +637,20 @@ def _recompute(connection: Connection, org_ids: Collection[UUID]) -> None:
             figure = division(org_id, name)
             figure["won"] += 1
             figure["delivered"] += 1 if completed else 0
-    delete_rows(connection, match_member_prefixes, "organisation_id", org_ids)
-    delete_rows(connection, match_member_divisions, "organisation_id", org_ids)
-    insert_rows(
+    replace_rows(
         connection,
         match_member_prefixes,
+        "organisation_id",
+        org_ids,
         [
             {"organisation_id": o, "prefix": p}
             for o, found in prefixes.items()
             for p in sorted(found)  # digits only: storable as they are
         ],
     )
-    insert_rows(connection, match_member_divisions, list(figures.values()))
+    replace_rows(
+        connection, match_member_divisions, "organisation_id", org_ids, list(figures.values())
+    )
 
 
 class MatchingProjection(Projection):

@@ -24,7 +24,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, cached_property
 from typing import Any, Final
 from uuid import UUID
 
@@ -205,6 +205,39 @@ def _capacity(capacity: Any, value: Any) -> ColumnElement[int]:
     return case((value == 0, some), else_=(10 * _least(capacity, value)) // value)
 
 
+@dataclass(frozen=True)
+class _Score:
+    """A candidate's score in SQL from its raw figures (`parts`, a subquery with the level,
+    track and listings columns) and the parts each read works out its own way."""
+
+    parts: Any
+    region: Any
+    mark: Any
+    capacity: Any
+
+    # Each built once: the statement names one expression once, binding its constant once.
+    @cached_property
+    def cpv(self) -> Any:
+        return self.parts.c.level * CPV_POINTS_A_LEVEL
+
+    @cached_property
+    def total(self) -> Any:
+        p = self.parts.c
+        return self.cpv + self.region + self.mark + self.capacity + p.track + p.listings
+
+    def columns(self) -> list[Any]:
+        """The parts and the total, labelled as `_Facts.parts` and the rankings read them."""
+        return [
+            self.cpv.label("cpv"),
+            self.region.label("region"),
+            self.mark.label("mark"),
+            self.capacity.label("capacity"),
+            self.parts.c.track.label("track"),
+            self.parts.c.listings.label("listings"),
+            self.total.label("total"),
+        ]
+
+
 def _track(won: Any, delivered: Any) -> ColumnElement[int]:
     return _least(3 * won + 2 * delivered, 10)
 
@@ -323,25 +356,21 @@ async def lot_matches(
     if parts is None:  # no code and no region: nobody can match
         return LotMatches([], Excluded(0, 0, 0, 0))
     mm, qm = match_members, quality_marks
-    cpv_points = parts.c.level * CPV_POINTS_A_LEVEL
     region_part = parts.c.region if lot.regions else literal(REGION_SAME)
     marked = qm.c.organisation_id.is_not(None)
-    capacity = _capacity(parts.c.capacity, literal(lot.value_minor))
-    mark_points = case((marked, MARK_POINTS), else_=0)
+    score = _Score(
+        parts,
+        region=region_part,
+        mark=case((marked, MARK_POINTS), else_=0),
+        capacity=_capacity(parts.c.capacity, literal(lot.value_minor)),
+    )
     no_mark = and_(true() if lot.quality_mark_required else false(), ~marked)
     outside = region_part == 0 if lot.regions else false()
-    total = cpv_points + region_part + mark_points + capacity + parts.c.track + parts.c.listings
     scored = (
         select(
             mm.c.organisation_id,
             mm.c.name,
-            cpv_points.label("cpv"),
-            region_part.label("region"),
-            mark_points.label("mark"),
-            capacity.label("capacity"),
-            parts.c.track.label("track"),
-            parts.c.listings.label("listings"),
-            total.label("total"),
+            *score.columns(),
             case((mm.c.listed.is_(False), 1), else_=0).label("not_listed"),
             case((no_mark, 1), else_=0).label("no_mark"),
             case((outside, 1), else_=0).label("outside"),
@@ -697,11 +726,12 @@ def _recommended_statement(dialect: str) -> Select[Any]:
     now = bindparam("now", type_=ml.c.deadline.type)
     organisation_id = bindparam("organisation_id", type_=match_members.c.organisation_id.type)
     parts = _lot_parts(dialect, now)
-    cpv_points = parts.c.level * CPV_POINTS_A_LEVEL
-    region_part = case((ml.c.restricted.is_(True), parts.c.region), else_=REGION_SAME)
-    mark_points = bindparam("mark_points", type_=Integer())
-    capacity = _capacity(parts.c.capacity, ml.c.value_minor)
-    total = cpv_points + region_part + mark_points + capacity + parts.c.track + parts.c.listings
+    score = _Score(
+        parts,
+        region=case((ml.c.restricted.is_(True), parts.c.region), else_=REGION_SAME),
+        mark=bindparam("mark_points", type_=Integer()),
+        capacity=_capacity(parts.c.capacity, ml.c.value_minor),
+    )
     buyer = match_members.alias("buyer")
     oo, tr = outside_opportunities, match_tender_regions
     outside = ml.c.buyer_id == OUTSIDE_BUYER
@@ -742,13 +772,7 @@ def _recommended_statement(dialect: str) -> Select[Any]:
             oo.c.title.label("outside_title"),
             oo.c.buyer_name.label("outside_buyer_name"),
             oo.c.unresolved_regions,
-            cpv_points.label("cpv"),
-            region_part.label("region"),
-            mark_points.label("mark"),
-            capacity.label("capacity"),
-            parts.c.track.label("track"),
-            parts.c.listings.label("listings"),
-            total.label("total"),
+            *score.columns(),
             _gathered_regions(dialect, ml.c.tender_id).label("tender_regions"),
         )
         .select_from(
@@ -758,9 +782,9 @@ def _recommended_statement(dialect: str) -> Select[Any]:
         )
         .where(*conditions)
         .order_by(
-            total.desc(),
-            cpv_points.desc(),
-            region_part.desc(),
+            score.total.desc(),
+            score.cpv.desc(),
+            score.region.desc(),
             ml.c.deadline,
             ml.c.tender_id,
             ml.c.lot_id,

@@ -7,7 +7,7 @@ what (given to SQL as a small table of constants), and the explanation of each p
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 FORMULA = (
     "score = cpv + region + mark + capacity + track_record + listings (at most 100). "
@@ -124,18 +124,28 @@ def _related(regions: Iterable[str], parents: Mapping[str, str | None]) -> set[s
     return related
 
 
+def _scoring_regions(
+    given: Iterable[str], parents: Mapping[str, str | None], fit: Callable[[str, str], int]
+) -> dict[str, int]:
+    """Each region related to the `given` ones that scores, and its points: the best
+    `fit(region, one given)`."""
+    regions = list(given)
+    points: dict[str, int] = {}
+    for region in _related(regions, parents):
+        best = max((fit(region, one) for one in regions), default=0)
+        if best:
+            points[region] = best
+    return points
+
+
 def member_region_points(
     tender_regions: Iterable[str], parents: Mapping[str, str | None]
 ) -> dict[str, int]:
     """For a tender naming `tender_regions`: each region a member might serve that scores, and
     its points (the best over the tender's regions)."""
-    wanted = list(tender_regions)
-    points: dict[str, int] = {}
-    for region in _related(wanted, parents):
-        best = max(region_fit(r, region, parents) for r in wanted)
-        if best:
-            points[region] = best
-    return points
+    return _scoring_regions(
+        tender_regions, parents, lambda member, tender: region_fit(tender, member, parents)
+    )
 
 
 def tender_region_points(
@@ -143,13 +153,9 @@ def tender_region_points(
 ) -> dict[str, int]:
     """For a member serving `member_regions`: each region a tender might name that scores, and
     its points (the best over the member's regions)."""
-    served = list(member_regions)
-    points: dict[str, int] = {}
-    for region in _related(served, parents):
-        best = max((region_fit(region, m, parents) for m in served), default=0)
-        if best:
-            points[region] = best
-    return points
+    return _scoring_regions(
+        member_regions, parents, lambda tender, member: region_fit(tender, member, parents)
+    )
 
 
 def region_detail(
