@@ -16,7 +16,6 @@ ships its assets for Python.
 from __future__ import annotations
 
 import importlib.util
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cache
@@ -63,8 +62,9 @@ IF_MATCH = Parameter(
 
 def honours_if_match(handler: HTTPRouteHandler) -> bool:
     """Whether the handler reads If-Match: its code (or code nested in it) calls
-    `commands.expected_version`, or it takes the `commands` dependency and calls one of its
-    methods that read it (`Commands.READS_IF_MATCH`)."""
+    `commands.expected_version`, or it takes a dependency that reads it (`Commands`, or a
+    bundle of it such as `OrganisationCommands`: a type naming its `READS_IF_MATCH` methods)
+    and calls one of those methods."""
     fn = unwrap(handler.fn)
     code = getattr(fn, "__code__", None)
     if code is None:
@@ -72,8 +72,12 @@ def honours_if_match(handler: HTTPRouteHandler) -> bool:
     name = commands.expected_version.__name__
     if getattr(fn, "__globals__", {}).get(name) is commands.expected_version and _calls(code, name):
         return True
-    takes_commands = "commands" in inspect.signature(fn).parameters
-    return takes_commands and any(_calls(code, m) for m in commands.Commands.READS_IF_MATCH)
+    readers = {
+        method
+        for parameter in handler.parsed_fn_signature.parameters.values()
+        for method in getattr(parameter.annotation, "READS_IF_MATCH", ())
+    }
+    return any(_calls(code, method) for method in readers)
 
 
 def _calls(code: CodeType, name: str) -> bool:

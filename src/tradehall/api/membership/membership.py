@@ -15,7 +15,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from membership.application import MembershipApp
 from sharedkernel.moments import plausible_moment
 from tradehall.api.access import own_organisation, own_organisation_or_staff, rule, staff_only
-from tradehall.api.commands import Commands
+from tradehall.api.membership.organisation_commands import ORGANISATION, OrganisationCommands
 from tradehall.api.membership.schemas.membership import (
     DeclareTurnover,
     History,
@@ -26,7 +26,6 @@ from tradehall.api.membership.schemas.membership import (
     money_of,
 )
 from tradehall.api.schemas.common import CommandResult
-from tradehall.membership import LOG
 from tradehall.services import Threads
 
 AsAtParam = Annotated[
@@ -56,6 +55,7 @@ def parse_as_at(value: str) -> datetime:
 class MembershipController(Controller):
     path = "/api/v1/organisations/{organisation_id:uuid}/membership"
     tags = ["membership"]
+    dependencies = ORGANISATION
 
     @post(
         "/turnover",
@@ -65,13 +65,11 @@ class MembershipController(Controller):
     )
     async def declare_turnover(
         self,
-        commands: NamedDependency[Commands],
-        membership: NamedDependency[MembershipApp],
-        organisation_id: FromPath[UUID],
+        organisation: NamedDependency[OrganisationCommands],
         data: JSONBody[DeclareTurnover],
     ) -> Response[CommandResult]:
         turnover = money_of(data.annual_turnover, "annual_turnover.amount_minor")
-        return await commands.execute(LOG, membership.declare_turnover, organisation_id, turnover)
+        return await organisation.execute(organisation.membership.declare_turnover, turnover)
 
     @post(
         "/resignation",
@@ -81,44 +79,35 @@ class MembershipController(Controller):
     )
     async def resign(
         self,
-        commands: NamedDependency[Commands],
-        membership: NamedDependency[MembershipApp],
-        organisation_id: FromPath[UUID],
+        organisation: NamedDependency[OrganisationCommands],
         data: JSONBody[Resignation],
     ) -> Response[CommandResult]:
         at_period_end = data.effective == "period_end"
-        return await commands.execute(
-            LOG, membership.resign, organisation_id, at_period_end=at_period_end
+        return await organisation.execute(
+            organisation.membership.resign, at_period_end=at_period_end
         )
 
     @post("/suspension", opt=rule(staff_only()), status_code=200, summary="Suspend (staff)")
     async def suspend(
         self,
-        commands: NamedDependency[Commands],
-        membership: NamedDependency[MembershipApp],
-        organisation_id: FromPath[UUID],
+        organisation: NamedDependency[OrganisationCommands],
         data: JSONBody[WithReason],
     ) -> Response[CommandResult]:
-        return await commands.execute(LOG, membership.suspend, organisation_id, data.reason)
+        return await organisation.execute(organisation.membership.suspend, data.reason)
 
     @post("/reinstatement", opt=rule(staff_only()), status_code=200, summary="Reinstate (staff)")
     async def reinstate(
-        self,
-        commands: NamedDependency[Commands],
-        membership: NamedDependency[MembershipApp],
-        organisation_id: FromPath[UUID],
+        self, organisation: NamedDependency[OrganisationCommands]
     ) -> Response[CommandResult]:
-        return await commands.execute(LOG, membership.reinstate, organisation_id)
+        return await organisation.execute(organisation.membership.reinstate)
 
     @post("/expulsion", opt=rule(staff_only()), status_code=200, summary="Expel (staff)")
     async def expel(
         self,
-        commands: NamedDependency[Commands],
-        membership: NamedDependency[MembershipApp],
-        organisation_id: FromPath[UUID],
+        organisation: NamedDependency[OrganisationCommands],
         data: JSONBody[WithReason],
     ) -> Response[CommandResult]:
-        return await commands.execute(LOG, membership.expel, organisation_id, data.reason)
+        return await organisation.execute(organisation.membership.expel, data.reason)
 
     @get(
         "/history",

@@ -27,6 +27,7 @@ from tradehall.api.access import (
 )
 from tradehall.api.commands import Commands, command_result, etag
 from tradehall.api.membership.directory import application_view
+from tradehall.api.membership.organisation_commands import ORGANISATION, OrganisationCommands
 from tradehall.api.membership.schemas.membership import ApplyForMembership, money_of
 from tradehall.api.membership.schemas.organisations import (
     ContactPoints,
@@ -62,6 +63,10 @@ def _contact_views(points: list[ContactPoint]) -> list[ContactPointView]:
     return [
         ContactPointView(label=p.label, name=p.name, email=p.email, phone=p.phone) for p in points
     ]
+
+
+def _contact_points(organisation_id: UUID, points: list[ContactPoint]) -> ContactPoints:
+    return ContactPoints(organisation_id=organisation_id, contact_points=_contact_views(points))
 
 
 def _view(organisation: Organisation, contacts: list[ContactPoint]) -> OrganisationView:
@@ -100,6 +105,7 @@ def _view(organisation: Organisation, contacts: list[ContactPoint]) -> Organisat
 class OrganisationController(Controller):
     path = "/api/v1/organisations"
     tags = ["organisations"]
+    dependencies = ORGANISATION
 
     @post(
         "/",
@@ -158,15 +164,13 @@ class OrganisationController(Controller):
     )
     async def show(
         self,
-        commands: NamedDependency[Commands],
-        membership: NamedDependency[MembershipApp],
+        organisation: NamedDependency[OrganisationCommands],
         engine: NamedDependency[AsyncEngine],
-        organisation_id: FromPath[UUID],
     ) -> Response[OrganisationView]:
-        organisation = await commands.run(membership.get_organisation, organisation_id)
+        found = await organisation.load()
         async with engine.connect() as connection:
-            contacts = await contact_points_of(connection, organisation_id)
-        return Response(_view(organisation, contacts), headers={"ETag": etag(organisation.version)})
+            contacts = await contact_points_of(connection, organisation.organisation_id)
+        return Response(_view(found, contacts), headers={"ETag": etag(found.version)})
 
     @put(
         "/{organisation_id:uuid}/profile",
@@ -181,11 +185,7 @@ class OrganisationController(Controller):
         response_headers=ETAG_HEADER,
     )
     async def update_profile(
-        self,
-        commands: NamedDependency[Commands],
-        membership: NamedDependency[MembershipApp],
-        organisation_id: FromPath[UUID],
-        data: JSONBody[UpdateProfile],
+        self, organisation: NamedDependency[OrganisationCommands], data: JSONBody[UpdateProfile]
     ) -> Response[CommandResult]:
         profile = Profile.parse(
             name=data.name,
@@ -194,7 +194,7 @@ class OrganisationController(Controller):
             cpv_codes=data.cpv_codes,
             website=data.website,
         )
-        return await commands.execute(LOG, membership.update_profile, organisation_id, profile)
+        return await organisation.execute(organisation.membership.update_profile, profile)
 
     @get(
         "/{organisation_id:uuid}/contact-points",
@@ -203,15 +203,13 @@ class OrganisationController(Controller):
     )
     async def contact_points(
         self,
-        commands: NamedDependency[Commands],
-        membership: NamedDependency[MembershipApp],
+        organisation: NamedDependency[OrganisationCommands],
         engine: NamedDependency[AsyncEngine],
-        organisation_id: FromPath[UUID],
     ) -> ContactPoints:
-        await _require_organisation(commands, membership, organisation_id)
+        await organisation.require_registered()
         async with engine.connect() as connection:
-            points = await contact_points_of(connection, organisation_id)
-        return ContactPoints(organisation_id=organisation_id, contact_points=_contact_views(points))
+            points = await contact_points_of(connection, organisation.organisation_id)
+        return _contact_points(organisation.organisation_id, points)
 
     @put(
         "/{organisation_id:uuid}/contact-points",
@@ -221,10 +219,8 @@ class OrganisationController(Controller):
     )
     async def replace_contact_points(
         self,
-        commands: NamedDependency[Commands],
-        membership: NamedDependency[MembershipApp],
+        organisation: NamedDependency[OrganisationCommands],
         engine: NamedDependency[AsyncEngine],
-        organisation_id: FromPath[UUID],
         data: JSONBody[ReplaceContactPoints],
     ) -> ContactPoints:
         points = check_contact_points(
@@ -239,14 +235,12 @@ class OrganisationController(Controller):
                 for i, each in enumerate(data.contact_points)
             ]
         )
-        await _require_organisation(commands, membership, organisation_id)
-        context = commands.context()
+        await organisation.require_registered()
+        context = organisation.commands.context()
         await replace_contact_points(
-            engine, organisation_id, points, actor=context.actor, now=context.at
+            engine, organisation.organisation_id, points, actor=context.actor, now=context.at
         )
-        return ContactPoints(
-            organisation_id=organisation_id, contact_points=_contact_views(list(points))
-        )
+        return _contact_points(organisation.organisation_id, list(points))
 
     @delete(
         "/{organisation_id:uuid}/contact-points",
@@ -255,13 +249,11 @@ class OrganisationController(Controller):
     )
     async def erase_contact_points(
         self,
-        commands: NamedDependency[Commands],
-        membership: NamedDependency[MembershipApp],
+        organisation: NamedDependency[OrganisationCommands],
         engine: NamedDependency[AsyncEngine],
-        organisation_id: FromPath[UUID],
     ) -> None:
-        await _require_organisation(commands, membership, organisation_id)
-        await erase_contact_points(engine, organisation_id)
+        await organisation.require_registered()
+        await erase_contact_points(engine, organisation.organisation_id)
 
     @post(
         "/{organisation_id:uuid}/membership/application",
@@ -272,15 +264,11 @@ class OrganisationController(Controller):
     )
     async def apply(
         self,
-        commands: NamedDependency[Commands],
-        membership: NamedDependency[MembershipApp],
-        organisation_id: FromPath[UUID],
+        organisation: NamedDependency[OrganisationCommands],
         data: JSONBody[ApplyForMembership],
     ) -> Response[CommandResult]:
         turnover = money_of(data.annual_turnover, "annual_turnover.amount_minor")
-        return await commands.execute(
-            LOG, membership.apply_for_membership, organisation_id, turnover
-        )
+        return await organisation.execute(organisation.membership.apply_for_membership, turnover)
 
     @get(
         "/{organisation_id:uuid}/membership/application",
@@ -311,12 +299,9 @@ class OrganisationController(Controller):
         response_headers=ETAG_HEADER,
     )
     async def withdraw(
-        self,
-        commands: NamedDependency[Commands],
-        membership: NamedDependency[MembershipApp],
-        organisation_id: FromPath[UUID],
+        self, organisation: NamedDependency[OrganisationCommands]
     ) -> Response[CommandResult]:
-        return await commands.execute(LOG, membership.withdraw_application, organisation_id)
+        return await organisation.execute(organisation.membership.withdraw_application)
 
     @post(
         "/{organisation_id:uuid}/membership/admission",
@@ -326,12 +311,9 @@ class OrganisationController(Controller):
         response_headers=ETAG_HEADER,
     )
     async def admit(
-        self,
-        commands: NamedDependency[Commands],
-        membership: NamedDependency[MembershipApp],
-        organisation_id: FromPath[UUID],
+        self, organisation: NamedDependency[OrganisationCommands]
     ) -> Response[CommandResult]:
-        return await commands.execute(LOG, membership.admit, organisation_id)
+        return await organisation.execute(organisation.membership.admit)
 
     @post(
         "/{organisation_id:uuid}/membership/rejection",
@@ -341,20 +323,9 @@ class OrganisationController(Controller):
         response_headers=ETAG_HEADER,
     )
     async def reject(
-        self,
-        commands: NamedDependency[Commands],
-        membership: NamedDependency[MembershipApp],
-        organisation_id: FromPath[UUID],
-        data: JSONBody[Rejection],
+        self, organisation: NamedDependency[OrganisationCommands], data: JSONBody[Rejection]
     ) -> Response[CommandResult]:
-        return await commands.execute(LOG, membership.reject, organisation_id, data.reason)
-
-
-async def _require_organisation(
-    commands: Commands, membership: MembershipApp, organisation_id: UUID
-) -> None:
-    if not await commands.run(membership.is_registered, organisation_id):
-        raise NotFound(f"no organisation {organisation_id}")
+        return await organisation.execute(organisation.membership.reject, data.reason)
 
 
 class RegistryClaimController(Controller):
