@@ -11,7 +11,9 @@ route that shows drafts to their buyer is a route of the organisation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
@@ -19,6 +21,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -318,6 +321,32 @@ def _page(found: Any, page: int, per_page: int, consistent: bool) -> Response[Te
     return page_response(TendersPage, items, found.total, page, per_page, consistent)
 
 
+def _with_reason(
+    name: str, action: str, summary: str, command: Callable[..., Saved]
+) -> HTTPRouteHandler:
+    """The route of a buyer's command that ends its tender with only a reason (cancel, withdraw,
+    close): `POST /tenders/{id}/<action>`, the same but for the command. `name` is the
+    handler's, which the operation id is made of."""
+
+    async def handler(
+        self: Controller,
+        commands: NamedDependency[Commands],
+        marketplace: NamedDependency[MarketplaceApp],
+        tender_id: FromPath[UUID],
+        data: JSONBody[ReasonBody],
+    ) -> Response[CommandResult]:
+        await _own_tender(commands, marketplace, tender_id)
+        return await commands.execute(LOG, partial(command, marketplace), tender_id, data.reason)
+
+    handler.__name__ = handler.__qualname__ = name
+    return post(
+        f"/tenders/{{tender_id:uuid}}/{action}",
+        opt=rule(TENDER_BUYER),
+        status_code=200,
+        summary=summary,
+    )(handler)
+
+
 class TendersController(Controller):
     path = "/api/v1"
     tags = ["tenders"]
@@ -453,22 +482,6 @@ class TendersController(Controller):
             LOG, marketplace.amend_tender, tender_id, terms, data.rationale, buyer
         )
 
-    @post(
-        "/tenders/{tender_id:uuid}/cancellation",
-        opt=rule(TENDER_BUYER),
-        status_code=200,
-        summary="Cancel an active tender, with a reason",
-    )
-    async def cancel(
-        self,
-        commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
-        tender_id: FromPath[UUID],
-        data: JSONBody[ReasonBody],
-    ) -> Response[CommandResult]:
-        await _own_tender(commands, marketplace, tender_id)
-        return await commands.execute(LOG, marketplace.cancel_tender, tender_id, data.reason)
-
     @put(
         "/tenders/{tender_id:uuid}/national-ocid",
         opt=rule(TENDER_BUYER),
@@ -485,37 +498,24 @@ class TendersController(Controller):
         await _own_tender(commands, marketplace, tender_id)
         return await commands.execute(LOG, marketplace.link_national_ocid, tender_id, data.ocid)
 
-    @post(
-        "/tenders/{tender_id:uuid}/withdrawal",
-        opt=rule(TENDER_BUYER),
-        status_code=200,
-        summary="Withdraw a planned tender, with a reason",
+    cancel = _with_reason(
+        "cancel",
+        "cancellation",
+        "Cancel an active tender, with a reason",
+        MarketplaceApp.cancel_tender,
     )
-    async def withdraw(
-        self,
-        commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
-        tender_id: FromPath[UUID],
-        data: JSONBody[ReasonBody],
-    ) -> Response[CommandResult]:
-        await _own_tender(commands, marketplace, tender_id)
-        return await commands.execute(LOG, marketplace.withdraw_tender, tender_id, data.reason)
-
-    @post(
-        "/tenders/{tender_id:uuid}/closure",
-        opt=rule(TENDER_BUYER),
-        status_code=200,
-        summary="Close an active tender as unsuccessful after its deadline, with a reason",
+    withdraw = _with_reason(
+        "withdraw",
+        "withdrawal",
+        "Withdraw a planned tender, with a reason",
+        MarketplaceApp.withdraw_tender,
     )
-    async def close(
-        self,
-        commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
-        tender_id: FromPath[UUID],
-        data: JSONBody[ReasonBody],
-    ) -> Response[CommandResult]:
-        await _own_tender(commands, marketplace, tender_id)
-        return await commands.execute(LOG, marketplace.close_unsuccessful, tender_id, data.reason)
+    close = _with_reason(
+        "close",
+        "closure",
+        "Close an active tender as unsuccessful after its deadline, with a reason",
+        MarketplaceApp.close_unsuccessful,
+    )
 
     @post(
         "/tenders/{tender_id:uuid}/documents/{kind:str}",
