@@ -104,9 +104,8 @@ class Organisation(TradehallAggregate, MembershipLifecycle):
 
     class MembershipAdmitted(TradehallAggregate.Event):
         def apply(self, aggregate: Organisation) -> None:
-            aggregate.membership_status = MembershipStatus.AWAITING_FIRST_PAYMENT
+            aggregate._stand(MembershipStatus.AWAITING_FIRST_PAYMENT, self.effective_at)
             aggregate.decided_at = self.timestamp
-            aggregate.standing_since = self.effective_at
             # When the admission took effect (an imported member's join date in its old system).
             aggregate.joined_at = self.effective_at
 

@@ -212,23 +212,20 @@ class MembershipLifecycle:
         cause: str
 
         def apply(self, aggregate: MembershipLifecycle) -> None:
-            aggregate.membership_status = MembershipStatus(self.status)
-            aggregate.standing_since = self.effective_at
+            aggregate._stand(MembershipStatus(self.status), self.effective_at)
 
     class Suspended(TradehallAggregate.Event):
         reason: str
 
         def apply(self, aggregate: MembershipLifecycle) -> None:
-            aggregate.membership_status = MembershipStatus.SUSPENDED
-            aggregate.standing_since = self.effective_at
+            aggregate._stand(MembershipStatus.SUSPENDED, self.effective_at)
             aggregate.suspension_reason = self.reason
 
     class Reinstated(TradehallAggregate.Event):
         status: str
 
         def apply(self, aggregate: MembershipLifecycle) -> None:
-            aggregate.membership_status = MembershipStatus(self.status)
-            aggregate.standing_since = self.effective_at
+            aggregate._stand(MembershipStatus(self.status), self.effective_at)
             aggregate.suspension_reason = None
 
     class ResignationGiven(TradehallAggregate.Event):
@@ -241,8 +238,7 @@ class MembershipLifecycle:
         reason: str
 
         def apply(self, aggregate: MembershipLifecycle) -> None:
-            aggregate.membership_status = MembershipStatus.EXPELLED
-            aggregate.standing_since = self.effective_at
+            aggregate._stand(MembershipStatus.EXPELLED, self.effective_at)
             aggregate.expulsion_reason = self.reason
 
     def _init_lifecycle(self) -> None:
@@ -260,6 +256,12 @@ class MembershipLifecycle:
         self.processor_customer_id: str | None = None
         self.processor_subscription_id: str | None = None
         self.card_subscription_status: CardSubscriptionStatus | None = None
+
+    def _stand(self, status: MembershipStatus, since: datetime) -> None:
+        """The membership's status moves, and from when the new one holds (the event's
+        effective time)."""
+        self.membership_status = status
+        self.standing_since = since
 
     # Reads -----------------------------------------------------------------------------------
 
