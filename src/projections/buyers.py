@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from projections.base import Projection
 from projections.events import RecordedEvent, payload_uuid
 from projections.folding import Row, load_rows, upsert_rows
+from projections.pages import Page
 from projections.tables import marketplace_buyers
 
 _log = logging.getLogger("tradehall.projections")
@@ -137,10 +138,7 @@ class BuyerEntry:
     verified_at: datetime | None
 
 
-@dataclass(frozen=True)
-class BuyersPage:
-    entries: list[BuyerEntry]
-    total: int
+BuyersPage = Page[BuyerEntry]
 
 
 async def buyers_page(

@@ -24,7 +24,7 @@ from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import Connection, delete, exists, func, or_, select, tuple_
+from sqlalchemy import Connection, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.base import Projection
@@ -35,7 +35,8 @@ from projections.contract_tables import (
     contracts,
 )
 from projections.events import RecordedEvent
-from projections.folding import Row, insert_rows, load_rows, save_rows
+from projections.folding import Row, insert_rows, load_rows, replace_keyed_rows, save_rows
+from projections.pages import Page
 
 _log = logging.getLogger("tradehall.projections")
 
@@ -167,8 +168,11 @@ class ContractsProjection(Projection):
                     row["updated_at"] = at
         save_rows(connection, contracts, "contract_id", batch.rows, created=batch.created)
         insert_rows(connection, contract_parties, batch.parties)
-        _replace(connection, contract_measures, "measure", batch.measures)
-        _replace(connection, contract_delivery_reports, "report_id", batch.reports)
+        for table, second, changed in (
+            (contract_measures, "measure", batch.measures),
+            (contract_delivery_reports, "report_id", batch.reports),
+        ):
+            replace_keyed_rows(connection, table, ("contract_id", second), list(changed.values()))
 
     @staticmethod
     def _signed(event: RecordedEvent, batch: _Batch) -> None:
@@ -300,15 +304,6 @@ def _load_children(
     return {(r.contract_id, r._mapping[second]): dict(r._mapping) for r in result}
 
 
-def _replace(connection: Connection, table: Any, second: str, rows: dict[_Key, Row]) -> None:
-    """Write these rows keyed (contract_id, `second`), replacing any stored under the key."""
-    if not rows:
-        return
-    keys = list(rows)
-    connection.execute(delete(table).where(tuple_(table.c.contract_id, table.c[second]).in_(keys)))
-    insert_rows(connection, table, list(rows.values()))
-
-
 # Reads -------------------------------------------------------------------------------------
 
 
@@ -343,10 +338,7 @@ class MeasureEntry:
     delivered: int
 
 
-@dataclass(frozen=True)
-class ContractsPage:
-    entries: list[ContractEntry]
-    total: int
+ContractsPage = Page[ContractEntry]
 
 
 _ENTRY_COLUMNS = (

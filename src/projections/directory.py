@@ -18,6 +18,7 @@ from projections.codes import cpv_rows, in_cpv, in_regions, region_rows
 from projections.events import RecordedEvent
 from projections.folding import Row
 from projections.membership_status import STATUS_EVENTS, registered_row, status_after
+from projections.pages import Page
 from projections.tables import (
     directory_member_cpv,
     directory_member_regions,
@@ -91,10 +92,7 @@ class DirectoryEntry:
 _ENTRY_COLUMNS = ("organisation_id", "name", "legal_form", "social_purpose", "admitted_at")
 
 
-@dataclass(frozen=True)
-class DirectoryPage:
-    entries: list[DirectoryEntry]
-    total: int
+DirectoryPage = Page[DirectoryEntry]
 
 
 async def directory_page(

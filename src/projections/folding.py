@@ -33,6 +33,7 @@ from sqlalchemy import (
     delete,
     insert,
     select,
+    tuple_,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
@@ -259,4 +260,17 @@ def replace_rows(
 ) -> None:
     """Replace every row of the `owners` (by their `key`) with `rows`."""
     delete_rows(connection, table, key, owners)
+    insert_rows(connection, table, rows)
+
+
+def replace_keyed_rows(
+    connection: Connection, table: Table, key: tuple[str, str], rows: Collection[Row]
+) -> None:
+    """Insert `rows`, replacing any row stored under the same two-column `key` (a row written
+    twice, by another writer too, is kept once)."""
+    if not rows:
+        return
+    first, second = key
+    keys = [(row[first], row[second]) for row in rows]
+    connection.execute(delete(table).where(tuple_(table.c[first], table.c[second]).in_(keys)))
     insert_rows(connection, table, rows)

@@ -30,6 +30,7 @@ from projections.directory import LISTED_STATUSES
 from projections.events import RecordedEvent
 from projections.folding import Row, load_rows, save_rows
 from projections.membership_status import STATUS_EVENTS, status_after
+from projections.pages import Page
 from projections.tables import (
     listing_sellers,
     service_listing_cpv,
@@ -196,10 +197,7 @@ class ListingEntry:
     updated_at: datetime
 
 
-@dataclass(frozen=True)
-class ListingsPage:
-    entries: list[ListingEntry]
-    total: int
+ListingsPage = Page[ListingEntry]
 
 
 _LISTING_COLUMNS = (

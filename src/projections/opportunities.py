@@ -30,6 +30,7 @@ from projections.opportunity_tables import (
     outside_opportunity_cpv,
     outside_opportunity_regions,
 )
+from projections.pages import Page
 
 _log = logging.getLogger("tradehall.projections")
 
@@ -185,10 +186,7 @@ class OpportunityEntry:
         return self.status == "active" and self.deadline is not None and self.deadline > now
 
 
-@dataclass(frozen=True)
-class OpportunitiesPage:
-    entries: list[OpportunityEntry]
-    total: int
+OpportunitiesPage = Page[OpportunityEntry]
 
 
 def _open(now: datetime) -> ColumnElement[bool]:

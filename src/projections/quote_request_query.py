@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, tr
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.codes import codes_by_owner, in_cpv, in_regions
+from projections.pages import Page
 from projections.quote_request_tables import (
     quote_request_cpv,
     quote_request_invitations,
@@ -81,10 +82,7 @@ class QuoteRequestEntry:
     invited: list[UUID] | None
 
 
-@dataclass(frozen=True)
-class QuoteRequestsPage:
-    entries: list[QuoteRequestEntry]
-    total: int
+QuoteRequestsPage = Page[QuoteRequestEntry]
 
 
 def visible_to(viewer: Viewer) -> ColumnElement[bool]:

@@ -28,20 +28,19 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     and_,
-    delete,
     exists,
     func,
     literal,
     or_,
     select,
-    tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.base import Projection, RowPerAggregate
 from projections.codes import codes_by_owner, in_cpv, in_regions, replace_codes
 from projections.events import RecordedEvent
-from projections.folding import Row, insert_rows, load_rows, save_rows
+from projections.folding import Row, load_rows, replace_keyed_rows, save_rows
+from projections.pages import Page
 from projections.search_tables import TENDER_TEXT, tender_search_text
 from projections.tables import (
     tender_amendments,
@@ -295,9 +294,12 @@ class TendersProjection(Projection):
             tender_id: terms.text | {"tender_id": tender_id} for tender_id, terms in codes.items()
         }
         save_rows(connection, tender_search_text, "tender_id", texts, created=created & set(texts))
-        _replace(connection, tender_amendments, "version", amendments)
-        _replace(connection, tender_documents, "sha256", documents)
-        _replace(connection, tender_lot_outcomes, "lot_id", outcomes.changed)
+        for table, second, changed in (
+            (tender_amendments, "version", amendments),
+            (tender_documents, "sha256", documents),
+            (tender_lot_outcomes, "lot_id", outcomes.changed),
+        ):
+            replace_keyed_rows(connection, table, ("tender_id", second), list(changed.values()))
 
     @staticmethod
     def _change(
@@ -404,16 +406,6 @@ def _lot_ids(terms: str) -> set[str]:
         return set()
 
 
-def _replace(connection: Connection, table: Any, second: str, rows: dict[Any, Row]) -> None:
-    """Insert rows keyed (tender_id, `second`), replacing any row of the same key (a document
-    added twice by another writer is kept once)."""
-    if not rows:
-        return
-    keys = [(row["tender_id"], row[second]) for row in rows.values()]
-    connection.execute(delete(table).where(tuple_(table.c.tender_id, table.c[second]).in_(keys)))
-    insert_rows(connection, table, list(rows.values()))
-
-
 # Reads -------------------------------------------------------------------------------------
 
 
@@ -477,10 +469,7 @@ class TenderDetail:
     lot_outcomes: dict[str, LotOutcome]
 
 
-@dataclass(frozen=True)
-class TendersPage:
-    entries: list[TenderEntry]
-    total: int
+TendersPage = Page[TenderEntry]
 
 
 _ENTRY_COLUMNS = (
