@@ -15,7 +15,6 @@ from litestar import Controller, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from marketplace.application import MarketplaceApp
 from marketplace.listings import ListingDetails, PriceBasis, ServiceListing
@@ -28,16 +27,12 @@ from projections.listings import (
 )
 from tradehall.api.access import PUBLIC, Access, own_organisation, own_organisation_or_staff, rule
 from tradehall.api.commands import Commands, command_response, etag
+from tradehall.api.marketplace.read_models import PAGING, Paging, ReadModel, read_model
 from tradehall.api.marketplace.schemas.listings import ListingBody, ListingsPage, ListingView
 from tradehall.api.ownership import owned_by_caller
 from tradehall.api.reads import (
     CpvParam,
-    PageParam,
-    PerPageParam,
-    PositionParam,
-    ReadYourWrites,
     RegionParam,
-    page_response,
     place_filter,
     with_consistency,
 )
@@ -107,6 +102,7 @@ def listing_view(entry: ListingEntry) -> ListingView:
 class ListingsController(Controller):
     path = "/api/v1"
     tags = ["marketplace"]
+    dependencies = {"read_model": read_model(PROJECTION), "paging": PAGING}
 
     @post(
         "/organisations/{organisation_id:uuid}/listings",
@@ -185,31 +181,27 @@ class ListingsController(Controller):
     )
     async def listings(
         self,
-        engine: NamedDependency[AsyncEngine],
-        reads: NamedDependency[ReadYourWrites],
         cpv: CpvParam = None,
         region: RegionParam = None,
         price_basis: PriceBasisParam = None,
         organisation_id: MemberParam = None,
-        page: PageParam = 1,
-        per_page: PerPageParam = 20,
-        position: PositionParam = None,
+        *,
+        paging: NamedDependency[Paging],
+        read_model: NamedDependency[ReadModel],
     ) -> Response[ListingsPage]:
         place = place_filter(cpv, region)
-        consistent = await reads.after(PROJECTION, position)
-        async with engine.connect() as connection:
-            found = await public_listings(
-                connection,
-                cpv_code=place.cpv_code,
-                region=place.region,
-                region_parents=place.region_parents,
-                price_basis=price_basis.value if price_basis is not None else None,
-                organisation_id=organisation_id,
-                limit=per_page,
-                offset=(page - 1) * per_page,
-            )
+        found, consistent = await read_model.query(
+            public_listings,
+            cpv_code=place.cpv_code,
+            region=place.region,
+            region_parents=place.region_parents,
+            price_basis=price_basis.value if price_basis is not None else None,
+            organisation_id=organisation_id,
+            limit=paging.limit,
+            offset=paging.offset,
+        )
         items = [listing_view(entry) for entry in found.entries]
-        return page_response(ListingsPage, items, found.total, page, per_page, consistent)
+        return paging.response(ListingsPage, items, found.total, consistent)
 
     @get(
         "/listings/{listing_id:uuid}",
@@ -217,15 +209,9 @@ class ListingsController(Controller):
         summary="A service listing, while it is shown publicly",
     )
     async def listing(
-        self,
-        engine: NamedDependency[AsyncEngine],
-        reads: NamedDependency[ReadYourWrites],
-        listing_id: FromPath[UUID],
-        position: PositionParam = None,
+        self, listing_id: FromPath[UUID], read_model: NamedDependency[ReadModel]
     ) -> Response[ListingView]:
-        consistent = await reads.after(PROJECTION, position)
-        async with engine.connect() as connection:
-            entry = await listing_entry(connection, listing_id)
+        entry, consistent = await read_model.query(listing_entry, listing_id)
         if entry is None or not entry.shown:
             raise _not_found(listing_id)
         response = with_consistency(listing_view(entry), consistent)
@@ -239,20 +225,15 @@ class ListingsController(Controller):
     )
     async def own(
         self,
-        engine: NamedDependency[AsyncEngine],
-        reads: NamedDependency[ReadYourWrites],
         organisation_id: FromPath[UUID],
-        page: PageParam = 1,
-        per_page: PerPageParam = 20,
-        position: PositionParam = None,
+        paging: NamedDependency[Paging],
+        read_model: NamedDependency[ReadModel],
     ) -> Response[ListingsPage]:
-        consistent = await reads.after(PROJECTION, position)
-        async with engine.connect() as connection:
-            found = await organisation_listings(
-                connection, organisation_id, limit=per_page, offset=(page - 1) * per_page
-            )
+        found, consistent = await read_model.query(
+            organisation_listings, organisation_id, limit=paging.limit, offset=paging.offset
+        )
         items = [listing_view(entry) for entry in found.entries]
-        return page_response(ListingsPage, items, found.total, page, per_page, consistent)
+        return paging.response(ListingsPage, items, found.total, consistent)
 
 
 # The controllers the marketplace declaration serves.
