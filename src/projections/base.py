@@ -10,8 +10,8 @@ write back (projections.folding).
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Sequence
-from typing import ClassVar
+from collections.abc import Collection, Iterable, Sequence
+from typing import ClassVar, Protocol
 from uuid import UUID
 
 from sqlalchemy import Connection, Table
@@ -25,6 +25,8 @@ from projections.folding import (
     load_rows,
     save_rows,
 )
+
+MARKETPLACE, MEMBERSHIP = "marketplace", "membership"
 
 
 class Projection(abc.ABC):
@@ -117,3 +119,29 @@ class RowPerAggregate(Projection):
             insert_rows(
                 connection, table, [r for new in children.get(table, {}).values() for r in new]
             )
+
+
+class _Folder(Protocol):
+    def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None: ...
+
+
+class BesideOrganisations(Projection):
+    """A marketplace read model that keeps what it shows of organisations beside its own rows:
+    the membership log's events go to `organisations`, the marketplace log's events it handles
+    (`marketplace_events`) to `apply_marketplace`."""
+
+    logs = (MARKETPLACE, MEMBERSHIP)
+    organisations: _Folder
+    marketplace_events: Collection[str]
+
+    @abc.abstractmethod
+    def apply_marketplace(self, connection: Connection, events: list[RecordedEvent]) -> None:
+        """Apply the batch's marketplace events this projection handles, in order."""
+
+    def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
+        members = [e for e in events if e.log == MEMBERSHIP]
+        if members:
+            self.organisations.apply(connection, members)
+        mine = [e for e in events if e.log == MARKETPLACE and e.name in self.marketplace_events]
+        if mine:
+            self.apply_marketplace(connection, mine)

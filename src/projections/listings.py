@@ -15,7 +15,6 @@ what the domain writes is left out with a log line.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,7 +23,7 @@ from uuid import UUID
 from sqlalchemy import Connection, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from projections.base import Projection, RowPerAggregate
+from projections.base import BesideOrganisations, RowPerAggregate
 from projections.codes import codes_by_owner, in_cpv, in_regions, replace_codes
 from projections.directory import LISTED_STATUSES
 from projections.events import RecordedEvent
@@ -40,7 +39,6 @@ from projections.tables import (
 
 _log = logging.getLogger("tradehall.projections")
 
-MARKETPLACE, MEMBERSHIP = "marketplace", "membership"
 PUBLISHED = "ServiceListing.Published"
 UPDATED = "ServiceListing.Updated"
 # The listing's state after each event that only moves it (the listing read models share these).
@@ -109,25 +107,17 @@ class _Sellers(RowPerAggregate):
         row["listed"] = status in LISTED_STATUSES
 
 
-class ListingsProjection(Projection):
+class ListingsProjection(BesideOrganisations):
     """Service listings and their sellers (see the module's doc)."""
 
     name = "listings"
-    logs = (MARKETPLACE, MEMBERSHIP)
     tables = (service_listing_cpv, service_listing_regions, service_listings, listing_sellers)
+    marketplace_events = LISTING_EVENTS
 
     def __init__(self) -> None:
-        self._sellers = _Sellers()
+        self.organisations = _Sellers()
 
-    def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
-        sellers = [e for e in events if e.log == MEMBERSHIP]
-        if sellers:
-            self._sellers.apply(connection, sellers)
-        listings = [e for e in events if e.log == MARKETPLACE and e.name in LISTING_EVENTS]
-        if listings:
-            self._apply_listings(connection, listings)
-
-    def _apply_listings(self, connection: Connection, events: list[RecordedEvent]) -> None:
+    def apply_marketplace(self, connection: Connection, events: list[RecordedEvent]) -> None:
         created = {e.originator_id for e in events if e.name == PUBLISHED}
         earlier = {e.originator_id for e in events} - created
         rows = load_rows(connection, service_listings, "listing_id", earlier)

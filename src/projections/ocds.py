@@ -28,7 +28,7 @@ import msgspec
 from sqlalchemy import Connection, select
 
 from projections import ocds_sections as sections
-from projections.base import Projection
+from projections.base import BesideOrganisations
 from projections.events import RecordedEvent
 from projections.folding import Row, insert_rows, load_rows, save_rows, upsert_rows
 from projections.ocds_tables import ocds_links, ocds_organisations, ocds_processes, ocds_releases
@@ -37,7 +37,6 @@ from sharedkernel.reference.ocds import currencies
 
 _log = logging.getLogger("tradehall.projections")
 
-MARKETPLACE, MEMBERSHIP = "marketplace", "membership"
 _MAX_ID = 40
 # The ocid column's size, less room for what a release id adds.
 _MAX_OCID = 120
@@ -115,16 +114,15 @@ def _registered(organisation_id: UUID, data: dict[str, Any]) -> Row:
     }
 
 
-class OcdsProjection(Projection):
+class OcdsProjection(BesideOrganisations):
     """Releases of public tenders (see the module's doc)."""
 
     name = "ocds"
-    logs = (MARKETPLACE, MEMBERSHIP)
     tables = (ocds_releases, ocds_links, ocds_processes, ocds_organisations)
 
     def __init__(self, public_url: str) -> None:
         self._public_url = public_url.rstrip("/")
-        self._organisations = _Organisations()
+        self.organisations = _Organisations()
         self._currencies = currencies()
         self._handlers: dict[str, Callable[[dict[str, Any], RecordedEvent, str], Any]] = {
             "Tender.Drafted": self._drafted,
@@ -146,18 +144,11 @@ class OcdsProjection(Projection):
             "Contract.Completed": self._contract_ended,
             "Contract.Terminated": self._contract_ended,
         }
-
-    def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
-        members = [e for e in events if e.log == MEMBERSHIP]
-        if members:
-            self._organisations.apply(connection, members)
-        mine = [e for e in events if e.log == MARKETPLACE and e.name in self._handlers]
-        if mine:
-            self._apply(connection, mine)
+        self.marketplace_events = self._handlers.keys()
 
     # The batch ---------------------------------------------------------------------------
 
-    def _apply(self, connection: Connection, events: list[RecordedEvent]) -> None:
+    def apply_marketplace(self, connection: Connection, events: list[RecordedEvent]) -> None:
         links = self._links(connection, events)
         tender_ids = {t for e in events if (t := self._tender_of(e, links)) is not None}
         processes = load_rows(connection, ocds_processes, "tender_id", tender_ids)

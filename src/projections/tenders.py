@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -36,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from projections.base import Projection, RowPerAggregate
+from projections.base import BesideOrganisations, RowPerAggregate
 from projections.codes import codes_by_owner, in_cpv, in_regions, replace_codes
 from projections.events import RecordedEvent
 from projections.folding import Row, load_rows, replace_keyed_rows, save_rows
@@ -55,7 +54,6 @@ from projections.text_search import matches, rank
 
 _log = logging.getLogger("tradehall.projections")
 
-MARKETPLACE, MEMBERSHIP = "marketplace", "membership"
 DRAFTED = "Tender.Drafted"
 REVISED = "Tender.DraftRevised"
 PUBLISHED = "Tender.Published"
@@ -216,11 +214,10 @@ class _Buyers(RowPerAggregate):
             row["name"] = name
 
 
-class TendersProjection(Projection):
+class TendersProjection(BesideOrganisations):
     """Tenders and their buyers' names (see the module's doc)."""
 
     name = "tenders"
-    logs = (MARKETPLACE, MEMBERSHIP)
     tables = (
         tender_search_text,
         tender_cpv,
@@ -232,18 +229,12 @@ class TendersProjection(Projection):
         tender_buyers,
     )
 
+    marketplace_events = _TENDER_EVENTS
+
     def __init__(self) -> None:
-        self._buyers = _Buyers()
+        self.organisations = _Buyers()
 
-    def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
-        names = [e for e in events if e.log == MEMBERSHIP]
-        if names:
-            self._buyers.apply(connection, names)
-        mine = [e for e in events if e.log == MARKETPLACE and e.name in _TENDER_EVENTS]
-        if mine:
-            self._apply_tenders(connection, mine)
-
-    def _apply_tenders(self, connection: Connection, events: list[RecordedEvent]) -> None:
+    def apply_marketplace(self, connection: Connection, events: list[RecordedEvent]) -> None:
         created = {e.originator_id for e in events if e.name == DRAFTED}
         earlier = {e.originator_id for e in events} - created
         rows = load_rows(connection, tenders, "tender_id", earlier)
