@@ -25,7 +25,6 @@ from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, JSONBody
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from marketplace.application import MarketplaceApp
 from marketplace.tenders import Clarification, Interest, Tender, interest_id_for
@@ -34,6 +33,7 @@ from projections.clarifications import open_questions, published_clarifications
 from sharedkernel.errors import NotFound
 from tradehall.api.access import PUBLIC, Access, rule, staff_only
 from tradehall.api.commands import Commands, command_response, etag
+from tradehall.api.marketplace.read_models import ReadModel, list_response, read_model
 from tradehall.api.marketplace.schemas.clarifications import (
     AnswerQuestion,
     AskQuestion,
@@ -46,7 +46,6 @@ from tradehall.api.marketplace.schemas.clarifications import (
 )
 from tradehall.api.marketplace.tenders import buyer_of
 from tradehall.api.ownership import caller_organisation, load_or_404, owned_by_caller
-from tradehall.api.reads import PositionParam, ReadYourWrites, with_consistency
 from tradehall.api.schemas.common import CommandResult
 from tradehall.identity.users import Role
 from tradehall.marketplace import LOG
@@ -110,6 +109,7 @@ def _registered(marketplace: MarketplaceApp, tender_id: UUID, supplier_id: UUID)
 class TenderQuestionsController(Controller):
     path = "/api/v1/tenders/{tender_id:uuid}"
     tags = ["tenders"]
+    dependencies = {"read_model": read_model(PROJECTION)}
 
     @post(
         "/questions",
@@ -144,20 +144,16 @@ class TenderQuestionsController(Controller):
         self,
         commands: NamedDependency[Commands],
         marketplace: NamedDependency[MarketplaceApp],
-        engine: NamedDependency[AsyncEngine],
-        reads: NamedDependency[ReadYourWrites],
         tender_id: FromPath[UUID],
-        position: PositionParam = None,
+        read_model: NamedDependency[ReadModel],
     ) -> Response[PublishedQuestions]:
         await _published_tender(commands, marketplace, tender_id)
-        consistent = await reads.after(PROJECTION, position)
-        async with engine.connect() as connection:
-            found = await published_clarifications(connection, tender_id)
+        found, consistent = await read_model.query(published_clarifications, tender_id)
         items = [
             PublishedQuestion(question=q.question, answer=q.answer, answered_at=q.answered_at)
             for q in found
         ]
-        return with_consistency(PublishedQuestions(items=items, consistent=consistent), consistent)
+        return list_response(PublishedQuestions, items, consistent)
 
     @get(
         "/questions/unanswered",
@@ -168,20 +164,16 @@ class TenderQuestionsController(Controller):
         self,
         commands: NamedDependency[Commands],
         marketplace: NamedDependency[MarketplaceApp],
-        engine: NamedDependency[AsyncEngine],
-        reads: NamedDependency[ReadYourWrites],
         tender_id: FromPath[UUID],
-        position: PositionParam = None,
+        read_model: NamedDependency[ReadModel],
     ) -> Response[OpenQuestions]:
         await _own_tender(commands, marketplace, tender_id)
-        consistent = await reads.after(PROJECTION, position)
-        async with engine.connect() as connection:
-            found = await open_questions(connection, tender_id)
+        found, consistent = await read_model.query(open_questions, tender_id)
         items = [
             OpenQuestion(id=q.clarification_id, question=q.question, asked_at=q.asked_at)
             for q in found
         ]
-        return with_consistency(OpenQuestions(items=items, consistent=consistent), consistent)
+        return list_response(OpenQuestions, items, consistent)
 
     @post(
         "/interest",

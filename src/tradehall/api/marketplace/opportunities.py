@@ -12,22 +12,12 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from projections.opportunities import OpportunityEntry, opportunity, opportunity_board
 from tradehall.api.access import PUBLIC, rule
+from tradehall.api.marketplace.read_models import PAGING, Paging, ReadModel, read_model
 from tradehall.api.marketplace.schemas.opportunities import OpportunitiesPage, OpportunityView
-from tradehall.api.reads import (
-    CpvParam,
-    PageParam,
-    PerPageParam,
-    PositionParam,
-    ReadYourWrites,
-    RegionParam,
-    page_response,
-    place_filter,
-    with_consistency,
-)
+from tradehall.api.reads import CpvParam, RegionParam, place_filter, with_consistency
 from tradehall.clock import Clock
 
 # The projection whose tables these reads use (read-your-writes waits on it).
@@ -80,6 +70,7 @@ def _view(entry: OpportunityEntry, now: datetime) -> OpportunityView:
 class OpportunitiesController(Controller):
     path = "/api/v1/opportunities"
     tags = ["outside opportunities"]
+    dependencies = {"read_model": read_model(PROJECTION), "paging": PAGING}
 
     @get(
         "",
@@ -93,36 +84,32 @@ class OpportunitiesController(Controller):
     )
     async def board(
         self,
-        engine: NamedDependency[AsyncEngine],
-        reads: NamedDependency[ReadYourWrites],
         clock: NamedDependency[Clock],
         cpv: CpvParam = None,
         region: RegionParam = None,
         open: OpenParam = None,
         vcse: VcseParam = None,
         source: SourceParam = None,
-        page: PageParam = 1,
-        per_page: PerPageParam = 20,
-        position: PositionParam = None,
+        *,
+        paging: NamedDependency[Paging],
+        read_model: NamedDependency[ReadModel],
     ) -> Response[OpportunitiesPage]:
         place = place_filter(cpv, region)
         now = clock.now()
-        consistent = await reads.after(PROJECTION, position)
-        async with engine.connect() as connection:
-            found = await opportunity_board(
-                connection,
-                now=now,
-                open_only=open,
-                vcse=vcse,
-                cpv_code=place.cpv_code,
-                region=place.region,
-                region_parents=place.region_parents,
-                source=source,
-                limit=per_page,
-                offset=(page - 1) * per_page,
-            )
+        found, consistent = await read_model.query(
+            opportunity_board,
+            now=now,
+            open_only=open,
+            vcse=vcse,
+            cpv_code=place.cpv_code,
+            region=place.region,
+            region_parents=place.region_parents,
+            source=source,
+            limit=paging.limit,
+            offset=paging.offset,
+        )
         items = [_view(entry, now) for entry in found.entries]
-        return page_response(OpportunitiesPage, items, found.total, page, per_page, consistent)
+        return paging.response(OpportunitiesPage, items, found.total, consistent)
 
     @get(
         "/{opportunity_id:uuid}",
@@ -131,15 +118,11 @@ class OpportunitiesController(Controller):
     )
     async def one(
         self,
-        engine: NamedDependency[AsyncEngine],
-        reads: NamedDependency[ReadYourWrites],
         clock: NamedDependency[Clock],
         opportunity_id: FromPath[UUID],
-        position: PositionParam = None,
+        read_model: NamedDependency[ReadModel],
     ) -> Response[OpportunityView]:
-        consistent = await reads.after(PROJECTION, position)
-        async with engine.connect() as connection:
-            found = await opportunity(connection, opportunity_id)
+        found, consistent = await read_model.query(opportunity, opportunity_id)
         if found is None:
             raise NotFoundException(f"no opportunity {opportunity_id}")
         return with_consistency(_view(found, clock.now()), consistent)

@@ -23,6 +23,7 @@ from tradehall.api.reads import (
     PositionParam,
     ReadYourWrites,
     page_response,
+    with_consistency,
 )
 
 P = ParamSpec("P")
@@ -67,6 +68,13 @@ def read_model(projection: str) -> Provide:
         return ReadModel(projection, engine, reads, position)
 
     return Provide(provide, sync_to_thread=False)
+
+
+def list_response(
+    list_type: Callable[..., Body], items: list[Any], consistent: bool
+) -> Response[Body]:
+    """A whole list (no paging), saying whether it is consistent (body and header)."""
+    return with_consistency(list_type(items=items, consistent=consistent), consistent)
 
 
 @dataclass(frozen=True)
