@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar
+from uuid import UUID
 
 from litestar import Request, Response
 from litestar.exceptions import NotAuthorizedException, ValidationException
@@ -159,3 +160,26 @@ class Commands:
         """Save, then answer the result with its ETag."""
         saved = await self.save(command, *args, **kwargs)
         return command_response(saved, log, status_code)
+
+
+@dataclass(frozen=True)
+class AggregateCommands:
+    """The commands on the one aggregate a route's path names: the base of a dependency that
+    bundles them with the aggregate's Application (`OrganisationCommands`, say), so a route takes
+    one parameter, not three. Such a dependency is pure (it reads nothing): it is given before
+    the body is checked without changing what a bad body gets, and access checks stay in the
+    handler."""
+
+    commands: Commands
+    aggregate_id: UUID
+
+    log: ClassVar[EventLog]  # the log the aggregate is recorded in (each subclass's)
+    # Like `Commands.READS_IF_MATCH`: the methods the OpenAPI document takes to honour If-Match.
+    READS_IF_MATCH: ClassVar[tuple[str, ...]] = ("execute",)
+
+    async def execute(
+        self, command: Callable[..., Saved], *args: Any, **kwargs: Any
+    ) -> Response[CommandResult]:
+        """`command(context, aggregate_id, *args, **kwargs)` at the If-Match version, answered
+        with the aggregate's new version as its ETag."""
+        return await self.commands.execute(self.log, command, self.aggregate_id, *args, **kwargs)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import io
 from datetime import UTC, date, datetime, time
 from typing import Any
-from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 
 from membership.application import MembershipApp
 from membership.domain import Organisation
@@ -19,6 +18,7 @@ from sharedkernel.money import Money
 from tradehall.api.access import PUBLIC, own_organisation_or_staff, rule, staff_only
 from tradehall.api.commands import Commands, command_result, idempotency_key
 from tradehall.api.downloads import CSV, csv_attachment
+from tradehall.api.membership.organisation_commands import ORGANISATION, OrganisationCommands
 from tradehall.api.membership.schemas.membership import (
     BandView,
     CreditNote,
@@ -200,16 +200,11 @@ def _ledger_csv(membership: MembershipApp) -> str:
 class DuesController(Controller):
     path = ORG
     tags = ["dues"]
+    dependencies = ORGANISATION
 
     @get("/ledger", opt=rule(own_organisation_or_staff()), summary="The dues ledger and balance")
-    async def ledger(
-        self,
-        membership: NamedDependency[MembershipApp],
-        threads: NamedDependency[Threads],
-        organisation_id: FromPath[UUID],
-    ) -> LedgerView:
-        organisation = await threads.run(membership.get_organisation, organisation_id)
-        return ledger_view(organisation)
+    async def ledger(self, organisation: NamedDependency[OrganisationCommands]) -> LedgerView:
+        return ledger_view(await organisation.load())
 
     @post(
         "/payments",
@@ -219,53 +214,43 @@ class DuesController(Controller):
     )
     async def payment(
         self,
-        commands: NamedDependency[Commands],
-        membership: NamedDependency[MembershipApp],
-        organisation_id: FromPath[UUID],
+        organisation: NamedDependency[OrganisationCommands],
         data: JSONBody[ManualPayment],
     ) -> Response[CommandResult]:
         amount = money_of(data.amount, "amount")
-        return await commands.execute(
-            LOG,
-            membership.record_payment,
-            organisation_id,
+        return await organisation.execute(
+            organisation.membership.record_payment,
             amount,
             data.method,
             data.reference,
-            context=_effective(commands.context(), data.effective_date),
-            payment_id=idempotent_id("pay", commands.request),
+            context=_effective(organisation.commands.context(), data.effective_date),
+            payment_id=idempotent_id("pay", organisation.commands.request),
             status_code=201,
         )
 
     @post("/refunds", opt=rule(staff_only()), status_code=201, summary="Record a refund (staff)")
     async def refund(
         self,
-        commands: NamedDependency[Commands],
-        membership: NamedDependency[MembershipApp],
-        organisation_id: FromPath[UUID],
+        organisation: NamedDependency[OrganisationCommands],
         data: JSONBody[Refund],
     ) -> Response[CommandResult]:
         amount = money_of(data.amount, "amount")
-        return await commands.execute(
-            LOG,
-            membership.record_refund,
-            organisation_id,
+        return await organisation.execute(
+            organisation.membership.record_refund,
             amount,
             data.reference,
-            context=_effective(commands.context(), data.effective_date),
-            refund_id=idempotent_id("ref", commands.request),
+            context=_effective(organisation.commands.context(), data.effective_date),
+            refund_id=idempotent_id("ref", organisation.commands.request),
             status_code=201,
         )
 
     @post("/credit-notes", opt=rule(staff_only()), status_code=201, summary="Issue a credit note")
     async def credit_note(
         self,
-        commands: NamedDependency[Commands],
-        membership: NamedDependency[MembershipApp],
-        organisation_id: FromPath[UUID],
+        organisation: NamedDependency[OrganisationCommands],
         data: JSONBody[CreditNote],
     ) -> Response[CommandResult]:
         amount = money_of(data.amount, "amount")
-        return await commands.execute(
-            LOG, membership.issue_credit_note, organisation_id, amount, data.reason, status_code=201
+        return await organisation.execute(
+            organisation.membership.issue_credit_note, amount, data.reason, status_code=201
         )

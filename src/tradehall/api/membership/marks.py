@@ -1,7 +1,6 @@
 """The quality mark over HTTP: applying with evidence, assessment, the panel, the mark (ADR 23).
 
-An application is seen only by its parties: the applicant's users, its assigned assessor and
-staff. Anyone else gets the same 404 as for an application that does not exist.
+An application is seen only by its parties (`mark_commands`); anyone else gets a 404.
 """
 
 from __future__ import annotations
@@ -30,6 +29,12 @@ from tradehall.api.access import (
 )
 from tradehall.api.commands import Commands, command_response, current_user, etag
 from tradehall.api.files import FilenameParam, attachment, safe_filename, take_upload
+from tradehall.api.membership.mark_commands import (
+    MARK_APPLICATION,
+    ORGANISATION_MARK,
+    MarkApplicationCommands,
+    MarkCommands,
+)
 from tradehall.api.membership.schemas.marks import (
     AssignAssessor,
     Decision,
@@ -44,10 +49,9 @@ from tradehall.api.membership.schemas.marks import (
     Referral,
     RoundView,
 )
-from tradehall.api.ownership import load_or_404
 from tradehall.api.request_policy import UPLOAD_BODY
 from tradehall.api.schemas.common import CommandResult
-from tradehall.identity.users import Role, User, UserDirectory
+from tradehall.identity.users import Role, UserDirectory
 from tradehall.membership.evidence import (
     DirectoryFileStore,
     EvidenceIntake,
@@ -65,40 +69,6 @@ ASSESSOR = Access(
     roles=frozenset({Role.ASSESSOR, Role.STAFF}),
 )
 PANEL = staff_only("staff other than the application's assessor (four eyes)")
-
-
-def _is_staff(user: User) -> bool:
-    return Role.STAFF in user.roles
-
-
-def _sees(user: User, application: MarkApplication) -> bool:
-    return (
-        _is_staff(user)
-        or user.organisation_id == application.organisation_id
-        or user.id == application.assessor_id
-    )
-
-
-def _not_found(application_id: UUID) -> NotFoundException:
-    return NotFoundException(f"no quality mark application {application_id}")
-
-
-async def _application_for(
-    commands: Commands,
-    marks: MarksApp,
-    application_id: UUID,
-    allowed: Any = _sees,
-) -> MarkApplication:
-    """The application, if the caller is one of the parties `allowed`; else 404."""
-    user = current_user(commands.request)
-    application = await load_or_404(commands, marks.get_application, application_id, _not_found)
-    if not allowed(user, application):
-        raise _not_found(application_id)
-    return application
-
-
-def _applicant(user: User, application: MarkApplication) -> bool:
-    return user.organisation_id == application.organisation_id
 
 
 def _finding_view(finding: Finding) -> FindingView:
@@ -144,6 +114,7 @@ async def standing_of(
 class MarkApplicationsController(Controller):
     path = "/api/v1"
     tags = ["quality mark"]
+    dependencies = MARK_APPLICATION
 
     @post(
         "/organisations/{organisation_id:uuid}/mark-applications",
@@ -169,11 +140,9 @@ class MarkApplicationsController(Controller):
     )
     async def application(
         self,
-        commands: NamedDependency[Commands],
-        marks: NamedDependency[MarksApp],
-        application_id: FromPath[UUID],
+        mark_application: NamedDependency[MarkApplicationCommands],
     ) -> Response[MarkApplicationView]:
-        application = await _application_for(commands, marks, application_id)
+        application = await mark_application.for_parties()
         return Response(application_view(application), headers={"ETag": etag(application.version)})
 
     @put(
@@ -184,14 +153,14 @@ class MarkApplicationsController(Controller):
     )
     async def declare(
         self,
-        commands: NamedDependency[Commands],
-        marks: NamedDependency[MarksApp],
-        application_id: FromPath[UUID],
+        mark_application: NamedDependency[MarkApplicationCommands],
         data: JSONBody[DeclarationsBody],
     ) -> Response[CommandResult]:
-        await _application_for(commands, marks, application_id, _applicant)
+        await mark_application.for_applicant()
         declarations = Declarations(**{f: getattr(data, f) for f in data.__struct_fields__})
-        return await commands.execute(LOG, marks.update_declarations, application_id, declarations)
+        return await mark_application.execute(
+            mark_application.marks.update_declarations, declarations
+        )
 
     @post(
         "/mark-applications/{application_id:uuid}/evidence/{criterion:str}",
@@ -207,20 +176,19 @@ class MarkApplicationsController(Controller):
     async def upload(
         self,
         request: Request[Any, Any, Any],
-        commands: NamedDependency[Commands],
-        marks: NamedDependency[MarksApp],
+        mark_application: NamedDependency[MarkApplicationCommands],
         evidence_intake: NamedDependency[EvidenceIntake],
-        application_id: FromPath[UUID],
         criterion: FromPath[str],
         filename: FilenameParam,
     ) -> Response[CommandResult]:
-        application = await _application_for(commands, marks, application_id, _applicant)
+        application = await mark_application.for_applicant()
         # Refused before a byte is stored: a closed application, an unknown criterion.
         if application.stage not in EDITABLE:
             raise Conflict(
                 f"evidence can be added only to a draft or when asked ({application.stage})"
             )
-        criteria = application.criteria or criteria_in_force(commands.context().at.date())
+        at = mark_application.commands.context().at
+        criteria = application.criteria or criteria_in_force(at.date())
         criteria.criterion(criterion)
         stored = await take_upload(evidence_intake, request)
         file = EvidenceFile(
@@ -230,8 +198,8 @@ class MarkApplicationsController(Controller):
             stored.size,
             safe_filename(filename),
         )
-        return await commands.execute(
-            LOG, marks.attach_evidence, application_id, file, status_code=201
+        return await mark_application.execute(
+            mark_application.marks.attach_evidence, file, status_code=201
         )
 
     @get(
@@ -241,20 +209,18 @@ class MarkApplicationsController(Controller):
     )
     async def download(
         self,
-        commands: NamedDependency[Commands],
-        marks: NamedDependency[MarksApp],
+        mark_application: NamedDependency[MarkApplicationCommands],
         # The concrete class: Litestar cannot check a dependency typed by a Protocol.
         evidence_files: NamedDependency[DirectoryFileStore],
-        application_id: FromPath[UUID],
         sha256: FromPath[str],
     ) -> Response[bytes]:
-        application = await _application_for(commands, marks, application_id)
+        application = await mark_application.for_parties()
         held = [e for e in application.evidence if e.sha256 == sha256]
         if not held:
             raise NotFoundException("this application holds no such document")
         evidence = held[0]
         return await attachment(
-            commands,
+            mark_application.commands,
             evidence_files,
             sha256,
             evidence.filename,
@@ -270,12 +236,10 @@ class MarkApplicationsController(Controller):
     )
     async def submit(
         self,
-        commands: NamedDependency[Commands],
-        marks: NamedDependency[MarksApp],
-        application_id: FromPath[UUID],
+        mark_application: NamedDependency[MarkApplicationCommands],
     ) -> Response[CommandResult]:
-        await _application_for(commands, marks, application_id, _applicant)
-        return await commands.execute(LOG, marks.submit, application_id)
+        await mark_application.for_applicant()
+        return await mark_application.execute(mark_application.marks.submit)
 
     @post(
         "/mark-applications/{application_id:uuid}/withdrawal",
@@ -285,12 +249,10 @@ class MarkApplicationsController(Controller):
     )
     async def withdraw(
         self,
-        commands: NamedDependency[Commands],
-        marks: NamedDependency[MarksApp],
-        application_id: FromPath[UUID],
+        mark_application: NamedDependency[MarkApplicationCommands],
     ) -> Response[CommandResult]:
-        await _application_for(commands, marks, application_id, _applicant)
-        return await commands.execute(LOG, marks.withdraw_application, application_id)
+        await mark_application.for_applicant()
+        return await mark_application.execute(mark_application.marks.withdraw_application)
 
     @post(
         "/mark-applications/{application_id:uuid}/information-reply",
@@ -300,13 +262,13 @@ class MarkApplicationsController(Controller):
     )
     async def reply(
         self,
-        commands: NamedDependency[Commands],
-        marks: NamedDependency[MarksApp],
-        application_id: FromPath[UUID],
+        mark_application: NamedDependency[MarkApplicationCommands],
         data: JSONBody[InformationReply],
     ) -> Response[CommandResult]:
-        await _application_for(commands, marks, application_id, _applicant)
-        return await commands.execute(LOG, marks.provide_information, application_id, data.reply)
+        await mark_application.for_applicant()
+        return await mark_application.execute(
+            mark_application.marks.provide_information, data.reply
+        )
 
     @post(
         "/mark-applications/{application_id:uuid}/assessor",
@@ -316,17 +278,15 @@ class MarkApplicationsController(Controller):
     )
     async def assign(
         self,
-        commands: NamedDependency[Commands],
-        marks: NamedDependency[MarksApp],
+        mark_application: NamedDependency[MarkApplicationCommands],
         users: NamedDependency[UserDirectory],
-        application_id: FromPath[UUID],
         data: JSONBody[AssignAssessor],
     ) -> Response[CommandResult]:
         assessor = await users.by_id(data.assessor_id)
         if assessor is None or not ({Role.ASSESSOR, Role.STAFF} & assessor.roles):
             raise InvalidValue("assessor_id", "not a user holding the assessor or staff role")
-        return await commands.execute(
-            LOG, marks.assign_assessor, application_id, assessor.id, assessor.organisation_id
+        return await mark_application.execute(
+            mark_application.marks.assign_assessor, assessor.id, assessor.organisation_id
         )
 
     @post(
@@ -337,16 +297,14 @@ class MarkApplicationsController(Controller):
     )
     async def request_information(
         self,
-        commands: NamedDependency[Commands],
-        marks: NamedDependency[MarksApp],
-        application_id: FromPath[UUID],
+        mark_application: NamedDependency[MarkApplicationCommands],
         data: JSONBody[InformationRequest],
     ) -> Response[CommandResult]:
-        await _application_for(commands, marks, application_id)
+        await mark_application.for_parties()
         reply_by = plausible_moment("reply_by", data.reply_by)
-        user = current_user(commands.request)
-        return await commands.execute(
-            LOG, marks.request_information, application_id, user.id, data.question, reply_by
+        user = current_user(mark_application.commands.request)
+        return await mark_application.execute(
+            mark_application.marks.request_information, user.id, data.question, reply_by
         )
 
     @post(
@@ -357,15 +315,15 @@ class MarkApplicationsController(Controller):
     )
     async def refer(
         self,
-        commands: NamedDependency[Commands],
-        marks: NamedDependency[MarksApp],
-        application_id: FromPath[UUID],
+        mark_application: NamedDependency[MarkApplicationCommands],
         data: JSONBody[Referral],
     ) -> Response[CommandResult]:
-        await _application_for(commands, marks, application_id)
+        await mark_application.for_parties()
         findings = {code: Finding(f.met, f.note) for code, f in data.findings.items()}
-        user = current_user(commands.request)
-        return await commands.execute(LOG, marks.refer_to_panel, application_id, user.id, findings)
+        user = current_user(mark_application.commands.request)
+        return await mark_application.execute(
+            mark_application.marks.refer_to_panel, user.id, findings
+        )
 
     @post(
         "/mark-applications/{application_id:uuid}/decision",
@@ -375,19 +333,16 @@ class MarkApplicationsController(Controller):
     )
     async def decide(
         self,
-        commands: NamedDependency[Commands],
-        marks: NamedDependency[MarksApp],
+        mark_application: NamedDependency[MarkApplicationCommands],
         membership: NamedDependency[MembershipApp],
-        application_id: FromPath[UUID],
         data: JSONBody[Decision],
     ) -> Response[CommandResult]:
-        application = await _application_for(commands, marks, application_id)
+        application = await mark_application.for_parties()
+        commands = mark_application.commands
         user = current_user(commands.request)
         standing = await standing_of(commands, membership, application.organisation_id)
-        return await commands.execute(
-            LOG,
-            marks.decide,
-            application_id,
+        return await mark_application.execute(
+            mark_application.marks.decide,
             user.id,
             data.award,
             dict(data.reasons),
@@ -399,15 +354,11 @@ class MarkApplicationsController(Controller):
 class MarkController(Controller):
     path = "/api/v1/organisations/{organisation_id:uuid}/mark"
     tags = ["quality mark"]
+    dependencies = ORGANISATION_MARK
 
     @get("/", opt=rule(own_organisation_or_staff()), summary="The organisation's quality mark")
-    async def mark(
-        self,
-        commands: NamedDependency[Commands],
-        marks: NamedDependency[MarksApp],
-        organisation_id: FromPath[UUID],
-    ) -> Response[MarkView]:
-        mark = await commands.run(marks.get_mark, organisation_id)
+    async def mark(self, organisation_mark: NamedDependency[MarkCommands]) -> Response[MarkView]:
+        mark = await organisation_mark.load()
         view = MarkView(
             organisation_id=mark.organisation_id,
             version=mark.version,
@@ -423,12 +374,10 @@ class MarkController(Controller):
     @post("/suspension", opt=rule(staff_only()), status_code=200, summary="Suspend the mark")
     async def suspend(
         self,
-        commands: NamedDependency[Commands],
-        marks: NamedDependency[MarksApp],
-        organisation_id: FromPath[UUID],
+        organisation_mark: NamedDependency[MarkCommands],
         data: JSONBody[MarkReason],
     ) -> Response[CommandResult]:
-        return await commands.execute(LOG, marks.suspend_mark, organisation_id, data.reason)
+        return await organisation_mark.execute(organisation_mark.marks.suspend_mark, data.reason)
 
     @post(
         "/reinstatement",
@@ -438,18 +387,14 @@ class MarkController(Controller):
     )
     async def reinstate(
         self,
-        commands: NamedDependency[Commands],
-        marks: NamedDependency[MarksApp],
-        organisation_id: FromPath[UUID],
+        organisation_mark: NamedDependency[MarkCommands],
     ) -> Response[CommandResult]:
-        return await commands.execute(LOG, marks.reinstate_mark, organisation_id)
+        return await organisation_mark.execute(organisation_mark.marks.reinstate_mark)
 
     @post("/revocation", opt=rule(staff_only()), status_code=200, summary="Revoke the mark")
     async def revoke(
         self,
-        commands: NamedDependency[Commands],
-        marks: NamedDependency[MarksApp],
-        organisation_id: FromPath[UUID],
+        organisation_mark: NamedDependency[MarkCommands],
         data: JSONBody[MarkReason],
     ) -> Response[CommandResult]:
-        return await commands.execute(LOG, marks.revoke_mark, organisation_id, data.reason)
+        return await organisation_mark.execute(organisation_mark.marks.revoke_mark, data.reason)

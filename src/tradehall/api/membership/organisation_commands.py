@@ -2,51 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
 from uuid import UUID
 
-from litestar import Response
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 
 from membership.application import MembershipApp
 from membership.domain import Organisation
 from sharedkernel.errors import NotFound
-from tradehall.api.commands import Commands, Saved
-from tradehall.api.schemas.common import CommandResult
+from tradehall.api.commands import AggregateCommands, Commands
 from tradehall.membership import LOG
 
 
 @dataclass(frozen=True)
-class OrganisationCommands:
-    """The command plumbing, the membership Application and the organisation's id, given to a
-    route as `organisation`. Pure (it reads nothing), so it is given before the body is checked
-    without changing what a bad body gets: access checks stay in the handler."""
+class OrganisationCommands(AggregateCommands):
+    """The command plumbing, the membership Application and the organisation's id."""
 
-    commands: Commands
     membership: MembershipApp
-    organisation_id: UUID
+    log = LOG
 
-    # Like `Commands.READS_IF_MATCH`: the methods the OpenAPI document takes to honour If-Match.
-    READS_IF_MATCH: ClassVar[tuple[str, ...]] = ("execute",)
-
-    async def execute(
-        self, command: Callable[..., Saved], *args: Any, **kwargs: Any
-    ) -> Response[CommandResult]:
-        """`command(context, organisation_id, *args, **kwargs)` at the If-Match version, answered
-        with the organisation's new version as its ETag."""
-        return await self.commands.execute(LOG, command, self.organisation_id, *args, **kwargs)
+    @property
+    def organisation_id(self) -> UUID:
+        return self.aggregate_id
 
     async def load(self) -> Organisation:
         """The organisation as it stands (404 if there is none)."""
-        return await self.commands.run(self.membership.get_organisation, self.organisation_id)
+        return await self.commands.run(self.membership.get_organisation, self.aggregate_id)
 
     async def require_registered(self) -> None:
         """404 unless the organisation is registered (for what is kept beside its events)."""
-        if not await self.commands.run(self.membership.is_registered, self.organisation_id):
-            raise NotFound(f"no organisation {self.organisation_id}")
+        if not await self.commands.run(self.membership.is_registered, self.aggregate_id):
+            raise NotFound(f"no organisation {self.aggregate_id}")
 
 
 def _organisation(
@@ -54,7 +41,7 @@ def _organisation(
     membership: NamedDependency[MembershipApp],
     organisation_id: FromPath[UUID],
 ) -> OrganisationCommands:
-    return OrganisationCommands(commands, membership, organisation_id)
+    return OrganisationCommands(commands, organisation_id, membership)
 
 
 # A controller's `dependencies`: its routes may then take `organisation`.
