@@ -58,6 +58,21 @@ def _when(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M %Z").strip()
 
 
+def _request_link(request_id: UUID, public_url: str) -> str:
+    return f"The request: {public_url}/api/v1/requests-for-quote/{request_id}"
+
+
+def _about_request(
+    template: str, subject: str, text: str, request_id: UUID, public_url: str
+) -> Notice:
+    """A notice about a request for quote: its text, then the request's link."""
+    return Notice(template, subject, f"{text}\n\n{_request_link(request_id, public_url)}")
+
+
+def _why(reason: str) -> str:
+    return f"Why: {reason or '(not stated)'}"
+
+
 def invitation_notice(
     request_id: UUID, title: str, deadline: datetime, organisation_id: UUID, public_url: str
 ) -> Notice:
@@ -67,48 +82,43 @@ def invitation_notice(
         f'You are invited to quote for "{title}".\n'
         f"Quotes are sealed until the deadline, {_when(deadline)}; you may revise or withdraw "
         "yours until then.\n\n"
-        f"The request: {public_url}/api/v1/requests-for-quote/{request_id}\n"
+        f"{_request_link(request_id, public_url)}\n"
         f"Your quote: {public_url}/api/v1/organisations/{organisation_id}/quotes/{request_id}",
     )
 
 
 def accepted_notice(request_id: UUID, title: str, public_url: str) -> Notice:
-    return Notice(
-        ACCEPTED_TEMPLATE,
-        f"Your quote was accepted: {title}",
+    text = (
         f'The requester has accepted your quote for "{title}": a contract is made with your '
-        "organisation.\n\n"
-        f"The request: {public_url}/api/v1/requests-for-quote/{request_id}",
+        "organisation."
+    )
+    return _about_request(
+        ACCEPTED_TEMPLATE, f"Your quote was accepted: {title}", text, request_id, public_url
     )
 
 
 def not_accepted_notice(request_id: UUID, title: str, public_url: str) -> Notice:
     """The same words to every other quoter: nothing in it names the accepted one."""
-    return Notice(
-        NOT_ACCEPTED_TEMPLATE,
-        f"Your quote was not accepted: {title}",
-        f'The requester has accepted another quote for "{title}". Thank you for quoting.\n\n'
-        f"The request: {public_url}/api/v1/requests-for-quote/{request_id}",
+    text = f'The requester has accepted another quote for "{title}". Thank you for quoting.'
+    return _about_request(
+        NOT_ACCEPTED_TEMPLATE, f"Your quote was not accepted: {title}", text, request_id, public_url
     )
 
 
 def closed_notice(request_id: UUID, title: str, reason: str, public_url: str) -> Notice:
-    return Notice(
-        CLOSED_TEMPLATE,
-        f"Request for quote closed: {title}",
-        f'The requester has closed "{title}" without accepting a quote.\n'
-        f"Why: {reason or '(not stated)'}\n\n"
-        f"The request: {public_url}/api/v1/requests-for-quote/{request_id}",
+    text = f'The requester has closed "{title}" without accepting a quote.\n{_why(reason)}'
+    return _about_request(
+        CLOSED_TEMPLATE, f"Request for quote closed: {title}", text, request_id, public_url
     )
 
 
 def cancelled_notice(request_id: UUID, title: str, reason: str, public_url: str) -> Notice:
-    return Notice(
-        CANCELLED_TEMPLATE,
-        f"Request for quote cancelled: {title}",
+    text = (
         f'The requester has cancelled "{title}", to which you were invited to quote.\n'
-        f"Why: {reason or '(not stated)'}\n\n"
-        f"The request: {public_url}/api/v1/requests-for-quote/{request_id}",
+        f"{_why(reason)}"
+    )
+    return _about_request(
+        CANCELLED_TEMPLATE, f"Request for quote cancelled: {title}", text, request_id, public_url
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Sequence
+from types import ModuleType
 from typing import Any
 
 import psycopg
@@ -43,6 +44,14 @@ def prepare(side_writes: Sequence[Any], dialect: Dialect) -> list[Prepared]:
     return [compile_for(statement, dialect) for statement in side_writes]
 
 
+def _same_named_errors(
+    driver: ModuleType, names: tuple[str, ...]
+) -> tuple[tuple[type[Exception], type[persistence.PersistenceError]], ...]:
+    """Each of the driver's DB-API exception classes `names` (subclasses before the classes
+    they extend) with the library's class of the same name, as its datastores convert them."""
+    return tuple((getattr(driver, name), getattr(persistence, name)) for name in names)
+
+
 def _failure(error: Exception) -> Exception:
     """One save's error as the library raises it: its own exception classes, as its datastores
     convert sqlite3's and psycopg's."""
@@ -64,13 +73,16 @@ def _ids_of(batch: Sequence[PendingSave], ids: Sequence[int]) -> None:
 
 # --- SQLite ----------------------------------------------------------------------------------
 
-_SQLITE_ERRORS: tuple[tuple[type[Exception], type[persistence.PersistenceError]], ...] = (
-    (sqlite3.IntegrityError, persistence.IntegrityError),
-    (sqlite3.DataError, persistence.DataError),
-    (sqlite3.OperationalError, persistence.OperationalError),
-    (sqlite3.ProgrammingError, persistence.ProgrammingError),
-    (sqlite3.InterfaceError, persistence.InterfaceError),
-    (sqlite3.DatabaseError, persistence.DatabaseError),
+_SQLITE_ERRORS = _same_named_errors(
+    sqlite3,
+    (
+        "IntegrityError",
+        "DataError",
+        "OperationalError",
+        "ProgrammingError",
+        "InterfaceError",
+        "DatabaseError",
+    ),
 )
 
 
@@ -151,15 +163,18 @@ class SQLiteProcessRecorderWithWakeups(SQLiteProcessRecorder):
 
 # --- PostgreSQL ------------------------------------------------------------------------------
 
-_POSTGRES_ERRORS: tuple[tuple[type[Exception], type[persistence.PersistenceError]], ...] = (
-    (psycopg.IntegrityError, persistence.IntegrityError),
-    (psycopg.DataError, persistence.DataError),
-    (psycopg.OperationalError, persistence.OperationalError),
-    (psycopg.InternalError, persistence.InternalError),
-    (psycopg.ProgrammingError, persistence.ProgrammingError),
-    (psycopg.NotSupportedError, persistence.NotSupportedError),
-    (psycopg.InterfaceError, persistence.InterfaceError),
-    (psycopg.DatabaseError, persistence.DatabaseError),
+_POSTGRES_ERRORS = _same_named_errors(
+    psycopg,
+    (
+        "IntegrityError",
+        "DataError",
+        "OperationalError",
+        "InternalError",
+        "ProgrammingError",
+        "NotSupportedError",
+        "InterfaceError",
+        "DatabaseError",
+    ),
 )
 
 
