@@ -23,7 +23,6 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, JSONBody, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from marketplace.application import BuyerFacts, MarketplaceApp
 from marketplace.buyers import BUYER_KINDS
@@ -50,6 +49,7 @@ from sharedkernel.writing import Saved
 from tradehall.api.access import PUBLIC, Access, own_organisation, rule
 from tradehall.api.commands import Commands, command_response, etag, idempotency_key
 from tradehall.api.files import FilenameParam, attachment, safe_filename, take_upload
+from tradehall.api.marketplace.read_models import PAGING, Paging, ReadModel, read_model
 from tradehall.api.marketplace.schemas.tenders import (
     AmendmentBody,
     AmendmentView,
@@ -74,12 +74,7 @@ from tradehall.api.marketplace.schemas.tenders import (
 from tradehall.api.ownership import load_or_404, owned_by_caller
 from tradehall.api.reads import (
     CpvParam,
-    PageParam,
-    PerPageParam,
-    PositionParam,
-    ReadYourWrites,
     RegionParam,
-    page_response,
     parse_position,
     place_filter,
     with_consistency,
@@ -266,18 +261,15 @@ def lots_of(detail: TenderDetail) -> list[LotView]:
 
 
 async def _tender_response(
-    engine: AsyncEngine,
-    reads: ReadYourWrites,
-    tender_id: UUID,
-    position: str | None,
-    buyer_id: UUID | None,
+    read_model: ReadModel, tender_id: UUID, buyer_id: UUID | None
 ) -> Response[TenderView]:
     """The tender's view: published ones for anyone (`buyer_id` None), or any of the buyer's."""
-    consistent = await reads.after(PROJECTION, position)
-    marketplace_at = parse_position(position, reads.logs).get(LOG.name)
+    reads = read_model.reads
+    consistent = await read_model.consistent()
+    marketplace_at = parse_position(read_model.position, reads.logs).get(LOG.name)
     if marketplace_at is not None:  # the answers' projection follows the marketplace log only
         consistent &= await reads.after("clarifications", f"{LOG.name}:{marketplace_at}")
-    async with engine.connect() as connection:
+    async with read_model.engine.connect() as connection:
         detail = await tender_detail(connection, tender_id)
         if detail is None:
             raise _not_found(tender_id)
@@ -306,19 +298,6 @@ async def _document(
     return await attachment(
         commands, files, sha256, document.filename, document.content_type, cache
     )
-
-
-def _board_page(found: Any, page: int, per_page: int, consistent: bool) -> Response[BoardPage]:
-    items = [
-        BoardTender(**msgspec.structs.asdict(summary_of(entry)), rank=entry.rank)
-        for entry in found.entries
-    ]
-    return page_response(BoardPage, items, found.total, page, per_page, consistent)
-
-
-def _page(found: Any, page: int, per_page: int, consistent: bool) -> Response[TendersPage]:
-    items = [summary_of(entry) for entry in found.entries]
-    return page_response(TendersPage, items, found.total, page, per_page, consistent)
 
 
 def _with_reason(
@@ -350,6 +329,7 @@ def _with_reason(
 class TendersController(Controller):
     path = "/api/v1"
     tags = ["tenders"]
+    dependencies = {"read_model": read_model(PROJECTION), "paging": PAGING}
 
     # The buyer ----------------------------------------------------------------------------
 
@@ -564,19 +544,15 @@ class TendersController(Controller):
     )
     async def own(
         self,
-        engine: NamedDependency[AsyncEngine],
-        reads: NamedDependency[ReadYourWrites],
         organisation_id: FromPath[UUID],
-        page: PageParam = 1,
-        per_page: PerPageParam = 20,
-        position: PositionParam = None,
+        paging: NamedDependency[Paging],
+        read_model: NamedDependency[ReadModel],
     ) -> Response[TendersPage]:
-        consistent = await reads.after(PROJECTION, position)
-        async with engine.connect() as connection:
-            found = await buyer_tenders(
-                connection, organisation_id, limit=per_page, offset=(page - 1) * per_page
-            )
-        return _page(found, page, per_page, consistent)
+        found, consistent = await read_model.query(
+            buyer_tenders, organisation_id, limit=paging.limit, offset=paging.offset
+        )
+        items = [summary_of(entry) for entry in found.entries]
+        return paging.response(TendersPage, items, found.total, consistent)
 
     @get(
         "/organisations/{organisation_id:uuid}/tenders/{tender_id:uuid}",
@@ -585,13 +561,11 @@ class TendersController(Controller):
     )
     async def own_tender(
         self,
-        engine: NamedDependency[AsyncEngine],
-        reads: NamedDependency[ReadYourWrites],
         organisation_id: FromPath[UUID],
         tender_id: FromPath[UUID],
-        position: PositionParam = None,
+        read_model: NamedDependency[ReadModel],
     ) -> Response[TenderView]:
-        return await _tender_response(engine, reads, tender_id, position, organisation_id)
+        return await _tender_response(read_model, tender_id, organisation_id)
 
     @get(
         "/organisations/{organisation_id:uuid}/tenders/{tender_id:uuid}/documents/{sha256:str}",
@@ -629,8 +603,6 @@ class TendersController(Controller):
     )
     async def board(
         self,
-        engine: NamedDependency[AsyncEngine],
-        reads: NamedDependency[ReadYourWrites],
         q: TextQueryParam = None,
         cpv: CpvParam = None,
         region: RegionParam = None,
@@ -643,32 +615,34 @@ class TendersController(Controller):
         buyer_id: Annotated[
             UUID | None, QueryParameter(name="buyer_id", description="this buyer's tenders")
         ] = None,
-        page: PageParam = 1,
-        per_page: PerPageParam = 20,
-        position: PositionParam = None,
+        *,
+        paging: NamedDependency[Paging],
+        read_model: NamedDependency[ReadModel],
     ) -> Response[BoardPage]:
         place = place_filter(cpv, region)
         since = plausible_moment("deadline_from", deadline_from) if deadline_from else None
         until = plausible_moment("deadline_to", deadline_to) if deadline_to else None
-        consistent = await reads.after(PROJECTION, position)
-        async with engine.connect() as connection:
-            found = await tender_board(
-                connection,
-                cpv_code=place.cpv_code,
-                region=place.region,
-                region_parents=place.region_parents,
-                value_min=value_min,
-                value_max=value_max,
-                deadline_from=since,
-                deadline_to=until,
-                quality_mark_required=quality_mark_required,
-                status=status,
-                buyer_id=buyer_id,
-                terms=query_terms(q),
-                limit=per_page,
-                offset=(page - 1) * per_page,
-            )
-        return _board_page(found, page, per_page, consistent)
+        found, consistent = await read_model.query(
+            tender_board,
+            cpv_code=place.cpv_code,
+            region=place.region,
+            region_parents=place.region_parents,
+            value_min=value_min,
+            value_max=value_max,
+            deadline_from=since,
+            deadline_to=until,
+            quality_mark_required=quality_mark_required,
+            status=status,
+            buyer_id=buyer_id,
+            terms=query_terms(q),
+            limit=paging.limit,
+            offset=paging.offset,
+        )
+        items = [
+            BoardTender(**msgspec.structs.asdict(summary_of(entry)), rank=entry.rank)
+            for entry in found.entries
+        ]
+        return paging.response(BoardPage, items, found.total, consistent)
 
     @get(
         "/tenders/{tender_id:uuid}",
@@ -677,13 +651,9 @@ class TendersController(Controller):
         description="A draft is a 404 here: its buyer reads it under its organisation.",
     )
     async def tender(
-        self,
-        engine: NamedDependency[AsyncEngine],
-        reads: NamedDependency[ReadYourWrites],
-        tender_id: FromPath[UUID],
-        position: PositionParam = None,
+        self, tender_id: FromPath[UUID], read_model: NamedDependency[ReadModel]
     ) -> Response[TenderView]:
-        return await _tender_response(engine, reads, tender_id, position, None)
+        return await _tender_response(read_model, tender_id, None)
 
     @get(
         "/tenders/{tender_id:uuid}/documents/{sha256:str}",
