@@ -15,10 +15,11 @@ from litestar.params import FromPath, JSONBody
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from membership.application import ConcurrentChange, MembershipApp
+from membership.application import ConcurrentChange
 from membership.standing import MEMBER, MembershipStatus
 from sharedkernel.errors import Conflict
 from tradehall.api.access import PUBLIC, own_organisation, rule, staff_only
+from tradehall.api.membership.organisation_commands import ORGANISATION, OrganisationCommands
 from tradehall.api.problems import problem
 from tradehall.api.request_policy import RAW_BODY
 from tradehall.api.schemas.base import RequestBody
@@ -32,7 +33,6 @@ from tradehall.membership.card_payments import (
 from tradehall.membership.card_subscriptions import unfinished_commands
 from tradehall.payments.stripe_gateway import StripeGateway
 from tradehall.payments.tables import parked_webhooks
-from tradehall.services import Threads
 from tradehall.settings import Settings
 
 PAYABLE = MEMBER - {MembershipStatus.SUSPENDED}
@@ -96,6 +96,7 @@ def _gateway(stripe: StripeGateway | None) -> StripeGateway:
 class StripeDuesController(Controller):
     path = "/api/v1/organisations/{organisation_id:uuid}/dues"
     tags = ["dues"]
+    dependencies = ORGANISATION
 
     @post(
         "/checkout",
@@ -105,23 +106,21 @@ class StripeDuesController(Controller):
     )
     async def checkout(
         self,
-        membership: NamedDependency[MembershipApp],
-        threads: NamedDependency[Threads],
+        organisation: NamedDependency[OrganisationCommands],
         stripe: NamedDependency[StripeGateway | None],
-        organisation_id: FromPath[UUID],
     ) -> CheckoutView:
         gateway = _gateway(stripe)
-        organisation = await threads.run(membership.get_organisation, organisation_id)
-        if organisation.membership_status not in PAYABLE or organisation.tier is None:
-            raise Conflict(f"no dues to pay: the membership is {organisation.membership_status}")
-        subscription = organisation.card_subscription
+        found = await organisation.load()
+        if found.membership_status not in PAYABLE or found.tier is None:
+            raise Conflict(f"no dues to pay: the membership is {found.membership_status}")
+        subscription = found.card_subscription
         if subscription is not None and not subscription.ended:
             raise Conflict("dues are already paid by card: use the Customer Portal to change it")
-        started = await threads.run(
+        started = await organisation.commands.run(
             gateway.start_checkout,
-            organisation_id,
-            organisation.tier.price_reference,
-            f"checkout-{organisation_id}-{organisation.version}",
+            organisation.organisation_id,
+            found.tier.price_reference,
+            f"checkout-{organisation.organisation_id}-{found.version}",
         )
         return CheckoutView(session_id=started.session_id, url=started.url)
 
@@ -133,16 +132,14 @@ class StripeDuesController(Controller):
     )
     async def portal(
         self,
-        membership: NamedDependency[MembershipApp],
-        threads: NamedDependency[Threads],
+        organisation: NamedDependency[OrganisationCommands],
         stripe: NamedDependency[StripeGateway | None],
-        organisation_id: FromPath[UUID],
     ) -> PortalView:
         gateway = _gateway(stripe)
-        organisation = await threads.run(membership.get_organisation, organisation_id)
-        if organisation.processor_customer_id is None:
+        found = await organisation.load()
+        if found.processor_customer_id is None:
             raise Conflict("the organisation has not paid by card yet")
-        url = await threads.run(gateway.portal_url, organisation.processor_customer_id)
+        url = await organisation.commands.run(gateway.portal_url, found.processor_customer_id)
         return PortalView(url=url)
 
 
