@@ -8,13 +8,14 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Row as SqlRow
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.base import RowPerAggregate
 from projections.events import RecordedEvent
 from projections.folding import Row
 from projections.membership_status import registered_row
+from projections.pages import page_rows
 from projections.tables import membership_applications
 
 _DECISIONS = {
@@ -89,23 +90,17 @@ async def applications_queue(
     connection: AsyncConnection, *, status: str, limit: int, offset: int
 ) -> tuple[list[ApplicationRow], int]:
     """Applications in a status, the longest-waiting first."""
-    where = membership_applications.c.status == status
-    total = (
-        await connection.execute(
-            select(func.count()).select_from(membership_applications).where(where)
-        )
-    ).scalar_one()
-    rows = await connection.execute(
-        select(membership_applications)
-        .where(where)
-        .order_by(
-            membership_applications.c.applied_at,
-            membership_applications.c.organisation_id,
-        )
-        .limit(limit)
-        .offset(offset)
+    table = membership_applications
+    rows, total = await page_rows(
+        connection,
+        select(table),
+        table,
+        table.c.status == status,
+        (table.c.applied_at, table.c.organisation_id),
+        limit,
+        offset,
     )
-    return [_row(row) for row in rows], int(total)
+    return [_row(row) for row in rows], total
 
 
 async def application_of(

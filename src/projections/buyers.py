@@ -18,13 +18,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.base import Projection
 from projections.events import RecordedEvent, payload_uuid
 from projections.folding import Row, load_rows, upsert_rows
-from projections.pages import Page
+from projections.pages import Page, page_rows
 from projections.tables import marketplace_buyers
 
 _log = logging.getLogger("tradehall.projections")
@@ -156,23 +156,17 @@ async def buyers_page(
         conditions.append(table.c.kind == kind)
     if verified is not None:
         conditions.append(table.c.verified.is_(verified))
-    total = (
-        await connection.execute(select(func.count()).select_from(table).where(*conditions))
-    ).scalar_one()
-    query = (
-        select(
-            table.c.organisation_id,
-            table.c.name,
-            table.c.kind,
-            table.c.verified,
-            table.c.verified_at,
-        )
-        .where(*conditions)
-        .order_by(table.c.name, table.c.organisation_id)
-        .limit(limit)
-        .offset(offset)
+    query = select(
+        table.c.organisation_id,
+        table.c.name,
+        table.c.kind,
+        table.c.verified,
+        table.c.verified_at,
     )
-    result = await connection.execute(query)
+    order = (table.c.name, table.c.organisation_id)
+    result, total = await page_rows(
+        connection, query, table, and_(*conditions), order, limit, offset
+    )
     entries = [
         BuyerEntry(
             organisation_id=row.organisation_id,

@@ -124,3 +124,13 @@ async def codes_by_owner(
         ):
             found[owner].append(value)
     return found
+
+
+async def stated_codes(
+    connection: AsyncConnection, key: str, cpv: Table, regions: Table, owners: Sequence[UUID]
+) -> tuple[dict[UUID, list[str]], dict[UUID, list[str]]]:
+    """Each owner's CPV codes and regions, as `replace_codes` stored them."""
+    return (
+        await codes_by_owner(connection, cpv, key, "cpv_code", owners),
+        await codes_by_owner(connection, regions, key, "region", owners),
+    )

@@ -24,7 +24,7 @@ from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import Connection, exists, func, or_, select
+from sqlalchemy import Connection, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.base import Projection
@@ -36,7 +36,7 @@ from projections.contract_tables import (
 )
 from projections.events import RecordedEvent
 from projections.folding import Row, insert_rows, load_rows, replace_keyed_rows, save_rows
-from projections.pages import Page
+from projections.pages import Page, page_rows
 
 _log = logging.getLogger("tradehall.projections")
 
@@ -388,18 +388,9 @@ async def contract_measures_of(
 
 
 async def _page(connection: AsyncConnection, where: Any, limit: int, offset: int) -> ContractsPage:
-    counted = select(func.count()).select_from(contracts)
     listed = select(*(contracts.c[name] for name in _ENTRY_COLUMNS))
-    if where is not None:
-        counted, listed = counted.where(where), listed.where(where)
-    total = (await connection.execute(counted)).scalar_one()
-    rows = (
-        await connection.execute(
-            listed.order_by(contracts.c.signed_at.desc(), contracts.c.contract_id)
-            .limit(limit)
-            .offset(offset)
-        )
-    ).all()
+    order = (contracts.c.signed_at.desc(), contracts.c.contract_id)
+    rows, total = await page_rows(connection, listed, contracts, where, order, limit, offset)
     ids = [row.contract_id for row in rows]
     parties: dict[UUID, list[PartyEntry]] = {contract_id: [] for contract_id in ids}
     if ids:

@@ -20,16 +20,16 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.base import BesideOrganisations, RowPerAggregate
-from projections.codes import codes_by_owner, in_cpv, in_regions, replace_codes
+from projections.codes import in_cpv, in_regions, replace_codes, stated_codes
 from projections.directory import LISTED_STATUSES
 from projections.events import RecordedEvent
 from projections.folding import Row, load_rows, save_rows
 from projections.membership_status import STATUS_EVENTS, status_after
-from projections.pages import Page
+from projections.pages import Page, page_rows
 from projections.tables import (
     listing_sellers,
     service_listing_cpv,
@@ -247,22 +247,15 @@ async def _page(connection: AsyncConnection, where: Any, limit: int, offset: int
     joined = service_listings.outerjoin(
         listing_sellers, listing_sellers.c.organisation_id == service_listings.c.organisation_id
     )
-    total = (
-        await connection.execute(select(func.count()).select_from(joined).where(where))
-    ).scalar_one()
-    rows = (
-        await connection.execute(
-            select(service_listings, listing_sellers.c.name, listing_sellers.c.listed)
-            .select_from(joined)
-            .where(where)
-            .order_by(service_listings.c.title, service_listings.c.listing_id)
-            .limit(limit)
-            .offset(offset)
-        )
-    ).all()
+    query = select(service_listings, listing_sellers.c.name, listing_sellers.c.listed)
+    order = (service_listings.c.title, service_listings.c.listing_id)
+    rows, total = await page_rows(
+        connection, query.select_from(joined), joined, where, order, limit, offset
+    )
     ids = [row.listing_id for row in rows]
-    cpv = await codes_by_owner(connection, service_listing_cpv, "listing_id", "cpv_code", ids)
-    regions = await codes_by_owner(connection, service_listing_regions, "listing_id", "region", ids)
+    cpv, regions = await stated_codes(
+        connection, "listing_id", service_listing_cpv, service_listing_regions, ids
+    )
     return ListingsPage(
         entries=[
             ListingEntry(

@@ -18,11 +18,11 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import ColumnElement, Connection, and_, exists, func, or_, select, true
+from sqlalchemy import ColumnElement, Connection, and_, exists, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.base import Projection
-from projections.codes import codes_by_owner, in_cpv, in_regions, replace_codes
+from projections.codes import in_cpv, in_regions, replace_codes, stated_codes
 from projections.events import RecordedEvent
 from projections.folding import Row, load_rows, save_rows
 from projections.opportunity_tables import (
@@ -30,7 +30,7 @@ from projections.opportunity_tables import (
     outside_opportunity_cpv,
     outside_opportunity_regions,
 )
-from projections.pages import Page
+from projections.pages import Page, page_rows
 
 _log = logging.getLogger("tradehall.projections")
 
@@ -245,14 +245,9 @@ async def opportunity_board(
             or_(anywhere, in_regions(regions, table.c.opportunity_id, region, region_parents))
         )
     where = and_(true(), *conditions)
-    total = (
-        await connection.execute(select(func.count()).select_from(table).where(where))
-    ).scalar()
     order = (table.c.deadline.is_(None), table.c.deadline, table.c.opportunity_id)
-    query = select(table).where(where).order_by(*order).limit(limit).offset(offset)
-    rows = (await connection.execute(query)).all()
-    entries = await _entries(connection, rows)
-    return OpportunitiesPage(entries, int(total or 0))
+    rows, total = await page_rows(connection, select(table), table, where, order, limit, offset)
+    return OpportunitiesPage(await _entries(connection, rows), total)
 
 
 async def opportunity(connection: AsyncConnection, opportunity_id: UUID) -> OpportunityEntry | None:
@@ -266,11 +261,8 @@ async def opportunity(connection: AsyncConnection, opportunity_id: UUID) -> Oppo
 
 async def _entries(connection: AsyncConnection, rows: Sequence[Any]) -> list[OpportunityEntry]:
     ids = [row.opportunity_id for row in rows]
-    cpv = await codes_by_owner(
-        connection, outside_opportunity_cpv, "opportunity_id", "cpv_code", ids
-    )
-    regions = await codes_by_owner(
-        connection, outside_opportunity_regions, "opportunity_id", "region", ids
+    cpv, regions = await stated_codes(
+        connection, "opportunity_id", outside_opportunity_cpv, outside_opportunity_regions, ids
     )
     return [
         OpportunityEntry(

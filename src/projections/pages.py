@@ -1,9 +1,14 @@
-"""A page of a read's entries: what every paged read of the read side returns."""
+"""A page of a read's entries: what every paged read of the read side returns, and the one
+way they read a page."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, FromClause, Row, Select, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 Entry = TypeVar("Entry")
 
@@ -14,3 +19,22 @@ class Page(Generic[Entry]):
 
     entries: list[Entry]
     total: int
+
+
+async def page_rows(
+    connection: AsyncConnection,
+    query: Select[Any],
+    counted: FromClause,
+    where: ColumnElement[bool] | None,
+    order: Sequence[Any],
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[Row[Any]], int]:
+    """One page of `query`'s rows where `where` holds (None: all), in `order`; and how many
+    rows of `counted` (the query's FROM, or its main table when a join adds no rows) hold it."""
+    count = select(func.count()).select_from(counted)
+    if where is not None:
+        count, query = count.where(where), query.where(where)
+    total = (await connection.execute(count)).scalar_one()
+    found = await connection.execute(query.order_by(*order).limit(limit).offset(offset))
+    return found.all(), int(total)

@@ -15,11 +15,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from projections.codes import codes_by_owner, in_cpv, in_regions
-from projections.pages import Page
+from projections.codes import in_cpv, in_regions, stated_codes
+from projections.pages import Page, page_rows
 from projections.quote_request_tables import (
     quote_request_cpv,
     quote_request_invitations,
@@ -139,25 +139,17 @@ async def quote_requests_for(
 async def _page(
     connection: AsyncConnection, viewer: Viewer, where: Any, limit: int, offset: int
 ) -> QuoteRequestsPage:
-    total = (
-        await connection.execute(select(func.count()).select_from(quote_requests).where(where))
-    ).scalar_one()
     joined = quote_requests.outerjoin(
         tender_buyers, tender_buyers.c.organisation_id == quote_requests.c.requester_id
     )
-    rows = (
-        await connection.execute(
-            select(quote_requests, tender_buyers.c.name)
-            .select_from(joined)
-            .where(where)
-            .order_by(quote_requests.c.deadline, quote_requests.c.request_id)
-            .limit(limit)
-            .offset(offset)
-        )
-    ).all()
+    query = select(quote_requests, tender_buyers.c.name).select_from(joined)
+    order = (quote_requests.c.deadline, quote_requests.c.request_id)
+    # Counted over the requests alone: a request has one requester's name at most.
+    rows, total = await page_rows(connection, query, quote_requests, where, order, limit, offset)
     ids = [row.request_id for row in rows]
-    cpv = await codes_by_owner(connection, quote_request_cpv, "request_id", "cpv_code", ids)
-    regions = await codes_by_owner(connection, quote_request_regions, "request_id", "region", ids)
+    cpv, regions = await stated_codes(
+        connection, "request_id", quote_request_cpv, quote_request_regions, ids
+    )
     invited = await _invited(
         connection, [row.request_id for row in rows if _requester(viewer, row)]
     )

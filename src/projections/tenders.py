@@ -28,7 +28,6 @@ from sqlalchemy import (
     Connection,
     and_,
     exists,
-    func,
     literal,
     or_,
     select,
@@ -36,10 +35,10 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.base import BesideOrganisations, RowPerAggregate
-from projections.codes import codes_by_owner, in_cpv, in_regions, replace_codes
+from projections.codes import in_cpv, in_regions, replace_codes, stated_codes
 from projections.events import RecordedEvent
 from projections.folding import Row, load_rows, replace_keyed_rows, save_rows
-from projections.pages import Page
+from projections.pages import Page, page_rows
 from projections.search_tables import TENDER_TEXT, tender_search_text
 from projections.tables import (
     tender_amendments,
@@ -610,29 +609,14 @@ async def _page(
         joined = joined.join(
             tender_search_text, tender_search_text.c.tender_id == tenders.c.tender_id
         )
-    total = (
-        await connection.execute(select(func.count()).select_from(joined).where(where))
-    ).scalar_one()
     ranked = literal(None) if score is None else score
-    rows = (
-        await connection.execute(
-            select(
-                *(tenders.c[name] for name in _ENTRY_COLUMNS),
-                tender_buyers.c.name,
-                ranked.label("rank"),
-            )
-            .select_from(joined)
-            .where(where)
-            .order_by(
-                *([] if score is None else [score.desc()]), tenders.c.deadline, tenders.c.tender_id
-            )
-            .limit(limit)
-            .offset(offset)
-        )
-    ).all()
+    query = select(
+        *(tenders.c[name] for name in _ENTRY_COLUMNS), tender_buyers.c.name, ranked.label("rank")
+    ).select_from(joined)
+    order = (*([] if score is None else [score.desc()]), tenders.c.deadline, tenders.c.tender_id)
+    rows, total = await page_rows(connection, query, joined, where, order, limit, offset)
     ids = [row.tender_id for row in rows]
-    cpv = await codes_by_owner(connection, tender_cpv, "tender_id", "cpv_code", ids)
-    regions = await codes_by_owner(connection, tender_regions, "tender_id", "region", ids)
+    cpv, regions = await stated_codes(connection, "tender_id", tender_cpv, tender_regions, ids)
     return TendersPage(
         entries=[
             TenderEntry(
