@@ -17,7 +17,6 @@ from uuid import UUID
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from marketplace.application import MarketplaceApp
 from marketplace.buyers import BuyerVerification
@@ -27,19 +26,13 @@ from sharedkernel.errors import NotFound
 from sharedkernel.events import actor_user_id
 from tradehall.api.access import PUBLIC, own_organisation_or_staff, rule, staff_only
 from tradehall.api.commands import Commands, command_response, current_user, etag
+from tradehall.api.marketplace.read_models import PAGING, Paging, ReadModel, read_model
 from tradehall.api.marketplace.schemas.buyers import (
     BuyerEntry,
     BuyersPage,
     BuyerVerificationView,
     VerifyBuyer,
     WithdrawVerification,
-)
-from tradehall.api.reads import (
-    PageParam,
-    PerPageParam,
-    PositionParam,
-    ReadYourWrites,
-    page_response,
 )
 from tradehall.api.schemas.common import CommandResult
 from tradehall.identity.users import Role
@@ -184,6 +177,7 @@ class BuyerVerificationController(Controller):
 class BuyersController(Controller):
     path = "/api/v1/buyers"
     tags = ["buyers"]
+    dependencies = {"read_model": read_model("buyers"), "paging": PAGING}
 
     @get(
         "/",
@@ -192,23 +186,15 @@ class BuyersController(Controller):
     )
     async def buyers(
         self,
-        engine: NamedDependency[AsyncEngine],
-        reads: NamedDependency[ReadYourWrites],
         kind: KindParam = None,
         verified: VerifiedParam = None,
-        page: PageParam = 1,
-        per_page: PerPageParam = 20,
-        position: PositionParam = None,
+        *,
+        paging: NamedDependency[Paging],
+        read_model: NamedDependency[ReadModel],
     ) -> Response[BuyersPage]:
-        consistent = await reads.after("buyers", position)
-        async with engine.connect() as connection:
-            found = await buyers_page(
-                connection,
-                kind=kind,
-                verified=verified,
-                limit=per_page,
-                offset=(page - 1) * per_page,
-            )
+        found, consistent = await read_model.query(
+            buyers_page, kind=kind, verified=verified, limit=paging.limit, offset=paging.offset
+        )
         items = [
             BuyerEntry(
                 id=entry.organisation_id,
@@ -219,7 +205,7 @@ class BuyersController(Controller):
             )
             for entry in found.entries
         ]
-        return page_response(BuyersPage, items, found.total, page, per_page, consistent)
+        return paging.response(BuyersPage, items, found.total, consistent)
 
 
 # The controllers the marketplace declaration serves.

@@ -17,16 +17,17 @@ from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, JSONBody
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from marketplace.application import MarketplaceApp
 from marketplace.contracts import Contract, Delivered
 from marketplace.tender_terms import Period
 from projections.contracts import ContractEntry, all_contracts, organisation_contracts
+from projections.pages import Page as ProjectedPage
 from sharedkernel.moments import plausible_moment
 from sharedkernel.money import Money
 from tradehall.api.access import SIGNED_IN, Access, rule
 from tradehall.api.commands import Commands, Saved, command_response, current_user, etag
+from tradehall.api.marketplace.read_models import PAGING, Paging, ReadModel, read_model
 from tradehall.api.marketplace.schemas.contracts import (
     CommitmentView,
     ContractAmendmentBody,
@@ -43,13 +44,6 @@ from tradehall.api.marketplace.schemas.contracts import (
     PeriodView,
 )
 from tradehall.api.ownership import caller_organisation, load_or_404
-from tradehall.api.reads import (
-    PageParam,
-    PerPageParam,
-    PositionParam,
-    ReadYourWrites,
-    page_response,
-)
 from tradehall.api.schemas.common import CommandResult
 from tradehall.identity.users import Role
 from tradehall.marketplace import LOG
@@ -214,6 +208,7 @@ def contract_signed(saved: Saved) -> Response[CommandResult]:
 class ContractsController(Controller):
     path = "/api/v1"
     tags = ["contracts"]
+    dependencies = {"read_model": read_model(PROJECTION), "paging": PAGING}
 
     # Reads ----------------------------------------------------------------------------------
 
@@ -244,29 +239,23 @@ class ContractsController(Controller):
     async def mine(
         self,
         commands: NamedDependency[Commands],
-        engine: NamedDependency[AsyncEngine],
-        reads: NamedDependency[ReadYourWrites],
-        page: PageParam = 1,
-        per_page: PerPageParam = 20,
-        position: PositionParam = None,
+        paging: NamedDependency[Paging],
+        read_model: NamedDependency[ReadModel],
     ) -> Response[ContractsPage]:
-        consistent = await reads.after(PROJECTION, position)
         organisation_id = caller_organisation(commands)
-        staff = Role.STAFF in current_user(commands.request).roles
-        items: list[ContractSummary] = []
-        total = 0
-        if staff or organisation_id is not None:
-            offset = (page - 1) * per_page
-            async with engine.connect() as connection:
-                if staff:
-                    found = await all_contracts(connection, limit=per_page, offset=offset)
-                else:
-                    assert organisation_id is not None
-                    found = await organisation_contracts(
-                        connection, organisation_id, limit=per_page, offset=offset
-                    )
-            items, total = [summary_of(e) for e in found.entries], found.total
-        response = page_response(ContractsPage, items, total, page, per_page, consistent)
+        found: ProjectedPage[ContractEntry] = ProjectedPage([], 0)  # no organisation, none
+        if Role.STAFF in current_user(commands.request).roles:
+            found, consistent = await read_model.query(
+                all_contracts, limit=paging.limit, offset=paging.offset
+            )
+        elif organisation_id is not None:
+            found, consistent = await read_model.query(
+                organisation_contracts, organisation_id, limit=paging.limit, offset=paging.offset
+            )
+        else:
+            consistent = await read_model.consistent()
+        items = [summary_of(e) for e in found.entries]
+        response = paging.response(ContractsPage, items, found.total, consistent)
         response.headers["Cache-Control"] = NO_CACHE
         return response
 

@@ -46,6 +46,7 @@ from tradehall.api.commands import (
 )
 from tradehall.api.identity.auth import THROTTLED_RESPONSE
 from tradehall.api.marketplace.contracts import contract_signed
+from tradehall.api.marketplace.read_models import PAGING, Paging, ReadModel, read_model
 from tradehall.api.marketplace.schemas.quotes import (
     AcceptedView,
     BudgetView,
@@ -64,16 +65,7 @@ from tradehall.api.marketplace.schemas.quotes import (
     WorkPeriodView,
 )
 from tradehall.api.ownership import caller_organisation
-from tradehall.api.reads import (
-    CpvParam,
-    PageParam,
-    PerPageParam,
-    PositionParam,
-    ReadYourWrites,
-    RegionParam,
-    page_response,
-    place_filter,
-)
+from tradehall.api.reads import CpvParam, RegionParam, place_filter
 from tradehall.api.schemas.common import CommandResult
 from tradehall.identity import throttle
 from tradehall.identity.users import Role
@@ -310,6 +302,7 @@ def _settle_unposted(
 class RequestsForQuoteController(Controller):
     path = "/api/v1"
     tags = ["requests for quote"]
+    dependencies = {"read_model": read_model(PROJECTION), "paging": PAGING}
 
     @post(
         REQUESTS,
@@ -379,35 +372,31 @@ class RequestsForQuoteController(Controller):
     async def listed(
         self,
         commands: NamedDependency[Commands],
-        engine: NamedDependency[AsyncEngine],
-        reads: NamedDependency[ReadYourWrites],
         status: RequestStatusParam = None,
         cpv: CpvParam = None,
         region: RegionParam = None,
         requester_id: Annotated[
             UUID | None, QueryParameter(name="requester_id", description="this requester's")
         ] = None,
-        page: PageParam = 1,
-        per_page: PerPageParam = 20,
-        position: PositionParam = None,
+        *,
+        paging: NamedDependency[Paging],
+        read_model: NamedDependency[ReadModel],
     ) -> Response[RequestsPage]:
         place = place_filter(cpv, region)
         viewer = Viewer(caller_organisation(commands), _is_staff(commands))
-        consistent = await reads.after(PROJECTION, position)
-        async with engine.connect() as connection:
-            found = await quote_requests_for(
-                connection,
-                viewer,
-                status=status,
-                cpv_code=place.cpv_code,
-                region=place.region,
-                region_parents=place.region_parents,
-                requester_id=requester_id,
-                limit=per_page,
-                offset=(page - 1) * per_page,
-            )
+        found, consistent = await read_model.query(
+            quote_requests_for,
+            viewer,
+            status=status,
+            cpv_code=place.cpv_code,
+            region=place.region,
+            region_parents=place.region_parents,
+            requester_id=requester_id,
+            limit=paging.limit,
+            offset=paging.offset,
+        )
         items = [summary_of(entry) for entry in found.entries]
-        response = page_response(RequestsPage, items, found.total, page, per_page, consistent)
+        response = paging.response(RequestsPage, items, found.total, consistent)
         response.headers["Cache-Control"] = NO_CACHE
         return response
 
