@@ -14,7 +14,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy import case, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from marketplace.alerts.book import MAX_SEARCHES
 from marketplace.alerts.criteria import Criteria
@@ -32,6 +32,7 @@ from tradehall.api.commands import (
     etag,
     idempotency_key,
 )
+from tradehall.api.marketplace.read_models import ReadModel, list_response, read_model
 from tradehall.api.marketplace.schemas.alerts import (
     AlertsView,
     AlertView,
@@ -39,7 +40,7 @@ from tradehall.api.marketplace.schemas.alerts import (
     SavedSearchesView,
     SavedSearchView,
 )
-from tradehall.api.reads import PositionParam, ReadYourWrites, with_consistency
+from tradehall.api.reads import with_consistency
 from tradehall.api.schemas.common import CommandResult
 from tradehall.marketplace import LOG
 from tradehall.marketplace.alerts.follower import mark_read
@@ -95,9 +96,71 @@ def _no_search(search_id: UUID) -> NotFoundException:
     return NotFoundException(f"no saved search {search_id}")
 
 
+# The follower's records ------------------------------------------------------------------------
+
+
+async def _searches(connection: AsyncConnection, organisation_id: UUID) -> list[SavedSearchView]:
+    """The organisation's saved searches, oldest first."""
+    s = alert_searches
+    rows = await connection.execute(
+        select(s)
+        .where(s.c.organisation_id == organisation_id, s.c.deleted.is_(False))
+        .order_by(s.c.saved_at, s.c.search_id)
+    )
+    return [_search_view(row) for row in rows]
+
+
+async def _search(connection: AsyncConnection, organisation_id: UUID, search_id: UUID) -> Any:
+    """The saved search's row, if it is the organisation's (and not deleted); else None."""
+    s = alert_searches
+    found = await connection.execute(
+        select(s).where(
+            s.c.search_id == search_id,
+            s.c.organisation_id == organisation_id,
+            s.c.deleted.is_(False),
+        )
+    )
+    return found.one_or_none()
+
+
+async def _feed(
+    connection: AsyncConnection, organisation_id: UUID, order: str, limit: int
+) -> tuple[list[AlertView], int]:
+    """The organisation's alerts in the order asked (the first `limit`), and how many it has
+    not read in all."""
+    a = alerts
+    newest = (a.c.created_at.desc(), a.c.alert_id)
+    ordering = (case((a.c.read_at.is_(None), 0), else_=1), *newest) if order == "unread" else newest
+    rows = await connection.execute(
+        select(a).where(a.c.organisation_id == organisation_id).order_by(*ordering).limit(limit)
+    )
+    items = [
+        AlertView(
+            id=row.alert_id,
+            search_id=row.search_id,
+            kind=row.item_kind,
+            item_id=row.item_id,
+            title=row.title,
+            delivery=row.delivery,
+            created_at=row.created_at,
+            sent=row.message_id is not None,
+            read=row.read_at is not None,
+            read_at=row.read_at,
+        )
+        for row in rows
+    ]
+    unread = await connection.scalar(
+        select(func.count())
+        .select_from(a)
+        .where(a.c.organisation_id == organisation_id, a.c.read_at.is_(None))
+    )
+    return items, unread or 0
+
+
 class AlertsController(Controller):
     path = "/api/v1"
     tags = ["saved searches"]
+    dependencies = {"read_model": read_model(PROJECTION)}
 
     @post(
         SEARCHES,
@@ -163,44 +226,19 @@ class AlertsController(Controller):
 
     @get(SEARCHES, opt=rule(own_organisation()), summary="The organisation's saved searches")
     async def listed(
-        self,
-        engine: NamedDependency[AsyncEngine],
-        reads: NamedDependency[ReadYourWrites],
-        organisation_id: FromPath[UUID],
-        position: PositionParam = None,
+        self, organisation_id: FromPath[UUID], read_model: NamedDependency[ReadModel]
     ) -> Response[SavedSearchesView]:
-        consistent = await reads.after(PROJECTION, position)
-        s = alert_searches
-        async with engine.connect() as connection:
-            rows = await connection.execute(
-                select(s)
-                .where(s.c.organisation_id == organisation_id, s.c.deleted.is_(False))
-                .order_by(s.c.saved_at, s.c.search_id)
-            )
-            items = [_search_view(row) for row in rows]
-        return with_consistency(SavedSearchesView(items=items, consistent=consistent), consistent)
+        items, consistent = await read_model.query(_searches, organisation_id)
+        return list_response(SavedSearchesView, items, consistent)
 
     @get(SEARCH, opt=rule(own_organisation()), summary="One of the organisation's saved searches")
     async def one(
         self,
-        engine: NamedDependency[AsyncEngine],
-        reads: NamedDependency[ReadYourWrites],
         organisation_id: FromPath[UUID],
         search_id: FromPath[UUID],
-        position: PositionParam = None,
+        read_model: NamedDependency[ReadModel],
     ) -> Response[SavedSearchView]:
-        consistent = await reads.after(PROJECTION, position)
-        s = alert_searches
-        async with engine.connect() as connection:
-            row = (
-                await connection.execute(
-                    select(s).where(
-                        s.c.search_id == search_id,
-                        s.c.organisation_id == organisation_id,
-                        s.c.deleted.is_(False),
-                    )
-                )
-            ).one_or_none()
+        row, consistent = await read_model.query(_search, organisation_id, search_id)
         if row is None:
             raise _no_search(search_id)
         response = with_consistency(_search_view(row), consistent)
@@ -263,47 +301,14 @@ class AlertsController(Controller):
     )
     async def feed(
         self,
-        engine: NamedDependency[AsyncEngine],
-        reads: NamedDependency[ReadYourWrites],
         organisation_id: FromPath[UUID],
         order: OrderParam = "unread",
         limit: LimitParam = 50,
-        position: PositionParam = None,
+        *,
+        read_model: NamedDependency[ReadModel],
     ) -> Response[AlertsView]:
-        consistent = await reads.after(PROJECTION, position)
-        a = alerts
-        newest = (a.c.created_at.desc(), a.c.alert_id)
-        ordering = (
-            (case((a.c.read_at.is_(None), 0), else_=1), *newest) if order == "unread" else newest
-        )
-        async with engine.connect() as connection:
-            rows = await connection.execute(
-                select(a)
-                .where(a.c.organisation_id == organisation_id)
-                .order_by(*ordering)
-                .limit(limit)
-            )
-            items = [
-                AlertView(
-                    id=row.alert_id,
-                    search_id=row.search_id,
-                    kind=row.item_kind,
-                    item_id=row.item_id,
-                    title=row.title,
-                    delivery=row.delivery,
-                    created_at=row.created_at,
-                    sent=row.message_id is not None,
-                    read=row.read_at is not None,
-                    read_at=row.read_at,
-                )
-                for row in rows
-            ]
-            unread = await connection.scalar(
-                select(func.count())
-                .select_from(a)
-                .where(a.c.organisation_id == organisation_id, a.c.read_at.is_(None))
-            )
-        body = AlertsView(items=items, unread=unread or 0, consistent=consistent)
+        (items, unread), consistent = await read_model.query(_feed, organisation_id, order, limit)
+        body = AlertsView(items=items, unread=unread, consistent=consistent)
         return with_consistency(body, consistent)
 
     @post(

@@ -15,9 +15,10 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.matching_query import (
+    LotMatches,
     Part,
     Parts,
     lot_matches,
@@ -28,6 +29,7 @@ from projections.matching_score import FORMULA
 from sharedkernel.reference import itl_regions
 from tradehall.api.access import own_organisation_or_staff, rule
 from tradehall.api.commands import Commands
+from tradehall.api.marketplace.read_models import ReadModel, read_model
 from tradehall.api.marketplace.schemas.matching import (
     ExcludedView,
     LotMatchesView,
@@ -37,7 +39,7 @@ from tradehall.api.marketplace.schemas.matching import (
     RecommendationsView,
     RecommendationView,
 )
-from tradehall.api.reads import PositionParam, ReadYourWrites, with_consistency
+from tradehall.api.reads import with_consistency
 
 # The projection whose tables these reads use (read-your-writes waits on it).
 PROJECTION = "matching"
@@ -66,9 +68,20 @@ def _parts(parts: Parts) -> PartsView:
     )
 
 
+async def _own_lot_matches(
+    connection: AsyncConnection, organisation_id: UUID, tender_id: UUID, lot_id: str, limit: int
+) -> LotMatches:
+    """The best matches for a lot of one of the organisation's tenders; any other is a 404."""
+    lot = await lot_of(connection, tender_id, lot_id)
+    if lot is None or lot.buyer_id != organisation_id:
+        raise NotFoundException(f"no tender {tender_id}")
+    return await lot_matches(connection, lot, _parents(), limit)
+
+
 class MatchingController(Controller):
     path = "/api/v1/organisations/{organisation_id:uuid}"
     tags = ["matching"]
+    dependencies = {"read_model": read_model(PROJECTION)}
 
     @get(
         "/tenders/{tender_id:uuid}/lots/{lot_id:str}/matches",
@@ -83,23 +96,19 @@ class MatchingController(Controller):
     )
     async def matches(
         self,
-        engine: NamedDependency[AsyncEngine],
-        reads: NamedDependency[ReadYourWrites],
         organisation_id: FromPath[UUID],
         tender_id: FromPath[UUID],
         lot_id: FromPath[str],
         limit: LimitParam = 20,
-        position: PositionParam = None,
+        *,
+        read_model: NamedDependency[ReadModel],
     ) -> Response[LotMatchesView]:
-        consistent = await reads.after(PROJECTION, position)
-        async with engine.connect() as connection:
-            lot = await lot_of(connection, tender_id, lot_id)
-            if lot is None or lot.buyer_id != organisation_id:
-                raise NotFoundException(f"no tender {tender_id}")
-            found = await lot_matches(connection, lot, _parents(), limit)
+        found, consistent = await read_model.query(
+            _own_lot_matches, organisation_id, tender_id, lot_id, limit
+        )
         body = LotMatchesView(
             tender_id=tender_id,
-            lot_id=lot.lot_id,
+            lot_id=lot_id,
             formula=FORMULA,
             members=[
                 MemberMatchView(
@@ -136,18 +145,15 @@ class MatchingController(Controller):
     )
     async def recommended(
         self,
-        engine: NamedDependency[AsyncEngine],
-        reads: NamedDependency[ReadYourWrites],
         commands: NamedDependency[Commands],
         organisation_id: FromPath[UUID],
         limit: LimitParam = 20,
-        position: PositionParam = None,
+        *,
+        read_model: NamedDependency[ReadModel],
     ) -> Response[RecommendationsView]:
-        consistent = await reads.after(PROJECTION, position)
-        async with engine.connect() as connection:
-            found = await recommended_lots(
-                connection, organisation_id, _parents(), commands.clock.now(), limit
-            )
+        found, consistent = await read_model.query(
+            recommended_lots, organisation_id, _parents(), commands.clock.now(), limit
+        )
         body = RecommendationsView(
             standing=found.standing,
             formula=FORMULA,

@@ -14,7 +14,7 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.ocds_query import ReleaseAt, record_releases, release_page
 from sharedkernel.errors import InvalidValue
@@ -26,7 +26,8 @@ from sharedkernel.reference.ocds import (
     versioned_release,
 )
 from tradehall.api.access import PUBLIC, rule
-from tradehall.api.reads import PositionParam, ReadYourWrites, with_consistency
+from tradehall.api.marketplace.read_models import ReadModel, read_model
+from tradehall.api.reads import with_consistency
 from tradehall.clock import Clock
 from tradehall.services import Threads
 from tradehall.settings import Settings
@@ -84,9 +85,17 @@ def _package(settings: Settings, uri: str, published: datetime) -> dict[str, Any
     }
 
 
+async def _releases_of(connection: AsyncConnection, ocid: str) -> list[dict[str, Any]]:
+    """A process's releases; an ocid longer than any issued names none (not looked up)."""
+    if len(ocid) > _MAX_OCID:
+        return []
+    return await record_releases(connection, ocid)
+
+
 class OcdsController(Controller):
     path = "/api/v1/ocds"
     tags = ["open contracting (OCDS)"]
+    dependencies = {"read_model": read_model(PROJECTION)}
 
     @get(
         "/releases",
@@ -102,15 +111,14 @@ class OcdsController(Controller):
     )
     async def releases(
         self,
-        engine: NamedDependency[AsyncEngine],
-        reads: NamedDependency[ReadYourWrites],
         settings: NamedDependency[Settings],
         clock: NamedDependency[Clock],
         since: MomentParam = None,
         until: MomentParam = None,
         after: AfterParam = None,
         per_page: PerPageParam = 100,
-        position: PositionParam = None,
+        *,
+        read_model: NamedDependency[ReadModel],
     ) -> Response[dict[str, Any]]:
         try:
             start = plausible_moment("since", since) if since is not None else None
@@ -121,11 +129,9 @@ class OcdsController(Controller):
                 f"{error.field}: {error}",
                 extra=[{"key": error.field, "message": str(error), "source": "query"}],
             ) from None
-        consistent = await reads.after(PROJECTION, position)
-        async with engine.connect() as connection:
-            page = await release_page(
-                connection, since=start, until=end, after=cursor, limit=per_page
-            )
+        page, consistent = await read_model.query(
+            release_page, since=start, until=end, after=cursor, limit=per_page
+        )
         if not page.releases:
             # A release package holds at least one release (the schema's minItems); a page
             # from `links.next` is never empty.
@@ -156,19 +162,13 @@ class OcdsController(Controller):
     )
     async def record(
         self,
-        engine: NamedDependency[AsyncEngine],
-        reads: NamedDependency[ReadYourWrites],
         settings: NamedDependency[Settings],
         clock: NamedDependency[Clock],
         threads: NamedDependency[Threads],
         ocid: FromPath[str],
-        position: PositionParam = None,
+        read_model: NamedDependency[ReadModel],
     ) -> Response[dict[str, Any]]:
-        consistent = await reads.after(PROJECTION, position)
-        releases: list[dict[str, Any]] = []
-        if len(ocid) <= _MAX_OCID:
-            async with engine.connect() as connection:
-                releases = await record_releases(connection, ocid)
+        releases, consistent = await read_model.query(_releases_of, ocid)
         if not releases:
             raise NotFoundException(f"no published process {ocid}")
         uri = f"{settings.public_url}{self.path}/records/{ocid}"
