@@ -22,7 +22,7 @@ from projections.folding import (
     clear_tables,
     delete_rows,
     insert_rows,
-    load_rows,
+    load_touched,
     save_rows,
 )
 
@@ -90,9 +90,7 @@ class RowPerAggregate(Projection):
         relevant = [e for e in events if e.name == first or e.name in later]
         if not relevant:
             return
-        created = {e.originator_id for e in relevant if e.name == first}
-        earlier = {e.originator_id for e in relevant} - created
-        rows: dict[UUID, Row] = load_rows(connection, self.table, self.key, earlier)
+        rows, created = load_touched(connection, self.table, self.key, relevant, first)
         # Each child table's new rows, by aggregate; and the aggregates whose stored rows a
         # later event replaced (deleted before the new rows go in).
         children: dict[Table, dict[UUID, list[Row]]] = {}

@@ -74,6 +74,18 @@ class StoredParty(msgspec.Struct):
     share_percent: Share
 
 
+def share_rows(contract_id: UUID, parties: Sequence[StoredParty]) -> list[Row]:
+    """A signed contract's rows of a supplier shares table (contract_tables): each organisation
+    once (the domain's rule; another writer's duplicate would break the key), the first kept."""
+    shares: dict[UUID, int] = {}
+    for party in parties:
+        shares.setdefault(party.organisation_id, party.share_percent)
+    return [
+        {"contract_id": contract_id, "organisation_id": o, "share_percent": share}
+        for o, share in shares.items()
+    ]
+
+
 class StoredCommitment(msgspec.Struct):
     measure: MeasureName
     quantity: Whole
@@ -196,15 +208,9 @@ class ContractsProjection(Projection):
             "version": event.originator_version,
             "updated_at": signed.timestamp,
         }
-        # Each organisation and measure once (the domain's rule; another writer's duplicate
-        # would break the key): the first kept.
-        shares: dict[UUID, int] = {}
-        for party in signed.parties:
-            shares.setdefault(party.organisation_id, party.share_percent)
-        batch.parties.extend(
-            {"contract_id": contract_id, "organisation_id": o, "share_percent": share}
-            for o, share in shares.items()
-        )
+        # Each measure once (the domain's rule; another writer's duplicate would break the
+        # key): the first kept.
+        batch.parties.extend(share_rows(contract_id, signed.parties))
         for commitment in signed.commitments:
             key = (contract_id, commitment.measure)
             batch.measures.setdefault(

@@ -37,6 +37,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from projections.events import RecordedEvent
+
 Row = dict[str, Any]
 REPLACEMENT = "\ufffd"
 _NO_LIMIT = sys.maxsize
@@ -222,6 +224,20 @@ def load_rows(
     column = table.c[key]
     result = connection.execute(select(table).where(_bulk(connection).matching(column, ids)))
     return {row._mapping[key]: dict(row._mapping) for row in result}
+
+
+def load_touched(
+    connection: Connection,
+    table: Table,
+    key: str,
+    events: Sequence[RecordedEvent],
+    created_by: str,
+) -> tuple[dict[UUID, Row], set[UUID]]:
+    """The stored rows of the aggregates the batch's `events` touch, by key, and the aggregates
+    the batch makes (by a `created_by` event), whose rows are not read: they are new."""
+    created = {e.originator_id for e in events if e.name == created_by}
+    earlier = {e.originator_id for e in events} - created
+    return load_rows(connection, table, key, earlier), created
 
 
 def save_rows(

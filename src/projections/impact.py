@@ -32,6 +32,7 @@ from projections.contracts import (
     StoredDecision,
     StoredReport,
     StoredSigned,
+    share_rows,
 )
 from projections.events import RecordedEvent
 from projections.folding import Row, insert_rows, load_rows, save_rows, upsert_rows
@@ -203,13 +204,7 @@ class _Batch:
             "signed_at": signed.timestamp,
             "status": "active",
         }
-        shares: dict[UUID, int] = {}
-        for party in signed.parties:
-            shares.setdefault(party.organisation_id, party.share_percent)
-        self.parties.extend(
-            {"contract_id": contract_id, "organisation_id": o, "share_percent": s}
-            for o, s in shares.items()
-        )
+        self.parties.extend(share_rows(contract_id, signed.parties))
         measures: dict[str, int] = {}
         for commitment in signed.commitments:
             measures.setdefault(commitment.measure, commitment.quantity)

@@ -27,7 +27,7 @@ from projections.base import BesideOrganisations, RowPerAggregate
 from projections.codes import in_cpv, in_regions, replace_codes, stated_codes
 from projections.directory import LISTED_STATUSES
 from projections.events import RecordedEvent
-from projections.folding import Row, load_rows, save_rows
+from projections.folding import Row, load_touched, save_rows
 from projections.membership_status import STATUS_EVENTS, status_after
 from projections.pages import Page, page_rows
 from projections.tables import (
@@ -118,9 +118,7 @@ class ListingsProjection(BesideOrganisations):
         self.organisations = _Sellers()
 
     def apply_marketplace(self, connection: Connection, events: list[RecordedEvent]) -> None:
-        created = {e.originator_id for e in events if e.name == PUBLISHED}
-        earlier = {e.originator_id for e in events} - created
-        rows = load_rows(connection, service_listings, "listing_id", earlier)
+        rows, created = load_touched(connection, service_listings, "listing_id", events, PUBLISHED)
         # The codes of the listings whose details this batch set, as they end up.
         codes: dict[UUID, ListingDetails] = {}
         for event in events:

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from projections.base import Projection
 from projections.codes import in_cpv, in_regions, replace_codes, stated_codes
 from projections.events import RecordedEvent
-from projections.folding import Row, load_rows, save_rows
+from projections.folding import Row, load_touched, save_rows
 from projections.opportunity_tables import (
     outside_opportunities,
     outside_opportunity_cpv,
@@ -113,9 +113,8 @@ class OpportunitiesProjection(Projection):
         relevant = [e for e in events if e.name in (IMPORTED, MERGED)]
         if not relevant:
             return
-        created = {e.originator_id for e in relevant if e.name == IMPORTED}
-        earlier = {e.originator_id for e in relevant} - created
-        rows = load_rows(connection, outside_opportunities, "opportunity_id", earlier)
+        table = outside_opportunities
+        rows, created = load_touched(connection, table, "opportunity_id", relevant, IMPORTED)
         codes: dict[UUID, _Codes] = {}
         for event in relevant:
             opportunity_id, data = event.originator_id, event.data

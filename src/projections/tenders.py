@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from projections.base import BesideOrganisations, RowPerAggregate
 from projections.codes import in_cpv, in_regions, replace_codes, stated_codes
 from projections.events import RecordedEvent
-from projections.folding import Row, load_rows, replace_keyed_rows, save_rows
+from projections.folding import Row, load_touched, replace_keyed_rows, save_rows
 from projections.pages import Page, page_rows
 from projections.search_tables import TENDER_TEXT, tender_search_text
 from projections.tables import (
@@ -234,9 +234,7 @@ class TendersProjection(BesideOrganisations):
         self.organisations = _Buyers()
 
     def apply_marketplace(self, connection: Connection, events: list[RecordedEvent]) -> None:
-        created = {e.originator_id for e in events if e.name == DRAFTED}
-        earlier = {e.originator_id for e in events} - created
-        rows = load_rows(connection, tenders, "tender_id", earlier)
+        rows, created = load_touched(connection, tenders, "tender_id", events, DRAFTED)
         codes: dict[UUID, _Terms] = {}  # the codes of the tenders whose terms this batch set
         amendments: dict[tuple[UUID, int], Row] = {}
         documents: dict[tuple[UUID, str], Row] = {}
