@@ -43,6 +43,7 @@ from tradehall.api.access import PUBLIC, own_organisation_or_staff, rule, staff_
 from tradehall.api.commands import Commands
 from tradehall.api.downloads import CSV, csv_attachment
 from tradehall.api.marketplace.impact_cache import LedgerState, answers_of
+from tradehall.api.marketplace.read_models import ReadModel, read_model
 from tradehall.api.marketplace.schemas.impact import (
     Figure,
     Grouping,
@@ -51,7 +52,7 @@ from tradehall.api.marketplace.schemas.impact import (
     ImpactSummaryView,
     MemberImpactView,
 )
-from tradehall.api.reads import PositionParam, ReadYourWrites, with_consistency
+from tradehall.api.reads import with_consistency
 from tradehall.marketplace.impact.chart import quarterly_chart
 from tradehall.marketplace.impact.report import group_view, named_groups, rate_of, report_csv
 from tradehall.store.snapshots import one_snapshot
@@ -136,54 +137,6 @@ class _Ledger:
         return ledger(self.contracts, self.deliveries, self.rate, grouping, **window)
 
 
-async def _read(
-    engine: AsyncEngine,
-    commands: Commands,
-    marketplace: MarketplaceApp,
-    party: UUID | None = None,
-    *,
-    with_parties: bool = True,
-) -> _Ledger:
-    """The ledger's rows; `with_parties` False for the answers no consortium's split changes
-    (the association's, a buyer's, a period's)."""
-    tables = await commands.run(marketplace.proxy_tables)
-    async with engine.connect() as connection:
-        contracts = await ledger_contracts(
-            connection, london_date, party, with_parties=with_parties
-        )
-        ids = None if party is None else [c.contract_id for c in contracts]
-        deliveries = await ledger_deliveries(connection, london_date, ids)
-    return _Ledger(contracts, deliveries, rate_of(tables))
-
-
-async def _by_period(
-    engine: AsyncEngine,
-    commands: Commands,
-    marketplace: MarketplaceApp,
-    groupings: tuple[LedgerGrouping, ...],
-    since: date | None = None,
-    until: date | None = None,
-) -> dict[LedgerGrouping, dict[str, Totals]]:
-    """The association's, the years' or the quarters' totals, from the ledger summed by day (no
-    consortium is split in them); row by row only where those sums could differ (forged figures
-    past exact Decimals)."""
-    tables = await commands.run(marketplace.proxy_tables)
-    async with engine.connect() as connection:
-        # Its three statements at one moment: a contract signed between two of them is in all
-        # of the sums or in none.
-        at_once = await one_snapshot(connection)
-        rows = await period_rows(at_once, london_date, since=since, until=until)
-    window = {"since": since, "until": until}
-    found = await commands.run(period_ledgers, *rows, rate_of(tables), groupings, **window)
-    if found is not None:
-        return found
-    read = await _read(engine, commands, marketplace, with_parties=False)
-    totals: dict[LedgerGrouping, dict[str, Totals]] = await commands.run(
-        ledgers, read.contracts, read.deliveries, read.rate, groupings, **window
-    )
-    return totals
-
-
 async def _ledger_state(
     engine: AsyncEngine, commands: Commands, marketplace: MarketplaceApp, names: bool = False
 ) -> LedgerState:
@@ -205,18 +158,92 @@ async def _ledger_state(
     return LedgerState(changed or 0, version, named)
 
 
-async def _cached(
+@dataclass(frozen=True)
+class _Impact:
+    """What every impact answer is read from, as the `impact` dependency: the ledger's tables
+    (engine), the proxy values (marketplace), the worker threads (commands) and the answers
+    kept (the app's state). Only bundled (no I/O): each handler reads when it needs to."""
+
+    state: State
+    engine: AsyncEngine
+    commands: Commands
+    marketplace: MarketplaceApp
+
+    async def read(self, party: UUID | None = None, *, with_parties: bool = True) -> _Ledger:
+        """The ledger's rows; `with_parties` False for the answers no consortium's split
+        changes (the association's, a buyer's, a period's)."""
+        tables = await self.commands.run(self.marketplace.proxy_tables)
+        async with self.engine.connect() as connection:
+            contracts = await ledger_contracts(
+                connection, london_date, party, with_parties=with_parties
+            )
+            ids = None if party is None else [c.contract_id for c in contracts]
+            deliveries = await ledger_deliveries(connection, london_date, ids)
+        return _Ledger(contracts, deliveries, rate_of(tables))
+
+    async def by_period(
+        self,
+        groupings: tuple[LedgerGrouping, ...],
+        since: date | None = None,
+        until: date | None = None,
+    ) -> dict[LedgerGrouping, dict[str, Totals]]:
+        """The association's, the years' or the quarters' totals, from the ledger summed by day
+        (no consortium is split in them); row by row only where those sums could differ
+        (forged figures past exact Decimals)."""
+        tables = await self.commands.run(self.marketplace.proxy_tables)
+        async with self.engine.connect() as connection:
+            # Its three statements at one moment: a contract signed between two of them is in
+            # all of the sums or in none.
+            at_once = await one_snapshot(connection)
+            rows = await period_rows(at_once, london_date, since=since, until=until)
+        window = {"since": since, "until": until}
+        found = await self.commands.run(period_ledgers, *rows, rate_of(tables), groupings, **window)
+        if found is not None:
+            return found
+        read = await self.read(with_parties=False)
+        totals: dict[LedgerGrouping, dict[str, Totals]] = await self.commands.run(
+            ledgers, read.contracts, read.deliveries, read.rate, groupings, **window
+        )
+        return totals
+
+    async def cached(
+        self, key: Hashable, read: Callable[[], Awaitable[_Answer]], names: bool = False
+    ) -> _Answer:
+        """The answer under `key` as the ledger stands now, read by `read` only if not kept."""
+        at = await _ledger_state(self.engine, self.commands, self.marketplace, names)
+        return await answers_of(self.state).answer(key, at, read)
+
+    async def report(self, asked: _Asked) -> list[Any]:
+        """A staff report's groups, named where they are organisations."""
+        grouping = LedgerGrouping(asked.by)
+        if grouping in PERIODS:
+            by = await self.by_period((grouping,), asked.since, asked.until)
+            groups = by[grouping]
+        else:
+            read = await self.read(with_parties=asked.by == "member")
+            groups = await self.commands.run(
+                read.by, grouping, since=asked.since, until=asked.until
+            )
+        if asked.by in _NAMED:
+            async with self.engine.connect() as connection:
+                names = await names_of(connection, [UUID(key) for key in groups])
+            return await self.commands.run(named_groups, groups, names)
+        return [group_view(groups[key]) for key in sorted(groups)]
+
+
+def _impact(
     state: State,
-    engine: AsyncEngine,
-    commands: Commands,
-    marketplace: MarketplaceApp,
-    key: Hashable,
-    read: Callable[[], Awaitable[_Answer]],
-    names: bool = False,
-) -> _Answer:
-    """The answer under `key` as the ledger stands now, read by `read` only if not kept."""
-    at = await _ledger_state(engine, commands, marketplace, names)
-    return await answers_of(state).answer(key, at, read)
+    engine: NamedDependency[AsyncEngine],
+    commands: NamedDependency[Commands],
+    marketplace: NamedDependency[MarketplaceApp],
+) -> _Impact:
+    return _Impact(state, engine, commands, marketplace)
+
+
+_DEPENDENCIES = {
+    "impact": Provide(_impact, sync_to_thread=False),
+    "read_model": read_model(PROJECTION),
+}
 
 
 # The arithmetic, off the event loop (it reads every contract the request covers).
@@ -277,6 +304,7 @@ _REPORT_ASKED = {"asked": Provide(_report_asked, sync_to_thread=False)}
 class ImpactController(Controller):
     path = "/api/v1/impact"
     tags = ["impact"]
+    dependencies = _DEPENDENCIES
 
     @get(
         opt=rule(PUBLIC),
@@ -288,19 +316,13 @@ class ImpactController(Controller):
         ),
     )
     async def summary(
-        self,
-        state: State,
-        engine: NamedDependency[AsyncEngine],
-        reads: NamedDependency[ReadYourWrites],
-        commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
-        position: PositionParam = None,
+        self, impact: NamedDependency[_Impact], read_model: NamedDependency[ReadModel]
     ) -> Response[ImpactSummaryView]:
-        consistent = await reads.after(PROJECTION, position)
+        consistent = await read_model.consistent()
 
         async def read() -> bytes:
-            found = await _by_period(engine, commands, marketplace, _SUMMARY)
-            whole, years = await commands.run(_summary_totals, found)
+            found = await impact.by_period(_SUMMARY)
+            whole, years = await impact.commands.run(_summary_totals, found)
             body = ImpactSummaryView(
                 totals=whole,
                 years=years,
@@ -309,8 +331,7 @@ class ImpactController(Controller):
             )
             return encode_json(body)
 
-        key = ("summary", consistent)
-        answer = await _cached(state, engine, commands, marketplace, key, read)
+        answer = await impact.cached(("summary", consistent), read)
         return with_consistency(answer, consistent)
 
     @get(
@@ -327,18 +348,14 @@ class ImpactController(Controller):
     )
     async def report(
         self,
-        state: State,
-        engine: NamedDependency[AsyncEngine],
-        reads: NamedDependency[ReadYourWrites],
-        commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
+        impact: NamedDependency[_Impact],
         asked: NamedDependency[_Asked],
-        position: PositionParam = None,
+        read_model: NamedDependency[ReadModel],
     ) -> Response[ImpactReportView]:
-        consistent = await reads.after(PROJECTION, position)
+        consistent = await read_model.consistent()
 
         async def read() -> bytes:
-            groups = await _report(engine, commands, marketplace, asked)
+            groups = await impact.report(asked)
             body = ImpactReportView(
                 by=asked.by,
                 since=asked.since,
@@ -346,11 +363,10 @@ class ImpactController(Controller):
                 groups=groups,
                 consistent=consistent,
             )
-            return await commands.run(encode_json, body)
+            return await impact.commands.run(encode_json, body)
 
-        key = ("report", asked, consistent)
         named = asked.by in _NAMED
-        answer = await _cached(state, engine, commands, marketplace, key, read, named)
+        answer = await impact.cached(("report", asked, consistent), read, named)
         return with_consistency(answer, consistent)
 
     @get(
@@ -366,20 +382,14 @@ class ImpactController(Controller):
         ),
     )
     async def report_csv(
-        self,
-        state: State,
-        engine: NamedDependency[AsyncEngine],
-        commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
-        asked: NamedDependency[_Asked],
+        self, impact: NamedDependency[_Impact], asked: NamedDependency[_Asked]
     ) -> Response[str]:
         async def read() -> str:
-            groups = await _report(engine, commands, marketplace, asked)
-            return await commands.run(report_csv, groups)
+            groups = await impact.report(asked)
+            return await impact.commands.run(report_csv, groups)
 
-        key = ("report.csv", asked)
         named = asked.by in _NAMED
-        text = await _cached(state, engine, commands, marketplace, key, read, named)
+        text = await impact.cached(("report.csv", asked), read, named)
         return csv_attachment(text, f"impact-by-{asked.by}.csv")
 
     @get(
@@ -396,46 +406,26 @@ class ImpactController(Controller):
     )
     async def chart(
         self,
-        state: State,
-        engine: NamedDependency[AsyncEngine],
-        commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
+        impact: NamedDependency[_Impact],
         figure: FigureParam = "social_value",
         year: YearParam = None,
     ) -> Response[str]:
-        shown = year if year is not None else london_date(commands.clock.now()).year
+        shown = year if year is not None else london_date(impact.commands.clock.now()).year
 
         async def read() -> str:
             first, last = date(shown, 1, 1), date(shown + 1, 1, 1)
-            quarterly = (LedgerGrouping.QUARTER,)
-            found = await _by_period(engine, commands, marketplace, quarterly, first, last)
+            found = await impact.by_period((LedgerGrouping.QUARTER,), first, last)
             by_quarter = found[LedgerGrouping.QUARTER]
-            return await commands.run(quarterly_chart, figure, shown, by_quarter)
+            return await impact.commands.run(quarterly_chart, figure, shown, by_quarter)
 
-        svg = await _cached(state, engine, commands, marketplace, ("chart", figure, shown), read)
+        svg = await impact.cached(("chart", figure, shown), read)
         return Response(svg, media_type=SVG, headers=_SVG_HEADERS)
-
-
-async def _report(
-    engine: AsyncEngine, commands: Commands, marketplace: MarketplaceApp, asked: _Asked
-) -> list[Any]:
-    grouping = LedgerGrouping(asked.by)
-    if grouping in PERIODS:
-        by = await _by_period(engine, commands, marketplace, (grouping,), asked.since, asked.until)
-        groups = by[grouping]
-    else:
-        read = await _read(engine, commands, marketplace, with_parties=asked.by == "member")
-        groups = await commands.run(read.by, grouping, since=asked.since, until=asked.until)
-    if asked.by in _NAMED:
-        async with engine.connect() as connection:
-            names = await names_of(connection, [UUID(key) for key in groups])
-        return await commands.run(named_groups, groups, names)
-    return [group_view(groups[key]) for key in sorted(groups)]
 
 
 class MemberImpactController(Controller):
     path = "/api/v1/organisations/{organisation_id:uuid}/impact"
     tags = ["impact"]
+    dependencies = _DEPENDENCIES
 
     @get(
         opt=rule(own_organisation_or_staff()),
@@ -448,22 +438,21 @@ class MemberImpactController(Controller):
     )
     async def mine(
         self,
-        state: State,
-        engine: NamedDependency[AsyncEngine],
-        reads: NamedDependency[ReadYourWrites],
-        commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
+        impact: NamedDependency[_Impact],
         organisation_id: FromPath[UUID],
         since: DayParam = None,
         until: DayParam = None,
-        position: PositionParam = None,
+        *,
+        read_model: NamedDependency[ReadModel],
     ) -> Response[MemberImpactView]:
         start, end = _window(since, until)
-        consistent = await reads.after(PROJECTION, position)
+        consistent = await read_model.consistent()
 
         async def read() -> bytes:
-            ledger = await _read(engine, commands, marketplace, party=organisation_id)
-            whole, years = await commands.run(_member_totals, ledger, organisation_id, start, end)
+            ledger = await impact.read(party=organisation_id)
+            whole, years = await impact.commands.run(
+                _member_totals, ledger, organisation_id, start, end
+            )
             body = MemberImpactView(
                 organisation_id=str(organisation_id),
                 since=start,
@@ -475,7 +464,7 @@ class MemberImpactController(Controller):
             return encode_json(body)
 
         key = ("member", organisation_id, start, end, consistent)
-        answer = await _cached(state, engine, commands, marketplace, key, read)
+        answer = await impact.cached(key, read)
         return with_consistency(answer, consistent)
 
 
