@@ -213,9 +213,7 @@ class DuesController(Controller):
         summary="Record a payment received by bank transfer, cheque or cash (staff)",
     )
     async def payment(
-        self,
-        organisation: NamedDependency[OrganisationCommands],
-        data: JSONBody[ManualPayment],
+        self, organisation: NamedDependency[OrganisationCommands], data: JSONBody[ManualPayment]
     ) -> Response[CommandResult]:
         amount = money_of(data.amount, "amount")
         return await organisation.execute(
@@ -230,9 +228,7 @@ class DuesController(Controller):
 
     @post("/refunds", opt=rule(staff_only()), status_code=201, summary="Record a refund (staff)")
     async def refund(
-        self,
-        organisation: NamedDependency[OrganisationCommands],
-        data: JSONBody[Refund],
+        self, organisation: NamedDependency[OrganisationCommands], data: JSONBody[Refund]
     ) -> Response[CommandResult]:
         amount = money_of(data.amount, "amount")
         return await organisation.execute(
@@ -246,9 +242,7 @@ class DuesController(Controller):
 
     @post("/credit-notes", opt=rule(staff_only()), status_code=201, summary="Issue a credit note")
     async def credit_note(
-        self,
-        organisation: NamedDependency[OrganisationCommands],
-        data: JSONBody[CreditNote],
+        self, organisation: NamedDependency[OrganisationCommands], data: JSONBody[CreditNote]
     ) -> Response[CommandResult]:
         amount = money_of(data.amount, "amount")
         return await organisation.execute(

@@ -139,8 +139,7 @@ class MarkApplicationsController(Controller):
         summary="An application for the quality mark, with its computed criteria",
     )
     async def application(
-        self,
-        mark_application: NamedDependency[MarkApplicationCommands],
+        self, mark_application: NamedDependency[MarkApplicationCommands]
     ) -> Response[MarkApplicationView]:
         application = await mark_application.for_parties()
         return Response(application_view(application), headers={"ETag": etag(application.version)})
@@ -235,8 +234,7 @@ class MarkApplicationsController(Controller):
         summary="Submit: judged against the criteria in force today",
     )
     async def submit(
-        self,
-        mark_application: NamedDependency[MarkApplicationCommands],
+        self, mark_application: NamedDependency[MarkApplicationCommands]
     ) -> Response[CommandResult]:
         await mark_application.for_applicant()
         return await mark_application.execute(mark_application.marks.submit)
@@ -248,8 +246,7 @@ class MarkApplicationsController(Controller):
         summary="Withdraw the application before the decision",
     )
     async def withdraw(
-        self,
-        mark_application: NamedDependency[MarkApplicationCommands],
+        self, mark_application: NamedDependency[MarkApplicationCommands]
     ) -> Response[CommandResult]:
         await mark_application.for_applicant()
         return await mark_application.execute(mark_application.marks.withdraw_application)
@@ -314,9 +311,7 @@ class MarkApplicationsController(Controller):
         summary="Refer to the panel with a finding on every criterion (assessor)",
     )
     async def refer(
-        self,
-        mark_application: NamedDependency[MarkApplicationCommands],
-        data: JSONBody[Referral],
+        self, mark_application: NamedDependency[MarkApplicationCommands], data: JSONBody[Referral]
     ) -> Response[CommandResult]:
         await mark_application.for_parties()
         findings = {code: Finding(f.met, f.note) for code, f in data.findings.items()}
@@ -373,9 +368,7 @@ class MarkController(Controller):
 
     @post("/suspension", opt=rule(staff_only()), status_code=200, summary="Suspend the mark")
     async def suspend(
-        self,
-        organisation_mark: NamedDependency[MarkCommands],
-        data: JSONBody[MarkReason],
+        self, organisation_mark: NamedDependency[MarkCommands], data: JSONBody[MarkReason]
     ) -> Response[CommandResult]:
         return await organisation_mark.execute(organisation_mark.marks.suspend_mark, data.reason)
 
@@ -386,15 +379,12 @@ class MarkController(Controller):
         summary="Lift staff's suspension (a membership suspension lifts with good standing)",
     )
     async def reinstate(
-        self,
-        organisation_mark: NamedDependency[MarkCommands],
+        self, organisation_mark: NamedDependency[MarkCommands]
     ) -> Response[CommandResult]:
         return await organisation_mark.execute(organisation_mark.marks.reinstate_mark)
 
     @post("/revocation", opt=rule(staff_only()), status_code=200, summary="Revoke the mark")
     async def revoke(
-        self,
-        organisation_mark: NamedDependency[MarkCommands],
-        data: JSONBody[MarkReason],
+        self, organisation_mark: NamedDependency[MarkCommands], data: JSONBody[MarkReason]
     ) -> Response[CommandResult]:
         return await organisation_mark.execute(organisation_mark.marks.revoke_mark, data.reason)

@@ -64,9 +64,7 @@ class MembershipController(Controller):
         summary="Declare annual turnover for the next period (in the renewal window)",
     )
     async def declare_turnover(
-        self,
-        organisation: NamedDependency[OrganisationCommands],
-        data: JSONBody[DeclareTurnover],
+        self, organisation: NamedDependency[OrganisationCommands], data: JSONBody[DeclareTurnover]
     ) -> Response[CommandResult]:
         turnover = money_of(data.annual_turnover, "annual_turnover.amount_minor")
         return await organisation.execute(organisation.membership.declare_turnover, turnover)
@@ -78,9 +76,7 @@ class MembershipController(Controller):
         summary="Resign, at the end of the paid period (default) or now",
     )
     async def resign(
-        self,
-        organisation: NamedDependency[OrganisationCommands],
-        data: JSONBody[Resignation],
+        self, organisation: NamedDependency[OrganisationCommands], data: JSONBody[Resignation]
     ) -> Response[CommandResult]:
         at_period_end = data.effective == "period_end"
         return await organisation.execute(
@@ -89,9 +85,7 @@ class MembershipController(Controller):
 
     @post("/suspension", opt=rule(staff_only()), status_code=200, summary="Suspend (staff)")
     async def suspend(
-        self,
-        organisation: NamedDependency[OrganisationCommands],
-        data: JSONBody[WithReason],
+        self, organisation: NamedDependency[OrganisationCommands], data: JSONBody[WithReason]
     ) -> Response[CommandResult]:
         return await organisation.execute(organisation.membership.suspend, data.reason)
 
@@ -103,9 +97,7 @@ class MembershipController(Controller):
 
     @post("/expulsion", opt=rule(staff_only()), status_code=200, summary="Expel (staff)")
     async def expel(
-        self,
-        organisation: NamedDependency[OrganisationCommands],
-        data: JSONBody[WithReason],
+        self, organisation: NamedDependency[OrganisationCommands], data: JSONBody[WithReason]
     ) -> Response[CommandResult]:
         return await organisation.execute(organisation.membership.expel, data.reason)
 

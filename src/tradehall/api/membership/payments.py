@@ -230,9 +230,7 @@ class StripeWebhookController(Controller):
         summary="Card subscription changes (cancel, reprice) that failed or still wait (staff)",
     )
     async def card_subscription_commands(
-        self,
-        engine: NamedDependency[AsyncEngine],
-        stripe: NamedDependency[StripeGateway | None],
+        self, engine: NamedDependency[AsyncEngine], stripe: NamedDependency[StripeGateway | None]
     ) -> CardSubscriptionCommands:
         rows = await unfinished_commands(engine)
         return CardSubscriptionCommands(
