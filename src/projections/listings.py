@@ -29,7 +29,7 @@ from projections.directory import LISTED_STATUSES
 from projections.events import RecordedEvent
 from projections.folding import Row, load_touched, save_rows
 from projections.membership_status import STATUS_EVENTS, status_after
-from projections.pages import Page, page_rows
+from projections.pages import Page, equal_where_given, page_rows
 from projections.tables import (
     listing_sellers,
     service_listing_cpv,
@@ -215,11 +215,13 @@ async def public_listings(
     offset: int,
 ) -> ListingsPage:
     """Shown listings, by title; a region or CPV filter matches up and down its hierarchy."""
-    conditions: list[Any] = [_SHOWN]
-    if price_basis is not None:
-        conditions.append(service_listings.c.price_basis == price_basis)
-    if organisation_id is not None:
-        conditions.append(service_listings.c.organisation_id == organisation_id)
+    conditions: list[Any] = [
+        _SHOWN,
+        *equal_where_given(
+            (service_listings.c.price_basis, price_basis),
+            (service_listings.c.organisation_id, organisation_id),
+        ),
+    ]
     key = service_listings.c.listing_id
     if region is not None:
         conditions.append(in_regions(service_listing_regions, key, region, region_parents))

@@ -21,6 +21,11 @@ class Page(Generic[Entry]):
     total: int
 
 
+def equal_where_given(*filters: tuple[ColumnElement[Any], object]) -> list[ColumnElement[bool]]:
+    """A read's optional filters: `column == value` for each (column, value) given (not None)."""
+    return [column == value for column, value in filters if value is not None]
+
+
 async def page_rows(
     connection: AsyncConnection,
     query: Select[Any],

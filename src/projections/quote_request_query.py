@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.codes import in_cpv, in_regions, stated_codes
-from projections.pages import Page, page_rows
+from projections.pages import Page, equal_where_given, page_rows
 from projections.quote_request_tables import (
     quote_request_cpv,
     quote_request_invitations,
@@ -117,11 +117,12 @@ async def quote_requests_for(
     """The requests `viewer` may see, by deadline (soonest first); a CPV or region filter
     matches up and down its hierarchy, and a request naming no region (work anywhere) is found
     from every region, as on the tender board."""
-    conditions: list[Any] = [visible_to(viewer)]
-    if status is not None:
-        conditions.append(quote_requests.c.status == status)
-    if requester_id is not None:
-        conditions.append(quote_requests.c.requester_id == requester_id)
+    conditions: list[Any] = [
+        visible_to(viewer),
+        *equal_where_given(
+            (quote_requests.c.status, status), (quote_requests.c.requester_id, requester_id)
+        ),
+    ]
     key = quote_requests.c.request_id
     if region is not None:
         names_regions = exists().where(quote_request_regions.c.request_id == key)

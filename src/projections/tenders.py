@@ -38,7 +38,7 @@ from projections.base import BesideOrganisations, RowPerAggregate
 from projections.codes import in_cpv, in_regions, replace_codes, stated_codes
 from projections.events import RecordedEvent
 from projections.folding import Row, load_touched, replace_keyed_rows, save_rows
-from projections.pages import Page, page_rows
+from projections.pages import Page, equal_where_given, page_rows
 from projections.search_tables import TENDER_TEXT, tender_search_text
 from projections.tables import (
     tender_amendments,
@@ -503,10 +503,7 @@ async def tender_board(
     conditions: list[Any] = [_PUBLISHED]
     if terms is not None:
         conditions.append(matches(connection.dialect, TENDER_TEXT, terms))
-    if status is not None:
-        conditions.append(tenders.c.status == status)
-    if buyer_id is not None:
-        conditions.append(tenders.c.buyer_id == buyer_id)
+    conditions += equal_where_given((tenders.c.status, status), (tenders.c.buyer_id, buyer_id))
     if value_min is not None:
         conditions.append(tenders.c.value_minor >= value_min)
     if value_max is not None:
