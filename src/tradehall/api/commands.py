@@ -114,7 +114,10 @@ class Commands:
     command's context (caller, request id, the clock's time), `If-Match`, the worker threads
     the synchronous Applications run in, and the response. A command route is then one line:
 
-        return await commands.execute(LOG, membership.admit, organisation_id)
+        return await commands.execute(LOG, marketplace.activate_tender, tender_id)
+
+    (A route on the one aggregate its path names may take a bundle of this, its Application and
+    the id instead: an `AggregateCommands`.)
     """
 
     request: Request[Any, Any, Any]
