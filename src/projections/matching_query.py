@@ -860,27 +860,17 @@ def _recommendation(row: Any, member: _Member, parents: Mapping[str, str | None]
         divisions={d: f for d, f in member.divisions.items() if d in lot_divisions},
     )
     parts_of = facts.parts(row, row.value_minor, row.currency)
-    if row.buyer_id != OUTSIDE_BUYER:
-        return Recommendation(
-            source=SOURCE,
-            tender_id=row.tender_id,
-            lot_id=row.lot_id,
-            tender_title=row.tender_title,
-            lot_title=row.lot_title,
-            buyer_id=row.buyer_id,
-            buyer_name=row.buyer_name,
-            deadline=row.deadline,
-            score=int(row.total),
-            parts=parts_of,
-        )
+    outside = row.buyer_id == OUTSIDE_BUYER
+    # An outside opportunity is shown as its own row says; the notice's link, ocid and VCSE
+    # flag are its own (NULL for a tender of ours: the statement joins no opportunity to it).
     return Recommendation(
-        source=row.source,
+        source=row.source if outside else SOURCE,
         tender_id=row.tender_id,
         lot_id=row.lot_id,
-        tender_title=row.outside_title,
-        lot_title=row.outside_title,
-        buyer_id=None,
-        buyer_name=row.outside_buyer_name,
+        tender_title=row.outside_title if outside else row.tender_title,
+        lot_title=row.outside_title if outside else row.lot_title,
+        buyer_id=None if outside else row.buyer_id,
+        buyer_name=row.outside_buyer_name if outside else row.buyer_name,
         deadline=row.deadline,
         score=int(row.total),
         parts=parts_of,
