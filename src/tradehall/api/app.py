@@ -14,7 +14,6 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi.config import OpenAPIConfig
-from litestar.routes import HTTPRoute
 from litestar.security.jwt import JWTAuth, Token
 
 from tradehall.api.access import PUBLIC, access_guard, declared_access, is_declared, rule
@@ -28,6 +27,7 @@ from tradehall.api.operations import OperationsController
 from tradehall.api.problems import EXCEPTION_HANDLERS, document_problems
 from tradehall.api.reads import ReadYourWrites
 from tradehall.api.request_policy import allow_uploads, request_policy_guard
+from tradehall.api.routes import http_handlers
 from tradehall.clock import Clock
 from tradehall.context import ContextDeclaration, event_logs, followed_logs
 from tradehall.identity.parts import Identity
@@ -113,29 +113,23 @@ def dependencies_of(contexts: Sequence[ContextDeclaration]) -> dict[str, Provide
 
 def undeclared_routes(app: Litestar) -> list[str]:
     """Routes that declare no access rule."""
-    missing = []
-    for route in app.routes:
-        if not isinstance(route, HTTPRoute):
-            continue
-        for handler in route.route_handlers:
-            if not is_declared(handler):
-                missing.append(f"{route.path} {sorted(getattr(handler, 'http_methods', []))}")
-    return missing
+    return [
+        f"{route.path} {sorted(handler.http_methods)}"
+        for route, handler in http_handlers(app)
+        if not is_declared(handler)
+    ]
 
 
 def _document_problems(app: Litestar) -> None:
-    for route in app.routes:
-        if not isinstance(route, HTTPRoute):
-            continue
-        for handler in route.route_handlers:
-            access = declared_access(handler)
-            if access is None:
-                continue  # Litestar's own OPTIONS handlers
-            statuses = [400, 404, 409, 413, 415, 422, 500, 503]
-            if not access.public:
-                statuses += [401, 403]
-            document_problems(handler, statuses)
-            document_operation(handler, access)
+    for _, handler in http_handlers(app):
+        access = declared_access(handler)
+        if access is None:
+            continue  # Litestar's own OPTIONS handlers
+        statuses = [400, 404, 409, 413, 415, 422, 500, 503]
+        if not access.public:
+            statuses += [401, 403]
+        document_problems(handler, statuses)
+        document_operation(handler, access)
 
 
 @dataclass(frozen=True)

@@ -29,14 +29,13 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.handlers.base import BaseRouteHandler
-from litestar.handlers.http_handlers import HTTPRouteHandler
-from litestar.routes import HTTPRoute
 from litestar.status_codes import (
     HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     HTTP_415_UNSUPPORTED_MEDIA_TYPE,
 )
 
 from sharedkernel.text import TextRejected, clean_text
+from tradehall.api.routes import http_handlers
 
 RAW_BODY = "raw_body"
 UPLOAD_BODY = "upload_body"
@@ -197,14 +196,11 @@ def allow_uploads(app: Litestar, max_bytes: int) -> None:
     `request_max_body_size` as the body streams: an announced larger Content-Length is refused
     before anything is read). Such a route must read its body as a stream: a `data` parameter
     would have Litestar buffer and parse it."""
-    for route in app.routes:
-        if not isinstance(route, HTTPRoute):
+    for route, handler in http_handlers(app):
+        if not handler.opt.get(UPLOAD_BODY):
             continue
-        for handler in route.route_handlers:
-            if not isinstance(handler, HTTPRouteHandler) or not handler.opt.get(UPLOAD_BODY):
-                continue
-            if "data" in handler.parsed_fn_signature.parameters:
-                raise ImproperlyConfiguredException(
-                    f"{route.path}: an {UPLOAD_BODY} route streams its body; it takes no `data`"
-                )
-            handler.request_max_body_size = max_bytes
+        if "data" in handler.parsed_fn_signature.parameters:
+            raise ImproperlyConfiguredException(
+                f"{route.path}: an {UPLOAD_BODY} route streams its body; it takes no `data`"
+            )
+        handler.request_max_body_size = max_bytes
