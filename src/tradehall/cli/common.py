@@ -26,6 +26,11 @@ class Declared:
     contexts: Sequence[ContextDeclaration]
 
 
+def import_group() -> click.Group:
+    """A context's `tradehall import` group: `cli_for` merges every context's into one."""
+    return click.Group("import", help="Bring data over from other systems.")
+
+
 def _contexts() -> Sequence[ContextDeclaration]:
     """The contexts of the running command line; every declared one outside a command."""
     click_context = click.get_current_context(silent=True)

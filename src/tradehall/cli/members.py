@@ -7,12 +7,11 @@ from typing import Any
 
 import click
 
+from tradehall.cli import common
 from tradehall.cli.common import _settings, _with_services
 
-
-@click.group("import")
-def import_group() -> None:
-    """Bring data over from other systems."""
+# This context's commands of `tradehall import`.
+import_group = common.import_group()
 
 
 @import_group.command("members")

@@ -8,13 +8,12 @@ from typing import Any
 
 import click
 
+from tradehall.cli import common
 from tradehall.cli.common import _settings, _with_services
 from tradehall.marketplace.outside.packages import MAX_FILE_BYTES
 
-
-@click.group("import")
-def import_group() -> None:
-    """Bring data over from other systems."""
+# This context's commands of `tradehall import`.
+import_group = common.import_group()
 
 
 @import_group.command("ocds")
