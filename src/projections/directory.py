@@ -92,6 +92,18 @@ class DirectoryEntry:
 _ENTRY_COLUMNS = ("organisation_id", "name", "legal_form", "social_purpose", "admitted_at")
 
 
+def directory_entry(row: Any) -> DirectoryEntry:
+    """A member's entry from a row of the directory's or the search's read: the entry's
+    columns, its codes gathered as `region` and `cpv_code`, and its mark's status and number."""
+    return DirectoryEntry(
+        **{name: row._mapping[name] for name in _ENTRY_COLUMNS},
+        regions=codes_of(row.region),
+        cpv_codes=codes_of(row.cpv_code),
+        mark_status=row.mark_status,
+        certificate_number=row.certificate_number,
+    )
+
+
 DirectoryPage = Page[DirectoryEntry]
 
 
@@ -163,16 +175,7 @@ async def directory_page(
     else:
         total = 0
     return DirectoryPage(
-        entries=[
-            DirectoryEntry(
-                **{name: row._mapping[name] for name in _ENTRY_COLUMNS},
-                regions=codes_of(row.region),
-                cpv_codes=codes_of(row.cpv_code),
-                mark_status=row.mark_status,
-                certificate_number=row.certificate_number,
-            )
-            for row in rows
-        ],
+        entries=[directory_entry(row) for row in rows],
         total=int(total),
     )
 

@@ -61,7 +61,7 @@ from projections.directory import (
     LISTED_STATUSES,
     PROFILE_UPDATED,
     DirectoryEntry,
-    codes_of,
+    directory_entry,
     gathered,
 )
 from projections.events import RecordedEvent
@@ -428,7 +428,7 @@ async def search_directory(
     rows = (await connection.execute(_searched(connection, found, after, limit, ranked))).all()
     page = [row for row in rows if row.kind == _PAGE]
     more, page = len(page) > limit, page[:limit]
-    hits = [SearchHit(_entry(row), row.rank if ranked else None) for row in page]
+    hits = [SearchHit(directory_entry(row), row.rank if ranked else None) for row in page]
     last_row = page[-1] if more and page else None
     cursor = (
         Cursor(rank=last_row.rank if ranked else None, name=last_row.name,
@@ -519,20 +519,6 @@ def _searched(
         .group_by(division),
     )  # fmt: skip
     return statement.order_by(statement.selected_columns.seq)
-
-
-def _entry(row: Any) -> DirectoryEntry:
-    return DirectoryEntry(
-        organisation_id=row.organisation_id,
-        name=row.name,
-        legal_form=row.legal_form,
-        social_purpose=row.social_purpose,
-        regions=codes_of(row.region),
-        cpv_codes=codes_of(row.cpv_code),
-        admitted_at=row.admitted_at,
-        mark_status=row.mark_status,
-        certificate_number=row.certificate_number,
-    )
 
 
 def _facets(rows: Sequence[Any]) -> tuple[Facets, int]:
