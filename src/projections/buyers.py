@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from projections.base import Projection
 from projections.events import RecordedEvent, payload_uuid
 from projections.folding import Row, load_rows, upsert_rows
-from projections.pages import Page, page_rows
+from projections.pages import Page, entry_of, page_rows
 from projections.tables import marketplace_buyers
 
 _log = logging.getLogger("tradehall.projections")
@@ -168,13 +168,7 @@ async def buyers_page(
         connection, query, table, and_(*conditions), order, limit, offset
     )
     entries = [
-        BuyerEntry(
-            organisation_id=row.organisation_id,
-            name=row.name,
-            kind=row.kind,
-            verified=row.verified,
-            verified_at=row.verified_at if row.verified else None,
-        )
+        entry_of(BuyerEntry, row, verified_at=row.verified_at if row.verified else None)
         for row in result
     ]
     return BuyersPage(entries=entries, total=total)

@@ -83,6 +83,7 @@ from projections.matching_tables import (
     match_tender_regions,
 )
 from projections.opportunity_tables import outside_opportunities
+from projections.pages import entry_of
 from projections.tables import quality_marks
 
 VALID_MARK = "valid"
@@ -272,20 +273,7 @@ async def lot_of(connection: AsyncConnection, tender_id: UUID, lot_id: str) -> L
             .order_by(match_tender_regions.c.region)
         )
     ).scalars()
-    return Lot(
-        tender_id=row.tender_id,
-        lot_id=row.lot_id,
-        buyer_id=row.buyer_id,
-        tender_title=row.tender_title,
-        lot_title=row.lot_title,
-        status=row.status,
-        deadline=row.deadline,
-        value_minor=row.value_minor,
-        currency=row.currency,
-        quality_mark_required=row.quality_mark_required,
-        cpv_codes=_codes(row.cpv_codes),
-        regions=list(regions),
-    )
+    return entry_of(Lot, row, cpv_codes=_codes(row.cpv_codes), regions=list(regions))
 
 
 # Each part's raw figure, as every input's rows name them.

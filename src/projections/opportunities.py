@@ -30,7 +30,7 @@ from projections.opportunity_tables import (
     outside_opportunity_cpv,
     outside_opportunity_regions,
 )
-from projections.pages import Page, page_rows
+from projections.pages import Page, entry_of, page_rows
 
 _log = logging.getLogger("tradehall.projections")
 
@@ -264,25 +264,12 @@ async def _entries(connection: AsyncConnection, rows: Sequence[Any]) -> list[Opp
         connection, "opportunity_id", outside_opportunity_cpv, outside_opportunity_regions, ids
     )
     return [
-        OpportunityEntry(
-            opportunity_id=row.opportunity_id,
-            ocid=row.ocid,
-            source=row.source,
-            title=row.title,
-            description=row.description,
-            buyer_name=row.buyer_name,
-            status=row.status,
-            deadline=row.deadline,
-            amount=row.amount,
-            currency=row.currency,
-            vcse=row.vcse,
-            url=row.url,
+        entry_of(
+            OpportunityEntry,
+            row,
             cpv_codes=cpv.get(row.opportunity_id, []),
             regions=regions.get(row.opportunity_id, []),
             unresolved_regions=json.loads(row.unresolved_regions),
-            releases=row.releases,
-            version=row.version,
-            updated_at=row.updated_at,
         )
         for row in rows
     ]

@@ -4,13 +4,18 @@ way they read a page."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, FromClause, Row, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 Entry = TypeVar("Entry")
+# A read's entry: a dataclass, most of whose fields are a row's columns of the same names.
+Built = TypeVar("Built", bound="DataclassInstance")
 
 
 @dataclass(frozen=True)
@@ -19,6 +24,14 @@ class Page(Generic[Entry]):
 
     entries: list[Entry]
     total: int
+
+
+def entry_of(entry: type[Built], row: Any, **given: Any) -> Built:
+    """An `entry` from a row: the `given` fields, and each other field from the row's column of
+    the same name (a field with a default may have none)."""
+    columns = row._mapping
+    found = {f.name: columns[f.name] for f in fields(entry) if f.name in columns}
+    return entry(**(found | given))
 
 
 def equal_where_given(*filters: tuple[ColumnElement[Any], object]) -> list[ColumnElement[bool]]:

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.codes import in_cpv, in_regions, stated_codes
-from projections.pages import Page, equal_where_given, page_rows
+from projections.pages import Page, entry_of, equal_where_given, page_rows
 from projections.quote_request_tables import (
     quote_request_cpv,
     quote_request_invitations,
@@ -202,26 +202,13 @@ def _entry(
             row.contract_id,
         )
     )
-    return QuoteRequestEntry(
-        request_id=row.request_id,
-        requester_id=row.requester_id,
+    return entry_of(
+        QuoteRequestEntry,
+        row,
         requester_name=row.name or None,
-        title=row.title,
-        description=row.description,
         cpv_codes=cpv,
         regions=regions,
         budget=budget,
-        deadline=row.deadline,
-        period_start=row.period_start,
-        period_end=row.period_end,
-        audience=row.audience,
-        status=row.status,
-        quotes_count=row.quotes_count,
-        declined_count=row.declined_count,
         accepted=accepted,
-        reason=row.reason,
-        version=row.version,
-        posted_at=row.posted_at,
-        updated_at=row.updated_at,
         invited=invited,
     )

@@ -38,7 +38,7 @@ from projections.base import BesideOrganisations, RowPerAggregate
 from projections.codes import in_cpv, in_regions, replace_codes, stated_codes
 from projections.events import RecordedEvent
 from projections.folding import Row, load_touched, replace_keyed_rows, save_rows
-from projections.pages import Page, equal_where_given, page_rows
+from projections.pages import Page, entry_of, equal_where_given, page_rows
 from projections.search_tables import TENDER_TEXT, tender_search_text
 from projections.tables import (
     tender_amendments,
@@ -561,14 +561,7 @@ async def tender_detail(connection: AsyncConnection, tender_id: UUID) -> TenderD
         )
     ]
     documents = [
-        TenderDocumentEntry(
-            sha256=d.sha256,
-            kind=d.kind,
-            filename=d.filename,
-            content_type=d.content_type,
-            size=d.size,
-            added_at=d.added_at,
-        )
+        entry_of(TenderDocumentEntry, d)
         for d in await connection.execute(
             select(tender_documents)
             .where(tender_documents.c.tender_id == tender_id)
