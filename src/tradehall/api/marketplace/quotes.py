@@ -12,12 +12,13 @@ exist; a quote command answers no read-your-writes position (nothing follows the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 from litestar import Controller, Response, get, post, put
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -157,20 +158,40 @@ async def _requested_by_caller(
     return request
 
 
-async def _quoting(
-    commands: Commands,
-    marketplace: MarketplaceApp,
-    membership: MembershipApp,
-    marks: MarksApp,
-    request_id: UUID,
-    organisation_id: UUID,
-) -> tuple[RequestForQuote, SupplierFacts]:
+@dataclass(frozen=True)
+class _Quoter:
+    """A supplier's quote route, as the `quoter` dependency: the organisation and the request
+    its path names, and the applications that decide on a quote. Only bundled (no I/O): the
+    handler looks the request up, and checks it is open to the organisation, in its body."""
+
+    organisation_id: UUID
+    request_id: UUID
+    marketplace: MarketplaceApp
+    bids: BidsApp
+    membership: MembershipApp
+    marks: MarksApp
+
+
+def _quoter(
+    organisation_id: FromPath[UUID],
+    request_id: FromPath[UUID],
+    marketplace: NamedDependency[MarketplaceApp],
+    bids: NamedDependency[BidsApp],
+    membership: NamedDependency[MembershipApp],
+    marks: NamedDependency[MarksApp],
+) -> _Quoter:
+    return _Quoter(organisation_id, request_id, marketplace, bids, membership, marks)
+
+
+async def _quoting(commands: Commands, quoter: _Quoter) -> tuple[RequestForQuote, SupplierFacts]:
     """The request, if open to the organisation (else 404), and what membership says of it:
     what a quote or decline is decided on."""
-    request = await _load(commands, marketplace, request_id)
-    if not _open_to(request, organisation_id):
-        raise _no_request(request_id)
-    supplier = await commands.run(supplier_facts, membership, marks, organisation_id)
+    request = await _load(commands, quoter.marketplace, quoter.request_id)
+    if not _open_to(request, quoter.organisation_id):
+        raise _no_request(quoter.request_id)
+    supplier = await commands.run(
+        supplier_facts, quoter.membership, quoter.marks, quoter.organisation_id
+    )
     return request, supplier
 
 
@@ -551,6 +572,7 @@ def _sealed_result(saved: Saved) -> Response[CommandResult]:
 class QuotesController(Controller):
     path = "/api/v1"
     tags = ["requests for quote"]
+    dependencies = {"quoter": Provide(_quoter, sync_to_thread=False)}
 
     @put(
         QUOTE,
@@ -568,21 +590,14 @@ class QuotesController(Controller):
     async def quote(
         self,
         commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
-        bids: NamedDependency[BidsApp],
-        membership: NamedDependency[MembershipApp],
-        marks: NamedDependency[MarksApp],
         sealing: NamedDependency[SealingKeys],
-        organisation_id: FromPath[UUID],
-        request_id: FromPath[UUID],
+        quoter: NamedDependency[_Quoter],
         data: JSONBody[QuoteBody],
     ) -> Response[CommandResult]:
-        request, supplier = await _quoting(
-            commands, marketplace, membership, marks, request_id, organisation_id
-        )
+        request, supplier = await _quoting(commands, quoter)
         price = Money.of(data.price_minor, data.currency, field="price_minor")
         saved = await commands.save(
-            bids.submit_quote,
+            quoter.bids.submit_quote,
             request,
             supplier,
             price,
@@ -597,19 +612,15 @@ class QuotesController(Controller):
         summary="Your organisation's quote for a request (`ETag`)",
     )
     async def own(
-        self,
-        commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
-        bids: NamedDependency[BidsApp],
-        organisation_id: FromPath[UUID],
-        request_id: FromPath[UUID],
+        self, commands: NamedDependency[Commands], quoter: NamedDependency[_Quoter]
     ) -> Response[QuoteView]:
+        request_id = quoter.request_id
         # The request first: a quote's id is keyed by the request's sealing key, which reading
         # must never make (an id naming no request would leave a key the clock visits for ever).
-        if not await commands.run(_posted, marketplace, request_id):
+        if not await commands.run(_posted, quoter.marketplace, request_id):
             raise _no_quote(request_id)
         try:
-            quote = await commands.run(bids.quote_of, request_id, organisation_id)
+            quote = await commands.run(quoter.bids.quote_of, request_id, quoter.organisation_id)
         except NotFound:
             raise _no_quote(request_id) from None
         return Response(
@@ -627,18 +638,11 @@ class QuotesController(Controller):
     async def decline(
         self,
         commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
-        bids: NamedDependency[BidsApp],
-        membership: NamedDependency[MembershipApp],
-        marks: NamedDependency[MarksApp],
-        organisation_id: FromPath[UUID],
-        request_id: FromPath[UUID],
+        quoter: NamedDependency[_Quoter],
         data: JSONBody[DeclineBody],
     ) -> Response[CommandResult]:
-        request, supplier = await _quoting(
-            commands, marketplace, membership, marks, request_id, organisation_id
-        )
-        saved = await commands.save(bids.decline_quote, request, supplier, data.reason)
+        request, supplier = await _quoting(commands, quoter)
+        saved = await commands.save(quoter.bids.decline_quote, request, supplier, data.reason)
         return _sealed_result(saved)
 
     @get(
