@@ -161,6 +161,11 @@ class BidAtHand:
     organisation_id: UUID
     tender: Tender
 
+    @property
+    def address(self) -> tuple[Tender, UUID, UUID]:
+        """What every bid command takes first: the tender, the bid's id, who acts on it."""
+        return self.tender, self.bid.id, self.organisation_id
+
 
 async def _bid_at_hand(
     commands: NamedDependency[Commands],
@@ -334,9 +339,7 @@ class BidController(Controller):
         content = parse_content(
             tender.terms, bid.currency, data.price_minor, data.answers, commitments
         )
-        return await commands.execute(
-            LOG, bids.change_content, tender, at_hand.bid.id, at_hand.organisation_id, content
-        )
+        return await commands.execute(LOG, bids.change_content, *at_hand.address, content)
 
     @post(
         "/bids/{bid_id:uuid}/documents",
@@ -374,9 +377,7 @@ class BidController(Controller):
             safe_filename(name),
         )
         try:
-            saved = await commands.record(
-                bids.attach_document, tender, at_hand.bid.id, at_hand.organisation_id, document
-            )
+            saved = await commands.record(bids.attach_document, *at_hand.address, document)
         except Exception:
             await commands.run(bid_files.delete, destination.name)
             raise
@@ -431,14 +432,7 @@ class BidController(Controller):
         lead = await commands.run(membership.get_organisation, bid.lead_id)
         told = invitations(sealing, tender, lead.name, settings.public_url)
         return await commands.execute(
-            LOG,
-            bids.form_consortium,
-            tender,
-            at_hand.bid.id,
-            at_hand.organisation_id,
-            shares,
-            facts,
-            told,
+            LOG, bids.form_consortium, *at_hand.address, shares, facts, told
         )
 
     @post(
@@ -456,11 +450,7 @@ class BidController(Controller):
         data: JSONBody[AcceptanceBody],
     ) -> Response[CommandResult]:
         saved = await commands.record(
-            bids.accept_partnership,
-            at_hand.tender,
-            at_hand.bid.id,
-            at_hand.organisation_id,
-            data.consortium_round,
+            bids.accept_partnership, *at_hand.address, data.consortium_round
         )
         return command_response(saved, LOG)
 
@@ -486,14 +476,7 @@ class BidController(Controller):
     ) -> Response[ReceiptCommandResult]:
         bid, tender = at_hand.bid, at_hand.tender
         lead = await commands.run(supplier_facts, membership, marks, bid.lead_id)
-        saved = await commands.save(
-            bids.submit,
-            tender,
-            at_hand.bid.id,
-            at_hand.organisation_id,
-            lead,
-            receipts(sealing, tender),
-        )
+        saved = await commands.save(bids.submit, *at_hand.address, lead, receipts(sealing, tender))
         # The receipt of this submission: the bid as it saved it, whatever was done since.
         submitted = await commands.run(
             bids.bid_for, at_hand.bid.id, at_hand.organisation_id, saved.version
@@ -523,9 +506,7 @@ class BidController(Controller):
         bids: NamedDependency[BidsApp],
         at_hand: NamedDependency[BidAtHand],
     ) -> Response[CommandResult]:
-        return await commands.execute(
-            LOG, bids.withdraw, at_hand.tender, at_hand.bid.id, at_hand.organisation_id
-        )
+        return await commands.execute(LOG, bids.withdraw, *at_hand.address)
 
 
 async def _sealed_file(
