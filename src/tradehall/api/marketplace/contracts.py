@@ -11,11 +11,14 @@ take no organisation, so the buyer's own is checked here, as tenders check their
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from uuid import UUID
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, JSONBody
 
 from marketplace.application import MarketplaceApp
@@ -205,6 +208,29 @@ def contract_signed(saved: Saved) -> Response[CommandResult]:
     return response
 
 
+def _ending(
+    name: str, action: str, summary: str, command: Callable[..., Saved]
+) -> HTTPRouteHandler:
+    """The route of a buyer's command that ends its active contract with only a reason
+    (complete, terminate): `POST /contracts/{id}/<action>`, the same but for the command.
+    `name` is the handler's, which the operation id is made of."""
+
+    async def handler(
+        self: Controller,
+        commands: NamedDependency[Commands],
+        marketplace: NamedDependency[MarketplaceApp],
+        contract_id: FromPath[UUID],
+        data: JSONBody[ContractReasonBody],
+    ) -> Response[CommandResult]:
+        await _as_buyer(commands, marketplace, contract_id)
+        return await commands.execute(LOG, partial(command, marketplace), contract_id, data.reason)
+
+    handler.__name__ = handler.__qualname__ = name
+    return post(f"{CONTRACT}/{action}", opt=rule(CONTRACT_BUYER), status_code=200, summary=summary)(
+        handler
+    )
+
+
 class ContractsController(Controller):
     path = "/api/v1"
     tags = ["contracts"]
@@ -287,37 +313,18 @@ class ContractsController(Controller):
             LOG, marketplace.amend_contract, contract_id, value, period, data.reason
         )
 
-    @post(
-        f"{CONTRACT}/completion",
-        opt=rule(CONTRACT_BUYER),
-        status_code=200,
-        summary="Complete an active contract, with a reason",
+    complete = _ending(
+        "complete",
+        "completion",
+        "Complete an active contract, with a reason",
+        MarketplaceApp.complete_contract,
     )
-    async def complete(
-        self,
-        commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
-        contract_id: FromPath[UUID],
-        data: JSONBody[ContractReasonBody],
-    ) -> Response[CommandResult]:
-        await _as_buyer(commands, marketplace, contract_id)
-        return await commands.execute(LOG, marketplace.complete_contract, contract_id, data.reason)
-
-    @post(
-        f"{CONTRACT}/termination",
-        opt=rule(CONTRACT_BUYER),
-        status_code=200,
-        summary="Terminate an active contract, with a reason",
+    terminate = _ending(
+        "terminate",
+        "termination",
+        "Terminate an active contract, with a reason",
+        MarketplaceApp.terminate_contract,
     )
-    async def terminate(
-        self,
-        commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
-        contract_id: FromPath[UUID],
-        data: JSONBody[ContractReasonBody],
-    ) -> Response[CommandResult]:
-        await _as_buyer(commands, marketplace, contract_id)
-        return await commands.execute(LOG, marketplace.terminate_contract, contract_id, data.reason)
 
     # Delivery -------------------------------------------------------------------------------
 
