@@ -37,8 +37,6 @@ from marketplace.bids.content import (
     parse_content,
 )
 from marketplace.tenders import Tender, TenderStatus
-from membership.application import MembershipApp
-from membership.marks.application import MarksApp
 from sharedkernel.errors import InvalidValue, NotFound
 from sharedkernel.text import TextRejected, clean_text
 from tradehall.api.access import SIGNED_IN, Access, rule
@@ -58,13 +56,13 @@ from tradehall.api.marketplace.schemas.bids import (
     ReceiptCommandResult,
     ShareView,
 )
+from tradehall.api.marketplace.suppliers import SUPPLIERS, Suppliers
 from tradehall.api.ownership import caller_organisation
 from tradehall.api.request_policy import UPLOAD_BODY
 from tradehall.api.schemas.common import CommandResult
 from tradehall.identity.users import Role
 from tradehall.marketplace.bids import LOG
 from tradehall.marketplace.bids.notices import invitations, receipts
-from tradehall.marketplace.bids.suppliers import facts_of, supplier_facts
 from tradehall.marketplace.sealing.files import SealedFileStore
 from tradehall.marketplace.sealing.keys import SealingKeys
 from tradehall.membership.evidence.files import UnknownFile
@@ -251,7 +249,7 @@ class _SealedDestination:
 class BidController(Controller):
     path = "/api/v1"
     tags = ["bids"]
-    dependencies = {"at_hand": Provide(_bid_at_hand)}
+    dependencies = {"at_hand": Provide(_bid_at_hand), "suppliers": SUPPLIERS}
 
     @post(
         "/bids",
@@ -271,14 +269,13 @@ class BidController(Controller):
         commands: NamedDependency[Commands],
         bids: NamedDependency[BidsApp],
         marketplace: NamedDependency[MarketplaceApp],
-        membership: NamedDependency[MembershipApp],
-        marks: NamedDependency[MarksApp],
+        suppliers: NamedDependency[Suppliers],
         sealing: NamedDependency[SealingKeys],
         data: JSONBody[NewBidBody],
     ) -> Response[CommandResult]:
         lead_id = _bidder(commands)
         tender = await _published(commands, marketplace, data.tender_id)
-        lead = await commands.run(supplier_facts, membership, marks, lead_id)
+        lead = await suppliers.facts(commands, lead_id)
         # The tender's key exists from its publication; one published before sealing gets it now.
         await commands.run(sealing.ensure_tender_key, tender.id, commands.context().at)
         saved = await commands.record(bids.draft_bid, tender, data.lot_id, lead)
@@ -416,8 +413,7 @@ class BidController(Controller):
         self,
         commands: NamedDependency[Commands],
         bids: NamedDependency[BidsApp],
-        membership: NamedDependency[MembershipApp],
-        marks: NamedDependency[MarksApp],
+        suppliers: NamedDependency[Suppliers],
         sealing: NamedDependency[SealingKeys],
         settings: NamedDependency[Settings],
         at_hand: NamedDependency[BidAtHand],
@@ -426,10 +422,8 @@ class BidController(Controller):
         bid, tender = at_hand.bid, at_hand.tender
         partners = [Share(p.organisation_id, p.share) for p in data.partners]
         shares = parse_consortium(bid.lead_id, data.lead_share, partners)
-        facts = await commands.run(
-            facts_of, membership, marks, [p.organisation_id for p in partners]
-        )
-        lead = await commands.run(membership.get_organisation, bid.lead_id)
+        facts = await suppliers.facts_of(commands, [p.organisation_id for p in partners])
+        lead = await commands.run(suppliers.membership.get_organisation, bid.lead_id)
         told = invitations(sealing, tender, lead.name, settings.public_url)
         return await commands.execute(
             LOG, bids.form_consortium, *at_hand.address, shares, facts, told
@@ -469,13 +463,12 @@ class BidController(Controller):
         self,
         commands: NamedDependency[Commands],
         bids: NamedDependency[BidsApp],
-        membership: NamedDependency[MembershipApp],
-        marks: NamedDependency[MarksApp],
+        suppliers: NamedDependency[Suppliers],
         sealing: NamedDependency[SealingKeys],
         at_hand: NamedDependency[BidAtHand],
     ) -> Response[ReceiptCommandResult]:
         bid, tender = at_hand.bid, at_hand.tender
-        lead = await commands.run(supplier_facts, membership, marks, bid.lead_id)
+        lead = await suppliers.facts(commands, bid.lead_id)
         saved = await commands.save(bids.submit, *at_hand.address, lead, receipts(sealing, tender))
         # The receipt of this submission: the bid as it saved it, whatever was done since.
         submitted = await commands.run(

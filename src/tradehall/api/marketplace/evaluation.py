@@ -29,8 +29,6 @@ from marketplace.evaluation.application import Score
 from marketplace.evaluation.lot import LotEvaluation, LowPrice, OpenedBid, Scored
 from marketplace.evaluation.scoring import scored_criteria
 from marketplace.tender_terms import Period
-from membership.application import MembershipApp
-from membership.marks.application import MarksApp
 from sharedkernel.errors import NotFound
 from sharedkernel.moments import plausible_moment
 from sharedkernel.money import Money
@@ -56,12 +54,12 @@ from tradehall.api.marketplace.schemas.evaluation import (
     ScoreView,
     UnscoredView,
 )
+from tradehall.api.marketplace.suppliers import SUPPLIERS, Suppliers
 from tradehall.api.ownership import caller_organisation
 from tradehall.api.schemas.common import CommandResult
 from tradehall.identity.users import Role
 from tradehall.marketplace import LOG
 from tradehall.marketplace.award_notices import summaries_sent
-from tradehall.marketplace.bids.suppliers import facts_of
 
 LOT = "/tenders/{tender_id:uuid}/lots/{lot_id:str}"
 BID = LOT + "/bids/{bid_id:uuid}"
@@ -241,7 +239,7 @@ def award_notice_view(
 class EvaluationController(Controller):
     path = "/api/v1"
     tags = ["evaluation"]
-    dependencies = {"lot": Provide(_lot, sync_to_thread=False)}
+    dependencies = {"lot": Provide(_lot, sync_to_thread=False), "suppliers": SUPPLIERS}
 
     # The buyer (and staff, to read) ------------------------------------------------------
 
@@ -361,13 +359,12 @@ class EvaluationController(Controller):
     async def award(
         self,
         commands: NamedDependency[Commands],
-        membership: NamedDependency[MembershipApp],
-        marks: NamedDependency[MarksApp],
+        suppliers: NamedDependency[Suppliers],
         lot: NamedDependency[Lot],
     ) -> Response[CommandResult]:
         evaluation = await _buyers_evaluation(commands, lot)
         members = {m for bid in evaluation.bids.values() for m in bid.members}
-        facts = await commands.run(facts_of, membership, marks, sorted(members, key=str))
+        facts = await suppliers.facts_of(commands, sorted(members, key=str))
         return await commands.execute(LOG, lot.marketplace.award_lot, *lot.ids, facts)
 
     @post(

@@ -12,14 +12,17 @@ exist; a quote command answers no read-your-writes position (nothing follows the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 from litestar import Controller, Response, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -31,7 +34,6 @@ from marketplace.quotes.request import RequestForQuote, RequestStatus
 from marketplace.quotes.terms import Audience, RequestTerms
 from marketplace.tender_terms import Period
 from membership.application import MembershipApp
-from membership.marks.application import MarksApp
 from projections.quote_request_query import QuoteRequestEntry, Viewer, quote_requests_for
 from sharedkernel.errors import Conflict, NotFound
 from sharedkernel.moments import plausible_moment
@@ -65,6 +67,7 @@ from tradehall.api.marketplace.schemas.quotes import (
     RequestSummary,
     WorkPeriodView,
 )
+from tradehall.api.marketplace.suppliers import SUPPLIERS, Suppliers
 from tradehall.api.ownership import caller_organisation
 from tradehall.api.reads import CpvParam, RegionParam, place_filter
 from tradehall.api.schemas.common import CommandResult
@@ -74,7 +77,6 @@ from tradehall.marketplace import LOG
 from tradehall.marketplace.bids import LOG as SEALED_LOG
 from tradehall.marketplace.bids.quote_notices import quote_receipts
 from tradehall.marketplace.bids.requesters import requester_facts
-from tradehall.marketplace.bids.suppliers import supplier_facts
 from tradehall.marketplace.sealing.keys import SealingKeys
 
 REQUESTS = "/requests-for-quote"
@@ -168,8 +170,7 @@ class _Quoter:
     request_id: UUID
     marketplace: MarketplaceApp
     bids: BidsApp
-    membership: MembershipApp
-    marks: MarksApp
+    suppliers: Suppliers
 
 
 def _quoter(
@@ -177,10 +178,9 @@ def _quoter(
     request_id: FromPath[UUID],
     marketplace: NamedDependency[MarketplaceApp],
     bids: NamedDependency[BidsApp],
-    membership: NamedDependency[MembershipApp],
-    marks: NamedDependency[MarksApp],
+    suppliers: NamedDependency[Suppliers],
 ) -> _Quoter:
-    return _Quoter(organisation_id, request_id, marketplace, bids, membership, marks)
+    return _Quoter(organisation_id, request_id, marketplace, bids, suppliers)
 
 
 async def _quoting(commands: Commands, quoter: _Quoter) -> tuple[RequestForQuote, SupplierFacts]:
@@ -189,9 +189,7 @@ async def _quoting(commands: Commands, quoter: _Quoter) -> tuple[RequestForQuote
     request = await _load(commands, quoter.marketplace, quoter.request_id)
     if not _open_to(request, quoter.organisation_id):
         raise _no_request(quoter.request_id)
-    supplier = await commands.run(
-        supplier_facts, quoter.membership, quoter.marks, quoter.organisation_id
-    )
+    supplier = await quoter.suppliers.facts(commands, quoter.organisation_id)
     return request, supplier
 
 
@@ -318,6 +316,39 @@ def _settle_unposted(
 
 
 # The requester ---------------------------------------------------------------------------------
+
+
+def _ending(
+    name: str,
+    action: str,
+    summary: str,
+    command: Callable[..., Saved],
+    description: str | None = None,
+) -> HTTPRouteHandler:
+    """The route of a requester's command that ends its request with only a reason (cancel,
+    close): `POST /requests-for-quote/{id}/<action>`, the same but for the command. `name` is
+    the handler's, which the operation id is made of."""
+
+    async def handler(
+        self: Controller,
+        commands: NamedDependency[Commands],
+        marketplace: NamedDependency[MarketplaceApp],
+        request_id: FromPath[UUID],
+        data: JSONBody[RequestReasonBody],
+    ) -> Response[CommandResult]:
+        request = await _requested_by_caller(commands, marketplace, request_id)
+        return await commands.execute(
+            LOG, partial(command, marketplace), request_id, request.requester_id, data.reason
+        )
+
+    handler.__name__ = handler.__qualname__ = name
+    return post(
+        f"{REQUEST}/{action}",
+        opt=rule(REQUESTER),
+        status_code=200,
+        summary=summary,
+        description=description,
+    )(handler)
 
 
 class RequestsForQuoteController(Controller):
@@ -447,24 +478,13 @@ class RequestsForQuoteController(Controller):
             headers={"ETag": etag(request.version), "Cache-Control": NO_CACHE},
         )
 
-    @post(
-        f"{REQUEST}/cancellation",
-        opt=rule(REQUESTER),
-        status_code=200,
-        summary="Cancel a request before its deadline, with a reason (its requester)",
+    cancel = _ending(
+        "cancel",
+        "cancellation",
+        "Cancel a request before its deadline, with a reason (its requester)",
+        MarketplaceApp.cancel_request,
         description="Its quotes are never opened; every quoter is told.",
     )
-    async def cancel(
-        self,
-        commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
-        request_id: FromPath[UUID],
-        data: JSONBody[RequestReasonBody],
-    ) -> Response[CommandResult]:
-        request = await _requested_by_caller(commands, marketplace, request_id)
-        return await commands.execute(
-            LOG, marketplace.cancel_request, request_id, request.requester_id, data.reason
-        )
 
     @get(
         f"{REQUEST}/quotes",
@@ -536,23 +556,12 @@ class RequestsForQuoteController(Controller):
         )
         return contract_signed(saved)
 
-    @post(
-        f"{REQUEST}/closure",
-        opt=rule(REQUESTER),
-        status_code=200,
-        summary="Close an opened request with no acceptance, saying why (the requester)",
+    close = _ending(
+        "close",
+        "closure",
+        "Close an opened request with no acceptance, saying why (the requester)",
+        MarketplaceApp.close_request,
     )
-    async def close(
-        self,
-        commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
-        request_id: FromPath[UUID],
-        data: JSONBody[RequestReasonBody],
-    ) -> Response[CommandResult]:
-        request = await _requested_by_caller(commands, marketplace, request_id)
-        return await commands.execute(
-            LOG, marketplace.close_request, request_id, request.requester_id, data.reason
-        )
 
 
 # The supplier ----------------------------------------------------------------------------------
@@ -572,7 +581,7 @@ def _sealed_result(saved: Saved) -> Response[CommandResult]:
 class QuotesController(Controller):
     path = "/api/v1"
     tags = ["requests for quote"]
-    dependencies = {"quoter": Provide(_quoter, sync_to_thread=False)}
+    dependencies = {"quoter": Provide(_quoter, sync_to_thread=False), "suppliers": SUPPLIERS}
 
     @put(
         QUOTE,
