@@ -17,12 +17,13 @@ tender that does not exist, and so does a route of the buyer's for anyone else.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
 from litestar import Controller, Response, get, post
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, JSONBody
 
@@ -74,23 +75,40 @@ def _published(tender: Tender) -> Tender:
     return tender
 
 
-async def _published_tender(
-    commands: Commands, marketplace: MarketplaceApp, tender_id: UUID
-) -> Tender:
+@dataclass(frozen=True)
+class _TenderAt:
+    """The tender a route names, as the `tender` dependency: the marketplace and the tender's
+    id, only bundled (no I/O). Each handler checks, in its body, that the tender is published
+    and what the caller may do with it."""
+
+    marketplace: MarketplaceApp
+    tender_id: UUID
+
+
+def _tender_at(
+    marketplace: NamedDependency[MarketplaceApp], tender_id: FromPath[UUID]
+) -> _TenderAt:
+    return _TenderAt(marketplace, tender_id)
+
+
+async def _published_tender(commands: Commands, at: _TenderAt) -> Tender:
     """The tender, once published; a draft (private) or an unknown one is a 404."""
-    return _published(await load_or_404(commands, marketplace.tender, tender_id, _no_tender))
-
-
-async def _own_tender(commands: Commands, marketplace: MarketplaceApp, tender_id: UUID) -> Tender:
-    """The published tender, if the caller is one of its buyer's users; else 404."""
-    tender = await owned_by_caller(commands, marketplace.tender, tender_id, buyer_of, _no_tender)
+    tender = await load_or_404(commands, at.marketplace.tender, at.tender_id, _no_tender)
     return _published(tender)
 
 
-async def _supplier(commands: Commands, marketplace: MarketplaceApp, tender_id: UUID) -> UUID:
+async def _own_tender(commands: Commands, at: _TenderAt) -> Tender:
+    """The published tender, if the caller is one of its buyer's users; else 404."""
+    tender = await owned_by_caller(
+        commands, at.marketplace.tender, at.tender_id, buyer_of, _no_tender
+    )
+    return _published(tender)
+
+
+async def _supplier(commands: Commands, at: _TenderAt) -> UUID:
     """The caller's organisation, as a supplier to the published tender (the buyer's own users
     are refused by the domain: 409)."""
-    await _published_tender(commands, marketplace, tender_id)
+    await _published_tender(commands, at)
     # The asker's and the interest's events carry it: a plain UUID.
     organisation_id = caller_organisation(commands)
     if organisation_id is None:
@@ -109,7 +127,10 @@ def _registered(marketplace: MarketplaceApp, tender_id: UUID, supplier_id: UUID)
 class TenderQuestionsController(Controller):
     path = "/api/v1/tenders/{tender_id:uuid}"
     tags = ["tenders"]
-    dependencies = {"read_model": read_model(PROJECTION)}
+    dependencies = {
+        "tender": Provide(_tender_at, sync_to_thread=False),
+        "read_model": read_model(PROJECTION),
+    }
 
     @post(
         "/questions",
@@ -125,13 +146,12 @@ class TenderQuestionsController(Controller):
     async def ask(
         self,
         commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
-        tender_id: FromPath[UUID],
+        tender: NamedDependency[_TenderAt],
         data: JSONBody[AskQuestion],
     ) -> Response[CommandResult]:
-        asker_id = await _supplier(commands, marketplace, tender_id)
+        asker_id = await _supplier(commands, tender)
         saved = await commands.record(
-            marketplace.ask_question, uuid4(), tender_id, asker_id, data.question
+            tender.marketplace.ask_question, uuid4(), tender.tender_id, asker_id, data.question
         )
         return command_response(saved, LOG, status_code=201)
 
@@ -143,12 +163,11 @@ class TenderQuestionsController(Controller):
     async def published(
         self,
         commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
-        tender_id: FromPath[UUID],
+        tender: NamedDependency[_TenderAt],
         read_model: NamedDependency[ReadModel],
     ) -> Response[PublishedQuestions]:
-        await _published_tender(commands, marketplace, tender_id)
-        found, consistent = await read_model.query(published_clarifications, tender_id)
+        await _published_tender(commands, tender)
+        found, consistent = await read_model.query(published_clarifications, tender.tender_id)
         items = [
             PublishedQuestion(question=q.question, answer=q.answer, answered_at=q.answered_at)
             for q in found
@@ -163,12 +182,11 @@ class TenderQuestionsController(Controller):
     async def unanswered(
         self,
         commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
-        tender_id: FromPath[UUID],
+        tender: NamedDependency[_TenderAt],
         read_model: NamedDependency[ReadModel],
     ) -> Response[OpenQuestions]:
-        await _own_tender(commands, marketplace, tender_id)
-        found, consistent = await read_model.query(open_questions, tender_id)
+        await _own_tender(commands, tender)
+        found, consistent = await read_model.query(open_questions, tender.tender_id)
         items = [
             OpenQuestion(id=q.clarification_id, question=q.question, asked_at=q.asked_at)
             for q in found
@@ -189,11 +207,10 @@ class TenderQuestionsController(Controller):
     async def register_interest(
         self,
         commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
-        tender_id: FromPath[UUID],
+        tender: NamedDependency[_TenderAt],
     ) -> InterestView:
-        supplier_id = await _supplier(commands, marketplace, tender_id)
-        await commands.record(marketplace.register_interest, tender_id, supplier_id)
+        supplier_id = await _supplier(commands, tender)
+        await commands.record(tender.marketplace.register_interest, tender.tender_id, supplier_id)
         return InterestView(registered=True)
 
     @get(
@@ -204,11 +221,12 @@ class TenderQuestionsController(Controller):
     async def interest(
         self,
         commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
-        tender_id: FromPath[UUID],
+        tender: NamedDependency[_TenderAt],
     ) -> InterestView:
-        supplier_id = await _supplier(commands, marketplace, tender_id)
-        registered = await commands.run(_registered, marketplace, tender_id, supplier_id)
+        supplier_id = await _supplier(commands, tender)
+        registered = await commands.run(
+            _registered, tender.marketplace, tender.tender_id, supplier_id
+        )
         return InterestView(registered=registered)
 
 
@@ -237,7 +255,7 @@ class QuestionsController(Controller):
     ) -> Response[CommandResult]:
         question = await _question(commands, marketplace, clarification_id)
         try:
-            await _own_tender(commands, marketplace, question.tender_id)
+            await _own_tender(commands, _TenderAt(marketplace, question.tender_id))
         except NotFoundException as error:
             raise _no_question(clarification_id) from error
         return await commands.execute(
