@@ -298,6 +298,25 @@ async def test_whole_numbers_in_the_query_are_decimal_digits_only(
     assert response.json()["errors"][0]["field"] == "page"
 
 
+@pytest.mark.parametrize("value", ["1e1", "1.0"])
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/listings", "/api/v1/tenders", "/api/v1/opportunities", "/api/v1/buyers"],
+)
+@pytest.mark.parametrize("name", ["page", "per_page"])
+async def test_whole_numbers_a_dependency_takes_from_the_query_are_decimal_digits_only(
+    client: Client, path: str, name: str, value: str
+) -> None:
+    """`page` and `per_page` of the marketplace's lists are the `paging` dependency's: the
+    policy holds them as it holds a handler's own (Litestar alone would read "1e1" as 10)."""
+    response = await client.get(path, params={name: value})
+
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"] == [
+        {"field": name, "message": "not a whole number in decimal digits", "source": "query"}
+    ]
+
+
 async def test_an_options_request_is_answered_twice_over_and_its_query_checked(
     client: Client,
 ) -> None:

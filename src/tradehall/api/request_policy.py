@@ -95,11 +95,20 @@ def _integers_of(handler: BaseRouteHandler) -> frozenset[str]:
 
 
 def _integer_names(handler: BaseRouteHandler) -> frozenset[str]:
-    names = set()
-    for name, field in handler.parsed_fn_signature.parameters.items():
-        if field.is_subclass_of(int) and not field.is_subclass_of(bool):
-            alias = getattr(field.kwarg_definition, "query", None)
-            names.add(alias or name)
+    """The handler's integer parameters and those of the dependencies it takes (theirs too,
+    all the way down): a `paging` dependency's `page` is the route's query parameter."""
+    dependencies = handler.resolve_dependencies()
+    names: set[str] = set()
+    signatures, taken = [handler.parsed_fn_signature], set()
+    while signatures:
+        for name, field in signatures.pop().parameters.items():
+            if name in dependencies:
+                if name not in taken:
+                    taken.add(name)
+                    signatures.append(dependencies[name].parsed_fn_signature)
+            elif field.is_subclass_of(int) and not field.is_subclass_of(bool):
+                alias = getattr(field.kwarg_definition, "query", None)
+                names.add(alias or name)
     return frozenset(names)
 
 
