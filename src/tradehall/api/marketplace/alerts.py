@@ -40,7 +40,7 @@ from tradehall.api.marketplace.schemas.alerts import (
     SavedSearchesView,
     SavedSearchView,
 )
-from tradehall.api.reads import with_consistency
+from tradehall.api.reads import PositionParam, with_consistency
 from tradehall.api.schemas.common import CommandResult
 from tradehall.marketplace import LOG
 from tradehall.marketplace.alerts.follower import mark_read
@@ -226,19 +226,23 @@ class AlertsController(Controller):
 
     @get(SEARCHES, opt=rule(own_organisation()), summary="The organisation's saved searches")
     async def listed(
-        self, organisation_id: FromPath[UUID], read_model: NamedDependency[ReadModel]
+        self,
+        read_model: NamedDependency[ReadModel],
+        organisation_id: FromPath[UUID],
+        position: PositionParam = None,
     ) -> Response[SavedSearchesView]:
-        items, consistent = await read_model.query(_searches, organisation_id)
+        items, consistent = await read_model.query(position, _searches, organisation_id)
         return list_response(SavedSearchesView, items, consistent)
 
     @get(SEARCH, opt=rule(own_organisation()), summary="One of the organisation's saved searches")
     async def one(
         self,
+        read_model: NamedDependency[ReadModel],
         organisation_id: FromPath[UUID],
         search_id: FromPath[UUID],
-        read_model: NamedDependency[ReadModel],
+        position: PositionParam = None,
     ) -> Response[SavedSearchView]:
-        row, consistent = await read_model.query(_search, organisation_id, search_id)
+        row, consistent = await read_model.query(position, _search, organisation_id, search_id)
         if row is None:
             raise _no_search(search_id)
         response = with_consistency(_search_view(row), consistent)
@@ -301,13 +305,15 @@ class AlertsController(Controller):
     )
     async def feed(
         self,
+        read_model: NamedDependency[ReadModel],
         organisation_id: FromPath[UUID],
         order: OrderParam = "unread",
         limit: LimitParam = 50,
-        *,
-        read_model: NamedDependency[ReadModel],
+        position: PositionParam = None,
     ) -> Response[AlertsView]:
-        (items, unread), consistent = await read_model.query(_feed, organisation_id, order, limit)
+        (items, unread), consistent = await read_model.query(
+            position, _feed, organisation_id, order, limit
+        )
         body = AlertsView(items=items, unread=unread, consistent=consistent)
         return with_consistency(body, consistent)
 

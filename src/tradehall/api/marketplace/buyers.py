@@ -26,7 +26,7 @@ from sharedkernel.errors import NotFound
 from sharedkernel.events import actor_user_id
 from tradehall.api.access import PUBLIC, own_organisation_or_staff, rule, staff_only
 from tradehall.api.commands import Commands, command_response, current_user, etag
-from tradehall.api.marketplace.read_models import PAGING, Paging, ReadModel, read_model
+from tradehall.api.marketplace.read_models import Paging, ReadModel, read_model
 from tradehall.api.marketplace.schemas.buyers import (
     BuyerEntry,
     BuyersPage,
@@ -34,6 +34,7 @@ from tradehall.api.marketplace.schemas.buyers import (
     VerifyBuyer,
     WithdrawVerification,
 )
+from tradehall.api.reads import PageParam, PerPageParam, PositionParam
 from tradehall.api.schemas.common import CommandResult
 from tradehall.identity.users import Role
 from tradehall.marketplace import LOG
@@ -177,7 +178,7 @@ class BuyerVerificationController(Controller):
 class BuyersController(Controller):
     path = "/api/v1/buyers"
     tags = ["buyers"]
-    dependencies = {"read_model": read_model("buyers"), "paging": PAGING}
+    dependencies = {"read_model": read_model("buyers")}
 
     @get(
         "/",
@@ -186,14 +187,21 @@ class BuyersController(Controller):
     )
     async def buyers(
         self,
+        read_model: NamedDependency[ReadModel],
         kind: KindParam = None,
         verified: VerifiedParam = None,
-        *,
-        paging: NamedDependency[Paging],
-        read_model: NamedDependency[ReadModel],
+        page: PageParam = 1,
+        per_page: PerPageParam = 20,
+        position: PositionParam = None,
     ) -> Response[BuyersPage]:
+        paging = Paging(page, per_page)
         found, consistent = await read_model.query(
-            buyers_page, kind=kind, verified=verified, limit=paging.limit, offset=paging.offset
+            position,
+            buyers_page,
+            kind=kind,
+            verified=verified,
+            limit=paging.limit,
+            offset=paging.offset,
         )
         items = [
             BuyerEntry(

@@ -47,6 +47,7 @@ from tradehall.api.marketplace.schemas.clarifications import (
 )
 from tradehall.api.marketplace.tenders import buyer_of
 from tradehall.api.ownership import caller_organisation, load_or_404, owned_by_caller
+from tradehall.api.reads import PositionParam
 from tradehall.api.schemas.common import CommandResult
 from tradehall.identity.users import Role
 from tradehall.marketplace import LOG
@@ -165,9 +166,12 @@ class TenderQuestionsController(Controller):
         commands: NamedDependency[Commands],
         tender: NamedDependency[_TenderAt],
         read_model: NamedDependency[ReadModel],
+        position: PositionParam = None,
     ) -> Response[PublishedQuestions]:
         await _published_tender(commands, tender)
-        found, consistent = await read_model.query(published_clarifications, tender.tender_id)
+        found, consistent = await read_model.query(
+            position, published_clarifications, tender.tender_id
+        )
         items = [
             PublishedQuestion(question=q.question, answer=q.answer, answered_at=q.answered_at)
             for q in found
@@ -184,9 +188,10 @@ class TenderQuestionsController(Controller):
         commands: NamedDependency[Commands],
         tender: NamedDependency[_TenderAt],
         read_model: NamedDependency[ReadModel],
+        position: PositionParam = None,
     ) -> Response[OpenQuestions]:
         await _own_tender(commands, tender)
-        found, consistent = await read_model.query(open_questions, tender.tender_id)
+        found, consistent = await read_model.query(position, open_questions, tender.tender_id)
         items = [
             OpenQuestion(id=q.clarification_id, question=q.question, asked_at=q.asked_at)
             for q in found

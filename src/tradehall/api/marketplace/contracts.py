@@ -30,7 +30,7 @@ from sharedkernel.moments import plausible_moment
 from sharedkernel.money import Money
 from tradehall.api.access import SIGNED_IN, Access, rule
 from tradehall.api.commands import Commands, Saved, command_response, current_user, etag
-from tradehall.api.marketplace.read_models import PAGING, Paging, ReadModel, read_model
+from tradehall.api.marketplace.read_models import Paging, ReadModel, read_model
 from tradehall.api.marketplace.schemas.contracts import (
     CommitmentView,
     ContractAmendmentBody,
@@ -47,6 +47,7 @@ from tradehall.api.marketplace.schemas.contracts import (
     PeriodView,
 )
 from tradehall.api.ownership import caller_organisation, load_or_404
+from tradehall.api.reads import PageParam, PerPageParam, PositionParam
 from tradehall.api.schemas.common import CommandResult
 from tradehall.identity.users import Role
 from tradehall.marketplace import LOG
@@ -234,7 +235,7 @@ def _ending(
 class ContractsController(Controller):
     path = "/api/v1"
     tags = ["contracts"]
-    dependencies = {"read_model": read_model(PROJECTION), "paging": PAGING}
+    dependencies = {"read_model": read_model(PROJECTION)}
 
     # Reads ----------------------------------------------------------------------------------
 
@@ -265,21 +266,28 @@ class ContractsController(Controller):
     async def mine(
         self,
         commands: NamedDependency[Commands],
-        paging: NamedDependency[Paging],
         read_model: NamedDependency[ReadModel],
+        page: PageParam = 1,
+        per_page: PerPageParam = 20,
+        position: PositionParam = None,
     ) -> Response[ContractsPage]:
+        paging = Paging(page, per_page)
         organisation_id = caller_organisation(commands)
         found: ProjectedPage[ContractEntry] = ProjectedPage([], 0)  # no organisation, none
         if Role.STAFF in current_user(commands.request).roles:
             found, consistent = await read_model.query(
-                all_contracts, limit=paging.limit, offset=paging.offset
+                position, all_contracts, limit=paging.limit, offset=paging.offset
             )
         elif organisation_id is not None:
             found, consistent = await read_model.query(
-                organisation_contracts, organisation_id, limit=paging.limit, offset=paging.offset
+                position,
+                organisation_contracts,
+                organisation_id,
+                limit=paging.limit,
+                offset=paging.offset,
             )
         else:
-            consistent = await read_model.consistent()
+            consistent = await read_model.consistent(position)
         items = [summary_of(e) for e in found.entries]
         response = paging.response(ContractsPage, items, found.total, consistent)
         response.headers["Cache-Control"] = NO_CACHE

@@ -52,7 +52,7 @@ from tradehall.api.marketplace.schemas.impact import (
     ImpactSummaryView,
     MemberImpactView,
 )
-from tradehall.api.reads import with_consistency
+from tradehall.api.reads import PositionParam, with_consistency
 from tradehall.marketplace.impact.chart import quarterly_chart
 from tradehall.marketplace.impact.report import group_view, named_groups, rate_of, report_csv
 from tradehall.store.snapshots import one_snapshot
@@ -316,9 +316,12 @@ class ImpactController(Controller):
         ),
     )
     async def summary(
-        self, impact: NamedDependency[_Impact], read_model: NamedDependency[ReadModel]
+        self,
+        impact: NamedDependency[_Impact],
+        read_model: NamedDependency[ReadModel],
+        position: PositionParam = None,
     ) -> Response[ImpactSummaryView]:
-        consistent = await read_model.consistent()
+        consistent = await read_model.consistent(position)
 
         async def read() -> bytes:
             found = await impact.by_period(_SUMMARY)
@@ -351,8 +354,9 @@ class ImpactController(Controller):
         impact: NamedDependency[_Impact],
         asked: NamedDependency[_Asked],
         read_model: NamedDependency[ReadModel],
+        position: PositionParam = None,
     ) -> Response[ImpactReportView]:
-        consistent = await read_model.consistent()
+        consistent = await read_model.consistent(position)
 
         async def read() -> bytes:
             groups = await impact.report(asked)
@@ -439,14 +443,14 @@ class MemberImpactController(Controller):
     async def mine(
         self,
         impact: NamedDependency[_Impact],
+        read_model: NamedDependency[ReadModel],
         organisation_id: FromPath[UUID],
         since: DayParam = None,
         until: DayParam = None,
-        *,
-        read_model: NamedDependency[ReadModel],
+        position: PositionParam = None,
     ) -> Response[MemberImpactView]:
         start, end = _window(since, until)
-        consistent = await read_model.consistent()
+        consistent = await read_model.consistent(position)
 
         async def read() -> bytes:
             ledger = await impact.read(party=organisation_id)

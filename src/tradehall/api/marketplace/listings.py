@@ -27,11 +27,14 @@ from projections.listings import (
 )
 from tradehall.api.access import PUBLIC, Access, own_organisation, own_organisation_or_staff, rule
 from tradehall.api.commands import Commands, command_response, etag
-from tradehall.api.marketplace.read_models import PAGING, Paging, ReadModel, read_model
+from tradehall.api.marketplace.read_models import Paging, ReadModel, read_model
 from tradehall.api.marketplace.schemas.listings import ListingBody, ListingsPage, ListingView
 from tradehall.api.ownership import owned_by_caller
 from tradehall.api.reads import (
     CpvParam,
+    PageParam,
+    PerPageParam,
+    PositionParam,
     RegionParam,
     place_filter,
     with_consistency,
@@ -102,7 +105,7 @@ def listing_view(entry: ListingEntry) -> ListingView:
 class ListingsController(Controller):
     path = "/api/v1"
     tags = ["marketplace"]
-    dependencies = {"read_model": read_model(PROJECTION), "paging": PAGING}
+    dependencies = {"read_model": read_model(PROJECTION)}
 
     @post(
         "/organisations/{organisation_id:uuid}/listings",
@@ -181,16 +184,19 @@ class ListingsController(Controller):
     )
     async def listings(
         self,
+        read_model: NamedDependency[ReadModel],
         cpv: CpvParam = None,
         region: RegionParam = None,
         price_basis: PriceBasisParam = None,
         organisation_id: MemberParam = None,
-        *,
-        paging: NamedDependency[Paging],
-        read_model: NamedDependency[ReadModel],
+        page: PageParam = 1,
+        per_page: PerPageParam = 20,
+        position: PositionParam = None,
     ) -> Response[ListingsPage]:
+        paging = Paging(page, per_page)
         place = place_filter(cpv, region)
         found, consistent = await read_model.query(
+            position,
             public_listings,
             cpv_code=place.cpv_code,
             region=place.region,
@@ -209,9 +215,12 @@ class ListingsController(Controller):
         summary="A service listing, while it is shown publicly",
     )
     async def listing(
-        self, listing_id: FromPath[UUID], read_model: NamedDependency[ReadModel]
+        self,
+        read_model: NamedDependency[ReadModel],
+        listing_id: FromPath[UUID],
+        position: PositionParam = None,
     ) -> Response[ListingView]:
-        entry, consistent = await read_model.query(listing_entry, listing_id)
+        entry, consistent = await read_model.query(position, listing_entry, listing_id)
         if entry is None or not entry.shown:
             raise _not_found(listing_id)
         response = with_consistency(listing_view(entry), consistent)
@@ -225,12 +234,19 @@ class ListingsController(Controller):
     )
     async def own(
         self,
-        organisation_id: FromPath[UUID],
-        paging: NamedDependency[Paging],
         read_model: NamedDependency[ReadModel],
+        organisation_id: FromPath[UUID],
+        page: PageParam = 1,
+        per_page: PerPageParam = 20,
+        position: PositionParam = None,
     ) -> Response[ListingsPage]:
+        paging = Paging(page, per_page)
         found, consistent = await read_model.query(
-            organisation_listings, organisation_id, limit=paging.limit, offset=paging.offset
+            position,
+            organisation_listings,
+            organisation_id,
+            limit=paging.limit,
+            offset=paging.offset,
         )
         items = [listing_view(entry) for entry in found.entries]
         return paging.response(ListingsPage, items, found.total, consistent)

@@ -21,6 +21,7 @@ from projections.matching_query import (
     LotMatches,
     Part,
     Parts,
+    Recommendations,
     lot_matches,
     lot_of,
     recommended_lots,
@@ -39,7 +40,8 @@ from tradehall.api.marketplace.schemas.matching import (
     RecommendationsView,
     RecommendationView,
 )
-from tradehall.api.reads import with_consistency
+from tradehall.api.reads import PositionParam, with_consistency
+from tradehall.clock import Clock
 
 # The projection whose tables these reads use (read-your-writes waits on it).
 PROJECTION = "matching"
@@ -78,6 +80,14 @@ async def _own_lot_matches(
     return await lot_matches(connection, lot, _parents(), limit)
 
 
+async def _recommended_now(
+    connection: AsyncConnection, organisation_id: UUID, clock: Clock, limit: int
+) -> Recommendations:
+    """The organisation's recommended lots as of now: the clock is read here, once the read
+    model has waited for the caller's write (a deadline passing during the wait counts)."""
+    return await recommended_lots(connection, organisation_id, _parents(), clock.now(), limit)
+
+
 class MatchingController(Controller):
     path = "/api/v1/organisations/{organisation_id:uuid}"
     tags = ["matching"]
@@ -96,15 +106,15 @@ class MatchingController(Controller):
     )
     async def matches(
         self,
+        read_model: NamedDependency[ReadModel],
         organisation_id: FromPath[UUID],
         tender_id: FromPath[UUID],
         lot_id: FromPath[str],
         limit: LimitParam = 20,
-        *,
-        read_model: NamedDependency[ReadModel],
+        position: PositionParam = None,
     ) -> Response[LotMatchesView]:
         found, consistent = await read_model.query(
-            _own_lot_matches, organisation_id, tender_id, lot_id, limit
+            position, _own_lot_matches, organisation_id, tender_id, lot_id, limit
         )
         body = LotMatchesView(
             tender_id=tender_id,
@@ -146,13 +156,13 @@ class MatchingController(Controller):
     async def recommended(
         self,
         commands: NamedDependency[Commands],
+        read_model: NamedDependency[ReadModel],
         organisation_id: FromPath[UUID],
         limit: LimitParam = 20,
-        *,
-        read_model: NamedDependency[ReadModel],
+        position: PositionParam = None,
     ) -> Response[RecommendationsView]:
         found, consistent = await read_model.query(
-            recommended_lots, organisation_id, _parents(), commands.clock.now(), limit
+            position, _recommended_now, organisation_id, commands.clock, limit
         )
         body = RecommendationsView(
             standing=found.standing,

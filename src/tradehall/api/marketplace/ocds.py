@@ -27,7 +27,7 @@ from sharedkernel.reference.ocds import (
 )
 from tradehall.api.access import PUBLIC, rule
 from tradehall.api.marketplace.read_models import ReadModel, read_model
-from tradehall.api.reads import with_consistency
+from tradehall.api.reads import PositionParam, with_consistency
 from tradehall.clock import Clock
 from tradehall.services import Threads
 from tradehall.settings import Settings
@@ -113,12 +113,12 @@ class OcdsController(Controller):
         self,
         settings: NamedDependency[Settings],
         clock: NamedDependency[Clock],
+        read_model: NamedDependency[ReadModel],
         since: MomentParam = None,
         until: MomentParam = None,
         after: AfterParam = None,
         per_page: PerPageParam = 100,
-        *,
-        read_model: NamedDependency[ReadModel],
+        position: PositionParam = None,
     ) -> Response[dict[str, Any]]:
         try:
             start = plausible_moment("since", since) if since is not None else None
@@ -130,7 +130,7 @@ class OcdsController(Controller):
                 extra=[{"key": error.field, "message": str(error), "source": "query"}],
             ) from None
         page, consistent = await read_model.query(
-            release_page, since=start, until=end, after=cursor, limit=per_page
+            position, release_page, since=start, until=end, after=cursor, limit=per_page
         )
         if not page.releases:
             # A release package holds at least one release (the schema's minItems); a page
@@ -165,10 +165,11 @@ class OcdsController(Controller):
         settings: NamedDependency[Settings],
         clock: NamedDependency[Clock],
         threads: NamedDependency[Threads],
-        ocid: FromPath[str],
         read_model: NamedDependency[ReadModel],
+        ocid: FromPath[str],
+        position: PositionParam = None,
     ) -> Response[dict[str, Any]]:
-        releases, consistent = await read_model.query(_releases_of, ocid)
+        releases, consistent = await read_model.query(position, _releases_of, ocid)
         if not releases:
             raise NotFoundException(f"no published process {ocid}")
         uri = f"{settings.public_url}{self.path}/records/{ocid}"

@@ -15,9 +15,17 @@ from litestar.params import FromPath, QueryParameter
 
 from projections.opportunities import OpportunityEntry, opportunity, opportunity_board
 from tradehall.api.access import PUBLIC, rule
-from tradehall.api.marketplace.read_models import PAGING, Paging, ReadModel, read_model
+from tradehall.api.marketplace.read_models import Paging, ReadModel, read_model
 from tradehall.api.marketplace.schemas.opportunities import OpportunitiesPage, OpportunityView
-from tradehall.api.reads import CpvParam, RegionParam, place_filter, with_consistency
+from tradehall.api.reads import (
+    CpvParam,
+    PageParam,
+    PerPageParam,
+    PositionParam,
+    RegionParam,
+    place_filter,
+    with_consistency,
+)
 from tradehall.clock import Clock
 
 # The projection whose tables these reads use (read-your-writes waits on it).
@@ -70,7 +78,7 @@ def _view(entry: OpportunityEntry, now: datetime) -> OpportunityView:
 class OpportunitiesController(Controller):
     path = "/api/v1/opportunities"
     tags = ["outside opportunities"]
-    dependencies = {"read_model": read_model(PROJECTION), "paging": PAGING}
+    dependencies = {"read_model": read_model(PROJECTION)}
 
     @get(
         "",
@@ -85,18 +93,21 @@ class OpportunitiesController(Controller):
     async def board(
         self,
         clock: NamedDependency[Clock],
+        read_model: NamedDependency[ReadModel],
         cpv: CpvParam = None,
         region: RegionParam = None,
         open: OpenParam = None,
         vcse: VcseParam = None,
         source: SourceParam = None,
-        *,
-        paging: NamedDependency[Paging],
-        read_model: NamedDependency[ReadModel],
+        page: PageParam = 1,
+        per_page: PerPageParam = 20,
+        position: PositionParam = None,
     ) -> Response[OpportunitiesPage]:
+        paging = Paging(page, per_page)
         place = place_filter(cpv, region)
         now = clock.now()
         found, consistent = await read_model.query(
+            position,
             opportunity_board,
             now=now,
             open_only=open,
@@ -119,10 +130,11 @@ class OpportunitiesController(Controller):
     async def one(
         self,
         clock: NamedDependency[Clock],
-        opportunity_id: FromPath[UUID],
         read_model: NamedDependency[ReadModel],
+        opportunity_id: FromPath[UUID],
+        position: PositionParam = None,
     ) -> Response[OpportunityView]:
-        found, consistent = await read_model.query(opportunity, opportunity_id)
+        found, consistent = await read_model.query(position, opportunity, opportunity_id)
         if found is None:
             raise NotFoundException(f"no opportunity {opportunity_id}")
         return with_consistency(_view(found, clock.now()), consistent)

@@ -49,7 +49,7 @@ from tradehall.api.commands import (
 )
 from tradehall.api.identity.auth import THROTTLED_RESPONSE
 from tradehall.api.marketplace.contracts import contract_signed
-from tradehall.api.marketplace.read_models import PAGING, Paging, ReadModel, read_model
+from tradehall.api.marketplace.read_models import Paging, ReadModel, read_model
 from tradehall.api.marketplace.schemas.quotes import (
     AcceptedView,
     BudgetView,
@@ -69,7 +69,14 @@ from tradehall.api.marketplace.schemas.quotes import (
 )
 from tradehall.api.marketplace.suppliers import SUPPLIERS, Suppliers
 from tradehall.api.ownership import caller_organisation
-from tradehall.api.reads import CpvParam, RegionParam, place_filter
+from tradehall.api.reads import (
+    CpvParam,
+    PageParam,
+    PerPageParam,
+    PositionParam,
+    RegionParam,
+    place_filter,
+)
 from tradehall.api.schemas.common import CommandResult
 from tradehall.identity import throttle
 from tradehall.identity.users import Role
@@ -354,7 +361,7 @@ def _ending(
 class RequestsForQuoteController(Controller):
     path = "/api/v1"
     tags = ["requests for quote"]
-    dependencies = {"read_model": read_model(PROJECTION), "paging": PAGING}
+    dependencies = {"read_model": read_model(PROJECTION)}
 
     @post(
         REQUESTS,
@@ -424,19 +431,22 @@ class RequestsForQuoteController(Controller):
     async def listed(
         self,
         commands: NamedDependency[Commands],
+        read_model: NamedDependency[ReadModel],
         status: RequestStatusParam = None,
         cpv: CpvParam = None,
         region: RegionParam = None,
         requester_id: Annotated[
             UUID | None, QueryParameter(name="requester_id", description="this requester's")
         ] = None,
-        *,
-        paging: NamedDependency[Paging],
-        read_model: NamedDependency[ReadModel],
+        page: PageParam = 1,
+        per_page: PerPageParam = 20,
+        position: PositionParam = None,
     ) -> Response[RequestsPage]:
+        paging = Paging(page, per_page)
         place = place_filter(cpv, region)
         viewer = Viewer(caller_organisation(commands), _is_staff(commands))
         found, consistent = await read_model.query(
+            position,
             quote_requests_for,
             viewer,
             status=status,

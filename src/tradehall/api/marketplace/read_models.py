@@ -1,11 +1,11 @@
-"""What the marketplace's projection-backed reads take alike, as dependencies a controller
-declares: a read model to query once the caller's own write is in (read-your-writes), and the
-page asked for. Both are built from what is injected and the query string alone (no I/O,
-nothing that fails), so a handler still does its own checks, in its own order, in its body.
+"""What the marketplace's projection-backed reads take alike: a read model, the dependency a
+controller declares, to query once the caller's own write is in (read-your-writes), and the
+page asked for.
 
-A handler names them after its own parameters (keyword-only where those have defaults): the
-OpenAPI document lists a dependency's query parameters where the handler names it, and
-`page`, `per_page` and `position` come last."""
+The read model is built from what is injected alone (no query parameter, no I/O, nothing that
+fails). The query parameters (`page`, `per_page`, `position`) stay in the handler's signature,
+last: Litestar validates a dependency's parameters before the handler's, so a dependency taking
+them would answer a request with several bad parameters with a 400 naming only its own."""
 
 from __future__ import annotations
 
@@ -17,14 +17,7 @@ from litestar import Response
 from litestar.di import NamedDependency, Provide
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from tradehall.api.reads import (
-    PageParam,
-    PerPageParam,
-    PositionParam,
-    ReadYourWrites,
-    page_response,
-    with_consistency,
-)
+from tradehall.api.reads import ReadYourWrites, page_response, with_consistency
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -33,26 +26,27 @@ Body = TypeVar("Body")
 
 @dataclass(frozen=True)
 class ReadModel:
-    """One projection's tables, as the `read_model` dependency, for the request's `position`."""
+    """One projection's tables, as the `read_model` dependency; `position` is the request's
+    (the handler's `position` query parameter)."""
 
     projection: str
     engine: AsyncEngine
     reads: ReadYourWrites
-    position: str | None
 
-    async def consistent(self) -> bool:
+    async def consistent(self, position: str | None) -> bool:
         """Wait (bounded) until the projection has applied the caller's write; True if it has."""
-        return await self.reads.after(self.projection, self.position)
+        return await self.reads.after(self.projection, position)
 
     async def query(
         self,
+        position: str | None,
         query: Callable[Concatenate[AsyncConnection, P], Awaitable[R]],
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> tuple[R, bool]:
         """`query(connection, ...)` once the caller's write is in (or the wait is over), and
         whether it was."""
-        consistent = await self.consistent()
+        consistent = await self.consistent(position)
         async with self.engine.connect() as connection:
             return await query(connection, *args, **kwargs), consistent
 
@@ -61,11 +55,9 @@ def read_model(projection: str) -> Provide:
     """The `read_model` dependency of a controller whose reads use `projection`'s tables."""
 
     def provide(
-        engine: NamedDependency[AsyncEngine],
-        reads: NamedDependency[ReadYourWrites],
-        position: PositionParam = None,
+        engine: NamedDependency[AsyncEngine], reads: NamedDependency[ReadYourWrites]
     ) -> ReadModel:
-        return ReadModel(projection, engine, reads, position)
+        return ReadModel(projection, engine, reads)
 
     return Provide(provide, sync_to_thread=False)
 
@@ -79,7 +71,7 @@ def list_response(
 
 @dataclass(frozen=True)
 class Paging:
-    """The page a list read asks for, as the `paging` dependency (`page`, `per_page`)."""
+    """The page a list read asks for (its handler's `page` and `per_page`)."""
 
     page: int
     per_page: int
@@ -97,10 +89,3 @@ class Paging:
         self, page_type: Callable[..., Body], items: list[Any], total: int, consistent: bool
     ) -> Response[Body]:
         return page_response(page_type, items, total, self.page, self.per_page, consistent)
-
-
-def _paging(page: PageParam = 1, per_page: PerPageParam = 20) -> Paging:
-    return Paging(page, per_page)
-
-
-PAGING = Provide(_paging, sync_to_thread=False)

@@ -49,7 +49,7 @@ from sharedkernel.writing import Saved
 from tradehall.api.access import PUBLIC, Access, own_organisation, rule
 from tradehall.api.commands import Commands, command_response, etag, idempotency_key
 from tradehall.api.files import FilenameParam, attachment, safe_filename, take_upload
-from tradehall.api.marketplace.read_models import PAGING, Paging, ReadModel, read_model
+from tradehall.api.marketplace.read_models import Paging, ReadModel, read_model
 from tradehall.api.marketplace.schemas.tenders import (
     AmendmentBody,
     AmendmentView,
@@ -74,6 +74,9 @@ from tradehall.api.marketplace.schemas.tenders import (
 from tradehall.api.ownership import load_or_404, owned_by_caller
 from tradehall.api.reads import (
     CpvParam,
+    PageParam,
+    PerPageParam,
+    PositionParam,
     RegionParam,
     parse_position,
     place_filter,
@@ -261,12 +264,12 @@ def lots_of(detail: TenderDetail) -> list[LotView]:
 
 
 async def _tender_response(
-    read_model: ReadModel, tender_id: UUID, buyer_id: UUID | None
+    read_model: ReadModel, position: str | None, tender_id: UUID, buyer_id: UUID | None
 ) -> Response[TenderView]:
     """The tender's view: published ones for anyone (`buyer_id` None), or any of the buyer's."""
     reads = read_model.reads
-    consistent = await read_model.consistent()
-    marketplace_at = parse_position(read_model.position, reads.logs).get(LOG.name)
+    consistent = await read_model.consistent(position)
+    marketplace_at = parse_position(position, reads.logs).get(LOG.name)
     if marketplace_at is not None:  # the answers' projection follows the marketplace log only
         consistent &= await reads.after("clarifications", f"{LOG.name}:{marketplace_at}")
     async with read_model.engine.connect() as connection:
@@ -329,7 +332,7 @@ def _with_reason(
 class TendersController(Controller):
     path = "/api/v1"
     tags = ["tenders"]
-    dependencies = {"read_model": read_model(PROJECTION), "paging": PAGING}
+    dependencies = {"read_model": read_model(PROJECTION)}
 
     # The buyer ----------------------------------------------------------------------------
 
@@ -544,12 +547,15 @@ class TendersController(Controller):
     )
     async def own(
         self,
-        organisation_id: FromPath[UUID],
-        paging: NamedDependency[Paging],
         read_model: NamedDependency[ReadModel],
+        organisation_id: FromPath[UUID],
+        page: PageParam = 1,
+        per_page: PerPageParam = 20,
+        position: PositionParam = None,
     ) -> Response[TendersPage]:
+        paging = Paging(page, per_page)
         found, consistent = await read_model.query(
-            buyer_tenders, organisation_id, limit=paging.limit, offset=paging.offset
+            position, buyer_tenders, organisation_id, limit=paging.limit, offset=paging.offset
         )
         items = [summary_of(entry) for entry in found.entries]
         return paging.response(TendersPage, items, found.total, consistent)
@@ -561,11 +567,12 @@ class TendersController(Controller):
     )
     async def own_tender(
         self,
+        read_model: NamedDependency[ReadModel],
         organisation_id: FromPath[UUID],
         tender_id: FromPath[UUID],
-        read_model: NamedDependency[ReadModel],
+        position: PositionParam = None,
     ) -> Response[TenderView]:
-        return await _tender_response(read_model, tender_id, organisation_id)
+        return await _tender_response(read_model, position, tender_id, organisation_id)
 
     @get(
         "/organisations/{organisation_id:uuid}/tenders/{tender_id:uuid}/documents/{sha256:str}",
@@ -603,6 +610,7 @@ class TendersController(Controller):
     )
     async def board(
         self,
+        read_model: NamedDependency[ReadModel],
         q: TextQueryParam = None,
         cpv: CpvParam = None,
         region: RegionParam = None,
@@ -615,14 +623,16 @@ class TendersController(Controller):
         buyer_id: Annotated[
             UUID | None, QueryParameter(name="buyer_id", description="this buyer's tenders")
         ] = None,
-        *,
-        paging: NamedDependency[Paging],
-        read_model: NamedDependency[ReadModel],
+        page: PageParam = 1,
+        per_page: PerPageParam = 20,
+        position: PositionParam = None,
     ) -> Response[BoardPage]:
+        paging = Paging(page, per_page)
         place = place_filter(cpv, region)
         since = plausible_moment("deadline_from", deadline_from) if deadline_from else None
         until = plausible_moment("deadline_to", deadline_to) if deadline_to else None
         found, consistent = await read_model.query(
+            position,
             tender_board,
             cpv_code=place.cpv_code,
             region=place.region,
@@ -651,9 +661,12 @@ class TendersController(Controller):
         description="A draft is a 404 here: its buyer reads it under its organisation.",
     )
     async def tender(
-        self, tender_id: FromPath[UUID], read_model: NamedDependency[ReadModel]
+        self,
+        read_model: NamedDependency[ReadModel],
+        tender_id: FromPath[UUID],
+        position: PositionParam = None,
     ) -> Response[TenderView]:
-        return await _tender_response(read_model, tender_id, None)
+        return await _tender_response(read_model, position, tender_id, None)
 
     @get(
         "/tenders/{tender_id:uuid}/documents/{sha256:str}",
