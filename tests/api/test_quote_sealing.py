@@ -162,6 +162,11 @@ class Walk:
                             for p in op.parameters
                             if p["in"] == "query" and p.get("required")
                         }
+                        if "requester_id" in names:
+                            # This world's requests only: in a PostgreSQL worker's shared
+                            # database other tests' requests fill the first page, and a page's
+                            # edge between A and B would read as a difference between them.
+                            query["requester_id"] = self.world.requester.id
                         label = f"{op} as {caller}"
                         if at is not None:
                             query["position"] = at
@@ -218,7 +223,11 @@ async def test_before_the_deadline_quotes_change_no_answer_anyone_else_can_get(
     calls = walk.reads(heads)
     assert any(c.side == "A" and "/quotes" in c.path for c in calls)
     before = await answers(client, calls)
-    listing = [a for c, a in zip(calls, before, strict=True) if "requester_id=" in c.path]
+    listing = [
+        a
+        for c, a in zip(calls, before, strict=True)
+        if c.label.startswith("the requester's requests listed")
+    ]
     assert sum(world.a in a.body and world.b in a.body for a in listing) == 3  # not anonymous
 
     # Every projection at the head first: a read model catching up on the requests' posting
