@@ -11,14 +11,11 @@ take no organisation, so the buyer's own is checked here, as tenders check their
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
 from uuid import UUID
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, JSONBody
 
 from marketplace.application import MarketplaceApp
@@ -31,6 +28,7 @@ from sharedkernel.money import Money
 from tradehall.api.access import SIGNED_IN, Access, rule
 from tradehall.api.commands import Commands, Saved, command_response, current_user, etag
 from tradehall.api.marketplace.read_models import Paging, ReadModel, read_model
+from tradehall.api.marketplace.reason_routes import ReasonRoutes
 from tradehall.api.marketplace.schemas.contracts import (
     CommitmentView,
     ContractAmendmentBody,
@@ -209,27 +207,16 @@ def contract_signed(saved: Saved) -> Response[CommandResult]:
     return response
 
 
-def _ending(
-    name: str, action: str, summary: str, command: Callable[..., Saved]
-) -> HTTPRouteHandler:
-    """The route of a buyer's command that ends its active contract with only a reason
-    (complete, terminate): `POST /contracts/{id}/<action>`, the same but for the command.
-    `name` is the handler's, which the operation id is made of."""
+async def _buyer_ends(
+    commands: Commands, marketplace: MarketplaceApp, contract_id: UUID
+) -> tuple[UUID]:
+    """A buyer's reason route's check: the contract's buyer only; the command takes its id."""
+    await _as_buyer(commands, marketplace, contract_id)
+    return (contract_id,)
 
-    async def handler(
-        self: Controller,
-        commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
-        contract_id: FromPath[UUID],
-        data: JSONBody[ContractReasonBody],
-    ) -> Response[CommandResult]:
-        await _as_buyer(commands, marketplace, contract_id)
-        return await commands.execute(LOG, partial(command, marketplace), contract_id, data.reason)
 
-    handler.__name__ = handler.__qualname__ = name
-    return post(f"{CONTRACT}/{action}", opt=rule(CONTRACT_BUYER), status_code=200, summary=summary)(
-        handler
-    )
+# A buyer's commands that end its active contract with only a reason (complete, terminate).
+_ENDINGS = ReasonRoutes(CONTRACT, "contract_id", CONTRACT_BUYER, ContractReasonBody, _buyer_ends)
 
 
 class ContractsController(Controller):
@@ -321,14 +308,12 @@ class ContractsController(Controller):
             LOG, marketplace.amend_contract, contract_id, value, period, data.reason
         )
 
-    complete = _ending(
-        "complete",
+    complete = _ENDINGS.route(
         "completion",
         "Complete an active contract, with a reason",
         MarketplaceApp.complete_contract,
     )
-    terminate = _ending(
-        "terminate",
+    terminate = _ENDINGS.route(
         "termination",
         "Terminate an active contract, with a reason",
         MarketplaceApp.terminate_contract,

@@ -12,17 +12,14 @@ exist; a quote command answers no read-your-writes position (nothing follows the
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 from litestar import Controller, Response, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -50,6 +47,7 @@ from tradehall.api.commands import (
 from tradehall.api.identity.auth import THROTTLED_RESPONSE
 from tradehall.api.marketplace.contracts import contract_signed
 from tradehall.api.marketplace.read_models import Paging, ReadModel, read_model
+from tradehall.api.marketplace.reason_routes import ReasonRoutes
 from tradehall.api.marketplace.schemas.quotes import (
     AcceptedView,
     BudgetView,
@@ -325,37 +323,17 @@ def _settle_unposted(
 # The requester ---------------------------------------------------------------------------------
 
 
-def _ending(
-    name: str,
-    action: str,
-    summary: str,
-    command: Callable[..., Saved],
-    description: str | None = None,
-) -> HTTPRouteHandler:
-    """The route of a requester's command that ends its request with only a reason (cancel,
-    close): `POST /requests-for-quote/{id}/<action>`, the same but for the command. `name` is
-    the handler's, which the operation id is made of."""
+async def _requester_ends(
+    commands: Commands, marketplace: MarketplaceApp, request_id: UUID
+) -> tuple[UUID, UUID]:
+    """A requester's reason route's check: its own request (else 404); the command takes the
+    request's id and its requester's."""
+    request = await _requested_by_caller(commands, marketplace, request_id)
+    return (request_id, request.requester_id)
 
-    async def handler(
-        self: Controller,
-        commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
-        request_id: FromPath[UUID],
-        data: JSONBody[RequestReasonBody],
-    ) -> Response[CommandResult]:
-        request = await _requested_by_caller(commands, marketplace, request_id)
-        return await commands.execute(
-            LOG, partial(command, marketplace), request_id, request.requester_id, data.reason
-        )
 
-    handler.__name__ = handler.__qualname__ = name
-    return post(
-        f"{REQUEST}/{action}",
-        opt=rule(REQUESTER),
-        status_code=200,
-        summary=summary,
-        description=description,
-    )(handler)
+# A requester's commands that end its request with only a reason (cancel, close).
+_ENDINGS = ReasonRoutes(REQUEST, "request_id", REQUESTER, RequestReasonBody, _requester_ends)
 
 
 class RequestsForQuoteController(Controller):
@@ -488,8 +466,7 @@ class RequestsForQuoteController(Controller):
             headers={"ETag": etag(request.version), "Cache-Control": NO_CACHE},
         )
 
-    cancel = _ending(
-        "cancel",
+    cancel = _ENDINGS.route(
         "cancellation",
         "Cancel a request before its deadline, with a reason (its requester)",
         MarketplaceApp.cancel_request,
@@ -566,8 +543,7 @@ class RequestsForQuoteController(Controller):
         )
         return contract_signed(saved)
 
-    close = _ending(
-        "close",
+    close = _ENDINGS.route(
         "closure",
         "Close an opened request with no acceptance, saying why (the requester)",
         MarketplaceApp.close_request,

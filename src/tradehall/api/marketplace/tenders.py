@@ -11,9 +11,7 @@ route that shows drafts to their buyer is a route of the organisation.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from functools import partial
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
@@ -21,7 +19,6 @@ import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from marketplace.application import BuyerFacts, MarketplaceApp
@@ -50,6 +47,7 @@ from tradehall.api.access import PUBLIC, Access, own_organisation, rule
 from tradehall.api.commands import Commands, command_response, etag, idempotency_key
 from tradehall.api.files import FilenameParam, attachment, safe_filename, take_upload
 from tradehall.api.marketplace.read_models import Paging, ReadModel, read_model
+from tradehall.api.marketplace.reason_routes import ReasonRoutes
 from tradehall.api.marketplace.schemas.tenders import (
     AmendmentBody,
     AmendmentView,
@@ -303,30 +301,18 @@ async def _document(
     )
 
 
-def _with_reason(
-    name: str, action: str, summary: str, command: Callable[..., Saved]
-) -> HTTPRouteHandler:
-    """The route of a buyer's command that ends its tender with only a reason (cancel, withdraw,
-    close): `POST /tenders/{id}/<action>`, the same but for the command. `name` is the
-    handler's, which the operation id is made of."""
+async def _buyer_ends(
+    commands: Commands, marketplace: MarketplaceApp, tender_id: UUID
+) -> tuple[UUID]:
+    """A buyer's reason route's check: its own tender (else 404); the command takes its id."""
+    await _own_tender(commands, marketplace, tender_id)
+    return (tender_id,)
 
-    async def handler(
-        self: Controller,
-        commands: NamedDependency[Commands],
-        marketplace: NamedDependency[MarketplaceApp],
-        tender_id: FromPath[UUID],
-        data: JSONBody[ReasonBody],
-    ) -> Response[CommandResult]:
-        await _own_tender(commands, marketplace, tender_id)
-        return await commands.execute(LOG, partial(command, marketplace), tender_id, data.reason)
 
-    handler.__name__ = handler.__qualname__ = name
-    return post(
-        f"/tenders/{{tender_id:uuid}}/{action}",
-        opt=rule(TENDER_BUYER),
-        status_code=200,
-        summary=summary,
-    )(handler)
+# A buyer's commands that end its tender with only a reason (cancel, withdraw, close).
+_ENDINGS = ReasonRoutes(
+    "/tenders/{tender_id:uuid}", "tender_id", TENDER_BUYER, ReasonBody, _buyer_ends
+)
 
 
 class TendersController(Controller):
@@ -481,20 +467,17 @@ class TendersController(Controller):
         await _own_tender(commands, marketplace, tender_id)
         return await commands.execute(LOG, marketplace.link_national_ocid, tender_id, data.ocid)
 
-    cancel = _with_reason(
-        "cancel",
+    cancel = _ENDINGS.route(
         "cancellation",
         "Cancel an active tender, with a reason",
         MarketplaceApp.cancel_tender,
     )
-    withdraw = _with_reason(
-        "withdraw",
+    withdraw = _ENDINGS.route(
         "withdrawal",
         "Withdraw a planned tender, with a reason",
         MarketplaceApp.withdraw_tender,
     )
-    close = _with_reason(
-        "close",
+    close = _ENDINGS.route(
         "closure",
         "Close an active tender as unsuccessful after its deadline, with a reason",
         MarketplaceApp.close_unsuccessful,
