@@ -304,11 +304,11 @@ async def test_whole_numbers_in_the_query_are_decimal_digits_only(
     ["/api/v1/listings", "/api/v1/tenders", "/api/v1/opportunities", "/api/v1/buyers"],
 )
 @pytest.mark.parametrize("name", ["page", "per_page"])
-async def test_whole_numbers_a_dependency_takes_from_the_query_are_decimal_digits_only(
+async def test_the_marketplace_lists_page_numbers_are_decimal_digits_only(
     client: Client, path: str, name: str, value: str
 ) -> None:
-    """`page` and `per_page` of the marketplace's lists are the `paging` dependency's: the
-    policy holds them as it holds a handler's own (Litestar alone would read "1e1" as 10)."""
+    """`page` and `per_page` of the marketplace's lists (whose reads share the `read_model`
+    bundle) are held to decimal digits (Litestar alone would read "1e1" as 10)."""
     response = await client.get(path, params={name: value})
 
     assert response.status_code == 400, response.text

@@ -96,7 +96,7 @@ def _integers_of(handler: BaseRouteHandler) -> frozenset[str]:
 
 def _integer_names(handler: BaseRouteHandler) -> frozenset[str]:
     """The handler's integer parameters and those of the dependencies it takes (theirs too,
-    all the way down): a `paging` dependency's `page` is the route's query parameter."""
+    all the way down): a dependency's query parameter is the route's too."""
     dependencies = handler.resolve_dependencies()
     names: set[str] = set()
     signatures, taken = [handler.parsed_fn_signature], set()
