@@ -185,6 +185,16 @@ async def test_without_a_projector_here_a_reader_reads_positions_before_it_waits
         elsewhere.engine.dispose()
 
 
+async def queued_callbacks_ran() -> None:
+    """Return once every callback already queued on the loop has run (`refresh_soon`'s, a new
+    task's first step): the loop runs its callbacks in the order they were queued, so the one
+    queued here, after them, marks that they ran. No time is waited for."""
+    loop = asyncio.get_running_loop()
+    marker = loop.create_future()
+    loop.call_soon(marker.set_result, None)
+    await marker
+
+
 async def test_a_commit_notice_is_taken_as_it_stands_and_a_bare_one_is_read_only_when_waited_on(
     store: Store, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -195,24 +205,23 @@ async def test_a_commit_notice_is_taken_as_it_stands_and_a_bare_one_is_read_only
     board.follow_local(parked.thread)
     reads = position_reads(engine)
     try:
-        # (Each `sleep(0)` below lets the loop run the callbacks already queued; no time passes.)
         board.refresh_soon("4f2a:directory,applications:membership:41")
-        await asyncio.sleep(0)
+        await queued_callbacks_ran()
         assert board.position("directory", "membership") == 41
         assert board.position("applications", "membership") == 41
         # Not a commit notice, and no reader waits: nothing is read.
         board.refresh_soon("not a notice")
         board.refresh_soon(None)
-        await asyncio.sleep(0)
+        await queued_callbacks_ran()
         await board.aclose()
         assert reads == []
         # A reader waits: the positions are read, once for both notices.
         wanted = {"membership": 10**9}
         waiting = asyncio.create_task(board.wait_for("directory", wanted, within=BOUND))
-        await asyncio.sleep(0)
+        await queued_callbacks_ran()
         board.refresh_soon(None)
         board.refresh_soon(None)
-        await asyncio.sleep(0)
+        await queued_callbacks_ran()
         await board.aclose()
         assert len(reads) == 1
         waiting.cancel()
