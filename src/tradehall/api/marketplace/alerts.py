@@ -32,7 +32,6 @@ from tradehall.api.commands import (
     etag,
     idempotency_key,
 )
-from tradehall.api.marketplace.read_models import ReadModel, list_response, read_model
 from tradehall.api.marketplace.schemas.alerts import (
     AlertsView,
     AlertView,
@@ -40,6 +39,7 @@ from tradehall.api.marketplace.schemas.alerts import (
     SavedSearchesView,
     SavedSearchView,
 )
+from tradehall.api.read_models import ReadModel, list_response, read_model
 from tradehall.api.reads import PositionParam, with_consistency
 from tradehall.api.schemas.common import CommandResult
 from tradehall.marketplace import LOG

@@ -26,7 +26,6 @@ from sharedkernel.errors import NotFound
 from sharedkernel.events import actor_user_id
 from tradehall.api.access import PUBLIC, own_organisation_or_staff, rule, staff_only
 from tradehall.api.commands import Commands, command_response, current_user, etag
-from tradehall.api.marketplace.read_models import Paging, ReadModel, read_model
 from tradehall.api.marketplace.schemas.buyers import (
     BuyerEntry,
     BuyersPage,
@@ -34,6 +33,7 @@ from tradehall.api.marketplace.schemas.buyers import (
     VerifyBuyer,
     WithdrawVerification,
 )
+from tradehall.api.read_models import Paging, ReadModel, read_model
 from tradehall.api.reads import PageParam, PerPageParam, PositionParam
 from tradehall.api.schemas.common import CommandResult
 from tradehall.identity.users import Role

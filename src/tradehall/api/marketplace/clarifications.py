@@ -34,7 +34,6 @@ from projections.clarifications import open_questions, published_clarifications
 from sharedkernel.errors import NotFound
 from tradehall.api.access import PUBLIC, Access, rule, staff_only
 from tradehall.api.commands import Commands, command_response, etag
-from tradehall.api.marketplace.read_models import ReadModel, list_response, read_model
 from tradehall.api.marketplace.schemas.clarifications import (
     AnswerQuestion,
     AskQuestion,
@@ -47,6 +46,7 @@ from tradehall.api.marketplace.schemas.clarifications import (
 )
 from tradehall.api.marketplace.tenders import buyer_of
 from tradehall.api.ownership import caller_organisation, load_or_404, owned_by_caller
+from tradehall.api.read_models import ReadModel, list_response, read_model
 from tradehall.api.reads import PositionParam
 from tradehall.api.schemas.common import CommandResult
 from tradehall.identity.users import Role

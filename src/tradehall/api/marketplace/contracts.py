@@ -27,7 +27,6 @@ from sharedkernel.moments import plausible_moment
 from sharedkernel.money import Money
 from tradehall.api.access import SIGNED_IN, Access, rule
 from tradehall.api.commands import Commands, Saved, command_response, current_user, etag
-from tradehall.api.marketplace.read_models import Paging, ReadModel, read_model
 from tradehall.api.marketplace.reason_routes import ReasonRoutes
 from tradehall.api.marketplace.schemas.contracts import (
     CommitmentView,
@@ -45,6 +44,7 @@ from tradehall.api.marketplace.schemas.contracts import (
     PeriodView,
 )
 from tradehall.api.ownership import caller_organisation, load_or_404
+from tradehall.api.read_models import Paging, ReadModel, read_model
 from tradehall.api.reads import PageParam, PerPageParam, PositionParam
 from tradehall.api.schemas.common import CommandResult
 from tradehall.identity.users import Role

@@ -43,7 +43,6 @@ from tradehall.api.access import PUBLIC, own_organisation_or_staff, rule, staff_
 from tradehall.api.commands import Commands
 from tradehall.api.downloads import CSV, csv_attachment
 from tradehall.api.marketplace.impact_cache import LedgerState, answers_of
-from tradehall.api.marketplace.read_models import ReadModel, read_model
 from tradehall.api.marketplace.schemas.impact import (
     Figure,
     Grouping,
@@ -52,6 +51,7 @@ from tradehall.api.marketplace.schemas.impact import (
     ImpactSummaryView,
     MemberImpactView,
 )
+from tradehall.api.read_models import ReadModel, read_model
 from tradehall.api.reads import PositionParam, with_consistency
 from tradehall.marketplace.impact.chart import quarterly_chart
 from tradehall.marketplace.impact.report import group_view, named_groups, rate_of, report_csv

@@ -27,9 +27,9 @@ from projections.listings import (
 )
 from tradehall.api.access import PUBLIC, Access, own_organisation, own_organisation_or_staff, rule
 from tradehall.api.commands import Commands, command_response, etag
-from tradehall.api.marketplace.read_models import Paging, ReadModel, read_model
 from tradehall.api.marketplace.schemas.listings import ListingBody, ListingsPage, ListingView
 from tradehall.api.ownership import owned_by_caller
+from tradehall.api.read_models import Paging, ReadModel, read_model
 from tradehall.api.reads import (
     CpvParam,
     PageParam,

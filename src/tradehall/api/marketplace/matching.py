@@ -30,7 +30,6 @@ from projections.matching_score import FORMULA
 from sharedkernel.reference import itl_regions
 from tradehall.api.access import own_organisation_or_staff, rule
 from tradehall.api.commands import Commands
-from tradehall.api.marketplace.read_models import ReadModel, read_model
 from tradehall.api.marketplace.schemas.matching import (
     ExcludedView,
     LotMatchesView,
@@ -40,6 +39,7 @@ from tradehall.api.marketplace.schemas.matching import (
     RecommendationsView,
     RecommendationView,
 )
+from tradehall.api.read_models import ReadModel, read_model
 from tradehall.api.reads import PositionParam, with_consistency
 from tradehall.clock import Clock
 

@@ -26,7 +26,7 @@ from sharedkernel.reference.ocds import (
     versioned_release,
 )
 from tradehall.api.access import PUBLIC, rule
-from tradehall.api.marketplace.read_models import ReadModel, read_model
+from tradehall.api.read_models import ReadModel, read_model
 from tradehall.api.reads import PositionParam, with_consistency
 from tradehall.clock import Clock
 from tradehall.services import Threads

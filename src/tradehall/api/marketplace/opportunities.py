@@ -15,8 +15,8 @@ from litestar.params import FromPath, QueryParameter
 
 from projections.opportunities import OpportunityEntry, opportunity, opportunity_board
 from tradehall.api.access import PUBLIC, rule
-from tradehall.api.marketplace.read_models import Paging, ReadModel, read_model
 from tradehall.api.marketplace.schemas.opportunities import OpportunitiesPage, OpportunityView
+from tradehall.api.read_models import Paging, ReadModel, read_model
 from tradehall.api.reads import (
     CpvParam,
     PageParam,

@@ -46,7 +46,6 @@ from tradehall.api.commands import (
 )
 from tradehall.api.identity.auth import THROTTLED_RESPONSE
 from tradehall.api.marketplace.contracts import contract_signed
-from tradehall.api.marketplace.read_models import Paging, ReadModel, read_model
 from tradehall.api.marketplace.reason_routes import ReasonRoutes
 from tradehall.api.marketplace.schemas.quotes import (
     AcceptedView,
@@ -67,6 +66,7 @@ from tradehall.api.marketplace.schemas.quotes import (
 )
 from tradehall.api.marketplace.suppliers import SUPPLIERS, Suppliers
 from tradehall.api.ownership import caller_organisation
+from tradehall.api.read_models import Paging, ReadModel, read_model
 from tradehall.api.reads import (
     CpvParam,
     PageParam,

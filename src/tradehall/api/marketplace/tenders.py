@@ -46,7 +46,6 @@ from sharedkernel.writing import Saved
 from tradehall.api.access import PUBLIC, Access, own_organisation, rule
 from tradehall.api.commands import Commands, command_response, etag, idempotency_key
 from tradehall.api.files import FilenameParam, attachment, safe_filename, take_upload
-from tradehall.api.marketplace.read_models import Paging, ReadModel, read_model
 from tradehall.api.marketplace.reason_routes import ReasonRoutes
 from tradehall.api.marketplace.schemas.tenders import (
     AmendmentBody,
@@ -70,6 +69,7 @@ from tradehall.api.marketplace.schemas.tenders import (
     TenderView,
 )
 from tradehall.api.ownership import load_or_404, owned_by_caller
+from tradehall.api.read_models import Paging, ReadModel, read_model
 from tradehall.api.reads import (
     CpvParam,
     PageParam,

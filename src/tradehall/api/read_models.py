@@ -1,4 +1,4 @@
-"""What the marketplace's projection-backed reads take alike: a read model, the dependency a
+"""What the projection-backed reads take alike: a read model, the dependency a
 controller declares, to query once the caller's own write is in (read-your-writes), and the
 page asked for.
 
