@@ -13,7 +13,6 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.params import QueryParameter
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from membership.details import LegalForm
 from projections.applications import ApplicationRow, applications_queue
@@ -32,14 +31,13 @@ from tradehall.api.membership.schemas.reads import (
     SearchedMember,
     SearchFacets,
 )
+from tradehall.api.read_models import Paging, ReadModel, read_model
 from tradehall.api.reads import (
     CpvParam,
     PageParam,
     PerPageParam,
     PositionParam,
-    ReadYourWrites,
     RegionParam,
-    page_response,
     place_filter,
     with_consistency,
 )
@@ -160,11 +158,15 @@ class DirectoryController(Controller):
     path = "/api/v1/directory"
     tags = ["directory"]
 
-    @get("/", opt=rule(PUBLIC), summary="Members of the association, by name")
+    @get(
+        "/",
+        opt=rule(PUBLIC),
+        summary="Members of the association, by name",
+        dependencies={"read_model": read_model("directory")},
+    )
     async def directory(
         self,
-        engine: NamedDependency[AsyncEngine],
-        reads: NamedDependency[ReadYourWrites],
+        read_model: NamedDependency[ReadModel],
         region: RegionParam = None,
         cpv: CpvParam = None,
         mark: MarkParam = None,
@@ -173,30 +175,30 @@ class DirectoryController(Controller):
         position: PositionParam = None,
     ) -> Response[DirectoryPage]:
         place = place_filter(cpv, region)
-        consistent = await reads.after("directory", position)
-        async with engine.connect() as connection:
-            found = await directory_page(
-                connection,
-                region=place.region,
-                cpv_code=place.cpv_code,
-                region_parents=place.region_parents,
-                limit=per_page,
-                offset=(page - 1) * per_page,
-                mark=mark,
-            )
+        paging = Paging(page, per_page)
+        found, consistent = await read_model.query(
+            position,
+            directory_page,
+            region=place.region,
+            cpv_code=place.cpv_code,
+            region_parents=place.region_parents,
+            limit=paging.limit,
+            offset=paging.offset,
+            mark=mark,
+        )
         items = [DirectoryMember(**_member_fields(entry)) for entry in found.entries]
-        return page_response(DirectoryPage, items, found.total, page, per_page, consistent)
+        return paging.response(DirectoryPage, items, found.total, consistent)
 
     @get(
         "/search",
         opt=rule(PUBLIC),
         summary="Search the directory: words, filters, facets, keyset pages",
         description=SEARCH_DESCRIPTION,
+        dependencies={"read_model": read_model("directory_search")},
     )
     async def search(
         self,
-        engine: NamedDependency[AsyncEngine],
-        reads: NamedDependency[ReadYourWrites],
+        read_model: NamedDependency[ReadModel],
         q: TextQueryParam = None,
         cpv: CpvParam = None,
         region: RegionParam = None,
@@ -217,9 +219,9 @@ class DirectoryController(Controller):
             legal_form=None if legal_form is None else legal_form.value,
             mark=mark,
         )
-        consistent = await reads.after("directory_search", position)
-        async with engine.connect() as connection:
-            found = await search_directory(connection, filters, after=cursor, limit=per_page)
+        found, consistent = await read_model.query(
+            position, search_directory, filters, after=cursor, limit=per_page
+        )
         facets = found.facets
         body = DirectorySearchPage(
             items=[_searched(hit) for hit in found.hits],
@@ -239,6 +241,7 @@ class DirectoryController(Controller):
 class ApplicationsController(Controller):
     path = "/api/v1"
     tags = ["organisations"]
+    dependencies = {"read_model": read_model("applications")}
 
     @get(
         "/membership/applications",
@@ -247,17 +250,15 @@ class ApplicationsController(Controller):
     )
     async def queue(
         self,
-        engine: NamedDependency[AsyncEngine],
-        reads: NamedDependency[ReadYourWrites],
+        read_model: NamedDependency[ReadModel],
         status: StatusParam = "pending",
         page: PageParam = 1,
         per_page: PerPageParam = 20,
         position: PositionParam = None,
     ) -> Response[ApplicationsPage]:
-        consistent = await reads.after("applications", position)
-        async with engine.connect() as connection:
-            rows, total = await applications_queue(
-                connection, status=status, limit=per_page, offset=(page - 1) * per_page
-            )
+        paging = Paging(page, per_page)
+        (rows, total), consistent = await read_model.query(
+            position, applications_queue, status=status, limit=paging.limit, offset=paging.offset
+        )
         items = [application_view(row) for row in rows]
-        return page_response(ApplicationsPage, items, total, page, per_page, consistent)
+        return paging.response(ApplicationsPage, items, total, consistent)

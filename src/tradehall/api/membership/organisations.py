@@ -44,7 +44,8 @@ from tradehall.api.membership.schemas.organisations import (
 )
 from tradehall.api.membership.schemas.reads import ApplicationStatus
 from tradehall.api.middleware import request_id_of
-from tradehall.api.reads import PositionParam, ReadYourWrites, with_consistency
+from tradehall.api.read_models import ReadModel, read_model
+from tradehall.api.reads import PositionParam, with_consistency
 from tradehall.api.schemas.common import CommandResult
 from tradehall.membership import LOG
 from tradehall.membership.contacts import (
@@ -274,17 +275,15 @@ class OrganisationController(Controller):
         "/{organisation_id:uuid}/membership/application",
         opt=rule(own_organisation_or_staff()),
         summary="An organisation's membership application, from the read model",
+        dependencies={"read_model": read_model("applications")},
     )
     async def status_of(
         self,
-        engine: NamedDependency[AsyncEngine],
-        reads: NamedDependency[ReadYourWrites],
+        read_model: NamedDependency[ReadModel],
         organisation_id: FromPath[UUID],
         position: PositionParam = None,
     ) -> Response[ApplicationStatus]:
-        consistent = await reads.after("applications", position)
-        async with engine.connect() as connection:
-            row = await application_of(connection, organisation_id)
+        row, consistent = await read_model.query(position, application_of, organisation_id)
         if row is None:
             raise NotFound(f"no organisation {organisation_id}")
         return with_consistency(
