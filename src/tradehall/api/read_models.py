@@ -17,7 +17,7 @@ from litestar import Response
 from litestar.di import NamedDependency, Provide
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from tradehall.api.reads import ReadYourWrites, page_response, with_consistency
+from tradehall.api.reads import ReadYourWrites, with_consistency
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -88,4 +88,12 @@ class Paging:
     def response(
         self, page_type: Callable[..., Body], items: list[Any], total: int, consistent: bool
     ) -> Response[Body]:
-        return page_response(page_type, items, total, self.page, self.per_page, consistent)
+        """This page of a read model's rows, saying whether it is consistent (body and header)."""
+        body = page_type(
+            items=items,
+            total=total,
+            page=self.page,
+            per_page=self.per_page,
+            consistent=consistent,
+        )
+        return with_consistency(body, consistent)

@@ -4,9 +4,9 @@ filters the public boards (directory, listings, tenders) share."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from litestar import Response
 from litestar.exceptions import ValidationException
@@ -14,8 +14,6 @@ from litestar.params import QueryParameter
 
 from sharedkernel.reference import canonical_cpv, canonical_region, itl_regions
 from tradehall.readside import PositionBoard
-
-P = TypeVar("P")
 
 # [0-9], not \d: \d matches any script's digits, and int() reads them ("1\u0661" would be 11).
 _TOKEN_PART = re.compile(r"^([a-z][a-z0-9_]{0,40}):([0-9]{1,18})$")
@@ -90,19 +88,6 @@ class ReadYourWrites:
 
 def with_consistency(body: Any, consistent: bool) -> Response[Any]:
     return Response(body, headers={CONSISTENT_HEADER: "true" if consistent else "false"})
-
-
-def page_response(
-    page_type: Callable[..., P],
-    items: list[Any],
-    total: int,
-    page: int,
-    per_page: int,
-    consistent: bool,
-) -> Response[P]:
-    """One page of a read model's rows, saying whether it is consistent (body and header)."""
-    body = page_type(items=items, total=total, page=page, per_page=per_page, consistent=consistent)
-    return with_consistency(body, consistent)
 
 
 @dataclass(frozen=True)
