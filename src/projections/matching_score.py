@@ -69,10 +69,6 @@ def divisions_of(codes: Iterable[str]) -> set[str]:
     return {prefix for prefix in prefixes_of(codes) if len(prefix) == 2}
 
 
-def cpv_points(level: int) -> int:
-    return CPV_POINTS_A_LEVEL * level
-
-
 def cpv_detail(member_prefixes: Iterable[str], lot_codes: Iterable[str]) -> tuple[int, str]:
     """The level of the deepest common prefix and its explanation."""
     mine = set(member_prefixes)

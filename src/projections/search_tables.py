@@ -96,8 +96,3 @@ TENDER_TEXT = TextIndex.ranked(
     tender_search_text, ("title", "description", "lots_text"), "tender_search_fts"
 )
 TENDER_TEXT.gin_index("ix_tender_search_text_document")
-
-# The PostgreSQL-only indexes (SQLite has FTS5 tables instead).
-POSTGRESQL_ONLY_INDEXES = frozenset(
-    {"ix_directory_search_document", "ix_tender_search_text_document"}
-)
