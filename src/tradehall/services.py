@@ -181,6 +181,7 @@ def build_services(
 
         contexts = CONTEXTS
     chosen_store = store or store_from_settings(settings.database_url, settings.data_dir)
+    chosen_clock = clock or SystemClock()
     pool = settings.db_pool_size
     engine = chosen_store.async_engine(pool_size=pool)
     gateway = None
@@ -203,7 +204,7 @@ def build_services(
         stripe=gateway,
         settings=settings,
         store=chosen_store,
-        clock=clock or SystemClock(),
+        clock=chosen_clock,
         contexts=contexts,
         applications=applications,
         engine=engine,
@@ -211,5 +212,7 @@ def build_services(
         passwords=passwords or Passwords(),
         # No more threads than database connections: a thread never waits for a connection.
         threads=Threads(ThreadPoolExecutor(max_workers=pool, thread_name_prefix="tradehall-app")),
-        sealing=SealingKeys(chosen_store.sync_engine(), MasterKeys.from_settings(settings)),
+        sealing=SealingKeys(
+            chosen_store.sync_engine(), MasterKeys.from_settings(settings), chosen_clock
+        ),
     )

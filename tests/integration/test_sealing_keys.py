@@ -26,6 +26,7 @@ from sqlalchemy import Engine, func, select, update
 from tests.conftest import POSTGRES_TEMPLATE
 from tests.integration.test_cli import env_for
 from tradehall.cli import main
+from tradehall.clock import ManualClock
 from tradehall.marketplace.sealing.ids import KeyedBidIds
 from tradehall.marketplace.sealing.keys import (
     SERVICE_KEY_IDS,
@@ -44,6 +45,7 @@ from tradehall.store.sqlite import SQLiteStore
 # The event log the mapper tests write (created with the store's tables).
 TEST_LOG = "sealtest"
 AT = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+TENDER_AT_ITS_OWN_TIME = uuid.UUID("6c1b8f0e-3f1d-4c8a-9d55-0b7e1f2a3c4d")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -130,6 +132,17 @@ def test_racing_processes_make_one_key_per_tender(fresh_store: Store) -> None:
         assert count == len(tenders)
     finally:
         engine.dispose()
+
+
+def test_a_service_key_is_dated_by_the_clock_it_is_given(engine: Engine) -> None:
+    keys = SealingKeys(engine, master(), ManualClock(AT))
+    keys.outbox_key()
+    keys.tender_key(TENDER_AT_ITS_OWN_TIME, AT + timedelta(days=1))
+    with engine.connect() as connection:
+        found = connection.execute(select(sealing_keys.c.key_id, sealing_keys.c.created_at))
+        dated = {key_id: created_at for key_id, created_at in found}
+    assert dated[SERVICE_KEY_IDS["outbox"]] == AT
+    assert dated[TENDER_AT_ITS_OWN_TIME] == AT + timedelta(days=1)  # a moment given wins
 
 
 def test_threads_sharing_one_instance_get_one_service_key(engine: Engine) -> None:

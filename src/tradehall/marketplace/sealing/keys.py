@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from tradehall.clock import Clock, SystemClock
 from tradehall.marketplace.sealing.master import MasterKeys
 from tradehall.marketplace.sealing.tables import sealing_keys
 
@@ -51,9 +52,11 @@ def _aad(key_id: UUID, purpose: str) -> bytes:
 class SealingKeys:
     """The data keys, unwrapped on first use and kept in memory; safe to share between threads."""
 
-    def __init__(self, engine: Engine, master: MasterKeys) -> None:
+    def __init__(self, engine: Engine, master: MasterKeys, clock: Clock | None = None) -> None:
         self.engine = engine
         self.master = master
+        # Dates the keys made without a moment of their own (the service's keys).
+        self.clock = clock or SystemClock()
         self._cache: dict[UUID, bytes] = {}
         self._lock = threading.Lock()
 
@@ -168,7 +171,7 @@ class SealingKeys:
                     purpose=purpose,
                     wrapped=self._wrap(key_id, purpose, fresh),
                     master_fingerprint=self.master.current_fingerprint,
-                    created_at=at or datetime.now(UTC),
+                    created_at=at or self.clock.now(),
                     settled_at=None,
                 )
             )
