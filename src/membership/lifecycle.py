@@ -158,7 +158,11 @@ class MembershipLifecycle:
         cancel_at_period_end: bool
 
         def apply(self, aggregate: MembershipLifecycle) -> None:
-            aggregate.card_subscription_status = CardSubscriptionStatus.read(self.status)
+            # Kept per subscription: a late word about an earlier (or a stray) subscription
+            # says nothing of the one the member pays by now.
+            aggregate.card_subscription_statuses[self.subscription_id] = (
+                CardSubscriptionStatus.read(self.status)
+            )
 
     class PaymentFailed(TradehallAggregate.Event):
         """A collection failed. A notice goes out; standing does not change (it is retried)."""
@@ -255,7 +259,8 @@ class MembershipLifecycle:
         self.resignation_at: datetime | None = None
         self.processor_customer_id: str | None = None
         self.processor_subscription_id: str | None = None
-        self.card_subscription_status: CardSubscriptionStatus | None = None
+        # Each subscription's last told state, by its id (events may come in any order).
+        self.card_subscription_statuses: dict[str, CardSubscriptionStatus] = {}
 
     def _stand(self, status: MembershipStatus, since: datetime) -> None:
         """The membership's status moves, and from when the new one holds (the event's
@@ -270,7 +275,9 @@ class MembershipLifecycle:
         """The subscription the member pays its dues by, if it pays by card."""
         if self.processor_subscription_id is None:
             return None
-        return CardSubscription(self.processor_subscription_id, self.card_subscription_status)
+        subscription_id = self.processor_subscription_id
+        status = self.card_subscription_statuses.get(subscription_id)
+        return CardSubscription(subscription_id, status)
 
     @property
     def balance(self) -> Money:
@@ -388,8 +395,7 @@ class MembershipLifecycle:
         status: CardSubscriptionStatus,
         cancel_at_period_end: bool,
     ) -> None:
-        ended = self.card_subscription_status is CardSubscriptionStatus.CANCELLED
-        if ended and subscription_id == self.processor_subscription_id:
+        if self.card_subscription_statuses.get(subscription_id) is CardSubscriptionStatus.CANCELLED:
             return  # a late update after the subscription ended changes nothing
         self.trigger_event(
             self.SubscriptionChanged,

@@ -1,0 +1,57 @@
+"""Probes, as an attacker, of the Stripe webhook and card subscriptions (the stand-in signs)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from tests.api import test_stripe
+from tests.api.test_stripe import (
+    Client,
+    admitted,
+    checkout_completed,
+    deliver,
+    send_card_commands,
+    url,
+)
+from tradehall.clock import ManualClock
+from tradehall.dev.stripe_standin import StripeStandIn
+from tradehall.membership.card_subscriptions import Sent
+from tradehall.store.base import Store
+
+# The Stripe stand-in and an app that calls it, as the Stripe tests have them.
+standin = test_stripe.standin
+stripe_client = test_stripe.stripe_client
+
+
+def _subscription_of(fake: StripeStandIn, org: dict[str, Any]) -> dict[str, Any]:
+    return next(
+        s for s in fake.subscriptions.values() if s["metadata"]["organisation_id"] == org["id"]
+    )
+
+
+async def test_an_event_about_another_subscription_does_not_end_the_members_own(
+    stripe_client: Client, standin: StripeStandIn, store: Store, clock: ManualClock
+) -> None:
+    """A late or stray `customer.subscription.deleted` for a subscription that is not the one
+    the member pays by (an earlier one, one from an abandoned checkout) must not make the
+    running subscription look ended: that would allow a second checkout (charged twice) and
+    leave the running one uncancelled when the member resigns (charged after leaving)."""
+    org, headers, _ = await admitted(stripe_client, store, clock)
+    for event in await checkout_completed(stripe_client, standin, org, headers):
+        assert (await deliver(stripe_client, event)).status_code == 200
+    running = _subscription_of(standin, org)
+    stray = copy.deepcopy(running)
+    stray.update(id="sub_stray0001", status="canceled")
+
+    told = await deliver(stripe_client, standin.sign("customer.subscription.deleted", stray))
+    assert told.status_code == 200, told.text
+
+    again = await stripe_client.post(url(org, "/dues/checkout"), headers=headers)
+    assert again.status_code == 409, again.text
+    resigned = await stripe_client.post(
+        url(org, "/membership/resignation"), json={"effective": "now"}, headers=headers
+    )
+    assert resigned.status_code == 200, resigned.text
+    assert await send_card_commands(stripe_client, org) == Sent(done=2)
+    assert running["status"] == "canceled"
