@@ -24,6 +24,7 @@ from membership.standing import (
 )
 from sharedkernel.errors import Conflict, InvalidValue
 from sharedkernel.events import Context, TradehallAggregate
+from sharedkernel.moments import plausible_moment
 from sharedkernel.money import Money
 
 if TYPE_CHECKING:
@@ -43,11 +44,20 @@ class LedgerEntry:
     period_end: datetime | None = None
 
 
+# The most a turnover may be, in minor units: what the API takes (its schema's bound), and so
+# what an import or the command line may record.
+MAX_TURNOVER_MINOR = 10**13
+
+
 def check_turnover(turnover: Money) -> None:
     if turnover.currency != DUES_CURRENCY:
         raise InvalidValue("annual_turnover.currency", f"declare turnover in {DUES_CURRENCY}")
     if turnover.minor < 0:
         raise InvalidValue("annual_turnover.amount_minor", "turnover cannot be negative")
+    if turnover.minor > MAX_TURNOVER_MINOR:
+        raise InvalidValue(
+            "annual_turnover.amount_minor", f"turnover is at most {MAX_TURNOVER_MINOR} pence"
+        )
 
 
 def _same_band(band: DuesBand, tier: DuesBand | None) -> bool:
@@ -540,6 +550,11 @@ class MembershipLifecycle:
         """
         if self.membership_status is not MembershipStatus.NONE:
             raise Conflict(f"cannot import: the membership is {self.membership_status}")
+        # Dates no one could mean are refused here too (ADR 17), whoever imports.
+        joined_at = plausible_moment("joined_at", joined_at)
+        paid_up_until = plausible_moment("paid_up_until", paid_up_until)
+        if resigns_at is not None:
+            resigns_at = plausible_moment("resigns_at", resigns_at)
         if joined_at > context.at:
             raise InvalidValue("joined_at", "the join date is in the future")
         if paid_up_until < joined_at:

@@ -20,7 +20,9 @@ from uuid import UUID, uuid5
 
 from membership.domain import RegistrationDetails
 from membership.dues import DUES_CURRENCY, DuesBand, band_for
+from membership.lifecycle import check_turnover
 from sharedkernel.errors import InvalidValue
+from sharedkernel.moments import plausible_moment
 from sharedkernel.money import Money
 from sharedkernel.text import TextRejected, clean_text
 from tradehall.identity.users import normalise_email
@@ -231,7 +233,7 @@ def parse_export(
     date_order: DateOrder = DateOrder.DAY_FIRST,
 ) -> ParsedExport:
     """Read and check every row; nothing is skipped silently and nothing stops at one error."""
-    records = list(csv.reader(io.StringIO(text)))
+    records = _records(text)
     if not records or not any(cell.strip() for cell in records[0]):
         raise UnreadableExport("the file is empty: the first row should name the columns")
     headers = records[0]
@@ -269,6 +271,16 @@ def parse_export(
             continue
         parsed.rows.append(result)
     return parsed
+
+
+def _records(text: str) -> list[list[str]]:
+    """The file's records; UnreadableExport naming the line if the CSV reader cannot read it
+    (a cell longer than it takes, a quote left open)."""
+    reader = csv.reader(io.StringIO(text))
+    try:
+        return list(reader)
+    except csv.Error as error:
+        raise UnreadableExport(f"line {reader.line_num}: {error}") from None
 
 
 def _duplicates(row: MemberRow, first_seen: dict[tuple[str, str], int]) -> list[RowError]:
@@ -403,7 +415,13 @@ class _RowReader:
         if day is None:
             fail(name, f"{text!r} is not a date (YYYY-MM-DD, 15 Mar 2024 or 15/03/2024)")
             return None
-        return datetime.combine(day, time.max if end_of_day else time.min, tzinfo=UTC)
+        moment = datetime.combine(day, time.max if end_of_day else time.min, tzinfo=UTC)
+        try:
+            # Dates no one could mean (year 0001, 9999) are refused, as the API's are (ADR 17).
+            return plausible_moment(name, moment)
+        except InvalidValue as error:
+            fail(name, error.message)
+            return None
 
     def turnover(self, text: str, fail: _Fail) -> Money | None:
         if not text:
@@ -412,7 +430,13 @@ class _RowReader:
         if pence is None:
             fail("annual_turnover", f"{text!r} is not an amount in pounds (e.g. 250000.00)")
             return None
-        return Money(DUES_CURRENCY, pence)
+        turnover = Money(DUES_CURRENCY, pence)
+        try:
+            check_turnover(turnover)  # the API's bounds
+        except InvalidValue as error:
+            fail("annual_turnover", error.message)
+            return None
+        return turnover
 
     def band(self, turnover: Money | None, membership_type: str, fail: _Fail) -> DuesBand | None:
         if turnover is not None:
