@@ -60,6 +60,8 @@ class Bid(TradehallAggregate):
 
         def apply(self, aggregate: Bid) -> None:
             aggregate.content = BidContent.from_data(self.content)
+            if aggregate.content.price is not None:  # the lot's currency when it was priced
+                aggregate.currency = aggregate.content.price.currency
 
     class DocumentAttached(TradehallAggregate.Event):
         tender_id: UUID
@@ -168,6 +170,19 @@ class Bid(TradehallAggregate):
     def consortium_complete(self) -> bool:
         return set(self.partners) <= self.accepted
 
+    def lot_currency(self, tender: Tender) -> str:
+        """The currency the bid's lot is priced in now: an amendment may change it after the
+        bid was drafted (lots are never removed, so the lot is there)."""
+        lot = next(lot for lot in tender.terms.lots if lot.id == self.lot_id)
+        return lot.value.currency
+
+    def priced_otherwise(self, tender: Tender) -> str | None:
+        """Why the bid's price is not in its lot's currency (amended since it was priced)."""
+        price, currency = self.content.price, self.lot_currency(tender)
+        if price is None or price.currency == currency:
+            return None
+        return f"priced in {price.currency}, but {self.lot_id} is priced in {currency}"
+
     def seen_by(self, organisation_id: UUID) -> bool:
         """Only the lead and its partners learn anything of a bid before opening."""
         return organisation_id in self.members
@@ -188,8 +203,9 @@ class Bid(TradehallAggregate):
 
     def change_content(self, context: Context, tender: Tender, content: BidContent) -> None:
         self.ensure_editable(context, tender)
-        if content.price is not None and content.price.currency != self.currency:
-            raise InvalidValue("price_minor", f"the lot is priced in {self.currency}")
+        currency = self.lot_currency(tender)
+        if content.price is not None and content.price.currency != currency:
+            raise InvalidValue("price_minor", f"the lot is priced in {currency}")
         if content == self.content:
             return
         self.trigger_event(
@@ -253,6 +269,9 @@ class Bid(TradehallAggregate):
         lacking = self.content.missing(tender.terms)
         if lacking:
             raise InvalidValue(lacking[0], "a submitted bid needs a price and every answer")
+        otherwise = self.priced_otherwise(tender)
+        if otherwise is not None:
+            raise InvalidValue("price_minor", f"{otherwise} since an amendment: price it again")
         self.trigger_event(
             self.Submitted,
             tender_id=self.tender_id,

@@ -23,8 +23,9 @@ class Verdict:
 def verdicts(
     tender: Tender, bids: Sequence[Bid], facts: Mapping[UUID, SupplierFacts]
 ) -> list[Verdict]:
-    """For each submitted bid: eligibility of every member (standing, mark, regions), the
-    consortium complete, and each member in only one bid per lot (a member in two bids for a
+    """For each submitted bid: its price in its lot's currency (which an amendment may have
+    changed since), eligibility of every member (standing, mark, regions), the consortium
+    complete, and each member in only one bid per lot (a member in two bids for a
     lot makes both invalid: which one it meant is not ours to guess)."""
     submitted = [b for b in bids if b.status is BidStatus.SUBMITTED]
     bids_of: dict[tuple[str, UUID], int] = defaultdict(int)
@@ -48,6 +49,9 @@ def _why_invalid(
     facts: Mapping[UUID, SupplierFacts],
     bids_of: Mapping[tuple[str, UUID], int],
 ) -> str | None:
+    otherwise = bid.priced_otherwise(tender)
+    if otherwise is not None:  # the lot's currency amended since, and the bid not priced again
+        return otherwise
     if not bid.consortium_complete:
         waiting = sorted(str(p) for p in bid.partners if p not in bid.accepted)
         return f"the consortium is incomplete: not accepted by {', '.join(waiting)}"

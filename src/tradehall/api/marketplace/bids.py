@@ -334,7 +334,7 @@ class BidController(Controller):
             for i, c in enumerate(data.commitments)
         ]
         content = parse_content(
-            tender.terms, bid.currency, data.price_minor, data.answers, commitments
+            tender.terms, bid.lot_currency(tender), data.price_minor, data.answers, commitments
         )
         return await commands.execute(LOG, bids.change_content, *at_hand.address, content)
 
