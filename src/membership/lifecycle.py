@@ -343,7 +343,7 @@ class MembershipLifecycle:
         self._require_dues_currency(amount)
         if method not in PAYMENT_METHODS:
             raise InvalidValue("method", f"one of {', '.join(sorted(PAYMENT_METHODS))}")
-        if any(entry.entry_id == payment_id for entry in self.ledger):
+        if self._told_before(payment_id, amount, reference, "payment"):
             return  # the same payment told twice (a processor retrying): nothing more
         context = self._dated(context, "effective_date")
         self._invoice_processor_period(context, payment_id, amount, covers_until)
@@ -426,7 +426,7 @@ class MembershipLifecycle:
         self._require_dues_currency(amount)
         paid = sum(e.amount.minor for e in self.ledger if e.kind == "payment")
         refunded = sum(e.amount.minor for e in self.ledger if e.kind == "refund")
-        if any(entry.entry_id == refund_id for entry in self.ledger):
+        if self._told_before(refund_id, amount, reference, "refund"):
             return  # the same refund told twice (a retried request): nothing more
         context = self._dated(context, "effective_date")
         if refunded + amount.minor > paid:
@@ -615,6 +615,21 @@ class MembershipLifecycle:
                 f"({self.exists_from.date()})",
             )
         return _effective(context, max(effective, self.exists_from))
+
+    def _told_before(self, entry_id: str, amount: Money, reference: str, kind: str) -> bool:
+        """Whether the ledger holds this entry already. Its id told again with another amount
+        or reference is not a retry but another movement under a reused id: refused, rather
+        than answered as recorded while nothing is."""
+        for entry in self.ledger:
+            if entry.entry_id != entry_id:
+                continue
+            if (entry.kind, entry.amount, entry.reference) != (kind, amount, reference.strip()):
+                raise Conflict(
+                    f"{entry_id} is recorded already as a {entry.kind} of {entry.amount} "
+                    f"({entry.reference}): a new {kind} needs a new id"
+                )
+            return True
+        return False
 
     def _require_dues_currency(self, amount: Money) -> None:
         if self.tier is not None and amount.currency != self.tier.annual_due.currency:

@@ -433,7 +433,9 @@ def test_the_same_payment_told_twice_is_recorded_once() -> None:
     before = state(org)
 
     org.record_payment(context(), "pi_3Nx", MICRO_DUE, "stripe", "in_1")
-    org.record_payment(context(), "pi_3Nx", gbp(9_999), "stripe", "in_1")
+    # The same id with another amount is not the payment told again: refused, not dropped.
+    with pytest.raises(Conflict, match="pi_3Nx is recorded already"):
+        org.record_payment(context(), "pi_3Nx", gbp(9_999), "stripe", "in_1")
 
     assert collected(org) == []
     assert state(org) == before

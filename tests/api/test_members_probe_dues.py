@@ -1,0 +1,52 @@
+"""Probes, as an attacker (or a hurried treasurer), of the dues routes: replays and reused ids."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api.test_membership_standing import Client, admitted, url
+
+PAYMENT = {
+    "amount": {"amount_minor": 5_000, "currency": "GBP"},
+    "method": "cheque",
+    "reference": "CHQ 100042",
+}
+REFUND = {"amount": {"amount_minor": 1_000, "currency": "GBP"}, "reference": "returned"}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "other"),
+    [
+        ("/dues/payments", PAYMENT, {**PAYMENT, "amount": {"amount_minor": 999_999}}),
+        ("/dues/payments", PAYMENT, {**PAYMENT, "reference": "CHQ 100043"}),
+        ("/dues/refunds", REFUND, {**REFUND, "amount": {"amount_minor": 2_000}}),
+    ],
+)
+async def test_an_idempotency_key_reused_for_another_movement_is_refused_not_dropped(
+    client: Client,
+    staff_headers: dict[str, str],
+    path: str,
+    body: dict[str, object],
+    other: dict[str, object],
+) -> None:
+    """A retry (the same body again) records once; the same key with another amount or
+    reference is another payment: answering it 201 while recording nothing loses it from the
+    ledger without anyone knowing (the quotes' keys answer 409 so, too)."""
+    org, headers = await admitted(client, staff_headers)
+    if path == "/dues/refunds":
+        paid = await client.post(url(org, "/dues/payments"), json=PAYMENT, headers=staff_headers)
+        assert paid.status_code == 201, paid.text
+    keyed = {**staff_headers, "Idempotency-Key": "bank-statement-2026-03-02-0042"}
+
+    first = await client.post(url(org, path), json=body, headers=keyed)
+    again = await client.post(url(org, path), json=body, headers=keyed)
+    reused = await client.post(url(org, path), json=other, headers=keyed)
+
+    assert first.status_code == again.status_code == 201, (first.text, again.text)
+    assert reused.status_code == 409, reused.text
+    assert reused.headers["content-type"].startswith("application/problem+json")
+    ledger = (await client.get(url(org, "/dues/ledger"), headers=headers)).json()
+    kind = "refund" if path == "/dues/refunds" else "payment"
+    assert [e["amount"]["amount_minor"] for e in ledger["entries"] if e["kind"] == kind] == [
+        body["amount"]["amount_minor"]  # type: ignore[index]
+    ]
