@@ -390,6 +390,20 @@ class MembershipLifecycle:
             subscription_id,
         ):
             return
+        running = self.card_subscription
+        if (
+            subscription_id is not None
+            and running is not None
+            and running.subscription_id != subscription_id
+            and not running.ended
+        ):
+            # Two checkouts finished (two tabs): both subscriptions collect. Replacing the
+            # first here would leave it collecting unseen (never cancelled when the member
+            # leaves); staff decide which to cancel.
+            raise Conflict(
+                f"the member pays by subscription {running.subscription_id} already, which has "
+                f"not ended: {subscription_id} is a second one"
+            )
         self.trigger_event(
             self.PaymentProcessorLinked,
             processor=processor,

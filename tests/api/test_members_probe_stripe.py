@@ -55,3 +55,32 @@ async def test_an_event_about_another_subscription_does_not_end_the_members_own(
     assert resigned.status_code == 200, resigned.text
     assert await send_card_commands(stripe_client, org) == Sent(done=2)
     assert running["status"] == "canceled"
+
+
+async def test_a_second_checkout_completed_while_the_first_runs_is_parked_for_staff(
+    stripe_client: Client, standin: StripeStandIn, store: Store, clock: ManualClock
+) -> None:
+    """Two checkout sessions started before either finished (two tabs) both complete: the
+    member now has two running subscriptions at Stripe. The second must not silently replace
+    the first in our records (whose cancellation at resignation would then never be sent):
+    it is parked for staff, who cancel one at Stripe."""
+    org, headers, staff = await admitted(stripe_client, store, clock)
+    started = await stripe_client.post(url(org, "/dues/checkout"), headers=headers)
+    session_id = started.json()["session_id"]
+    for event in standin.complete_checkout(session_id):
+        assert (await deliver(stripe_client, event)).json()["outcome"] == "applied"
+    first = _subscription_of(standin, org)
+
+    completed_again, _ = standin.complete_checkout(session_id)
+    answer = await deliver(stripe_client, completed_again)
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["outcome"] == "parked"
+    parked = (await stripe_client.get("/api/v1/dues/parked-webhooks", headers=staff)).json()
+    assert completed_again.event_id in [p["event_id"] for p in parked]
+    resigned = await stripe_client.post(
+        url(org, "/membership/resignation"), json={"effective": "now"}, headers=headers
+    )
+    assert resigned.status_code == 200, resigned.text
+    assert await send_card_commands(stripe_client, org) == Sent(done=2)
+    assert first["status"] == "canceled"
