@@ -343,6 +343,10 @@ class MembershipLifecycle:
         self._require_dues_currency(amount)
         if method not in PAYMENT_METHODS:
             raise InvalidValue("method", f"one of {', '.join(sorted(PAYMENT_METHODS))}")
+        if covers_until is not None:
+            # A period no one could mean (a processor's 9999-12-31) overflows the standing's
+            # arithmetic: refused as any such date is (ADR 17).
+            covers_until = plausible_moment("covers_until", covers_until)
         if self._told_before(payment_id, amount, reference, "payment"):
             return  # the same payment told twice (a processor retrying): nothing more
         context = self._dated(context, "effective_date")

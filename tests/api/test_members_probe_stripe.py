@@ -84,3 +84,30 @@ async def test_a_second_checkout_completed_while_the_first_runs_is_parked_for_st
     assert resigned.status_code == 200, resigned.text
     assert await send_card_commands(stripe_client, org) == Sent(done=2)
     assert first["status"] == "canceled"
+
+
+async def test_a_paid_invoice_whose_period_ends_past_the_calendar_is_parked_not_a_500(
+    stripe_client: Client, standin: StripeStandIn, store: Store, clock: ManualClock
+) -> None:
+    """An invoice line's period ending at 9999-12-31 (the largest time the webhook's schema
+    takes) made the standing arithmetic overflow (a month after it is year 10000): a 500,
+    which Stripe retries for three days. A period no one could mean is refused as any date
+    outside 1900-2099 is (ADR 17): the event is parked for staff and nothing is recorded."""
+    org, headers, staff = await admitted(stripe_client, store, clock)
+    invoice = {
+        "id": "in_farfuture0001",
+        "metadata": {"organisation_id": org["id"]},
+        "amount_paid": 15_000,
+        "currency": "gbp",
+        "lines": {"data": [{"period": {"end": 253_402_300_799}}]},
+    }
+    event = standin.sign("invoice.paid", invoice)
+
+    answer = await deliver(stripe_client, event)
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["outcome"] == "parked"
+    parked = (await stripe_client.get("/api/v1/dues/parked-webhooks", headers=staff)).json()
+    assert event.event_id in [p["event_id"] for p in parked]
+    membership = (await stripe_client.get(url(org), headers=headers)).json()["membership"]
+    assert membership["paid_up_until"] is None
