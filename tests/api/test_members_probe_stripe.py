@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
+import time
 from typing import Any
+
+import stripe
 
 from tests.api import test_stripe
 from tests.api.test_stripe import (
@@ -111,3 +114,26 @@ async def test_a_paid_invoice_whose_period_ends_past_the_calendar_is_parked_not_
     assert event.event_id in [p["event_id"] for p in parked]
     membership = (await stripe_client.get(url(org), headers=headers)).json()["membership"]
     assert membership["paid_up_until"] is None
+
+
+async def test_a_future_timestamp_hidden_behind_a_decoy_in_the_header_is_refused(
+    stripe_client: Client, standin: StripeStandIn, store: Store, clock: ManualClock
+) -> None:
+    """The future check must read the timestamp the signature was checked against. Stripe's
+    library takes the first item whose key is exactly `t`; a decoy ` t=<now>` (a space before
+    the key) ahead of it was read by our check alone, so a signature dated a day ahead passed
+    as fresh (and could be replayed for a day past the tolerance)."""
+    org, _, _ = await admitted(stripe_client, store, clock)
+    obj = {"id": "sub_decoy0001", "metadata": {"organisation_id": org["id"]}, "status": "active"}
+    event = standin.sign("customer.subscription.updated", obj)
+    now = int(time.time())
+    future = now + 86_400
+    signature = stripe.WebhookSignature._compute_signature(
+        f"{future}.{event.payload}", test_stripe.WEBHOOK_SECRET
+    )
+    header = f" t={now},t={future},v1={signature}"
+
+    answer = await deliver(stripe_client, event, signature=header)
+
+    assert answer.status_code == 400, answer.text
+    assert [e["field"] for e in answer.json()["errors"]] == ["Stripe-Signature"]
