@@ -100,7 +100,8 @@ class BuyersProjection(Projection):
         """Fold one event into its organisation's row; the organisation, or None if left out."""
         data = event.data
         if event.name == REGISTERED:
-            if data.get("kind") not in BUYER_KINDS:
+            kind = data.get("kind")
+            if not isinstance(kind, str) or kind not in BUYER_KINDS:
                 return None
             org_id = event.originator_id
             row = rows.setdefault(org_id, _empty_row(org_id))

@@ -70,8 +70,15 @@ class DirectoryProjection(RowPerAggregate):
 def _codes(event: RecordedEvent) -> Iterable[tuple[Table, Iterable[Row]]]:
     """The regions and CPV codes an event states (a registration, a profile), as child rows."""
     org_id, data = event.originator_id, event.data
-    yield directory_member_regions, region_rows("organisation_id", org_id, data["regions"])
-    yield directory_member_cpv, cpv_rows("organisation_id", org_id, data["cpv_codes"])
+    yield directory_member_regions, region_rows("organisation_id", org_id, _texts(data["regions"]))
+    yield directory_member_cpv, cpv_rows("organisation_id", org_id, _texts(data["cpv_codes"]))
+
+
+def _texts(value: Any) -> list[str]:
+    """A list of codes as an event states it; TypeError (the event is left out) if not one."""
+    if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
+        raise TypeError(f"not a list of codes: {value!r}")
+    return value
 
 
 @dataclass(frozen=True)

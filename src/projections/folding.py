@@ -271,6 +271,20 @@ def insert_rows(connection: Connection, table: Table, rows: Collection[Row]) -> 
         _bulk(connection).insert(connection, table, rows)
 
 
+def distinct_rows(connection: Connection, table: Table, rows: Collection[Row]) -> list[Row]:
+    """`rows` as the store will hold them, once each by the table's primary key (the first of
+    any that clash: an event may state a code twice, or two that this store cuts to one)."""
+    key = [column.name for column in table.primary_key]
+    seen: set[tuple[Any, ...]] = set()
+    kept = []
+    for row in _bulk(connection).storable_rows(table, rows):
+        values = tuple(row[name] for name in key)
+        if values not in seen:
+            seen.add(values)
+            kept.append(row)
+    return kept
+
+
 def replace_rows(
     connection: Connection, table: Table, key: str, owners: Collection[UUID], rows: Collection[Row]
 ) -> None:

@@ -84,12 +84,19 @@ class MarkRegister(RowPerAggregate):
 
     def _clashing(self, connection: Connection, awards: list[RecordedEvent]) -> set[UUID]:
         """Marks whose award names an organisation or a certificate number (as stored) that an
-        earlier mark holds: left out of the register."""
+        earlier mark holds: left out of the register (as is an award not as the domain writes
+        it, by the base)."""
         taken_orgs: set[Any] = set()
         taken_numbers: set[str] = set()
-        wanted = [(e, self._number(connection, e)) for e in awards]
-        orgs = {e.data["organisation_id"] for e, _ in wanted}
-        numbers = {number for _, number in wanted}
+        wanted = []
+        for event in awards:
+            made = self.made(event)
+            if made is not None:
+                row = made[0]
+                number = storable(connection, row["certificate_number"], _CERTIFICATE_LENGTH)
+                wanted.append((event, row["organisation_id"], number))
+        orgs = {org for _, org, _ in wanted}
+        numbers = {number for _, _, number in wanted}
         table = self.table
         for org, number in connection.execute(
             select(table.c.organisation_id, table.c.certificate_number).where(
@@ -99,8 +106,7 @@ class MarkRegister(RowPerAggregate):
             taken_orgs.add(org)
             taken_numbers.add(number)
         clashing: set[UUID] = set()
-        for event, number in wanted:
-            org = event.data["organisation_id"]
+        for event, org, number in wanted:
             if org in taken_orgs or number in taken_numbers:
                 _log.warning(
                     "quality_marks: %r left out: its organisation %s or certificate number %r "
@@ -114,11 +120,6 @@ class MarkRegister(RowPerAggregate):
             taken_orgs.add(org)
             taken_numbers.add(number)
         return clashing
-
-    @staticmethod
-    def _number(connection: Connection, event: RecordedEvent) -> str:
-        """The certificate number as the store will hold it (compared as stored)."""
-        return storable(connection, str(event.data["certificate_number"]), _CERTIFICATE_LENGTH)
 
     def create(self, event: RecordedEvent) -> Row:
         data = event.data
