@@ -395,18 +395,14 @@ class MembershipLifecycle:
         ):
             return
         running = self.card_subscription
-        if (
-            subscription_id is not None
-            and running is not None
-            and running.subscription_id != subscription_id
-            and not running.ended
-        ):
-            # Two checkouts finished (two tabs): both subscriptions collect. Replacing the
-            # first here would leave it collecting unseen (never cancelled when the member
-            # leaves); staff decide which to cancel.
+        if running is not None and running.subscription_id != subscription_id and not running.ended:
+            # Two checkouts finished (two tabs): both subscriptions collect; or a checkout
+            # without one (a one-off payment). Replacing the running one here would leave it
+            # collecting unseen (never cancelled when the member leaves); staff decide.
             raise Conflict(
                 f"the member pays by subscription {running.subscription_id} already, which has "
-                f"not ended: {subscription_id} is a second one"
+                f"not ended: a checkout for {subscription_id or 'no subscription'} cannot "
+                "replace it"
             )
         self.trigger_event(
             self.PaymentProcessorLinked,

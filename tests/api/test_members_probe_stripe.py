@@ -137,3 +137,27 @@ async def test_a_future_timestamp_hidden_behind_a_decoy_in_the_header_is_refused
 
     assert answer.status_code == 400, answer.text
     assert [e["field"] for e in answer.json()["errors"]] == ["Stripe-Signature"]
+
+
+async def test_a_checkout_without_a_subscription_does_not_unlink_the_running_one(
+    stripe_client: Client, standin: StripeStandIn, store: Store, clock: ManualClock
+) -> None:
+    """A completed checkout that names the member but no subscription (a one-off payment
+    session made in Stripe's dashboard with our reference) linked the customer with no
+    subscription over the running one: our record of it gone, it was never cancelled when the
+    member resigned. Parked for staff instead."""
+    org, headers, _ = await admitted(stripe_client, store, clock)
+    for event in await checkout_completed(stripe_client, standin, org, headers):
+        assert (await deliver(stripe_client, event)).json()["outcome"] == "applied"
+    running = _subscription_of(standin, org)
+    session = {"client_reference_id": org["id"], "customer": "cus_oneoff0001", "mode": "payment"}
+
+    answer = await deliver(stripe_client, standin.sign("checkout.session.completed", session))
+
+    assert answer.json()["outcome"] == "parked", answer.text
+    resigned = await stripe_client.post(
+        url(org, "/membership/resignation"), json={"effective": "now"}, headers=headers
+    )
+    assert resigned.status_code == 200, resigned.text
+    assert await send_card_commands(stripe_client, org) == Sent(done=2)
+    assert running["status"] == "canceled"
