@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import smtplib
+import re
 import uuid
 from collections.abc import Callable
 from email.message import EmailMessage
@@ -45,6 +45,7 @@ class SenderParts(Protocol):
 MAX_ATTEMPTS = 10
 SENT_LINK_REMOVED = "(sent; the one-use link in it is not kept)"
 _log = logging.getLogger("tradehall.mail")
+_LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029]+")
 
 
 async def pending(services: SenderParts, limit: int = 100) -> list[Any]:
@@ -69,7 +70,9 @@ async def deliver(services: SenderParts, transport: Transport, row: Any) -> bool
             organisation_id, _, subject, body = await services.run(
                 open_sealed, services.sealing, row
             )
-    except SealingError as error:
+    # Not only SealingError: contents that open but do not read as a notice fail this message
+    # alone, as any message that cannot be made does (below).
+    except Exception as error:
         await _failed(services, row.message_id, error)
         return False
     if row.recipient:
@@ -90,13 +93,21 @@ async def deliver(services: SenderParts, transport: Transport, row: Any) -> bool
             message["Message-ID"] = recipient_message_id(row.message_id, recipient, recipients)
             message["From"] = transport.sender
             message["To"] = recipient
-            message["Subject"] = subject
+            message["Subject"] = one_line(subject)
             message.set_content(body)
             await services.run(transport.send, message)
-    except (OSError, smtplib.SMTPException) as error:
+    # The server or the network (OSError, SMTPException), or a message that cannot be made
+    # (an address or header the email package refuses: ValueError, ...): this message's
+    # attempt fails, counted, and the others are sent; after MAX_ATTEMPTS it waits for staff.
+    except Exception as error:
         await _failed(services, row.message_id, error)
         return False
     return True
+
+
+def one_line(header: str) -> str:
+    """A header value without line breaks (a title may hold them; a header may not)."""
+    return _LINE_BREAKS.sub(" ", header) if _LINE_BREAKS.search(header) else header
 
 
 async def _failed(services: SenderParts, message_id: str, error: Exception) -> None:
