@@ -268,11 +268,19 @@ class Tender(TradehallAggregate):
         buyer_kind: str,
         policy: SocialValuePolicy,
     ) -> None:
-        """A published tender's change, with why. The deadline may move later, never earlier;
-        the evaluation rules change only with a later deadline."""
+        """A published tender's change, with why, before its deadline (a planned one's, after
+        it too: it takes no bids yet). The deadline may move later, never earlier; the
+        evaluation rules change only with a later deadline."""
         if self.status not in OPEN:
             raise Conflict(f"a {self.status} tender is not amended")
         self._not_opened()
+        if self.status is TenderStatus.ACTIVE and context.at >= self.terms.deadline:
+            # Nothing about a bid changes from the deadline on, whether or not the clock has
+            # opened them: a later deadline now would reopen a competition that has closed.
+            raise Conflict(
+                "the tender's deadline has passed: its bids wait for their opening, and it is "
+                "no longer amended"
+            )
         if not rationale.strip():
             raise InvalidValue("rationale", "say why the tender changes")
         if self.amendments >= MAX_AMENDMENTS:

@@ -83,3 +83,30 @@ async def test_a_lot_s_currency_amended_after_bids_is_the_currency_every_opened_
     )
     assert evaluation.status_code == 200, evaluation.text
     assert [(b["bid_id"], b["currency"]) for b in evaluation.json()["bids"]] == [(late, "EUR")]
+
+
+async def test_an_active_tender_past_its_deadline_is_not_amended_to_take_bids_again(
+    client: Client, staff_headers: Headers, clock: ManualClock
+) -> None:
+    """From the deadline on nothing about a bid changes, whether or not the clock has opened
+    them: a buyer extending a deadline that has passed (before the opening clock has run) would
+    reopen the competition, letting a bidder withdraw and price again after the deadline."""
+    buyer, buyer_headers = await council(client, staff_headers)
+    tender = await published_tender(client, buyer, buyer_headers)
+    _, _, bidder = await member(client, staff_headers, "Early Grounds CIC")
+    bid = await drafted_bid(client, bidder, tender, "lot-1", 10_000_000)
+    await submitted(client, bidder, bid)
+    clock.set(at(DEADLINE) + timedelta(seconds=1))  # past the deadline; the clock has not run
+
+    later = terms(eligibility=FOR_MEMBERS, deadline="2026-04-15T12:00:00Z")
+    amended = await client.post(
+        f"/api/v1/tenders/{tender}/amendments",
+        json=later | {"rationale": "Few bids came in: a month more"},
+        headers=buyer_headers,
+    )
+    assert amended.status_code == 409, amended.text
+    assert "deadline has passed" in amended.json()["detail"], amended.text
+    view = (await client.get(f"/api/v1/tenders/{tender}")).json()
+    assert view["tender_period"]["end"].startswith(DEADLINE[:19]), view["tender_period"]
+    withdrawn = await client.post(f"/api/v1/bids/{bid}/withdrawal", headers=bidder)
+    assert withdrawn.status_code == 409, withdrawn.text
