@@ -464,6 +464,10 @@ class MembershipLifecycle:
         self._require_dues_currency(amount)
         if not reason.strip():
             raise InvalidValue("reason", "a credit note gives its reason")
+        invoiced = sum(e.amount.minor for e in self._invoices())
+        credited = sum(e.amount.minor for e in self.ledger if e.kind == "credit_note")
+        if credited + amount.minor > invoiced:
+            raise Conflict("cannot credit more than has been invoiced")
         self.trigger_event(
             self.CreditNoteIssued,
             credit_id=credit_id,

@@ -50,3 +50,35 @@ async def test_an_idempotency_key_reused_for_another_movement_is_refused_not_dro
     assert [e["amount"]["amount_minor"] for e in ledger["entries"] if e["kind"] == kind] == [
         body["amount"]["amount_minor"]  # type: ignore[index]
     ]
+
+
+async def test_a_credit_note_for_more_than_was_invoiced_is_refused(
+    client: Client, staff_headers: dict[str, str]
+) -> None:
+    """A credit note reduces what was invoiced; one past it (a typo of a few noughts: £100bn
+    on a £150 invoice) left the member in credit for centuries of dues, paying every later
+    invoice on its own. Refused as a refund past what was paid is."""
+    org, headers = await admitted(client, staff_headers)
+    ledger = (await client.get(url(org, "/dues/ledger"), headers=headers)).json()
+    invoiced = sum(e["amount"]["amount_minor"] for e in ledger["entries"] if e["kind"] == "invoice")
+
+    whole = await client.post(
+        url(org, "/dues/credit-notes"),
+        json={"amount": {"amount_minor": invoiced - 1}, "reason": "hardship"},
+        headers=staff_headers,
+    )
+    past = await client.post(
+        url(org, "/dues/credit-notes"),
+        json={"amount": {"amount_minor": 2}, "reason": "a penny too far"},
+        headers=staff_headers,
+    )
+    typo = await client.post(
+        url(org, "/dues/credit-notes"),
+        json={"amount": {"amount_minor": 10**13}, "reason": "typo"},
+        headers=staff_headers,
+    )
+
+    assert whole.status_code == 201, whole.text
+    assert past.status_code == typo.status_code == 409, (past.text, typo.text)
+    after = (await client.get(url(org, "/dues/ledger"), headers=headers)).json()
+    assert after["balance"]["amount_minor"] == 1
