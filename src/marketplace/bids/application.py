@@ -16,7 +16,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import Mapper, Transcoder
 from eventsourcing.utils import EnvType
 
-from marketplace.bids.bid import BEFORE_OPENING, Bid
+from marketplace.bids.bid import BEFORE_OPENING, OPENED_UNRECORDED, Bid
 from marketplace.bids.boxes import BidBox, BidderIndex
 from marketplace.bids.content import (
     BidContent,
@@ -257,17 +257,21 @@ class BidsApp(Application[UUID], QuoteCommands, SealedBoxes, Writes):
     def discard_bids(
         self, context: Context, tender: Tender, reason: str, told: Notices = _none
     ) -> list[Bid]:
-        """The tender ended before opening (cancelled, withdrawn): its bids are never opened,
-        and each bidder is told, in the same transaction."""
+        """The tender ended before opening (cancelled, withdrawn, closed unsuccessful): its
+        bids are never opened, and each bidder is told, in the same transaction. A box the
+        clock opened without the tender recording it (the clock stopped between its steps, and
+        the buyer ended the tender meanwhile) is discarded over that opening: its bids were
+        seen as opened by nobody but their bidders."""
+        told_of = BEFORE_OPENING | OPENED_UNRECORDED
 
         def close_each(bids: list[Bid]) -> Sequence[Any]:
-            notices = [n for bid in bids if bid.status in BEFORE_OPENING for n in told(bid)]
+            notices = [n for bid in bids if bid.status in told_of for n in told(bid)]
             for bid in bids:
-                bid.close(context, reason)
+                bid.close(context, reason, opened_too=True)
             return notices
 
         return self._close_box(
-            context, tender.id, Bid, "discarded", close_each, "the tender's bids"
+            context, tender.id, Bid, "discarded", close_each, "the tender's bids", over="opened"
         )
 
     # Plumbing --------------------------------------------------------------------------------

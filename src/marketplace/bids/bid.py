@@ -37,6 +37,8 @@ class BidStatus(StrEnum):
 
 EDITABLE = frozenset({BidStatus.DRAFT, BidStatus.WITHDRAWN})
 BEFORE_OPENING = frozenset({BidStatus.DRAFT, BidStatus.SUBMITTED, BidStatus.WITHDRAWN})
+# What an opening made of a submitted bid, in the bids' own log (the marketplace records it next).
+OPENED_UNRECORDED = frozenset({BidStatus.OPENED, BidStatus.INVALID})
 
 
 def open_for_bids(tender: Tender, at: datetime) -> None:
@@ -120,6 +122,7 @@ class Bid(TradehallAggregate):
         def apply(self, aggregate: Bid) -> None:
             aggregate.status = BidStatus.CLOSED
             aggregate.closed_reason = self.reason
+            aggregate.invalid_reason = None  # never opened after all (see `close`)
 
     def __init__(self, tender_id: UUID, lot_id: str, lead_id: UUID, currency: str) -> None:
         self.tender_id = tender_id
@@ -299,9 +302,14 @@ class Bid(TradehallAggregate):
             **context.event_kwargs(),
         )
 
-    def close(self, context: Context, reason: str) -> None:
-        """Never to be opened: not submitted at opening, or its tender cancelled."""
-        if self.status not in BEFORE_OPENING:
+    def close(self, context: Context, reason: str, *, opened_too: bool = False) -> None:
+        """Never to be opened: not submitted at opening, or its tender cancelled. `opened_too`:
+        also a bid opened by an opening its tender never recorded (the clock stopped between
+        its steps, and the tender ended before it went on), which nobody but its bidders ever
+        saw as opened."""
+        if self.status not in (
+            OPENED_UNRECORDED | BEFORE_OPENING if opened_too else BEFORE_OPENING
+        ):
             return
         self.trigger_event(
             self.Closed, tender_id=self.tender_id, reason=reason, **context.event_kwargs()

@@ -54,8 +54,10 @@ class BidBox(TradehallAggregate):
             self.Lodged, tender_id=self.tender_id, bid_id=bid_id, **context.event_kwargs()
         )
 
-    def close(self, context: Context, outcome: str) -> None:
-        if self.closed:
+    def close(self, context: Context, outcome: str, *, over: str | None = None) -> None:
+        """Closed with this outcome; a box closed already is closed again only over `over`
+        (an opening its owner never recorded, the owner ended since: discarded after all)."""
+        if self.closed and (over is None or self.outcome != over):
             raise Conflict(f"the box is {self.outcome} already")
         self.trigger_event(
             self.Closed, tender_id=self.tender_id, outcome=outcome, **context.event_kwargs()

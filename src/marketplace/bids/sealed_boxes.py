@@ -50,10 +50,12 @@ class SealedBoxes(Writes):
         outcome: str,
         settle: Callable[[list[Lodged]], Sequence[Any]],
         whose: str,  # what the box holds, for the refusals: "the tender's bids"
+        over: str | None = None,
     ) -> list[Lodged]:
         """Settle everything of this kind in the owner's box (returning side writes) and close
         the box, in one transaction; anything written meanwhile makes the attempt clash and
-        start again. A box closed with this outcome already answers what it holds as it was."""
+        start again. A box closed with this outcome already answers what it holds as it was;
+        one closed with another is refused, but for `over` (closed again over it)."""
         box_id = self.ids.box_id(owner_id)
 
         def attempt() -> list[Lodged]:
@@ -62,12 +64,13 @@ class SealedBoxes(Writes):
             if box is None:
                 box = BidBox.start(context, box_id, owner_id)
             elif box.closed:
-                if box.outcome != outcome:
+                if box.outcome == outcome:
+                    return self._lodged_in(box, kind)
+                if over is None or box.outcome != over:
                     raise Conflict(f"{whose} were {box.outcome}")
-                return self._lodged_in(box, kind)
             lodged = self._lodged_in(box, kind)
             side_writes = settle(lodged)
-            box.close(context, outcome)
+            box.close(context, outcome, over=over)
             extra = {"side_writes": side_writes} if side_writes else {}
             self.save(box, *lodged, **extra)
             return lodged
