@@ -272,9 +272,15 @@ async def confirm_password_reset(identity: IdentityParts, secret: str, password:
 
 
 async def invite(identity: IdentityParts, inviter: User, organisation_id: UUID, email: str) -> None:
+    """Raises throttle.Throttled if the address has had its share of account mails: anyone
+    may register and so administer an organisation, so invitations are held to the same
+    per-recipient throttle as resets and verifications (no stream of mail to a stranger)."""
     address = normalise_email(email)
     if await identity.users.email_taken(address):
         raise Conflict("a user with this e-mail address is already registered")
+    await throttle.count_attempt(
+        identity.engine, throttle.mail_key(address), mail_policy(identity), identity.clock.now()
+    )
     # The invitee acts as the inviter does (member or buyer), without administering others.
     roles = frozenset(inviter.roles & {Role.MEMBER, Role.BUYER}) or frozenset({Role.MEMBER})
     await _write_token(identity, INVITE, address, organisation_id=organisation_id, roles=roles)

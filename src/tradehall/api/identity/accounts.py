@@ -148,6 +148,13 @@ class AccountController(Controller):
         opt=rule(own_organisation_admin()),
         status_code=202,
         summary="Invite a colleague to act for the organisation (its admins)",
+        description=(
+            "Account mails to one address (invitations, verification and password reset "
+            "together) are throttled: after `TRADEHALL_ACCOUNT_MAIL_FREE_PER_ADDRESS` the next "
+            "must wait, the wait doubling up to `TRADEHALL_ACCOUNT_MAIL_MAX_DELAY_SECONDS`: "
+            "429 with `Retry-After`, and no mail."
+        ),
+        responses=THROTTLED_RESPONSE,
     )
     async def invite(
         self,
@@ -156,7 +163,9 @@ class AccountController(Controller):
         organisation_id: FromPath[UUID],
         data: JSONBody[Invitation],
     ) -> Accepted:
-        await accounts.invite(identity, current_user(request), organisation_id, data.email)
+        await accounts.invite(  # may be a 429
+            identity, current_user(request), organisation_id, data.email
+        )
         return Accepted(status="invited")
 
     @post(
