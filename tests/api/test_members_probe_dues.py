@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from tests.api.test_membership_standing import Client, admitted, url
+from tradehall.clock import ManualClock
 
 PAYMENT = {
     "amount": {"amount_minor": 5_000, "currency": "GBP"},
@@ -82,3 +85,29 @@ async def test_a_credit_note_for_more_than_was_invoiced_is_refused(
     assert past.status_code == typo.status_code == 409, (past.text, typo.text)
     after = (await client.get(url(org, "/dues/ledger"), headers=headers)).json()
     assert after["balance"]["amount_minor"] == 1
+
+
+async def test_a_payment_dated_today_in_london_just_after_midnight_summer_time_is_taken(
+    client: Client, staff_headers: dict[str, str], clock: ManualClock
+) -> None:
+    """At 00:30 British Summer Time it is still yesterday in UTC: a treasurer recording a
+    cheque banked "today" was told the date is later than today (422)."""
+    org, headers = await admitted(client, staff_headers)
+    clock.set(datetime(2026, 6, 1, 23, 30, tzinfo=UTC))  # 00:30 on 2 June in London
+
+    paid = await client.post(
+        url(org, "/dues/payments"),
+        json={**PAYMENT, "effective_date": "2026-06-02"},
+        headers=staff_headers,
+    )
+    tomorrow = await client.post(
+        url(org, "/dues/payments"),
+        json={**PAYMENT, "reference": "CHQ 2", "effective_date": "2026-06-03"},
+        headers=staff_headers,
+    )
+
+    assert paid.status_code == 201, paid.text
+    assert tomorrow.status_code == 422, tomorrow.text
+    ledger = (await client.get(url(org, "/dues/ledger"), headers=headers)).json()
+    [payment] = [e for e in ledger["entries"] if e["kind"] == "payment"]
+    assert payment["at"] == "2026-06-01T23:30:00Z"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from datetime import UTC, date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
@@ -38,6 +39,8 @@ from tradehall.membership import LOG
 from tradehall.services import Threads
 
 ORG = "/api/v1/organisations/{organisation_id:uuid}/dues"
+# Where the association keeps its books: a treasurer's "today".
+LONDON = ZoneInfo("Europe/London")
 
 
 def idempotent_id(kind: str, request: Request[Any, Any, Any]) -> str | None:
@@ -52,12 +55,13 @@ def _money(value: Money) -> MoneyView:
 
 def _effective(context: Context, day: date | None) -> Context:
     """A fact about a day in the past (a cheque banked last week) carries that day, at noon
-    (or now, if that is today and before noon). The domain refuses a later day, or one before
-    the organisation registered (ADR 17)."""
+    (or now, if that is today and before noon). Today is the treasurer's: London's date as
+    well as UTC's (past midnight in summer time, London is a day ahead of UTC for an hour).
+    The domain refuses a later day, or one before the organisation registered (ADR 17)."""
     if day is None:
         return context
     moment = datetime.combine(day, time(12, 0), tzinfo=UTC)
-    if day == context.at.astimezone(UTC).date():
+    if day in {context.at.astimezone(UTC).date(), context.at.astimezone(LONDON).date()}:
         moment = min(moment, context.at)
     return Context(context.actor, context.request_id, context.at, moment)
 
