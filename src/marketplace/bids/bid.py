@@ -176,8 +176,8 @@ class Bid(TradehallAggregate):
     def lot_currency(self, tender: Tender) -> str:
         """The currency the bid's lot is priced in now: an amendment may change it after the
         bid was drafted (lots are never removed, so the lot is there)."""
-        lot = next(lot for lot in tender.terms.lots if lot.id == self.lot_id)
-        return lot.value.currency
+        lot = next((lot for lot in tender.terms.lots if lot.id == self.lot_id), None)
+        return self.currency if lot is None else lot.value.currency
 
     def priced_otherwise(self, tender: Tender) -> str | None:
         """Why the bid's price is not in its lot's currency (amended since it was priced)."""
