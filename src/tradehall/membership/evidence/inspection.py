@@ -151,7 +151,7 @@ def _check_pdf(path: Path) -> None:
         reader = PdfReader(path, strict=False)
         if reader.is_encrypted:
             raise EvidenceRefused("this PDF is encrypted: send it without a password", REFUSED)
-        found = _pdf_active_content(reader)
+        found = _pdf_active_content(reader) or _pdf_opening_action(reader)
     except EvidenceRefused:
         raise
     except Exception:
@@ -185,6 +185,39 @@ def _pdf_active_content(reader: PdfReader) -> str | None:
             stack.extend(item)
         elif isinstance(item, NameObject) and item in PDF_ACTIVE:
             return PDF_ACTIVE[item]
+    return None
+
+
+# What an /OpenAction may do: show a place in the document. Any other action runs as the file
+# is opened, with no click: fetch a remote file (a UNC path sends Windows' NTLM hash), submit a
+# form or open a web address (telling someone who opened it, and when), play media.
+_HARMLESS_OPENING = frozenset({"/GoTo"})
+_MAX_CHAINED_ACTIONS = 64
+
+
+def _pdf_opening_action(reader: PdfReader) -> str | None:
+    """An action the document runs on opening, other than going to a place in it."""
+    catalog = reader.trailer["/Root"].get_object()
+    if not isinstance(catalog, DictionaryObject):
+        return None
+    pending: list[Any] = [catalog.get("/OpenAction")]
+    seen = 0
+    while pending:
+        item = pending.pop()
+        if isinstance(item, IndirectObject):
+            item = item.get_object()
+        if not isinstance(item, DictionaryObject):
+            continue  # a destination (an array: a page and a view), or nothing
+        seen += 1
+        if seen > _MAX_CHAINED_ACTIONS:
+            return "a chain of actions on opening"
+        kind = item.get("/S")
+        if kind is not None and str(kind) not in _HARMLESS_OPENING:
+            return f"an action on opening ({str(kind).lstrip('/')})"
+        chained = item.get("/Next")
+        if isinstance(chained, IndirectObject):
+            chained = chained.get_object()
+        pending.extend(chained if isinstance(chained, ArrayObject) else [chained])
     return None
 
 
