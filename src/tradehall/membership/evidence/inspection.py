@@ -22,6 +22,8 @@ has nothing to run in.
 
 from __future__ import annotations
 
+import codecs
+import html
 import re
 import struct
 import zipfile
@@ -297,6 +299,51 @@ def _check_ooxml(path: Path, main_type: str) -> None:
                 mains.append(attributes.get("PartName", "").lstrip("/"))
         if len(mains) != 1 or mains[0] not in names:
             raise EvidenceRefused("this file is not the office document it appears to be", REFUSED)
+        for name in sorted(names):
+            if name.lower().endswith(".rels"):
+                fetched = _external_fetch(_read_part(package, name))
+                if fetched is not None:
+                    raise EvidenceRefused(
+                        f"this document fetches from outside as it opens ({fetched}); "
+                        "send one without it",
+                        REFUSED,
+                    )
+
+
+_RELATIONSHIP = re.compile(rb"<(?:[\w.-]+:)?Relationship\b([^>]*)>")
+
+
+def _xml_text(data: bytes) -> bytes:
+    """A part's bytes as UTF-8, whichever Unicode encoding it declares by its first bytes
+    (Office reads UTF-16 parts too: scanning their raw bytes would find nothing)."""
+    for marks, codec in (
+        ((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE), "utf-16"),
+        ((b"<\0",), "utf-16-le"),
+        ((b"\0<",), "utf-16-be"),
+    ):
+        if data.startswith(marks):
+            return data.decode(codec, "replace").encode("utf-8")
+    return data
+
+
+def _external_fetch(rels: bytes) -> str | None:
+    """The type of the first relationship that reaches outside the package other than as a
+    link someone clicks: an external OLE object (Follina), template, frame, image, workbook
+    link. Office fetches these as the document opens. Values are read with their character
+    references resolved, as Office reads them."""
+    for element in _RELATIONSHIP.finditer(_xml_text(rels)):
+        attributes = {
+            name.decode("ascii", "replace").rpartition(":")[2]: html.unescape(
+                (double or single).decode("utf-8", "replace")
+            ).strip()
+            for name, double, single in _ATTRIBUTE.findall(element.group(1))
+        }
+        if attributes.get("TargetMode", "").casefold() != "external":
+            continue
+        kind = attributes.get("Type", "").rstrip("/").rpartition("/")[2]
+        if kind.casefold() != "hyperlink":
+            return kind or "an untyped relationship"
+    return None
 
 
 _ODF_ACTIVE_PARTS = re.compile(r"^(?:basic|scripts)/")
