@@ -103,3 +103,48 @@ def test_an_external_relationship_in_disguise_is_refused(tmp_path: Path, disguis
 
     with pytest.raises(EvidenceRefused, match="outside"):
         inspect(path)
+
+
+LIBRELOGO = "LibreLogo|LibreLogo.py$run?location=share"
+SCRIPT_NS = "urn:oasis:names:tc:opendocument:xmlns:script:1.0"
+
+
+def _content(listener: str) -> bytes:
+    return f"<office:document-content>{listener}</office:document-content>".encode()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        # The listener's element under another prefix for the script namespace, and the
+        # script's address behind a character reference (the XML parser resolves it).
+        _content(
+            f'<s:event-listener xmlns:s="{SCRIPT_NS}" '
+            f'xlink:href="vnd.sun.star.script&#58;{LIBRELOGO}"/>'
+        ),
+        # The whole part in UTF-16, which the office suite reads as well.
+        _content(f'<script:event-listener xlink:href="vnd.sun.star.script:{LIBRELOGO}"/>')
+        .decode()
+        .encode("utf-16"),
+        # An entity of the part's own DTD standing for the script's address.
+        b'<!DOCTYPE d [<!ENTITY s "vnd.sun.star.scrip&#116;:">]>'
+        + _content(f'<s:event-listener xmlns:s="{SCRIPT_NS}" xlink:href="&s;{LIBRELOGO}"/>'),
+    ],
+    ids=["prefix-and-reference", "utf-16", "dtd-entity"],
+)
+def test_an_odf_script_in_disguise_is_refused(tmp_path: Path, content: bytes) -> None:
+    """ADR 24 refuses ODF event listeners and script links (they run the suite's own installed
+    scripts, LibreLogo's included); the check read the raw bytes for fixed spellings."""
+    path = tmp_path / "upload.odt"
+    path.write_bytes(files.odt(content=content))
+
+    with pytest.raises(EvidenceRefused, match="macros or scripts"):
+        inspect(path)
+
+
+def test_an_odf_document_with_ordinary_text_is_taken(tmp_path: Path) -> None:
+    path = tmp_path / "upload.odt"
+    text = "<text:p>Scripts &amp; macros: we use neither &#8212; see the appendix.</text:p>"
+    path.write_bytes(files.odt(content=_content(text)))
+
+    assert inspect(path).extension == "odt"
