@@ -266,55 +266,49 @@ def _left_out(reader: str, event: RecordedEvent, why: object) -> None:
     _log.warning("%s: %r left out: not what the domain writes (%s)", reader, event, why)
 
 
-def _kind_of(column: Column[Any]) -> tuple[tuple[type, ...], bool] | None:
-    """The Python types a column's values are written from, and whether a time must be aware
-    (a UtcDateTime refuses a naive one); None for a type not checked."""
+def _kind_of(column: Column[Any]) -> tuple[type, ...] | None:
+    """The Python types a column's values are written from; None for a type not checked.
+    (A time without its zone is taken as UTC when written: projections.folding.)"""
     kind = column.type
-    if isinstance(kind, UtcDateTime):
-        return (datetime,), True
     if isinstance(kind, Boolean):
-        return (bool,), False
+        return (bool,)
     if isinstance(kind, Integer):
-        return (int,), False
+        return (int,)
     if isinstance(kind, Numeric):
-        return (int, float, Decimal), False
+        return (int, float, Decimal)
     if isinstance(kind, String):
-        return (str,), False
+        return (str,)
     if isinstance(kind, Uuid):
-        return (UUID,), False
-    if isinstance(kind, DateTime):
-        return (datetime,), False
+        return (UUID,)
+    if isinstance(kind, (DateTime, UtcDateTime)):
+        return (datetime,)
     if isinstance(kind, Date):
-        return (date,), False
+        return (date,)
     return None
 
 
-_Checks = list[tuple[str, bool, tuple[type, ...] | None, bool]]
+_Checks = list[tuple[str, bool, tuple[type, ...] | None]]
 _CHECKS: dict[Table, _Checks] = {}
 
 
 def _checks(table: Table) -> _Checks:
-    """(name, nullable, types, aware) for each column of `table`, worked out once."""
+    """(name, nullable, types) for each column of `table`, worked out once."""
     checks = _CHECKS.get(table)
     if checks is None:
-        checks = _CHECKS[table] = []
-        for column in table.columns:
-            kind = _kind_of(column)
-            types, aware = kind if kind is not None else (None, False)
-            checks.append((column.name, bool(column.nullable), types, aware))
+        checks = _CHECKS[table] = [
+            (column.name, bool(column.nullable), _kind_of(column)) for column in table.columns
+        ]
     return checks
 
 
 def _unfit(table: Table, row: Row) -> str | None:
     """Why `row` cannot be written to `table` as it is, or None if it can."""
-    for name, nullable, types, aware in _checks(table):
+    for name, nullable, types in _checks(table):
         value = row.get(name)
         if value is None:
             if not nullable:
                 return f"no {name}"
-        elif types is not None and (
-            not isinstance(value, types) or (aware and getattr(value, "tzinfo", None) is None)
-        ):
+        elif types is not None and not isinstance(value, types):
             return f"{name} is {type(value).__name__}"
     return None
 

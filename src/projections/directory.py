@@ -17,7 +17,12 @@ from projections.base import RowPerAggregate
 from projections.codes import cpv_rows, in_cpv, in_regions, region_rows
 from projections.events import RecordedEvent
 from projections.folding import Row
-from projections.membership_status import STATUS_EVENTS, registered_row, status_after
+from projections.membership_status import (
+    STATUS_EVENTS,
+    UNREADABLE,
+    registered_row,
+    status_after,
+)
 from projections.pages import Page
 from projections.tables import (
     directory_member_cpv,
@@ -61,7 +66,10 @@ class DirectoryProjection(RowPerAggregate):
             row["name"] = event.data["name"]
             row["social_purpose"] = event.data["social_purpose"]
             return
-        row["status"] = status = status_after(event.name, event.data)
+        status = status_after(event.name, event.data)
+        if status == UNREADABLE:
+            raise ValueError(f"{event.name} says no status")  # left out (RowPerAggregate)
+        row["status"] = status
         row["listed"] = status in LISTED_STATUSES
         if event.name == "Organisation.MembershipAdmitted":
             row["admitted_at"] = event.data["effective_at"]

@@ -11,6 +11,8 @@ Every text value is made storable on the way in, whatever an event held (imports
 versions, other writers): a projection never fails on a string. No store can encode a lone
 surrogate (UTF-8); PostgreSQL text holds no NUL and refuses a value longer than its column.
 Each such character becomes U+FFFD and an overlong value is cut to its column's length.
+Likewise a time: one stored without its zone (never ours; another writer's) is taken as UTC,
+the service's zone, for a column of UTC times, which refuses it otherwise.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -38,6 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from projections.events import RecordedEvent
+from sharedkernel.sqltypes import UtcDateTime
 
 Row = dict[str, Any]
 REPLACEMENT = "\ufffd"
@@ -53,6 +57,18 @@ def _text_columns(table: Table) -> list[tuple[int, str, int]]:
         for i, column in enumerate(table.columns)
         if isinstance(column.type, String)
     ]
+
+
+def _time_columns(table: Table) -> list[tuple[int, str]]:
+    """(index, name) of each column of UTC times of `table`."""
+    return [(i, c.name) for i, c in enumerate(table.columns) if isinstance(c.type, UtcDateTime)]
+
+
+def _utc(value: Any) -> Any:
+    """A time without its zone as UTC; any other value as it is."""
+    if type(value) is datetime and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
 
 
 class _Bulk:
@@ -73,6 +89,7 @@ class _Bulk:
     def storable_rows(self, table: Table, rows: Collection[Row]) -> list[Row]:
         """The rows, their text values made storable (a row is copied only when changed)."""
         texts = _text_columns(table)
+        times = _time_columns(table)
         ok = self.is_storable
         result = []
         for row in rows:
@@ -83,6 +100,14 @@ class _Bulk:
                     for _, each, most in texts:
                         if type(row.get(each)) is str:
                             row[each] = self.storable(row[each], most)
+                    break
+            for _, name in times:
+                value = row.get(name)
+                if type(value) is datetime and value.tzinfo is None:
+                    row = dict(row)
+                    for _, each in times:
+                        if each in row:
+                            row[each] = _utc(row[each])
                     break
             result.append(row)
         return result
@@ -136,6 +161,7 @@ class _PostgresBulk(_Bulk):
         statement, types = self._copies[table.name]
         names = [column.name for column in table.columns]
         texts = [(i, limit) for i, _, limit in _text_columns(table)]
+        times = [i for i, _ in _time_columns(table)]
         storable = self.storable
         # The transaction's own connection: the rows commit, or vanish, with the batch.
         driver = connection.connection.driver_connection
@@ -151,6 +177,10 @@ class _PostgresBulk(_Bulk):
                         value.isascii() and "\x00" not in value and len(value) <= limit
                     ):
                         values[i] = storable(value, limit)
+                for i in times:
+                    value = values[i]
+                    if type(value) is datetime and value.tzinfo is None:
+                        values[i] = value.replace(tzinfo=UTC)
                 copy.write_row(values)
 
     def upsert(self, connection: Connection, table: Table, key: str, rows: Collection[Row]) -> None:
@@ -162,6 +192,8 @@ class _PostgresBulk(_Bulk):
             columns[i][:] = [
                 storable(v, limit) if type(v) is str and not ok(v, limit) else v for v in columns[i]
             ]
+        for i, _ in _time_columns(table):
+            columns[i][:] = [_utc(v) for v in columns[i]]
         connection.exec_driver_sql(self._upserts[table.name], columns)
 
 

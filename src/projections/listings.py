@@ -28,7 +28,7 @@ from projections.codes import in_cpv, in_regions, replace_codes, stated_codes
 from projections.directory import LISTED_STATUSES
 from projections.events import RecordedEvent
 from projections.folding import Row, load_touched, save_rows
-from projections.membership_status import STATUS_EVENTS, status_after
+from projections.membership_status import STATUS_EVENTS, UNREADABLE, status_after
 from projections.pages import Page, equal_where_given, page_rows
 from projections.tables import (
     listing_sellers,
@@ -99,9 +99,8 @@ class _Sellers(RowPerAggregate):
             if isinstance(name, str) and name:
                 row["name"] = name
             return
-        try:
-            status = status_after(event.name, event.data)
-        except KeyError:
+        status = status_after(event.name, event.data)
+        if status == UNREADABLE:
             _log.warning("listings: %r carries no status; the seller is unchanged", event)
             return
         row["listed"] = status in LISTED_STATUSES

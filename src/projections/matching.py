@@ -74,7 +74,7 @@ from projections.matching_tables import (
     match_requests,
     match_tender_regions,
 )
-from projections.membership_status import STATUS_EVENTS, status_after
+from projections.membership_status import STATUS_EVENTS, UNREADABLE, status_after
 from projections.opportunities import IMPORTED as OPPORTUNITY_IMPORTED
 from projections.opportunities import MERGED as OPPORTUNITY_MERGED
 from projections.opportunities import StoredSummary, amount_minor
@@ -163,9 +163,8 @@ def _apply_members(connection: Connection, events: list[RecordedEvent]) -> set[U
             if "regions" in data:
                 regions[org_id] = _codes(data["regions"])
             continue
-        try:
-            status = status_after(event.name, data)
-        except KeyError:
+        status = status_after(event.name, data)
+        if status == UNREADABLE:
             _log.warning("matching: %r carries no status; the member is unchanged", event)
             continue
         row["listed"] = status in LISTED_STATUSES

@@ -25,10 +25,17 @@ STATUS_CARRIED = frozenset({"Organisation.StandingChanged", "Organisation.Reinst
 STATUS_EVENTS = frozenset({*STATUS_AFTER, *STATUS_CARRIED})
 
 
+# What `status_after` says of an event that carries no status it can read (another writer's:
+# ADR 16): in no status anyone lists, and the directory leaves the event out.
+UNREADABLE = "unreadable"
+
+
 def status_after(name: str, data: dict[str, Any]) -> str:
-    """The status an organisation is in after a status event (one of STATUS_EVENTS)."""
+    """The status an organisation is in after a status event (one of STATUS_EVENTS);
+    UNREADABLE if the event does not say it."""
     if name in STATUS_CARRIED:
-        return str(data["status"])
+        status = data.get("status")
+        return status if isinstance(status, str) and status else UNREADABLE
     return STATUS_AFTER[name]
 
 

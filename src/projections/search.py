@@ -69,7 +69,7 @@ from projections.folding import Row, delete_rows, insert_rows, load_rows, save_r
 from projections.listings import LISTING_EVENTS, STATE_AFTER, listing_details
 from projections.listings import PUBLISHED as LISTING_PUBLISHED
 from projections.listings import UPDATED as LISTING_UPDATED
-from projections.membership_status import STATUS_EVENTS, status_after
+from projections.membership_status import STATUS_EVENTS, UNREADABLE, status_after
 from projections.search_tables import (
     DIRECTORY_TEXT,
     directory_search,
@@ -185,10 +185,11 @@ def _apply_members(connection: Connection, events: list[RecordedEvent]) -> set[U
                 row.update(name=profile.name, social_purpose=profile.social_purpose)
                 profiles[org_id] = profile
             continue
-        try:
-            row["listed"] = status_after(event.name, data) in LISTED_STATUSES
-        except KeyError:
+        status = status_after(event.name, data)
+        if status == UNREADABLE:
             _log.warning("directory_search: %r carries no status; left out", event)
+        else:
+            row["listed"] = status in LISTED_STATUSES
         if event.name == ADMITTED and isinstance(data.get("effective_at"), datetime):
             row["admitted_at"] = data["effective_at"]
     save_rows(connection, directory_search, "organisation_id", rows, created=created)

@@ -15,10 +15,12 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 from sqlalchemy import Engine, select
 
+from marketplace.application import MarketplaceApp
 from membership.application import MembershipApp
 from membership.marks.application import MarksApp
 from projections.buyers import BuyersProjection
 from projections.events import EventSource
+from projections.listings import ListingsProjection
 from projections.marks import MarkApplications, MarkRegister
 from projections.registry import all_projections
 from projections.runner import BatchProjector
@@ -29,14 +31,19 @@ from projections.tables import (
     marketplace_buyers,
     membership_applications,
     quality_marks,
+    service_listings,
 )
 from tests.integration.test_projector import store  # noqa: F401
+from tradehall.mail.tables import outbox_messages
+from tradehall.membership.clock_jobs import new_member_index
+from tradehall.membership.notices import NoticeWriter
 from tradehall.store.base import Store
 
 AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 ORGANISATION = "membership.domain:Organisation"
 APPLICATION = "membership.marks.assessment:MarkApplication"
 MARK = "membership.marks.mark:QualityMark"
+LISTING = "marketplace.listings:ServiceListing"
 
 
 @pytest.fixture
@@ -246,3 +253,141 @@ def test_the_quality_mark_read_models_leave_out_odd_events_and_apply_the_rest(
         "suspended",
         AT.replace(year=2029),
     )
+
+
+@pytest.fixture
+def marketplace(store: Store) -> Iterator[MarketplaceApp]:  # noqa: F811
+    app = MarketplaceApp(env=store.application_env("marketplace", pool_size=2))
+    yield app
+    app.close()
+
+
+def test_a_time_stored_without_its_zone_is_read_as_utc_by_every_read_model_and_follower(
+    store: Store,  # noqa: F811
+    apps: tuple[MembershipApp, MarksApp, Engine],
+    marketplace: MarketplaceApp,
+) -> None:
+    membership, _, engine = apps
+    naive = datetime(2026, 3, 2, 9, 30)
+    org = uuid.uuid4()
+    record(
+        membership,
+        f"{ORGANISATION}.Registered",
+        org,
+        1,
+        **registered(name="Naive Ltd", timestamp=naive, effective_at=naive),
+    )
+    record(membership, f"{ORGANISATION}.MembershipApplied", org, 2, timestamp=naive)
+    record(
+        membership,
+        f"{ORGANISATION}.MembershipAdmitted",
+        org,
+        3,
+        timestamp=naive,
+        effective_at=naive,
+    )
+    listing = uuid.uuid4()
+    details = {
+        "title": "Bread",
+        "description": "Daily",
+        "cpv_codes": ["15810000-9"],
+        "regions": ["TLC3"],
+        "price_basis": "fixed",
+        "capacity_minor": 100,
+    }
+    record(
+        marketplace,
+        f"{LISTING}.Published",
+        listing,
+        1,
+        originator_topic=LISTING,
+        organisation_id=org,
+        details=details,
+        timestamp=naive,
+        effective_at=naive,
+    )
+    projections = [
+        *all_projections(),
+        BuyersProjection(),
+        ListingsProjection(),
+        NoticeWriter("https://tradehall.example"),
+    ]
+    runner = BatchProjector(
+        engine,
+        {
+            "membership": EventSource("membership", membership.recorder),
+            "marketplace": EventSource("marketplace", marketplace.recorder),
+        },
+        projections,
+        in_commit=store.in_projection_commit,
+    )
+    runner.catch_up()
+
+    assert [s.failure for s in runner.status()] == [None] * len(runner.status())
+    utc = naive.replace(tzinfo=UTC)
+    with engine.connect() as connection:
+        member = connection.execute(
+            select(directory_members).where(directory_members.c.organisation_id == org)
+        ).one()
+        published = connection.execute(
+            select(service_listings.c.published_at).where(service_listings.c.listing_id == listing)
+        ).scalar_one()
+        told = connection.execute(
+            select(outbox_messages.c.created_at).where(
+                outbox_messages.c.organisation_id == org,
+                outbox_messages.c.template == "application_admitted",
+            )
+        ).scalar_one()
+    assert (member.registered_at, member.admitted_at, member.listed) == (utc, utc, False)
+    assert published == utc
+    assert told == utc
+
+
+def test_the_clock_s_index_of_statuses_passes_a_status_event_without_its_status(
+    apps: tuple[MembershipApp, MarksApp, Engine],
+) -> None:
+    """The clock job folds the log's status events the way the directory does
+    (projections.membership_status): an event that does not say its status stops neither."""
+    membership, _, _ = apps
+    current, odd = uuid.uuid4(), uuid.uuid4()
+    for org in (current, odd):
+        record(membership, f"{ORGANISATION}.Registered", org, 1, **registered())
+        record(membership, f"{ORGANISATION}.StandingChanged", org, 2, status="current")
+    record(membership, f"{ORGANISATION}.StandingChanged", odd, 3)  # no status
+
+    members = new_member_index().members(membership.recorder)
+
+    # The organisation whose latest status cannot be read is no candidate for the clock.
+    assert members == [current]
+
+
+def test_the_notice_writer_queues_a_notice_whose_event_holds_no_time(
+    store: Store,  # noqa: F811
+    apps: tuple[MembershipApp, MarksApp, Engine],
+) -> None:
+    """The outbox row is dated by the event's time, else its effective time (the row needs
+    one: it orders the sending)."""
+    membership, _, engine = apps
+    org = uuid.uuid4()
+    record(membership, f"{ORGANISATION}.Registered", org, 1, **registered(name="Timeless Ltd"))
+    record(membership, f"{ORGANISATION}.MembershipApplied", org, 2)
+    record(membership, f"{ORGANISATION}.MembershipAdmitted", org, 3, timestamp=...)
+    writer = NoticeWriter("https://tradehall.example")
+    runner = BatchProjector(
+        engine,
+        {"membership": EventSource("membership", membership.recorder)},
+        [writer],
+        in_commit=store.in_projection_commit,
+    )
+
+    runner.catch_up()
+
+    assert [s.failure for s in runner.status()] == [None]
+    with engine.connect() as connection:
+        told = connection.execute(
+            select(outbox_messages.c.created_at).where(
+                outbox_messages.c.organisation_id == org,
+                outbox_messages.c.template == "application_admitted",
+            )
+        ).scalar_one()
+    assert told == AT

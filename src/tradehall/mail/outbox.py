@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -59,12 +60,28 @@ def outbox_row(
         "recipient": None,
         "subject": notice.subject,
         "body": notice.body,
-        "created_at": event.data["timestamp"],
+        "created_at": dated(event),
         "sent_at": None,
         "attempts": 0,
         "last_error": None,
         "sealed": None,  # a sealed notice's content (tradehall.marketplace.sealing.outbox)
     }
+
+
+# A message's date when its event states no time (another writer's: ADR 16): the earliest.
+_UNDATED = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def dated(event: RecordedEvent) -> datetime:
+    """When the event happened, as its outbox row is dated (and the sender orders): its
+    time, else its effective time, else the earliest (it needs one). Written through
+    projections.folding, which takes a time without its zone as UTC."""
+    data = event.data
+    for key in ("timestamp", "effective_at"):
+        moment = data.get(key)
+        if isinstance(moment, datetime):
+            return moment
+    return _UNDATED
 
 
 def not_queued(
