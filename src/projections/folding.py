@@ -304,15 +304,23 @@ def insert_rows(connection: Connection, table: Table, rows: Collection[Row]) -> 
 
 
 def distinct_rows(connection: Connection, table: Table, rows: Collection[Row]) -> list[Row]:
-    """`rows` as the store will hold them, once each by the table's primary key (the first of
-    any that clash: an event may state a code twice, or two that this store cuts to one)."""
-    key = [column.name for column in table.primary_key]
+    """`rows` once each by the table's primary key as the store will hold it (the first of any
+    that clash: an event may state a code twice, or two that this store cuts to one)."""
+    bulk = _bulk(connection)
+    limits = {name: limit for _, name, limit in _text_columns(table)}
+    key = [(column.name, limits.get(column.name)) for column in table.primary_key]
     seen: set[tuple[Any, ...]] = set()
     kept = []
-    for row in _bulk(connection).storable_rows(table, rows):
-        values = tuple(row[name] for name in key)
-        if values not in seen:
-            seen.add(values)
+    for row in rows:
+        values = []
+        for name, limit in key:
+            value = row[name]
+            if limit is not None and type(value) is str and not bulk.is_storable(value, limit):
+                value = bulk.storable(value, limit)
+            values.append(value)
+        stored = tuple(values)
+        if stored not in seen:
+            seen.add(stored)
             kept.append(row)
     return kept
 
