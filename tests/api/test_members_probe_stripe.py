@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import copy
 import time
+from dataclasses import replace
 from typing import Any
 
 import stripe
+from litestar import Litestar
 
+from membership.dues import default_bands
 from tests.api import test_stripe
+from tests.api.helpers import events_of
 from tests.api.test_stripe import (
     Client,
     admitted,
@@ -17,9 +21,11 @@ from tests.api.test_stripe import (
     send_card_commands,
     url,
 )
+from tests.conftest import AppClient, app_for, running
 from tradehall.clock import ManualClock
 from tradehall.dev.stripe_standin import StripeStandIn
 from tradehall.membership.card_subscriptions import Sent
+from tradehall.settings import Settings
 from tradehall.store.base import Store
 
 # The Stripe stand-in and an app that calls it, as the Stripe tests have them.
@@ -161,3 +167,38 @@ async def test_a_checkout_without_a_subscription_does_not_unlink_the_running_one
     assert resigned.status_code == 200, resigned.text
     assert await send_card_commands(stripe_client, org) == Sent(done=2)
     assert running["status"] == "canceled"
+
+
+async def test_stripe_not_answering_is_a_503_to_retry_not_a_500(
+    settings: Settings, store: Store, clock: ManualClock, built_app: Litestar
+) -> None:
+    """Starting a checkout or opening the portal calls Stripe; Stripe unreachable (or answering
+    5xx) was a 500 "the server failed". It is Stripe's outage, not a fault here: 503 with
+    Retry-After, as problem details, and nothing recorded."""
+    prices = {band.price_reference: (band.annual_due.minor, "GBP") for band in default_bands()}
+    gone = StripeStandIn(
+        test_stripe.SECRET_KEY, test_stripe.WEBHOOK_SECRET, prices, now=lambda: 0.0
+    )
+    server = gone.serve()
+    base_url = gone.base_url
+    server.shutdown()
+    server.server_close()  # nothing listens there now
+    down = replace(
+        settings,
+        stripe_secret_key=test_stripe.SECRET_KEY,
+        stripe_webhook_secret=test_stripe.WEBHOOK_SECRET,
+        stripe_api_base=base_url,
+        card_commands_interval_seconds=0,
+    )
+    app = app_for(built_app, down, clock=clock, store=store)
+    async with running(app), AppClient(app) as http:
+        org, headers, _ = await admitted(http, store, clock)
+        before = len(events_of(http, org["id"]))
+
+        answer = await http.post(url(org, "/dues/checkout"), headers=headers)
+
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert int(answer.headers["retry-after"]) > 0
+        assert "Stripe" in answer.json()["detail"]
+        assert len(events_of(http, org["id"])) == before

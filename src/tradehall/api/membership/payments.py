@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from uuid import UUID
 
 import msgspec
+import stripe as stripe_api
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, ServiceUnavailableException
 from litestar.params import FromPath, JSONBody
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,6 +21,7 @@ from membership.application import ConcurrentChange
 from membership.standing import MEMBER, MembershipStatus
 from sharedkernel.errors import Conflict
 from tradehall.api.access import PUBLIC, own_organisation, rule, staff_only
+from tradehall.api.commands import Commands
 from tradehall.api.membership.organisation_commands import ORGANISATION, OrganisationCommands
 from tradehall.api.problems import problem
 from tradehall.api.request_policy import RAW_BODY
@@ -36,6 +39,7 @@ from tradehall.payments.tables import parked_webhooks
 from tradehall.settings import Settings
 
 PAYABLE = MEMBER - {MembershipStatus.SUSPENDED}
+T = TypeVar("T")
 
 
 class CheckoutView(msgspec.Struct, kw_only=True):
@@ -87,6 +91,22 @@ class ParkedWebhook(msgspec.Struct, kw_only=True):
     received_at: datetime
 
 
+# Stripe not answering, or answering that it failed: its outage, not a fault here.
+_STRIPE_DOWN = (stripe_api.APIConnectionError, stripe_api.RateLimitError, stripe_api.APIError)
+STRIPE_RETRY_AFTER_SECONDS = 30
+
+
+async def _ask_stripe(commands: Commands, call: Callable[..., T], *args: Any) -> T:
+    """A call to Stripe from a worker thread; Stripe down is a 503 to try again later."""
+    try:
+        return await commands.run(call, *args)
+    except _STRIPE_DOWN as error:
+        raise ServiceUnavailableException(
+            detail=f"Stripe is not answering ({type(error).__name__}): try again shortly",
+            headers={"Retry-After": str(STRIPE_RETRY_AFTER_SECONDS)},
+        ) from None
+
+
 def _gateway(stripe: StripeGateway | None) -> StripeGateway:
     if stripe is None:
         raise Conflict("card payments are not set up here: pay by bank transfer or cheque")
@@ -116,7 +136,8 @@ class StripeDuesController(Controller):
         subscription = found.card_subscription
         if subscription is not None and not subscription.ended:
             raise Conflict("dues are already paid by card: use the Customer Portal to change it")
-        started = await organisation.commands.run(
+        started = await _ask_stripe(
+            organisation.commands,
             gateway.start_checkout,
             organisation.organisation_id,
             found.tier.price_reference,
@@ -139,7 +160,9 @@ class StripeDuesController(Controller):
         found = await organisation.load()
         if found.processor_customer_id is None:
             raise Conflict("the organisation has not paid by card yet")
-        url = await organisation.commands.run(gateway.portal_url, found.processor_customer_id)
+        url = await _ask_stripe(
+            organisation.commands, gateway.portal_url, found.processor_customer_id
+        )
         return PortalView(url=url)
 
 
