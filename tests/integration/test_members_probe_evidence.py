@@ -148,3 +148,116 @@ def test_an_odf_document_with_ordinary_text_is_taken(tmp_path: Path) -> None:
     path.write_bytes(files.odt(content=_content(text)))
 
     assert inspect(path).extension == "odt"
+
+
+W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+
+
+def _word(body: str) -> bytes:
+    document = f"<w:document {W}><w:body><w:p>{body}</w:p></w:body></w:document>".encode()
+    return files.zip_of(
+        [
+            ("[Content_Types].xml", files.content_types(("/word/document.xml", files.DOCX_MAIN))),
+            ("_rels/.rels", files.RELS),
+            ("word/document.xml", document),
+        ]
+    )
+
+
+def _field(*runs: str) -> str:
+    """A complex field: begin, its code in runs of instrText, separate, end."""
+    code = "".join(f"<w:r><w:instrText>{text}</w:instrText></w:r>" for text in runs)
+    return (
+        '<w:r><w:fldChar w:fldCharType="begin"/></w:r>'
+        + code
+        + '<w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>1</w:t></w:r>'
+        + '<w:r><w:fldChar w:fldCharType="end"/></w:r>'
+    )
+
+
+def _sheet(cell: str, *extra: tuple[str, bytes]) -> bytes:
+    sheet = (
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f'<sheetData><row r="1"><c r="A1">{cell}</c></row></sheetData></worksheet>'
+    ).encode()
+    return files.zip_of(
+        [
+            ("[Content_Types].xml", files.content_types(("/xl/workbook.xml", files.XLSX_MAIN))),
+            ("_rels/.rels", files.RELS),
+            ("xl/workbook.xml", b"<workbook/>"),
+            ("xl/worksheets/sheet1.xml", sheet),
+            *extra,
+        ]
+    )
+
+
+DDE_COMMAND = 'c:\\\\windows\\\\system32\\\\cmd.exe "/k calc"'
+
+
+@pytest.mark.parametrize(
+    ("data", "name"),
+    [
+        (_word(_field(f"DDEAUTO {DDE_COMMAND}")), "upload.docx"),
+        # Split across runs, as Word itself often stores a field's code.
+        (_word(_field(" dd", "eAuto ", DDE_COMMAND)), "upload.docx"),
+        (
+            _word(
+                f'<w:fldSimple w:instr="DDE {DDE_COMMAND}"><w:r><w:t>1</w:t></w:r></w:fldSimple>'
+            ),
+            "upload.docx",
+        ),
+        # The field's name computed by a nested field (QUOTE of the letters' codes).
+        (
+            _word(
+                '<w:r><w:fldChar w:fldCharType="begin"/></w:r>'
+                + _field("QUOTE 68 68 69 65 85 84 79")
+                + f"<w:r><w:instrText> {DDE_COMMAND}</w:instrText></w:r>"
+                + '<w:r><w:fldChar w:fldCharType="end"/></w:r>'
+            ),
+            "upload.docx",
+        ),
+        (_sheet("<f>cmd|' /C calc'!A0</f>"), "upload.xlsx"),
+        (_sheet("<f>cmd&#124;' /C calc'!A0</f>"), "upload.xlsx"),
+        (
+            _sheet(
+                "<v>1</v>",
+                (
+                    "xl/externalLinks/externalLink1.xml",
+                    b'<externalLink><ddeLink ddeService="cmd" ddeTopic="/c calc"/></externalLink>',
+                ),
+            ),
+            "upload.xlsx",
+        ),
+    ],
+    ids=[
+        "ddeauto",
+        "ddeauto-split",
+        "fldsimple-dde",
+        "computed-name",
+        "xlsx-formula",
+        "xlsx-formula-reference",
+        "xlsx-dde-link",
+    ],
+)
+def test_an_office_document_with_a_dde_link_is_refused(
+    tmp_path: Path, data: bytes, name: str
+) -> None:
+    """DDE starts a program named in the document once the reader agrees to update links
+    (ADR 24 listed DDE fields as not checked)."""
+    path = tmp_path / name
+    path.write_bytes(data)
+
+    with pytest.raises(EvidenceRefused, match="DDE"):
+        inspect(path)
+
+
+def test_office_documents_with_ordinary_fields_and_formulas_are_taken(tmp_path: Path) -> None:
+    word = tmp_path / "fields.docx"
+    word.write_bytes(
+        _word(_field("PAGE") + _field(" HYPERLINK ", '"https://example.org/a|b"') + _field("ADDED"))
+    )
+    sheet = tmp_path / "sums.xlsx"
+    sheet.write_bytes(_sheet('<f>SUM(B1:B9)&amp;" | total"</f>'))
+
+    assert inspect(word).extension == "docx"
+    assert inspect(sheet).extension == "xlsx"

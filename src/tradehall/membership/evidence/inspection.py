@@ -48,9 +48,9 @@ MAX_ZIP_EXPANDED = 100 * MiB
 MAX_ZIP_RATIO = 100
 ZIP_RATIO_FLOOR = 1 * MiB  # below this expanded size, a high ratio is harmless
 MAX_MANIFEST_BYTES = 1 * MiB
-# An ODF document's content.xml or styles.xml, read whole to be checked as its parser reads it:
-# thousands of pages of text (pictures are parts of their own).
-MAX_ODF_XML_BYTES = 32 * MiB
+# An XML part read whole to be checked as its parser reads it (an ODF document's content.xml,
+# a Word document's body, a worksheet): thousands of pages (pictures are parts of their own).
+MAX_XML_PART_BYTES = 32 * MiB
 MAX_PDF_OBJECTS = 500_000
 
 
@@ -311,6 +311,65 @@ def _check_ooxml(path: Path, main_type: str) -> None:
                         "send one without it",
                         REFUSED,
                     )
+            elif _DDE_PARTS.match(name.lower()):
+                text = _xml_text(_read_part(package, name, MAX_XML_PART_BYTES))
+                if _dde(text.decode("utf-8", "replace")):
+                    raise EvidenceRefused(
+                        "this document holds a DDE link (it starts a program once links are "
+                        "updated); send one without it",
+                        REFUSED,
+                    )
+
+
+# Parts that hold Word's fields or Excel's formulas and external links.
+_DDE_PARTS = re.compile(r"^(?:word/.+|xl/worksheets/.+|xl/externallinks/.+)\.xml$")
+_FIELD_TOKEN = re.compile(
+    r"<(?:[\w.-]+:)?fldChar\b[^>]*?fldCharType\s*=\s*[\"'](begin|separate|end)[\"']"
+    r"|<(?:[\w.-]+:)?instrText\b[^>]*>([^<]*)<"
+    r"|<(?:[\w.-]+:)?fldSimple\b[^>]*?instr\s*=\s*(?:\"([^\"]*)\"|'([^']*)')"
+)
+_FORMULA = re.compile(r"<(?:[\w.-]+:)?f\b[^>]*>([^<]*)<")
+_FORMULA_STRING = re.compile(r'"(?:[^"]|"")*"')
+_DDE_LINK = re.compile(r"<(?:[\w.-]+:)?ddeLink\b")
+_DDE_FIELDS = frozenset({"DDE", "DDEAUTO"})
+
+
+def _dde(text: str) -> bool:
+    """Whether a part holds DDE: a Word field whose name is DDE or DDEAUTO (in any case, its
+    code split over runs as Word stores it) or whose name a nested field computes; an Excel
+    formula naming a program (`app|topic!item`, outside its strings); an Excel DDE link."""
+    if "<!DOCTYPE" in text or "<!ENTITY" in text or _DDE_LINK.search(text):
+        return True
+    for formula in _FORMULA.findall(text):
+        if "|" in _FORMULA_STRING.sub("", html.unescape(formula)):
+            return True
+    codes: list[str] = []  # the codes of the fields open at this point, innermost last
+    for token in _FIELD_TOKEN.finditer(text):
+        char_type, instr, simple_double, simple_single = token.groups()
+        simple = simple_double if simple_double is not None else simple_single
+        if simple is not None:
+            if _dde_code(html.unescape(simple)):
+                return True
+        elif instr is not None:
+            if codes:
+                codes[-1] += html.unescape(instr)
+        elif char_type == "begin":
+            if codes and not codes[-1].strip():
+                return True  # a field's name made by a nested field (QUOTE 68 68 69 ...)
+            codes.append("")
+        elif codes:  # separate or end: the code is complete
+            if _dde_code(codes[-1]):
+                return True
+            if char_type == "end":
+                codes.pop()
+            else:
+                codes[-1] = codes[-1] + " "  # the result follows: no more code
+    return any(_dde_code(code) for code in codes)
+
+
+def _dde_code(code: str) -> bool:
+    words = code.split()
+    return bool(words) and words[0].upper() in _DDE_FIELDS
 
 
 _RELATIONSHIP = re.compile(rb"<(?:[\w.-]+:)?Relationship\b([^>]*)>")
@@ -370,7 +429,7 @@ def _check_odf(path: Path, detected: str) -> None:
         ):
             raise EvidenceRefused("this document is encrypted: send it without a password", REFUSED)
         for name in ("content.xml", "styles.xml"):
-            if name in names and _odf_script(_read_part(package, name, MAX_ODF_XML_BYTES)):
+            if name in names and _odf_script(_read_part(package, name, MAX_XML_PART_BYTES)):
                 raise EvidenceRefused("this document holds macros or scripts", REFUSED)
 
 
