@@ -66,7 +66,9 @@ async def test_a_tender_closed_while_the_clock_was_between_its_steps_is_settled_
     )
     assert closed.status_code == 200, closed.text
 
-    assert await tick(client) == "tenders and requests for quote opened 0, discarded 1"
+    # Only this tender's outcome is asserted, not the tick's totals: on PostgreSQL the tests
+    # share one database, and the tick settles every earlier test's tender due by now too.
+    await tick(client)
     async with services.engine.connect() as connection:
         settled = await connection.scalar(
             select(sealing_keys.c.settled_at).where(sealing_keys.c.key_id == uuid.UUID(tender))
@@ -80,5 +82,6 @@ async def test_a_tender_closed_while_the_clock_was_between_its_steps_is_settled_
     assert "The service is no longer needed" in told[0]
     # Nobody reads them as opened, and the next tick does nothing more.
     assert (await opened_bids(client, tender, buyer_headers)).status_code == 404
-    assert await tick(client) == "tenders and requests for quote opened 0, discarded 0"
+    await tick(client)
+    assert (await bid_of(client, bidder_headers, bid))["status"] == "closed"
     assert len(await sealed_notices(client, bidder)) == 2  # the receipt and the word, once
