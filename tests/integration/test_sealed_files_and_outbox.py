@@ -300,3 +300,50 @@ async def test_a_sealed_notice_that_cannot_be_opened_is_not_sent(
     assert failed.attempts == 2
     assert failed.sent_at is None
     assert str(organisation) not in failed.last_error
+
+
+class RefusingMailbox(Mailbox):
+    """An SMTP server that refuses every recipient, naming the address as servers do."""
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        return f"550 5.1.1 <{address}>: Recipient address rejected: mailbox unavailable"
+
+
+async def test_a_refused_sealed_notice_records_and_logs_no_address(
+    fresh_store: Store,  # noqa: F811
+    engine: Engine,  # noqa: F811
+    keys: SealingKeys,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A bounce must not say who the sealed notice was for: the recipient's address names the
+    organisation that is bidding (ADR 27). The attempt is counted, with the server's code."""
+    box, port = RefusingMailbox(), free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    organisation = uuid.uuid4()
+    [address] = add_users(engine, organisation, 1)
+    row = await asyncio.to_thread(sealed_row, keys, organisation)
+    with engine.begin() as connection:
+        connection.execute(insert(outbox_messages).values(row))
+    async_engine = fresh_store.async_engine(pool_size=2)
+    smtp_settings = SmtpSettings(host="127.0.0.1", port=port, sender="T <t@tradehall.invalid>")
+    try:
+        with caplog.at_level("WARNING", logger="tradehall.mail"):
+            parts = PartsWithoutKeys(async_engine, ManualClock(AT), keys)
+            assert await send_pending(parts, smtp_settings) == 0
+    finally:
+        await async_engine.dispose()
+        controller.stop()
+
+    assert box.messages == []
+    failed = outbox_row_of(engine, row["message_id"])
+    assert (failed.attempts, failed.sent_at) == (1, None)
+    assert "550" in failed.last_error
+    logged = " ".join(record.getMessage() for record in caplog.records)
+    assert "not sent" in logged
+    local_part = address.split("@")[0]
+    for text in (failed.last_error, logged):
+        assert local_part not in text
+        assert str(organisation) not in text

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import smtplib
 import uuid
 from collections.abc import Callable
 from email.message import EmailMessage
@@ -111,13 +112,30 @@ def one_line(header: str) -> str:
 
 
 async def _failed(services: SenderParts, message_id: str, error: Exception) -> None:
+    why = failure_of(error)
     async with services.engine.begin() as connection:
         await connection.execute(
             update(outbox_messages)
             .where(outbox_messages.c.message_id == message_id)
-            .values(attempts=outbox_messages.c.attempts + 1, last_error=str(error)[:500])
+            .values(attempts=outbox_messages.c.attempts + 1, last_error=why)
         )
-    _log.warning("mail %s not sent: %s", message_id, error)
+    _log.warning("mail %s not sent: %s", message_id, why)
+
+
+def failure_of(error: Exception) -> str:
+    """What a failed attempt records and logs: the error's kind and the server's codes, never
+    its text. An SMTP server's refusal names the recipients ("<jo@…>: mailbox unavailable"),
+    and the address a sealed notice went to says which organisation is bidding (ADR 27); the
+    email package's refusals quote the address too."""
+    kind = type(error).__name__
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = sorted({str(code) for code, _ in error.recipients.values()})
+        return f"{kind}: {len(error.recipients)} recipient(s) refused ({', '.join(codes)})"
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"{kind}: the server answered {error.smtp_code}"
+    if isinstance(error, OSError) and error.strerror:
+        return f"{kind}: {error.strerror}"  # the network's words, not the message's
+    return kind
 
 
 def recipient_message_id(message_id: str, recipient: str, recipients: list[str]) -> str:
