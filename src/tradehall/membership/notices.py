@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import Connection, select
 
 from projections.events import RecordedEvent
-from projections.folding import insert_rows, upsert_rows
+from projections.folding import Row, insert_rows, upsert_rows
 from sharedkernel.events import IMPORTER
 from tradehall.mail.outbox import (
     MESSAGE_DOMAIN,
@@ -32,15 +33,47 @@ __all__ = ["MESSAGE_DOMAIN", "MESSAGE_NAMESPACE", "Notice", "NoticeWriter", "mes
 
 
 def _pounds(minor: int) -> str:
-    return f"£{minor // 100:,}.{minor % 100:02d}"
+    sign, minor = ("-", -minor) if minor < 0 else ("", minor)
+    return f"{sign}£{minor // 100:,}.{minor % 100:02d}"
 
 
-def _date(value: Any) -> str:
-    return value.date().isoformat() if isinstance(value, datetime) else str(value)
+def _date(value: datetime) -> str:
+    return value.date().isoformat()
+
+
+# What the notices read of each event, as the domain writes it (checked before use: an event
+# not of this shape is left out with a log line, ADR 16, and the writer goes on).
+class _Named(msgspec.Struct):
+    name: str
+
+
+class _Reason(msgspec.Struct):
+    reason: str
+
+
+class _Payment(msgspec.Struct):
+    amount_minor: int
+    reference: str
+
+
+class _Reference(msgspec.Struct):
+    reference: str
+
+
+class _RenewalDue(msgspec.Struct):
+    period_end: datetime
+
+
+class _Standing(msgspec.Struct):
+    status: str
+
+
+_READER = "notices"
 
 
 def notice_for(event: RecordedEvent, name: str, public_url: str) -> Notice | None:
-    data = event.data
+    """The notice an event gives the organisation, if any; None too for an event not as the
+    domain writes it (left out, logged)."""
     match event.name:
         case "Organisation.MembershipAdmitted":
             return Notice(
@@ -50,35 +83,46 @@ def notice_for(event: RecordedEvent, name: str, public_url: str) -> Notice | Non
                 f"{public_url}/dues or by bank transfer.",
             )
         case "Organisation.MembershipRejected":
+            if (rejected := event.payload_as(_Reason, _READER)) is None:
+                return None
             return Notice(
                 "application_rejected",
                 "Your membership application",
-                f"The association could not admit {name} this time: {data['reason']}",
+                f"The association could not admit {name} this time: {rejected.reason}",
             )
         case "Organisation.PaymentRecorded":
+            if (payment := event.payload_as(_Payment, _READER)) is None:
+                return None
             return Notice(
                 "payment_received",
                 "Payment received, thank you",
-                f"We received {_pounds(int(data['amount_minor']))} from {name} "
-                f"(reference {data['reference']}).",
+                f"We received {_pounds(payment.amount_minor)} from {name} "
+                f"(reference {payment.reference}).",
             )
         case "Organisation.RenewalDue":
+            if (due := event.payload_as(_RenewalDue, _READER)) is None:
+                return None
             return Notice(
                 "renewal_due",
                 "Your membership renews soon: declare your turnover",
-                f"{name}'s membership is paid up until {_date(data['period_end'])}. Declare "
+                f"{name}'s membership is paid up until {_date(due.period_end)}. Declare "
                 "this year's turnover, which sets next year's dues, at "
                 f"{public_url}/membership/turnover",
             )
         case "Organisation.PaymentFailed":
+            if (failed := event.payload_as(_Reference, _READER)) is None:
+                return None
             return Notice(
                 "payment_failed",
                 "Your dues payment did not go through",
-                f"A payment for {name} failed ({data['reference']}). It will be tried again; "
+                f"A payment for {name} failed ({failed.reference}). It will be tried again; "
                 f"you can update your card at {public_url}/dues.",
             )
-        case "Organisation.StandingChanged" if data["status"] in {"grace", "lapsed"}:
-            if data["status"] == "grace":
+        case "Organisation.StandingChanged":
+            standing = event.payload_as(_Standing, _READER)
+            if standing is None or standing.status not in {"grace", "lapsed"}:
+                return None
+            if standing.status == "grace":
                 return Notice(
                     "grace",
                     "Your membership dues are overdue",
@@ -91,10 +135,12 @@ def notice_for(event: RecordedEvent, name: str, public_url: str) -> Notice | Non
                 f"{name}'s membership has lapsed for unpaid dues. Paying renews it.",
             )
         case "Organisation.Suspended":
+            if (suspended := event.payload_as(_Reason, _READER)) is None:
+                return None
             return Notice(
                 "suspended",
                 "Your membership is suspended",
-                f"The association has suspended {name}'s membership: {data['reason']}",
+                f"The association has suspended {name}'s membership: {suspended.reason}",
             )
     return None
 
@@ -131,24 +177,31 @@ class NoticeWriter(NoticeFollower):
                     ).where(notice_organisations.c.organisation_id.in_(ids))
                 ).all()
             )
-        # Each organisation's latest name in the batch, kept for later batches. Upserted: the
-        # migration that made the table filled it from the directory once.
-        latest = {
-            e.originator_id: {"organisation_id": e.originator_id, "name": e.data["name"]}
-            for e in events
-            if e.name in _NAMING
-        }
-        upsert_rows(connection, notice_organisations, "organisation_id", latest.values())
-        rows = []
+        # Each organisation's latest name in the batch, kept for later batches (upserted: the
+        # migration that made the table filled it from the directory once). A naming event
+        # without a name is left out: the name stands as it was.
+        latest: dict[Any, Row] = {}
+        rows: dict[str, Row] = {}
         for event in events:
             if event.name in _NAMING:
-                names[event.originator_id] = event.data["name"]
-            if is_imported(event) or event.name in _NAMING:
+                named = event.payload_as(_Named, _READER)
+                if named is not None:
+                    names[event.originator_id] = named.name
+                    latest[event.originator_id] = {
+                        "organisation_id": event.originator_id,
+                        "name": named.name,
+                    }
                 continue
-            name = names.get(event.originator_id) or event.data.get("name") or "Your organisation"
+            if is_imported(event):
+                continue
+            given = event.data.get("name")
+            name = names.get(event.originator_id) or (given if isinstance(given, str) else "")
+            name = name or "Your organisation"
             notice = notice_for(event, str(name), self.public_url)
             if notice is None:
                 continue
-            rows.append(outbox_row(event, notice, event.originator_id))
+            row = outbox_row(event, notice, event.originator_id)
+            rows.setdefault(row["message_id"], row)
+        upsert_rows(connection, notice_organisations, "organisation_id", latest.values())
         # As the projections write: any text an event holds is made storable first.
-        insert_rows(connection, outbox_messages, rows)
+        insert_rows(connection, outbox_messages, list(rows.values()))

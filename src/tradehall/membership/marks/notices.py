@@ -13,12 +13,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
+import msgspec
 from sqlalchemy import Connection, select
 
-from projections.events import RecordedEvent
+from projections.events import RecordedEvent, payload_uuid
 from projections.folding import Row, insert_rows, upsert_rows
 from tradehall.mail.outbox import Notice, NoticeFollower, outbox_row
 from tradehall.mail.tables import mark_notice_organisations, notice_organisations, outbox_messages
@@ -29,27 +29,61 @@ _log = logging.getLogger("tradehall.mail")
 _FIRST = frozenset({"MarkApplication.Started", "QualityMark.Awarded"})
 
 
-def _date(value: Any) -> str:
-    return value.date().isoformat() if isinstance(value, datetime) else str(value)
+def _date(value: datetime) -> str:
+    return value.date().isoformat()
+
+
+# What the notices read of each event, as the domain writes it (checked before use: an event
+# not of this shape is left out with a log line, ADR 16, and the writer goes on).
+class _InformationRequested(msgspec.Struct):
+    question: str
+    reply_by: datetime
+
+
+class _Rejected(msgspec.Struct):
+    reasons: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class _Validity(msgspec.Struct):
+    valid_until: datetime
+
+
+class _RenewalDue(msgspec.Struct):
+    days_before: int
+    valid_until: datetime
+
+
+class _Suspended(msgspec.Struct):
+    reason: str
+
+
+_READER = "mark notices"
 
 
 def mark_notice_for(
     event: RecordedEvent, name: str, certificate_number: str | None, public_url: str
 ) -> Notice | None:
-    """The notice an event of the marks log gives its holder, if any."""
-    data = event.data
+    """The notice an event of the marks log gives its holder, if any; None too for an event
+    not as the domain writes it (left out, logged)."""
     number = certificate_number or "(not known)"
     match event.name:
         case "MarkApplication.InformationRequested":
+            if (asked := event.payload_as(_InformationRequested, _READER)) is None:
+                return None
             return Notice(
                 "mark_information_requested",
                 "Your quality mark application: the assessor asks for more",
-                f"The assessor of {name}'s quality mark application asks: {data['question']}\n"
-                f"Please reply by {_date(data['reply_by'])}.",
+                f"The assessor of {name}'s quality mark application asks: {asked.question}\n"
+                f"Please reply by {_date(asked.reply_by)}.",
             )
         case "MarkApplication.Rejected":
-            reasons = data.get("reasons") or {}
-            lines = "\n".join(f"- {code}: {why}" for code, why in sorted(reasons.items()))
+            if event.data.get("reasons") is None:  # none given: the panel's words are not known
+                rejected: _Rejected | None = _Rejected()
+            else:
+                rejected = event.payload_as(_Rejected, _READER)
+            if rejected is None:
+                return None
+            lines = "\n".join(f"- {code}: {why}" for code, why in sorted(rejected.reasons.items()))
             return Notice(
                 "mark_rejected",
                 "Your quality mark application",
@@ -57,42 +91,88 @@ def mark_notice_for(
                 f"The criteria not met, and why:\n{lines}",
             )
         case "QualityMark.Awarded" | "QualityMark.Renewed":
+            if (valid := event.payload_as(_Validity, _READER)) is None:
+                return None
             renewed = event.name == "QualityMark.Renewed"
             return Notice(
                 "mark_renewed" if renewed else "mark_awarded",
                 "Your quality mark is renewed" if renewed else "You are awarded the quality mark",
                 f"{name} holds the quality mark, certificate number {number}, valid until "
-                f"{_date(data['valid_until'])}. Buyers can check it at "
+                f"{_date(valid.valid_until)}. Buyers can check it at "
                 f"{public_url}/api/v1/marks/{number}",
             )
         case "QualityMark.RenewalDue":
-            days = int(data["days_before"])
+            if (due := event.payload_as(_RenewalDue, _READER)) is None:
+                return None
+            days = due.days_before
             return Notice(
                 f"mark_renewal_due_{days}",
                 f"Your quality mark expires in {days} days",
-                f"{name}'s quality mark ({number}) is valid until {_date(data['valid_until'])}. "
+                f"{name}'s quality mark ({number}) is valid until {_date(due.valid_until)}. "
                 "Apply to renew it before then.",
             )
         case "QualityMark.Expired":
+            if (expired := event.payload_as(_Validity, _READER)) is None:
+                return None
             return Notice(
                 "mark_expired",
                 "Your quality mark has expired",
-                f"{name}'s quality mark ({number}) expired on {_date(data['valid_until'])}. "
+                f"{name}'s quality mark ({number}) expired on {_date(expired.valid_until)}. "
                 "Apply again to hold it.",
             )
         case "QualityMark.Suspended":
+            if (suspended := event.payload_as(_Suspended, _READER)) is None:
+                return None
             return Notice(
                 "mark_suspended",
                 "Your quality mark is suspended",
-                f"{name}'s quality mark ({number}) is suspended: {data['reason']}",
+                f"{name}'s quality mark ({number}) is suspended: {suspended.reason}",
             )
-        case "QualityMark.SuspensionLifted" if data.get("valid_again") is True:
+        case "QualityMark.SuspensionLifted" if event.data.get("valid_again") is True:
             return Notice(
                 "mark_reinstated",
                 "Your quality mark is valid again",
                 f"{name}'s quality mark ({number}) is valid again.",
             )
     return None
+
+
+def _told(event: RecordedEvent) -> bool:
+    """Whether the event is of a kind that tells the holder something (its payload unread)."""
+    if event.name == "QualityMark.SuspensionLifted":
+        return event.data.get("valid_again") is True
+    return event.name in _TELLING
+
+
+_TELLING = frozenset(
+    {
+        "MarkApplication.InformationRequested",
+        "MarkApplication.Rejected",
+        "QualityMark.Awarded",
+        "QualityMark.Renewed",
+        "QualityMark.RenewalDue",
+        "QualityMark.Expired",
+        "QualityMark.Suspended",
+    }
+)
+
+
+def _first_row(event: RecordedEvent) -> Row | None:
+    """What an aggregate's first event says of it: its organisation (a UUID) and a mark's
+    certificate number; None, logged, if it names no organisation."""
+    organisation_id = payload_uuid(event.data.get("organisation_id"))
+    if organisation_id is None:
+        _log.warning("mark notices: %r left out: it names no organisation", event)
+        return None
+    number = event.data.get("certificate_number")
+    if number is not None and not isinstance(number, str):
+        _log.warning("mark notices: %r: its certificate number is not text, not kept", event)
+        number = None
+    return {
+        "aggregate_id": event.originator_id,
+        "organisation_id": organisation_id,
+        "certificate_number": number,
+    }
 
 
 class MarkNoticeWriter(NoticeFollower):
@@ -103,15 +183,10 @@ class MarkNoticeWriter(NoticeFollower):
     tables = (mark_notice_organisations, outbox_messages)
 
     def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
-        first: dict[UUID, Row] = {
-            e.originator_id: {
-                "aggregate_id": e.originator_id,
-                "organisation_id": e.data["organisation_id"],
-                "certificate_number": e.data.get("certificate_number"),
-            }
-            for e in events
-            if e.name in _FIRST
-        }
+        first: dict[UUID, Row] = {}
+        for event in events:
+            if event.name in _FIRST and (learnt := _first_row(event)) is not None:
+                first[event.originator_id] = learnt
         upsert_rows(connection, mark_notice_organisations, "aggregate_id", first.values())
         known = dict(first)
         wanted = {e.originator_id for e in events} - known.keys()
@@ -133,7 +208,7 @@ class MarkNoticeWriter(NoticeFollower):
         for event in events:
             record = known.get(event.originator_id)
             if record is None:
-                if mark_notice_for(event, "", None, self.public_url) is not None:
+                if _told(event):
                     _log.warning("mark notices: %r skipped: its organisation is not known", event)
                 continue
             organisation_id = record["organisation_id"]
