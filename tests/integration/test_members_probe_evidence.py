@@ -202,7 +202,9 @@ DDE_COMMAND = 'c:\\\\windows\\\\system32\\\\cmd.exe "/k calc"'
         (_word(_field(" dd", "eAuto ", DDE_COMMAND)), "upload.docx"),
         (
             _word(
-                f'<w:fldSimple w:instr="DDE {DDE_COMMAND}"><w:r><w:t>1</w:t></w:r></w:fldSimple>'
+                # The command's quotes escaped: the attribute is well-formed XML.
+                f'<w:fldSimple w:instr="DDE {DDE_COMMAND.replace(chr(34), "&quot;")}">'
+                "<w:r><w:t>1</w:t></w:r></w:fldSimple>"
             ),
             "upload.docx",
         ),

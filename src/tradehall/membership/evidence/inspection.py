@@ -12,7 +12,9 @@ act rather than be read, and for not being what libmagic took it for (422):
   extracted (entries, total expanded size, expansion ratio: zip bombs), then the package must
   declare the type libmagic saw ([Content_Types].xml's main part, ODF's `mimetype`), and hold
   no macros (vbaProject, macro-enabled types, ActiveX; ODF Basic/Scripts, script event
-  listeners) and no encrypted entries.
+  listeners), no relationship fetched from outside on opening, no DDE, and no encrypted
+  entries. Their XML parts are read by an XML parser (defusedxml's expat: a DTD or an entity
+  is refused, a part that is not well-formed is refused), never by patterns over the bytes.
 - OLE (legacy .doc, .xls): no VBA storages, no embedded packages (Ole10Native), no Excel 4
   macro sheets, not encrypted, and the main stream is there.
 
@@ -23,17 +25,25 @@ has nothing to run in.
 from __future__ import annotations
 
 import codecs
-import html
+import io
 import re
 import struct
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
+from xml.sax import InputSource, SAXException
+from xml.sax.handler import ContentHandler
 
+import defusedxml.sax as defused_sax  # type: ignore[import-untyped]
 import magic
 import olefile  # type: ignore[import-untyped]
+from defusedxml import (
+    DTDForbidden,
+    EntitiesForbidden,
+    ExternalReferenceForbidden,
+)
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
 
@@ -266,19 +276,116 @@ def _read_part(package: zipfile.ZipFile, name: str, limit: int = MAX_MANIFEST_BY
     return data
 
 
-_ELEMENT = re.compile(rb"<(?:[\w.-]+:)?(Override|Default)\b([^>]*)>")
-_ATTRIBUTE = re.compile(rb"""([\w.:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+# --- XML parts, read by a parser that expands nothing ---------------------------------------------
 
 
-def _content_types(xml: bytes) -> Iterator[tuple[str, dict[str, str]]]:
-    """[Content_Types].xml's Override and Default elements, read without an XML parser (no
-    entities, no DTD: nothing in the file can make the reading expand)."""
-    for element in _ELEMENT.finditer(xml):
-        attributes = {
-            name.decode("ascii", "replace"): (double or single).decode("utf-8", "replace")
-            for name, double, single in _ATTRIBUTE.findall(element.group(2))
-        }
-        yield element.group(1).decode("ascii"), attributes
+class _Part(ContentHandler):
+    """A part read by the XML parser (defusedxml's expat: no DTD, no entity, nothing fetched).
+    Elements are seen by their local name under any prefix, as before (a renamed prefix must
+    not hide one), and attributes as (local name, value) pairs, all of them: a prefixed twin of
+    an attribute is not dropped in favour of the other. Text comes as the parser gives it:
+    character references resolved, a CDATA section as text, comments and processing
+    instructions dropped. A handler refuses by raising `EvidenceRefused`, which stops the
+    parse."""
+
+    def element(self, prefix: str, local: str, attributes: list[tuple[str, str]]) -> None:
+        """An element opens."""
+
+    def closed(self, local: str) -> None:
+        """An element closes."""
+
+    def text(self, content: str) -> None:
+        """Some of an element's text."""
+
+    def startElement(self, name: str, attrs: Any) -> None:
+        prefix, _, local = name.rpartition(":")
+        attributes = [
+            (str(key).rpartition(":")[2], str(value))
+            for key, value in attrs.items()
+            if key != "xmlns" and not str(key).startswith("xmlns:")
+        ]
+        self.declared(attrs)
+        self.element(prefix, local, attributes)
+
+    def declared(self, attrs: Any) -> None:
+        """The element's namespace declarations (for a handler that needs them)."""
+
+    def endElement(self, name: str) -> None:
+        self.closed(name.rpartition(":")[2])
+
+    def characters(self, content: str) -> None:
+        self.text(content)
+
+
+def _values(attributes: list[tuple[str, str]], local: str) -> list[str]:
+    """Every value of the attributes of this local name (under any prefix)."""
+    return [value for name, value in attributes if name == local]
+
+
+def _one(attributes: list[tuple[str, str]], local: str) -> str | None:
+    """The attribute of this local name; two of them that disagree are refused (a reader
+    that takes one and a check that takes the other would see different documents)."""
+    values = set(_values(attributes, local))
+    if len(values) > 1:
+        raise EvidenceRefused(
+            f"this office document is damaged (its {local} is given twice)", REFUSED
+        )
+    return values.pop() if values else None
+
+
+def _parse(data: bytes, handler: _Part, name: str) -> None:
+    """Parse a part with no DTD and no entities (defusedxml refuses either), in the encoding
+    its byte order mark says if it has one (a UTF-16 part is read as UTF-16 whatever its
+    declaration claims, as the old byte scan did), else the one expat finds from its first bytes
+    or its declaration. A part that is not well-formed is refused (422), as is one the parser
+    cannot decode."""
+    source = InputSource()
+    parser = defused_sax.make_parser()
+    parser.forbid_dtd = True
+    parser.forbid_entities = True
+    parser.forbid_external = True
+    parser.setContentHandler(handler)
+    try:
+        for marks, codec in _BYTE_ORDER_MARKS:
+            if data.startswith(marks):
+                data = data.decode(codec).encode("utf-8")
+                source.setEncoding("utf-8")  # expat then ignores the declaration's encoding
+                break
+        source.setByteStream(io.BytesIO(data))
+        parser.parse(source)
+    except EvidenceRefused:
+        raise
+    except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden):
+        raise EvidenceRefused(
+            f"this document's {name} declares a DTD, whose entities could stand for anything "
+            "(macros or scripts, links); send one without it",
+            REFUSED,
+        ) from None
+    except (SAXException, ValueError, LookupError, UnicodeError, RecursionError):
+        raise EvidenceRefused(
+            f"this office document is damaged ({name} is not well-formed XML)", REFUSED
+        ) from None
+
+
+# A part's encoding by its first bytes: a byte order mark, or UTF-16's "<" without one.
+_BYTE_ORDER_MARKS = (
+    ((codecs.BOM_UTF8,), "utf-8-sig"),
+    ((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE), "utf-16"),
+    ((b"<\0",), "utf-16-le"),
+    ((b"\0<",), "utf-16-be"),
+)
+
+
+class _ContentTypes(_Part):
+    """[Content_Types].xml's Override and Default elements."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.declared_types: list[tuple[str, list[tuple[str, str]]]] = []
+
+    def element(self, prefix: str, local: str, attributes: list[tuple[str, str]]) -> None:
+        if local in ("Override", "Default"):
+            self.declared_types.append((local, attributes))
 
 
 # Part names (lowercased) and content types that carry macros or ActiveX controls.
@@ -292,19 +399,21 @@ def _check_ooxml(path: Path, main_type: str) -> None:
         for name in names:
             if _OOXML_ACTIVE_PARTS.search(name.lower()):
                 raise EvidenceRefused("this document holds macros or ActiveX controls", REFUSED)
-        declared = list(_content_types(_read_part(package, "[Content_Types].xml")))
+        types = _ContentTypes()
+        _parse(_read_part(package, "[Content_Types].xml"), types, "[Content_Types].xml")
         mains = []
-        for kind, attributes in declared:
-            content_type = attributes.get("ContentType", "")
-            if any(word in content_type.lower() for word in _OOXML_ACTIVE_TYPES):
-                raise EvidenceRefused("this document holds macros or ActiveX controls", REFUSED)
-            if kind == "Override" and content_type == main_type:
-                mains.append(attributes.get("PartName", "").lstrip("/"))
+        for kind, attributes in types.declared_types:
+            content_types = _values(attributes, "ContentType")
+            for content_type in content_types:
+                if any(word in content_type.lower() for word in _OOXML_ACTIVE_TYPES):
+                    raise EvidenceRefused("this document holds macros or ActiveX controls", REFUSED)
+            if kind == "Override" and main_type in content_types:
+                mains.append((_one(attributes, "PartName") or "").lstrip("/"))
         if len(mains) != 1 or mains[0] not in names:
             raise EvidenceRefused("this file is not the office document it appears to be", REFUSED)
         for name in sorted(names):
             if name.lower().endswith(".rels"):
-                fetched = _external_fetch(_read_part(package, name))
+                fetched = _external_fetch(_read_part(package, name), name)
                 if fetched is not None:
                     raise EvidenceRefused(
                         f"this document fetches from outside as it opens ({fetched}); "
@@ -312,59 +421,81 @@ def _check_ooxml(path: Path, main_type: str) -> None:
                         REFUSED,
                     )
             elif _DDE_PARTS.match(name.lower()):
-                text = _xml_text(_read_part(package, name, MAX_XML_PART_BYTES))
-                if _dde(text.decode("utf-8", "replace")):
-                    raise EvidenceRefused(
-                        "this document holds a DDE link (it starts a program once links are "
-                        "updated); send one without it",
-                        REFUSED,
-                    )
+                _parse(_read_part(package, name, MAX_XML_PART_BYTES), _DdeFinder(), name)
 
 
 # Parts that hold Word's fields or Excel's formulas and external links.
 _DDE_PARTS = re.compile(r"^(?:word/.+|xl/worksheets/.+|xl/externallinks/.+)\.xml$")
-_FIELD_TOKEN = re.compile(
-    r"<(?:[\w.-]+:)?fldChar\b[^>]*?fldCharType\s*=\s*[\"'](begin|separate|end)[\"']"
-    r"|<(?:[\w.-]+:)?instrText\b[^>]*>([^<]*)<"
-    r"|<(?:[\w.-]+:)?fldSimple\b[^>]*?instr\s*=\s*(?:\"([^\"]*)\"|'([^']*)')"
-)
-_FORMULA = re.compile(r"<(?:[\w.-]+:)?f\b[^>]*>([^<]*)<")
 _FORMULA_STRING = re.compile(r'"(?:[^"]|"")*"')
-_DDE_LINK = re.compile(r"<(?:[\w.-]+:)?ddeLink\b")
 _DDE_FIELDS = frozenset({"DDE", "DDEAUTO"})
+_DDE_REFUSED = (
+    "this document holds a DDE link (it starts a program once links are updated); "
+    "send one without it"
+)
 
 
-def _dde(text: str) -> bool:
-    """Whether a part holds DDE: a Word field whose name is DDE or DDEAUTO (in any case, its
-    code split over runs as Word stores it) or whose name a nested field computes; an Excel
-    formula naming a program (`app|topic!item`, outside its strings); an Excel DDE link."""
-    if "<!DOCTYPE" in text or "<!ENTITY" in text or _DDE_LINK.search(text):
-        return True
-    for formula in _FORMULA.findall(text):
-        if "|" in _FORMULA_STRING.sub("", html.unescape(formula)):
-            return True
-    codes: list[str] = []  # the codes of the fields open at this point, innermost last
-    for token in _FIELD_TOKEN.finditer(text):
-        char_type, instr, simple_double, simple_single = token.groups()
-        simple = simple_double if simple_double is not None else simple_single
-        if simple is not None:
-            if _dde_code(html.unescape(simple)):
-                return True
-        elif instr is not None:
-            if codes:
-                codes[-1] += html.unescape(instr)
-        elif char_type == "begin":
+class _DdeFinder(_Part):
+    """Refuses DDE: a Word field whose name is DDE or DDEAUTO (in any case; its code the text
+    of the instrText elements between the field's begin and separate, over any number of runs)
+    or whose name a nested field computes; a simple field's instr; an Excel formula (the text
+    of an <f>) naming a program (`app|topic!item`, outside its strings); an Excel DDE link."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.codes: list[str] = []  # the codes of the fields open at this point, innermost last
+        self.in_code = 0
+        self.formula: list[str] | None = None
+        self.in_formula = 0
+
+    def element(self, prefix: str, local: str, attributes: list[tuple[str, str]]) -> None:
+        if local == "ddeLink":
+            raise EvidenceRefused(_DDE_REFUSED, REFUSED)
+        if local == "fldSimple":
+            if any(_dde_code(code) for code in _values(attributes, "instr")):
+                raise EvidenceRefused(_DDE_REFUSED, REFUSED)
+        elif local == "instrText" or self.in_code:
+            self.in_code += 1
+        elif local == "f" or self.in_formula:
+            if not self.in_formula:
+                self.formula = []
+            self.in_formula += 1
+        elif local == "fldChar":
+            self.field_char(_one(attributes, "fldCharType"))
+
+    def field_char(self, char_type: str | None) -> None:
+        codes = self.codes
+        if char_type == "begin":
             if codes and not codes[-1].strip():
-                return True  # a field's name made by a nested field (QUOTE 68 68 69 ...)
+                # a field's name made by a nested field (QUOTE 68 68 69 ...)
+                raise EvidenceRefused(_DDE_REFUSED, REFUSED)
             codes.append("")
-        elif codes:  # separate or end: the code is complete
+        elif char_type in ("separate", "end") and codes:  # the code is complete
             if _dde_code(codes[-1]):
-                return True
+                raise EvidenceRefused(_DDE_REFUSED, REFUSED)
             if char_type == "end":
                 codes.pop()
             else:
                 codes[-1] = codes[-1] + " "  # the result follows: no more code
-    return any(_dde_code(code) for code in codes)
+
+    def text(self, content: str) -> None:
+        if self.in_code and self.codes:
+            self.codes[-1] += content
+        elif self.in_formula and self.formula is not None:
+            self.formula.append(content)
+
+    def closed(self, local: str) -> None:
+        if self.in_code:
+            self.in_code -= 1
+        elif self.in_formula:
+            self.in_formula -= 1
+            if not self.in_formula and self.formula is not None:
+                formula, self.formula = "".join(self.formula), None
+                if "|" in _FORMULA_STRING.sub("", formula):
+                    raise EvidenceRefused(_DDE_REFUSED, REFUSED)
+
+    def endDocument(self) -> None:
+        if any(_dde_code(code) for code in self.codes):
+            raise EvidenceRefused(_DDE_REFUSED, REFUSED)
 
 
 def _dde_code(code: str) -> bool:
@@ -372,39 +503,56 @@ def _dde_code(code: str) -> bool:
     return bool(words) and words[0].upper() in _DDE_FIELDS
 
 
-_RELATIONSHIP = re.compile(rb"<(?:[\w.-]+:)?Relationship\b([^>]*)>")
+_RELATIONSHIPS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_STRICT_RELATIONSHIPS = "http://purl.oclc.org/ooxml/officeDocument/relationships"
+_HYPERLINK = frozenset({f"{_RELATIONSHIPS}/hyperlink", f"{_STRICT_RELATIONSHIPS}/hyperlink"})
+_TEMPLATE = frozenset(
+    {f"{_RELATIONSHIPS}/attachedTemplate", f"{_STRICT_RELATIONSHIPS}/attachedTemplate"}
+)
+# A target that names a scheme (http:, file:, mhtml:, C:) or a host (\\host, //host).
+_NOT_A_PART = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*:|[\\/]{2})")
+# A path on a local drive, as Word writes an attached template's: C:\... or file:///C:/...
+_LOCAL_DRIVE = re.compile(r"^(?:[Ff][Ii][Ll][Ee]:///)?[A-Za-z]:[\\/]")
 
 
-def _xml_text(data: bytes) -> bytes:
-    """A part's bytes as UTF-8, whichever Unicode encoding it declares by its first bytes
-    (Office reads UTF-16 parts too: scanning their raw bytes would find nothing)."""
-    for marks, codec in (
-        ((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE), "utf-16"),
-        ((b"<\0",), "utf-16-le"),
-        ((b"\0<",), "utf-16-be"),
-    ):
-        if data.startswith(marks):
-            return data.decode(codec, "replace").encode("utf-8")
-    return data
+class _Relationships(_Part):
+    """A .rels part's Relationship elements."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.relationships: list[list[tuple[str, str]]] = []
+
+    def element(self, prefix: str, local: str, attributes: list[tuple[str, str]]) -> None:
+        if local == "Relationship":
+            self.relationships.append(attributes)
 
 
-def _external_fetch(rels: bytes) -> str | None:
+def _external_fetch(rels: bytes, part: str) -> str | None:
     """The type of the first relationship that reaches outside the package other than as a
-    link someone clicks: an external OLE object (Follina), template, frame, image, workbook
-    link. Office fetches these as the document opens. Values are read with their character
-    references resolved, as Office reads them."""
-    for element in _RELATIONSHIP.finditer(_xml_text(rels)):
-        attributes = {
-            name.decode("ascii", "replace").rpartition(":")[2]: html.unescape(
-                (double or single).decode("utf-8", "replace")
-            ).strip()
-            for name, double, single in _ATTRIBUTE.findall(element.group(1))
-        }
-        if attributes.get("TargetMode", "").casefold() != "external":
+    link someone clicks: an external OLE object (Follina; at any target, even a local path: it
+    runs an object), a frame, image or workbook link, a template anywhere but on a local drive
+    (a document made from the organisation's own letterhead names it so). Office fetches
+    these as the document opens. A target that names a scheme or a host counts as outside
+    whatever its mode says."""
+    read = _Relationships()
+    _parse(rels, read, part)
+    in_settings = part.lower().endswith("_rels/settings.xml.rels")
+    for attributes in read.relationships:
+        targets = [target.strip() for target in _values(attributes, "Target")]
+        modes = {mode.strip().casefold() for mode in _values(attributes, "TargetMode")}
+        if "external" not in modes and not any(_NOT_A_PART.match(t) for t in targets):
             continue
-        kind = attributes.get("Type", "").rstrip("/").rpartition("/")[2]
-        if kind.casefold() != "hyperlink":
-            return kind or "an untyped relationship"
+        kind = _one(attributes, "Type") or ""
+        if kind in _HYPERLINK:
+            continue
+        if (
+            kind in _TEMPLATE
+            and in_settings
+            and targets
+            and all(_LOCAL_DRIVE.match(target) for target in targets)
+        ):
+            continue  # a template on the opener's own drive: nothing fetched from elsewhere
+        return kind.rstrip("/").rpartition("/")[2] or "an untyped relationship"
     return None
 
 
@@ -424,32 +572,128 @@ def _check_odf(path: Path, detected: str) -> None:
                 raise EvidenceRefused("this document holds macros or scripts", REFUSED)
         if "content.xml" not in names:
             raise EvidenceRefused("this file is not the office document it appears to be", REFUSED)
-        if "META-INF/manifest.xml" in names and b"encryption-data" in _read_part(
-            package, "META-INF/manifest.xml"
-        ):
-            raise EvidenceRefused("this document is encrypted: send it without a password", REFUSED)
+        if "META-INF/manifest.xml" in names:
+            manifest = _OdfManifest()
+            _parse(_read_part(package, "META-INF/manifest.xml"), manifest, "manifest")
+            if manifest.encrypted:
+                raise EvidenceRefused(
+                    "this document is encrypted: send it without a password", REFUSED
+                )
         for name in ("content.xml", "styles.xml"):
-            if name in names and _odf_script(_read_part(package, name, MAX_XML_PART_BYTES)):
-                raise EvidenceRefused("this document holds macros or scripts", REFUSED)
+            if name in names:
+                _parse(_read_part(package, name, MAX_XML_PART_BYTES), _OdfScripts(), name)
 
 
-# In content.xml and styles.xml: event listeners and links that run macros, including the
-# application's own installed scripts (no Basic/ needed in the package). Matched as the XML
-# parser sees them: an event listener under any prefix (Impress's, which run programs, too),
-# the script addresses in any case.
-_ODF_SCRIPT = re.compile(
-    r"<(?:[\w.-]+:)?event-listener\b|vnd\.sun\.star\.script:|macro:///", re.IGNORECASE
+class _OdfManifest(_Part):
+    def __init__(self) -> None:
+        super().__init__()
+        self.encrypted = False
+
+    def element(self, prefix: str, local: str, attributes: list[tuple[str, str]]) -> None:
+        if local == "encryption-data":
+            self.encrypted = True
+
+
+_ODF_REFUSED = "this document holds macros or scripts"
+_PRESENTATION = "urn:oasis:names:tc:opendocument:xmlns:presentation:1.0"
+# ODF 1.3's presentation:action values that only move about the show (or play a sound, show a
+# place in the document, hide a shape). "execute" runs a program or macro and "verb" an
+# object's verb: refused, as is any value not listed here.
+_HARMLESS_ACTIONS = frozenset(
+    {
+        "none",
+        "previous-page",
+        "next-page",
+        "first-page",
+        "last-page",
+        "last-visited-page",
+        "hide",
+        "stop",
+        "show",
+        "fade-out",
+        "sound",
+    }
 )
+# The script addresses: the suite's scripting framework (its own installed scripts, LibreLogo's
+# included, run with no Basic/ in the package) and Basic macros.
+_SCRIPT_ADDRESS = re.compile(r"vnd\.sun\.star\.script:|macro:///", re.IGNORECASE)
+_MACRO_ADDRESS = re.compile(r"\s*macro:", re.IGNORECASE)
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
-def _odf_script(part: bytes) -> bool:
-    """Whether an ODF XML part holds a script as the office suite reads it: in whichever
-    Unicode encoding its first bytes say, with character references and entities resolved.
-    A DTD (ODF has none) could define an entity standing for anything: it counts as one."""
-    text = _xml_text(part).decode("utf-8", "replace")
-    if "<!DOCTYPE" in text or "<!ENTITY" in text:
+def _in_the_document(href: str) -> bool:
+    """Whether a link stays inside the document: a place in it (#Slide 3) or a part of the
+    package (Media/chime.wav). A scheme, an absolute path, a host or a path that climbs out of
+    the package (../other.odp: beside the document) reaches outside."""
+    address = unquote(href.strip())
+    if address.startswith("#"):
         return True
-    return _ODF_SCRIPT.search(html.unescape(text)) is not None
+    if _SCHEME.match(address) or address.startswith(("/", "\\")):
+        return False
+    depth = 0
+    for segment in re.split(r"[\\/]", address):
+        if segment == "..":
+            depth -= 1
+            if depth < 0:
+                return False
+        elif segment not in ("", "."):
+            depth += 1
+    return True
+
+
+class _OdfScripts(_Part):
+    """Refuses what runs a script in content.xml or styles.xml: an event listener (any but a
+    presentation's), a presentation's listener whose action runs something ("execute", "verb",
+    any value not in ODF's list of moves) or whose links (its own, its sound's) go outside the
+    document, a script language or macro name on a listener, and a script address in any
+    attribute or text. The presentation namespace is the one its prefix is declared for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scopes: list[dict[str, str] | None] = []
+        self.in_listener = 0
+        self.tail = ""
+
+    def declared(self, attrs: Any) -> None:
+        bound = {
+            str(key).partition(":")[2]: str(value)
+            for key, value in attrs.items()
+            if key == "xmlns" or str(key).startswith("xmlns:")
+        }
+        self.scopes.append(bound or None)
+
+    def namespace(self, prefix: str) -> str:
+        for scope in reversed(self.scopes):
+            if scope is not None and prefix in scope:
+                return scope[prefix]
+        return f"undeclared:{prefix}"
+
+    def element(self, prefix: str, local: str, attributes: list[tuple[str, str]]) -> None:
+        for _, value in attributes:
+            if _SCRIPT_ADDRESS.search(value) or _MACRO_ADDRESS.match(value):
+                raise EvidenceRefused(_ODF_REFUSED, REFUSED)
+        if local == "event-listener":
+            if self.namespace(prefix) not in (_PRESENTATION, "undeclared:presentation"):
+                raise EvidenceRefused(_ODF_REFUSED, REFUSED)
+            if _values(attributes, "language") or _values(attributes, "macro-name"):
+                raise EvidenceRefused(_ODF_REFUSED, REFUSED)
+            if any(action not in _HARMLESS_ACTIONS for action in _values(attributes, "action")):
+                raise EvidenceRefused(_ODF_REFUSED, REFUSED)
+        if local == "event-listener" or self.in_listener:
+            self.in_listener += 1
+            if not all(_in_the_document(href) for href in _values(attributes, "href")):
+                raise EvidenceRefused(_ODF_REFUSED, REFUSED)
+
+    def closed(self, local: str) -> None:
+        self.scopes.pop()
+        if self.in_listener:
+            self.in_listener -= 1
+
+    def text(self, content: str) -> None:
+        seen = self.tail + content
+        if _SCRIPT_ADDRESS.search(seen):
+            raise EvidenceRefused(_ODF_REFUSED, REFUSED)
+        self.tail = seen[-32:]
 
 
 # --- legacy OLE (DOC, XLS) ------------------------------------------------------------------------
