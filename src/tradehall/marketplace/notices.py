@@ -28,7 +28,7 @@ from sqlalchemy import Connection, select
 
 from projections.events import RecordedEvent, payload_uuid
 from projections.folding import Row, insert_rows, upsert_rows
-from tradehall.mail.outbox import Notice, NoticeFollower, outbox_row
+from tradehall.mail.outbox import Notice, NoticeFollower, not_queued, outbox_row
 from tradehall.mail.tables import (
     outbox_messages,
     tender_notice_interest,
@@ -163,7 +163,7 @@ class TenderNoticeWriter(NoticeFollower):
         # In log order: interest from the moment it is registered; titles as they stood.
         new_titles: dict[UUID, Row] = {}
         new_interest: list[Row] = []
-        messages: list[Row] = []
+        messages: dict[str, Row] = {}
         for event in relevant:
             if event.name in TITLED:
                 title = tender_title(event)
@@ -205,8 +205,10 @@ class TenderNoticeWriter(NoticeFollower):
                 _log.warning("tender notices: %r skipped: it has no time", event)
                 continue
             for supplier_id in sorted(interested.get(tender_id, ())):
-                messages.append(outbox_row(event, notice, supplier_id, per_addressee=True))
+                message = outbox_row(event, notice, supplier_id, per_addressee=True)
+                messages.setdefault(message["message_id"], message)
         upsert_rows(connection, tender_notice_tenders, "tender_id", new_titles.values())
         insert_rows(connection, tender_notice_interest, new_interest)
         # As the projections write: any text an event holds is made storable first.
-        insert_rows(connection, outbox_messages, messages)
+        # Applied again (a position set back, a restore), an event queues nothing new.
+        insert_rows(connection, outbox_messages, not_queued(connection, messages))

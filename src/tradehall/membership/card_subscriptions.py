@@ -96,12 +96,13 @@ class CardSubscriptionFollower(Projection):
     rebuildable = False
 
     def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
-        rows = []
+        rows: dict[str, dict[str, Any]] = {}
         for event in events:
             action = action_for(event)
             if action is None:
                 continue
-            rows.append(
+            rows.setdefault(
+                command_id(event),
                 {
                     "command_id": command_id(event),
                     "organisation_id": event.originator_id,
@@ -112,12 +113,23 @@ class CardSubscriptionFollower(Projection):
                     "next_attempt_at": None,
                     "last_error": None,
                     "finished_at": None,
-                }
+                },
             )
-        insert_rows(connection, commands, rows)
+        # Applied again (a position set back, a restore), an event records nothing new: the
+        # command there may have been sent already.
+        insert_rows(connection, commands, _not_recorded(connection, rows))
 
     def clear(self, connection: Connection) -> None:
         raise RuntimeError("card subscription commands are a record, not a view: never rebuilt")
+
+
+def _not_recorded(connection: Connection, rows: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The commands (by id) not recorded already."""
+    if not rows:
+        return []
+    column = commands.c.command_id
+    there = set(connection.scalars(select(column).where(column.in_(list(rows)))))
+    return [row for key, row in rows.items() if key not in there]
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from tradehall.mail.outbox import (
     Notice,
     NoticeFollower,
     message_id,
+    not_queued,
     outbox_row,
 )
 from tradehall.mail.tables import notice_organisations, outbox_messages
@@ -204,4 +205,5 @@ class NoticeWriter(NoticeFollower):
             rows.setdefault(row["message_id"], row)
         upsert_rows(connection, notice_organisations, "organisation_id", latest.values())
         # As the projections write: any text an event holds is made storable first.
-        insert_rows(connection, outbox_messages, list(rows.values()))
+        # Applied again (a position set back, a restore), an event queues nothing new.
+        insert_rows(connection, outbox_messages, not_queued(connection, rows))

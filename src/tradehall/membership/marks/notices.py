@@ -20,7 +20,7 @@ from sqlalchemy import Connection, select
 
 from projections.events import RecordedEvent, payload_uuid
 from projections.folding import Row, insert_rows, upsert_rows
-from tradehall.mail.outbox import Notice, NoticeFollower, outbox_row
+from tradehall.mail.outbox import Notice, NoticeFollower, not_queued, outbox_row
 from tradehall.mail.tables import mark_notice_organisations, notice_organisations, outbox_messages
 
 _log = logging.getLogger("tradehall.mail")
@@ -204,7 +204,7 @@ class MarkNoticeWriter(NoticeFollower):
                     ).where(notice_organisations.c.organisation_id.in_(organisations))
                 ).all()
             )
-        rows = []
+        rows: dict[str, Row] = {}
         for event in events:
             record = known.get(event.originator_id)
             if record is None:
@@ -220,6 +220,8 @@ class MarkNoticeWriter(NoticeFollower):
             )
             if notice is None:
                 continue
-            rows.append(outbox_row(event, notice, organisation_id))
+            message = outbox_row(event, notice, organisation_id)
+            rows.setdefault(message["message_id"], message)
         # As the projections write: any text an event holds is made storable first.
-        insert_rows(connection, outbox_messages, rows)
+        # Applied again (a position set back, a restore), an event queues nothing new.
+        insert_rows(connection, outbox_messages, not_queued(connection, rows))
