@@ -342,3 +342,117 @@ def test_a_malformed_xml_part_is_refused_not_a_server_error(
 )
 def test_a_dtd_in_an_ooxml_part_is_refused(tmp_path: Path, part: tuple[str, bytes]) -> None:
     assert "DTD" in _refusal(tmp_path, files.docx(part)).reason
+
+
+# --- what else runs or reaches out: Excel's other formulas, embedded ODF objects ------------------
+
+
+def _workbook(workbook: str, sheet: str = "<sheetData/>") -> bytes:
+    main = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    return files.zip_of(
+        [
+            ("[Content_Types].xml", files.content_types(("/xl/workbook.xml", files.XLSX_MAIN))),
+            ("_rels/.rels", files.RELS),
+            ("xl/workbook.xml", f"<workbook {main}>{workbook}</workbook>".encode()),
+            ("xl/worksheets/sheet1.xml", f"<worksheet {main}>{sheet}</worksheet>".encode()),
+        ]
+    )
+
+
+CELL_USING_NAME = '<sheetData><row r="1"><c r="A1"><f>Go</f></c></row></sheetData>'
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # A defined name holding the DDE call, used by a cell whose own formula has no '|'.
+        _workbook(
+            "<definedNames><definedName name=\"Go\">cmd|' /C calc'!A0</definedName></definedNames>",
+            CELL_USING_NAME,
+        ),
+        # Conditional formatting and data validation formulas are evaluated as Excel draws.
+        _workbook(
+            "",
+            '<sheetData/><conditionalFormatting sqref="A1"><cfRule type="expression" '
+            "priority=\"1\"><formula>cmd|' /C calc'!A0</formula></cfRule></conditionalFormatting>",
+        ),
+        _workbook(
+            "",
+            '<sheetData/><dataValidations count="1"><dataValidation type="custom" sqref="A1">'
+            "<formula1>cmd|' /C calc'!A0</formula1></dataValidation></dataValidations>",
+        ),
+    ],
+    ids=["defined-name", "conditional-format", "data-validation"],
+)
+def test_dde_in_any_excel_formula_is_refused(tmp_path: Path, data: bytes) -> None:
+    assert "DDE" in _refusal(tmp_path, data, "upload.xlsx").reason
+
+
+def test_a_workbook_with_ordinary_names_and_rules_is_taken(tmp_path: Path) -> None:
+    data = _workbook(
+        "<definedNames><definedName name=\"Budget\">'Budget 2026'!$A$1:$B$9</definedName>"
+        "</definedNames>",
+        '<sheetData/><dataValidations count="1"><dataValidation type="list" sqref="A1">'
+        '<formula1>"Yes,No"</formula1></dataValidation></dataValidations>',
+    )
+    assert _inspect(tmp_path, data, "upload.xlsx") == "xlsx"
+
+
+def test_an_excel_4_macro_sheet_in_a_workbook_is_refused(tmp_path: Path) -> None:
+    types = files.content_types(
+        ("/xl/workbook.xml", files.XLSX_MAIN),
+        ("/xl/macrosheets/sheet1.xml", "application/vnd.ms-excel.macrosheet+xml"),
+    )
+    data = files.zip_of(
+        [
+            ("[Content_Types].xml", types),
+            ("_rels/.rels", files.RELS),
+            ("xl/workbook.xml", b"<workbook/>"),
+            ("xl/macrosheets/sheet1.xml", b"<xm:macrosheet/>"),
+        ]
+    )
+    assert "macro" in _refusal(tmp_path, data, "upload.xlsx").reason
+
+
+def test_a_field_code_of_many_runs_is_read_whole(tmp_path: Path) -> None:
+    """The code is kept only as far as its name: long leading space, then DDE, is still DDE."""
+    runs = "".join("<w:r><w:instrText> </w:instrText></w:r>" for _ in range(2000))
+    body = (
+        '<w:r><w:fldChar w:fldCharType="begin"/></w:r>'
+        f"{runs}<w:r><w:instrText>dd</w:instrText></w:r><w:r><w:instrText>e {DDE_COMMAND}"
+        "</w:instrText></w:r>" + "<w:r><w:instrText>x</w:instrText></w:r>" * 2000
+    )
+    assert "DDE" in _refusal(tmp_path, _word(body)).reason
+    long_name = (
+        "<w:r><w:instrText>DDE</w:instrText></w:r>"
+        + "<w:r><w:instrText>X</w:instrText></w:r>" * 100
+    )
+    ordinary = (
+        '<w:r><w:fldChar w:fldCharType="begin"/></w:r>'
+        + long_name
+        + ('<w:r><w:fldChar w:fldCharType="end"/></w:r>')
+    )
+    assert _inspect(tmp_path, _word(ordinary)) == "docx"
+
+
+ODT = "application/vnd.oasis.opendocument.text"
+
+
+def test_a_script_in_an_embedded_odf_object_is_refused(tmp_path: Path) -> None:
+    listener = (
+        f'<office:document-content {NAMESPACES}><script:event-listener script:language="ooo:script"'
+        ' script:event-name="dom:click" xlink:href="vnd.sun.star.script:Standard.M.Main?'
+        'language=Basic&amp;location=application"/></office:document-content>'
+    )
+    data = files.odt(("Object 1/content.xml", listener.encode()))
+    assert "macros or scripts" in _refusal(tmp_path, data, "upload.odt").reason
+
+
+def test_ordinary_text_about_macros_in_an_odf_attribute_is_taken(tmp_path: Path) -> None:
+    content = (
+        f"<office:document-content {NAMESPACES}><office:body><office:text>"
+        '<text:p xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+        'text:style-name="Macro: notes">See <text:a xlink:href="https://example.org/#macro:">'
+        "the guide</text:a></text:p></office:text></office:body></office:document-content>"
+    )
+    assert _inspect(tmp_path, files.odt(content=content.encode()), "upload.odt") == "odt"

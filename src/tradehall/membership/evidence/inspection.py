@@ -389,8 +389,11 @@ class _ContentTypes(_Part):
 
 
 # Part names (lowercased) and content types that carry macros or ActiveX controls.
-_OOXML_ACTIVE_PARTS = re.compile(r"(?:^|/)(?:vbaproject\.bin|vbadata\.xml|activex/)")
-_OOXML_ACTIVE_TYPES = ("macroenabled", "vbaproject", "activex", "ms-office.vba")
+_OOXML_ACTIVE_PARTS = re.compile(
+    r"(?:^|/)(?:vbaproject\.bin|vbadata\.xml|activex/|macrosheets/|intlmacrosheets/)"
+)
+# "macrosheet": an Excel 4 macro sheet (the XLM macros refused in legacy XLS too).
+_OOXML_ACTIVE_TYPES = ("macroenabled", "vbaproject", "activex", "ms-office.vba", "macrosheet")
 
 
 def _check_ooxml(path: Path, main_type: str) -> None:
@@ -424,8 +427,24 @@ def _check_ooxml(path: Path, main_type: str) -> None:
                 _parse(_read_part(package, name, MAX_XML_PART_BYTES), _DdeFinder(), name)
 
 
-# Parts that hold Word's fields or Excel's formulas and external links.
-_DDE_PARTS = re.compile(r"^(?:word/.+|xl/worksheets/.+|xl/externallinks/.+)\.xml$")
+# Parts that hold Word's fields or Excel's formulas (cells, defined names, conditional formats,
+# data validations, tables, charts) and external links.
+_DDE_PARTS = re.compile(r"^(?:word|xl)/.+\.xml$")
+# Excel's elements whose text is a formula.
+_FORMULAS = frozenset(
+    {
+        "f",
+        "formula",
+        "formula1",
+        "formula2",
+        "definedName",
+        "calculatedColumnFormula",
+        "totalsRowFormula",
+    }
+)
+# How much of a field's code is kept: its name is all that is checked (a code of a million
+# runs must not be rebuilt a million times).
+_CODE_KEPT = 64
 _FORMULA_STRING = re.compile(r'"(?:[^"]|"")*"')
 _DDE_FIELDS = frozenset({"DDE", "DDEAUTO"})
 _DDE_REFUSED = (
@@ -438,7 +457,8 @@ class _DdeFinder(_Part):
     """Refuses DDE: a Word field whose name is DDE or DDEAUTO (in any case; its code the text
     of the instrText elements between the field's begin and separate, over any number of runs)
     or whose name a nested field computes; a simple field's instr; an Excel formula (the text
-    of an <f>) naming a program (`app|topic!item`, outside its strings); an Excel DDE link."""
+    of an <f>, a defined name, a rule's formula) naming a program (`app|topic!item`, outside
+    its strings); an Excel DDE link."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -455,7 +475,7 @@ class _DdeFinder(_Part):
                 raise EvidenceRefused(_DDE_REFUSED, REFUSED)
         elif local == "instrText" or self.in_code:
             self.in_code += 1
-        elif local == "f" or self.in_formula:
+        elif local in _FORMULAS or self.in_formula:
             if not self.in_formula:
                 self.formula = []
             self.in_formula += 1
@@ -479,7 +499,7 @@ class _DdeFinder(_Part):
 
     def text(self, content: str) -> None:
         if self.in_code and self.codes:
-            self.codes[-1] += content
+            self.codes[-1] = (self.codes[-1] + content).lstrip()[:_CODE_KEPT]
         elif self.in_formula and self.formula is not None:
             self.formula.append(content)
 
@@ -579,8 +599,9 @@ def _check_odf(path: Path, detected: str) -> None:
                 raise EvidenceRefused(
                     "this document is encrypted: send it without a password", REFUSED
                 )
-        for name in ("content.xml", "styles.xml"):
-            if name in names:
+        # The document's own and each embedded object's (Object 1/content.xml).
+        for name in sorted(names):
+            if name.rpartition("/")[2] in ("content.xml", "styles.xml"):
                 _parse(_read_part(package, name, MAX_XML_PART_BYTES), _OdfScripts(), name)
 
 
@@ -669,8 +690,8 @@ class _OdfScripts(_Part):
         return f"undeclared:{prefix}"
 
     def element(self, prefix: str, local: str, attributes: list[tuple[str, str]]) -> None:
-        for _, value in attributes:
-            if _SCRIPT_ADDRESS.search(value) or _MACRO_ADDRESS.match(value):
+        for name, value in attributes:
+            if _SCRIPT_ADDRESS.search(value) or (name == "href" and _MACRO_ADDRESS.match(value)):
                 raise EvidenceRefused(_ODF_REFUSED, REFUSED)
         if local == "event-listener":
             if self.namespace(prefix) not in (_PRESENTATION, "undeclared:presentation"):
