@@ -456,3 +456,15 @@ def test_ordinary_text_about_macros_in_an_odf_attribute_is_taken(tmp_path: Path)
         "the guide</text:a></text:p></office:text></office:body></office:document-content>"
     )
     assert _inspect(tmp_path, files.odt(content=content.encode()), "upload.odt") == "odt"
+
+
+@pytest.mark.parametrize("main", ["evil/main.xml", "word/document.dat"])
+def test_dde_in_a_main_part_outside_word_is_refused(tmp_path: Path, main: str) -> None:
+    """Word opens the part [Content_Types].xml declares as the document, wherever it is and
+    whatever its name ends with; a harmless word/document.xml beside it is what libmagic sees."""
+    document = f"<w:document {W}><w:body><w:p>{_field(f'DDEAUTO {DDE_COMMAND}')}</w:p></w:body>"
+    data = files.docx(
+        (main, f"{document}</w:document>".encode()),
+        types=files.content_types((f"/{main}", files.DOCX_MAIN)),
+    )
+    assert "DDE" in _refusal(tmp_path, data).reason

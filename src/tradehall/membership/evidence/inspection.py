@@ -405,6 +405,8 @@ def _check_ooxml(path: Path, main_type: str) -> None:
         types = _ContentTypes()
         _parse(_read_part(package, "[Content_Types].xml"), types, "[Content_Types].xml")
         mains = []
+        xml_parts: set[str] = set()  # declared XML (lowercased: OPC's names ignore case)
+        xml_extensions: set[str] = set()
         for kind, attributes in types.declared_types:
             content_types = _values(attributes, "ContentType")
             for content_type in content_types:
@@ -412,6 +414,15 @@ def _check_ooxml(path: Path, main_type: str) -> None:
                     raise EvidenceRefused("this document holds macros or ActiveX controls", REFUSED)
             if kind == "Override" and main_type in content_types:
                 mains.append((_one(attributes, "PartName") or "").lstrip("/"))
+            if any(_XML_TYPE.search(content_type) for content_type in content_types):
+                if kind == "Override":
+                    xml_parts.update(
+                        name.lstrip("/").lower() for name in _values(attributes, "PartName")
+                    )
+                else:
+                    xml_extensions.update(
+                        extension.lower() for extension in _values(attributes, "Extension")
+                    )
         if len(mains) != 1 or mains[0] not in names:
             raise EvidenceRefused("this file is not the office document it appears to be", REFUSED)
         for name in sorted(names):
@@ -423,13 +434,19 @@ def _check_ooxml(path: Path, main_type: str) -> None:
                         "send one without it",
                         REFUSED,
                     )
-            elif _DDE_PARTS.match(name.lower()):
+            elif name != "[Content_Types].xml" and (
+                name.lower() in xml_parts
+                or name.lower().rpartition(".")[2] in xml_extensions
+                or name.lower().endswith(".xml")
+            ):
                 _parse(_read_part(package, name, MAX_XML_PART_BYTES), _DdeFinder(), name)
 
 
-# Parts that hold Word's fields or Excel's formulas (cells, defined names, conditional formats,
-# data validations, tables, charts) and external links.
-_DDE_PARTS = re.compile(r"^(?:word|xl)/.+\.xml$")
+# Every XML part is read for DDE, wherever it is and whatever its name: Office opens a part by
+# the content type [Content_Types].xml gives it (the document could be evil/main.dat), and
+# fields or formulas are in the body, headers, notes, cells, defined names, conditional formats,
+# data validations, tables, charts, external links.
+_XML_TYPE = re.compile(r"[+/]xml\s*(?:;|$)", re.IGNORECASE)
 # Excel's elements whose text is a formula.
 _FORMULAS = frozenset(
     {
