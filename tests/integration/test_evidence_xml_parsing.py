@@ -468,3 +468,8 @@ def test_dde_in_a_main_part_outside_word_is_refused(tmp_path: Path, main: str) -
         types=files.content_types((f"/{main}", files.DOCX_MAIN)),
     )
     assert "DDE" in _refusal(tmp_path, data).reason
+
+
+def test_a_field_code_after_a_stray_element_inside_its_instr_text_is_read(tmp_path: Path) -> None:
+    code = f'<w:fldSimple w:instr="PAGE"/>DDEAUTO {DDE_COMMAND}'
+    assert "DDE" in _refusal(tmp_path, _word(_field(code))).reason

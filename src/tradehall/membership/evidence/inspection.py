@@ -485,18 +485,21 @@ class _DdeFinder(_Part):
         self.in_formula = 0
 
     def element(self, prefix: str, local: str, attributes: list[tuple[str, str]]) -> None:
+        # The depth inside a field code or a formula counts every element, whatever it is, so
+        # that their ends match (text after a stray child is still the code's).
+        if self.in_code:
+            self.in_code += 1
+        elif self.in_formula:
+            self.in_formula += 1
+        elif local == "instrText":
+            self.in_code = 1
+        elif local in _FORMULAS:
+            self.in_formula, self.formula = 1, []
         if local == "ddeLink":
             raise EvidenceRefused(_DDE_REFUSED, REFUSED)
-        if local == "fldSimple":
-            if any(_dde_code(code) for code in _values(attributes, "instr")):
-                raise EvidenceRefused(_DDE_REFUSED, REFUSED)
-        elif local == "instrText" or self.in_code:
-            self.in_code += 1
-        elif local in _FORMULAS or self.in_formula:
-            if not self.in_formula:
-                self.formula = []
-            self.in_formula += 1
-        elif local == "fldChar":
+        if local == "fldSimple" and any(_dde_code(code) for code in _values(attributes, "instr")):
+            raise EvidenceRefused(_DDE_REFUSED, REFUSED)
+        if local == "fldChar":
             self.field_char(_one(attributes, "fldCharType"))
 
     def field_char(self, char_type: str | None) -> None:
