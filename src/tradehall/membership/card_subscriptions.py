@@ -22,11 +22,12 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 import stripe
+from eventsourcing.persistence import InterfaceError, OperationalError
 from sqlalchemy import Connection, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -36,6 +37,7 @@ from projections.events import RecordedEvent
 from projections.folding import insert_rows
 from sharedkernel.errors import DomainError
 from tradehall.clock import Clock
+from tradehall.mail.outbox import dated
 from tradehall.payments.stripe_gateway import StripeGateway
 from tradehall.payments.tables import card_subscription_commands as commands
 
@@ -80,11 +82,28 @@ def action_for(event: RecordedEvent) -> str | None:
             return CANCEL_NOW
         case "Organisation.ResignationGiven":
             # Resigning at the end of the paid period: Stripe stops at that period's end.
-            later = event.data["resigns_at"] > event.data["effective_at"]
-            return CANCEL_AT_PERIOD_END if later else CANCEL_NOW
+            resigns_at = _moment(event.data.get("resigns_at"))
+            effective_at = _moment(event.data.get("effective_at"))
+            if resigns_at is None or effective_at is None:
+                # Not as the domain writes it, yet the member resigned: no later charge, and
+                # no cut to a period paid for (what the sender reads of it then decides).
+                _log.warning(
+                    "card subscription commands: %r says not when it takes effect: "
+                    "cancelled at the period's end",
+                    event,
+                )
+                return CANCEL_AT_PERIOD_END
+            return CANCEL_AT_PERIOD_END if resigns_at > effective_at else CANCEL_NOW
         case "Organisation.TurnoverDeclared":
             return REPRICE
     return None
+
+
+def _moment(value: Any) -> datetime | None:
+    """A payload's time (one stored without its zone taken as UTC); None if it is none."""
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class CardSubscriptionFollower(Projection):
@@ -107,7 +126,8 @@ class CardSubscriptionFollower(Projection):
                     "command_id": command_id(event),
                     "organisation_id": event.originator_id,
                     "action": action,
-                    "created_at": event.data["timestamp"],
+                    # Its time, else its effective time (another writer's event may hold none).
+                    "created_at": dated(event),
                     "status": PENDING,
                     "attempts": 0,
                     "next_attempt_at": None,
@@ -152,6 +172,10 @@ def backoff(attempts: int) -> timedelta:
     """How long to wait after the `attempts`-th failure: doubling, at most an hour."""
     wait: timedelta = FIRST_RETRY * 2 ** max(attempts - 1, 0)
     return min(wait, LONGEST_WAIT)
+
+
+# The event store not answering: every command would fail alike, none by its own doing.
+_STORE_AWAY = (OperationalError, InterfaceError)
 
 
 @dataclass(frozen=True)
@@ -213,7 +237,12 @@ class CardSubscriptionSender:
         for command in await self.due(organisation_id):
             try:
                 outcome = await self.perform(command)
-            except (stripe.StripeError, DomainError) as error:
+            except _STORE_AWAY:
+                raise  # not this command's doing: the pass stops, and is tried again later
+            # Stripe's error, the domain's, or any other (an organisation whose log its
+            # aggregate cannot load, the gateway's own): this command's attempt fails, counted
+            # with its error, and the later ones are sent (it blocked them every pass before).
+            except Exception as error:
                 outcome = await self._failed(command, error)
             else:
                 await self._finish(command, outcome)
@@ -228,7 +257,10 @@ class CardSubscriptionSender:
     async def _failed(self, command: CardCommand, error: Exception) -> str:
         attempts = command.attempts + 1
         now = self.clock.now()
-        message = str(getattr(error, "user_message", None) or error)[:500] or type(error).__name__
+        said = str(getattr(error, "user_message", None) or error)
+        if not isinstance(error, stripe.StripeError | DomainError):
+            said = f"{type(error).__name__}: {said}"  # not Stripe's words nor the domain's
+        message = said[:500] or type(error).__name__
         gave_up = attempts >= MAX_ATTEMPTS
         status = FAILED if gave_up else PENDING
         _log.warning("card subscription command %s failed: %s", command.command_id, message)
