@@ -179,9 +179,16 @@ def _titles(event: RecordedEvent) -> _Titles | None:
     return _Titles(title, named)
 
 
+# The abnormally low rule's percentages the domain takes (tender_terms.parse_evaluation).
+_PERCENTS = range(1, 91)
+
+
 def _percent(rules: Any) -> int | None:
+    """The tender's abnormally low percentage; None (the notice then names no figure) for one
+    the domain would not take: a figure outside 1 to 90 would misstate the rule (and one past
+    a 32-bit integer failed the writer on PostgreSQL, "integer out of range")."""
     percent = rules.get("abnormally_low_percent") if isinstance(rules, dict) else None
-    return percent if type(percent) is int else None
+    return percent if type(percent) is int and percent in _PERCENTS else None
 
 
 def _bid_rows(event: RecordedEvent) -> list[Row]:
