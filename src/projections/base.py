@@ -10,7 +10,6 @@ write back (projections.folding).
 from __future__ import annotations
 
 import abc
-import logging
 from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -30,7 +29,7 @@ from sqlalchemy import (
     Uuid,
 )
 
-from projections.events import RecordedEvent
+from projections.events import RecordedEvent, leave_out
 from projections.folding import (
     Row,
     clear_tables,
@@ -43,7 +42,6 @@ from projections.folding import (
 from sharedkernel.sqltypes import UtcDateTime
 
 MARKETPLACE, MEMBERSHIP = "marketplace", "membership"
-_log = logging.getLogger("tradehall.projections")
 
 
 class Projection(abc.ABC):
@@ -263,7 +261,7 @@ _NOT_WHAT_THE_DOMAIN_WRITES = (LookupError, TypeError, ValueError, AttributeErro
 
 
 def _left_out(reader: str, event: RecordedEvent, why: object) -> None:
-    _log.warning("%s: %r left out: not what the domain writes (%s)", reader, event, why)
+    leave_out(reader, event, f"not what the domain writes ({why})")
 
 
 def _kind_of(column: Column[Any]) -> tuple[type, ...] | None:

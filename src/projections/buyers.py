@@ -11,7 +11,6 @@ payload lacks what it needs is left out with a log line, and text is made storab
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,12 +21,10 @@ from sqlalchemy import Connection, and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.base import Projection
-from projections.events import RecordedEvent, payload_uuid
+from projections.events import RecordedEvent, leave_out, payload_uuid
 from projections.folding import Row, load_rows, upsert_rows
 from projections.pages import Page, entry_of, page_rows
 from projections.tables import marketplace_buyers
-
-_log = logging.getLogger("tradehall.projections")
 
 # Organisation kinds that buy in the marketplace (as marketplace.buyers.BUYER_KINDS; the read
 # side reads events by topic and payload, not through the domain).
@@ -119,7 +116,7 @@ class BuyersProjection(Projection):
             return event.originator_id
         found = org_of.get(event.originator_id)
         if found is None:
-            _log.warning("buyers: %r left out: no organisation known for it", event)
+            leave_out("buyers", event, "no organisation known for it")
             return None
         row = rows.setdefault(found, _empty_row(found))
         at = data.get("timestamp")

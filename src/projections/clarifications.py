@@ -12,7 +12,6 @@ a question or answer whose payload lacks what it needs is left out with a log li
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,11 +21,9 @@ from sqlalchemy import Connection, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.base import RowPerAggregate
-from projections.events import RecordedEvent, payload_uuid
+from projections.events import RecordedEvent, leave_out, payload_uuid
 from projections.folding import Row
 from projections.tables import tender_clarifications
-
-_log = logging.getLogger("tradehall.projections")
 
 ASKED = "Clarification.Asked"
 ANSWERED = "Clarification.Answered"
@@ -59,7 +56,7 @@ class ClarificationsProjection(RowPerAggregate):
         usable = []
         for event in events:
             if event.name == ASKED and _asked(event) is None:
-                _log.warning("clarifications: %r left out: not a question", event)
+                leave_out("clarifications", event, "not a question")
                 continue
             usable.append(event)
         super().apply(connection, usable)
@@ -72,7 +69,7 @@ class ClarificationsProjection(RowPerAggregate):
     def change(self, row: Row, event: RecordedEvent) -> None:
         answer, at = event.data.get("answer"), event.data.get("timestamp")
         if not isinstance(answer, str) or not isinstance(at, datetime):
-            _log.warning("clarifications: %r left out: not an answer", event)
+            leave_out("clarifications", event, "not an answer")
             return
         row.update(answer=answer, answered_at=at)
 

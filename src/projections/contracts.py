@@ -16,7 +16,6 @@ contract keeps what it had; a confirmation of a report never seen adds nothing).
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,11 +33,9 @@ from projections.contract_tables import (
     contract_parties,
     contracts,
 )
-from projections.events import RecordedEvent
+from projections.events import RecordedEvent, leave_out
 from projections.folding import Row, insert_rows, load_rows, replace_keyed_rows, save_rows
 from projections.pages import Page, page_rows
-
-_log = logging.getLogger("tradehall.projections")
 
 MARKETPLACE = "marketplace"
 SIGNED = "Contract.Signed"
@@ -271,7 +268,7 @@ def _decided(event: RecordedEvent, batch: _Batch) -> bool:
     contract_id = event.originator_id
     report = batch.reports.get((contract_id, decision.report_id))
     if report is None or report["status"] != "reported":
-        _log.warning("contracts: %r left out: no report awaiting a decision", event)
+        leave_out("contracts", event, "no report awaiting a decision")
         return False
     report["status"] = _DECIDED_AS[event.name]
     if event.name == CONFIRMED:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
@@ -151,8 +154,68 @@ class RecordedEvent:
         try:
             return msgspec.convert(self.data, shape)
         except (msgspec.ValidationError, TypeError, ValueError) as error:
-            _log.warning("%s: %r left out: not what the domain writes (%s)", reader, self, error)
+            leave_out(reader, self, f"not what the domain writes ({error})")
             return None
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """An event a projection left out (ADR 16), and why."""
+
+    reader: str
+    log: str
+    position: int
+    topic: str
+    originator_id: UUID
+    originator_version: int
+    why: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.log}:{self.position} {self.topic} of {self.originator_id} "
+            f"v{self.originator_version}: {self.why}"
+        )
+
+
+# The events left out while the caller collects (a rebuild: projections.runner); None, not
+# collecting (the live path: a log line is all).
+_LEFT_OUT: ContextVar[list[LeftOut] | None] = ContextVar("left_out", default=None)
+_LEFT_OUT_TEXT = "%(reader)s: %(event)r left out: %(why)s"
+# For a `why` that says it all ("carries no status; left out").
+EVENT_THEN_WHY = "%(reader)s: %(event)r %(why)s"
+
+
+def leave_out(
+    reader: str, event: RecordedEvent, why: object, *, text: str = _LEFT_OUT_TEXT
+) -> None:
+    """Leave `event` out of `reader` (ADR 16: it is not what the domain writes, or not what
+    `reader` can apply): a WARNING line, and counted if the caller is collecting. `text` is the
+    log line's format over `reader`, `event` and `why` (by name)."""
+    _log.warning(text, {"reader": reader, "event": event, "why": why})
+    found = _LEFT_OUT.get()
+    if found is not None:
+        found.append(
+            LeftOut(
+                reader,
+                event.log,
+                event.position,
+                event.topic,
+                event.originator_id,
+                event.originator_version,
+                str(why),
+            )
+        )
+
+
+@contextmanager
+def collecting_left_out() -> Iterator[list[LeftOut]]:
+    """Collect, within the block (and this thread or task), the events `leave_out` is told of."""
+    found: list[LeftOut] = []
+    token = _LEFT_OUT.set(found)
+    try:
+        yield found
+    finally:
+        _LEFT_OUT.reset(token)
 
 
 # (position, originator id as a UUID, its 16 bytes or text, originator version, topic, state),

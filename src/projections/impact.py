@@ -17,7 +17,6 @@ left out with a log line, and the rest of its contract stands.
 from __future__ import annotations
 
 import json
-import logging
 import re
 from collections.abc import Sequence
 from typing import Annotated, Any, TypeVar
@@ -34,7 +33,7 @@ from projections.contracts import (
     StoredSigned,
     share_rows,
 )
-from projections.events import RecordedEvent
+from projections.events import RecordedEvent, leave_out
 from projections.folding import Row, insert_rows, load_rows, save_rows, upsert_rows
 from projections.impact_tables import (
     impact_changes,
@@ -44,8 +43,6 @@ from projections.impact_tables import (
     impact_parties,
     impact_reports,
 )
-
-_log = logging.getLogger("tradehall.projections")
 
 MARKETPLACE = "marketplace"
 _TERMS = frozenset({"Tender.Drafted", "Tender.DraftRevised", "Tender.Amended"})
@@ -189,7 +186,7 @@ class _Batch:
         if signed is None or contract_id in self.contracts:  # left out, or signed twice
             return
         if not _CURRENCY.fullmatch(signed.currency):  # never counted as another currency
-            _log.warning("impact: %r left out: no currency code", event)
+            leave_out("impact", event, "no currency code")
             return
         self.created.add(contract_id)
         self.contracts[contract_id] = {
@@ -246,7 +243,7 @@ class _Batch:
                 return
             found = self.reports.get((contract_id, str(decision.report_id)))
             if found is None or found["status"] != "reported":
-                _log.warning("impact: %r left out: no report awaiting a decision", event)
+                leave_out("impact", event, "no report awaiting a decision")
                 return
             found["status"] = _DECIDED_AS[event.name]
 

@@ -14,7 +14,6 @@ what the domain writes is left out with a log line.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from projections.base import BesideOrganisations, RowPerAggregate
 from projections.codes import in_cpv, in_regions, replace_codes, stated_codes
 from projections.directory import LISTED_STATUSES
-from projections.events import RecordedEvent
+from projections.events import EVENT_THEN_WHY, RecordedEvent, leave_out
 from projections.folding import Row, load_touched, save_rows
 from projections.membership_status import STATUS_EVENTS, UNREADABLE, status_after
 from projections.pages import Page, equal_where_given, page_rows
@@ -36,8 +35,6 @@ from projections.tables import (
     service_listing_regions,
     service_listings,
 )
-
-_log = logging.getLogger("tradehall.projections")
 
 PUBLISHED = "ServiceListing.Published"
 UPDATED = "ServiceListing.Updated"
@@ -75,7 +72,7 @@ def listing_details(event: RecordedEvent) -> ListingDetails | None:
             regions=[str(region) for region in details["regions"]],
         )
     except (KeyError, TypeError, ValueError) as error:
-        _log.warning("listings: %r left out: its details are not a listing's (%s)", event, error)
+        leave_out("listings", event, f"its details are not a listing's ({error})")
         return None
 
 
@@ -101,7 +98,9 @@ class _Sellers(RowPerAggregate):
             return
         status = status_after(event.name, event.data)
         if status == UNREADABLE:
-            _log.warning("listings: %r carries no status; the seller is unchanged", event)
+            leave_out(
+                "listings", event, "carries no status; the seller is unchanged", text=EVENT_THEN_WHY
+            )
             return
         row["listed"] = status in LISTED_STATUSES
 
@@ -129,7 +128,7 @@ class ListingsProjection(BesideOrganisations):
                     created.discard(listing_id)
                     continue
                 if not isinstance(seller, UUID):
-                    _log.warning("listings: %r left out: it names no organisation", event)
+                    leave_out("listings", event, "it names no organisation")
                     created.discard(listing_id)
                     continue
                 rows[listing_id] = details.columns | {

@@ -11,7 +11,6 @@ projection forever, so the first mark by log position keeps its row, on a rebuil
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -21,11 +20,9 @@ from sqlalchemy import Connection, or_, select
 from membership.marks.assessment import Stage
 from membership.marks.mark import SuspensionCause, mark_status
 from projections.base import RowPerAggregate
-from projections.events import RecordedEvent
+from projections.events import EVENT_THEN_WHY, RecordedEvent, leave_out
 from projections.folding import Row, storable
 from projections.tables import mark_applications, quality_marks
-
-_log = logging.getLogger("tradehall.projections")
 
 AWARDED = "QualityMark.Awarded"
 # The mark's later events that change its row (RenewalDue changes nothing it holds).
@@ -60,7 +57,7 @@ def _suspension_flag(event: RecordedEvent) -> str | None:
     """The row's flag for a suspension's cause; None (logged) for a cause it does not know."""
     flag = _SUSPENDED_BY.get(str(event.data.get("cause")))
     if flag is None:
-        _log.warning("quality_marks: %r has an unknown cause", event)
+        leave_out("quality_marks", event, "has an unknown cause", text=EVENT_THEN_WHY)
     return flag
 
 
@@ -108,12 +105,10 @@ class MarkRegister(RowPerAggregate):
         clashing: set[UUID] = set()
         for event, org, number in wanted:
             if org in taken_orgs or number in taken_numbers:
-                _log.warning(
-                    "quality_marks: %r left out: its organisation %s or certificate number %r "
-                    "is an earlier mark's",
+                leave_out(
+                    "quality_marks",
                     event,
-                    org,
-                    number,
+                    f"its organisation {org} or certificate number {number!r} is an earlier mark's",
                 )
                 clashing.add(event.originator_id)
                 continue

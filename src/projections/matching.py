@@ -28,7 +28,6 @@ are not CPV codes match nothing.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +41,7 @@ from projections.contracts import COMPLETED as CONTRACT_COMPLETED
 from projections.contracts import SIGNED as CONTRACT_SIGNED
 from projections.contracts import StoredSigned
 from projections.directory import LISTED_STATUSES, PROFILE_UPDATED
-from projections.events import RecordedEvent
+from projections.events import EVENT_THEN_WHY, RecordedEvent, leave_out
 from projections.folding import (
     Row,
     delete_rows,
@@ -94,8 +93,6 @@ from projections.tenders import (
     REVISED,
     StoredTerms,
 )
-
-_log = logging.getLogger("tradehall.projections")
 
 MARKETPLACE, MEMBERSHIP = "marketplace", "membership"
 REGISTERED, ADMITTED = "Organisation.Registered", "Organisation.MembershipAdmitted"
@@ -165,7 +162,9 @@ def _apply_members(connection: Connection, events: list[RecordedEvent]) -> set[U
             continue
         status = status_after(event.name, data)
         if status == UNREADABLE:
-            _log.warning("matching: %r carries no status; the member is unchanged", event)
+            leave_out(
+                "matching", event, "carries no status; the member is unchanged", text=EVENT_THEN_WHY
+            )
             continue
         row["listed"] = status in LISTED_STATUSES
         row["member"] = row["member"] or event.name == ADMITTED or row["listed"]
@@ -209,7 +208,7 @@ def _apply_listings(connection: Connection, events: list[RecordedEvent], dirty: 
             details, seller = _listing_details(event), event.data.get("organisation_id")
             if details is None or not isinstance(seller, UUID):
                 if details is not None:
-                    _log.warning("matching: %r left out: it names no organisation", event)
+                    leave_out("matching", event, "it names no organisation")
                 created.discard(listing_id)
                 continue
             rows[listing_id] = {
@@ -263,17 +262,18 @@ def _terms(event: RecordedEvent) -> StoredTerms | None:
     try:
         return msgspec.convert(event.data["terms"], StoredTerms)
     except (KeyError, TypeError, ValueError, msgspec.ValidationError) as error:
-        _log.warning("matching: %r left out: its terms are not a tender's (%s)", event, error)
+        leave_out("matching", event, f"its terms are not a tender's ({error})")
         return None
 
 
-def _set_terms(tender_id: UUID, tender: _Tender, terms: StoredTerms) -> None:
+def _set_terms(tender_id: UUID, tender: _Tender, terms: StoredTerms, event: RecordedEvent) -> None:
     """The tender's lots as the terms state them (each lot's outcome, if decided, kept)."""
     outcomes = {lot_id: row["outcome"] for lot_id, row in tender.lots.items()}
     tender.lots = {}
     for lot in terms.lots:
         if not lot.id or len(lot.id) > LOT_ID_LENGTH or lot.id in tender.lots:
-            _log.warning("matching: lot %r of tender %s left out: not a lot id", lot.id, tender_id)
+            why = f"lot {lot.id!r} of tender {tender_id} left out: not a lot id"
+            leave_out("matching", event, why, text="%(reader)s: %(why)s")
             continue
         tender.lots[lot.id] = {
             "tender_id": tender_id,
@@ -305,24 +305,24 @@ def _change_tender(tender_id: UUID, tender: _Tender, event: RecordedEvent) -> No
     if event.name in _TENDER_TERMS:
         terms = _terms(event)
         if terms is not None:  # else the tender keeps the terms it had
-            _set_terms(tender_id, tender, terms)
+            _set_terms(tender_id, tender, terms, event)
     elif event.name == ACTIVATED:
         _set_status(tender, "active")
     elif event.name in (PUBLISHED, ENDED):
         status = data.get("status")
         allowed = PUBLISHED_AS if event.name == PUBLISHED else ENDED_AS
         if not isinstance(status, str) or status not in allowed:
-            _log.warning("matching: %r carries no status it may; left out", event)
+            leave_out("matching", event, "carries no status it may; left out", text=EVENT_THEN_WHY)
             return
         _set_status(tender, str(status))
     else:  # LOT_DECIDED: the lot's outcome; once all are decided, the tender's status
         lot_id, outcome = data.get("lot_id"), data.get("outcome")
         # A list or dict is unhashable: checked to be text before it is looked up (ADR 16).
         if not isinstance(lot_id, str) or lot_id not in tender.lots:
-            _log.warning("matching: %r left out: it names no lot of the tender", event)
+            leave_out("matching", event, "it names no lot of the tender")
             return
         if not isinstance(outcome, str) or not outcome:
-            _log.warning("matching: %r left out: it gives no outcome", event)
+            leave_out("matching", event, "it gives no outcome")
             return
         tender.lots[lot_id]["outcome"] = outcome[:20]
         outcomes = [row["outcome"] for row in tender.lots.values()]
@@ -337,7 +337,7 @@ def _fold_tender(tenders: dict[UUID, _Tender], event: RecordedEvent) -> None:
         if tender_id in tenders or terms is None or not isinstance(buyer, UUID):
             return
         tender = tenders[tender_id] = _Tender(buyer, DRAFT, [])
-        _set_terms(tender_id, tender, terms)
+        _set_terms(tender_id, tender, terms, event)
     elif tender_id in tenders:  # else its draft was left out, or came before the log began
         _change_tender(tender_id, tenders[tender_id], event)
     if tender_id in tenders and not tenders[tender_id].lots:
@@ -385,7 +385,7 @@ def _summary(event: RecordedEvent) -> StoredSummary | None:
     try:
         return msgspec.convert(event.data["summary"], StoredSummary)
     except (KeyError, TypeError, ValueError, msgspec.ValidationError) as error:
-        _log.warning("matching: %r left out: not an opportunity's summary (%s)", event, error)
+        leave_out("matching", event, f"not an opportunity's summary ({error})")
         return None
 
 
@@ -471,7 +471,7 @@ def _signed(event: RecordedEvent) -> StoredSigned | None:
     try:
         return msgspec.convert(event.data, StoredSigned)
     except (msgspec.ValidationError, TypeError, ValueError) as error:
-        _log.warning("matching: %r left out: not a contract's signing (%s)", event, error)
+        leave_out("matching", event, f"not a contract's signing ({error})")
         return None
 
 
@@ -489,7 +489,9 @@ def _divisions(
     tender = tenders.get(signed.tender_id)
     lot = tender.lots.get(signed.lot_id) if tender else None
     if lot is None:
-        _log.warning("matching: %r names no lot or request we know: no division", event)
+        leave_out(
+            "matching", event, "names no lot or request we know: no division", text=EVENT_THEN_WHY
+        )
         return set()
     return divisions_of(_load(lot["cpv_codes"]))
 

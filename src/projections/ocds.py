@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,13 +28,11 @@ from sqlalchemy import Connection, select
 
 from projections import ocds_sections as sections
 from projections.base import BesideOrganisations
-from projections.events import RecordedEvent
+from projections.events import RecordedEvent, leave_out
 from projections.folding import Row, insert_rows, load_rows, save_rows, upsert_rows
 from projections.ocds_tables import ocds_links, ocds_organisations, ocds_processes, ocds_releases
 from projections.tenders import StoredTerms
 from sharedkernel.reference.ocds import currencies
-
-_log = logging.getLogger("tradehall.projections")
 
 _MAX_ID = 40
 # The ocid column's size, less room for what a release id adds.
@@ -73,7 +70,7 @@ class _Organisations:
         for event in mine:
             data, at = event.data, event.data.get("timestamp")
             if not isinstance(at, datetime) or at.tzinfo is None:
-                _log.warning("ocds: %r left out: it has no time with an offset", event)
+                leave_out("ocds", event, "it has no time with an offset")
                 continue
             before = latest.get(event.originator_id)
             if event.name == self.REGISTERED:
@@ -161,7 +158,7 @@ class OcdsProjection(BesideOrganisations):
                 continue
             at = event.data.get("timestamp")
             if not isinstance(at, datetime) or at.tzinfo is None:
-                _log.warning("ocds: %r left out: it has no time with an offset", event)
+                leave_out("ocds", event, "it has no time with an offset")
                 continue
             process = states.get(tender_id)
             if process is None and event.name != "Tender.Drafted":
@@ -181,7 +178,7 @@ class OcdsProjection(BesideOrganisations):
                 OverflowError,
                 msgspec.ValidationError,
             ) as error:
-                _log.warning("ocds: %r left out (%s)", event, error)
+                leave_out("ocds", event, error, text="%(reader)s: %(event)r left out (%(why)s)")
                 if before is None:
                     states.pop(tender_id, None)
                 else:

@@ -9,7 +9,6 @@ left out with a log line (the opportunity keeps what it showed); text is made st
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.base import Projection
 from projections.codes import in_cpv, in_regions, replace_codes, stated_codes
-from projections.events import RecordedEvent
+from projections.events import RecordedEvent, leave_out
 from projections.folding import Row, load_touched, save_rows
 from projections.opportunity_tables import (
     outside_opportunities,
@@ -31,8 +30,6 @@ from projections.opportunity_tables import (
     outside_opportunity_regions,
 )
 from projections.pages import Page, entry_of, page_rows
-
-_log = logging.getLogger("tradehall.projections")
 
 IMPORTED = "Opportunity.Imported"
 MERGED = "Opportunity.ReleaseMerged"
@@ -124,7 +121,9 @@ class OpportunitiesProjection(Projection):
                 if not isinstance(at, datetime):
                     raise ValueError("it has no time")
             except (KeyError, TypeError, ValueError, msgspec.ValidationError) as error:
-                _log.warning("opportunities: %r left out (%s)", event, error)
+                leave_out(
+                    "opportunities", event, error, text="%(reader)s: %(event)r left out (%(why)s)"
+                )
                 if event.name == IMPORTED:
                     created.discard(opportunity_id)
                 continue

@@ -16,7 +16,6 @@ request from a status it is not in.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,7 +27,7 @@ from sqlalchemy import Connection
 
 from projections.base import Projection
 from projections.codes import replace_codes
-from projections.events import RecordedEvent
+from projections.events import RecordedEvent, leave_out
 from projections.folding import Row, delete_rows, insert_rows, load_rows, save_rows
 from projections.quote_request_tables import (
     quote_request_cpv,
@@ -37,8 +36,6 @@ from projections.quote_request_tables import (
     quote_request_regions,
     quote_requests,
 )
-
-_log = logging.getLogger("tradehall.projections")
 
 MARKETPLACE = "marketplace"
 POSTED = "RequestForQuote.Posted"
@@ -164,7 +161,7 @@ class QuoteRequestsProjection(Projection):
             request_id = event.originator_id
             if event.name == POSTED:
                 if request_id in rows:
-                    _log.warning("quote_requests: %r left out: the request is posted", event)
+                    leave_out("quote_requests", event, "the request is posted")
                     continue
                 terms = _payload(event, StoredPosted)
                 if terms is None:
@@ -182,7 +179,7 @@ class QuoteRequestsProjection(Projection):
                 continue
             needed, after = _MOVES[event.name]
             if row["status"] != needed:
-                _log.warning("quote_requests: %r left out: the request is %s", event, row["status"])
+                leave_out("quote_requests", event, f"the request is {row['status']}")
                 continue
             at = self._change(row, event, quoters)
             if at is None:

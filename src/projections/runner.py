@@ -41,7 +41,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from projections.base import Projection
-from projections.events import EventSource, RecordedEvent
+from projections.events import EventSource, LeftOut, RecordedEvent, collecting_left_out
 from projections.folding import commit_without_waiting_for_flush, storable
 from projections.shadow import shadow_tables
 from projections.tables import projection_positions
@@ -178,6 +178,8 @@ class BatchProjector:
         self.in_commit = in_commit
         self.clock = clock or (lambda: datetime.now(UTC))
         self._positions: dict[tuple[str, str], int] = {}
+        # The events the last rebuild left out, by projection (ADR 16).
+        self.left_out: dict[str, list[LeftOut]] = {}
         # When each failing projection is next tried, as last read from its position row.
         self._retry_at: dict[tuple[str, str], datetime] = {}
 
@@ -442,6 +444,8 @@ class BatchProjector:
         self,
         names: Iterable[str] | None = None,
         progress: Callable[[str, str, int], None] | None = None,
+        *,
+        leaving_out: bool = False,
     ) -> int:
         """Apply every event again into new tables, then swap them in with one transaction.
 
@@ -450,6 +454,11 @@ class BatchProjector:
         do), catches the new tables up with what they applied, and sets the positions to where
         the new tables are, never behind. On any error the new tables are dropped and the old
         ones serve on. Returns the events applied, summed over projections.
+
+        A projection that leaves an event out (ADR 16: not what the domain writes, or what its
+        own code cannot read, which a bug raises too) would make the new view miss it: the
+        rebuild then raises `EventsLeftOut` and swaps nothing in, unless `leaving_out` says to
+        swap anyway. Either way `left_out` says which events were (empty if none).
         """
         chosen = self._chosen(names)
         refused = [p.name for p in chosen if not p.rebuildable]
@@ -459,13 +468,20 @@ class BatchProjector:
         built = {(p.name, log): 0 for p in chosen for log in p.logs}
         keys = list(built)
         table = projection_positions
+        left_out: dict[str, dict[tuple[str, int], LeftOut]] = {p.name: {} for p in chosen}
+        self.left_out = {}
         # One connection throughout: on SQLite the shadow tables are its TEMP tables.
         with self.engine.connect() as connection:
             shadow = shadow_tables(connection, [t for p in chosen for t in p.tables])
             shadow.create()
             try:
-                total = self._build(connection, shadow.enter, chosen, built, progress)
+                total = self._build(connection, shadow.enter, chosen, built, progress, left_out)
                 while True:
+                    found = {
+                        name: [by[at] for at in sorted(by)] for name, by in left_out.items() if by
+                    }
+                    if found and not leaving_out:
+                        raise EventsLeftOut(found)
                     with connection.begin():
                         touched = _lock_positions(
                             connection,
@@ -487,9 +503,14 @@ class BatchProjector:
                                 self._in_commit(connection, log, reached)
                             break
                     # A runner applied more to the live tables meanwhile: catch up, try again.
-                    total += self._build(connection, shadow.enter, chosen, built, progress)
+                    total += self._build(
+                        connection, shadow.enter, chosen, built, progress, left_out
+                    )
             finally:
                 shadow.drop()
+        self.left_out = found
+        if found:
+            _log.warning("rebuilt, leaving events out: %s", describe_left_out(found))
         for key in keys:
             self._positions[key] = built[key]
             self._retry_at.pop(key, None)
@@ -506,9 +527,11 @@ class BatchProjector:
         chosen: Sequence[Projection],
         built: dict[tuple[str, str], int],
         progress: Callable[[str, str, int], None] | None,
+        left_out: dict[str, dict[tuple[str, int], LeftOut]],
     ) -> int:
         """Apply the logs, up to their heads, to the shadow tables (`enter` makes them the
-        ones written), from the positions in `built`, which it advances."""
+        ones written), from the positions in `built`, which it advances; each event a
+        projection leaves out goes in `left_out` (once, by its log and position)."""
         total = 0
         size = self.rebuild_batch_size
         for log, group in _by_log(chosen).items():
@@ -528,7 +551,11 @@ class BatchProjector:
                         after = built[(projection.name, log)]
                         todo = [e for e in events if e.position > after]
                         if todo:
-                            projection.apply(connection, todo)
+                            with collecting_left_out() as found:
+                                projection.apply(connection, todo)
+                            by_event = left_out[projection.name]
+                            for each in found:
+                                by_event.setdefault((each.log, each.position), each)
                             applied[projection.name] = len(todo)
                 for name, count in applied.items():
                     built[(name, log)] = events[-1].position
@@ -612,6 +639,28 @@ class BatchProjector:
         if (projection, log) not in self._positions:
             self.ensure_positions()
         return self._positions[(projection, log)]
+
+
+class EventsLeftOut(Exception):
+    """A rebuild would have left events out (ADR 16): nothing was swapped in, unless asked to
+    leave them out. `left_out` holds them, by projection, in log order."""
+
+    SHOWN = 5
+
+    def __init__(self, left_out: Mapping[str, Sequence[LeftOut]]) -> None:
+        self.left_out = {name: list(found) for name, found in left_out.items() if found}
+        super().__init__(describe_left_out(self.left_out, self.SHOWN))
+
+
+def describe_left_out(left_out: Mapping[str, Sequence[LeftOut]], shown: int = 5) -> str:
+    """How many events each projection left out, and the first few (topic, originator id,
+    version, why)."""
+    parts = []
+    for name, found in left_out.items():
+        first = "; ".join(str(each) for each in found[:shown])
+        more = f"; and {len(found) - shown} more" if len(found) > shown else ""
+        parts.append(f"{name} left out {len(found)} event{'s' * (len(found) != 1)}: {first}{more}")
+    return ". ".join(parts)
 
 
 class _Unguarded(Exception):

@@ -17,7 +17,6 @@ with a log line.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -64,7 +63,7 @@ from projections.directory import (
     directory_entry,
     gathered,
 )
-from projections.events import RecordedEvent
+from projections.events import EVENT_THEN_WHY, RecordedEvent, leave_out
 from projections.folding import Row, delete_rows, insert_rows, load_rows, save_rows, storable
 from projections.listings import LISTING_EVENTS, STATE_AFTER, listing_details
 from projections.listings import PUBLISHED as LISTING_PUBLISHED
@@ -79,8 +78,6 @@ from projections.search_tables import (
 )
 from projections.tables import quality_marks
 from projections.text_search import matches, rank
-
-_log = logging.getLogger("tradehall.projections")
 
 MEMBERSHIP, MARKETPLACE = "membership", "marketplace"
 REGISTERED = "Organisation.Registered"
@@ -111,9 +108,7 @@ def _profile(event: RecordedEvent) -> _Profile | None:
             regions=[_text(region) for region in data["regions"]],
         )
     except (KeyError, TypeError) as error:
-        _log.warning(
-            "directory_search: %r left out: not an organisation's profile (%s)", event, error
-        )
+        leave_out("directory_search", event, f"not an organisation's profile ({error})")
         return None
 
 
@@ -187,7 +182,7 @@ def _apply_members(connection: Connection, events: list[RecordedEvent]) -> set[U
             continue
         status = status_after(event.name, data)
         if status == UNREADABLE:
-            _log.warning("directory_search: %r carries no status; left out", event)
+            leave_out("directory_search", event, "carries no status; left out", text=EVENT_THEN_WHY)
         else:
             row["listed"] = status in LISTED_STATUSES
         if event.name == ADMITTED and isinstance(data.get("effective_at"), datetime):
@@ -237,7 +232,7 @@ def _apply_listings(connection: Connection, events: list[RecordedEvent]) -> set[
             details, seller = listing_details(event), event.data.get("organisation_id")
             if details is None or not isinstance(seller, UUID):
                 if details is not None:
-                    _log.warning("directory_search: %r left out: it names no seller", event)
+                    leave_out("directory_search", event, "it names no seller")
                 continue
             created.add(listing_id)
             rows[listing_id] = {

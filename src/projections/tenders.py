@@ -16,7 +16,6 @@ lot's outcome is kept as the event gives it, and an event naming no lot is left 
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -36,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.base import BesideOrganisations, RowPerAggregate
 from projections.codes import in_cpv, in_regions, replace_codes, stated_codes
-from projections.events import RecordedEvent
+from projections.events import EVENT_THEN_WHY, RecordedEvent, leave_out
 from projections.folding import Row, load_touched, replace_keyed_rows, save_rows
 from projections.pages import Page, entry_of, equal_where_given, page_rows
 from projections.search_tables import TENDER_TEXT, tender_search_text
@@ -50,8 +49,6 @@ from projections.tables import (
     tenders,
 )
 from projections.text_search import matches, rank
-
-_log = logging.getLogger("tradehall.projections")
 
 DRAFTED = "Tender.Drafted"
 REVISED = "Tender.DraftRevised"
@@ -162,7 +159,7 @@ def _terms(event: RecordedEvent) -> _Terms | None:
         if total > _MAX_BIGINT:
             raise ValueError(f"a total estimated value of {total}")
     except (KeyError, TypeError, ValueError, msgspec.ValidationError) as error:
-        _log.warning("tenders: %r left out: its terms are not a tender's (%s)", event, error)
+        leave_out("tenders", event, f"its terms are not a tender's ({error})")
         return None
     return _Terms(
         columns={
@@ -243,7 +240,7 @@ class TendersProjection(BesideOrganisations):
             tender_id, data = event.originator_id, event.data
             at = data.get("timestamp")
             if not isinstance(at, datetime):
-                _log.warning("tenders: %r left out: it has no time", event)
+                leave_out("tenders", event, "it has no time")
                 if event.name == DRAFTED:
                     created.discard(tender_id)
                 continue
@@ -251,7 +248,7 @@ class TendersProjection(BesideOrganisations):
                 terms, buyer = _terms(event), data.get("buyer_id")
                 if terms is None or not isinstance(buyer, UUID):
                     if terms is not None:
-                        _log.warning("tenders: %r left out: it names no buyer", event)
+                        leave_out("tenders", event, "it names no buyer")
                     created.discard(tender_id)
                     continue
                 rows[tender_id] = terms.columns | {
@@ -319,7 +316,9 @@ class TendersProjection(BesideOrganisations):
         elif event.name == PUBLISHED:
             status = data.get("status")
             if not isinstance(status, str) or status not in PUBLISHED_AS:
-                _log.warning("tenders: %r carries no status it may; left out", event)
+                leave_out(
+                    "tenders", event, "carries no status it may; left out", text=EVENT_THEN_WHY
+                )
                 return
             row.update(status=status, published_at=at)
         elif event.name == ACTIVATED:
@@ -327,13 +326,15 @@ class TendersProjection(BesideOrganisations):
         elif event.name == ENDED:
             status = data.get("status")
             if not isinstance(status, str) or status not in ENDED_AS:
-                _log.warning("tenders: %r carries no status it may; left out", event)
+                leave_out(
+                    "tenders", event, "carries no status it may; left out", text=EVENT_THEN_WHY
+                )
                 return
             row.update(status=status, end_reason=str(data.get("reason") or ""))
         elif event.name == DOCUMENT_ADDED:
             sha256, size = data.get("sha256"), data.get("size")
             if not isinstance(sha256, str) or type(size) is not int or not 0 <= size <= _MAX_BIGINT:
-                _log.warning("tenders: %r left out: not a document", event)
+                leave_out("tenders", event, "not a document")
                 return
             documents[(tender_id, sha256)] = {
                 "tender_id": tender_id,
@@ -366,10 +367,10 @@ class _Outcomes:
         complete if one was awarded, else unsuccessful (as `Tender.LotDecided` applies)."""
         lot_id, outcome = event.data.get("lot_id"), event.data.get("outcome")
         if not isinstance(lot_id, str) or not lot_id or len(lot_id) > _MAX_LOT_ID:
-            _log.warning("tenders: %r left out: it names no lot", event)
+            leave_out("tenders", event, "it names no lot")
             return
         if not isinstance(outcome, str) or not outcome:
-            _log.warning("tenders: %r left out: it gives no outcome", event)
+            leave_out("tenders", event, "it gives no outcome")
             return
         tender_id = event.originator_id
         decided = self.by_tender.setdefault(tender_id, {})

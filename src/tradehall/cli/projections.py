@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from projections.runner import BatchProjector
+from projections.runner import BatchProjector, EventsLeftOut, describe_left_out
 from tradehall.cli.common import _contexts, _settings, _store
 from tradehall.context import ContextDeclaration, event_logs
 from tradehall.logging import configure_logging
@@ -82,6 +82,8 @@ def rebuild_projections(
     store: Store,
     names: tuple[str, ...],
     contexts: Sequence[ContextDeclaration] | None = None,
+    *,
+    leaving_out: bool = False,
 ) -> None:
     with opened_projector(settings, store, contexts) as (projector, _):
         known = rebuildable(projector)
@@ -108,7 +110,14 @@ def rebuild_projections(
                 progress.advance(tasks[(name, log)], count)
 
             try:
-                total = projector.rebuild(chosen, progress=advance)
+                total = projector.rebuild(chosen, progress=advance, leaving_out=leaving_out)
+            except EventsLeftOut as refused:
+                # Nothing was swapped in: the new view would miss these events (ADR 16).
+                raise click.ClickException(
+                    f"the rebuild of {', '.join(chosen)} would leave events out ({refused}); "
+                    "nothing was swapped in, the old view still serves. Fix the projection, or "
+                    "rebuild with --leave-out-odd-events to swap in a view without them"
+                ) from refused
             except Exception as error:
                 # Nothing was swapped in: the old tables and positions serve on.
                 raise click.ClickException(
@@ -116,6 +125,9 @@ def rebuild_projections(
                     f"{error}); the old view still serves"
                 ) from error
         click.echo(f"rebuilt {', '.join(chosen)} from {total} events")
+        if projector.left_out:  # only with --leave-out-odd-events
+            left_out = describe_left_out(projector.left_out)
+            click.echo(f"{left_out} (swapped in without them, as --leave-out-odd-events asked)")
 
 
 def print_status(
@@ -168,10 +180,18 @@ def projections_run(until_caught_up: bool) -> None:
 
 @projections.command("rebuild")
 @click.argument("names", nargs=-1)
-def projections_rebuild(names: tuple[str, ...]) -> None:
-    """Empty the named projections (default: all) and apply every event again."""
+@click.option(
+    "--leave-out-odd-events",
+    is_flag=True,
+    help="swap the new view in even if a projection left events out (each is logged and listed)",
+)
+def projections_rebuild(names: tuple[str, ...], leave_out_odd_events: bool) -> None:
+    """Empty the named projections (default: all) and apply every event again.
+
+    A rebuild in which a projection leaves an event out (not what the domain writes, or a bug in
+    the projection) swaps nothing in and exits 1, the old view serving on."""
     settings = _settings()
-    rebuild_projections(settings, _store(settings), names)
+    rebuild_projections(settings, _store(settings), names, leaving_out=leave_out_odd_events)
 
 
 @projections.command("status")
