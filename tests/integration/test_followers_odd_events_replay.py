@@ -144,3 +144,35 @@ def test_the_card_subscription_follower_records_each_command_once(engine: Engine
             )
         ).scalars()
         assert Counter(actions) == {"reprice": 1, "cancel_now": 1}
+
+
+def test_a_replayed_amendment_tells_no_supplier_whose_interest_came_after_it(
+    engine: Engine,
+) -> None:
+    """Interest is taken from the moment it is registered: a supplier registering after an
+    amendment is not told of it, the first time or when the events are applied again."""
+    tender, buyer, early, late = (uuid.uuid4() for _ in range(4))
+    log = Log("marketplace")
+    terms = {"title": "Grounds", "tender_period": {"end": "2027-01-04T12:00:00+00:00"}}
+    log.add("marketplace.tenders:Tender.Drafted", tender, buyer_id=buyer, ocid="o", terms=terms)
+    for supplier in (early, late):
+        if supplier == late:
+            log.add(
+                "marketplace.tenders:Tender.Amended",
+                tender,
+                terms=terms,
+                changed=["tender_period"],
+                rationale="More time",
+            )
+        log.add(
+            "marketplace.tenders:Interest.Registered",
+            uuid.uuid4(),
+            tender_id=tender,
+            supplier_id=supplier,
+        )
+
+    applied_twice(engine, TenderNoticeWriter(URL), log.events)
+
+    with engine.connect() as connection:
+        assert queued(connection, {early}) == {"tender_amended": 1}
+        assert queued(connection, {late}) == {}

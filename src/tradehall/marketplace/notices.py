@@ -164,6 +164,7 @@ class TenderNoticeWriter(NoticeFollower):
         new_titles: dict[UUID, Row] = {}
         new_interest: list[Row] = []
         messages: dict[str, Row] = {}
+        told_by: dict[str, int] = {}  # each message's event, by its position
         for event in relevant:
             if event.name in TITLED:
                 title = tender_title(event)
@@ -207,8 +208,18 @@ class TenderNoticeWriter(NoticeFollower):
             for supplier_id in sorted(interested.get(tender_id, ())):
                 message = outbox_row(event, notice, supplier_id, per_addressee=True)
                 messages.setdefault(message["message_id"], message)
+                told_by[message["message_id"]] = event.position
         upsert_rows(connection, tender_notice_tenders, "tender_id", new_titles.values())
         insert_rows(connection, tender_notice_interest, new_interest)
-        # As the projections write: any text an event holds is made storable first.
-        # Applied again (a position set back, a restore), an event queues nothing new.
-        insert_rows(connection, outbox_messages, not_queued(connection, messages))
+        # Applied again (a position set back, a restore), an event queues nothing new: not its
+        # messages queued already, nor one to a supplier whose interest was registered after
+        # it (an event's messages are queued together, so one of them there means the event
+        # was applied). As the projections write: text is made storable first.
+        new = not_queued(connection, messages)
+        fresh = {message["message_id"] for message in new}
+        applied = {told_by[key] for key in messages.keys() - fresh}
+        insert_rows(
+            connection,
+            outbox_messages,
+            [message for message in new if told_by[message["message_id"]] not in applied],
+        )
