@@ -125,6 +125,8 @@ class ListingsProjection(BesideOrganisations):
                 details = listing_details(event)
                 at, seller = data.get("timestamp"), data.get("organisation_id")
                 if details is None or not isinstance(at, datetime):
+                    if details is not None:
+                        leave_out("listings", event, "it has no time")
                     created.discard(listing_id)
                     continue
                 if not isinstance(seller, UUID):

@@ -335,6 +335,8 @@ def _fold_tender(tenders: dict[UUID, _Tender], event: RecordedEvent) -> None:
     if event.name == DRAFTED:
         terms, buyer = _terms(event), event.data.get("buyer_id")
         if tender_id in tenders or terms is None or not isinstance(buyer, UUID):
+            if tender_id not in tenders and terms is not None:
+                leave_out("matching", event, "it names no buyer")
             return
         tender = tenders[tender_id] = _Tender(buyer, DRAFT, [])
         _set_terms(tender_id, tender, terms, event)

@@ -158,6 +158,8 @@ def _apply_members(connection: Connection, events: list[RecordedEvent]) -> set[U
             registered.add(org_id)
             profile, legal_form = _profile(event), data.get("legal_form")
             if profile is None or not isinstance(legal_form, str):
+                if profile is not None:
+                    leave_out("directory_search", event, "it has no legal form")
                 continue
             created.add(org_id)
             rows[org_id] = {

@@ -11,19 +11,25 @@ events out. On both stores.
 from __future__ import annotations
 
 import random
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select, text
 
+from marketplace.application import MarketplaceApp
 from membership.application import MembershipApp
+from membership.marks.application import MarksApp
 from projections.applications import ApplicationsProjection
 from projections.base import Projection
 from projections.directory import DirectoryProjection
-from projections.events import RecordedEvent
+from projections.events import EventSource, RecordedEvent
+from projections.listings import ListingsProjection
+from projections.matching import MatchingProjection
 from projections.registry import all_projections
-from projections.runner import EventsLeftOut
+from projections.runner import BatchProjector, EventsLeftOut
+from projections.search import DirectorySearchProjection
 from projections.tables import directory_members
 from tests.integration.projection_fixtures import seed, snapshot
 from tests.integration.test_projector import (  # noqa: F401
@@ -31,11 +37,21 @@ from tests.integration.test_projector import (  # noqa: F401
     projector,
     store,
 )
+from tests.integration.test_readside_review_payloads import (  # noqa: F401
+    LISTING,
+    ORGANISATION,
+    apps,
+    marketplace,
+    record,
+    registered,
+)
 from tests.integration.test_rebuild_swap import positions, record_without_a_name
+from tests.integration.test_tenders_read_side import TERMS
 from tradehall.store.base import Store
 from tradehall.store.postgres import PostgresStore
 
 REGISTERED = "membership.domain:Organisation.Registered"
+TENDER = "marketplace.tenders:Tender"
 
 
 @pytest.fixture
@@ -157,3 +173,74 @@ def test_a_rebuild_of_a_projection_whose_code_raises_key_error_fails_and_the_old
     directory.armed = False
     runner.rebuild()
     assert snapshot(reader, projections) == before
+
+
+def test_a_rebuild_refuses_over_events_three_read_models_passed_without_a_line(
+    store: Store,  # noqa: F811
+    apps: tuple[MembershipApp, MarksApp, Engine],  # noqa: F811
+    marketplace: MarketplaceApp,  # noqa: F811
+) -> None:
+    """A registration with no legal form (the search), a listing published with no time (the
+    listings), a draft naming no buyer (matching): each was skipped with no log line, so a
+    rebuild swapped in a view without it. Now each is left out as the others are: logged, and
+    counted by a rebuild, which refuses."""
+    members, _, engine = apps
+    good, no_legal_form = uuid.uuid4(), uuid.uuid4()
+    record(members, f"{ORGANISATION}.Registered", good, 1, **registered(name="Good Ltd"))
+    record(members, f"{ORGANISATION}.Registered", no_legal_form, 1, **registered(legal_form=None))
+    timeless, buyerless = uuid.uuid4(), uuid.uuid4()
+    details = {
+        "title": "Bread",
+        "description": "Daily",
+        "cpv_codes": ["15810000-9"],
+        "regions": ["TLC3"],
+        "price_basis": "fixed",
+        "capacity_minor": 100,
+    }
+    record(
+        marketplace,
+        f"{LISTING}.Published",
+        timeless,
+        1,
+        originator_topic=LISTING,
+        organisation_id=good,
+        details=details,
+        timestamp=...,
+    )
+    record(
+        marketplace,
+        f"{TENDER}.Drafted",
+        buyerless,
+        1,
+        originator_topic=TENDER,
+        buyer_id="not an id",
+        ocid="ocds-x-1",
+        terms=TERMS,
+    )
+    projections: list[Projection] = [
+        DirectorySearchProjection(),
+        ListingsProjection(),
+        MatchingProjection(),
+    ]
+    runner = BatchProjector(
+        engine,
+        {
+            "membership": EventSource("membership", members.recorder),
+            "marketplace": EventSource("marketplace", marketplace.recorder),
+        },
+        projections,
+        in_commit=store.in_projection_commit,
+    )
+    runner.catch_up()
+    assert [s.failure for s in runner.status()] == [None] * len(runner.status())
+
+    with pytest.raises(EventsLeftOut) as refused:
+        runner.rebuild()
+
+    left = {
+        name: {each.originator_id for each in found}
+        for name, found in refused.value.left_out.items()
+    }
+    assert no_legal_form in left["directory_search"]
+    assert timeless in left["listings"]
+    assert buyerless in left["matching"]
