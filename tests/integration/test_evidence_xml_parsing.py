@@ -6,6 +6,7 @@ local letterhead template, Impress's navigation on a click."""
 from __future__ import annotations
 
 import io
+import random
 import zipfile
 from pathlib import Path
 
@@ -473,3 +474,30 @@ def test_dde_in_a_main_part_outside_word_is_refused(tmp_path: Path, main: str) -
 def test_a_field_code_after_a_stray_element_inside_its_instr_text_is_read(tmp_path: Path) -> None:
     code = f'<w:fldSimple w:instr="PAGE"/>DDEAUTO {DDE_COMMAND}'
     assert "DDE" in _refusal(tmp_path, _word(_field(code))).reason
+
+
+# --- 5. What one document may cost to parse ----------------------------------------------------
+
+
+def _header(size: int) -> bytes:
+    """A header part of about `size` bytes of tiny elements, with enough noise in them that the
+    package is not refused as a zip bomb first."""
+    count = size // 25
+    noise = random.Random(size).randbytes(4 * count).hex()
+    paragraphs = "".join(f'<w:p w:rsidR="{noise[i : i + 8]}"/>' for i in range(0, 8 * count, 8))
+    return f"<w:hdr {W}>{paragraphs}</w:hdr>".encode()
+
+
+def test_a_document_whose_xml_parts_together_pass_the_parsing_budget_is_refused(
+    tmp_path: Path,
+) -> None:
+    """Each part is under its own bound, but together they would hold the interpreter for tens
+    of seconds; they are refused before the excess is parsed."""
+    part = _header(12 * 1024 * 1024)
+    headers = [(f"word/header{n}.xml", part) for n in (1, 2, 3)]
+    refused = _refusal(tmp_path, files.docx(*headers))
+    assert "to check" in refused.reason
+
+
+def test_a_document_within_the_parsing_budget_is_taken(tmp_path: Path) -> None:
+    assert _inspect(tmp_path, files.docx(("word/header1.xml", _header(2 * 1024 * 1024)))) == "docx"

@@ -61,6 +61,10 @@ MAX_MANIFEST_BYTES = 1 * MiB
 # An XML part read whole to be checked as its parser reads it (an ODF document's content.xml,
 # a Word document's body, a worksheet): thousands of pages (pictures are parts of their own).
 MAX_XML_PART_BYTES = 32 * MiB
+# All the XML parts of one document that are parsed, together: parsing runs in Python (a SAX
+# callback an element), and 85 MiB of tiny elements under the zip's bounds took 30 s of CPU,
+# holding the interpreter's lock, off the event loop but slowing every request meanwhile.
+MAX_XML_BYTES = 32 * MiB
 MAX_PDF_OBJECTS = 500_000
 
 
@@ -263,6 +267,24 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
     return package
 
 
+class _XmlBudget:
+    """What one document's XML parts may hold, together, to be parsed (`MAX_XML_BYTES`)."""
+
+    def __init__(self) -> None:
+        self.left = MAX_XML_BYTES
+
+    def read(self, package: zipfile.ZipFile, name: str) -> bytes:
+        data = _read_part(package, name, MAX_XML_PART_BYTES)
+        self.left -= len(data)
+        if self.left < 0:
+            raise EvidenceRefused(
+                f"this document holds more than {MAX_XML_BYTES // MiB} MiB of text and markup "
+                "to check: send it in parts",
+                REFUSED,
+            )
+        return data
+
+
 def _read_part(package: zipfile.ZipFile, name: str, limit: int = MAX_MANIFEST_BYTES) -> bytes:
     try:
         with package.open(name) as part:
@@ -405,6 +427,7 @@ def _check_ooxml(path: Path, main_type: str) -> None:
         types = _ContentTypes()
         _parse(_read_part(package, "[Content_Types].xml"), types, "[Content_Types].xml")
         mains = []
+        budget = _XmlBudget()
         xml_parts: set[str] = set()  # declared XML (lowercased: OPC's names ignore case)
         xml_extensions: set[str] = set()
         for kind, attributes in types.declared_types:
@@ -439,7 +462,7 @@ def _check_ooxml(path: Path, main_type: str) -> None:
                 or name.lower().rpartition(".")[2] in xml_extensions
                 or name.lower().endswith(".xml")
             ):
-                _parse(_read_part(package, name, MAX_XML_PART_BYTES), _DdeFinder(), name)
+                _parse(budget.read(package, name), _DdeFinder(), name)
 
 
 # Every XML part is read for DDE, wherever it is and whatever its name: Office opens a part by
@@ -620,9 +643,10 @@ def _check_odf(path: Path, detected: str) -> None:
                     "this document is encrypted: send it without a password", REFUSED
                 )
         # The document's own and each embedded object's (Object 1/content.xml).
+        budget = _XmlBudget()
         for name in sorted(names):
             if name.rpartition("/")[2] in ("content.xml", "styles.xml"):
-                _parse(_read_part(package, name, MAX_XML_PART_BYTES), _OdfScripts(), name)
+                _parse(budget.read(package, name), _OdfScripts(), name)
 
 
 class _OdfManifest(_Part):
