@@ -287,8 +287,9 @@ class MembershipApp(Writes, Application[UUID]):
         amount: Money,
         reason: str,
         expected_version: int | None = None,
+        credit_id: str | None = None,
     ) -> Saved:
-        credit_id = new_ledger_id("crn")
+        credit_id = credit_id or new_ledger_id("crn")
         return self._change(
             organisation_id,
             expected_version,

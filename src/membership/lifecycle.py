@@ -464,6 +464,8 @@ class MembershipLifecycle:
         self._require_dues_currency(amount)
         if not reason.strip():
             raise InvalidValue("reason", "a credit note gives its reason")
+        if self._told_before(credit_id, amount, reason, "credit_note"):
+            return  # the same credit note told twice (a retried request): nothing more
         invoiced = sum(e.amount.minor for e in self._invoices())
         credited = sum(e.amount.minor for e in self.ledger if e.kind == "credit_note")
         if credited + amount.minor > invoiced:

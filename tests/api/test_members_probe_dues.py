@@ -15,6 +15,12 @@ PAYMENT = {
     "reference": "CHQ 100042",
 }
 REFUND = {"amount": {"amount_minor": 1_000, "currency": "GBP"}, "reference": "returned"}
+CREDIT = {"amount": {"amount_minor": 1_500, "currency": "GBP"}, "reason": "hardship"}
+KINDS = {
+    "/dues/payments": "payment",
+    "/dues/refunds": "refund",
+    "/dues/credit-notes": "credit_note",
+}
 
 
 @pytest.mark.parametrize(
@@ -23,6 +29,8 @@ REFUND = {"amount": {"amount_minor": 1_000, "currency": "GBP"}, "reference": "re
         ("/dues/payments", PAYMENT, {**PAYMENT, "amount": {"amount_minor": 999_999}}),
         ("/dues/payments", PAYMENT, {**PAYMENT, "reference": "CHQ 100043"}),
         ("/dues/refunds", REFUND, {**REFUND, "amount": {"amount_minor": 2_000}}),
+        ("/dues/credit-notes", CREDIT, {**CREDIT, "amount": {"amount_minor": 1_000}}),
+        ("/dues/credit-notes", CREDIT, {**CREDIT, "reason": "goodwill"}),
     ],
 )
 async def test_an_idempotency_key_reused_for_another_movement_is_refused_not_dropped(
@@ -49,7 +57,7 @@ async def test_an_idempotency_key_reused_for_another_movement_is_refused_not_dro
     assert reused.status_code == 409, reused.text
     assert reused.headers["content-type"].startswith("application/problem+json")
     ledger = (await client.get(url(org, "/dues/ledger"), headers=headers)).json()
-    kind = "refund" if path == "/dues/refunds" else "payment"
+    kind = KINDS[path]
     assert [e["amount"]["amount_minor"] for e in ledger["entries"] if e["kind"] == kind] == [
         body["amount"]["amount_minor"]  # type: ignore[index]
     ]

@@ -244,11 +244,24 @@ class DuesController(Controller):
             status_code=201,
         )
 
-    @post("/credit-notes", opt=rule(staff_only()), status_code=201, summary="Issue a credit note")
+    @post(
+        "/credit-notes",
+        opt=rule(staff_only()),
+        status_code=201,
+        summary="Issue a credit note",
+        description=(
+            "With an `Idempotency-Key`, the same request sent again records one credit note; "
+            "the key used for another amount or reason is a 409."
+        ),
+    )
     async def credit_note(
         self, organisation: NamedDependency[OrganisationCommands], data: JSONBody[CreditNote]
     ) -> Response[CommandResult]:
         amount = money_of(data.amount, "amount")
         return await organisation.execute(
-            organisation.membership.issue_credit_note, amount, data.reason, status_code=201
+            organisation.membership.issue_credit_note,
+            amount,
+            data.reason,
+            credit_id=idempotent_id("crn", organisation.commands.request),
+            status_code=201,
         )
