@@ -501,3 +501,28 @@ def test_a_document_whose_xml_parts_together_pass_the_parsing_budget_is_refused(
 
 def test_a_document_within_the_parsing_budget_is_taken(tmp_path: Path) -> None:
     assert _inspect(tmp_path, files.docx(("word/header1.xml", _header(2 * 1024 * 1024)))) == "docx"
+
+
+def test_relationship_parts_count_toward_the_parsing_budget(tmp_path: Path) -> None:
+    """Each .rels part is read under its own 1 MiB bound, but any number of them could be."""
+    relationships = _header(1024 * 1024 - 4096).replace(b"w:hdr", b"Relationships")
+    parts = [(f"word/_rels/part{n}.xml.rels", relationships) for n in range(40)]
+    refused = _refusal(tmp_path, files.docx(*parts))
+    assert "to check" in refused.reason
+
+
+MATH = 'xmlns:m="http://schemas.openxmlformats.org/officeDocument/2006/math"'
+
+
+def test_an_equation_with_a_bar_in_a_fraction_is_taken(tmp_path: Path) -> None:
+    """Office Math's fraction is <m:f>: P(A|B) over P(B) is not an Excel formula."""
+    fraction = (
+        f"<m:oMath {MATH}><m:f><m:num><m:r><m:t>P(A|B)</m:t></m:r></m:num>"
+        "<m:den><m:r><m:t>P(B)</m:t></m:r></m:den></m:f></m:oMath>"
+    )
+    assert _inspect(tmp_path, _word(fraction)) == "docx"
+
+
+def test_a_formula_in_the_spreadsheet_namespace_is_still_read(tmp_path: Path) -> None:
+    refused = _refusal(tmp_path, _sheet("<f>cmd|' /C calc'!A0</f>"), "upload.xlsx")
+    assert "DDE" in refused.reason

@@ -273,8 +273,8 @@ class _XmlBudget:
     def __init__(self) -> None:
         self.left = MAX_XML_BYTES
 
-    def read(self, package: zipfile.ZipFile, name: str) -> bytes:
-        data = _read_part(package, name, MAX_XML_PART_BYTES)
+    def read(self, package: zipfile.ZipFile, name: str, limit: int = MAX_XML_PART_BYTES) -> bytes:
+        data = _read_part(package, name, limit)
         self.left -= len(data)
         if self.left < 0:
             raise EvidenceRefused(
@@ -337,6 +337,32 @@ class _Part(ContentHandler):
 
     def characters(self, content: str) -> None:
         self.text(content)
+
+
+class _ScopedPart(_Part):
+    """A part whose handler asks which namespace an element's prefix is declared for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scopes: list[dict[str, str] | None] = []
+
+    def declared(self, attrs: Any) -> None:
+        bound = {
+            str(key).partition(":")[2]: str(value)
+            for key, value in attrs.items()
+            if key == "xmlns" or str(key).startswith("xmlns:")
+        }
+        self.scopes.append(bound or None)
+
+    def namespace(self, prefix: str) -> str:
+        for scope in reversed(self.scopes):
+            if scope is not None and prefix in scope:
+                return scope[prefix]
+        return f"undeclared:{prefix}"
+
+    def endElement(self, name: str) -> None:
+        super().endElement(name)
+        self.scopes.pop()
 
 
 def _values(attributes: list[tuple[str, str]], local: str) -> list[str]:
@@ -424,10 +450,11 @@ def _check_ooxml(path: Path, main_type: str) -> None:
         for name in names:
             if _OOXML_ACTIVE_PARTS.search(name.lower()):
                 raise EvidenceRefused("this document holds macros or ActiveX controls", REFUSED)
-        types = _ContentTypes()
-        _parse(_read_part(package, "[Content_Types].xml"), types, "[Content_Types].xml")
-        mains = []
         budget = _XmlBudget()
+        types = _ContentTypes()
+        declaration = budget.read(package, "[Content_Types].xml", MAX_MANIFEST_BYTES)
+        _parse(declaration, types, "[Content_Types].xml")
+        mains = []
         xml_parts: set[str] = set()  # declared XML (lowercased: OPC's names ignore case)
         xml_extensions: set[str] = set()
         for kind, attributes in types.declared_types:
@@ -450,7 +477,7 @@ def _check_ooxml(path: Path, main_type: str) -> None:
             raise EvidenceRefused("this file is not the office document it appears to be", REFUSED)
         for name in sorted(names):
             if name.lower().endswith(".rels"):
-                fetched = _external_fetch(_read_part(package, name), name)
+                fetched = _external_fetch(budget.read(package, name, MAX_MANIFEST_BYTES), name)
                 if fetched is not None:
                     raise EvidenceRefused(
                         f"this document fetches from outside as it opens ({fetched}); "
@@ -471,6 +498,14 @@ def _check_ooxml(path: Path, main_type: str) -> None:
 # data validations, tables, charts, external links.
 _XML_TYPE = re.compile(r"[+/]xml\s*(?:;|$)", re.IGNORECASE)
 # Excel's elements whose text is a formula.
+# Office Math (an equation in any document): its <m:f> is a fraction, not a formula; `A|B` in
+# one is a conditional probability.
+_MATH = frozenset(
+    {
+        "http://schemas.openxmlformats.org/officeDocument/2006/math",
+        "http://purl.oclc.org/ooxml/officeDocument/math",
+    }
+)
 _FORMULAS = frozenset(
     {
         "f",
@@ -493,7 +528,7 @@ _DDE_REFUSED = (
 )
 
 
-class _DdeFinder(_Part):
+class _DdeFinder(_ScopedPart):
     """Refuses DDE: a Word field whose name is DDE or DDEAUTO (in any case; its code the text
     of the instrText elements between the field's begin and separate, over any number of runs)
     or whose name a nested field computes; a simple field's instr; an Excel formula (the text
@@ -516,7 +551,7 @@ class _DdeFinder(_Part):
             self.in_formula += 1
         elif local == "instrText":
             self.in_code = 1
-        elif local in _FORMULAS:
+        elif local in _FORMULAS and not (local == "f" and self.namespace(prefix) in _MATH):
             self.in_formula, self.formula = 1, []
         if local == "ddeLink":
             raise EvidenceRefused(_DDE_REFUSED, REFUSED)
@@ -706,7 +741,7 @@ def _in_the_document(href: str) -> bool:
     return True
 
 
-class _OdfScripts(_Part):
+class _OdfScripts(_ScopedPart):
     """Refuses what runs a script in content.xml or styles.xml: an event listener (any but a
     presentation's), a presentation's listener whose action runs something ("execute", "verb",
     any value not in ODF's list of moves) or whose links (its own, its sound's) go outside the
@@ -715,23 +750,8 @@ class _OdfScripts(_Part):
 
     def __init__(self) -> None:
         super().__init__()
-        self.scopes: list[dict[str, str] | None] = []
         self.in_listener = 0
         self.tail = ""
-
-    def declared(self, attrs: Any) -> None:
-        bound = {
-            str(key).partition(":")[2]: str(value)
-            for key, value in attrs.items()
-            if key == "xmlns" or str(key).startswith("xmlns:")
-        }
-        self.scopes.append(bound or None)
-
-    def namespace(self, prefix: str) -> str:
-        for scope in reversed(self.scopes):
-            if scope is not None and prefix in scope:
-                return scope[prefix]
-        return f"undeclared:{prefix}"
 
     def element(self, prefix: str, local: str, attributes: list[tuple[str, str]]) -> None:
         for name, value in attributes:
@@ -750,7 +770,6 @@ class _OdfScripts(_Part):
                 raise EvidenceRefused(_ODF_REFUSED, REFUSED)
 
     def closed(self, local: str) -> None:
-        self.scopes.pop()
         if self.in_listener:
             self.in_listener -= 1
 
