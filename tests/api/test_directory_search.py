@@ -172,7 +172,11 @@ async def test_search_works_after_a_rebuild(client: Client, staff_headers: dict[
     await settle(client)
     before = await search(client, q=word)
     services = services_of(client)
-    await services.run(lambda: services.readside.projector.rebuild(["directory_search"]))
+    # Other tests' odd events are in the shared PostgreSQL log (probes record them on
+    # purpose): left out as the live path leaves them (ADR 16).
+    await services.run(
+        lambda: services.readside.projector.rebuild(["directory_search"], leaving_out=True)
+    )
     assert await search(client, q=word) == before
     assert before["items"][0]["rank"] > 0
     # PostgreSQL: the swapped-in table kept its GIN index (declared on the table).

@@ -113,7 +113,9 @@ async def test_a_rebuild_sends_nothing_again(
     await send_pending(services, smtp)
     projector = services.readside.projector
 
-    await services.run(projector.rebuild, rebuildable(projector))
+    # Other tests' odd events are in the shared PostgreSQL log (probes record them on
+    # purpose): left out as the live path leaves them (ADR 16).
+    await services.run(projector.rebuild, rebuildable(projector), leaving_out=True)
     await services.run(projector.catch_up)
 
     assert await send_pending(services, smtp) == 0

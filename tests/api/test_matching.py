@@ -138,7 +138,9 @@ async def test_a_buyer_sees_who_fits_its_draft_and_why(
 
     # The projector's rebuild (shadow tables swapped in) gives the same answer.
     services = services_of(client)
-    await services.run(lambda: services.readside.projector.rebuild(["matching"]))
+    # Other tests' odd events are in the shared PostgreSQL log (probes record them on
+    # purpose): left out as the live path leaves them (ADR 16).
+    await services.run(lambda: services.readside.projector.rebuild(["matching"], leaving_out=True))
     rebuilt = await client.get(matches_url(council, tender), headers=council_headers)
     assert rebuilt.json() == again.json()
 

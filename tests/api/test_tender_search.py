@@ -94,5 +94,7 @@ async def test_amended_terms_are_searched_and_a_rebuild_keeps_the_search(
     assert [title for title, _ in before] == [f"{later_word} works"]
 
     services = services_of(client)
-    await services.run(lambda: services.readside.projector.rebuild(["tenders"]))
+    # Other tests' odd events are in the shared PostgreSQL log (probes record them on
+    # purpose): left out as the live path leaves them (ADR 16).
+    await services.run(lambda: services.readside.projector.rebuild(["tenders"], leaving_out=True))
     assert await found(client, council, q=later_word) == before

@@ -223,7 +223,9 @@ def test_the_read_side_follows_a_mark_from_application_to_expiry(
         row_of(engine, quality_marks, organisation_id=org),
         row_of(engine, mark_applications, application_id=application),
     )
-    runner.rebuild(["quality_marks", "mark_applications"])
+    # Other tests' odd events are in the shared PostgreSQL log (probes record them on
+    # purpose): left out as the live path leaves them (ADR 16).
+    runner.rebuild(["quality_marks", "mark_applications"], leaving_out=True)
     after = (
         row_of(engine, quality_marks, organisation_id=org),
         row_of(engine, mark_applications, application_id=application),

@@ -174,7 +174,9 @@ async def test_the_applications_events_reach_every_reader(
     assert [tuple(row) for row in alerted] == [(accepted, "request")]
 
     before = _rows(engine, [accepted, cancelled, closed])
-    runner.rebuild(["quote_requests"])
+    # Other tests' odd events are in the shared PostgreSQL log (probes record them on
+    # purpose): left out as the live path leaves them (ADR 16).
+    runner.rebuild(["quote_requests"], leaving_out=True)
     assert _rows(engine, [accepted, cancelled, closed]) == before
 
 

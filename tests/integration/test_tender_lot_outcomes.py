@@ -96,7 +96,9 @@ async def test_the_board_follows_each_lots_decision_and_a_rebuild_agrees(
     mine = [scenario.tender, scenario.declined]
     before = rows_of(engine, mine)
     assert len(before["tender_lot_outcomes"]) == 3
-    runner.rebuild(["tenders"])
+    # Other tests' odd events are in the shared PostgreSQL log (probes record them on
+    # purpose): left out as the live path leaves them (ADR 16).
+    runner.rebuild(["tenders"], leaving_out=True)
     assert rows_of(engine, mine) == before
 
 
