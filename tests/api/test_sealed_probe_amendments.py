@@ -48,12 +48,22 @@ async def test_a_lot_s_currency_amended_after_bids_is_the_currency_every_opened_
     early = await drafted_bid(client, early_headers, tender, "lot-1", 10_000_000)
     await submitted(client, early_headers, early)  # in pounds, and never priced again
     late = await drafted_bid(client, late_headers, tender, "lot-1", 11_000_000)
+    _, _, unpriced_headers = await member(client, staff_headers, "Unpriced Paths CIC")
+    unpriced = await drafted_bid(client, unpriced_headers, tender, "lot-1")
 
     amended = await client.post(
         f"/api/v1/tenders/{tender}/amendments", json=in_euros(), headers=buyer_headers
     )
     assert amended.status_code == 200, amended.text
 
+    # A draft not priced yet shows the currency its price will be written in, in both views.
+    shown_draft = (await client.get(f"/api/v1/bids/{unpriced}", headers=unpriced_headers)).json()
+    assert shown_draft["currency"] == "EUR", shown_draft
+    [listed] = (await client.get("/api/v1/bids", headers=unpriced_headers)).json()["items"]
+    assert listed["currency"] == "EUR", listed
+    # A bid priced in pounds still shows pounds: its price is in them.
+    priced = (await client.get(f"/api/v1/bids/{late}", headers=late_headers)).json()
+    assert (priced["currency"], priced["price_minor"]) == ("GBP", 11_000_000), priced
     # The drafted bid, still priced in pounds, is not submitted so.
     refused = await client.post(f"/api/v1/bids/{late}/submission", headers=late_headers)
     assert refused.status_code == 422, refused.text

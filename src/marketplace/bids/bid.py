@@ -179,6 +179,12 @@ class Bid(TradehallAggregate):
         lot = next((lot for lot in tender.terms.lots if lot.id == self.lot_id), None)
         return self.currency if lot is None else lot.value.currency
 
+    def shown_currency(self, tender: Tender) -> str:
+        """The currency the bid is shown in: its price's, once priced; else the one its next
+        price is written in, its lot's now (an amendment may have changed it since the draft)."""
+        price = self.content.price
+        return self.lot_currency(tender) if price is None else price.currency
+
     def priced_otherwise(self, tender: Tender) -> str | None:
         """Why the bid's price is not in its lot's currency (amended since it was priced)."""
         price, currency = self.content.price, self.lot_currency(tender)

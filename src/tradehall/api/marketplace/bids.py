@@ -176,14 +176,14 @@ async def _bid_at_hand(
     return BidAtHand(bid, organisation_id, tender)
 
 
-def bid_view(bid: Bid) -> BidView:
+def bid_view(bid: Bid, tender: Tender) -> BidView:
     return BidView(
         id=bid.id,
         version=bid.version,
         tender_id=bid.tender_id,
         lot_id=bid.lot_id,
         status=bid.status.value,
-        currency=bid.currency,
+        currency=bid.shown_currency(tender),
         price_minor=None if bid.content.price is None else bid.content.price.minor,
         answers=dict(bid.content.answers),
         commitments=[
@@ -218,9 +218,9 @@ def bid_view(bid: Bid) -> BidView:
     )
 
 
-def _bid_response(bid: Bid, status_code: int = 200) -> Response[BidView]:
+def _bid_response(bid: Bid, tender: Tender, status_code: int = 200) -> Response[BidView]:
     return Response(
-        bid_view(bid),
+        bid_view(bid, tender),
         status_code=status_code,
         headers={"ETag": etag(bid.version), "Cache-Control": NO_CACHE},
     )
@@ -287,13 +287,20 @@ class BidController(Controller):
         summary="Your organisation's bids: those it leads and those it is invited into",
     )
     async def mine(
-        self, commands: NamedDependency[Commands], bids: NamedDependency[BidsApp]
+        self,
+        commands: NamedDependency[Commands],
+        bids: NamedDependency[BidsApp],
+        marketplace: NamedDependency[MarketplaceApp],
     ) -> Response[BidsList]:
         organisation_id = caller_organisation(commands)
         found = [] if organisation_id is None else await commands.run(bids.bids_of, organisation_id)
         found.sort(key=lambda bid: (str(bid.tender_id), bid.lot_id))
+        tenders = {
+            tender_id: await commands.run(marketplace.tender, tender_id)
+            for tender_id in {bid.tender_id for bid in found}
+        }
         return Response(
-            BidsList(items=[bid_view(bid) for bid in found]),
+            BidsList(items=[bid_view(bid, tenders[bid.tender_id]) for bid in found]),
             headers={"Cache-Control": NO_CACHE},
         )
 
@@ -306,10 +313,11 @@ class BidController(Controller):
         self,
         commands: NamedDependency[Commands],
         bids: NamedDependency[BidsApp],
+        marketplace: NamedDependency[MarketplaceApp],
         bid_id: FromPath[UUID],
     ) -> Response[BidView]:
         bid, _ = await _own_bid(commands, bids, bid_id)
-        return _bid_response(bid)
+        return _bid_response(bid, await commands.run(marketplace.tender, bid.tender_id))
 
     @put(
         "/bids/{bid_id:uuid}",
