@@ -312,3 +312,18 @@ def xls(*, macro_sheet: bool = False) -> bytes:
         + biff(0x000A)
     )
     return ole({"Workbook": workbook})
+
+
+WORD = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+
+
+def word(body: str) -> bytes:
+    """A Word document whose one paragraph holds `body` (runs, fields, as Word writes them)."""
+    document = f"<w:document {WORD}><w:body><w:p>{body}</w:p></w:body></w:document>".encode()
+    return zip_of(
+        [
+            ("[Content_Types].xml", content_types(("/word/document.xml", DOCX_MAIN))),
+            ("_rels/.rels", RELS),
+            ("word/document.xml", document),
+        ]
+    )

@@ -71,19 +71,8 @@ def test_a_macro_content_type_behind_a_greater_than_sign_is_refused(tmp_path: Pa
 
 # --- 2. DDE behind CDATA or a comment -------------------------------------------------------------
 
-W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+W = files.WORD
 DDE_COMMAND = 'c:\\\\windows\\\\system32\\\\cmd.exe "/k calc"'
-
-
-def _word(body: str) -> bytes:
-    document = f"<w:document {W}><w:body><w:p>{body}</w:p></w:body></w:document>".encode()
-    return files.zip_of(
-        [
-            ("[Content_Types].xml", files.content_types(("/word/document.xml", files.DOCX_MAIN))),
-            ("_rels/.rels", files.RELS),
-            ("word/document.xml", document),
-        ]
-    )
 
 
 def _field(code: str) -> str:
@@ -113,9 +102,9 @@ def _sheet(cell: str) -> bytes:
 @pytest.mark.parametrize(
     ("data", "name"),
     [
-        (_word(_field(f"<![CDATA[DDEAUTO {DDE_COMMAND}]]>")), "upload.docx"),
-        (_word(_field(f"DD<!-- x -->EAUTO {DDE_COMMAND}")), "upload.docx"),
-        (_word(_field(f"<?pi x?>DDE {DDE_COMMAND}")), "upload.docx"),
+        (files.word(_field(f"<![CDATA[DDEAUTO {DDE_COMMAND}]]>")), "upload.docx"),
+        (files.word(_field(f"DD<!-- x -->EAUTO {DDE_COMMAND}")), "upload.docx"),
+        (files.word(_field(f"<?pi x?>DDE {DDE_COMMAND}")), "upload.docx"),
         (_sheet("<f><![CDATA[cmd|' /C calc'!A0]]></f>"), "upload.xlsx"),
         (_sheet("<f>cmd<!-- -->|' /C calc'!A0</f>"), "upload.xlsx"),
     ],
@@ -303,8 +292,8 @@ def test_a_presentation_that_runs_or_reaches_out_on_a_click_is_refused(
     [
         (files.docx(("word/_rels/document.xml.rels", b"<Relationships><Relationship")), "x.docx"),
         (files.docx(types=files.content_types() + b"<"), "x.docx"),
-        (_word("<w:r><w:t>unclosed</w:r>"), "x.docx"),
-        (_word("<w:r><w:t>&undefined;</w:t></w:r>"), "x.docx"),
+        (files.word("<w:r><w:t>unclosed</w:r>"), "x.docx"),
+        (files.word("<w:r><w:t>&undefined;</w:t></w:r>"), "x.docx"),
         (_sheet("<f>SUM(A1</c>"), "x.xlsx"),
         (
             files.odt(content=b"<office:document-content><text:p></office:document-content>"),
@@ -423,7 +412,7 @@ def test_a_field_code_of_many_runs_is_read_whole(tmp_path: Path) -> None:
         f"{runs}<w:r><w:instrText>dd</w:instrText></w:r><w:r><w:instrText>e {DDE_COMMAND}"
         "</w:instrText></w:r>" + "<w:r><w:instrText>x</w:instrText></w:r>" * 2000
     )
-    assert "DDE" in _refusal(tmp_path, _word(body)).reason
+    assert "DDE" in _refusal(tmp_path, files.word(body)).reason
     long_name = (
         "<w:r><w:instrText>DDE</w:instrText></w:r>"
         + "<w:r><w:instrText>X</w:instrText></w:r>" * 100
@@ -433,7 +422,7 @@ def test_a_field_code_of_many_runs_is_read_whole(tmp_path: Path) -> None:
         + long_name
         + ('<w:r><w:fldChar w:fldCharType="end"/></w:r>')
     )
-    assert _inspect(tmp_path, _word(ordinary)) == "docx"
+    assert _inspect(tmp_path, files.word(ordinary)) == "docx"
 
 
 ODT = "application/vnd.oasis.opendocument.text"
@@ -473,7 +462,7 @@ def test_dde_in_a_main_part_outside_word_is_refused(tmp_path: Path, main: str) -
 
 def test_a_field_code_after_a_stray_element_inside_its_instr_text_is_read(tmp_path: Path) -> None:
     code = f'<w:fldSimple w:instr="PAGE"/>DDEAUTO {DDE_COMMAND}'
-    assert "DDE" in _refusal(tmp_path, _word(_field(code))).reason
+    assert "DDE" in _refusal(tmp_path, files.word(_field(code))).reason
 
 
 # --- 5. What one document may cost to parse ----------------------------------------------------
@@ -520,7 +509,7 @@ def test_an_equation_with_a_bar_in_a_fraction_is_taken(tmp_path: Path) -> None:
         f"<m:oMath {MATH}><m:f><m:num><m:r><m:t>P(A|B)</m:t></m:r></m:num>"
         "<m:den><m:r><m:t>P(B)</m:t></m:r></m:den></m:f></m:oMath>"
     )
-    assert _inspect(tmp_path, _word(fraction)) == "docx"
+    assert _inspect(tmp_path, files.word(fraction)) == "docx"
 
 
 def test_a_formula_in_the_spreadsheet_namespace_is_still_read(tmp_path: Path) -> None:

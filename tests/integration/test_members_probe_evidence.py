@@ -150,20 +150,6 @@ def test_an_odf_document_with_ordinary_text_is_taken(tmp_path: Path) -> None:
     assert inspect(path).extension == "odt"
 
 
-W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
-
-
-def _word(body: str) -> bytes:
-    document = f"<w:document {W}><w:body><w:p>{body}</w:p></w:body></w:document>".encode()
-    return files.zip_of(
-        [
-            ("[Content_Types].xml", files.content_types(("/word/document.xml", files.DOCX_MAIN))),
-            ("_rels/.rels", files.RELS),
-            ("word/document.xml", document),
-        ]
-    )
-
-
 def _field(*runs: str) -> str:
     """A complex field: begin, its code in runs of instrText, separate, end."""
     code = "".join(f"<w:r><w:instrText>{text}</w:instrText></w:r>" for text in runs)
@@ -197,11 +183,11 @@ DDE_COMMAND = 'c:\\\\windows\\\\system32\\\\cmd.exe "/k calc"'
 @pytest.mark.parametrize(
     ("data", "name"),
     [
-        (_word(_field(f"DDEAUTO {DDE_COMMAND}")), "upload.docx"),
+        (files.word(_field(f"DDEAUTO {DDE_COMMAND}")), "upload.docx"),
         # Split across runs, as Word itself often stores a field's code.
-        (_word(_field(" dd", "eAuto ", DDE_COMMAND)), "upload.docx"),
+        (files.word(_field(" dd", "eAuto ", DDE_COMMAND)), "upload.docx"),
         (
-            _word(
+            files.word(
                 # The command's quotes escaped: the attribute is well-formed XML.
                 f'<w:fldSimple w:instr="DDE {DDE_COMMAND.replace(chr(34), "&quot;")}">'
                 "<w:r><w:t>1</w:t></w:r></w:fldSimple>"
@@ -210,7 +196,7 @@ DDE_COMMAND = 'c:\\\\windows\\\\system32\\\\cmd.exe "/k calc"'
         ),
         # The field's name computed by a nested field (QUOTE of the letters' codes).
         (
-            _word(
+            files.word(
                 '<w:r><w:fldChar w:fldCharType="begin"/></w:r>'
                 + _field("QUOTE 68 68 69 65 85 84 79")
                 + f"<w:r><w:instrText> {DDE_COMMAND}</w:instrText></w:r>"
@@ -256,7 +242,9 @@ def test_an_office_document_with_a_dde_link_is_refused(
 def test_office_documents_with_ordinary_fields_and_formulas_are_taken(tmp_path: Path) -> None:
     word = tmp_path / "fields.docx"
     word.write_bytes(
-        _word(_field("PAGE") + _field(" HYPERLINK ", '"https://example.org/a|b"') + _field("ADDED"))
+        files.word(
+            _field("PAGE") + _field(" HYPERLINK ", '"https://example.org/a|b"') + _field("ADDED")
+        )
     )
     sheet = tmp_path / "sums.xlsx"
     sheet.write_bytes(_sheet('<f>SUM(B1:B9)&amp;" | total"</f>'))
