@@ -22,23 +22,16 @@ from membership.domain import Organisation
 from membership.standing import MEMBER
 from projections.events import decode_state
 from projections.membership_status import STATUS_EVENTS, status_after
-from sharedkernel.errors import Conflict, DomainError
 from sharedkernel.events import CLOCK, Context
 from tradehall.identity.sessions import purge_expired
 from tradehall.membership.parts import HeldParts, MembershipParts
 from tradehall.settings import Settings
+from tradehall.tick_items import ItemTally, TickReport
 
 if TYPE_CHECKING:
     from tradehall.services import Services
 
 _log = logging.getLogger("tradehall.clock")
-
-
-@dataclass(frozen=True)
-class TickReport:
-    examined: int
-    changed: int
-    conflicts: int
 
 
 class _Notifications(Protocol):
@@ -121,27 +114,21 @@ async def clock_tick(parts: ClockParts, index: MemberIndex | None = None) -> Tic
     context = Context(CLOCK, f"clock-{now.isoformat()}", now)
     index = index or new_member_index()
     candidates = await parts.run(index.members, parts.membership.recorder)
-    changed = conflicts = 0
+    tally = ItemTally("clock tick", _log)
     for organisation_id in candidates:
         try:
             saved = await parts.run(parts.membership.observe_time, context, organisation_id)
-        except Conflict:
-            conflicts += 1  # a concurrent change: the next tick sees it
-            continue
-        except DomainError:
-            # One member's bad data must not stop the others' transitions.
-            _log.exception("clock tick refused for %s", organisation_id)
-            conflicts += 1
-            continue
-        except (ArithmeticError, ValueError, LookupError, TypeError, AttributeError):
-            # Nor must facts its code cannot work with (a date past 9999 after a grace month,
+        except Exception as error:
+            # One member's concurrent change (a conflict, tried again at the next tick), bad
+            # data or facts its code cannot work with (a date past 9999 after a grace month,
             # recorded before the bounds of ADR 17; an older event's odd shape): logged, the
-            # others go on. A store's error still stops the tick (the next one tries again).
-            _log.exception("clock tick failed for %s", organisation_id)
-            conflicts += 1
+            # others go on. The store not answering still stops the tick (the next one tries
+            # again).
+            if not tally.failed_alone(error, organisation_id):
+                raise
             continue
-        changed += saved is not None
-    report = TickReport(len(candidates), changed, conflicts)
+        tally.done(saved is not None)
+    report = tally.report()
     _log.info("clock tick: %s", report)
     # Decayed sign-in throttles, expired refresh tokens.
     await purge_expired(parts.engine, parts.clock.now(), parts.settings.throttle_decay_seconds)

@@ -66,7 +66,7 @@ async def _tick(services: Services) -> str:
     report = await clock_tick(ClockJobParts.of(services))
     return (
         f"examined {report.examined} members, changed {report.changed}, "
-        f"conflicts {report.conflicts}"
+        f"conflicts {report.conflicts}, failed {report.failed}"
     )
 
 

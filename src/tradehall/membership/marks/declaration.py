@@ -58,8 +58,11 @@ def _clock(services: Services, interval: float, stop: asyncio.Event) -> Coroutin
 
 
 async def _tick(services: Services) -> str:
-    changed = await services.run(tick_marks, _marks(services), services.clock, MarkIndex())
-    return f"quality marks changed {changed}"
+    report = await services.run(tick_marks, _marks(services), services.clock, MarkIndex())
+    return (
+        f"quality marks changed {report.changed}, examined {report.examined}, "
+        f"conflicts {report.conflicts}, failed {report.failed}"
+    )
 
 
 def _follower(services: Services, stop: asyncio.Event) -> Coroutine[Any, Any, None] | None:

@@ -18,6 +18,7 @@ from membership.marks.application import MarksApp
 from membership.marks.mark import QualityMark
 from sharedkernel.events import CLOCK, Context
 from tradehall.clock import Clock
+from tradehall.tick_items import ItemTally, TickReport
 
 log = logging.getLogger("tradehall.marks")
 _PAGE = 500
@@ -70,15 +71,24 @@ class MarkIndex:
                 return list(self._marks)
 
 
-def tick_marks(marks: MarksApp, clock: Clock, index: MarkIndex) -> int:
-    """One tick: each mark's renewal notices and expiry; the number of marks changed."""
-    changed = 0
+def tick_marks(marks: MarksApp, clock: Clock, index: MarkIndex) -> TickReport:
+    """One tick: each mark's renewal notices and expiry. A mark fails alone (a concurrent change,
+    tried again at the next tick; or events its code cannot work with, logged with its id), as
+    the membership clock's members do; only the store not answering stops the tick."""
     now = clock.now()
+    tally = ItemTally("quality mark clock tick", log)
     for mark_id in index.marks(marks.recorder):
         context = Context(CLOCK, f"clock:{now.isoformat()}", now)
-        if marks.observe_time(context, mark_id) is not None:
-            changed += 1
-    return changed
+        try:
+            saved = marks.observe_time(context, mark_id)
+        except Exception as error:
+            if not tally.failed_alone(error, mark_id):
+                raise
+            continue
+        tally.done(saved is not None)
+    report = tally.report()
+    log.info("quality mark clock tick: %s", report)
+    return report
 
 
 async def run_marks_clock(
