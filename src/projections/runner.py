@@ -55,6 +55,8 @@ REBUILD_BATCH_SIZE = 5000
 FIRST_RETRY_SECONDS = 1.0
 MAX_RETRY_SECONDS = 300.0
 ERROR_MESSAGE_LIMIT = 2000
+# How much of the last left-out event's `why` its position row keeps.
+LEFT_OUT_WHY_LIMIT = 500
 _log = logging.getLogger("tradehall.projections")
 _FAILURE_COLUMNS = (
     projection_positions.c.failed_position,
@@ -71,6 +73,12 @@ _NO_FAILURE: dict[str, Any] = {
     "attempts": 0,
     "failed_since": None,
     "retry_at": None,
+}
+_NONE_LEFT_OUT: dict[str, Any] = {
+    "left_out": 0,
+    "left_out_position": None,
+    "left_out_topic": None,
+    "left_out_why": None,
 }
 
 
@@ -106,12 +114,23 @@ class ProjectionFailure:
 
 
 @dataclass(frozen=True)
+class LeftOutEvents:
+    """How many events a projection has left out of a log (ADR 16), and the last of them."""
+
+    count: int
+    position: int
+    topic: str
+    why: str
+
+
+@dataclass(frozen=True)
 class ProjectionStatus:
     projection: str
     log: str
     position: int
     head: int
     failure: ProjectionFailure | None = None
+    left_out: LeftOutEvents | None = None
 
     @property
     def lag(self) -> int:
@@ -129,6 +148,18 @@ def failure_of(row: Any) -> ProjectionFailure | None:
         attempts=row.attempts,
         failed_since=row.failed_since,
         retry_at=row.retry_at,
+    )
+
+
+def left_out_of(row: Any) -> LeftOutEvents | None:
+    """The events left out as counted on a `projection_positions` row, if any."""
+    if not row.left_out:
+        return None
+    return LeftOutEvents(
+        count=row.left_out,
+        position=row.left_out_position or 0,
+        topic=row.left_out_topic or "",
+        why=row.left_out_why or "",
     )
 
 
@@ -243,6 +274,8 @@ class BatchProjector:
             applied: dict[str, int] = {}
             reached: dict[str, int] = {}
             changes: dict[str, dict[str, Any]] = {}
+            # The events each projection left out of those it applied (ADR 16), by position.
+            odd: dict[str, list[LeftOut]] = {}
             try:
                 with self.engine.begin() as connection:
                     # Writing first takes the locks: a concurrent runner blocks here until we
@@ -271,13 +304,17 @@ class BatchProjector:
                         todo = (
                             events if after == start else [e for e in events if e.position > after]
                         )
-                        if guarded:
-                            done, failure = self._apply_isolated(connection, projection, todo)
-                        else:
-                            done, failure = _apply_unguarded(connection, projection, todo)
+                        with collecting_left_out() as found:
+                            if guarded:
+                                done, failure = self._apply_isolated(connection, projection, todo)
+                            else:
+                                done, failure = _apply_unguarded(connection, projection, todo)
                         if done:
                             applied[projection.name] = done
                             reached[projection.name] = todo[done - 1].position
+                            kept = _left_out_of_applied(found, log, todo[done - 1].position)
+                            if kept:
+                                odd[projection.name] = kept
                         if failure is not None:
                             changes[projection.name] = self._failed(
                                 connection, projection.name, log, row, *failure, now
@@ -286,7 +323,7 @@ class BatchProjector:
                             changes[projection.name] = dict(_NO_FAILURE)  # it moved past
                     if not reached and not changes:
                         continue  # nothing left for us in what we read: read on from there
-                    self._record(connection, log, reached, changes, last)
+                    self._record(connection, log, reached, changes, last, odd)
                     self._in_commit(connection, log, reached)
             except _Unguarded as raised:
                 # A projection raised with no savepoint around it: the whole batch is rolled
@@ -386,10 +423,13 @@ class BatchProjector:
         reached: Mapping[str, int],
         changes: Mapping[str, Mapping[str, Any]],
         last: int,
+        odd: Mapping[str, Sequence[LeftOut]],
     ) -> None:
-        """Write the batch's new positions and failure columns (usually one statement)."""
+        """Write the batch's new positions, failure columns and the events left out (counted
+        in the statement that moves the position past them: a crash before the commit loses
+        both, and the batch applied again counts them once); usually one statement."""
         table = projection_positions
-        plain = [n for n, at in reached.items() if at == last and n not in changes]
+        plain = [n for n, at in reached.items() if at == last and n not in changes and n not in odd]
         if plain:
             connection.execute(
                 update(table)
@@ -400,6 +440,9 @@ class BatchProjector:
             values = dict(changes.get(name, {}))
             if name in reached:
                 values["position"] = reached[name]
+            if odd.get(name):
+                values |= _left_out_values(connection, odd[name])
+                values["left_out"] = table.c.left_out + len(odd[name])
             connection.execute(
                 update(table).where(table.c.log == log, table.c.projection == name).values(**values)
             )
@@ -494,10 +537,16 @@ class BatchProjector:
                         if all(live.get(key, 0) <= built[key] for key in keys):
                             shadow.swap()
                             for key in keys:
+                                # What the new view left out replaces what the old one had.
+                                counted = [e for e in found.get(key[0], ()) if e.log == key[1]]
                                 connection.execute(
                                     update(table)
                                     .where(table.c.projection == key[0], table.c.log == key[1])
-                                    .values(position=built[key], **_NO_FAILURE)
+                                    .values(
+                                        position=built[key],
+                                        **_NO_FAILURE,
+                                        **_left_out_values(connection, counted),
+                                    )
                                 )
                             for log, reached in _by_log_positions(built).items():
                                 self._in_commit(connection, log, reached)
@@ -579,7 +628,10 @@ class BatchProjector:
                 row = rows.get((p.name, log))
                 position = row.position if row is not None else 0
                 failure = failure_of(row) if row is not None else None
-                statuses.append(ProjectionStatus(p.name, log, position, heads[log], failure))
+                left_out = left_out_of(row) if row is not None else None
+                statuses.append(
+                    ProjectionStatus(p.name, log, position, heads[log], failure, left_out)
+                )
         return statuses
 
     def run_forever(
@@ -661,6 +713,29 @@ def describe_left_out(left_out: Mapping[str, Sequence[LeftOut]], shown: int = 5)
         more = f"; and {len(found) - shown} more" if len(found) > shown else ""
         parts.append(f"{name} left out {len(found)} event{'s' * (len(found) != 1)}: {first}{more}")
     return ". ".join(parts)
+
+
+def _left_out_of_applied(found: Sequence[LeftOut], log: str, upto: int) -> list[LeftOut]:
+    """The events of `log` up to `upto` (those applied) in `found`, once each, in log order:
+    an isolated apply may have tried an event more than once, or rolled it back."""
+    by_position = {
+        each.position: each for each in found if each.log == log and each.position <= upto
+    }
+    return [by_position[at] for at in sorted(by_position)]
+
+
+def _left_out_values(connection: Connection, found: Sequence[LeftOut]) -> dict[str, Any]:
+    """The left-out columns for exactly the events `found` (in log order): their count and the
+    last of them (its `why` trimmed, made storable); none, if `found` is empty."""
+    if not found:
+        return dict(_NONE_LEFT_OUT)
+    last = found[-1]
+    return {
+        "left_out": len(found),
+        "left_out_position": last.position,
+        "left_out_topic": storable(connection, last.topic, 200),
+        "left_out_why": storable(connection, last.why[:LEFT_OUT_WHY_LIMIT]),
+    }
 
 
 class _Unguarded(Exception):

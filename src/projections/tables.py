@@ -25,7 +25,8 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 # How far each projection has read each event log: written in the same transaction as the
 # projection's own changes. While a projection fails on an event, the failure is kept on its
-# row (so every process sees it) until the projection moves past that event.
+# row (so every process sees it) until the projection moves past that event; so is how many
+# events it has left out.
 projection_positions = Table(
     "projection_positions",
     metadata,
@@ -40,6 +41,13 @@ projection_positions = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("failed_since", UtcDateTime, nullable=True),
     Column("retry_at", UtcDateTime, nullable=True),
+    # The events it has left out of the log (ADR 16: odd events, each with a WARNING line),
+    # counted in the same transaction as the position moves past them, and the last of them:
+    # its position, topic and why (trimmed). A rebuild that swaps sets them to what it left out.
+    Column("left_out", BigInteger, nullable=False, server_default="0"),
+    Column("left_out_position", BigInteger, nullable=True),
+    Column("left_out_topic", String(200), nullable=True),
+    Column("left_out_why", Text, nullable=True),
 )
 
 

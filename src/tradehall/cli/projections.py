@@ -135,7 +135,7 @@ def print_status(
 ) -> None:
     with opened_projector(settings, store, contexts) as (projector, _):
         statuses = projector.status()
-        table = Table("projection", "log", "position", "head", "lag", "state")
+        table = Table("projection", "log", "position", "head", "lag", "state", "left out")
         for status in statuses:
             failure = status.failure
             table.add_row(
@@ -145,6 +145,7 @@ def print_status(
                 str(status.head),
                 str(status.lag),
                 "ok" if failure is None else f"[red]failing at {failure.position}[/red]",
+                "0" if status.left_out is None else f"[yellow]{status.left_out.count}[/yellow]",
             )
         console = Console()
         console.print(table)
@@ -158,6 +159,19 @@ def print_status(
                 f"{failure.failed_since:%Y-%m-%d %H:%M:%S} UTC: {failure.error_type}: "
                 f"{failure.error_message}\n  attempts: {failure.attempts}, next try at "
                 f"{failure.retry_at:%Y-%m-%d %H:%M:%S} UTC",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+        for status in statuses:
+            left = status.left_out
+            if left is None:
+                continue
+            # Events left out of the view (ADR 16), each with a WARNING line when it was: the
+            # view misses them. The last, to find the lines by.
+            console.print(
+                f"{status.projection} left out {left.count} event{'s' * (left.count != 1)} of "
+                f"{status.log}; the last: {status.log}:{left.position} {left.topic}: {left.why}",
                 markup=False,
                 highlight=False,
                 soft_wrap=True,
@@ -196,6 +210,7 @@ def projections_rebuild(names: tuple[str, ...], leave_out_odd_events: bool) -> N
 
 @projections.command("status")
 def projections_status() -> None:
-    """Each projection's position and lag behind each event log."""
+    """Each projection's position and lag behind each event log, its failure, and the events
+    it has left out."""
     settings = _settings()
     print_status(settings, _store(settings))
