@@ -1,4 +1,5 @@
-"""Operations: how each projection stands (staff), and what `/ready` says of them (public)."""
+"""Operations: how each projection stands (staff), and what `/ready` says of them (public):
+failures, and the events left out."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from litestar.di import NamedDependency
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from projections.runner import failure_of
+from projections.runner import failure_of, left_out_of
 from projections.tables import projection_positions
 from tradehall.api.access import rule, staff_only
 from tradehall.api.schemas.operations import (
+    LeftOutView,
     ProjectionFailureView,
     ProjectionsReport,
     ProjectionView,
@@ -36,6 +38,27 @@ async def failing_projections(connection: AsyncConnection) -> list[dict[str, Any
     )
     return [
         {"projection": row.projection, "log": row.log, "failed_at": row.failed_position}
+        for row in rows
+    ]
+
+
+async def left_out_events(connection: AsyncConnection) -> list[dict[str, Any]]:
+    """The projections that have left events out of a log (ADR 16), as their position rows
+    count them: which, in which log, how many, the last one's position. Not its topic or why:
+    `/ready` answers anyone."""
+    table = projection_positions
+    rows = await connection.execute(
+        select(table.c.projection, table.c.log, table.c.left_out, table.c.left_out_position)
+        .where(table.c.left_out > 0)
+        .order_by(table.c.projection, table.c.log)
+    )
+    return [
+        {
+            "projection": row.projection,
+            "log": row.log,
+            "count": row.left_out,
+            "last_at": row.left_out_position,
+        }
         for row in rows
     ]
 
@@ -71,6 +94,7 @@ class OperationsController(Controller):
         for row in rows:
             head = heads.get(row.log, row.position)
             failure = failure_of(row)
+            left = left_out_of(row)
             views.append(
                 ProjectionView(
                     projection=row.projection,
@@ -81,6 +105,10 @@ class OperationsController(Controller):
                     failure=None
                     if failure is None
                     else msgspec.convert(failure, ProjectionFailureView, from_attributes=True),
+                    left_out=0 if left is None else left.count,
+                    last_left_out=None
+                    if left is None
+                    else LeftOutView(position=left.position, topic=left.topic, why=left.why),
                 )
             )
         degraded = any(view.failure is not None for view in views)

@@ -16,6 +16,15 @@ class ProjectionFailureView(msgspec.Struct, kw_only=True):
     retry_at: datetime
 
 
+class LeftOutView(msgspec.Struct, kw_only=True):
+    """The last event a projection left out (ADR 16: not what the domain writes, or not what
+    the projection can apply); each was logged with a WARNING line when it was."""
+
+    position: int
+    topic: str
+    why: str  # trimmed
+
+
 class ProjectionView(msgspec.Struct, kw_only=True):
     projection: str
     log: str
@@ -24,6 +33,9 @@ class ProjectionView(msgspec.Struct, kw_only=True):
     lag: int
     # The event it fails on, and the error, while it fails; it is retried with backoff.
     failure: ProjectionFailureView | None
+    # The events it has left out of this log (its view misses them), and the last of them.
+    left_out: int
+    last_left_out: LeftOutView | None
 
 
 class ProjectionsReport(msgspec.Struct, kw_only=True):
