@@ -33,7 +33,7 @@ from tradehall.api.app import create_app
 from tradehall.api.marketplace import alerts as alert_routes
 from tradehall.clock import ManualClock
 from tradehall.context import ContextDeclaration
-from tradehall.mail.sender import pending, send_pending
+from tradehall.mail.sender import pending, recipient_message_id, send_pending
 from tradehall.mail.tables import outbox_messages
 from tradehall.marketplace.alerts.digest import DIGEST_TEMPLATE, alert_digest_tick
 from tradehall.marketplace.alerts.follower import IMMEDIATE_TEMPLATE, AlertFollower
@@ -266,7 +266,7 @@ async def test_an_immediate_alert_is_recorded_and_sent_once_across_crashes(
     assert await send_pending(services, smtp) == 0
     mine = [m for m in received(box, address) if "School meals" in str(m["Subject"])]
     assert len(mine) == 1
-    assert mine[0]["Message-ID"] == alert.message_id
+    assert mine[0]["Message-ID"] == recipient_message_id(alert.message_id, address)
     # An amendment of the tender alerts no more.
     amended = terms(clock.now(), f"School meals, Riverside {tag} (amended)")
     await services.run(

@@ -18,7 +18,7 @@ from tests.conftest import AppClient
 from tradehall.clock import ManualClock
 from tradehall.identity.users import Role
 from tradehall.mail.drop import MailDrop
-from tradehall.mail.sender import deliver, pending, send_pending
+from tradehall.mail.sender import deliver, pending, recipient_message_id, send_pending
 from tradehall.mail.tables import outbox_messages
 from tradehall.membership.notices import NoticeWriter
 from tradehall.readside import rebuildable
@@ -191,4 +191,5 @@ async def test_without_smtp_mail_is_written_to_the_mail_directory_once_each(
     [written] = list((tmp_path / "mail").iterdir())
     message = message_from_bytes(written.read_bytes())
     assert (message["To"], message["Subject"]) == (org["email"], WELCOME)
-    assert message["Message-ID"] == waiting[0].message_id
+    # Each recipient's copy carries an id of its own, derived from the message's.
+    assert message["Message-ID"] == recipient_message_id(waiting[0].message_id, org["email"])

@@ -64,6 +64,7 @@ def outbox_row(
         "sent_at": None,
         "attempts": 0,
         "last_error": None,
+        "next_attempt_at": None,  # due at once
         "sealed": None,  # a sealed notice's content (tradehall.marketplace.sealing.outbox)
     }
 

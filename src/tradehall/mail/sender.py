@@ -13,10 +13,11 @@ import re
 import smtplib
 import uuid
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tradehall.clock import Clock
@@ -44,17 +45,40 @@ class SenderParts(Protocol):
 
 
 MAX_ATTEMPTS = 10
+# A failed attempt waits before the next: 30 s, doubling, at most an hour. A passing fault (a
+# server restarting, a greylisting answer) is retried within a minute; an outage is not
+# hammered, and the ten attempts span about three hours (30 s + 1 + 2 + 4 + 8 + 16 + 32 min +
+# 1 h + 1 h) before the message waits for staff (GET /api/v1/operations/mail/failed).
+FIRST_RETRY = timedelta(seconds=30)
+LONGEST_WAIT = timedelta(hours=1)
 SENT_LINK_REMOVED = "(sent; the one-use link in it is not kept)"
 _log = logging.getLogger("tradehall.mail")
 _LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029]+")
 
 
+def retry_delay(attempts: int) -> timedelta:
+    """How long a message waits after its `attempts`-th failed attempt."""
+    doublings = min(max(attempts - 1, 0), 8)  # 30 s * 2**7 is past the longest wait already
+    wait: timedelta = FIRST_RETRY * 2**doublings
+    return min(wait, LONGEST_WAIT)
+
+
+def next_attempt_after(attempts: int, now: datetime) -> datetime | None:
+    """When a message that has failed `attempts` times is tried again; None once it has used
+    up its attempts (it waits for staff)."""
+    return None if attempts >= MAX_ATTEMPTS else now + retry_delay(attempts)
+
+
 async def pending(services: SenderParts, limit: int = 100) -> list[Any]:
+    """The messages due: not sent, attempts left, and past their wait after a failure."""
+    now = services.clock.now()
+    due = outbox_messages.c.next_attempt_at
     async with services.engine.connect() as connection:
         result = await connection.execute(
             select(outbox_messages)
             .where(outbox_messages.c.sent_at.is_(None))
             .where(outbox_messages.c.attempts < MAX_ATTEMPTS)
+            .where(or_(due.is_(None), due <= now))
             .order_by(outbox_messages.c.created_at)
             .limit(limit)
         )
@@ -91,7 +115,7 @@ async def deliver(services: SenderParts, transport: Transport, row: Any) -> bool
         # of its own that is the same every time it is sent.
         for recipient in recipients:
             message = EmailMessage()
-            message["Message-ID"] = recipient_message_id(row.message_id, recipient, recipients)
+            message["Message-ID"] = recipient_message_id(row.message_id, recipient)
             message["From"] = transport.sender
             message["To"] = recipient
             message["Subject"] = one_line(subject)
@@ -113,11 +137,26 @@ def one_line(header: str) -> str:
 
 async def _failed(services: SenderParts, message_id: str, error: Exception) -> None:
     why = failure_of(error)
+    now = services.clock.now()
+    table = outbox_messages
     async with services.engine.begin() as connection:
+        # The count as it stands now (staff may have put the message back meanwhile), locked
+        # on PostgreSQL until the failure is written.
+        attempts = (
+            await connection.execute(
+                select(table.c.attempts).where(table.c.message_id == message_id).with_for_update()
+            )
+        ).scalar_one_or_none()
+        if attempts is None:
+            return
         await connection.execute(
-            update(outbox_messages)
-            .where(outbox_messages.c.message_id == message_id)
-            .values(attempts=outbox_messages.c.attempts + 1, last_error=why)
+            update(table)
+            .where(table.c.message_id == message_id)
+            .values(
+                attempts=attempts + 1,
+                last_error=why,
+                next_attempt_at=next_attempt_after(attempts + 1, now),
+            )
         )
     _log.warning("mail %s not sent: %s", message_id, why)
 
@@ -138,9 +177,10 @@ def failure_of(error: Exception) -> str:
     return kind
 
 
-def recipient_message_id(message_id: str, recipient: str, recipients: list[str]) -> str:
-    if len(recipients) == 1:
-        return message_id
+def recipient_message_id(message_id: str, recipient: str) -> str:
+    """The Message-ID one recipient's copy carries: from the outbox message and the address
+    alone, so it is the same each time it is sent, however many colleagues are told with them
+    (one joining between a failed attempt and the next changes no one's id)."""
     return f"<{uuid.uuid5(uuid.NAMESPACE_OID, f'{message_id} {recipient}')}@tradehall.invalid>"
 
 

@@ -33,6 +33,9 @@ outbox_messages = Table(
     Column("sent_at", UtcDateTime, nullable=True),
     Column("attempts", Integer, nullable=False),
     Column("last_error", Text, nullable=True),
+    # After a failed attempt, when the sender tries again (tradehall.mail.sender.retry_delay);
+    # None: due at once (never failed, or put back by staff), or its attempts used up.
+    Column("next_attempt_at", UtcDateTime, nullable=True),
     # A sealed notice's addressee and contents (tradehall.marketplace.sealing.outbox).
     Column("sealed", LargeBinary, nullable=True),
 )

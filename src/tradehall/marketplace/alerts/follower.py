@@ -422,6 +422,7 @@ class _Batch:
                 "sent_at": None,
                 "attempts": 0,
                 "last_error": None,
+                "next_attempt_at": None,
                 "sealed": None,
             }
         self.new_alerts[alert_id] = {
