@@ -21,6 +21,7 @@ from tradehall.api.commands import Commands
 from tradehall.api.health import HealthController
 from tradehall.api.identity.accounts import AccountController
 from tradehall.api.identity.auth import AuthController, TokenIssuer, user_from_token
+from tradehall.api.mail_outbox import MailOutboxController
 from tradehall.api.middleware import RequestIdAndAccessLog
 from tradehall.api.openapi import OfflineSwaggerRenderPlugin, document_operation
 from tradehall.api.operations import OperationsController
@@ -39,7 +40,13 @@ from tradehall.store.base import Store
 from tradehall.store.leases import JobLeases, leases_for
 
 # The controllers every context shares; each context's come from its declaration.
-SHARED_CONTROLLERS = [HealthController, AuthController, AccountController, OperationsController]
+SHARED_CONTROLLERS = [
+    HealthController,
+    AuthController,
+    AccountController,
+    OperationsController,
+    MailOutboxController,
+]
 OPENAPI_PATH = "/schema"
 
 
