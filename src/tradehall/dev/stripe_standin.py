@@ -53,6 +53,9 @@ class StripeStandIn:
     signing_time: Callable[[], float] = time.time
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # What paid each paid invoice: its PaymentIntent and charge, by the PaymentIntent's id.
+    payment_intents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _run: str = field(default_factory=lambda: secrets.token_hex(4))
@@ -221,6 +224,18 @@ class StripeStandIn:
         item = subscription["items"]["data"][0]
         start = period_start if period_start is not None else item["current_period_start"]
         invoice_id = self._id("in")
+        if paid:
+            # Paid by a PaymentIntent and its charge, which the invoice does not name (only
+            # Stripe's invoice payments do, as for this API version).
+            intent_id = self._id("pi")
+            self.payment_intents[intent_id] = {
+                "invoice": invoice_id,
+                "charge": self._id("ch"),
+                "customer": subscription["customer"],
+                "amount": amount,
+                "currency": currency,
+                "amount_refunded": 0,
+            }
         return {
             "id": invoice_id,
             "object": "invoice",
@@ -251,6 +266,95 @@ class StripeStandIn:
             },
             "status_transitions": {"paid_at": int(self.now()) if paid else None},
         }
+
+    def payment_intent_of(self, invoice_id: str) -> str:
+        return next(k for k, v in self.payment_intents.items() if v["invoice"] == invoice_id)
+
+    def refund(
+        self, invoice_id: str, amount: int | None = None, *, status: str = "succeeded"
+    ) -> list[SignedEvent]:
+        """A refund made in Stripe's dashboard of (part of) what paid an invoice: the charge
+        told refunded, and the refund created, as Stripe sends them."""
+        return self.refund_payment_intent(self.payment_intent_of(invoice_id), amount, status=status)
+
+    def refund_payment_intent(
+        self,
+        intent_id: str,
+        amount: int | None = None,
+        *,
+        status: str = "succeeded",
+        currency: str = "gbp",
+    ) -> list[SignedEvent]:
+        """A refund of a PaymentIntent: one the stand-in made for an invoice, or any other
+        (a one-off payment taken in the dashboard) whose invoice payments are none."""
+        intent = self.payment_intents.get(intent_id)
+        charge_id = intent["charge"] if intent else self._id("ch")
+        currency = intent["currency"] if intent else currency
+        if amount is None:
+            amount = intent["amount"] - intent["amount_refunded"] if intent else 100
+        refund_id = self._id("re")
+        refund: dict[str, Any] = {
+            "id": refund_id,
+            "object": "refund",
+            "amount": amount,
+            "charge": charge_id,
+            "payment_intent": intent_id,
+            "currency": currency,
+            "created": int(self.now()),
+            "metadata": {},
+            "reason": "requested_by_customer",
+            "status": status,
+        }
+        self.refunds[refund_id] = refund
+        events = [self.sign("refund.created", dict(refund))]
+        if intent is not None and status == "succeeded":
+            intent["amount_refunded"] += amount
+            events.insert(0, self.sign("charge.refunded", self._charge(intent_id)))
+        return events
+
+    def settle_refund(self, refund_id: str, status: str = "succeeded") -> list[SignedEvent]:
+        """A pending refund goes through (or fails): refund.updated."""
+        refund = self.refunds[refund_id]
+        refund["status"] = status
+        return [self.sign("refund.updated", dict(refund))]
+
+    def _charge(self, intent_id: str) -> dict[str, Any]:
+        intent = self.payment_intents[intent_id]
+        return {
+            "id": intent["charge"],
+            "object": "charge",
+            "amount": intent["amount"],
+            "amount_captured": intent["amount"],
+            "amount_refunded": intent["amount_refunded"],
+            "currency": intent["currency"],
+            "customer": intent["customer"],
+            "payment_intent": intent_id,
+            "paid": True,
+            "refunded": intent["amount_refunded"] >= intent["amount"],
+            "status": "succeeded",
+            "metadata": {},
+        }
+
+    def invoice_payments(self, query: Mapping[str, str]) -> list[dict[str, Any]]:
+        """`GET /v1/invoice_payments?payment[type]=payment_intent&payment[payment_intent]=..`"""
+        intent_id = query.get("payment[payment_intent]")
+        intent = self.payment_intents.get(intent_id or "")
+        if intent is None or query.get("payment[type]") != "payment_intent":
+            return []
+        return [
+            {
+                "id": f"inpay_{intent_id}",
+                "object": "invoice_payment",
+                "invoice": intent["invoice"],
+                "amount_paid": intent["amount"],
+                "amount_requested": intent["amount"],
+                "currency": intent["currency"],
+                "is_default": True,
+                "livemode": False,
+                "status": "paid",
+                "payment": {"type": "payment_intent", "payment_intent": intent_id},
+            }
+        ]
 
     def sign(self, event_type: str, obj: dict[str, Any], at: int | None = None) -> SignedEvent:
         event_id = self._id("evt")
@@ -329,6 +433,12 @@ class StripeStandIn:
                         self._reply(404, {"error": {"type": "invalid_request_error"}})
                     else:
                         self._reply(200, subscription)
+                    return
+                if url.path == "/v1/invoice_payments":
+                    data = standin.invoice_payments(dict(parse_qsl(url.query)))
+                    self._reply(
+                        200, {"object": "list", "data": data, "has_more": False, "url": url.path}
+                    )
                     return
                 if url.path == "/v1/prices":
                     query = dict(parse_qsl(url.query))
