@@ -448,6 +448,27 @@ class MembershipApp(Writes, Application[UUID]):
             credits_payment=payment_id,
         )
 
+    def record_card_refund(
+        self,
+        context: Context,
+        message: ExternalMessage,
+        refund_id: str,
+        payment_id: str | None,
+        amount: Money,
+        reference: str,
+    ) -> Saved | None:
+        """The processor returned money from a payment (once, whichever message tells of it,
+        and not again if staff recorded it by hand under its id)."""
+        return self._external(
+            context,
+            message,
+            lambda org, ctx: org.record_card_refund(ctx, refund_id, payment_id, amount, reference),
+        )
+
+    def card_payment_holder(self, processor: str, payment_id: str) -> UUID | None:
+        """The organisation a processor's payment was credited to, if it was."""
+        return self._payment_holder(processor, payment_id)
+
     def record_card_payment_failure(
         self, context: Context, message: ExternalMessage, reference: str
     ) -> Saved | None:

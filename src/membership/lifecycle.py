@@ -6,6 +6,7 @@ aggregate module stays readable. Pure Python: every time comes from the command'
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -192,6 +193,25 @@ class MembershipLifecycle:
                 )
             )
 
+    class CardRefundRecorded(TradehallAggregate.Event):
+        """A processor (Stripe) returned money the member paid by card: the processor's refund
+        id is the ledger entry's id, and `payment_id` the payment it returns money from (None
+        when staff named only the organisation)."""
+
+        refund_id: str
+        payment_id: str | None
+        amount_minor: int
+        currency: str
+        reference: str
+
+        def apply(self, aggregate: MembershipLifecycle) -> None:
+            aggregate.ledger.append(
+                LedgerEntry(
+                    "refund", self.refund_id, self.effective_at, _money(self), self.reference
+                )
+            )
+            aggregate.card_refunds[self.refund_id] = self.payment_id
+
     class CreditNoteIssued(TradehallAggregate.Event):
         credit_id: str
         amount_minor: int
@@ -271,6 +291,8 @@ class MembershipLifecycle:
         self.processor_subscription_id: str | None = None
         # Each subscription's last told state, by its id (events may come in any order).
         self.card_subscription_statuses: dict[str, CardSubscriptionStatus] = {}
+        # The processor's refunds recorded, by refund id: the payment each returns money from.
+        self.card_refunds: dict[str, str | None] = {}
 
     def _stand(self, status: MembershipStatus, since: datetime) -> None:
         """The membership's status moves, and from when the new one holds (the event's
@@ -438,13 +460,18 @@ class MembershipLifecycle:
         if amount.minor <= 0:
             raise InvalidValue("amount", "a refund is a positive amount")
         self._require_dues_currency(amount)
-        paid = sum(e.amount.minor for e in self.ledger if e.kind == "payment")
-        refunded = sum(e.amount.minor for e in self.ledger if e.kind == "refund")
         if self._told_before(refund_id, amount, reference, "refund"):
             return  # the same refund told twice (a retried request): nothing more
         context = self._dated(context, "effective_date")
-        if refunded + amount.minor > paid:
-            raise Conflict("cannot refund more than has been paid")
+        told = self._card_refund_named(refund_id, reference)
+        if told is not None:
+            if told.amount != amount:
+                raise Conflict(
+                    f"{told.entry_id} is recorded already from the processor as a refund of "
+                    f"{told.amount}, not {amount}"
+                )
+            return  # the processor told us of this refund already: recorded once
+        self._require_refundable(amount)
         self.trigger_event(
             self.RefundRecorded,
             refund_id=refund_id,
@@ -453,6 +480,84 @@ class MembershipLifecycle:
             reference=reference.strip(),
             **context.event_kwargs(),
         )
+
+    def record_card_refund(
+        self,
+        context: Context,
+        refund_id: str,
+        payment_id: str | None,
+        amount: Money,
+        reference: str,
+    ) -> None:
+        """A refund the processor made (in its own dashboard, or told back to us): recorded
+        once by its id, and never again when staff recorded it already under that id (their
+        Idempotency-Key, or its id in their reference). At most what the payment it returns
+        money from brought in, less that payment's other refunds; at most what was paid."""
+        if amount.minor <= 0:
+            raise InvalidValue("amount", "a refund is a positive amount")
+        self._require_dues_currency(amount)
+        told = next((e for e in self.ledger if e.entry_id == refund_id), None)
+        if told is not None and refund_id in self.card_refunds:
+            if told.amount != amount:
+                raise Conflict(f"{refund_id} is recorded already as a refund of {told.amount}")
+            return  # told again (another event about the same refund)
+        recorded_by_staff = self._staff_refund_naming(refund_id)
+        if recorded_by_staff is not None:
+            if recorded_by_staff.amount != amount:
+                raise Conflict(
+                    f"staff recorded {refund_id} as {recorded_by_staff.entry_id} of "
+                    f"{recorded_by_staff.amount}; the processor says {amount}"
+                )
+            return  # the refund staff recorded by hand, told back by the processor
+        if told is not None:
+            raise Conflict(f"{refund_id} is in the ledger already as a {told.kind}")
+        if payment_id is not None:
+            payment = next(
+                (e for e in self.ledger if e.kind == "payment" and e.entry_id == payment_id),
+                None,
+            )
+            if payment is None:
+                raise Conflict(f"no payment {payment_id} is recorded for this organisation")
+            if payment.amount.currency != amount.currency:
+                raise InvalidValue(
+                    "amount.currency", f"the payment was in {payment.amount.currency}"
+                )
+            returned = sum(
+                e.amount.minor
+                for e in self.ledger
+                if e.kind == "refund" and self.card_refunds.get(e.entry_id) == payment_id
+            )
+            if returned + amount.minor > payment.amount.minor:
+                raise Conflict(
+                    f"cannot refund more than payment {payment_id} brought in "
+                    f"({payment.amount}, {returned} returned already)"
+                )
+        self._require_refundable(amount)
+        self.trigger_event(
+            self.CardRefundRecorded,
+            refund_id=refund_id,
+            payment_id=payment_id,
+            amount_minor=amount.minor,
+            currency=amount.currency,
+            reference=reference.strip(),
+            **context.event_kwargs(),
+        )
+
+    def _staff_refund_naming(self, refund_id: str) -> LedgerEntry | None:
+        """A refund staff recorded that names a processor's refund: its Idempotency-Key (the
+        entry's id `ref_<key>`) or a word of its reference is the processor's refund id."""
+        for entry in self.ledger:
+            if entry.kind != "refund" or entry.entry_id in self.card_refunds:
+                continue
+            if entry.entry_id == f"ref_{refund_id}" or refund_id in _words(entry.reference):
+                return entry
+        return None
+
+    def _require_refundable(self, amount: Money) -> None:
+        paid = sum(e.amount.minor for e in self.ledger if e.kind == "payment")
+        refunded = sum(e.amount.minor for e in self.ledger if e.kind == "refund")
+        if refunded + amount.minor > paid:
+            raise Conflict("cannot refund more than has been paid")
 
     def issue_credit_note(
         self, context: Context, credit_id: str, amount: Money, reason: str
@@ -651,6 +756,15 @@ class MembershipLifecycle:
             return True
         return False
 
+    def _card_refund_named(self, refund_id: str, reference: str) -> LedgerEntry | None:
+        """The processor's refund a staff refund names (its Idempotency-Key `ref_<id>`, or its
+        id as a word of the reference), if the processor told us of it already."""
+        named = {refund_id.removeprefix("ref_")} | _words(reference)
+        for entry in self.ledger:
+            if entry.kind == "refund" and entry.entry_id in self.card_refunds.keys() & named:
+                return entry
+        return None
+
     def _require_dues_currency(self, amount: Money) -> None:
         if self.tier is not None and amount.currency != self.tier.annual_due.currency:
             raise InvalidValue("amount.currency", f"dues are in {self.tier.annual_due.currency}")
@@ -726,3 +840,8 @@ def _at(context: Context, effective_at: datetime) -> dict[str, Any]:
 
 def _effective(context: Context, effective_at: datetime) -> Context:
     return replace(context, effective_at=effective_at)
+
+
+def _words(text: str) -> set[str]:
+    """The id-like words of a reference ("Stripe re_3Mt... by phone" names re_3Mt...)."""
+    return set(re.findall(r"[A-Za-z0-9_]+", text))

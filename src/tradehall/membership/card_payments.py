@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 from uuid import UUID
 
 import msgspec
@@ -41,8 +41,19 @@ class CardPayments(HeldParts):
     """The parts the webhook handlers are given (the `card_payments` dependency)."""
 
 
+class PaymentFinder(Protocol):
+    """What Stripe says of a payment a refund names (the gateway)."""
+
+    def invoice_paid_by(self, payment_intent_id: str) -> str | None: ...
+
+
 class WebhookRejected(Exception):
     """A bad, stale or future signature: answered 400, nothing recorded."""
+
+
+class StripeUnavailable(Exception):
+    """Stripe did not answer a question the event needs answered: 503, so Stripe sends it
+    again later; nothing recorded."""
 
 
 def verify(payload: bytes, header: str | None, secret: str, now: float) -> dict[str, Any]:
@@ -155,12 +166,31 @@ class _Subscription(_Owned, kw_only=True):
     cancel_at_period_end: bool = False
 
 
-_OBJECTS: dict[str, type[_Owned]] = {
+class _Refund(msgspec.Struct, kw_only=True):
+    """A refund (Stripe's `refund.*` events): it names the PaymentIntent it returns money
+    from, never an organisation or an invoice."""
+
+    id: StripeId
+    amount: Annotated[int, msgspec.Meta(ge=1, le=10**13)]
+    currency: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{3}$")]
+    # pending, requires_action, succeeded, failed, canceled: only a succeeded one is recorded.
+    status: Annotated[str, msgspec.Meta(pattern=r"^[a-z_]{1,40}$")] | None = None
+    payment_intent: StripeId | None = None
+    charge: StripeId | None = None
+    created: Epoch | None = None
+
+
+_OBJECTS: dict[str, type[msgspec.Struct]] = {
     "checkout.session.completed": _CheckoutSession,
     "invoice.paid": _Invoice,
     "invoice.payment_failed": _Invoice,
     "customer.subscription.updated": _Subscription,
     "customer.subscription.deleted": _Subscription,
+    # A refund made anywhere (Stripe's dashboard, or told back after staff recorded it): each
+    # refund is told of by its own events. `charge.refunded` says only the charge's total
+    # refunded (its list of refunds is not sent), so it is acknowledged and not acted on.
+    "refund.created": _Refund,
+    "refund.updated": _Refund,
 }
 
 
@@ -169,7 +199,7 @@ class ParsedEvent:
     id: str
     type: str
     # The event's object, typed, for the types we act on; None for the others.
-    object: _Owned | None
+    object: msgspec.Struct | None
 
 
 def parse_event(event: dict[str, Any]) -> ParsedEvent:
@@ -260,28 +290,46 @@ def _command(
 
 
 async def handle_event(
-    parts: MembershipParts, event: dict[str, Any], organisation_id: UUID | None = None
+    parts: MembershipParts,
+    event: dict[str, Any],
+    organisation_id: UUID | None = None,
+    *,
+    payments: PaymentFinder | None = None,
 ) -> Outcome:
     """Apply a Stripe event; `organisation_id` is staff's answer for an event that named none.
 
-    The event has passed `verify` (or was parked after it did), so its shape is known good."""
+    The event has passed `verify` (or was parked after it did), so its shape is known good.
+    `payments` answers which invoice a refund's payment paid (the gateway); without it a
+    refund is parked unless staff name the organisation."""
     parsed = parse_event(event)
     obj = parsed.object
-    command = _command(parts.membership, parsed.type, obj)
-    if command is None or obj is None:
+    if isinstance(obj, _Refund):
+        return await _handle_refund(parts, event, parsed.id, obj, organisation_id, payments)
+    command = _command(parts.membership, parsed.type, obj) if isinstance(obj, _Owned) else None
+    if command is None or not isinstance(obj, _Owned):
         return Outcome("ignored", parsed.type)
     organisation_id = organisation_id or organisation_of(obj)
     if organisation_id is None:
         return await _park(parts, event, "the event names no organisation")
-    now = parts.clock.now()
     paid_at = (
         obj.status_transitions.paid_at
         if isinstance(obj, _Invoice) and obj.status_transitions
         else None
     )
-    effective = _when(paid_at) or now
-    context = Context(SYSTEM, f"stripe:{parsed.id}", now, min(effective, now))
-    message = ExternalMessage(SOURCE, parsed.id, organisation_id)
+    return await _apply(parts, event, parsed.id, organisation_id, command, _when(paid_at))
+
+
+async def _apply(
+    parts: MembershipParts,
+    event: dict[str, Any],
+    event_id: str,
+    organisation_id: UUID,
+    command: Callable[[Context, ExternalMessage], Saved | None],
+    effective: datetime | None,
+) -> Outcome:
+    now = parts.clock.now()
+    context = Context(SYSTEM, f"stripe:{event_id}", now, min(effective or now, now))
+    message = ExternalMessage(SOURCE, event_id, organisation_id)
     try:
         saved = await parts.run(command, context, message)
     except ConcurrentChange:
@@ -291,8 +339,68 @@ async def handle_event(
     return Outcome("applied" if saved is not None else "duplicate")
 
 
+async def _handle_refund(
+    parts: MembershipParts,
+    event: dict[str, Any],
+    event_id: str,
+    refund: _Refund,
+    organisation_id: UUID | None,
+    payments: PaymentFinder | None,
+) -> Outcome:
+    """A refund returns money from a payment we recorded: the invoice its PaymentIntent paid
+    (Stripe's invoice payments say which) was credited to one organisation, whose ledger takes
+    the refund, by its id, once. A refund of anything else is parked for staff."""
+    if refund.status != "succeeded":
+        # Pending (or failed, cancelled): no money has gone back; its refund.updated tells.
+        return Outcome("ignored", f"refund {refund.status or 'without a status'}")
+    invoice_id = await _invoice_refunded(parts, refund, payments)
+    holder = (
+        await parts.run(parts.membership.card_payment_holder, SOURCE, invoice_id)
+        if invoice_id is not None
+        else None
+    )
+    if organisation_id is None:
+        if holder is None:
+            return await _park(
+                parts, event, "the refund returns money from no card payment recorded here"
+            )
+        organisation_id = holder
+    elif holder is not None and holder != organisation_id:
+        return await _park(
+            parts, event, f"the refunded payment {invoice_id} is credited to {holder}"
+        )
+    payment_id = invoice_id if holder is not None else None
+    amount = Money.of(refund.amount, refund.currency)
+    reference = f"Stripe refund {refund.id}" + (f" of {payment_id}" if payment_id else "")
+
+    def command(ctx: Context, message: ExternalMessage) -> Saved | None:
+        return parts.membership.record_card_refund(
+            ctx, message, refund.id, payment_id, amount, reference
+        )
+
+    return await _apply(parts, event, event_id, organisation_id, command, _when(refund.created))
+
+
+async def _invoice_refunded(
+    parts: MembershipParts, refund: _Refund, payments: PaymentFinder | None
+) -> str | None:
+    if refund.payment_intent is None or payments is None:
+        return None
+    try:
+        return await parts.run(payments.invoice_paid_by, refund.payment_intent)
+    except stripe.InvalidRequestError:
+        return None  # Stripe knows no such PaymentIntent
+    except stripe.StripeError as down:  # not answering, failing, or refusing our key
+        raise StripeUnavailable(f"Stripe did not say what {refund.id} refunds: {down}") from None
+
+
 async def resolve_parked(
-    parts: MembershipParts, event_id: str, organisation_id: UUID | None, *, apply: bool
+    parts: MembershipParts,
+    event_id: str,
+    organisation_id: UUID | None,
+    *,
+    apply: bool,
+    payments: PaymentFinder | None = None,
 ) -> Outcome:
     """Staff's decision on a parked event: apply it to an organisation, or dismiss it."""
     async with parts.engine.connect() as connection:
@@ -308,7 +416,9 @@ async def resolve_parked(
     outcome = Outcome("dismissed")
     if apply:
         try:
-            outcome = await handle_event(parts, json.loads(row.payload), organisation_id)
+            outcome = await handle_event(
+                parts, json.loads(row.payload), organisation_id, payments=payments
+            )
         except WebhookRejected as unreadable:  # parked before events were checked on arrival
             raise Conflict(f"the parked event cannot be applied: {unreadable}") from None
         if outcome.status == "parked":

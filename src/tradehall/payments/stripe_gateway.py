@@ -91,6 +91,21 @@ class StripeGateway:
         else:
             self._client.v1.subscriptions.cancel(subscription_id, options=options)
 
+    def invoice_paid_by(self, payment_intent_id: str) -> str | None:
+        """The invoice a PaymentIntent paid, if it paid one: a refund names its PaymentIntent,
+        and only Stripe's invoice payments say which invoice that was."""
+        payments = self._client.v1.invoice_payments.list(
+            params={
+                "payment": {"type": "payment_intent", "payment_intent": payment_intent_id},
+                "status": "paid",
+                "limit": 1,
+            }
+        )
+        for payment in payments.data:
+            invoice = payment.invoice
+            return invoice if isinstance(invoice, str) else invoice.id
+        return None
+
     def portal_url(self, customer_id: str) -> str:
         session = self._client.v1.billing_portal.sessions.create(
             params={"customer": customer_id, "return_url": f"{self._public_url}/dues"}

@@ -28,6 +28,7 @@ from tradehall.api.request_policy import RAW_BODY
 from tradehall.api.schemas.base import RequestBody
 from tradehall.membership.card_payments import (
     CardPayments,
+    StripeUnavailable,
     WebhookRejected,
     handle_event,
     resolve_parked,
@@ -203,9 +204,17 @@ class StripeWebhookController(Controller):
                 ],
             )
         try:
-            outcome = await handle_event(card_payments, event)
+            outcome = await handle_event(card_payments, event, payments=stripe)
         except ConcurrentChange as busy:
             return problem(request, 503, "Busy", busy.message, headers={"Retry-After": "5"})
+        except StripeUnavailable as down:
+            return problem(
+                request,
+                503,
+                "Stripe is not answering",
+                str(down),
+                headers={"Retry-After": str(STRIPE_RETRY_AFTER_SECONDS)},
+            )
         return Response(WebhookAnswer(received=True, outcome=outcome.status))
 
     @post(
@@ -217,12 +226,22 @@ class StripeWebhookController(Controller):
     async def resolve(
         self,
         card_payments: NamedDependency[CardPayments],
+        stripe: NamedDependency[StripeGateway | None],
         event_id: FromPath[str],
         data: JSONBody[Resolution],
     ) -> Resolved:
-        outcome = await resolve_parked(
-            card_payments, event_id, data.organisation_id, apply=data.action == "apply"
-        )
+        try:
+            outcome = await resolve_parked(
+                card_payments,
+                event_id,
+                data.organisation_id,
+                apply=data.action == "apply",
+                payments=stripe,
+            )
+        except StripeUnavailable as down:
+            raise ServiceUnavailableException(
+                detail=str(down), headers={"Retry-After": str(STRIPE_RETRY_AFTER_SECONDS)}
+            ) from None
         return Resolved(outcome=outcome.status)
 
     @get(
