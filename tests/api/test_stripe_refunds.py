@@ -4,6 +4,7 @@ what the refunded payment brought in; a refund of a payment we never recorded is
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -130,6 +131,41 @@ async def test_a_refund_is_bounded_by_its_own_payment_not_by_everything_paid(
     over = standin.refund_payment_intent(standin.payment_intent_of(first_invoice), paid + 1)
     assert await outcomes(stripe_client, over) == ["ignored", "parked"]
     assert refunds_in(await ledger_of(stripe_client, org, headers)) == []
+
+
+async def test_stripe_not_saying_what_a_refund_refunds_is_a_503_and_its_redelivery_records_it(
+    stripe_client: Client, standin: StripeStandIn, store: Store, clock: ManualClock
+) -> None:
+    org, headers, _, invoice_id, _ = await paid_by_card(stripe_client, standin, store, clock)
+    [_, created] = standin.refund(invoice_id, 300)
+
+    standin.lookup_failures_to_come = 1
+    down = await deliver(stripe_client, created)
+    assert down.status_code == 503, down.text
+    assert down.headers["retry-after"]
+    assert refunds_in(await ledger_of(stripe_client, org, headers)) == []
+
+    assert await outcomes(stripe_client, [created]) == ["applied"]
+    assert refunds_in(await ledger_of(stripe_client, org, headers)) == [
+        (refund_id_of([created]), 300)
+    ]
+
+
+async def test_events_about_one_refund_delivered_at_once_record_it_once(
+    stripe_client: Client, standin: StripeStandIn, store: Store, clock: ManualClock
+) -> None:
+    org, headers, _, invoice_id, _ = await paid_by_card(stripe_client, standin, store, clock)
+    [_, created] = standin.refund(invoice_id, 400)
+    [updated] = standin.settle_refund(refund_id_of([created]))
+
+    answers = await asyncio.gather(
+        *(deliver(stripe_client, event) for event in [created, updated, created])
+    )
+
+    assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
+    assert refunds_in(await ledger_of(stripe_client, org, headers)) == [
+        (refund_id_of([created]), 400)
+    ]
 
 
 async def test_a_pending_refund_is_recorded_when_it_succeeds_and_a_failed_one_never(

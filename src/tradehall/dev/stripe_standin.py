@@ -67,6 +67,8 @@ class StripeStandIn:
     changes: list[tuple[str, str]] = field(default_factory=list)
     # How many of the next requests that would change something fail (500) instead.
     failures_to_come: int = 0
+    # How many of the next invoice payment look-ups fail (500) instead.
+    lookup_failures_to_come: int = 0
 
     def fail_next(self, count: int) -> None:
         """The next `count` requests that would change something answer 500 and change nothing."""
@@ -435,6 +437,12 @@ class StripeStandIn:
                         self._reply(200, subscription)
                     return
                 if url.path == "/v1/invoice_payments":
+                    with standin._lock:
+                        failing = standin.lookup_failures_to_come > 0
+                        standin.lookup_failures_to_come -= failing
+                    if failing:
+                        self._reply(500, {"error": {"type": "api_error", "message": "stand-in"}})
+                        return
                     data = standin.invoice_payments(dict(parse_qsl(url.query)))
                     self._reply(
                         200, {"object": "list", "data": data, "has_more": False, "url": url.path}
