@@ -25,6 +25,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.params import FromPath, HeaderParameter, JSONBody
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from marketplace.application import MarketplaceApp
 from marketplace.bids.application import BidsApp
@@ -42,6 +43,7 @@ from sharedkernel.text import TextRejected, clean_text
 from tradehall.api.access import SIGNED_IN, Access, rule
 from tradehall.api.commands import Commands, command_response, current_user, etag
 from tradehall.api.files import file_response, safe_filename, take_upload
+from tradehall.api.identity.auth import THROTTLED_RESPONSE
 from tradehall.api.marketplace.schemas.bids import (
     AcceptanceBody,
     BidContentBody,
@@ -62,6 +64,7 @@ from tradehall.api.request_policy import UPLOAD_BODY
 from tradehall.api.schemas.common import CommandResult
 from tradehall.identity.users import Role
 from tradehall.marketplace.bids import LOG
+from tradehall.marketplace.bids.invitation_throttle import count_invitations
 from tradehall.marketplace.bids.notices import invitations, receipts
 from tradehall.marketplace.sealing.files import SealedFileStore
 from tradehall.marketplace.sealing.keys import SealingKeys
@@ -414,8 +417,15 @@ class BidController(Controller):
         description=(
             "Whole percentages, the lead's and the partners', summing to 100; no partners "
             "makes a sole bid. Each partner must be eligible, is told, and must accept; any "
-            "change to the partners or shares needs every partner to accept again."
+            "change to the partners or shares needs every partner to accept again.\n\n"
+            "Each partner told counts against the lead's invitations to that partner (three "
+            "times `TRADEHALL_ACCOUNT_MAIL_FREE_PER_ADDRESS`) and against all the lead's "
+            "invitations (`TRADEHALL_ACCOUNT_MAIL_FREE_PER_ADDRESS` per partner a consortium "
+            "may have); past either, the wait doubles from 60 s up to "
+            "`TRADEHALL_ACCOUNT_MAIL_MAX_DELAY_SECONDS`: 429 with `Retry-After`, nothing "
+            "recorded and nobody told. A request that tells nobody is not counted."
         ),
+        responses=THROTTLED_RESPONSE,
     )
     async def consortium(
         self,
@@ -424,6 +434,7 @@ class BidController(Controller):
         suppliers: NamedDependency[Suppliers],
         sealing: NamedDependency[SealingKeys],
         settings: NamedDependency[Settings],
+        engine: NamedDependency[AsyncEngine],
         at_hand: NamedDependency[BidAtHand],
         data: JSONBody[ConsortiumBody],
     ) -> Response[CommandResult]:
@@ -433,9 +444,22 @@ class BidController(Controller):
         facts = await suppliers.facts_of(commands, [p.organisation_id for p in partners])
         lead = await commands.run(suppliers.membership.get_organisation, bid.lead_id)
         told = invitations(sealing, tender, lead.name, settings.public_url)
-        return await commands.execute(
-            LOG, bids.form_consortium, *at_hand.address, shares, facts, told
+        counted = await count_invitations(  # may be a 429
+            engine,
+            await commands.run(sealing.index_key),
+            settings,
+            commands.clock.now(),
+            bid.lead_id,
+            [p.organisation_id for p in partners],
         )
+        try:
+            saved = await commands.save(bids.form_consortium, *at_hand.address, shares, facts, told)
+        except Exception:
+            await counted.give_back()  # refused: nobody told
+            raise
+        if saved.version == bid.version:
+            await counted.give_back()  # nothing changed: nobody told
+        return command_response(saved, LOG)
 
     @post(
         "/bids/{bid_id:uuid}/acceptance",
