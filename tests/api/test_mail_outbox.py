@@ -1,5 +1,6 @@
 """Staff's view of the outbox's failed messages, and putting one back in the queue (ADR 12):
-never a body, and a sealed notice shows nobody and no time (ADR 27)."""
+never a body, and never a sealed notice, not even as a number (ADR 27): the sender tries those
+until they are sent."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from tests.api.helpers import SignedIn, register, services_of, token
 from tests.conftest import AppClient
@@ -61,7 +62,7 @@ async def listed(client: AppClient, headers: dict[str, str]) -> dict[str, dict[s
         page += 1
 
 
-async def test_staff_see_failed_messages_without_bodies_and_sealed_ones_without_anybody(
+async def test_staff_see_failed_messages_without_bodies_and_no_sealed_notice(
     client: AppClient, staff: SignedIn, clock: ManualClock
 ) -> None:
     retried_at = clock.now() + timedelta(minutes=2)
@@ -87,16 +88,18 @@ async def test_staff_see_failed_messages_without_bodies_and_sealed_ones_without_
     )
     waiting = outbox_row()  # never tried: not a failure
     sent = outbox_row(attempts=2, last_error="x", sent_at=clock.now())
-    await queue(client, failing, given_up, sealed, waiting, sent)
+    await queue(client, failing, given_up, waiting, sent)
+    before = await client.get(FAILED, headers=staff.headers)
+    await queue(client, sealed)
 
     found = await listed(client, staff.headers)
+    after = await client.get(FAILED, headers=staff.headers)
 
     assert waiting["message_id"] not in found
     assert sent["message_id"] not in found
     assert found[failing["message_id"]] == {
         "message_id": failing["message_id"],
         "template": "tender_amended",
-        "sealed": False,
         "organisation_id": str(failing["organisation_id"]),
         "recipient": None,
         "subject": failing["subject"],
@@ -108,23 +111,47 @@ async def test_staff_see_failed_messages_without_bodies_and_sealed_ones_without_
     }
     assert found[given_up["message_id"]]["recipient"] == "jo@member.example"
     assert found[given_up["message_id"]]["waiting_for_staff"] is True
-    assert found[sealed["message_id"]] == {
-        "message_id": sealed["message_id"],
-        "template": SEALED_TEMPLATE,
-        "sealed": True,
-        "organisation_id": None,
-        "recipient": None,
-        "subject": None,
-        "created_at": None,
-        "attempts": 1,
-        "last_error": "SMTPDataError: the server answered 451",
-        "next_attempt_at": retried_at.isoformat().replace("+00:00", "Z"),
-        "waiting_for_staff": False,
-    }
-    # Oldest first, sealed notices after every other.
-    order = list(found)
-    assert order.index(failing["message_id"]) < order.index(sealed["message_id"])
-    assert order.index(given_up["message_id"]) < order.index(sealed["message_id"])
+    # A sealed notice is neither listed nor counted: the total would say how many bid.
+    assert sealed["message_id"] not in found
+    assert after.json()["total"] == before.json()["total"]
+    order = [(datetime.fromisoformat(item["created_at"]), key) for key, item in found.items()]
+    assert order == sorted(order)  # the oldest first
+
+
+async def test_a_sealed_notice_is_not_staff_s_to_retry_and_is_never_given_up(
+    client: AppClient, staff: SignedIn, clock: ManualClock
+) -> None:
+    sealed = outbox_row(
+        template=SEALED_TEMPLATE,
+        organisation_id=None,
+        subject=SEALED_SUBJECT,
+        body="",
+        sealed=b"sealed-contents",
+        attempts=MAX_ATTEMPTS + 3,
+        last_error="SealingError",
+    )
+    await queue(client, sealed)
+
+    retried = await client.post(
+        f"/api/v1/operations/mail/{bare(sealed['message_id'])}/retry", headers=staff.headers
+    )
+
+    assert retried.status_code == 404
+    assert "sealed" not in retried.text.lower()
+    # Past its attempts, it is still due: the sender tries it until it is sent.
+    due = await pending(services_of(client), limit=10_000)
+    assert sealed["message_id"] in {row.message_id for row in due}
+    async with services_of(client).engine.connect() as connection:
+        row = (
+            await connection.execute(
+                select(outbox_messages).where(outbox_messages.c.message_id == sealed["message_id"])
+            )
+        ).one()
+    assert row.attempts == MAX_ATTEMPTS + 3  # the 404 changed nothing
+    async with services_of(client).engine.begin() as connection:  # no sender elsewhere tries it
+        await connection.execute(
+            delete(outbox_messages).where(outbox_messages.c.message_id == sealed["message_id"])
+        )
 
 
 async def test_staff_put_a_failed_message_back_in_the_queue(

@@ -2,10 +2,9 @@
 putting one back in the queue once the fault is mended.
 
 What a list shows is what staff need to mend a fault, never a message's body (an account
-e-mail's holds a one-use link). A sealed notice shows only that it is one, its attempts and its
-error (the error is a kind and the server's codes, never an address: tradehall.mail.sender
-.failure_of): its organisation, recipient, subject and even when it was queued would say who is
-bidding, or when (ADR 27); sealed notices come last, in the order of their ids.
+e-mail's holds a one-use link). Sealed notices are on neither route: their addressee, subject
+or time, or even how many failed, would say who is bidding, how many, or when (ADR 27). The
+sender never gives one up instead (tradehall.mail.sender.next_attempt_after).
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ import msgspec
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sharedkernel.errors import Conflict, InvalidValue, NotFound
@@ -38,14 +37,12 @@ MESSAGE = "/mail/{message_id:str}"
 
 class OutboxMessageView(msgspec.Struct, kw_only=True):
     message_id: str  # as its copies carry it (each recipient's is derived from it)
-    template: str  # "sealed" for a sealed notice
-    sealed: bool
-    # Whom it tells: an organisation's users, or one address (account e-mails). None for a
-    # sealed notice, as are its subject and when it was queued.
+    template: str
+    # Whom it tells: an organisation's users, or one address (account e-mails).
     organisation_id: UUID | None
     recipient: str | None
-    subject: str | None
-    created_at: datetime | None
+    subject: str
+    created_at: datetime
     attempts: int
     # The last failure's kind and the server's codes (never its words).
     last_error: str | None
@@ -76,15 +73,13 @@ _COLUMNS = [
 
 
 def _view(row: Any) -> OutboxMessageView:
-    sealed = row.template == SEALED_TEMPLATE
     return OutboxMessageView(
         message_id=row.message_id,
         template=row.template,
-        sealed=sealed,
-        organisation_id=None if sealed else row.organisation_id,
-        recipient=None if sealed else row.recipient,
-        subject=None if sealed else row.subject,
-        created_at=None if sealed else row.created_at,
+        organisation_id=row.organisation_id,
+        recipient=row.recipient,
+        subject=row.subject,
+        created_at=row.created_at,
         attempts=row.attempts,
         last_error=row.last_error,
         next_attempt_at=row.next_attempt_at,
@@ -103,22 +98,19 @@ def message_id_of(text: str) -> str:
 async def failed_messages(
     connection: AsyncConnection, limit: int, offset: int
 ) -> tuple[list[OutboxMessageView], int]:
-    """The messages not sent that have failed at least once: the oldest first, sealed notices
-    last (by id: their order would say when they were queued)."""
+    """The messages not sent that have failed at least once, the oldest first; never a sealed
+    notice."""
     table = outbox_messages
-    failed = table.c.sent_at.is_(None) & (table.c.attempts > 0)
-    is_sealed = table.c.template == SEALED_TEMPLATE
+    failed = (
+        table.c.sent_at.is_(None) & (table.c.attempts > 0) & (table.c.template != SEALED_TEMPLATE)
+    )
     total = (
         await connection.execute(select(func.count()).select_from(table).where(failed))
     ).scalar_one()
     rows = await connection.execute(
         select(*_COLUMNS)
         .where(failed)
-        .order_by(
-            case((is_sealed, 1), else_=0),
-            case((is_sealed, None), else_=table.c.created_at),
-            table.c.message_id,
-        )
+        .order_by(table.c.created_at, table.c.message_id)
         .limit(limit)
         .offset(offset)
     )
@@ -137,7 +129,7 @@ class MailOutboxController(Controller):
             "Messages not sent whose attempts have failed, the oldest first: those still "
             "retried (each failure waits longer: 30 s, doubling, at most an hour) and those "
             f"whose {MAX_ATTEMPTS} attempts are used up (`waiting_for_staff`). Never a "
-            "message's body; a sealed notice shows no addressee, subject or time."
+            "message's body, nor a sealed notice (it is tried until sent)."
         ),
     )
     async def failed(
@@ -160,8 +152,8 @@ class MailOutboxController(Controller):
         description=(
             "Its attempts start again from none and it is due at once; its last error is kept "
             "until it is sent. Again on a message waiting changes nothing; a message already "
-            "sent is a conflict. The id is the message's `message_id`, with or without its "
-            "angle brackets."
+            "sent is a conflict; a sealed notice is not found. The id is the message's "
+            "`message_id`, with or without its angle brackets."
         ),
     )
     async def retry(
@@ -169,16 +161,15 @@ class MailOutboxController(Controller):
     ) -> OutboxMessageView:
         wanted = message_id_of(message_id)
         table = outbox_messages
+        this = (table.c.message_id == wanted) & (table.c.template != SEALED_TEMPLATE)
         async with engine.begin() as connection:
             await connection.execute(
                 update(table)
-                .where(table.c.message_id == wanted, table.c.sent_at.is_(None))
+                .where(this, table.c.sent_at.is_(None))
                 .values(attempts=0, next_attempt_at=None)
             )
             found = (
-                await connection.execute(
-                    select(*_COLUMNS, table.c.sent_at).where(table.c.message_id == wanted)
-                )
+                await connection.execute(select(*_COLUMNS, table.c.sent_at).where(this))
             ).one_or_none()
         if found is None:
             raise NotFound(f"no message {wanted} in the outbox")

@@ -63,10 +63,14 @@ def retry_delay(attempts: int) -> timedelta:
     return min(wait, LONGEST_WAIT)
 
 
-def next_attempt_after(attempts: int, now: datetime) -> datetime | None:
+def next_attempt_after(attempts: int, now: datetime, *, sealed: bool = False) -> datetime | None:
     """When a message that has failed `attempts` times is tried again; None once it has used
-    up its attempts (it waits for staff)."""
-    return None if attempts >= MAX_ATTEMPTS else now + retry_delay(attempts)
+    up its attempts (it waits for staff). A sealed notice never uses them up: it is on no staff
+    route (even how many failed would say how many bid, ADR 27), so it is tried at the longest
+    wait until it is sent."""
+    if attempts >= MAX_ATTEMPTS and not sealed:
+        return None
+    return now + retry_delay(attempts)
 
 
 async def pending(services: SenderParts, limit: int = 100) -> list[Any]:
@@ -77,7 +81,12 @@ async def pending(services: SenderParts, limit: int = 100) -> list[Any]:
         result = await connection.execute(
             select(outbox_messages)
             .where(outbox_messages.c.sent_at.is_(None))
-            .where(outbox_messages.c.attempts < MAX_ATTEMPTS)
+            .where(
+                or_(
+                    outbox_messages.c.attempts < MAX_ATTEMPTS,
+                    outbox_messages.c.template == SEALED_TEMPLATE,
+                )
+            )
             .where(or_(due.is_(None), due <= now))
             .order_by(outbox_messages.c.created_at)
             .limit(limit)
@@ -142,20 +151,23 @@ async def _failed(services: SenderParts, message_id: str, error: Exception) -> N
     async with services.engine.begin() as connection:
         # The count as it stands now (staff may have put the message back meanwhile), locked
         # on PostgreSQL until the failure is written.
-        attempts = (
+        found = (
             await connection.execute(
-                select(table.c.attempts).where(table.c.message_id == message_id).with_for_update()
+                select(table.c.attempts, table.c.template)
+                .where(table.c.message_id == message_id)
+                .with_for_update()
             )
-        ).scalar_one_or_none()
-        if attempts is None:
+        ).one_or_none()
+        if found is None:
             return
+        attempts, sealed = found.attempts, found.template == SEALED_TEMPLATE
         await connection.execute(
             update(table)
             .where(table.c.message_id == message_id)
             .values(
                 attempts=attempts + 1,
                 last_error=why,
-                next_attempt_at=next_attempt_after(attempts + 1, now),
+                next_attempt_at=next_attempt_after(attempts + 1, now, sealed=sealed),
             )
         )
     _log.warning("mail %s not sent: %s", message_id, why)
