@@ -18,6 +18,11 @@ and the failure is recorded on its position row (event, error, attempts, next tr
 time the runner leaves it out, retrying after 1 s, doubling to at most 5 minutes; the failure is
 cleared when it moves past the event.
 
+An event a projection leaves out (ADR 16: `projections.events.leave_out`, a WARNING line) is
+also counted on its position row, with the last one's position, topic and why, in the statement
+that moves the position past it: once, however often an isolated batch tried it, and never for
+a batch rolled back. A rebuild that swaps sets the count to what it left out.
+
 The positions this runner last committed are remembered, so a batch begins with the read of the
 log rather than of the positions; step (1) says whether another runner has moved them
 meanwhile. One runner is driven by one thread at a time.

@@ -101,6 +101,15 @@ def test_each_left_out_event_is_counted_once_with_the_position_and_a_crash_loses
 
         runner.catch_up()
         runner.catch_up()  # nothing new: nothing counted again
+        other = BatchProjector(  # another worker's runner, from where it last saw the rows
+            store.sync_engine(),
+            {"membership": EventSource("membership", membership.recorder)},
+            [DirectoryProjection(), ApplicationsProjection()],
+        )
+        try:
+            other.catch_up()
+        finally:
+            other.engine.dispose()
 
         head = membership.recorder.max_notification_id()
         directory = row_of(engine, "directory")
