@@ -161,6 +161,7 @@ def settings_for(data_dir: Path) -> Settings:
         card_commands_interval_seconds=0,
         follow_interval_seconds=0,
         mail_interval_seconds=0,
+        registrations_per_address_per_hour=100_000,  # tests register many from one client
     )
 
 

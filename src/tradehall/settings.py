@@ -79,6 +79,9 @@ class Settings:
     login_max_delay_seconds: int = 300
     account_mail_free_per_address: int = 3
     account_mail_max_delay_seconds: int = 3600
+    # Registrations per client address (ADRs 8 and 14): registration says when an e-mail
+    # address is taken, so this bounds how fast addresses can be tried (and accounts made).
+    registrations_per_address_per_hour: int = 10
     # One counted failure (or mail) is forgotten per this many quiet seconds.
     throttle_decay_seconds: int = 600
     refresh_lifetime_seconds: int = 1_209_600
@@ -352,6 +355,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "login_max_delay_seconds": _int,
     "account_mail_free_per_address": _int,
     "account_mail_max_delay_seconds": _int,
+    "registrations_per_address_per_hour": _int,
     "throttle_decay_seconds": _int,
     "refresh_lifetime_seconds": _int,
     "trusted_proxy_hops": _non_negative,

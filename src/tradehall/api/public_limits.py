@@ -12,7 +12,8 @@ Each counted request costs a read and a compare-and-set write of that row; a ref
 read. Use it where a lookup must not be scraped or guessed at (a certificate number), not on
 what pages elsewhere embed (a badge: cache it instead).
 
-On a route: `guards=[limited_per_address(LIMIT)]` and `responses=THROTTLED_RESPONSE`.
+On a route: `guards=[limited_per_address(LIMIT)]` and `responses=THROTTLED_RESPONSE`; a limit
+read from the settings is given as a function of them (`registrations`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tradehall.api.identity.auth import THROTTLED_RESPONSE, client_address
 from tradehall.identity import throttle
+from tradehall.settings import Settings
 
 __all__ = [
     "MARK_LOOKUPS",
@@ -36,6 +38,7 @@ __all__ = [
     "PublicLimit",
     "count_public_request",
     "limited_per_address",
+    "registrations",
 ]
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,19}")
@@ -50,18 +53,21 @@ class PublicLimit:
     burst: int
     every_seconds: float
     max_wait_seconds: float = 60.0
+    first_wait_seconds: float = 1.0  # past the burst; doubling up to max_wait_seconds
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
             raise ValueError("a limit's name is 1-20 of a-z, 0-9 and '-'")
         if self.burst < 1 or self.every_seconds <= 0 or self.max_wait_seconds < 1:
             raise ValueError("a limit allows at least one request and waits at least 1 s")
+        if not 0 < self.first_wait_seconds <= self.max_wait_seconds:
+            raise ValueError("a limit's first wait is positive and at most its longest")
 
     @property
     def policy(self) -> throttle.Policy:
         return throttle.Policy(
             free=self.burst,
-            base_seconds=1,
+            base_seconds=self.first_wait_seconds,
             max_seconds=self.max_wait_seconds,
             decay_seconds=self.every_seconds,
         )
@@ -73,6 +79,21 @@ class PublicLimit:
 
 # A buyer checking a certificate, or a page of them: 30 at once, then one every 2 s.
 MARK_LOOKUPS = PublicLimit("marks", burst=30, every_seconds=2, max_wait_seconds=60)
+
+
+def registrations(settings: Settings) -> PublicLimit:
+    """Registrations from one client address (ADRs 8 and 14): as many as
+    `REGISTRATIONS_PER_ADDRESS_PER_HOUR` at once, then one per its share of an hour. Past that
+    the wait starts at that share and doubles up to an hour; a refused attempt is not counted.
+    Registration says when an e-mail address is taken: this is how fast it can be asked."""
+    share = 3600 / settings.registrations_per_address_per_hour
+    return PublicLimit(
+        "registrations",
+        burst=settings.registrations_per_address_per_hour,
+        every_seconds=share,
+        max_wait_seconds=3600,
+        first_wait_seconds=share,
+    )
 
 
 async def count_public_request(
@@ -91,15 +112,16 @@ async def count_public_request(
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
 
 
-def limited_per_address(limit: PublicLimit) -> Guard:
-    """A route guard counting each request under `limit`, before the handler runs (and after
-    the app's access and request-policy guards), with the app's engine, clock and settings."""
+def limited_per_address(limit: PublicLimit | Callable[[Settings], PublicLimit]) -> Guard:
+    """A route guard counting each request under `limit` (or the limit the app's settings
+    give), before the handler runs (and after the app's access and request-policy guards),
+    with the app's engine, clock and settings."""
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         services = connection.app.state.services
         await count_public_request(
             connection,
-            limit,
+            limit if isinstance(limit, PublicLimit) else limit(services.settings),
             engine=services.engine,
             now=services.clock.now(),
             trusted_hops=services.settings.trusted_proxy_hops,

@@ -44,6 +44,7 @@ from tradehall.api.membership.schemas.organisations import (
 )
 from tradehall.api.membership.schemas.reads import ApplicationStatus
 from tradehall.api.middleware import request_id_of
+from tradehall.api.public_limits import THROTTLED_RESPONSE, limited_per_address, registrations
 from tradehall.api.read_models import ReadModel, read_model
 from tradehall.api.reads import PositionParam, with_consistency
 from tradehall.api.schemas.common import CommandResult
@@ -113,6 +114,15 @@ class OrganisationController(Controller):
         opt=rule(PUBLIC),
         status_code=201,
         summary="Register an organisation and its first user",
+        description=(
+            "Registrations from one client address are limited: "
+            "`TRADEHALL_REGISTRATIONS_PER_ADDRESS_PER_HOUR` at once, then one per its share of "
+            "an hour; past that 429 with `Retry-After` (the wait doubling up to an hour), "
+            "nothing recorded. Whether refused or not, each attempt counts: registration "
+            "says when an e-mail address is taken."
+        ),
+        guards=[limited_per_address(registrations)],
+        responses=THROTTLED_RESPONSE,
         response_headers=[
             *ETAG_HEADER,
             ResponseHeader(
