@@ -399,14 +399,21 @@ EQUATION_3 = "0002CE02-0000-0000-C000-000000000046"
 EXCEL_SHEET_8 = "00020820-0000-0000-C000-000000000046"
 
 
+def _with_class(data: bytes, storage: str, clsid: str) -> bytes:
+    """The compound file with `storage` (its directory entry found by name) of class `clsid`:
+    the builder writes no classes. An entry is 128 bytes from the directory's start (sector 1,
+    after the header and the FAT sector); its CLSID is at 0x50 in it."""
+    directory = 2 * 512
+    at = data.index(storage.encode("utf-16-le") + b"\0\0", directory)
+    assert (at - directory) % 128 == 0
+    at += 0x50
+    return data[:at] + uuid.UUID(clsid).bytes_le + data[at + 16 :]
+
+
 def _object(tree: dict[str, object], clsid: str | None = None) -> bytes:
-    """A compound file as Office embeds it, its root storage of class `clsid`. The builder
-    writes the root entry first in the directory (sector 1): its CLSID is at 0x50 in it."""
-    data = bytearray(files.ole(tree))
-    if clsid is not None:
-        at = 2 * 512 + 0x50
-        data[at : at + 16] = uuid.UUID(clsid).bytes_le
-    return bytes(data)
+    """A compound file as Office embeds it, its root storage of class `clsid`."""
+    data = files.ole(tree)
+    return data if clsid is None else _with_class(data, "Root Entry", clsid)
 
 
 def _comp_obj(user_type: str, prog_id: str) -> bytes:
@@ -448,13 +455,13 @@ def _docx_embedding(data: bytes, name: str = "word/embeddings/oleObject1.bin") -
                     PACKAGE,
                 )
             ),
-            "embedded package",
+            "embedded file",
         ),
-        (_docx_embedding(_object({"\x01Ole10Native": NATIVE})), "embedded package"),
-        (_docx_embedding(_object({"Contents": b"x"}, PACKAGE)), "embedded package"),
+        (_docx_embedding(_object({"\x01Ole10Native": NATIVE})), "embedded file"),
+        (_docx_embedding(_object({"Contents": b"x"}, PACKAGE)), "embedded file"),
         (
             _docx_embedding(_object({"\x01CompObj": _comp_obj("OLE Package", "Package")})),
-            "embedded package",
+            "embedded file",
         ),
         (
             _docx_embedding(_object({"Equation Native": b"\x1c\0"}, EQUATION_3)),
@@ -472,11 +479,11 @@ def _docx_embedding(data: bytes, name: str = "word/embeddings/oleObject1.bin") -
         ),
         (
             _docx_embedding(_object({"\x01Ole10Native": NATIVE}), "word/media/image9.png"),
-            "embedded package",
+            "embedded file",
         ),
         (
             _odf(ODT, "<office:text/>", ("Object 1", _object({"\x01Ole10Native": NATIVE}))),
-            "embedded package",
+            "embedded file",
         ),
     ],
     ids=[
@@ -515,3 +522,65 @@ def test_embedded_workbooks_and_charts_are_taken(tmp_path: Path) -> None:
         ("word/printerSettings/printerSettings1.bin", b"\0\x04HP LaserJet" + bytes(200)),
     )
     assert _inspect(tmp_path, data) == "docx"
+
+
+def test_a_legacy_word_document_holding_an_equation_editor_3_object_is_refused(
+    tmp_path: Path,
+) -> None:
+    tree: dict[str, object] = {
+        "WordDocument": files.word_fib(),
+        "1Table": b"t",
+        "ObjectPool": {"_1234567890": {"Equation Native": b"\x1c\0"}},
+    }
+    refused = _refusal(tmp_path, _with_class(files.ole(tree), "_1234567890", EQUATION_3), "x.doc")
+    assert "Equation Editor" in refused.reason
+    # The same document with an Excel worksheet object is taken.
+    worksheet = _with_class(files.ole(tree), "_1234567890", EXCEL_SHEET_8)
+    assert _inspect(tmp_path, worksheet, "x.doc") == "doc"
+
+
+def test_a_formula_longer_than_any_spreadsheet_writes_is_refused_and_a_long_one_taken(
+    tmp_path: Path,
+) -> None:
+    """Excel writes at most 8,192 characters; a longer one would only make the check costly
+    (brackets nested a million deep)."""
+    nested = "[" * 40_000 + "]" * 40_000
+    assert "formula of more than" in _refusal(tmp_path, _cell(nested), "upload.xlsx").reason
+    long = "+".join(f"'Sheet {n % 9}'!A{n}" for n in range(600))
+    assert len(long) > 8_000
+    assert _inspect(tmp_path, _cell(long), "upload.xlsx") == "xlsx"
+
+
+PRESENTATION_NAMESPACES = (
+    'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    'xmlns:presentation="urn:oasis:names:tc:opendocument:xmlns:presentation:1.0" '
+    'xmlns:script="urn:oasis:names:tc:opendocument:xmlns:script:1.0" '
+    'xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0" '
+    'xmlns:xlink="http://www.w3.org/1999/xlink"'
+)
+
+
+@pytest.mark.parametrize(
+    ("href", "taken"), [(".uno:Open", False), ("slot:5500", False), ("#Slide 2", True)]
+)
+def test_a_presentation_click_to_a_command_is_refused_and_one_to_a_slide_taken(
+    tmp_path: Path, href: str, taken: bool
+) -> None:
+    content = (
+        f"<office:document-content {PRESENTATION_NAMESPACES}><office:body><office:presentation>"
+        '<draw:page draw:name="Slide 1"><draw:custom-shape><office:event-listeners>'
+        '<presentation:event-listener script:event-name="dom:click" presentation:action="show" '
+        f'xlink:href="{href}"/></office:event-listeners></draw:custom-shape></draw:page>'
+        "</office:presentation></office:body></office:document-content>"
+    ).encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as package:
+        package.writestr(
+            "mimetype", "application/vnd.oasis.opendocument.presentation", zipfile.ZIP_STORED
+        )
+        package.writestr("content.xml", content)
+        package.writestr("META-INF/manifest.xml", b"<manifest:manifest/>")
+    if taken:
+        assert _inspect(tmp_path, out.getvalue(), "upload.odp") == "odp"
+    else:
+        assert "macros or scripts" in _refusal(tmp_path, out.getvalue(), "upload.odp").reason

@@ -602,7 +602,11 @@ _FETCHING = frozenset(
 )
 _FORMULA_QUOTED = re.compile(r'"(?:[^"]|"")*"|\'(?:[^\']|\'\')*\'')
 _FORMULA_BRACKETED = re.compile(r"\[[^\[\]]*\]")
-_FORMULA_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)\s*\(")
+MAX_FORMULA_CHARACTERS = 65_536
+_MAX_FORMULA_NESTING = 8  # brackets in brackets: a table's structured reference nests two
+# A name starts where no name character precedes it, and is matched whole (possessive): a
+# formula of 64 KiB of letters is scanned once, not once from each letter.
+_FORMULA_CALL = re.compile(r"(?<![A-Za-z0-9_.])([A-Za-z_][A-Za-z0-9_.]*+)\s*+\(")
 # Google Sheets writes a formula Excel lacks as __xludf.DUMMYFUNCTION("IMPORTXML(""..."")"),
 # and restores it when the file is opened in Sheets again.
 _DUMMY_FUNCTION = re.compile(r'DUMMYFUNCTION\s*\(\s*"((?:[^"]|"")*)"', re.IGNORECASE)
@@ -614,17 +618,23 @@ _FETCH_REFUSED = (
 
 def _fetching_call(formula: str, depth: int = 0) -> str | None:
     """The first function in the formula that fetches from outside (`_FETCHING`), if any."""
+    if len(formula) > MAX_FORMULA_CHARACTERS:
+        raise EvidenceRefused(
+            f"this document holds a formula of more than {MAX_FORMULA_CHARACTERS:,} characters "
+            "(Excel writes at most 8,192); send it with its values instead",
+            REFUSED,
+        )
     bare = _FORMULA_QUOTED.sub(" ", formula)
-    while True:
+    for _ in range(_MAX_FORMULA_NESTING):  # [[#This Row],[Column]]: innermost first
         unbracketed = _FORMULA_BRACKETED.sub(" ", bare)
         if unbracketed == bare:
             break
         bare = unbracketed
     for match in _FORMULA_CALL.finditer(bare):
-        segments = match.group(1).upper().split(".")
-        for start in range(len(segments)):
-            if ".".join(segments[start:]) in _FETCHING:
-                return ".".join(segments[start:])
+        segments = match.group(1).upper().rsplit(".", 2)  # REGISTER.ID, after any prefix
+        for name in (segments[-1], ".".join(segments[-2:])):
+            if name in _FETCHING:
+                return name
     if depth < 2:
         for wrapped in _DUMMY_FUNCTION.finditer(formula):
             found = _fetching_call(wrapped.group(1).replace('""', '"'), depth + 1)
@@ -927,14 +937,15 @@ _OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
 # any file, an executable or a script, and runs it on a double-click; the Windows 7+ Packager
 # Shell Object likewise) and Equation Editor 3.0 (CVE-2017-11882, CVE-2018-0802: removed from
 # Office in 2018 for them). An embedded workbook, chart, document or drawing is taken.
+_OLE_PACKAGE = "an embedded file (an OLE package: it runs what it holds)"
 _OLE_REFUSED_CLASSES = {
-    "0003000C-0000-0000-C000-000000000046": "an embedded package (a file that runs)",
-    "F20DA720-C02F-11CE-927B-0800095AE340": "an embedded package (a file that runs)",
+    "0003000C-0000-0000-C000-000000000046": _OLE_PACKAGE,
+    "F20DA720-C02F-11CE-927B-0800095AE340": _OLE_PACKAGE,
     "0002CE02-0000-0000-C000-000000000046": "an Equation Editor 3.0 object",
     "0002CE03-0000-0000-C000-000000000046": "an Equation Editor 3.0 object",
 }
 _OLE_REFUSED_PROGIDS = {
-    "package": "an embedded package (a file that runs)",
+    "package": _OLE_PACKAGE,
     "equation.3": "an Equation Editor 3.0 object",
 }
 
@@ -954,7 +965,9 @@ def _check_embedded_objects(package: zipfile.ZipFile) -> None:
         found = _embedded_object_refusal(data)
         if found is not None:
             raise EvidenceRefused(
-                f"this document holds {found} ({entry.filename}); send one without it", REFUSED
+                f"this document holds {found} ({entry.filename}); send one without it "
+                "(an embedded file can be sent on its own)",
+                REFUSED,
             )
 
 
@@ -964,7 +977,7 @@ def _embedded_object_refusal(data: bytes) -> str | None:
             for entry in ole.listdir(streams=True, storages=True):
                 lowered = {part.lower() for part in entry}
                 if "\x01ole10native" in lowered:
-                    return "an embedded package (a file that runs)"
+                    return _OLE_PACKAGE
                 if lowered & _OLE_ACTIVE:
                     return "an embedded object with macros"
                 if lowered & _OLE_ENCRYPTED:
@@ -1043,6 +1056,12 @@ def _check_ole(path: Path, main_streams: tuple[str, ...]) -> None:
                 if lowered & _OLE_ENCRYPTED:
                     raise EvidenceRefused(
                         "this document is encrypted: send it without a password", REFUSED
+                    )
+            for direntry in ole.direntries:  # objects in it (ObjectPool/_1234567890)
+                clsid = str(getattr(direntry, "clsid", "") or "").upper()
+                if clsid in _OLE_REFUSED_CLASSES:
+                    raise EvidenceRefused(
+                        f"this document holds {_OLE_REFUSED_CLASSES[clsid]}", REFUSED
                     )
             main = next((name for name in main_streams if ole.exists(name)), None)
             if main is None:
