@@ -352,19 +352,23 @@ class _Part(ContentHandler):
         """Some of an element's text."""
 
     def startElement(self, name: str, attrs: Any) -> None:
+        items: list[tuple[str, str]] = attrs.items()  # a new list (AttributesImpl's items)
         if self.budget is not None:
-            self.budget.element(len(attrs))
+            self.budget.element(len(items))
         prefix, _, local = name.rpartition(":")
-        attributes = [
-            (str(key).rpartition(":")[2], str(value))
-            for key, value in attrs.items()
-            if key != "xmlns" and not str(key).startswith("xmlns:")
-        ]
-        self.declared(attrs)
+        if items:  # most elements have none: no list built, no namespace looked for
+            attributes = [
+                (str(key).rpartition(":")[2], str(value))
+                for key, value in items
+                if key != "xmlns" and not str(key).startswith("xmlns:")
+            ]
+        else:
+            attributes = items
+        self.declared(items)
         self.element(prefix, local, attributes)
 
-    def declared(self, attrs: Any) -> None:
-        """The element's namespace declarations (for a handler that needs them)."""
+    def declared(self, items: list[tuple[str, str]]) -> None:
+        """The element's attributes, for a handler that needs its namespace declarations."""
 
     def endElement(self, name: str) -> None:
         self.closed(name.rpartition(":")[2])
@@ -384,10 +388,13 @@ class _ScopedPart(_Part):
         super().__init__()
         self.scopes: list[dict[str, str] | None] = []
 
-    def declared(self, attrs: Any) -> None:
+    def declared(self, items: list[tuple[str, str]]) -> None:
+        if not items:
+            self.scopes.append(None)
+            return
         bound = {
             str(key).partition(":")[2]: str(value)
-            for key, value in attrs.items()
+            for key, value in items
             if key == "xmlns" or str(key).startswith("xmlns:")
         }
         self.scopes.append(bound or None)
@@ -916,6 +923,11 @@ class _OdfScripts(_ScopedPart):
             self.in_listener -= 1
 
     def text(self, content: str) -> None:
+        # Every script address holds a colon: text without one, after a tail without one,
+        # cannot complete one.
+        if ":" not in content and ":" not in self.tail:
+            self.tail = content[-32:] if len(content) >= 32 else (self.tail + content)[-32:]
+            return
         seen = self.tail + content
         if _SCRIPT_ADDRESS.search(seen):
             raise EvidenceRefused(_ODF_REFUSED, REFUSED)
