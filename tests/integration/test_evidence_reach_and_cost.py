@@ -83,23 +83,27 @@ def test_attributes_count_across_parts_and_a_document_within_the_cap_is_taken(
     assert "attributes" in refused.reason
 
 
-def test_a_tag_longer_than_the_run_limit_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
-    """One start tag of a hundred thousand attributes costs expat seconds before any handler
-    could count them."""
+def test_a_long_tag_of_many_attributes_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+    """A start tag of millions of attributes costs expat seconds before any handler could
+    count them: one over 1 MiB holding more than 10,000 is refused unparsed."""
     count = MAX_XML_RUN_BYTES // 10 + 1
     attributes = "".join(f' a{n:07x}=""' for n in range(count))
     data = files.docx(_header(1, f"<w:p{attributes}/>"), _noise(128 * 1024))
-    assert "without markup" in _refusal(tmp_path, data).reason
+    assert "attributes" in _refusal(tmp_path, data).reason
 
 
-def test_a_long_attribute_value_within_the_run_limit_is_taken(tmp_path: Path) -> None:
-    """VML shapes carry their drawing as base64 in o:gfxdata: tens of KiB, at times more."""
-    gfxdata = random.Random(7).randbytes(400 * 1024).hex()
+def test_a_long_attribute_value_or_text_is_taken(tmp_path: Path) -> None:
+    """VML shapes carry their drawing as base64 in o:gfxdata, pictures included; a paragraph
+    may be one long run of text. Both past 1 MiB without a `<`."""
+    gfxdata = random.Random(7).randbytes(MAX_XML_RUN_BYTES).hex()
     shape = (
         '<w:r><w:pict><v:shape xmlns:v="urn:schemas-microsoft-com:vml" '
         f'xmlns:o="urn:schemas-microsoft-com:office:office" o:gfxdata="{gfxdata}"/></w:pict></w:r>'
     )
     assert _inspect(tmp_path, files.word(shape)) == "docx"
+    words = random.Random(8).randbytes(MAX_XML_RUN_BYTES // 2).hex(" ", 4)
+    text = f"<w:r><w:t>Where x = y: {words}</w:t></w:r>"
+    assert _inspect(tmp_path, files.word(text)) == "docx"
 
 
 # --- 2. Formulas that fetch from outside ----------------------------------------------------------

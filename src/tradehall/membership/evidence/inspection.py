@@ -73,12 +73,13 @@ MAX_XML_BYTES = 32 * MiB
 MAX_XML_ELEMENTS = 2_000_000  # processing instructions included
 MAX_XML_ATTRIBUTES = 3_000_000  # namespace declarations included
 # One start tag of millions of attributes costs expat itself seconds before any handler sees
-# it (3.4 million: 8.5 s in one piece, 27 s fed in 64 KiB pieces: expat 2.5 rescans a token it
-# has not finished). So no part may hold a run of 1 MiB without a `<`: a tag that long, or a
-# text that long without markup (a million characters in one run; Excel keeps at most 32,767
-# in a cell). Real tags are at most some KiB (a root element's namespaces, VML's gfxdata).
+# it, more than linearly (400,000: 0.4 s; 1.6 million: 2.4 s; 3.4 million: 8.5 s). A tag under
+# 1 MiB holds at most some 130,000 (0.15 s); a longer run without a `<` (a tag, or a text
+# without markup) may hold at most 10,000 `=`: a long value (VML's base64 o:gfxdata, a long
+# text) passes, a tag of a million attributes does not. Real tags hold tens of attributes.
 MAX_XML_RUN_BYTES = 1 * MiB
-_LONG_RUN = re.compile(b"<[^<]{%d}" % MAX_XML_RUN_BYTES)
+MAX_LONG_RUN_ATTRIBUTES = 10_000
+_LONG_RUN = re.compile(b"<[^<]{%d,}" % MAX_XML_RUN_BYTES)
 MAX_PDF_OBJECTS = 500_000
 
 
@@ -428,7 +429,9 @@ def _one(attributes: list[tuple[str, str]], local: str) -> str | None:
 
 class _Parser(DefusedExpatParser):  # type: ignore[misc]
     """defusedxml's expat reader, giving an element's text in one piece rather than a callback
-    a line (32 MiB of newlines were 32 million Python calls)."""
+    a line (32 MiB of newlines were 32 million Python calls). `_parse` feeds it a part in one
+    piece: fed in 64 KiB pieces, expat 2.5 rescans an unfinished token from its start each
+    time (one 30 MiB attribute value: 9 s, against 1 s in one piece)."""
 
     def reset(self) -> None:
         super().reset()
@@ -442,21 +445,24 @@ def _parse(data: bytes, handler: _Part, name: str, budget: _XmlBudget | None = N
     or its declaration. A part that is not well-formed is refused (422), as is one the parser
     cannot decode. Its elements and attributes count against `budget`, the document's."""
     source = InputSource()
-    parser = _Parser(forbid_dtd=True, forbid_entities=True, forbid_external=True)
     handler.budget = budget
-    parser.setContentHandler(handler)
     try:
         for marks, codec in _BYTE_ORDER_MARKS:
             if data.startswith(marks):
                 data = data.decode(codec).encode("utf-8")
                 source.setEncoding("utf-8")  # expat then ignores the declaration's encoding
                 break
-        if _LONG_RUN.search(data):
-            raise EvidenceRefused(
-                f"this document's {name} holds a tag or a text of more than "
-                f"{MAX_XML_RUN_BYTES // MiB} MiB without markup; send it in parts",
-                REFUSED,
-            )
+        for run in _LONG_RUN.finditer(data):
+            if data.count(b"=", run.start(), run.end()) > MAX_LONG_RUN_ATTRIBUTES:
+                raise EvidenceRefused(
+                    f"this document's {name} holds a tag of more than "
+                    f"{MAX_LONG_RUN_ATTRIBUTES:,} attributes; send it in parts",
+                    REFUSED,
+                )
+        parser = _Parser(
+            forbid_dtd=True, forbid_entities=True, forbid_external=True, bufsize=len(data) + 1
+        )
+        parser.setContentHandler(handler)
         source.setByteStream(io.BytesIO(data))
         parser.parse(source)
     except EvidenceRefused:
