@@ -146,6 +146,7 @@ EXPECTED_RULES = {
     ("GET", "/api/v1/operations/projections"): STAFF,
     ("GET", "/api/v1/operations/mail/failed"): STAFF,
     ("POST", "/api/v1/operations/mail/{message_id:str}/retry"): STAFF,
+    ("POST", "/api/v1/operations/mail/failed/retry"): STAFF,
     ("POST", f"{ORG}/dues/checkout"): OWN,
     ("POST", f"{ORG}/dues/portal"): OWN,
     ("POST", "/api/v1/webhooks/stripe"): PUBLIC_,

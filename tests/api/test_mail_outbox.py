@@ -224,6 +224,42 @@ async def test_putting_back_a_sent_or_unknown_or_malformed_id_is_a_problem(
     assert (row.attempts, row.sent_at is not None) == (2, True)
 
 
+async def test_staff_put_every_message_waiting_for_them_back_at_once(
+    client: AppClient, staff: SignedIn, clock: ManualClock
+) -> None:
+    waiting = [outbox_row(attempts=MAX_ATTEMPTS, last_error="SMTPServerDisconnected") for _ in "ab"]
+    backing_off = outbox_row(attempts=2, next_attempt_at=clock.now() + timedelta(minutes=1))
+    sent = outbox_row(attempts=MAX_ATTEMPTS, sent_at=clock.now())
+    sealed = outbox_row(
+        template=SEALED_TEMPLATE, subject=SEALED_SUBJECT, body="", attempts=MAX_ATTEMPTS
+    )
+    mine = [*waiting, backing_off, sent, sealed]
+    await queue(client, *mine)
+
+    first = await client.post(f"{FAILED}/retry", headers=staff.headers)
+    again = await client.post(f"{FAILED}/retry", headers=staff.headers)
+
+    assert first.status_code == 200, first.text
+    assert first.json()["put_back"] >= 2  # others' rows may wait in this database too
+    assert again.json() == {"put_back": 0}
+    async with services_of(client).engine.begin() as connection:
+        rows = {
+            row.message_id: (row.attempts, row.next_attempt_at)
+            for row in await connection.execute(
+                select(outbox_messages).where(
+                    outbox_messages.c.message_id.in_([row["message_id"] for row in mine])
+                )
+            )
+        }
+        await connection.execute(  # no sender elsewhere tries the sealed one
+            delete(outbox_messages).where(outbox_messages.c.message_id == sealed["message_id"])
+        )
+    assert [rows[row["message_id"]] for row in waiting] == [(0, None), (0, None)]
+    assert rows[backing_off["message_id"]][0] == 2  # keeps its wait
+    assert rows[sent["message_id"]][0] == MAX_ATTEMPTS
+    assert rows[sealed["message_id"]][0] == MAX_ATTEMPTS  # never staff's (the sender's)
+
+
 async def test_members_may_neither_see_nor_retry_failed_mail(client: AppClient) -> None:
     org = await register(client)
     member = await token(client, org["email"])
@@ -235,6 +271,8 @@ async def test_members_may_neither_see_nor_retry_failed_mail(client: AppClient) 
     assert (await client.get(FAILED)).status_code == 401
     assert (await client.post(url, headers=member)).status_code == 403
     assert (await client.post(url)).status_code == 401
+    assert (await client.post(f"{FAILED}/retry", headers=member)).status_code == 403
+    assert (await client.post(f"{FAILED}/retry")).status_code == 401
     async with services_of(client).engine.connect() as connection:
         attempts = (
             await connection.execute(

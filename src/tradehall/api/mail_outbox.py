@@ -52,6 +52,10 @@ class OutboxMessageView(msgspec.Struct, kw_only=True):
     waiting_for_staff: bool
 
 
+class PutBack(msgspec.Struct, kw_only=True):
+    put_back: int  # how many messages waiting for staff are in the queue again
+
+
 class OutboxMessagesPage(msgspec.Struct, kw_only=True):
     items: list[OutboxMessageView]
     total: int
@@ -177,3 +181,29 @@ class MailOutboxController(Controller):
             raise Conflict(f"message {wanted} is sent already")
         _log.info("mail %s put back in the queue by staff", wanted)
         return _view(found)
+
+    @post(
+        "/mail/failed/retry",
+        opt=rule(staff_only()),
+        status_code=200,
+        summary="Put every message waiting for staff back in the queue (staff)",
+        description=(
+            f"Each message whose {MAX_ATTEMPTS} attempts are used up starts again from none and "
+            "is due at once (after an outage is mended); messages still being retried are left "
+            "to their wait. Again changes nothing more."
+        ),
+    )
+    async def retry_waiting(self, engine: NamedDependency[AsyncEngine]) -> PutBack:
+        table = outbox_messages
+        async with engine.begin() as connection:
+            result = await connection.execute(
+                update(table)
+                .where(
+                    table.c.sent_at.is_(None),
+                    table.c.attempts >= MAX_ATTEMPTS,
+                    table.c.template != SEALED_TEMPLATE,
+                )
+                .values(attempts=0, next_attempt_at=None)
+            )
+        _log.info("%d mail(s) waiting for staff put back in the queue", result.rowcount)
+        return PutBack(put_back=result.rowcount)
