@@ -64,6 +64,9 @@ async def test_left_out_events_leave_ready_ok_and_show_there_and_to_staff(
         runner.engine.dispose()
     head = services.membership.recorder.max_notification_id()
     (last,) = services.membership.recorder.select_notifications(start=head, limit=1)
+    # Every event in the log, counted: on PostgreSQL a writer that lost a race leaves a gap in
+    # the notification ids, so the count may be less than the head.
+    events = len(services.membership.recorder.select_notifications(start=1, limit=head))
 
     ready = await client.get("/ready")
     report = await client.get("/api/v1/operations/projections", headers=staff.headers)
@@ -73,7 +76,7 @@ async def test_left_out_events_leave_ready_ok_and_show_there_and_to_staff(
     ours = [e for e in ready.json()["left_out_events"] if e["projection"] == leaves_out.name]
     # Which, where, how many: not the topic or why, which may say what an event holds.
     assert ours == [
-        {"projection": leaves_out.name, "log": "membership", "count": head, "last_at": head}
+        {"projection": leaves_out.name, "log": "membership", "count": events, "last_at": head}
     ]
     assert not [
         f for f in ready.json()["failing_projections"] if f["projection"] == leaves_out.name
@@ -82,7 +85,7 @@ async def test_left_out_events_leave_ready_ok_and_show_there_and_to_staff(
     rows = {row["projection"]: row for row in report.json()["projections"]}
     mine = rows[leaves_out.name]
     assert (mine["position"], mine["lag"], mine["failure"]) == (head, 0, None)
-    assert mine["left_out"] == head
+    assert mine["left_out"] == events
     why = f"no 'legal_name' at {head}: " + "x" * 900
     assert mine["last_left_out"] == {
         "position": head,
