@@ -92,6 +92,19 @@ def test_a_long_tag_of_many_attributes_is_refused_before_it_is_parsed(tmp_path: 
     assert "attributes" in _refusal(tmp_path, data).reason
 
 
+@pytest.mark.parametrize(("count", "taken"), [(10_001, False), (9_990, True)])
+def test_an_element_of_more_than_ten_thousand_attributes_is_refused(
+    tmp_path: Path, count: int, taken: bool
+) -> None:
+    """Under 1 MiB, as the first such tag: not after 3 million attributes in tags like it."""
+    attributes = "".join(f' a{n:x}=""' for n in range(count))
+    data = files.docx(_header(1, f"<w:p{attributes}/>"))
+    if taken:
+        assert _inspect(tmp_path, data) == "docx"
+    else:
+        assert "an element of more than" in _refusal(tmp_path, data).reason
+
+
 def test_a_long_attribute_value_or_text_is_taken(tmp_path: Path) -> None:
     """VML shapes carry their drawing as base64 in o:gfxdata, pictures included; a paragraph
     may be one long run of text. Both past 1 MiB without a `<`."""
