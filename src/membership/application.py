@@ -465,6 +465,21 @@ class MembershipApp(Writes, Application[UUID]):
             lambda org, ctx: org.record_card_refund(ctx, refund_id, payment_id, amount, reference),
         )
 
+    def reverse_card_refund(
+        self,
+        context: Context,
+        message: ExternalMessage,
+        refund_id: str,
+        amount: Money,
+        status: str,
+    ) -> Saved | None:
+        """The processor says a refund failed or was cancelled (once per refund id)."""
+        return self._external(
+            context,
+            message,
+            lambda org, ctx: org.reverse_card_refund(ctx, refund_id, amount, status),
+        )
+
     def card_payment_holder(self, processor: str, payment_id: str) -> UUID | None:
         """The organisation a processor's payment was credited to, if it was."""
         return self._payment_holder(processor, payment_id)

@@ -212,6 +212,27 @@ class MembershipLifecycle:
             )
             aggregate.card_refunds[self.refund_id] = self.payment_id
 
+    class CardRefundReversed(TradehallAggregate.Event):
+        """The processor says a refund failed or was cancelled (after it had succeeded, or
+        before its success reached us): no money went back. The refund's ledger entry
+        (`entry_id`, None when it was never recorded) leaves the ledger, and the refund is
+        never recorded afterwards (a late word that it succeeded is older news)."""
+
+        refund_id: str
+        entry_id: str | None
+        amount_minor: int
+        currency: str
+        status: str  # the processor's word: failed, canceled
+
+        def apply(self, aggregate: MembershipLifecycle) -> None:
+            if self.entry_id is not None:
+                aggregate.ledger = [
+                    e
+                    for e in aggregate.ledger
+                    if not (e.kind == "refund" and e.entry_id == self.entry_id)
+                ]
+            aggregate.reversed_card_refunds.add(self.refund_id)
+
     class CreditNoteIssued(TradehallAggregate.Event):
         credit_id: str
         amount_minor: int
@@ -293,6 +314,8 @@ class MembershipLifecycle:
         self.card_subscription_statuses: dict[str, CardSubscriptionStatus] = {}
         # The processor's refunds recorded, by refund id: the payment each returns money from.
         self.card_refunds: dict[str, str | None] = {}
+        # The processor's refunds that failed or were cancelled (recorded or not): never recorded.
+        self.reversed_card_refunds: set[str] = set()
 
     def _stand(self, status: MembershipStatus, since: datetime) -> None:
         """The membership's status moves, and from when the new one holds (the event's
@@ -496,6 +519,8 @@ class MembershipLifecycle:
         if amount.minor <= 0:
             raise InvalidValue("amount", "a refund is a positive amount")
         self._require_dues_currency(amount)
+        if refund_id in self.reversed_card_refunds:
+            return  # the processor said it failed: a late word that it succeeded is older news
         told = next((e for e in self.ledger if e.entry_id == refund_id), None)
         if told is not None and refund_id in self.card_refunds:
             if told.amount != amount:
@@ -542,6 +567,47 @@ class MembershipLifecycle:
             reference=reference.strip(),
             **context.event_kwargs(),
         )
+
+    def reverse_card_refund(
+        self, context: Context, refund_id: str, amount: Money, status: str
+    ) -> None:
+        """The processor says a refund failed or was cancelled: no money went back. Its entry
+        leaves the ledger and the standing follows what is left (paid-up-until moves on if
+        the money kept now covers a period). Once per refund id; a refund never recorded is
+        marked too, so a late word that it succeeded records nothing. A refund staff recorded
+        by hand naming it is theirs to correct: refused."""
+        if amount.minor <= 0:
+            raise InvalidValue("amount", "a refund is a positive amount")
+        if refund_id in self.reversed_card_refunds:
+            return  # told again
+        entry = next(
+            (
+                e
+                for e in self.ledger
+                if e.kind == "refund" and e.entry_id == refund_id and refund_id in self.card_refunds
+            ),
+            None,
+        )
+        if entry is None:
+            by_staff = self._staff_refund_naming(refund_id)
+            if by_staff is not None:
+                raise Conflict(
+                    f"staff recorded {refund_id} by hand as {by_staff.entry_id}; the processor "
+                    f"says it {status}: staff correct it"
+                )
+        elif entry.amount != amount:
+            raise Conflict(f"{refund_id} is recorded as a refund of {entry.amount}, not {amount}")
+        self.trigger_event(
+            self.CardRefundReversed,
+            refund_id=refund_id,
+            entry_id=entry.entry_id if entry is not None else None,
+            amount_minor=amount.minor,
+            currency=amount.currency,
+            status=status,
+            **context.event_kwargs(),
+        )
+        if entry is not None:
+            self._settle(context)
 
     def _staff_refund_naming(self, refund_id: str) -> LedgerEntry | None:
         """A refund staff recorded that names a processor's refund: its Idempotency-Key (the

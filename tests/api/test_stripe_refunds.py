@@ -180,7 +180,9 @@ async def test_a_pending_refund_is_recorded_when_it_succeeds_and_a_failed_one_ne
 
     settled = standin.settle_refund(refund_id_of(pending))
     failed = standin.settle_refund(refund_id_of(failing), "failed")
-    assert await outcomes(stripe_client, settled + failed) == ["applied", "ignored"]
+    # The failed one is marked (refund.updated, then refund.failed: each event's id claimed,
+    # the mark made once), never recorded.
+    assert await outcomes(stripe_client, settled + failed) == ["applied"] * 3
     assert refunds_in(await ledger_of(stripe_client, org, headers)) == [
         (refund_id_of(pending), 500)
     ]
@@ -275,6 +277,60 @@ async def test_a_refund_of_a_payment_never_recorded_here_is_parked_for_staff(
     )
     assert refused.status_code == 409, refused.text
     assert refunds_in(await ledger_of(stripe_client, other, other_headers)) == []
+
+
+@pytest.mark.parametrize("status", ["failed", "canceled"])
+async def test_a_refund_that_fails_after_it_succeeded_leaves_the_ledger_once(
+    stripe_client: Client, standin: StripeStandIn, store: Store, clock: ManualClock, status: str
+) -> None:
+    org, headers, _, invoice_id, _ = await paid_by_card(stripe_client, standin, store, clock)
+    before = (await ledger_of(stripe_client, org, headers))["balance"]["amount_minor"]
+    made = standin.refund(invoice_id, 600)
+    refund_id = refund_id_of(made)
+    assert await outcomes(stripe_client, made) == ["ignored", "applied"]
+
+    undone = standin.settle_refund(refund_id, status)
+    told = await outcomes(stripe_client, undone)
+    replayed = await outcomes(stripe_client, made + undone)
+    # A word that it succeeded, delivered late under another event id: older news.
+    late = standin.sign("refund.updated", {**standin.refunds[refund_id], "status": "succeeded"})
+    assert (await deliver(stripe_client, late)).status_code == 200
+
+    # refund.updated, and refund.failed when it failed: each claimed, one reversal.
+    assert told == ["applied"] * (2 if status == "failed" else 1)
+    assert set(replayed) <= {"ignored", "duplicate"}
+    ledger = await ledger_of(stripe_client, org, headers)
+    assert refunds_in(ledger) == []
+    assert ledger["balance"]["amount_minor"] == before
+    names = [type(e).__name__ for e in events_of(stripe_client, org["id"])]
+    assert names.count("CardRefundReversed") == 1
+    assert names.count("CardRefundRecorded") == 1
+
+
+async def test_a_failed_refund_staff_recorded_or_of_a_payment_not_recorded_here_is_parked(
+    stripe_client: Client, standin: StripeStandIn, store: Store, clock: ManualClock
+) -> None:
+    org, headers, staff, invoice_id, _ = await paid_by_card(stripe_client, standin, store, clock)
+    by_hand = standin.refund(invoice_id, 800)
+    refund_id = refund_id_of(by_hand)
+    recorded = await stripe_client.post(
+        url(org, "/dues/refunds"),
+        json={"amount": {"amount_minor": 800}, "reference": f"Stripe {refund_id}"},
+        headers={**staff, "Idempotency-Key": refund_id},
+    )
+    assert recorded.status_code == 201, recorded.text
+    stray = standin.refund_payment_intent("pi_takeninthedashboard02", 2_500)
+
+    # Staff recorded it by hand: theirs to correct, so parked for them; the stray one's
+    # failure is parked beside its success.
+    [updated, failed] = standin.settle_refund(refund_id, "failed")
+    assert await outcomes(stripe_client, [updated]) == ["parked"]
+    [stray_failed, _] = standin.settle_refund(refund_id_of(stray), "failed")
+    assert await outcomes(stripe_client, [stray_failed]) == ["parked"]
+
+    assert {updated.event_id, stray_failed.event_id} <= await parked_ids(stripe_client, staff)
+    assert refunds_in(await ledger_of(stripe_client, org, headers)) == [(f"ref_{refund_id}", 800)]
+    assert failed.event_type == "refund.failed"
 
 
 BAD_REFUNDS: list[dict[str, Any]] = [

@@ -315,10 +315,20 @@ class StripeStandIn:
         return events
 
     def settle_refund(self, refund_id: str, status: str = "succeeded") -> list[SignedEvent]:
-        """A pending refund goes through (or fails): refund.updated."""
+        """A pending refund goes through (or fails), or a refund that succeeded fails later
+        (the card's bank refused it) or is cancelled: refund.updated, and refund.failed when it
+        failed, as Stripe sends them. Money that did not go back counts as not refunded."""
         refund = self.refunds[refund_id]
-        refund["status"] = status
-        return [self.sign("refund.updated", dict(refund))]
+        intent = self.payment_intents.get(refund["payment_intent"])
+        was, refund["status"] = refund["status"], status
+        if intent is not None and (was == "succeeded") != (status == "succeeded"):
+            intent["amount_refunded"] += refund["amount"] * (1 if status == "succeeded" else -1)
+        if status == "failed":
+            refund["failure_reason"] = "expired_or_canceled_card"
+        events = [self.sign("refund.updated", dict(refund))]
+        if status == "failed":
+            events.append(self.sign("refund.failed", dict(refund)))
+        return events
 
     def _charge(self, intent_id: str) -> dict[str, Any]:
         intent = self.payment_intents[intent_id]

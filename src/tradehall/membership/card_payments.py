@@ -191,7 +191,13 @@ _OBJECTS: dict[str, type[msgspec.Struct]] = {
     # refunded (its list of refunds is not sent), so it is acknowledged and not acted on.
     "refund.created": _Refund,
     "refund.updated": _Refund,
+    # Sent with refund.updated when a refund fails (its status failed).
+    "refund.failed": _Refund,
 }
+
+# A refund in these states returned no money (failed: the bank refused it, perhaps after it
+# had succeeded; canceled: stopped before it went).
+_REFUND_UNDONE = frozenset({"failed", "canceled"})
 
 
 @dataclass(frozen=True)
@@ -350,8 +356,9 @@ async def _handle_refund(
     """A refund returns money from a payment we recorded: the invoice its PaymentIntent paid
     (Stripe's invoice payments say which) was credited to one organisation, whose ledger takes
     the refund, by its id, once. A refund of anything else is parked for staff."""
-    if refund.status != "succeeded":
-        # Pending (or failed, cancelled): no money has gone back; its refund.updated tells.
+    undone = refund.status in _REFUND_UNDONE
+    if refund.status != "succeeded" and not undone:
+        # Pending or waiting for the customer: no money has gone back; refund.updated tells.
         return Outcome("ignored", f"refund {refund.status or 'without a status'}")
     invoice_id = await _invoice_refunded(parts, refund, payments)
     holder = (
@@ -361,6 +368,7 @@ async def _handle_refund(
     )
     if organisation_id is None:
         if holder is None:
+            # A failed one too: its success may be parked already, and staff see both.
             return await _park(
                 parts, event, "the refund returns money from no card payment recorded here"
             )
@@ -371,6 +379,14 @@ async def _handle_refund(
         )
     payment_id = invoice_id if holder is not None else None
     amount = Money.of(refund.amount, refund.currency)
+    if undone:
+        status = refund.status or ""
+
+        def reverse(ctx: Context, message: ExternalMessage) -> Saved | None:
+            return parts.membership.reverse_card_refund(ctx, message, refund.id, amount, status)
+
+        # Now: the refund is undone when Stripe says so, not when it was made.
+        return await _apply(parts, event, event_id, organisation_id, reverse, None)
     reference = f"Stripe refund {refund.id}" + (f" of {payment_id}" if payment_id else "")
 
     def command(ctx: Context, message: ExternalMessage) -> Saved | None:
