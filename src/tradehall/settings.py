@@ -85,6 +85,9 @@ class Settings:
     # One counted failure (or mail) is forgotten per this many quiet seconds.
     throttle_decay_seconds: int = 600
     refresh_lifetime_seconds: int = 1_209_600
+    # Stripe events parked for staff hold people's names and e-mail addresses (ADRs 4, 13):
+    # once applied or dismissed they are deleted after this many days (at a clock tick).
+    parked_webhook_retention_days: int = 90
     # Proxies in front that append to X-Forwarded-For; 0: the client is the TCP peer.
     trusted_proxy_hops: int = 0
     # Tenders (issue 11): the association's registered OCDS ocid prefix, and the least weight
@@ -358,6 +361,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "registrations_per_address_per_hour": _int,
     "throttle_decay_seconds": _int,
     "refresh_lifetime_seconds": _int,
+    "parked_webhook_retention_days": lambda value, name: _bounded_int(value, name, 3650),
     "trusted_proxy_hops": _non_negative,
     "social_value_minimum_public_body": _percent,
     "social_value_minimum_business": _percent,

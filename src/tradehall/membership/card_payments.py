@@ -219,6 +219,34 @@ def parse_event(event: dict[str, Any]) -> ParsedEvent:
     return ParsedEvent(envelope.id, envelope.type, obj)
 
 
+def minimal_payload(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with only what we read of it (ids, amounts, status, our organisation id in
+    its metadata): still applicable, and holding no name, e-mail or address Stripe sent."""
+    kept: dict[str, Any] = {"id": event.get("id"), "type": event.get("type")}
+    try:
+        parsed = parse_event(event)
+    except WebhookRejected:
+        return {**kept, "data": {"object": {}}}  # unreadable: it could never be applied
+    obj = msgspec.to_builtins(parsed.object) if parsed.object is not None else {}
+    return {**kept, "data": {"object": _ours_only(obj)}}
+
+
+def _ours_only(value: Any) -> Any:
+    """Metadata cut to the organisation id we put there (staff may write anything else)."""
+    if isinstance(value, dict):
+        return {
+            key: (
+                {k: v for k, v in item.items() if k == "organisation_id"}
+                if key == "metadata" and isinstance(item, dict)
+                else _ours_only(item)
+            )
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_ours_only(item) for item in value]
+    return value
+
+
 @dataclass(frozen=True)
 class Outcome:
     status: str  # applied, duplicate, parked, ignored
@@ -341,7 +369,7 @@ async def _apply(
     except ConcurrentChange:
         raise  # not a refusal: answered 503 so that Stripe delivers it again
     except DomainError as refused:
-        return await _park(parts, event, refused.message)
+        return await _park(parts, event, refused.message, organisation_id)
     return Outcome("applied" if saved is not None else "duplicate")
 
 
@@ -375,7 +403,7 @@ async def _handle_refund(
         organisation_id = holder
     elif holder is not None and holder != organisation_id:
         return await _park(
-            parts, event, f"the refunded payment {invoice_id} is credited to {holder}"
+            parts, event, f"the refunded payment {invoice_id} is credited to {holder}", holder
         )
     payment_id = invoice_id if holder is not None else None
     amount = Money.of(refund.amount, refund.currency)
@@ -443,12 +471,17 @@ async def resolve_parked(
         await connection.execute(
             update(parked_webhooks)
             .where(parked_webhooks.c.event_id == event_id)
-            .values(resolved_at=parts.clock.now())
+            .values(resolved_at=parts.clock.now(), resolved_to=organisation_id)
         )
     return outcome
 
 
-async def _park(parts: MembershipParts, event: dict[str, Any], reason: str) -> Outcome:
+async def _park(
+    parts: MembershipParts,
+    event: dict[str, Any],
+    reason: str,
+    organisation_id: UUID | None = None,
+) -> Outcome:
     _log.warning("stripe event %s parked: %s", event.get("id"), reason)
     try:
         async with parts.engine.begin() as connection:
@@ -460,6 +493,7 @@ async def _park(parts: MembershipParts, event: dict[str, Any], reason: str) -> O
                     reason=reason,
                     payload=json.dumps(event),
                     received_at=parts.clock.now(),
+                    organisation_id=organisation_id,
                 )
             )
     except IntegrityError:

@@ -21,7 +21,13 @@ parked_webhooks = Table(
     Column("payload", Text, nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
     Column("resolved_at", UtcDateTime, nullable=True),
+    # The organisation the event named (or whose payment it is about), when parked; and the
+    # one staff applied or dismissed it to: its erasure reaches the payload (ADR 4).
+    Column("organisation_id", Uuid, nullable=True),
+    Column("resolved_to", Uuid, nullable=True),
 )
+# Resolved events are deleted once past their retention (the clock's purge).
+Index("ix_parked_webhooks_resolved_at", parked_webhooks.c.resolved_at)
 
 # What the membership log asks of members' card subscriptions (cancel, reprice), written by a
 # follower of the log (tradehall.membership.card_subscriptions) and performed by its sender.

@@ -54,6 +54,7 @@ from tradehall.membership.contacts import (
     erase_contact_points,
     replace_contact_points,
 )
+from tradehall.membership.parked_webhooks import erase_parked_webhooks
 from tradehall.membership.registration import NewOrganisation, Registrar, register_organisation
 
 ETAG_HEADER = [
@@ -265,6 +266,8 @@ class OrganisationController(Controller):
     ) -> None:
         await organisation.require_registered()
         await erase_contact_points(engine, organisation.organisation_id)
+        # Stripe's payloads parked for staff name its people too (ADRs 4 and 13).
+        await erase_parked_webhooks(engine, organisation.organisation_id)
 
     @post(
         "/{organisation_id:uuid}/membership/application",

@@ -1,0 +1,65 @@
+"""Parked Stripe events and people's data (ADRs 4 and 13): their payloads hold names and
+e-mail addresses, so they follow the organisation's erasure, and once staff have applied or
+dismissed them they are kept only for the retention period (purged at the clock's tick)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tradehall.membership.card_payments import minimal_payload
+from tradehall.payments.tables import parked_webhooks
+
+__all__ = ["erase_parked_webhooks", "purge_resolved_parked_webhooks"]
+
+
+async def erase_parked_webhooks(engine: AsyncEngine, organisation_id: UUID) -> int:
+    """The organisation's personal data is erased: parked events that named it, were about
+    its payment, or that staff applied or dismissed to it, are deleted when resolved and cut
+    to what we read of them when still waiting for staff (they can still be applied). Rows
+    parked before the table said whose they were are found by its id in the payload.
+    How many were touched."""
+    table = parked_webhooks
+    ours = or_(
+        table.c.organisation_id == organisation_id,
+        table.c.resolved_to == organisation_id,
+        func.lower(table.c.payload).contains(str(organisation_id), autoescape=True),
+    )
+    async with engine.begin() as connection:
+        deleted = await connection.execute(
+            delete(table).where(ours, table.c.resolved_at.is_not(None))
+        )
+        waiting = (
+            await connection.execute(
+                select(table.c.event_id, table.c.payload).where(ours, table.c.resolved_at.is_(None))
+            )
+        ).all()
+        for row in waiting:
+            await connection.execute(
+                update(table)
+                .where(table.c.event_id == row.event_id)
+                .values(
+                    payload=json.dumps(minimal_payload(json.loads(row.payload))),
+                    organisation_id=organisation_id,
+                )
+            )
+    return int(deleted.rowcount or 0) + len(waiting)
+
+
+async def purge_resolved_parked_webhooks(
+    engine: AsyncEngine, now: datetime, retention_days: int
+) -> int:
+    """Delete parked events applied or dismissed more than `retention_days` ago; how many.
+    Events still waiting for staff are kept, however old."""
+    cutoff = now - timedelta(days=retention_days)
+    async with engine.begin() as connection:
+        result = await connection.execute(
+            delete(parked_webhooks).where(
+                parked_webhooks.c.resolved_at.is_not(None), parked_webhooks.c.resolved_at < cutoff
+            )
+        )
+    return int(result.rowcount or 0)
