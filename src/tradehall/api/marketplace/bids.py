@@ -444,6 +444,13 @@ class BidController(Controller):
         facts = await suppliers.facts_of(commands, [p.organisation_id for p in partners])
         lead = await commands.run(suppliers.membership.get_organisation, bid.lead_id)
         told = invitations(sealing, tender, lead.name, settings.public_url)
+        if at_hand.organisation_id != bid.lead_id:
+            # A partner: the command refuses it, and nothing is counted first, or a 429 would
+            # tell the partner whom the lead has been inviting to its other bids (ADR 14).
+            return command_response(
+                await commands.save(bids.form_consortium, *at_hand.address, shares, facts, told),
+                LOG,
+            )
         counted = await count_invitations(  # may be a 429
             engine,
             await commands.run(sealing.index_key),
