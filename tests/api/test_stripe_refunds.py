@@ -320,6 +320,7 @@ async def test_a_failed_refund_staff_recorded_or_of_a_payment_not_recorded_here_
     )
     assert recorded.status_code == 201, recorded.text
     stray = standin.refund_payment_intent("pi_takeninthedashboard02", 2_500)
+    assert await outcomes(stripe_client, stray) == ["parked"]
 
     # Staff recorded it by hand: theirs to correct, so parked for them; the stray one's
     # failure is parked beside its success.
@@ -329,6 +330,14 @@ async def test_a_failed_refund_staff_recorded_or_of_a_payment_not_recorded_here_
     assert await outcomes(stripe_client, [stray_failed]) == ["parked"]
 
     assert {updated.event_id, stray_failed.event_id} <= await parked_ids(stripe_client, staff)
+    # Its success, parked before, cannot be applied now: no money went back.
+    refused = await stripe_client.post(
+        f"/api/v1/dues/parked-webhooks/{stray[0].event_id}/resolution",
+        json={"action": "apply", "organisation_id": org["id"]},
+        headers=staff,
+    )
+    assert refused.status_code == 409, refused.text
+    assert stray[0].event_id in await parked_ids(stripe_client, staff)
     assert refunds_in(await ledger_of(stripe_client, org, headers)) == [(f"ref_{refund_id}", 800)]
     assert failed.event_type == "refund.failed"
 

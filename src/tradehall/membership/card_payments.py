@@ -459,6 +459,7 @@ async def resolve_parked(
         raise NotFound(f"no unresolved parked event {event_id}")
     outcome = Outcome("dismissed")
     if apply:
+        await _refuse_a_refund_that_failed(parts, row.event_id, row.payload)
         try:
             outcome = await handle_event(
                 parts, json.loads(row.payload), organisation_id, payments=payments
@@ -474,6 +475,35 @@ async def resolve_parked(
             .values(resolved_at=parts.clock.now(), resolved_to=organisation_id)
         )
     return outcome
+
+
+async def _refuse_a_refund_that_failed(parts: MembershipParts, event_id: str, payload: str) -> None:
+    """A parked refund (of a payment not credited here) whose failure Stripe told of since,
+    parked beside it: applying it would record money that never went back."""
+    try:
+        refund = parse_event(json.loads(payload)).object
+    except (WebhookRejected, ValueError):
+        return  # handle_event says why it cannot be applied
+    if not isinstance(refund, _Refund) or refund.status in _REFUND_UNDONE:
+        return
+    async with parts.engine.connect() as connection:
+        rows = await connection.execute(
+            select(parked_webhooks.c.event_id, parked_webhooks.c.payload).where(
+                parked_webhooks.c.event_type.in_([t for t, k in _OBJECTS.items() if k is _Refund]),
+                parked_webhooks.c.payload.contains(refund.id, autoescape=True),
+                parked_webhooks.c.event_id != event_id,
+            )
+        )
+        for other in rows:
+            try:
+                told = parse_event(json.loads(other.payload)).object
+            except (WebhookRejected, ValueError):
+                continue
+            if isinstance(told, _Refund) and told.id == refund.id and told.status in _REFUND_UNDONE:
+                raise Conflict(
+                    f"Stripe said refund {refund.id} {told.status} since (parked event "
+                    f"{other.event_id}): no money went back"
+                )
 
 
 async def _park(
