@@ -5,6 +5,7 @@ in a package. Each refusal has a harmless look-alike beside it that is taken."""
 
 from __future__ import annotations
 
+import codecs
 import io
 import random
 import struct
@@ -601,3 +602,180 @@ def test_a_presentation_click_to_a_command_is_refused_and_one_to_a_slide_taken(
         assert _inspect(tmp_path, out.getvalue(), "upload.odp") == "odp"
     else:
         assert "macros or scripts" in _refusal(tmp_path, out.getvalue(), "upload.odp").reason
+
+
+# --- 5. A part's encoding decided as expat decides it, before the long-run check ------------------
+
+
+def _long_tag_header(encode: str, before: str = " ") -> bytes:
+    """A header of one tag of more than 10,000 attributes past 1 MiB, whose attribute names
+    (U+4E3C: bytes 3C 4E or 4E 3C) put a '<' byte every few bytes of the raw UTF-16."""
+    count = MAX_XML_RUN_BYTES // 10 + 1
+    attributes = "".join(f' \u4e3c{n:07x}=""' for n in range(count))
+    return f"{before}<w:hdr {W}><w:p{attributes}/></w:hdr>".encode(encode)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        _long_tag_header("utf-16-le"),  # 20 00 3C 00: expat reads UTF-16LE (second byte NUL)
+        _long_tag_header("utf-16-be"),  # 00 20 00 3C: UTF-16BE (first byte NUL)
+        _long_tag_header("utf-16-le", "\n"),
+        _long_tag_header("utf-16", ""),  # with a byte order mark, as before
+    ],
+    ids=["utf-16-le-after-a-space", "utf-16-be-after-a-space", "utf-16-le-after-a-line", "bom"],
+)
+def test_a_long_tag_in_utf16_without_a_byte_order_mark_is_refused_before_it_is_parsed(
+    tmp_path: Path, header: bytes
+) -> None:
+    """Not after expat has parsed it (3.4 s for a 3.8 MiB upload): the check reads the part
+    re-encoded, as expat reads it."""
+    data = files.docx(("word/header1.xml", header), _noise(256 * 1024))
+    assert "a tag of more than" in _refusal(tmp_path, data).reason
+
+
+def test_utf16_that_would_be_read_as_utf16_again_after_a_utf8_byte_order_mark_is_refused(
+    tmp_path: Path,
+) -> None:
+    """A UTF-8 byte order mark before UTF-16BE: re-encoded, the part starts with a NUL, which
+    expat (even told UTF-8) would read as UTF-16 again, not as the bytes checked."""
+    header = codecs.BOM_UTF8 + _long_tag_header("utf-16-be")
+    data = files.docx(("word/header1.xml", header), _noise(256 * 1024))
+    assert "not well-formed" in _refusal(tmp_path, data).reason
+
+
+def test_utf16_parts_without_a_byte_order_mark_and_8_bit_parts_are_taken_and_checked(
+    tmp_path: Path,
+) -> None:
+    ordinary = (
+        f' <w:hdr {W}><w:p w:rsidR="00A1"><w:r><w:t>Bilan \u00e9t\u00e9</w:t></w:r></w:p></w:hdr>'
+    )
+    for encode in ("utf-16-le", "utf-16-be"):
+        taken = files.docx(("word/header1.xml", ordinary.encode(encode)))
+        assert _inspect(tmp_path, taken) == "docx"
+    latin = (
+        f'<?xml version="1.0" encoding="ISO-8859-1"?><w:hdr {W}><w:p><w:r><w:t>Bilan '
+        "\u00e9t\u00e9</w:t></w:r></w:p></w:hdr>"
+    ).encode("latin-1")
+    assert _inspect(tmp_path, files.docx(("word/header1.xml", latin))) == "docx"
+    # Still read, not skipped: a DDE field in such a part is found.
+    dde = f' <w:hdr {W}><w:p><w:fldSimple w:instr="DDEAUTO cmd &quot;/c calc&quot;"/></w:p></w:hdr>'
+    refused = _refusal(tmp_path, files.docx(("word/header1.xml", dde.encode("utf-16-le"))))
+    assert "DDE" in refused.reason
+
+
+# --- 6. ODF links and references loaded from outside as the document opens -----------------------
+
+DRAW = 'xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0"'
+STYLE = 'xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0"'
+
+
+def _frame(inner: str) -> bytes:
+    return _odf(
+        ODT,
+        f'<office:text><text:p><draw:frame {DRAW} draw:name="f1">{inner}</draw:frame></text:p>'
+        "</office:text>",
+    )
+
+
+def _linked_sheet(href: str) -> bytes:
+    return _odf(
+        ODS,
+        '<office:spreadsheet><table:table table:name="S"><table:table-source '
+        f'xlink:type="simple" xlink:href="{href}" table:mode="copy-all"/>'
+        "<table:table-row><table:table-cell/></table:table-row></table:table></office:spreadsheet>",
+    )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _frame('<draw:image xlink:type="simple" xlink:href="http://203.0.113.9/x.png"/>'),
+        _frame('<draw:image xlink:href="file://///203.0.113.9/share/x.png"/>'),
+        _frame('<draw:image xlink:href="\\\\203.0.113.9\\share\\x.png"/>'),
+        _frame('<draw:image xlink:href="%2E%2E/x.png"/>'),
+        _frame('<draw:object xlink:href="http://203.0.113.9/x.ods"/>'),
+        _frame('<draw:object-ole xlink:href="file:///C:/Users/a/x.xls"/>'),
+        _frame('<draw:floating-frame xlink:href="http://203.0.113.9/"/>'),
+        _linked_sheet("http://203.0.113.9/x.ods"),
+        _linked_sheet("../x.ods"),
+        _odf(
+            ODT,
+            '<office:text><text:section text:name="S1"><text:section-source xlink:type="simple" '
+            'xlink:href="http://203.0.113.9/x.odt"/></text:section></office:text>',
+        ),
+        _odf(
+            ODT,
+            '<office:text><text:p><d:frame xmlns:d="urn:oasis:names:tc:opendocument:xmlns:drawing:'
+            '1.0"><d:image xlink:href="https://203.0.113.9/x.png"/></d:frame></text:p>'
+            "</office:text>",
+        ),
+        _odf(
+            ODT,
+            f"<office:automatic-styles {STYLE}><style:style style:name='P1'>"
+            "<style:paragraph-properties><style:background-image "
+            'xlink:href="http://203.0.113.9/bg.png"/></style:paragraph-properties></style:style>'
+            "</office:automatic-styles><office:text/>",
+        ),
+    ],
+    ids=[
+        "image-web",
+        "image-unc-file-url",
+        "image-unc",
+        "image-beside-the-document",
+        "object",
+        "object-ole-local",
+        "floating-frame",
+        "linked-sheet",
+        "linked-sheet-beside",
+        "linked-section",
+        "image-under-another-prefix",
+        "background-image",
+    ],
+)
+def test_an_odf_link_loaded_from_outside_as_the_document_opens_is_refused(
+    tmp_path: Path, data: bytes
+) -> None:
+    assert "fetches from outside as it opens" in _refusal(tmp_path, data, "upload.odt").reason
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        "of:=['file://///203.0.113.9/share/x.ods'#$Sheet1.A1]",
+        "of:=SUM(['http://203.0.113.9/x.ods'#$Sheet1.A1:.B9])",
+        "of:=['file:///C:/it''s/x.ods' #$'Sheet 1'.A1]",
+    ],
+    ids=["unc", "web", "quote-in-path"],
+)
+def test_an_odf_formula_referring_to_another_file_is_refused(tmp_path: Path, formula: str) -> None:
+    refused = _refusal(tmp_path, _ods(_formula(formula)), "upload.ods")
+    assert "refers to another file" in refused.reason
+
+
+def test_odf_pictures_in_the_package_references_within_and_links_to_the_web_are_taken(
+    tmp_path: Path,
+) -> None:
+    picture = ("Pictures/x.png", b"\x89PNG\r\n\x1a\n")
+    data = _odf(
+        ODT,
+        f'<office:text><text:p><draw:frame {DRAW} draw:name="f1"><draw:image '
+        'xlink:type="simple" xlink:href="Pictures/x.png"/><draw:image '
+        'xlink:href="./ObjectReplacements/Object 1"/></draw:frame><draw:frame '
+        f'{DRAW}><draw:object xlink:href="./Object 1"/></draw:frame>'
+        '<text:a xlink:href="https://example.org/x.png">the picture on the web</text:a>'
+        f'</text:p><office:forms><form:form><form:image {DRAW} form:name="b" '
+        'xlink:href="https://example.org/"/></form:form></office:forms></office:text>',
+        picture,
+    )
+    assert _inspect(tmp_path, data, "upload.odt") == "odt"
+    sheet = _ods(
+        _formula("of:=[$Sheet2.A1]+[$'Sheet 2'.A1]+SUM([.A1:.A3])")
+        + _formula("of:=&quot;'not a file'#&quot;&amp;[$'It''s'.B1]")
+    )
+    assert _inspect(tmp_path, sheet, "upload.ods") == "ods"
+
+
+def test_a_percent_encoded_script_address_is_refused(tmp_path: Path) -> None:
+    href = "vnd%2Esun%2Estar%2Escript:Standard.Module1.Main?language=Basic&amp;location=application"
+    assert "macros or scripts" in _refusal(tmp_path, _link(href), "upload.odt").reason

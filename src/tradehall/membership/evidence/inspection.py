@@ -448,19 +448,24 @@ class _Parser(DefusedExpatParser):  # type: ignore[misc]
 
 
 def _parse(data: bytes, handler: _Part, name: str, budget: _XmlBudget | None = None) -> None:
-    """Parse a part with no DTD and no entities (defusedxml refuses either), in the encoding
-    its byte order mark says if it has one (a UTF-16 part is read as UTF-16 whatever its
-    declaration claims, as the old byte scan did), else the one expat finds from its first bytes
-    or its declaration. A part that is not well-formed is refused (422), as is one the parser
-    cannot decode. Its elements and attributes count against `budget`, the document's."""
+    """Parse a part with no DTD and no entities (defusedxml refuses either). A part whose
+    first bytes make expat read it as UTF-16 (or UTF-8 with a byte order mark) is re-encoded to
+    UTF-8 first (`_two_byte_encoding`), whatever its declaration claims, so that the long-run
+    check and expat read the same bytes; any other part is read in the encoding its declaration
+    names (UTF-8 without one). A part that is not well-formed is refused (422), as is one the
+    parser cannot decode. Its elements and attributes count against `budget`, the
+    document's."""
     source = InputSource()
     handler.budget = budget
     try:
-        for marks, codec in _BYTE_ORDER_MARKS:
-            if data.startswith(marks):
-                data = data.decode(codec).encode("utf-8")
-                source.setEncoding("utf-8")  # expat then ignores the declaration's encoding
-                break
+        codec = _two_byte_encoding(data)
+        if codec is not None:
+            data = data.decode(codec).encode("utf-8")
+            source.setEncoding("utf-8")  # expat then ignores the declaration's encoding
+            if b"\0" in data:
+                # Never a character of XML; and expat, even told UTF-8, would read a part
+                # starting with one as UTF-16, not the bytes checked here.
+                raise ValueError("a NUL character")
         for run in _LONG_RUN.finditer(data):
             if data.count(b"=", run.start(), run.end()) > MAX_LONG_RUN_ATTRIBUTES:
                 raise EvidenceRefused(
@@ -488,13 +493,22 @@ def _parse(data: bytes, handler: _Part, name: str, budget: _XmlBudget | None = N
         ) from None
 
 
-# A part's encoding by its first bytes: a byte order mark, or UTF-16's "<" without one.
-_BYTE_ORDER_MARKS = (
-    ((codecs.BOM_UTF8,), "utf-8-sig"),
-    ((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE), "utf-16"),
-    ((b"<\0",), "utf-16-le"),
-    ((b"\0<",), "utf-16-be"),
-)
+def _two_byte_encoding(data: bytes) -> str | None:
+    """The codec to re-encode a part to UTF-8 with before it is checked, decided from its
+    first bytes as expat decides (xmltok.c, initScan): a byte order mark; else a first byte
+    NUL is UTF-16BE and a second byte NUL UTF-16LE (`' <'` in UTF-16LE is `20 00 3C 00`). None
+    for a part expat reads byte by byte: UTF-8, or an 8-bit encoding its declaration names,
+    which expat takes only if `<`, `=` and the other markup are the ASCII bytes (pyexpat
+    refuses multi-byte ones). So the long-run check reads the bytes expat parses."""
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if data[:1] == b"\0":
+        return "utf-16-be"
+    if data[1:2] == b"\0":
+        return "utf-16-le"
+    return None
 
 
 class _ContentTypes(_Part):
@@ -871,6 +885,41 @@ _ODF_DDE = frozenset({"dde-source", "dde-connection-decl", "dde-connection", "dd
 # style:condition).
 _ODF_FORMULAS = frozenset({"formula", "condition", "expression"})
 _ODF_EXCEL_GRAMMAR = re.compile(r"\s*msoxl:", re.IGNORECASE)
+# Elements whose link (xlink:href) the suite loads as the document opens, or as it updates its
+# links: a linked image (CVE-2020-12802: fetched on opening), object, sheet, section or range,
+# a floating frame, a plug-in or applet, a fill, background, bullet or chart symbol image, a
+# font. A link to a place outside the package is refused (a UNC path sends the opener's NTLM
+# hash; a web address tells someone who opened it, and when); one to a part of the package
+# (Pictures/x.png, ./Object 1) is taken. A form's image button (form:image) opens its link on a
+# click, as text:a and draw:a do: taken.
+_ODF_LINKED = {
+    "image": "a linked image",
+    "fill-image": "a linked image",
+    "background-image": "a linked image",
+    "list-level-style-image": "a linked image",
+    "symbol-image": "a linked image",
+    "object": "a linked object",
+    "object-ole": "a linked object",
+    "table-source": "a linked sheet",
+    "cell-range-source": "a linked range",
+    "section-source": "a linked section",
+    "floating-frame": "a floating frame",
+    "plugin": "a linked plug-in or medium",
+    "applet": "an applet",
+    "font-face-uri": "a linked font",
+}
+_ODF_FORM = frozenset({"urn:oasis:names:tc:opendocument:xmlns:form:1.0", "undeclared:form"})
+_FETCH_ON_OPENING = (
+    "this document fetches from outside as it opens ({}); send one with it embedded or without it"
+)
+# An external reference in an ODF formula (OpenFormula's Source: 'IRI'#): a sheet of another
+# document, which the suite loads when links update: ['file:///x.ods'#$Sheet1.A1], a UNC path
+# or a web address. A quoted sheet name is followed by '.', not '#': [$'Sheet 2'.A1].
+_FORMULA_SOURCE = re.compile(r"\s*#")
+_EXTERNAL_REFERENCE = (
+    "this document holds a formula that refers to another file (fetched when links are "
+    "updated); send one with its values instead"
+)
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
@@ -899,10 +948,12 @@ class _OdfScripts(_ScopedPart):
     presentation's), a presentation's listener whose action runs something ("execute", "verb",
     any value not in ODF's list of moves) or whose links (its own, its sound's) go outside the
     document, a script language or macro name on a listener, a macro field, a script address in
-    any attribute or text, and a link to a macro, a dispatch command or a service. Refuses DDE
-    (`_ODF_DDE`) and formulas that fetch from outside (`_FETCHING`), or, written in Excel's
-    grammar (msoxl:), name a program (`app|topic!item`). The presentation namespace is the one
-    its prefix is declared for."""
+    any attribute (percent-decoded) or text, and a link to a macro, a dispatch command or a
+    service. Refuses DDE (`_ODF_DDE`), formulas that fetch from outside (`_FETCHING`), refer to
+    another file (`'file:///x.ods'#$Sheet1.A1`) or, written in Excel's grammar (msoxl:), name a
+    program (`app|topic!item`), and a link loaded as the document opens (`_ODF_LINKED`: a
+    linked image, object, sheet, section) to a place outside the package. The presentation
+    and form namespaces are the ones their prefixes are declared for."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -911,12 +962,19 @@ class _OdfScripts(_ScopedPart):
 
     def element(self, prefix: str, local: str, attributes: list[tuple[str, str]]) -> None:
         for name, value in attributes:
-            if _SCRIPT_ADDRESS.search(value) or (
-                name == "href" and _MACRO_ADDRESS.match(unquote(value))
+            address = unquote(value)  # as the suite reads a link: %2Euno: is .uno:
+            if _SCRIPT_ADDRESS.search(address) or (
+                name == "href" and _MACRO_ADDRESS.match(address)
             ):
                 raise EvidenceRefused(_ODF_REFUSED, REFUSED)
             if name in _ODF_FORMULAS or (name == "value" and local == "condition"):
                 _check_odf_formula(value)
+        if (
+            local in _ODF_LINKED
+            and not all(_in_the_document(href) for href in _values(attributes, "href"))
+            and self.namespace(prefix) not in _ODF_FORM
+        ):
+            raise EvidenceRefused(_FETCH_ON_OPENING.format(_ODF_LINKED[local]), REFUSED)
         if local in _ODF_DDE:
             raise EvidenceRefused(_DDE_REFUSED, REFUSED)
         if local == "execute-macro":
@@ -953,6 +1011,9 @@ def _check_odf_formula(formula: str) -> None:
     fetching = _fetching_call(formula)
     if fetching is not None:
         raise EvidenceRefused(_FETCH_REFUSED.format(fetching), REFUSED)
+    for quoted in _FORMULA_QUOTED.finditer(formula):  # strings and quoted names, in order
+        if quoted.group().startswith("'") and _FORMULA_SOURCE.match(formula, quoted.end()):
+            raise EvidenceRefused(_EXTERNAL_REFERENCE, REFUSED)
     if _ODF_EXCEL_GRAMMAR.match(formula) and "|" in _FORMULA_STRING.sub("", formula):
         raise EvidenceRefused(_DDE_REFUSED, REFUSED)
 
