@@ -779,3 +779,31 @@ def test_odf_pictures_in_the_package_references_within_and_links_to_the_web_are_
 def test_a_percent_encoded_script_address_is_refused(tmp_path: Path) -> None:
     href = "vnd%2Esun%2Estar%2Escript:Standard.Module1.Main?language=Basic&amp;location=application"
     assert "macros or scripts" in _refusal(tmp_path, _link(href), "upload.odt").reason
+
+
+def _meta(inner: str) -> tuple[str, bytes]:
+    return (
+        "meta.xml",
+        (
+            '<office:document-meta xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"'
+            ' xmlns:meta="urn:oasis:names:tc:opendocument:xmlns:meta:1.0" '
+            f'xmlns:xlink="http://www.w3.org/1999/xlink"><office:meta>{inner}</office:meta>'
+            "</office:document-meta>"
+        ).encode(),
+    )
+
+
+def test_a_document_reloading_itself_from_elsewhere_is_refused_and_its_template_taken(
+    tmp_path: Path,
+) -> None:
+    redirect = _meta(
+        '<meta:auto-reload xlink:href="file://///203.0.113.9/x.odt" meta:delay="PT0S"/>'
+    )
+    refused = _refusal(tmp_path, _odf(ODT, "<office:text/>", redirect), "upload.odt")
+    assert "fetches from outside as it opens" in refused.reason
+    template = _meta(
+        '<meta:template xlink:type="simple" xlink:actuate="onRequest" xlink:title="Letter" '
+        'xlink:href="../../Templates/Letter.ott" meta:date="2026-01-02T10:00:00"/>'
+        "<meta:generator>LibreOffice/7.6</meta:generator>"
+    )
+    assert _inspect(tmp_path, _odf(ODT, "<office:text/>", template), "upload.odt") == "odt"

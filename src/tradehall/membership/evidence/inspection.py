@@ -837,6 +837,8 @@ def _check_odf(path: Path, detected: str) -> None:
         for name in sorted(names):
             if name.rpartition("/")[2] in ("content.xml", "styles.xml"):
                 _parse(budget.read(package, name), _OdfScripts(), name, budget)
+        if "meta.xml" in names:  # a reload from (a redirect to) elsewhere: meta:auto-reload
+            _parse(budget.read(package, "meta.xml"), _OdfScripts(), "meta.xml", budget)
 
 
 class _OdfManifest(_Part):
@@ -888,7 +890,8 @@ _ODF_EXCEL_GRAMMAR = re.compile(r"\s*msoxl:", re.IGNORECASE)
 # Elements whose link (xlink:href) the suite loads as the document opens, or as it updates its
 # links: a linked image (CVE-2020-12802: fetched on opening), object, sheet, section or range,
 # a floating frame, a plug-in or applet, a fill, background, bullet or chart symbol image, a
-# font. A link to a place outside the package is refused (a UNC path sends the opener's NTLM
+# font, the document itself reloaded from an address (meta.xml's meta:auto-reload: a
+# redirect). A link to a place outside the package is refused (a UNC path sends the opener's NTLM
 # hash; a web address tells someone who opened it, and when); one to a part of the package
 # (Pictures/x.png, ./Object 1) is taken. A form's image button (form:image) opens its link on a
 # click, as text:a and draw:a do: taken.
@@ -907,6 +910,7 @@ _ODF_LINKED = {
     "plugin": "a linked plug-in or medium",
     "applet": "an applet",
     "font-face-uri": "a linked font",
+    "auto-reload": "a reload from elsewhere",
 }
 _ODF_FORM = frozenset({"urn:oasis:names:tc:opendocument:xmlns:form:1.0", "undeclared:form"})
 _FETCH_ON_OPENING = (
