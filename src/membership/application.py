@@ -58,6 +58,10 @@ class ExternalMessage:
     organisation_id: UUID
 
 
+# A refund's claim is a ProcessorPaymentClaim under this prefix (no Stripe invoice id has it).
+REFUND_CLAIM_PREFIX = "refund:"
+
+
 class PaymentCreditedElsewhere(Conflict):
     def __init__(self, processor: str, payment_id: str, organisation_id: UUID) -> None:
         super().__init__(
@@ -458,11 +462,14 @@ class MembershipApp(Writes, Application[UUID]):
         reference: str,
     ) -> Saved | None:
         """The processor returned money from a payment (once, whichever message tells of it,
-        and not again if staff recorded it by hand under its id)."""
+        and not again if staff recorded it by hand under its id). The refund is claimed like a
+        payment, so it is in one organisation's ledger only, even where staff apply the
+        messages telling of it to two."""
         return self._external(
             context,
             message,
             lambda org, ctx: org.record_card_refund(ctx, refund_id, payment_id, amount, reference),
+            credits_payment=f"{REFUND_CLAIM_PREFIX}{refund_id}",
         )
 
     def reverse_card_refund(

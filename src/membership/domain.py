@@ -343,9 +343,10 @@ PROCESSOR_PAYMENT_NAMESPACE = UUID("5a3e9c1d-2f6b-4c8e-b0a7-9d4e6f1c2b38")
 
 
 class ProcessorPaymentClaim(TradehallAggregate):
-    """One per payment a processor collected (a Stripe invoice), whichever message tells of
-    it: saved with the payment it credits, so a second message about the same invoice, under
-    another event id, credits nothing more (ADR 13)."""
+    """One per payment a processor collected (a Stripe invoice) or returned (a refund, under
+    `refund:` and its id), whichever message tells of it: saved with the change it makes, so a
+    second message about the same payment, under another event id, changes nothing more, and
+    no other organisation's ledger takes it (ADR 13)."""
 
     class Claimed(TradehallAggregate.Created):
         processor: str
