@@ -193,23 +193,15 @@ class MembershipLifecycle:
                 )
             )
 
-    class CardRefundRecorded(TradehallAggregate.Event):
+    class CardRefundRecorded(RefundRecorded):
         """A processor (Stripe) returned money the member paid by card: the processor's refund
         id is the ledger entry's id, and `payment_id` the payment it returns money from (None
         when staff named only the organisation)."""
 
-        refund_id: str
         payment_id: str | None
-        amount_minor: int
-        currency: str
-        reference: str
 
         def apply(self, aggregate: MembershipLifecycle) -> None:
-            aggregate.ledger.append(
-                LedgerEntry(
-                    "refund", self.refund_id, self.effective_at, _money(self), self.reference
-                )
-            )
+            super().apply(aggregate)
             aggregate.card_refunds[self.refund_id] = self.payment_id
 
     class CardRefundReversed(TradehallAggregate.Event):
