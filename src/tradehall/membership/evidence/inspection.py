@@ -966,7 +966,8 @@ class _OdfScripts(_ScopedPart):
 
     def element(self, prefix: str, local: str, attributes: list[tuple[str, str]]) -> None:
         for name, value in attributes:
-            address = unquote(value)  # as the suite reads a link: %2Euno: is .uno:
+            # As the suite reads a link: %2Euno: is .uno: (no call for the many without a %).
+            address = unquote(value) if "%" in value else value
             if _SCRIPT_ADDRESS.search(address) or (
                 name == "href" and _MACRO_ADDRESS.match(address)
             ):
