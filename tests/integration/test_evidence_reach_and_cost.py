@@ -690,6 +690,12 @@ def _linked_sheet(href: str) -> bytes:
 @pytest.mark.parametrize(
     "data",
     [
+        _odf(
+            ODT,
+            '<office:text><office:forms><form:form><form:button form:name="b" '
+            'form:image-data="http://203.0.113.9/b.png"/></form:form></office:forms>'
+            "</office:text>",
+        ),
         _frame('<draw:image xlink:type="simple" xlink:href="http://203.0.113.9/x.png"/>'),
         _frame('<draw:image xlink:href="file://///203.0.113.9/share/x.png"/>'),
         _frame('<draw:image xlink:href="\\\\203.0.113.9\\share\\x.png"/>'),
@@ -719,6 +725,7 @@ def _linked_sheet(href: str) -> bytes:
         ),
     ],
     ids=[
+        "form-button-picture",
         "image-web",
         "image-unc-file-url",
         "image-unc",
@@ -765,7 +772,8 @@ def test_odf_pictures_in_the_package_references_within_and_links_to_the_web_are_
         f'{DRAW}><draw:object xlink:href="./Object 1"/></draw:frame>'
         '<text:a xlink:href="https://example.org/x.png">the picture on the web</text:a>'
         f'</text:p><office:forms><form:form><form:image {DRAW} form:name="b" '
-        'xlink:href="https://example.org/"/></form:form></office:forms></office:text>',
+        'form:image-data="Pictures/x.png" xlink:href="https://example.org/"/></form:form>'
+        "</office:forms></office:text>",
         picture,
     )
     assert _inspect(tmp_path, data, "upload.odt") == "odt"

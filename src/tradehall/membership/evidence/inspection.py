@@ -894,7 +894,8 @@ _ODF_EXCEL_GRAMMAR = re.compile(r"\s*msoxl:", re.IGNORECASE)
 # redirect). A link to a place outside the package is refused (a UNC path sends the opener's NTLM
 # hash; a web address tells someone who opened it, and when); one to a part of the package
 # (Pictures/x.png, ./Object 1) is taken. A form's image button (form:image) opens its link on a
-# click, as text:a and draw:a do: taken.
+# click, as text:a and draw:a do: taken; a form control's picture (form:image-data), shown as
+# the document opens, is a linked image.
 _ODF_LINKED = {
     "image": "a linked image",
     "fill-image": "a linked image",
@@ -974,6 +975,8 @@ class _OdfScripts(_ScopedPart):
                 raise EvidenceRefused(_ODF_REFUSED, REFUSED)
             if name in _ODF_FORMULAS or (name == "value" and local == "condition"):
                 _check_odf_formula(value)
+            if name == "image-data" and not _in_the_document(value):  # a form control's image
+                raise EvidenceRefused(_FETCH_ON_OPENING.format("a linked image"), REFUSED)
         if (
             local in _ODF_LINKED
             and not all(_in_the_document(href) for href in _values(attributes, "href"))
