@@ -11,6 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.api.conftest import add_user
 from tests.api.helpers import SignedIn, events_of, register, services_of, token
 from tests.api.test_membership_standing import admitted, pay, tick
@@ -92,6 +94,7 @@ async def started(client: Client, staff_headers: dict[str, str]) -> tuple[Any, A
     return org, headers, response.json()["id"]
 
 
+@pytest.mark.own_database  # its clock ticks a year on: not over the shared database's members
 async def test_the_whole_life_of_a_mark(
     client: Client, staff_headers: dict[str, str], store: Store, clock: ManualClock
 ) -> None:

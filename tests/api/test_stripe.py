@@ -228,6 +228,7 @@ async def test_card_payments_off_without_keys(
     assert webhook.status_code == 404
 
 
+@pytest.mark.own_database  # its clock ticks a year on: not over the shared database's members
 async def test_join_pay_by_checkout_and_live_a_year_with_a_failed_renewal(
     stripe_client: Client, standin: StripeStandIn, store: Store, clock: ManualClock
 ) -> None:
