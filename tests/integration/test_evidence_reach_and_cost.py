@@ -815,3 +815,29 @@ def test_a_document_reloading_itself_from_elsewhere_is_refused_and_its_template_
         "<meta:generator>LibreOffice/7.6</meta:generator>"
     )
     assert _inspect(tmp_path, _odf(ODT, "<office:text/>", template), "upload.odt") == "odt"
+
+
+@pytest.mark.parametrize(
+    ("href", "taken"),
+    [
+        ("file://///203.0.113.9/share/Letter.ott", False),  # UNC: the opener's NTLM hash
+        ("\\\\203.0.113.9\\share\\Letter.ott", False),
+        ("http://203.0.113.9/Letter.ott", False),
+        ("file://fileserver/share/Letter.ott", False),
+        ("%2F%2F203.0.113.9/share/Letter.ott", False),
+        ("../../Templates/Letter.ott", True),  # beside the document, as LibreOffice writes it
+        ("file:///home/jo/Templates/Letter.ott", True),
+        ("file:///C:/Users/jo/Templates/Letter.ott", True),
+        ("C:\\Users\\jo\\Templates\\Letter.ott", True),
+    ],
+)
+def test_a_template_on_another_machine_is_refused_and_one_on_the_openers_drives_taken(
+    tmp_path: Path, href: str, taken: bool
+) -> None:
+    meta = _meta(f'<meta:template xlink:type="simple" xlink:href="{href}"/>')
+    document = _odf(ODT, "<office:text/>", meta)
+    if taken:
+        assert _inspect(tmp_path, document, "upload.odt") == "odt"
+    else:
+        refused = _refusal(tmp_path, document, "upload.odt")
+        assert "a template from elsewhere" in refused.reason

@@ -926,6 +926,21 @@ _EXTERNAL_REFERENCE = (
     "updated); send one with its values instead"
 )
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_ODF_META = "urn:oasis:names:tc:opendocument:xmlns:meta:1.0"
+
+
+def _template_elsewhere(href: str) -> bool:
+    """Whether a document's template (meta:template, which the suite looks at as the document
+    opens, to offer its newer styles) is on another machine: a web or other address, a UNC path
+    (it sends the opener's NTLM hash) or file://host/. One on the opener's own drives (a path
+    beside the document, /home/…, C:\\…, file:///…) is taken, as Word's attached template is."""
+    address = unquote(href.strip()).replace("\\", "/")
+    if address.startswith("//"):
+        return True
+    if address.lower().startswith("file:"):
+        rest = address[5:]  # file:///path is this machine's; file://host/ and file://// are not
+        return not rest.startswith("///") or rest.startswith("////")
+    return bool(_SCHEME.match(address)) and not _LOCAL_DRIVE.match(address)
 
 
 def _in_the_document(href: str) -> bool:
@@ -983,6 +998,12 @@ class _OdfScripts(_ScopedPart):
             and self.namespace(prefix) not in _ODF_FORM
         ):
             raise EvidenceRefused(_FETCH_ON_OPENING.format(_ODF_LINKED[local]), REFUSED)
+        if (
+            local == "template"
+            and self.namespace(prefix) == _ODF_META
+            and any(_template_elsewhere(href) for href in _values(attributes, "href"))
+        ):
+            raise EvidenceRefused(_FETCH_ON_OPENING.format("a template from elsewhere"), REFUSED)
         if local in _ODF_DDE:
             raise EvidenceRefused(_DDE_REFUSED, REFUSED)
         if local == "execute-macro":
