@@ -124,6 +124,8 @@ def refused(response: Any, field: str, what: str) -> str | None:
     return None
 
 
+# Its snapshot reads every table whole, twice an operation: not the shared database's.
+@pytest.mark.own_database
 async def test_every_string_of_every_operation_is_held_to_the_text_policy(
     client: Client, store: Store, caller: Caller
 ) -> None:
@@ -234,6 +236,8 @@ def number_paths(value: Any, at: tuple[str | int, ...] = ()) -> list[tuple[str |
     return []
 
 
+# Its snapshot reads every table whole, twice an operation: not the shared database's.
+@pytest.mark.own_database
 async def test_every_body_is_decoded_strictly_and_bad_bodies_change_nothing(
     client: Client, store: Store, caller: Caller
 ) -> None:
