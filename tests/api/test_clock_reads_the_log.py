@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-import pytest
 from sqlalchemy import delete
 
 from projections.directory import DirectoryProjection
@@ -48,7 +47,6 @@ def _refill_directory_before(services: Services, organisation_id: UUID, event: s
         projection.apply(connection, [e for e in events if e.position < stop])
 
 
-@pytest.mark.own_database  # its clock ticks a year on: not over the shared database's members
 async def test_the_clock_finds_a_due_member_while_the_directory_is_empty(
     client: AppClient, staff_headers: dict[str, str], clock: ManualClock
 ) -> None:
@@ -64,7 +62,6 @@ async def test_the_clock_finds_a_due_member_while_the_directory_is_empty(
     assert (await membership_of(client, org, staff_headers))["status"] == "lapsed"
 
 
-@pytest.mark.own_database  # its clock ticks a year on: not over the shared database's members
 async def test_the_clock_finds_a_due_member_while_a_rebuild_refills_the_directory(
     client: AppClient, staff_headers: dict[str, str], clock: ManualClock
 ) -> None:

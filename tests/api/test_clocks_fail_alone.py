@@ -31,7 +31,6 @@ def _award(client: AppClient, organisation_id: str, clock: ManualClock) -> Quali
     return mark
 
 
-@pytest.mark.own_database  # the clock ticks a year on: not over the shared database's members
 async def test_a_mark_the_clock_cannot_work_with_fails_alone_and_later_marks_expire(
     client: AppClient, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -98,7 +97,6 @@ async def _unworkable_member(
     return organisation_id
 
 
-@pytest.mark.own_database  # the clock ticks a year on: not over the shared database's members
 async def test_the_membership_clock_counts_an_unworkable_member_as_failed_not_a_conflict(
     client: AppClient, staff_headers: dict[str, str], clock: ManualClock
 ) -> None:
