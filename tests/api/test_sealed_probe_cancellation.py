@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.api.conftest import Mailbox
 from tests.api.helpers import services_of
@@ -20,6 +21,10 @@ from tests.api.test_quote_scenario import posted, quote_path, quoted, request_bo
 from tests.api.test_tender_scenario import settle
 from tests.conftest import AppClient
 from tradehall.mail.sender import send_pending
+
+# The opening clock reads every unsettled tender there is: in the run's shared database, every
+# earlier test's (17 s on PostgreSQL late in a CI run, a few seconds in a database of its own).
+pytestmark = pytest.mark.own_database
 
 Client = AppClient
 Headers = dict[str, str]
