@@ -82,7 +82,7 @@ def servers() -> Iterator[Callable[[], Server]]:
         http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         http.daemon_threads = True
         server.port = http.server_address[1]
-        threading.Thread(target=http.serve_forever, daemon=True).start()
+        threading.Thread(target=http.serve_forever, args=(0.02,), daemon=True).start()
         made.append((http, server))
         return server
 
