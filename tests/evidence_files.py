@@ -9,8 +9,11 @@ import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
+import pytest
 from pypdf import PdfWriter
 from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringObject
+
+from tradehall.membership.evidence import EvidenceRefused, inspect
 
 OOXML = "application/vnd.openxmlformats-officedocument"
 DOCX_MAIN = f"{OOXML}.wordprocessingml.document.main+xml"
@@ -327,3 +330,20 @@ def word(body: str) -> bytes:
             ("word/document.xml", document),
         ]
     )
+
+
+def inspected(tmp_path: Path, data: bytes, name: str = "upload.docx") -> str:
+    """The extension the evidence intake takes `data` as, sent as `name`."""
+    path = tmp_path / name
+    path.write_bytes(data)
+    return inspect(path).extension
+
+
+def refusal(tmp_path: Path, data: bytes, name: str = "upload.docx") -> EvidenceRefused:
+    """The intake's refusal of `data` sent as `name` (a 422)."""
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(EvidenceRefused) as refused:
+        inspect(path)
+    assert refused.value.status == 422
+    return refused.value

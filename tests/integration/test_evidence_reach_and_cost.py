@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests import evidence_files as files
-from tradehall.membership.evidence import EvidenceRefused, inspect, inspection
+from tradehall.membership.evidence import inspection
 from tradehall.membership.evidence.inspection import (
     MAX_XML_ELEMENTS,
     MAX_XML_RUN_BYTES,
@@ -27,19 +27,7 @@ ODS = "application/vnd.oasis.opendocument.spreadsheet"
 ODT = "application/vnd.oasis.opendocument.text"
 
 
-def _inspect(tmp_path: Path, data: bytes, name: str = "upload.docx") -> str:
-    path = tmp_path / name
-    path.write_bytes(data)
-    return inspect(path).extension
-
-
-def _refusal(tmp_path: Path, data: bytes, name: str = "upload.docx") -> EvidenceRefused:
-    path = tmp_path / name
-    path.write_bytes(data)
-    with pytest.raises(EvidenceRefused) as refused:
-        inspect(path)
-    assert refused.value.status == 422
-    return refused.value
+_inspect, _refusal = files.inspected, files.refusal
 
 
 def _noise(size: int) -> tuple[str, bytes]:

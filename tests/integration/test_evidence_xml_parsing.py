@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from tests import evidence_files as files
-from tradehall.membership.evidence import EvidenceRefused, inspect
 
 OFFICE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PACKAGE_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -33,19 +32,7 @@ def _relationship(kind: str, target: str) -> str:
     )
 
 
-def _inspect(tmp_path: Path, data: bytes, name: str = "upload.docx") -> str:
-    path = tmp_path / name
-    path.write_bytes(data)
-    return inspect(path).extension
-
-
-def _refusal(tmp_path: Path, data: bytes, name: str = "upload.docx") -> EvidenceRefused:
-    path = tmp_path / name
-    path.write_bytes(data)
-    with pytest.raises(EvidenceRefused) as refused:
-        inspect(path)
-    assert refused.value.status == 422
-    return refused.value
+_inspect, _refusal = files.inspected, files.refusal
 
 
 # --- 1. `>` inside an attribute value ------------------------------------------------------------
