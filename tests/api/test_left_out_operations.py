@@ -8,13 +8,13 @@ import uuid
 from collections.abc import Iterator, Sequence
 
 import pytest
-from sqlalchemy import Connection, delete
+from sqlalchemy import Connection
 
 from projections.base import Projection
 from projections.events import EventSource, RecordedEvent, leave_out
 from projections.runner import LEFT_OUT_WHY_LIMIT, BatchProjector
-from projections.tables import projection_positions
 from tests.api.helpers import SignedIn, register, services_of
+from tests.api.test_projection_operations import forget_positions
 from tests.conftest import AppClient
 from tradehall.store.base import Store
 
@@ -37,13 +37,7 @@ class LeavesOutAll(Projection):
 def leaves_out(store: Store) -> Iterator[LeavesOutAll]:
     projection = LeavesOutAll()
     yield projection
-    # The tests of a run share one PostgreSQL database: leave no row of ours behind.
-    engine = store.sync_engine()
-    with engine.begin() as connection:
-        connection.execute(
-            delete(projection_positions).where(projection_positions.c.projection == projection.name)
-        )
-    engine.dispose()
+    forget_positions(store, projection.name)
 
 
 async def test_left_out_events_leave_ready_ok_and_show_there_and_to_staff(

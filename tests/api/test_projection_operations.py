@@ -36,11 +36,16 @@ class Refuses(Projection):
 def refuses(store: Store) -> Iterator[Refuses]:
     projection = Refuses()
     yield projection
-    # The tests of a run share one PostgreSQL database: leave no failing row behind.
+    forget_positions(store, projection.name)
+
+
+def forget_positions(store: Store, projection: str) -> None:
+    """The tests of a run share one PostgreSQL database: leave no row of a test projection's
+    behind (a failing or counting one would show in every later /ready)."""
     engine = store.sync_engine()
     with engine.begin() as connection:
         connection.execute(
-            delete(projection_positions).where(projection_positions.c.projection == projection.name)
+            delete(projection_positions).where(projection_positions.c.projection == projection)
         )
     engine.dispose()
 
