@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from membership.marks.mark import QualityMark
-from membership.standing import MembershipStatus
 from sharedkernel.events import Context
 from sharedkernel.writing import ConcurrentChange
 from tests.api.helpers import register, services_of
+from tests.api.test_members_probe_clock import unworkable_member
 from tests.api.test_membership_standing import admitted, membership_of, pay, tick
 from tests.conftest import AppClient
 from tradehall.clock import ManualClock
@@ -73,34 +73,10 @@ def _revoke(client: AppClient, mark_id: uuid.UUID, clock: ManualClock) -> None:
     marks.save(mark)
 
 
-async def _unworkable_member(
-    client: AppClient, staff_headers: dict[str, str], clock: ManualClock
-) -> uuid.UUID:
-    """A member in grace paid up until 9999-12-31 (as an import once took it): its grace
-    period's end overflows (year 10000), as in test_members_probe_clock."""
-    membership = services_of(client).membership
-    organisation_id = uuid.UUID((await admitted(client, staff_headers))[0]["id"])
-    organisation = membership.get_organisation(organisation_id)
-    old = Context("importer", f"probe-{uuid.uuid4().hex[:8]}", clock.now())
-    organisation.trigger_event(
-        organisation.PaidUpUntilMoved,
-        paid_up_until=datetime(9999, 12, 31, 23, 59, tzinfo=UTC),
-        **old.event_kwargs(),
-    )
-    organisation.trigger_event(
-        organisation.StandingChanged,
-        status=MembershipStatus.GRACE.value,
-        cause="imported",
-        **old.event_kwargs(),
-    )
-    membership.save(organisation)
-    return organisation_id
-
-
 async def test_the_membership_clock_counts_an_unworkable_member_as_failed_not_a_conflict(
     client: AppClient, staff_headers: dict[str, str], clock: ManualClock
 ) -> None:
-    poisoned = await _unworkable_member(client, staff_headers, clock)
+    poisoned = await unworkable_member(client, staff_headers, clock)
     try:
         member, headers = await admitted(client, staff_headers)
         assert (await pay(client, member, staff_headers)).status_code == 201

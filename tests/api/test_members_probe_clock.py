@@ -27,21 +27,7 @@ async def test_one_members_unworkable_dates_do_not_stop_the_clock_for_the_others
     after it in the log moved into grace or lapse, tick after tick. One member's data must not
     stop the others (as a DomainError already did not)."""
     membership = services_of(client).membership
-    poisoned, _ = await admitted(client, staff_headers)
-    organisation = membership.get_organisation(uuid.UUID(poisoned["id"]))
-    old = Context("importer", f"probe-{uuid.uuid4().hex[:8]}", clock.now())
-    organisation.trigger_event(
-        organisation.PaidUpUntilMoved,
-        paid_up_until=datetime(9999, 12, 31, 23, 59, tzinfo=UTC),
-        **old.event_kwargs(),
-    )
-    organisation.trigger_event(
-        organisation.StandingChanged,
-        status=MembershipStatus.GRACE.value,
-        cause="imported",
-        **old.event_kwargs(),
-    )
-    membership.save(organisation)
+    poisoned = await unworkable_member(client, staff_headers, clock)
     try:
         member, headers = await admitted(client, staff_headers)
         assert (await pay(client, member, staff_headers)).status_code == 201
@@ -55,6 +41,28 @@ async def test_one_members_unworkable_dates_do_not_stop_the_clock_for_the_others
         assert (await membership_of(client, member, headers))["status"] == "grace"
     finally:
         # Leave no unworkable member to the other tests of a shared database.
-        membership.expel(
-            Context("staff", "probe-cleanup", clock.now()), uuid.UUID(poisoned["id"]), "probe"
-        )
+        membership.expel(Context("staff", "probe-cleanup", clock.now()), poisoned, "probe")
+
+
+async def unworkable_member(
+    client: Client, staff_headers: dict[str, str], clock: ManualClock
+) -> uuid.UUID:
+    """A member in grace paid up until 9999-12-31 (as an import once took it): its grace
+    period's end overflows (year 10000)."""
+    membership = services_of(client).membership
+    organisation_id = uuid.UUID((await admitted(client, staff_headers))[0]["id"])
+    organisation = membership.get_organisation(organisation_id)
+    old = Context("importer", f"probe-{uuid.uuid4().hex[:8]}", clock.now())
+    organisation.trigger_event(
+        organisation.PaidUpUntilMoved,
+        paid_up_until=datetime(9999, 12, 31, 23, 59, tzinfo=UTC),
+        **old.event_kwargs(),
+    )
+    organisation.trigger_event(
+        organisation.StandingChanged,
+        status=MembershipStatus.GRACE.value,
+        cause="imported",
+        **old.event_kwargs(),
+    )
+    membership.save(organisation)
+    return organisation_id
