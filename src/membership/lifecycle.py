@@ -34,15 +34,31 @@ if TYPE_CHECKING:
 PAYMENT_METHODS = frozenset({"stripe", "bank_transfer", "cheque", "cash", "other"})
 
 
+# A refund the processor later said failed or was cancelled stays in the ledger, and this line
+# beside it says the money stayed with us (ADR 11): the two net to nothing.
+REFUND_REVERSAL = "refund_reversal"
+
+# What each kind of entry does to what the member owes: an invoice and a refund add to it; a
+# payment, a credit note and a refund's reversal take from it.
+_OWED_SIGN = {"invoice": 1, "refund": 1, "payment": -1, "credit_note": -1, REFUND_REVERSAL: -1}
+
+
 @dataclass(frozen=True)
 class LedgerEntry:
-    kind: str  # invoice, payment, refund, credit_note
+    kind: str  # invoice, payment, refund, refund_reversal, credit_note
     entry_id: str
     at: datetime
-    amount: Money
+    amount: Money  # always positive: the kind says which way it moves the balance
     reference: str
     period_start: datetime | None = None
     period_end: datetime | None = None
+    # A refund_reversal: the entry id of the refund it reverses.
+    reverses: str | None = None
+
+    @property
+    def owed_minor(self) -> int:
+        """What the entry adds to what the member owes (negative: what it takes off)."""
+        return _OWED_SIGN[self.kind] * self.amount.minor
 
 
 # The most a turnover may be, in minor units: what the API takes (its schema's bound), and so
@@ -207,8 +223,10 @@ class MembershipLifecycle:
     class CardRefundReversed(TradehallAggregate.Event):
         """The processor says a refund failed or was cancelled (after it had succeeded, or
         before its success reached us): no money went back. The refund's ledger entry
-        (`entry_id`, None when it was never recorded) leaves the ledger, and the refund is
-        never recorded afterwards (a late word that it succeeded is older news)."""
+        (`entry_id`, None when it was never recorded) stays, and a `refund_reversal` line of
+        the same amount is added beside it (the accounts may have taken the refund already);
+        the two net to nothing. The refund is never recorded afterwards (a late word that it
+        succeeded is older news). Events stored before the line existed replay to it too."""
 
         refund_id: str
         entry_id: str | None
@@ -218,11 +236,16 @@ class MembershipLifecycle:
 
         def apply(self, aggregate: MembershipLifecycle) -> None:
             if self.entry_id is not None:
-                aggregate.ledger = [
-                    e
-                    for e in aggregate.ledger
-                    if not (e.kind == "refund" and e.entry_id == self.entry_id)
-                ]
+                aggregate.ledger.append(
+                    LedgerEntry(
+                        REFUND_REVERSAL,
+                        f"rev_{self.entry_id}",
+                        self.effective_at,
+                        _money(self),
+                        f"refund {self.entry_id} {self.status}",
+                        reverses=self.entry_id,
+                    )
+                )
             aggregate.reversed_card_refunds.add(self.refund_id)
 
     class CreditNoteIssued(TradehallAggregate.Event):
@@ -331,12 +354,17 @@ class MembershipLifecycle:
         """What the member owes (positive) or holds in credit (negative)."""
         total = Money("GBP", 0)
         for entry in self.ledger:
-            sign = 1 if entry.kind in {"invoice", "refund"} else -1
-            total = total + Money(entry.amount.currency, sign * entry.amount.minor)
+            total = total + Money(entry.amount.currency, entry.owed_minor)
         return total
 
     def _invoices(self) -> list[LedgerEntry]:
         return [entry for entry in self.ledger if entry.kind == "invoice"]
+
+    def _refunds_kept(self) -> list[LedgerEntry]:
+        """The refunds that returned money: not those the processor reversed (they stay in the
+        ledger, beside their reversal line)."""
+        reversed_ids = {e.reverses for e in self.ledger if e.kind == REFUND_REVERSAL}
+        return [e for e in self.ledger if e.kind == "refund" and e.entry_id not in reversed_ids]
 
     # Commands --------------------------------------------------------------------------------
 
@@ -541,8 +569,8 @@ class MembershipLifecycle:
                 )
             returned = sum(
                 e.amount.minor
-                for e in self.ledger
-                if e.kind == "refund" and self.card_refunds.get(e.entry_id) == payment_id
+                for e in self._refunds_kept()
+                if self.card_refunds.get(e.entry_id) == payment_id
             )
             if returned + amount.minor > payment.amount.minor:
                 raise Conflict(
@@ -564,10 +592,10 @@ class MembershipLifecycle:
         self, context: Context, refund_id: str, amount: Money, status: str
     ) -> None:
         """The processor says a refund failed or was cancelled: no money went back. Its entry
-        leaves the ledger and the standing follows what is left (paid-up-until moves on if
-        the money kept now covers a period). Once per refund id; a refund never recorded is
-        marked too, so a late word that it succeeded records nothing. A refund staff recorded
-        by hand naming it is theirs to correct: refused."""
+        stays and a reversal line nets it out; the standing follows the money kept
+        (paid-up-until moves on if it now covers a period). Once per refund id; a refund
+        never recorded is marked too (no line), so a late word that it succeeded records
+        nothing. A refund staff recorded by hand naming it is theirs to correct: refused."""
         if amount.minor <= 0:
             raise InvalidValue("amount", "a refund is a positive amount")
         if refund_id in self.reversed_card_refunds:
@@ -613,7 +641,7 @@ class MembershipLifecycle:
 
     def _require_refundable(self, amount: Money) -> None:
         paid = sum(e.amount.minor for e in self.ledger if e.kind == "payment")
-        refunded = sum(e.amount.minor for e in self.ledger if e.kind == "refund")
+        refunded = sum(e.amount.minor for e in self._refunds_kept())
         if refunded + amount.minor > paid:
             raise Conflict("cannot refund more than has been paid")
 
@@ -818,8 +846,8 @@ class MembershipLifecycle:
         """The processor's refund a staff refund names (its Idempotency-Key `ref_<id>`, or its
         id as a word of the reference), if the processor told us of it already."""
         named = {refund_id.removeprefix("ref_")} | _words(reference)
-        for entry in self.ledger:
-            if entry.kind == "refund" and entry.entry_id in self.card_refunds.keys() & named:
+        for entry in self._refunds_kept():
+            if entry.entry_id in self.card_refunds.keys() & named:
                 return entry
         return None
 
@@ -860,11 +888,7 @@ class MembershipLifecycle:
 
     def _settle(self, context: Context) -> None:
         """Move paid-up-until to the end of the last period the money covers, and standing."""
-        credit = sum(
-            (-1 if e.kind == "refund" else 1) * e.amount.minor
-            for e in self.ledger
-            if e.kind in {"payment", "refund", "credit_note"}
-        )
+        credit = -sum(e.owed_minor for e in self.ledger if e.kind != "invoice")
         covered: datetime | None = self.covered_until
         owed = 0
         for invoice in self._invoices():

@@ -5,7 +5,10 @@ what the refunded payment brought in; a refund of a payment we never recorded is
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -280,7 +283,7 @@ async def test_a_refund_of_a_payment_never_recorded_here_is_parked_for_staff(
 
 
 @pytest.mark.parametrize("status", ["failed", "canceled"])
-async def test_a_refund_that_fails_after_it_succeeded_leaves_the_ledger_once(
+async def test_a_refund_that_fails_after_it_succeeded_stays_beside_its_reversal_once(
     stripe_client: Client, standin: StripeStandIn, store: Store, clock: ManualClock, status: str
 ) -> None:
     org, headers, _, invoice_id, _ = await paid_by_card(stripe_client, standin, store, clock)
@@ -299,12 +302,44 @@ async def test_a_refund_that_fails_after_it_succeeded_leaves_the_ledger_once(
     # refund.updated, and refund.failed when it failed: each claimed, one reversal.
     assert told == ["applied"] * (2 if status == "failed" else 1)
     assert set(replayed) <= {"ignored", "duplicate"}
+    # The refund the accounts may have taken stays; a reversal line beside it nets it out.
     ledger = await ledger_of(stripe_client, org, headers)
-    assert refunds_in(ledger) == []
+    assert refunds_in(ledger) == [(refund_id, 600)]
+    [reversal] = [e for e in ledger["entries"] if e["kind"] == "refund_reversal"]
+    assert (reversal["id"], reversal["amount"]["amount_minor"]) == (f"rev_{refund_id}", 600)
+    assert reversal["reference"] == f"refund {refund_id} {status}"
     assert ledger["balance"]["amount_minor"] == before
     names = [type(e).__name__ for e in events_of(stripe_client, org["id"])]
     assert names.count("CardRefundReversed") == 1
     assert names.count("CardRefundRecorded") == 1
+
+
+# The export reads every organisation's aggregate: over the shared PostgreSQL database, every
+# test's; what it writes does not depend on the store.
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+async def test_the_ledger_export_shows_a_failed_refund_and_its_reversal(
+    stripe_client: Client, standin: StripeStandIn, store: Store, clock: ManualClock
+) -> None:
+    org, headers, staff, invoice_id, _ = await paid_by_card(stripe_client, standin, store, clock)
+    made = standin.refund(invoice_id, 600)
+    refund_id = refund_id_of(made)
+    await outcomes(stripe_client, made)
+    await outcomes(stripe_client, standin.settle_refund(refund_id, "failed"))
+
+    export = await stripe_client.get("/api/v1/dues/ledger.csv", headers=staff)
+
+    assert export.status_code == 200, export.text
+    rows = [
+        r for r in csv.DictReader(io.StringIO(export.text)) if r["organisation_id"] == org["id"]
+    ]
+    # Signed as they move what the member owes: the refund the accounts may have taken
+    # already, and its reversal; the organisation's lines sum to its balance.
+    assert [(r["entry"], r["id"], r["amount"], r["reference"]) for r in rows[-2:]] == [
+        ("refund", refund_id, "6.00", f"Stripe refund {refund_id} of {invoice_id}"),
+        ("refund_reversal", f"rev_{refund_id}", "-6.00", f"refund {refund_id} failed"),
+    ]
+    balance = (await ledger_of(stripe_client, org, headers))["balance"]["amount_minor"]
+    assert sum(Decimal(r["amount"]) for r in rows) * 100 == balance
 
 
 async def test_a_failed_refund_staff_recorded_or_of_a_payment_not_recorded_here_is_parked(

@@ -183,7 +183,6 @@ def _ledger_csv(membership: MembershipApp) -> str:
     )
     for organisation in membership.organisations_with_ledgers():
         for entry in organisation.ledger:
-            sign = -1 if entry.kind in {"payment", "credit_note"} else 1
             writer.writerow(
                 [
                     organisation.id,
@@ -191,7 +190,10 @@ def _ledger_csv(membership: MembershipApp) -> str:
                     entry.kind,
                     entry.entry_id,
                     entry.at.date().isoformat(),
-                    _decimal(sign * entry.amount.minor),
+                    # Signed as it moves what the member owes: a refund's reversal takes
+                    # off what its refund added, so each organisation's lines sum to its
+                    # balance.
+                    _decimal(entry.owed_minor),
                     entry.amount.currency,
                     entry.reference,
                     entry.period_start.date().isoformat() if entry.period_start else "",
