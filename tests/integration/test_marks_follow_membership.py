@@ -18,7 +18,7 @@ from membership.marks.application import MarksApp, MembershipStanding
 from membership.marks.assessment import EvidenceFile
 from membership.marks.criteria import CRITERIA_2026, Declarations, Finding
 from membership.marks.mark import MarkStatus, QualityMark
-from membership.standing import MembershipStatus
+from membership.standing import GOOD_STANDING, MembershipStatus
 from sharedkernel.errors import Conflict
 from sharedkernel.events import Context
 from sharedkernel.money import Money
@@ -41,8 +41,8 @@ DECLARED = Declarations(
 )
 
 
-def at(minutes: int, actor: str = "user:staff") -> Context:
-    return Context(actor, f"r{minutes}", T0 + timedelta(minutes=minutes))
+def at(minutes: int, actor: str = "user:staff", *, days: int = 0) -> Context:
+    return Context(actor, f"r{minutes}", T0 + timedelta(days=days, minutes=minutes))
 
 
 def apps(store: Store) -> tuple[MembershipApp, MarksApp]:
@@ -75,18 +75,48 @@ def paid_member(membership: MembershipApp) -> uuid.UUID:
     return org
 
 
-def award(marks: MarksApp, org: uuid.UUID) -> None:
-    application = marks.start_application(at(10, "user:member"), org, GOOD).aggregate_id
+def referred(marks: MarksApp, org: uuid.UUID, *, days: int = 0) -> uuid.UUID:
+    """An application started `days` after T0 and referred to the panel: its id."""
+    member = "user:member"
+    application = marks.start_application(at(10, member, days=days), org, GOOD).aggregate_id
     for n, code in enumerate(CRITERIA_2026.codes):
         file = EvidenceFile(code, f"{n:064x}", "application/pdf", 1, "a.pdf")
-        marks.attach_evidence(at(11, "user:member"), application, file)
-    marks.update_declarations(at(12, "user:member"), application, DECLARED)
-    marks.submit(at(13, "user:member"), application)
+        marks.attach_evidence(at(11, member, days=days), application, file)
+    marks.update_declarations(at(12, member, days=days), application, DECLARED)
+    marks.submit(at(13, member, days=days), application)
     assessor = uuid.uuid4()
-    marks.assign_assessor(at(14), application, assessor, None)
+    marks.assign_assessor(at(14, days=days), application, assessor, None)
     findings = {code: Finding(True, "seen") for code in CRITERIA_2026.codes}
-    marks.refer_to_panel(at(15), application, assessor, findings)
+    marks.refer_to_panel(at(15, days=days), application, assessor, findings)
+    return application
+
+
+def award(marks: MarksApp, org: uuid.UUID) -> None:
+    application = referred(marks, org)
     marks.decide(at(16), application, uuid.uuid4(), True, {}, GOOD)
+
+
+def lapse(membership: MembershipApp, org: uuid.UUID) -> datetime:
+    """The clock finds the organisation 40 days past its paid-up date (grace, then lapsed); when."""
+    paid_until = membership.get_organisation(org).paid_up_until
+    assert paid_until is not None
+    lapse_at = paid_until + timedelta(days=40)
+    membership.observe_time(Context("clock", "tick", lapse_at), org)
+    assert membership.get_organisation(org).membership_status is MembershipStatus.LAPSED
+    return lapse_at
+
+
+def pay(membership: MembershipApp, org: uuid.UUID, when: datetime) -> None:
+    tier = membership.get_organisation(org).tier
+    assert tier is not None
+    pay = Context("user:staff", "pay", when)
+    membership.record_payment(pay, org, tier.annual_due, "bank_transfer", "late")
+    assert membership.get_organisation(org).membership_status in GOOD_STANDING
+
+
+def standing_now(membership: MembershipApp, org: uuid.UUID) -> MembershipStanding:
+    """What the panel's request reads before it decides."""
+    return MembershipStanding.of(membership.get_organisation(org))
 
 
 def mark_events(marks: MarksApp, org: uuid.UUID) -> list[str]:
@@ -101,24 +131,122 @@ def test_a_lapse_suspends_the_mark_once_and_payment_reinstates_it(store: Store) 
     marks.catch_up()
     assert marks.get_mark(org).status is MarkStatus.VALID
 
-    paid_until = membership.get_organisation(org).paid_up_until
-    assert paid_until is not None
-    lapse_at = paid_until + timedelta(days=40)
-    membership.observe_time(Context("clock", "tick", lapse_at), org)  # grace, then lapsed
-    assert membership.get_organisation(org).membership_status is MembershipStatus.LAPSED
+    lapse_at = lapse(membership, org)
     marks.catch_up()
     marks.catch_up()  # nothing new to process: nothing more recorded
     assert marks.get_mark(org).status is MarkStatus.SUSPENDED
 
-    tier = membership.get_organisation(org).tier
-    assert tier is not None
-    pay = Context("user:staff", "pay", lapse_at + timedelta(days=1))
-    membership.record_payment(pay, org, tier.annual_due, "bank_transfer", "late")
+    pay(membership, org, lapse_at + timedelta(days=1))
     marks.catch_up()
     assert marks.get_mark(org).status is MarkStatus.VALID
     names = mark_events(marks, org)
     assert names.count("QualityMark.Suspended") == 1
     assert names.count("QualityMark.SuspensionLifted") == 1
+
+
+# The award races the follower (ADR 23): the panel's request reads the membership's standing,
+# then the membership changes and the follower processes the change, then the award is saved.
+# Each step is driven in turn; the mark ends as the membership now stands.
+
+
+def test_a_lapse_the_follower_took_before_the_award_was_saved_suspends_the_new_mark(
+    store: Store,
+) -> None:
+    membership, marks = apps(store)
+    org = paid_member(membership)
+    application = referred(marks, org)
+    standing = standing_now(membership, org)  # current
+    lapse_at = lapse(membership, org)
+    marks.catch_up()  # no mark to suspend yet
+    marks.decide(at(16), application, uuid.uuid4(), True, {}, standing)
+    assert marks.get_mark(org).status is MarkStatus.SUSPENDED
+    assert marks.get_mark(org).suspensions == {"membership": "the holder's membership is lapsed"}
+
+    pay(membership, org, lapse_at + timedelta(days=1))  # and it follows on from there
+    marks.catch_up()
+    assert marks.get_mark(org).status is MarkStatus.VALID
+
+
+def test_a_payment_the_follower_took_before_the_award_was_saved_leaves_the_new_mark_valid(
+    store: Store,
+) -> None:
+    membership, marks = apps(store)
+    org = paid_member(membership)
+    application = referred(marks, org)
+    lapse_at = lapse(membership, org)
+    marks.catch_up()
+    standing = standing_now(membership, org)  # lapsed
+    pay(membership, org, lapse_at + timedelta(days=1))
+    marks.catch_up()
+    marks.decide(at(16), application, uuid.uuid4(), True, {}, standing)
+    assert marks.get_mark(org).status is MarkStatus.VALID
+
+
+def test_a_payment_the_follower_took_before_a_renewal_was_saved_leaves_the_mark_valid(
+    store: Store,
+) -> None:
+    membership, marks = apps(store)
+    org = paid_member(membership)
+    award(marks, org)
+    renewal = referred(marks, org, days=300)  # renewal opens 90 days before expiry
+    lapse_at = lapse(membership, org)
+    marks.catch_up()  # the mark is suspended for the lapse
+    standing = standing_now(membership, org)  # lapsed
+    pay(membership, org, lapse_at + timedelta(days=1))
+    marks.catch_up()  # and valid again
+    marks.decide(at(16, days=300), renewal, uuid.uuid4(), True, {}, standing)
+    assert marks.get_mark(org).status is MarkStatus.VALID
+    assert mark_events(marks, org)[-1] == "QualityMark.Renewed"
+
+
+def test_a_lapse_the_follower_records_between_the_awards_load_and_save_suspends_the_mark(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    membership, marks = apps(store)
+    org = paid_member(membership)
+    application = referred(marks, org)
+    standing = standing_now(membership, org)  # current
+    mark_of, meanwhile = marks.mark_of, []
+
+    def lapse_meanwhile(organisation_id: uuid.UUID) -> QualityMark | None:
+        found = mark_of(organisation_id)
+        if not meanwhile:  # the award has loaded what it decides on: now the lapse
+            meanwhile.append(lapse(membership, org))
+            marks.catch_up()
+        return found
+
+    monkeypatch.setattr(marks, "mark_of", lapse_meanwhile)
+    marks.decide(at(16), application, uuid.uuid4(), True, {}, standing)
+    assert meanwhile
+    assert marks.get_mark(org).status is MarkStatus.SUSPENDED
+
+
+def test_a_lapse_the_follower_loaded_for_before_the_award_was_saved_suspends_the_mark(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    membership, marks = apps(store)
+    org = paid_member(membership)
+    application = referred(marks, org)
+    standing = standing_now(membership, org)  # current
+    lapse(membership, org)
+    lapsed = membership.recorder.max_notification_id()
+    assert lapsed is not None
+    marks.pull_and_process("membership", stop=lapsed - 1)  # all but the lapse itself
+    mark_of, meanwhile = marks.mark_of, []
+
+    def award_meanwhile(organisation_id: uuid.UUID) -> QualityMark | None:
+        found = mark_of(organisation_id)
+        if not meanwhile:  # the follower has loaded what it decides on: now the award
+            meanwhile.append(organisation_id)
+            marks.decide(at(16), application, uuid.uuid4(), True, {}, standing)
+        return found
+
+    monkeypatch.setattr(marks, "mark_of", award_meanwhile)
+    marks.catch_up()  # its step, decided without the mark, clashes with the award: not recorded
+    assert meanwhile
+    assert marks.get_mark(org).status is MarkStatus.VALID
+    marks.catch_up()  # the lapse again, with the mark
+    assert marks.get_mark(org).status is MarkStatus.SUSPENDED
 
 
 def test_a_second_follower_and_a_replay_record_nothing_more(store: Store) -> None:

@@ -58,6 +58,33 @@ def status_after(event: object) -> MembershipStatus | None:
     return None
 
 
+@dataclass(frozen=True)
+class MembershipStanding:
+    """What the mark needs to know of the holder's membership when a command runs: its status
+    and the organisation's version it was read at (None: given without one, as a test's or the
+    demo's constant; any status the follower noted since is then newer)."""
+
+    status: MembershipStatus
+    version: int | None = None
+
+    @classmethod
+    def of(cls, organisation: Organisation) -> MembershipStanding:
+        """The standing as the membership Application's organisation holds it now."""
+        return cls(organisation.membership_status, organisation.version)
+
+    @property
+    def good(self) -> bool:
+        return self.status in GOOD_STANDING
+
+    def or_newer(self, noted: MembershipStanding | None) -> MembershipStanding:
+        """This standing, or the noted one if it was read from a later version."""
+        if noted is None or noted.version is None:
+            return self
+        if self.version is None or noted.version > self.version:
+            return noted
+        return self
+
+
 class MarkApplicant(TradehallAggregate):
     """An organisation's standing with the scheme: which application of its is open (one at a
     time; two starting at once clash on this aggregate)."""
@@ -70,6 +97,7 @@ class MarkApplicant(TradehallAggregate):
 
         def apply(self, aggregate: MarkApplicant) -> None:
             aggregate.open_application = self.application_id
+            aggregate.membership = None
 
     class ApplicationClosed(TradehallAggregate.Event):
         application_id: UUID
@@ -77,24 +105,27 @@ class MarkApplicant(TradehallAggregate):
         def apply(self, aggregate: MarkApplicant) -> None:
             aggregate.open_application = None
 
+    class MembershipNoted(TradehallAggregate.Event):
+        """The follower's word, while an application is open, of a status the membership
+        moved to: the award reads it, and recording it clashes with an award being saved, so
+        neither misses the other (ADR 23)."""
+
+        status: str  # a MembershipStatus
+        membership_version: int  # the organisation's version after the membership event
+
+        def apply(self, aggregate: MarkApplicant) -> None:
+            noted = MembershipStanding(MembershipStatus(self.status), self.membership_version)
+            aggregate.membership = noted.or_newer(aggregate.membership)
+
     def __init__(self, organisation_id: UUID) -> None:
         self.organisation_id = organisation_id
         self.open_application: UUID | None = None
+        # The newest membership status the follower noted while this application was open.
+        self.membership: MembershipStanding | None = None
 
 
 def applicant_id_for(organisation_id: UUID) -> UUID:
     return uuid.uuid5(mark_id_for(organisation_id), "applicant")
-
-
-@dataclass(frozen=True)
-class MembershipStanding:
-    """What the mark needs to know of the holder's membership when a command runs."""
-
-    status: MembershipStatus
-
-    @property
-    def good(self) -> bool:
-        return self.status in GOOD_STANDING
 
 
 class MarksApp(ProcessApplication[UUID], Writes):
@@ -203,7 +234,7 @@ class MarksApp(ProcessApplication[UUID], Writes):
         self, context: Context, application_id: UUID, expected_version: int | None = None
     ) -> Saved:
         return self._closing(
-            context, application_id, expected_version, lambda a: a.withdraw(context)
+            context, application_id, expected_version, lambda a, _applicant: a.withdraw(context)
         )
 
     # Assessment ------------------------------------------------------------------------------
@@ -263,10 +294,17 @@ class MarksApp(ProcessApplication[UUID], Writes):
         *,
         panel_organisation_id: UUID | None = None,
     ) -> Saved:
-        """The panel's decision. An award makes or renews the mark; if the membership is not in
-        good standing at that moment, the mark starts suspended for it."""
+        """The panel's decision. An award makes or renews the mark, as the membership stands:
+        suspended while it is not in good standing (withdrawn if it has ended).
 
-        def decide(application: MarkApplication) -> list[Any]:
+        `standing` was read before this command; the follower may have processed a later
+        membership event since, before the mark was saved, and found no mark to act on. It
+        noted that event's status on the applicant, which is saved here too: so either the note
+        is read here (the newer of the two standings is applied), or recording it clashes with
+        this save (and this decides again, reading it), or it comes after this save (and the
+        follower finds the mark). ADR 23."""
+
+        def decide(application: MarkApplication, applicant: MarkApplicant) -> list[Any]:
             application.decide(
                 context,
                 panel_member_id,
@@ -281,10 +319,11 @@ class MarksApp(ProcessApplication[UUID], Writes):
                 mark = QualityMark.award(context, application.organisation_id, application.id)
             else:
                 mark.renew(context, application.id, application.review)
-            if not standing.good:
-                mark.membership_not_in_good_standing(
-                    context, standing.status.value, f"award:{application.id}"
-                )
+            now, caused_by = standing.or_newer(applicant.membership), f"award:{application.id}"
+            if now.good or now.status in ENDED:
+                mark.follow_membership(context, now.status, caused_by)
+            else:  # lapsed, suspended, or (a caller's mistake) not a member at all
+                mark.membership_not_in_good_standing(context, now.status.value, caused_by)
             return [mark]
 
         return self._closing(context, application_id, expected_version, decide)
@@ -363,9 +402,15 @@ class MarksApp(ProcessApplication[UUID], Writes):
         if status is None or not isinstance(domain_event, TradehallAggregate.Event):
             return
         organisation_id = domain_event.originator_id
+        version = domain_event.originator_version
+        # The applicant before the mark: an award saves both. Loaded after the award was saved,
+        # the mark is found below; loaded before, with its application open, the note recorded
+        # here clashes with the award's save, whichever comes second decides again.
+        applicant = self._find(applicant_id_for(organisation_id), MarkApplicant)
+        noting = applicant is not None and applicant.open_application is not None
         mark = self.mark_of(organisation_id)
-        if mark is None:
-            return  # no mark to act on (only an awarded mark follows its holder's membership)
+        if mark is None and not noting:
+            return  # nothing to act on: no mark, and no award can be under way
         tracking = processing_event.tracking
         position = tracking.notification_id if tracking else 0
         context = Context(
@@ -374,14 +419,18 @@ class MarksApp(ProcessApplication[UUID], Writes):
             at=domain_event.timestamp,
             effective_at=getattr(domain_event, "effective_at", None),
         )
-        caused_by = f"{organisation_id}:{domain_event.originator_version}"
-        if status in ENDED:
-            mark.membership_ended(context, status.value, caused_by)
-        elif status in GOOD_STANDING:
-            mark.membership_in_good_standing(context, caused_by)
-        elif status in {MembershipStatus.LAPSED, MembershipStatus.SUSPENDED}:
-            mark.membership_not_in_good_standing(context, status.value, caused_by)
-        processing_event.collect_events(mark)
+        if noting:
+            assert applicant is not None
+            applicant.trigger_event(
+                MarkApplicant.MembershipNoted,
+                status=status.value,
+                membership_version=version,
+                **context.event_kwargs(),
+            )
+            processing_event.collect_events(applicant)
+        if mark is not None:
+            mark.follow_membership(context, status, f"{organisation_id}:{version}")
+            processing_event.collect_events(mark)
 
     # Plumbing --------------------------------------------------------------------------------
 
@@ -399,14 +448,15 @@ class MarksApp(ProcessApplication[UUID], Writes):
     def _closing(
         self, context: Context, application_id: UUID, expected_version: int | None, decide: Any
     ) -> Saved:
-        """A command that may decide the application: its applicant's open slot closes."""
+        """A command that may decide the application (given it and its applicant): the
+        applicant's open slot closes."""
 
         def run(application: MarkApplication) -> list[Any]:
-            others: list[Any] = list(decide(application) or [])
+            applicant = self._get(
+                applicant_id_for(application.organisation_id), MarkApplicant, "applicant"
+            )
+            others: list[Any] = list(decide(application, applicant) or [])
             if application.stage in DECIDED:
-                applicant = self._get(
-                    applicant_id_for(application.organisation_id), MarkApplicant, "applicant"
-                )
                 applicant.trigger_event(
                     MarkApplicant.ApplicationClosed,
                     application_id=application.id,

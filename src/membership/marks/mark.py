@@ -16,7 +16,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from membership.marks.assessment import Review
 from membership.marks.certificate import certificate_number_for
-from membership.standing import add_months
+from membership.standing import ENDED, GOOD_STANDING, MembershipStatus, add_months
 from sharedkernel.errors import Conflict
 from sharedkernel.events import Context, TradehallAggregate
 
@@ -250,6 +250,19 @@ class QualityMark(TradehallAggregate):
         self.trigger_event(self.Revoked, reason=reason, **context.event_kwargs())
 
     # Automatic steps, each idempotent on the membership event that caused it -----------------
+
+    def follow_membership(self, context: Context, status: MembershipStatus, caused_by: str) -> None:
+        """The mark as the holder's membership stands: withdrawn once it has ended, suspended
+        while it is lapsed or suspended, that suspension lifted in good standing (a status
+        before membership, which a follower behind the log may pass on, changes nothing).
+        Idempotent on the mark's state, so the follower and an award may both apply one status,
+        in either order (ADR 23)."""
+        if status in ENDED:
+            self.membership_ended(context, status.value, caused_by)
+        elif status in GOOD_STANDING:
+            self.membership_in_good_standing(context, caused_by)
+        elif status in {MembershipStatus.LAPSED, MembershipStatus.SUSPENDED}:
+            self.membership_not_in_good_standing(context, status.value, caused_by)
 
     def membership_not_in_good_standing(
         self, context: Context, status: str, caused_by: str

@@ -1015,7 +1015,10 @@ async def _seed_marks(
             codes = criteria_in_force(now.date()).codes
             findings = {code: Finding(True, "Evidence seen and consistent.") for code in codes}
             await registrar.run(marks.refer_to_panel, staff, application, assessor, findings)
-            await registrar.run(marks.decide, staff, application, panel, True, {}, GOOD)
+            # The standing as it is, with its version, as the panel's route reads it (ADR 23).
+            holder = await registrar.run(registrar.membership.get_organisation, organisation_id)
+            standing = MembershipStanding.of(holder)
+            await registrar.run(marks.decide, staff, application, panel, True, {}, standing)
         return application
 
     await apply(MARK_VALID, decide=True)
