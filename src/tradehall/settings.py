@@ -86,7 +86,8 @@ class Settings:
     throttle_decay_seconds: int = 600
     refresh_lifetime_seconds: int = 1_209_600
     # Stripe events parked for staff hold people's names and e-mail addresses (ADRs 4, 13):
-    # once applied or dismissed they are deleted after this many days (at a clock tick).
+    # this many days after staff applied or dismissed one it is deleted, and this many days
+    # after one still waiting arrived it is cut to what we read (at a clock tick).
     parked_webhook_retention_days: int = 90
     # Proxies in front that append to X-Forwarded-For; 0: the client is the TCP peer.
     trusted_proxy_hops: int = 0

@@ -24,7 +24,7 @@ from projections.events import decode_state
 from projections.membership_status import STATUS_EVENTS, status_after
 from sharedkernel.events import CLOCK, Context
 from tradehall.identity.sessions import purge_expired
-from tradehall.membership.parked_webhooks import purge_resolved_parked_webhooks
+from tradehall.membership.parked_webhooks import purge_parked_webhooks
 from tradehall.membership.parts import HeldParts, MembershipParts
 from tradehall.settings import Settings
 from tradehall.tick_items import ItemTally, TickReport
@@ -133,8 +133,9 @@ async def clock_tick(parts: ClockParts, index: MemberIndex | None = None) -> Tic
     _log.info("clock tick: %s", report)
     # Decayed sign-in throttles, expired refresh tokens.
     await purge_expired(parts.engine, parts.clock.now(), parts.settings.throttle_decay_seconds)
-    # Parked Stripe events staff resolved, past their retention (they hold people's data).
-    await purge_resolved_parked_webhooks(
+    # Parked Stripe events past their retention (they hold people's data): resolved ones
+    # deleted, waiting ones cut to what we read.
+    await purge_parked_webhooks(
         parts.engine, parts.clock.now(), parts.settings.parked_webhook_retention_days
     )
     return report

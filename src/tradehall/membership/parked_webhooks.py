@@ -1,6 +1,7 @@
 """Parked Stripe events and people's data (ADRs 4 and 13): their payloads hold names and
-e-mail addresses, so they follow the organisation's erasure, and once staff have applied or
-dismissed them they are kept only for the retention period (purged at the clock's tick)."""
+e-mail addresses, so they follow the organisation's erasure, and they are kept whole only for
+the retention period (at the clock's tick): once staff have applied or dismissed them, deleted;
+while still waiting, cut to what we read (one naming no organisation is reached by no erasure)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tradehall.membership.card_payments import minimal_payload
 from tradehall.payments.tables import parked_webhooks
 
-__all__ = ["erase_parked_webhooks", "purge_resolved_parked_webhooks"]
+__all__ = ["erase_parked_webhooks", "purge_parked_webhooks"]
 
 
 async def erase_parked_webhooks(engine: AsyncEngine, organisation_id: UUID) -> int:
@@ -50,16 +51,32 @@ async def erase_parked_webhooks(engine: AsyncEngine, organisation_id: UUID) -> i
     return int(deleted.rowcount or 0) + len(waiting)
 
 
-async def purge_resolved_parked_webhooks(
-    engine: AsyncEngine, now: datetime, retention_days: int
-) -> int:
-    """Delete parked events applied or dismissed more than `retention_days` ago; how many.
-    Events still waiting for staff are kept, however old."""
+async def purge_parked_webhooks(engine: AsyncEngine, now: datetime, retention_days: int) -> int:
+    """Parked events past `retention_days`: those applied or dismissed that long ago are
+    deleted; those received that long ago and still waiting for staff are cut to what we read
+    of them (ids, amounts, status, our organisation id), as erasure cuts them, so staff can
+    still list, apply or dismiss them (one may be money Stripe took that no ledger shows yet,
+    which deleting would lose). A row cut already is left as it is. How many were touched."""
     cutoff = now - timedelta(days=retention_days)
+    table = parked_webhooks
     async with engine.begin() as connection:
-        result = await connection.execute(
-            delete(parked_webhooks).where(
-                parked_webhooks.c.resolved_at.is_not(None), parked_webhooks.c.resolved_at < cutoff
-            )
+        deleted = await connection.execute(
+            delete(table).where(table.c.resolved_at.is_not(None), table.c.resolved_at < cutoff)
         )
-    return int(result.rowcount or 0)
+        waiting = (
+            await connection.execute(
+                select(table.c.event_id, table.c.payload)
+                .where(table.c.resolved_at.is_(None), table.c.received_at < cutoff)
+                .order_by(table.c.event_id)  # rows locked in one order, whoever else purges
+            )
+        ).all()
+        cut = 0
+        for row in waiting:
+            payload = json.dumps(minimal_payload(json.loads(row.payload)))
+            if payload == row.payload:
+                continue
+            await connection.execute(
+                update(table).where(table.c.event_id == row.event_id).values(payload=payload)
+            )
+            cut += 1
+    return int(deleted.rowcount or 0) + cut
