@@ -179,6 +179,18 @@ async def _bid_at_hand(
     return BidAtHand(bid, organisation_id, tender)
 
 
+def _bids_with_tenders(
+    bids: BidsApp, marketplace: MarketplaceApp, organisation_id: UUID
+) -> list[tuple[Bid, Tender]]:
+    """The organisation's bids, by tender and lot, each with its tender: one worker thread's
+    work, each tender loaded once."""
+    found = sorted(bids.bids_of(organisation_id), key=lambda bid: (str(bid.tender_id), bid.lot_id))
+    tenders = {
+        tender_id: marketplace.tender(tender_id) for tender_id in {b.tender_id for b in found}
+    }
+    return [(bid, tenders[bid.tender_id]) for bid in found]
+
+
 def bid_view(bid: Bid, tender: Tender) -> BidView:
     return BidView(
         id=bid.id,
@@ -296,14 +308,13 @@ class BidController(Controller):
         marketplace: NamedDependency[MarketplaceApp],
     ) -> Response[BidsList]:
         organisation_id = caller_organisation(commands)
-        found = [] if organisation_id is None else await commands.run(bids.bids_of, organisation_id)
-        found.sort(key=lambda bid: (str(bid.tender_id), bid.lot_id))
-        tenders = {
-            tender_id: await commands.run(marketplace.tender, tender_id)
-            for tender_id in {bid.tender_id for bid in found}
-        }
+        found = (
+            []
+            if organisation_id is None
+            else await commands.run(_bids_with_tenders, bids, marketplace, organisation_id)
+        )
         return Response(
-            BidsList(items=[bid_view(bid, tenders[bid.tender_id]) for bid in found]),
+            BidsList(items=[bid_view(bid, tender) for bid, tender in found]),
             headers={"Cache-Control": NO_CACHE},
         )
 
