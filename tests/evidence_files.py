@@ -174,14 +174,28 @@ def docx_claiming_to_be_a_spreadsheet() -> bytes:
     return docx(types=content_types(("/xl/workbook.xml", XLSX_MAIN)))
 
 
-def xlsx() -> bytes:
+def xlsx(*extra: tuple[str, bytes], types: bytes | None = None) -> bytes:
+    """A workbook (its parts beside `extra`), [Content_Types].xml first."""
     return zip_of(
         [
-            ("[Content_Types].xml", content_types(("/xl/workbook.xml", XLSX_MAIN))),
+            ("[Content_Types].xml", types or content_types(("/xl/workbook.xml", XLSX_MAIN))),
             ("_rels/.rels", RELS),
             ("xl/workbook.xml", b"<workbook/>"),
+            *extra,
         ]
     )
+
+
+def odf(mimetype: str, content: bytes, *extra: tuple[str, bytes]) -> bytes:
+    """An OpenDocument package of `mimetype`: mimetype first and stored, then content.xml."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as package:
+        package.writestr("mimetype", mimetype, compress_type=zipfile.ZIP_STORED)
+        package.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
+        package.writestr("META-INF/manifest.xml", b"<manifest:manifest/>")
+        for name, data in extra:
+            package.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
 
 
 def odt(*extra: tuple[str, bytes], content: bytes = b"<office:document-content/>") -> bytes:

@@ -12,8 +12,12 @@ act rather than be read, and for not being what libmagic took it for (422):
   extracted (entries, total expanded size, expansion ratio: zip bombs), then the package must
   declare the type libmagic saw ([Content_Types].xml's main part, ODF's `mimetype`), and hold
   no macros (vbaProject, macro-enabled types, ActiveX; ODF Basic/Scripts, script event
-  listeners), no relationship fetched from outside on opening, no DDE, and no encrypted
-  entries. Their XML parts are read by an XML parser (defusedxml's expat: a DTD or an entity
+  listeners), no relationship fetched from outside on opening, no DDE, nothing fetched from
+  elsewhere when it is updated or refreshed (Word's INCLUDEPICTURE, INCLUDETEXT, LINK fields;
+  Excel's data connections and Power Query; references to another workbook; presentation
+  sounds linked from outside), and no encrypted entries. A document embedded in one as a
+  package of its own is checked as the document is, within its bounds, at most two deep.
+  Their XML parts are read by an XML parser (defusedxml's expat: a DTD or an entity
   is refused, a part that is not well-formed is refused), never by patterns over the bytes.
 - OLE (legacy .doc, .xls): no VBA storages, no embedded packages (Ole10Native), no Excel 4
   macro sheets, not encrypted, and the main stream is there.
@@ -261,24 +265,29 @@ def _pdf_opening_action(reader: PdfReader) -> str | None:
 # --- zip packages (OOXML, ODF) --------------------------------------------------------------------
 
 
-def _open_zip(path: Path) -> zipfile.ZipFile:
-    """The package, once its central directory shows it is no zip bomb (nothing extracted)."""
+def _open_zip(
+    source: Path | io.BytesIO, size: int, budget: _XmlBudget | None = None
+) -> zipfile.ZipFile:
+    """The package, once its central directory shows it is no zip bomb (nothing extracted).
+    A package embedded in the document (`budget`, the document's) shares the document's
+    bounds: its parts and expanded bytes count with the document's own."""
     try:
-        package = zipfile.ZipFile(path)
+        package = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError, ValueError):
         raise EvidenceRefused("this document is not a readable zip package", REFUSED) from None
     try:
         entries = package.infolist()
+        expanded = sum(entry.file_size for entry in entries)
         if len(entries) > MAX_ZIP_ENTRIES:
             raise EvidenceRefused(f"this package has more than {MAX_ZIP_ENTRIES} parts", REFUSED)
-        expanded = sum(entry.file_size for entry in entries)
-        size = max(path.stat().st_size, 1)
         if expanded > MAX_ZIP_EXPANDED or (
-            expanded > ZIP_RATIO_FLOOR and expanded > MAX_ZIP_RATIO * size
+            expanded > ZIP_RATIO_FLOOR and expanded > MAX_ZIP_RATIO * max(size, 1)
         ):
             raise EvidenceRefused("this package expands far beyond its size (a zip bomb)", REFUSED)
         if any(entry.flag_bits & 0x1 for entry in entries):
             raise EvidenceRefused("this package is encrypted: send it without a password", REFUSED)
+        if budget is not None:
+            budget.package(len(entries), expanded)
     except BaseException:
         package.close()
         raise
@@ -294,6 +303,26 @@ class _XmlBudget:
         self.left = MAX_XML_BYTES
         self.elements_left = MAX_XML_ELEMENTS
         self.attributes_left = MAX_XML_ATTRIBUTES
+        self.entries_left = MAX_ZIP_ENTRIES
+        self.expanded_left = MAX_ZIP_EXPANDED
+
+    def package(self, entries: int, expanded: int) -> None:
+        """One more zip package (the document, or one embedded in it) of `entries` parts
+        expanding to `expanded` bytes: all of them together within the zip's bounds."""
+        self.entries_left -= entries
+        self.expanded_left -= expanded
+        if self.entries_left < 0:
+            raise EvidenceRefused(
+                f"this document and those embedded in it have more than {MAX_ZIP_ENTRIES} "
+                "parts; send it in parts",
+                REFUSED,
+            )
+        if self.expanded_left < 0:
+            raise EvidenceRefused(
+                f"this document and those embedded in it expand to more than "
+                f"{MAX_ZIP_EXPANDED // MiB} MiB; send it in parts",
+                REFUSED,
+            )
 
     def element(self, attributes: int) -> None:
         """One more element (or processing instruction) of `attributes` attributes."""
@@ -531,54 +560,84 @@ _OOXML_ACTIVE_PARTS = re.compile(
 _OOXML_ACTIVE_TYPES = ("macroenabled", "vbaproject", "activex", "ms-office.vba", "macrosheet")
 
 
+# Excel's data connections and the query tables filled from them (ECMA-376 18.13): a web query,
+# an ODBC or OLE DB query (a database, another workbook, Power Query's mashup), a text file or
+# an OLAP cube, fetched when the workbook is refreshed (on opening, if the connection says so,
+# or on a timer). A UNC path sends the opener's NTLM hash; a web query tells someone who opened
+# it, and when. Every connection is refused, whatever it fetches: evidence has no reason to
+# carry one, and a workbook's values are what it shows. Found by the workbook's relationship,
+# the part's declared content type, its usual name, and its elements (`_DdeFinder`).
+_CONNECTION_TYPES = ("spreadsheetml.connections+xml", "spreadsheetml.querytable+xml")
+_CONNECTION_PART = "xl/connections.xml"
+_CONNECTION_REFUSED = (
+    "this workbook holds a data connection ({}: it fetches from a database, a web page or a "
+    "file when the workbook is refreshed); send one with its values instead"
+)
+
+
 def _check_ooxml(path: Path, main_type: str) -> None:
-    with _open_zip(path) as package:
-        names = {entry.filename for entry in package.infolist()}
-        for name in names:
-            if _OOXML_ACTIVE_PARTS.search(name.lower()):
+    budget = _XmlBudget()
+    with _open_zip(path, path.stat().st_size, budget) as package:
+        _check_ooxml_package(package, main_type, budget, 0)
+
+
+def _check_ooxml_package(
+    package: zipfile.ZipFile, main_type: str | None, budget: _XmlBudget, depth: int
+) -> None:
+    """An OOXML package: the document (`main_type`, its main part's) or one embedded in it
+    (`main_type` None: any kind, as its object names it), `depth` packages deep."""
+    names = {entry.filename for entry in package.infolist()}
+    for name in names:
+        lowered = name.lower()
+        if _OOXML_ACTIVE_PARTS.search(lowered):
+            raise EvidenceRefused("this document holds macros or ActiveX controls", REFUSED)
+        if lowered == _CONNECTION_PART:
+            raise EvidenceRefused(_CONNECTION_REFUSED.format(name), REFUSED)
+    _check_embedded_objects(package, budget, depth)
+    types = _ContentTypes()
+    declaration = budget.read(package, "[Content_Types].xml", MAX_MANIFEST_BYTES)
+    _parse(declaration, types, "[Content_Types].xml", budget)
+    mains = []
+    xml_parts: set[str] = set()  # declared XML (lowercased: OPC's names ignore case)
+    xml_extensions: set[str] = set()
+    for kind, attributes in types.declared_types:
+        content_types = _values(attributes, "ContentType")
+        for content_type in content_types:
+            lowered = content_type.lower()
+            if any(word in lowered for word in _OOXML_ACTIVE_TYPES):
                 raise EvidenceRefused("this document holds macros or ActiveX controls", REFUSED)
-        _check_embedded_objects(package)
-        budget = _XmlBudget()
-        types = _ContentTypes()
-        declaration = budget.read(package, "[Content_Types].xml", MAX_MANIFEST_BYTES)
-        _parse(declaration, types, "[Content_Types].xml", budget)
-        mains = []
-        xml_parts: set[str] = set()  # declared XML (lowercased: OPC's names ignore case)
-        xml_extensions: set[str] = set()
-        for kind, attributes in types.declared_types:
-            content_types = _values(attributes, "ContentType")
-            for content_type in content_types:
-                if any(word in content_type.lower() for word in _OOXML_ACTIVE_TYPES):
-                    raise EvidenceRefused("this document holds macros or ActiveX controls", REFUSED)
-            if kind == "Override" and main_type in content_types:
-                mains.append((_one(attributes, "PartName") or "").lstrip("/"))
-            if any(_XML_TYPE.search(content_type) for content_type in content_types):
-                if kind == "Override":
-                    xml_parts.update(
-                        name.lstrip("/").lower() for name in _values(attributes, "PartName")
-                    )
-                else:
-                    xml_extensions.update(
-                        extension.lower() for extension in _values(attributes, "Extension")
-                    )
-        if len(mains) != 1 or mains[0] not in names:
-            raise EvidenceRefused("this file is not the office document it appears to be", REFUSED)
-        for name in sorted(names):
-            if name.lower().endswith(".rels"):
-                rels = budget.read(package, name, MAX_MANIFEST_BYTES)
-                fetched = _external_fetch(rels, name, budget)
-                if fetched is not None:
-                    raise EvidenceRefused(
-                        f"this document fetches from outside as it opens ({fetched}); "
-                        "send one without it",
-                        REFUSED,
-                    )
-            elif name != "[Content_Types].xml" and (
-                name.lower() in xml_parts
-                or name.lower().rpartition(".")[2] in xml_extensions
-                or name.lower().endswith(".xml")
-            ):
-                _parse(budget.read(package, name), _DdeFinder(), name, budget)
+            if any(word in lowered for word in _CONNECTION_TYPES):
+                where = ", ".join(_values(attributes, "PartName")) or "declared"
+                raise EvidenceRefused(_CONNECTION_REFUSED.format(where), REFUSED)
+        if kind == "Override" and main_type in content_types:
+            mains.append((_one(attributes, "PartName") or "").lstrip("/"))
+        if any(_XML_TYPE.search(content_type) for content_type in content_types):
+            if kind == "Override":
+                xml_parts.update(
+                    name.lstrip("/").lower() for name in _values(attributes, "PartName")
+                )
+            else:
+                xml_extensions.update(
+                    extension.lower() for extension in _values(attributes, "Extension")
+                )
+    if main_type is not None and (len(mains) != 1 or mains[0] not in names):
+        raise EvidenceRefused("this file is not the office document it appears to be", REFUSED)
+    for name in sorted(names):
+        if name.lower().endswith(".rels"):
+            rels = budget.read(package, name, MAX_MANIFEST_BYTES)
+            fetched = _external_fetch(rels, name, budget)
+            if fetched is not None:
+                raise EvidenceRefused(
+                    f"this document fetches from outside as it opens ({fetched}); "
+                    "send one without it",
+                    REFUSED,
+                )
+        elif name != "[Content_Types].xml" and (
+            name.lower() in xml_parts
+            or name.lower().rpartition(".")[2] in xml_extensions
+            or name.lower().endswith(".xml")
+        ):
+            _parse(budget.read(package, name), _DdeFinder(name), name, budget)
 
 
 # Every XML part is read for DDE, wherever it is and whatever its name: Office opens a part by
@@ -680,14 +739,18 @@ def _fetching_call(formula: str, depth: int = 0) -> str | None:
 
 
 class _DdeFinder(_ScopedPart):
-    """Refuses DDE: a Word field whose name is DDE or DDEAUTO (in any case; its code the text
+    """Refuses DDE and what fetches from elsewhere when it is updated or refreshed: a Word field
+    whose name is DDE or DDEAUTO, or one of `_FETCHING_FIELDS` (in any case; its code the text
     of the instrText elements between the field's begin and separate, over any number of runs)
     or whose name a nested field computes; a simple field's instr; an Excel formula (the text
     of an <f>, a defined name, a rule's formula) naming a program (`app|topic!item`, outside
-    its strings); an Excel DDE link."""
+    its strings), calling a function that fetches (`_FETCHING`) or referring to another
+    workbook; an Excel DDE link; a data connection or a Power Query query. `part` is the
+    part's name, for the refusal."""
 
-    def __init__(self) -> None:
+    def __init__(self, part: str = "") -> None:
         super().__init__()
+        self.part = part
         self.codes: list[str] = []  # the codes of the fields open at this point, innermost last
         self.in_code = 0
         self.formula: list[str] | None = None
@@ -704,23 +767,46 @@ class _DdeFinder(_ScopedPart):
             self.in_code = 1
         elif local in _FORMULAS and not (local == "f" and self.namespace(prefix) in _MATH):
             self.in_formula, self.formula = 1, []
-        if local == "ddeLink":
-            raise EvidenceRefused(_DDE_REFUSED, REFUSED)
-        if local == "fldSimple" and any(_dde_code(code) for code in _values(attributes, "instr")):
-            raise EvidenceRefused(_DDE_REFUSED, REFUSED)
+        if local in _WATCHED:  # one look-up an element for the few names below
+            self.watched(prefix, local, attributes)
+
+    def watched(self, prefix: str, local: str, attributes: list[tuple[str, str]]) -> None:
         if local == "fldChar":
             self.field_char(_one(attributes, "fldCharType"))
+        elif local == "fldSimple":
+            for code in _values(attributes, "instr"):
+                self.refuse_field(code)
+        elif local == "ddeLink":
+            raise EvidenceRefused(_DDE_REFUSED, REFUSED)
+        elif local == "DataMashup":
+            if self.namespace(prefix) == _DATA_MASHUP:
+                raise EvidenceRefused(
+                    _CONNECTION_REFUSED.format(f"a Power Query query in {self.part}"), REFUSED
+                )
+        elif self.namespace(prefix) in _SPREADSHEET:  # a connection's parts
+            raise EvidenceRefused(_CONNECTION_REFUSED.format(f"{local} in {self.part}"), REFUSED)
+
+    def refuse_field(self, code: str) -> None:
+        name = _field_name(code)
+        if name in _DDE_FIELDS:
+            raise EvidenceRefused(_DDE_REFUSED, REFUSED)
+        if name in _FETCHING_FIELDS:
+            raise EvidenceRefused(
+                f"this document holds a {name} field in {self.part} (it fetches "
+                f"{_FETCHING_FIELDS[name]} from elsewhere when fields are updated); send one "
+                "without it, or with the field's result kept instead (unlinked)",
+                REFUSED,
+            )
 
     def field_char(self, char_type: str | None) -> None:
         codes = self.codes
         if char_type == "begin":
             if codes and not codes[-1].strip():
                 # a field's name made by a nested field (QUOTE 68 68 69 ...)
-                raise EvidenceRefused(_DDE_REFUSED, REFUSED)
+                raise EvidenceRefused(_COMPUTED_FIELD, REFUSED)
             codes.append("")
         elif char_type in ("separate", "end") and codes:  # the code is complete
-            if _dde_code(codes[-1]):
-                raise EvidenceRefused(_DDE_REFUSED, REFUSED)
+            self.refuse_field(codes[-1])
             if char_type == "end":
                 codes.pop()
             else:
@@ -728,7 +814,8 @@ class _DdeFinder(_ScopedPart):
 
     def text(self, content: str) -> None:
         if self.in_code and self.codes:
-            self.codes[-1] = (self.codes[-1] + content).lstrip()[:_CODE_KEPT]
+            code = self.codes[-1] + content
+            self.codes[-1] = code[_FIELD_LEADING.match(code).end() :][:_CODE_KEPT]  # type: ignore[union-attr]
         elif self.in_formula and self.formula is not None:
             self.formula.append(content)
 
@@ -744,15 +831,89 @@ class _DdeFinder(_ScopedPart):
                 fetching = _fetching_call(formula)
                 if fetching is not None:
                     raise EvidenceRefused(_FETCH_REFUSED.format(fetching), REFUSED)
+                if _external_workbook(formula):
+                    raise EvidenceRefused(_EXTERNAL_REFERENCE, REFUSED)
 
     def endDocument(self) -> None:
-        if any(_dde_code(code) for code in self.codes):
-            raise EvidenceRefused(_DDE_REFUSED, REFUSED)
+        for code in self.codes:
+            self.refuse_field(code)
 
 
-def _dde_code(code: str) -> bool:
-    words = code.split()
-    return bool(words) and words[0].upper() in _DDE_FIELDS
+# Word fields whose update reaches outside the document (Word updates fields when asked: F9,
+# printing, a prompt to update links on opening; DDEAUTO, and LINK with \a, by themselves):
+# INCLUDEPICTURE (IMPORT, its Word 6 name) fetches a picture, INCLUDETEXT (INCLUDE) a file's
+# text, LINK an object's source, DATABASE a query's result, RD a file to index. From a UNC path
+# Windows sends the opener's NTLM hash; from a web address, someone learns who opened it and
+# when. DDE and DDEAUTO start a program (`_DDE_FIELDS`). A field is known by the first word of
+# its code, in any case, after any spaces, backslashes and quotes; PAGE, DATE, REF, TOC,
+# HYPERLINK (followed only on a click) and the others are taken.
+_FETCHING_FIELDS = {
+    "INCLUDEPICTURE": "a picture",
+    "IMPORT": "a picture",
+    "INCLUDETEXT": "a file's text",
+    "INCLUDE": "a file's text",
+    "LINK": "a linked object's contents",
+    "DATABASE": "a database query's result",
+    "RD": "a file to index",
+}
+_FIELD_LEADING = re.compile(r"[\s\\\"']*")
+_FIELD_NAME = re.compile(r"[\s\\\"']*([A-Za-z]*)")
+_COMPUTED_FIELD = (
+    "this document holds a field whose name another field computes (it could be DDE, which "
+    "starts a program, or a field that fetches from elsewhere); send one without it"
+)
+# The elements `_DdeFinder` looks at beyond field codes and formulas: a field's mark, a simple
+# field, an Excel DDE link, a Power Query mashup (customXml), and a data connection's parts
+# (in SpreadsheetML's namespace: the words are common elsewhere).
+_WATCHED = frozenset(
+    {
+        "fldChar",
+        "fldSimple",
+        "ddeLink",
+        "DataMashup",
+        "connection",
+        "webPr",
+        "dbPr",
+        "olapPr",
+        "textPr",
+    }
+)
+_DATA_MASHUP = "http://schemas.microsoft.com/DataMashup"
+_SPREADSHEET = frozenset(
+    {
+        "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+        "http://purl.oclc.org/ooxml/spreadsheetml/main",
+    }
+)
+
+
+def _field_name(code: str) -> str:
+    """A Word field's name: the first word of its code, upper case."""
+    return _FIELD_NAME.match(code).group(1).upper()  # type: ignore[union-attr]
+
+
+# A reference to another workbook in Excel's grammar: [1]Sheet1!A1 (an external link's number,
+# as OOXML stores it; [0] is the workbook itself), [Book.xlsx]Sheet1!A1, or a quoted name
+# holding a path: '\\host\share\[Book.xlsx]Sheet1'!A1, 'http://host/[b.xlsx]S'!A1,
+# 'C:\x\b.xlsx'!Total. A sheet's name holds none of [ ] \ /, so a quoted name holding one
+# of them before `!` names a file. Excel fetches it when links are updated.
+_EXCEL_BOOK = re.compile(r"\[(?!\s*0\s*\])[^\[\]]*\][^\[\]!'\"\s(),;+\-*/&=<>^%:]*!")
+# Strings and quoted names, in order (as `_FORMULA_QUOTED`): the one group is a quoted name
+# holding a character no sheet's name holds, followed by `!`; empty for every other. One pass
+# in the regular expression engine, not a Python step a name.
+_QUOTED_BOOK = re.compile(
+    r""""(?:[^"]|"")*"|'(?:[^'\[\]\\/]|'')*'|('(?:[^']|'')*')(?=\s*!)|'(?:[^']|'')*'"""
+)
+
+
+def _external_workbook(formula: str) -> bool:
+    """Whether an Excel formula refers to another workbook (outside its strings)."""
+    if "!" not in formula:
+        return False
+    if any(_QUOTED_BOOK.findall(formula)):
+        return True
+    bare = _FORMULA_QUOTED.sub(" ", formula)
+    return _EXCEL_BOOK.search(bare) is not None
 
 
 _RELATIONSHIPS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -760,6 +921,11 @@ _STRICT_RELATIONSHIPS = "http://purl.oclc.org/ooxml/officeDocument/relationships
 _HYPERLINK = frozenset({f"{_RELATIONSHIPS}/hyperlink", f"{_STRICT_RELATIONSHIPS}/hyperlink"})
 _TEMPLATE = frozenset(
     {f"{_RELATIONSHIPS}/attachedTemplate", f"{_STRICT_RELATIONSHIPS}/attachedTemplate"}
+)
+_CONNECTION_RELATIONSHIPS = frozenset(
+    f"{base}/{kind}"
+    for base in (_RELATIONSHIPS, _STRICT_RELATIONSHIPS)
+    for kind in ("connections", "queryTable")
 )
 # A target that names a scheme (http:, file:, mhtml:, C:) or a host (\\host, //host).
 _NOT_A_PART = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*:|[\\/]{2})")
@@ -790,6 +956,12 @@ def _external_fetch(rels: bytes, part: str, budget: _XmlBudget) -> str | None:
     _parse(rels, read, part, budget)
     in_settings = part.lower().endswith("_rels/settings.xml.rels")
     for attributes in read.relationships:
+        for kind in _values(attributes, "Type"):
+            if kind.strip() in _CONNECTION_RELATIONSHIPS:
+                raise EvidenceRefused(
+                    _CONNECTION_REFUSED.format(f"a {kind.strip().rpartition('/')[2]} in {part}"),
+                    REFUSED,
+                )
         targets = [target.strip() for target in _values(attributes, "Target")]
         modes = {mode.strip().casefold() for mode in _values(attributes, "TargetMode")}
         if "external" not in modes and not any(_NOT_A_PART.match(t) for t in targets):
@@ -811,34 +983,45 @@ def _external_fetch(rels: bytes, part: str, budget: _XmlBudget) -> str | None:
 _ODF_ACTIVE_PARTS = re.compile(r"^(?:basic|scripts)/")
 
 
+_ODF_TYPE = b"application/vnd.oasis.opendocument."
+
+
 def _check_odf(path: Path, detected: str) -> None:
-    with _open_zip(path) as package:
-        entries = package.infolist()
-        if not entries or entries[0].filename != "mimetype":
-            raise EvidenceRefused("this file is not the office document it appears to be", REFUSED)
-        if _read_part(package, "mimetype", 200).strip() != detected.encode("ascii"):
-            raise EvidenceRefused("this file is not the office document it appears to be", REFUSED)
-        names = {entry.filename for entry in entries}
-        for name in names:
-            if _ODF_ACTIVE_PARTS.match(name.lower()):
-                raise EvidenceRefused("this document holds macros or scripts", REFUSED)
-        if "content.xml" not in names:
-            raise EvidenceRefused("this file is not the office document it appears to be", REFUSED)
-        _check_embedded_objects(package)
-        if "META-INF/manifest.xml" in names:
-            manifest = _OdfManifest()
-            _parse(_read_part(package, "META-INF/manifest.xml"), manifest, "manifest")
-            if manifest.encrypted:
-                raise EvidenceRefused(
-                    "this document is encrypted: send it without a password", REFUSED
-                )
-        # The document's own and each embedded object's (Object 1/content.xml).
-        budget = _XmlBudget()
-        for name in sorted(names):
-            if name.rpartition("/")[2] in ("content.xml", "styles.xml"):
-                _parse(budget.read(package, name), _OdfScripts(), name, budget)
-        if "meta.xml" in names:  # a reload from (a redirect to) elsewhere: meta:auto-reload
-            _parse(budget.read(package, "meta.xml"), _OdfScripts(), "meta.xml", budget)
+    budget = _XmlBudget()
+    with _open_zip(path, path.stat().st_size, budget) as package:
+        _check_odf_package(package, detected, budget, 0)
+
+
+def _check_odf_package(
+    package: zipfile.ZipFile, detected: str | None, budget: _XmlBudget, depth: int
+) -> None:
+    """An ODF package: the document (of type `detected`) or one embedded in it (`detected`
+    None: any OpenDocument type), `depth` packages deep."""
+    entries = package.infolist()
+    if not entries or entries[0].filename != "mimetype":
+        raise EvidenceRefused("this file is not the office document it appears to be", REFUSED)
+    declared = _read_part(package, "mimetype", 200).strip()
+    expected = declared == detected.encode("ascii") if detected else declared.startswith(_ODF_TYPE)
+    if not expected:
+        raise EvidenceRefused("this file is not the office document it appears to be", REFUSED)
+    names = {entry.filename for entry in entries}
+    for name in names:
+        if _ODF_ACTIVE_PARTS.match(name.lower()):
+            raise EvidenceRefused("this document holds macros or scripts", REFUSED)
+    if "content.xml" not in names:
+        raise EvidenceRefused("this file is not the office document it appears to be", REFUSED)
+    _check_embedded_objects(package, budget, depth)
+    if "META-INF/manifest.xml" in names:
+        manifest = _OdfManifest()
+        _parse(_read_part(package, "META-INF/manifest.xml"), manifest, "manifest")
+        if manifest.encrypted:
+            raise EvidenceRefused("this document is encrypted: send it without a password", REFUSED)
+    # The document's own and each embedded object's (Object 1/content.xml).
+    for name in sorted(names):
+        if name.rpartition("/")[2] in ("content.xml", "styles.xml"):
+            _parse(budget.read(package, name), _OdfScripts(), name, budget)
+    if "meta.xml" in names:  # a reload from (a redirect to) elsewhere: meta:auto-reload
+        _parse(budget.read(package, "meta.xml"), _OdfScripts(), "meta.xml", budget)
 
 
 class _OdfManifest(_Part):
@@ -885,17 +1068,22 @@ _ODF_DDE = frozenset({"dde-source", "dde-connection-decl", "dde-connection", "dd
 # (text:formula, text:condition), a validation's (table:condition), a named expression's
 # (table:expression), a conditional format's or style map's (calcext:condition's value,
 # style:condition).
-_ODF_FORMULAS = frozenset({"formula", "condition", "expression"})
+# A named range's or a chart's addresses (table:cell-range-address, table:base-cell-address)
+# are read as formulas too: one may name another file ('file:///x.ods'#$Sheet1.A1).
+_ODF_FORMULAS = frozenset(
+    {"formula", "condition", "expression", "cell-range-address", "base-cell-address"}
+)
 _ODF_EXCEL_GRAMMAR = re.compile(r"\s*msoxl:", re.IGNORECASE)
 # Elements whose link (xlink:href) the suite loads as the document opens, or as it updates its
 # links: a linked image (CVE-2020-12802: fetched on opening), object, sheet, section or range,
 # a floating frame, a plug-in or applet, a fill, background, bullet or chart symbol image, a
 # font, the document itself reloaded from an address (meta.xml's meta:auto-reload: a
-# redirect). A link to a place outside the package is refused (a UNC path sends the opener's NTLM
-# hash; a web address tells someone who opened it, and when); one to a part of the package
-# (Pictures/x.png, ./Object 1) is taken. A form's image button (form:image) opens its link on a
-# click, as text:a and draw:a do: taken; a form control's picture (form:image-data), shown as
-# the document opens, is a linked image.
+# redirect), a sound played as a slide appears or an effect runs (presentation:sound,
+# anim:audio; a click's sound is its listener's). A link to a place outside the package is
+# refused (a UNC path sends the opener's NTLM hash; a web address tells someone who opened it,
+# and when); one to a part of the package (Pictures/x.png, ./Object 1) is taken. A form's
+# image button (form:image) opens its link on a click, as text:a and draw:a do: taken; a form
+# control's picture (form:image-data), shown as the document opens, is a linked image.
 _ODF_LINKED = {
     "image": "a linked image",
     "fill-image": "a linked image",
@@ -912,6 +1100,8 @@ _ODF_LINKED = {
     "applet": "an applet",
     "font-face-uri": "a linked font",
     "auto-reload": "a reload from elsewhere",
+    "sound": "a sound played in the show",
+    "audio": "a sound played in the show",
 }
 _ODF_FORM = frozenset({"urn:oasis:names:tc:opendocument:xmlns:form:1.0", "undeclared:form"})
 _FETCH_ON_OPENING = (
@@ -996,6 +1186,7 @@ class _OdfScripts(_ScopedPart):
             local in _ODF_LINKED
             and not all(_in_the_document(href) for href in _values(attributes, "href"))
             and self.namespace(prefix) not in _ODF_FORM
+            and not self.in_listener  # a click's links: the listener's own refusal, below
         ):
             raise EvidenceRefused(_FETCH_ON_OPENING.format(_ODF_LINKED[local]), REFUSED)
         if (
@@ -1043,8 +1234,11 @@ def _check_odf_formula(formula: str) -> None:
     for quoted in _FORMULA_QUOTED.finditer(formula):  # strings and quoted names, in order
         if quoted.group().startswith("'") and _FORMULA_SOURCE.match(formula, quoted.end()):
             raise EvidenceRefused(_EXTERNAL_REFERENCE, REFUSED)
-    if _ODF_EXCEL_GRAMMAR.match(formula) and "|" in _FORMULA_STRING.sub("", formula):
-        raise EvidenceRefused(_DDE_REFUSED, REFUSED)
+    if _ODF_EXCEL_GRAMMAR.match(formula):
+        if "|" in _FORMULA_STRING.sub("", formula):
+            raise EvidenceRefused(_DDE_REFUSED, REFUSED)
+        if _external_workbook(formula):  # '\\host\share\[b.xlsx]Sheet1'!A1, [b.xlsx]S!A1
+            raise EvidenceRefused(_EXTERNAL_REFERENCE, REFUSED)
 
 
 # --- OLE objects embedded in a package (word/embeddings/oleObject1.bin, ODF's Object 1) ---------
@@ -1067,18 +1261,32 @@ _OLE_REFUSED_PROGIDS = {
 }
 
 
-def _check_embedded_objects(package: zipfile.ZipFile) -> None:
+# A document embedded in the document as a package of its own (a workbook behind a chart,
+# word/embeddings/Microsoft_Excel_Worksheet.xlsx; a presentation in a document) is checked as
+# the document is, with the document's bounds (its parts, bytes and elements count with the
+# document's); one nested deeper than this is refused.
+MAX_NESTED_DEPTH = 2
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+def _check_embedded_objects(package: zipfile.ZipFile, budget: _XmlBudget, depth: int) -> None:
     """Every part that is an OLE compound file (whatever its name: Office finds an object by
     its relationship), checked as an object: not a package, an Equation Editor 3.0 object or a
-    linked object (its source fetched when it is updated), and no macros or encryption in it."""
+    linked object (its source fetched when it is updated), and no macros or encryption in it.
+    Every part that is a zip (an OOXML or ODF document embedded in this one), checked as a
+    document."""
     for entry in package.infolist():
         try:
             with package.open(entry) as part:
-                if part.read(len(_OLE_MAGIC)) != _OLE_MAGIC:
+                head = part.read(len(_OLE_MAGIC))
+                if head != _OLE_MAGIC and not head.startswith(_ZIP_MAGIC):
                     continue
-                data = _OLE_MAGIC + part.read()
+                data = head + part.read()
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
             raise EvidenceRefused("this office document is damaged", REFUSED) from None
+        if head.startswith(_ZIP_MAGIC):
+            _check_nested(data, entry.filename, budget, depth + 1)
+            continue
         found = _embedded_object_refusal(data)
         if found is not None:
             raise EvidenceRefused(
@@ -1086,6 +1294,34 @@ def _check_embedded_objects(package: zipfile.ZipFile) -> None:
                 "(an embedded file can be sent on its own)",
                 REFUSED,
             )
+
+
+def _check_nested(data: bytes, name: str, budget: _XmlBudget, depth: int) -> None:
+    """A zip embedded in the document: an OOXML or ODF document, checked as the document is;
+    anything else (an archive, a package of another kind) is refused, as is one nested more
+    than `MAX_NESTED_DEPTH` deep. A refusal says where the embedded document is."""
+    if depth > MAX_NESTED_DEPTH:
+        raise EvidenceRefused(
+            f"this document holds documents embedded more than {MAX_NESTED_DEPTH} deep "
+            f"({name}); send them on their own",
+            REFUSED,
+        )
+    try:
+        with _open_zip(io.BytesIO(data), len(data), budget) as package:
+            entries = package.infolist()
+            if any(entry.filename == "[Content_Types].xml" for entry in entries):
+                _check_ooxml_package(package, None, budget, depth)
+                return
+            if entries and entries[0].filename == "mimetype":
+                _check_odf_package(package, None, budget, depth)
+                return
+    except EvidenceRefused as refused:
+        raise EvidenceRefused(
+            f"{refused.reason} (in the embedded {name})", refused.status
+        ) from None
+    raise EvidenceRefused(
+        f"this document holds an embedded archive ({name}); send its files on their own", REFUSED
+    )
 
 
 def _embedded_object_refusal(data: bytes) -> str | None:
