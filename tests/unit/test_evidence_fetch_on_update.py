@@ -514,3 +514,37 @@ def test_embedded_documents_share_the_documents_bounds(
     assert _inspect(tmp_path, alone) == "docx"
     nested = files.docx(("word/header1.xml", header), ("word/embeddings/d.docx", alone))
     assert "elements" in _refusal(tmp_path, nested).reason
+
+
+def _in_ole_object(document: bytes) -> bytes:
+    """A Word document with an OLE object holding `document` in a Package stream, as Office
+    embeds an OOXML document in an OLE container."""
+    return _embedding(files.ole({"Package": document}), "word/embeddings/oleObject1.bin")
+
+
+def _in_object_pool(document: bytes) -> bytes:
+    """A legacy Word document whose ObjectPool holds `document` in a Package stream."""
+    tree: dict[str, object] = {
+        "WordDocument": files.word_fib(),
+        "1Table": b"t",
+        "ObjectPool": {"_1234567890": {"Package": document}},
+    }
+    return files.ole(tree)
+
+
+def test_a_document_in_an_ole_objects_package_stream_is_checked_as_a_document(
+    tmp_path: Path,
+) -> None:
+    fetching = _cells("WEBSERVICE(&quot;http://203.0.113.9/&quot;)")
+    reason = _refusal(tmp_path, _in_ole_object(fetching)).reason
+    assert "fetches from outside" in reason
+    assert "(in the embedded word/embeddings/oleObject1.bin:Package)" in reason
+    connected = files.xlsx(("xl/connections.xml", CONNECTIONS))
+    reason = _refusal(tmp_path, _in_object_pool(connected), "x.doc").reason
+    assert "data connection" in reason
+    assert "(in the embedded ObjectPool/_1234567890/Package)" in reason
+
+    assert _inspect(tmp_path, _in_ole_object(files.xlsx())) == "docx"
+    assert _inspect(tmp_path, _in_object_pool(files.xlsx()), "x.doc") == "doc"
+    # A Package stream that is no zip is not a document: left alone.
+    assert _inspect(tmp_path, _in_object_pool(b"\x01\x02 not a zip"), "x.doc") == "doc"

@@ -1287,13 +1287,16 @@ def _check_embedded_objects(package: zipfile.ZipFile, budget: _XmlBudget, depth:
         if head.startswith(_ZIP_MAGIC):
             _check_nested(data, entry.filename, budget, depth + 1)
             continue
-        found = _embedded_object_refusal(data)
+        packages: list[tuple[str, bytes]] = []
+        found = _embedded_object_refusal(data, packages)
         if found is not None:
             raise EvidenceRefused(
                 f"this document holds {found} ({entry.filename}); send one without it "
                 "(an embedded file can be sent on its own)",
                 REFUSED,
             )
+        for stream, document in packages:  # a document in the object: checked as one
+            _check_nested(document, f"{entry.filename}:{stream}", budget, depth + 1)
 
 
 def _check_nested(data: bytes, name: str, budget: _XmlBudget, depth: int) -> None:
@@ -1324,9 +1327,12 @@ def _check_nested(data: bytes, name: str, budget: _XmlBudget, depth: int) -> Non
     )
 
 
-def _embedded_object_refusal(data: bytes) -> str | None:
+def _embedded_object_refusal(data: bytes, packages: list[tuple[str, bytes]]) -> str | None:
+    """What makes the embedded OLE object refused, or None; the OOXML or ODF documents it
+    holds are added to `packages` (`_ole_packages`), to be checked as documents."""
     try:
         with olefile.OleFileIO(io.BytesIO(data)) as ole:
+            packages.extend(_ole_packages(ole))
             for entry in ole.listdir(streams=True, storages=True):
                 lowered = {part.lower() for part in entry}
                 if "\x01ole10native" in lowered:
@@ -1352,6 +1358,20 @@ def _embedded_object_refusal(data: bytes) -> str | None:
     except Exception:
         return "an embedded object that cannot be read"
     return None
+
+
+def _ole_packages(ole: Any) -> list[tuple[str, bytes]]:
+    """The documents an OLE compound file holds as zip packages in `Package` streams: how
+    Office embeds an OOXML document (a workbook, a presentation) in a legacy document's
+    ObjectPool or in an OLE object. Other `Package` streams are left alone."""
+    found = []
+    for entry in ole.listdir(streams=True, storages=False):
+        if entry[-1].lower() == "package":
+            with ole.openstream(entry) as stream:
+                data = stream.read()
+            if data.startswith(_ZIP_MAGIC):
+                found.append(("/".join(entry), data))
+    return found
 
 
 def _compobj_prog_id(stream: bytes) -> str | None:
@@ -1423,10 +1443,14 @@ def _check_ole(path: Path, main_streams: tuple[str, ...]) -> None:
                 )
             with ole.openstream(main) as stream:
                 head = stream.read(64 * 1024 if main == "WordDocument" else MAX_MANIFEST_BYTES)
+            packages = _ole_packages(ole)
     except EvidenceRefused:
         raise
     except Exception:
         raise EvidenceRefused("this office document cannot be read", REFUSED) from None
+    budget = _XmlBudget()
+    for stream, document in packages:  # an OOXML document in its ObjectPool
+        _check_nested(document, stream, budget, 1)
     if main == "WordDocument":
         _check_word_header(head)
     else:
