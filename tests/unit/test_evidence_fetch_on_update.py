@@ -268,6 +268,34 @@ def test_workbooks_without_a_connection_that_mention_one_are_taken(tmp_path: Pat
     assert _inspect(tmp_path, data, "upload.xlsx") == "xlsx"
 
 
+ODT = "application/vnd.oasis.opendocument.text"
+FORM = 'xmlns:form="urn:oasis:names:tc:opendocument:xmlns:form:1.0"'
+
+
+def _form(inner: str) -> bytes:
+    content = (
+        f"<office:document-content {ODF_NAMESPACES} {FORM}><office:body><office:text>"
+        f'<office:forms><form:form form:name="F" form:command="members">{inner}</form:form>'
+        "</office:forms></office:text></office:body></office:document-content>"
+    )
+    return files.odf(ODT, content.encode())
+
+
+@pytest.mark.parametrize(
+    "href",
+    ["sdbc:mysql:jdbc:203.0.113.9:3306/crm", "file:///C:/data/crm.odb", f"{UNC}\\crm.odb"],
+    ids=["server", "local-file", "unc"],
+)
+def test_an_odf_form_connected_to_a_database_is_refused(tmp_path: Path, href: str) -> None:
+    data = _form(f'<form:connection-resource xlink:href="{href}"/>')
+    assert "a database a form or field connects to" in _refusal(tmp_path, data, "x.odt").reason
+
+
+def test_an_odf_form_without_a_database_is_taken(tmp_path: Path) -> None:
+    data = _form('<form:button form:name="b" form:image-data="Pictures/b.png"/>')
+    assert _inspect(tmp_path, data, "x.odt") == "odt"
+
+
 # --- 3. References to another workbook --------------------------------------------------------
 
 

@@ -1079,11 +1079,13 @@ _ODF_EXCEL_GRAMMAR = re.compile(r"\s*msoxl:", re.IGNORECASE)
 # a floating frame, a plug-in or applet, a fill, background, bullet or chart symbol image, a
 # font, the document itself reloaded from an address (meta.xml's meta:auto-reload: a
 # redirect), a sound played as a slide appears or an effect runs (presentation:sound,
-# anim:audio; a click's sound is its listener's). A link to a place outside the package is
-# refused (a UNC path sends the opener's NTLM hash; a web address tells someone who opened it,
-# and when); one to a part of the package (Pictures/x.png, ./Object 1) is taken. A form's
-# image button (form:image) opens its link on a click, as text:a and draw:a do: taken; a form
-# control's picture (form:image-data), shown as the document opens, is a linked image.
+# anim:audio; a click's sound is its listener's), the database a form or a database field
+# connects to (form:connection-resource: ODF's data connection). A link to a place outside
+# the package is refused (a UNC path sends the opener's NTLM hash; a web address tells someone
+# who opened it, and when); one to a part of the package (Pictures/x.png, ./Object 1) is taken.
+# A form's image button (form:image) opens its link on a click, as text:a and draw:a do:
+# taken; a form control's picture (form:image-data), shown as the document opens, is a linked
+# image.
 _ODF_LINKED = {
     "image": "a linked image",
     "fill-image": "a linked image",
@@ -1102,6 +1104,7 @@ _ODF_LINKED = {
     "auto-reload": "a reload from elsewhere",
     "sound": "a sound played in the show",
     "audio": "a sound played in the show",
+    "connection-resource": "a database a form or field connects to",
 }
 _ODF_FORM = frozenset({"urn:oasis:names:tc:opendocument:xmlns:form:1.0", "undeclared:form"})
 _FETCH_ON_OPENING = (
@@ -1185,7 +1188,7 @@ class _OdfScripts(_ScopedPart):
         if (
             local in _ODF_LINKED
             and not all(_in_the_document(href) for href in _values(attributes, "href"))
-            and self.namespace(prefix) not in _ODF_FORM
+            and (self.namespace(prefix) not in _ODF_FORM or local == "connection-resource")
             and not self.in_listener  # a click's links: the listener's own refusal, below
         ):
             raise EvidenceRefused(_FETCH_ON_OPENING.format(_ODF_LINKED[local]), REFUSED)
