@@ -224,6 +224,12 @@ async def test_free_text_keeps_line_breaks(client: Client, staff: SignedIn) -> N
     assert response.json()["social_purpose"] == "Training\n\tand jobs"
 
 
+def twice(body: dict[str, Any]) -> str:
+    """The body as JSON with its first key given again, with the same value, first."""
+    key, value = next(iter(body.items()))
+    return "{" + f"{json.dumps(key)}: {json.dumps(value)}, " + json.dumps(body)[1:]
+
+
 def number_paths(value: Any, at: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
     if isinstance(value, bool):
         return []
@@ -282,6 +288,9 @@ async def test_every_body_is_decoded_strictly_and_bad_bodies_change_nothing(
                 await expect(operation, "form content type", {415}, data={"a": "b"})
                 await expect(operation, "a list, not an object", {400}, json=[body])
                 await expect(operation, "an unknown field", {400}, json=body | {"zz_extra": 1})
+                if body:
+                    twice_over = {"content": twice(body), "headers": json_type}
+                    await expect(operation, "a key given twice", {400}, **twice_over)
                 for at in number_paths(body):
                     value = replaced(body, at, "1e3")
                     await expect(operation, f"{dotted(at)} as a string", {400}, json=value)
@@ -351,3 +360,35 @@ async def test_a_body_is_json_in_utf_8(client: Client, content_type: str, status
     )
 
     assert response.status_code == status, response.text
+
+
+@pytest.mark.parametrize(
+    ("key", "values"),
+    [
+        ('"name"', ('"First Co-op"', '"Second Co-op"')),
+        # The same key, escaped: one key to a parser that decodes it, two to one that does not.
+        ('"n\\u0061me"', ('"First Co-op"', '"Second Co-op"')),
+        ('"regions"', ('["TLC"]', '["TLD"]')),
+    ],
+)
+async def test_a_key_given_twice_is_refused_naming_it_and_nothing_is_registered(
+    client: Client, key: str, values: tuple[str, str]
+) -> None:
+    """Parsers disagree on which of two values counts (the first, the last, an error): a proxy
+    or a signature check in front of us could have read the other one."""
+    field = json.loads(key)
+    others = json.dumps({k: v for k, v in registration().items() if k != field})[1:-1]
+    first, second = values
+    content = "{" + f'"{field}": {first}, {others}, {key}: {second}' + "}"
+
+    response = await client.post(
+        "/api/v1/organisations", content=content, headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["field"] == field
+    assert "twice" in response.json()["errors"][0]["message"]
+    # Once each, the same body is taken (the same e-mail address: had the refused one registered,
+    # this would be a 409): the refusal was the repetition alone.
+    once = json.loads(content)
+    assert (await client.post("/api/v1/organisations", json=once)).status_code == 201, once

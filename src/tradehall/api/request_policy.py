@@ -4,8 +4,10 @@
   (sharedkernel.text); a violation is a 400 naming the parameter.
 - A route that takes a body takes JSON only (415 otherwise), nested at most `MAX_JSON_DEPTH`
   deep, decoded strictly into its schema: no numbers from strings ("1e3"), no unknown fields,
-  every string checked by the schema's `RequestBody` base. Litestar decodes the body again
-  afterwards, leniently; by then it is known to be strictly valid, so both agree.
+  no key given twice in one object (parsers disagree on which counts: a proxy or a signature
+  check may read the other one), every string checked by the schema's `RequestBody` base.
+  Litestar decodes the body again afterwards, leniently; by then it is known to be strictly
+  valid, so both agree.
 - A route that takes no body refuses one (413), unless it reads its raw body itself
   (`RAW_BODY` in its opt: the Stripe webhook, whose signature covers the exact bytes).
 - A route with `UPLOAD_BODY` in its opt takes a raw body of any Content-Type, up to
@@ -16,6 +18,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import weakref
 from typing import Any
@@ -172,6 +175,34 @@ def check_json_body(body: bytes, content_type: str, schema: Any) -> None:
         raise _validation_error(error) from None
     except msgspec.DecodeError as error:
         raise _bad_request("body", f"not valid JSON: {error}", "body") from None
+    repeated = _repeated_key(body)
+    if repeated is not None:
+        raise _bad_request(repeated, "given twice in one object: send each key once", "body")
+
+
+class _RepeatedKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> None:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise _RepeatedKey(key)
+        seen.add(key)
+
+
+def _repeated_key(body: bytes) -> str | None:
+    """The first key an object of the body gives twice (escapes decoded: "n\\u0061me" is
+    "name"), printable; None when there is none. msgspec has decoded the body already, so it
+    is valid JSON within the depth bound; the standard parser is the one that reports pairs."""
+    try:
+        # Numbers are not converted (a 5,000-digit one would pass Python's int limit).
+        json.loads(body, object_pairs_hook=_unique_pairs, parse_int=len, parse_float=len)
+    except _RepeatedKey as repeated:
+        return _printable(repeated.key) or "body"
+    return None
 
 
 async def request_policy_guard(
