@@ -443,11 +443,16 @@ async def test_bad_requests_and_quotes_are_refused_naming_the_field(
     )
     # The requester among those it invites, and another organisation's request.
     await post(422, "invited", audience="invited", invited=[requester])
+    # Only members in good standing are invited: an id that names nothing is refused at its
+    # place in the list (a mistyped id would leave the request waiting on nobody).
+    await post(422, "invited[1]", audience="invited", invited=[ivy, str(uuid.uuid4())])
     someone_else = await client.post(REQUESTS, json=request_body(ivy), headers=r_headers)
     refused(someone_else, 403)
     refused(await client.post(REQUESTS, json=request_body(requester), headers=staff_headers), 403)
     # A registered social enterprise that is not a member in good standing does not request.
     stranger = await register(client, name="Juniper Workshop CIC")
+    # Nor is it invited: the same answer as for an id naming nothing.
+    await post(422, "invited[0]", audience="invited", invited=[stranger["id"]])
     s_headers = await token(client, stranger["email"])
     key = f"rfq-{uuid.uuid4().hex}"
     keyed = s_headers | {"Idempotency-Key": key}
@@ -480,9 +485,10 @@ async def test_a_retried_post_with_its_idempotency_key_is_the_same_request(
     client: Client, staff_headers: Headers, clock: ManualClock
 ) -> None:
     requester, _, r_headers = await member(client, staff_headers, "Juniper Housing CIC")
+    invited, _, _ = await member(client, staff_headers, "Laurel Joinery CIC")
     keyed = r_headers | {"Idempotency-Key": f"rfq-{uuid.uuid4().hex}"}
     # Invited (left open, it is no other test's business).
-    body = request_body(requester, audience="invited", invited=[str(uuid.uuid4())])
+    body = request_body(requester, audience="invited", invited=[invited])
     first = ok(await client.post(REQUESTS, json=body, headers=keyed), 201)
     again = ok(await client.post(REQUESTS, json=body, headers=keyed), 201)
     assert (again["id"], again["version"]) == (first["id"], first["version"])

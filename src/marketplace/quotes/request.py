@@ -9,7 +9,7 @@ quotes_opened -> accepted (a contract signed with the quote's supplier) | closed
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -207,6 +207,18 @@ class RequestForQuote(TradehallAggregate):
             raise InvalidValue("deadline", f"at most {LONGEST_WAIT.days} days ahead")
         if requester.organisation_id in terms.invited:
             raise InvalidValue("invited", "the requester does not quote on its own request")
+
+    @staticmethod
+    def check_invitees(terms: RequestTerms, in_good_standing: Collection[UUID]) -> None:
+        """Refuse an invitation to anyone but a member in good standing (InvalidValue naming
+        `invited[i]`): only they quote, and a mistyped id would leave the request waiting for
+        a quote nobody was asked for. One answer for an id that names nothing and one that
+        names a lapsed member: the public directory already says no more than that."""
+        for index, invitee in enumerate(terms.invited):
+            if invitee not in in_good_standing:
+                raise InvalidValue(
+                    f"invited[{index}]", "names no member in good standing (only they quote)"
+                )
 
     @classmethod
     def post(

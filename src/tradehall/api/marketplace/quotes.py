@@ -12,6 +12,7 @@ exist; a quote command answers no read-your-writes position (nothing follows the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -303,6 +304,10 @@ def _terms(data: RequestForQuoteBody) -> RequestTerms:
     )
 
 
+def _in_good_standing(membership: MembershipApp, invited: Sequence[UUID]) -> frozenset[UUID]:
+    return frozenset(i for i in invited if membership.is_in_good_standing(i))
+
+
 def _posted(marketplace: MarketplaceApp, request_id: UUID) -> bool:
     try:
         marketplace.request_for_quote(request_id)
@@ -332,8 +337,21 @@ async def _requester_ends(
     return (request_id, request.requester_id)
 
 
+async def _looked_at_again(commands: Commands, sealing: SealingKeys, request_id: UUID) -> None:
+    """A cancelled request's key is looked at by the opening clock's next tick, which discards
+    its quotes, whatever deadline it last saw (ADR 27); a closed one's is settled already."""
+    await commands.run(sealing.look_again, request_id)
+
+
 # A requester's commands that end its request with only a reason (cancel, close).
-_ENDINGS = ReasonRoutes(REQUEST, "request_id", REQUESTER, RequestReasonBody, _requester_ends)
+_ENDINGS = ReasonRoutes(
+    REQUEST,
+    "request_id",
+    REQUESTER,
+    RequestReasonBody,
+    _requester_ends,
+    after=_looked_at_again,
+)
 
 
 class RequestsForQuoteController(Controller):
@@ -351,7 +369,8 @@ class RequestsForQuoteController(Controller):
             "member in good standing, a registered business or a verified public-body buyer "
             "posts (else 409). `audience`: `open` (any member in good standing may quote; "
             "matching members are alerted) or `invited` (only the members named in "
-            "`invited`, who are told directly). Quotes are sealed until the deadline. With "
+            "`invited`, who are told directly; each a member in good standing, else 422 "
+            "naming its place). Quotes are sealed until the deadline. With "
             "an `Idempotency-Key`, the request's id follows from the organisation and the "
             "key: a retried request answers the same request and records nothing more; the "
             "same key with other terms is a 409; without one, each request is a new one. An "
@@ -384,6 +403,8 @@ class RequestsForQuoteController(Controller):
         at = commands.context().at
         if not await commands.run(_posted, marketplace, request_id):
             RequestForQuote.check_post(at, requester, terms)
+            quoting = await commands.run(_in_good_standing, membership, terms.invited)
+            RequestForQuote.check_invitees(terms, quoting)
             # Counted once the domain would take it (a replay or a refusal is not a post).
             await throttle.count_attempt(engine, f"quote-requests:{requester_id}", POSTING, at)
             await commands.run(sealing.ensure_tender_key, request_id, at)
