@@ -711,15 +711,17 @@ _FETCH_REFUSED = (
 )
 
 
-def _fetching_call(formula: str, depth: int = 0) -> str | None:
-    """The first function in the formula that fetches from outside (`_FETCHING`), if any."""
+def _fetching_call(formula: str, depth: int = 0, bare: str | None = None) -> str | None:
+    """The first function in the formula that fetches from outside (`_FETCHING`), if any.
+    `bare`: the formula with its strings and quoted names blanked, if the caller has it."""
     if len(formula) > MAX_FORMULA_CHARACTERS:
         raise EvidenceRefused(
             f"this document holds a formula of more than {MAX_FORMULA_CHARACTERS:,} characters "
             "(Excel writes at most 8,192); send it with its values instead",
             REFUSED,
         )
-    bare = _FORMULA_QUOTED.sub(" ", formula)
+    if bare is None:
+        bare = _FORMULA_QUOTED.sub(" ", formula)
     for _ in range(_MAX_FORMULA_NESTING):  # [[#This Row],[Column]]: innermost first
         unbracketed = _FORMULA_BRACKETED.sub(" ", bare)
         if unbracketed == bare:
@@ -828,10 +830,16 @@ class _DdeFinder(_ScopedPart):
                 formula, self.formula = "".join(self.formula), None
                 if "|" in _FORMULA_STRING.sub("", formula):
                     raise EvidenceRefused(_DDE_REFUSED, REFUSED)
-                fetching = _fetching_call(formula)
+                # Blanked once, for both checks (a formula too long is refused unread).
+                bare = (
+                    _FORMULA_QUOTED.sub(" ", formula)
+                    if len(formula) <= MAX_FORMULA_CHARACTERS
+                    else None
+                )
+                fetching = _fetching_call(formula, bare=bare)
                 if fetching is not None:
                     raise EvidenceRefused(_FETCH_REFUSED.format(fetching), REFUSED)
-                if _external_workbook(formula):
+                if _external_workbook(formula, bare):
                     raise EvidenceRefused(_EXTERNAL_REFERENCE, REFUSED)
 
     def endDocument(self) -> None:
@@ -906,13 +914,15 @@ _QUOTED_BOOK = re.compile(
 )
 
 
-def _external_workbook(formula: str) -> bool:
-    """Whether an Excel formula refers to another workbook (outside its strings)."""
+def _external_workbook(formula: str, bare: str | None = None) -> bool:
+    """Whether an Excel formula refers to another workbook (outside its strings). `bare`: the
+    formula with its strings and quoted names blanked, if the caller has it."""
     if "!" not in formula:
         return False
     if any(_QUOTED_BOOK.findall(formula)):
         return True
-    bare = _FORMULA_QUOTED.sub(" ", formula)
+    if bare is None:
+        bare = _FORMULA_QUOTED.sub(" ", formula)
     return _EXCEL_BOOK.search(bare) is not None
 
 
