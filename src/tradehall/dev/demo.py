@@ -792,6 +792,9 @@ async def _seed_tenders(
                 AMENDMENT_RATIONALE,
                 public_body,
             )
+        if tender.key in ("cancelled", "withdrawn", "unsuccessful"):
+            # As the API's endings do: the opening clock's next tick discards its bids.
+            await registrar.run(sealing.look_again, tender.id)
 
 
 async def _seed_opened_tender(

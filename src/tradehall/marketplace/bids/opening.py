@@ -7,6 +7,19 @@ discarded, its quoters told, when it was cancelled.
 Due tenders come from the sealing keys' rows, written when each tender is published (never from
 a projection); a tender is settled once its opening is recorded, so a crash between the steps
 repeats only what is left: the bids log's opening is idempotent, and so is its record.
+
+A tick reads only the keys that may be due. One not yet due keeps the deadline the clock read
+(`deadline_seen`), and is loaded again only once that deadline plus the margin has passed: a
+published deadline is never shortened (a tender's is extended, if at all; a request's never
+changes), and at that moment an extended one is seen and kept in its turn. What ends a tender or
+a request before its deadline (a cancellation, a withdrawal, a closure) sets it back to null once
+its event is saved (`SealingKeys.look_again`), so the next tick discards the bids. A crash
+between that save and that write only delays the discarding to the deadline as last seen: an
+ended tender is never opened, its bidders are told then. The clock writes a deadline after
+loading; an ending saved and its `look_again` written between the two would be undone, so the
+clock loads the aggregate once more after writing and, if it changed, looks again at the next
+tick. A draft's key (a publication refused after its key was made) is loaded at every tick, as
+before: a draft's deadline may still move earlier.
 """
 
 from __future__ import annotations
@@ -16,7 +29,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -25,7 +38,7 @@ from marketplace.bids.application import BidsApp
 from marketplace.bids.bid import BidStatus
 from marketplace.bids.opening import as_opened
 from marketplace.quotes.quote import QuoteStatus
-from marketplace.quotes.request import RequestStatus
+from marketplace.quotes.request import RequestForQuote, RequestStatus
 from marketplace.quotes.sealed import as_opened as as_opened_quote
 from marketplace.quotes.sealed import declined_by
 from marketplace.tenders import Tender, TenderStatus
@@ -41,7 +54,6 @@ from tradehall.marketplace.sealing.keys import SealingKeys
 
 log = logging.getLogger("tradehall.bids")
 Run = Callable[..., Any]
-WAITING = frozenset({TenderStatus.DRAFT, TenderStatus.PLANNED})
 
 
 @dataclass(frozen=True)
@@ -59,7 +71,7 @@ def open_due_bids(parts: OpeningParts) -> tuple[int, int]:
     """One tick: (tenders opened, tenders whose bids were discarded). A tender that fails (its
     data key unreadable, say) is tried again at the next tick and holds up no other tender."""
     opened = discarded = 0
-    for tender_id in parts.keys.unsettled_tenders():
+    for tender_id in parts.keys.unsettled_tenders(due_by=parts.clock.now() - parts.margin):
         try:
             settled = _settle_if_due(parts, tender_id)
         except Exception as error:
@@ -82,8 +94,8 @@ def _settle_if_due(parts: OpeningParts, tender_id: UUID) -> str | None:
         # A request for quote's key (its quotes are sealed as bids are), or a key made for an
         # id that names nothing (never drafted, never posted).
         return _settle_request_if_due(parts, tender_id)
-    if tender.status in WAITING:
-        return None  # a key made for a draft that was never published (yet)
+    if tender.status is TenderStatus.DRAFT:
+        return None  # a key made for a draft never published (yet): its deadline may change
     now = parts.clock.now()
     context = Context(actor=CLOCK, request_id=f"opening-{now:%Y%m%dT%H%M%S}", at=now)
     if tender.ended_unopened:
@@ -95,11 +107,30 @@ def _settle_if_due(parts: OpeningParts, tender_id: UUID) -> str | None:
         )
         parts.keys.settle(tender_id, now)
         return "discarded"
-    if now >= tender.terms.deadline + parts.margin:
+    if tender.status is not TenderStatus.PLANNED and now >= tender.terms.deadline + parts.margin:
         _open(parts, context, tender)
         parts.keys.settle(tender_id, now)
         return "opened"
+    # Active before its deadline and the margin, or planned (it opens once active).
+    _saw_deadline(parts, tender, tender.terms.deadline, lambda: parts.marketplace.tender(tender_id))
     return None
+
+
+def _saw_deadline(
+    parts: OpeningParts,
+    read: Tender | RequestForQuote,
+    deadline: datetime,
+    reload: Callable[[], Any],
+) -> None:
+    """Keep the deadline just read for a key not yet due, unless it has passed with the margin
+    (a planned tender past its deadline: looked at each tick until amended and activated). Then
+    load the aggregate again: changed since `read` (ended, say, its `look_again` written before
+    this), it is looked at again at the next tick."""
+    if deadline + parts.margin <= parts.clock.now():
+        return
+    parts.keys.saw_deadline(read.id, deadline)
+    if reload().version != read.version:
+        parts.keys.look_again(read.id)
 
 
 def _open(parts: OpeningParts, context: Context, tender: Tender) -> None:
@@ -141,6 +172,12 @@ def _settle_request_if_due(parts: OpeningParts, request_id: UUID) -> str | None:
         parts.keys.settle(request_id, now)
         log.info("quotes opened", extra={"request_id": str(request_id), "quotes": len(opened)})
         return "opened"
+    _saw_deadline(
+        parts,
+        request,
+        request.terms.deadline,
+        lambda: parts.marketplace.request_for_quote(request_id),
+    )
     return None
 
 

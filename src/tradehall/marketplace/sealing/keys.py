@@ -16,7 +16,7 @@ from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tradehall.clock import Clock, SystemClock
@@ -76,16 +76,50 @@ class SealingKeys:
         _check_tender_id(tender_id)
         return self._stored(tender_id, TENDER)
 
-    def unsettled_tenders(self) -> list[UUID]:
-        """Tenders with a key whose bids are not yet settled (opened), oldest first."""
+    def unsettled_tenders(self, due_by: datetime | None = None) -> list[UUID]:
+        """Tenders (and requests for quote) with a key whose bids are not yet settled (opened),
+        oldest first. Given `due_by` (the clock's time less its margin), only those the opening
+        clock may have to act on: never looked at, set to be looked at again, or whose deadline
+        as last seen is not after `due_by`."""
+        unsettled = (
+            select(sealing_keys.c.key_id)
+            .where(sealing_keys.c.purpose == TENDER)
+            .where(sealing_keys.c.settled_at.is_(None))
+        )
+        if due_by is not None:
+            unsettled = unsettled.where(
+                or_(
+                    sealing_keys.c.deadline_seen.is_(None),
+                    sealing_keys.c.deadline_seen <= due_by,
+                )
+            )
         with self.engine.connect() as connection:
             found = connection.execute(
-                select(sealing_keys.c.key_id)
-                .where(sealing_keys.c.purpose == TENDER)
-                .where(sealing_keys.c.settled_at.is_(None))
-                .order_by(sealing_keys.c.created_at, sealing_keys.c.key_id)
+                unsettled.order_by(sealing_keys.c.created_at, sealing_keys.c.key_id)
             )
             return list(found.scalars())
+
+    def saw_deadline(self, tender_id: UUID, deadline: datetime) -> None:
+        """The opening clock read this deadline for the tender (or request for quote), not yet
+        due: it need not load it again before the deadline plus its margin."""
+        self._set_deadline_seen(tender_id, deadline)
+
+    def look_again(self, tender_id: UUID) -> None:
+        """The opening clock loads the tender (or request for quote) at its next tick, whatever
+        deadline it last saw: what ends one before its deadline says so, after it is saved.
+        Idempotent; a settled key is left as it is."""
+        self._set_deadline_seen(tender_id, None)
+
+    def _set_deadline_seen(self, tender_id: UUID, deadline: datetime | None) -> None:
+        _check_tender_id(tender_id)
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(sealing_keys)
+                .where(sealing_keys.c.key_id == tender_id)
+                .where(sealing_keys.c.purpose == TENDER)
+                .where(sealing_keys.c.settled_at.is_(None))
+                .values(deadline_seen=deadline)
+            )
 
     def settle(self, tender_id: UUID, at: datetime) -> None:
         """Record that the tender's bids were opened at `at` (the first time only)."""
@@ -173,6 +207,7 @@ class SealingKeys:
                     master_fingerprint=self.master.current_fingerprint,
                     created_at=at or self.clock.now(),
                     settled_at=None,
+                    deadline_seen=None,
                 )
             )
             row = _row(connection, key_id)  # ours, or the one another process stored first

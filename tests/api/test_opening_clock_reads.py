@@ -1,0 +1,274 @@
+"""The opening clock reads only the tenders (and requests for quote) that may be due, on both
+stores (ADR 27): one not yet due keeps the deadline the clock read and is not loaded again before
+that deadline plus the margin; an extended deadline opens at the new one, not the old; whatever
+ends one before its deadline has it looked at by the next tick, which discards its bids, even
+when the ending lands between the clock's load and its write, or is retried after a crash.
+
+Each test counts the clock's loads of its own tenders through a wrapper round the marketplace
+Application and asserts its own rows only (the PostgreSQL database is shared)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any, cast
+
+from sqlalchemy import select
+
+from marketplace.application import MarketplaceApp
+from sharedkernel.events import Context, user_actor
+from tests.api.helpers import services_of
+from tests.api.test_bid_scenario import (
+    at,
+    bid_of,
+    drafted_bid,
+    member,
+    opened_bids,
+    published_tender,
+    submitted,
+)
+from tests.api.test_clarifications import council
+from tests.api.test_quote_scenario import DEADLINE as REQUEST_DEADLINE
+from tests.api.test_quote_scenario import posted, quote_path, quoted, request_body
+from tests.api.test_tenders import DEADLINE, LATER, terms
+from tests.conftest import AppClient
+from tradehall.clock import ManualClock
+from tradehall.marketplace.bids.opening import OpeningParts, open_due_bids
+from tradehall.marketplace.sealing.tables import sealing_keys
+
+Client = AppClient
+Headers = dict[str, str]
+REQUESTS = "/api/v1/requests-for-quote"
+CANCEL_REASON = {"reason": "The budget was withdrawn"}
+SOMEONE = user_actor(uuid.UUID(int=7))  # the Application's commands do not check who
+DISCARDED = ("closed", "the tender was cancelled before opening")
+
+
+class Loads:
+    """The marketplace Application, counting the clock's loads of each tender and request."""
+
+    def __init__(self, app: MarketplaceApp) -> None:
+        self.app = app
+        self.counts: dict[uuid.UUID, int] = {}
+        # Run once, just after the next load of this id (what lands between load and write).
+        self.after_load: dict[uuid.UUID, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)
+
+    def _counted(self, aggregate_id: uuid.UUID, loaded: Any) -> Any:
+        self.counts[aggregate_id] = self.counts.get(aggregate_id, 0) + 1
+        meanwhile = self.after_load.pop(aggregate_id, None)
+        if meanwhile is not None:
+            meanwhile()
+        return loaded
+
+    def tender(self, tender_id: uuid.UUID) -> Any:
+        return self._counted(tender_id, self.app.tender(tender_id))
+
+    def request_for_quote(self, request_id: uuid.UUID) -> Any:
+        return self._counted(request_id, self.app.request_for_quote(request_id))
+
+
+def opening_parts(client: Client, clock: ManualClock) -> tuple[OpeningParts, Loads]:
+    """The clock's parts as the service builds them, its marketplace counting loads."""
+    services = services_of(client)
+    apps = services.applications
+    loads = Loads(apps["marketplace"])
+    parts = OpeningParts(
+        bids=apps["bids"],
+        marketplace=cast(MarketplaceApp, loads),
+        membership=apps["membership"],
+        marks=apps["marks"],
+        keys=services.sealing,
+        clock=clock,
+        margin=timedelta(seconds=services.settings.bid_opening_margin_seconds),
+    )
+    return parts, loads
+
+
+async def tick(client: Client, parts: OpeningParts) -> tuple[int, int]:
+    result: tuple[int, int] = await services_of(client).run(open_due_bids, parts)
+    return result
+
+
+async def key_row(client: Client, key_id: str) -> Any:
+    async with services_of(client).engine.connect() as connection:
+        found = await connection.execute(
+            select(sealing_keys.c.deadline_seen, sealing_keys.c.settled_at).where(
+                sealing_keys.c.key_id == uuid.UUID(key_id)
+            )
+        )
+        return found.one()
+
+
+async def test_a_tender_not_yet_due_is_loaded_again_only_at_its_deadline(
+    client: Client, staff_headers: Headers, clock: ManualClock
+) -> None:
+    buyer, buyer_headers = await council(client, staff_headers)
+    tender = await published_tender(client, buyer, buyer_headers)
+    _, _, bidder_headers = await member(client, staff_headers, "Alder Grounds CIC")
+    bid = await drafted_bid(client, bidder_headers, tender, "lot-1", 10_000_000)
+    await submitted(client, bidder_headers, bid)
+    parts, loads = opening_parts(client, clock)
+    tender_id = uuid.UUID(tender)
+
+    await tick(client, parts)
+    assert loads.counts[tender_id] == 2  # read, and read again once its deadline was kept
+    assert (await key_row(client, tender)).deadline_seen == at(DEADLINE)
+    await tick(client, parts)
+    clock.set(at(DEADLINE) + parts.margin - timedelta(seconds=1))
+    await tick(client, parts)
+    assert loads.counts[tender_id] == 2  # not loaded again before it is due
+    clock.advance(timedelta(seconds=1))
+
+    await tick(client, parts)  # due: loaded, opened, settled
+    assert loads.counts[tender_id] == 3
+    assert (await key_row(client, tender)).settled_at == clock.now()
+    opened = await opened_bids(client, tender, buyer_headers)
+    assert [b["bid_id"] for b in opened.json()["bids"]] == [bid], opened.text
+
+
+async def test_an_extended_deadline_opens_at_the_new_deadline_not_the_old(
+    client: Client, staff_headers: Headers, clock: ManualClock
+) -> None:
+    buyer, buyer_headers = await council(client, staff_headers)
+    tender = await published_tender(client, buyer, buyer_headers)
+    _, _, bidder_headers = await member(client, staff_headers, "Alder Grounds CIC")
+    bid = await drafted_bid(client, bidder_headers, tender, "lot-1", 10_000_000)
+    await submitted(client, bidder_headers, bid)
+    parts, loads = opening_parts(client, clock)
+    await tick(client, parts)
+    assert (await key_row(client, tender)).deadline_seen == at(DEADLINE)
+
+    amended = await client.post(
+        f"/api/v1/tenders/{tender}/amendments",
+        json=terms(deadline=LATER, eligibility={"members_only": True, "regions": ["TLC3"]})
+        | {"rationale": "Few bids came in: two weeks more"},
+        headers=buyer_headers,
+    )
+    assert amended.status_code == 200, amended.text
+    clock.set(at(DEADLINE) + parts.margin)  # the old deadline's opening
+    await tick(client, parts)
+    assert loads.counts[uuid.UUID(tender)] == 4  # looked at (and again), not opened: the new kept
+    row = await key_row(client, tender)
+    assert (row.deadline_seen, row.settled_at) == (at(LATER), None)
+    assert (await opened_bids(client, tender, buyer_headers)).status_code == 404
+
+    clock.set(at(LATER) + parts.margin)
+    await tick(client, parts)
+    assert (await key_row(client, tender)).settled_at == clock.now()
+    opened = await opened_bids(client, tender, buyer_headers)
+    assert [b["bid_id"] for b in opened.json()["bids"]] == [bid], opened.text
+
+
+async def test_a_tender_cancelled_before_its_deadline_is_discarded_at_the_next_tick(
+    client: Client, staff_headers: Headers, clock: ManualClock
+) -> None:
+    buyer, buyer_headers = await council(client, staff_headers)
+    tender = await published_tender(client, buyer, buyer_headers)
+    _, _, bidder_headers = await member(client, staff_headers, "Alder Grounds CIC")
+    bid = await drafted_bid(client, bidder_headers, tender, "lot-1", 10_000_000)
+    await submitted(client, bidder_headers, bid)
+    parts, _ = opening_parts(client, clock)
+    await tick(client, parts)  # its deadline kept: not looked at again before it
+    assert (await key_row(client, tender)).deadline_seen == at(DEADLINE)
+
+    clock.advance(timedelta(days=2))
+    cancelled = await client.post(
+        f"/api/v1/tenders/{tender}/cancellation", json=CANCEL_REASON, headers=buyer_headers
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    assert (await key_row(client, tender)).deadline_seen is None
+
+    await tick(client, parts)  # well before the deadline
+    assert (await key_row(client, tender)).settled_at == clock.now()
+    view = await bid_of(client, bidder_headers, bid)
+    assert (view["status"], view["closed_reason"]) == DISCARDED, view
+
+
+async def test_an_ending_between_the_clock_s_load_and_its_write_is_seen_at_the_next_tick(
+    client: Client, staff_headers: Headers, clock: ManualClock
+) -> None:
+    """The clock loads the tender (active), then the buyer cancels it and the route says to look
+    again, then the clock keeps the deadline it read: it loads the tender once more, finds it
+    changed, and looks again, so the next tick discards its bids."""
+    buyer, buyer_headers = await council(client, staff_headers)
+    tender = await published_tender(client, buyer, buyer_headers)
+    _, _, bidder_headers = await member(client, staff_headers, "Alder Grounds CIC")
+    bid = await drafted_bid(client, bidder_headers, tender, "lot-1", 10_000_000)
+    await submitted(client, bidder_headers, bid)
+    parts, loads = opening_parts(client, clock)
+    tender_id = uuid.UUID(tender)
+
+    def cancelled_meanwhile() -> None:
+        context = Context(SOMEONE, "cancel-meanwhile", clock.now())
+        loads.app.cancel_tender(context, tender_id, "The budget was withdrawn")
+        parts.keys.look_again(tender_id)
+
+    loads.after_load[tender_id] = cancelled_meanwhile
+    await tick(client, parts)
+    assert loads.counts[tender_id] == 2
+    row = await key_row(client, tender)
+    assert (row.deadline_seen, row.settled_at) == (None, None)
+
+    await tick(client, parts)
+    assert (await key_row(client, tender)).settled_at == clock.now()
+    view = await bid_of(client, bidder_headers, bid)
+    assert (view["status"], view["closed_reason"]) == DISCARDED, view
+
+
+async def test_a_cancellation_retried_after_a_crash_before_its_look_again_is_discarded(
+    client: Client, staff_headers: Headers, clock: ManualClock
+) -> None:
+    """Saved, then the process stopped before the key was set to be looked at again: without a
+    retry the bids would be discarded (never opened) at the deadline; the buyer's retry is a
+    409 (it is cancelled) that still has the next tick discard them."""
+    buyer, buyer_headers = await council(client, staff_headers)
+    tender = await published_tender(client, buyer, buyer_headers)
+    _, _, bidder_headers = await member(client, staff_headers, "Alder Grounds CIC")
+    bid = await drafted_bid(client, bidder_headers, tender, "lot-1", 10_000_000)
+    await submitted(client, bidder_headers, bid)
+    parts, loads = opening_parts(client, clock)
+    await tick(client, parts)
+    context = Context(SOMEONE, "crashed", clock.now())
+    await services_of(client).run(
+        loads.app.cancel_tender, context, uuid.UUID(tender), "The budget was withdrawn"
+    )
+    await tick(client, parts)
+    assert (await key_row(client, tender)).settled_at is None  # not looked at yet
+
+    retried = await client.post(
+        f"/api/v1/tenders/{tender}/cancellation", json=CANCEL_REASON, headers=buyer_headers
+    )
+    assert retried.status_code == 409, retried.text
+    await tick(client, parts)
+    assert (await key_row(client, tender)).settled_at == clock.now()
+    view = await bid_of(client, bidder_headers, bid)
+    assert (view["status"], view["closed_reason"]) == DISCARDED, view
+
+
+async def test_a_request_cancelled_before_its_deadline_is_discarded_at_the_next_tick(
+    client: Client, staff_headers: Headers, clock: ManualClock
+) -> None:
+    requester, _, requester_headers = await member(client, staff_headers, "Fir Housing Co-op")
+    supplier, _, supplier_headers = await member(client, staff_headers, "Gorse Cleaning CIC")
+    request = await posted(client, requester_headers, request_body(requester))
+    await quoted(client, supplier_headers, supplier, request, 9_900)
+    parts, loads = opening_parts(client, clock)
+    request_id = uuid.UUID(request)
+    await tick(client, parts)
+    assert loads.counts[request_id] == 2  # read, and read again once its deadline was kept
+    row = await key_row(client, request)
+    assert (row.deadline_seen, row.settled_at) == (at(REQUEST_DEADLINE), None)
+    await tick(client, parts)
+    assert loads.counts[request_id] == 2  # not loaded again before its deadline
+
+    cancelled = await client.post(
+        f"{REQUESTS}/{request}/cancellation", json=CANCEL_REASON, headers=requester_headers
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    await tick(client, parts)
+    assert (await key_row(client, request)).settled_at == clock.now()
+    own = await client.get(quote_path(supplier, request), headers=supplier_headers)
+    assert own.json()["status"] == "closed", own.text
