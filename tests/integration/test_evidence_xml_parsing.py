@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests import evidence_files as files
+from tradehall.membership.evidence import inspection
 
 OFFICE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PACKAGE_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -464,25 +465,36 @@ def _header(size: int) -> bytes:
     return f"<w:hdr {W}>{paragraphs}</w:hdr>".encode()
 
 
+# The budget the two tests below spend: the document's parts are counted together the same way
+# at any size, so a smaller one shows it without parsing 32 MiB (20 s of the suite's time).
+SMALL_BUDGET = 3 * 1024 * 1024
+
+
 def test_a_document_whose_xml_parts_together_pass_the_parsing_budget_is_refused(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each part is under its own bound, but together they would hold the interpreter for tens
     of seconds; they are refused before the excess is parsed."""
-    part = _header(12 * 1024 * 1024)
+    monkeypatch.setattr(inspection, "MAX_XML_BYTES", SMALL_BUDGET)
+    part = _header(SMALL_BUDGET * 3 // 8)
     headers = [(f"word/header{n}.xml", part) for n in (1, 2, 3)]
     refused = _refusal(tmp_path, files.docx(*headers))
     assert "to check" in refused.reason
+    # Two of them are within it: the third is what is refused.
+    assert _inspect(tmp_path, files.docx(*headers[:2])) == "docx"
 
 
 def test_a_document_within_the_parsing_budget_is_taken(tmp_path: Path) -> None:
     assert _inspect(tmp_path, files.docx(("word/header1.xml", _header(2 * 1024 * 1024)))) == "docx"
 
 
-def test_relationship_parts_count_toward_the_parsing_budget(tmp_path: Path) -> None:
+def test_relationship_parts_count_toward_the_parsing_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Each .rels part is read under its own 1 MiB bound, but any number of them could be."""
+    monkeypatch.setattr(inspection, "MAX_XML_BYTES", SMALL_BUDGET)
     relationships = _header(1024 * 1024 - 4096).replace(b"w:hdr", b"Relationships")
-    parts = [(f"word/_rels/part{n}.xml.rels", relationships) for n in range(40)]
+    parts = [(f"word/_rels/part{n}.xml.rels", relationships) for n in range(4)]
     refused = _refusal(tmp_path, files.docx(*parts))
     assert "to check" in refused.reason
 
