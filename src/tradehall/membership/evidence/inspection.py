@@ -280,6 +280,10 @@ def _open_zip(
         expanded = sum(entry.file_size for entry in entries)
         if len(entries) > MAX_ZIP_ENTRIES:
             raise EvidenceRefused(f"this package has more than {MAX_ZIP_ENTRIES} parts", REFUSED)
+        if len({entry.filename for entry in entries}) != len(entries):
+            # We read the last entry of a name; a reader that keeps the first, or walks the
+            # local headers (as one repairing a package does), would open the other.
+            raise EvidenceRefused("this package holds two parts of one name", REFUSED)
         if expanded > MAX_ZIP_EXPANDED or (
             expanded > ZIP_RATIO_FLOOR and expanded > MAX_ZIP_RATIO * max(size, 1)
         ):
@@ -803,8 +807,9 @@ class _DdeFinder(_ScopedPart):
     def field_char(self, char_type: str | None) -> None:
         codes = self.codes
         if char_type == "begin":
-            if codes and not codes[-1].strip():
-                # a field's name made by a nested field (QUOTE 68 68 69 ...)
+            if codes and _name_unfinished(codes[-1]):
+                # a field's name made, or completed, by a nested field (QUOTE 68 68 69 ...,
+                # IN{QUOTE 67}LUDEPICTURE)
                 raise EvidenceRefused(_COMPUTED_FIELD, REFUSED)
             codes.append("")
         elif char_type in ("separate", "end") and codes:  # the code is complete
@@ -898,6 +903,23 @@ _SPREADSHEET = frozenset(
 def _field_name(code: str) -> str:
     """A Word field's name: the first word of its code, upper case."""
     return _FIELD_NAME.match(code).group(1).upper()  # type: ignore[union-attr]
+
+
+_REFUSED_FIELDS = frozenset({*_DDE_FIELDS, *_FETCHING_FIELDS})
+_LETTERS = re.compile(r"[A-Za-z]*")
+
+
+def _name_unfinished(code: str) -> bool:
+    """Whether a nested field beginning after `code` (the outer field's code so far, leading
+    spaces, backslashes and quotes dropped) could make or complete a refused field's name:
+    Word puts the nested field's result into the outer code before it reads the name, so
+    DD{QUOTE 69}AUTO is DDEAUTO. Nothing yet, or only the first letters of such a name."""
+    if not code.strip():
+        return True
+    start = code.upper()
+    return _LETTERS.fullmatch(code) is not None and any(
+        name.startswith(start) for name in _REFUSED_FIELDS
+    )
 
 
 # A reference to another workbook in Excel's grammar: [1]Sheet1!A1 (an external link's number,
@@ -1195,6 +1217,12 @@ class _OdfScripts(_ScopedPart):
                 _check_odf_formula(value)
             if name == "image-data" and not _in_the_document(value):  # a form control's image
                 raise EvidenceRefused(_FETCH_ON_OPENING.format("a linked image"), REFUSED)
+            if name == "datasource" and not _in_the_document(value):
+                # form:datasource: a registered data source's name (taken), or the address of
+                # a database (file:///x.odb, sdbc:..., a UNC path), as form:connection-resource
+                raise EvidenceRefused(
+                    _FETCH_ON_OPENING.format(_ODF_LINKED["connection-resource"]), REFUSED
+                )
         if (
             local in _ODF_LINKED
             and not all(_in_the_document(href) for href in _values(attributes, "href"))
@@ -1280,6 +1308,36 @@ _OLE_REFUSED_PROGIDS = {
 # document's); one nested deeper than this is refused.
 MAX_NESTED_DEPTH = 2
 _ZIP_MAGIC = b"PK\x03\x04"
+# A reader opens a zip from its end-of-central-directory record, in its last 64 KiB + 22 bytes
+# (the record, and a comment of at most 65,535), whatever comes first: a zip after a few bytes
+# (a self-extractor's stub, or junk) is one too, its offsets counting them.
+_ZIP_END = b"PK\x05\x06"
+_ZIP_END_WITHIN = 22 + 65_535
+_CHUNK = 1 << 20
+
+
+def _zip_in(data: bytes) -> bool:
+    """Whether `data` is a zip as readers find one: from its first bytes, or from an
+    end-of-central-directory record that opens to at least one entry (four bytes of an image
+    that happen to look like one open to nothing)."""
+    if data.startswith(_ZIP_MAGIC):
+        return True
+    if _ZIP_END not in data[-_ZIP_END_WITHIN:]:
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as found:
+            return bool(found.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+        return False
+
+
+def _tail_holds_zip_end(part: Any) -> bool:
+    """Whether what is left of an open part ends with a zip's end record within its reach
+    (read in chunks, keeping only the tail)."""
+    tail = b""
+    while chunk := part.read(_CHUNK):
+        tail = (tail + chunk)[-(_ZIP_END_WITHIN + len(_ZIP_END)) :]
+    return _ZIP_END in tail
 
 
 def _check_embedded_objects(package: zipfile.ZipFile, budget: _XmlBudget, depth: int) -> None:
@@ -1287,17 +1345,23 @@ def _check_embedded_objects(package: zipfile.ZipFile, budget: _XmlBudget, depth:
     its relationship), checked as an object: not a package, an Equation Editor 3.0 object or a
     linked object (its source fetched when it is updated), and no macros or encryption in it.
     Every part that is a zip (an OOXML or ODF document embedded in this one), checked as a
-    document."""
+    document: found by its first bytes or, after any others, by its end record (`_zip_in`)."""
     for entry in package.infolist():
         try:
             with package.open(entry) as part:
                 head = part.read(len(_OLE_MAGIC))
-                if head != _OLE_MAGIC and not head.startswith(_ZIP_MAGIC):
+                if head == _OLE_MAGIC or head.startswith(_ZIP_MAGIC):
+                    data = head + part.read()
+                elif _tail_holds_zip_end(part):  # a zip after a few bytes, perhaps
+                    with package.open(entry) as again:
+                        data = again.read()
+                    if not _zip_in(data):
+                        continue
+                else:
                     continue
-                data = head + part.read()
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
             raise EvidenceRefused("this office document is damaged", REFUSED) from None
-        if head.startswith(_ZIP_MAGIC):
+        if head != _OLE_MAGIC:  # a zip
             _check_nested(data, entry.filename, budget, depth + 1)
             continue
         packages: list[tuple[str, bytes]] = []
@@ -1376,13 +1440,14 @@ def _embedded_object_refusal(data: bytes, packages: list[tuple[str, bytes]]) -> 
 def _ole_packages(ole: Any) -> list[tuple[str, bytes]]:
     """The documents an OLE compound file holds as zip packages in `Package` streams: how
     Office embeds an OOXML document (a workbook, a presentation) in a legacy document's
-    ObjectPool or in an OLE object. Other `Package` streams are left alone."""
+    ObjectPool or in an OLE object (a zip as `_zip_in` finds one). Other `Package` streams are
+    left alone."""
     found = []
     for entry in ole.listdir(streams=True, storages=False):
         if entry[-1].lower() == "package":
             with ole.openstream(entry) as stream:
                 data = stream.read()
-            if data.startswith(_ZIP_MAGIC):
+            if _zip_in(data):
                 found.append(("/".join(entry), data))
     return found
 
