@@ -314,13 +314,13 @@ def test_the_clock_s_rows_are_the_unsettled_ones_not_seen_to_be_later(engine: En
     unseen, later, earlier, again, settled = (uuid.uuid4() for _ in range(5))
     for n, key_id in enumerate((unseen, later, earlier, again, settled)):
         keys.ensure_tender_key(key_id, AT + timedelta(minutes=n))
-    keys.saw_deadline(later, AT + timedelta(days=30))
-    keys.saw_deadline(earlier, AT + timedelta(days=10))
-    keys.saw_deadline(again, AT + timedelta(days=30))
+    keys.saw_deadlines({later: AT + timedelta(days=30), earlier: AT + timedelta(days=10)})
+    keys.saw_deadlines({again: AT + timedelta(days=30)})
+    keys.saw_deadlines({})
     keys.look_again(again)
     keys.look_again(again)  # idempotent
     keys.settle(settled, AT)
-    keys.saw_deadline(settled, AT + timedelta(days=30))
+    keys.saw_deadlines({settled: AT + timedelta(days=30)})
     keys.look_again(settled)
 
     assert keys.unsettled_tenders(due_by=AT) == [unseen, again]

@@ -18,8 +18,9 @@ between that save and that write only delays the discarding to the deadline as l
 ended tender is never opened, its bidders are told then. The clock writes a deadline after
 loading; an ending saved and its `look_again` written between the two would be undone, so the
 clock loads the aggregate once more after writing and, if it changed, looks again at the next
-tick. A draft's key (a publication refused after its key was made) is loaded at every tick, as
-before: a draft's deadline may still move earlier.
+tick. The deadlines a tick read are written in one transaction at its end, then each of those
+aggregates loaded again. A draft's key (a publication refused after its key was made) is loaded
+at every tick, as before: a draft's deadline may still move earlier.
 """
 
 from __future__ import annotations
@@ -67,13 +68,24 @@ class OpeningParts:
     margin: timedelta
 
 
+@dataclass(frozen=True)
+class _Seen:
+    """A tender or request for quote a tick read, not yet due: its deadline, the version read,
+    and how to load it again."""
+
+    deadline: datetime
+    version: int
+    reload: Callable[[], Tender | RequestForQuote]
+
+
 def open_due_bids(parts: OpeningParts) -> tuple[int, int]:
     """One tick: (tenders opened, tenders whose bids were discarded). A tender that fails (its
     data key unreadable, say) is tried again at the next tick and holds up no other tender."""
     opened = discarded = 0
+    seen: dict[UUID, _Seen] = {}
     for tender_id in parts.keys.unsettled_tenders(due_by=parts.clock.now() - parts.margin):
         try:
-            settled = _settle_if_due(parts, tender_id)
+            settled = _settle_if_due(parts, tender_id, seen)
         except Exception as error:
             # Only the kind of failure, no tender named (ADR 27).
             log.error(
@@ -83,17 +95,39 @@ def open_due_bids(parts: OpeningParts) -> tuple[int, int]:
             continue
         opened += settled == "opened"
         discarded += settled == "discarded"
+    _keep_deadlines(parts, seen)
     return opened, discarded
 
 
-def _settle_if_due(parts: OpeningParts, tender_id: UUID) -> str | None:
+def _keep_deadlines(parts: OpeningParts, seen: dict[UUID, _Seen]) -> None:
+    """The deadlines read, written; then each aggregate loaded again: one changed since it was
+    read (ended, its `look_again` written before this) is looked at again at the next tick."""
+    try:
+        parts.keys.saw_deadlines({key_id: s.deadline for key_id, s in seen.items()})
+    except Exception as error:
+        # Nothing kept: each is read again at the next tick, as before.
+        log.error("the tenders' deadlines could not be kept (%s)", type(error).__name__)
+        return
+    for key_id, read in seen.items():
+        try:
+            if read.reload().version != read.version:
+                parts.keys.look_again(key_id)
+        except Exception as error:
+            log.error(
+                "a tender could not be read again after its deadline was kept (%s); it is "
+                "looked at again at its deadline",
+                type(error).__name__,
+            )
+
+
+def _settle_if_due(parts: OpeningParts, tender_id: UUID, seen: dict[UUID, _Seen]) -> str | None:
     """Open or discard the tender's bids if it is due: "opened", "discarded" or None."""
     try:
         tender = parts.marketplace.tender(tender_id)
     except NotFound:
         # A request for quote's key (its quotes are sealed as bids are), or a key made for an
         # id that names nothing (never drafted, never posted).
-        return _settle_request_if_due(parts, tender_id)
+        return _settle_request_if_due(parts, tender_id, seen)
     if tender.status is TenderStatus.DRAFT:
         return None  # a key made for a draft never published (yet): its deadline may change
     now = parts.clock.now()
@@ -112,25 +146,22 @@ def _settle_if_due(parts: OpeningParts, tender_id: UUID) -> str | None:
         parts.keys.settle(tender_id, now)
         return "opened"
     # Active before its deadline and the margin, or planned (it opens once active).
-    _saw_deadline(parts, tender, tender.terms.deadline, lambda: parts.marketplace.tender(tender_id))
+    _saw(parts, seen, tender, tender.terms.deadline, lambda: parts.marketplace.tender(tender_id))
     return None
 
 
-def _saw_deadline(
+def _saw(
     parts: OpeningParts,
+    seen: dict[UUID, _Seen],
     read: Tender | RequestForQuote,
     deadline: datetime,
-    reload: Callable[[], Any],
+    reload: Callable[[], Tender | RequestForQuote],
 ) -> None:
-    """Keep the deadline just read for a key not yet due, unless it has passed with the margin
-    (a planned tender past its deadline: looked at each tick until amended and activated). Then
-    load the aggregate again: changed since `read` (ended, say, its `look_again` written before
-    this), it is looked at again at the next tick."""
-    if deadline + parts.margin <= parts.clock.now():
-        return
-    parts.keys.saw_deadline(read.id, deadline)
-    if reload().version != read.version:
-        parts.keys.look_again(read.id)
+    """Note the deadline read for a key not yet due, to be kept at the tick's end; not one
+    passed with the margin (a planned tender past its deadline: looked at each tick until
+    amended and activated)."""
+    if deadline + parts.margin > parts.clock.now():
+        seen[read.id] = _Seen(deadline, read.version, reload)
 
 
 def _open(parts: OpeningParts, context: Context, tender: Tender) -> None:
@@ -144,7 +175,9 @@ def _open(parts: OpeningParts, context: Context, tender: Tender) -> None:
     log.info("bids opened", extra={"tender_id": str(tender.id), "bids": len(records)})
 
 
-def _settle_request_if_due(parts: OpeningParts, request_id: UUID) -> str | None:
+def _settle_request_if_due(
+    parts: OpeningParts, request_id: UUID, seen: dict[UUID, _Seen]
+) -> str | None:
     """Open or discard a request for quote's quotes if it is due, as a tender's bids: the
     quotes opened in the bids log, then recorded in the marketplace's, then the key settled;
     each step idempotent, so a crash between them repeats only what is left."""
@@ -172,8 +205,9 @@ def _settle_request_if_due(parts: OpeningParts, request_id: UUID) -> str | None:
         parts.keys.settle(request_id, now)
         log.info("quotes opened", extra={"request_id": str(request_id), "quotes": len(opened)})
         return "opened"
-    _saw_deadline(
+    _saw(
         parts,
+        seen,
         request,
         request.terms.deadline,
         lambda: parts.marketplace.request_for_quote(request_id),

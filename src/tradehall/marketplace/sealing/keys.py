@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Connection, Engine, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tradehall.clock import Clock, SystemClock
@@ -99,18 +100,28 @@ class SealingKeys:
             )
             return list(found.scalars())
 
-    def saw_deadline(self, tender_id: UUID, deadline: datetime) -> None:
-        """The opening clock read this deadline for the tender (or request for quote), not yet
-        due: it need not load it again before the deadline plus its margin."""
-        self._set_deadline_seen(tender_id, deadline)
+    def saw_deadlines(self, deadlines: Mapping[UUID, datetime]) -> None:
+        """The opening clock read these deadlines for tenders (or requests for quote) not yet
+        due: it need not load them again before each deadline plus its margin. One
+        transaction; a settled key's is not written."""
+        for tender_id in deadlines:
+            _check_tender_id(tender_id)
+        if not deadlines:
+            return
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(sealing_keys)
+                .where(sealing_keys.c.key_id == bindparam("seen_id"))
+                .where(sealing_keys.c.purpose == TENDER)
+                .where(sealing_keys.c.settled_at.is_(None))
+                .values(deadline_seen=bindparam("seen_deadline")),
+                [{"seen_id": k, "seen_deadline": d} for k, d in deadlines.items()],
+            )
 
     def look_again(self, tender_id: UUID) -> None:
         """The opening clock loads the tender (or request for quote) at its next tick, whatever
         deadline it last saw: what ends one before its deadline says so, after it is saved.
         Idempotent; a settled key is left as it is."""
-        self._set_deadline_seen(tender_id, None)
-
-    def _set_deadline_seen(self, tender_id: UUID, deadline: datetime | None) -> None:
         _check_tender_id(tender_id)
         with self.engine.begin() as connection:
             connection.execute(
@@ -118,7 +129,7 @@ class SealingKeys:
                 .where(sealing_keys.c.key_id == tender_id)
                 .where(sealing_keys.c.purpose == TENDER)
                 .where(sealing_keys.c.settled_at.is_(None))
-                .values(deadline_seen=deadline)
+                .values(deadline_seen=None)
             )
 
     def settle(self, tender_id: UUID, at: datetime) -> None:
