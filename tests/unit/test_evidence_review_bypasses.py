@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests import evidence_files as files
+from tradehall.membership.evidence import inspection
 
 _inspect, _refusal = files.inspected, files.refusal
 UNC = "\\\\203.0.113.9\\share"
@@ -165,3 +166,35 @@ def test_a_package_naming_a_part_twice_is_refused(tmp_path: Path) -> None:
         package.writestr("word/document.xml", dde)
         package.writestr("word/document.xml", files.DOCUMENT)
     assert "two parts of one name" in _refusal(tmp_path, out.getvalue()).reason
+
+
+# --- 5. An embedded zip's directory, bounded before it is read ----------------------------------
+
+
+def _many_entries(count: int) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as package:
+        for index in range(count):
+            package.writestr(zipfile.ZipInfo(f"{index:05d}"), b"")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("prefix", [b"", b"\0\0\0\0"], ids=["zip", "after-a-few-bytes"])
+def test_an_embedded_zip_of_too_many_entries_is_refused_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prefix: bytes
+) -> None:
+    # Python reads a zip's whole directory before its entries are counted; a directory deflates
+    # well (1.15 million entries: 99 MiB in a 7 MiB upload, 9.6 s of CPU and 700 MiB held).
+    inner = prefix + _many_entries(inspection.MAX_ZIP_ENTRIES + 1)
+    data = files.docx(("word/embeddings/Microsoft_Word_Document.docx", inner))
+    opened: list[object] = []
+    real = zipfile.ZipFile
+
+    def counting(source: object, *args: object, **kwargs: object) -> zipfile.ZipFile:
+        opened.append(source)
+        return real(source, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(inspection.zipfile, "ZipFile", counting)
+    reason = _refusal(tmp_path, data).reason
+    assert f"more than {inspection.MAX_ZIP_ENTRIES} parts" in reason
+    assert len(opened) == 1  # the document itself: the embedded directory was never read
