@@ -337,12 +337,6 @@ async def _requester_ends(
     return (request_id, request.requester_id)
 
 
-async def _looked_at_again(commands: Commands, sealing: SealingKeys, request_id: UUID) -> None:
-    """A cancelled request's key is looked at by the opening clock's next tick, which discards
-    its quotes, whatever deadline it last saw (ADR 27); a closed one's is settled already."""
-    await commands.run(sealing.look_again, request_id)
-
-
 # A requester's commands that end its request with only a reason (cancel, close).
 _ENDINGS = ReasonRoutes(
     REQUEST,
@@ -350,7 +344,7 @@ _ENDINGS = ReasonRoutes(
     REQUESTER,
     RequestReasonBody,
     _requester_ends,
-    after=_looked_at_again,
+    opens_sealed=True,
 )
 
 

@@ -1,8 +1,8 @@
 """One route builder for the marketplace's commands that end something with only a reason: a
 tender's cancel, withdraw and close, a contract's completion and termination, a request for
 quote's cancel and close. Each is `POST <the thing's path>/<action>` with a reason body: the
-controller's access check first, then the command at the If-Match version, then what the
-controller asks to follow it (`after`).
+controller's access check first, then the command at the If-Match version; for what has sealed
+bids or quotes, then word to the opening clock to look at it again (`opens_sealed`).
 
 A route is named after the controller attribute it is assigned to (`cancel = ...route(...)`):
 the operation id is made of that name, and logs, tracebacks and the order Litestar lists a
@@ -22,7 +22,6 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import JSONBody
 
 from marketplace.application import MarketplaceApp
-from sharedkernel.errors import Conflict
 from sharedkernel.writing import Saved
 from tradehall.api.access import Access, rule
 from tradehall.api.commands import Commands
@@ -41,9 +40,6 @@ Body = TypeVar("Body", bound=_Reasoned)
 # The access check a controller's reason routes run first: given the path's id, it answers the
 # command's arguments before the reason (the id, and whatever else the command takes).
 Check = Callable[[Commands, MarketplaceApp, UUID], Awaitable[tuple[Any, ...]]]
-# What follows a reason route's command (given the path's id): once it is saved, and also when
-# it is refused as in conflict (a retry of one saved before a crash finds the thing ended).
-After = Callable[[Commands, SealingKeys, UUID], Awaitable[None]]
 
 
 class _ReasonRoute(HTTPRouteHandler):
@@ -60,15 +56,15 @@ class _ReasonRoute(HTTPRouteHandler):
 @dataclass(frozen=True)
 class ReasonRoutes:
     """A controller's reason routes: the path of what they end (its id, `id_name`, a path
-    parameter `{<id_name>:uuid}`), who may, the body's type, the check each runs first and
-    what follows each command, if anything."""
+    parameter `{<id_name>:uuid}`), who may, the body's type, the check each runs first, and
+    whether what they end has bids or quotes the opening clock settles (`opens_sealed`)."""
 
     path: str
     id_name: str
     access: Access
     body: type[_Reasoned]
     check: Check
-    after: After | None = None
+    opens_sealed: bool = False
 
     def route(
         self,
@@ -93,14 +89,14 @@ class ReasonRoutes:
             leading = await routes.check(commands, marketplace, aggregate_id)
             run = getattr(marketplace, command.__name__)
             try:
-                done = await commands.execute(LOG, run, *leading, data.reason)
-            except Conflict:
-                if routes.after is not None:
-                    await routes.after(commands, sealing, aggregate_id)
-                raise
-            if routes.after is not None:
-                await routes.after(commands, sealing, aggregate_id)
-            return done
+                return await commands.execute(LOG, run, *leading, data.reason)
+            finally:
+                if routes.opens_sealed:
+                    # Whatever the command answered: saved, or refused because a retry of one
+                    # saved before a crash finds it ended. The opening clock's next tick looks at
+                    # it again, whatever deadline it last saw, and discards the bids of one that
+                    # ended (ADR 27); looking at one that did not end costs one read.
+                    await commands.run(sealing.look_again, aggregate_id)
 
         # Resolved here, `Body` as this builder's type: the handler moves to the controller's
         # module (__set_name__), where Litestar would otherwise look its annotations' names up.

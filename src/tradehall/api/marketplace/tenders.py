@@ -309,12 +309,6 @@ async def _buyer_ends(
     return (tender_id,)
 
 
-async def _looked_at_again(commands: Commands, sealing: SealingKeys, tender_id: UUID) -> None:
-    """An ended tender's key is looked at by the opening clock's next tick, which discards its
-    bids, whatever deadline it last saw (ADR 27)."""
-    await commands.run(sealing.look_again, tender_id)
-
-
 # A buyer's commands that end its tender with only a reason (cancel, withdraw, close).
 _ENDINGS = ReasonRoutes(
     "/tenders/{tender_id:uuid}",
@@ -322,7 +316,7 @@ _ENDINGS = ReasonRoutes(
     TENDER_BUYER,
     ReasonBody,
     _buyer_ends,
-    after=_looked_at_again,
+    opens_sealed=True,
 )
 
 
