@@ -122,18 +122,14 @@ class SealingKeys:
         """The opening clock loads the tender (or request for quote) at its next tick, whatever
         deadline it last saw: what ends one before its deadline says so, after it is saved.
         Idempotent; a settled key is left as it is."""
-        _check_tender_id(tender_id)
-        with self.engine.begin() as connection:
-            connection.execute(
-                update(sealing_keys)
-                .where(sealing_keys.c.key_id == tender_id)
-                .where(sealing_keys.c.purpose == TENDER)
-                .where(sealing_keys.c.settled_at.is_(None))
-                .values(deadline_seen=None)
-            )
+        self._update_unsettled(tender_id, deadline_seen=None)
 
     def settle(self, tender_id: UUID, at: datetime) -> None:
         """Record that the tender's bids were opened at `at` (the first time only)."""
+        self._update_unsettled(tender_id, settled_at=at)
+
+    def _update_unsettled(self, tender_id: UUID, **values: datetime | None) -> None:
+        """Set `values` on the tender's key while its bids are unsettled (else nothing)."""
         _check_tender_id(tender_id)
         with self.engine.begin() as connection:
             connection.execute(
@@ -141,7 +137,7 @@ class SealingKeys:
                 .where(sealing_keys.c.key_id == tender_id)
                 .where(sealing_keys.c.purpose == TENDER)
                 .where(sealing_keys.c.settled_at.is_(None))
-                .values(settled_at=at)
+                .values(**values)
             )
 
     # -- the service's keys --------------------------------------------------------------------
