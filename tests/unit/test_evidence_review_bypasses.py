@@ -198,3 +198,74 @@ def test_an_embedded_zip_of_too_many_entries_is_refused_unread(
     reason = _refusal(tmp_path, data).reason
     assert f"more than {inspection.MAX_ZIP_ENTRIES} parts" in reason
     assert len(opened) == 1  # the document itself: the embedded directory was never read
+
+
+# --- 6. A field's code written across markup Word reads otherwise -------------------------------
+
+MC = 'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"'
+W14 = 'xmlns:w14="http://schemas.microsoft.com/office/word/2010/wordml"'
+
+
+def _alternate(choice: str, fallback: str) -> str:
+    """mc:AlternateContent in a run: Word reads the Choice (it knows w14), another reader the
+    Fallback; never both."""
+    return (
+        f'<w:r><mc:AlternateContent {MC}><mc:Choice Requires="w14">{choice}</mc:Choice>'
+        f"<mc:Fallback>{fallback}</mc:Fallback></mc:AlternateContent></w:r>"
+    )
+
+
+def _code(text: str) -> str:
+    return f'<w:instrText xml:space="preserve">{text}</w:instrText>'
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # INCLUDE, then X in the branch Word skips, then PICTURE: read together, INCLUDEXPICTURE
+        _char("begin")
+        + _alternate(_code("INCLUDE"), _code("X"))
+        + _run(f'PICTURE "{UNC}\\x.png"')
+        + _char("separate")
+        + _char("end"),
+        _char("begin")
+        + _alternate(_code("DDE"), _code("X"))
+        + _run('AUTO "cmd" "/c calc"')
+        + _char("separate")
+        + _char("end"),
+        # X in an element of another namespace (one the document calls ignorable: Word drops it)
+        _char("begin")
+        + _run("DDE")
+        + f'<w:r><x:skip xmlns:x="urn:example:x">{_code("X")}</x:skip></w:r>'
+        + _run('AUTO "cmd" "/c calc"')
+        + _char("separate")
+        + _char("end"),
+        # X under the field's prefix, bound there to another namespace: not Word's instrText
+        _char("begin")
+        + _run("DDE")
+        + f'<w:r><w:skip xmlns:w="urn:example:x">{_code("X")}</w:skip></w:r>'
+        + _run('AUTO "cmd" "/c calc"')
+        + _char("separate")
+        + _char("end"),
+    ],
+    ids=["alternate-includepicture", "alternate-ddeauto", "ignorable-ddeauto", "rebound-prefix"],
+)
+def test_a_field_code_written_across_markup_word_reads_otherwise_is_refused(
+    tmp_path: Path, body: str
+) -> None:
+    assert "Word may read otherwise" in _refusal(tmp_path, files.word(body)).reason
+
+
+def test_fields_beside_alternate_content_are_taken(tmp_path: Path) -> None:
+    page = _char("begin") + _run(" PAGE ") + _char("separate") + _char("end")
+    drawing = f"<w:p>{page}</w:p>"  # a text box's paragraph, in each branch, its field whole
+    body = (
+        _alternate(f"<w:txbxContent>{drawing}</w:txbxContent>", f"<w:pict>{drawing}</w:pict>")
+        # a field whose code's run has a w14 property, and whose result holds a drawing
+        + _char("begin")
+        + f'<w:r><w:rPr><w14:ligatures {W14} w14:val="standard"/></w:rPr>{_code(" REF x ")}</w:r>'
+        + _char("separate")
+        + _alternate("<w:t>a</w:t>", "<w:t>b</w:t>")
+        + _char("end")
+    )
+    assert _inspect(tmp_path, files.word(body)) == "docx"

@@ -772,8 +772,21 @@ class _DdeFinder(_ScopedPart):
         self.in_code = 0
         self.formula: list[str] | None = None
         self.in_formula = 0
+        # Elements of another namespace than the field's opened while a field is open, by
+        # depth: one of another prefix than its begin's, or declaring a namespace (which may
+        # rebind that prefix); and for each open field, its begin's prefix and how many of them
+        # were open at its begin (`_IN_RESULT` once its code is complete). Word reads one branch
+        # of mc:AlternateContent and drops an element of a namespace the document calls
+        # ignorable: a code written across them is not the code Word reads (INCLUDE, then X in
+        # a branch Word skips, then PICTURE). No namespace is looked up: an element costs the
+        # same at any depth.
+        self.foreign: list[int] = []
+        self.foreign_at_begin: list[int] = []
+        self.field_prefixes: list[str] = []
 
     def element(self, prefix: str, local: str, attributes: list[tuple[str, str]]) -> None:
+        if self.codes and (prefix != self.field_prefixes[-1] or self.scopes[-1] is not None):
+            self.foreign.append(len(self.scopes))
         # The depth inside a field code or a formula counts every element, whatever it is, so
         # that their ends match (text after a stray child is still the code's).
         if self.in_code:
@@ -781,6 +794,7 @@ class _DdeFinder(_ScopedPart):
         elif self.in_formula:
             self.in_formula += 1
         elif local == "instrText":
+            self.refuse_code_elsewhere()
             self.in_code = 1
         elif local in _FORMULAS and not (local == "f" and self.namespace(prefix) in _MATH):
             self.in_formula, self.formula = 1, []
@@ -789,7 +803,7 @@ class _DdeFinder(_ScopedPart):
 
     def watched(self, prefix: str, local: str, attributes: list[tuple[str, str]]) -> None:
         if local == "fldChar":
-            self.field_char(_one(attributes, "fldCharType"))
+            self.field_char(_one(attributes, "fldCharType"), prefix)
         elif local == "fldSimple":
             for code in _values(attributes, "instr"):
                 self.refuse_field(code)
@@ -815,20 +829,32 @@ class _DdeFinder(_ScopedPart):
                 REFUSED,
             )
 
-    def field_char(self, char_type: str | None) -> None:
+    def refuse_code_elsewhere(self) -> None:
+        """Refuses a field's code (its text, or a field mark) inside an element outside
+        WordprocessingML opened since its begin: Word may read the code otherwise."""
+        if self.foreign_at_begin and len(self.foreign) > self.foreign_at_begin[-1]:
+            raise EvidenceRefused(_CODE_ELSEWHERE, REFUSED)
+
+    def field_char(self, char_type: str | None, prefix: str) -> None:
         codes = self.codes
+        self.refuse_code_elsewhere()
         if char_type == "begin":
             if codes and _name_unfinished(codes[-1]):
                 # a field's name made, or completed, by a nested field (QUOTE 68 68 69 ...,
                 # IN{QUOTE 67}LUDEPICTURE)
                 raise EvidenceRefused(_COMPUTED_FIELD, REFUSED)
             codes.append("")
+            self.foreign_at_begin.append(len(self.foreign))
+            self.field_prefixes.append(prefix)
         elif char_type in ("separate", "end") and codes:  # the code is complete
             self.refuse_field(codes[-1])
             if char_type == "end":
                 codes.pop()
+                self.foreign_at_begin.pop()
+                self.field_prefixes.pop()
             else:
                 codes[-1] = codes[-1] + " "  # the result follows: no more code
+                self.foreign_at_begin[-1] = _IN_RESULT
 
     def text(self, content: str) -> None:
         if self.in_code and self.codes:
@@ -838,6 +864,8 @@ class _DdeFinder(_ScopedPart):
             self.formula.append(content)
 
     def closed(self, local: str) -> None:
+        if self.foreign and self.foreign[-1] == len(self.scopes):
+            self.foreign.pop()
         if self.in_code:
             self.in_code -= 1
         elif self.in_formula:
@@ -916,6 +944,11 @@ def _field_name(code: str) -> str:
     return _FIELD_NAME.match(code).group(1).upper()  # type: ignore[union-attr]
 
 
+_IN_RESULT = 1 << 62  # a field's mark once its code is complete: its result may hold anything
+_CODE_ELSEWHERE = (
+    "this document holds a field whose code is written inside markup Word may read otherwise "
+    "(mc:AlternateContent, or an element of another namespace); send one without it"
+)
 _REFUSED_FIELDS = frozenset({*_DDE_FIELDS, *_FETCHING_FIELDS})
 _LETTERS = re.compile(r"[A-Za-z]*")
 
