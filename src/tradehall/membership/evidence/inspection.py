@@ -762,8 +762,9 @@ class _DdeFinder(_ScopedPart):
     or whose name a nested field computes; a simple field's instr; an Excel formula (the text
     of an <f>, a defined name, a rule's formula) naming a program (`app|topic!item`, outside
     its strings), calling a function that fetches (`_FETCHING`) or referring to another
-    workbook; an Excel DDE link; a data connection or a Power Query query. `part` is the
-    part's name, for the refusal."""
+    workbook; an Excel DDE link; a data connection or a Power Query query; a field's code
+    written where Word may read it otherwise (`refuse_code_elsewhere`). `part` is the part's
+    name, for the refusal."""
 
     def __init__(self, part: str = "") -> None:
         super().__init__()
@@ -830,8 +831,10 @@ class _DdeFinder(_ScopedPart):
             )
 
     def refuse_code_elsewhere(self) -> None:
-        """Refuses a field's code (its text, or a field mark) inside an element outside
-        WordprocessingML opened since its begin: Word may read the code otherwise."""
+        """Refuses a field's code (its text, or a field mark) inside an element of another
+        prefix than its begin's, or one declaring a namespace, opened since its begin
+        (mc:AlternateContent's branches, an ignorable namespace's element): Word may read the
+        code otherwise."""
         if self.foreign_at_begin and len(self.foreign) > self.foreign_at_begin[-1]:
             raise EvidenceRefused(_CODE_ELSEWHERE, REFUSED)
 
