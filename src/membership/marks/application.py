@@ -385,9 +385,11 @@ class MarksApp(ProcessApplication[UUID], Writes):
     # Following the membership log -------------------------------------------------------------
 
     def catch_up(self) -> int:
-        """Process the membership events not yet processed; the number of marks changed. A
-        concurrent follower that recorded a position first makes this one stop (its next
-        call goes on from there)."""
+        """Process the membership events not yet processed; how many events the marks log
+        gained meanwhile (the marks' steps and the statuses noted on applicants with an open
+        application, with anything another writer recorded). A concurrent follower that
+        recorded a position first, or an award saving the applicant first, makes this one stop
+        (its next call goes on from there)."""
         before = self.recorder.max_notification_id() or 0
         with contextlib.suppress(IntegrityError):
             self.pull_and_process(MEMBERSHIP_LOG)
