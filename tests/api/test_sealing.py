@@ -795,6 +795,12 @@ async def test_before_opening_bids_change_no_answer_and_no_stored_byte_shows_the
         for side, tender in (("A", a), ("B", b))
     }
     walk = Walk(document, world, sides)
+    # Every projection at the head first. A read without a position answers what its projection
+    # has applied so far (and, asked for no write, says it is consistent); the projector thread
+    # may still be applying make_world's last member, which such a read must not be taken for
+    # the bids' doing. Nothing after this writes to a log a projection follows until the bids
+    # (which only the sealed log holds): the snapshot below sees every projection at the head.
+    await services.run(services.readside.projector.catch_up)
     # Read-your-writes at each log's head (the marketplace's: B's publication).
     head = (ok(await client.get("/ready")))["event_logs"]
     read_calls = walk.reads(ops, head)
@@ -812,9 +818,6 @@ async def test_before_opening_bids_change_no_answer_and_no_stored_byte_shows_the
     while await send_pending(services, services.settings.smtp):
         pass  # what membership queued, sent before the snapshot
     mailed = len(box.messages)
-    # Every projection at the head first (the reads above waited only on those they read): a
-    # read model catching up on the tenders' publication must not be taken for the bids' bytes.
-    await services.run(services.readside.projector.catch_up)
     snapshot = Snapshot.take(store, settings)
     with json_logs(settings.log_level):
         capsys.readouterr()
