@@ -72,18 +72,6 @@ class TenderDocument:
     kind: str  # OCDS documentType: tenderNotice, technicalSpecifications, contractDraft, ...
 
 
-@dataclass(frozen=True)
-class Amendment:
-    """One amendment as a bidder is told of it: its number (1, 2, ... in order), when it was
-    made, what changed, why, and the deadline it left."""
-
-    number: int
-    at: datetime
-    changed: tuple[str, ...]
-    rationale: str
-    deadline: datetime
-
-
 DOCUMENT_KINDS = frozenset(
     {
         "tenderNotice",
@@ -128,15 +116,6 @@ class Tender(TradehallAggregate):
         def apply(self, aggregate: Tender) -> None:
             aggregate.terms = TenderTerms.from_data(self.terms)
             aggregate.amendments += 1
-            aggregate.amended.append(
-                Amendment(
-                    aggregate.amendments,
-                    self.timestamp,
-                    tuple(self.changed),
-                    self.rationale,
-                    aggregate.terms.deadline,
-                )
-            )
 
     class DocumentAdded(TradehallAggregate.Event):
         sha256: str
@@ -196,7 +175,6 @@ class Tender(TradehallAggregate):
         self.status = TenderStatus.DRAFT
         self.published_at: datetime | None = None
         self.amendments = 0
-        self.amended: list[Amendment] = []  # at most MAX_AMENDMENTS
         self.documents: list[TenderDocument] = []
         self.end_reason: str | None = None
         self.lot_outcomes: dict[str, str] = {}

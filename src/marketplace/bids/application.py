@@ -29,7 +29,7 @@ from marketplace.bids.opening import verdicts
 from marketplace.bids.ports import BidIds
 from marketplace.bids.sealed_boxes import SealedBoxes
 from marketplace.quotes.sealed import QuoteCommands
-from marketplace.tenders import Amendment, Tender
+from marketplace.tenders import Tender
 from sharedkernel.errors import Conflict, NotFound
 from sharedkernel.events import Context
 from sharedkernel.writing import Decision, Saved, Writes, saved
@@ -37,8 +37,6 @@ from sharedkernel.writing import Decision, Saved, Writes, saved
 MapperFactory = Callable[[Transcoder], Mapper[UUID]]
 # A decided bid -> the statements queueing its notices, run in the bid's own transaction.
 Notices = Callable[[Bid], Sequence[Any]]
-# A bid told of amendments -> the statements queueing its members' notices, one per amendment.
-AmendmentNotices = Callable[[Bid, Sequence[Amendment]], Sequence[Any]]
 # The members of a tender's bids -> what membership says of each, at opening.
 FactsOf = Callable[[set[UUID]], Mapping[UUID, SupplierFacts]]
 
@@ -275,33 +273,6 @@ class BidsApp(Application[UUID], QuoteCommands, SealedBoxes, Writes):
         return self._close_box(
             context, tender.id, Bid, "discarded", close_each, "the tender's bids", over="opened"
         )
-
-    def tell_amendments(self, context: Context, tender: Tender, told: AmendmentNotices) -> int:
-        """Every bid in the tender's open box told of the amendments it was not told of: each
-        bid's record that it was and its members' sealed notices saved in one transaction, bid
-        by bid, so a crash repeats only what is left and a replay tells nobody twice. A bid
-        written meanwhile makes its attempt clash and start again. The bids told."""
-        if not tender.amended:
-            return 0
-        box = self.box(tender.id)
-        if box is None or box.closed:
-            return 0
-        told_now = 0
-        for bid_id in box.bid_ids:
-
-            def attempt(bid_id: UUID = bid_id) -> int:
-                bid = self._find(bid_id, Bid)
-                if bid is None:
-                    return 0
-                amendments = bid.tell_amendments(context, tender)
-                if not amendments:
-                    return 0
-                notices = told(bid, amendments)
-                self.save(bid, **({"side_writes": notices} if notices else {}))
-                return 1
-
-            told_now += self._retrying(bid_id, attempt, "the bid kept changing; try again")
-        return told_now
 
     # Plumbing --------------------------------------------------------------------------------
 

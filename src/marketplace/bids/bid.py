@@ -21,7 +21,7 @@ from marketplace.bids.content import (
     Share,
     digest,
 )
-from marketplace.tenders import Amendment, Tender
+from marketplace.tenders import Tender
 from sharedkernel.errors import Conflict, InvalidValue
 from sharedkernel.events import Context, TradehallAggregate
 
@@ -124,15 +124,6 @@ class Bid(TradehallAggregate):
             aggregate.closed_reason = self.reason
             aggregate.invalid_reason = None  # never opened after all (see `close`)
 
-    class AmendmentsTold(TradehallAggregate.Event):
-        """The bid's members were told of the tender's amendments up to this number."""
-
-        tender_id: UUID
-        up_to: int
-
-        def apply(self, aggregate: Bid) -> None:
-            aggregate.amendments_told = self.up_to
-
     def __init__(self, tender_id: UUID, lot_id: str, lead_id: UUID, currency: str) -> None:
         self.tender_id = tender_id
         self.lot_id = lot_id
@@ -148,7 +139,6 @@ class Bid(TradehallAggregate):
         self.digest: str | None = None
         self.invalid_reason: str | None = None
         self.closed_reason: str | None = None
-        self.amendments_told = 0  # a bid stored before AmendmentsTold: told of none
 
     @classmethod
     def draft(
@@ -217,19 +207,6 @@ class Bid(TradehallAggregate):
             "documents": [d.as_data() for d in self.documents],
             "shares": [s.as_data() for s in self.shares],
         }
-
-    def untold_amendments(self, tender: Tender) -> list[Amendment]:
-        """The tender's amendments the bid's members were not told of: none once the bid is
-        opened or closed; else those after the last told that were made since the bid was
-        drafted (a bid drafted after an amendment was never behind it, and a bid stored before
-        bidders were told counts only the amendments since its drafting)."""
-        if self.status not in BEFORE_OPENING:
-            return []
-        return [
-            amendment
-            for amendment in tender.amended
-            if amendment.number > self.amendments_told and amendment.at >= self.created_on
-        ]
 
     # The bidder ------------------------------------------------------------------------------
 
@@ -316,20 +293,6 @@ class Bid(TradehallAggregate):
             raise Conflict(f"only a submitted bid is withdrawn (this one is {self.status})")
         open_for_bids(tender, context.at)
         self.trigger_event(self.Withdrawn, tender_id=self.tender_id, **context.event_kwargs())
-
-    # The clock -------------------------------------------------------------------------------
-
-    def tell_amendments(self, context: Context, tender: Tender) -> list[Amendment]:
-        """The amendments its members are to be told of now (recorded as told: once each)."""
-        untold = self.untold_amendments(tender)
-        if untold:
-            self.trigger_event(
-                self.AmendmentsTold,
-                tender_id=self.tender_id,
-                up_to=untold[-1].number,
-                **context.event_kwargs(),
-            )
-        return untold
 
     # Opening ---------------------------------------------------------------------------------
 

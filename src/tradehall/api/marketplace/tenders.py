@@ -446,23 +446,15 @@ class TendersController(Controller):
         commands: NamedDependency[Commands],
         marketplace: NamedDependency[MarketplaceApp],
         membership: NamedDependency[MembershipApp],
-        sealing: NamedDependency[SealingKeys],
         tender_id: FromPath[UUID],
         data: JSONBody[AmendmentBody],
     ) -> Response[CommandResult]:
         tender = await _own_tender(commands, marketplace, tender_id)
         buyer = await _buyer(commands, membership, tender.buyer_id)
         terms = _terms(data)
-        try:
-            return await commands.execute(
-                LOG, marketplace.amend_tender, tender_id, terms, data.rationale, buyer
-            )
-        finally:
-            # Whatever the command answered (a retry of one saved before a crash is refused as
-            # changing nothing): the opening clock's next tick looks at the tender and tells
-            # its bidders of the amendment, sealed (ADR 27). Never here: this answer's time
-            # would grow with the number of bids.
-            await commands.run(sealing.look_again, tender_id)
+        return await commands.execute(
+            LOG, marketplace.amend_tender, tender_id, terms, data.rationale, buyer
+        )
 
     @put(
         "/tenders/{tender_id:uuid}/national-ocid",

@@ -1,7 +1,7 @@
 """The bids' notices: a receipt at each submission, an invitation to each partner, word to
-every bidder of a tender cancelled before opening, and of each amendment made since its bid was
-drafted. Each is queued in the outbox in the bid's own transaction (a side write), sealed: a
-reader of the database learns no tender, bid or bidder from a waiting or sent message (ADR 27)."""
+every bidder of a tender cancelled before opening. Each is queued in the outbox in the bid's own
+transaction (a side write), sealed: a reader of the database learns no tender, bid or bidder
+from a waiting or sent message (ADR 27)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,10 @@ from uuid import UUID, uuid5
 from sqlalchemy import insert
 
 from marketplace.bids.bid import Bid
-from marketplace.tenders import Amendment, Tender
+from marketplace.tenders import Tender
 from sharedkernel.events import TradehallAggregate
 from tradehall.mail.outbox import MESSAGE_DOMAIN, MESSAGE_NAMESPACE
 from tradehall.mail.tables import outbox_messages
-from tradehall.marketplace.notices import amendment_notice
 from tradehall.marketplace.sealing.keys import SealingKeys
 from tradehall.marketplace.sealing.outbox import sealed_outbox_row
 
@@ -28,14 +27,11 @@ def sealed_notice(
     to: UUID,
     subject: str,
     body: str,
-    part: str | None = None,
 ) -> Any:
     """The statement queueing a sealed notice of the bid's (or quote's) decision, dated by it;
     its message id from the aggregate's version after the decision: one message per event and
-    addressee, as elsewhere (and per `part`, for an event telling of several things)."""
+    addressee, as elsewhere."""
     key = f"{aggregate.id}:{aggregate.version}:{template}:{to}"
-    if part is not None:
-        key = f"{key}:{part}"
     row = sealed_outbox_row(
         keys,
         message_id=f"<{uuid5(MESSAGE_NAMESPACE, key)}@{MESSAGE_DOMAIN}>",
@@ -113,43 +109,5 @@ def cancellations(keys: SealingKeys, tender: Tender) -> Callable[[Bid], Sequence
             sealed_notice(keys, bid, "bid_tender_ended", member, "A tender you bid on ended", body)
             for member in bid.members
         ]
-
-    return queue
-
-
-def amendments(
-    keys: SealingKeys, tender: Tender, public_url: str
-) -> Callable[[Bid, Sequence[Amendment]], Sequence[Any]]:
-    """Every member of a bid told of each amendment it was not told of, in the words an
-    interested supplier reads (`tradehall.marketplace.notices`), with its bid's lot."""
-
-    def queue(bid: Bid, told: Sequence[Amendment]) -> Sequence[Any]:
-        statements: list[Any] = []
-        for amendment in told:
-            data = {
-                "changed": list(amendment.changed),
-                "rationale": amendment.rationale,
-                "terms": {"tender_period": {"end": amendment.deadline.isoformat()}},
-            }
-            notice = amendment_notice(tender.id, tender.terms.title, data, public_url.rstrip("/"))
-            body = (
-                f"{notice.body}\n\nYour organisation's bid for {_lot(tender, bid)} was drafted "
-                "before this amendment and is judged against the tender as amended. Until the "
-                "deadline a draft or withdrawn bid may be changed, and a submitted one withdrawn, "
-                "changed and submitted again."
-            )
-            statements.extend(
-                sealed_notice(
-                    keys,
-                    bid,
-                    "bid_tender_amended",
-                    member,
-                    notice.subject,
-                    body,
-                    part=f"amendment-{amendment.number}",
-                )
-                for member in bid.members
-            )
-        return statements
 
     return queue

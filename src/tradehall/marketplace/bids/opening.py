@@ -19,11 +19,8 @@ ended tender is never opened, its bidders are told then. The clock writes a dead
 loading; an ending saved and its `look_again` written between the two would be undone, so the
 clock loads the aggregate once more after writing and, if it changed, looks again at the next
 tick. The deadlines a tick read are written in one transaction at its end, then each of those
-aggregates loaded again. A tender's amendment has its key looked at again too, so the next tick
-tells every member of each bid drafted before it of it (sealed notices, written with the bid's
-record that it was told); a tender whose bidders could not all be told keeps no deadline, and is
-looked at again at the next tick. A draft's key (a publication refused after its key was made)
-is loaded at every tick, as before: a draft's deadline may still move earlier.
+aggregates loaded again. A draft's key (a publication refused after its key was made) is loaded
+at every tick, as before: a draft's deadline may still move earlier.
 """
 
 from __future__ import annotations
@@ -51,7 +48,7 @@ from membership.marks.application import MarksApp
 from sharedkernel.errors import NotFound
 from sharedkernel.events import CLOCK, Context
 from tradehall.clock import Clock
-from tradehall.marketplace.bids.notices import amendments, cancellations
+from tradehall.marketplace.bids.notices import cancellations
 from tradehall.marketplace.bids.quote_notices import quote_cancellations
 from tradehall.marketplace.bids.suppliers import facts_of
 from tradehall.marketplace.sealing.keys import SealingKeys
@@ -69,7 +66,6 @@ class OpeningParts:
     keys: SealingKeys
     clock: Clock
     margin: timedelta
-    public_url: str = ""  # the amendment notices' links start with it
 
 
 @dataclass(frozen=True)
@@ -145,39 +141,13 @@ def _settle_if_due(parts: OpeningParts, tender_id: UUID, seen: dict[UUID, _Seen]
         )
         parts.keys.settle(tender_id, now)
         return "discarded"
-    # Before its deadline is kept or its bids opened: each bid's members told of the amendments
-    # since it was drafted that they were not told of (ADR 27). The amend route has the next
-    # tick look at the tender, so this comes a tick after the amendment; at opening only if no
-    # tick came between (the clock stopped): they still learn what their bid is judged against.
-    told = tender.status is not TenderStatus.ACTIVE or _tell_amendments(parts, context, tender)
     if tender.status is not TenderStatus.PLANNED and now >= tender.terms.deadline + parts.margin:
         _open(parts, context, tender)
         parts.keys.settle(tender_id, now)
         return "opened"
-    # Active before its deadline and the margin, or planned (it opens once active). Its
-    # deadline not kept if its bidders could not all be told: looked at again at the next tick.
-    if told:
-        _saw(
-            parts, seen, tender, tender.terms.deadline, lambda: parts.marketplace.tender(tender_id)
-        )
+    # Active before its deadline and the margin, or planned (it opens once active).
+    _saw(parts, seen, tender, tender.terms.deadline, lambda: parts.marketplace.tender(tender_id))
     return None
-
-
-def _tell_amendments(parts: OpeningParts, context: Context, tender: Tender) -> bool:
-    """Whether the bidders were told of every amendment; a failure never holds up an opening."""
-    try:
-        parts.bids.tell_amendments(
-            context, tender, amendments(parts.keys, tender, parts.public_url)
-        )
-    except Exception as error:
-        # Only the kind of failure, no tender named (ADR 27).
-        log.error(
-            "a tender's bidders could not be told of its amendments (%s); trying again at the "
-            "next tick",
-            type(error).__name__,
-        )
-        return False
-    return True
 
 
 def _saw(
