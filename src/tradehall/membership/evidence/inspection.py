@@ -33,6 +33,7 @@ import io
 import re
 import struct
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -145,10 +146,10 @@ def inspect(path: Path) -> Inspected:
         return Inspected(detected, IMAGES[detected])
     if detected in OOXML_MAIN:
         extension, main_type = OOXML_MAIN[detected]
-        _check_ooxml(path, main_type)
+        _check_document(path, _check_ooxml_package, main_type)
         return Inspected(detected, extension)
     if detected in ODF:
-        _check_odf(path, detected)
+        _check_document(path, _check_odf_package, detected)
         return Inspected(detected, ODF[detected])
     if detected in OLE_MAIN:
         extension, streams = OLE_MAIN[detected]
@@ -366,6 +367,18 @@ class _XmlBudget:
                 REFUSED,
             )
         return data
+
+
+# A package's check: the package, the type it should be (None: any of its kind, as an embedded
+# one), the budget its document shares, and how many packages deep it is.
+PackageCheck = Callable[[zipfile.ZipFile, str | None, "_XmlBudget", int], None]
+
+
+def _check_document(path: Path, check: PackageCheck, kind: str) -> None:
+    """The uploaded document, a zip package of `kind`, with a budget of its own."""
+    budget = _XmlBudget()
+    with _open_zip(path, path.stat().st_size, budget) as package:
+        check(package, kind, budget, 0)
 
 
 def _read_part(package: zipfile.ZipFile, name: str, limit: int = MAX_MANIFEST_BYTES) -> bytes:
@@ -588,12 +601,6 @@ _CONNECTION_REFUSED = (
     "this workbook holds a data connection ({}: it fetches from a database, a web page or a "
     "file when the workbook is refreshed); send one with its values instead"
 )
-
-
-def _check_ooxml(path: Path, main_type: str) -> None:
-    budget = _XmlBudget()
-    with _open_zip(path, path.stat().st_size, budget) as package:
-        _check_ooxml_package(package, main_type, budget, 0)
 
 
 def _check_ooxml_package(
@@ -1063,12 +1070,6 @@ _ODF_ACTIVE_PARTS = re.compile(r"^(?:basic|scripts)/")
 
 
 _ODF_TYPE = b"application/vnd.oasis.opendocument."
-
-
-def _check_odf(path: Path, detected: str) -> None:
-    budget = _XmlBudget()
-    with _open_zip(path, path.stat().st_size, budget) as package:
-        _check_odf_package(package, detected, budget, 0)
 
 
 def _check_odf_package(
