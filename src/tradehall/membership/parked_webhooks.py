@@ -9,8 +9,8 @@ import json
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tradehall.membership.card_payments import minimal_payload
 from tradehall.payments.tables import parked_webhooks
@@ -34,21 +34,8 @@ async def erase_parked_webhooks(engine: AsyncEngine, organisation_id: UUID) -> i
         deleted = await connection.execute(
             delete(table).where(ours, table.c.resolved_at.is_not(None))
         )
-        waiting = (
-            await connection.execute(
-                select(table.c.event_id, table.c.payload).where(ours, table.c.resolved_at.is_(None))
-            )
-        ).all()
-        for row in waiting:
-            await connection.execute(
-                update(table)
-                .where(table.c.event_id == row.event_id)
-                .values(
-                    payload=json.dumps(minimal_payload(json.loads(row.payload))),
-                    organisation_id=organisation_id,
-                )
-            )
-    return int(deleted.rowcount or 0) + len(waiting)
+        cut = await _cut_waiting(connection, ours, organisation_id=organisation_id)
+    return int(deleted.rowcount or 0) + cut
 
 
 async def purge_parked_webhooks(engine: AsyncEngine, now: datetime, retention_days: int) -> int:
@@ -63,20 +50,32 @@ async def purge_parked_webhooks(engine: AsyncEngine, now: datetime, retention_da
         deleted = await connection.execute(
             delete(table).where(table.c.resolved_at.is_not(None), table.c.resolved_at < cutoff)
         )
-        waiting = (
-            await connection.execute(
-                select(table.c.event_id, table.c.payload)
-                .where(table.c.resolved_at.is_(None), table.c.received_at < cutoff)
-                .order_by(table.c.event_id)  # rows locked in one order, whoever else purges
-            )
-        ).all()
-        cut = 0
-        for row in waiting:
-            payload = json.dumps(minimal_payload(json.loads(row.payload)))
-            if payload == row.payload:
-                continue
-            await connection.execute(
-                update(table).where(table.c.event_id == row.event_id).values(payload=payload)
-            )
-            cut += 1
+        cut = await _cut_waiting(connection, table.c.received_at < cutoff)
     return int(deleted.rowcount or 0) + cut
+
+
+async def _cut_waiting(
+    connection: AsyncConnection, chosen: ColumnElement[bool], **values: UUID
+) -> int:
+    """Cut the waiting rows `chosen` to what we read of them (and set `values`), in the order
+    of their ids: an erasure and a tick's purge cutting the same rows lock them in one order,
+    so neither waits on the other for ever (PostgreSQL would abort one). A row cut already,
+    with nothing else to set, is left as it is. How many were written."""
+    table = parked_webhooks
+    waiting = (
+        await connection.execute(
+            select(table.c.event_id, table.c.payload)
+            .where(chosen, table.c.resolved_at.is_(None))
+            .order_by(table.c.event_id)
+        )
+    ).all()
+    cut = 0
+    for row in waiting:
+        payload = json.dumps(minimal_payload(json.loads(row.payload)))
+        if payload == row.payload and not values:
+            continue
+        await connection.execute(
+            update(table).where(table.c.event_id == row.event_id).values(payload=payload, **values)
+        )
+        cut += 1
+    return cut
