@@ -125,7 +125,8 @@ def test_a_word_field_that_fetches_when_updated_is_refused(
     tmp_path: Path, data: bytes, field: str, part: str
 ) -> None:
     reason = _refusal(tmp_path, data).reason
-    assert f"a {field} field in {part}" in reason
+    article = "an" if field[0] in "AEIOU" else "a"
+    assert f"holds {article} {field} field in {part}" in reason
     assert "when fields are updated" in reason
 
 

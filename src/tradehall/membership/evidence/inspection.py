@@ -381,6 +381,11 @@ def _check_document(path: Path, check: PackageCheck, kind: str) -> None:
         check(package, kind, budget, 0)
 
 
+def _article(word: str) -> str:
+    """ "an" before a vowel (an INCLUDEPICTURE field), else "a" (a LINK field)."""
+    return "an" if word[:1].upper() in "AEIOU" else "a"
+
+
 def _read_part(package: zipfile.ZipFile, name: str, limit: int = MAX_MANIFEST_BYTES) -> bytes:
     try:
         with package.open(name) as part:
@@ -831,7 +836,7 @@ class _DdeFinder(_ScopedPart):
             raise EvidenceRefused(_DDE_REFUSED, REFUSED)
         if name in _FETCHING_FIELDS:
             raise EvidenceRefused(
-                f"this document holds a {name} field in {self.part} (it fetches "
+                f"this document holds {_article(name)} {name} field in {self.part} (it fetches "
                 f"{_FETCHING_FIELDS[name]} from elsewhere when fields are updated); send one "
                 "without it, or with the field's result kept instead (unlinked)",
                 REFUSED,
