@@ -116,6 +116,7 @@ class Tender(TradehallAggregate):
         def apply(self, aggregate: Tender) -> None:
             aggregate.terms = TenderTerms.from_data(self.terms)
             aggregate.amendments += 1
+            aggregate.amended_at.append(self.timestamp)
 
     class DocumentAdded(TradehallAggregate.Event):
         sha256: str
@@ -175,6 +176,7 @@ class Tender(TradehallAggregate):
         self.status = TenderStatus.DRAFT
         self.published_at: datetime | None = None
         self.amendments = 0
+        self.amended_at: list[datetime] = []
         self.documents: list[TenderDocument] = []
         self.end_reason: str | None = None
         self.lot_outcomes: dict[str, str] = {}
@@ -222,6 +224,11 @@ class Tender(TradehallAggregate):
 
     def accepts_bids(self, now: datetime) -> bool:
         return self.status is TenderStatus.ACTIVE and now < self.terms.deadline
+
+    def amendments_since(self, moment: datetime) -> int:
+        """How many times the tender was amended since `moment` (a bid's drafting): what its
+        bidder must read again before submitting. One made at that very moment counts."""
+        return sum(1 for at in self.amended_at if at >= moment)
 
     # The buyer -------------------------------------------------------------------------------
 

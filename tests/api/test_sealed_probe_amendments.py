@@ -50,11 +50,23 @@ async def test_a_lot_s_currency_amended_after_bids_is_the_currency_every_opened_
     late = await drafted_bid(client, late_headers, tender, "lot-1", 11_000_000)
     _, _, unpriced_headers = await member(client, staff_headers, "Unpriced Paths CIC")
     unpriced = await drafted_bid(client, unpriced_headers, tender, "lot-1")
+    shown_early = (await client.get(f"/api/v1/bids/{early}", headers=early_headers)).json()
+    assert shown_early["tender_amended_since_drafted"] == 0, shown_early
 
+    clock.advance(timedelta(minutes=1))
     amended = await client.post(
         f"/api/v1/tenders/{tender}/amendments", json=in_euros(), headers=buyer_headers
     )
     assert amended.status_code == 200, amended.text
+    # Each bid drafted before shows the amendment (its bidder may not have registered interest,
+    # and so not be mailed of it); one drafted after it does not.
+    shown_early = (await client.get(f"/api/v1/bids/{early}", headers=early_headers)).json()
+    assert shown_early["tender_amended_since_drafted"] == 1, shown_early
+    clock.advance(timedelta(minutes=1))
+    _, _, after_headers = await member(client, staff_headers, "After Lawns CIC")
+    after = await drafted_bid(client, after_headers, tender, "lot-1")
+    [listed_after] = (await client.get("/api/v1/bids", headers=after_headers)).json()["items"]
+    assert (listed_after["id"], listed_after["tender_amended_since_drafted"]) == (after, 0)
 
     # A draft not priced yet shows the currency its price will be written in, in both views.
     shown_draft = (await client.get(f"/api/v1/bids/{unpriced}", headers=unpriced_headers)).json()

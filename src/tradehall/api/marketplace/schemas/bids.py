@@ -117,6 +117,10 @@ class BidView(msgspec.Struct, kw_only=True):
     digest: str | None
     invalid_reason: str | None
     closed_reason: str | None
+    # How many times the tender was amended since the bid was drafted (its terms, deadline or
+    # criteria may have changed: read the tender again). Bidders who did not register interest
+    # are not mailed of amendments (ADR 27), so this is where they see them.
+    tender_amended_since_drafted: int
 
 
 class BidsList(msgspec.Struct, kw_only=True):
