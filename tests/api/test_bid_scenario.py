@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -102,6 +103,26 @@ async def submitted(client: Client, headers: Headers, bid: str) -> dict[str, Any
     assert receipt["position"] == {}
     assert receipt["digest"].startswith("sha256:")
     return receipt
+
+
+@dataclass(frozen=True)
+class SubmittedBid:
+    """A council's published tender with one member's bid submitted for its first lot."""
+
+    tender: str
+    buyer_headers: Headers
+    bidder: str
+    bidder_headers: Headers
+    bid: str
+
+
+async def tender_with_a_submitted_bid(client: Client, staff_headers: Headers) -> SubmittedBid:
+    _, buyer_headers = buyer = await council(client, staff_headers)
+    tender = await published_tender(client, buyer[0], buyer_headers)
+    bidder, _, bidder_headers = await member(client, staff_headers, "Alder Grounds CIC")
+    bid = await drafted_bid(client, bidder_headers, tender, "lot-1", 10_000_000)
+    await submitted(client, bidder_headers, bid)
+    return SubmittedBid(tender, buyer_headers, bidder, bidder_headers, bid)
 
 
 async def withdrawn(client: Client, headers: Headers, bid: str) -> None:

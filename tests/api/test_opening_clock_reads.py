@@ -21,13 +21,10 @@ from tests.api.helpers import services_of
 from tests.api.test_bid_scenario import (
     at,
     bid_of,
-    drafted_bid,
     member,
     opened_bids,
-    published_tender,
-    submitted,
+    tender_with_a_submitted_bid,
 )
-from tests.api.test_clarifications import council
 from tests.api.test_quote_scenario import DEADLINE as REQUEST_DEADLINE
 from tests.api.test_quote_scenario import posted, quote_path, quoted, request_body
 from tests.api.test_tenders import DEADLINE, LATER, terms
@@ -105,11 +102,8 @@ async def key_row(client: Client, key_id: str) -> Any:
 async def test_a_tender_not_yet_due_is_loaded_again_only_at_its_deadline(
     client: Client, staff_headers: Headers, clock: ManualClock
 ) -> None:
-    buyer, buyer_headers = await council(client, staff_headers)
-    tender = await published_tender(client, buyer, buyer_headers)
-    _, _, bidder_headers = await member(client, staff_headers, "Alder Grounds CIC")
-    bid = await drafted_bid(client, bidder_headers, tender, "lot-1", 10_000_000)
-    await submitted(client, bidder_headers, bid)
+    made = await tender_with_a_submitted_bid(client, staff_headers)
+    tender, buyer_headers, bid = made.tender, made.buyer_headers, made.bid
     parts, loads = opening_parts(client, clock)
     tender_id = uuid.UUID(tender)
 
@@ -132,11 +126,8 @@ async def test_a_tender_not_yet_due_is_loaded_again_only_at_its_deadline(
 async def test_an_extended_deadline_opens_at_the_new_deadline_not_the_old(
     client: Client, staff_headers: Headers, clock: ManualClock
 ) -> None:
-    buyer, buyer_headers = await council(client, staff_headers)
-    tender = await published_tender(client, buyer, buyer_headers)
-    _, _, bidder_headers = await member(client, staff_headers, "Alder Grounds CIC")
-    bid = await drafted_bid(client, bidder_headers, tender, "lot-1", 10_000_000)
-    await submitted(client, bidder_headers, bid)
+    made = await tender_with_a_submitted_bid(client, staff_headers)
+    tender, buyer_headers, bid = made.tender, made.buyer_headers, made.bid
     parts, loads = opening_parts(client, clock)
     await tick(client, parts)
     assert (await key_row(client, tender)).deadline_seen == at(DEADLINE)
@@ -165,11 +156,13 @@ async def test_an_extended_deadline_opens_at_the_new_deadline_not_the_old(
 async def test_a_tender_cancelled_before_its_deadline_is_discarded_at_the_next_tick(
     client: Client, staff_headers: Headers, clock: ManualClock
 ) -> None:
-    buyer, buyer_headers = await council(client, staff_headers)
-    tender = await published_tender(client, buyer, buyer_headers)
-    _, _, bidder_headers = await member(client, staff_headers, "Alder Grounds CIC")
-    bid = await drafted_bid(client, bidder_headers, tender, "lot-1", 10_000_000)
-    await submitted(client, bidder_headers, bid)
+    made = await tender_with_a_submitted_bid(client, staff_headers)
+    tender, buyer_headers, bidder_headers, bid = (
+        made.tender,
+        made.buyer_headers,
+        made.bidder_headers,
+        made.bid,
+    )
     parts, _ = opening_parts(client, clock)
     await tick(client, parts)  # its deadline kept: not looked at again before it
     assert (await key_row(client, tender)).deadline_seen == at(DEADLINE)
@@ -193,11 +186,8 @@ async def test_an_ending_between_the_clock_s_load_and_its_write_is_seen_at_the_n
     """The clock loads the tender (active), then the buyer cancels it and the route says to look
     again, then the clock keeps the deadline it read: it loads the tender once more, finds it
     changed, and looks again, so the next tick discards its bids."""
-    buyer, buyer_headers = await council(client, staff_headers)
-    tender = await published_tender(client, buyer, buyer_headers)
-    _, _, bidder_headers = await member(client, staff_headers, "Alder Grounds CIC")
-    bid = await drafted_bid(client, bidder_headers, tender, "lot-1", 10_000_000)
-    await submitted(client, bidder_headers, bid)
+    made = await tender_with_a_submitted_bid(client, staff_headers)
+    tender, bidder_headers, bid = made.tender, made.bidder_headers, made.bid
     parts, loads = opening_parts(client, clock)
     tender_id = uuid.UUID(tender)
 
@@ -224,11 +214,13 @@ async def test_a_cancellation_retried_after_a_crash_before_its_look_again_is_dis
     """Saved, then the process stopped before the key was set to be looked at again: without a
     retry the bids would be discarded (never opened) at the deadline; the buyer's retry is a
     409 (it is cancelled) that still has the next tick discard them."""
-    buyer, buyer_headers = await council(client, staff_headers)
-    tender = await published_tender(client, buyer, buyer_headers)
-    _, _, bidder_headers = await member(client, staff_headers, "Alder Grounds CIC")
-    bid = await drafted_bid(client, bidder_headers, tender, "lot-1", 10_000_000)
-    await submitted(client, bidder_headers, bid)
+    made = await tender_with_a_submitted_bid(client, staff_headers)
+    tender, buyer_headers, bidder_headers, bid = (
+        made.tender,
+        made.buyer_headers,
+        made.bidder_headers,
+        made.bid,
+    )
     parts, loads = opening_parts(client, clock)
     await tick(client, parts)
     context = Context(SOMEONE, "crashed", clock.now())

@@ -19,14 +19,10 @@ from tests.api.helpers import services_of
 from tests.api.test_bid_scenario import (
     at,
     bid_of,
-    drafted_bid,
-    member,
     opened_bids,
-    published_tender,
-    submitted,
+    tender_with_a_submitted_bid,
     tick,
 )
-from tests.api.test_clarifications import council
 from tests.api.test_quote_scenario import sealed_notices
 from tests.api.test_tenders import DEADLINE
 from tests.conftest import AppClient
@@ -41,11 +37,14 @@ Headers = dict[str, str]
 async def test_a_tender_closed_while_the_clock_was_between_its_steps_is_settled_unopened(
     client: Client, staff_headers: Headers, clock: ManualClock
 ) -> None:
-    buyer, buyer_headers = await council(client, staff_headers)
-    tender = await published_tender(client, buyer, buyer_headers)
-    bidder, _, bidder_headers = await member(client, staff_headers, "Alder Grounds CIC")
-    bid = await drafted_bid(client, bidder_headers, tender, "lot-1", 10_000_000)
-    await submitted(client, bidder_headers, bid)
+    made = await tender_with_a_submitted_bid(client, staff_headers)
+    tender, buyer_headers, bidder, bidder_headers, bid = (
+        made.tender,
+        made.buyer_headers,
+        made.bidder,
+        made.bidder_headers,
+        made.bid,
+    )
     services = services_of(client)
     bids, marketplace = services.applications["bids"], services.applications["marketplace"]
     membership, marks = services.applications["membership"], services.applications["marks"]
