@@ -186,6 +186,17 @@ def xlsx(*extra: tuple[str, bytes], types: bytes | None = None) -> bytes:
     )
 
 
+def field(*runs: str, result: str = "1") -> str:
+    """A Word complex field: begin, its code in runs of instrText, separate, `result`, end."""
+    code = "".join(f"<w:r><w:instrText>{text}</w:instrText></w:r>" for text in runs)
+    return (
+        '<w:r><w:fldChar w:fldCharType="begin"/></w:r>'
+        + code
+        + f'<w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>{result}</w:t></w:r>'
+        + '<w:r><w:fldChar w:fldCharType="end"/></w:r>'
+    )
+
+
 def odf(mimetype: str, content: bytes, *extra: tuple[str, bytes]) -> bytes:
     """An OpenDocument package of `mimetype`: mimetype first and stored, then content.xml."""
     out = io.BytesIO()

@@ -220,14 +220,7 @@ def _odf(mimetype: str, body: str, *extra: tuple[str, bytes]) -> bytes:
         f"<office:document-content {ODF_NAMESPACES}><office:body>{body}</office:body>"
         "</office:document-content>"
     ).encode()
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as package:
-        package.writestr("mimetype", mimetype, compress_type=zipfile.ZIP_STORED)
-        package.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
-        package.writestr("META-INF/manifest.xml", b"<manifest:manifest/>")
-        for name, data in extra:
-            package.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED)
-    return out.getvalue()
+    return files.odf(mimetype, content, *extra)
 
 
 def _ods(cells: str, before: str = "") -> bytes:

@@ -150,15 +150,7 @@ def test_an_odf_document_with_ordinary_text_is_taken(tmp_path: Path) -> None:
     assert inspect(path).extension == "odt"
 
 
-def _field(*runs: str) -> str:
-    """A complex field: begin, its code in runs of instrText, separate, end."""
-    code = "".join(f"<w:r><w:instrText>{text}</w:instrText></w:r>" for text in runs)
-    return (
-        '<w:r><w:fldChar w:fldCharType="begin"/></w:r>'
-        + code
-        + '<w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>1</w:t></w:r>'
-        + '<w:r><w:fldChar w:fldCharType="end"/></w:r>'
-    )
+_field = files.field
 
 
 def _sheet(cell: str, *extra: tuple[str, bytes]) -> bytes:

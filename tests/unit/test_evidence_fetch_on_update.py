@@ -19,14 +19,8 @@ UNC = "\\\\203.0.113.9\\share"
 
 
 def _field(*runs: str) -> str:
-    """A complex field: begin, its code in runs of instrText, separate, a result, end."""
-    code = "".join(f"<w:r><w:instrText>{text}</w:instrText></w:r>" for text in runs)
-    return (
-        '<w:r><w:fldChar w:fldCharType="begin"/></w:r>'
-        + code
-        + '<w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>LINK</w:t></w:r>'
-        + '<w:r><w:fldChar w:fldCharType="end"/></w:r>'
-    )
+    """A complex field whose result names a refused field (a result is never a code)."""
+    return files.field(*runs, result="LINK")
 
 
 def _in_part(part: str, root: str, body: str) -> bytes:
