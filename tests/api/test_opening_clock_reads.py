@@ -19,6 +19,7 @@ from marketplace.application import MarketplaceApp
 from sharedkernel.events import Context, user_actor
 from tests.api.helpers import services_of
 from tests.api.test_bid_scenario import (
+    SubmittedBid,
     at,
     bid_of,
     member,
@@ -99,11 +100,25 @@ async def key_row(client: Client, key_id: str) -> Any:
         return found.one()
 
 
+async def settled_and_opened(client: Client, clock: ManualClock, made: SubmittedBid) -> None:
+    """The tick just now settled the tender's key and opened its one bid."""
+    assert (await key_row(client, made.tender)).settled_at == clock.now()
+    opened = await opened_bids(client, made.tender, made.buyer_headers)
+    assert [b["bid_id"] for b in opened.json()["bids"]] == [made.bid], opened.text
+
+
+async def settled_and_discarded(client: Client, clock: ManualClock, made: SubmittedBid) -> None:
+    """The tick just now settled the tender's key and discarded its one bid, never opened."""
+    assert (await key_row(client, made.tender)).settled_at == clock.now()
+    view = await bid_of(client, made.bidder_headers, made.bid)
+    assert (view["status"], view["closed_reason"]) == DISCARDED, view
+
+
 async def test_a_tender_not_yet_due_is_loaded_again_only_at_its_deadline(
     client: Client, staff_headers: Headers, clock: ManualClock
 ) -> None:
     made = await tender_with_a_submitted_bid(client, staff_headers)
-    tender, buyer_headers, bid = made.tender, made.buyer_headers, made.bid
+    tender = made.tender
     parts, loads = opening_parts(client, clock)
     tender_id = uuid.UUID(tender)
 
@@ -118,16 +133,14 @@ async def test_a_tender_not_yet_due_is_loaded_again_only_at_its_deadline(
 
     await tick(client, parts)  # due: loaded, opened, settled
     assert loads.counts[tender_id] == 3
-    assert (await key_row(client, tender)).settled_at == clock.now()
-    opened = await opened_bids(client, tender, buyer_headers)
-    assert [b["bid_id"] for b in opened.json()["bids"]] == [bid], opened.text
+    await settled_and_opened(client, clock, made)
 
 
 async def test_an_extended_deadline_opens_at_the_new_deadline_not_the_old(
     client: Client, staff_headers: Headers, clock: ManualClock
 ) -> None:
     made = await tender_with_a_submitted_bid(client, staff_headers)
-    tender, buyer_headers, bid = made.tender, made.buyer_headers, made.bid
+    tender, buyer_headers = made.tender, made.buyer_headers
     parts, loads = opening_parts(client, clock)
     await tick(client, parts)
     assert (await key_row(client, tender)).deadline_seen == at(DEADLINE)
@@ -148,21 +161,14 @@ async def test_an_extended_deadline_opens_at_the_new_deadline_not_the_old(
 
     clock.set(at(LATER) + parts.margin)
     await tick(client, parts)
-    assert (await key_row(client, tender)).settled_at == clock.now()
-    opened = await opened_bids(client, tender, buyer_headers)
-    assert [b["bid_id"] for b in opened.json()["bids"]] == [bid], opened.text
+    await settled_and_opened(client, clock, made)
 
 
 async def test_a_tender_cancelled_before_its_deadline_is_discarded_at_the_next_tick(
     client: Client, staff_headers: Headers, clock: ManualClock
 ) -> None:
     made = await tender_with_a_submitted_bid(client, staff_headers)
-    tender, buyer_headers, bidder_headers, bid = (
-        made.tender,
-        made.buyer_headers,
-        made.bidder_headers,
-        made.bid,
-    )
+    tender, buyer_headers = made.tender, made.buyer_headers
     parts, _ = opening_parts(client, clock)
     await tick(client, parts)  # its deadline kept: not looked at again before it
     assert (await key_row(client, tender)).deadline_seen == at(DEADLINE)
@@ -175,9 +181,7 @@ async def test_a_tender_cancelled_before_its_deadline_is_discarded_at_the_next_t
     assert (await key_row(client, tender)).deadline_seen is None
 
     await tick(client, parts)  # well before the deadline
-    assert (await key_row(client, tender)).settled_at == clock.now()
-    view = await bid_of(client, bidder_headers, bid)
-    assert (view["status"], view["closed_reason"]) == DISCARDED, view
+    await settled_and_discarded(client, clock, made)
 
 
 async def test_an_ending_between_the_clock_s_load_and_its_write_is_seen_at_the_next_tick(
@@ -187,7 +191,7 @@ async def test_an_ending_between_the_clock_s_load_and_its_write_is_seen_at_the_n
     again, then the clock keeps the deadline it read: it loads the tender once more, finds it
     changed, and looks again, so the next tick discards its bids."""
     made = await tender_with_a_submitted_bid(client, staff_headers)
-    tender, bidder_headers, bid = made.tender, made.bidder_headers, made.bid
+    tender = made.tender
     parts, loads = opening_parts(client, clock)
     tender_id = uuid.UUID(tender)
 
@@ -203,9 +207,7 @@ async def test_an_ending_between_the_clock_s_load_and_its_write_is_seen_at_the_n
     assert (row.deadline_seen, row.settled_at) == (None, None)
 
     await tick(client, parts)
-    assert (await key_row(client, tender)).settled_at == clock.now()
-    view = await bid_of(client, bidder_headers, bid)
-    assert (view["status"], view["closed_reason"]) == DISCARDED, view
+    await settled_and_discarded(client, clock, made)
 
 
 async def test_a_cancellation_retried_after_a_crash_before_its_look_again_is_discarded(
@@ -215,12 +217,7 @@ async def test_a_cancellation_retried_after_a_crash_before_its_look_again_is_dis
     retry the bids would be discarded (never opened) at the deadline; the buyer's retry is a
     409 (it is cancelled) that still has the next tick discard them."""
     made = await tender_with_a_submitted_bid(client, staff_headers)
-    tender, buyer_headers, bidder_headers, bid = (
-        made.tender,
-        made.buyer_headers,
-        made.bidder_headers,
-        made.bid,
-    )
+    tender, buyer_headers = made.tender, made.buyer_headers
     parts, loads = opening_parts(client, clock)
     await tick(client, parts)
     context = Context(SOMEONE, "crashed", clock.now())
@@ -235,9 +232,7 @@ async def test_a_cancellation_retried_after_a_crash_before_its_look_again_is_dis
     )
     assert retried.status_code == 409, retried.text
     await tick(client, parts)
-    assert (await key_row(client, tender)).settled_at == clock.now()
-    view = await bid_of(client, bidder_headers, bid)
-    assert (view["status"], view["closed_reason"]) == DISCARDED, view
+    await settled_and_discarded(client, clock, made)
 
 
 async def test_a_request_cancelled_before_its_deadline_is_discarded_at_the_next_tick(
