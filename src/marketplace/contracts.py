@@ -327,12 +327,18 @@ class Contract(TradehallAggregate):
                 new_period = period
         if new_value is None and new_period is None:
             raise InvalidValue("amendment", "the amendment changes nothing")
-        if new_period is not None and any(
-            r.period.start < new_period.start for r in self._standing_reports()
-        ):
-            raise InvalidValue(
-                "period.start", "delivery is already reported from before the new start"
-            )
+        if new_period is not None:
+            # Delivery is reported within the period (report_delivery): a report that stands
+            # keeps the period from moving off it, at either end.
+            standing = self._standing_reports()
+            if any(r.period.start < new_period.start for r in standing):
+                raise InvalidValue(
+                    "period.start", "delivery is already reported from before the new start"
+                )
+            if any(r.period.end > new_period.end for r in standing):
+                raise InvalidValue(
+                    "period.end", "delivery is already reported up to after the new end"
+                )
         self.trigger_event(
             self.Amended,
             value_minor=None if new_value is None else new_value.minor,
