@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import httpx
+
 from tests.api.test_contracts import fields, report, signed_contract, view
 from tests.conftest import AppClient
 from tradehall.clock import ManualClock
@@ -26,6 +28,13 @@ async def test_an_amendment_never_leaves_standing_delivery_outside_the_period(
     def on(days: int) -> str:
         return (start + timedelta(days=days)).isoformat()
 
+    async def amended(begins: str, ends: str) -> httpx.Response:
+        return await client.post(
+            f"{signed.url}/amendments",
+            json={"reason": "The parks close early", "period": {"start": begins, "end": ends}},
+            headers=signed.buyer_headers,
+        )
+
     reported = report(on(10), on(30))
     made = await client.post(
         f"{signed.url}/delivery-reports", json=reported, headers=signed.a_headers
@@ -34,25 +43,17 @@ async def test_an_amendment_never_leaves_standing_delivery_outside_the_period(
     before = await view(client, signed, signed.buyer_headers)
     end = before["period"]["end"]
 
-    for period, field in (
-        ({"start": on(20), "end": end}, "period.start"),  # starts after the report starts
-        ({"start": on(0), "end": on(20)}, "period.end"),  # ends before the report ends
+    for begins, ends, field in (
+        (on(20), end, "period.start"),  # starts after the report starts
+        (on(0), on(20), "period.end"),  # ends before the report ends
     ):
-        moved = await client.post(
-            f"{signed.url}/amendments",
-            json={"reason": "The parks close early", "period": period},
-            headers=signed.buyer_headers,
-        )
+        moved = await amended(begins, ends)
         assert moved.status_code == 422, moved.text
         assert fields(moved) == [field]
     assert await view(client, signed, signed.buyer_headers) == before
 
     # To the report's very end is within it; once the report is rejected, earlier is too.
-    to_the_end = await client.post(
-        f"{signed.url}/amendments",
-        json={"reason": "The parks close early", "period": {"start": on(0), "end": on(30)}},
-        headers=signed.buyer_headers,
-    )
+    to_the_end = await amended(on(0), on(30))
     assert to_the_end.status_code == 200, to_the_end.text
     rejected = await client.post(
         f"{signed.url}/delivery-reports/{reported['report_id']}/rejection",
@@ -60,9 +61,5 @@ async def test_an_amendment_never_leaves_standing_delivery_outside_the_period(
         headers=signed.buyer_headers,
     )
     assert rejected.status_code == 200, rejected.text
-    shorter = await client.post(
-        f"{signed.url}/amendments",
-        json={"reason": "Closed sooner still", "period": {"start": on(0), "end": on(20)}},
-        headers=signed.buyer_headers,
-    )
+    shorter = await amended(on(0), on(20))
     assert shorter.status_code == 200, shorter.text
