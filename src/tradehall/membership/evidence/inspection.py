@@ -454,32 +454,37 @@ class _Part(ContentHandler):
 
 
 class _ScopedPart(_Part):
-    """A part whose handler asks which namespace an element's prefix is declared for."""
+    """A part whose handler asks which namespace an element's prefix is declared for. Each
+    prefix keeps the namespaces it is bound to, innermost last, so a look-up costs the same at
+    any depth (walking the open elements made a part of a million nested ones take an hour).
+    `scopes` holds, for each open element, the prefixes it declares (None: none)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.scopes: list[dict[str, str] | None] = []
+        self.scopes: list[list[str] | None] = []
+        self.bound: dict[str, list[str]] = {}
 
     def declared(self, items: list[tuple[str, str]]) -> None:
-        if not items:
-            self.scopes.append(None)
-            return
-        bound = {
-            str(key).partition(":")[2]: str(value)
-            for key, value in items
-            if key == "xmlns" or str(key).startswith("xmlns:")
-        }
-        self.scopes.append(bound or None)
+        declared = None
+        for key, value in items:
+            if key == "xmlns" or str(key).startswith("xmlns:"):
+                prefix = str(key).partition(":")[2]
+                if declared is None:
+                    declared = []
+                declared.append(prefix)  # popped as often as it is pushed
+                self.bound.setdefault(prefix, []).append(str(value))
+        self.scopes.append(declared)
 
     def namespace(self, prefix: str) -> str:
-        for scope in reversed(self.scopes):
-            if scope is not None and prefix in scope:
-                return scope[prefix]
-        return f"undeclared:{prefix}"
+        namespaces = self.bound.get(prefix)
+        return namespaces[-1] if namespaces else f"undeclared:{prefix}"
 
     def endElement(self, name: str) -> None:
         super().endElement(name)
-        self.scopes.pop()
+        declared = self.scopes.pop()
+        if declared is not None:
+            for prefix in declared:
+                self.bound[prefix].pop()
 
 
 def _values(attributes: list[tuple[str, str]], local: str) -> list[str]:
