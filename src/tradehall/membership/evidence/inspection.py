@@ -13,10 +13,13 @@ act rather than be read, and for not being what libmagic took it for (422):
   declare the type libmagic saw ([Content_Types].xml's main part, ODF's `mimetype`), and hold
   no macros (vbaProject, macro-enabled types, ActiveX; ODF Basic/Scripts, script event
   listeners), no relationship fetched from outside on opening, no DDE, nothing fetched from
-  elsewhere when it is updated or refreshed (Word's INCLUDEPICTURE, INCLUDETEXT, LINK fields;
-  Excel's data connections and Power Query; references to another workbook; presentation
-  sounds linked from outside), and no encrypted entries. A document embedded in one as a
-  package of its own is checked as the document is, within its bounds, at most two deep.
+  elsewhere when it is opened, updated or refreshed (Word's INCLUDEPICTURE, INCLUDETEXT, LINK
+  fields, also as its tracked changes accepted or rejected would leave them; a mail merge's
+  data source; Excel's data connections and Power Query; references to another workbook;
+  presentation sounds linked from outside), no formula or field code written across markup
+  Office reads otherwise, no binary workbook part (.xlsb: not XML, not checked), and no
+  encrypted entries. A document embedded in one as a package of its own is checked as the
+  document is, within its bounds, at most two deep.
   Their XML parts are read by an XML parser (defusedxml's expat: a DTD or an entity
   is refused, a part that is not well-formed is refused), never by patterns over the bytes.
 - OLE (legacy .doc, .xls): no VBA storages, no embedded packages (Ole10Native), no Excel 4
@@ -613,6 +616,30 @@ _CONNECTION_REFUSED = (
 )
 
 
+# Excel's binary workbook (.xlsb) and its parts (BIFF12 records: worksheets, external links,
+# connections, query tables, defined names), declared `application/vnd.ms-excel.…` without
+# `+xml`. Their formulas and links are not XML: we cannot check them as we check a workbook's,
+# so a binary part is refused wherever it is (a workbook, one embedded in a document, a part
+# of an .xlsx). An ordinary user rarely embeds an .xlsb; Excel saves any of them as .xlsx.
+# Excel's XML parts under its own types (a form control's properties, slicers, threaded
+# comments: `+xml`), a legacy workbook embedded as an OLE object (`application/vnd.ms-excel`,
+# checked as an object) and macro-enabled types (refused as macros) are not these.
+_BINARY_EXCEL = "application/vnd.ms-excel."
+_BINARY_REFUSED = (
+    "this document holds a binary workbook or part of one ({}: Excel's .xlsb format, whose "
+    "formulas and links cannot be checked); send it saved as .xlsx (Excel Workbook)"
+)
+
+
+def _binary_excel(content_type: str) -> bool:
+    """Whether a (lowercased) content type is a binary Excel part's."""
+    return "sheet.binary" in content_type or (
+        content_type.startswith(_BINARY_EXCEL)
+        and _XML_TYPE.search(content_type) is None
+        and not any(word in content_type for word in _OOXML_ACTIVE_TYPES)
+    )
+
+
 def _check_ooxml_package(
     package: zipfile.ZipFile, main_type: str | None, budget: _XmlBudget, depth: int
 ) -> None:
@@ -635,7 +662,12 @@ def _check_ooxml_package(
     for kind, attributes in types.declared_types:
         content_types = _values(attributes, "ContentType")
         for content_type in content_types:
-            lowered = content_type.lower()
+            lowered = content_type.strip().lower()
+            if _binary_excel(lowered):
+                parts = _values(attributes, "PartName") or [
+                    f"*.{extension}" for extension in _values(attributes, "Extension")
+                ]
+                raise EvidenceRefused(_BINARY_REFUSED.format(", ".join(parts)), REFUSED)
             if any(word in lowered for word in _OOXML_ACTIVE_TYPES):
                 raise EvidenceRefused("this document holds macros or ActiveX controls", REFUSED)
             if any(word in lowered for word in _CONNECTION_TYPES):
@@ -772,68 +804,108 @@ def _fetching_call(formula: str, depth: int = 0, bare: str | None = None) -> str
     return None
 
 
-class _DdeFinder(_ScopedPart):
-    """Refuses DDE and what fetches from elsewhere when it is updated or refreshed: a Word field
-    whose name is DDE or DDEAUTO, or one of `_FETCHING_FIELDS` (in any case; its code the text
-    of the instrText elements between the field's begin and separate, over any number of runs)
-    or whose name a nested field computes; a simple field's instr; an Excel formula (the text
-    of an <f>, a defined name, a rule's formula) naming a program (`app|topic!item`, outside
-    its strings), calling a function that fetches (`_FETCHING`) or referring to another
-    workbook; an Excel DDE link; a data connection or a Power Query query; a field's code
-    written where Word may read it otherwise (`refuse_code_elsewhere`). `part` is the part's
-    name, for the refusal."""
+# The elements holding a field's code: as the part is written, and once its tracked changes are
+# rejected (a deleted code's text, w:delInstrText, is back).
+_CODE = frozenset({"instrText"})
+_CODE_AND_DELETED = frozenset({"instrText", "delInstrText"})
+# Tracked changes (WordprocessingML's; delInstrText under any prefix, as instrText): what a
+# reading with them all accepted does not see (a deletion, the source of a move, a deleted
+# code's text) and what one with them all rejected does not see (an insertion, a move's
+# destination).
+_TRACKED = frozenset({"del", "ins", "moveFrom", "moveTo", "delInstrText"})
+_HIDDEN_WHEN_ACCEPTED = frozenset({"del", "moveFrom", "delInstrText"})
+_HIDDEN_WHEN_REJECTED = frozenset({"ins", "moveTo"})
+_ACCEPTED = " once its tracked changes are accepted"
+_REJECTED = " once its tracked changes are rejected"
+_WORD = frozenset(
+    {
+        "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
+        "http://purl.oclc.org/ooxml/wordprocessingml/main",
+    }
+)
+# A Word mail merge's data source (ECMA-376 17.14, in settings.xml's w:mailMerge): a
+# connection string (ODBC, OLE DB: a server, a workbook, a UNC path), the query run on it (for
+# a text file, its path), the source's and the header source's relationships, and Office's
+# recipient list's connection (odso's udl and src). Word reads it as the document opens (after
+# a prompt that names only the query, or none where the SQL security check is off). A merge
+# with none of them (a letter not yet given its recipients) is taken; a blank value is none.
+_MAIL_MERGE_SOURCES = frozenset(
+    {"connectString", "query", "dataSource", "headerSource", "udl", "src"}
+)
+_MAIL_MERGE_REFUSED = (
+    "this document holds a mail merge's data source ({}: Word reads a database or a file as "
+    "the document opens); send the merged document, or one without its data source"
+)
+# How much of a formula has been seen: nothing, its own text, or the one <f> it holds.
+_FORMULA_EMPTY, _FORMULA_TEXT, _FORMULA_NESTED = 0, 1, 2
+_FORMULA_ELSEWHERE = (
+    "this document holds a formula written across markup Office may read otherwise "
+    "(mc:AlternateContent, or an element inside the formula); send one without it"
+)
 
-    def __init__(self, part: str = "") -> None:
-        super().__init__()
+
+class _Fields:
+    """Word's complex fields as one reading of a part sees them: the code of each (the text of
+    its code elements, `code_elements`, between its begin and separate, over any number of
+    runs) is refused if it names DDE, DDEAUTO or one of `_FETCHING_FIELDS` (in any case), or if
+    a nested field computes or completes such a name. A code is text: an element inside one is
+    refused, and so is a code (its text, or a field mark) inside an element of another prefix
+    than its begin's, or one declaring a namespace, opened since its begin
+    (mc:AlternateContent's branches, an ignorable namespace's element): Word may read the code
+    otherwise. `reading` says, in a refusal, which reading found it (tracked changes accepted or
+    rejected; empty: the part as it is written). `hidden`: how deep the reading is inside
+    elements it does not see (`hides`: a deletion, once changes are accepted). `_DdeFinder`
+    hands each element to each reading and keeps their `hidden`, `foreign` and `in_code`
+    inline (that is done for every element while a field is open: no call an element)."""
+
+    def __init__(
+        self,
+        part: str,
+        reading: str = "",
+        code_elements: frozenset[str] = _CODE,
+        hides: frozenset[str] = frozenset(),
+    ) -> None:
         self.part = part
+        self.reading = reading
+        self.code_elements = code_elements
+        self.field_elements = code_elements | {"fldChar"}
+        self.hides = hides  # tracked changes this reading does not see
         self.codes: list[str] = []  # the codes of the fields open at this point, innermost last
-        self.in_code = 0
-        self.formula: list[str] | None = None
-        self.in_formula = 0
-        # Elements of another namespace than the field's opened while a field is open, by
-        # depth: one of another prefix than its begin's, or declaring a namespace (which may
-        # rebind that prefix); and for each open field, its begin's prefix and how many of them
-        # were open at its begin (`_IN_RESULT` once its code is complete). Word reads one branch
-        # of mc:AlternateContent and drops an element of a namespace the document calls
+        self.in_code = False
+        # Elements opened while a field is open that are of another prefix than its begin's, or
+        # declare a namespace, by depth; for each open field, its begin's prefix and how many of
+        # them were open at its begin (`_IN_RESULT` once its code is complete). Word reads one
+        # branch of mc:AlternateContent and drops an element of a namespace the document calls
         # ignorable: a code written across them is not the code Word reads (INCLUDE, then X in
         # a branch Word skips, then PICTURE). No namespace is looked up: an element costs the
         # same at any depth.
         self.foreign: list[int] = []
         self.foreign_at_begin: list[int] = []
         self.field_prefixes: list[str] = []
+        self.hidden = 0
 
-    def element(self, prefix: str, local: str, attributes: list[tuple[str, str]]) -> None:
-        if self.codes and (prefix != self.field_prefixes[-1] or self.scopes[-1] is not None):
-            self.foreign.append(len(self.scopes))
-        # The depth inside a field code or a formula counts every element, whatever it is, so
-        # that their ends match (text after a stray child is still the code's).
-        if self.in_code:
-            self.in_code += 1
-        elif self.in_formula:
-            self.in_formula += 1
-        elif local == "instrText":
+    def fork(self, reading: str, code_elements: frozenset[str], hides: frozenset[str]) -> _Fields:
+        """Another reading of the part, seeing what this one has seen so far."""
+        other = _Fields(self.part, reading, code_elements, hides)
+        other.codes = list(self.codes)
+        other.in_code = self.in_code
+        other.foreign = list(self.foreign)
+        other.foreign_at_begin = list(self.foreign_at_begin)
+        other.field_prefixes = list(self.field_prefixes)
+        return other
+
+    def opened(self, prefix: str, local: str, attributes: list[tuple[str, str]]) -> None:
+        """One of `field_elements` opens (a code, a field's mark)."""
+        if local in self.code_elements:
             self.refuse_code_elsewhere()
-            self.in_code = 1
-        elif local in _FORMULAS and not (local == "f" and self.namespace(prefix) in _MATH):
-            self.in_formula, self.formula = 1, []
-        if local in _WATCHED:  # one look-up an element for the few names below
-            self.watched(prefix, local, attributes)
-
-    def watched(self, prefix: str, local: str, attributes: list[tuple[str, str]]) -> None:
-        if local == "fldChar":
+            self.in_code = True
+        else:
             self.field_char(_one(attributes, "fldCharType"), prefix)
-        elif local == "fldSimple":
-            for code in _values(attributes, "instr"):
-                self.refuse_field(code)
-        elif local == "ddeLink":
-            raise EvidenceRefused(_DDE_REFUSED, REFUSED)
-        elif local == "DataMashup":
-            if self.namespace(prefix) == _DATA_MASHUP:
-                raise EvidenceRefused(
-                    _CONNECTION_REFUSED.format(f"a Power Query query in {self.part}"), REFUSED
-                )
-        elif self.namespace(prefix) in _SPREADSHEET:  # a connection's parts
-            raise EvidenceRefused(_CONNECTION_REFUSED.format(f"{local} in {self.part}"), REFUSED)
+
+    def text(self, content: str) -> None:
+        if self.codes:
+            code = self.codes[-1] + content
+            self.codes[-1] = code[_FIELD_LEADING.match(code).end() :][:_CODE_KEPT]  # type: ignore[union-attr]
 
     def refuse_field(self, code: str) -> None:
         name = _field_name(code)
@@ -841,17 +913,15 @@ class _DdeFinder(_ScopedPart):
             raise EvidenceRefused(_DDE_REFUSED, REFUSED)
         if name in _FETCHING_FIELDS:
             raise EvidenceRefused(
-                f"this document holds {_article(name)} {name} field in {self.part} (it fetches "
-                f"{_FETCHING_FIELDS[name]} from elsewhere when fields are updated); send one "
-                "without it, or with the field's result kept instead (unlinked)",
+                f"this document holds {_article(name)} {name} field in {self.part}{self.reading} "
+                f"(it fetches {_FETCHING_FIELDS[name]} from elsewhere when fields are updated); "
+                "send one without it, or with the field's result kept instead (unlinked)",
                 REFUSED,
             )
 
     def refuse_code_elsewhere(self) -> None:
         """Refuses a field's code (its text, or a field mark) inside an element of another
-        prefix than its begin's, or one declaring a namespace, opened since its begin
-        (mc:AlternateContent's branches, an ignorable namespace's element): Word may read the
-        code otherwise."""
+        prefix than its begin's, or one declaring a namespace, opened since its begin."""
         if self.foreign_at_begin and len(self.foreign) > self.foreign_at_begin[-1]:
             raise EvidenceRefused(_CODE_ELSEWHERE, REFUSED)
 
@@ -876,19 +946,116 @@ class _DdeFinder(_ScopedPart):
                 codes[-1] = codes[-1] + " "  # the result follows: no more code
                 self.foreign_at_begin[-1] = _IN_RESULT
 
+    def ended(self) -> None:
+        """The part ends: fields still open are read as they are."""
+        for code in self.codes:
+            self.refuse_field(code)
+
+
+class _DdeFinder(_ScopedPart):
+    """Refuses DDE and what fetches from elsewhere when it is updated, refreshed or opened:
+    Word fields (`_Fields`: DDE, DDEAUTO, `_FETCHING_FIELDS`, a name a nested field computes, a
+    code written where Word may read it otherwise) as the part is written and, once it holds
+    tracked changes, as Word reads it with them all accepted and all rejected (a deleted
+    field comes back when a reviewer rejects its deletion); a simple field's instr; an Excel
+    formula (the text of an <f>, a defined name, a rule's formula) naming a program
+    (`app|topic!item`, outside its strings), calling a function that fetches (`_FETCHING`),
+    referring to another workbook, or written across markup (`formula_child`); an Excel DDE
+    link; a data connection or a Power Query query; a Word mail merge's data source. `part` is
+    the part's name, for the refusal."""
+
+    def __init__(self, part: str = "") -> None:
+        super().__init__()
+        self.part = part
+        self.fields = _Fields(part)
+        # The part as written; from its first tracked change on, also with them all accepted
+        # and all rejected (until then, they read the same).
+        self.readings = [self.fields]
+        self.formula: list[str] | None = None
+        self.in_formula = 0
+        self.formula_shape = _FORMULA_EMPTY
+
+    def element(self, prefix: str, local: str, attributes: list[tuple[str, str]]) -> None:
+        tracked = local in _TRACKED and (local == "delInstrText" or self.namespace(prefix) in _WORD)
+        if tracked and len(self.readings) == 1:
+            fields = self.fields
+            self.readings = [
+                fields,
+                fields.fork(_ACCEPTED, _CODE, _HIDDEN_WHEN_ACCEPTED),
+                fields.fork(_REJECTED, _CODE_AND_DELETED, _HIDDEN_WHEN_REJECTED),
+            ]
+        for reading in self.readings:
+            if reading.hidden:
+                reading.hidden += 1
+                continue
+            if tracked and local in reading.hides:
+                reading.hidden = 1
+                continue
+            if reading.in_code:  # a code is text
+                raise EvidenceRefused(_CODE_ELSEWHERE, REFUSED)
+            if reading.codes and (
+                prefix != reading.field_prefixes[-1] or self.scopes[-1] is not None
+            ):
+                reading.foreign.append(len(self.scopes))
+            if local in reading.field_elements:
+                reading.opened(prefix, local, attributes)
+        if self.in_formula:
+            self.formula_child(local)
+        elif local in _FORMULAS and not (local == "f" and self.namespace(prefix) in _MATH):
+            self.in_formula, self.formula, self.formula_shape = 1, [], _FORMULA_EMPTY
+        if local in _WATCHED:  # one look-up an element for the few names below
+            self.watched(prefix, local, attributes)
+
+    def formula_child(self, local: str) -> None:
+        """An element inside a formula: a formula is text, so only Excel's own nesting is
+        taken, one <f> holding the whole formula (x14's <formula1><xm:f>…</xm:f>). Anything
+        else (mc:AlternateContent, whose branches Office reads one of; an element Office drops,
+        its namespace ignorable; pieces) is refused: the formula Office reads is not the text
+        checked."""
+        if self.in_formula > 1 or local != "f" or self.formula_shape != _FORMULA_EMPTY:
+            raise EvidenceRefused(_FORMULA_ELSEWHERE, REFUSED)
+        self.formula_shape = _FORMULA_NESTED
+        self.in_formula = 2
+
+    def watched(self, prefix: str, local: str, attributes: list[tuple[str, str]]) -> None:
+        if local == "fldSimple":
+            for code in _values(attributes, "instr"):
+                self.fields.refuse_field(code)
+        elif local == "ddeLink":
+            raise EvidenceRefused(_DDE_REFUSED, REFUSED)
+        elif local == "DataMashup":
+            if self.namespace(prefix) == _DATA_MASHUP:
+                raise EvidenceRefused(
+                    _CONNECTION_REFUSED.format(f"a Power Query query in {self.part}"), REFUSED
+                )
+        elif local in _MAIL_MERGE_SOURCES:
+            if self.namespace(prefix) in _WORD and any(value.strip() for _, value in attributes):
+                raise EvidenceRefused(
+                    _MAIL_MERGE_REFUSED.format(f"{local} in {self.part}"), REFUSED
+                )
+        elif self.namespace(prefix) in _SPREADSHEET:  # a connection's parts
+            raise EvidenceRefused(_CONNECTION_REFUSED.format(f"{local} in {self.part}"), REFUSED)
+
     def text(self, content: str) -> None:
-        if self.in_code and self.codes:
-            code = self.codes[-1] + content
-            self.codes[-1] = code[_FIELD_LEADING.match(code).end() :][:_CODE_KEPT]  # type: ignore[union-attr]
-        elif self.in_formula and self.formula is not None:
+        for reading in self.readings:
+            if reading.in_code and not reading.hidden:
+                reading.text(content)
+        if self.in_formula and self.formula is not None:
+            if self.in_formula == 1 and not content.isspace():
+                if self.formula_shape == _FORMULA_NESTED:
+                    raise EvidenceRefused(_FORMULA_ELSEWHERE, REFUSED)
+                self.formula_shape = _FORMULA_TEXT
             self.formula.append(content)
 
     def closed(self, local: str) -> None:
-        if self.foreign and self.foreign[-1] == len(self.scopes):
-            self.foreign.pop()
-        if self.in_code:
-            self.in_code -= 1
-        elif self.in_formula:
+        for reading in self.readings:
+            if reading.hidden:
+                reading.hidden -= 1
+                continue
+            reading.in_code = False  # a code holds no element: this is its own end
+            if reading.foreign and reading.foreign[-1] == len(self.scopes):
+                reading.foreign.pop()
+        if self.in_formula:
             self.in_formula -= 1
             if not self.in_formula and self.formula is not None:
                 formula, self.formula = "".join(self.formula), None
@@ -907,8 +1074,8 @@ class _DdeFinder(_ScopedPart):
                     raise EvidenceRefused(_EXTERNAL_REFERENCE, REFUSED)
 
     def endDocument(self) -> None:
-        for code in self.codes:
-            self.refuse_field(code)
+        for reading in self.readings:
+            reading.ended()
 
 
 # Word fields whose update reaches outside the document (Word updates fields when asked: F9,
@@ -934,12 +1101,12 @@ _COMPUTED_FIELD = (
     "this document holds a field whose name another field computes (it could be DDE, which "
     "starts a program, or a field that fetches from elsewhere); send one without it"
 )
-# The elements `_DdeFinder` looks at beyond field codes and formulas: a field's mark, a simple
-# field, an Excel DDE link, a Power Query mashup (customXml), and a data connection's parts
-# (in SpreadsheetML's namespace: the words are common elsewhere).
+# The elements `_DdeFinder` looks at beyond field codes and formulas: a simple field, an Excel
+# DDE link, a Power Query mashup (customXml), a data connection's parts (in SpreadsheetML's
+# namespace: the words are common elsewhere) and a mail merge's data source (in
+# WordprocessingML's).
 _WATCHED = frozenset(
     {
-        "fldChar",
         "fldSimple",
         "ddeLink",
         "DataMashup",
@@ -948,6 +1115,7 @@ _WATCHED = frozenset(
         "dbPr",
         "olapPr",
         "textPr",
+        *_MAIL_MERGE_SOURCES,
     }
 )
 _DATA_MASHUP = "http://schemas.microsoft.com/DataMashup"
