@@ -17,7 +17,7 @@ from tests.api.conftest import add_user
 from tests.api.helpers import SignedIn, events_of, register, services_of, token
 from tests.api.test_membership_standing import admitted, pay, tick
 from tests.conftest import AppClient
-from tests.evidence_files import docx_with_macros, pdf, png, zip_of
+from tests.evidence_files import docx_with_macros, pdf, png, word, zip_of
 from tradehall.api.public_limits import MARK_LOOKUPS
 from tradehall.clock import ManualClock
 from tradehall.identity.users import Role
@@ -224,6 +224,29 @@ async def test_refused_uploads_store_nothing(client: Client, staff_headers: dict
     assert [e["field"] for e in unknown.json()["errors"]] == ["criterion"]
     assert stored_files(client) == []
     assert len(mark_events(client, application)) == before
+
+
+async def test_a_refused_upload_says_why_naming_the_body(
+    client: Client, staff_headers: dict[str, str]
+) -> None:
+    """A document whose fetching field is kept in its tracked changes (a reviewer rejecting
+    them would bring it back): 422, the problem naming the uploaded body and saying why."""
+    _, member, application = await started(client, staff_headers)
+    deleted = (
+        '<w:del w:id="1" w:author="R"><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r>'
+        '<w:delInstrText>INCLUDEPICTURE "http://203.0.113.9/x.png"</w:delInstrText></w:r>'
+        '<w:r><w:fldChar w:fldCharType="end"/></w:r></w:del>'
+    )
+    response = await upload(client, member, application, "asset_lock", word(deleted))
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    (error,) = response.json()["errors"]
+    assert error["field"] == "body"
+    assert (
+        "INCLUDEPICTURE field in word/document.xml once its tracked changes are rejected"
+        in (error["message"])
+    )
+    assert stored_files(client) == []
 
 
 async def test_only_the_parties_see_an_application_and_its_evidence(

@@ -44,7 +44,7 @@ async def take_upload(intake: EvidenceIntake, request: Request[Any, Any, Any]) -
         raise ClientException(
             refused.reason,
             status_code=refused.status,
-            extra=[{"key": "body", "message": refused.reason, "source": "body"}],
+            extra={"errors": [{"field": "body", "message": refused.reason, "source": "body"}]},
         ) from None
 
 
