@@ -111,6 +111,7 @@ def test_the_posted_event_carries_the_terms_as_the_read_side_reads_them() -> Non
         ["TLC4"],
     )
     assert event.budget == {"currency": "GBP", "min_minor": 50_000, "max_minor": 200_000}
+    assert event.currency == "GBP"
     assert event.deadline == DEADLINE
     assert event.deadline.utcoffset() == timedelta(0)
     assert event.period == WORK.as_data()
@@ -167,9 +168,47 @@ def test_bad_terms_are_refused_naming_the_field(overrides: dict[str, Any], field
     assert refused.value.field == field
 
 
-def test_the_work_may_end_at_the_deadline_and_fifty_are_invited() -> None:
-    assert terms(period=Period(NOW, DEADLINE)).period.end == DEADLINE
+def test_the_work_may_start_at_the_deadline_and_fifty_are_invited() -> None:
+    at_the_deadline = Period(DEADLINE, DEADLINE + timedelta(days=1))
+    assert terms(period=at_the_deadline).period == at_the_deadline
     assert len(invited_terms(*(uuid4() for _ in range(50))).invited) == 50
+
+
+@pytest.mark.parametrize(
+    "start",
+    [DEADLINE - ONE_SECOND, NOW, NOW.replace(year=1900)],
+)
+def test_the_work_starts_no_earlier_than_the_deadline(start: Any) -> None:
+    """As a tender's contract starts after its deadline: the supplier is chosen from the quotes
+    opened at the deadline, so work before it would be work nobody was chosen for."""
+    with pytest.raises(InvalidValue) as refused:
+        terms(period=Period(start, DEADLINE + timedelta(days=30)))
+    assert refused.value.field == "period.start"
+
+
+def test_a_request_states_its_currency_the_budget_s_or_gbp() -> None:
+    assert terms().currency == "GBP"
+    assert terms(budget={"currency": "EUR", "max_minor": 9_000}).currency == "EUR"
+    assert terms(budget={"currency": "EUR", "max_minor": 9_000}, currency="eur").currency == "EUR"
+    assert terms(budget=None).currency == "GBP"
+    assert terms(budget=None, currency="EUR").currency == "EUR"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"currency": "EUR"}, "currency"),  # the budget is in GBP
+        ({"budget": None, "currency": "XAU"}, "currency"),
+        ({"budget": None, "currency": "JPY"}, "currency"),
+        ({"budget": None, "currency": ""}, "currency"),
+    ],
+)
+def test_a_currency_other_than_the_budget_s_or_not_in_hundredths_is_refused(
+    overrides: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidValue) as refused:
+        terms(**overrides)
+    assert refused.value.field == field
 
 
 @pytest.mark.parametrize(
@@ -313,13 +352,22 @@ def test_a_price_out_of_bounds_or_not_in_the_budgets_currency_is_refused(
     assert refused.value.field == field
 
 
-def test_without_a_budget_any_currency_in_hundredths_is_taken_and_the_bounds_inclusive() -> None:
+def test_without_a_budget_quotes_are_in_the_request_s_currency_and_the_bounds_inclusive() -> None:
+    """Quotes in several currencies could not be compared, cheapest first: the request says
+    its currency (GBP unless it says another), whatever anyone quoted before."""
     request = posted(terms(budget=None))
     assert quoted(request).price == gbp(100_000)
-    euros = Quote.quote(at(SOON), uuid4(), request, supplier(OTHER), Money("EUR", 1), "")
-    assert euros.price == Money("EUR", 1)
+    with pytest.raises(InvalidValue) as refused:
+        Quote.quote(at(SOON), uuid4(), request, supplier(OTHER), Money("EUR", 1), "")
+    assert refused.value.field == "currency"
     most = Quote.quote(at(SOON), uuid4(), request, supplier(THIRD), gbp(MAX_VALUE_MINOR), "")
     assert most.price_minor == MAX_VALUE_MINOR
+    in_euros = posted(terms(budget=None, currency="EUR"))
+    euros = Quote.quote(at(SOON), uuid4(), in_euros, supplier(OTHER), Money("EUR", 1), "")
+    assert euros.price == Money("EUR", 1)
+    with pytest.raises(InvalidValue) as refused:
+        quoted(in_euros)
+    assert refused.value.field == "currency"
 
 
 def test_a_note_over_four_thousand_characters_is_refused_naming_note() -> None:

@@ -18,8 +18,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from marketplace.bids.content import SupplierFacts, is_whole_number
 from marketplace.contracts import Contract, Party
-from marketplace.quotes.terms import Audience, Budget, RequestTerms
-from marketplace.tender_terms import MAX_VALUE_MINOR, Period, tender_currencies
+from marketplace.quotes.terms import Audience, Budget, RequestTerms, upcast_posted_v1_v2
+from marketplace.tender_terms import MAX_VALUE_MINOR, Period
 from sharedkernel.errors import Conflict, InvalidValue
 from sharedkernel.events import Context, TradehallAggregate
 from sharedkernel.money import Money
@@ -119,6 +119,11 @@ class _Ended(TradehallAggregate.Event):
 
 class RequestForQuote(TradehallAggregate):
     class Posted(TradehallAggregate.Created):
+        # Version 2: the request states the currency of its quotes (`currency`); version 1
+        # stated none, and is read as in its budget's, or GBP (terms.upcast_posted_v1_v2).
+        class_version = 2
+        upcast_v1_v2 = staticmethod(upcast_posted_v1_v2)
+
         requester_id: UUID
         title: str
         description: str
@@ -129,6 +134,7 @@ class RequestForQuote(TradehallAggregate):
         period: dict[str, Any]
         audience: str
         invited: list[str]
+        currency: str
 
     class Cancelled(_Ended):
         ends_as = RequestStatus.CANCELLED
@@ -170,6 +176,7 @@ class RequestForQuote(TradehallAggregate):
         period: dict[str, Any],
         audience: str,
         invited: list[str],
+        currency: str,
     ) -> None:
         self.requester_id = requester_id
         self.terms = RequestTerms(
@@ -182,6 +189,7 @@ class RequestForQuote(TradehallAggregate):
             period=Period.from_data(period),
             audience=Audience(audience),
             invited=tuple(UUID(i) for i in invited),
+            currency=currency,
         )
         self.status = RequestStatus.OPEN
         self.reason: str | None = None  # a cancellation's or closure's
@@ -276,14 +284,10 @@ class RequestForQuote(TradehallAggregate):
             raise InvalidValue(
                 "price_minor", f"a whole number of minor units, 1 to {MAX_VALUE_MINOR}"
             )
-        budget = self.terms.budget
-        if budget is not None and price.currency != budget.currency:
-            raise InvalidValue("currency", f"the request's budget is in {budget.currency}")
-        if price.currency not in tender_currencies():
-            raise InvalidValue(
-                "currency",
-                f"{price.currency!r} is not a currency in use counted in hundredths (ISO 4217)",
-            )
+        # One currency a request (its budget's, or the one it states): quotes are compared in
+        # it. The rule is the request's, never drawn from the quotes (they are sealed).
+        if price.currency != self.terms.currency:
+            raise InvalidValue("currency", f"the request takes quotes in {self.terms.currency}")
 
     # The requester ---------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
-"""What a request for quote asks: the work, where, a budget band, the deadline, the period of
-the work and whom it asks (every member, or those invited). Value objects, parsed and checked;
-pure code (as tender_terms.py is to tenders.py).
+"""What a request for quote asks: the work, where, a budget band, the currency its quotes are
+in, the deadline, the period of the work and whom it asks (every member, or those invited).
+Value objects, parsed and checked; pure code (as tender_terms.py is to tenders.py).
 """
 
 from __future__ import annotations
@@ -21,6 +21,10 @@ from sharedkernel.text import domain_text
 MAX_DESCRIPTION = 4000
 MAX_CODES = 20
 MAX_INVITED = 50
+# The currency of a request that names none (and has no budget): quotes are compared, cheapest
+# first, only in one currency, so every request has one. Requests posted before a request
+# stated its currency are read as in their budget's, or in this one (`upcast_posted_v1_v2`).
+DEFAULT_CURRENCY = "GBP"
 
 
 class Audience(StrEnum):
@@ -86,6 +90,7 @@ class RequestTerms:
     period: Period  # when the work is done
     audience: Audience
     invited: tuple[UUID, ...]  # empty when the audience is open
+    currency: str  # every quote's: the budget's, where there is one
 
     @classmethod
     def parse(
@@ -100,8 +105,10 @@ class RequestTerms:
         period: Period,
         audience: str,
         invited: Sequence[UUID | str],
+        currency: str | None = None,
     ) -> RequestTerms:
-        """The terms, or InvalidValue naming the first field that breaks a rule."""
+        """The terms, or InvalidValue naming the first field that breaks a rule. `currency`
+        None: the budget's, or without one DEFAULT_CURRENCY."""
         if not 1 <= len(cpv_codes) <= MAX_CODES:
             raise InvalidValue("cpv_codes", f"1 to {MAX_CODES} CPV codes")
         if len(regions) > MAX_CODES:
@@ -110,10 +117,19 @@ class RequestTerms:
             raise InvalidValue("deadline", "in UTC or with an offset")
         if period.end < deadline:
             raise InvalidValue("period.end", "the work ends no earlier than the deadline")
+        # As a tender's contract starts after its deadline (tender_terms): the supplier is
+        # chosen from the quotes opened at the deadline, not before.
+        if period.start < deadline:
+            raise InvalidValue(
+                "period.start",
+                "the work starts no earlier than the deadline: the supplier is chosen from the "
+                "quotes opened then",
+            )
         try:
             kind = Audience(audience)
         except ValueError:
             raise InvalidValue("audience", "one of: open, invited") from None
+        parsed_budget = None if budget is None else Budget.parse(budget)
         return cls(
             title=domain_text(title, "title", MAX_TITLE, required="it is empty", multiline=False),
             description=domain_text(
@@ -121,11 +137,12 @@ class RequestTerms:
             ),
             cpv_codes=canonical_cpv_codes(cpv_codes, field="cpv_codes"),
             regions=canonical_regions(regions, field="regions"),
-            budget=None if budget is None else Budget.parse(budget),
+            budget=parsed_budget,
             deadline=deadline.astimezone(UTC),
             period=period,
             audience=kind,
             invited=_invited(kind, invited),
+            currency=_currency(currency, parsed_budget),
         )
 
     def as_posted(self) -> dict[str, Any]:
@@ -140,7 +157,35 @@ class RequestTerms:
             "period": self.period.as_data(),
             "audience": self.audience.value,
             "invited": [str(i) for i in self.invited],
+            "currency": self.currency,
         }
+
+
+def upcast_posted_v1_v2(state: dict[str, Any]) -> None:
+    """A request posted before requests stated their currency (a `Posted` event of version 1),
+    as version 2 (in place: the event class's `upcast_v1_v2`): in its budget's currency, or
+    without a budget in DEFAULT_CURRENCY. What is stored is never rewritten (ADR 22)."""
+    budget = state.get("budget")
+    given = budget.get("currency") if isinstance(budget, Mapping) else None
+    state["currency"] = given or DEFAULT_CURRENCY
+
+
+def _currency(given: str | None, budget: Budget | None) -> str:
+    """The request's currency: the budget's (a different one named is refused), else the one
+    given, else DEFAULT_CURRENCY; one counted in hundredths (as a tender's)."""
+    named = None if given is None else given.strip().upper()
+    if budget is not None:
+        if named is not None and named != budget.currency:
+            raise InvalidValue(
+                "currency", f"the budget is in {budget.currency}: a request has one currency"
+            )
+        return budget.currency
+    currency = DEFAULT_CURRENCY if named is None else named
+    if currency not in tender_currencies():
+        raise InvalidValue(
+            "currency", f"{currency!r} is not a currency in use counted in hundredths (ISO 4217)"
+        )
+    return currency
 
 
 def _invited(audience: Audience, invited: Sequence[UUID | str]) -> tuple[UUID, ...]:

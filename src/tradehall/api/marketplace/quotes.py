@@ -28,8 +28,8 @@ from marketplace.application import MarketplaceApp
 from marketplace.bids.application import BidsApp
 from marketplace.bids.content import SupplierFacts
 from marketplace.quotes.quote import Quote
-from marketplace.quotes.request import RequestForQuote, RequestStatus
-from marketplace.quotes.terms import Audience, RequestTerms
+from marketplace.quotes.request import OpenedQuote, RequestForQuote, RequestStatus
+from marketplace.quotes.terms import DEFAULT_CURRENCY, Audience, RequestTerms
 from marketplace.tender_terms import Period
 from membership.application import MembershipApp
 from projections.quote_request_query import QuoteRequestEntry, Viewer, quote_requests_for
@@ -217,6 +217,7 @@ def request_view(request: RequestForQuote, insider: bool) -> RequestForQuoteView
         cpv_codes=list(terms.cpv_codes),
         regions=list(terms.regions),
         budget=_budget_view(terms.budget),
+        currency=terms.currency,
         deadline=terms.deadline,
         period=WorkPeriodView(start=terms.period.start, end=terms.period.end),
         audience=terms.audience.value,
@@ -289,10 +290,12 @@ def _terms(data: RequestForQuoteBody) -> RequestTerms:
         budget=None
         if budget is None
         else {
-            "currency": budget.currency,
+            # A budget naming no currency is in the request's.
+            "currency": budget.currency or data.currency or DEFAULT_CURRENCY,
             "min_minor": budget.min_minor,
             "max_minor": budget.max_minor,
         },
+        currency=data.currency,
         deadline=plausible_moment("deadline", data.deadline),
         period=Period.parse(
             plausible_moment("period.start", data.period.start),
@@ -323,6 +326,11 @@ def _settle_unposted(
     at every tick for ever; never the key of a request that exists (a retry with other terms)."""
     if not _posted(marketplace, request_id):
         sealing.settle(request_id, at)
+
+
+def _cheapest_first(request: RequestForQuote, quote: OpenedQuote) -> tuple[bool, str, int, str]:
+    currency = quote.price.currency
+    return (currency != request.terms.currency, currency, quote.price.minor, str(quote.quote_id))
 
 
 # The requester ---------------------------------------------------------------------------------
@@ -364,7 +372,9 @@ class RequestsForQuoteController(Controller):
             "posts (else 409). `audience`: `open` (any member in good standing may quote; "
             "matching members are alerted) or `invited` (only the members named in "
             "`invited`, who are told directly; each a member in good standing, else 422 "
-            "naming its place). Quotes are sealed until the deadline. With "
+            "naming its place). `currency` is every quote's: the budget's (another is a 422), "
+            "or without a budget the one named, GBP if none. The work's `period` starts no "
+            "earlier than the deadline (else 422). Quotes are sealed until the deadline. With "
             "an `Idempotency-Key`, the request's id follows from the organisation and the "
             "key: a retried request answers the same request and records nothing more; the "
             "same key with other terms is a 409; without one, each request is a new one. An "
@@ -521,8 +531,9 @@ class RequestsForQuoteController(Controller):
                 note=q.note,
                 quoted_at=q.quoted_at,
             )
-            # Cheapest first, as a requester compares them.
-            for q in sorted(opened, key=lambda q: (q.price.minor, str(q.quote_id)))
+            # Cheapest first, as a requester compares them: in the request's currency (a
+            # request posted before it stated one may have others: each after, by currency).
+            for q in sorted(opened, key=lambda q: _cheapest_first(request, q))
         ]
         return Response(
             OpenedQuotesView(
@@ -590,11 +601,11 @@ class QuotesController(Controller):
         status_code=200,
         summary="Quote for a request, or revise the quote, until the deadline",
         description=(
-            "A price (minor units; the budget's currency where the request gives one) and a "
-            "note. Members in good standing, never the requester's own organisation; where "
-            "the request is for invited members, only they. Nothing is taken from the "
-            "deadline on. Sealed: a receipt is e-mailed, and nobody else learns of the quote "
-            "before the deadline; no position is answered."
+            "A price (minor units, in the request's `currency`: another is a 422; left out, "
+            "the request's) and a note. Members in good standing, never the requester's own "
+            "organisation; where the request is for invited members, only they. Nothing is "
+            "taken from the deadline on. Sealed: a receipt is e-mailed, and nobody else learns "
+            "of the quote before the deadline; no position is answered."
         ),
     )
     async def quote(
@@ -605,7 +616,8 @@ class QuotesController(Controller):
         data: JSONBody[QuoteBody],
     ) -> Response[CommandResult]:
         request, supplier = await _quoting(commands, quoter)
-        price = Money.of(data.price_minor, data.currency, field="price_minor")
+        currency = data.currency or request.terms.currency
+        price = Money.of(data.price_minor, currency, field="price_minor")
         saved = await commands.save(
             quoter.bids.submit_quote,
             request,

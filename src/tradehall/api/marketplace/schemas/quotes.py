@@ -29,7 +29,9 @@ Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_REASON, extra=
 class BudgetBody(RequestBody):
     """A budget band: either bound may be left out."""
 
-    currency: Currency = "GBP"
+    currency: Annotated[
+        Currency | None, msgspec.Meta(description="the request's currency (left out: the same)")
+    ] = None
     min_minor: Minor | None = None
     max_minor: Minor | None = None
 
@@ -60,6 +62,15 @@ class RequestForQuoteBody(RequestBody):
         list[Code], msgspec.Meta(max_length=MAX_CODES, description="ITL codes; none: anywhere")
     ] = msgspec.field(default_factory=list)
     budget: BudgetBody | None = None
+    currency: Annotated[
+        Currency | None,
+        msgspec.Meta(
+            description=(
+                "the currency every quote is in: the budget's (another is a 422); left out, "
+                "the budget's, or GBP"
+            )
+        ),
+    ] = None
     invited: Annotated[
         list[UUID], msgspec.Meta(max_length=MAX_INVITED, description="the members invited")
     ] = msgspec.field(default_factory=list)
@@ -75,7 +86,10 @@ class QuoteAcceptanceBody(RequestBody):
 
 class QuoteBody(RequestBody):
     price_minor: Minor
-    currency: Currency = "GBP"
+    currency: Annotated[
+        Currency | None,
+        msgspec.Meta(description="the request's (another is a 422); left out: the request's"),
+    ] = None
     note: Annotated[str, msgspec.Meta(max_length=MAX_NOTE, extra=FREE_TEXT)] = ""
 
 
@@ -116,6 +130,8 @@ class RequestForQuoteView(msgspec.Struct, kw_only=True):
     cpv_codes: list[str]
     regions: list[str]
     budget: BudgetView | None
+    # The currency every quote is in (the budget's, where there is one).
+    currency: str
     deadline: datetime
     period: WorkPeriodView
     audience: str
