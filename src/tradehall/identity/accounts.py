@@ -1,4 +1,5 @@
-"""Account e-mails: verify an address, reset a password, invite a colleague.
+"""Account e-mails: verify an address, reset a password, invite a colleague, confirm a
+registration.
 
 Each writes a one-use token (only its hash is kept) and an outbox message in one transaction.
 """
@@ -11,7 +12,19 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Insert, insert, literal, null, select, update
+from sqlalchemy import (
+    Insert,
+    String,
+    Text,
+    Update,
+    Uuid,
+    case,
+    insert,
+    literal,
+    null,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from sharedkernel.errors import Conflict, InvalidValue
@@ -19,7 +32,7 @@ from sharedkernel.sqltypes import UtcDateTime
 from tradehall.identity import throttle
 from tradehall.identity.parts import IdentityParts
 from tradehall.identity.sessions import revoke_user_tokens
-from tradehall.identity.tables import account_tokens, users
+from tradehall.identity.tables import account_tokens, pending_registrations, users
 from tradehall.identity.tokens import token_hash, use_once
 from tradehall.identity.users import (
     Role,
@@ -31,7 +44,16 @@ from tradehall.identity.users import (
 from tradehall.mail.tables import outbox_messages
 
 VERIFY, RESET, INVITE = "verify", "reset", "invite"
-LIFETIMES = {VERIFY: timedelta(days=7), RESET: timedelta(hours=1), INVITE: timedelta(days=14)}
+# A registration's link, and the notice sent instead when the address already has an account.
+REGISTER, REGISTER_TAKEN = "registration", "registration_taken"
+LIFETIMES = {
+    VERIFY: timedelta(days=7),
+    RESET: timedelta(hours=1),
+    INVITE: timedelta(days=14),
+    REGISTER: timedelta(days=1),
+}
+UNKNOWN_LINK = "this link is unknown or has expired"
+USED_LINK = "this link has been used already"
 _MAIL = {
     VERIFY: ("Confirm your e-mail address", "Confirm this address for Tradehall: {link}"),
     RESET: (
@@ -44,8 +66,26 @@ _MAIL = {
         "A colleague invited you to act for your organisation on Tradehall. Set your password "
         "here: {link}",
     ),
+    REGISTER: (
+        "Confirm your Tradehall registration",
+        "Someone, we hope you, asked to register an organisation on Tradehall with this "
+        "address. To confirm the registration: {link} (valid for a day). If it was not you, "
+        "ignore this message: nothing is registered without it.",
+    ),
+    # No link: nothing is registered, and the account is not changed.
+    REGISTER_TAKEN: (
+        "Someone tried to register with your Tradehall address",
+        "Someone asked to register an organisation on Tradehall with this address, which "
+        "already has an account. If it was you, sign in (or ask for a password reset if you "
+        "have forgotten your password). If not, ignore this message: nothing was changed.",
+    ),
 }
-_PATHS = {VERIFY: "account/verify", RESET: "account/reset", INVITE: "account/invitation"}
+_PATHS = {
+    VERIFY: "account/verify",
+    RESET: "account/reset",
+    INVITE: "account/invitation",
+    REGISTER: "registration/confirm",
+}
 
 
 def token_and_mail(
@@ -76,7 +116,7 @@ def token_and_mail(
             created_at=now,
         ),
         insert(outbox_messages).values(
-            message_id=f"<{uuid.uuid5(uuid.NAMESPACE_OID, hashed)}@tradehall.invalid>",
+            message_id=_message_id(hashed),
             template=f"account_{purpose}",
             organisation_id=organisation_id,
             recipient=recipient,
@@ -118,10 +158,10 @@ async def _use_token(identity: IdentityParts, connection: Any, secret: str, purp
         )
     ).first()
     if row is None or row.expires_at < now:
-        raise InvalidValue("token", "this link is unknown or has expired")
+        raise InvalidValue("token", UNKNOWN_LINK)
     claimed = await connection.execute(use_once(account_tokens, hashed, now))
     if claimed.rowcount != 1:
-        raise InvalidValue("token", "this link has been used already")
+        raise InvalidValue("token", USED_LINK)
     return row
 
 
@@ -213,33 +253,39 @@ def reset_for_address(address: str, *, now: datetime, public_url: str) -> list[I
                 literal(now, UtcDateTime),
             ),
         ),
-        insert(outbox_messages).from_select(
-            [
-                "message_id",
-                "template",
-                "organisation_id",
-                "recipient",
-                "subject",
-                "body",
-                "created_at",
-                "sent_at",
-                "attempts",
-                "last_error",
-            ],
-            select(
-                literal(f"<{uuid.uuid5(uuid.NAMESPACE_OID, hashed)}@tradehall.invalid>"),
-                literal(f"account_{RESET}"),
-                found.c.organisation_id,
-                literal(address),
-                literal(subject),
-                literal(body.format(link=link)),
-                literal(now, UtcDateTime),
-                null(),
-                literal(0),
-                null(),
-            ),
+        _selected_message(
+            hashed,
+            now,
+            template=literal(f"account_{RESET}"),
+            organisation_id=found.c.organisation_id,
+            recipient=literal(address),
+            subject=literal(subject),
+            body=literal(body.format(link=link)),
         ),
     ]
+
+
+def _message_id(hashed: str) -> str:
+    """A token's message's Message-ID, from its hash: the same each time it is sent."""
+    return f"<{uuid.uuid5(uuid.NAMESPACE_OID, hashed)}@tradehall.invalid>"
+
+
+def _selected_message(hashed: str, now: datetime, **decided: Any) -> Insert:
+    """A token's message, INSERT ... SELECT: `decided` gives the template, organisation_id,
+    recipient, subject and body as expressions (literals, columns of what is selected from,
+    CASEs); the rest is as every account mail has it."""
+    columns = ["template", "organisation_id", "recipient", "subject", "body"]
+    return insert(outbox_messages).from_select(
+        ["message_id", *columns, "created_at", "sent_at", "attempts", "last_error"],
+        select(
+            literal(_message_id(hashed)),
+            *(decided[name] for name in columns),
+            literal(now, UtcDateTime),
+            null(),
+            literal(0),
+            null(),
+        ),
+    )
 
 
 async def confirm_password_reset(identity: IdentityParts, secret: str, password: str) -> None:
@@ -306,3 +352,95 @@ async def accept_invitation(identity: IdentityParts, secret: str, password: str)
     except IntegrityError:
         raise Conflict("a user with this e-mail address is already registered") from None
     return user_id
+
+
+def registration_for_address(
+    address: str,
+    *,
+    password_hash: str,
+    details: str,
+    organisation_id: UUID,
+    user_id: UUID,
+    now: datetime,
+    public_url: str,
+) -> list[Insert]:
+    """A pending registration (`details`, the password's hash, the ids it will record) and the
+    message carrying its link, if no user has the address; if one has, an inert row (used,
+    without the address, hash or details) and a notice to the owner with no link.
+
+    INSERT ... SELECT, as `reset_for_address`: the same two statements run either way, and
+    each writes one row, so the work does not say whether the address is taken; the decision
+    is made in the transaction that writes them."""
+    secret = secrets.token_urlsafe(32)
+    hashed = token_hash(secret)
+    taken = select(users.c.id).where(users.c.email == address).exists()
+
+    def unless_taken(value: Any, type_: Any) -> Any:
+        return case((taken, null()), else_=literal(value, type_))
+
+    def free_or_taken(free: str, if_taken: str) -> Any:
+        return case((taken, literal(if_taken)), else_=literal(free))
+
+    subject, body = _MAIL[REGISTER]
+    notice_subject, notice = _MAIL[REGISTER_TAKEN]
+    link = f"{public_url.rstrip('/')}/{_PATHS[REGISTER]}?token={secret}"
+    return [
+        insert(pending_registrations).from_select(
+            [
+                "token_hash",
+                "organisation_id",
+                "user_id",
+                "email",
+                "password_hash",
+                "details",
+                "created_at",
+                "expires_at",
+                "used_at",
+            ],
+            select(
+                literal(hashed),
+                literal(organisation_id, Uuid),
+                literal(user_id, Uuid),
+                unless_taken(address, String),
+                unless_taken(password_hash, String),
+                unless_taken(details, Text),
+                literal(now, UtcDateTime),
+                literal(now + LIFETIMES[REGISTER], UtcDateTime),
+                case((taken, literal(now, UtcDateTime)), else_=null()),
+            ),
+        ),
+        _selected_message(
+            hashed,
+            now,
+            template=free_or_taken(f"account_{REGISTER}", f"account_{REGISTER_TAKEN}"),
+            organisation_id=null(),
+            recipient=literal(address),
+            subject=free_or_taken(subject, notice_subject),
+            body=free_or_taken(body.format(link=link), notice),
+        ),
+    ]
+
+
+async def pending_registration(connection: Any, secret: str, now: datetime) -> Any:
+    """The pending registration a link's secret stands for; refused as account links are
+    (422 naming `token`) if unknown, expired or used."""
+    row = (
+        await connection.execute(
+            select(pending_registrations).where(
+                pending_registrations.c.token_hash == token_hash(secret)
+            )
+        )
+    ).first()
+    if row is None or row.expires_at < now:
+        raise InvalidValue("token", UNKNOWN_LINK)
+    if row.used_at is not None:
+        raise InvalidValue("token", USED_LINK)
+    return row
+
+
+def use_pending_registration(hashed: str, now: datetime) -> Update:
+    """Mark a pending registration used and drop what it held of the person: run in the
+    transaction that records the organisation."""
+    return use_once(pending_registrations, hashed, now).values(
+        email=None, password_hash=None, details=None
+    )

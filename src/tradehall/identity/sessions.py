@@ -26,7 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tradehall.identity import throttle
 from tradehall.identity.parts import IdentityParts
-from tradehall.identity.tables import refresh_tokens, token_families, users
+from tradehall.identity.tables import (
+    pending_registrations,
+    refresh_tokens,
+    token_families,
+    users,
+)
 from tradehall.identity.tokens import token_hash, use_once
 from tradehall.identity.users import Role, User, user_of_row
 
@@ -263,13 +268,15 @@ async def caller(
 
 
 async def purge_expired(engine: AsyncEngine, now: datetime, throttle_decay_seconds: int) -> int:
-    """Forget what no longer matters: decayed throttles, refresh tokens past their expiry."""
+    """Forget what no longer matters: decayed throttles, refresh tokens past their expiry, and
+    pending registrations past theirs (confirmed or not: one not confirmed holds a person's
+    address and password hash)."""
     purged = await throttle.purge(engine, now, throttle_decay_seconds)
     async with engine.begin() as connection:
-        result = await connection.execute(
-            delete(refresh_tokens).where(refresh_tokens.c.expires_at < now)
-        )
-    return purged + int(result.rowcount)
+        for table in (refresh_tokens, pending_registrations):
+            result = await connection.execute(delete(table).where(table.c.expires_at < now))
+            purged += int(result.rowcount)
+    return purged
 
 
 def revoke_user_tokens(user_id: UUID, now: datetime, reason: str) -> list[Executable]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Uuid, text
+from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Text, Uuid, text
 
 from sharedkernel.sqltypes import NAMING_CONVENTION, UtcDateTime
 
@@ -13,6 +13,7 @@ __all__ = [
     "account_tokens",
     "contact_points",
     "metadata",
+    "pending_registrations",
     "refresh_tokens",
     "throttles",
     "token_families",
@@ -68,6 +69,23 @@ account_tokens = _one_use_tokens(
     Column("email", String(320), nullable=True),
     Column("roles", String(200), nullable=True),
 )
+
+# Registrations asked for by the public route, waiting for the link mailed to the address
+# (ADR 8): what was declared and the password's hash, never in events until confirmed (ADR 4).
+# The ids are chosen when asked: a second confirmation of one link would record the very same
+# organisation and user, which the log and `users` refuse. A row for an address already taken
+# is written too, inert (used, without data), so the work is the same either way; a used row
+# keeps no personal data; the clock's tick deletes rows past their expiry.
+pending_registrations = _one_use_tokens(
+    "pending_registrations",
+    Column("organisation_id", Uuid, nullable=False),
+    Column("user_id", Uuid, nullable=False),
+    Column("email", String(320), nullable=True),
+    Column("password_hash", String(200), nullable=True),
+    # The declared details as registration takes them (JSON).
+    Column("details", Text, nullable=True),
+)
+Index("ix_pending_registrations_expires_at", pending_registrations.c.expires_at)
 
 EMAIL_UNIQUE_CONSTRAINT = "uq_users_email"
 

@@ -8,7 +8,8 @@ from `base_seconds` up to `max_seconds`; an attempt inside the wait is refused (
 so refusals never lengthen it). One counted attempt is forgotten per `decay_seconds` without
 one, so the count, and with it the wait, decays to nothing: a throttle is never a lock-out.
 
-An attempt that turns out well is given back (`refund`) or the key cleared (`clear`).
+An attempt that turns out well is given back (`refund`) or the key cleared (`clear`, or
+`clearing` in a transaction of the caller's).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Delete, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -177,8 +178,13 @@ async def refund(engine: AsyncEngine, attempt: Attempt) -> None:
             return
 
 
+def clearing(key: str) -> Delete:
+    """The statement `clear` runs, for a transaction of the caller's."""
+    return delete(throttles).where(throttles.c.throttle_key == key)
+
+
 async def clear(engine: AsyncEngine, key: str) -> None:
-    await _write(engine, delete(throttles).where(throttles.c.throttle_key == key))
+    await _write(engine, clearing(key))
 
 
 async def purge(engine: AsyncEngine, now: datetime, decay_seconds: float) -> int:

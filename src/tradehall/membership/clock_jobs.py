@@ -131,7 +131,7 @@ async def clock_tick(parts: ClockParts, index: MemberIndex | None = None) -> Tic
         tally.done(saved is not None)
     report = tally.report()
     _log.info("clock tick: %s", report)
-    # Decayed sign-in throttles, expired refresh tokens.
+    # Decayed sign-in throttles, expired refresh tokens and pending registrations.
     await purge_expired(parts.engine, parts.clock.now(), parts.settings.throttle_decay_seconds)
     # Parked Stripe events past their retention (they hold people's data): resolved ones
     # deleted, waiting ones cut to what we read.
