@@ -48,6 +48,9 @@ REJECTED = "Contract.DeliveryRejected"
 _ENDED_AS = {COMPLETED: "completed", TERMINATED: "terminated"}
 _DECIDED_AS = {CONFIRMED: "confirmed", REJECTED: "rejected"}
 _CONTRACT_EVENTS = frozenset({SIGNED, AMENDED, REPORTED, *_ENDED_AS, *_DECIDED_AS})
+# The lot a contract for a request for quote names (marketplace.quotes: an accepted quote's):
+# the tender its `tender_id` names is the request. Its award, unlike a tender's, is not public.
+QUOTE_LOT = "quote"
 _MAX_BIGINT = 2**63 - 1
 
 Moment = Annotated[datetime, msgspec.Meta(tz=True)]

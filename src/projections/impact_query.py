@@ -1,6 +1,10 @@
 """Reads of the impact ledger (projections.impact): the contracts and confirmed deliveries a
 report needs, as the pure ledger (projections.impact_ledger) takes them, and organisations'
-names (the tenders projection's table of every organisation's name)."""
+names (the tenders projection's table of every organisation's name).
+
+`public_only`: only the contracts whose award is public, a tender's (its award notice), and
+their deliveries; not a request for quote's, whose accepted price only its requester and staff
+see. The public figures are read so, or they would tell the price by their difference."""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from projections.contracts import QUOTE_LOT
 from projections.impact import delivered_figures
 from projections.impact_ledger import LedgerContract, LedgerDelivery, MeasuredOn, SignedOn
 from projections.impact_tables import (
@@ -46,11 +51,15 @@ async def ledger_contracts(
     party: UUID | None = None,
     *,
     with_parties: bool = True,
+    public_only: bool = False,
 ) -> list[LedgerContract]:
-    """Every contract (or only those `party` is a party to), with parties and commitments;
-    `with_parties` False: each with no parties (for the groupings that never split one)."""
+    """Every contract (or only those `party` is a party to; `public_only`, only those whose
+    award is public), with parties and commitments; `with_parties` False: each with no parties
+    (for the groupings that never split one)."""
     c = impact_contracts.c
     listed = select(*(c[name] for name in _AS_STORED), c.signed_at)
+    if public_only:
+        listed = listed.where(_awarded_in_public())
     if party is not None:
         listed = listed.where(
             c.contract_id.in_(
@@ -146,11 +155,13 @@ async def period_rows(
     *,
     since: date | None = None,
     until: date | None = None,
+    public_only: bool = False,
 ) -> PeriodRows:
     """Every contract's figures and commitments summed by signing moment in SQL, then by day;
-    every confirmed delivery of a stored contract summed by day and measure. With `since` or
-    `until`, only the moments within a day of those days (a superset of the window, whatever
-    the zone of `day_of`: the ledger's arithmetic keeps to the window's days)."""
+    every confirmed delivery of a stored contract summed by day and measure (`public_only`: of
+    the contracts whose award is public). With `since` or `until`, only the moments within a
+    day of those days (a superset of the window, whatever the zone of `day_of`: the ledger's
+    arithmetic keeps to the window's days)."""
     c, m, r = impact_contracts.c, impact_commitments.c, impact_reports.c
     estimated = c.estimated_minor.is_not(None)
     signed = select(
@@ -167,6 +178,12 @@ async def period_rows(
         .group_by(c.signed_at, m.measure)
     )
     stored = exists().where(c.contract_id == r.contract_id)
+    if public_only:
+        signed, committed = (
+            signed.where(_awarded_in_public()),
+            committed.where(_awarded_in_public()),
+        )
+        stored = stored.where(_awarded_in_public())
     reports = select(r.period_end, r.delivered).where(and_(r.status == "confirmed", stored))
     if since is not None:
         start = datetime.combine(since, time(), UTC) - _SLACK
@@ -205,6 +222,11 @@ async def period_rows(
         [MeasuredOn(on, measure, q) for (side, on, measure), q in quantities.items() if not side],
         [MeasuredOn(on, measure, q) for (side, on, measure), q in quantities.items() if side],
     )
+
+
+def _awarded_in_public() -> ColumnElement[bool]:
+    """A contract whose award is public: a tender's, not an accepted quote's."""
+    return impact_contracts.c.lot_id != QUOTE_LOT
 
 
 # A day somewhere begins and ends within a day of its date in UTC (London: an hour before).

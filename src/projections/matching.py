@@ -38,8 +38,8 @@ from sqlalchemy import Connection, select
 
 from projections.base import Projection
 from projections.contracts import COMPLETED as CONTRACT_COMPLETED
+from projections.contracts import QUOTE_LOT, StoredSigned
 from projections.contracts import SIGNED as CONTRACT_SIGNED
-from projections.contracts import StoredSigned
 from projections.directory import LISTED_STATUSES, PROFILE_UPDATED
 from projections.events import EVENT_THEN_WHY, RecordedEvent, leave_out
 from projections.folding import (
@@ -101,8 +101,6 @@ _TENDER_TERMS = frozenset({DRAFTED, REVISED, AMENDED})
 _TENDER_EVENTS = frozenset({*_TENDER_TERMS, PUBLISHED, ACTIVATED, ENDED, LOT_DECIDED})
 _OPPORTUNITY_EVENTS = frozenset({OPPORTUNITY_IMPORTED, OPPORTUNITY_MERGED})
 _TITLE_LENGTH = 200  # match_lots' titles
-# The lot a contract for a request for quote names (marketplace.quotes: an accepted quote's).
-QUOTE_LOT = "quote"
 
 
 def _codes(value: Any) -> list[str]:

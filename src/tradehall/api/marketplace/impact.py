@@ -78,6 +78,12 @@ _LEDGER_TERMS = (
     "rate in fractions of a penny can leave partners' pence a penny off the whole). Days are "
     "London's."
 )
+# What the public figures leave out, and why (impact_query's `public_only`).
+_PUBLIC_TERMS = (
+    "Only contracts whose award is public count here: a tender's (its award notice), not a "
+    "request for quote's, whose accepted price only its requester and staff see (staff's "
+    "reports and a member's own figures count it)."
+)
 
 DayParam = Annotated[str | None, QueryParameter(max_length=10, description="YYYY-MM-DD")]
 GroupingParam = Annotated[
@@ -169,13 +175,16 @@ class _Impact:
     commands: Commands
     marketplace: MarketplaceApp
 
-    async def read(self, party: UUID | None = None, *, with_parties: bool = True) -> _Ledger:
+    async def read(
+        self, party: UUID | None = None, *, with_parties: bool = True, public_only: bool = False
+    ) -> _Ledger:
         """The ledger's rows; `with_parties` False for the answers no consortium's split
-        changes (the association's, a buyer's, a period's)."""
+        changes (the association's, a buyer's, a period's); `public_only`, of the contracts
+        whose award is public (impact_query)."""
         tables = await self.commands.run(self.marketplace.proxy_tables)
         async with self.engine.connect() as connection:
             contracts = await ledger_contracts(
-                connection, london_date, party, with_parties=with_parties
+                connection, london_date, party, with_parties=with_parties, public_only=public_only
             )
             ids = None if party is None else [c.contract_id for c in contracts]
             deliveries = await ledger_deliveries(connection, london_date, ids)
@@ -186,21 +195,26 @@ class _Impact:
         groupings: tuple[LedgerGrouping, ...],
         since: date | None = None,
         until: date | None = None,
+        *,
+        public_only: bool = False,
     ) -> dict[LedgerGrouping, dict[str, Totals]]:
         """The association's, the years' or the quarters' totals, from the ledger summed by day
         (no consortium is split in them); row by row only where those sums could differ
-        (forged figures past exact Decimals)."""
+        (forged figures past exact Decimals). `public_only`: the public's, of the contracts
+        whose award is public (a tender's; not an accepted quote's, whose price is private)."""
         tables = await self.commands.run(self.marketplace.proxy_tables)
         async with self.engine.connect() as connection:
             # Its three statements at one moment: a contract signed between two of them is in
             # all of the sums or in none.
             at_once = await one_snapshot(connection)
-            rows = await period_rows(at_once, london_date, since=since, until=until)
+            rows = await period_rows(
+                at_once, london_date, since=since, until=until, public_only=public_only
+            )
         window = {"since": since, "until": until}
         found = await self.commands.run(period_ledgers, *rows, rate_of(tables), groupings, **window)
         if found is not None:
             return found
-        read = await self.read(with_parties=False)
+        read = await self.read(with_parties=False, public_only=public_only)
         totals: dict[LedgerGrouping, dict[str, Totals]] = await self.commands.run(
             ledgers, read.contracts, read.deliveries, read.rate, groupings, **window
         )
@@ -312,7 +326,8 @@ class ImpactController(Controller):
         description=(
             "Totals for the association, all time and year by year: contracts won, their value "
             "per currency, estimates against awarded values, and each social-value measure "
-            f"committed against delivered, with its value in pence. {_LEDGER_TERMS}"
+            f"committed against delivered, with its value in pence. {_PUBLIC_TERMS} "
+            f"{_LEDGER_TERMS}"
         ),
     )
     async def summary(
@@ -324,7 +339,7 @@ class ImpactController(Controller):
         consistent = await read_model.consistent(position)
 
         async def read() -> bytes:
-            found = await impact.by_period(_SUMMARY)
+            found = await impact.by_period(_SUMMARY, public_only=True)
             whole, years = await impact.commands.run(_summary_totals, found)
             body = ImpactSummaryView(
                 totals=whole,
@@ -405,7 +420,7 @@ class ImpactController(Controller):
             "For an annual report: `figure` is social_value (committed and delivered, £ by the "
             "proxy values), contract_value (£ won), jobs (local jobs and apprenticeships "
             "delivered) or savings (£ estimated less awarded); money in GBP only. `year`: "
-            "default this year (London)."
+            f"default this year (London). {_PUBLIC_TERMS}"
         ),
     )
     async def chart(
@@ -418,7 +433,7 @@ class ImpactController(Controller):
 
         async def read() -> str:
             first, last = date(shown, 1, 1), date(shown + 1, 1, 1)
-            found = await impact.by_period((LedgerGrouping.QUARTER,), first, last)
+            found = await impact.by_period((LedgerGrouping.QUARTER,), first, last, public_only=True)
             by_quarter = found[LedgerGrouping.QUARTER]
             return await impact.commands.run(quarterly_chart, figure, shown, by_quarter)
 
