@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import alembic.util
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -43,3 +44,22 @@ def test_migrated_schema_matches_the_declared_tables(store: Store) -> None:
     finally:
         engine.dispose()
     assert differences == []
+
+
+def test_a_store_at_the_head_is_prepared_without_reading_a_revision_file(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each start of the API prepares its store (SQLite: migrate; PostgreSQL: check the
+    schema). At the head, once the process has read the revisions, no file is read again."""
+    store.prepare_for_serving()
+    read: list[str] = []
+    load_python_file = alembic.util.load_python_file
+
+    def reading(directory: str, filename: str) -> object:
+        read.append(filename)
+        return load_python_file(directory, filename)
+
+    monkeypatch.setattr(alembic.util, "load_python_file", reading)
+    store.prepare_for_serving()
+    assert store.schema_is_current().ok
+    assert read == []
