@@ -129,6 +129,10 @@ class RequestTerms:
             kind = Audience(audience)
         except ValueError:
             raise InvalidValue("audience", "one of: open, invited") from None
+        if currency is not None:
+            # Checked before the budget's: a budget naming none is given the stated one, and
+            # the field at fault is the one sent.
+            _counted_in_hundredths(currency.strip().upper())
         parsed_budget = None if budget is None else Budget.parse(budget)
         return cls(
             title=domain_text(title, "title", MAX_TITLE, required="it is empty", multiline=False),
@@ -180,7 +184,10 @@ def _currency(given: str | None, budget: Budget | None) -> str:
                 "currency", f"the budget is in {budget.currency}: a request has one currency"
             )
         return budget.currency
-    currency = DEFAULT_CURRENCY if named is None else named
+    return _counted_in_hundredths(DEFAULT_CURRENCY if named is None else named)
+
+
+def _counted_in_hundredths(currency: str) -> str:
     if currency not in tender_currencies():
         raise InvalidValue(
             "currency", f"{currency!r} is not a currency in use counted in hundredths (ISO 4217)"
