@@ -114,6 +114,8 @@ EXPECTED_RULES = {
     ("POST", "/api/v1/auth/token/refresh"): PUBLIC_,
     ("POST", "/api/v1/auth/logout"): PUBLIC_,
     ("POST", "/api/v1/organisations"): PUBLIC_,
+    # The mailed link's token confirms a registration (ADR 8): whoever holds it.
+    ("POST", "/api/v1/organisations/confirmations"): PUBLIC_,
     ("GET", ORG): OWN_OR_STAFF,
     # Organisation profiles (issue 10); contact points are people's data, in a table (ADR 4).
     ("PUT", f"{ORG}/profile"): OWN_OR_STAFF,

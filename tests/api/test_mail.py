@@ -75,8 +75,9 @@ async def test_an_admission_is_told_by_mail_once(
                 )
             )
         ).all()
+    # The registration's link went to the address (not the organisation), and confirmed it: no
+    # verification mail.
     assert sorted((r.template, r.sent_at is not None) for r in rows) == [
-        ("account_verify", True),  # registration asks the first user to confirm the address
         ("application_admitted", True),
     ]
 

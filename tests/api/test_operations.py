@@ -7,7 +7,13 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
-from tests.api.helpers import PASSWORD, register, registration
+from tests.api.helpers import (
+    CONFIRMATIONS,
+    PASSWORD,
+    register,
+    registration,
+    registration_secret,
+)
 from tests.conftest import AppClient
 from tradehall.logging import configure_logging
 
@@ -81,6 +87,8 @@ async def test_logs_are_json_and_never_contain_passwords_or_tokens(
 ) -> None:
     body = registration()
     await client.post("/api/v1/organisations", json=body)
+    secret = await registration_secret(client, body["user"]["email"])
+    await client.post(CONFIRMATIONS, json={"token": secret})
     signed_in = await client.post(
         "/api/v1/auth/token", json={"email": body["user"]["email"], "password": PASSWORD}
     )
@@ -92,6 +100,7 @@ async def test_logs_are_json_and_never_contain_passwords_or_tokens(
     assert '"event": "request"' in logged
     assert '"path": "/api/v1/auth/token"' in logged
     assert PASSWORD not in logged
+    assert secret not in logged  # the registration link's
     assert access_token not in logged
     assert access_token.split(".")[2] not in logged
 

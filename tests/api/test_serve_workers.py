@@ -19,8 +19,15 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import make_url
 
-from tests.api.helpers import APPLICATION, PASSWORD, registration
+from tests.api.helpers import (
+    APPLICATION,
+    CONFIRMATIONS,
+    PASSWORD,
+    registration,
+    registration_secret_at,
+)
 from tests.conftest import JWT_SECRET, TEST_SEALING_KEY
 from tradehall.cli import main
 
@@ -192,7 +199,7 @@ def two_workers(tmp_path: Path, postgres_url: str) -> Iterator[tuple[Server, int
 
 
 def test_two_workers_on_postgresql_both_answer_and_one_runs_the_projector(
-    two_workers: tuple[Server, int],
+    two_workers: tuple[Server, int], postgres_url: str
 ) -> None:
     server, port = two_workers
     workers = server.worker_pids()
@@ -224,7 +231,11 @@ def test_two_workers_on_postgresql_both_answer_and_one_runs_the_projector(
         (elsewhere,) = workers - {holders[0]}
         client = served_by[elsewhere]
         body = registration()
-        created = client.post("/api/v1/organisations", json=body)
+        asked = client.post("/api/v1/organisations", json=body)
+        assert asked.status_code == 202, asked.text
+        url = make_url(postgres_url).set(drivername="postgresql+psycopg")
+        secret = registration_secret_at(url.render_as_string(False), body["user"]["email"])
+        created = client.post(CONFIRMATIONS, json={"token": secret})
         assert created.status_code == 201, created.text
         signed_in = client.post(
             "/api/v1/auth/token", json={"email": body["user"]["email"], "password": PASSWORD}

@@ -13,14 +13,13 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from litestar import Litestar
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
-from tests.api.helpers import PASSWORD, register, services_of
+from tests.api.helpers import PASSWORD, register, services_of, statements_of
 from tests.conftest import FAST_PASSWORDS, JWT_SECRET, AppClient, running
 from tradehall.api.app import create_app
 from tradehall.clock import ManualClock
@@ -284,23 +283,13 @@ async def test_a_reset_request_does_the_same_work_whether_or_not_the_address_exi
     client: AppClient,
 ) -> None:
     org = await register(client)
-    engine = services_of(client).engine.sync_engine
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        # The projector shares the engine: keep the statements on identity's tables.
-        if any(table in statement for table in ("throttles", "account_", "outbox_", "users")):
-            seen.append(statement)
 
     async def statements_for(email: str) -> list[str]:
-        seen.clear()
-        event.listen(engine, "before_cursor_execute", record)
-        try:
+        async def send() -> None:
             response = await client.post(RESET, json={"email": email})
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
-        assert response.status_code == 202, response.text
-        return list(seen)
+            assert response.status_code == 202, response.text
+
+        return await statements_of(client, send)
 
     known = await statements_for(org["email"])
     unknown = await statements_for(f"nobody-{uuid.uuid4().hex[:8]}@example.org")

@@ -10,12 +10,13 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from click.testing import CliRunner
 
-from tests.api.helpers import PASSWORD, registration
+from tests.api.helpers import CONFIRMATIONS, PASSWORD, registration, registration_secret_at
 from tradehall.cli import main
 
 
@@ -80,6 +81,15 @@ class Served:
     base: str
     process: subprocess.Popen[bytes]
     lines: list[str]
+    data_dir: Path
+
+    def register(self, body: dict[str, Any]) -> httpx.Response:
+        """Ask to register, then confirm with the link mailed (read from the outbox)."""
+        asked = httpx.post(f"{self.base}/api/v1/organisations", json=body, timeout=10)
+        assert asked.status_code == 202, asked.text
+        database = f"sqlite:///{self.data_dir / 'tradehall.sqlite3'}"
+        secret = registration_secret_at(database, body["user"]["email"])
+        return httpx.post(f"{self.base}{CONFIRMATIONS}", json={"token": secret}, timeout=10)
 
     def stop(self) -> list[str]:
         """Stop the server and return every line it wrote."""
@@ -94,14 +104,15 @@ class Served:
 def served(tmp_path: Path) -> Iterator[Served]:
     """`tradehall serve` in its own process on the embedded default, ready to answer."""
     port = free_port()
-    env = os.environ | env_for(tmp_path / "data")
+    # No sender: the registration link waits in the outbox, where the tests read it.
+    env = os.environ | env_for(tmp_path / "data") | {"TRADEHALL_MAIL_INTERVAL_SECONDS": "0"}
     process = subprocess.Popen(
         [sys.executable, "-m", "tradehall.cli", "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    server = Served(f"http://127.0.0.1:{port}", process, [])
+    server = Served(f"http://127.0.0.1:{port}", process, [], tmp_path / "data")
     try:
         # Wait for uvicorn's own word that it listens: it says so after the application's
         # start-up (migrations included) completes, once its socket is bound ("Application
@@ -121,7 +132,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
 
 def test_serve_answers_over_real_http_and_keeps_data_across_requests(served: Served) -> None:
     body = registration()
-    created = httpx.post(f"{served.base}/api/v1/organisations", json=body, timeout=10)
+    created = served.register(body)
     assert created.status_code == 201, created.text
     signed_in = httpx.post(
         f"{served.base}/api/v1/auth/token",
@@ -136,7 +147,7 @@ def test_serve_answers_over_real_http_and_keeps_data_across_requests(served: Ser
 
 def test_every_line_the_server_logs_is_json_without_secrets(served: Served) -> None:
     body = registration()
-    httpx.post(f"{served.base}/api/v1/organisations", json=body, timeout=10)
+    assert served.register(body).status_code == 201
     signed_in = httpx.post(
         f"{served.base}/api/v1/auth/token",
         json={"email": body["user"]["email"], "password": PASSWORD},

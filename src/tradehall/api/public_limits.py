@@ -85,7 +85,8 @@ def registrations(settings: Settings) -> PublicLimit:
     """Registrations from one client address (ADRs 8 and 14): as many as
     `REGISTRATIONS_PER_ADDRESS_PER_HOUR` at once, then one per its share of an hour. Past that
     the wait starts at that share and doubles up to an hour; a refused attempt is not counted.
-    Registration says when an e-mail address is taken: this is how fast it can be asked."""
+    Each registration asked costs a password hash and a mail: this is how fast one client may
+    ask (the recipient's account-mail throttle bounds the mails to one address)."""
     share = 3600 / settings.registrations_per_address_per_hour
     return PublicLimit(
         "registrations",

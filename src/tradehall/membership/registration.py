@@ -1,22 +1,42 @@
 """Registering an organisation with its first user: a user row and events, all or nothing.
 
+Two ways in. Staff-run (`tradehall demo`, the member import's kin): `register_organisation`
+records at once and mails a link to verify the address. The public route asks first
+(`request_registration`): what was declared waits in `pending_registrations` behind a link
+mailed to the address, and the answer is the same whether or not the address is taken (ADR 8);
+`confirm_registration` records it when the link comes back, the address then verified.
+
 Lives in the composition root because it joins identity (state-stored) and the membership
-context (event-sourced); the API and `tradehall demo` both call it.
+context (event-sourced).
 """
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from membership.application import MembershipApp, Saved
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from membership.application import MembershipApp, RegistryIdentifierClaimed, Saved
 from membership.domain import OrganisationKind, RegistrationDetails
-from sharedkernel.errors import Conflict
+from sharedkernel.errors import Conflict, InvalidValue
 from sharedkernel.events import Context, user_actor
 from tradehall.clock import Clock
-from tradehall.identity.accounts import VERIFY, token_and_mail
+from tradehall.identity import throttle
+from tradehall.identity.accounts import (
+    USED_LINK,
+    VERIFY,
+    mail_policy,
+    pending_registration,
+    registration_for_address,
+    token_and_mail,
+    use_pending_registration,
+)
+from tradehall.identity.parts import IdentityParts
 from tradehall.identity.users import (
     Passwords,
     Role,
@@ -104,19 +124,59 @@ def registrar_for(services: Services) -> Registrar:
     )
 
 
-async def register_organisation(
-    services: Registrar, new: NewOrganisation, request_id: str
-) -> Registration:
-    """Validate, hash, then record the organisation's events and its user row in one commit."""
+def _parsed(new: NewOrganisation) -> tuple[RegistrationDetails, str]:
+    """The declared details and the normalised address; 422 naming the field at fault."""
     details = RegistrationDetails.parse(**{name: getattr(new, name) for name in _DECLARED})
     email = normalise_email(new.email, field="user.email")
     check_password_policy(new.password, field="user.password")
+    return details, email
+
+
+async def register_organisation(
+    services: Registrar, new: NewOrganisation, request_id: str
+) -> Registration:
+    """Validate, hash, then record the organisation's events and its user row in one commit,
+    with a mail asking the user to verify their address (staff-run: no confirmation first)."""
+    details, email = _parsed(new)
     if await services.users.email_taken(email):
         raise EmailTaken
     password_hash = new.password_hash
     if password_hash is None:
         password_hash = await services.run(services.passwords.hash, new.password)
     organisation_id, user_id = uuid.uuid4(), uuid.uuid4()
+    verification = token_and_mail(
+        VERIFY,
+        recipient=email,
+        now=services.clock.now(),
+        public_url=services.public_url,
+        user_id=user_id,
+        organisation_id=organisation_id,
+    )
+    return await _record(
+        services,
+        details,
+        email,
+        password_hash,
+        request_id,
+        ids=(organisation_id, user_id),
+        verified=False,
+        side_writes=verification,
+    )
+
+
+async def _record(
+    services: Registrar,
+    details: RegistrationDetails,
+    email: str,
+    password_hash: str,
+    request_id: str,
+    *,
+    ids: tuple[UUID, UUID],
+    verified: bool,
+    side_writes: Sequence[Any],
+) -> Registration:
+    """The organisation's events, its first user's row and `side_writes`, in one commit."""
+    organisation_id, user_id = ids
     now = services.clock.now()
     user_row = insert_user(
         user_id=user_id,
@@ -126,6 +186,8 @@ async def register_organisation(
         roles=first_user_roles(details.kind),
         now=now,
     )
+    if verified:
+        user_row = user_row.values(email_verified_at=now)
     context = Context(user_actor(user_id), request_id, now)
     try:
         saved = await services.run(
@@ -134,18 +196,7 @@ async def register_organisation(
             organisation_id,
             details,
             user_id,
-            # The user, and the mail asking them to confirm their address: all or nothing.
-            side_writes=[
-                user_row,
-                *token_and_mail(
-                    VERIFY,
-                    recipient=email,
-                    now=now,
-                    public_url=services.public_url,
-                    user_id=user_id,
-                    organisation_id=organisation_id,
-                ),
-            ],
+            side_writes=[user_row, *side_writes],
         )
     except Conflict:
         # A racing registration took the e-mail after our check: say so, not "clash".
@@ -153,3 +204,89 @@ async def register_organisation(
             raise EmailTaken from None
         raise
     return Registration(organisation_id, user_id, saved)
+
+
+async def request_registration(
+    services: Registrar, identity: IdentityParts, new: NewOrganisation
+) -> str:
+    """Validate, count a mail to the address, hash, then keep the registration behind a link
+    mailed to the address, or, if the address has an account, mail its owner a notice instead.
+    Returns the normalised address; says nothing of which was done.
+
+    Raises InvalidValue (422) for bad input and RegistryIdentifierClaimed (409) for a registry
+    identifier already held (public: the identifier, not the address), before any mail; then
+    throttle.Throttled (429) if the address has had its share of account mails, counted
+    under the address whether or not it is taken. The same work follows either way: the
+    password is hashed, and the same two statements write one row each
+    (`accounts.registration_for_address`)."""
+    details, email = _parsed(new)
+    identifier = details.registry_identifier
+    if identifier is not None:
+        holder = await services.run(services.membership.registry_claim_holder, identifier)
+        if holder is not None:
+            raise RegistryIdentifierClaimed(identifier)
+    now = services.clock.now()
+    await throttle.count_attempt(
+        identity.engine, throttle.mail_key(email), mail_policy(identity), now
+    )
+    password_hash = await services.run(services.passwords.hash, new.password)
+    statements = registration_for_address(
+        email,
+        password_hash=password_hash,
+        details=json.dumps({name: getattr(new, name) for name in _DECLARED}),
+        organisation_id=uuid.uuid4(),
+        user_id=uuid.uuid4(),
+        now=now,
+        public_url=services.public_url,
+    )
+    async with identity.engine.begin() as connection:
+        for statement in statements:
+            await connection.execute(statement)
+    return email
+
+
+async def confirm_registration(
+    services: Registrar, engine: AsyncEngine, secret: str, request_id: str
+) -> Registration:
+    """Record the pending registration a link's secret stands for: its events, its user (the
+    address verified: the link was opened from its mailbox) and the link's use, in one commit.
+
+    422 naming `token` for a link unknown, expired or used (two confirmations at once: one
+    records, the other is told the link is used); 409 if the address was registered since it
+    was asked for (another pending registration confirmed first), or the registry identifier
+    claimed since."""
+    now = services.clock.now()
+    async with engine.connect() as connection:
+        pending = await pending_registration(connection, secret, now)
+    details = RegistrationDetails.parse(**json.loads(pending.details))
+    # Plain UUIDs: asyncpg gives its own type, which the event transcoder does not know.
+    ids = (UUID(str(pending.organisation_id)), UUID(str(pending.user_id)))
+    try:
+        if await services.users.email_taken(pending.email):
+            raise EmailTaken
+        registration = await _record(
+            services,
+            details,
+            pending.email,
+            pending.password_hash,
+            request_id,
+            ids=ids,
+            verified=True,
+            side_writes=[
+                use_pending_registration(pending.token_hash, now),
+                # Whoever holds the mailbox wanted its mail: the address's mail throttle is
+                # cleared, as a password reset clears sign-in's (a reset soon after is not
+                # held back, and the address keeps no row a never-mailed one would not).
+                throttle.clearing(throttle.mail_key(pending.email)),
+            ],
+        )
+    except Conflict as conflict:
+        # Used meanwhile? A concurrent confirmation of this link recorded the same ids (and
+        # so took the address: its user may be there before this one's check).
+        async with engine.connect() as connection:
+            try:
+                await pending_registration(connection, secret, now)
+            except InvalidValue:
+                raise InvalidValue("token", USED_LINK) from None
+        raise conflict
+    return registration

@@ -26,6 +26,7 @@ from tradehall.api.access import (
     staff_only,
 )
 from tradehall.api.commands import Commands, command_result, etag
+from tradehall.api.identity.accounts import TokenBody
 from tradehall.api.membership.directory import application_view
 from tradehall.api.membership.organisation_commands import ORGANISATION, OrganisationCommands
 from tradehall.api.membership.schemas.membership import ApplyForMembership, money_of
@@ -36,6 +37,7 @@ from tradehall.api.membership.schemas.organisations import (
     OrganisationView,
     Registered,
     RegisterOrganisation,
+    RegistrationRequested,
     RegistryIdentifierView,
     Rejection,
     ReleaseClaim,
@@ -48,6 +50,7 @@ from tradehall.api.public_limits import THROTTLED_RESPONSE, limited_per_address,
 from tradehall.api.read_models import ReadModel, read_model
 from tradehall.api.reads import PositionParam, with_consistency
 from tradehall.api.schemas.common import CommandResult
+from tradehall.identity.parts import Identity
 from tradehall.membership import LOG
 from tradehall.membership.contacts import (
     contact_points_of,
@@ -55,7 +58,12 @@ from tradehall.membership.contacts import (
     replace_contact_points,
 )
 from tradehall.membership.parked_webhooks import erase_parked_webhooks
-from tradehall.membership.registration import NewOrganisation, Registrar, register_organisation
+from tradehall.membership.registration import (
+    NewOrganisation,
+    Registrar,
+    confirm_registration,
+    request_registration,
+)
 
 ETAG_HEADER = [
     ResponseHeader(name="ETag", description="the organisation's version", documentation_only=True)
@@ -113,33 +121,36 @@ class OrganisationController(Controller):
     @post(
         "/",
         opt=rule(PUBLIC),
-        status_code=201,
-        summary="Register an organisation and its first user",
+        status_code=202,
+        summary="Ask to register an organisation and its first user: a link is e-mailed",
         description=(
-            "Registrations from one client address are limited: "
+            "Nothing is recorded yet: the registration waits (a day) for the link mailed to "
+            "the first user's address, which confirms it "
+            "(`POST /api/v1/organisations/confirmations`). If the address already has an "
+            "account, its owner is mailed a notice instead, with no link, and the account is "
+            "not changed; the answer is the same either way (ADR 8). Bad input is a 422 (or "
+            "400) naming the field, and a registry identifier already registered a 409, before "
+            "any mail. Account mails to one address (with resets, verifications and "
+            "invitations) are throttled: after `TRADEHALL_ACCOUNT_MAIL_FREE_PER_ADDRESS` the "
+            "next must wait, doubling up to `TRADEHALL_ACCOUNT_MAIL_MAX_DELAY_SECONDS`. "
+            "Registrations from one client address are limited too: "
             "`TRADEHALL_REGISTRATIONS_PER_ADDRESS_PER_HOUR` at once, then one per its share of "
-            "an hour; past that 429 with `Retry-After` (the wait doubling up to an hour), "
-            "nothing recorded. Whether refused or not, each attempt counts: registration "
-            "says when an e-mail address is taken."
+            "an hour (doubling up to an hour). Past either, 429 with `Retry-After`, nothing "
+            "recorded and no mail."
         ),
         guards=[limited_per_address(registrations)],
         responses=THROTTLED_RESPONSE,
-        response_headers=[
-            *ETAG_HEADER,
-            ResponseHeader(
-                name="Location", description="the new organisation", documentation_only=True
-            ),
-        ],
     )
     async def register(
         self,
-        request: Request[Any, Any, Any],
         registrar: NamedDependency[Registrar],
+        identity: NamedDependency[Identity],
         data: JSONBody[RegisterOrganisation],
-    ) -> Response[Registered]:
+    ) -> RegistrationRequested:
         registry = data.registry_identifier
-        registration = await register_organisation(
+        email = await request_registration(
             registrar,
+            identity,
             NewOrganisation(
                 name=data.name,
                 kind=data.kind.value,
@@ -152,15 +163,50 @@ class OrganisationController(Controller):
                 email=data.user.email,
                 password=data.user.password,
             ),
-            request_id_of(request.scope),
+        )
+        return RegistrationRequested(
+            status="e-mailed",
+            detail=(
+                f"we have e-mailed {email}: open the link in the message within a day to "
+                "confirm the registration"
+            ),
+        )
+
+    @post(
+        "/confirmations",
+        opt=rule(PUBLIC),
+        status_code=201,
+        summary="Confirm a registration with the mailed link's token: the organisation is "
+        "recorded with its first user",
+        description=(
+            "The token works once, for a day. Unknown, expired or used: 422 naming `token`. "
+            "409 if the address was registered since (another registration of it confirmed "
+            "first) or the registry identifier claimed since. The first user's address counts "
+            "as verified."
+        ),
+        response_headers=[
+            *ETAG_HEADER,
+            ResponseHeader(
+                name="Location", description="the new organisation", documentation_only=True
+            ),
+        ],
+    )
+    async def confirm(
+        self,
+        request: Request[Any, Any, Any],
+        registrar: NamedDependency[Registrar],
+        engine: NamedDependency[AsyncEngine],
+        data: JSONBody[TokenBody],
+    ) -> Response[Registered]:
+        registration = await confirm_registration(
+            registrar, engine, data.token, request_id_of(request.scope)
         )
         saved, organisation_id = registration.saved, registration.organisation_id
-        user_id = registration.user_id
         result = command_result(saved, LOG)
         return Response(
             Registered(
                 id=saved.aggregate_id,
-                user_id=user_id,
+                user_id=registration.user_id,
                 version=saved.version,
                 position=result.position,
             ),

@@ -95,6 +95,13 @@ class ContactPoints(msgspec.Struct, kw_only=True):
     contact_points: list[ContactPointView]
 
 
+class RegistrationRequested(msgspec.Struct, kw_only=True):
+    """The same whether or not the address was free (ADR 8)."""
+
+    status: str
+    detail: str
+
+
 class Registered(msgspec.Struct, kw_only=True):
     id: UUID
     user_id: UUID
