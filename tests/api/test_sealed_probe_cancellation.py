@@ -1,13 +1,15 @@
 """A tender or a request for quote cancelled before its deadline, probed on both stores (the
-"sealed" probe): the cancellation and the clock's discarding of what was sealed in it happen
-before the deadline, so nothing of them may tell anyone but the bidders (quoters) whether there
-were bids. Two tenders (requests) alike but for their bids (quotes), both cancelled, the clock
-run: every answer the buyer (requester), staff, a member that did not bid and an anonymous
-caller get is the same for both, the ids aside; mail goes to the bidders' (quoters') users only,
-and a non-bidder's later attempt is refused alike."""
+"sealed" probe): the cancellation happens before the deadline, so nothing of it may tell anyone
+but the bidders (quoters) whether there were bids; the clock discards what was sealed in it only
+at the deadline plus the margin. Two tenders (requests) alike but for their bids (quotes), both
+cancelled, the clock run: every answer the buyer (requester), staff, a member that did not bid
+and an anonymous caller get is the same for both, the ids aside; no mail goes out before the
+deadline, and at it mail goes to the bidders' (quoters') users only; a non-bidder's later
+attempt is refused alike."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -15,11 +17,21 @@ import pytest
 
 from tests.api.conftest import Mailbox
 from tests.api.helpers import services_of
-from tests.api.test_bid_scenario import drafted_bid, member, published_tender, submitted, tick
+from tests.api.test_bid_scenario import (
+    at,
+    drafted_bid,
+    member,
+    published_tender,
+    submitted,
+    tick,
+)
 from tests.api.test_clarifications import council
+from tests.api.test_quote_scenario import DEADLINE as REQUEST_DEADLINE
 from tests.api.test_quote_scenario import posted, quote_path, quoted, request_body
 from tests.api.test_tender_scenario import settle
+from tests.api.test_tenders import DEADLINE
 from tests.conftest import AppClient
+from tradehall.clock import ManualClock
 from tradehall.mail.sender import send_pending
 
 # The opening clock reads every unsettled tender there is: in the run's shared database, every
@@ -51,6 +63,17 @@ async def sent_to(client: Client, box: Mailbox) -> list[str]:
     return sorted(str(m["To"]) for m in box.messages[before:])
 
 
+async def told_at_the_deadline(
+    client: Client, clock: ManualClock, box: Mailbox, deadline: str
+) -> list[str]:
+    """Who is mailed when the clock ticks at the deadline plus the margin."""
+    margin = services_of(client).settings.bid_opening_margin_seconds
+    clock.set(at(deadline) + timedelta(seconds=margin))
+    await tick(client)
+    await settle(client)
+    return await sent_to(client, box)
+
+
 def without_position(response: httpx.Response, own_id: str) -> tuple[Any, ...]:
     body = response.json()
     body.pop("position", None)
@@ -58,7 +81,7 @@ def without_position(response: httpx.Response, own_id: str) -> tuple[Any, ...]:
 
 
 async def test_a_tender_cancelled_with_bids_answers_as_one_cancelled_without(
-    mail_client: Client, staff_headers: Headers, mailbox: tuple[Mailbox, int]
+    mail_client: Client, staff_headers: Headers, mailbox: tuple[Mailbox, int], clock: ManualClock
 ) -> None:
     client, (box, _) = mail_client, mailbox
     buyer, buyer_headers = await council(client, staff_headers)
@@ -83,9 +106,9 @@ async def test_a_tender_cancelled_with_bids_answers_as_one_cancelled_without(
         assert response.status_code == 200, response.text
         cancelled[tender] = without_position(response, tender)
     assert cancelled[full] == cancelled[empty]
-    await tick(client)  # the clock discards the cancelled tenders' bids, before the deadline
+    await tick(client)  # before the deadline: nothing is discarded, nobody told
     await settle(client)
-    assert await sent_to(client, box) == sorted(bidders)  # only the bidders are told
+    assert await sent_to(client, box) == []
 
     callers = {"buyer": buyer_headers, "staff": staff_headers, "outsider": outsider, "anon": {}}
     paths = (
@@ -112,10 +135,12 @@ async def test_a_tender_cancelled_with_bids_answers_as_one_cancelled_without(
     ]
     assert drafts[0].status_code == 409, drafts[0].text
     assert seen(drafts[0], full) == seen(drafts[1], empty)
+    # At the deadline the bids are discarded, and only the bidders told.
+    assert await told_at_the_deadline(client, clock, box, DEADLINE) == sorted(bidders)
 
 
 async def test_a_request_cancelled_with_quotes_answers_as_one_cancelled_without(
-    mail_client: Client, staff_headers: Headers, mailbox: tuple[Mailbox, int]
+    mail_client: Client, staff_headers: Headers, mailbox: tuple[Mailbox, int], clock: ManualClock
 ) -> None:
     client, (box, _) = mail_client, mailbox
     requester, _, r_headers = await member(client, staff_headers, "Fir Housing Co-operative")
@@ -139,9 +164,9 @@ async def test_a_request_cancelled_with_quotes_answers_as_one_cancelled_without(
         assert response.status_code == 200, response.text
         cancelled[request_id] = without_position(response, request_id)
     assert cancelled[full] == cancelled[empty]
-    await tick(client)  # the clock discards the cancelled requests' quotes, before the deadline
+    await tick(client)  # before the deadline: nothing is discarded, nobody told
     await settle(client)
-    assert await sent_to(client, box) == sorted(quoters)  # only the quoters are told
+    assert await sent_to(client, box) == []
 
     callers = {"requester": r_headers, "staff": staff_headers, "outsider": o_headers, "anon": {}}
     for who, headers in callers.items():
@@ -167,3 +192,5 @@ async def test_a_request_cancelled_with_quotes_answers_as_one_cancelled_without(
     for request_id in (full, empty):
         own = await client.get(quote_path(outsider, request_id), headers=o_headers)
         assert own.status_code == 404, own.text
+    # At the deadline the quotes are discarded, and only the quoters told.
+    assert await told_at_the_deadline(client, clock, box, REQUEST_DEADLINE) == sorted(quoters)

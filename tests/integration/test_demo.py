@@ -609,10 +609,11 @@ async def test_clock_tick_from_the_command_line_is_idempotent(tmp_path: Path) ->
     # 24 paid-up members and 6 awaiting their first payment are the clock's candidates.
     assert "examined 30 members" in first.output
     assert "quality marks changed" in first.output  # every context's clock ticks
-    # The demo's published tenders have sealing keys: the cancelled, the withdrawn and the one
-    # closed unsuccessful before opening have their (empty) boxes discarded (the opened ones
-    # were settled by the demo, the others are not due).
-    assert "tenders and requests for quote opened 0, discarded 3" in first.output
+    # The demo's published tenders have sealing keys; none is due. The opened ones were settled
+    # by the demo; the cancelled, the withdrawn and the one closed unsuccessful before opening
+    # have their (empty) boxes discarded at each one's deadline plus the margin, as opening
+    # would have been, not at the next tick (ADR 27).
+    assert "tenders and requests for quote opened 0, discarded 0" in first.output
     assert second.exit_code == 0, second.output
     assert "examined 30 members, changed 0" in second.output
     assert "quality marks changed 0" in second.output

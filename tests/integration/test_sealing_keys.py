@@ -308,36 +308,35 @@ def test_unsettled_tenders_oldest_first_until_settled(engine: Engine) -> None:
 
 
 def test_the_clock_s_rows_are_the_unsettled_ones_not_seen_to_be_later(engine: Engine) -> None:
-    """`unsettled_tenders(due_by)`: never looked at, set to be looked at again, or a deadline
-    seen not after `due_by`; a settled key's deadline seen is never written."""
+    """`unsettled_tenders(due_by)`: never looked at, or a deadline seen not after `due_by` (the
+    last one seen: an extended deadline replaces the earlier); a settled key's deadline seen is
+    never written."""
     keys = SealingKeys(engine, master())
-    unseen, later, earlier, again, settled = (uuid.uuid4() for _ in range(5))
-    for n, key_id in enumerate((unseen, later, earlier, again, settled)):
+    unseen, later, earlier, extended, settled = (uuid.uuid4() for _ in range(5))
+    for n, key_id in enumerate((unseen, later, earlier, extended, settled)):
         keys.ensure_tender_key(key_id, AT + timedelta(minutes=n))
     keys.saw_deadlines({later: AT + timedelta(days=30), earlier: AT + timedelta(days=10)})
-    keys.saw_deadlines({again: AT + timedelta(days=30)})
+    keys.saw_deadlines({extended: AT + timedelta(days=10)})
+    keys.saw_deadlines({extended: AT + timedelta(days=30)})
     keys.saw_deadlines({})
-    keys.look_again(again)
-    keys.look_again(again)  # idempotent
     keys.settle(settled, AT)
     keys.saw_deadlines({settled: AT + timedelta(days=30)})
-    keys.look_again(settled)
 
-    assert keys.unsettled_tenders(due_by=AT) == [unseen, again]
-    assert keys.unsettled_tenders(due_by=AT + timedelta(days=10)) == [unseen, earlier, again]
+    assert keys.unsettled_tenders(due_by=AT) == [unseen]
+    assert keys.unsettled_tenders(due_by=AT + timedelta(days=10)) == [unseen, earlier]
     assert keys.unsettled_tenders(due_by=AT + timedelta(days=30)) == [
         unseen,
         later,
         earlier,
-        again,
+        extended,
     ]
-    assert keys.unsettled_tenders() == [unseen, later, earlier, again]
+    assert keys.unsettled_tenders() == [unseen, later, earlier, extended]
     with engine.connect() as connection:
         seen = dict(
             connection.execute(select(sealing_keys.c.key_id, sealing_keys.c.deadline_seen)).all()
         )
-    assert (seen[settled], seen[again]) == (None, None)
-    assert seen[later] == AT + timedelta(days=30)
+    assert (seen[settled], seen[unseen]) == (None, None)
+    assert seen[later] == seen[extended] == AT + timedelta(days=30)
 
 
 def test_existing_tender_key_never_makes_one(engine: Engine) -> None:

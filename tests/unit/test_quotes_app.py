@@ -483,7 +483,12 @@ def test_a_cancelled_requests_quotes_are_discarded_and_each_quoter_told(
         return [f"tell {q.supplier_id}"]
 
     reason = "the request was cancelled before its quotes were opened"
-    quotes = bids.discard_quotes(at(SOON), request, reason, notices)
+    # Not before the deadline: what it writes would tell how many quotes the request had.
+    written = len(inserts(bids))
+    with pytest.raises(Conflict, match="until then even their number is sealed"):
+        bids.discard_quotes(at(DEADLINE - ONE_SECOND), request, reason, notices)
+    assert (len(inserts(bids)), told) == (written, [])
+    quotes = bids.discard_quotes(at(DEADLINE), request, reason, notices)
     assert told == [SUPPLIER]
     assert {(q.id, q.status, q.closed_reason) for q in quotes} == {
         (standing, QuoteStatus.CLOSED, reason),
@@ -493,7 +498,7 @@ def test_a_cancelled_requests_quotes_are_discarded_and_each_quoter_told(
     assert set(written_ids) == {bids.ids.box_id(request.id), standing, withdrawn}
     assert side_writes == [f"tell {SUPPLIER}"]
     written = len(inserts(bids))
-    bids.discard_quotes(at(SOON), request, reason, notices)
+    bids.discard_quotes(at(OPENING), request, reason, notices)
     assert (len(inserts(bids)), told) == (written, [SUPPLIER])
     with pytest.raises(Conflict, match="never opened"):
         bids.open_quotes(at(OPENING), request)

@@ -261,7 +261,14 @@ class BidsApp(Application[UUID], QuoteCommands, SealedBoxes, Writes):
         bids are never opened, and each bidder is told, in the same transaction. A box the
         clock opened without the tender recording it (the clock stopped between its steps, and
         the buyer ended the tender meanwhile) is discarded over that opening: its bids were
-        seen as opened by nobody but their bidders."""
+        seen as opened by nobody but their bidders. Not before the tender's deadline: what
+        discarding writes (an event per bid, a notice per bid member) would tell how many bids
+        a live tender had, right after its public ending (ADR 27)."""
+        if context.at < tender.terms.deadline:
+            raise Conflict(
+                "an ended tender's bids are discarded from its deadline on, as they would have "
+                "been opened: until then even their number is sealed"
+            )
         told_of = BEFORE_OPENING | OPENED_UNRECORDED
 
         def close_each(bids: list[Bid]) -> Sequence[Any]:

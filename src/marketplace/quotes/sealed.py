@@ -164,9 +164,15 @@ class QuoteCommands(SealedBoxes):
         told: QuoteNotices = _none,
     ) -> list[Quote]:
         """The request was cancelled: its quotes are never opened, and each supplier with a
-        standing quote is told, in the same transaction."""
+        standing quote is told, in the same transaction; not before the request's deadline,
+        as for a tender's bids (`BidsApp.discard_bids`)."""
         if request.status is not RequestStatus.CANCELLED:
             raise Conflict(f"the request is {request.status}: its quotes are not discarded")
+        if context.at < request.terms.deadline:
+            raise Conflict(
+                "a cancelled request's quotes are discarded from its deadline on, as they would "
+                "have been opened: until then even their number is sealed"
+            )
 
         def close_each(quotes: list[Quote]) -> Sequence[Any]:
             notices = [

@@ -749,7 +749,8 @@ async def _seed_tenders(
     tender gets two members' interest, a question answered, and an amendment extending its
     deadline; the unsuccessful one closes by a command dated after its near deadline. Each
     published one gets its sealing key first, as the API's publication does: the opening clock
-    finds the tenders to open, or whose bids to discard, from those keys."""
+    finds the tenders to open, or whose bids to discard, from those keys (each at its deadline
+    plus the margin, an ended one too)."""
     now = registrar.clock.now().replace(second=0, microsecond=0)
     public_body = BuyerFacts("public_body")
     for tender in TENDERS:
@@ -792,9 +793,6 @@ async def _seed_tenders(
                 AMENDMENT_RATIONALE,
                 public_body,
             )
-        if tender.key in ("cancelled", "withdrawn", "unsuccessful"):
-            # As the API's endings do: the opening clock's next tick discards its bids.
-            await registrar.run(sealing.look_again, tender.id)
 
 
 async def _seed_opened_tender(

@@ -352,7 +352,6 @@ _ENDINGS = ReasonRoutes(
     REQUESTER,
     RequestReasonBody,
     _requester_ends,
-    opens_sealed=True,
 )
 
 

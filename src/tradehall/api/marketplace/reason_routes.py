@@ -1,8 +1,9 @@
 """One route builder for the marketplace's commands that end something with only a reason: a
 tender's cancel, withdraw and close, a contract's completion and termination, a request for
 quote's cancel and close. Each is `POST <the thing's path>/<action>` with a reason body: the
-controller's access check first, then the command at the If-Match version; for what has sealed
-bids or quotes, then word to the opening clock to look at it again (`opens_sealed`).
+controller's access check first, then the command at the If-Match version. An ending of what
+has sealed bids or quotes tells the opening clock nothing: it discards them at the deadline, as
+it would have opened them (ADR 27).
 
 A route is named after the controller attribute it is assigned to (`cancel = ...route(...)`):
 the operation id is made of that name, and logs, tracebacks and the order Litestar lists a
@@ -27,7 +28,6 @@ from tradehall.api.access import Access, rule
 from tradehall.api.commands import Commands
 from tradehall.api.schemas.common import CommandResult
 from tradehall.marketplace import LOG
-from tradehall.marketplace.sealing.keys import SealingKeys
 
 
 class _Reasoned(Protocol):
@@ -56,15 +56,13 @@ class _ReasonRoute(HTTPRouteHandler):
 @dataclass(frozen=True)
 class ReasonRoutes:
     """A controller's reason routes: the path of what they end (its id, `id_name`, a path
-    parameter `{<id_name>:uuid}`), who may, the body's type, the check each runs first, and
-    whether what they end has bids or quotes the opening clock settles (`opens_sealed`)."""
+    parameter `{<id_name>:uuid}`), who may, the body's type, and the check each runs first."""
 
     path: str
     id_name: str
     access: Access
     body: type[_Reasoned]
     check: Check
-    opens_sealed: bool = False
 
     def route(
         self,
@@ -82,21 +80,12 @@ class ReasonRoutes:
             request: Request[Any, Any, Any],
             commands: NamedDependency[Commands],
             marketplace: NamedDependency[MarketplaceApp],
-            sealing: NamedDependency[SealingKeys],
             data: JSONBody[Body],
         ) -> Response[CommandResult]:
             aggregate_id = request.path_params[routes.id_name]
             leading = await routes.check(commands, marketplace, aggregate_id)
             run = getattr(marketplace, command.__name__)
-            try:
-                return await commands.execute(LOG, run, *leading, data.reason)
-            finally:
-                if routes.opens_sealed:
-                    # Whatever the command answered: saved, or refused because a retry of one
-                    # saved before a crash finds it ended. The opening clock's next tick looks at
-                    # it again, whatever deadline it last saw, and discards the bids of one that
-                    # ended (ADR 27); looking at one that did not end costs one read.
-                    await commands.run(sealing.look_again, aggregate_id)
+            return await commands.execute(LOG, run, *leading, data.reason)
 
         # Resolved here, `Body` as this builder's type: the handler moves to the controller's
         # module (__set_name__), where Litestar would otherwise look its annotations' names up.

@@ -316,7 +316,6 @@ _ENDINGS = ReasonRoutes(
     TENDER_BUYER,
     ReasonBody,
     _buyer_ends,
-    opens_sealed=True,
 )
 
 

@@ -80,8 +80,8 @@ class SealingKeys:
     def unsettled_tenders(self, due_by: datetime | None = None) -> list[UUID]:
         """Tenders (and requests for quote) with a key whose bids are not yet settled (opened),
         oldest first. Given `due_by` (the clock's time less its margin), only those the opening
-        clock may have to act on: never looked at, set to be looked at again, or whose deadline
-        as last seen is not after `due_by`."""
+        clock may have to act on: never looked at, or whose deadline as last seen is not after
+        `due_by` (an ending changes no deadline: its bids are discarded when it is due)."""
         unsettled = (
             select(sealing_keys.c.key_id)
             .where(sealing_keys.c.purpose == TENDER)
@@ -118,18 +118,9 @@ class SealingKeys:
                 [{"seen_id": k, "seen_deadline": d} for k, d in deadlines.items()],
             )
 
-    def look_again(self, tender_id: UUID) -> None:
-        """The opening clock loads the tender (or request for quote) at its next tick, whatever
-        deadline it last saw: what ends one before its deadline says so, after it is saved.
-        Idempotent; a settled key is left as it is."""
-        self._update_unsettled(tender_id, deadline_seen=None)
-
     def settle(self, tender_id: UUID, at: datetime) -> None:
-        """Record that the tender's bids were opened at `at` (the first time only)."""
-        self._update_unsettled(tender_id, settled_at=at)
-
-    def _update_unsettled(self, tender_id: UUID, **values: datetime | None) -> None:
-        """Set `values` on the tender's key while its bids are unsettled (else nothing)."""
+        """Record that the tender's bids were opened (or discarded) at `at`; the first time
+        only: a settled key is left as it is."""
         _check_tender_id(tender_id)
         with self.engine.begin() as connection:
             connection.execute(
@@ -137,7 +128,7 @@ class SealingKeys:
                 .where(sealing_keys.c.key_id == tender_id)
                 .where(sealing_keys.c.purpose == TENDER)
                 .where(sealing_keys.c.settled_at.is_(None))
-                .values(**values)
+                .values(settled_at=at)
             )
 
     # -- the service's keys --------------------------------------------------------------------
