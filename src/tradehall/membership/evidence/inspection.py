@@ -815,8 +815,12 @@ _CODE_AND_DELETED = frozenset({"instrText", "delInstrText"})
 _TRACKED = frozenset({"del", "ins", "moveFrom", "moveTo", "delInstrText"})
 _HIDDEN_WHEN_ACCEPTED = frozenset({"del", "moveFrom", "delInstrText"})
 _HIDDEN_WHEN_REJECTED = frozenset({"ins", "moveTo"})
+# The changes a reviewer accepts or rejects one by one (a deleted code's text is its deletion's).
+_DECIDED = frozenset({"del", "ins", "moveFrom", "moveTo"})
 _ACCEPTED = " once its tracked changes are accepted"
 _REJECTED = " once its tracked changes are rejected"
+_INSERTIONS_ACCEPTED = " once its tracked insertions are accepted and deletions rejected"
+_DELETIONS_ACCEPTED = " once its tracked deletions are accepted and insertions rejected"
 _WORD = frozenset(
     {
         "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
@@ -882,6 +886,13 @@ class _Fields:
         self.foreign: list[int] = []
         self.foreign_at_begin: list[int] = []
         self.field_prefixes: list[str] = []
+        # For each open field, the tracked changes (`changes`' serials) open at its begin or
+        # opened while its name was unfinished (`changed_in_name`).
+        self.changes: list[tuple[int, int]] = []  # shared: (depth, serial) of those open
+        self.name_changes: list[set[int]] = []
+        # For each open field, whether its name may still become a refused one (in its code:
+        # once `_name_unfinished` says no, it stays no as the code grows).
+        self.naming: list[bool] = []
         self.hidden = 0
 
     def fork(self, reading: str, code_elements: frozenset[str], hides: frozenset[str]) -> _Fields:
@@ -892,6 +903,9 @@ class _Fields:
         other.foreign = list(self.foreign)
         other.foreign_at_begin = list(self.foreign_at_begin)
         other.field_prefixes = list(self.field_prefixes)
+        other.changes = self.changes
+        other.name_changes = [set(changes) for changes in self.name_changes]
+        other.naming = list(self.naming)
         return other
 
     def opened(self, prefix: str, local: str, attributes: list[tuple[str, str]]) -> None:
@@ -936,15 +950,39 @@ class _Fields:
             codes.append("")
             self.foreign_at_begin.append(len(self.foreign))
             self.field_prefixes.append(prefix)
+            # The two innermost suffice: is it one change, or more? (O(1) at any depth.)
+            self.name_changes.append({serial for _, serial in self.changes[-2:]})
+            self.naming.append(True)
         elif char_type in ("separate", "end") and codes:  # the code is complete
             self.refuse_field(codes[-1])
             if char_type == "end":
                 codes.pop()
                 self.foreign_at_begin.pop()
                 self.field_prefixes.pop()
+                self.name_changes.pop()
+                self.naming.pop()
             else:
                 codes[-1] = codes[-1] + " "  # the result follows: no more code
+                self.naming[-1] = False
                 self.foreign_at_begin[-1] = _IN_RESULT
+
+    def changed_in_name(self) -> None:
+        """A tracked change opens (the last of `changes`) in the code of the innermost open
+        field, whose name was not yet found finished (`naming`): if its name could yet become a
+        refused one (`_name_unfinished`), the change may help make that name. The readings see
+        each kind of change (insertions, deletions) all accepted or all rejected; a reviewer
+        may also decide changes of one kind apart (one reviewer's, or one by one): INCLUD, +X
+        by A, +EPICTURE by B, with only A's rejected, is INCLUDEPICTURE. So two changes in a
+        name in the making (or around its begin) are refused. One change (a field inserted
+        whole, a reference's bookmark edited after its name) is read both ways by the
+        readings."""
+        if not _name_unfinished(self.codes[-1]):
+            self.naming[-1] = False
+        else:
+            touching = self.name_changes[-1]
+            touching.update(serial for _, serial in self.changes[-2:])
+            if len(touching) > 1:
+                raise EvidenceRefused(_TRACKED_NAME, REFUSED)
 
     def ended(self) -> None:
         """The part ends: fields still open are read as they are."""
@@ -956,8 +994,9 @@ class _DdeFinder(_ScopedPart):
     """Refuses DDE and what fetches from elsewhere when it is updated, refreshed or opened:
     Word fields (`_Fields`: DDE, DDEAUTO, `_FETCHING_FIELDS`, a name a nested field computes, a
     code written where Word may read it otherwise) as the part is written and, once it holds
-    tracked changes, as Word reads it with them all accepted and all rejected (a deleted
-    field comes back when a reviewer rejects its deletion); a simple field's instr; an Excel
+    tracked changes, as Word reads it with them all accepted, all rejected, and insertions and
+    deletions decided apart (a deleted field comes back when a reviewer rejects its deletion;
+    two changes in a field's name in the making are refused); a simple field's instr; an Excel
     formula (the text of an <f>, a defined name, a rule's formula) naming a program
     (`app|topic!item`, outside its strings), calling a function that fetches (`_FETCHING`),
     referring to another workbook, or written across markup (`formula_child`); an Excel DDE
@@ -968,6 +1007,7 @@ class _DdeFinder(_ScopedPart):
         super().__init__()
         self.part = part
         self.fields = _Fields(part)
+        self.serials = 0  # tracked changes seen
         # The part as written; from its first tracked change on, also with them all accepted
         # and all rejected (until then, they read the same).
         self.readings = [self.fields]
@@ -983,11 +1023,21 @@ class _DdeFinder(_ScopedPart):
                 fields,
                 fields.fork(_ACCEPTED, _CODE, _HIDDEN_WHEN_ACCEPTED),
                 fields.fork(_REJECTED, _CODE_AND_DELETED, _HIDDEN_WHEN_REJECTED),
+                # Insertions and deletions decided apart (a reviewer rejecting only another's
+                # deletions, or only insertions): the two mixes of the kinds.
+                fields.fork(_INSERTIONS_ACCEPTED, _CODE_AND_DELETED, frozenset()),
+                fields.fork(_DELETIONS_ACCEPTED, _CODE, _TRACKED),
             ]
+        decided = tracked and local in _DECIDED
+        if decided:
+            self.serials += 1
+            self.fields.changes.append((len(self.scopes), self.serials))
         for reading in self.readings:
             if reading.hidden:
                 reading.hidden += 1
                 continue
+            if decided and reading.codes and reading.naming[-1] and not reading.in_code:
+                reading.changed_in_name()
             if tracked and local in reading.hides:
                 reading.hidden = 1
                 continue
@@ -1048,6 +1098,9 @@ class _DdeFinder(_ScopedPart):
             self.formula.append(content)
 
     def closed(self, local: str) -> None:
+        changes = self.fields.changes
+        if changes and changes[-1][0] == len(self.scopes):
+            changes.pop()
         for reading in self.readings:
             if reading.hidden:
                 reading.hidden -= 1
@@ -1136,6 +1189,11 @@ _IN_RESULT = 1 << 62  # a field's mark once its code is complete: its result may
 _CODE_ELSEWHERE = (
     "this document holds a field whose code is written inside markup Word may read otherwise "
     "(mc:AlternateContent, or an element of another namespace); send one without it"
+)
+_TRACKED_NAME = (
+    "this document holds a field whose name is written across tracked changes (accepting some "
+    "and rejecting others could make it DDE, or a field that fetches from elsewhere); send it "
+    "with its tracked changes accepted or rejected"
 )
 _REFUSED_FIELDS = frozenset({*_DDE_FIELDS, *_FETCHING_FIELDS})
 _LETTERS = re.compile(r"[A-Za-z]*")
