@@ -429,10 +429,12 @@ async def test_a_tender_cancelled_before_its_deadline_is_never_opened_and_its_bi
         headers=buyer_headers,
     )
     assert cancelled.status_code == 200, cancelled.text
-    # Nothing more is taken; the bids wait for the clock as they were.
+    # Nothing more is taken; the bids wait for the clock as they were, their view saying the
+    # tender ended.
     refused = await client.post(f"/api/v1/bids/{bid_a}/withdrawal", headers=a_headers)
     assert refused.status_code == 409, refused.text
-    assert (await bid_of(client, a_headers, bid_a))["status"] == "submitted"
+    view = await bid_of(client, a_headers, bid_a)
+    assert (view["status"], view["tender_status"]) == ("submitted", "cancelled")
 
     # The bids are discarded, and their bidders told, at the deadline, not before: written
     # earlier, it would tell anyone counting rows how many bids there were (ADR 27).

@@ -231,6 +231,7 @@ def bid_view(bid: Bid, tender: Tender) -> BidView:
         invalid_reason=bid.invalid_reason,
         closed_reason=bid.closed_reason,
         tender_amended_since_drafted=tender.amendments_since(bid.created_on),
+        tender_status=tender.status.value,
     )
 
 

@@ -121,6 +121,12 @@ class BidView(msgspec.Struct, kw_only=True):
     # criteria may have changed: read the tender again). Bidders who did not register interest
     # are not mailed of amendments (ADR 27), so this is where they see them.
     tender_amended_since_drafted: int
+    # The tender's status now, read with the bid (nothing written): "cancelled" or "withdrawn"
+    # (or "unsuccessful" while the bid is not opened) says it ended before opening, so the bid
+    # will never be opened. The bid is closed, and its bidders mailed, only at the deadline plus
+    # the opening margin: written at the ending, that would tell anyone counting rows how many
+    # bids the tender had (ADR 27).
+    tender_status: str
 
 
 class BidsList(msgspec.Struct, kw_only=True):
