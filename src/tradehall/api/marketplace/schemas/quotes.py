@@ -29,9 +29,7 @@ Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_REASON, extra=
 class BudgetBody(RequestBody):
     """A budget band: either bound may be left out."""
 
-    currency: Annotated[
-        Currency | None, msgspec.Meta(description="the request's currency (left out: the same)")
-    ] = None
+    currency: Currency | None = None  # left out: the request's
     min_minor: Minor | None = None
     max_minor: Minor | None = None
 
@@ -62,15 +60,8 @@ class RequestForQuoteBody(RequestBody):
         list[Code], msgspec.Meta(max_length=MAX_CODES, description="ITL codes; none: anywhere")
     ] = msgspec.field(default_factory=list)
     budget: BudgetBody | None = None
-    currency: Annotated[
-        Currency | None,
-        msgspec.Meta(
-            description=(
-                "the currency every quote is in: the budget's (another is a 422); left out, "
-                "the budget's, or GBP"
-            )
-        ),
-    ] = None
+    # Every quote's: the budget's (another is a 422); left out, the budget's, or GBP.
+    currency: Currency | None = None
     invited: Annotated[
         list[UUID], msgspec.Meta(max_length=MAX_INVITED, description="the members invited")
     ] = msgspec.field(default_factory=list)
@@ -86,10 +77,7 @@ class QuoteAcceptanceBody(RequestBody):
 
 class QuoteBody(RequestBody):
     price_minor: Minor
-    currency: Annotated[
-        Currency | None,
-        msgspec.Meta(description="the request's (another is a 422); left out: the request's"),
-    ] = None
+    currency: Currency | None = None  # the request's (another is a 422); left out: the same
     note: Annotated[str, msgspec.Meta(max_length=MAX_NOTE, extra=FREE_TEXT)] = ""
 
 
