@@ -54,17 +54,18 @@ async def register(client: AppClient, **overrides: Any) -> dict[str, Any]:  # ty
     body = registration(**overrides)
     asked = await client.post("/api/v1/organisations", json=body)
     assert asked.status_code == 202, asked.text
-    response = await confirm(client, body["user"]["email"])
+    response = await confirm(client, body["user"]["email"], body["user"]["password"])
     assert response.status_code == 201, response.text
     result: dict[str, Any] = response.json()
     result["email"] = body["user"]["email"]
     return result
 
 
-async def confirm(client: AppClient, email: str) -> Any:  # type: ignore[type-arg]
-    """POST the registration link mailed to `email` (the one) to the confirmation route."""
+async def confirm(client: AppClient, email: str, password: str = PASSWORD) -> Any:  # type: ignore[type-arg]
+    """POST the registration link mailed to `email` (the one), with the password asked with,
+    to the confirmation route."""
     secret = await registration_secret(client, email)
-    return await client.post(CONFIRMATIONS, json={"token": secret})
+    return await client.post(CONFIRMATIONS, json={"token": secret, "password": password})
 
 
 def token_in(body: str) -> str:

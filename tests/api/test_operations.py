@@ -88,7 +88,7 @@ async def test_logs_are_json_and_never_contain_passwords_or_tokens(
     body = registration()
     await client.post("/api/v1/organisations", json=body)
     secret = await registration_secret(client, body["user"]["email"])
-    await client.post(CONFIRMATIONS, json={"token": secret})
+    await client.post(CONFIRMATIONS, json={"token": secret, "password": PASSWORD})
     signed_in = await client.post(
         "/api/v1/auth/token", json={"email": body["user"]["email"], "password": PASSWORD}
     )

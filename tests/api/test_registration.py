@@ -90,7 +90,7 @@ async def test_a_link_confirms_the_registration_and_records_the_organisation(
     assert await user_row(client, body["user"]["email"]) is None
     secret = await registration_secret(client, body["user"]["email"])
 
-    response = await client.post(CONFIRMATIONS, json={"token": secret})
+    response = await client.post(CONFIRMATIONS, json={"token": secret, "password": PASSWORD})
 
     assert response.status_code == 201, response.text
     created = response.json()
@@ -307,14 +307,37 @@ async def test_a_claimed_registry_identifier_is_a_conflict_after_normalising(
     assert await registration_secrets(client, body["user"]["email"]) == []
 
 
+async def test_the_link_records_only_with_the_password_it_was_asked_with(client: Client) -> None:
+    """The link proves the mailbox, the password that its holder is who asked: someone asking
+    with another person's address, who then persuades them to open the link, gets no account
+    under that address."""
+    victim = f"finance-{company_number()}@example.org"
+    chosen = "the asker's own secret"
+    await ask(client, registration(user={"email": victim, "password": chosen}))
+    before = event_count(client, "Organisation.Registered")
+
+    opened = await confirm(client, victim, PASSWORD)  # the owner, with a password of their own
+
+    assert opened.status_code == 422, opened.text
+    assert [e["field"] for e in opened.json()["errors"]] == ["password"]
+    assert event_count(client, "Organisation.Registered") == before
+    assert await user_row(client, victim) is None
+    refused = await client.post("/api/v1/auth/token", json={"email": victim, "password": chosen})
+    assert refused.status_code == 401
+    # Not used up: whoever asked and holds the mailbox confirms with the password they gave.
+    assert (await confirm(client, victim, chosen)).status_code == 201
+
+
 async def test_a_link_is_used_once(client: Client) -> None:
     body = registration()
     await ask(client, body)
     secret = await registration_secret(client, body["user"]["email"])
-    assert (await client.post(CONFIRMATIONS, json={"token": secret})).status_code == 201
+    assert (
+        await client.post(CONFIRMATIONS, json={"token": secret, "password": PASSWORD})
+    ).status_code == 201
     before = event_count(client, "Organisation.Registered")
 
-    replayed = await client.post(CONFIRMATIONS, json={"token": secret})
+    replayed = await client.post(CONFIRMATIONS, json={"token": secret, "password": PASSWORD})
 
     assert replayed.status_code == 422, replayed.text
     assert replayed.json()["errors"] == [
@@ -327,7 +350,7 @@ async def test_a_link_is_used_once(client: Client) -> None:
 async def test_an_unknown_link_is_refused_as_account_links_are(
     client: Client, token_given: str
 ) -> None:
-    response = await client.post(CONFIRMATIONS, json={"token": token_given})
+    response = await client.post(CONFIRMATIONS, json={"token": token_given, "password": PASSWORD})
     reset = await client.post(
         "/api/v1/auth/password-reset/confirmation",
         json={"token": token_given, "password": PASSWORD},
@@ -346,7 +369,7 @@ async def test_a_link_expires_after_a_day_and_the_clock_forgets_it(
     clock.advance(timedelta(days=1, seconds=1))
     before = event_count(client, "Organisation.Registered")
 
-    late = await client.post(CONFIRMATIONS, json={"token": secret})
+    late = await client.post(CONFIRMATIONS, json={"token": secret, "password": PASSWORD})
 
     assert late.status_code == 422, late.text
     assert late.json()["errors"][0]["message"] == "this link is unknown or has expired"
@@ -368,7 +391,10 @@ async def test_two_confirmations_of_one_link_at_once_record_one_organisation(
     before = event_count(client, "Organisation.Registered")
 
     responses = await asyncio.gather(
-        *(client.post(CONFIRMATIONS, json={"token": secret}) for _ in range(4))
+        *(
+            client.post(CONFIRMATIONS, json={"token": secret, "password": PASSWORD})
+            for _ in range(4)
+        )
     )
 
     statuses = sorted(response.status_code for response in responses)
@@ -390,7 +416,9 @@ async def test_of_two_registrations_of_one_address_the_second_confirmed_is_a_con
     assert len(secrets) == 2
     before = event_count(client, "Organisation.Registered")
 
-    confirmed = [await client.post(CONFIRMATIONS, json={"token": s}) for s in secrets]
+    confirmed = [
+        await client.post(CONFIRMATIONS, json={"token": s, "password": PASSWORD}) for s in secrets
+    ]
 
     assert [r.status_code for r in confirmed] == [201, 409], [r.text for r in confirmed]
     assert "already registered" in confirmed[1].json()["detail"]
@@ -453,7 +481,10 @@ async def test_racing_confirmations_of_one_address_leave_no_orphan_events(
     before = event_count(client, "Organisation.Registered")
 
     responses = await asyncio.gather(
-        *(client.post(CONFIRMATIONS, json={"token": secret}) for secret in secrets)
+        *(
+            client.post(CONFIRMATIONS, json={"token": secret, "password": PASSWORD})
+            for secret in secrets
+        )
     )
 
     statuses = sorted(response.status_code for response in responses)

@@ -235,7 +235,7 @@ def test_two_workers_on_postgresql_both_answer_and_one_runs_the_projector(
         assert asked.status_code == 202, asked.text
         url = make_url(postgres_url).set(drivername="postgresql+psycopg")
         secret = registration_secret_at(url.render_as_string(False), body["user"]["email"])
-        created = client.post(CONFIRMATIONS, json={"token": secret})
+        created = client.post(CONFIRMATIONS, json={"token": secret, "password": PASSWORD})
         assert created.status_code == 201, created.text
         signed_in = client.post(
             "/api/v1/auth/token", json={"email": body["user"]["email"], "password": PASSWORD}

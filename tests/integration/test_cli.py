@@ -89,7 +89,11 @@ class Served:
         assert asked.status_code == 202, asked.text
         database = f"sqlite:///{self.data_dir / 'tradehall.sqlite3'}"
         secret = registration_secret_at(database, body["user"]["email"])
-        return httpx.post(f"{self.base}{CONFIRMATIONS}", json={"token": secret}, timeout=10)
+        return httpx.post(
+            f"{self.base}{CONFIRMATIONS}",
+            json={"token": secret, "password": body["user"]["password"]},
+            timeout=10,
+        )
 
     def stop(self) -> list[str]:
         """Stop the server and return every line it wrote."""

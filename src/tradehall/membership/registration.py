@@ -246,18 +246,23 @@ async def request_registration(
 
 
 async def confirm_registration(
-    services: Registrar, engine: AsyncEngine, secret: str, request_id: str
+    services: Registrar, engine: AsyncEngine, secret: str, password: str, request_id: str
 ) -> Registration:
     """Record the pending registration a link's secret stands for: its events, its user (the
     address verified: the link was opened from its mailbox) and the link's use, in one commit.
 
     422 naming `token` for a link unknown, expired or used (two confirmations at once: one
-    records, the other is told the link is used); 409 if the address was registered since it
-    was asked for (another pending registration confirmed first), or the registry identifier
+    records, the other is told the link is used); 422 naming `password` unless it is the one
+    asked with (the link is not used: the mailbox's holder proves the address, the password
+    that they are who asked; else whoever asked with someone else's address would hold an
+    account under it once its owner clicked); 409 if the address was registered since it was
+    asked for (another pending registration confirmed first), or the registry identifier
     claimed since."""
     now = services.clock.now()
     async with engine.connect() as connection:
         pending = await pending_registration(connection, secret, now)
+    if not (await services.run(services.passwords.check, pending.password_hash, password)).ok:
+        raise InvalidValue("password", "not the password this registration was asked with")
     details = RegistrationDetails.parse(**json.loads(pending.details))
     # Plain UUIDs: asyncpg gives its own type, which the event transcoder does not know.
     ids = (UUID(str(pending.organisation_id)), UUID(str(pending.user_id)))

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from tradehall.api.access import PUBLIC, SIGNED_IN, own_organisation_admin, rule
 from tradehall.api.commands import current_user
 from tradehall.api.identity.auth import THROTTLED_RESPONSE
-from tradehall.api.schemas.base import Email, NewPassword, RequestBody
+from tradehall.api.schemas.base import Email, NewPassword, Password, RequestBody
 from tradehall.identity import accounts
 from tradehall.identity.parts import Identity
 from tradehall.identity.tables import users
@@ -34,6 +34,14 @@ class ResetRequest(RequestBody):
 class ChosenPassword(RequestBody):
     token: Token
     password: NewPassword
+
+
+class RegistrationConfirmation(RequestBody):
+    """A registration's link: its token, and the password given when it was asked for (the
+    link proves the mailbox; the password, that its holder is who asked)."""
+
+    token: Token
+    password: Password
 
 
 class Invitation(RequestBody):

@@ -26,7 +26,7 @@ from tradehall.api.access import (
     staff_only,
 )
 from tradehall.api.commands import Commands, command_result, etag
-from tradehall.api.identity.accounts import TokenBody
+from tradehall.api.identity.accounts import RegistrationConfirmation
 from tradehall.api.membership.directory import application_view
 from tradehall.api.membership.organisation_commands import ORGANISATION, OrganisationCommands
 from tradehall.api.membership.schemas.membership import ApplyForMembership, money_of
@@ -176,13 +176,16 @@ class OrganisationController(Controller):
         "/confirmations",
         opt=rule(PUBLIC),
         status_code=201,
-        summary="Confirm a registration with the mailed link's token: the organisation is "
-        "recorded with its first user",
+        summary="Confirm a registration with the mailed link's token and the password given "
+        "when asking: the organisation is recorded with its first user",
         description=(
             "The token works once, for a day. Unknown, expired or used: 422 naming `token`. "
-            "409 if the address was registered since (another registration of it confirmed "
-            "first) or the registry identifier claimed since. The first user's address counts "
-            "as verified."
+            "The password must be the one the registration was asked with (else 422 naming "
+            "`password`, and the link still works): whoever opens the link proves the mailbox, "
+            "the password that they are who asked, so nobody holds an account under an "
+            "address whose owner only clicked. 409 if the address was registered since "
+            "(another registration of it confirmed first) or the registry identifier claimed "
+            "since. The first user's address counts as verified."
         ),
         response_headers=[
             *ETAG_HEADER,
@@ -196,10 +199,10 @@ class OrganisationController(Controller):
         request: Request[Any, Any, Any],
         registrar: NamedDependency[Registrar],
         engine: NamedDependency[AsyncEngine],
-        data: JSONBody[TokenBody],
+        data: JSONBody[RegistrationConfirmation],
     ) -> Response[Registered]:
         registration = await confirm_registration(
-            registrar, engine, data.token, request_id_of(request.scope)
+            registrar, engine, data.token, data.password, request_id_of(request.scope)
         )
         saved, organisation_id = registration.saved, registration.organisation_id
         result = command_result(saved, LOG)
