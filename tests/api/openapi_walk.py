@@ -78,7 +78,9 @@ class Examples:
             if choice in schema:
                 options = [self.resolve(s) for s in schema[choice]]
                 usable = [s for s in options if s.get("type") != "null"]
-                return self.value(usable[0], name)
+                # What the choice says of every option (a pattern, a length) holds for it too.
+                around = {k: v for k, v in schema.items() if k not in ("oneOf", "anyOf")}
+                return self.value(around | usable[0], name)
         if "allOf" in schema:
             merged: dict[str, Any] = {}
             for part in schema["allOf"]:
@@ -116,7 +118,9 @@ class Examples:
         if name in NAMED_EXAMPLES:
             return NAMED_EXAMPLES[name]
         if "pattern" in schema:
-            return PATTERN_EXAMPLES[schema["pattern"]]
+            example = PATTERN_EXAMPLES[schema["pattern"]]
+            # As long as the schema asks (the examples of a repeatable pattern repeat).
+            return example * -(-schema.get("minLength", 0) // len(example)) or example
         return "w" * max(schema.get("minLength", 0), 12)
 
 
