@@ -32,7 +32,7 @@ from marketplace.tenders import (
     TenderDocument,
     interest_id_for,
 )
-from sharedkernel.errors import Conflict, NotFound
+from sharedkernel.errors import Conflict, NotFound, StaleVersion
 from sharedkernel.events import Context
 from sharedkernel.writing import Saved, saved
 
@@ -81,13 +81,22 @@ class MarketplaceApp(
     # Buyers ----------------------------------------------------------------------------------
 
     def verify_buyer(
-        self, context: Context, organisation_id: UUID, kind: str, evidence: str
+        self,
+        context: Context,
+        organisation_id: UUID,
+        kind: str,
+        evidence: str,
+        expected_version: int | None = None,
     ) -> Saved:
-        """Staff verify a public body, first or again after a withdrawal."""
+        """Staff verify a public body, first or again after a withdrawal; `expected_version`,
+        the verification's (one never verified has none: any named is stale)."""
         buyer_id = buyer_id_for(organisation_id)
 
         def attempt() -> Saved:
             buyer = self._find(buyer_id, BuyerVerification)
+            current = 0 if buyer is None else buyer.version
+            if expected_version is not None and (buyer is None or expected_version != current):
+                raise StaleVersion(expected_version, current)
             if buyer is None:
                 buyer = BuyerVerification.verify(context, organisation_id, kind, evidence)
             else:

@@ -25,7 +25,7 @@ from tests.api.helpers import services_of
 from tests.api.openapi_walk import Examples, Operation, operations
 from tests.api.test_bid_scenario import drafted_bid, member, published_tender, submitted
 from tests.api.test_clarifications import council
-from tests.api.test_contracts import report, signed_contract
+from tests.api.test_contracts import Signed, report, signed_contract
 from tests.api.test_listings import BREAD
 from tests.api.test_quote_scenario import (
     REQUESTS,
@@ -65,10 +65,23 @@ class World:
     rival: Headers
 
 
-async def world(client: Client, staff_headers: Headers, clock: Any) -> World:
-    """Someone else's aggregate of every kind the walk names, in a state where acting on it
-    would do something."""
-    # A live tender with a submitted bid (its deadline far off).
+@dataclass(frozen=True)
+class LiveTender:
+    """A council's live tender (its deadline far off) with a member's bid for lot 1, the
+    member's question on it and the member's published listing; who is who."""
+
+    buyer: str
+    buyer_headers: Headers
+    tender: str
+    bidder: str
+    bidder_headers: Headers
+    bid: str
+    question: str
+    listing: str
+
+
+async def live_tender(client: Client, staff_headers: Headers, *, submit: bool) -> LiveTender:
+    """The live tender, its bid submitted (`submit`) or left a draft."""
     buyer, buyer_headers = await council(client, staff_headers)
     live = await published_tender(
         client,
@@ -80,7 +93,8 @@ async def world(client: Client, staff_headers: Headers, clock: Any) -> World:
     )
     bidder, _, bidder_headers = await member(client, staff_headers, "Alder Grounds CIC")
     bid = await drafted_bid(client, bidder_headers, live, "lot-1", 10_000_000)
-    await submitted(client, bidder_headers, bid)
+    if submit:
+        await submitted(client, bidder_headers, bid)
     question = ok(
         await client.post(
             f"/api/v1/tenders/{live}/questions",
@@ -95,6 +109,30 @@ async def world(client: Client, staff_headers: Headers, clock: Any) -> World:
         ),
         201,
     )["id"]
+    return LiveTender(buyer, buyer_headers, live, bidder, bidder_headers, bid, question, listing)
+
+
+async def reported_contract(
+    client: Client, staff_headers: Headers, clock: Any
+) -> tuple[Signed, dict[str, Any]]:
+    """A tender awarded and contracted (`signed_contract`), a month on, and the lead's delivery
+    report waiting for the buyer (its body)."""
+    (signed,) = await signed_contract(client, staff_headers, clock)
+    clock.advance(timedelta(days=30))
+    start = datetime.fromisoformat(signed.signed_on)
+    made = report(signed.signed_on, (start + timedelta(days=20)).isoformat())
+    ok(
+        await client.post(f"{signed.url}/delivery-reports", json=made, headers=signed.a_headers),
+        201,
+    )
+    return signed, made
+
+
+async def world(client: Client, staff_headers: Headers, clock: Any) -> World:
+    """Someone else's aggregate of every kind the walk names, in a state where acting on it
+    would do something."""
+    # A live tender with a submitted bid (its deadline far off).
+    on = await live_tender(client, staff_headers, submit=True)
     # A request for quote to two invited members, opened with both quotes.
     requester, _, r_headers = await member(client, staff_headers, "Oak Housing Co-operative")
     invited = []
@@ -111,14 +149,7 @@ async def world(client: Client, staff_headers: Headers, clock: Any) -> World:
     await open_quotes(client, clock)
     quotes = ok(await client.get(f"{REQUESTS}/{request_id}/quotes", headers=r_headers))
     # A tender awarded and contracted, a delivery report waiting for the buyer.
-    (signed,) = await signed_contract(client, staff_headers, clock)
-    clock.advance(timedelta(days=30))
-    start = datetime.fromisoformat(signed.signed_on)
-    made = report(signed.signed_on, (start + timedelta(days=20)).isoformat())
-    ok(
-        await client.post(f"{signed.url}/delivery-reports", json=made, headers=signed.a_headers),
-        201,
-    )
+    signed, made = await reported_contract(client, staff_headers, clock)
     await settle(client)
     *_, stranger = await member(client, staff_headers, "Wren Cafe CIC")
     _, rival = await council(client, staff_headers)
@@ -130,10 +161,10 @@ async def world(client: Client, staff_headers: Headers, clock: Any) -> World:
         "report_id": made["report_id"],
         "request_id": request_id,
         "quote_id": quotes["quotes"][0]["quote_id"],
-        "listing_id": listing,
-        "clarification_id": question,
+        "listing_id": on.listing,
+        "clarification_id": on.question,
     }
-    return World(ids, {"tender_id": live, "bid_id": bid}, stranger, rival)
+    return World(ids, {"tender_id": on.tender, "bid_id": on.bid}, stranger, rival)
 
 
 def nothing_like(ids: dict[str, str]) -> dict[str, str]:

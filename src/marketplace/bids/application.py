@@ -119,9 +119,13 @@ class BidsApp(Application[UUID], QuoteCommands, SealedBoxes, Writes):
         bid_id: UUID,
         organisation_id: UUID,
         document: BidDocument,
+        expected_version: int | None = None,
     ) -> Saved:
         return self._as_lead(
-            bid_id, organisation_id, None, lambda bid: bid.attach(context, tender, document)
+            bid_id,
+            organisation_id,
+            expected_version,
+            lambda bid: bid.attach(context, tender, document),
         )
 
     def form_consortium(
@@ -167,13 +171,15 @@ class BidsApp(Application[UUID], QuoteCommands, SealedBoxes, Writes):
         bid_id: UUID,
         organisation_id: UUID,
         consortium_round: int,
+        expected_version: int | None = None,
     ) -> Saved:
-        def attempt() -> Saved:
-            bid = self.bid_for(bid_id, organisation_id)
-            bid.accept_partnership(context, tender, organisation_id, consortium_round)
-            return saved(bid, self.save(bid))
-
-        return self._retrying(bid_id, attempt, "the bid kept changing; try again")
+        return self._change_alone(
+            bid_id,
+            expected_version,
+            lambda: self.bid_for(bid_id, organisation_id),
+            lambda bid: bid.accept_partnership(context, tender, organisation_id, consortium_round),
+            "the bid kept changing; try again",
+        )
 
     def submit(
         self,

@@ -323,9 +323,10 @@ class AwardCommands(Writes):
         period: Period,
         delivered: Sequence[Delivered],
         note: str,
+        expected_version: int | None = None,
     ) -> Saved:
         """Once per report id: the same report again (a retried request) answers the first;
-        another report under that id is refused."""
+        another report under that id is refused. `expected_version`: the contract's."""
 
         def decide(contract: Contract) -> None:
             if contract.repeats(
@@ -345,7 +346,7 @@ class AwardCommands(Writes):
                 note=note,
             )
 
-        return self._on_contract(contract_id, None, decide)
+        return self._on_contract(contract_id, expected_version, decide)
 
     def confirm_delivery(
         self,

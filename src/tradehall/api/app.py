@@ -25,6 +25,7 @@ from tradehall.api.mail_outbox import MailOutboxController
 from tradehall.api.middleware import RequestIdAndAccessLog
 from tradehall.api.openapi import OfflineSwaggerRenderPlugin, document_operation
 from tradehall.api.operations import OperationsController
+from tradehall.api.preconditions import if_match_guard, refuses_if_match
 from tradehall.api.problems import EXCEPTION_HANDLERS, document_problems
 from tradehall.api.reads import ReadYourWrites
 from tradehall.api.request_policy import allow_uploads, request_policy_guard
@@ -135,6 +136,8 @@ def _document_problems(app: Litestar) -> None:
         statuses = [400, 404, 409, 413, 415, 422, 500, 503]
         if not access.public:
             statuses += [401, 403]
+        if refuses_if_match(handler):
+            statuses.append(412)
         document_problems(handler, statuses)
         document_operation(handler, access)
 
@@ -231,8 +234,9 @@ def create_app(
     app = Litestar(
         route_handlers=controllers_of(declared),
         dependencies=dependencies_of(declared),
-        # Who may call it, then what the request may hold (both before the body is parsed).
-        guards=[access_guard, request_policy_guard],
+        # Who may call it, what the request may hold, then If-Match where the route reads none
+        # (all before the body is parsed).
+        guards=[access_guard, request_policy_guard, if_match_guard],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[DefineMiddleware(RequestIdAndAccessLog)],
         lifespan=[lifespan],

@@ -45,6 +45,7 @@ _PROBLEM_DESCRIPTIONS = {
     403: "Signed in, but not allowed to do this",
     404: "No such thing",
     409: "A stale version (If-Match), a concurrent change, or a state that forbids this",
+    412: "If-Match sent to a command that reads none (it names no version): nothing was done",
     413: "The request body is too large, or the route takes none",
     415: "The body is not JSON (send Content-Type: application/json)",
     422: "A well-formed value that breaks a rule, named in `errors`",

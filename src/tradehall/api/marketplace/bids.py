@@ -38,7 +38,7 @@ from marketplace.bids.content import (
     parse_content,
 )
 from marketplace.tenders import Tender, TenderStatus
-from sharedkernel.errors import InvalidValue, NotFound
+from sharedkernel.errors import InvalidValue, NotFound, StaleVersion
 from sharedkernel.text import TextRejected, clean_text
 from tradehall.api.access import SIGNED_IN, Access, rule
 from tradehall.api.commands import Commands, command_response, current_user, etag
@@ -384,9 +384,13 @@ class BidController(Controller):
     ) -> Response[CommandResult]:
         bid, organisation_id, tender = at_hand.bid, at_hand.organisation_id, at_hand.tender
         name = _document_name(filename)
-        # Refused before a byte is stored: not the lead, a bid or tender that takes nothing now.
+        # Refused before a byte is stored: not the lead, a bid or tender that takes nothing now,
+        # a version named that is not the bid's (If-Match; decided again as it is saved).
         bid.ensure_lead(organisation_id)
         bid.ensure_editable(commands.context(), tender)
+        expected = commands.expected_version()
+        if expected is not None and expected != bid.version:
+            raise StaleVersion(expected, bid.version)
         destination = _SealedDestination(bid_files, tender.id)
         stored = await take_upload(staged_intake(settings, destination), request)
         assert destination.name is not None
@@ -398,7 +402,7 @@ class BidController(Controller):
             safe_filename(name),
         )
         try:
-            saved = await commands.record(bids.attach_document, *at_hand.address, document)
+            saved = await commands.save(bids.attach_document, *at_hand.address, document)
         except Exception:
             await commands.run(bid_files.delete, destination.name)
             raise
@@ -495,7 +499,7 @@ class BidController(Controller):
         at_hand: NamedDependency[BidAtHand],
         data: JSONBody[AcceptanceBody],
     ) -> Response[CommandResult]:
-        saved = await commands.record(
+        saved = await commands.save(
             bids.accept_partnership, *at_hand.address, data.consortium_round
         )
         return command_response(saved, LOG)

@@ -117,7 +117,8 @@ class BuyerVerificationController(Controller):
         summary="Verify a public body as a buyer, naming the evidence checked (first or again)",
         description=(
             "Only a public body is verified: a business or a social enterprise is a 409, and so "
-            "is a buyer already verified."
+            "is a buyer already verified. If-Match: the verification's version (one never "
+            "verified has none: any version named is stale)."
         ),
     )
     async def verify(
@@ -129,7 +130,7 @@ class BuyerVerificationController(Controller):
         data: JSONBody[VerifyBuyer],
     ) -> Response[CommandResult]:
         organisation = await commands.run(membership.get_organisation, organisation_id)
-        saved = await commands.record(
+        saved = await commands.save(
             marketplace.verify_buyer, organisation_id, organisation.kind.value, data.evidence
         )
         return command_response(saved, LOG)

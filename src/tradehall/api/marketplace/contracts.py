@@ -329,7 +329,8 @@ class ContractsController(Controller):
         description=(
             "By a party's users (the buyer's: 409). The `report_id` is the client's: sending "
             "the same report again answers the first. Periods do not overlap (409), but a "
-            "rejected report's; each measure is one the contract commits to."
+            "rejected report's; each measure is one the contract commits to. If-Match: the "
+            "contract's version."
         ),
     )
     async def report(
@@ -342,7 +343,7 @@ class ContractsController(Controller):
         organisation_id = await _side(commands, marketplace, contract_id)
         period = _period(data.period, "period")
         delivered = [Delivered(d.measure, d.quantity) for d in data.delivered]
-        saved = await commands.record(
+        saved = await commands.save(
             marketplace.report_delivery,
             contract_id,
             data.report_id,

@@ -40,7 +40,7 @@ from projections.tenders import (
     tender_board,
     tender_detail,
 )
-from sharedkernel.errors import Conflict, InvalidValue
+from sharedkernel.errors import Conflict, InvalidValue, StaleVersion
 from sharedkernel.moments import plausible_moment
 from sharedkernel.writing import Saved
 from tradehall.api.access import PUBLIC, Access, own_organisation, rule
@@ -408,6 +408,11 @@ class TendersController(Controller):
     ) -> Response[CommandResult]:
         tender = await _own_tender(commands, marketplace, tender_id)
         buyer = await _buyer(commands, membership, tender.buyer_id)
+        # A version named that is not the tender's makes nothing, its key included (decided
+        # again as the publication is saved).
+        expected = commands.expected_version()
+        if expected is not None and expected != tender.version:
+            raise StaleVersion(expected, tender.version)
         # The key its bids are sealed under, made first: the opening clock finds the tenders
         # to open from these keys, so a published tender always has one (ADR 27).
         await commands.run(sealing.ensure_tender_key, tender_id, commands.context().at)
