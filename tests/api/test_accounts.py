@@ -151,17 +151,36 @@ async def test_an_admin_invites_a_colleague_who_joins_the_organisation(
     assert outsider.status_code == 403
 
 
-async def test_inviting_someone_already_registered_is_a_conflict(
-    mail_client: AppClient,
+async def test_an_invitation_says_nothing_of_whether_the_address_has_an_account(
+    mail_client: AppClient, mailbox: tuple[Mailbox, int]
 ) -> None:
+    """ADR 8: any organisation's admin could otherwise test addresses. The owner of a taken
+    address is told, with no link, and its account is not moved."""
+    box, _ = mailbox
     org = await register(mail_client)
     other = await register(mail_client)
-    response = await mail_client.post(
-        f"/api/v1/organisations/{org['id']}/invitations",
-        json={"email": other["email"]},
-        headers=await token(mail_client, org["email"]),
-    )
-    assert response.status_code == 409
+    admin = await token(mail_client, org["email"])
+    path = f"/api/v1/organisations/{org['id']}/invitations"
+    free = f"free-{org['id'][:8]}@example.org"
+
+    to_taken = await mail_client.post(path, json={"email": other["email"]}, headers=admin)
+    to_free = await mail_client.post(path, json={"email": free}, headers=admin)
+
+    assert to_taken.status_code == to_free.status_code == 202, to_taken.text
+    assert to_taken.content == to_free.content
+    varying = {"date", "x-request-id"}
+    assert {k: v for k, v in to_taken.headers.items() if k not in varying} == {
+        k: v for k, v in to_free.headers.items() if k not in varying
+    }
+    [notice] = [b for b in await mail_to(mail_client, box, other["email"]) if "invited" in b]
+    assert "already has an account" in notice
+    assert "token=" not in notice
+    [invitation] = await mail_to(mail_client, box, free)
+    assert "token=" in invitation
+    me = (
+        await mail_client.get("/api/v1/auth/me", headers=await token(mail_client, other["email"]))
+    ).json()
+    assert me["organisation_id"] == other["id"]
 
 
 async def test_a_sent_account_mail_keeps_no_copy_of_its_link(

@@ -46,6 +46,8 @@ from tradehall.mail.tables import outbox_messages
 VERIFY, RESET, INVITE = "verify", "reset", "invite"
 # A registration's link, and the notice sent instead when the address already has an account.
 REGISTER, REGISTER_TAKEN = "registration", "registration_taken"
+# The notice sent instead of an invitation when the address already has an account.
+INVITE_TAKEN = "invitation_taken"
 LIFETIMES = {
     VERIFY: timedelta(days=7),
     RESET: timedelta(hours=1),
@@ -78,6 +80,13 @@ _MAIL = {
         "Someone asked to register an organisation on Tradehall with this address, which "
         "already has an account. If it was you, sign in (or ask for a password reset if you "
         "have forgotten your password). If not, ignore this message: nothing was changed.",
+    ),
+    # No link: an account acts for one organisation, and is not changed.
+    INVITE_TAKEN: (
+        "You were invited to Tradehall",
+        "A colleague invited this address to act for their organisation on Tradehall, but it "
+        "already has an account, and an account acts for one organisation only. Nothing was "
+        "changed. If you expected the invitation, ask them to invite another address.",
     ),
 }
 _PATHS = {
@@ -320,13 +329,32 @@ async def confirm_password_reset(identity: IdentityParts, secret: str, password:
 async def invite(identity: IdentityParts, inviter: User, organisation_id: UUID, email: str) -> None:
     """Raises throttle.Throttled if the address has had its share of account mails: anyone
     may register and so administer an organisation, so invitations are held to the same
-    per-recipient throttle as resets and verifications (no stream of mail to a stranger)."""
+    per-recipient throttle as resets and verifications (no stream of mail to a stranger).
+
+    Answered the same whether or not the address has an account (ADR 8: otherwise any
+    organisation's admin could test addresses): one with an account is sent a notice with no
+    link instead, and nothing else is written."""
     address = normalise_email(email)
-    if await identity.users.email_taken(address):
-        raise Conflict("a user with this e-mail address is already registered")
+    now = identity.clock.now()
     await throttle.count_attempt(
-        identity.engine, throttle.mail_key(address), mail_policy(identity), identity.clock.now()
+        identity.engine, throttle.mail_key(address), mail_policy(identity), now
     )
+    if await identity.users.email_taken(address):
+        subject, body = _MAIL[INVITE_TAKEN]
+        notice = insert(outbox_messages).values(
+            message_id=_message_id(secrets.token_hex(16)),
+            template=f"account_{INVITE_TAKEN}",
+            organisation_id=None,
+            recipient=address,
+            subject=subject,
+            body=body,
+            created_at=now,
+            sent_at=None,
+            attempts=0,
+            last_error=None,
+        )
+        await _write(identity, [notice])
+        return
     # The invitee acts as the inviter does (member or buyer), without administering others.
     roles = frozenset(inviter.roles & {Role.MEMBER, Role.BUYER}) or frozenset({Role.MEMBER})
     await _write_token(identity, INVITE, address, organisation_id=organisation_id, roles=roles)
