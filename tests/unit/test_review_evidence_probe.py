@@ -90,3 +90,20 @@ def test_changes_to_a_field_after_its_name_and_a_field_inserted_whole_are_taken(
         + _by("C", "ins", _char("begin") + _code(" PAGE ") + _char("separate") + _char("end"))
     )
     assert files.inspected(tmp_path, files.word(body)) == "docx"
+
+
+def test_a_field_one_reviewer_inserted_run_by_run_is_taken(tmp_path: Path) -> None:
+    # Each of its runs in a w:ins of its own, one author: read with them all kept or all
+    # rejected, as Word's Accept All and Reject All (and that reviewer's) leave it.
+    body = "".join(
+        _by("A", "ins", run)
+        for run in (
+            _char("begin"),
+            _code(" DA"),
+            _code('TE \\@ "d MMMM yyyy" '),
+            _char("separate"),
+            "<w:r><w:t>2 November 2026</w:t></w:r>",
+            _char("end"),
+        )
+    )
+    assert files.inspected(tmp_path, files.word(body)) == "docx"

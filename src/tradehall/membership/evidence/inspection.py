@@ -886,10 +886,10 @@ class _Fields:
         self.foreign: list[int] = []
         self.foreign_at_begin: list[int] = []
         self.field_prefixes: list[str] = []
-        # For each open field, the tracked changes (`changes`' serials) open at its begin or
-        # opened while its name was unfinished (`changed_in_name`).
-        self.changes: list[tuple[int, int]] = []  # shared: (depth, serial) of those open
-        self.name_changes: list[set[int]] = []
+        # For each open field, the authors of the tracked changes open at its begin or opened
+        # while its name was unfinished (`changed_in_name`).
+        self.changes: list[tuple[int, str]] = []  # shared: (depth, author) of those open
+        self.name_changes: list[set[str]] = []
         # For each open field, whether its name may still become a refused one (in its code:
         # once `_name_unfinished` says no, it stays no as the code grows).
         self.naming: list[bool] = []
@@ -950,8 +950,8 @@ class _Fields:
             codes.append("")
             self.foreign_at_begin.append(len(self.foreign))
             self.field_prefixes.append(prefix)
-            # The two innermost suffice: is it one change, or more? (O(1) at any depth.)
-            self.name_changes.append({serial for _, serial in self.changes[-2:]})
+            # The two innermost suffice: one author, or more? (O(1) at any depth.)
+            self.name_changes.append({author for _, author in self.changes[-2:]})
             self.naming.append(True)
         elif char_type in ("separate", "end") and codes:  # the code is complete
             self.refuse_field(codes[-1])
@@ -970,17 +970,17 @@ class _Fields:
         """A tracked change opens (the last of `changes`) in the code of the innermost open
         field, whose name was not yet found finished (`naming`): if its name could yet become a
         refused one (`_name_unfinished`), the change may help make that name. The readings see
-        each kind of change (insertions, deletions) all accepted or all rejected; a reviewer
-        may also decide changes of one kind apart (one reviewer's, or one by one): INCLUD, +X
-        by A, +EPICTURE by B, with only A's rejected, is INCLUDEPICTURE. So two changes in a
-        name in the making (or around its begin) are refused. One change (a field inserted
-        whole, a reference's bookmark edited after its name) is read both ways by the
-        readings."""
+        each kind of change (insertions, deletions) all accepted or all rejected; Word also
+        accepts or rejects one reviewer's changes alone: INCLUD, +X by A, +EPICTURE by B, with
+        A's rejected, is INCLUDEPICTURE. So changes by two authors in a name in the making (or
+        around its begin) are refused. One author's (a field inserted with changes tracked, a
+        reference's bookmark edited after its name) are read both ways by the readings. Not
+        seen: one author's changes decided one by one (each clicked apart)."""
         if not _name_unfinished(self.codes[-1]):
             self.naming[-1] = False
         else:
             touching = self.name_changes[-1]
-            touching.update(serial for _, serial in self.changes[-2:])
+            touching.update(author for _, author in self.changes[-2:])
             if len(touching) > 1:
                 raise EvidenceRefused(_TRACKED_NAME, REFUSED)
 
@@ -1007,7 +1007,6 @@ class _DdeFinder(_ScopedPart):
         super().__init__()
         self.part = part
         self.fields = _Fields(part)
-        self.serials = 0  # tracked changes seen
         # The part as written; from its first tracked change on, also with them all accepted
         # and all rejected (until then, they read the same).
         self.readings = [self.fields]
@@ -1030,8 +1029,7 @@ class _DdeFinder(_ScopedPart):
             ]
         decided = tracked and local in _DECIDED
         if decided:
-            self.serials += 1
-            self.fields.changes.append((len(self.scopes), self.serials))
+            self.fields.changes.append((len(self.scopes), _one(attributes, "author") or ""))
         for reading in self.readings:
             if reading.hidden:
                 reading.hidden += 1
