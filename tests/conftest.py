@@ -85,6 +85,11 @@ class PostgresTemplate:
         name = f"{prefix}_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(self._admin_dsn(), autocommit=True) as connection:
             connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+            # A commit answers without waiting for its WAL to reach the disk: nothing the tests
+            # see changes (a commit is visible and its locks released as before); only what a
+            # crash of the server would lose, which no test looks at. Each command's commit
+            # waited on an fsync of its own (2-3 ms on this disk).
+            connection.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
         try:
             yield self._url(name)
         finally:
