@@ -819,7 +819,6 @@ _HIDDEN_WHEN_REJECTED = frozenset({"ins", "moveTo"})
 _DECIDED = frozenset({"del", "ins", "moveFrom", "moveTo"})
 _ACCEPTED = " once its tracked changes are accepted"
 _REJECTED = " once its tracked changes are rejected"
-_INSERTIONS_ACCEPTED = " once its tracked insertions are accepted and deletions rejected"
 _DELETIONS_ACCEPTED = " once its tracked deletions are accepted and insertions rejected"
 _WORD = frozenset(
     {
@@ -890,10 +889,16 @@ class _Fields:
         # while its name was unfinished (`changed_in_name`).
         self.changes: list[tuple[int, str]] = []  # shared: (depth, author) of those open
         self.name_changes: list[set[str]] = []
+        self.unfinished: str | None = None  # the code last found unfinished (its very string)
         # For each open field, whether its name may still become a refused one (in its code:
         # once `_name_unfinished` says no, it stays no as the code grows).
         self.naming: list[bool] = []
         self.hidden = 0
+
+    def read_deleted_code(self) -> None:
+        """From here on, a deleted code's text (w:delInstrText) is code too."""
+        self.code_elements = _CODE_AND_DELETED
+        self.field_elements = _CODE_AND_DELETED | {"fldChar"}
 
     def fork(self, reading: str, code_elements: frozenset[str], hides: frozenset[str]) -> _Fields:
         """Another reading of the part, seeing what this one has seen so far."""
@@ -976,11 +981,16 @@ class _Fields:
         around its begin) are refused. One author's (a field inserted with changes tracked, a
         reference's bookmark edited after its name) are read both ways by the readings. Not
         seen: one author's changes decided one by one (each clicked apart)."""
-        if not _name_unfinished(self.codes[-1]):
-            self.naming[-1] = False
-        else:
-            touching = self.name_changes[-1]
-            touching.update(author for _, author in self.changes[-2:])
+        code = self.codes[-1]
+        if code is not self.unfinished:  # the code grew since it was last found unfinished
+            if not _name_unfinished(code):
+                self.naming[-1] = False
+                return
+            self.unfinished = code
+        touching = self.name_changes[-1]
+        author = self.changes[-1][1]
+        if author not in touching:
+            touching.add(author)
             if len(touching) > 1:
                 raise EvidenceRefused(_TRACKED_NAME, REFUSED)
 
@@ -1019,17 +1029,20 @@ class _DdeFinder(_ScopedPart):
         if tracked and len(self.readings) == 1:
             fields = self.fields
             self.readings = [
-                fields,
                 fields.fork(_ACCEPTED, _CODE, _HIDDEN_WHEN_ACCEPTED),
                 fields.fork(_REJECTED, _CODE_AND_DELETED, _HIDDEN_WHEN_REJECTED),
                 # Insertions and deletions decided apart (a reviewer rejecting only another's
-                # deletions, or only insertions): the two mixes of the kinds.
-                fields.fork(_INSERTIONS_ACCEPTED, _CODE_AND_DELETED, frozenset()),
+                # deletions, or only insertions): insertions and deletions rejected, and...
                 fields.fork(_DELETIONS_ACCEPTED, _CODE, _TRACKED),
+                # ... the part as written, a deleted code's text read as code: insertions
+                # accepted, deletions rejected. Last: a reading above says which it found.
+                fields,
             ]
+            fields.read_deleted_code()
         decided = tracked and local in _DECIDED
         if decided:
-            self.fields.changes.append((len(self.scopes), _one(attributes, "author") or ""))
+            author = (_one(attributes, "author") or "") if attributes else ""
+            self.fields.changes.append((len(self.scopes), author))
         for reading in self.readings:
             if reading.hidden:
                 reading.hidden += 1
@@ -1096,15 +1109,16 @@ class _DdeFinder(_ScopedPart):
             self.formula.append(content)
 
     def closed(self, local: str) -> None:
+        depth = len(self.scopes)
         changes = self.fields.changes
-        if changes and changes[-1][0] == len(self.scopes):
+        if changes and changes[-1][0] == depth:
             changes.pop()
         for reading in self.readings:
             if reading.hidden:
                 reading.hidden -= 1
                 continue
             reading.in_code = False  # a code holds no element: this is its own end
-            if reading.foreign and reading.foreign[-1] == len(self.scopes):
+            if reading.foreign and reading.foreign[-1] == depth:
                 reading.foreign.pop()
         if self.in_formula:
             self.in_formula -= 1
