@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psycopg
@@ -21,7 +20,6 @@ from argon2 import PasswordHasher
 from litestar import Litestar
 from sqlalchemy import make_url
 
-from tests.database_state import DatabaseState, emptied_to, rows_of, state_of
 from tradehall.api.app import create_app, is_running, serve_again
 from tradehall.clock import ManualClock
 from tradehall.identity.users import Passwords
@@ -51,27 +49,17 @@ def postgres_url() -> Iterator[str]:
 
     PostgreSQL is part of the test set-up: if it is unreachable the tests fail, never skip.
     """
-    with POSTGRES_TEMPLATE.copy("tradehall_test", recycle=False) as url:
+    with POSTGRES_TEMPLATE.copy("tradehall_test") as url:
         yield url
 
 
 class PostgresTemplate:
     """A PostgreSQL database migrated once for this test process and never connected to after:
     the databases tests want of their own are copies of it (`CREATE DATABASE … TEMPLATE`, a
-    fraction of a second where migrating afresh takes seconds).
-
-    A copy a test has finished with is emptied back to the template's state and given to the
-    next test that wants one (under a new name), where copying again cost ~0.5 s of the
-    server's CPU (its catalogs are most of the 10 MB) and dropping more; one whose state cannot
-    be brought back exactly (a test changed its schema, say) is dropped."""
+    fraction of a second where migrating afresh takes seconds)."""
 
     def __init__(self) -> None:
         self.name: str | None = None
-        # Databases given back, in the template's state, that no one is connected to.
-        self._free: list[str] = []
-        # The template's state, read from its first copy, and the rows its tables hold.
-        self._state: DatabaseState | None = None
-        self._rows: dict[tuple[str, str], bytes] = {}
 
     def _admin_dsn(self) -> str:
         admin = make_url(admin_database_url()).set(drivername="postgresql")
@@ -91,86 +79,28 @@ class PostgresTemplate:
         return self.name
 
     @contextmanager
-    def copy(self, prefix: str, *, recycle: bool = True) -> Iterator[str]:
-        """A migrated database of the caller's own (its URL), in the template's state. Given
-        back afterwards to the next caller, emptied (`recycle`), or dropped."""
+    def copy(self, prefix: str) -> Iterator[str]:
+        """A migrated database of the caller's own (its URL), dropped afterwards."""
+        template = self._made()
         name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(self._admin_dsn(), autocommit=True) as admin:
-            while self._free:
-                free = self._free.pop()
-                if _renamed(admin, free, name):
-                    break
-                self._dropped(free)
-            else:
-                self._copied(admin, name)
+        with psycopg.connect(self._admin_dsn(), autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+            # A commit answers without waiting for its WAL to reach the disk: nothing the tests
+            # see changes (a commit is visible and its locks released as before); only what a
+            # crash of the server would lose, which no test looks at. Each command's commit
+            # waited on an fsync of its own (2-3 ms on this disk).
+            connection.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
         try:
             yield self._url(name)
         finally:
-            if not (recycle and self._given_back(name)):
-                self._dropped(name)
-
-    def _copied(self, admin: psycopg.Connection[Any], name: str) -> None:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self._made()}"')
-        # A commit answers without waiting for its WAL to reach the disk: nothing the tests
-        # see changes (a commit is visible and its locks released as before); only what a
-        # crash of the server would lose, which no test looks at. Each command's commit
-        # waited on an fsync of its own (2-3 ms on this disk).
-        admin.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
-        if self._state is None:
-            with psycopg.connect(self._url(name), autocommit=True) as connection:
-                self._state = state_of(connection)
-                self._rows = {
-                    table: rows_of(connection, table)
-                    for table, (count, _) in self._state.rows.items()
-                    if count
-                }
-
-    def _given_back(self, name: str) -> bool:
-        """Empty a copy a test has finished with back to the template's state, under a name
-        no one knows (what the test left connected is cut off first, and a pool it leaked
-        cannot reconnect); False, if it could not be."""
-        free = f"tradehall_free_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(self._admin_dsn(), autocommit=True) as admin:
-            if not _renamed(admin, name, free):
-                return False
-        assert self._state is not None
-        try:
-            with psycopg.connect(self._url(free), autocommit=True) as connection:
-                emptied = emptied_to(connection, self._state, self._rows)
-        except BaseException:
-            self._dropped(free)
-            raise
-        if emptied:
-            self._free.append(free)
-        else:
-            self._dropped(free)
-        return True
-
-    def _dropped(self, name: str) -> None:
-        with psycopg.connect(self._admin_dsn(), autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            with psycopg.connect(self._admin_dsn(), autocommit=True) as connection:
+                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def drop(self) -> None:
-        for name in [*self._free, *([self.name] if self.name else [])]:
-            self._dropped(name)
-        self._free, self.name, self._state = [], None, None
-
-
-def _renamed(admin: psycopg.Connection[Any], name: str, new_name: str) -> bool:
-    """Rename a database, its sessions ended first (waiting up to 5 s for each to go), tried
-    again while one connects meanwhile; False if it could not be (it keeps its name)."""
-    for _ in range(10):
-        admin.execute(
-            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
-            " WHERE datname = %s AND pid <> pg_backend_pid()",
-            (name,),
-        )
-        try:
-            admin.execute(f'ALTER DATABASE "{name}" RENAME TO "{new_name}"')
-        except psycopg.errors.ObjectInUse:
-            continue
-        return True
-    return False
+        if self.name is not None:
+            with psycopg.connect(self._admin_dsn(), autocommit=True) as connection:
+                connection.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+            self.name = None
 
 
 POSTGRES_TEMPLATE = PostgresTemplate()
@@ -205,8 +135,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         return
     if request.node.get_closest_marker("own_database") is not None:
         # A clock ticking a year on in the run's shared database works through every member
-        # and mark the other tests left there (20 s late in a run); a copy costs ~0.2 s of
-        # emptying when the worker has one given back, ~1 s of copying under load when not.
+        # and mark the other tests left there (20 s late in a run); a copy costs ~0.3 s.
         with POSTGRES_TEMPLATE.copy("tradehall_own") as own:
             yield PostgresStore(own)
         return
