@@ -13,10 +13,7 @@ from tradehall.store.base import Store
 
 @pytest.fixture
 def engine(store: Store) -> Iterator[Engine]:
-    # The shared fixtures' stores are copies of migrated ones: migrating again re-created each
-    # log's event tables (on PostgreSQL ~0.15 s of pools and DDL a test) to no effect.
-    if not store.schema_is_current().ok:
-        store.migrate()
+    store.migrate()
     made = store.sync_engine()
     yield made
     made.dispose()
