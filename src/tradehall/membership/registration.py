@@ -245,6 +245,17 @@ async def request_registration(
     return email
 
 
+def _outdated(refused: Exception) -> str:
+    """What a user is told of a registration its details no longer make (they ask again)."""
+    why = ""
+    if isinstance(refused, InvalidValue):
+        why = f" (`{refused.field}`: {refused.message})"
+    return (
+        "this registration no longer meets the rules it is checked by"
+        f"{why}: ask for the registration again"
+    )
+
+
 async def confirm_registration(
     services: Registrar, engine: AsyncEngine, secret: str, password: str, request_id: str
 ) -> Registration:
@@ -257,13 +268,23 @@ async def confirm_registration(
     that they are who asked; else whoever asked with someone else's address would hold an
     account under it once its owner clicked); 409 if the address was registered since it was
     asked for (another pending registration confirmed first), or the registry identifier
-    claimed since."""
+    claimed since. 422 naming `token` too if the details kept no longer parse (the rules
+    changed since it was asked for): the link is used up, and the registration must be asked
+    again."""
     now = services.clock.now()
     async with engine.connect() as connection:
         pending = await pending_registration(connection, secret, now)
     if not (await services.run(services.passwords.check, pending.password_hash, password)).ok:
         raise InvalidValue("password", "not the password this registration was asked with")
-    details = RegistrationDetails.parse(**json.loads(pending.details))
+    try:
+        details = RegistrationDetails.parse(**json.loads(pending.details))
+    except (InvalidValue, TypeError, ValueError) as refused:
+        # The rules (or the fields) changed between asking and confirming. The confirmation's
+        # body is {token, password}: a problem naming a declared field could not be mended.
+        # The link is used up, with what it held of the person, so it is not tried again.
+        async with engine.begin() as connection:
+            await connection.execute(use_pending_registration(pending.token_hash, now))
+        raise InvalidValue("token", _outdated(refused)) from None
     # Plain UUIDs: asyncpg gives its own type, which the event transcoder does not know.
     ids = (UUID(str(pending.organisation_id)), UUID(str(pending.user_id)))
     try:

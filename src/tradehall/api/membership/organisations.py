@@ -185,7 +185,9 @@ class OrganisationController(Controller):
             "the password that they are who asked, so nobody holds an account under an "
             "address whose owner only clicked. 409 if the address was registered since "
             "(another registration of it confirmed first) or the registry identifier claimed "
-            "since. The first user's address counts as verified."
+            "since. If the details asked with no longer meet the rules (they changed since it was "
+            "asked), 422 naming `token`: the link is used up and the registration must be asked "
+            "again. The first user's address counts as verified."
         ),
         response_headers=[
             *ETAG_HEADER,

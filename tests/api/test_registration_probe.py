@@ -1,0 +1,134 @@
+"""Registration and account links probed as an attacker (or an unlucky user) would: through the
+app, on both stores."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.api.helpers import (
+    CONFIRMATIONS,
+    PASSWORD,
+    event_count,
+    registration,
+    services_of,
+    token_in,
+)
+from tests.conftest import AppClient
+from tradehall.identity.accounts import registration_for_address
+from tradehall.identity.tables import pending_registrations, users
+from tradehall.identity.tokens import token_hash
+from tradehall.mail.tables import outbox_messages
+from tradehall.membership.registration import _DECLARED
+
+Client = AppClient
+
+
+async def rows_of(client: Client, query: Any) -> list[Any]:
+    async with services_of(client).engine.connect() as connection:
+        return list(await connection.execute(query))
+
+
+async def pending_as_the_route_writes_it(client: Client, email: str, details: str) -> str:
+    """A pending registration written by the very statements `POST /organisations` runs, with
+    `details` as stored; the secret of its link."""
+    services = services_of(client)
+    statements = registration_for_address(
+        email,
+        password_hash=services.passwords.hash(PASSWORD),
+        details=details,
+        organisation_id=uuid.uuid4(),
+        user_id=uuid.uuid4(),
+        now=services.clock.now(),
+        public_url=services.settings.public_url,
+    )
+    async with services.engine.begin() as connection:
+        for statement in statements:
+            await connection.execute(statement)
+    query = select(outbox_messages.c.body).where(
+        outbox_messages.c.recipient == email, outbox_messages.c.template == "account_registration"
+    )
+    [(body,)] = await rows_of(client, query)
+    return token_in(body)
+
+
+def declared(**changes: Any) -> dict[str, Any]:
+    """The details as `request_registration` stores them (NewOrganisation's fields)."""
+    body = registration()
+    registry = body["registry_identifier"]
+    stored = {
+        "name": body["name"],
+        "kind": body["kind"],
+        "legal_form": body["legal_form"],
+        "registry_scheme": registry["scheme"],
+        "registry_id": registry["identifier"],
+        "social_purpose": body["social_purpose"],
+        "regions": body["regions"],
+        "cpv_codes": body["cpv_codes"],
+    }
+    assert set(stored) == set(_DECLARED)
+    stored.update(changes)
+    return stored
+
+
+@pytest.mark.parametrize(
+    "details",
+    [
+        # A rule tightened between asking and confirming: a name the parser now refuses.
+        declared(name="   "),
+        declared(regions=["XX9"]),
+        # A field the parser no longer takes, or one it now requires.
+        {**declared(), "website": "https://example.org"},
+        {k: v for k, v in declared().items() if k != "cpv_codes"},
+    ],
+    ids=["name", "regions", "unknown-field", "missing-field"],
+)
+async def test_a_registration_whose_details_no_longer_parse_must_be_asked_again(
+    client: Client, details: dict[str, Any]
+) -> None:
+    """The confirmation's body is {token, password}: a problem naming a field the user is not
+    sending could not be mended. The link is the thing at fault, and it is used up (with what
+    it held of the person), so it cannot be tried again and again."""
+    email = f"outdated-{uuid.uuid4().hex[:10]}@example.org"
+    secret = await pending_as_the_route_writes_it(client, email, json.dumps(details))
+    before = event_count(client, "Organisation.Registered")
+
+    first = await client.post(CONFIRMATIONS, json={"token": secret, "password": PASSWORD})
+
+    assert first.status_code == 422, first.text
+    assert first.headers["content-type"].startswith("application/problem+json")
+    [error] = first.json()["errors"]
+    assert error["field"] == "token"
+    assert "ask for the registration again" in error["message"]
+    table = pending_registrations
+    [row] = await rows_of(client, select(table).where(table.c.token_hash == token_hash(secret)))
+    assert row.used_at is not None
+    assert (row.email, row.password_hash, row.details) == (None, None, None)
+    again = await client.post(CONFIRMATIONS, json={"token": secret, "password": PASSWORD})
+    assert again.status_code == 422, again.text
+    assert again.json()["errors"] == [
+        {"field": "token", "message": "this link has been used already"}
+    ]
+    assert event_count(client, "Organisation.Registered") == before
+    assert await rows_of(client, select(func.count()).where(users.c.email == email)) == [(0,)]
+
+
+async def test_an_outdated_registration_with_a_wrong_password_says_only_that(
+    client: Client,
+) -> None:
+    """The password is checked first: whoever holds only the link learns nothing of the
+    details, and cannot use the link up."""
+    email = f"outdated-{uuid.uuid4().hex[:10]}@example.org"
+    secret = await pending_as_the_route_writes_it(client, email, json.dumps(declared(name=" ")))
+
+    wrong = await client.post(CONFIRMATIONS, json={"token": secret, "password": "x" * 12})
+
+    assert wrong.status_code == 422, wrong.text
+    assert [e["field"] for e in wrong.json()["errors"]] == ["password"]
+    table = pending_registrations
+    [row] = await rows_of(client, select(table).where(table.c.token_hash == token_hash(secret)))
+    assert row.used_at is None
