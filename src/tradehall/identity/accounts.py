@@ -174,6 +174,25 @@ async def _use_token(identity: IdentityParts, connection: Any, secret: str, purp
     return row
 
 
+async def _check_token(identity: IdentityParts, secret: str, purpose: str) -> None:
+    """Refuse a link unknown, expired or used, as `_use_token` would, without using it: looked
+    at before a new password is hashed, so a made-up link costs no hash (the routes are public
+    and unthrottled; argon2 is slow and takes 64 MiB by design). `_use_token` still decides."""
+    async with identity.engine.connect() as connection:
+        row = (
+            await connection.execute(
+                select(account_tokens.c.expires_at, account_tokens.c.used_at).where(
+                    account_tokens.c.token_hash == token_hash(secret),
+                    account_tokens.c.purpose == purpose,
+                )
+            )
+        ).first()
+    if row is None or row.expires_at < identity.clock.now():
+        raise InvalidValue("token", UNKNOWN_LINK)
+    if row.used_at is not None:
+        raise InvalidValue("token", USED_LINK)
+
+
 def mail_policy(identity: IdentityParts) -> throttle.Policy:
     """Account mails (reset, verification) to one address: a few, then a growing wait."""
     settings = identity.settings
@@ -299,6 +318,7 @@ def _selected_message(hashed: str, now: datetime, **decided: Any) -> Insert:
 
 async def confirm_password_reset(identity: IdentityParts, secret: str, password: str) -> None:
     check_password_policy(password)
+    await _check_token(identity, secret, RESET)
     password_hash = await identity.run(identity.passwords.hash, password)
     now = identity.clock.now()
     async with identity.engine.begin() as connection:
@@ -362,6 +382,7 @@ async def invite(identity: IdentityParts, inviter: User, organisation_id: UUID, 
 
 async def accept_invitation(identity: IdentityParts, secret: str, password: str) -> UUID:
     check_password_policy(password)
+    await _check_token(identity, secret, INVITE)
     password_hash = await identity.run(identity.passwords.hash, password)
     user_id = uuid.uuid4()
     try:

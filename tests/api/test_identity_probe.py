@@ -1,0 +1,103 @@
+"""Accounts, links and sign-in probed as an attacker would: through the app, on both stores."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from litestar import Litestar
+from sqlalchemy import select
+
+from tests.api.helpers import PASSWORD, register, services_of, token_in
+from tests.conftest import AppClient, running
+from tradehall.api.app import create_app, is_running, serve_again
+from tradehall.clock import ManualClock
+from tradehall.identity.users import Passwords
+from tradehall.mail.tables import outbox_messages
+from tradehall.settings import Settings
+from tradehall.store.base import Store
+
+Client = AppClient
+
+
+class CountingHasher(PasswordHasher):
+    """argon2's own hasher (cheap parameters, as the suite's), counting the hashes it makes:
+    what a request costs the server is the number of argon2 hashes it runs."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
+        self.hashes = 0
+
+    def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+        self.hashes += 1
+        return super().hash(password, salt=salt)
+
+
+@pytest.fixture
+async def counted(
+    settings: Settings, store: Store, clock: ManualClock, built_app: Litestar
+) -> AsyncIterator[tuple[Client, CountingHasher]]:
+    hasher = CountingHasher()
+    passwords = Passwords(hasher)
+    if is_running(built_app):
+        app = create_app(settings, clock=clock, store=store, passwords=passwords)
+    else:
+        app = serve_again(built_app, settings, clock=clock, store=store, passwords=passwords)
+    async with running(app), AppClient(app) as http:
+        yield http, hasher
+
+
+@pytest.mark.parametrize(
+    "route", ["/api/v1/auth/password-reset/confirmation", "/api/v1/invitations/acceptance"]
+)
+async def test_a_link_unknown_or_used_costs_no_password_hash(
+    counted: tuple[Client, CountingHasher], route: str
+) -> None:
+    """These routes are public and unthrottled: a hash (argon2: 64 MiB and tens of ms at the
+    default parameters) made before the link is looked at would let anyone make the server
+    hash at will with made-up links."""
+    client, hasher = counted
+    before = hasher.hashes
+    body: dict[str, Any] = {"token": "made-up-" + "x" * 35, "password": PASSWORD}
+
+    answers = [await client.post(route, json=body) for _ in range(3)]
+
+    for answer in answers:
+        assert answer.status_code == 422, answer.text
+        assert [e["field"] for e in answer.json()["errors"]] == ["token"]
+    assert hasher.hashes == before
+
+
+async def test_a_used_reset_link_costs_no_password_hash(
+    counted: tuple[Client, CountingHasher],
+) -> None:
+    client, hasher = counted
+    owner = await register(client)
+    assert (
+        await client.post("/api/v1/auth/password-reset", json={"email": owner["email"]})
+    ).status_code == 202
+    secret = await link_mailed(client, owner["email"], "account_reset")
+    body = {"token": secret, "password": "a new password, long"}
+    route = "/api/v1/auth/password-reset/confirmation"
+    assert (await client.post(route, json=body)).status_code == 200
+    before = hasher.hashes
+
+    again = await client.post(route, json=body)
+
+    assert again.status_code == 422, again.text
+    assert again.json()["errors"] == [
+        {"field": "token", "message": "this link has been used already"}
+    ]
+    assert hasher.hashes == before
+
+
+async def link_mailed(client: Client, email: str, template: str) -> str:
+    """The secret of the one `template` link waiting in the outbox for `email`."""
+    query = select(outbox_messages.c.body).where(
+        outbox_messages.c.recipient == email.lower(), outbox_messages.c.template == template
+    )
+    async with services_of(client).engine.connect() as connection:
+        [body] = (await connection.execute(query)).scalars()
+    return token_in(body)
