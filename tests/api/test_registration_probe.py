@@ -14,7 +14,9 @@ from tests.api.helpers import (
     CONFIRMATIONS,
     PASSWORD,
     event_count,
+    register,
     registration,
+    registration_secrets,
     services_of,
     token_in,
 )
@@ -26,6 +28,7 @@ from tradehall.mail.tables import outbox_messages
 from tradehall.membership.registration import _DECLARED
 
 Client = AppClient
+URL = "/api/v1/organisations"
 
 
 async def rows_of(client: Client, query: Any) -> list[Any]:
@@ -132,3 +135,71 @@ async def test_an_outdated_registration_with_a_wrong_password_says_only_that(
     table = pending_registrations
     [row] = await rows_of(client, select(table).where(table.c.token_hash == token_hash(secret)))
     assert row.used_at is None
+
+
+def written_otherwise(email: str) -> list[str]:
+    """The same mailbox, the domain written as IDNA maps it to the same name: fullwidth letters
+    (UTS 46 maps each to its ASCII letter), capitals."""
+    local, domain = email.split("@")
+    fullwidth = "".join(chr(ord(c) + 0xFEE0) if c.isalpha() else c for c in domain)
+    return [f"{local}@{fullwidth}", f"{local}@{domain[0].upper()}{fullwidth[1:]}"]
+
+
+async def test_a_mailbox_s_mail_throttle_holds_however_its_domain_is_written(
+    client: Client,
+) -> None:
+    """Each form of the address had a throttle of its own: anyone could send a stranger's
+    mailbox registration links (and any admin invitations) without end, a few per form."""
+    email = f"stranger-{uuid.uuid4().hex[:10]}@example.org"
+    for _ in range(services_of(client).settings.account_mail_free_per_address):
+        asked = await client.post(
+            URL, json=registration(user={"email": email, "password": PASSWORD})
+        )
+        assert asked.status_code == 202, asked.text
+
+    for other in written_otherwise(email):
+        body = registration(user={"email": other, "password": PASSWORD})
+        refused = await client.post(URL, json=body)
+        assert refused.status_code == 429, (other, refused.text)
+
+
+async def test_a_mailbox_has_one_account_however_its_domain_is_written(client: Client) -> None:
+    owner = await register(client)
+    [fullwidth, capitals] = written_otherwise(owner["email"])
+    registered = event_count(client, "Organisation.Registered")
+
+    for other in (fullwidth, capitals):
+        body = registration(user={"email": other, "password": PASSWORD})
+        assert (await client.post(URL, json=body)).status_code == 202
+
+    # The owner was sent notices, with no link (the one link is the owner's own, used): nothing
+    # can register a second account for the mailbox.
+    links = select(func.count()).where(
+        outbox_messages.c.template == "account_registration",
+        outbox_messages.c.sent_at.is_(None),
+        outbox_messages.c.recipient.in_([owner["email"], fullwidth, capitals.lower()]),
+    )
+    assert await rows_of(client, links) == [(1,)]
+    assert event_count(client, "Organisation.Registered") == registered
+    # And the owner signs in with the address written either way.
+    for other in (fullwidth, capitals):
+        signed_in = await client.post(
+            "/api/v1/auth/token", json={"email": other, "password": PASSWORD}
+        )
+        assert signed_in.status_code == 200, (other, signed_in.text)
+
+
+async def test_an_idn_address_is_one_account_as_a_label_or_u_label(client: Client) -> None:
+    local = f"owner-{uuid.uuid4().hex[:10]}"
+    owner = await register(client, user={"email": f"{local}@exämple.org", "password": PASSWORD})
+    ascii_form = f"{local}@xn--exmple-cua.org"
+
+    body = registration(user={"email": ascii_form, "password": PASSWORD})
+    assert (await client.post(URL, json=body)).status_code == 202
+
+    assert await registration_secrets(client, ascii_form) == []
+    assert len(await registration_secrets(client, owner["email"])) == 1  # the owner's own, used
+    signed_in = await client.post(
+        "/api/v1/auth/token", json={"email": ascii_form, "password": PASSWORD}
+    )
+    assert signed_in.status_code == 200, signed_in.text

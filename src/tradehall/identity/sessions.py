@@ -24,6 +24,7 @@ from sqlalchemy import Executable, and_, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sharedkernel.errors import InvalidValue
 from tradehall.identity import throttle
 from tradehall.identity.parts import IdentityParts
 from tradehall.identity.tables import (
@@ -33,7 +34,7 @@ from tradehall.identity.tables import (
     users,
 )
 from tradehall.identity.tokens import token_hash, use_once
-from tradehall.identity.users import Role, User, user_of_row
+from tradehall.identity.users import Role, User, normalise_email, user_of_row
 
 __all__ = [
     "AccountDisabled",
@@ -108,7 +109,10 @@ async def sign_in(identity: IdentityParts, email: str, password: str, client: st
     """
     engine, now = identity.engine, identity.clock.now()
     account_policy, address_policy = login_policies(identity)
-    normalised = email.strip().lower()
+    try:
+        normalised = normalise_email(email)
+    except InvalidValue:  # not an address by today's rules: looked up (and throttled) as given
+        normalised = email.strip().lower()
     address_attempt = await throttle.count_attempt(
         engine, throttle.address_key(client), address_policy, now
     )

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -41,10 +42,15 @@ MAX_PASSWORD = 256
 
 
 def normalise_email(email: str, *, field: str = "email") -> str:
+    """The one form an address is kept, looked up and throttled under: lower case, and the
+    domain as IDNA resolves it (UTS 46 maps fullwidth letters to ASCII, and an A-label
+    `xn--…` is written as its U-label), so the ways of writing one mailbox's domain are one
+    account and one mail throttle. The local part is the mailbox's own: only lowered."""
     try:
-        return check_email(email.strip()).lower()
-    except TextRejected:
+        parts = validate_email(check_email(email.strip()), check_deliverability=False)
+    except (TextRejected, EmailNotValidError):
         raise InvalidValue(field, "not an e-mail address") from None
+    return f"{parts.local_part}@{parts.domain}".lower()
 
 
 def check_password_policy(password: str, *, field: str = "password") -> None:
