@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,7 +11,7 @@ from argon2 import PasswordHasher
 from litestar import Litestar
 from sqlalchemy import select
 
-from tests.api.helpers import PASSWORD, register, services_of, token_in
+from tests.api.helpers import PASSWORD, register, services_of, statements_of, token, token_in
 from tests.conftest import AppClient, running
 from tradehall.api.app import create_app, is_running, serve_again
 from tradehall.clock import ManualClock
@@ -101,3 +102,27 @@ async def link_mailed(client: Client, email: str, template: str) -> str:
     async with services_of(client).engine.connect() as connection:
         [body] = (await connection.execute(query)).scalars()
     return token_in(body)
+
+
+async def test_an_invitation_does_the_same_work_whether_or_not_the_address_is_taken(
+    client: Client,
+) -> None:
+    """ADR 8: the answer was the same, the work not (a read of users, then one insert for a
+    taken address against two for a free one): an admin could time the difference."""
+    org, other = await register(client), await register(client)
+    admin = await token(client, org["email"])
+    path = f"/api/v1/organisations/{org['id']}/invitations"
+
+    async def statements_for(email: str) -> list[str]:
+        async def send() -> None:
+            answer = await client.post(path, json={"email": email}, headers=admin)
+            assert answer.status_code == 202, answer.text
+
+        return await statements_of(client, send)
+
+    taken = await statements_for(other["email"])
+    free = await statements_for(f"free-{uuid.uuid4().hex[:10]}@example.org")
+
+    assert taken == free
+    assert any("INSERT INTO account_tokens" in statement for statement in taken)
+    assert any("INSERT INTO outbox_messages" in statement for statement in taken)

@@ -353,31 +353,87 @@ async def invite(identity: IdentityParts, inviter: User, organisation_id: UUID, 
 
     Answered the same whether or not the address has an account (ADR 8: otherwise any
     organisation's admin could test addresses): one with an account is sent a notice with no
-    link instead, and nothing else is written."""
+    link instead, beside an inert token, by the same statements (`invitation_for_address`)."""
     address = normalise_email(email)
     now = identity.clock.now()
     await throttle.count_attempt(
         identity.engine, throttle.mail_key(address), mail_policy(identity), now
     )
-    if await identity.users.email_taken(address):
-        subject, body = _MAIL[INVITE_TAKEN]
-        notice = insert(outbox_messages).values(
-            message_id=_message_id(secrets.token_hex(16)),
-            template=f"account_{INVITE_TAKEN}",
-            organisation_id=None,
-            recipient=address,
-            subject=subject,
-            body=body,
-            created_at=now,
-            sent_at=None,
-            attempts=0,
-            last_error=None,
-        )
-        await _write(identity, [notice])
-        return
     # The invitee acts as the inviter does (member or buyer), without administering others.
     roles = frozenset(inviter.roles & {Role.MEMBER, Role.BUYER}) or frozenset({Role.MEMBER})
-    await _write_token(identity, INVITE, address, organisation_id=organisation_id, roles=roles)
+    await _write(
+        identity,
+        invitation_for_address(
+            address,
+            organisation_id=organisation_id,
+            roles=roles,
+            now=now,
+            public_url=identity.settings.public_url,
+        ),
+    )
+
+
+def invitation_for_address(
+    address: str,
+    *,
+    organisation_id: UUID,
+    roles: frozenset[Role],
+    now: datetime,
+    public_url: str,
+) -> list[Insert]:
+    """An invitation token and the message carrying its link, if no user has the address; if
+    one has, an inert token (used, without the address or roles) and a notice with no link.
+
+    INSERT ... SELECT, as `registration_for_address`: the same two statements run either way,
+    each writing one row, so the work does not say whether the address is taken."""
+    secret = secrets.token_urlsafe(32)
+    hashed = token_hash(secret)
+    taken = select(users.c.id).where(users.c.email == address).exists()
+
+    def unless_taken(value: Any, type_: Any) -> Any:
+        return case((taken, null()), else_=literal(value, type_))
+
+    def free_or_taken(free: str, if_taken: str) -> Any:
+        return case((taken, literal(if_taken)), else_=literal(free))
+
+    subject, body = _MAIL[INVITE]
+    notice_subject, notice = _MAIL[INVITE_TAKEN]
+    link = f"{public_url.rstrip('/')}/{_PATHS[INVITE]}?token={secret}"
+    return [
+        insert(account_tokens).from_select(
+            [
+                "token_hash",
+                "purpose",
+                "user_id",
+                "organisation_id",
+                "email",
+                "roles",
+                "expires_at",
+                "used_at",
+                "created_at",
+            ],
+            select(
+                literal(hashed),
+                literal(INVITE),
+                null(),
+                literal(organisation_id, Uuid),
+                unless_taken(address, String),
+                unless_taken(" ".join(sorted(roles)), String),
+                literal(now + LIFETIMES[INVITE], UtcDateTime),
+                case((taken, literal(now, UtcDateTime)), else_=null()),
+                literal(now, UtcDateTime),
+            ),
+        ),
+        _selected_message(
+            hashed,
+            now,
+            template=free_or_taken(f"account_{INVITE}", f"account_{INVITE_TAKEN}"),
+            organisation_id=case((taken, null()), else_=literal(organisation_id, Uuid)),
+            recipient=literal(address),
+            subject=free_or_taken(subject, notice_subject),
+            body=free_or_taken(body.format(link=link), notice),
+        ),
+    ]
 
 
 async def accept_invitation(identity: IdentityParts, secret: str, password: str) -> UUID:
