@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,11 +17,13 @@ from tests.api.helpers import (
     event_count,
     register,
     registration,
+    registration_secret,
     registration_secrets,
     services_of,
     token_in,
 )
 from tests.conftest import AppClient
+from tradehall.clock import ManualClock
 from tradehall.identity.accounts import registration_for_address
 from tradehall.identity.tables import pending_registrations, users
 from tradehall.identity.tokens import token_hash
@@ -203,3 +206,30 @@ async def test_an_idn_address_is_one_account_as_a_label_or_u_label(client: Clien
         "/api/v1/auth/token", json={"email": ascii_form, "password": PASSWORD}
     )
     assert signed_in.status_code == 200, signed_in.text
+
+
+async def test_guesses_at_a_registration_s_password_are_throttled_per_link(
+    client: Client, clock: ManualClock
+) -> None:
+    """Whoever holds a link (a mailbox's reader, a leaked URL) could guess the password it was
+    asked with at will, each guess an argon2 check of the server's: counted per link before
+    the check, as sign-in counts per account (ADR 14)."""
+    body = registration()
+    await client.post(URL, json=body)
+    secret = await registration_secret(client, body["user"]["email"])
+    free = services_of(client).settings.login_account_free_failures
+
+    for guess in range(free):
+        wrong = await client.post(
+            CONFIRMATIONS, json={"token": secret, "password": f"guess number {guess}"}
+        )
+        assert wrong.status_code == 422, wrong.text
+    held = await client.post(CONFIRMATIONS, json={"token": secret, "password": PASSWORD})
+
+    assert held.status_code == 429, held.text
+    assert held.headers["retry-after"] == "1"
+    clock.advance(timedelta(seconds=1))
+    confirmed = await client.post(CONFIRMATIONS, json={"token": secret, "password": PASSWORD})
+    assert confirmed.status_code == 201, confirmed.text
+    schema = (await client.get("/schema/openapi.json")).json()
+    assert "429" in schema["paths"][CONFIRMATIONS]["post"]["responses"]

@@ -12,6 +12,7 @@ context (event-sourced).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Sequence
@@ -86,7 +87,8 @@ def first_user_roles(kind: OrganisationKind) -> frozenset[Role]:
 @dataclass(frozen=True)
 class Registrar:
     """What a registration uses: the membership Application, the users, the password hasher,
-    the clock, the worker threads, and the public address the confirmation mail links to."""
+    the clock, the worker threads, the public address the confirmation mail links to, and the
+    throttle on confirming one link."""
 
     membership: MembershipApp
     users: UserDirectory
@@ -94,6 +96,8 @@ class Registrar:
     clock: Clock
     threads: Threads
     public_url: str
+    # Confirmations of one link (password guesses): counted as sign-in counts per account.
+    confirmations: throttle.Policy
 
     async def run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         return await self.threads.run(fn, *args, **kwargs)
@@ -114,6 +118,7 @@ _DECLARED = (
 
 def registrar_for(services: Services) -> Registrar:
     """The registrar over the container's parts."""
+    settings = services.settings
     return Registrar(
         services.membership,
         services.users,
@@ -121,6 +126,12 @@ def registrar_for(services: Services) -> Registrar:
         services.clock,
         services.threads,
         services.settings.public_url,
+        throttle.Policy(
+            free=settings.login_account_free_failures,
+            base_seconds=1,
+            max_seconds=settings.login_max_delay_seconds,
+            decay_seconds=settings.throttle_decay_seconds,
+        ),
     )
 
 
@@ -245,6 +256,12 @@ async def request_registration(
     return email
 
 
+def confirmation_key(hashed: str) -> str:
+    """The throttle key of confirmations of one link (its hash's hash: the key names no
+    secret, nor the hash a link is looked up by)."""
+    return "registration:" + hashlib.sha256(hashed.encode()).hexdigest()[:40]
+
+
 def _outdated(refused: Exception) -> str:
     """What a user is told of a registration its details no longer make (they ask again)."""
     why = ""
@@ -274,6 +291,10 @@ async def confirm_registration(
     now = services.clock.now()
     async with engine.connect() as connection:
         pending = await pending_registration(connection, secret, now)
+    # Counted before the password is checked (ADR 14): whoever holds the link cannot guess
+    # at will. Raises throttle.Throttled (429); cleared when the registration is recorded.
+    guesses = confirmation_key(pending.token_hash)
+    await throttle.count_attempt(engine, guesses, services.confirmations, now)
     if not (await services.run(services.passwords.check, pending.password_hash, password)).ok:
         raise InvalidValue("password", "not the password this registration was asked with")
     try:
@@ -304,6 +325,7 @@ async def confirm_registration(
                 # cleared, as a password reset clears sign-in's (a reset soon after is not
                 # held back, and the address keeps no row a never-mailed one would not).
                 throttle.clearing(throttle.mail_key(pending.email)),
+                throttle.clearing(guesses),
             ],
         )
     except Conflict as conflict:

@@ -187,8 +187,12 @@ class OrganisationController(Controller):
             "(another registration of it confirmed first) or the registry identifier claimed "
             "since. If the details asked with no longer meet the rules (they changed since it was "
             "asked), 422 naming `token`: the link is used up and the registration must be asked "
-            "again. The first user's address counts as verified."
+            "again. Guesses at the password are counted per link, as sign-in counts them per "
+            "account: after `TRADEHALL_LOGIN_ACCOUNT_FREE_FAILURES` each must wait, doubling up "
+            "to `TRADEHALL_LOGIN_MAX_DELAY_SECONDS` (429 with `Retry-After`, nothing checked). "
+            "The first user's address counts as verified."
         ),
+        responses=THROTTLED_RESPONSE,
         response_headers=[
             *ETAG_HEADER,
             ResponseHeader(
