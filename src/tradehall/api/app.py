@@ -25,7 +25,7 @@ from tradehall.api.mail_outbox import MailOutboxController
 from tradehall.api.middleware import RequestIdAndAccessLog
 from tradehall.api.openapi import OfflineSwaggerRenderPlugin, document_operation
 from tradehall.api.operations import OperationsController
-from tradehall.api.preconditions import if_match_guard, refuses_if_match
+from tradehall.api.preconditions import IfMatchOnReads, if_match_guard, refuses_if_match
 from tradehall.api.problems import EXCEPTION_HANDLERS, document_problems
 from tradehall.api.reads import ReadYourWrites
 from tradehall.api.request_policy import allow_uploads, request_policy_guard
@@ -238,7 +238,9 @@ def create_app(
         # (all before the body is parsed).
         guards=[access_guard, request_policy_guard, if_match_guard],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[DefineMiddleware(RequestIdAndAccessLog)],
+        # If-Match on a read is evaluated on the answer the route chose (its ETag; RFC 9110
+        # 13.2.1: only where that answer is a 2xx), inside the access log, which logs the 412.
+        middleware=[DefineMiddleware(RequestIdAndAccessLog), DefineMiddleware(IfMatchOnReads)],
         lifespan=[lifespan],
         on_app_init=[configure],
         state=State({SERVING: Serving(settings, chosen_store, clock, passwords)}),

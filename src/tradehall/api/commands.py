@@ -74,6 +74,12 @@ def expected_version(request: Request[Any, Any, Any]) -> int | None:
     return int(match.group(1))
 
 
+def is_version_tag(header: str) -> bool:
+    """Whether an If-Match is one strong entity tag naming a version (as `expected_version`
+    reads it; `*` aside)."""
+    return _STRONG_ETAG.match(header.strip()) is not None
+
+
 def idempotency_key(request: Request[Any, Any, Any]) -> str | None:
     """The client's `Idempotency-Key`, if it sent one: the same request twice records once."""
     key = request.headers.get("idempotency-key")
