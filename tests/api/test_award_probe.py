@@ -855,6 +855,34 @@ async def test_concurrent_decisions_on_a_contract_one_wins(
     assert contract["version"] == 5  # signed, two reports, one decision, one end
 
 
+async def test_a_report_retried_with_the_if_match_it_was_sent_with_answers_the_first(
+    client: Client, staff_headers: Headers, clock: ManualClock
+) -> None:
+    """A delivery report whose answer was lost is sent again, If-Match and all: the version it
+    names is the one before its own report, yet the retry answers the first report (the route's
+    promise), records nothing more, and another report under that version is still stale."""
+    [signed] = await signed_contract(client, staff_headers, clock)
+    start = at(signed.signed_on)
+    clock.advance(timedelta(days=70))
+    first = report(
+        (start + timedelta(days=30)).isoformat(), (start + timedelta(days=35)).isoformat()
+    )
+    headers = signed.b_headers | {"If-Match": '"1"'}
+    made = await client.post(f"{signed.url}/delivery-reports", json=first, headers=headers)
+    assert made.status_code == 201, made.text
+    again = await client.post(f"{signed.url}/delivery-reports", json=first, headers=headers)
+    assert again.status_code == 201, again.text
+    assert again.json()["id"] == made.json()["id"]
+    other = report(
+        (start + timedelta(days=40)).isoformat(), (start + timedelta(days=45)).isoformat()
+    )
+    stale = await client.post(f"{signed.url}/delivery-reports", json=other, headers=headers)
+    assert stale.status_code in (409, 412), stale.text
+    contract = await contract_of(client, signed)
+    assert len(contract["delivery_reports"]) == 1
+    assert contract["version"] == 2  # signed, one report
+
+
 # 6. Sealed before the deadline ------------------------------------------------------------------
 
 

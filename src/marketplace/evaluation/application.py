@@ -346,6 +346,17 @@ class AwardCommands(Writes):
                 note=note,
             )
 
+        if expected_version is not None and self.contract(contract_id).repeats(
+            report_id,
+            by_organisation=by_organisation,
+            period=period,
+            delivered=delivered,
+            note=note,
+        ):
+            # A retry of a report already recorded answers the first, whatever version it names:
+            # the version it named was the one before its own report (RFC 9110 §13.1.1 lets a
+            # change already made answer 2xx). A report stands once recorded, so this holds.
+            expected_version = None
         return self._on_contract(contract_id, expected_version, decide)
 
     def confirm_delivery(
