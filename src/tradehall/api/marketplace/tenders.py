@@ -413,12 +413,27 @@ class TendersController(Controller):
         expected = commands.expected_version()
         if expected is not None and expected != tender.version:
             raise StaleVersion(expected, tender.version)
-        # The key its bids are sealed under, made first: the opening clock finds the tenders
-        # to open from these keys, so a published tender always has one (ADR 27).
-        await commands.run(sealing.ensure_tender_key, tender_id, commands.context().at)
-        return await commands.execute(
-            LOG, marketplace.publish_tender, tender_id, buyer, data.planned
+        # What the domain decides, decided before anything is made, on the tender as loaded
+        # (never saved), with what the publication is given: one it refuses (a public body not
+        # verified, too little social-value weight, a deadline passed, no draft) makes no key,
+        # so the opening clock never loads a draft for it at every tick (ADR 27).
+        context = commands.context()
+        verified = await commands.run(marketplace.is_verified, tender.buyer_id)
+        tender.publish(
+            context,
+            verified_buyer=verified,
+            buyer_kind=buyer.kind,
+            policy=marketplace.policy.social_value,
+            planned=data.planned,
         )
+        # The key its bids are sealed under, made before the publication is saved: the opening
+        # clock finds the tenders to open from these keys, so a published tender always has
+        # one, a crash between the two leaving a key and a draft (ADR 27).
+        await commands.run(sealing.ensure_tender_key, tender_id, context.at)
+        saved = await commands.save(
+            marketplace.publish_tender, tender_id, buyer, data.planned, context=context
+        )
+        return command_response(saved, LOG)
 
     @post(
         "/tenders/{tender_id:uuid}/activation",

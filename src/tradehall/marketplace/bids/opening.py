@@ -22,8 +22,11 @@ published deadline is never shortened (a tender's is extended, if at all; a requ
 changes), and at that moment an extended one is seen and kept in its turn. An ending changes no
 deadline, so it needs no word to the clock: the key keeps the deadline it has, and the bids are
 discarded when it is due. The deadlines a tick read are written in one transaction at its end.
-A draft's key (a publication refused after its key was made) is loaded at every tick: a draft's
-deadline may still move earlier.
+A draft's key is loaded at every tick, no deadline kept (a draft's may still move earlier);
+published, it is read at the next tick and its deadline kept. A publication the domain refuses
+makes no key (the route asks the domain first), so a draft has one only after a crash between
+the key and the publication's save, a publication refused for what changed between the two (a
+concurrent revision), or a refusal before 2026-12-02.
 """
 
 from __future__ import annotations
