@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from tests.api.helpers import PASSWORD, register, services_of, statements_of, to
 from tests.conftest import AppClient, running
 from tradehall.api.app import create_app, is_running, serve_again
 from tradehall.clock import ManualClock
+from tradehall.identity.accounts import INVITATIONS_FREE_PER_ORGANISATION
 from tradehall.identity.users import Passwords
 from tradehall.mail.tables import outbox_messages
 from tradehall.settings import Settings
@@ -120,9 +122,38 @@ async def test_an_invitation_does_the_same_work_whether_or_not_the_address_is_ta
 
         return await statements_of(client, send)
 
+    await statements_for(f"first-{uuid.uuid4().hex[:10]}@example.org")  # the org's count
     taken = await statements_for(other["email"])
     free = await statements_for(f"free-{uuid.uuid4().hex[:10]}@example.org")
 
     assert taken == free
     assert any("INSERT INTO account_tokens" in statement for statement in taken)
     assert any("INSERT INTO outbox_messages" in statement for statement in taken)
+
+
+async def test_an_organisation_s_invitations_to_many_addresses_are_throttled(
+    client: Client, clock: ManualClock
+) -> None:
+    """Anyone may register, and so administer an organisation; each recipient's throttle
+    bounds the mail one address gets, but not how many addresses one organisation mails: its
+    admin could have the association mail any list of strangers. A throttled answer tells the
+    admin only of their own organisation's count; a recipient's 429 uses none of it."""
+    org = await register(client)
+    admin = await token(client, org["email"])
+    path = f"/api/v1/organisations/{org['id']}/invitations"
+    free = INVITATIONS_FREE_PER_ORGANISATION
+
+    def stranger() -> dict[str, str]:
+        return {"email": f"stranger-{uuid.uuid4().hex[:12]}@example.org"}
+
+    victim = stranger()
+    to_one = services_of(client).settings.account_mail_free_per_address
+    one = [await client.post(path, json=victim, headers=admin) for _ in range(to_one + 1)]
+    answers = [await client.post(path, json=stranger(), headers=admin) for _ in range(free)]
+
+    assert [answer.status_code for answer in one] == [202] * to_one + [429]
+    statuses = [answer.status_code for answer in answers]
+    assert statuses == [202] * (free - to_one) + [429] * to_one, statuses
+    assert answers[-1].headers["retry-after"] == "60"
+    clock.advance(timedelta(seconds=60))
+    assert (await client.post(path, json=stranger(), headers=admin)).status_code == 202

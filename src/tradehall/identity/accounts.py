@@ -55,6 +55,9 @@ LIFETIMES = {
     REGISTER: timedelta(days=1),
 }
 UNKNOWN_LINK = "this link is unknown or has expired"
+# Invitations one organisation sends (to any addresses) before each must wait: the account-mail
+# wait, doubling from a minute to its bound; one is forgotten per throttle decay.
+INVITATIONS_FREE_PER_ORGANISATION = 20
 USED_LINK = "this link has been used already"
 _MAIL = {
     VERIFY: ("Confirm your e-mail address", "Confirm this address for Tradehall: {link}"),
@@ -204,6 +207,22 @@ def mail_policy(identity: IdentityParts) -> throttle.Policy:
     )
 
 
+def invitations_policy(identity: IdentityParts) -> throttle.Policy:
+    """Invitations from one organisation, to whatever addresses: anyone may register and so
+    administer one, and each recipient's throttle does not bound how many strangers it mails."""
+    settings = identity.settings
+    return throttle.Policy(
+        free=INVITATIONS_FREE_PER_ORGANISATION,
+        base_seconds=60,
+        max_seconds=settings.account_mail_max_delay_seconds,
+        decay_seconds=settings.throttle_decay_seconds,
+    )
+
+
+def invitations_key(organisation_id: UUID) -> str:
+    return f"invitations:organisation:{organisation_id}"
+
+
 async def request_verification(identity: IdentityParts, user: User) -> None:
     """Raises throttle.Throttled if the address has had its share of mails."""
     async with identity.engine.connect() as connection:
@@ -349,16 +368,27 @@ async def confirm_password_reset(identity: IdentityParts, secret: str, password:
 async def invite(identity: IdentityParts, inviter: User, organisation_id: UUID, email: str) -> None:
     """Raises throttle.Throttled if the address has had its share of account mails: anyone
     may register and so administer an organisation, so invitations are held to the same
-    per-recipient throttle as resets and verifications (no stream of mail to a stranger).
+    per-recipient throttle as resets and verifications (no stream of mail to a stranger);
+    and if the organisation has sent its share of invitations, to whatever addresses (no
+    stream of mail to strangers).
 
     Answered the same whether or not the address has an account (ADR 8: otherwise any
     organisation's admin could test addresses): one with an account is sent a notice with no
     link instead, beside an inert token, by the same statements (`invitation_for_address`)."""
     address = normalise_email(email)
     now = identity.clock.now()
-    await throttle.count_attempt(
-        identity.engine, throttle.mail_key(address), mail_policy(identity), now
+    # The organisation's count first (its admin learns only of its own), then the recipient's;
+    # a recipient's 429 gives the organisation its attempt back.
+    sent = await throttle.count_attempt(
+        identity.engine, invitations_key(organisation_id), invitations_policy(identity), now
     )
+    try:
+        await throttle.count_attempt(
+            identity.engine, throttle.mail_key(address), mail_policy(identity), now
+        )
+    except throttle.Throttled:
+        await throttle.refund(identity.engine, sent)
+        raise
     # The invitee acts as the inviter does (member or buyer), without administering others.
     roles = frozenset(inviter.roles & {Role.MEMBER, Role.BUYER}) or frozenset({Role.MEMBER})
     await _write(

@@ -160,7 +160,9 @@ class AccountController(Controller):
             "Account mails to one address (invitations, verification and password reset "
             "together) are throttled: after `TRADEHALL_ACCOUNT_MAIL_FREE_PER_ADDRESS` the next "
             "must wait, the wait doubling up to `TRADEHALL_ACCOUNT_MAIL_MAX_DELAY_SECONDS`: "
-            "429 with `Retry-After`, and no mail."
+            "429 with `Retry-After`, and no mail. So are one organisation's invitations, to "
+            "whatever addresses: after 20, each waits a minute, doubling to the same bound. "
+            "The answer is the same whether or not the address has an account."
         ),
         responses=THROTTLED_RESPONSE,
     )
