@@ -65,6 +65,9 @@ class QuoteRequestEntry:
     cpv_codes: list[str]
     regions: list[str]
     budget: Budget | None
+    # Every quote's (None only for a row kept before migration 0034 with no budget, until a
+    # rebuild: projections.quote_request_tables).
+    currency: str | None
     deadline: datetime
     period_start: datetime
     period_end: datetime

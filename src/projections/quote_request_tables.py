@@ -40,6 +40,11 @@ quote_requests = Table(
     Column("version", BigInteger, nullable=False),
     Column("posted_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # The currency every quote is in (added last, by migration 0034): the one the request
+    # states (its budget's where it has one; a request posted before requests stated one: its
+    # budget's, or GBP). NULL only for a row kept before migration 0034 that names no budget
+    # and no accepted quote, until the projection is rebuilt.
+    Column("currency", String(3), nullable=True),
 )
 Index("ix_quote_requests_requester_id", quote_requests.c.requester_id)
 Index("ix_quote_requests_status_deadline", quote_requests.c.status, quote_requests.c.deadline)

@@ -91,6 +91,21 @@ class StoredPosted(msgspec.Struct):
     audience: Literal["open", "invited"]
     invited: list[UUID]
     timestamp: Moment
+    # Stated since the event's version 2; a version 1 stated none (`currency_of`).
+    currency: Currency | None = None
+
+
+# The currency of a request whose Posted (version 1) stated none and named no budget, as the
+# domain reads it (marketplace.quotes.terms.DEFAULT_CURRENCY, upcast_posted_v1_v2).
+VERSION_1_CURRENCY = "GBP"
+
+
+def currency_of(terms: StoredPosted) -> str:
+    """The currency every quote of the request is in: the one it states, else (version 1) its
+    budget's, else VERSION_1_CURRENCY: what the domain's upcast reads."""
+    if terms.currency is not None:
+        return terms.currency
+    return terms.budget.currency if terms.budget is not None else VERSION_1_CURRENCY
 
 
 class StoredReason(msgspec.Struct):
@@ -236,6 +251,7 @@ def _posted_row(request_id: UUID, version: int, terms: StoredPosted) -> Row:
         "budget_currency": budget.currency if budget else None,
         "budget_min_minor": budget.min_minor if budget else None,
         "budget_max_minor": budget.max_minor if budget else None,
+        "currency": currency_of(terms),
         "deadline": terms.deadline,
         "period_start": terms.period.start,
         "period_end": terms.period.end,

@@ -257,6 +257,7 @@ def summary_of(entry: QuoteRequestEntry) -> RequestSummary:
         cpv_codes=entry.cpv_codes,
         regions=entry.regions,
         budget=_budget_view(entry.budget),
+        currency=entry.currency,
         deadline=entry.deadline,
         audience=entry.audience,
         status=entry.status,

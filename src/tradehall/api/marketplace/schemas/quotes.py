@@ -146,6 +146,10 @@ class RequestSummary(msgspec.Struct, kw_only=True):
     cpv_codes: list[str]
     regions: list[str]
     budget: BudgetView | None
+    # The currency every quote is in (the budget's, where there is one), as the request's own
+    # view says; null only for a request listed before this was (migration 0034) that names no
+    # budget, until the read model is rebuilt.
+    currency: str | None
     deadline: datetime
     audience: str
     status: str
