@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests import evidence_files as files
-from tradehall.membership.evidence import inspection
+from tradehall.membership.evidence.inspection import budget
 
 OFFICE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PACKAGE_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -476,7 +476,7 @@ def test_a_document_whose_xml_parts_together_pass_the_parsing_budget_is_refused(
 ) -> None:
     """Each part is under its own bound, but together they would hold the interpreter for tens
     of seconds; they are refused before the excess is parsed."""
-    monkeypatch.setattr(inspection, "MAX_XML_BYTES", SMALL_BUDGET)
+    monkeypatch.setattr(budget, "MAX_XML_BYTES", SMALL_BUDGET)
     part = _header(SMALL_BUDGET * 3 // 8)
     headers = [(f"word/header{n}.xml", part) for n in (1, 2, 3)]
     refused = _refusal(tmp_path, files.docx(*headers))
@@ -493,7 +493,7 @@ def test_relationship_parts_count_toward_the_parsing_budget(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each .rels part is read under its own 1 MiB bound, but any number of them could be."""
-    monkeypatch.setattr(inspection, "MAX_XML_BYTES", SMALL_BUDGET)
+    monkeypatch.setattr(budget, "MAX_XML_BYTES", SMALL_BUDGET)
     relationships = _header(1024 * 1024 - 4096).replace(b"w:hdr", b"Relationships")
     parts = [(f"word/_rels/part{n}.xml.rels", relationships) for n in range(4)]
     refused = _refusal(tmp_path, files.docx(*parts))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests import evidence_files as files
-from tradehall.membership.evidence import inspection
+from tradehall.membership.evidence.inspection import budget
 
 _inspect, _refusal = files.inspected, files.refusal
 W = files.WORD
@@ -531,7 +531,7 @@ def test_embedded_documents_share_the_documents_bounds(
     together = files.docx(*document, (EMBEDDED, workbook))
     assert "more than 5000 parts" in _refusal(tmp_path, together).reason
 
-    monkeypatch.setattr(inspection, "MAX_XML_ELEMENTS", 30)
+    monkeypatch.setattr(budget, "MAX_XML_ELEMENTS", 30)
     header = f"<w:hdr {W}>{'<w:p/>' * 12}</w:hdr>".encode()
     alone = files.docx(("word/header1.xml", header))
     assert _inspect(tmp_path, alone) == "docx"

@@ -194,7 +194,7 @@ def test_an_embedded_zip_of_too_many_entries_is_refused_unread(
         opened.append(source)
         return real(source, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(inspection.zipfile, "ZipFile", counting)
+    monkeypatch.setattr(zipfile, "ZipFile", counting)
     reason = _refusal(tmp_path, data).reason
     assert f"more than {inspection.MAX_ZIP_ENTRIES} parts" in reason
     assert len(opened) == 1  # the document itself: the embedded directory was never read
