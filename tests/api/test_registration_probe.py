@@ -233,3 +233,17 @@ async def test_guesses_at_a_registration_s_password_are_throttled_per_link(
     assert confirmed.status_code == 201, confirmed.text
     schema = (await client.get("/schema/openapi.json")).json()
     assert "429" in schema["paths"][CONFIRMATIONS]["post"]["responses"]
+
+
+async def test_a_mailbox_s_mail_throttle_holds_for_its_subaddresses(client: Client) -> None:
+    """`name+anything@` reaches `name@` at most providers: each tag was a throttle of its own,
+    so a stranger's mailbox could be sent registration links a few per tag without end."""
+    local = f"stranger-{uuid.uuid4().hex[:10]}"
+    for tag in range(services_of(client).settings.account_mail_free_per_address):
+        body = registration(user={"email": f"{local}+{tag}@example.org", "password": PASSWORD})
+        assert (await client.post(URL, json=body)).status_code == 202
+
+    for other in (f"{local}@example.org", f"{local}+more@example.org"):
+        body = registration(user={"email": other, "password": PASSWORD})
+        refused = await client.post(URL, json=body)
+        assert refused.status_code == 429, (other, refused.text)

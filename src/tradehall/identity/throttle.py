@@ -89,7 +89,12 @@ def address_key(host: str | None) -> str:
 
 
 def mail_key(email: str) -> str:
-    return "mail:" + hashlib.sha256(email.encode()).hexdigest()[:40]
+    """A mailbox: the address without a subaddress (`name+tag@` reaches `name@` at most
+    providers, so each tag is not a throttle of its own). Two people whose addresses differ
+    only by a tag share a throttle, which costs them at most a wait."""
+    local, at, domain = email.rpartition("@")
+    mailbox = f"{local.split('+', 1)[0] or local}{at}{domain}" if at else email
+    return "mail:" + hashlib.sha256(mailbox.encode()).hexdigest()[:40]
 
 
 def _retry_after(blocked_until: datetime, now: datetime) -> int:
