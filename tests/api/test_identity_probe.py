@@ -17,6 +17,8 @@ from tests.conftest import AppClient, running
 from tradehall.api.app import create_app, is_running, serve_again
 from tradehall.clock import ManualClock
 from tradehall.identity.accounts import INVITATIONS_FREE_PER_ORGANISATION
+from tradehall.identity.sessions import purge_expired
+from tradehall.identity.tables import account_tokens
 from tradehall.identity.users import Passwords
 from tradehall.mail.tables import outbox_messages
 from tradehall.settings import Settings
@@ -157,3 +159,30 @@ async def test_an_organisation_s_invitations_to_many_addresses_are_throttled(
     assert answers[-1].headers["retry-after"] == "60"
     clock.advance(timedelta(seconds=60))
     assert (await client.post(path, json=stranger(), headers=admin)).status_code == 202
+
+
+async def test_the_clock_forgets_an_unaccepted_invitation_s_address(
+    client: Client, clock: ManualClock
+) -> None:
+    """An invitation keeps the invitee's address until it is accepted; a stranger who never
+    accepts kept it for ever (the purge deleted refresh tokens and pending registrations past
+    their expiry, never account links). ADR 4: personal data is kept no longer than needed."""
+    org = await register(client)
+    admin = await token(client, org["email"])
+    stranger = f"never-joins-{uuid.uuid4().hex[:10]}@example.org"
+    path = f"/api/v1/organisations/{org['id']}/invitations"
+    assert (await client.post(path, json={"email": stranger}, headers=admin)).status_code == 202
+    secret = await link_mailed(client, stranger, "account_invite")
+    services = services_of(client)
+    kept = select(account_tokens.c.email).where(account_tokens.c.email == stranger)
+
+    clock.advance(timedelta(days=14, seconds=1))
+    await purge_expired(services.engine, clock.now(), services.settings.throttle_decay_seconds)
+
+    async with services.engine.connect() as connection:
+        assert list(await connection.execute(kept)) == []
+    late = await client.post(
+        "/api/v1/invitations/acceptance", json={"token": secret, "password": PASSWORD}
+    )
+    assert late.status_code == 422, late.text
+    assert late.json()["errors"][0]["message"] == "this link is unknown or has expired"

@@ -28,6 +28,7 @@ from sharedkernel.errors import InvalidValue
 from tradehall.identity import throttle
 from tradehall.identity.parts import IdentityParts
 from tradehall.identity.tables import (
+    account_tokens,
     pending_registrations,
     refresh_tokens,
     token_families,
@@ -272,12 +273,13 @@ async def caller(
 
 
 async def purge_expired(engine: AsyncEngine, now: datetime, throttle_decay_seconds: int) -> int:
-    """Forget what no longer matters: decayed throttles, refresh tokens past their expiry, and
+    """Forget what no longer matters: decayed throttles, refresh tokens past their expiry,
     pending registrations past theirs (confirmed or not: one not confirmed holds a person's
-    address and password hash)."""
+    address and password hash), and account links past theirs (an invitation never accepted
+    holds the invitee's address)."""
     purged = await throttle.purge(engine, now, throttle_decay_seconds)
     async with engine.begin() as connection:
-        for table in (refresh_tokens, pending_registrations):
+        for table in (refresh_tokens, pending_registrations, account_tokens):
             result = await connection.execute(delete(table).where(table.c.expires_at < now))
             purged += int(result.rowcount)
     return purged
