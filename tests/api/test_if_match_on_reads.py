@@ -30,6 +30,7 @@ from tests.api.test_if_match_everywhere import (
 from tests.api.test_probe_strangers import send
 from tests.api.test_tender_scenario import settle
 from tests.conftest import AppClient
+from tradehall.api.problems import READ_PRECONDITION_FAILED
 from tradehall.clock import ManualClock
 
 Client = AppClient
@@ -115,6 +116,13 @@ async def test_if_match_on_every_read_as_every_party(
                 if answer.status_code != plain.status_code:
                     failures.append(f"{where}: {answer.status_code} to {condition}")
     assert not failures, "\n".join(failures)
+    # The document lists the 412 on every read.
+    undocumented = [
+        str(op)
+        for op in readings(document)
+        if op.spec["responses"].get("412", {}).get("description") != READ_PRECONDITION_FAILED
+    ]
+    assert not undocumented, undocumented
     # The walk reached answers of every kind.
     assert seen["with an ETag"] >= 15, seen
     assert seen["without one"] >= 60, seen

@@ -26,7 +26,11 @@ from tradehall.api.middleware import RequestIdAndAccessLog
 from tradehall.api.openapi import OfflineSwaggerRenderPlugin, document_operation
 from tradehall.api.operations import OperationsController
 from tradehall.api.preconditions import IfMatchOnReads, if_match_guard, refuses_if_match
-from tradehall.api.problems import EXCEPTION_HANDLERS, document_problems
+from tradehall.api.problems import (
+    EXCEPTION_HANDLERS,
+    READ_PRECONDITION_FAILED,
+    document_problems,
+)
 from tradehall.api.reads import ReadYourWrites
 from tradehall.api.request_policy import allow_uploads, request_policy_guard
 from tradehall.api.routes import http_handlers
@@ -139,6 +143,8 @@ def _document_problems(app: Litestar) -> None:
         if refuses_if_match(handler):
             statuses.append(412)
         document_problems(handler, statuses)
+        if "GET" in handler.http_methods:  # If-Match on a read (IfMatchOnReads)
+            document_problems(handler, [412], READ_PRECONDITION_FAILED)
         document_operation(handler, access)
 
 

@@ -54,8 +54,18 @@ _PROBLEM_DESCRIPTIONS = {
 }
 
 
-def document_problems(handler: HTTPRouteHandler, statuses: Iterable[int]) -> None:
-    """Add problem-details responses to a route's OpenAPI entry (Litestar's defaults differ)."""
+# A read's 412 (tradehall.api.preconditions.IfMatchOnReads).
+READ_PRECONDITION_FAILED = (
+    "If-Match naming a version that is not current (the answer's ETag), or any tag where the "
+    "answer has no ETag: nothing else is answered"
+)
+
+
+def document_problems(
+    handler: HTTPRouteHandler, statuses: Iterable[int], description: str | None = None
+) -> None:
+    """Add problem-details responses to a route's OpenAPI entry (Litestar's defaults differ),
+    each with its status's description or the one given."""
     documented = dict(handler.responses or {})
     for status in statuses:
         documented.setdefault(
@@ -63,7 +73,7 @@ def document_problems(handler: HTTPRouteHandler, statuses: Iterable[int]) -> Non
             ResponseSpec(
                 data_container=Problem,
                 media_type=PROBLEM_MEDIA_TYPE,
-                description=_PROBLEM_DESCRIPTIONS[status],
+                description=description or _PROBLEM_DESCRIPTIONS[status],
                 generate_examples=False,
             ),
         )
