@@ -7,7 +7,10 @@ random bytes, so that the package is not refused as a zip bomb; first, a realist
 
 Run: `.venv/bin/python -m bench.evidence_cost [--inspection FILE]`; FILE is an inspection
 module to load instead of the installed one (the code before a change, e.g.
-`git show REV:src/tradehall/membership/evidence/inspection.py > /tmp/before.py`).
+`git show REV:src/tradehall/membership/evidence/inspection.py > /tmp/before.py`), for a REV
+before ba8c841. Since then inspection is a package: measure the code before a change in a
+worktree of its own (`git worktree add /tmp/before REV && cd /tmp/before && PYTHONPATH=src
+/work/main/.venv/bin/python -m bench.evidence_cost`).
 """
 
 from __future__ import annotations
