@@ -71,6 +71,12 @@ def _change_user(email: str, change: Any) -> None:
 
     from tradehall.identity.tables import users as users_table
 
+    try:
+        # The form the address is kept in (its domain as IDNA resolves it), as sign-in looks it
+        # up: a domain typed as an A-label or in fullwidth letters names the same user.
+        address = normalise_email(email)
+    except InvalidValue:  # not an address by today's rules: looked up as given
+        address = email.strip().lower()
     settings = _settings()
     store = _store(settings)
     store.prepare_for_serving(event_logs(_contexts()))
@@ -78,7 +84,7 @@ def _change_user(email: str, change: Any) -> None:
     try:
         with engine.begin() as connection:
             user_id = connection.execute(
-                select(users_table.c.id).where(users_table.c.email == email.strip().lower())
+                select(users_table.c.id).where(users_table.c.email == address)
             ).scalar()
             if user_id is None:
                 raise click.ClickException(f"no user has the e-mail {email}")
