@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from argon2 import PasswordHasher
@@ -16,10 +16,10 @@ from tests.api.helpers import PASSWORD, register, services_of, statements_of, to
 from tests.conftest import AppClient, running
 from tradehall.api.app import create_app, is_running, serve_again
 from tradehall.clock import ManualClock
-from tradehall.identity.accounts import INVITATIONS_FREE_PER_ORGANISATION
+from tradehall.identity.accounts import INVITATIONS_FREE_PER_ORGANISATION, invitation_for_address
 from tradehall.identity.sessions import purge_expired
-from tradehall.identity.tables import account_tokens
-from tradehall.identity.users import Passwords
+from tradehall.identity.tables import account_tokens, users
+from tradehall.identity.users import Passwords, Role
 from tradehall.mail.tables import outbox_messages
 from tradehall.settings import Settings
 from tradehall.store.base import Store
@@ -186,3 +186,41 @@ async def test_the_clock_forgets_an_unaccepted_invitation_s_address(
     )
     assert late.status_code == 422, late.text
     assert late.json()["errors"][0]["message"] == "this link is unknown or has expired"
+
+
+async def test_an_invitation_naming_a_role_that_no_longer_exists_must_be_sent_again(
+    client: Client,
+) -> None:
+    """An invitation lives 14 days; a deployment in between may rename or drop a role. Its
+    roles were parsed again on acceptance: a 500, every time. Now the link is used up and the
+    invitee is told to ask for a new one (the body is {token, password}: nothing to mend)."""
+    org = await register(client)
+    email = f"invited-{uuid.uuid4().hex[:10]}@example.org"
+    services = services_of(client)
+    retired = cast(Role, "retired_role")
+    statements = invitation_for_address(
+        email,
+        organisation_id=uuid.UUID(org["id"]),
+        roles=frozenset({Role.MEMBER, retired}),
+        now=services.clock.now(),
+        public_url=services.settings.public_url,
+    )
+    async with services.engine.begin() as connection:
+        for statement in statements:
+            await connection.execute(statement)
+    secret = await link_mailed(client, email, "account_invite")
+    route = "/api/v1/invitations/acceptance"
+
+    first = await client.post(route, json={"token": secret, "password": PASSWORD})
+
+    assert first.status_code == 422, first.text
+    [error] = first.json()["errors"]
+    assert error["field"] == "token"
+    assert "ask for a new invitation" in error["message"]
+    again = await client.post(route, json={"token": secret, "password": PASSWORD})
+    assert again.json()["errors"] == [
+        {"field": "token", "message": "this link has been used already"}
+    ]
+    async with services.engine.connect() as connection:
+        added = select(users.c.id).where(users.c.email == email)
+        assert list(await connection.execute(added)) == []

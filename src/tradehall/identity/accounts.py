@@ -59,6 +59,7 @@ UNKNOWN_LINK = "this link is unknown or has expired"
 # wait, doubling from a minute to its bound; one is forgotten per throttle decay.
 INVITATIONS_FREE_PER_ORGANISATION = 20
 USED_LINK = "this link has been used already"
+OUTDATED_INVITATION = "this invitation names a role that no longer exists: ask for a new invitation"
 _MAIL = {
     VERIFY: ("Confirm your e-mail address", "Confirm this address for Tradehall: {link}"),
     RESET: (
@@ -471,21 +472,32 @@ async def accept_invitation(identity: IdentityParts, secret: str, password: str)
     await _check_token(identity, secret, INVITE)
     password_hash = await identity.run(identity.passwords.hash, password)
     user_id = uuid.uuid4()
+    outdated = False
     try:
         async with identity.engine.begin() as connection:
             row = await _use_token(identity, connection, secret, INVITE)
-            await connection.execute(
-                insert_user(
-                    user_id=user_id,
-                    email=row.email,
-                    password_hash=password_hash,
-                    organisation_id=row.organisation_id,
-                    roles=frozenset(Role(name) for name in (row.roles or "").split()),
-                    now=identity.clock.now(),
-                ).values(email_verified_at=identity.clock.now())
-            )
+            try:
+                roles = frozenset(Role(name) for name in (row.roles or "").split())
+            except ValueError:
+                # A role renamed or dropped since the invitation was sent: the body is
+                # {token, password}, nothing the invitee could mend. The link is used up
+                # (this transaction commits) and nobody is added.
+                outdated = True
+            else:
+                await connection.execute(
+                    insert_user(
+                        user_id=user_id,
+                        email=row.email,
+                        password_hash=password_hash,
+                        organisation_id=row.organisation_id,
+                        roles=roles,
+                        now=identity.clock.now(),
+                    ).values(email_verified_at=identity.clock.now())
+                )
     except IntegrityError:
         raise Conflict("a user with this e-mail address is already registered") from None
+    if outdated:
+        raise InvalidValue("token", OUTDATED_INVITATION)
     return user_id
 
 
