@@ -57,6 +57,10 @@ class _Suspended(msgspec.Struct):
     reason: str
 
 
+class _Revoked(msgspec.Struct):
+    reason: str
+
+
 _READER = "mark notices"
 
 
@@ -128,6 +132,22 @@ def mark_notice_for(
                 "Your quality mark is suspended",
                 f"{name}'s quality mark ({number}) is suspended: {suspended.reason}",
             )
+        case "QualityMark.Revoked":
+            if (revoked := event.payload_as(_Revoked, _READER)) is None:
+                return None
+            return Notice(
+                "mark_revoked",
+                "Your quality mark is revoked",
+                f"{name}'s quality mark ({number}) is revoked: {revoked.reason}\n"
+                "The mark and its badge may no longer be displayed.",
+            )
+        case "QualityMark.Withdrawn":
+            return Notice(
+                "mark_withdrawn",
+                "Your quality mark is withdrawn",
+                f"{name}'s quality mark ({number}) is withdrawn: the membership has ended. "
+                "The mark and its badge may no longer be displayed.",
+            )
         case "QualityMark.SuspensionLifted" if event.data.get("valid_again") is True:
             return Notice(
                 "mark_reinstated",
@@ -153,6 +173,8 @@ _TELLING = frozenset(
         "QualityMark.RenewalDue",
         "QualityMark.Expired",
         "QualityMark.Suspended",
+        "QualityMark.Revoked",
+        "QualityMark.Withdrawn",
     }
 )
 

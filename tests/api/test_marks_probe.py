@@ -1,0 +1,114 @@
+"""Probes of the quality mark's life through the API, on both stores (helper marks-probe)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+
+from tests.api.helpers import services_of
+from tests.api.test_quality_mark import (
+    CRITERIA,
+    DECLARATIONS,
+    settle,
+    signed_in,
+    started,
+    upload,
+)
+from tests.conftest import AppClient
+from tests.evidence_files import pdf
+from tradehall.clock import ManualClock
+from tradehall.identity.users import Role
+from tradehall.mail.tables import outbox_messages
+from tradehall.store.base import Store
+
+Client = AppClient
+
+
+async def referred(
+    client: Client, staff_headers: dict[str, str], store: Store, clock: ManualClock
+) -> tuple[Any, dict[str, str], str, Any]:
+    """An application referred to the panel, every criterion met."""
+    org, member, application = await started(client, staff_headers)
+    url = f"/api/v1/mark-applications/{application}"
+    for criterion in CRITERIA:
+        assert (await upload(client, member, application, criterion, pdf())).status_code == 201
+    assert (
+        await client.put(f"{url}/declarations", json=DECLARATIONS, headers=member)
+    ).status_code == 200
+    assert (await client.post(f"{url}/submission", headers=member)).status_code == 200
+    assessor = await signed_in(client, store, clock, Role.ASSESSOR)
+    assigned = await client.post(
+        f"{url}/assessor", json={"assessor_id": str(assessor.user_id)}, headers=staff_headers
+    )
+    assert assigned.status_code == 200, assigned.text
+    findings = {code: {"met": True, "note": "seen"} for code in CRITERIA}
+    done = await client.post(
+        f"{url}/referral", json={"findings": findings}, headers=assessor.headers
+    )
+    assert done.status_code == 200, done.text
+    return org, member, application, assessor
+
+
+async def awarded(
+    client: Client, staff_headers: dict[str, str], store: Store, clock: ManualClock
+) -> tuple[Any, dict[str, str], str]:
+    org, member, application, _ = await referred(client, staff_headers, store, clock)
+    decided = await client.post(
+        f"/api/v1/mark-applications/{application}/decision",
+        json={"award": True},
+        headers=staff_headers,
+    )
+    assert decided.status_code == 200, decided.text
+    mark = await client.get(f"/api/v1/organisations/{org['id']}/mark", headers=member)
+    await settle(client)
+    return org, member, mark.json()["certificate_number"]
+
+
+async def notices_to(client: Client, organisation_id: str) -> list[tuple[str, str]]:
+    """The templates and bodies of the messages queued for an organisation's users, in order."""
+    table = outbox_messages
+    query = (
+        select(table.c.template, table.c.body)
+        .where(table.c.organisation_id == uuid.UUID(organisation_id))
+        .order_by(table.c.created_at, table.c.template)
+    )
+    async with services_of(client).engine.connect() as connection:
+        return [(r.template, r.body) for r in await connection.execute(query)]
+
+
+async def test_the_holder_is_told_when_its_mark_is_revoked_or_withdrawn(
+    client: Client, staff_headers: dict[str, str], store: Store, clock: ManualClock
+) -> None:
+    """Found: a revocation (and a withdrawal, the membership ended) queued no message, so a
+    holder went on showing a badge it may no longer display, unaware."""
+    org, _, number = await awarded(client, staff_headers, store, clock)
+    revoked = await client.post(
+        f"/api/v1/organisations/{org['id']}/mark/revocation",
+        json={"reason": "the badge was shown on goods not made by the holder"},
+        headers=staff_headers,
+    )
+    assert revoked.status_code == 200, revoked.text
+    await settle(client)
+    sent = await notices_to(client, org["id"])
+    assert [t for t, _ in sent if t.startswith("mark_")] == ["mark_awarded", "mark_revoked"]
+    body = dict(sent)["mark_revoked"]
+    assert number in body
+    assert "the badge was shown on goods not made by the holder" in body
+    assert "may no longer be displayed" in body
+
+    # A mark withdrawn because the membership ended (expelled: at once).
+    other, _, other_number = await awarded(client, staff_headers, store, clock)
+    expelled = await client.post(
+        f"/api/v1/organisations/{other['id']}/membership/expulsion",
+        json={"reason": "repeated breaches of the code of conduct"},
+        headers=staff_headers,
+    )
+    assert expelled.status_code == 200, expelled.text
+    await settle(client)
+    await settle(client)  # the follower's withdrawal, then the notice writer
+    assert (await client.get(f"/api/v1/marks/{other_number}")).json()["status"] == "withdrawn"
+    sent = await notices_to(client, other["id"])
+    assert [t for t, _ in sent if t.startswith("mark_")] == ["mark_awarded", "mark_withdrawn"]
+    assert other_number in dict(sent)["mark_withdrawn"]
