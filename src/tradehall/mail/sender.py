@@ -25,7 +25,7 @@ from tradehall.identity.tables import users
 from tradehall.mail.smtp import Transport
 from tradehall.mail.tables import outbox_messages
 from tradehall.marketplace.sealing.keys import SealingError, SealingKeys
-from tradehall.marketplace.sealing.outbox import SEALED_TEMPLATE, open_sealed
+from tradehall.marketplace.sealing.outbox import SEALED_TEMPLATE, open_sealed_messages
 
 T = TypeVar("T")
 
@@ -95,48 +95,62 @@ async def pending(services: SenderParts, limit: int = 100) -> list[Any]:
 
 
 async def deliver(services: SenderParts, transport: Transport, row: Any) -> bool:
-    """Send one message to its organisation's users. True once the server accepted it."""
-    organisation_id, subject, body = row.organisation_id, row.subject, row.body
+    """Send one outbox row to its organisation's users (a sealed batch's: each addressee's
+    message to that organisation's users). True once the server accepted them all."""
+    batch, messages = False, [(row.organisation_id, row.template, row.subject, row.body)]
     try:
         if row.template == SEALED_TEMPLATE:  # opened only to send; the row stays sealed
             if services.sealing is None:
                 raise SealingError("no sealing keys to open a sealed notice with")
-            organisation_id, _, subject, body = await services.run(
-                open_sealed, services.sealing, row
-            )
+            batch, messages = await services.run(open_sealed_messages, services.sealing, row)
     # Not only SealingError: contents that open but do not read as a notice fail this message
     # alone, as any message that cannot be made does (below).
     except Exception as error:
         await _failed(services, row.message_id, error)
         return False
-    if row.recipient:
-        recipients = [row.recipient]
-    else:
-        async with services.engine.connect() as connection:
-            result = await connection.execute(
-                select(users.c.email).where(users.c.organisation_id == organisation_id)
-            )
-            recipients = sorted(result.scalars())
-    if not recipients:
-        return True  # nobody to tell (users erased): nothing will ever be sendable
+    addresses = await _addresses(services, row, {org for org, *_ in messages})
     try:
         # One message each, so colleagues do not see each other's addresses; each keeps an id
-        # of its own that is the same every time it is sent.
-        for recipient in recipients:
-            message = EmailMessage()
-            message["Message-ID"] = recipient_message_id(row.message_id, recipient)
-            message["From"] = transport.sender
-            message["To"] = recipient
-            message["Subject"] = one_line(subject)
-            message.set_content(body)
-            await services.run(transport.send, message)
+        # of its own that is the same every time it is sent (a batch's, per addressee too: one
+        # organisation may be told of two of its bids). A batch's row is one attempt, failed
+        # or sent as a whole, whatever the number it tells: one log line at most.
+        for number, (organisation_id, _, subject, body) in enumerate(messages):
+            key = f"{row.message_id}#{number}" if batch else row.message_id
+            for recipient in addresses.get(organisation_id, []):
+                message = EmailMessage()
+                message["Message-ID"] = recipient_message_id(key, recipient)
+                message["From"] = transport.sender
+                message["To"] = recipient
+                message["Subject"] = one_line(subject)
+                message.set_content(body)
+                await services.run(transport.send, message)
     # The server or the network (OSError, SMTPException), or a message that cannot be made
     # (an address or header the email package refuses: ValueError, ...): this message's
     # attempt fails, counted, and the others are sent; after MAX_ATTEMPTS it waits for staff.
+    # Nobody to tell (users erased) is sent: nothing will ever be sendable.
     except Exception as error:
         await _failed(services, row.message_id, error)
         return False
     return True
+
+
+async def _addresses(
+    services: SenderParts, row: Any, organisations: set[Any]
+) -> dict[Any, list[str]]:
+    """Each organisation's users' addresses (or the row's one address), in order: one query,
+    however many organisations a batch names."""
+    if row.recipient:
+        return {org: [row.recipient] for org in organisations}
+    found: dict[Any, list[str]] = {}
+    async with services.engine.connect() as connection:
+        result = await connection.execute(
+            select(users.c.organisation_id, users.c.email).where(
+                users.c.organisation_id.in_(sorted(o for o in organisations if o))
+            )
+        )
+        for organisation_id, email in result:
+            found.setdefault(organisation_id, []).append(email)
+    return {org: sorted(emails) for org, emails in found.items()}
 
 
 def one_line(header: str) -> str:

@@ -56,6 +56,7 @@ def _opening_parts(services: Services) -> OpeningParts:
         keys=services.sealing,
         clock=services.clock,
         margin=timedelta(seconds=services.settings.bid_opening_margin_seconds),
+        public_url=services.settings.public_url,
     )
 
 

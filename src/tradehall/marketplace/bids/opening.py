@@ -27,6 +27,10 @@ published, it is read at the next tick and its deadline kept. A publication the 
 makes no key (the route asks the domain first), so a draft has one only after a crash between
 the key and the publication's save, a publication refused for what changed between the two (a
 concurrent revision), or a refusal before 2026-12-02.
+
+Each tick then tells bidders of the amendments whose deadline is ahead that were not told yet:
+one sealed batch row an amendment, the same whatever the number of bids
+(tradehall.marketplace.bids.amendment_notices).
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -54,6 +58,7 @@ from membership.marks.application import MarksApp
 from sharedkernel.errors import NotFound
 from sharedkernel.events import CLOCK, Context
 from tradehall.clock import Clock
+from tradehall.marketplace.bids.amendment_notices import AmendmentIndex, tell_amendments
 from tradehall.marketplace.bids.notices import cancellations
 from tradehall.marketplace.bids.quote_notices import quote_cancellations
 from tradehall.marketplace.bids.suppliers import facts_of
@@ -72,6 +77,10 @@ class OpeningParts:
     keys: SealingKeys
     clock: Clock
     margin: timedelta
+    public_url: str = ""  # the amendment notices' links start with it
+    # The amendments not yet told, kept between the ticks of one clock (a fresh one reads them
+    # from the log's start).
+    amendments: AmendmentIndex = field(default_factory=AmendmentIndex)
 
 
 def open_due_bids(parts: OpeningParts) -> tuple[int, int]:
@@ -92,7 +101,29 @@ def open_due_bids(parts: OpeningParts) -> tuple[int, int]:
         opened += settled == "opened"
         discarded += settled == "discarded"
     _keep_deadlines(parts, seen)
+    _tell_amendments(parts)
     return opened, discarded
+
+
+def _tell_amendments(parts: OpeningParts) -> None:
+    """Bidders told of each amendment whose deadline is ahead, one sealed batch an amendment
+    whatever the number of bids (tradehall.marketplace.bids.amendment_notices). A failure is
+    tried again at the next tick: what was written stays, and is not written again."""
+    try:
+        tell_amendments(
+            parts.bids,
+            parts.marketplace.recorder,
+            parts.keys,
+            parts.amendments,
+            parts.clock.now(),
+            parts.public_url,
+        )
+    except Exception as error:
+        # Only the kind of failure, no tender named (ADR 27).
+        log.error(
+            "bidders could not be told of amendments (%s); trying again at the next tick",
+            type(error).__name__,
+        )
 
 
 def _keep_deadlines(parts: OpeningParts, seen: dict[UUID, datetime]) -> None:

@@ -1,0 +1,254 @@
+"""Every bidder is told of a tender's amendments, whether or not it registered interest, and the
+count of bids stays sealed (ADR 27), on both stores: the opening clock's tick after a public
+amendment writes one sealed batch row of one size for it whatever the number of bids (none
+included), and the sender opens it and mails each member of each bid drafted before the
+amendment and not opened (a draft, a submitted or a withdrawn bid) a message naming its own bid
+alone; a second tick, a fresh clock or two clocks at once write and send nothing more. Each
+test asserts its own rows only (the PostgreSQL database is shared); the whole main file's
+tables are compared on SQLite, where the database is the test's own."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+import pytest
+from sqlalchemy import select, text
+
+from tests.api.conftest import Mailbox
+from tests.api.helpers import services_of
+from tests.api.test_accounts import mail_to
+from tests.api.test_bid_scenario import (
+    FOR_MEMBERS,
+    drafted_bid,
+    member,
+    published_tender,
+    submitted,
+    tick,
+    withdrawn,
+)
+from tests.api.test_clarifications import council
+from tests.api.test_tender_scenario import settle
+from tests.api.test_tenders import LATER, terms
+from tests.conftest import AppClient
+from tradehall.clock import ManualClock
+from tradehall.mail.outbox import message_id_for
+from tradehall.mail.tables import outbox_messages
+from tradehall.marketplace.bids import amendment_notices
+from tradehall.marketplace.bids.amendment_notices import TEMPLATE, AmendmentIndex
+from tradehall.marketplace.sealing.outbox import (
+    BATCH_ADDRESSEE,
+    open_sealed,
+    open_sealed_messages,
+)
+
+Client = AppClient
+Headers = dict[str, str]
+WHY = "Few bids came in: two weeks more"
+
+
+async def amend(client: Client, headers: Headers, tender: str, why: str = WHY) -> int:
+    """The tender amended (its deadline later); the Amended event's version."""
+    body = terms(deadline=LATER, eligibility=FOR_MEMBERS) | {"rationale": why}
+    answer = await client.post(f"/api/v1/tenders/{tender}/amendments", json=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    version: int = answer.json()["version"]
+    return version
+
+
+async def batch_rows(client: Client, tender: str, version: int) -> list[Any]:
+    """The outbox rows of the amendment's batch (its first row's id, and any further parts)."""
+    first = message_id_for(UUID(tender), version, TEMPLATE)
+    async with services_of(client).engine.connect() as connection:
+        rows = await connection.execute(
+            select(outbox_messages).where(
+                outbox_messages.c.message_id.startswith(first[:-1]),
+            )
+        )
+        return list(rows)
+
+
+async def test_a_bidder_without_interest_is_mailed_each_amendment_naming_its_own_bid_once(
+    mail_client: Client,
+    staff_headers: Headers,
+    mailbox: tuple[Mailbox, int],
+    clock: ManualClock,
+) -> None:
+    client, (box, _) = mail_client, mailbox
+    buyer, buyer_headers = await council(client, staff_headers)
+    tender = await published_tender(client, buyer, buyer_headers)
+    _, lead_email, lead_headers = await member(client, staff_headers, "Alder Grounds CIC")
+    _, drafter_email, drafter_headers = await member(client, staff_headers, "Birch Cafes CIC")
+    _, quitter_email, quitter_headers = await member(client, staff_headers, "Cedar Paths CIC")
+    _, late_email, late_headers = await member(client, staff_headers, "Damson Lawns CIC")
+    _, bystander_email, _ = await member(client, staff_headers, "Elm Verges CIC")
+    # None registers interest: a submitted bid, a draft, a bid withdrawn (it may come back).
+    bid = await drafted_bid(client, lead_headers, tender, "lot-1", 10_000_000)
+    await submitted(client, lead_headers, bid)
+    draft = await drafted_bid(client, drafter_headers, tender, "lot-2")
+    gone = await drafted_bid(client, quitter_headers, tender, "lot-2", 9_000_000)
+    await submitted(client, quitter_headers, gone)
+    await withdrawn(client, quitter_headers, gone)
+    await tick(client)
+    clock.advance(timedelta(minutes=5))
+    await amend(client, buyer_headers, tender)
+    clock.advance(timedelta(minutes=5))
+    late = await drafted_bid(client, late_headers, tender, "lot-1")  # drafted after it
+
+    await tick(client)
+    mailed = {
+        email: [body for body in await mail_to(client, box, email) if WHY in body]
+        for email in (lead_email, drafter_email, quitter_email, late_email, bystander_email)
+    }
+    for email, own, others in (
+        (lead_email, bid, (draft, gone, late)),
+        (drafter_email, draft, (bid, gone, late)),
+        (quitter_email, gone, (bid, draft, late)),
+    ):
+        [body] = mailed[email]
+        assert f"/api/v1/bids/{own}" in body, body
+        assert f"/api/v1/tenders/{tender}" in body
+        assert "2026-04-15 12:00" in body
+        assert not any(other in body for other in others), body
+    assert mailed[late_email] == []  # drafted against the amended terms
+    assert mailed[bystander_email] == []
+    sent = len(box.messages)
+
+    await tick(client)  # told once: a second tick (a fresh clock's index) writes nothing
+    await mail_to(client, box, lead_email)
+    assert len(box.messages) == sent
+
+
+async def test_zero_one_and_three_bids_write_the_same_rows_and_log_lines(
+    client: Client, staff_headers: Headers, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    buyer, buyer_headers = await council(client, staff_headers)
+    tenders = [await published_tender(client, buyer, buyer_headers) for _ in range(3)]
+    bidders = [await member(client, staff_headers, f"Bidder {n} CIC") for n in range(3)]
+    bids: dict[str, list[str]] = {tender: [] for tender in tenders}
+    for count, tender in zip((0, 1, 3), tenders, strict=True):
+        for _, _, headers in bidders[:count]:
+            bids[tender].append(await drafted_bid(client, headers, tender, "lot-1", 10_000_000))
+    await submitted(client, bidders[0][2], bids[tenders[1]][0])  # a submitted bid and drafts
+    await tick(client)  # every deadline kept
+    clock.advance(timedelta(minutes=5))
+
+    shapes, lines, sizes = [], [], []
+    for tender in tenders:
+        version = await amend(client, buyer_headers, tender)
+        await settle(client)  # the read side's rows written before the tick, not during it
+        before = await _snapshot(client, tender, version, bids[tender])
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="tradehall"):
+            await tick(client)
+        after = await _snapshot(client, tender, version, bids[tender])
+        shapes.append((_shape(after - before), _shape(before - after)))
+        lines.append(
+            [
+                (r.name, r.levelname, r.getMessage().replace(tender, "TENDER"))
+                for r in caplog.records
+                if r.name.startswith("tradehall") and getattr(r, "tender_id", tender) == tender
+            ]
+        )
+        [row] = await batch_rows(client, tender, version)
+        assert (row.template, row.organisation_id, row.recipient, row.body) == (
+            "sealed",
+            None,
+            None,
+            "",
+        )
+        sizes.append(len(row.sealed))
+        # The batch names each bid's members inside, and no one outside.
+        batch, told = open_sealed_messages(services_of(client).sealing, row)
+        assert batch
+        assert sorted(b for _, _, _, body in told for b in bids[tender] if b in body) == sorted(
+            bids[tender]
+        )
+        assert open_sealed(services_of(client).sealing, row)[0] == BATCH_ADDRESSEE
+    assert shapes[0] == shapes[1] == shapes[2], shapes
+    assert shapes[0][0], "the tick wrote the batch"
+    assert lines[0] == lines[1] == lines[2], lines
+    assert sizes[0] == sizes[1] == sizes[2], sizes
+
+
+async def test_two_clocks_at_once_write_one_batch(
+    client: Client, staff_headers: Headers, clock: ManualClock
+) -> None:
+    buyer, buyer_headers = await council(client, staff_headers)
+    tender = await published_tender(client, buyer, buyer_headers)
+    _, _, headers = await member(client, staff_headers, "Fir Hedges CIC")
+    await drafted_bid(client, headers, tender, "lot-1")
+    clock.advance(timedelta(minutes=5))
+    version = await amend(client, buyer_headers, tender)
+    services = services_of(client)
+    marketplace, bids = services.applications["marketplace"], services.applications["bids"]
+    # Both clocks find the amendment not told before either writes: each writes its batch.
+    [waiting] = [
+        a
+        for a in AmendmentIndex().waiting(marketplace.recorder, clock.now())
+        if str(a.tender_id) == tender
+    ]
+    for _ in range(2):
+        await services.run(amendment_notices._tell, bids, services.sealing, waiting, "")
+    assert len(await batch_rows(client, tender, version)) == 1
+
+
+async def _snapshot(
+    client: Client, tender: str, version: int, bids: list[str]
+) -> Counter[tuple[str, Any]]:
+    """Every row of the main file's tables on SQLite (the test's own database); on PostgreSQL
+    (shared) the rows of this tender's: its batch, its key, its bids' and box's events."""
+    services = services_of(client)
+    engine = services.sealing.engine
+    batch = message_id_for(UUID(tender), version, TEMPLATE)[:-1]
+    rows: Counter[tuple[str, Any]] = Counter()
+
+    def read() -> None:
+        with engine.connect() as connection:
+            if engine.dialect.name == "sqlite":
+                names = connection.scalars(
+                    text("SELECT name FROM sqlite_master WHERE type = 'table'")
+                ).all()
+                for name in names:
+                    query = text(f'SELECT * FROM "{name}"')  # noqa: S608 (its own names)
+                    for row in connection.execute(query):
+                        rows[(name, tuple(row))] += 1
+                return
+            box = services.applications["bids"].ids.box_id(UUID(tender))
+            ids = [box, *(UUID(b) for b in bids)]
+            found = connection.execute(
+                text("SELECT * FROM events.bids_events WHERE originator_id = ANY(:ids)"),
+                {"ids": ids},
+            )
+            for row in found:
+                rows[("bids_events", tuple(row))] += 1
+            for row in connection.execute(
+                text("SELECT * FROM sealing_keys WHERE key_id = :id"),
+                {"id": UUID(tender)},
+            ):
+                rows[("sealing_keys", tuple(row))] += 1
+            for row in connection.execute(
+                select(outbox_messages).where(outbox_messages.c.message_id.startswith(batch))
+            ):
+                rows[("outbox_messages", tuple(row))] += 1
+
+    await services.run(read)
+    return rows
+
+
+def _shape(rows: Counter[tuple[str, Any]]) -> list[tuple[str, tuple[int, ...]]]:
+    """Each row as its table and the size of each value: what a reader counting rows sees."""
+    return sorted(
+        (table, tuple(_size(value) for value in row))
+        for (table, row), count in rows.items()
+        for _ in range(count)
+    )
+
+
+def _size(value: Any) -> int:
+    if value is None:
+        return -1
+    return len(value) if isinstance(value, bytes | memoryview) else len(str(value))
