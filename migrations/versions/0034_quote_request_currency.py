@@ -4,10 +4,11 @@ list of requests says each one's, as the request's own view does (issue 18, ADR 
 The projection writes it from each Posted event: the currency stated, or for a request posted
 before requests stated one (the event's version 1) its budget's, else GBP, as the domain reads
 it. The rows already kept are filled here where the row itself says it for certain: its budget's
-currency (a budget is in the request's currency), else an accepted quote's (quotes are in the
-request's currency). A row with neither (no budget, nothing accepted) may have stated any
-currency: it stays NULL, and the list says null for it, until `tradehall projections rebuild
-quote_requests` writes every row again from the log.
+currency (a budget is in the request's currency, in either version). Not from an accepted
+quote: before requests stated a currency, quotes were taken in any, and the domain reads such a
+request without a budget as GBP whatever its accepted quote's was. A row without a budget may
+have stated any currency: it stays NULL, and the list says null for it, until `tradehall
+projections rebuild quote_requests` writes every row again from the log.
 
 Revision ID: 0034
 Revises: 0033
@@ -32,12 +33,11 @@ def upgrade() -> None:
         "quote_requests",
         sa.column("currency", sa.String()),
         sa.column("budget_currency", sa.String()),
-        sa.column("accepted_currency", sa.String()),
     )
     op.execute(
         sa.update(requests)
         .where(requests.c.currency.is_(None))
-        .values(currency=sa.func.coalesce(requests.c.budget_currency, requests.c.accepted_currency))
+        .values(currency=requests.c.budget_currency)
     )
 
 
