@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -96,6 +97,7 @@ async def test_the_projection_and_a_rebuild_write_each_request_s_currency(
             assert entry.currency == currency, name
 
 
+@pytest.mark.own_database  # it migrates down and up: never the run's shared database
 def test_the_upgrade_fills_what_the_rows_say_and_a_rebuild_the_rest(engine: Engine) -> None:
     log, ids, _ = requests_log()
     apply(engine, [log.events])

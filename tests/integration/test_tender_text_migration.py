@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, select
@@ -28,6 +29,7 @@ def _alembic(engine: Engine, action: str, revision: str) -> None:
         getattr(command, action)(config, revision)
 
 
+@pytest.mark.own_database  # it migrates down and up: never the run's shared database
 def test_the_upgrade_writes_the_text_the_projection_would(engine: Engine) -> None:
     buyer, first, second, broken = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     with engine.begin() as connection:
