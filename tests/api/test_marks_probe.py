@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -112,3 +113,30 @@ async def test_the_holder_is_told_when_its_mark_is_revoked_or_withdrawn(
     sent = await notices_to(client, other["id"])
     assert [t for t, _ in sent if t.startswith("mark_")] == ["mark_awarded", "mark_withdrawn"]
     assert other_number in dict(sent)["mark_withdrawn"]
+
+
+async def test_a_mark_past_its_validity_is_never_answered_valid_before_the_clock_ticks(
+    client: Client, staff_headers: dict[str, str], store: Store, clock: ManualClock
+) -> None:
+    """Found: between a mark's `valid_until` and the clock's next tick (hourly by default) the
+    public verification (JSON, page, badge) and the holder's own view answered `valid`. The
+    answer now says `expired` from that moment; the tick records it (and tells the holder)."""
+    org, member, number = await awarded(client, staff_headers, store, clock)
+    mark_url = f"/api/v1/organisations/{org['id']}/mark"
+    valid_until = (await client.get(mark_url, headers=member)).json()["valid_until"]
+    clock.advance(timedelta(days=366))
+    assert clock.now().isoformat() > valid_until
+
+    public = await client.get(f"/api/v1/marks/{number}")
+    assert public.status_code == 200, public.text
+    assert public.json()["status"] == "expired"
+    page = await client.get(f"/api/v1/marks/{number}", headers={"Accept": "text/html"})
+    assert "This mark has expired" in page.text
+    assert "Valid</dd>" not in page.text
+    badge = await client.get(f"/api/v1/marks/{number}/badge.svg")
+    assert ">expired<" in badge.text
+    assert ">valid<" not in badge.text
+    own = await client.get(mark_url, headers=member)
+    assert own.json()["status"] == "expired"
+    # Nothing was written by reading: the mark's log holds no Expired before the tick.
+    assert own.json()["version"] == 1

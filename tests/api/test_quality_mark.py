@@ -100,6 +100,9 @@ async def test_the_whole_life_of_a_mark(
 ) -> None:
     org, member, application = await started(client, staff_headers)
     app_url = f"/api/v1/mark-applications/{application}"
+    # Awarded two months into the membership year, so the membership lapses (its year and 40
+    # days on) while the mark is still within its twelve months: a mark past them is expired.
+    clock.advance(timedelta(days=60))
 
     for criterion in CRITERIA:
         uploaded = await upload(client, member, application, criterion, pdf())
@@ -179,7 +182,7 @@ async def test_the_whole_life_of_a_mark(
     assert "mistyped" not in unknown.json()["detail"]
 
     # The membership lapses: the mark is suspended; payment reinstates it.
-    clock.advance(timedelta(days=365 + 40))
+    clock.advance(timedelta(days=365 + 40 - 60))  # the membership year and 40 days
     await tick(client)
     await settle(client)
     suspended = await client.get(f"/api/v1/marks/{number}")

@@ -175,6 +175,16 @@ class QualityMark(TradehallAggregate):
             suspended=bool(self.suspensions),
         )
 
+    def status_at(self, now: datetime) -> MarkStatus:
+        """The status as it stands at `now`: expired from `valid_until` on, as the clock's
+        next tick will record it (until then `status` still says what the log holds)."""
+        return mark_status(
+            revoked=self.revoked,
+            withdrawn=self.withdrawn,
+            expired=self.expired or now >= self.valid_until,
+            suspended=bool(self.suspensions),
+        )
+
     @property
     def ended(self) -> bool:
         return self.revoked or self.withdrawn

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from membership.marks.certificate import CertificateNumber, Mistyped, read_certificate_number
 from membership.marks.criteria import criteria_in_force
+from membership.marks.mark import mark_status
 from projections.tables import directory_members, mark_applications, quality_marks
 from tradehall.api.access import PUBLIC, Access, rule, staff_only
 from tradehall.api.commands import Commands, current_user
@@ -41,6 +42,7 @@ from tradehall.api.membership.schemas.marks import (
     QueuePage,
 )
 from tradehall.api.public_limits import MARK_LOOKUPS, THROTTLED_RESPONSE, limited_per_address
+from tradehall.clock import Clock
 from tradehall.identity.users import Role
 from tradehall.settings import Settings
 
@@ -68,7 +70,7 @@ def _wants_html(request: Request[Any, Any, Any]) -> bool:
     return _HTML in accept and "application/json" not in accept
 
 
-async def _view(engine: AsyncEngine, number: CertificateNumber) -> MarkView | None:
+async def _view(engine: AsyncEngine, number: CertificateNumber, now: datetime) -> MarkView | None:
     query = (
         select(quality_marks, directory_members.c.name)
         .join_from(
@@ -84,12 +86,20 @@ async def _view(engine: AsyncEngine, number: CertificateNumber) -> MarkView | No
     if row is None:
         return None
     found = row._mapping
+    valid_until: datetime = found["valid_until"]
     return MarkView(
         certificate_number=found["certificate_number"],
-        status=found["status"],
+        # Expired from its end on, though the clock's tick has not yet recorded it: the
+        # public answer never says valid (or suspended) for a mark past its validity.
+        status=mark_status(
+            revoked=found["revoked"],
+            withdrawn=found["withdrawn"],
+            expired=found["expired"] or now >= valid_until,
+            suspended=found["staff_suspended"] or found["membership_suspended"],
+        ).value,
         holder_name=found["name"] or "A member of the association",
         valid_from=found["valid_from"].date(),
-        valid_until=found["valid_until"].date(),
+        valid_until=valid_until.date(),
     )
 
 
@@ -126,12 +136,13 @@ class MarkRegisterController(Controller):
         request: Request[Any, Any, Any],
         engine: NamedDependency[AsyncEngine],
         settings: NamedDependency[Settings],
+        clock: NamedDependency[Clock],
         certificate_number: NumberParam,
     ) -> Response[Any]:
         read = read_certificate_number(certificate_number)
         if not isinstance(read, CertificateNumber):
             return _unknown(request, isinstance(read, Mistyped))
-        view = await _view(engine, read)
+        view = await _view(engine, read, clock.now())
         if view is None:
             return _unknown(request, False)
         if _wants_html(request):
@@ -158,10 +169,12 @@ class MarkRegisterController(Controller):
         self,
         request: Request[Any, Any, Any],
         engine: NamedDependency[AsyncEngine],
+        clock: NamedDependency[Clock],
         certificate_number: NumberParam,
     ) -> Response[Any]:
         read = read_certificate_number(certificate_number)
-        view = await _view(engine, read) if isinstance(read, CertificateNumber) else None
+        number = read if isinstance(read, CertificateNumber) else None
+        view = await _view(engine, number, clock.now()) if number is not None else None
         if view is None:
             raise NotFoundException("no such certificate")
         svg = render_badge(view)

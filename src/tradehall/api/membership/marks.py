@@ -51,6 +51,7 @@ from tradehall.api.membership.schemas.marks import (
 )
 from tradehall.api.request_policy import UPLOAD_BODY
 from tradehall.api.schemas.common import CommandResult
+from tradehall.clock import Clock
 from tradehall.identity.users import Role, UserDirectory
 from tradehall.membership.evidence import (
     DirectoryFileStore,
@@ -354,13 +355,16 @@ class MarkController(Controller):
     dependencies = ORGANISATION_MARK
 
     @get("/", opt=rule(own_organisation_or_staff()), summary="The organisation's quality mark")
-    async def mark(self, organisation_mark: NamedDependency[MarkCommands]) -> Response[MarkView]:
+    async def mark(
+        self, organisation_mark: NamedDependency[MarkCommands], clock: NamedDependency[Clock]
+    ) -> Response[MarkView]:
         mark = await organisation_mark.load()
         view = MarkView(
             organisation_id=mark.organisation_id,
             version=mark.version,
             certificate_number=mark.certificate_number,
-            status=mark.status.value,
+            # Expired from its end on, before the clock's tick records it.
+            status=mark.status_at(clock.now()).value,
             valid_from=mark.valid_from,
             valid_until=mark.valid_until,
             suspensions={cause.value: reason for cause, reason in mark.suspensions.items()},
