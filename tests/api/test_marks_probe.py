@@ -140,3 +140,63 @@ async def test_a_mark_past_its_validity_is_never_answered_valid_before_the_clock
     assert own.json()["status"] == "expired"
     # Nothing was written by reading: the mark's log holds no Expired before the tick.
     assert own.json()["version"] == 1
+
+
+async def test_an_unanswered_request_past_its_deadline_may_go_to_the_panel(
+    client: Client, staff_headers: dict[str, str], store: Store, clock: ManualClock
+) -> None:
+    """Found: once the assessor asked for information, only the applicant's reply moved the
+    application on. Left unanswered past its reply deadline, the assessor could neither refer
+    it nor ask again and the panel could not reject it: it waited in the queue for ever. Past
+    the deadline the assessor may now refer it with their findings (before, still a 409)."""
+    _, member, application = await started(client, staff_headers)
+    url = f"/api/v1/mark-applications/{application}"
+    for criterion in CRITERIA:
+        assert (await upload(client, member, application, criterion, pdf())).status_code == 201
+    assert (
+        await client.put(f"{url}/declarations", json=DECLARATIONS, headers=member)
+    ).status_code == 200
+    assert (await client.post(f"{url}/submission", headers=member)).status_code == 200
+    assessor = await signed_in(client, store, clock, Role.ASSESSOR)
+    assigned = await client.post(
+        f"{url}/assessor", json={"assessor_id": str(assessor.user_id)}, headers=staff_headers
+    )
+    assert assigned.status_code == 200, assigned.text
+    reply_by = clock.now() + timedelta(days=14)
+    asked = await client.post(
+        f"{url}/information-requests",
+        json={"question": "Please send the signed accounts", "reply_by": reply_by.isoformat()},
+        headers=assessor.headers,
+    )
+    assert asked.status_code == 200, asked.text
+    findings = {code: {"met": True, "note": "seen"} for code in CRITERIA}
+    findings["asset_lock"] = {"met": False, "note": "no signed accounts: not answered"}
+
+    clock.advance(timedelta(days=13))  # still within the deadline: the applicant may answer
+    early = await client.post(
+        f"{url}/referral", json={"findings": findings}, headers=assessor.headers
+    )
+    assert early.status_code == 409, early.text
+
+    clock.advance(timedelta(days=2))
+    referred = await client.post(
+        f"{url}/referral", json={"findings": findings}, headers=assessor.headers
+    )
+    assert referred.status_code == 200, referred.text
+    view = (await client.get(url, headers=member)).json()
+    assert view["stage"] == "panel_review"
+    assert view["rounds"][0]["reply"] is None
+    # Too late to answer now; the panel decides.
+    late = await client.post(f"{url}/information-reply", json={"reply": "here"}, headers=member)
+    assert late.status_code == 409, late.text
+    rejected = await client.post(
+        f"{url}/decision",
+        json={"award": False, "reasons": {"asset_lock": "no accounts were sent"}},
+        headers=staff_headers,
+    )
+    assert rejected.status_code == 200, rejected.text
+    await settle(client)
+    queue = await client.get(
+        "/api/v1/mark-applications", params={"stage": "rejected"}, headers=staff_headers
+    )
+    assert application in [e["application_id"] for e in queue.json()["items"]]

@@ -317,9 +317,18 @@ class MarkApplication(TradehallAggregate):
         self, context: Context, assessor_id: UUID, findings: dict[str, Finding]
     ) -> None:
         """The assessor's finding on every criterion; a computed one cannot be found met when
-        the figures say it is not."""
+        the figures say it is not. Under assessment, or asked for information and left
+        unanswered past its reply deadline (else only the applicant could move it on)."""
         self._require_assessor(assessor_id)
-        self._require({Stage.UNDER_ASSESSMENT}, "only an application under assessment")
+        unanswered = (
+            self.stage is Stage.INFORMATION_REQUESTED and context.at > self.rounds[-1].reply_by
+        )
+        if not unanswered:
+            self._require(
+                {Stage.UNDER_ASSESSMENT},
+                "only an application under assessment, or asked for information and not "
+                "answered by its deadline",
+            )
         criteria = self._criteria()
         missing = [code for code in criteria.codes if code not in findings]
         if missing:
