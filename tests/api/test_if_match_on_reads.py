@@ -36,7 +36,7 @@ from tradehall.clock import ManualClock
 Client = AppClient
 Headers = dict[str, str]
 NO_VERSION = {"If-Match": '"987654"'}
-MALFORMED = {"If-Match": 'W/"1"'}
+MALFORMED = {"If-Match": "1"}  # not an entity tag: unquoted
 ANY = {"If-Match": "*"}
 BAD_REQUEST = "urn:tradehall:problem:bad-request"
 
@@ -127,6 +127,31 @@ async def test_if_match_on_every_read_as_every_party(
     assert seen["with an ETag"] >= 15, seen
     assert seen["without one"] >= 60, seen
     assert seen["refused"] >= 50, seen
+
+
+async def test_if_match_is_read_as_rfc_9110_s_list_of_entity_tags(
+    client: Client, staff_headers: Headers
+) -> None:
+    """A list holding the answer's ETag passes; a weak tag (the ETag's own too) and a strong
+    one that names no version (as the mark badge's ETag is) are well-formed tags that do not
+    match: 412, not the 400 of a header that is no list of tags."""
+    buyer, buyer_headers = await council(client, staff_headers)
+    tender = await published_tender(client, buyer, buyer_headers)
+    url = f"/api/v1/tenders/{tender}"
+    await settle(client)
+    read = await client.get(url, headers=buyer_headers)
+    assert read.status_code == 200, read.text
+    etag = read.headers["etag"]
+    for passes in (f'"987654", {etag}', f'{etag} , W/"1"'):
+        answer = await client.get(url, headers=buyer_headers | {"If-Match": passes})
+        assert answer.status_code == 200, (passes, answer.text)
+    for fails in (f"W/{etag}", '"0123456789abcdef0123456789abcdef"', '"a,b", "c"', '""'):
+        answer = await client.get(url, headers=buyer_headers | {"If-Match": fails})
+        assert (answer.status_code, names_if_match(answer)) == (412, ["If-Match"]), fails
+    for malformed in ("1", f"{etag},", '"unclosed', f"{etag} junk", 'w/"1"'):
+        answer = await client.get(url, headers=buyer_headers | {"If-Match": malformed})
+        assert (answer.status_code, problem_type(answer)) == (400, BAD_REQUEST), malformed
+        assert names_if_match(answer) == ["If-Match"]
 
 
 async def test_a_bid_s_stranger_is_answered_as_without_if_match(

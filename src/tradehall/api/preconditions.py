@@ -16,6 +16,7 @@ not the answer's ETag is a 412, a refusal is left as it is (RFC 9110 §13.2.1).
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections.abc import Iterable
 from typing import Any
@@ -30,7 +31,7 @@ from litestar.handlers.http_handlers import HTTPRouteHandler
 from litestar.status_codes import HTTP_412_PRECONDITION_FAILED
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from tradehall.api.commands import expected_version, is_version_tag
+from tradehall.api.commands import expected_version
 from tradehall.api.openapi import honours_if_match
 from tradehall.api.problems import PROBLEM_MEDIA_TYPE
 
@@ -78,6 +79,9 @@ def if_match_guard(
 # --- If-Match on reads ------------------------------------------------------------------------
 
 READING_METHODS = frozenset({"GET", "HEAD"})
+# RFC 9110 §8.8.3 and §13.1.1: If-Match is `*` or a list of entity tags, `[W/]"etagc*"`.
+_ENTITY_TAG = r'(W/)?("[\x21\x23-\x7e\x80-\xff]*")'
+_ENTITY_TAGS = re.compile(rf"\s*{_ENTITY_TAG}(\s*,\s*{_ENTITY_TAG})*\s*")
 STALE_READ = "names no current version of what this route answers (its ETag)"
 NO_VERSION_READ = (
     "this route answers no version (no ETag) a client can name: send it without If-Match"
@@ -143,13 +147,22 @@ def _etag(message: Message) -> str | None:
     return None
 
 
+def _strong_tags(header: str) -> list[str] | None:
+    """The strong tags an If-Match lists (a weak one matches nothing: §8.8.3.2, strong
+    comparison), or None if it is not a list of entity tags."""
+    if _ENTITY_TAGS.fullmatch(header) is None:
+        return None
+    return [tag for weak, tag in re.findall(_ENTITY_TAG, header) if not weak]
+
+
 def _refusal(scope: Scope, header: str, etag: str | None) -> list[Message] | None:
     """The 400 or 412 that replaces the route's answer, or None if the condition holds."""
-    sent = header.strip()
-    if etag is not None and sent == etag.strip() and not sent.startswith("W/"):
+    sent = _strong_tags(header)
+    answered = (etag or "").strip()
+    if sent is not None and answered and not answered.startswith("W/") and answered in sent:
         return None
-    if not is_version_tag(sent):  # as a command reads it (`expected_version`)
-        message = "not a strong entity tag"
+    if sent is None:
+        message = 'not a list of entity tags ("…" or W/"…", comma-separated)'
         status, title, kind, detail = 400, "Bad request", "bad-request", f"If-Match: {message}"
         errors = [{"field": "If-Match", "message": message, "source": "header"}]
     else:
