@@ -200,3 +200,26 @@ async def test_an_unanswered_request_past_its_deadline_may_go_to_the_panel(
         "/api/v1/mark-applications", params={"stage": "rejected"}, headers=staff_headers
     )
     assert application in [e["application_id"] for e in queue.json()["items"]]
+
+
+async def test_an_award_giving_reasons_is_a_problem_naming_reasons_and_records_nothing(
+    client: Client, staff_headers: dict[str, str], store: Store, clock: ManualClock
+) -> None:
+    """Found: an award sent with reasons (a rejection's field) was a 409 saying the criteria
+    it named were 'not met', though every one was met: bad input, now the 422 naming
+    `reasons`. The application waits for the panel as before."""
+    _, member, application, _ = await referred(client, staff_headers, store, clock)
+    url = f"/api/v1/mark-applications/{application}"
+    version = (await client.get(url, headers=member)).json()["version"]
+    refused = await client.post(
+        f"{url}/decision",
+        json={"award": True, "reasons": {"asset_lock": "fine"}},
+        headers=staff_headers,
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in refused.json()["errors"]] == ["reasons"]
+    view = (await client.get(url, headers=member)).json()
+    assert (view["stage"], view["version"]) == ("panel_review", version)
+    awarded_now = await client.post(f"{url}/decision", json={"award": True}, headers=staff_headers)
+    assert awarded_now.status_code == 200, awarded_now.text

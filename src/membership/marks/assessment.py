@@ -385,6 +385,8 @@ class MarkApplication(TradehallAggregate):
         unknown = sorted(set(reasons) - set(criteria.codes))
         if unknown:
             raise InvalidValue("reasons", f"not criteria of this version: {', '.join(unknown)}")
+        if award and reasons:
+            raise InvalidValue("reasons", "an award gives no reasons: they name failed criteria")
         failed = set(self.failed_criteria()) | set(reasons)
         if award:
             if failed:
