@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from membership.marks.mark import mark_id_for
 from tests.api.helpers import services_of
 from tests.api.test_quality_mark import (
     CRITERIA,
@@ -22,6 +23,7 @@ from tests.evidence_files import pdf
 from tradehall.clock import ManualClock
 from tradehall.identity.users import Role
 from tradehall.mail.tables import outbox_messages
+from tradehall.membership.marks.workers import MarkIndex
 from tradehall.store.base import Store
 
 Client = AppClient
@@ -223,3 +225,46 @@ async def test_an_award_giving_reasons_is_a_problem_naming_reasons_and_records_n
     assert (view["stage"], view["version"]) == ("panel_review", version)
     awarded_now = await client.post(f"{url}/decision", json={"award": True}, headers=staff_headers)
     assert awarded_now.status_code == 200, awarded_now.text
+
+
+async def test_the_clock_no_longer_loads_a_revoked_or_withdrawn_mark(
+    client: Client, staff_headers: dict[str, str], store: Store, clock: ManualClock
+) -> None:
+    """Found: the clock's index of marks only grew, so every tick loaded (replayed) every mark
+    ever awarded, a revoked or withdrawn one too, though such a mark never changes again (no
+    renewal, notice or expiry). The index now drops a mark once its Revoked or Withdrawn
+    event is read."""
+    revoked_org, _, _ = await awarded(client, staff_headers, store, clock)
+    withdrawn_org, withdrawn_member, _ = await awarded(client, staff_headers, store, clock)
+    live_org, _, _ = await awarded(client, staff_headers, store, clock)
+    marks = services_of(client).applications["marks"]
+    index = MarkIndex()
+    ids = {
+        name: mark_id_for(uuid.UUID(org["id"]))
+        for name, org in (
+            ("revoked", revoked_org),
+            ("withdrawn", withdrawn_org),
+            ("live", live_org),
+        )
+    }
+    assert set(ids.values()) <= set(index.marks(marks.recorder))  # read up to here
+
+    revoked = await client.post(
+        f"/api/v1/organisations/{revoked_org['id']}/mark/revocation",
+        json={"reason": "misuse"},
+        headers=staff_headers,
+    )
+    assert revoked.status_code == 200, revoked.text
+    resigned = await client.post(
+        f"/api/v1/organisations/{withdrawn_org['id']}/membership/resignation",
+        json={"effective": "now"},
+        headers=withdrawn_member,
+    )
+    assert resigned.status_code == 200, resigned.text
+    await settle(client)
+
+    listed = index.marks(marks.recorder)  # read on from where it was
+    assert ids["live"] in listed
+    assert ids["revoked"] not in listed
+    assert ids["withdrawn"] not in listed
+    assert listed == MarkIndex().marks(marks.recorder)  # as one read from the start

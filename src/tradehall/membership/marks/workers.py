@@ -50,21 +50,33 @@ async def follow_membership(
         await _pause(stop, interval)
 
 
+_AWARDED = get_topic(QualityMark.Awarded)
+# A revoked or withdrawn mark never changes again (no renewal, notice or expiry): the clock
+# leaves it alone.
+_ENDING = (get_topic(QualityMark.Revoked), get_topic(QualityMark.Withdrawn))
+
+
 @dataclass
 class MarkIndex:
-    """Every awarded mark, folded from the marks log's first events (the write side reads no
-    read model, ADR 18): kept in memory, reading on from the last notification seen."""
+    """Every awarded mark not yet revoked or withdrawn, folded from the marks log's events
+    (the write side reads no read model, ADR 18): kept in memory, reading on from the last
+    notification seen."""
 
     _after: int = 0
-    _marks: list[UUID] = field(default_factory=list)
+    # Insertion-ordered: the marks in the order of their awards.
+    _marks: dict[UUID, None] = field(default_factory=dict)
 
     def marks(self, recorder: _Notifications) -> list[UUID]:
-        topics = [get_topic(QualityMark.Awarded)]
+        topics = [_AWARDED, *_ENDING]
         while True:
             batch = recorder.select_notifications(self._after + 1, _PAGE, topics=topics)
             for notification in batch:
                 raw = notification.originator_id
-                self._marks.append(raw if isinstance(raw, UUID) else UUID(str(raw)))
+                mark_id = raw if isinstance(raw, UUID) else UUID(str(raw))
+                if notification.topic == _AWARDED:
+                    self._marks[mark_id] = None
+                else:
+                    self._marks.pop(mark_id, None)
             if batch:
                 self._after = batch[-1].id
             if len(batch) < _PAGE:
