@@ -60,6 +60,9 @@ UNKNOWN_LINK = "this link is unknown or has expired"
 INVITATIONS_FREE_PER_ORGANISATION = 20
 USED_LINK = "this link has been used already"
 OUTDATED_INVITATION = "this invitation names a role that no longer exists: ask for a new invitation"
+INVITER_GONE = (
+    "whoever sent this invitation no longer administers the organisation: ask for a new invitation"
+)
 _MAIL = {
     VERIFY: ("Confirm your e-mail address", "Confirm this address for Tradehall: {link}"),
     RESET: (
@@ -398,6 +401,7 @@ async def invite(identity: IdentityParts, inviter: User, organisation_id: UUID, 
             address,
             organisation_id=organisation_id,
             roles=roles,
+            invited_by=inviter.id,
             now=now,
             public_url=identity.settings.public_url,
         ),
@@ -411,9 +415,11 @@ def invitation_for_address(
     roles: frozenset[Role],
     now: datetime,
     public_url: str,
+    invited_by: UUID | None = None,
 ) -> list[Insert]:
     """An invitation token and the message carrying its link, if no user has the address; if
     one has, an inert token (used, without the address or roles) and a notice with no link.
+    `invited_by` is the admin sending it (`accept_invitation` checks they still are one).
 
     INSERT ... SELECT, as `registration_for_address`: the same two statements run either way,
     each writing one row, so the work does not say whether the address is taken."""
@@ -439,6 +445,7 @@ def invitation_for_address(
                 "organisation_id",
                 "email",
                 "roles",
+                "invited_by",
                 "expires_at",
                 "used_at",
                 "created_at",
@@ -450,6 +457,7 @@ def invitation_for_address(
                 literal(organisation_id, Uuid),
                 unless_taken(address, String),
                 unless_taken(" ".join(sorted(roles)), String),
+                literal(invited_by, Uuid),
                 literal(now + LIFETIMES[INVITE], UtcDateTime),
                 case((taken, literal(now, UtcDateTime)), else_=null()),
                 literal(now, UtcDateTime),
@@ -472,7 +480,7 @@ async def accept_invitation(identity: IdentityParts, secret: str, password: str)
     await _check_token(identity, secret, INVITE)
     password_hash = await identity.run(identity.passwords.hash, password)
     user_id = uuid.uuid4()
-    outdated = False
+    outdated = gone = False
     try:
         async with identity.engine.begin() as connection:
             row = await _use_token(identity, connection, secret, INVITE)
@@ -483,7 +491,11 @@ async def accept_invitation(identity: IdentityParts, secret: str, password: str)
                 # {token, password}, nothing the invitee could mend. The link is used up
                 # (this transaction commits) and nobody is added.
                 outdated = True
-            else:
+            if not outdated and not await _inviter_still_admin(connection, row):
+                # The inviter lost the admin role, was disabled or left the organisation since:
+                # their invitation goes with it. Used up, nobody added, as above.
+                gone = True
+            elif not outdated:
                 await connection.execute(
                     insert_user(
                         user_id=user_id,
@@ -498,7 +510,35 @@ async def accept_invitation(identity: IdentityParts, secret: str, password: str)
         raise Conflict("a user with this e-mail address is already registered") from None
     if outdated:
         raise InvalidValue("token", OUTDATED_INVITATION)
+    if gone:
+        raise InvalidValue("token", INVITER_GONE)
     return user_id
+
+
+async def _inviter_still_admin(connection: Any, row: Any) -> bool:
+    """Whether the invitation's sender is still an enabled admin of its organisation, read in
+    the accepting transaction after its token is claimed, so a role removed or a user disabled
+    at the same moment cannot slip through. PostgreSQL: the row is read FOR SHARE, so a change
+    not yet committed is waited for and its result read, and one begun after waits for this
+    acceptance to commit. SQLite: the claim took the database's one write lock, so no change
+    commits between this read and the acceptance's commit (SQLite leaves FOR SHARE out).
+    A link written before its inviter was recorded (migration 0036) has none: accepted."""
+    if row.invited_by is None:
+        return True
+    inviter = (
+        await connection.execute(
+            select(users.c.organisation_id, users.c.roles, users.c.disabled_at)
+            .where(users.c.id == row.invited_by)
+            .with_for_update(read=True)
+        )
+    ).first()
+    return (
+        inviter is not None
+        and inviter.disabled_at is None
+        and inviter.organisation_id is not None
+        and str(inviter.organisation_id) == str(row.organisation_id)
+        and Role.ADMIN.value in inviter.roles.split()
+    )
 
 
 def registration_for_address(

@@ -68,6 +68,9 @@ account_tokens = _one_use_tokens(
     # For an invitation: who is invited, and with which roles.
     Column("email", String(320), nullable=True),
     Column("roles", String(200), nullable=True),
+    # For an invitation: the admin who sent it; its acceptance is refused unless they are still
+    # an enabled admin of the organisation (null on links written before migration 0036).
+    Column("invited_by", Uuid, nullable=True),
 )
 
 # Registrations asked for by the public route, waiting for the link mailed to the address

@@ -183,6 +183,12 @@ class AccountController(Controller):
         opt=rule(PUBLIC),
         status_code=201,
         summary="Accept an invitation: set a password, become a user of the organisation",
+        description=(
+            "An invitation is as good as its sender's right to invite: if whoever sent it is no "
+            "longer an enabled admin of the organisation when it is accepted, the answer is a "
+            "422 naming `token` (ask for a new invitation), the link is used up and nobody is "
+            "added."
+        ),
     )
     async def accept(
         self, identity: NamedDependency[Identity], data: JSONBody[ChosenPassword]
