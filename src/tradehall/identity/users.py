@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -141,8 +142,28 @@ def user_of_row(row: object) -> User:
         id=UUID(str(mapping["id"])),
         email=mapping["email"],
         organisation_id=None if organisation_id is None else UUID(str(organisation_id)),
-        roles=frozenset(Role(name) for name in mapping["roles"].split()),
+        roles=known_roles(mapping["roles"]),
     )
+
+
+_log = logging.getLogger("tradehall.identity")
+_ROLE_NAMES = frozenset(role.value for role in Role)
+_unknown_logged: set[str] = set()
+
+
+def known_roles(stored: str) -> frozenset[Role]:
+    """The roles a users row's `roles` names that this code knows. A name it does not know (a
+    role dropped or renamed without a migration of `users.roles`) grants nothing: it is left
+    out, never read as another, and logged once per name per process (the name alone: no user,
+    no address), instead of every request of its user being a 500."""
+    names = stored.split()
+    unknown = [name for name in names if name not in _ROLE_NAMES]
+    for name in unknown:
+        if name not in _unknown_logged:
+            _unknown_logged.add(name)
+            # The name is cut and repr'd: it is whatever the column holds.
+            _log.warning("users.roles names an unknown role, ignored: %r", name[:40])
+    return frozenset(Role(name) for name in names if name in _ROLE_NAMES)
 
 
 class UserDirectory:

@@ -19,6 +19,7 @@ from tradehall.api.schemas.base import Email, NewPassword, Password, RequestBody
 from tradehall.identity import accounts
 from tradehall.identity.parts import Identity
 from tradehall.identity.tables import users
+from tradehall.identity.users import known_roles
 
 Token = Annotated[str, msgspec.Meta(min_length=10, max_length=200)]
 
@@ -79,7 +80,7 @@ class AccountController(Controller):
             id=row.id,
             email=row.email,
             organisation_id=row.organisation_id,
-            roles=sorted(row.roles.split()),
+            roles=sorted(known_roles(row.roles)),
             email_verified=row.email_verified_at is not None,
         )
 
