@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from datetime import timedelta
 from typing import Any
 
+from pypdf import PdfWriter
 from sqlalchemy import select
 
+from membership.marks.assessment import MAX_EVIDENCE_PER_CRITERION
 from membership.marks.mark import mark_id_for
 from tests.api.helpers import services_of
 from tests.api.test_quality_mark import (
     CRITERIA,
     DECLARATIONS,
+    mark_events,
     settle,
     signed_in,
     started,
+    stored_files,
     upload,
 )
 from tests.conftest import AppClient
@@ -268,3 +273,36 @@ async def test_the_clock_no_longer_loads_a_revoked_or_withdrawn_mark(
     assert ids["revoked"] not in listed
     assert ids["withdrawn"] not in listed
     assert listed == MarkIndex().marks(marks.recorder)  # as one read from the start
+
+
+def pdf_of_width(width: int) -> bytes:
+    """A blank one-page PDF, its bytes differing by the page's width."""
+    writer = PdfWriter()
+    writer.add_blank_page(width, 200)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+async def test_a_criterion_with_its_ten_documents_refuses_more_before_storing_any(
+    client: Client, staff_headers: dict[str, str]
+) -> None:
+    """Found: the tenth document's limit was checked only after the upload was stored, so an
+    applicant could store any number of files (each up to the upload limit) by sending more to
+    a criterion that held ten, each refused with a 409 but kept on disk. Now the 409 comes
+    before a byte is stored."""
+    _, member, application = await started(client, staff_headers)
+    for n in range(MAX_EVIDENCE_PER_CRITERION):
+        sent = await upload(client, member, application, "asset_lock", pdf_of_width(200 + n))
+        assert sent.status_code == 201, sent.text
+    files = set(stored_files(client))
+    events = len(mark_events(client, application))
+    for n in range(3):
+        refused = await upload(client, member, application, "asset_lock", pdf_of_width(300 + n))
+        assert refused.status_code == 409, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+    assert set(stored_files(client)) == files
+    assert len(mark_events(client, application)) == events
+    # Another criterion still takes its documents.
+    other = await upload(client, member, application, "independence", pdf_of_width(400))
+    assert other.status_code == 201, other.text

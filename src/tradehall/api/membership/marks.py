@@ -16,7 +16,12 @@ from litestar.params import FromPath, JSONBody
 
 from membership.application import MembershipApp
 from membership.marks.application import MarksApp, MembershipStanding
-from membership.marks.assessment import EDITABLE, EvidenceFile, MarkApplication
+from membership.marks.assessment import (
+    EDITABLE,
+    MAX_EVIDENCE_PER_CRITERION,
+    EvidenceFile,
+    MarkApplication,
+)
 from membership.marks.criteria import Declarations, Finding, criteria_in_force, evaluate
 from sharedkernel.errors import Conflict, InvalidValue
 from sharedkernel.moments import plausible_moment
@@ -184,7 +189,7 @@ class MarkApplicationsController(Controller):
         filename: FilenameParam,
     ) -> Response[CommandResult]:
         application = await mark_application.for_applicant()
-        # Refused before a byte is stored: a closed application, an unknown criterion.
+        # Refused before a byte is stored: a closed application, an unknown criterion, a full one.
         if application.stage not in EDITABLE:
             raise Conflict(
                 f"evidence can be added only to a draft or when asked ({application.stage})"
@@ -192,6 +197,9 @@ class MarkApplicationsController(Controller):
         at = mark_application.commands.context().at
         criteria = application.criteria or criteria_in_force(at.date())
         criteria.criterion(criterion)
+        # Full, refused before storing (else each refused upload would stay on disk).
+        if len(application.evidence_for(criterion)) >= MAX_EVIDENCE_PER_CRITERION:
+            raise Conflict(f"{criterion} already has {MAX_EVIDENCE_PER_CRITERION} documents")
         stored = await take_upload(evidence_intake, request)
         file = EvidenceFile(
             criterion,
