@@ -72,6 +72,8 @@ account_tokens = _one_use_tokens(
     # an enabled admin of the organisation (null on links written before migration 0036).
     Column("invited_by", Uuid, nullable=True),
 )
+# The clock's purge deletes links past their expiry each tick.
+Index("ix_account_tokens_expires_at", account_tokens.c.expires_at)
 
 # Registrations asked for by the public route, waiting for the link mailed to the address
 # (ADR 8): what was declared and the password's hash, never in events until confirmed (ADR 4).
@@ -139,3 +141,4 @@ Index("ix_token_families_user_id", token_families.c.user_id)
 # Opaque refresh tokens, kept as hashes; used_at is set when the token is rotated.
 refresh_tokens = _one_use_tokens("refresh_tokens", Column("family_id", Uuid, nullable=False))
 Index("ix_refresh_tokens_family_id", refresh_tokens.c.family_id)
+Index("ix_refresh_tokens_expires_at", refresh_tokens.c.expires_at)
