@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from datetime import timedelta
+from email.message import EmailMessage
 from typing import Any
 from uuid import UUID
 
@@ -34,8 +35,11 @@ from tests.api.test_clarifications import council
 from tests.api.test_tender_scenario import settle
 from tests.api.test_tenders import LATER, terms
 from tests.conftest import AppClient
+from tests.integration.test_cli import free_port
 from tradehall.clock import ManualClock
 from tradehall.mail.outbox import message_id_for
+from tradehall.mail.sender import deliver, send_pending
+from tradehall.mail.smtp import SmtpSettings
 from tradehall.mail.tables import outbox_messages
 from tradehall.marketplace.bids import amendment_notices
 from tradehall.marketplace.bids.amendment_notices import TEMPLATE, AmendmentIndex
@@ -252,3 +256,75 @@ def _size(value: Any) -> int:
     if value is None:
         return -1
     return len(value) if isinstance(value, bytes | memoryview) else len(str(value))
+
+
+class SlowSmtp:
+    """The test's SMTP server, each message taking the clock a second to hand over (as a real
+    server's round trip takes time)."""
+
+    def __init__(self, smtp: SmtpSettings, clock: ManualClock) -> None:
+        self.smtp, self.clock, self.sender = smtp, clock, smtp.sender
+
+    def send(self, message: EmailMessage) -> None:
+        self.smtp.send(message)
+        self.clock.advance(timedelta(seconds=1))
+
+    def probe(self) -> None:
+        self.smtp.probe()
+
+
+async def test_the_sender_treats_batches_of_0_1_and_3_bids_alike(
+    mail_client: Client,
+    staff_headers: Headers,
+    mailbox: tuple[Mailbox, int],
+    clock: ManualClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client, (box, _) = mail_client, mailbox
+    services = services_of(client)
+    buyer, buyer_headers = await council(client, staff_headers)
+    tenders = [await published_tender(client, buyer, buyer_headers) for _ in range(3)]
+    bidders = [await member(client, staff_headers, f"Sender {n} CIC") for n in range(3)]
+    for count, tender in zip((0, 1, 3), tenders, strict=True):
+        for _, _, headers in bidders[:count]:
+            await drafted_bid(client, headers, tender, "lot-1")
+    clock.advance(timedelta(minutes=5))
+    versions = [await amend(client, buyer_headers, tender) for tender in tenders]
+    await tick(client)
+    ids = [
+        (await batch_rows(client, tender, version))[0].message_id
+        for tender, version in zip(tenders, versions, strict=True)
+    ]
+
+    async def rows() -> list[Any]:
+        found = []
+        for tender, version in zip(tenders, versions, strict=True):
+            [row] = await batch_rows(client, tender, version)
+            found.append(row)
+        return found
+
+    # The server down: each batch fails alike, one log line each, the same words.
+    dead = SmtpSettings("127.0.0.1", free_port(), "notices@tradehall.invalid")
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="tradehall"):
+        for row in await rows():
+            assert not await deliver(services, dead, row)
+    lines = [
+        r.getMessage().replace(message_id, "ID")
+        for r in caplog.records
+        if r.name.startswith("tradehall")
+        for message_id in ids
+        if message_id in r.getMessage()
+    ]
+    assert len(lines) == 3, lines
+    assert len(set(lines)) == 1, lines
+    failed = {(r.attempts, r.last_error, r.next_attempt_at, r.sent_at) for r in await rows()}
+    assert len(failed) == 1, failed
+
+    # Up again: all three sent in one round, recorded alike, however long each took.
+    clock.advance(timedelta(minutes=1))
+    while await send_pending(services, SlowSmtp(services.settings.smtp, clock)):
+        pass
+    assert len({(r.attempts, r.sent_at) for r in await rows()}) == 1
+    for _, email, _ in bidders:
+        assert any(WHY in body for body in await mail_to(client, box, email)), email

@@ -16,6 +16,9 @@ class MailDrop:
     directory: Path
     sender: str
 
+    def probe(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+
     def send(self, message: EmailMessage) -> None:
         """Written whole or not at all (a temporary file renamed); the same message sent again
         (at-least-once) lands on the same file."""

@@ -114,6 +114,10 @@ async def deliver(services: SenderParts, transport: Transport, row: Any) -> bool
         # of its own that is the same every time it is sent (a batch's, per addressee too: one
         # organisation may be told of two of its bids). A batch's row is one attempt, failed
         # or sent as a whole, whatever the number it tells: one log line at most.
+        if batch and not any(addresses.get(org) for org, *_ in messages):
+            # Nobody to tell: the server is reached all the same, so a batch naming no bidder
+            # fails (an outage) or is sent as one naming some would (ADR 27).
+            await services.run(transport.probe)
         for number, (organisation_id, _, subject, body) in enumerate(messages):
             key = f"{row.message_id}#{number}" if batch else row.message_id
             for recipient in addresses.get(organisation_id, []):
@@ -210,12 +214,13 @@ def recipient_message_id(message_id: str, recipient: str) -> str:
     return f"<{uuid.uuid5(uuid.NAMESPACE_OID, f'{message_id} {recipient}')}@tradehall.invalid>"
 
 
-async def mark_sent(services: SenderParts, message_id: str) -> None:
+async def mark_sent(services: SenderParts, message_id: str, at: datetime | None = None) -> None:
+    """Sent `at` (now, if not said)."""
     async with services.engine.begin() as connection:
         await connection.execute(
             update(outbox_messages)
             .where(outbox_messages.c.message_id == message_id)
-            .values(sent_at=services.clock.now(), attempts=outbox_messages.c.attempts + 1)
+            .values(sent_at=at or services.clock.now(), attempts=outbox_messages.c.attempts + 1)
         )
         # Account e-mails carry one-use links: once sent, the outbox keeps no copy of them.
         await connection.execute(
@@ -227,11 +232,14 @@ async def mark_sent(services: SenderParts, message_id: str) -> None:
 
 
 async def send_pending(services: SenderParts, transport: Transport) -> int:
-    """Send what is waiting; returns how many were accepted."""
+    """Send what is waiting; returns how many were accepted. Each is recorded as sent when
+    the round began: the moments between rows would say how many messages each took (a
+    sealed batch's, how many bid, ADR 27)."""
     sent = 0
+    began = services.clock.now()
     for row in await pending(services):
         if await deliver(services, transport, row):
-            await mark_sent(services, row.message_id)
+            await mark_sent(services, row.message_id, began)
             sent += 1
     return sent
 

@@ -20,6 +20,15 @@ class SmtpSettings:
     def send(self, message: EmailMessage) -> None:
         smtp_send(self, message)
 
+    def probe(self) -> None:
+        """Reach the server as a send does, and send nothing (NOOP)."""
+        with smtplib.SMTP(self.host, self.port, timeout=30) as smtp:
+            if self.starttls:
+                smtp.starttls()
+            if self.username:
+                smtp.login(self.username, self.password or "")
+            smtp.noop()
+
 
 class Transport(Protocol):
     """Where the sender hands a message: an SMTP server, or the embedded mail directory."""
@@ -28,6 +37,11 @@ class Transport(Protocol):
     def sender(self) -> str: ...
 
     def send(self, message: EmailMessage) -> None: ...
+
+    def probe(self) -> None:
+        """Reach where messages go, sending nothing: fails as a send would (a sealed batch
+        with nobody to tell is tried as one with, ADR 27)."""
+        ...
 
 
 def smtp_send(settings: SmtpSettings, message: EmailMessage) -> None:
