@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pypdf import PdfWriter
@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from membership.marks.assessment import MAX_EVIDENCE_PER_CRITERION
 from membership.marks.mark import mark_id_for
+from sharedkernel.events import CLOCK, Context
 from tests.api.helpers import services_of
 from tests.api.test_quality_mark import (
     CRITERIA,
@@ -306,3 +307,45 @@ async def test_a_criterion_with_its_ten_documents_refuses_more_before_storing_an
     # Another criterion still takes its documents.
     other = await upload(client, member, application, "independence", pdf_of_width(400))
     assert other.status_code == 201, other.text
+
+
+async def test_no_renewal_reminder_while_a_renewal_is_under_way(
+    client: Client, staff_headers: dict[str, str], store: Store, clock: ManualClock
+) -> None:
+    """Found: the clock's 60- and 30-day notices ('Apply to renew it before then') went to a
+    holder whose renewal application was already open. While one is open no reminder is
+    recorded; withdrawn, the reminder due comes at the next tick."""
+    org, member, _ = await awarded(client, staff_headers, store, clock)
+    mark_url = f"/api/v1/organisations/{org['id']}/mark"
+    valid_until = datetime.fromisoformat(
+        (await client.get(mark_url, headers=member)).json()["valid_until"]
+    )
+    marks = services_of(client).applications["marks"]
+    mark_id = mark_id_for(uuid.UUID(org["id"]))
+
+    async def tick_this_mark() -> None:
+        # The clock's command for this mark alone (the shared database holds others' marks).
+        now = clock.now()
+        await services_of(client).run(
+            marks.observe_time, Context(CLOCK, f"clock:{now.isoformat()}", now), mark_id
+        )
+        await settle(client)
+
+    clock.advance(valid_until - clock.now() - timedelta(days=80))
+    started_renewal = await client.post(
+        f"/api/v1/organisations/{org['id']}/mark-applications", headers=member
+    )
+    assert started_renewal.status_code == 201, started_renewal.text
+    renewal = started_renewal.json()["id"]
+    clock.advance(timedelta(days=21))  # 59 days left
+    await tick_this_mark()
+    clock.advance(timedelta(days=30))  # 29 days left
+    await tick_this_mark()
+    reminders = [t for t, _ in await notices_to(client, org["id"]) if "renewal_due" in t]
+    assert reminders == []
+
+    withdrawn = await client.post(f"/api/v1/mark-applications/{renewal}/withdrawal", headers=member)
+    assert withdrawn.status_code == 200, withdrawn.text
+    await tick_this_mark()
+    reminders = [t for t, _ in await notices_to(client, org["id"]) if "renewal_due" in t]
+    assert reminders == ["mark_renewal_due_30"]

@@ -356,12 +356,18 @@ class MarksApp(ProcessApplication[UUID], Writes):
         return self._on_mark(organisation_id, expected_version, lambda m: m.revoke(context, reason))
 
     def observe_time(self, context: Context, mark_id: UUID) -> Saved | None:
-        """The clock's command for one mark: renewal notices, then expiry; None when nothing
-        was due (so ticking twice at one moment records nothing more)."""
+        """The clock's command for one mark: renewal notices (none while the holder has an
+        application open), then expiry; None when nothing was due (so ticking twice at one
+        moment records nothing more)."""
 
         def attempt() -> Saved | None:
             mark = self._get(mark_id, QualityMark, "quality mark")
-            mark.observe_time(context)
+            # The applicant is read only when a renewal notice is due: none while one is open.
+            renewing = False
+            if mark.renewal_notice_due(context.at) is not None:
+                applicant = self._find(applicant_id_for(mark.organisation_id), MarkApplicant)
+                renewing = applicant is not None and applicant.open_application is not None
+            mark.observe_time(context, renewal_under_way=renewing)
             if not mark.pending_events:
                 return None
             return saved(mark, self.save(mark))

@@ -215,21 +215,31 @@ class QualityMark(TradehallAggregate):
             **context.event_kwargs(),
         )
 
-    def observe_time(self, context: Context) -> None:
-        """The clock: renewal notices 60 and 30 days before expiry, then expiry; each once."""
-        if self.ended or self.expired:
-            return
-        now = context.at
-        if now >= self.valid_until:
-            self.trigger_event(self.Expired, valid_until=self.valid_until, **context.event_kwargs())
-            return
+    def renewal_notice_due(self, now: datetime) -> int | None:
+        """The renewal notice (days before expiry) the clock would give at `now`, if any."""
+        if self.ended or self.expired or now >= self.valid_until:
+            return None
         days_left = (self.valid_until - now).total_seconds() / 86_400
         due = [d for d in RENEWAL_NOTICE_DAYS if days_left <= d]
+        # Only the nearest notice: a mark found late does not get the 60-day one as well.
         if due and min(due) not in self.renewal_notices:
-            # Only the nearest notice: a mark found late does not get the 60-day one as well.
+            return min(due)
+        return None
+
+    def observe_time(self, context: Context, *, renewal_under_way: bool = False) -> None:
+        """The clock: renewal notices 60 and 30 days before expiry, then expiry; each once. No
+        notice while a renewal is under way (an application open): it comes at a later tick
+        if that application closes without one."""
+        if self.ended or self.expired:
+            return
+        if context.at >= self.valid_until:
+            self.trigger_event(self.Expired, valid_until=self.valid_until, **context.event_kwargs())
+            return
+        due = self.renewal_notice_due(context.at)
+        if due is not None and not renewal_under_way:
             self.trigger_event(
                 self.RenewalDue,
-                days_before=min(due),
+                days_before=due,
                 valid_until=self.valid_until,
                 **context.event_kwargs(),
             )
