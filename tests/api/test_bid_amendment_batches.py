@@ -10,6 +10,7 @@ tables are compared on SQLite, where the database is the test's own."""
 from __future__ import annotations
 
 import logging
+import smtplib
 from collections import Counter
 from datetime import timedelta
 from email.message import EmailMessage
@@ -21,7 +22,7 @@ from sqlalchemy import select, text
 
 from tests.api.conftest import Mailbox
 from tests.api.helpers import services_of
-from tests.api.test_accounts import mail_to
+from tests.api.test_accounts import body_of, mail_to
 from tests.api.test_bid_scenario import (
     FOR_MEMBERS,
     drafted_bid,
@@ -328,3 +329,67 @@ async def test_the_sender_treats_batches_of_0_1_and_3_bids_alike(
     assert len({(r.attempts, r.sent_at) for r in await rows()}) == 1
     for _, email, _ in bidders:
         assert any(WHY in body for body in await mail_to(client, box, email)), email
+
+
+class RefusingSmtp:
+    """The test's SMTP server, refusing some recipients as a server refuses a bad address."""
+
+    def __init__(self, smtp: SmtpSettings, refused: set[str]) -> None:
+        self.smtp, self.refused, self.sender = smtp, refused, smtp.sender
+
+    def send(self, message: EmailMessage) -> None:
+        if message["To"] in self.refused:
+            raise smtplib.SMTPRecipientsRefused({message["To"]: (550, b"no such mailbox")})
+        self.smtp.send(message)
+
+    def probe(self) -> None:
+        self.smtp.probe()
+
+
+async def test_a_refused_bidder_s_address_leaves_a_batch_as_an_empty_one_is_left(
+    mail_client: Client,
+    staff_headers: Headers,
+    mailbox: tuple[Mailbox, int],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A server refusing a bidder's address (one bid's batch) or nobody (no bid's batch): both
+    rows are sent alike at one attempt, no error, no log line naming either; a bidder whose
+    address is taken is still told."""
+    client, (box, _) = mail_client, mailbox
+    services = services_of(client)
+    buyer, buyer_headers = await council(client, staff_headers)
+    empty, bid_on = [await published_tender(client, buyer, buyer_headers) for _ in range(2)]
+    _, refused_email, refused_headers = await member(client, staff_headers, "Refused Mail CIC")
+    _, told_email, told_headers = await member(client, staff_headers, "Told Mail CIC")
+    for headers in (refused_headers, told_headers):
+        await drafted_bid(client, headers, bid_on, "lot-1")
+    versions = [await amend(client, buyer_headers, tender) for tender in (empty, bid_on)]
+    await tick(client)
+    rows = [
+        (await batch_rows(client, tender, version))[0]
+        for tender, version in zip((empty, bid_on), versions, strict=True)
+    ]
+    refusing = RefusingSmtp(services.settings.smtp, {refused_email})
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="tradehall"):
+        while await send_pending(services, refusing):
+            pass
+    assert not [
+        r.getMessage()
+        for r in caplog.records
+        for row in rows
+        if r.name.startswith("tradehall") and row.message_id in r.getMessage()
+    ]
+    after = [
+        (await batch_rows(client, tender, version))[0]
+        for tender, version in zip((empty, bid_on), versions, strict=True)
+    ]
+    assert len({(r.attempts, r.last_error, r.next_attempt_at, r.sent_at) for r in after}) == 1
+    assert (after[0].attempts, after[0].last_error) == (1, None)
+    assert after[0].sent_at is not None
+
+    def told(address: str) -> bool:
+        return any(address in str(m["To"]) and WHY in body_of(m) for m in box.messages)
+
+    assert told(told_email)
+    assert not told(refused_email)

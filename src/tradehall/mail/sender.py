@@ -94,6 +94,12 @@ async def pending(services: SenderParts, limit: int = 100) -> list[Any]:
         return list(result)
 
 
+# What refuses one message or its recipient, not the server: a recipient refused, a message
+# the server will not take (its data refused), or one the email package cannot make (an address
+# or header it refuses).
+ONE_RECIPIENT_REFUSED = (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, ValueError)
+
+
 async def deliver(services: SenderParts, transport: Transport, row: Any) -> bool:
     """Send one outbox row to its organisation's users (a sealed batch's: each addressee's
     message to that organisation's users). True once the server accepted them all."""
@@ -127,7 +133,16 @@ async def deliver(services: SenderParts, transport: Transport, row: Any) -> bool
                 message["To"] = recipient
                 message["Subject"] = one_line(subject)
                 message.set_content(body)
-                await services.run(transport.send, message)
+                try:
+                    await services.run(transport.send, message)
+                except ONE_RECIPIENT_REFUSED:
+                    if not batch:
+                        raise
+                    # In a sealed batch, an address the server or the email package refuses
+                    # is passed over without a trace: a failed attempt, an error or a log line
+                    # on the row would say that it named a bidder, which an empty batch never
+                    # does (ADR 27). The server's own failures still fail the batch whole.
+                    continue
     # The server or the network (OSError, SMTPException), or a message that cannot be made
     # (an address or header the email package refuses: ValueError, ...): this message's
     # attempt fails, counted, and the others are sent; after MAX_ATTEMPTS it waits for staff.
