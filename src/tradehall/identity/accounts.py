@@ -408,6 +408,48 @@ async def invite(identity: IdentityParts, inviter: User, organisation_id: UUID, 
     )
 
 
+class _ByAddress:
+    """The parts of an `INSERT ... SELECT` decided in the database by whether a user has the
+    address: the same statements run either way, each writing one row, so neither the answer
+    nor the work says whether it is taken (ADR 8). A one-use secret for the link."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self.secret = secrets.token_urlsafe(32)
+        self.hashed = token_hash(self.secret)
+        self.taken = select(users.c.id).where(users.c.email == address).exists()
+
+    def unless_taken(self, value: Any, type_: Any) -> Any:
+        """`value`, or NULL if the address is taken (an inert row keeps nothing of it)."""
+        return case((self.taken, null()), else_=literal(value, type_))
+
+    def free_or_taken(self, free: str, if_taken: str) -> Any:
+        return case((self.taken, literal(if_taken)), else_=literal(free))
+
+    def used_if_taken(self, now: datetime) -> Any:
+        """An inert row is used from the start: its link, never mailed, can do nothing."""
+        return case((self.taken, literal(now, UtcDateTime)), else_=null())
+
+    def message(
+        self, now: datetime, public_url: str, purposes: tuple[str, str], organisation_id: Any
+    ) -> Insert:
+        """One message: the link (`purposes[0]`'s mail) if the address is free, else the
+        owner's notice with no link (`purposes[1]`'s)."""
+        free, if_taken = purposes
+        subject, body = _MAIL[free]
+        notice_subject, notice = _MAIL[if_taken]
+        link = f"{public_url.rstrip('/')}/{_PATHS[free]}?token={self.secret}"
+        return _selected_message(
+            self.hashed,
+            now,
+            template=self.free_or_taken(f"account_{free}", f"account_{if_taken}"),
+            organisation_id=organisation_id,
+            recipient=literal(self.address),
+            subject=self.free_or_taken(subject, notice_subject),
+            body=self.free_or_taken(body.format(link=link), notice),
+        )
+
+
 def invitation_for_address(
     address: str,
     *,
@@ -423,19 +465,7 @@ def invitation_for_address(
 
     INSERT ... SELECT, as `registration_for_address`: the same two statements run either way,
     each writing one row, so the work does not say whether the address is taken."""
-    secret = secrets.token_urlsafe(32)
-    hashed = token_hash(secret)
-    taken = select(users.c.id).where(users.c.email == address).exists()
-
-    def unless_taken(value: Any, type_: Any) -> Any:
-        return case((taken, null()), else_=literal(value, type_))
-
-    def free_or_taken(free: str, if_taken: str) -> Any:
-        return case((taken, literal(if_taken)), else_=literal(free))
-
-    subject, body = _MAIL[INVITE]
-    notice_subject, notice = _MAIL[INVITE_TAKEN]
-    link = f"{public_url.rstrip('/')}/{_PATHS[INVITE]}?token={secret}"
+    by = _ByAddress(address)
     return [
         insert(account_tokens).from_select(
             [
@@ -451,26 +481,23 @@ def invitation_for_address(
                 "created_at",
             ],
             select(
-                literal(hashed),
+                literal(by.hashed),
                 literal(INVITE),
                 null(),
                 literal(organisation_id, Uuid),
-                unless_taken(address, String),
-                unless_taken(" ".join(sorted(roles)), String),
+                by.unless_taken(address, String),
+                by.unless_taken(" ".join(sorted(roles)), String),
                 literal(invited_by, Uuid),
                 literal(now + LIFETIMES[INVITE], UtcDateTime),
-                case((taken, literal(now, UtcDateTime)), else_=null()),
+                by.used_if_taken(now),
                 literal(now, UtcDateTime),
             ),
         ),
-        _selected_message(
-            hashed,
+        by.message(
             now,
-            template=free_or_taken(f"account_{INVITE}", f"account_{INVITE_TAKEN}"),
-            organisation_id=case((taken, null()), else_=literal(organisation_id, Uuid)),
-            recipient=literal(address),
-            subject=free_or_taken(subject, notice_subject),
-            body=free_or_taken(body.format(link=link), notice),
+            public_url,
+            (INVITE, INVITE_TAKEN),
+            organisation_id=by.unless_taken(organisation_id, Uuid),
         ),
     ]
 
@@ -558,19 +585,7 @@ def registration_for_address(
     INSERT ... SELECT, as `reset_for_address`: the same two statements run either way, and
     each writes one row, so the work does not say whether the address is taken; the decision
     is made in the transaction that writes them."""
-    secret = secrets.token_urlsafe(32)
-    hashed = token_hash(secret)
-    taken = select(users.c.id).where(users.c.email == address).exists()
-
-    def unless_taken(value: Any, type_: Any) -> Any:
-        return case((taken, null()), else_=literal(value, type_))
-
-    def free_or_taken(free: str, if_taken: str) -> Any:
-        return case((taken, literal(if_taken)), else_=literal(free))
-
-    subject, body = _MAIL[REGISTER]
-    notice_subject, notice = _MAIL[REGISTER_TAKEN]
-    link = f"{public_url.rstrip('/')}/{_PATHS[REGISTER]}?token={secret}"
+    by = _ByAddress(address)
     return [
         insert(pending_registrations).from_select(
             [
@@ -585,26 +600,18 @@ def registration_for_address(
                 "used_at",
             ],
             select(
-                literal(hashed),
+                literal(by.hashed),
                 literal(organisation_id, Uuid),
                 literal(user_id, Uuid),
-                unless_taken(address, String),
-                unless_taken(password_hash, String),
-                unless_taken(details, Text),
+                by.unless_taken(address, String),
+                by.unless_taken(password_hash, String),
+                by.unless_taken(details, Text),
                 literal(now, UtcDateTime),
                 literal(now + LIFETIMES[REGISTER], UtcDateTime),
-                case((taken, literal(now, UtcDateTime)), else_=null()),
+                by.used_if_taken(now),
             ),
         ),
-        _selected_message(
-            hashed,
-            now,
-            template=free_or_taken(f"account_{REGISTER}", f"account_{REGISTER_TAKEN}"),
-            organisation_id=null(),
-            recipient=literal(address),
-            subject=free_or_taken(subject, notice_subject),
-            body=free_or_taken(body.format(link=link), notice),
-        ),
+        by.message(now, public_url, (REGISTER, REGISTER_TAKEN), organisation_id=null()),
     ]
 
 
