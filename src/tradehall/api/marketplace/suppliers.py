@@ -26,14 +26,19 @@ class Suppliers:
     marks: MarksApp
 
     async def facts(self, commands: Commands, organisation_id: UUID) -> SupplierFacts:
-        """What membership says of one organisation now."""
-        return await commands.run(supplier_facts, self.membership, self.marks, organisation_id)
+        """What membership says of one organisation now (the clock's time: a mark past its
+        `valid_until` is not held, whether or not the marks clock has ticked since)."""
+        return await commands.run(
+            supplier_facts, self.membership, self.marks, organisation_id, commands.clock.now()
+        )
 
     async def facts_of(
         self, commands: Commands, organisation_ids: Iterable[UUID]
     ) -> Mapping[UUID, SupplierFacts]:
-        """What membership says of each of these organisations now."""
-        return await commands.run(facts_of, self.membership, self.marks, organisation_ids)
+        """What membership says of each of these organisations now (as `facts`)."""
+        return await commands.run(
+            facts_of, self.membership, self.marks, organisation_ids, commands.clock.now()
+        )
 
 
 def _suppliers(
