@@ -13,10 +13,12 @@ from sqlalchemy import Table, and_, exists, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from membership.marks.mark import MarkStatus
 from projections.base import RowPerAggregate
 from projections.codes import cpv_rows, in_cpv, in_regions, region_rows
 from projections.events import RecordedEvent
 from projections.folding import Row
+from projections.mark_query import mark_held_at, mark_status_at
 from projections.membership_status import (
     STATUS_EVENTS,
     UNREADABLE,
@@ -132,21 +134,28 @@ async def directory_page(
     limit: int,
     offset: int,
     mark: str | None = None,
+    now: datetime | None = None,
 ) -> DirectoryPage:
     """Listed members, by name; a region or CPV filter matches up and down its hierarchy; a
-    mark filter keeps the holders of a quality mark in that status.
+    mark filter keeps the holders of a quality mark in that status. A mark's status is as it
+    stands at `now` (projections.mark_query: expired from its `valid_until` on, before the
+    marks clock records it); without `now`, as recorded.
 
     One query: the page with the count of every match beside it (a window function), each
     member's regions and CPV codes gathered in it, and its quality mark joined. Only a page past
     the last match, which has no row to carry the count, asks for the count alone.
     """
     conditions: list[Any] = [directory_members.c.listed.is_(True)]
+    status = quality_marks.c.status if now is None else mark_status_at(now)
     if mark is not None:
+        in_status = (
+            mark_held_at(now) if now is not None and mark == MarkStatus.VALID else status == mark
+        )
         conditions.append(
             exists().where(
                 and_(
                     quality_marks.c.organisation_id == directory_members.c.organisation_id,
-                    quality_marks.c.status == mark,
+                    in_status,
                 )
             )
         )
@@ -174,7 +183,7 @@ async def directory_page(
             page.c.total,
             gathered(dialect, directory_member_regions, "region", page.c.organisation_id),
             gathered(dialect, directory_member_cpv, "cpv_code", page.c.organisation_id),
-            quality_marks.c.status.label("mark_status"),
+            status.label("mark_status"),
             quality_marks.c.certificate_number,
         )
         .select_from(

@@ -56,6 +56,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import TypeEngine
 
 from projections.directory import codes_of
+from projections.mark_query import mark_held_at
 from projections.matching_score import (
     CPV_POINTS_A_LEVEL,
     MARK_POINTS,
@@ -243,10 +244,14 @@ def _track(won: Any, delivered: Any) -> ColumnElement[int]:
     return _least(3 * won + 2 * delivered, 10)
 
 
-def _has_valid_mark(organisation_id: Any) -> ColumnElement[bool]:
-    return exists().where(
-        quality_marks.c.organisation_id == organisation_id, quality_marks.c.status == VALID_MARK
-    )
+def _valid_mark(now: Any) -> ColumnElement[bool]:
+    """The register's row is a valid mark: as it stands at `now` (expired from `valid_until`
+    on, before the marks clock records it: projections.mark_query), or as recorded (None)."""
+    return quality_marks.c.status == VALID_MARK if now is None else mark_held_at(now)
+
+
+def _has_valid_mark(organisation_id: Any, now: Any) -> ColumnElement[bool]:
+    return exists().where(quality_marks.c.organisation_id == organisation_id, _valid_mark(now))
 
 
 # A lot's members ----------------------------------------------------------------------------
@@ -337,9 +342,14 @@ def _member_parts(lot: Lot, parents: Mapping[str, str | None]) -> Any | None:
 
 
 async def lot_matches(
-    connection: AsyncConnection, lot: Lot, parents: Mapping[str, str | None], limit: int
+    connection: AsyncConnection,
+    lot: Lot,
+    parents: Mapping[str, str | None],
+    limit: int,
+    now: datetime | None = None,
 ) -> LotMatches:
-    """The lot's best `limit` members, scored and explained, and the excluded counted."""
+    """The lot's best `limit` members, scored and explained, and the excluded counted; a
+    member's mark as it stands at `now` (None: as recorded)."""
     parts = _member_parts(lot, parents)
     if parts is None:  # no code and no region: nobody can match
         return LotMatches([], Excluded(0, 0, 0, 0))
@@ -365,7 +375,7 @@ async def lot_matches(
         )
         .select_from(
             parts.join(mm, mm.c.organisation_id == parts.c.organisation_id).outerjoin(
-                qm, and_(qm.c.organisation_id == mm.c.organisation_id, qm.c.status == VALID_MARK)
+                qm, and_(qm.c.organisation_id == mm.c.organisation_id, _valid_mark(now))
             )
         )
         .where(
@@ -548,6 +558,7 @@ def _member_statement() -> Any:
     mm, mp = match_members, match_member_prefixes
     mr, md = match_member_regions, match_member_divisions
     org = bindparam("organisation_id", type_=mm.c.organisation_id.type)
+    now = bindparam("now", type_=quality_marks.c.valid_until.type)
     zero: ColumnElement[int] = literal_column("0")
 
     def flag(condition: Any) -> ColumnElement[int]:
@@ -559,7 +570,7 @@ def _member_statement() -> Any:
             _kind(""),
             flag(mm.c.member.is_(True)),
             flag(mm.c.listed.is_(True)),
-            flag(_has_valid_mark(mm.c.organisation_id)),
+            flag(_has_valid_mark(mm.c.organisation_id, now)),
             zero,
         ).where(mm.c.organisation_id == org),
         select(_kind("prefix"), mp.c.prefix, zero, zero, zero, zero).where(
@@ -582,13 +593,16 @@ def _member_statement() -> Any:
 _MEMBER = _member_statement()
 
 
-async def _member(connection: AsyncConnection, organisation_id: UUID) -> _Member | None:
+async def _member(
+    connection: AsyncConnection, organisation_id: UUID, now: datetime
+) -> _Member | None:
+    """The member's figures; its mark valid as it stands at `now`."""
     flags: tuple[int, int, int] | None = None
     prefixes: list[str] = []
     regions: list[str] = []
     divisions: dict[str, tuple[int, int, int, int]] = {}
     for kind, code, a, b, c, d in await connection.execute(
-        _MEMBER, {"organisation_id": organisation_id}
+        _MEMBER, {"organisation_id": organisation_id, "now": now}
     ):
         if kind == "member":
             flags = (a, b, c)
@@ -818,7 +832,7 @@ async def recommended_lots(
 
     Two statements: the member's figures, then one fixed statement with them bound (the same
     SQL for every member, compiled once)."""
-    member = await _member(connection, organisation_id)
+    member = await _member(connection, organisation_id, now)
     if member is None or not member.member:
         return Recommendations("not a member", [])
     if not member.listed:

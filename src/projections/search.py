@@ -25,6 +25,7 @@ from uuid import UUID
 
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     Connection,
     String,
     and_,
@@ -68,6 +69,7 @@ from projections.folding import Row, delete_rows, insert_rows, load_rows, save_r
 from projections.listings import LISTING_EVENTS, STATE_AFTER, listing_details
 from projections.listings import PUBLISHED as LISTING_PUBLISHED
 from projections.listings import UPDATED as LISTING_UPDATED
+from projections.mark_query import mark_held_at, mark_status_at
 from projections.membership_status import STATUS_EVENTS, UNREADABLE, status_after
 from projections.search_tables import (
     DIRECTORY_TEXT,
@@ -323,6 +325,9 @@ class SearchFilters:
     region_parents: dict[str, str | None]
     legal_form: str | None
     mark: bool | None
+    # The request's time: a mark is valid until its `valid_until`, whether or not the marks
+    # clock has recorded it expired since (projections.mark_query). None: as recorded.
+    now: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -358,9 +363,11 @@ class SearchPage:
 
 
 _KEY = directory_search.c.organisation_id
-_HOLDS_MARK = exists().where(
-    quality_marks.c.organisation_id == _KEY, quality_marks.c.status == MARK_HELD
-)
+
+
+def _holds_mark(now: datetime | None) -> ColumnElement[bool]:
+    held = quality_marks.c.status == MARK_HELD if now is None else mark_held_at(now)
+    return exists().where(quality_marks.c.organisation_id == _KEY, held)
 
 
 def _conditions(connection: AsyncConnection, filters: SearchFilters) -> list[Any]:
@@ -370,7 +377,8 @@ def _conditions(connection: AsyncConnection, filters: SearchFilters) -> list[Any
     if filters.legal_form is not None:
         conditions.append(directory_search.c.legal_form == filters.legal_form)
     if filters.mark is not None:
-        conditions.append(_HOLDS_MARK if filters.mark else not_(_HOLDS_MARK))
+        holds = _holds_mark(filters.now)
+        conditions.append(holds if filters.mark else not_(holds))
     placed = _placed(filters)
     if placed is not None:
         conditions.append(_KEY.in_(placed))
@@ -423,7 +431,8 @@ async def search_directory(
     regions, profile codes and mark gathered in it; every count from them."""
     ranked = filters.terms is not None
     found = _found(connection, filters)
-    rows = (await connection.execute(_searched(connection, found, after, limit, ranked))).all()
+    searched = _searched(connection, found, after, limit, ranked, filters.now)
+    rows = (await connection.execute(searched)).all()
     page = [row for row in rows if row.kind == _PAGE]
     more, page = len(page) > limit, page[:limit]
     hits = [SearchHit(directory_entry(row), row.rank if ranked else None) for row in page]
@@ -449,7 +458,7 @@ def _found(connection: AsyncConnection, filters: SearchFilters) -> Any:
             directory_search.c.name,
             directory_search.c.legal_form,
             rank(connection.dialect, DIRECTORY_TEXT, filters.terms or []).label("rank"),
-            case((_HOLDS_MARK, 1), else_=0).label("held"),
+            case((_holds_mark(filters.now), 1), else_=0).label("held"),
         )
         .where(*_conditions(connection, filters))
         .cte("found")
@@ -458,7 +467,12 @@ def _found(connection: AsyncConnection, filters: SearchFilters) -> Any:
 
 
 def _searched(
-    connection: AsyncConnection, found: Any, after: Cursor | None, limit: int, ranked: bool
+    connection: AsyncConnection,
+    found: Any,
+    after: Cursor | None,
+    limit: int,
+    ranked: bool,
+    now: datetime | None,
 ) -> Any:
     """The page's rows (kind "page", in order: `seq`), then a row a facet count (kind, key,
     count), in one result: the page first, whose columns' types the result takes."""
@@ -490,7 +504,7 @@ def _searched(
         ds.c.admitted_at,
         gathered(dialect, directory_search_regions, "region", p.organisation_id),
         gathered(dialect, cpv, "cpv_code", p.organisation_id, cpv.c.source == PROFILE),
-        qm.c.status.label("mark_status"),
+        (qm.c.status if now is None else mark_status_at(now)).label("mark_status"),
         qm.c.certificate_number,
         func.row_number()
         .over(order_by=[*([p.rank.desc()] if ranked else []), p.name, p.organisation_id])

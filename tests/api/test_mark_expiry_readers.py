@@ -7,14 +7,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.api.test_directory_search import join
+from tests.api.test_award_probe import ok
+from tests.api.test_directory_search import join, unique_word
+from tests.api.test_listings import settle
 from tests.api.test_matching_search_probe import (
     LOT_CODE,
     REGION,
     Headers,
     council,
+    drafted,
     marked,
+    matches,
     published,
+    search,
     tender_terms,
 )
 from tests.conftest import AppClient
@@ -56,3 +61,72 @@ async def test_a_supplier_whose_mark_ran_out_is_refused_as_one_without_it(
         held_detail == f"not eligible to bid: organisation {holder} does not hold the quality mark"
     )
     assert plain_detail.endswith("does not hold the quality mark")
+
+
+async def test_a_mark_that_ran_out_is_expired_in_the_directory_search_and_matching(
+    client: Client, staff_headers: Headers, store: Store, clock: ManualClock
+) -> None:
+    """Found: the directory's `?mark=` filter and its entries, the search's `mark` filter, facet
+    and entries, and matching (a lot's ranking, a member's recommendations) read the register's
+    recorded status, `valid` until the marks clock's next tick. They now compare `valid_until`
+    with the request's time; nothing is written on read (the clock is never ticked here)."""
+    word = unique_word()
+    here = {"regions": [REGION], "cpv_codes": [LOT_CODE]}
+    buyer, buyer_headers = await council(client, staff_headers, "Dartmouth Council")
+    required = await drafted(
+        client, buyer, buyer_headers, tender_terms(clock.now(), mark_required=True)
+    )
+    holder, holder_headers = await marked(
+        client, staff_headers, store, clock, name=f"Holder {word}", **here
+    )
+    await settle(client)
+    # While the mark is valid: held everywhere, ranked for the lot requiring it.
+    assert [i["id"] for i in (await search(client, q=word, mark="true"))["items"]] == [holder]
+    assert holder in await in_directory(client, "valid")
+    lot = ok(await client.get(matches(buyer, required), headers=buyer_headers))
+    [ranked] = [m for m in lot["members"] if m["organisation_id"] == holder]
+    assert ranked["parts"]["mark"]["points"] == 15
+
+    clock.advance(PAST_THE_MARK)
+    found = await search(client, q=word)
+    assert [(i["id"], i["quality_mark"]["status"]) for i in found["items"]] == [(holder, "expired")]
+    assert found["facets"]["mark"] == {"held": 0, "not_held": 1}
+    assert (await search(client, q=word, mark="true"))["total"] == 0
+    assert [i["id"] for i in (await search(client, q=word, mark="false"))["items"]] == [holder]
+    assert holder not in await in_directory(client, "valid")
+    expired = await in_directory(client, "expired")
+    assert expired.get(holder) == "expired"
+    lot = ok(await client.get(matches(buyer, required), headers=buyer_headers))
+    assert holder not in [m["organisation_id"] for m in lot["members"]]
+    assert lot["excluded"]["no_quality_mark"] >= 1
+
+    # Its recommendations: an open lot requiring the mark is not among them; one that does
+    # not require it is.
+    open_required = await published(
+        client, buyer, buyer_headers, tender_terms(clock.now(), mark_required=True)
+    )
+    open_to_all = await published(client, buyer, buyer_headers, tender_terms(clock.now()))
+    await settle(client)
+    recommended = ok(
+        await client.get(
+            f"/api/v1/organisations/{holder}/recommended-tenders",
+            params={"limit": 100},
+            headers=holder_headers,
+        )
+    )
+    tenders = {item["tender_id"] for item in recommended["items"]}
+    assert open_to_all in tenders
+    assert open_required not in tenders
+    # Nothing was written by reading: the mark's log holds no Expired before the tick.
+    mark = await client.get(f"/api/v1/organisations/{holder}/mark", headers=holder_headers)
+    assert (mark.json()["status"], mark.json()["version"]) == ("expired", 1)
+
+
+async def in_directory(client: Client, mark: str) -> dict[str, str | None]:
+    """The directory's workwear members holding a mark in this status: id to mark status."""
+    body = ok(
+        await client.get(
+            "/api/v1/directory", params={"mark": mark, "cpv": LOT_CODE, "per_page": 100}
+        )
+    )
+    return {m["id"]: (m["quality_mark"] or {}).get("status") for m in body["items"]}

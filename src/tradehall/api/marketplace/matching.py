@@ -71,13 +71,20 @@ def _parts(parts: Parts) -> PartsView:
 
 
 async def _own_lot_matches(
-    connection: AsyncConnection, organisation_id: UUID, tender_id: UUID, lot_id: str, limit: int
+    connection: AsyncConnection,
+    organisation_id: UUID,
+    tender_id: UUID,
+    lot_id: str,
+    clock: Clock,
+    limit: int,
 ) -> LotMatches:
-    """The best matches for a lot of one of the organisation's tenders; any other is a 404."""
+    """The best matches for a lot of one of the organisation's tenders; any other is a 404.
+    Members' marks as they stand now (a mark past its `valid_until` is not held, though the
+    marks clock has not yet recorded it): the clock is read once the read model has waited."""
     lot = await lot_of(connection, tender_id, lot_id)
     if lot is None or lot.buyer_id != organisation_id:
         raise NotFoundException(f"no tender {tender_id}")
-    return await lot_matches(connection, lot, _parents(), limit)
+    return await lot_matches(connection, lot, _parents(), limit, clock.now())
 
 
 async def _recommended_now(
@@ -106,6 +113,7 @@ class MatchingController(Controller):
     )
     async def matches(
         self,
+        commands: NamedDependency[Commands],
         read_model: NamedDependency[ReadModel],
         organisation_id: FromPath[UUID],
         tender_id: FromPath[UUID],
@@ -114,7 +122,7 @@ class MatchingController(Controller):
         position: PositionParam = None,
     ) -> Response[LotMatchesView]:
         found, consistent = await read_model.query(
-            position, _own_lot_matches, organisation_id, tender_id, lot_id, limit
+            position, _own_lot_matches, organisation_id, tender_id, lot_id, commands.clock, limit
         )
         body = LotMatchesView(
             tender_id=tender_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -13,11 +13,13 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.params import QueryParameter
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from membership.details import LegalForm
 from projections.applications import ApplicationRow, applications_queue
 from projections.directory import DirectoryEntry, directory_page
-from projections.search import Cursor, SearchFilters, SearchHit, search_directory
+from projections.directory import DirectoryPage as PageFound
+from projections.search import Cursor, SearchFilters, SearchHit, SearchPage, search_directory
 from sharedkernel.text import TextRejected, clean_text
 from tradehall.api.access import PUBLIC, rule, staff_only
 from tradehall.api.membership.schemas.reads import (
@@ -42,6 +44,7 @@ from tradehall.api.reads import (
     with_consistency,
 )
 from tradehall.api.text_query import TextQueryParam, query_terms
+from tradehall.clock import Clock
 
 MarkParam = Annotated[
     Literal["valid", "suspended", "expired", "revoked", "withdrawn"] | None,
@@ -154,6 +157,28 @@ def _mark_of(entry: DirectoryEntry) -> MemberMark | None:
     return MemberMark(certificate_number=entry.certificate_number, status=entry.mark_status)
 
 
+async def _directory_now(connection: AsyncConnection, /, clock: Clock, **query: Any) -> PageFound:
+    """The directory's page, members' marks as they stand now (a mark past its `valid_until` is
+    expired, though the marks clock has not yet recorded it): the clock is read here, once the
+    read model has waited for the caller's write."""
+    return await directory_page(connection, now=clock.now(), **query)
+
+
+async def _search_now(
+    connection: AsyncConnection,
+    filters: SearchFilters,
+    clock: Clock,
+    *,
+    after: Cursor | None,
+    limit: int,
+) -> SearchPage:
+    """The search's page, marks as they stand now (as `_directory_now`)."""
+    found: SearchPage = await search_directory(
+        connection, replace(filters, now=clock.now()), after=after, limit=limit
+    )
+    return found
+
+
 class DirectoryController(Controller):
     path = "/api/v1/directory"
     tags = ["directory"]
@@ -167,6 +192,7 @@ class DirectoryController(Controller):
     async def directory(
         self,
         read_model: NamedDependency[ReadModel],
+        clock: NamedDependency[Clock],
         region: RegionParam = None,
         cpv: CpvParam = None,
         mark: MarkParam = None,
@@ -178,7 +204,8 @@ class DirectoryController(Controller):
         paging = Paging(page, per_page)
         found, consistent = await read_model.query(
             position,
-            directory_page,
+            _directory_now,
+            clock,
             region=place.region,
             cpv_code=place.cpv_code,
             region_parents=place.region_parents,
@@ -199,6 +226,7 @@ class DirectoryController(Controller):
     async def search(
         self,
         read_model: NamedDependency[ReadModel],
+        clock: NamedDependency[Clock],
         q: TextQueryParam = None,
         cpv: CpvParam = None,
         region: RegionParam = None,
@@ -220,7 +248,7 @@ class DirectoryController(Controller):
             mark=mark,
         )
         found, consistent = await read_model.query(
-            position, search_directory, filters, after=cursor, limit=per_page
+            position, _search_now, filters, clock, after=cursor, limit=per_page
         )
         facets = found.facets
         body = DirectorySearchPage(
