@@ -436,11 +436,19 @@ async def test_a_tender_cancelled_before_its_deadline_is_never_opened_and_its_bi
     view = await bid_of(client, a_headers, bid_a)
     assert (view["status"], view["tender_status"]) == ("submitted", "cancelled")
 
-    # The bids are discarded, and their bidders told, at the deadline, not before: written
-    # earlier, it would tell anyone counting rows how many bids there were (ADR 27).
+    # The bidders are told at the tick after the ending, from one sealed batch whatever their
+    # number, each message naming its own bid alone; the bids are discarded at the deadline,
+    # not before: discarding earlier would tell anyone counting rows how many bids there were
+    # (ADR 27).
     await tick(client)
     assert (await bid_of(client, a_headers, bid_a))["status"] == "submitted"
-    assert not any("never be opened" in body for body in await mail_to(client, box, a_email))
+    own = {a_email: bid_a, b_email: bid_b, c_email: bid_c, d_email: bid_c}
+    for email, bid in own.items():
+        told = [body for body in await mail_to(client, box, email) if "never be opened" in body]
+        assert len(told) == 1, (email, told)
+        assert f"/api/v1/bids/{bid}" in told[0], told[0]
+        others = {bid_a, bid_b, bid_c} - {bid}
+        assert not any(other in told[0] for other in others), told[0]
     margin = timedelta(seconds=services_of(client).settings.bid_opening_margin_seconds)
     clock.set(at(DEADLINE) + margin)
     await tick(client)
@@ -459,13 +467,14 @@ async def test_a_tender_cancelled_before_its_deadline_is_never_opened_and_its_bi
         for who in (buyer_headers, staff_headers, a_headers):
             assert (await opened_bids(client, tender, who)).status_code == 404, later
 
-    # Every member of every bid is told, once; nobody else is.
+    # Every member of every bid is told, once (not again at the deadline); nobody else is.
     for email in (a_email, b_email, c_email, d_email):
         told = [body for body in await mail_to(client, box, email) if "never be opened" in body]
         assert len(told) == 1, (email, told)
         [body] = told
         assert title in body
-        assert "was cancelled before its bids were opened" in body
+        assert "has cancelled the tender" in body
+        assert "before its deadline" in body
         assert "The library is closing for rebuilding" in body
     assert not any(title in body for body in await mail_to(client, box, bystander_email))
 

@@ -1,10 +1,14 @@
 """What the database gains when a tender (a request for quote) ends before its deadline, probed
 on both stores (ADR 27): a reader who counts rows sees the public cancellation; were the bids
 (quotes) discarded at the next tick, one sealed event per bid and one sealed outbox row per bid
-member would tell how many a live tender had. So nothing is written of them until the deadline
-plus the margin, when the count is no longer sealed and discarding writes what opening would
-have: the tick after the ending, and each bidder's refused attempt to withdraw or change its bid
-(quoter's, its quote), write nothing to the sealed log or the outbox, whatever their number."""
+member would tell how many a live tender had. So they are discarded only at the deadline plus
+the margin, when the count is no longer sealed and discarding writes what opening would have.
+The tick after a tender's ending writes one sealed batch row telling its bidders, whatever their
+number (none included; tradehall.marketplace.bids.amendment_notices), and no event: the same
+(0 events, 1 row) for 0, 1 and 3 bids; each bidder's refused attempt to withdraw or change its
+bid (quoter's, its quote) writes nothing; a request's ending writes nothing. At the deadline
+the tender's bidders, told by the batch, are not told again: discarding writes its events and
+no notice."""
 
 from __future__ import annotations
 
@@ -39,6 +43,7 @@ Client = AppClient
 Headers = dict[str, str]
 COUNTS = (0, 1, 3)
 NOTHING = (0, 0)
+ONE_BATCH = (0, 1)  # no event, one sealed batch row: the same whatever the number of bids
 REASON = {"reason": "The budget was withdrawn"}
 REVISED = {"price_minor": 7_000, "currency": "GBP", "note": ""}
 
@@ -69,19 +74,21 @@ async def cancelled(client: Client, path: str, headers: Headers) -> None:
     assert response.status_code == 200, response.text
 
 
-async def discarded_at_the_deadline(client: Client, clock: ManualClock, deadline: str) -> None:
+async def discarded_at_the_deadline(
+    client: Client, clock: ManualClock, deadline: str, notices: int
+) -> None:
     """The three tenders (requests), 0, 1 and 3 bids (quotes), are discarded at the deadline
     plus the margin, not a second before: a box each (made and closed for the empty one), an
-    event per bid, a notice per bidder; later ticks write nothing (settled)."""
+    event per bid, and `notices` sealed notices; later ticks write nothing (settled)."""
     margin = timedelta(seconds=services_of(client).settings.bid_opening_margin_seconds)
     clock.set(at(deadline) + margin - timedelta(seconds=1))
     assert await written_by(client, lambda: tick(client)) == NOTHING
     clock.advance(timedelta(seconds=1))
-    assert await written_by(client, lambda: tick(client)) == (2 + 2 + 4, 0 + 1 + 3)
+    assert await written_by(client, lambda: tick(client)) == (2 + 2 + 4, notices)
     assert await written_by(client, lambda: tick(client)) == NOTHING
 
 
-async def test_a_tender_cancelled_before_its_deadline_writes_nothing_of_its_bids_until_then(
+async def test_a_tender_cancelled_before_its_deadline_writes_the_same_whatever_its_bids(
     client: Client, staff_headers: Headers, clock: ManualClock
 ) -> None:
     buyer, buyer_headers = await council(client, staff_headers)
@@ -109,9 +116,10 @@ async def test_a_tender_cancelled_before_its_deadline_writes_nothing_of_its_bids
             await tick(client)
 
         written[count] = await written_by(client, cancelled_and_ticked)
-    assert written == dict.fromkeys(COUNTS, NOTHING)
+    assert written == dict.fromkeys(COUNTS, ONE_BATCH)
 
-    await discarded_at_the_deadline(client, clock, DEADLINE)
+    # Every bidder was told by its tender's batch: discarding queues no notice more.
+    await discarded_at_the_deadline(client, clock, DEADLINE, notices=0)
     reason = "the tender was cancelled before opening"
     for bid, headers in bids[1] + bids[3]:
         view = await bid_of(client, headers, bid)
@@ -146,7 +154,7 @@ async def test_a_request_cancelled_before_its_deadline_writes_nothing_of_its_quo
         written[count] = await written_by(client, cancelled_and_ticked)
     assert written == dict.fromkeys(COUNTS, NOTHING)
 
-    await discarded_at_the_deadline(client, clock, REQUEST_DEADLINE)
+    await discarded_at_the_deadline(client, clock, REQUEST_DEADLINE, notices=0 + 1 + 3)
     for path, headers in quotes[1] + quotes[3]:
         own = await client.get(path, headers=headers)
         assert own.json()["status"] == "closed", own.text

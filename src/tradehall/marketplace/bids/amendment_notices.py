@@ -16,13 +16,21 @@ The amendments come from the marketplace log's `Tender.Amended` events, read on 
 notification seen (kept in memory: a fresh index reads the log's amendments from its start, once
 a process); an amendment whose deadline has passed is never told (its bids are opened or about
 to be, and the opening's notices follow) and is forgotten.
+
+A tender that ends (cancelled, withdrawn) before its deadline is told alike, at the tick after
+its public `Tender.Ended`: one batch row of the same size, template `bid_tender_ended_early`,
+telling each member of each bid that it will never be opened. Its bids are still discarded at
+the deadline plus the margin (ADR 27: discarding writes an event per bid), and the notice
+discarding would queue is not queued again for a bid this batch told (`ending_told`, read then,
+so deciding it writes nothing before the deadline). The index keeps each tender's deadline and
+title from its drafts and amendments (an ending states neither) until that deadline passes.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -43,7 +51,13 @@ from tradehall.marketplace.sealing.outbox import sealed_batch_rows
 
 log = logging.getLogger("tradehall.bids")
 TEMPLATE = "bid_tender_amended"
+TEMPLATE_ENDED = "bid_tender_ended_early"
+# What the index reads: what sets a tender's deadline and title, and what bidders are told of.
+_FOLLOWED = (Tender.Drafted, Tender.DraftRevised, Tender.Amended, Tender.Ended)
 _PAGE = 500
+# How an ending reads in "The buyer has ... the tender" (unsuccessful comes only after the
+# deadline, so is never told here; worded all the same).
+_ENDED_AS = {"cancelled": "cancelled", "withdrawn": "withdrawn", "unsuccessful": "closed"}
 
 
 class _Notifications(Protocol):
@@ -54,66 +68,90 @@ class _Notifications(Protocol):
 
 @dataclass(frozen=True)
 class Amendment:
-    """One public amendment as its event states it."""
+    """One public change bidders are told of, as its event states it: an amendment, or the
+    tender's ending (cancelled, withdrawn, closed unsuccessful) before its deadline."""
 
     tender_id: UUID
-    version: int  # the Amended event's: with the tender's id, names the amendment
+    version: int  # its event's: with the tender's id and the template, names the notice
     at: datetime
-    deadline: datetime
-    data: dict[str, Any]  # the event's state: terms, changed, rationale
+    deadline: datetime  # the tender's, as the change left it
+    data: dict[str, Any]  # the event's state: terms, changed, rationale; or status, reason
+    template: str = TEMPLATE
+    title: str = ""
 
     @property
     def message_id(self) -> str:
-        return message_id_for(self.tender_id, self.version, TEMPLATE)
+        return message_id_for(self.tender_id, self.version, self.template)
 
 
 @dataclass
 class AmendmentIndex:
-    """The amendments not yet told whose deadline may be ahead, read on from the last
-    notification of the marketplace log seen."""
+    """The amendments and endings not yet told whose deadline may be ahead, read on from the
+    last notification of the marketplace log seen; with each tender's deadline and title as
+    its drafts and amendments left them (an ending states neither)."""
 
     _after: int = 0
     _waiting: dict[str, Amendment] = field(default_factory=dict)
+    _tenders: dict[UUID, tuple[datetime, str]] = field(default_factory=dict)
 
     def waiting(self, recorder: _Notifications, now: datetime) -> list[Amendment]:
-        topics = [get_topic(Tender.Amended)]
+        topics = [get_topic(event) for event in _FOLLOWED]
         while True:
             batch = recorder.select_notifications(start=self._after + 1, limit=_PAGE, topics=topics)
             for notification in batch:
-                amendment = _amendment(notification)
-                if amendment is not None:
-                    self._waiting[amendment.message_id] = amendment
+                self._fold(notification)
             if batch:
                 self._after = batch[-1].id
             if len(batch) < _PAGE:
                 break
         for key, amendment in list(self._waiting.items()):
             if amendment.deadline <= now:
-                del self._waiting[key]  # never told: its bids are opened at its deadline
+                del self._waiting[key]  # never told: its bids are settled at its deadline
+        for tender_id, (deadline, _) in list(self._tenders.items()):
+            if deadline <= now:  # an ending from now on is not told: its bids are settled
+                del self._tenders[tender_id]
         return sorted(self._waiting.values(), key=lambda a: (a.at, a.message_id))
 
     def told(self, amendment: Amendment) -> None:
         self._waiting.pop(amendment.message_id, None)
 
-
-def _amendment(notification: Any) -> Amendment | None:
-    raw = notification.originator_id
-    tender_id = raw if isinstance(raw, UUID) else UUID(str(raw))
-    try:
-        data = decode_state(notification.state)
-        at = data["timestamp"]
-        deadline = datetime.fromisoformat(str(data["terms"]["tender_period"]["end"]))
-        if not isinstance(at, datetime) or deadline.tzinfo is None:
-            raise ValueError("no time")
-    except (KeyError, TypeError, ValueError) as error:
-        # Not as the domain writes it (ADR 16): left out, and said so (an amendment is public).
-        log.warning(
-            "an amendment of tender %s left out of the bidders' notices (%s)",
-            tender_id,
-            type(error).__name__,
-        )
-        return None
-    return Amendment(tender_id, int(notification.originator_version), at, deadline, data)
+    def _fold(self, notification: Any) -> None:
+        raw = notification.originator_id
+        tender_id = raw if isinstance(raw, UUID) else UUID(str(raw))
+        name = notification.topic.rpartition(".")[2]
+        try:
+            data = decode_state(notification.state)
+            at = data["timestamp"]
+            if not isinstance(at, datetime):
+                raise TypeError("no time")
+            if name == "Ended":
+                known = self._tenders.pop(tender_id, None)
+                if known is not None and at < known[0]:  # after it, discarding tells them
+                    deadline, title = known
+                    version = int(notification.originator_version)
+                    change = Amendment(tender_id, version, at, deadline, data)
+                    change = replace(change, template=TEMPLATE_ENDED, title=title)
+                    self._waiting[change.message_id] = change
+                return
+            terms = data["terms"]
+            deadline = datetime.fromisoformat(str(terms["tender_period"]["end"]))
+            if deadline.tzinfo is None:
+                raise ValueError("a deadline without its zone")
+            title = str(terms["title"])
+        except (KeyError, TypeError, ValueError) as error:
+            # Not as the domain writes it (ADR 16): left out, and said so (it is public).
+            log.warning(
+                "a change of tender %s left out of the bidders' notices (%s)",
+                tender_id,
+                type(error).__name__,
+            )
+            return
+        self._tenders[tender_id] = (deadline, title)
+        if name == "Amended":
+            amendment = Amendment(
+                tender_id, int(notification.originator_version), at, deadline, data, title=title
+            )
+            self._waiting[amendment.message_id] = amendment
 
 
 def told_of(bids: Sequence[Bid], amendment: Amendment) -> list[tuple[UUID, UUID, str]]:
@@ -173,20 +211,12 @@ def _tell(bids: BidsApp, keys: SealingKeys, amendment: Amendment, public_url: st
     box = bids.box(amendment.tender_id)
     lodged = bids.bids_in(box) if box is not None and not box.closed else []
     url = public_url.rstrip("/")
-    terms = amendment.data.get("terms")
-    title = str(terms.get("title", "")) if isinstance(terms, dict) else ""
-    notice = amendment_notice(amendment.tender_id, title, amendment.data, url)
-    body = (
-        f"{notice.body}\n\n"
-        "Your organisation's bid for this tender was drafted before this amendment: read it "
-        "again, and if the amendment calls for it, change it (withdraw it and submit it again) "
-        f"before the deadline.\nYour bid: {url}/api/v1/bids/"
-    )
+    subject, body = _words(amendment, url)
     rows = sealed_batch_rows(
         keys,
         message_id=amendment.message_id,
-        template=TEMPLATE,
-        subject=f"A tender you bid on was amended: {title}",
+        template=amendment.template,
+        subject=subject,
         body=body,
         recipients=[
             (member, f"{bid_id} ({lot_id})")
@@ -196,6 +226,41 @@ def _tell(bids: BidsApp, keys: SealingKeys, amendment: Amendment, public_url: st
     )
     with keys.engine.begin() as connection:
         connection.execute(_insert_unless_present(connection), rows)
+
+
+def _words(change: Amendment, url: str) -> tuple[str, str]:
+    """The subject and what is said to every addressee, up to its own bid's id and lot."""
+    title = change.title
+    if change.template == TEMPLATE_ENDED:
+        status = _ENDED_AS.get(str(change.data.get("status")), "ended")
+        reason = str(change.data.get("reason") or "no reason given")
+        return (
+            f"A tender you bid on was {status}: {title}",
+            f'The buyer has {status} the tender "{title}" before its deadline: {reason}.\n'
+            "Your organisation's bid for it will never be opened, and nothing more is taken. "
+            f"The tender: {url}/api/v1/tenders/{change.tender_id}\nYour bid: {url}/api/v1/bids/",
+        )
+    notice = amendment_notice(change.tender_id, title, change.data, url)
+    return (
+        f"A tender you bid on was amended: {title}",
+        f"{notice.body}\n\n"
+        "Your organisation's bid for this tender was drafted before this amendment: read it "
+        "again, and if the amendment calls for it, change it (withdraw it and submit it again) "
+        f"before the deadline.\nYour bid: {url}/api/v1/bids/",
+    )
+
+
+def ending_told(engine: Engine, tender: Tender, events: Iterable[Any]) -> datetime | None:
+    """When an ended tender's bidders were told of its ending by a batch (its row is in the
+    outbox): the ending's time, or None (it ended at or after its deadline, or the clock did
+    not tick between its ending and its deadline). Read at the deadline by the discarding,
+    which then queues nothing more for a bid drafted by then: one message a bidder."""
+    ended = [event for event in events if isinstance(event, Tender.Ended)]
+    if not ended or ended[-1].timestamp >= tender.terms.deadline:
+        return None
+    last = ended[-1]
+    message_id = message_id_for(tender.id, int(last.originator_version), TEMPLATE_ENDED)
+    return last.timestamp if _queued(engine, [message_id]) else None
 
 
 def _insert_unless_present(connection: Any) -> Any:

@@ -6,12 +6,13 @@ from a waiting or sent message (ADR 27)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid5
 
 from sqlalchemy import insert
 
-from marketplace.bids.bid import Bid
+from marketplace.bids.bid import BEFORE_OPENING, Bid
 from marketplace.tenders import Tender
 from sharedkernel.events import TradehallAggregate
 from tradehall.mail.outbox import MESSAGE_DOMAIN, MESSAGE_NAMESPACE
@@ -96,10 +97,16 @@ def invitations(
     return queue
 
 
-def cancellations(keys: SealingKeys, tender: Tender) -> Callable[[Bid], Sequence[Any]]:
-    """Every member of a bid on a tender that ended before opening: the bid is never opened."""
+def cancellations(
+    keys: SealingKeys, tender: Tender, told_at: datetime | None = None
+) -> Callable[[Bid], Sequence[Any]]:
+    """Every member of a bid on a tender that ended before opening: the bid is never opened.
+    With `told_at`, when the ending's batch told the members of each bid drafted by then and
+    not opened (tradehall.marketplace.bids.amendment_notices): nothing more for such a bid."""
 
     def queue(bid: Bid) -> Sequence[Any]:
+        if told_at is not None and bid.status in BEFORE_OPENING and bid.created_on <= told_at:
+            return []
         body = (
             f"The tender “{tender.terms.title}” was {tender.status} before its bids were "
             f"opened: {tender.end_reason or 'no reason given'}.\n\nYour organisation's bid for "

@@ -28,9 +28,10 @@ makes no key (the route asks the domain first), so a draft has one only after a 
 the key and the publication's save, a publication refused for what changed between the two (a
 concurrent revision), or a refusal before 2026-12-02.
 
-Each tick then tells bidders of the amendments whose deadline is ahead that were not told yet:
-one sealed batch row an amendment, the same whatever the number of bids
-(tradehall.marketplace.bids.amendment_notices).
+Each tick then tells bidders of the amendments, and of the endings, whose deadline is ahead that
+were not told yet: one sealed batch row each, the same whatever the number of bids
+(tradehall.marketplace.bids.amendment_notices). A bidder told of the ending so is not told again
+when its bid is discarded at the deadline.
 """
 
 from __future__ import annotations
@@ -58,7 +59,11 @@ from membership.marks.application import MarksApp
 from sharedkernel.errors import NotFound
 from sharedkernel.events import CLOCK, Context
 from tradehall.clock import Clock
-from tradehall.marketplace.bids.amendment_notices import AmendmentIndex, tell_amendments
+from tradehall.marketplace.bids.amendment_notices import (
+    AmendmentIndex,
+    ending_told,
+    tell_amendments,
+)
 from tradehall.marketplace.bids.notices import cancellations
 from tradehall.marketplace.bids.quote_notices import quote_cancellations
 from tradehall.marketplace.bids.suppliers import facts_of
@@ -153,11 +158,14 @@ def _settle_if_due(parts: OpeningParts, tender_id: UUID, seen: dict[UUID, dateti
         return None
     context = Context(actor=CLOCK, request_id=f"opening-{now:%Y%m%dT%H%M%S}", at=now)
     if tender.ended_unopened:
+        # Bidders the ending's batch told are not told again (one message a bidder); read now,
+        # at the deadline, so deciding it writes nothing before.
+        told = ending_told(parts.keys.engine, tender, parts.marketplace.events.get(tender.id))
         parts.bids.discard_bids(
             context,
             tender,
             f"the tender was {tender.status} before opening",
-            cancellations(parts.keys, tender),
+            cancellations(parts.keys, tender, told_at=told),
         )
         parts.keys.settle(tender_id, now)
         return "discarded"

@@ -1,0 +1,185 @@
+"""Bidders are told at once when a tender ends (cancelled) before its deadline, and the count
+of bids stays sealed (ADR 27), on both stores: the opening clock's tick after the public ending
+writes one sealed batch row, of one size whatever the number of bids (none included), and no
+event, discards no bid; the sender mails each member of each bid a message naming its own bid
+alone. The bids are discarded at the deadline plus the margin as before, and a bidder the batch
+told is not told again; one the batch never told (no tick between the ending and the deadline)
+is told then, once. Each test asserts its own rows only (the PostgreSQL database is shared); the
+whole main file's tables are compared on SQLite, where the database is the test's own."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+import pytest
+from sqlalchemy import select, text
+
+from tests.api.conftest import Mailbox
+from tests.api.helpers import services_of
+from tests.api.test_accounts import mail_to
+from tests.api.test_bid_amendment_batches import _shape
+from tests.api.test_bid_scenario import (
+    at,
+    bid_of,
+    drafted_bid,
+    member,
+    published_tender,
+    submitted,
+    tick,
+)
+from tests.api.test_clarifications import council
+from tests.api.test_tender_scenario import settle
+from tests.api.test_tenders import DEADLINE
+from tests.conftest import AppClient
+from tradehall.clock import ManualClock
+from tradehall.mail.outbox import message_id_for
+from tradehall.mail.tables import outbox_messages
+from tradehall.marketplace.bids.amendment_notices import TEMPLATE_ENDED
+from tradehall.marketplace.sealing.outbox import open_sealed_messages
+
+Client = AppClient
+Headers = dict[str, str]
+WHY = "The budget was withdrawn"
+
+
+async def cancelled(client: Client, headers: Headers, tender: str) -> int:
+    """The tender cancelled; the Ended event's version."""
+    answer = await client.post(
+        f"/api/v1/tenders/{tender}/cancellation", json={"reason": WHY}, headers=headers
+    )
+    assert answer.status_code == 200, answer.text
+    version: int = answer.json()["version"]
+    return version
+
+
+async def ending_rows(client: Client, tender: str, version: int) -> list[Any]:
+    first = message_id_for(UUID(tender), version, TEMPLATE_ENDED)
+    async with services_of(client).engine.connect() as connection:
+        rows = await connection.execute(
+            select(outbox_messages).where(outbox_messages.c.message_id.startswith(first[:-1]))
+        )
+        return list(rows)
+
+
+async def test_an_ending_writes_the_same_rows_and_log_lines_for_0_1_and_3_bids(
+    client: Client, staff_headers: Headers, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    buyer, buyer_headers = await council(client, staff_headers)
+    tenders = [await published_tender(client, buyer, buyer_headers) for _ in range(3)]
+    bidders = [await member(client, staff_headers, f"Bidder {n} CIC") for n in range(3)]
+    bids: dict[str, list[str]] = {tender: [] for tender in tenders}
+    for count, tender in zip((0, 1, 3), tenders, strict=True):
+        for _, _, headers in bidders[:count]:
+            bids[tender].append(await drafted_bid(client, headers, tender, "lot-1", 10_000_000))
+    await submitted(client, bidders[0][2], bids[tenders[2]][0])  # a submitted bid and drafts
+    await tick(client)  # every deadline kept
+    clock.advance(timedelta(minutes=5))
+
+    shapes, lines, sizes = [], [], []
+    for tender in tenders:
+        version = await cancelled(client, buyer_headers, tender)
+        await settle(client)  # the read side's rows written before the tick, not during it
+        before = await _snapshot(client, tender, version, bids[tender])
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="tradehall"):
+            await tick(client)
+        after = await _snapshot(client, tender, version, bids[tender])
+        shapes.append((_shape(after - before), _shape(before - after)))
+        lines.append(
+            [
+                (r.name, r.levelname, r.getMessage().replace(tender, "TENDER"))
+                for r in caplog.records
+                if r.name.startswith("tradehall") and getattr(r, "tender_id", tender) == tender
+            ]
+        )
+        [row] = await ending_rows(client, tender, version)
+        assert (row.template, row.organisation_id, row.recipient, row.body) == (
+            "sealed",
+            None,
+            None,
+            "",
+        )
+        sizes.append(len(row.sealed))
+        batch, told = open_sealed_messages(services_of(client).sealing, row)
+        assert batch
+        assert sorted(b for _, _, _, body in told for b in bids[tender] if b in body) == sorted(
+            bids[tender]
+        )
+        for (_, _, headers), bid in zip(bidders, bids[tender], strict=False):
+            view = await bid_of(client, headers, bid)  # none discarded before the deadline
+            assert view["status"] in {"draft", "submitted"}, view
+    assert shapes[0] == shapes[1] == shapes[2], shapes
+    # The one row the tick wrote is the batch: no event, no other row.
+    assert [table for table, _ in shapes[0][0]] == ["outbox_messages"], shapes[0]
+    assert shapes[0][1] == []
+    assert lines[0] == lines[1] == lines[2], lines
+    assert sizes[0] == sizes[1] == sizes[2], sizes
+
+
+async def test_bidders_not_told_at_the_ending_are_told_once_at_the_deadline(
+    mail_client: Client, staff_headers: Headers, mailbox: tuple[Mailbox, int], clock: ManualClock
+) -> None:
+    client, (box, _) = mail_client, mailbox
+    buyer, buyer_headers = await council(client, staff_headers)
+    tender = await published_tender(client, buyer, buyer_headers)
+    _, email, headers = await member(client, staff_headers, "Gorse Paths CIC")
+    bid = await drafted_bid(client, headers, tender, "lot-1", 10_000_000)
+    await submitted(client, headers, bid)
+    await tick(client)
+    version = await cancelled(client, buyer_headers, tender)
+    # The clock stopped from the ending to the deadline: no batch, told by the discarding.
+    margin = timedelta(seconds=services_of(client).settings.bid_opening_margin_seconds)
+    clock.set(at(DEADLINE) + margin)
+    await tick(client)
+    await tick(client)
+    assert await ending_rows(client, tender, version) == []
+    assert (await bid_of(client, headers, bid))["status"] == "closed"
+    told = [body for body in await mail_to(client, box, email) if "never be opened" in body]
+    assert len(told) == 1, told
+    assert WHY in told[0]
+
+
+async def _snapshot(
+    client: Client, tender: str, version: int, bids: list[str]
+) -> Counter[tuple[str, Any]]:
+    """Every row of the main file's tables on SQLite (the test's own database); on PostgreSQL
+    (shared) the rows of this tender's: its batch, its key, its bids' and box's events."""
+    services = services_of(client)
+    engine = services.sealing.engine
+    batch = message_id_for(UUID(tender), version, TEMPLATE_ENDED)[:-1]
+    rows: Counter[tuple[str, Any]] = Counter()
+
+    def read() -> None:
+        with engine.connect() as connection:
+            if engine.dialect.name == "sqlite":
+                names = connection.scalars(
+                    text("SELECT name FROM sqlite_master WHERE type = 'table'")
+                ).all()
+                for name in names:
+                    query = text(f'SELECT * FROM "{name}"')  # noqa: S608 (its own names)
+                    for row in connection.execute(query):
+                        rows[(name, tuple(row))] += 1
+                return
+            box = services.applications["bids"].ids.box_id(UUID(tender))
+            ids = [box, *(UUID(b) for b in bids)]
+            found = connection.execute(
+                text("SELECT * FROM events.bids_events WHERE originator_id = ANY(:ids)"),
+                {"ids": ids},
+            )
+            for row in found:
+                rows[("bids_events", tuple(row))] += 1
+            for row in connection.execute(
+                text("SELECT * FROM sealing_keys WHERE key_id = :id"), {"id": UUID(tender)}
+            ):
+                rows[("sealing_keys", tuple(row))] += 1
+            for row in connection.execute(
+                select(outbox_messages).where(outbox_messages.c.message_id.startswith(batch))
+            ):
+                rows[("outbox_messages", tuple(row))] += 1
+
+    await services.run(read)
+    return rows
