@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.api.test_award_probe import ok
+from tests.api.test_bid_scenario import bid_of, drafted_bid, submitted
 from tests.api.test_directory_search import join, unique_word
 from tests.api.test_listings import settle
 from tests.api.test_matching_search_probe import (
@@ -22,6 +23,8 @@ from tests.api.test_matching_search_probe import (
     search,
     tender_terms,
 )
+from tests.api.test_opening_clock_reads import opening_parts
+from tests.api.test_opening_clock_reads import tick as open_due
 from tests.conftest import AppClient
 from tradehall.clock import ManualClock
 from tradehall.store.base import Store
@@ -130,3 +133,28 @@ async def in_directory(client: Client, mark: str) -> dict[str, str | None]:
         )
     )
     return {m["id"]: (m["quality_mark"] or {}).get("status") for m in body["items"]}
+
+
+async def test_a_bid_is_opened_with_the_mark_as_it_stood_at_the_deadline(
+    client: Client, staff_headers: Headers, store: Store, clock: ManualClock
+) -> None:
+    """Found: the opening judged a bid's mark by its recorded status, so a mark that ran out
+    before the deadline still counted if the marks clock had not ticked since. A holder's bid,
+    submitted while its mark held, on a tender whose deadline falls after the mark's end, is
+    opened invalid by the opening alone (no marks clock run)."""
+    here = {"regions": [REGION], "cpv_codes": [LOT_CODE]}
+    _, holder_headers = await marked(client, staff_headers, store, clock, **here)
+    clock.advance(PAST_THE_MARK - timedelta(days=20))  # the mark holds 19 days more
+    buyer, buyer_headers = await council(client, staff_headers, "Kingsbridge Council")
+    tender = await published(
+        client, buyer, buyer_headers, tender_terms(clock.now(), mark_required=True)
+    )
+    clock.advance(timedelta(hours=2))
+    bid = await drafted_bid(client, holder_headers, tender, "lot-1", 1_500_000)
+    await submitted(client, holder_headers, bid)
+    clock.advance(timedelta(days=31))  # past the deadline (30 days) and its margin
+    parts, _ = opening_parts(client, clock)
+    assert await open_due(client, parts) == (1, 0)
+    view = await bid_of(client, holder_headers, bid)
+    assert view["status"] == "invalid", view
+    assert "quality mark" in view["invalid_reason"], view

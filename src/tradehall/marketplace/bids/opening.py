@@ -177,8 +177,14 @@ def _settle_if_due(parts: OpeningParts, tender_id: UUID, seen: dict[UUID, dateti
 
 
 def _open(parts: OpeningParts, context: Context, tender: Tender) -> None:
+    # A mark is judged as it stood when bids were due (its expiry is not recorded until the
+    # marks clock's tick, and one that lapsed between the deadline and the opening was held
+    # when the bid was made).
+    deadline = tender.terms.deadline
     bids = parts.bids.open_bids(
-        context, tender, lambda members: facts_of(parts.membership, parts.marks, members)
+        context,
+        tender,
+        lambda members: facts_of(parts.membership, parts.marks, members, deadline),
     )
     records = [
         as_opened(bid) for bid in bids if bid.status in {BidStatus.OPENED, BidStatus.INVALID}
@@ -212,8 +218,11 @@ def _settle_request_if_due(
         )
         parts.keys.settle(request_id, now)
         return "discarded"
+    deadline = request.terms.deadline  # the mark as it stood when quotes were due, as a bid's
     quotes = parts.bids.open_quotes(
-        context, request, lambda members: facts_of(parts.membership, parts.marks, members)
+        context,
+        request,
+        lambda members: facts_of(parts.membership, parts.marks, members, deadline),
     )
     opened = [as_opened_quote(q) for q in quotes if q.status is QuoteStatus.OPENED]
     parts.marketplace.record_quotes_opened(context, request_id, opened, declined_by(quotes))
