@@ -393,3 +393,46 @@ async def test_a_refused_bidder_s_address_leaves_a_batch_as_an_empty_one_is_left
 
     assert told(told_email)
     assert not told(refused_email)
+
+
+class GreylistingSmtp:
+    """The test's SMTP server, answering each message 451 ("try again later") the first time
+    it is sent, as greylisting servers do."""
+
+    def __init__(self, smtp: SmtpSettings) -> None:
+        self.smtp, self.sender, self.seen = smtp, smtp.sender, set[str]()
+
+    def send(self, message: EmailMessage) -> None:
+        if message["Message-ID"] not in self.seen:
+            self.seen.add(message["Message-ID"])
+            raise smtplib.SMTPRecipientsRefused({message["To"]: (451, b"greylisted")})
+        self.smtp.send(message)
+
+    def probe(self) -> None:
+        self.smtp.probe()
+
+
+async def test_a_greylisted_bidder_is_told_of_the_amendment_in_the_end(
+    mail_client: Client,
+    staff_headers: Headers,
+    mailbox: tuple[Mailbox, int],
+    clock: ManualClock,
+) -> None:
+    """A refusal for now (4xx) fails the batch whole, to be tried again, so the bidder is told
+    at a later round; a refusal for good is passed over (the test above)."""
+    client, (box, _) = mail_client, mailbox
+    services = services_of(client)
+    buyer, buyer_headers = await council(client, staff_headers)
+    tender = await published_tender(client, buyer, buyer_headers)
+    _, email, headers = await member(client, staff_headers, "Greylisted Mail CIC")
+    await drafted_bid(client, headers, tender, "lot-1")
+    version = await amend(client, buyer_headers, tender)
+    await tick(client)
+    greylisting = GreylistingSmtp(services.settings.smtp)
+    for _ in range(3):  # rounds an hour apart: past any retry's wait
+        while await send_pending(services, greylisting):
+            pass
+        clock.advance(timedelta(hours=1))
+    [row] = await batch_rows(client, tender, version)
+    assert row.sent_at is not None
+    assert any(email in str(m["To"]) and WHY in body_of(m) for m in box.messages)

@@ -135,13 +135,15 @@ async def deliver(services: SenderParts, transport: Transport, row: Any) -> bool
                 message.set_content(body)
                 try:
                     await services.run(transport.send, message)
-                except ONE_RECIPIENT_REFUSED:
-                    if not batch:
+                except ONE_RECIPIENT_REFUSED as error:
+                    if not batch or _for_now(error):
                         raise
                     # In a sealed batch, an address the server or the email package refuses
-                    # is passed over without a trace: a failed attempt, an error or a log line
-                    # on the row would say that it named a bidder, which an empty batch never
-                    # does (ADR 27). The server's own failures still fail the batch whole.
+                    # for good is passed over without a trace: a failed attempt, an error or a
+                    # log line on the row would say that it named a bidder, which an empty
+                    # batch never does (ADR 27). A refusal for now (4xx: greylisting, a full
+                    # mailbox) fails the batch whole, to be tried again: every bidder must be
+                    # told, and that failure is the one a batch naming nobody cannot show.
                     continue
     # The server or the network (OSError, SMTPException), or a message that cannot be made
     # (an address or header the email package refuses: ValueError, ...): this message's
@@ -151,6 +153,15 @@ async def deliver(services: SenderParts, transport: Transport, row: Any) -> bool
         await _failed(services, row.message_id, error)
         return False
     return True
+
+
+def _for_now(error: Exception) -> bool:
+    """Whether a refusal is temporary (an SMTP 4xx reply): the server asks to be tried later."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return any(400 <= code < 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 400 <= error.smtp_code < 500
+    return False
 
 
 async def _addresses(
