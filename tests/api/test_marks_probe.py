@@ -309,6 +309,28 @@ async def test_a_criterion_with_its_ten_documents_refuses_more_before_storing_an
     assert other.status_code == 201, other.text
 
 
+async def test_a_stale_if_match_on_evidence_stores_nothing(
+    client: Client, staff_headers: dict[str, str]
+) -> None:
+    """Found (review): the version an upload named was checked only as the evidence was
+    recorded, after the file was stored, so uploads with a stale If-Match each left a file on
+    disk that nothing refers to. Now the 409 comes before a byte is stored; the current
+    version is taken."""
+    _, member, application = await started(client, staff_headers)
+    files = set(stored_files(client))
+    events = len(mark_events(client, application))
+    stale = member | {"If-Match": '"999"'}
+    for n in range(3):
+        refused = await upload(client, stale, application, "asset_lock", pdf_of_width(500 + n))
+        assert refused.status_code == 409, refused.text
+        assert "999" in refused.json()["detail"]
+    assert set(stored_files(client)) == files
+    assert len(mark_events(client, application)) == events
+    current = member | {"If-Match": f'"{events}"'}
+    taken = await upload(client, current, application, "asset_lock", pdf_of_width(600))
+    assert taken.status_code == 201, taken.text
+
+
 async def test_no_renewal_reminder_while_a_renewal_is_under_way(
     client: Client, staff_headers: dict[str, str], store: Store, clock: ManualClock
 ) -> None:

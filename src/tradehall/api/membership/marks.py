@@ -23,7 +23,7 @@ from membership.marks.assessment import (
     MarkApplication,
 )
 from membership.marks.criteria import Declarations, Finding, criteria_in_force, evaluate
-from sharedkernel.errors import Conflict, InvalidValue
+from sharedkernel.errors import Conflict, InvalidValue, StaleVersion
 from sharedkernel.moments import plausible_moment
 from tradehall.api.access import (
     Access,
@@ -200,6 +200,10 @@ class MarkApplicationsController(Controller):
         # Full, refused before storing (else each refused upload would stay on disk).
         if len(application.evidence_for(criterion)) >= MAX_EVIDENCE_PER_CRITERION:
             raise Conflict(f"{criterion} already has {MAX_EVIDENCE_PER_CRITERION} documents")
+        # A stale If-Match too (decided again as the evidence is recorded), as a bid's document.
+        expected = mark_application.commands.expected_version()
+        if expected is not None and expected != application.version:
+            raise StaleVersion(expected, application.version)
         stored = await take_upload(evidence_intake, request)
         file = EvidenceFile(
             criterion,
