@@ -14,11 +14,18 @@ a new `SealingKeys`), and timed:
 - `restart_tick`: one tick by parts built afresh again (a restarted process), after the ticks
   above.
 
+`--amended K` amends the first K of the N tenders once each (their title, the deadline kept)
+after publication, through `MarketplaceApp` (untimed, set-up): since the clock tells bidders of
+each amendment whose deadline is ahead by one sealed batch row (ADR 27), the first tick then
+writes K batches, and the tick after a restart reads the log's amendments from its start again
+(finding their batches written).
+
 `--base-tree DIR` measures another source tree (a `git worktree` of the commit before a change)
-in the same run: every measurement runs in a subprocess of its own with `PYTHONPATH=<tree>/src:
-<this checkout>` (this bench, that tree's service and migrations), the trees alternating which
-goes first; the result gives each side's figures and new/base ratios. Without it, only the
-imported tree is measured.
+in the same run (and `--new-tree DIR` a tree of its own as the new side, rather than this
+checkout's, which others may be editing): every measurement runs in a subprocess of its own
+with `PYTHONPATH=<tree>/src:<this checkout>` (this bench, that tree's service and migrations),
+the trees alternating which goes first; the result gives each side's figures and new/base
+ratios. Without it, only the new side is measured.
 
 Run: `.venv/bin/python -m bench.opening_clock --help`; e.g.
 `git worktree add /tmp/opening-base <commit>` then
@@ -75,8 +82,11 @@ def fresh_store(kind: str, admin_url: str) -> Iterator[Any]:
         yield store
 
 
-def seed(store: Any, master: bytes, count: int, now: datetime) -> None:
-    """N tenders published by one verified buyer through the Application, a key each."""
+def seed(store: Any, master: bytes, count: int, now: datetime, amended: int = 0) -> None:
+    """N tenders published by one verified buyer through the Application, a key each; the
+    first `amended` of them amended once (their title)."""
+    import dataclasses
+
     from bench.burst import burst_tender, context
     from marketplace.application import BuyerFacts, MarketplaceApp
     from tradehall.marketplace.sealing.keys import SealingKeys
@@ -85,6 +95,7 @@ def seed(store: Any, master: bytes, count: int, now: datetime) -> None:
     marketplace = MarketplaceApp(env=store.application_env("marketplace", pool_size=2))
     keys = SealingKeys(store.sync_engine(), MasterKeys(master))
     buyer = uuid.uuid4()
+    buyer_facts = BuyerFacts("public_body")
     try:
         marketplace.verify_buyer(context(now), buyer, "public_body", "bench register")
         for number in range(count):
@@ -93,6 +104,10 @@ def seed(store: Any, master: bytes, count: int, now: datetime) -> None:
             marketplace.draft_tender(context(now), tender_id, buyer, terms)
             keys.ensure_tender_key(tender_id, now)  # as the publication route: the key first
             marketplace.publish_tender(context(now), tender_id, BuyerFacts("public_body"))
+            if number < amended:
+                terms = dataclasses.replace(terms, title=f"{terms.title} (amended)")
+                why = "bench: one amendment"
+                marketplace.amend_tender(context(now), tender_id, terms, why, buyer_facts)
     finally:
         marketplace.close()
         keys.engine.dispose()
@@ -149,14 +164,14 @@ class Parts:
             app.close()  # the bids' also disposes of the keys' engine
 
 
-def measure(kind: str, count: int, ticks: int, admin_url: str) -> dict[str, Any]:
+def measure(kind: str, count: int, ticks: int, admin_url: str, amended: int = 0) -> dict[str, Any]:
     import tradehall
 
     now = datetime.now(UTC).replace(microsecond=0)
     master = os.urandom(32)
     with fresh_store(kind, admin_url) as store:
         started = time.perf_counter()
-        seed(store, master, count, now)
+        seed(store, master, count, now, amended)
         seeding = time.perf_counter() - started
         parts = Parts(store, master, now + timedelta(hours=1))
         try:
@@ -172,6 +187,7 @@ def measure(kind: str, count: int, ticks: int, admin_url: str) -> dict[str, Any]
     return {
         "store": kind,
         "tenders": count,
+        "amended": amended,
         "tradehall_source": str(Path(tradehall.__file__).resolve().parents[1]),
         "seeding_s": round(seeding, 1),
         "first_tick_ms": ms(first),
@@ -192,6 +208,7 @@ def run_one(tree: Path | None, kind: str, count: int, args: argparse.Namespace) 
         env.pop("PYTHONPATH", None)
     command = [sys.executable, "-m", "bench.opening_clock", "--one", kind, str(count)]
     command += ["--ticks", str(args.ticks), "--admin-url", args.admin_url]
+    command += ["--amended", str(args.amended)]
     done = subprocess.run(
         command, env=env, cwd=BENCH_ROOT, capture_output=True, text=True, check=False
     )
@@ -211,23 +228,32 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--stores", nargs="+", choices=STORES, default=list(STORES))
     parser.add_argument("--ticks", type=int, default=5, help="warm ticks timed (median)")
+    parser.add_argument(
+        "--amended", type=int, default=0, help="of the N tenders, how many amended once each"
+    )
     parser.add_argument("--base-tree", type=Path, help="also measure this tree (the baseline)")
+    parser.add_argument("--new-tree", type=Path, help="measure this tree as the new side")
     parser.add_argument("--admin-url", default=admin_url_default())
     parser.add_argument("--json", help="keep a copy of the result here")
     parser.add_argument("--one", nargs=2, metavar=("STORE", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one is not None:
         kind, count = args.one
-        print(json.dumps(measure(kind, int(count), args.ticks, args.admin_url)))
+        print(json.dumps(measure(kind, int(count), args.ticks, args.admin_url, args.amended)))
         return
 
-    result: dict[str, Any] = {"machine": machine(), "margin_s": MARGIN.total_seconds()}
+    result: dict[str, Any] = {
+        "machine": machine(),
+        "margin_s": MARGIN.total_seconds(),
+        "amended": args.amended,
+    }
     runs = []
     flip = False
     for kind in args.stores:
         for count in args.sizes:
-            row: dict[str, Any] = {"store": kind, "tenders": count}
-            sides: list[tuple[str, Path | None]] = [("new", None)]
+            row: dict[str, Any] = {"store": kind, "tenders": count, "amended": args.amended}
+            new_tree = args.new_tree.resolve() if args.new_tree is not None else None
+            sides: list[tuple[str, Path | None]] = [("new", new_tree)]
             if args.base_tree is not None:
                 sides.append(("base", args.base_tree.resolve()))
                 if flip:
