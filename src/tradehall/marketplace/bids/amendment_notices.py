@@ -24,6 +24,15 @@ the deadline plus the margin (ADR 27: discarding writes an event per bid), and t
 discarding would queue is not queued again for a bid this batch told (`ending_told`, read then,
 so deciding it writes nothing before the deadline). The index keeps each tender's deadline and
 title from its drafts and amendments (an ending states neither) until that deadline passes.
+
+A request for quote cancelled before its deadline is told alike (ADR 35), at the tick after its
+public `RequestForQuote.Cancelled`: one batch row of the same size, template
+`quote_request_cancelled_early`, telling each supplier of a standing quote (quoted, made at or
+before the cancellation) that it will never be opened, in a message naming its own quote alone;
+an invited supplier is left out, told at once by the request's own notice writer. Its quotes are
+still discarded at the deadline plus the margin, and the discarding queues nothing more for a
+supplier this batch named (`cancellation_told`, read then from the batch). The index keeps each
+request's deadline, title and invited from its `Posted` until that deadline passes.
 """
 
 from __future__ import annotations
@@ -41,19 +50,32 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from marketplace.bids.application import BidsApp
 from marketplace.bids.bid import BEFORE_OPENING, Bid
+from marketplace.quotes.quote import Quote, QuoteStatus
+from marketplace.quotes.request import RequestForQuote
 from marketplace.tenders import Tender
 from projections.events import decode_state
 from tradehall.mail.outbox import message_id_for
 from tradehall.mail.tables import outbox_messages
 from tradehall.marketplace.notices import amendment_notice
 from tradehall.marketplace.sealing.keys import SealingKeys
-from tradehall.marketplace.sealing.outbox import sealed_batch_rows
+from tradehall.marketplace.sealing.outbox import open_sealed_messages, sealed_batch_rows
 
 log = logging.getLogger("tradehall.bids")
 TEMPLATE = "bid_tender_amended"
 TEMPLATE_ENDED = "bid_tender_ended_early"
-# What the index reads: what sets a tender's deadline and title, and what bidders are told of.
-_FOLLOWED = (Tender.Drafted, Tender.DraftRevised, Tender.Amended, Tender.Ended)
+TEMPLATE_QUOTES = "quote_request_cancelled_early"
+# What the index reads: what sets a tender's (a request's) deadline and title, and what bidders
+# (quoters) are told of.
+_FOLLOWED = (
+    Tender.Drafted,
+    Tender.DraftRevised,
+    Tender.Amended,
+    Tender.Ended,
+    RequestForQuote.Posted,
+    RequestForQuote.Cancelled,
+)
+_POSTED = get_topic(RequestForQuote.Posted)
+_CANCELLED = get_topic(RequestForQuote.Cancelled)
 _PAGE = 500
 # How an ending reads in "The buyer has ... the tender" (unsuccessful comes only after the
 # deadline, so is never told here; worded all the same).
@@ -69,7 +91,8 @@ class _Notifications(Protocol):
 @dataclass(frozen=True)
 class Amendment:
     """One public change bidders are told of, as its event states it: an amendment, or the
-    tender's ending (cancelled, withdrawn, closed unsuccessful) before its deadline."""
+    tender's ending (cancelled, withdrawn, closed unsuccessful) before its deadline; or a
+    request for quote's cancellation (its `tender_id` the request's id), its quoters told."""
 
     tender_id: UUID
     version: int  # its event's: with the tender's id and the template, names the notice
@@ -78,6 +101,7 @@ class Amendment:
     data: dict[str, Any]  # the event's state: terms, changed, rationale; or status, reason
     template: str = TEMPLATE
     title: str = ""
+    invited: frozenset[UUID] = frozenset()  # a request's: told by its own notice writer
 
     @property
     def message_id(self) -> str:
@@ -92,7 +116,8 @@ class AmendmentIndex:
 
     _after: int = 0
     _waiting: dict[str, Amendment] = field(default_factory=dict)
-    _tenders: dict[UUID, tuple[datetime, str]] = field(default_factory=dict)
+    # A tender's (a request's) deadline, title and invited (a tender's: none).
+    _tenders: dict[UUID, tuple[datetime, str, frozenset[UUID]]] = field(default_factory=dict)
 
     def waiting(self, recorder: _Notifications, now: datetime) -> list[Amendment]:
         topics = [get_topic(event) for event in _FOLLOWED]
@@ -107,7 +132,7 @@ class AmendmentIndex:
         for key, amendment in list(self._waiting.items()):
             if amendment.deadline <= now:
                 del self._waiting[key]  # never told: its bids are settled at its deadline
-        for tender_id, (deadline, _) in list(self._tenders.items()):
+        for tender_id, (deadline, _, _) in list(self._tenders.items()):
             if deadline <= now:  # an ending from now on is not told: its bids are settled
                 del self._tenders[tender_id]
         return sorted(self._waiting.values(), key=lambda a: (a.at, a.message_id))
@@ -118,26 +143,31 @@ class AmendmentIndex:
     def _fold(self, notification: Any) -> None:
         raw = notification.originator_id
         tender_id = raw if isinstance(raw, UUID) else UUID(str(raw))
-        name = notification.topic.rpartition(".")[2]
+        topic = notification.topic
+        name = topic.rpartition(".")[2]
         try:
             data = decode_state(notification.state)
             at = data["timestamp"]
             if not isinstance(at, datetime):
                 raise TypeError("no time")
-            if name == "Ended":
+            if name == "Ended" or topic == _CANCELLED:
                 known = self._tenders.pop(tender_id, None)
                 if known is not None and at < known[0]:  # after it, discarding tells them
-                    deadline, title = known
                     version = int(notification.originator_version)
-                    change = Amendment(tender_id, version, at, deadline, data)
-                    change = replace(change, template=TEMPLATE_ENDED, title=title)
+                    change = Amendment(tender_id, version, at, known[0], data)
+                    template = TEMPLATE_QUOTES if topic == _CANCELLED else TEMPLATE_ENDED
+                    change = replace(change, template=template, title=known[1], invited=known[2])
                     self._waiting[change.message_id] = change
                 return
-            terms = data["terms"]
-            deadline = datetime.fromisoformat(str(terms["tender_period"]["end"]))
-            if deadline.tzinfo is None:
-                raise ValueError("a deadline without its zone")
-            title = str(terms["title"])
+            invited: frozenset[UUID] = frozenset()
+            if topic == _POSTED:
+                deadline = _moment(data["deadline"])
+                title = str(data["title"])
+                invited = frozenset(UUID(str(i)) for i in data.get("invited") or ())
+            else:
+                terms = data["terms"]
+                deadline = _moment(terms["tender_period"]["end"])
+                title = str(terms["title"])
         except (KeyError, TypeError, ValueError) as error:
             # Not as the domain writes it (ADR 16): left out, and said so (it is public).
             log.warning(
@@ -146,12 +176,19 @@ class AmendmentIndex:
                 type(error).__name__,
             )
             return
-        self._tenders[tender_id] = (deadline, title)
+        self._tenders[tender_id] = (deadline, title, invited)
         if name == "Amended":
             amendment = Amendment(
                 tender_id, int(notification.originator_version), at, deadline, data, title=title
             )
             self._waiting[amendment.message_id] = amendment
+
+
+def _moment(value: Any) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        raise ValueError("a deadline without its zone")
+    return moment
 
 
 def told_of(bids: Sequence[Bid], amendment: Amendment) -> list[tuple[UUID, UUID, str]]:
@@ -162,6 +199,21 @@ def told_of(bids: Sequence[Bid], amendment: Amendment) -> list[tuple[UUID, UUID,
         for bid in bids
         if bid.status in BEFORE_OPENING and bid.created_on <= amendment.at
         for member in bid.members
+    )
+
+
+def quoters_told_of(quotes: Sequence[Quote], cancellation: Amendment) -> list[tuple[UUID, UUID]]:
+    """Whom a request's cancellation is told to: (supplier, quote id) for each quote standing
+    (quoted, not settled) that was made at or before it, its supplier not invited (the request's
+    own notice writer tells those), in a fixed order. At the deadline the discarding tells the
+    same quotes (`quote_notices.quote_cancellations`), so skips them once this was told."""
+    return sorted(
+        (quote.supplier_id, quote.id)
+        for quote in quotes
+        if quote.status is QuoteStatus.QUOTED
+        and not quote.settled
+        and quote.created_on <= cancellation.at
+        and quote.supplier_id not in cancellation.invited
     )
 
 
@@ -191,10 +243,16 @@ def tell_amendments(
                 )
                 continue
             told_now += 1
-            log.info(
-                "bidders told of an amendment",
-                extra={"tender_id": str(amendment.tender_id), "version": amendment.version},
-            )
+            if amendment.template == TEMPLATE_QUOTES:
+                log.info(
+                    "quoters told of a cancellation",
+                    extra={"request_id": str(amendment.tender_id), "version": amendment.version},
+                )
+            else:
+                log.info(
+                    "bidders told of an amendment",
+                    extra={"tender_id": str(amendment.tender_id), "version": amendment.version},
+                )
         index.told(amendment)
     return told_now
 
@@ -209,19 +267,30 @@ def _queued(engine: Engine, message_ids: list[str]) -> set[str]:
 
 def _tell(bids: BidsApp, keys: SealingKeys, amendment: Amendment, public_url: str) -> None:
     box = bids.box(amendment.tender_id)
-    lodged = bids.bids_in(box) if box is not None and not box.closed else []
+    open_box = box is not None and not box.closed
     url = public_url.rstrip("/")
     subject, body = _words(amendment, url)
+    recipients: list[tuple[UUID, str]]
+    if amendment.template == TEMPLATE_QUOTES:
+        # The box's quotes (BidsApp lists a box's bids only; its quotes are read the same way).
+        quotes = bids._lodged_in(box, Quote) if box is not None and open_box else []
+        recipients = [
+            (supplier, f"{supplier}/quotes/{amendment.tender_id} (quote {quote_id})")
+            for supplier, quote_id in quoters_told_of(quotes, amendment)
+        ]
+    else:
+        lodged = bids.bids_in(box) if box is not None and open_box else []
+        recipients = [
+            (member, f"{bid_id} ({lot_id})")
+            for member, bid_id, lot_id in told_of(lodged, amendment)
+        ]
     rows = sealed_batch_rows(
         keys,
         message_id=amendment.message_id,
         template=amendment.template,
         subject=subject,
         body=body,
-        recipients=[
-            (member, f"{bid_id} ({lot_id})")
-            for member, bid_id, lot_id in told_of(lodged, amendment)
-        ],
+        recipients=recipients,
         created_at=amendment.at,
     )
     with keys.engine.begin() as connection:
@@ -231,6 +300,16 @@ def _tell(bids: BidsApp, keys: SealingKeys, amendment: Amendment, public_url: st
 def _words(change: Amendment, url: str) -> tuple[str, str]:
     """The subject and what is said to every addressee, up to its own bid's id and lot."""
     title = change.title
+    if change.template == TEMPLATE_QUOTES:
+        reason = str(change.data.get("reason") or "no reason given")
+        return (
+            f"A request you quoted on was cancelled: {title}",
+            f"The requester has cancelled the request for quote “{title}” before its deadline: "
+            f"{reason}.\n\nYour organisation's quote will never be opened, and nothing more is "
+            "taken.\nThe request: "
+            f"{url}/api/v1/requests-for-quote/{change.tender_id}\n"
+            f"Your quote: {url}/api/v1/organisations/",
+        )
     if change.template == TEMPLATE_ENDED:
         status = _ENDED_AS.get(str(change.data.get("status")), "ended")
         reason = str(change.data.get("reason") or "no reason given")
@@ -261,6 +340,29 @@ def ending_told(engine: Engine, tender: Tender, events: Iterable[Any]) -> dateti
     last = ended[-1]
     message_id = message_id_for(tender.id, int(last.originator_version), TEMPLATE_ENDED)
     return last.timestamp if _queued(engine, [message_id]) else None
+
+
+def cancellation_told(
+    keys: SealingKeys, request: RequestForQuote, events: Iterable[Any]
+) -> frozenset[UUID]:
+    """The suppliers a cancelled request's batch told (its rows opened from the outbox): none
+    if the clock did not tick between the cancellation and the deadline. Read at the deadline
+    by the discarding, which then queues nothing more for them: one message a quoter. Read
+    from the batch itself, not from the quotes' times, so a quote saved in a race with the
+    cancellation and missed by the batch is told then."""
+    cancelled = [event for event in events if isinstance(event, RequestForQuote.Cancelled)]
+    if not cancelled or cancelled[-1].timestamp >= request.terms.deadline:
+        return frozenset()
+    last = cancelled[-1]
+    first = message_id_for(request.id, int(last.originator_version), TEMPLATE_QUOTES)
+    column = outbox_messages.c.message_id
+    with keys.engine.connect() as connection:
+        # The first row and the batch's further ones (":2", ":3"... before the closing ">").
+        query = select(outbox_messages).where(column.startswith(first[:-1]))
+        rows = list(connection.execute(query))
+    return frozenset(
+        organisation for row in rows for organisation, *_ in open_sealed_messages(keys, row)[1]
+    )
 
 
 def _insert_unless_present(connection: Any) -> Any:

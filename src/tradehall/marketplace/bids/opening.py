@@ -3,7 +3,8 @@ its bids are opened and the opened bids recorded in the marketplace's own log; a
 ended before opening (cancelled, withdrawn, closed unsuccessful) is never opened: at that same
 moment its bids are discarded and its bidders told. A request for quote's quotes are settled
 alike (issue 18): opened at its deadline plus the margin, or, if it was cancelled, discarded
-then, its quoters told.
+then, its quoters told (those a batch told at the tick after the cancellation are not told
+again).
 
 Nothing is written about an ended tender's bids before its deadline: discarding them writes one
 sealed event per bid and one sealed notice per bid member, and, written at the tick after a
@@ -31,7 +32,9 @@ concurrent revision), or a refusal before 2026-12-02.
 Each tick then tells bidders of the amendments, and of the endings, whose deadline is ahead that
 were not told yet: one sealed batch row each, the same whatever the number of bids
 (tradehall.marketplace.bids.amendment_notices). A bidder told of the ending so is not told again
-when its bid is discarded at the deadline.
+when its bid is discarded at the deadline. A request for quote cancelled before its deadline is
+told alike: one sealed batch row telling its quoters at the tick after the cancellation, none
+told again when its quotes are discarded at the deadline.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ from sharedkernel.events import CLOCK, Context
 from tradehall.clock import Clock
 from tradehall.marketplace.bids.amendment_notices import (
     AmendmentIndex,
+    cancellation_told,
     ending_told,
     tell_amendments,
 )
@@ -210,11 +214,15 @@ def _settle_request_if_due(
         return None
     context = Context(actor=CLOCK, request_id=f"opening-{now:%Y%m%dT%H%M%S}", at=now)
     if request.status is RequestStatus.CANCELLED:
+        # Quoters the cancellation's batch told are not told again (one message a quoter); read
+        # now, at the deadline, so deciding it writes nothing before.
+        events = parts.marketplace.events.get(request_id)
+        told = cancellation_told(parts.keys, request, events)
         parts.bids.discard_quotes(
             context,
             request,
             "the request was cancelled before its quotes were opened",
-            quote_cancellations(parts.keys, request),
+            quote_cancellations(parts.keys, request, told=told),
         )
         parts.keys.settle(request_id, now)
         return "discarded"

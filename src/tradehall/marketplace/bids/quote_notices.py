@@ -5,8 +5,9 @@ supplier from a waiting or sent message (ADR 27)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
+from uuid import UUID
 
 from marketplace.quotes.quote import Quote
 from marketplace.quotes.request import RequestForQuote
@@ -37,13 +38,18 @@ def quote_receipts(keys: SealingKeys, request: RequestForQuote) -> QuoteNotices:
     return queue
 
 
-def quote_cancellations(keys: SealingKeys, request: RequestForQuote) -> QuoteNotices:
+def quote_cancellations(
+    keys: SealingKeys, request: RequestForQuote, told: Collection[UUID] = ()
+) -> QuoteNotices:
     """A quoter of a request cancelled before its deadline: the quote is never opened. An
     invited quoter is told of the cancellation by the request's own notice writer, which tells
-    every invited member: one message each, not two."""
+    every invited member: one message each, not two. Nothing either for a supplier in `told`,
+    named by the cancellation's sealed batch (tradehall.marketplace.bids.amendment_notices)."""
 
     def queue(quote: Quote) -> Sequence[Any]:
         if quote.supplier_id in request.terms.invited:
+            return []
+        if quote.supplier_id in told:
             return []
         body = (
             f"The request for quote “{request.title}” was cancelled before its quotes were "
