@@ -329,17 +329,19 @@ def _words(change: Amendment, url: str) -> tuple[str, str]:
     )
 
 
-def ending_told(engine: Engine, tender: Tender, events: Iterable[Any]) -> datetime | None:
-    """When an ended tender's bidders were told of its ending by a batch (its row is in the
-    outbox): the ending's time, or None (it ended at or after its deadline, or the clock did
-    not tick between its ending and its deadline). Read at the deadline by the discarding,
-    which then queues nothing more for a bid drafted by then: one message a bidder."""
+def ending_told(keys: SealingKeys, tender: Tender, events: Iterable[Any]) -> frozenset[UUID]:
+    """The organisations an ended tender's batch told of its ending (its rows opened from the
+    outbox): none if it ended at or after its deadline, or the clock did not tick between its
+    ending and its deadline. Read at the deadline by the discarding, which then queues nothing
+    more for them: one message a bidder. Read from the batch itself, not from the bids' times,
+    so a bid saved in a race with the ending and missed by the batch is told then."""
     ended = [event for event in events if isinstance(event, Tender.Ended)]
     if not ended or ended[-1].timestamp >= tender.terms.deadline:
-        return None
+        return frozenset()
     last = ended[-1]
-    message_id = message_id_for(tender.id, int(last.originator_version), TEMPLATE_ENDED)
-    return last.timestamp if _queued(engine, [message_id]) else None
+    return _named_in_batch(
+        keys, message_id_for(tender.id, int(last.originator_version), TEMPLATE_ENDED)
+    )
 
 
 def cancellation_told(
@@ -354,12 +356,19 @@ def cancellation_told(
     if not cancelled or cancelled[-1].timestamp >= request.terms.deadline:
         return frozenset()
     last = cancelled[-1]
-    first = message_id_for(request.id, int(last.originator_version), TEMPLATE_QUOTES)
+    return _named_in_batch(
+        keys, message_id_for(request.id, int(last.originator_version), TEMPLATE_QUOTES)
+    )
+
+
+def _named_in_batch(keys: SealingKeys, first: str) -> frozenset[UUID]:
+    """The organisations a batch's rows name: its first row and its further ones (":2",
+    ":3"... before the closing ">")."""
     column = outbox_messages.c.message_id
     with keys.engine.connect() as connection:
-        # The first row and the batch's further ones (":2", ":3"... before the closing ">").
-        query = select(outbox_messages).where(column.startswith(first[:-1]))
-        rows = list(connection.execute(query))
+        rows = list(
+            connection.execute(select(outbox_messages).where(column.startswith(first[:-1])))
+        )
     return frozenset(
         organisation for row in rows for organisation, *_ in open_sealed_messages(keys, row)[1]
     )

@@ -5,14 +5,13 @@ from a waiting or sent message (ADR 27)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 from uuid import UUID, uuid5
 
 from sqlalchemy import insert
 
-from marketplace.bids.bid import BEFORE_OPENING, Bid
+from marketplace.bids.bid import Bid
 from marketplace.tenders import Tender
 from sharedkernel.events import TradehallAggregate
 from tradehall.mail.outbox import MESSAGE_DOMAIN, MESSAGE_NAMESPACE
@@ -98,15 +97,13 @@ def invitations(
 
 
 def cancellations(
-    keys: SealingKeys, tender: Tender, told_at: datetime | None = None
+    keys: SealingKeys, tender: Tender, told: Collection[UUID] = ()
 ) -> Callable[[Bid], Sequence[Any]]:
     """Every member of a bid on a tender that ended before opening: the bid is never opened.
-    With `told_at`, when the ending's batch told the members of each bid drafted by then and
-    not opened (tradehall.marketplace.bids.amendment_notices): nothing more for such a bid."""
+    Nothing more for a member in `told`, named by the ending's sealed batch
+    (tradehall.marketplace.bids.amendment_notices): one message a bidder."""
 
     def queue(bid: Bid) -> Sequence[Any]:
-        if told_at is not None and bid.status in BEFORE_OPENING and bid.created_on <= told_at:
-            return []
         body = (
             f"The tender “{tender.terms.title}” was {tender.status} before its bids were "
             f"opened: {tender.end_reason or 'no reason given'}.\n\nYour organisation's bid for "
@@ -115,6 +112,7 @@ def cancellations(
         return [
             sealed_notice(keys, bid, "bid_tender_ended", member, "A tender you bid on ended", body)
             for member in bid.members
+            if member not in told
         ]
 
     return queue

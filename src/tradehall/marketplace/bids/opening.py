@@ -164,12 +164,12 @@ def _settle_if_due(parts: OpeningParts, tender_id: UUID, seen: dict[UUID, dateti
     if tender.ended_unopened:
         # Bidders the ending's batch told are not told again (one message a bidder); read now,
         # at the deadline, so deciding it writes nothing before.
-        told = ending_told(parts.keys.engine, tender, parts.marketplace.events.get(tender.id))
+        told = ending_told(parts.keys, tender, parts.marketplace.events.get(tender.id))
         parts.bids.discard_bids(
             context,
             tender,
             f"the tender was {tender.status} before opening",
-            cancellations(parts.keys, tender, told_at=told),
+            cancellations(parts.keys, tender, told=told),
         )
         parts.keys.settle(tender_id, now)
         return "discarded"
