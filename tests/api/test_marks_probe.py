@@ -109,6 +109,8 @@ async def test_the_holder_is_told_when_its_mark_is_revoked_or_withdrawn(
 
     # A mark withdrawn because the membership ended (expelled: at once).
     other, _, other_number = await awarded(client, staff_headers, store, clock)
+    name = (await client.get(f"/api/v1/marks/{other_number}")).json()["holder_name"]
+    assert name != "A member of the association"  # named while a member
     expelled = await client.post(
         f"/api/v1/organisations/{other['id']}/membership/expulsion",
         json={"reason": "repeated breaches of the code of conduct"},
@@ -117,7 +119,13 @@ async def test_the_holder_is_told_when_its_mark_is_revoked_or_withdrawn(
     assert expelled.status_code == 200, expelled.text
     await settle(client)
     await settle(client)  # the follower's withdrawal, then the notice writer
-    assert (await client.get(f"/api/v1/marks/{other_number}")).json()["status"] == "withdrawn"
+    public = (await client.get(f"/api/v1/marks/{other_number}")).json()
+    assert public["status"] == "withdrawn"
+    # The register no longer names a former member (its page and badge neither).
+    assert public["holder_name"] == "A former member of the association"
+    for page in (f"/api/v1/marks/{other_number}/badge.svg", f"/api/v1/marks/{other_number}"):
+        shown = await client.get(page, headers={"Accept": "text/html"})
+        assert name not in shown.text, page
     sent = await notices_to(client, other["id"])
     assert [t for t, _ in sent if t.startswith("mark_")] == ["mark_awarded", "mark_withdrawn"]
     assert other_number in dict(sent)["mark_withdrawn"]

@@ -97,7 +97,13 @@ async def _view(engine: AsyncEngine, number: CertificateNumber, now: datetime) -
             expired=found["expired"] or now >= valid_until,
             suspended=found["staff_suspended"] or found["membership_suspended"],
         ).value,
-        holder_name=found["name"] or "A member of the association",
+        # A mark withdrawn went with its holder's membership: the association no longer names
+        # a former member (a sole trader's name is a person's) on its public register.
+        holder_name=(
+            "A former member of the association"
+            if found["withdrawn"]
+            else found["name"] or "A member of the association"
+        ),
         valid_from=found["valid_from"].date(),
         valid_until=valid_until.date(),
     )
