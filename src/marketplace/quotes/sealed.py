@@ -15,7 +15,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
-from marketplace.bids.boxes import BidderIndex
+from marketplace.bids.boxes import BidBox, BidderIndex
 from marketplace.bids.content import SupplierFacts
 from marketplace.bids.sealed_boxes import SealedBoxes
 from marketplace.quotes.quote import (
@@ -62,6 +62,10 @@ def declined_by(quotes: Sequence[Quote]) -> list[UUID]:
 
 class QuoteCommands(SealedBoxes):
     """Quote, revise, decline, read; open or discard a request's quotes (the clock)."""
+
+    def quotes_in(self, box: BidBox) -> list[Quote]:
+        """The quotes lodged in a request's box (its quoters, told of a cancellation)."""
+        return self._lodged_in(box, Quote)
 
     # The supplier ----------------------------------------------------------------------------
 

@@ -273,7 +273,7 @@ def _tell(bids: BidsApp, keys: SealingKeys, amendment: Amendment, public_url: st
     recipients: list[tuple[UUID, str]]
     if amendment.template == TEMPLATE_QUOTES:
         # The box's quotes (BidsApp lists a box's bids only; its quotes are read the same way).
-        quotes = bids._lodged_in(box, Quote) if box is not None and open_box else []
+        quotes = bids.quotes_in(box) if box is not None and open_box else []
         recipients = [
             (supplier, f"{supplier}/quotes/{amendment.tender_id} (quote {quote_id})")
             for supplier, quote_id in quoters_told_of(quotes, amendment)
