@@ -154,7 +154,7 @@ async def test_a_bid_is_opened_with_the_mark_as_it_stood_at_the_deadline(
     await submitted(client, holder_headers, bid)
     clock.advance(timedelta(days=31))  # past the deadline (30 days) and its margin
     parts, _ = opening_parts(client, clock)
-    assert await open_due(client, parts) == (1, 0)
+    await open_due(client, parts)  # on PostgreSQL other tests' tenders may be due too
     view = await bid_of(client, holder_headers, bid)
     assert view["status"] == "invalid", view
     assert "quality mark" in view["invalid_reason"], view
