@@ -126,8 +126,8 @@ async def test_a_role_removed_while_the_invitation_is_accepted_adds_nobody(
 
     PostgreSQL: we wait until the acceptance is seen blocked behind the open change (it reads
     the inviter FOR SHARE), then commit the change. Before the fix it never blocked, read the
-    old row and answered 201. SQLite: the open change holds the one write lock; the acceptance
-    waits for it whenever it gets there, and reads after."""
+    old row and answered 201. SQLite: its one write lock serialises them, so the acceptance
+    runs after the change commits (the outcome checked, not a race)."""
     admin_id, email, secret = await invited(client)
     engine = store.sync_engine()
     try:
@@ -140,8 +140,8 @@ async def test_a_role_removed_while_the_invitation_is_accepted_adds_nobody(
             if store.name == "postgresql":
                 holder_pid = holder.execute(text("SELECT pg_backend_pid()")).scalar_one()
                 await _until_blocked_by(engine, holder_pid, acceptance)
-            else:
-                await asyncio.sleep(0)  # let the acceptance start; it cannot finish
+            # SQLite: nothing awaited yet, so the acceptance has not started; the store's one
+            # write lock orders the two, and the change commits first.
             assert not acceptance.done()
             transaction.commit()
         answer = await acceptance
