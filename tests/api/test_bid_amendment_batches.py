@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from collections import Counter
 from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 from uuid import UUID
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from tests.api.conftest import Mailbox
 from tests.api.helpers import services_of
+from tests.api.sealed_rows import Rows, sealed_rows, shape
 from tests.api.test_accounts import body_of, mail_to
 from tests.api.test_bid_scenario import (
     FOR_MEMBERS,
@@ -150,7 +150,7 @@ async def test_zero_one_and_three_bids_write_the_same_rows_and_log_lines(
         with caplog.at_level(logging.DEBUG, logger="tradehall"):
             await tick(client)
         after = await _snapshot(client, tender, version, bids[tender])
-        shapes.append((_shape(after - before), _shape(before - after)))
+        shapes.append((shape(after - before), shape(before - after)))
         lines.append(
             [
                 (r.name, r.levelname, r.getMessage().replace(tender, "TENDER"))
@@ -201,62 +201,11 @@ async def test_two_clocks_at_once_write_one_batch(
     assert len(await batch_rows(client, tender, version)) == 1
 
 
-async def _snapshot(
-    client: Client, tender: str, version: int, bids: list[str]
-) -> Counter[tuple[str, Any]]:
-    """Every row of the main file's tables on SQLite (the test's own database); on PostgreSQL
-    (shared) the rows of this tender's: its batch, its key, its bids' and box's events."""
-    services = services_of(client)
-    engine = services.sealing.engine
+async def _snapshot(client: Client, tender: str, version: int, bids: list[str]) -> Rows:
+    """The tender's sealed rows around its amendment's batch (tests.api.sealed_rows)."""
+    box = services_of(client).applications["bids"].ids.box_id(UUID(tender))
     batch = message_id_for(UUID(tender), version, TEMPLATE)[:-1]
-    rows: Counter[tuple[str, Any]] = Counter()
-
-    def read() -> None:
-        with engine.connect() as connection:
-            if engine.dialect.name == "sqlite":
-                names = connection.scalars(
-                    text("SELECT name FROM sqlite_master WHERE type = 'table'")
-                ).all()
-                for name in names:
-                    query = text(f'SELECT * FROM "{name}"')  # noqa: S608 (its own names)
-                    for row in connection.execute(query):
-                        rows[(name, tuple(row))] += 1
-                return
-            box = services.applications["bids"].ids.box_id(UUID(tender))
-            ids = [box, *(UUID(b) for b in bids)]
-            found = connection.execute(
-                text("SELECT * FROM events.bids_events WHERE originator_id = ANY(:ids)"),
-                {"ids": ids},
-            )
-            for row in found:
-                rows[("bids_events", tuple(row))] += 1
-            for row in connection.execute(
-                text("SELECT * FROM sealing_keys WHERE key_id = :id"),
-                {"id": UUID(tender)},
-            ):
-                rows[("sealing_keys", tuple(row))] += 1
-            for row in connection.execute(
-                select(outbox_messages).where(outbox_messages.c.message_id.startswith(batch))
-            ):
-                rows[("outbox_messages", tuple(row))] += 1
-
-    await services.run(read)
-    return rows
-
-
-def _shape(rows: Counter[tuple[str, Any]]) -> list[tuple[str, tuple[int, ...]]]:
-    """Each row as its table and the size of each value: what a reader counting rows sees."""
-    return sorted(
-        (table, tuple(_size(value) for value in row))
-        for (table, row), count in rows.items()
-        for _ in range(count)
-    )
-
-
-def _size(value: Any) -> int:
-    if value is None:
-        return -1
-    return len(value) if isinstance(value, bytes | memoryview) else len(str(value))
+    return await sealed_rows(client, UUID(tender), batch, [box, *(UUID(b) for b in bids)])
 
 
 class SlowSmtp:

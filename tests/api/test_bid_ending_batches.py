@@ -10,19 +10,18 @@ whole main file's tables are compared on SQLite, where the database is the test'
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from sharedkernel.events import Context
 from tests.api.conftest import Mailbox
 from tests.api.helpers import services_of
+from tests.api.sealed_rows import Rows, sealed_rows, shape
 from tests.api.test_accounts import mail_to
-from tests.api.test_bid_amendment_batches import _shape
 from tests.api.test_bid_scenario import (
     at,
     bid_of,
@@ -90,7 +89,7 @@ async def test_an_ending_writes_the_same_rows_and_log_lines_for_0_1_and_3_bids(
         with caplog.at_level(logging.DEBUG, logger="tradehall"):
             await tick(client)
         after = await _snapshot(client, tender, version, bids[tender])
-        shapes.append((_shape(after - before), _shape(before - after)))
+        shapes.append((shape(after - before), shape(before - after)))
         lines.append(
             [
                 (r.name, r.levelname, r.getMessage().replace(tender, "TENDER"))
@@ -176,43 +175,8 @@ async def test_a_bid_drafted_in_a_race_with_the_ending_is_told_once_at_the_deadl
     assert len(told) == 1, told
 
 
-async def _snapshot(
-    client: Client, tender: str, version: int, bids: list[str]
-) -> Counter[tuple[str, Any]]:
-    """Every row of the main file's tables on SQLite (the test's own database); on PostgreSQL
-    (shared) the rows of this tender's: its batch, its key, its bids' and box's events."""
-    services = services_of(client)
-    engine = services.sealing.engine
+async def _snapshot(client: Client, tender: str, version: int, bids: list[str]) -> Rows:
+    """The tender's sealed rows around its ending's batch (tests.api.sealed_rows)."""
+    box = services_of(client).applications["bids"].ids.box_id(UUID(tender))
     batch = message_id_for(UUID(tender), version, TEMPLATE_ENDED)[:-1]
-    rows: Counter[tuple[str, Any]] = Counter()
-
-    def read() -> None:
-        with engine.connect() as connection:
-            if engine.dialect.name == "sqlite":
-                names = connection.scalars(
-                    text("SELECT name FROM sqlite_master WHERE type = 'table'")
-                ).all()
-                for name in names:
-                    query = text(f'SELECT * FROM "{name}"')  # noqa: S608 (its own names)
-                    for row in connection.execute(query):
-                        rows[(name, tuple(row))] += 1
-                return
-            box = services.applications["bids"].ids.box_id(UUID(tender))
-            ids = [box, *(UUID(b) for b in bids)]
-            found = connection.execute(
-                text("SELECT * FROM events.bids_events WHERE originator_id = ANY(:ids)"),
-                {"ids": ids},
-            )
-            for row in found:
-                rows[("bids_events", tuple(row))] += 1
-            for row in connection.execute(
-                text("SELECT * FROM sealing_keys WHERE key_id = :id"), {"id": UUID(tender)}
-            ):
-                rows[("sealing_keys", tuple(row))] += 1
-            for row in connection.execute(
-                select(outbox_messages).where(outbox_messages.c.message_id.startswith(batch))
-            ):
-                rows[("outbox_messages", tuple(row))] += 1
-
-    await services.run(read)
-    return rows
+    return await sealed_rows(client, UUID(tender), batch, [box, *(UUID(b) for b in bids)])

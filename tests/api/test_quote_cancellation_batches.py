@@ -11,21 +11,20 @@ own."""
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from marketplace.bids.content import SupplierFacts
 from sharedkernel.events import Context
 from sharedkernel.money import Money
 from tests.api.conftest import Mailbox
 from tests.api.helpers import services_of
+from tests.api.sealed_rows import Rows, sealed_rows, shape
 from tests.api.test_accounts import mail_to
-from tests.api.test_bid_amendment_batches import _shape
 from tests.api.test_bid_scenario import at, member, tick
 from tests.api.test_quote_scenario import (
     DEADLINE,
@@ -98,7 +97,7 @@ async def test_a_cancellation_writes_the_same_rows_and_log_lines_for_0_1_and_3_q
         with caplog.at_level(logging.DEBUG, logger="tradehall"):
             await tick(client)
         after = await _snapshot(client, request_id, version, suppliers)
-        shapes.append((_shape(after - before), _shape(before - after)))
+        shapes.append((shape(after - before), shape(before - after)))
         lines.append(
             [
                 (r.name, r.levelname, r.getMessage().replace(request_id, "REQUEST"))
@@ -267,43 +266,10 @@ async def test_a_quote_saved_in_a_race_with_the_cancellation_is_told_once_at_the
     assert len(told) == 1, told
 
 
-async def _snapshot(
-    client: Client, request_id: str, version: int, suppliers: list[str]
-) -> Counter[tuple[str, Any]]:
-    """Every row of the main file's tables on SQLite (the test's own database); on PostgreSQL
-    (shared) the rows of this request's: its batch, its key, its quotes' and box's events."""
-    services = services_of(client)
-    engine = services.sealing.engine
-    batch = message_id_for(UUID(request_id), version, TEMPLATE_QUOTES)[:-1]
-    rows: Counter[tuple[str, Any]] = Counter()
-
-    def read() -> None:
-        with engine.connect() as connection:
-            if engine.dialect.name == "sqlite":
-                names = connection.scalars(
-                    text("SELECT name FROM sqlite_master WHERE type = 'table'")
-                ).all()
-                for name in names:
-                    query = text(f'SELECT * FROM "{name}"')  # noqa: S608 (its own names)
-                    for row in connection.execute(query):
-                        rows[(name, tuple(row))] += 1
-                return
-            ids = services.applications["bids"].ids
-            owner = UUID(request_id)
-            found = [ids.box_id(owner), *(ids.quote_id(owner, UUID(s)) for s in suppliers)]
-            for row in connection.execute(
-                text("SELECT * FROM events.bids_events WHERE originator_id = ANY(:ids)"),
-                {"ids": found},
-            ):
-                rows[("bids_events", tuple(row))] += 1
-            for row in connection.execute(
-                text("SELECT * FROM sealing_keys WHERE key_id = :id"), {"id": owner}
-            ):
-                rows[("sealing_keys", tuple(row))] += 1
-            for row in connection.execute(
-                select(outbox_messages).where(outbox_messages.c.message_id.startswith(batch))
-            ):
-                rows[("outbox_messages", tuple(row))] += 1
-
-    await services.run(read)
-    return rows
+async def _snapshot(client: Client, request_id: str, version: int, suppliers: list[str]) -> Rows:
+    """The request's sealed rows around its cancellation's batch (tests.api.sealed_rows)."""
+    ids = services_of(client).applications["bids"].ids
+    owner = UUID(request_id)
+    batch = message_id_for(owner, version, TEMPLATE_QUOTES)[:-1]
+    sealed = [ids.box_id(owner), *(ids.quote_id(owner, UUID(s)) for s in suppliers)]
+    return await sealed_rows(client, owner, batch, sealed)
