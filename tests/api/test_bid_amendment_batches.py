@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from email.message import EmailMessage
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -130,14 +132,9 @@ async def test_a_bidder_without_interest_is_mailed_each_amendment_naming_its_own
 async def test_zero_one_and_three_bids_write_the_same_rows_and_log_lines(
     client: Client, staff_headers: Headers, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    buyer, buyer_headers = await council(client, staff_headers)
-    tenders = [await published_tender(client, buyer, buyer_headers) for _ in range(3)]
-    bidders = [await member(client, staff_headers, f"Bidder {n} CIC") for n in range(3)]
-    bids: dict[str, list[str]] = {tender: [] for tender in tenders}
-    for count, tender in zip((0, 1, 3), tenders, strict=True):
-        for _, _, headers in bidders[:count]:
-            bids[tender].append(await drafted_bid(client, headers, tender, "lot-1", 10_000_000))
-    await submitted(client, bidders[0][2], bids[tenders[1]][0])  # a submitted bid and drafts
+    buyer_headers, tenders, _, bids = await tenders_with_0_1_and_3_bids(
+        client, staff_headers, submitted_on=1
+    )
     await tick(client)  # every deadline kept
     clock.advance(timedelta(minutes=5))
 
@@ -145,19 +142,11 @@ async def test_zero_one_and_three_bids_write_the_same_rows_and_log_lines(
     for tender in tenders:
         version = await amend(client, buyer_headers, tender)
         await settle(client)  # the read side's rows written before the tick, not during it
-        before = await _snapshot(client, tender, version, bids[tender])
-        caplog.clear()
-        with caplog.at_level(logging.DEBUG, logger="tradehall"):
-            await tick(client)
-        after = await _snapshot(client, tender, version, bids[tender])
-        shapes.append((shape(after - before), shape(before - after)))
-        lines.append(
-            [
-                (r.name, r.levelname, r.getMessage().replace(tender, "TENDER"))
-                for r in caplog.records
-                if r.name.startswith("tradehall") and getattr(r, "tender_id", tender) == tender
-            ]
+        written, logged = await what_a_tick_writes(
+            client, caplog, tender, partial(_snapshot, client, tender, version, bids[tender])
         )
+        shapes.append(written)
+        lines.append(logged)
         [row] = await batch_rows(client, tender, version)
         assert (row.template, row.organisation_id, row.recipient, row.body) == (
             "sealed",
@@ -199,6 +188,47 @@ async def test_two_clocks_at_once_write_one_batch(
     for _ in range(2):
         await services.run(amendment_notices._tell, bids, services.sealing, waiting, "")
     assert len(await batch_rows(client, tender, version)) == 1
+
+
+Bidders = list[tuple[str, str, Headers]]
+
+
+async def tenders_with_0_1_and_3_bids(
+    client: Client, staff_headers: Headers, submitted_on: int
+) -> tuple[Headers, list[str], Bidders, dict[str, list[str]]]:
+    """A council's three published tenders with 0, 1 and 3 drafted bids, the first bid on
+    tender `submitted_on` submitted: the buyer's headers, the tenders, the bidders, each
+    tender's bids."""
+    buyer, buyer_headers = await council(client, staff_headers)
+    tenders = [await published_tender(client, buyer, buyer_headers) for _ in range(3)]
+    bidders = [await member(client, staff_headers, f"Bidder {n} CIC") for n in range(3)]
+    bids: dict[str, list[str]] = {tender: [] for tender in tenders}
+    for count, tender in zip((0, 1, 3), tenders, strict=True):
+        for _, _, headers in bidders[:count]:
+            bids[tender].append(await drafted_bid(client, headers, tender, "lot-1", 10_000_000))
+    await submitted(client, bidders[0][2], bids[tenders[submitted_on]][0])
+    return buyer_headers, tenders, bidders, bids
+
+
+async def what_a_tick_writes(
+    client: Client,
+    caplog: pytest.LogCaptureFixture,
+    tender: str,
+    snapshot: Callable[[], Awaitable[Rows]],
+) -> tuple[Any, list[tuple[str, str, str]]]:
+    """One tick: the shapes of the rows it added and removed (of `snapshot`), and the
+    service's log lines about `tender` (its id written TENDER)."""
+    before = await snapshot()
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="tradehall"):
+        await tick(client)
+    after = await snapshot()
+    logged = [
+        (r.name, r.levelname, r.getMessage().replace(tender, "TENDER"))
+        for r in caplog.records
+        if r.name.startswith("tradehall") and getattr(r, "tender_id", tender) == tender
+    ]
+    return (shape(after - before), shape(before - after)), logged
 
 
 async def _snapshot(client: Client, tender: str, version: int, bids: list[str]) -> Rows:

@@ -9,8 +9,8 @@ whole main file's tables are compared on SQLite, where the database is the test'
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -20,8 +20,9 @@ from sqlalchemy import select
 from sharedkernel.events import Context
 from tests.api.conftest import Mailbox
 from tests.api.helpers import services_of
-from tests.api.sealed_rows import Rows, sealed_rows, shape
+from tests.api.sealed_rows import Rows, sealed_rows
 from tests.api.test_accounts import mail_to
+from tests.api.test_bid_amendment_batches import tenders_with_0_1_and_3_bids, what_a_tick_writes
 from tests.api.test_bid_scenario import (
     at,
     bid_of,
@@ -69,14 +70,9 @@ async def ending_rows(client: Client, tender: str, version: int) -> list[Any]:
 async def test_an_ending_writes_the_same_rows_and_log_lines_for_0_1_and_3_bids(
     client: Client, staff_headers: Headers, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    buyer, buyer_headers = await council(client, staff_headers)
-    tenders = [await published_tender(client, buyer, buyer_headers) for _ in range(3)]
-    bidders = [await member(client, staff_headers, f"Bidder {n} CIC") for n in range(3)]
-    bids: dict[str, list[str]] = {tender: [] for tender in tenders}
-    for count, tender in zip((0, 1, 3), tenders, strict=True):
-        for _, _, headers in bidders[:count]:
-            bids[tender].append(await drafted_bid(client, headers, tender, "lot-1", 10_000_000))
-    await submitted(client, bidders[0][2], bids[tenders[2]][0])  # a submitted bid and drafts
+    buyer_headers, tenders, bidders, bids = await tenders_with_0_1_and_3_bids(
+        client, staff_headers, submitted_on=2
+    )
     await tick(client)  # every deadline kept
     clock.advance(timedelta(minutes=5))
 
@@ -84,19 +80,11 @@ async def test_an_ending_writes_the_same_rows_and_log_lines_for_0_1_and_3_bids(
     for tender in tenders:
         version = await cancelled(client, buyer_headers, tender)
         await settle(client)  # the read side's rows written before the tick, not during it
-        before = await _snapshot(client, tender, version, bids[tender])
-        caplog.clear()
-        with caplog.at_level(logging.DEBUG, logger="tradehall"):
-            await tick(client)
-        after = await _snapshot(client, tender, version, bids[tender])
-        shapes.append((shape(after - before), shape(before - after)))
-        lines.append(
-            [
-                (r.name, r.levelname, r.getMessage().replace(tender, "TENDER"))
-                for r in caplog.records
-                if r.name.startswith("tradehall") and getattr(r, "tender_id", tender) == tender
-            ]
+        written, logged = await what_a_tick_writes(
+            client, caplog, tender, partial(_snapshot, client, tender, version, bids[tender])
         )
+        shapes.append(written)
+        lines.append(logged)
         [row] = await ending_rows(client, tender, version)
         assert (row.template, row.organisation_id, row.recipient, row.body) == (
             "sealed",
