@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 
 from tests.api.helpers import services_of
 from tests.conftest import AppClient
+from tradehall.mail.outbox import message_id_for
 from tradehall.mail.tables import outbox_messages
 
 Rows = Counter[tuple[str, Any]]
@@ -66,3 +67,24 @@ def _size(value: Any) -> int:
     if value is None:
         return -1
     return len(value) if isinstance(value, bytes | memoryview) else len(str(value))
+
+
+async def batch_rows(client: AppClient, owner: UUID, version: int, template: str) -> list[Any]:
+    """The outbox rows of the batch `template` wrote for `owner`'s event `version` (its first
+    row's id, and any further parts: ":2", ":3"... before the closing ">")."""
+    first = message_id_for(owner, version, template)
+    query = select(outbox_messages).where(outbox_messages.c.message_id.startswith(first[:-1]))
+    async with services_of(client).engine.connect() as connection:
+        return list(await connection.execute(query))
+
+
+def sealed_size(row: Any) -> int:
+    """A batch row's sealed size, once it is seen to hold nothing in the clear: no template,
+    organisation, recipient or body outside its ciphertext."""
+    assert (row.template, row.organisation_id, row.recipient, row.body) == (
+        "sealed",
+        None,
+        None,
+        "",
+    )
+    return len(row.sealed)

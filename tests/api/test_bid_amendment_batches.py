@@ -19,11 +19,11 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from sqlalchemy import select
 
 from tests.api.conftest import Mailbox
 from tests.api.helpers import services_of
-from tests.api.sealed_rows import Rows, sealed_rows, shape
+from tests.api.sealed_rows import Rows, sealed_rows, sealed_size, shape
+from tests.api.sealed_rows import batch_rows as sealed_batch_rows
 from tests.api.test_accounts import body_of, mail_to
 from tests.api.test_bid_scenario import (
     FOR_MEMBERS,
@@ -43,7 +43,6 @@ from tradehall.clock import ManualClock
 from tradehall.mail.outbox import message_id_for
 from tradehall.mail.sender import deliver, send_pending
 from tradehall.mail.smtp import SmtpSettings
-from tradehall.mail.tables import outbox_messages
 from tradehall.marketplace.bids import amendment_notices
 from tradehall.marketplace.bids.amendment_notices import TEMPLATE, AmendmentIndex
 from tradehall.marketplace.sealing.outbox import (
@@ -67,15 +66,8 @@ async def amend(client: Client, headers: Headers, tender: str, why: str = WHY) -
 
 
 async def batch_rows(client: Client, tender: str, version: int) -> list[Any]:
-    """The outbox rows of the amendment's batch (its first row's id, and any further parts)."""
-    first = message_id_for(UUID(tender), version, TEMPLATE)
-    async with services_of(client).engine.connect() as connection:
-        rows = await connection.execute(
-            select(outbox_messages).where(
-                outbox_messages.c.message_id.startswith(first[:-1]),
-            )
-        )
-        return list(rows)
+    """The outbox rows of the amendment's batch."""
+    return await sealed_batch_rows(client, UUID(tender), version, TEMPLATE)
 
 
 async def test_a_bidder_without_interest_is_mailed_each_amendment_naming_its_own_bid_once(
@@ -148,13 +140,7 @@ async def test_zero_one_and_three_bids_write_the_same_rows_and_log_lines(
         shapes.append(written)
         lines.append(logged)
         [row] = await batch_rows(client, tender, version)
-        assert (row.template, row.organisation_id, row.recipient, row.body) == (
-            "sealed",
-            None,
-            None,
-            "",
-        )
-        sizes.append(len(row.sealed))
+        sizes.append(sealed_size(row))
         # The batch names each bid's members inside, and no one outside.
         batch, told = open_sealed_messages(services_of(client).sealing, row)
         assert batch

@@ -15,12 +15,11 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from sqlalchemy import select
 
 from sharedkernel.events import Context
 from tests.api.conftest import Mailbox
 from tests.api.helpers import services_of
-from tests.api.sealed_rows import Rows, sealed_rows
+from tests.api.sealed_rows import Rows, batch_rows, sealed_rows, sealed_size
 from tests.api.test_accounts import mail_to
 from tests.api.test_bid_amendment_batches import tenders_with_0_1_and_3_bids, what_a_tick_writes
 from tests.api.test_bid_scenario import (
@@ -38,7 +37,6 @@ from tests.api.test_tenders import DEADLINE
 from tests.conftest import AppClient
 from tradehall.clock import ManualClock
 from tradehall.mail.outbox import message_id_for
-from tradehall.mail.tables import outbox_messages
 from tradehall.marketplace.bids.amendment_notices import TEMPLATE_ENDED
 from tradehall.marketplace.bids.suppliers import supplier_facts
 from tradehall.marketplace.sealing.outbox import open_sealed_messages
@@ -59,12 +57,8 @@ async def cancelled(client: Client, headers: Headers, tender: str) -> int:
 
 
 async def ending_rows(client: Client, tender: str, version: int) -> list[Any]:
-    first = message_id_for(UUID(tender), version, TEMPLATE_ENDED)
-    async with services_of(client).engine.connect() as connection:
-        rows = await connection.execute(
-            select(outbox_messages).where(outbox_messages.c.message_id.startswith(first[:-1]))
-        )
-        return list(rows)
+    """The outbox rows of the ending's batch."""
+    return await batch_rows(client, UUID(tender), version, TEMPLATE_ENDED)
 
 
 async def test_an_ending_writes_the_same_rows_and_log_lines_for_0_1_and_3_bids(
@@ -86,13 +80,7 @@ async def test_an_ending_writes_the_same_rows_and_log_lines_for_0_1_and_3_bids(
         shapes.append(written)
         lines.append(logged)
         [row] = await ending_rows(client, tender, version)
-        assert (row.template, row.organisation_id, row.recipient, row.body) == (
-            "sealed",
-            None,
-            None,
-            "",
-        )
-        sizes.append(len(row.sealed))
+        sizes.append(sealed_size(row))
         batch, told = open_sealed_messages(services_of(client).sealing, row)
         assert batch
         assert sorted(b for _, _, _, body in told for b in bids[tender] if b in body) == sorted(

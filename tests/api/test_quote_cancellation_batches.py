@@ -23,7 +23,8 @@ from sharedkernel.events import Context
 from sharedkernel.money import Money
 from tests.api.conftest import Mailbox
 from tests.api.helpers import services_of
-from tests.api.sealed_rows import Rows, sealed_rows, shape
+from tests.api.sealed_rows import Rows, sealed_rows, sealed_size, shape
+from tests.api.sealed_rows import batch_rows as sealed_batch_rows
 from tests.api.test_accounts import mail_to
 from tests.api.test_bid_scenario import at, member, tick
 from tests.api.test_quote_scenario import (
@@ -59,12 +60,8 @@ async def cancelled(client: Client, headers: Headers, request_id: str) -> int:
 
 
 async def batch_rows(client: Client, request_id: str, version: int) -> list[Any]:
-    first = message_id_for(UUID(request_id), version, TEMPLATE_QUOTES)
-    async with services_of(client).engine.connect() as connection:
-        rows = await connection.execute(
-            select(outbox_messages).where(outbox_messages.c.message_id.startswith(first[:-1]))
-        )
-        return list(rows)
+    """The outbox rows of the cancellation's batch."""
+    return await sealed_batch_rows(client, UUID(request_id), version, TEMPLATE_QUOTES)
 
 
 async def own_quote(client: Client, supplier: str, request_id: str, headers: Headers) -> Any:
@@ -107,13 +104,7 @@ async def test_a_cancellation_writes_the_same_rows_and_log_lines_for_0_1_and_3_q
             ]
         )
         [row] = await batch_rows(client, request_id, version)
-        assert (row.template, row.organisation_id, row.recipient, row.body) == (
-            "sealed",
-            None,
-            None,
-            "",
-        )
-        sizes.append(len(row.sealed))
+        sizes.append(sealed_size(row))
         batch, told = open_sealed_messages(services_of(client).sealing, row)
         assert batch
         assert sorted(str(org) for org, *_ in told) == sorted(suppliers)
