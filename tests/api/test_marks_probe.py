@@ -35,10 +35,10 @@ from tradehall.store.base import Store
 Client = AppClient
 
 
-async def referred(
+async def assigned(
     client: Client, staff_headers: dict[str, str], store: Store, clock: ManualClock
 ) -> tuple[Any, dict[str, str], str, Any]:
-    """An application referred to the panel, every criterion met."""
+    """An application with its evidence and declarations, submitted and given to an assessor."""
     org, member, application = await started(client, staff_headers)
     url = f"/api/v1/mark-applications/{application}"
     for criterion in CRITERIA:
@@ -52,9 +52,19 @@ async def referred(
         f"{url}/assessor", json={"assessor_id": str(assessor.user_id)}, headers=staff_headers
     )
     assert assigned.status_code == 200, assigned.text
+    return org, member, application, assessor
+
+
+async def referred(
+    client: Client, staff_headers: dict[str, str], store: Store, clock: ManualClock
+) -> tuple[Any, dict[str, str], str, Any]:
+    """An application referred to the panel, every criterion met."""
+    org, member, application, assessor = await assigned(client, staff_headers, store, clock)
     findings = {code: {"met": True, "note": "seen"} for code in CRITERIA}
     done = await client.post(
-        f"{url}/referral", json={"findings": findings}, headers=assessor.headers
+        f"/api/v1/mark-applications/{application}/referral",
+        json={"findings": findings},
+        headers=assessor.headers,
     )
     assert done.status_code == 200, done.text
     return org, member, application, assessor
@@ -165,19 +175,8 @@ async def test_an_unanswered_request_past_its_deadline_may_go_to_the_panel(
     application on. Left unanswered past its reply deadline, the assessor could neither refer
     it nor ask again and the panel could not reject it: it waited in the queue for ever. Past
     the deadline the assessor may now refer it with their findings (before, still a 409)."""
-    _, member, application = await started(client, staff_headers)
+    _, member, application, assessor = await assigned(client, staff_headers, store, clock)
     url = f"/api/v1/mark-applications/{application}"
-    for criterion in CRITERIA:
-        assert (await upload(client, member, application, criterion, pdf())).status_code == 201
-    assert (
-        await client.put(f"{url}/declarations", json=DECLARATIONS, headers=member)
-    ).status_code == 200
-    assert (await client.post(f"{url}/submission", headers=member)).status_code == 200
-    assessor = await signed_in(client, store, clock, Role.ASSESSOR)
-    assigned = await client.post(
-        f"{url}/assessor", json={"assessor_id": str(assessor.user_id)}, headers=staff_headers
-    )
-    assert assigned.status_code == 200, assigned.text
     reply_by = clock.now() + timedelta(days=14)
     asked = await client.post(
         f"{url}/information-requests",
