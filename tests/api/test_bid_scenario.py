@@ -479,6 +479,9 @@ async def test_a_tender_cancelled_before_its_deadline_is_never_opened_and_its_bi
     assert not any(title in body for body in await mail_to(client, box, bystander_email))
 
 
+# Its own PostgreSQL database: it reads every failure the tick logs, and the log names no
+# tender (ADR 27), so another test's unsettled tender in the shared one would be counted.
+@pytest.mark.own_database
 async def test_a_tender_that_cannot_be_opened_holds_up_no_other(
     client: Client, staff_headers: Headers, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
