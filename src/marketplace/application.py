@@ -210,19 +210,25 @@ class MarketplaceApp(
         buyer: BuyerFacts,
         planned: bool = False,
         expected_version: int | None = None,
+        before_save: Callable[[], None] | None = None,
     ) -> Saved:
+        """`before_save` runs once the tender has taken the publication and before it is saved
+        (again if the save is retried): what must exist of a published tender before it is one
+        (its sealing key, ADR 27), made only for a publication the domain takes."""
         verified = self.is_verified(self.tender(tender_id).buyer_id)
-        return self._on_tender(
-            tender_id,
-            expected_version,
-            lambda t: t.publish(
+
+        def decide(tender: Tender) -> None:
+            tender.publish(
                 context,
                 verified_buyer=verified,
                 buyer_kind=buyer.kind,
                 policy=self.policy.social_value,
                 planned=planned,
-            ),
-        )
+            )
+            if before_save is not None:
+                before_save()
+
+        return self._on_tender(tender_id, expected_version, decide)
 
     def activate_tender(
         self, context: Context, tender_id: UUID, expected_version: int | None = None

@@ -12,6 +12,7 @@ route that shows drafts to their buyer is a route of the organisation.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
@@ -40,7 +41,7 @@ from projections.tenders import (
     tender_board,
     tender_detail,
 )
-from sharedkernel.errors import Conflict, InvalidValue, StaleVersion
+from sharedkernel.errors import Conflict, InvalidValue
 from sharedkernel.moments import plausible_moment
 from sharedkernel.writing import Saved
 from tradehall.api.access import PUBLIC, Access, own_organisation, rule
@@ -408,32 +409,19 @@ class TendersController(Controller):
     ) -> Response[CommandResult]:
         tender = await _own_tender(commands, marketplace, tender_id)
         buyer = await _buyer(commands, membership, tender.buyer_id)
-        # A version named that is not the tender's makes nothing, its key included (decided
-        # again as the publication is saved).
-        expected = commands.expected_version()
-        if expected is not None and expected != tender.version:
-            raise StaleVersion(expected, tender.version)
-        # What the domain decides, decided before anything is made, on the tender as loaded
-        # (never saved), with what the publication is given: one it refuses (a public body not
-        # verified, too little social-value weight, a deadline passed, no draft) makes no key,
-        # so the opening clock never loads a draft for it at every tick (ADR 27).
-        context = commands.context()
-        verified = await commands.run(marketplace.is_verified, tender.buyer_id)
-        tender.publish(
-            context,
-            verified_buyer=verified,
-            buyer_kind=buyer.kind,
-            policy=marketplace.policy.social_value,
-            planned=data.planned,
+        # The key its bids are sealed under, made once the domain has taken the publication
+        # (one refused, or naming a stale version, makes none) and before it is saved: the
+        # opening clock finds the tenders to open from these keys, so a published tender always
+        # has one, a crash between the two leaving a key and a draft (ADR 27).
+        at = commands.context().at
+        return await commands.execute(
+            LOG,
+            marketplace.publish_tender,
+            tender_id,
+            buyer,
+            data.planned,
+            before_save=partial(sealing.ensure_tender_key, tender_id, at),
         )
-        # The key its bids are sealed under, made before the publication is saved: the opening
-        # clock finds the tenders to open from these keys, so a published tender always has
-        # one, a crash between the two leaving a key and a draft (ADR 27).
-        await commands.run(sealing.ensure_tender_key, tender_id, context.at)
-        saved = await commands.save(
-            marketplace.publish_tender, tender_id, buyer, data.planned, context=context
-        )
-        return command_response(saved, LOG)
 
     @post(
         "/tenders/{tender_id:uuid}/activation",
