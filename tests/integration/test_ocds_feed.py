@@ -278,6 +278,7 @@ async def test_a_server_that_never_answers_ends_the_tick_after_the_timeout(
         ((200, {"Content-Type": "text/html"}, b"<html>Down for maintenance</html>"), "not JSON"),
         ((200, {}, b'{"records": []}'), "an OCDS record package, not a release package"),
         ((200, {}, b'{"uri": "x"}'), "not an OCDS release package"),
+        ((200, {}, b'{"releases": [], "n": 1e9999999999999999999}'), "not JSON"),
         ((503, {}, b"busy"), "answered HTTP 503"),
         ((200, {"Content-Encoding": "br"}, b"\x00"), "sent in an encoding not asked for (br)"),
         ((200, {"Content-Encoding": "gzip"}, b"not gzip"), "its gzip compression is broken"),

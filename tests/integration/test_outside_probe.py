@@ -109,6 +109,9 @@ def test_hostile_releases_in_a_file_are_skipped_one_by_one_and_the_rest_imported
         (b'{"releases": [' + b"{" * 5000, "not JSON"),
         (b'{"releases": [{"a": NaN}]}', "not JSON"),
         (b'{"releases": [{"a": Infinity}]}', "not JSON"),
+        # An exponent past any decimal's (libmpdec's 10**18): no amount this reader can hold.
+        (b'{"releases": [{"a": 1e9999999999999999999}]}', "not JSON"),
+        (b'{"releases": [{"a": -1e-9999999999999999999, "b": "\\ud800"}]}', "not JSON"),
         (b'{"releases": [{"a": "\xff"}]}', "not JSON"),
         (b"\xef\xbb\xbf\xef\xbb\xbf{}", "not JSON"),
         (b"", "not JSON"),

@@ -45,7 +45,14 @@ def read_package(data: bytes, *, max_bytes: int) -> ReleasePackage:
         decoded = _general(data, error)
     except RecursionError:
         raise NotAPackage("not JSON this program reads (nested too deep)") from None
+    except ArithmeticError:
+        raise NotAPackage(_PAST_DECIMALS) from None
     return package_of(decoded)
+
+
+# A number whose exponent no Decimal holds (past 10**18, libmpdec's limit): refused whole, as
+# an integer past msgspec's range is.
+_PAST_DECIMALS = "not JSON this program reads (a number past any decimal's exponent)"
 
 
 def _general(data: bytes, refused: msgspec.DecodeError) -> Any:
@@ -53,6 +60,8 @@ def _general(data: bytes, refused: msgspec.DecodeError) -> Any:
         return json.loads(data.decode("utf-8"), parse_float=Decimal, parse_constant=_no_constant)
     except (ValueError, RecursionError):
         raise NotAPackage(f"not JSON ({refused})") from None
+    except ArithmeticError:
+        raise NotAPackage(_PAST_DECIMALS) from None
 
 
 def _no_constant(name: str) -> Any:
