@@ -10,7 +10,8 @@ DeliveryRejected marks the report and adds nothing.
 
 An event never stops the projection (ADR 16): text is made storable by `projections.folding`;
 a Contract event whose payload is not what the domain writes is left out with a log line (a
-contract keeps what it had; a confirmation of a report never seen adds nothing).
+contract keeps what it had; a confirmation of a report never seen adds nothing; a report made
+again under its id leaves the first, and its decision, standing).
 """
 
 from __future__ import annotations
@@ -143,6 +144,9 @@ class _Batch:
     parties: list[Row]
     measures: dict[_Key, Row]
     reports: dict[_Key, Row]
+    # The stored reports' keys of the contracts this batch reports on but decides nothing of
+    # (their rows are not loaded): a report made again under its id leaves the first standing.
+    made: set[_Key]
 
 
 class ContractsProjection(Projection):
@@ -160,12 +164,15 @@ class ContractsProjection(Projection):
         # Signed ones too: a second signing of a stored contract (not the domain's doing) is
         # left out, never inserted over it.
         touched = {e.originator_id for e in mine}
-        batch = _Batch(load_rows(connection, contracts, "contract_id", touched), set(), [], {}, {})
-        decided = {e.originator_id for e in mine if e.name in _DECIDED_AS} - (
-            signed - batch.rows.keys()
+        batch = _Batch(
+            load_rows(connection, contracts, "contract_id", touched), set(), [], {}, {}, set()
         )
+        fresh = signed - batch.rows.keys()  # none of their rows is stored yet
+        decided = {e.originator_id for e in mine if e.name in _DECIDED_AS} - fresh
+        reporting = {e.originator_id for e in mine if e.name == REPORTED} - fresh - decided
         batch.measures = _load_children(connection, contract_measures, "measure", decided)
         batch.reports = _load_children(connection, contract_delivery_reports, "report_id", decided)
+        batch.made = _report_keys(connection, reporting)
         for event in mine:
             if event.name == SIGNED:
                 self._signed(event, batch)
@@ -249,7 +256,13 @@ def _reported(event: RecordedEvent, batch: _Batch) -> bool:
     if report is None:
         return False
     contract_id = event.originator_id
-    batch.reports[(contract_id, report.report_id)] = {
+    key = (contract_id, report.report_id)
+    if key in batch.reports or key in batch.made:
+        # Never the domain's doing (it refuses a report id made before): the first stands, its
+        # decision with it, so its figures are never counted twice (as the impact ledger).
+        leave_out("contracts", event, "its report is made already: the first stands")
+        return False
+    batch.reports[key] = {
         "contract_id": contract_id,
         "report_id": report.report_id,
         "reporter_id": report.reporter_id,
@@ -298,6 +311,17 @@ def _add_delivered(batch: _Batch, contract_id: UUID, item: StoredDelivered) -> N
             "delivered": 0,
         }
     row["delivered"] = min(row["delivered"] + item.quantity, _MAX_BIGINT)
+
+
+def _report_keys(connection: Connection, contract_ids: Collection[UUID]) -> set[_Key]:
+    """The keys of these contracts' stored delivery reports."""
+    if not contract_ids:
+        return set()
+    table = contract_delivery_reports
+    result = connection.execute(
+        select(table.c.contract_id, table.c.report_id).where(table.c.contract_id.in_(contract_ids))
+    )
+    return {(r.contract_id, r.report_id) for r in result}
 
 
 def _load_children(

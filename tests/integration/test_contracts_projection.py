@@ -202,3 +202,36 @@ async def test_no_event_stops_the_projection(engine: Engine, async_engine: Async
         ("carbon_saving", 0, 7),
     }
     assert [(e.contract_id, len(e.parties)) for e in mine.entries] == [(good, 1)]
+
+
+async def test_a_report_made_again_leaves_the_first_standing_and_counts_once(
+    engine: Engine, async_engine: AsyncEngine
+) -> None:
+    """A delivery report recorded again under its id (never the domain's doing: it refuses a
+    second report of an id; another writer's, or a log replayed into it) leaves the first
+    standing, as the impact ledger does: its decision is not undone, and a second confirmation
+    finds no report awaiting one, so the figures count once, in one batch or a batch an event."""
+    buyer, a = uuid.uuid4(), uuid.uuid4()
+    contract, report = uuid.uuid4(), uuid.uuid4()
+    log = Log()
+    log.signed(contract, buyer, [(a, 100)])
+    log.reported(contract, report, a)  # local_jobs 2
+    log.add(contract, "DeliveryConfirmed", report_id=report)
+    log.reported(contract, report, a, delivered=[{"measure": "local_jobs", "quantity": 5}])
+    log.add(contract, "DeliveryConfirmed", report_id=report)
+    for batches in ([log.events], [[e] for e in log.events], [log.events[:3], log.events[3:]]):
+        rebuild(engine, batches)
+        with engine.connect() as connection:
+            (stored,) = connection.execute(
+                select(contract_delivery_reports).where(
+                    contract_delivery_reports.c.contract_id == contract
+                )
+            )
+        assert stored.status == "confirmed"
+        assert '"quantity": 2' in stored.delivered
+        async with async_engine.connect() as connection:
+            measures = await contract_measures_of(connection, contract)
+        assert {(m.measure, m.delivered) for m in measures} == {
+            ("local_jobs", 2),
+            ("apprenticeships", 0),
+        }
