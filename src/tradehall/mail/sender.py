@@ -22,10 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tradehall.clock import Clock
 from tradehall.identity.tables import users
+from tradehall.mail.outbox import message_id_for
 from tradehall.mail.smtp import Transport
 from tradehall.mail.tables import outbox_messages
 from tradehall.marketplace.sealing.keys import SealingError, SealingKeys
-from tradehall.marketplace.sealing.outbox import SEALED_TEMPLATE, open_sealed_messages
+from tradehall.marketplace.sealing.outbox import SEALED_TEMPLATE, PublicNotice, open_sealed_row
 
 T = TypeVar("T")
 
@@ -104,17 +105,26 @@ async def deliver(services: SenderParts, transport: Transport, row: Any) -> bool
     """Send one outbox row to its organisation's users (a sealed batch's: each addressee's
     message to that organisation's users). True once the server accepted them all."""
     batch, messages = False, [(row.organisation_id, row.template, row.subject, row.body)]
+    public: PublicNotice | None = None
     try:
         if row.template == SEALED_TEMPLATE:  # opened only to send; the row stays sealed
             if services.sealing is None:
                 raise SealingError("no sealing keys to open a sealed notice with")
-            batch, messages = await services.run(open_sealed_messages, services.sealing, row)
+            opened = await services.run(open_sealed_row, services.sealing, row)
+            batch, messages, public = opened.batch, opened.messages, opened.public_notice
     # Not only SealingError: contents that open but do not read as a notice fail this message
     # alone, as any message that cannot be made does (below).
     except Exception as error:
         await _failed(services, row.message_id, error)
         return False
     addresses = await _addresses(services, row, {org for org, *_ in messages})
+    if public is not None:
+        # A batch naming the public notice of its event (an amendment's to interested
+        # suppliers) passes over whom that notice addresses: one message a member. Read for
+        # every such batch, whatever it names; one passed over is left as if not named, so a
+        # batch whose every addressee is (one query, the same) is probed as an empty one.
+        told = await _told_publicly(services, public, {org for org, *_ in messages})
+        addresses = {org: found for org, found in addresses.items() if org not in told}
     try:
         # One message each, so colleagues do not see each other's addresses; each keeps an id
         # of its own that is the same every time it is sent (a batch's, per addressee too: one
@@ -181,6 +191,20 @@ async def _addresses(
         for organisation_id, email in result:
             found.setdefault(organisation_id, []).append(email)
     return {org: sorted(emails) for org, emails in found.items()}
+
+
+async def _told_publicly(
+    services: SenderParts, public: PublicNotice, organisations: set[Any]
+) -> set[Any]:
+    """The organisations the public notice `public` addresses (its rows queued): one query."""
+    ids = {
+        message_id_for(public.originator_id, public.version, public.template, org): org
+        for org in organisations
+    }
+    column = outbox_messages.c.message_id
+    async with services.engine.connect() as connection:
+        found = await connection.scalars(select(column).where(column.in_(sorted(ids))))
+        return {ids[message_id] for message_id in found}
 
 
 def one_line(header: str) -> str:

@@ -47,6 +47,9 @@ ANSWERED = "Clarification.Answered"
 # The tender's events that carry its terms, title and lots with them (the award notices' too).
 TITLED = frozenset({DRAFTED, REVISED, AMENDED})
 _HANDLED = frozenset({*TITLED, INTEREST, ASKED, ANSWERED})
+# The templates of the notices interested suppliers are told by (the bidders' sealed batch of
+# the same event passes over whom they address: tradehall.marketplace.bids.amendment_notices).
+AMENDED_TEMPLATE = "tender_amended"
 
 
 def tender_title(event: RecordedEvent) -> str | None:
@@ -68,7 +71,7 @@ def amendment_notice(tender_id: UUID, title: str, data: dict[str, Any], public_u
     changed = data.get("changed")
     what = ", ".join(str(c) for c in changed) if isinstance(changed, list) and changed else "?"
     return Notice(
-        "tender_amended",
+        AMENDED_TEMPLATE,
         f"Tender amended: {title}",
         f'The buyer has amended the tender "{title}".\n'
         f"What changed: {what}.\n"

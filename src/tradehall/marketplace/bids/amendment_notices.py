@@ -12,6 +12,16 @@ until the deadline) is told, by the sender, in a message naming its own bid alon
 `BATCH_RECIPIENTS` members the batch takes a row more of the same size (the bound a reader of
 the outbox could learn a tender has passed). The tick logs one line per amendment told.
 
+A member that registered interest is told of the amendment by the interested suppliers' notice
+too. That notice is public (its rows name each addressee) and is written the same whether or not
+its addressee bid; the batch names, sealed, that notice (`PublicNotice`), and the sender, when it
+opens the batch, passes over an addressee the notice already addresses (its row queued): one
+message a member, decided inside the sealed step, the batch's row handled the same (one passed
+over is as one not named; a batch passing over every addressee probes the server as an empty
+one does). Should the sender open the batch before the notice writer has queued the public
+notice (it follows the log, the batch waits for the clock's tick), the member is told twice,
+never not at all.
+
 The amendments come from the marketplace log's `Tender.Amended` events, read on from the last
 notification seen (kept in memory: a fresh index reads the log's amendments from its start, once
 a process); an amendment whose deadline has passed is never told (its bids are opened or about
@@ -56,9 +66,13 @@ from marketplace.tenders import Tender
 from projections.events import decode_state
 from tradehall.mail.outbox import message_id_for
 from tradehall.mail.tables import outbox_messages
-from tradehall.marketplace.notices import amendment_notice
+from tradehall.marketplace.notices import AMENDED_TEMPLATE, amendment_notice
 from tradehall.marketplace.sealing.keys import SealingKeys
-from tradehall.marketplace.sealing.outbox import open_sealed_messages, sealed_batch_rows
+from tradehall.marketplace.sealing.outbox import (
+    PublicNotice,
+    open_sealed_messages,
+    sealed_batch_rows,
+)
 
 log = logging.getLogger("tradehall.bids")
 TEMPLATE = "bid_tender_amended"
@@ -292,9 +306,18 @@ def _tell(bids: BidsApp, keys: SealingKeys, amendment: Amendment, public_url: st
         body=body,
         recipients=recipients,
         created_at=amendment.at,
+        public_notice=_public_notice(amendment),
     )
     with keys.engine.begin() as connection:
         connection.execute(_insert_unless_present(connection), rows)
+
+
+def _public_notice(change: Amendment) -> PublicNotice | None:
+    """The interested suppliers' notice of the same event (tradehall.marketplace.notices), whose
+    addressees the sender passes over in this batch: a member is told once."""
+    if change.template == TEMPLATE:
+        return PublicNotice(change.tender_id, change.version, AMENDED_TEMPLATE)
+    return None
 
 
 def _words(change: Amendment, url: str) -> tuple[str, str]:

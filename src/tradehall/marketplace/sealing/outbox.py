@@ -10,6 +10,10 @@ tells (zero included): what is said to all (public words: an amendment's) and, p
 for `BATCH_RECIPIENTS` of them, each addressee with the line said to it alone (its own bid).
 More addressees than that fill further rows of the same size. A reader of the outbox counts
 rows and their sizes, so a batch's row tells nothing of how many it names, up to the bound.
+
+A batch may name, sealed with what it says to all, the public notice of the same event (an
+amendment's to interested suppliers: its originator, version and template): the sender then
+passes over an addressee that notice already addresses, so a member is told once.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -68,12 +73,13 @@ def sealed_batch_rows(
     body: str,
     recipients: Sequence[tuple[UUID, str]],
     created_at: datetime,
+    public_notice: PublicNotice | None = None,
 ) -> list[dict[str, Any]]:
     """The `outbox_messages` rows telling each (organisation, line) of `recipients` `body`
     followed by its own line, sealed: one row of one size for up to `BATCH_RECIPIENTS` (none
     included), then a row more of the same size for each `BATCH_RECIPIENTS` more, its message
     id `message_id` with ":2", ":3"... before its closing ">". The size varies with `subject`
-    and `body` (said to all) only."""
+    and `body` (said to all) and `public_notice` (public, as the event is) only."""
     for org, line in recipients:
         if len(json.dumps([str(org), line])) + 2 > BATCH_ENTRY_BYTES:
             raise ValueError(f"a batch's addressee takes at most {BATCH_ENTRY_BYTES} bytes")
@@ -84,18 +90,60 @@ def sealed_batch_rows(
     rows = []
     for number, chunk in enumerate(chunks, start=1):
         part_id = message_id if number == 1 else f"{message_id[:-1]}:{number}>"
-        said = json.dumps(
-            {
-                "organisation_id": str(BATCH_ADDRESSEE),
-                "template": template,
-                "subject": subject,
-                "body": body,
-            }
-        ).encode("utf-8")
+        notice: dict[str, Any] = {
+            "organisation_id": str(BATCH_ADDRESSEE),
+            "template": template,
+            "subject": subject,
+            "body": body,
+        }
+        if public_notice is not None:
+            notice["public_notice"] = [
+                str(public_notice.originator_id),
+                public_notice.version,
+                public_notice.template,
+            ]
+        said = json.dumps(notice).encode("utf-8")
         named = json.dumps([[str(org), line] for org, line in chunk]).encode("ascii")
         contents = said + b"\n" + named.ljust(_RECIPIENT_BYTES, b" ")
         rows.append(_row(keys, part_id, contents, created_at))
     return rows
+
+
+@dataclass(frozen=True)
+class PublicNotice:
+    """The public notice of the event a batch tells of (one outbox row per addressee, its
+    message id from these and the addressee: `tradehall.mail.outbox.message_id_for`)."""
+
+    originator_id: UUID
+    version: int
+    template: str
+
+
+@dataclass(frozen=True)
+class OpenedSealed:
+    """A sealed row opened: whether it is a batch, each (organisation id, template, subject,
+    body) it tells, and the public notice whose addressees a batch passes over (if it names
+    one)."""
+
+    batch: bool
+    messages: list[tuple[UUID, str, str, str]]
+    public_notice: PublicNotice | None = None
+
+
+def open_sealed_row(keys: SealingKeys, row: Any) -> OpenedSealed:
+    """A sealed row opened: one message, or a batch's addressees (none, perhaps), each the
+    body and its own line."""
+    said, named = _opened(keys, row)
+    organisation_id, template, subject, body = _notice(said)
+    if named is None:
+        return OpenedSealed(False, [(organisation_id, template, subject, body)])
+    entries = json.loads(named)
+    public = json.loads(said).get("public_notice")
+    return OpenedSealed(
+        True,
+        [(UUID(org), template, subject, f"{body}{line}") for org, line in entries],
+        None if public is None else PublicNotice(UUID(public[0]), int(public[1]), public[2]),
+    )
 
 
 def open_sealed_messages(
@@ -103,12 +151,8 @@ def open_sealed_messages(
 ) -> tuple[bool, list[tuple[UUID, str, str, str]]]:
     """Whether a sealed row is a batch, and each (organisation id, template, subject, body) it
     tells: one, or a batch's addressees (none, perhaps), each the body and its own line."""
-    said, named = _opened(keys, row)
-    organisation_id, template, subject, body = _notice(said)
-    if named is None:
-        return False, [(organisation_id, template, subject, body)]
-    entries = json.loads(named)
-    return True, [(UUID(org), template, subject, f"{body}{line}") for org, line in entries]
+    opened = open_sealed_row(keys, row)
+    return opened.batch, opened.messages
 
 
 def _row(
