@@ -33,7 +33,7 @@ from marketplace.tenders import (
     Tender,
 )
 from marketplace.working_days import MIN_STANDSTILL_WORKING_DAYS, WorkingCalendar
-from sharedkernel.errors import InvalidValue, NotFound
+from sharedkernel.errors import InvalidValue, NotFound, StaleVersion
 from sharedkernel.events import Context
 from sharedkernel.money import Money
 from sharedkernel.writing import Saved, Writes, saved
@@ -328,14 +328,17 @@ class AwardCommands(Writes):
         """Once per report id: the same report again (a retried request) answers the first;
         another report under that id is refused. `expected_version`: the contract's."""
 
-        def decide(contract: Contract) -> None:
-            if contract.repeats(
+        def retried(contract: Contract) -> bool:
+            return contract.repeats(
                 report_id,
                 by_organisation=by_organisation,
                 period=period,
                 delivered=delivered,
                 note=note,
-            ):
+            )
+
+        def decide(contract: Contract) -> None:
+            if retried(contract):
                 return
             contract.report_delivery(
                 context,
@@ -346,18 +349,17 @@ class AwardCommands(Writes):
                 note=note,
             )
 
-        if expected_version is not None and self.contract(contract_id).repeats(
-            report_id,
-            by_organisation=by_organisation,
-            period=period,
-            delivered=delivered,
-            note=note,
-        ):
+        try:
+            return self._on_contract(contract_id, expected_version, decide)
+        except StaleVersion:
             # A retry of a report already recorded answers the first, whatever version it names:
             # the version it named was the one before its own report (RFC 9110 §13.1.1 lets a
             # change already made answer 2xx). A report stands once recorded, so this holds.
-            expected_version = None
-        return self._on_contract(contract_id, expected_version, decide)
+            # Checked once the version is found stale, not before: a retry sent while the first
+            # was still being saved finds it saved only then.
+            if not retried(self.contract(contract_id)):
+                raise
+            return self._on_contract(contract_id, None, decide)
 
     def confirm_delivery(
         self,
