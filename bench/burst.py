@@ -241,7 +241,7 @@ def paid_up_members(app: MembershipApp, count: int, password_hash: str) -> list[
     )
     for member in members:
         app.record_payment(context(), member.organisation_id, DUE, "bank_transfer", "bench")
-    assert app.is_in_good_standing(members[0].organisation_id)
+    assert app.is_in_good_standing(members[0].organisation_id, datetime.now(UTC))
     return members
 
 
@@ -498,7 +498,7 @@ def direct_burst(
     def facts(organisation_id: UUID) -> SupplierFacts:
         if reads is None:
             return given(organisation_id)
-        return supplier_facts(reads.membership, reads.marks, organisation_id)
+        return supplier_facts(reads.membership, reads.marks, organisation_id, datetime.now(UTC))
 
     def one(kind: str, index: int, step: Step, bid_id: UUID | None) -> Any:
         bidder = bidders[index]

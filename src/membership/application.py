@@ -31,7 +31,6 @@ from membership.domain import (
 from membership.dues import DuesBand, band_for, default_bands
 from membership.history import HistoryEntry, StandingAt, history_entries, standing_at
 from membership.registry import RegistryIdentifier
-from membership.standing import GOOD_STANDING
 from sharedkernel.errors import Conflict, NotFound
 from sharedkernel.events import Context
 from sharedkernel.money import Money
@@ -546,13 +545,15 @@ class MembershipApp(Writes, Application[UUID]):
         claim = self._find(claim_id, ProcessorPaymentClaim)
         return claim.organisation_id if claim is not None else None
 
-    def is_in_good_standing(self, organisation_id: UUID) -> bool:
-        """The one question other contexts ask: may this organisation act as a member?"""
+    def is_in_good_standing(self, organisation_id: UUID, at: datetime) -> bool:
+        """The one question other contexts ask: may this organisation act as a member `at`
+        (the command's time)? Judged from the recorded facts at that moment, so a member whose
+        grace ran out is not in good standing though the clock has not recorded the lapse yet."""
         try:
             organisation = self.get_organisation(organisation_id)
         except NotFound:
             return False
-        return organisation.membership_status in GOOD_STANDING
+        return organisation.in_good_standing_at(at)
 
     def organisation_ids(self) -> list[UUID]:
         """Every registered organisation, in order of registration (from the event log)."""

@@ -62,7 +62,9 @@ def standing_at(events: Sequence[Any], as_at: datetime) -> StandingAt | None:
     """The membership as it stood at `as_at`, as we know it now (ADR 17): the facts in effect
     by then (by effective time, not recording time), replayed in the order they were recorded.
     None before the organisation registered; a fact stored with an effective time before the
-    registration (older versions allowed it) counts from the registration."""
+    registration (older versions allowed it) counts from the registration. The status is moved
+    on by what time had made due by `as_at` (grace, lapse, a resignation taking effect),
+    whether or not the clock has recorded it yet."""
     if not events or events[0].effective_at > as_at:
         return None
     organisation = events[0].mutate(None)
@@ -71,10 +73,11 @@ def standing_at(events: Sequence[Any], as_at: datetime) -> StandingAt | None:
             event.apply(organisation)
     assert isinstance(organisation, Organisation)
     tier = organisation.tier
+    status = organisation.membership_status_at(as_at)
     return StandingAt(
         as_at=as_at,
-        status=organisation.membership_status.value,
-        good_standing=organisation.membership_status in GOOD_STANDING,
+        status=status.value,
+        good_standing=status in GOOD_STANDING,
         paid_up_until=organisation.paid_up_until,
         tier=tier.code if tier else None,
     )

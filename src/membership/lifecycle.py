@@ -15,6 +15,7 @@ from membership.card_subscription import CardSubscription, CardSubscriptionStatu
 from membership.dues import DUES_CURRENCY, DuesBand, upcast_band_v1_v2
 from membership.standing import (
     ENDED,
+    GOOD_STANDING,
     MEMBER,
     POLICY,
     MembershipStatus,
@@ -22,6 +23,7 @@ from membership.standing import (
     due_transitions,
     paid_standing,
     renewal_opens,
+    status_at,
 )
 from sharedkernel.errors import Conflict, InvalidValue
 from sharedkernel.events import Context, TradehallAggregate
@@ -670,6 +672,21 @@ class MembershipLifecycle:
             **context.event_kwargs(),
         )
         self._settle(context)
+
+    def membership_status_at(self, now: datetime) -> MembershipStatus:
+        """The status at `now`: as recorded, moved on by what time has made due since and the
+        clock has not recorded yet (grace, lapse, a resignation taking effect). Readers of
+        standing ask this with their request's time; nothing is recorded."""
+        return status_at(
+            self.membership_status,
+            self.paid_up_until,
+            self.first_paid_at,
+            self.resignation_at,
+            now,
+        )
+
+    def in_good_standing_at(self, now: datetime) -> bool:
+        return self.membership_status_at(now) in GOOD_STANDING
 
     def observe_time(
         self, context: Context, renewal_band: DuesBand | None, new_invoice_id: str

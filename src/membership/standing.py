@@ -127,6 +127,23 @@ def due_transitions(
         current = step.status
 
 
+def status_at(
+    status: MembershipStatus,
+    paid_up_until: datetime | None,
+    first_paid_at: datetime | None,
+    resignation_at: datetime | None,
+    now: datetime,
+    policy: StandingPolicy = POLICY,
+) -> MembershipStatus:
+    """Where a membership recorded in `status` stands at `now`: the last of the transitions
+    time has made due by then (`due_transitions`), whether or not the clock has recorded them
+    yet. The clock records each at its next tick (hourly by default); a reader judging standing
+    asks this with its own time, so a member whose grace ran out, or whose resignation took
+    effect, is not in good standing until that tick."""
+    transitions = due_transitions(status, paid_up_until, first_paid_at, resignation_at, now, policy)
+    return transitions[-1].status if transitions else status
+
+
 def _next_paid_step(
     current: MembershipStatus,
     paid_up_until: datetime | None,

@@ -134,7 +134,7 @@ async def test_a_bid_drafted_in_a_race_with_the_ending_is_told_once_at_the_deadl
     organisation, email, headers = await member(client, staff_headers, "Heather Lanes CIC")
     read_open = await services.run(apps["marketplace"].tender, UUID(tender))
     facts = await services.run(
-        supplier_facts, apps["membership"], apps["marks"], UUID(organisation)
+        supplier_facts, apps["membership"], apps["marks"], UUID(organisation), clock.now()
     )
     started = Context(actor=organisation, request_id="racing-bid", at=clock.now())
     clock.advance(timedelta(seconds=1))

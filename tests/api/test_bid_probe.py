@@ -875,7 +875,10 @@ async def test_a_submission_committed_while_the_opening_decides_is_opened(
     tender = services.applications["marketplace"].tender(uuid.UUID(on.tender))
     deadline = at(DEADLINE)
     x_facts = supplier_facts(
-        services.applications["membership"], services.applications["marks"], uuid.UUID(on.x)
+        services.applications["membership"],
+        services.applications["marks"],
+        uuid.UUID(on.x),
+        deadline - timedelta(seconds=1),
     )
     before_deadline = Context(
         actor=user_actor(uuid.uuid4()), request_id="late-commit", at=deadline - timedelta(seconds=1)

@@ -6,6 +6,7 @@ On both stores; the clock is never ticked in these tests."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from tests.api.test_award_probe import ok
 from tests.api.test_bid_scenario import bid_of, drafted_bid, submitted
@@ -149,12 +150,20 @@ async def test_a_bid_is_opened_with_the_mark_as_it_stood_at_the_deadline(
     tender = await published(
         client, buyer, buyer_headers, tender_terms(clock.now(), mark_required=True)
     )
-    clock.advance(timedelta(hours=2))
-    bid = await drafted_bid(client, holder_headers, tender, "lot-1", 1_500_000)
-    await submitted(client, holder_headers, bid)
-    clock.advance(timedelta(days=31))  # past the deadline (30 days) and its margin
-    parts, _ = opening_parts(client, clock)
-    await open_due(client, parts)  # on PostgreSQL other tests' tenders may be due too
-    view = await bid_of(client, holder_headers, bid)
+    view = await opened_bid(client, clock, holder_headers, tender)
     assert view["status"] == "invalid", view
     assert "quality mark" in view["invalid_reason"], view
+
+
+async def opened_bid(
+    client: Client, clock: ManualClock, headers: Headers, tender: str
+) -> dict[str, Any]:
+    """A bid submitted two hours after the tender's publication (its period begun), opened by
+    the opening clock alone past the deadline (30 days) and its margin: the bidder's view."""
+    clock.advance(timedelta(hours=2))
+    bid = await drafted_bid(client, headers, tender, "lot-1", 1_500_000)
+    await submitted(client, headers, bid)
+    clock.advance(timedelta(days=31))
+    parts, _ = opening_parts(client, clock)
+    await open_due(client, parts)  # on PostgreSQL other tests' tenders may be due too
+    return await bid_of(client, headers, bid)

@@ -420,6 +420,16 @@ async def marked(
 ) -> tuple[str, Headers]:
     """A member in good standing awarded the quality mark (as test_quality_mark's whole life
     of a mark, shortest path): its id and headers."""
+    org, headers, url = await referred(client, staff_headers, store, clock, **registration)
+    ok(await client.post(f"{url}/decision", json={"award": True}, headers=staff_headers))
+    return org, headers
+
+
+async def referred(
+    client: Client, staff_headers: Headers, store: Store, clock: ManualClock, **registration: Any
+) -> tuple[str, Headers, str]:
+    """A member in good standing whose application for the mark its assessor has referred to
+    the panel: its id, its headers and the application's URL."""
     org, headers, _ = await join(client, staff_headers, **registration)
     applied = await client.post(f"/api/v1/organisations/{org}/mark-applications", headers=headers)
     application = ok(applied, 201)["id"]
@@ -434,8 +444,7 @@ async def marked(
     findings = {code: {"met": True, "note": "seen"} for code in CRITERIA}
     referral = {"findings": findings}
     ok(await client.post(f"{url}/referral", json=referral, headers=assessor.headers))
-    ok(await client.post(f"{url}/decision", json={"award": True}, headers=staff_headers))
-    return org, headers
+    return org, headers, url
 
 
 async def test_a_mark_held_by_a_member_out_of_good_standing_is_neither_shown_nor_counted(

@@ -226,7 +226,9 @@ async def test_staff_suspend_and_reinstate_and_members_leave_the_directory_meanw
     assert membership["status"] == "suspended"
     assert membership["good_standing"] is False
     services = services_of(client)
-    assert not await services.run(services.membership.is_in_good_standing, org["id"])
+    assert not await services.run(
+        services.membership.is_in_good_standing, org["id"], services.clock.now()
+    )
 
     reinstated = await client.post(url(org, "/membership/reinstatement"), headers=staff_headers)
     assert reinstated.status_code == 200

@@ -55,7 +55,10 @@ async def test_a_tender_closed_while_the_clock_was_between_its_steps_is_settled_
     context = Context(actor=CLOCK, request_id="opening-interrupted", at=clock.now())
     loaded = await services.run(marketplace.tender, uuid.UUID(tender))
     await services.run(
-        bids.open_bids, context, loaded, lambda members: facts_of(membership, marks, members)
+        bids.open_bids,
+        context,
+        loaded,
+        lambda members: facts_of(membership, marks, members, context.at),
     )
     # The buyer closes the tender, which the marketplace (that never recorded an opening) takes.
     closed = await client.post(

@@ -115,8 +115,8 @@ def pay(membership: MembershipApp, org: uuid.UUID, when: datetime) -> None:
 
 
 def standing_now(membership: MembershipApp, org: uuid.UUID) -> MembershipStanding:
-    """What the panel's request reads before it decides."""
-    return MembershipStanding.of(membership.get_organisation(org))
+    """What the panel's request reads before it decides (at the panel's time, `at(16)`)."""
+    return MembershipStanding.of(membership.get_organisation(org), at(16).at)
 
 
 def mark_events(marks: MarksApp, org: uuid.UUID) -> list[str]:

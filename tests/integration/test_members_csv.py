@@ -190,8 +190,9 @@ async def test_a_good_file_imports_every_member_with_its_standing_from_its_dates
     leaver = services.membership.get_organisation(organisation_id(leaving))
     assert leaver.resignation_at == end_of("2026-11-30")  # the clock ends it then
     assert not services.membership.is_registered(organisation_id(pending))
-    assert services.membership.is_in_good_standing(organisation_id(grace))
-    assert not services.membership.is_in_good_standing(organisation_id(lapsed))
+    now = services.clock.now()
+    assert services.membership.is_in_good_standing(organisation_id(grace), now)
+    assert not services.membership.is_in_good_standing(organisation_id(lapsed), now)
 
 
 async def test_imported_users_have_no_usable_password(services: Services) -> None:
@@ -469,7 +470,7 @@ async def test_the_export_gives_back_what_was_imported(services: Services) -> No
     ]
     await import_members(services, csv_text(rows))
 
-    text = await services.run(members_csv, services.membership)
+    text = await services.run(members_csv, services.membership, services.clock.now())
 
     exported = list(csv.DictReader(io.StringIO(text)))
     assert tuple(exported[0]) == COLUMNS
@@ -494,7 +495,7 @@ async def test_the_export_defuses_spreadsheet_formulas(services: Services) -> No
     row = civicrm_row(**{"Organization Name": '=HYPERLINK("http://evil.example") CIC'})
     await import_members(services, csv_text([row]))
 
-    text = await services.run(members_csv, services.membership)
+    text = await services.run(members_csv, services.membership, services.clock.now())
 
     line = next(
         line

@@ -23,6 +23,7 @@ from membership.standing import (
     grace_ends,
     paid_standing,
     renewal_opens,
+    status_at,
 )
 
 S = MembershipStatus
@@ -333,3 +334,26 @@ def test_transitions_due_before_a_resignation_are_not_skipped() -> None:
         Transition(S.CURRENT, NEW_PERIOD_ENDS, "first months over"),
         Transition(S.RESIGNED, PAID_UP_UNTIL, "resignation"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("recorded", "now", "resigns_at", "expected"),
+    [
+        (S.NEW, PAID_UP_UNTIL, None, S.CURRENT),
+        (S.CURRENT, PAID_UP_UNTIL + SECOND, None, S.GRACE),
+        (S.CURRENT, GRACE_ENDS, None, S.GRACE),  # the grace's last moment
+        (S.NEW, GRACE_ENDS + timedelta(microseconds=1), None, S.LAPSED),
+        (S.GRACE, GRACE_ENDS + timedelta(microseconds=1), None, S.LAPSED),
+        (S.LAPSED, GRACE_ENDS + timedelta(days=1), None, S.LAPSED),
+        (S.SUSPENDED, GRACE_ENDS + timedelta(days=1), None, S.SUSPENDED),
+        (S.CURRENT, PAID_UP_UNTIL - SECOND, PAID_UP_UNTIL, S.CURRENT),
+        (S.CURRENT, PAID_UP_UNTIL, PAID_UP_UNTIL, S.RESIGNED),
+    ],
+)
+def test_the_status_at_a_moment_is_the_recorded_one_moved_on_by_what_time_made_due(
+    recorded: MembershipStatus, now: datetime, resigns_at: datetime | None, expected: S
+) -> None:
+    """What a reader judges standing by, whether or not the clock has recorded it (lapse
+    strictly after the grace's end, a resignation from its moment): the last transition
+    `due_transitions` makes due, or the recorded status when none is."""
+    assert status_at(recorded, PAID_UP_UNTIL, FIRST_PAID, resigns_at, now) is expected

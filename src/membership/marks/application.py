@@ -68,9 +68,11 @@ class MembershipStanding:
     version: int | None = None
 
     @classmethod
-    def of(cls, organisation: Organisation) -> MembershipStanding:
-        """The standing as the membership Application's organisation holds it now."""
-        return cls(organisation.membership_status, organisation.version)
+    def of(cls, organisation: Organisation, at: datetime) -> MembershipStanding:
+        """The standing as the membership Application's organisation holds it, at `at` (the
+        command's time: a lapse time has made due counts, though the clock has not recorded
+        it yet)."""
+        return cls(organisation.membership_status_at(at), organisation.version)
 
     @property
     def good(self) -> bool:

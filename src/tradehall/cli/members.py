@@ -98,9 +98,11 @@ def export_members_command(output: Path | None) -> None:
 
     async def work(services: Any) -> Any:
         if output is None:
-            return await services.run(members_csv, services.membership)
+            return await services.run(members_csv, services.membership, services.clock.now())
         with output.open("w", encoding="utf-8", newline="") as out:
-            return await services.run(write_members_csv, services.membership, out)
+            return await services.run(
+                write_members_csv, services.membership, out, services.clock.now()
+            )
 
     result = _with_services(settings, work)
     if output is None:

@@ -844,7 +844,7 @@ async def _seed_bids(
             continue
         lead_id, lead_user, lead_name = members[bid.lead]
         lead = Context(user_actor(lead_user), "demo", at)
-        facts = await registrar.run(supplier_facts, parts.membership, parts.marks, lead_id)
+        facts = await registrar.run(supplier_facts, parts.membership, parts.marks, lead_id, at)
         drafted = await registrar.run(parts.bids.draft_bid, lead, tender, bid.lot_id, facts)
         bid_id = drafted.aggregate_id
         lot = next(lot for lot in tender.terms.lots if lot.id == bid.lot_id)
@@ -862,7 +862,7 @@ async def _seed_bids(
             lead_share = 100 - sum(share.percent for share in partners)
             shares = parse_consortium(lead_id, lead_share, partners)
             partner_facts = await registrar.run(
-                facts_of, parts.membership, parts.marks, [s.organisation_id for s in partners]
+                facts_of, parts.membership, parts.marks, [s.organisation_id for s in partners], at
             )
             told = invitations(parts.keys, tender, lead_name, registrar.public_url)
             await registrar.run(
@@ -916,7 +916,9 @@ async def _seed_listings(
             price_basis=basis,
             capacity_minor=capacity,
         )
-        standing = await registrar.run(registrar.membership.is_in_good_standing, organisation_id)
+        standing = await registrar.run(
+            registrar.membership.is_in_good_standing, organisation_id, member.at
+        )
         listing_id = uuid.uuid4()
         await registrar.run(
             marketplace.publish_listing, member, listing_id, organisation_id, details, standing
@@ -1018,7 +1020,7 @@ async def _seed_marks(
             await registrar.run(marks.refer_to_panel, staff, application, assessor, findings)
             # The standing as it is, with its version, as the panel's route reads it (ADR 23).
             holder = await registrar.run(registrar.membership.get_organisation, organisation_id)
-            standing = MembershipStanding.of(holder)
+            standing = MembershipStanding.of(holder, now)
             await registrar.run(marks.decide, staff, application, panel, True, {}, standing)
         return application
 

@@ -47,7 +47,9 @@ async def seed_alerts(
     organisation_id, user_id, _ = member
     saved_at = registrar.clock.now().replace(second=0, microsecond=0) - SAVED_BEFORE
     context = Context(user_actor(user_id), "demo-saved-searches", saved_at)
-    standing = await registrar.run(registrar.membership.is_in_good_standing, organisation_id)
+    standing = await registrar.run(
+        registrar.membership.is_in_good_standing, organisation_id, saved_at
+    )
     for search in SEARCHES:
         await registrar.run(
             marketplace.save_search,

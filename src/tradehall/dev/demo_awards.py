@@ -357,7 +357,7 @@ async def _award(
     award does, from what membership and the mark say now)."""
     evaluation = await registrar.run(parts.marketplace.lot_evaluation, tender.id, lot_id)
     bidders = [member for bid in evaluation.bids.values() for member in bid.members]
-    facts = await registrar.run(facts_of, parts.membership, parts.marks, bidders)
+    facts = await registrar.run(facts_of, parts.membership, parts.marks, bidders, at)
     await registrar.run(
         parts.marketplace.award_lot, _as(council_user, at), tender.id, lot_id, facts
     )

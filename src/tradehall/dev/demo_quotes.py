@@ -140,7 +140,7 @@ async def _post_and_quote(
     organisation_id, user_id = _requester(request, members, buyers)
     requester = Context(user_actor(user_id), "demo", posted_at)
     facts = await registrar.run(
-        requester_facts, parts.membership, parts.marketplace, organisation_id
+        requester_facts, parts.membership, parts.marketplace, organisation_id, posted_at
     )
     budget = None
     if request.budget is not None:
@@ -163,7 +163,9 @@ async def _post_and_quote(
     at = posted_at
     for quote in request.quotes:
         supplier_id, supplier_user, _ = members[quote.member]
-        supplier = await registrar.run(supplier_facts, parts.membership, parts.marks, supplier_id)
+        supplier = await registrar.run(
+            supplier_facts, parts.membership, parts.marks, supplier_id, at
+        )
         receipts = quote_receipts(parts.keys, posted)
         if not quote.prices:
             at += timedelta(hours=1)

@@ -2,7 +2,9 @@
 
 Read from each organisation as the membership Application loads it: the registry facts, the
 membership's standing, tier and paid-up-until, and the join date (when the admission took effect,
-which for an imported member is its join date in the old system).
+which for an imported member is its join date in the old system). The status and good standing
+are as they stand at the export's time: a lapse time has made due is shown, though the clock
+has not recorded it yet.
 """
 
 from __future__ import annotations
@@ -34,32 +36,32 @@ COLUMNS = (
 LIST_SEPARATOR = ";"
 
 
-def member_rows(app: MembershipApp) -> Iterator[list[str]]:
-    """The export's rows, without the header, in order of registration."""
+def member_rows(app: MembershipApp, now: datetime) -> Iterator[list[str]]:
+    """The export's rows, without the header, in order of registration; standing at `now`."""
     for organisation_id in app.organisation_ids():
-        yield _row(app.get_organisation(organisation_id))
+        yield _row(app.get_organisation(organisation_id), now)
 
 
-def write_members_csv(app: MembershipApp, out: TextIO) -> int:
+def write_members_csv(app: MembershipApp, out: TextIO, now: datetime) -> int:
     """Write the header and every organisation's row to `out`; the number of rows."""
     writer = CellWriter(out)
     writer.writerow(COLUMNS)
     count = 0
-    for row in member_rows(app):
+    for row in member_rows(app, now):
         writer.writerow(row)
         count += 1
     return count
 
 
-def members_csv(app: MembershipApp) -> str:
+def members_csv(app: MembershipApp, now: datetime) -> str:
     buffer = io.StringIO()
-    write_members_csv(app, buffer)
+    write_members_csv(app, buffer, now)
     return buffer.getvalue()
 
 
-def _row(organisation: Organisation) -> list[str]:
+def _row(organisation: Organisation, now: datetime) -> list[str]:
     identifier = organisation.registry_identifier
-    status = organisation.membership_status
+    status = organisation.membership_status_at(now)
     return [
         str(organisation.id),
         organisation.name,

@@ -195,7 +195,9 @@ class AlertsController(Controller):
         user = current_user(commands.request)
         criteria = _criteria(data)
         delivery = DeliveryKind.parse(data.delivery)
-        standing = await commands.run(membership.is_in_good_standing, organisation_id)
+        standing = await commands.run(
+            membership.is_in_good_standing, organisation_id, commands.clock.now()
+        )
         search_id = SavedSearch.id_for(organisation_id, key) if key is not None else None
         try:
             saved = await commands.record(
@@ -266,7 +268,9 @@ class AlertsController(Controller):
     ) -> Response[CommandResult]:
         criteria = _criteria(data)
         delivery = DeliveryKind.parse(data.delivery)
-        standing = await commands.run(membership.is_in_good_standing, organisation_id)
+        standing = await commands.run(
+            membership.is_in_good_standing, organisation_id, commands.clock.now()
+        )
         return await commands.execute(
             LOG,
             marketplace.change_search,

@@ -122,7 +122,9 @@ class ListingsController(Controller):
         data: JSONBody[ListingBody],
     ) -> Response[CommandResult]:
         details = _details(data)
-        standing = await commands.run(membership.is_in_good_standing, organisation_id)
+        standing = await commands.run(
+            membership.is_in_good_standing, organisation_id, commands.clock.now()
+        )
         saved = await commands.record(
             marketplace.publish_listing, uuid4(), organisation_id, details, standing
         )
@@ -174,7 +176,9 @@ class ListingsController(Controller):
         listing_id: FromPath[UUID],
     ) -> Response[CommandResult]:
         listing = await _own_listing(commands, marketplace, listing_id)
-        standing = await commands.run(membership.is_in_good_standing, listing.organisation_id)
+        standing = await commands.run(
+            membership.is_in_good_standing, listing.organisation_id, commands.clock.now()
+        )
         return await commands.execute(LOG, marketplace.republish_listing, listing_id, standing)
 
     @get(

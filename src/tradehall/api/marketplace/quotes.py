@@ -308,8 +308,10 @@ def _terms(data: RequestForQuoteBody) -> RequestTerms:
     )
 
 
-def _in_good_standing(membership: MembershipApp, invited: Sequence[UUID]) -> frozenset[UUID]:
-    return frozenset(i for i in invited if membership.is_in_good_standing(i))
+def _in_good_standing(
+    membership: MembershipApp, invited: Sequence[UUID], at: datetime
+) -> frozenset[UUID]:
+    return frozenset(i for i in invited if membership.is_in_good_standing(i, at))
 
 
 def _posted(marketplace: MarketplaceApp, request_id: UUID) -> bool:
@@ -399,15 +401,16 @@ class RequestsForQuoteController(Controller):
                 "only users of the requesting organisation post its requests for quote"
             )
         terms = _terms(data)
-        requester = await commands.run(requester_facts, membership, marketplace, requester_id)
+        # Standing, the requester's and each invitee's, as it stands at the command's time.
+        at = commands.context().at
+        requester = await commands.run(requester_facts, membership, marketplace, requester_id, at)
         request_id = RequestForQuote.id_for(requester_id, key) if key is not None else uuid4()
         # The key its quotes are sealed under, made before the request exists (the opening
         # clock finds the requests to open from these keys, ADR 27), and only for a post the
         # domain takes: a refused one makes none, so its retry is opened like any other.
-        at = commands.context().at
         if not await commands.run(_posted, marketplace, request_id):
             RequestForQuote.check_post(at, requester, terms)
-            quoting = await commands.run(_in_good_standing, membership, terms.invited)
+            quoting = await commands.run(_in_good_standing, membership, terms.invited, at)
             RequestForQuote.check_invitees(terms, quoting)
             # Counted once the domain would take it (a replay or a refusal is not a post).
             await throttle.count_attempt(engine, f"quote-requests:{requester_id}", POSTING, at)

@@ -113,10 +113,11 @@ def application_view(application: MarkApplication) -> MarkApplicationView:
 async def standing_of(
     commands: Commands, membership: MembershipApp, organisation_id: UUID
 ) -> MembershipStanding:
-    """The organisation's standing as the membership Application holds it, with its version
-    (an award compares it with what the marks' follower noted since: ADR 23)."""
+    """The organisation's standing as the membership Application holds it at the command's
+    time, with its version (an award compares it with what the marks' follower noted since:
+    ADR 23)."""
     organisation = await commands.run(membership.get_organisation, organisation_id)
-    return MembershipStanding.of(organisation)
+    return MembershipStanding.of(organisation, commands.clock.now())
 
 
 class MarkApplicationsController(Controller):

@@ -8,6 +8,7 @@ from litestar.di import NamedDependency
 from membership.application import MembershipApp
 from tradehall.api.access import rule, staff_only
 from tradehall.api.downloads import CSV, csv_attachment
+from tradehall.clock import Clock
 from tradehall.membership.members_export import members_csv
 from tradehall.services import Threads
 
@@ -23,6 +24,10 @@ class MembersExportController(Controller):
         media_type=CSV,
     )
     async def export(
-        self, membership: NamedDependency[MembershipApp], threads: NamedDependency[Threads]
+        self,
+        membership: NamedDependency[MembershipApp],
+        threads: NamedDependency[Threads],
+        clock: NamedDependency[Clock],
     ) -> Response[str]:
-        return csv_attachment(await threads.run(members_csv, membership), "members.csv")
+        text = await threads.run(members_csv, membership, clock.now())
+        return csv_attachment(text, "members.csv")

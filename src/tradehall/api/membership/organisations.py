@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -80,7 +81,12 @@ def _contact_points(organisation_id: UUID, points: list[ContactPoint]) -> Contac
     return ContactPoints(organisation_id=organisation_id, contact_points=_contact_views(points))
 
 
-def _view(organisation: Organisation, contacts: list[ContactPoint]) -> OrganisationView:
+def _view(
+    organisation: Organisation, contacts: list[ContactPoint], now: datetime
+) -> OrganisationView:
+    """The organisation, its membership's status and standing as they stand `now` (a lapse
+    time has made due is shown, though the clock has not recorded it yet)."""
+    status = organisation.membership_status_at(now)
     identifier = organisation.registry_identifier
     return OrganisationView(
         id=organisation.id,
@@ -98,8 +104,8 @@ def _view(organisation: Organisation, contacts: list[ContactPoint]) -> Organisat
         website=organisation.website,
         contact_points=_contact_views(contacts),
         membership=MembershipView(
-            status=organisation.membership_status,
-            good_standing=organisation.membership_status in GOOD_STANDING,
+            status=status,
+            good_standing=status in GOOD_STANDING,
             applied_at=organisation.applied_at,
             decided_at=organisation.decided_at,
             rejection_reason=organisation.rejection_reason,
@@ -237,7 +243,8 @@ class OrganisationController(Controller):
         found = await organisation.load()
         async with engine.connect() as connection:
             contacts = await contact_points_of(connection, organisation.organisation_id)
-        return Response(_view(found, contacts), headers={"ETag": etag(found.version)})
+        view = _view(found, contacts, organisation.commands.clock.now())
+        return Response(view, headers={"ETag": etag(found.version)})
 
     @put(
         "/{organisation_id:uuid}/profile",

@@ -188,7 +188,7 @@ def _open(parts: OpeningParts, context: Context, tender: Tender) -> None:
     bids = parts.bids.open_bids(
         context,
         tender,
-        lambda members: facts_of(parts.membership, parts.marks, members, deadline),
+        lambda members: facts_of(parts.membership, parts.marks, members, context.at, deadline),
     )
     records = [
         as_opened(bid) for bid in bids if bid.status in {BidStatus.OPENED, BidStatus.INVALID}
@@ -230,7 +230,7 @@ def _settle_request_if_due(
     quotes = parts.bids.open_quotes(
         context,
         request,
-        lambda members: facts_of(parts.membership, parts.marks, members, deadline),
+        lambda members: facts_of(parts.membership, parts.marks, members, context.at, deadline),
     )
     opened = [as_opened_quote(q) for q in quotes if q.status is QuoteStatus.OPENED]
     parts.marketplace.record_quotes_opened(context, request_id, opened, declined_by(quotes))

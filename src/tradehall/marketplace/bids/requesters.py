@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 from marketplace.application import MarketplaceApp
@@ -11,8 +12,10 @@ from sharedkernel.errors import NotFound
 
 
 def requester_facts(
-    membership: MembershipApp, marketplace: MarketplaceApp, organisation_id: UUID
+    membership: MembershipApp, marketplace: MarketplaceApp, organisation_id: UUID, at: datetime
 ) -> RequesterFacts:
+    """What is known of a requester at `at` (the command's time): its standing as it stands
+    then, whether or not the membership clock has recorded a lapse due since."""
     try:
         organisation = membership.get_organisation(organisation_id)
     except NotFound:
@@ -21,6 +24,6 @@ def requester_facts(
         organisation_id=organisation_id,
         registered=True,
         kind=organisation.kind.value,
-        in_good_standing=membership.is_in_good_standing(organisation_id),
+        in_good_standing=organisation.in_good_standing_at(at),
         verified_buyer=marketplace.is_verified(organisation_id),
     )

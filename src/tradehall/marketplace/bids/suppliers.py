@@ -1,8 +1,10 @@
 """What membership and the quality mark say of a supplier at a bid command or at opening.
 
-A mark is held as it stands at the moment given (the command's or the opening's time, from the
-injected clock): expired from its `valid_until` on, though the marks clock records `Expired`
-only at its next tick (`QualityMark.status_at`)."""
+Both are judged at a moment given (the command's or the opening's time, from the injected
+clock), not as last recorded: a membership whose grace ran out is not in good standing, though
+the membership clock records the lapse only at its next tick (`Organisation.membership_status_at`),
+and a mark is expired from its `valid_until` on, though the marks clock records `Expired` only at
+its next tick (`QualityMark.status_at`)."""
 
 from __future__ import annotations
 
@@ -18,10 +20,14 @@ from sharedkernel.errors import NotFound
 
 
 def supplier_facts(
-    membership: MembershipApp, marks: MarksApp, organisation_id: UUID, at: datetime | None = None
+    membership: MembershipApp,
+    marks: MarksApp,
+    organisation_id: UUID,
+    at: datetime,
+    mark_at: datetime | None = None,
 ) -> SupplierFacts:
-    """What membership says of one organisation; its mark as it stands `at` (None: as last
-    recorded, which lags its expiry by up to one tick of the marks clock)."""
+    """What membership says of one organisation: its standing as it stands `at`, its mark as
+    it stands `mark_at` (None: `at` too; the opening judges the mark at the deadline)."""
     try:
         organisation = membership.get_organisation(organisation_id)
     except NotFound:
@@ -30,9 +36,9 @@ def supplier_facts(
     return SupplierFacts(
         organisation_id=organisation_id,
         registered=True,
-        in_good_standing=membership.is_in_good_standing(organisation_id),
+        in_good_standing=organisation.in_good_standing_at(at),
         holds_mark=mark is not None
-        and (mark.status if at is None else mark.status_at(at)) is MarkStatus.VALID,
+        and mark.status_at(at if mark_at is None else mark_at) is MarkStatus.VALID,
         regions=tuple(organisation.regions),
     )
 
@@ -41,6 +47,7 @@ def facts_of(
     membership: MembershipApp,
     marks: MarksApp,
     organisation_ids: Iterable[UUID],
-    at: datetime | None = None,
+    at: datetime,
+    mark_at: datetime | None = None,
 ) -> Mapping[UUID, SupplierFacts]:
-    return {o: supplier_facts(membership, marks, o, at) for o in organisation_ids}
+    return {o: supplier_facts(membership, marks, o, at, mark_at) for o in organisation_ids}
