@@ -60,6 +60,10 @@ Share = Annotated[int, msgspec.Meta(ge=0, le=100)]
 # The domain's measure names (marketplace.bids.content.MEASURES): a key of the measures' rows,
 # so anything else leaves its event out rather than risk a key the store cannot hold.
 MeasureName = Annotated[str, msgspec.Meta(pattern="^[a-z_]{1,60}$")]
+# An ISO 4217 code's form: the currency columns hold three letters, and a longer code cut to
+# fit would show (and count) as another currency ("GBPX" as GBP). `\Z`: `$` lets a newline
+# follow.
+CurrencyCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}\Z")]
 T = TypeVar("T")
 
 
@@ -99,7 +103,7 @@ class StoredSigned(msgspec.Struct):
     bid_id: UUID
     buyer_id: UUID
     value_minor: Whole
-    currency: str
+    currency: CurrencyCode
     period: StoredPeriod
     parties: list[StoredParty]
     commitments: list[StoredCommitment]

@@ -17,7 +17,6 @@ left out with a log line, and the rest of its contract stands.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
@@ -53,7 +52,6 @@ _ENDED_AS = {"Contract.Completed": "completed", "Contract.Terminated": "terminat
 _DECIDED_AS = {"Contract.DeliveryConfirmed": "confirmed", "Contract.DeliveryRejected": "rejected"}
 _CONTRACT = frozenset({SIGNED, AMENDED, REPORTED, *_ENDED_AS, *_DECIDED_AS})
 _MAX_BIGINT = 2**63 - 1
-_CURRENCY = re.compile("[A-Z]{3}")
 T = TypeVar("T")
 
 LotId = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
@@ -184,9 +182,6 @@ class _Batch:
     def signed(self, event: RecordedEvent, signed: StoredSigned | None) -> None:
         contract_id = event.originator_id
         if signed is None or contract_id in self.contracts:  # left out, or signed twice
-            return
-        if not _CURRENCY.fullmatch(signed.currency):  # never counted as another currency
-            leave_out("impact", event, "no currency code")
             return
         self.created.add(contract_id)
         self.contracts[contract_id] = {

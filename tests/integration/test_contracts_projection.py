@@ -182,7 +182,7 @@ async def test_no_event_stops_the_projection(engine: Engine, async_engine: Async
         bid_id=uuid.uuid4(),
         buyer_id=buyer,
         value_minor=2**63 - 1,
-        currency="GBPX",
+        currency="XTS",  # a code of its own (one not a code is left out: below)
         period=YEAR,
         parties=[],
         commitments=[],
@@ -235,3 +235,38 @@ async def test_a_report_made_again_leaves_the_first_standing_and_counts_once(
             ("local_jobs", 2),
             ("apprenticeships", 0),
         }
+
+
+async def test_a_signing_in_no_currency_code_is_left_out_never_shown_as_another(
+    engine: Engine, async_engine: AsyncEngine
+) -> None:
+    """A currency column holds three letters: a signing whose currency is not an ISO 4217
+    code's form (another writer's) was cut to fit ("GBPX" listed as GBP); it is left out, as
+    the impact ledger leaves it, and the rest of the batch stands."""
+    buyer, a = uuid.uuid4(), uuid.uuid4()
+    odd = {
+        currency: uuid.uuid4() for currency in ("GBPX", "GBP\u202e", "GBP\x00", "GBP\n", "gbp", "")
+    }
+    good = uuid.uuid4()
+    log = Log()
+    for currency, contract in odd.items():
+        log.add(
+            contract,
+            "Signed",
+            tender_id=uuid.uuid4(),
+            lot_id="lot-1",
+            bid_id=uuid.uuid4(),
+            buyer_id=buyer,
+            value_minor=5_000,
+            currency=currency,
+            period=YEAR,
+            parties=[{"organisation_id": str(a), "share_percent": 100}],
+            commitments=COMMITMENTS,
+        )
+        log.add(contract, "Completed", reason="x")
+    log.signed(good, buyer, [(a, 100)])
+    apply(engine, [log.events])
+    with engine.connect() as connection:
+        rows = {r.contract_id: r for r in connection.execute(select(contracts))}
+    assert set(odd.values()).isdisjoint(rows)
+    assert (rows[good].currency, rows[good].status) == ("GBP", "active")
