@@ -10,6 +10,7 @@ asserts its own rows only (the PostgreSQL database is shared)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -52,6 +53,66 @@ def shape(row: Any) -> tuple[Any, ...]:
     return sizes, row.template, row.attempts, row.last_error, row.sent_at is None
 
 
+@dataclass(frozen=True)
+class Followers:
+    """A published tender and four members: one with interest alone (the watcher), one with a
+    bid alone, one with both (its bid submitted), one with neither; their e-mails, two bids."""
+
+    buyer_headers: Headers
+    tender: str
+    watcher: str
+    bidder: str
+    both: str
+    bystander: str
+    bid: str  # the bidder's
+    both_bid: str
+
+    @property
+    def emails(self) -> tuple[str, ...]:
+        return (self.watcher, self.bidder, self.both, self.bystander)
+
+
+async def followed_tender(client: Client, staff_headers: Headers) -> Followers:
+    buyer, buyer_headers = await council(client, staff_headers)
+    tender = await published_tender(client, buyer, buyer_headers)
+    _, watcher, watcher_headers = await member(client, staff_headers, "Alder Watch CIC")
+    _, bidder, bidder_headers = await member(client, staff_headers, "Birch Bid CIC")
+    _, both, both_headers = await member(client, staff_headers, "Cedar Both CIC")
+    _, bystander, _ = await member(client, staff_headers, "Damson Bystander CIC")
+    for headers in (watcher_headers, both_headers):
+        await interested(client, headers, tender)
+    both_bid = await drafted_bid(client, both_headers, tender, "lot-1", 10_000_000)
+    await submitted(client, both_headers, both_bid)
+    bid = await drafted_bid(client, bidder_headers, tender, "lot-2")
+    return Followers(
+        buyer_headers, tender, watcher, bidder, both, bystander, bid=bid, both_bid=both_bid
+    )
+
+
+async def told_once(
+    client: Client, box: Mailbox, followers: Followers, marker: str
+) -> dict[str, list[str]]:
+    """After the clock's tick: the watcher, the bidder and the member with both mailed once of
+    the change (its messages holding `marker`), the bidder's naming its bid, the other's
+    none (the public notice); the bystander not at all; a second tick sends nothing more.
+    What each of the three was told."""
+    await tick(client)
+    told = {
+        email: [body for body in await mail_to(client, box, email) if marker in body]
+        for email in followers.emails
+    }
+    assert told.pop(followers.bystander) == []
+    assert all(len(bodies) == 1 for bodies in told.values()), told
+    assert f"/api/v1/bids/{followers.bid}" in told[followers.bidder][0]
+    assert followers.both_bid not in told[followers.both][0]
+    assert "/api/v1/bids/" not in told[followers.watcher][0]
+    sent = len(box.messages)
+    await tick(client)
+    await mail_to(client, box, followers.both)
+    assert len(box.messages) == sent
+    return told
+
+
 async def test_a_member_with_interest_and_a_bid_is_told_of_an_amendment_once(
     mail_client: Client,
     staff_headers: Headers,
@@ -59,32 +120,11 @@ async def test_a_member_with_interest_and_a_bid_is_told_of_an_amendment_once(
     clock: ManualClock,
 ) -> None:
     client, (box, _) = mail_client, mailbox
-    buyer, buyer_headers = await council(client, staff_headers)
-    tender = await published_tender(client, buyer, buyer_headers)
-    _, both_email, both_headers = await member(client, staff_headers, "Alder Both CIC")
-    _, watcher_email, watcher_headers = await member(client, staff_headers, "Birch Watch CIC")
-    _, bidder_email, bidder_headers = await member(client, staff_headers, "Cedar Bid CIC")
-    for headers in (both_headers, watcher_headers):
-        await interested(client, headers, tender)
-    both_bid = await drafted_bid(client, both_headers, tender, "lot-1", 10_000_000)
-    await submitted(client, both_headers, both_bid)
-    bid = await drafted_bid(client, bidder_headers, tender, "lot-2")
+    followers = await followed_tender(client, staff_headers)
     clock.advance(timedelta(minutes=5))
-    await amend(client, buyer_headers, tender)
+    await amend(client, followers.buyer_headers, followers.tender)
     await settle(client)  # the interested suppliers' notice queued
-    await tick(client)
-
-    told = {
-        email: [body for body in await mail_to(client, box, email) if WHY in body]
-        for email in (both_email, watcher_email, bidder_email)
-    }
-    assert all(len(bodies) == 1 for bodies in told.values()), told
-    assert f"/api/v1/bids/{bid}" in told[bidder_email][0]
-    assert both_bid not in told[both_email][0]  # the public notice: it names no bid
-    sent = len(box.messages)
-    await tick(client)
-    await mail_to(client, box, both_email)
-    assert len(box.messages) == sent
+    await told_once(client, box, followers, WHY)
 
 
 async def test_the_public_notice_and_the_batch_are_handled_alike_whether_the_member_bid(

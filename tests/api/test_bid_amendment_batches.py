@@ -124,6 +124,24 @@ async def test_a_bidder_without_interest_is_mailed_each_amendment_naming_its_own
 async def test_zero_one_and_three_bids_write_the_same_rows_and_log_lines(
     client: Client, staff_headers: Headers, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
+    await written_alike(client, staff_headers, clock, caplog, amend, TEMPLATE)
+
+
+Change = Callable[[Client, Headers, str], Awaitable[int]]
+
+
+async def written_alike(
+    client: Client,
+    staff_headers: Headers,
+    clock: ManualClock,
+    caplog: pytest.LogCaptureFixture,
+    change: Change,
+    template: str,
+) -> None:
+    """On tenders of 0, 1 and 3 bids, a public `change` (the buyer's: its event's version)
+    makes the clock's tick write one batch row (`template`) and nothing else, the same rows of
+    the same sizes and the same log lines; the batch names each bid's members inside, and no
+    one outside. Shared by the amendments' and the documents' tests."""
     buyer_headers, tenders, _, bids = await tenders_with_0_1_and_3_bids(
         client, staff_headers, submitted_on=1
     )
@@ -132,16 +150,14 @@ async def test_zero_one_and_three_bids_write_the_same_rows_and_log_lines(
 
     shapes, lines, sizes = [], [], []
     for tender in tenders:
-        version = await amend(client, buyer_headers, tender)
+        version = await change(client, buyer_headers, tender)
         await settle(client)  # the read side's rows written before the tick, not during it
-        written, logged = await what_a_tick_writes(
-            client, caplog, tender, partial(_snapshot, client, tender, version, bids[tender])
-        )
+        snapshot = partial(_snapshot, client, tender, version, bids[tender], template)
+        written, logged = await what_a_tick_writes(client, caplog, tender, snapshot)
         shapes.append(written)
         lines.append(logged)
-        [row] = await batch_rows(client, tender, version)
+        [row] = await sealed_batch_rows(client, UUID(tender), version, template)
         sizes.append(sealed_size(row))
-        # The batch names each bid's members inside, and no one outside.
         batch, told = open_sealed_messages(services_of(client).sealing, row)
         assert batch
         assert sorted(b for _, _, _, body in told for b in bids[tender] if b in body) == sorted(
@@ -149,7 +165,10 @@ async def test_zero_one_and_three_bids_write_the_same_rows_and_log_lines(
         )
         assert open_sealed(services_of(client).sealing, row)[0] == BATCH_ADDRESSEE
     assert shapes[0] == shapes[1] == shapes[2], shapes
-    assert shapes[0][0], "the tick wrote the batch"
+    # The one row the tick wrote is the batch: no event, no other row.
+    assert [table for table, _ in shapes[0][0]] == ["outbox_messages"], shapes[0]
+    assert shapes[0][1] == []
+    assert lines[0], "the tick logs the batch"
     assert lines[0] == lines[1] == lines[2], lines
     assert sizes[0] == sizes[1] == sizes[2], sizes
 
@@ -217,10 +236,13 @@ async def what_a_tick_writes(
     return (shape(after - before), shape(before - after)), logged
 
 
-async def _snapshot(client: Client, tender: str, version: int, bids: list[str]) -> Rows:
-    """The tender's sealed rows around its amendment's batch (tests.api.sealed_rows)."""
+async def _snapshot(
+    client: Client, tender: str, version: int, bids: list[str], template: str = TEMPLATE
+) -> Rows:
+    """The tender's sealed rows around its batch `template` of the event `version` (an
+    amendment's, by default: tests.api.sealed_rows)."""
     box = services_of(client).applications["bids"].ids.box_id(UUID(tender))
-    batch = message_id_for(UUID(tender), version, TEMPLATE)[:-1]
+    batch = message_id_for(UUID(tender), version, template)[:-1]
     return await sealed_rows(client, UUID(tender), batch, [box, *(UUID(b) for b in bids)])
 
 

@@ -1,7 +1,9 @@
 """Which marketplace events tell interested suppliers something, and what: written to the outbox
 (ADR 12). Issue 11: every supplier that registered interest in a tender is told of each
-amendment (what changed, why, the new deadline) and each published answer (the question and the
-answer; never who asked).
+amendment (what changed, why, the new deadline), each document added to it once published (its
+name, kind and link) and each published answer (the question and the answer; never who asked).
+Bidders are told of amendments and documents by a sealed batch
+(tradehall.marketplace.bids.amendment_notices), which passes over whom these notices address.
 
 Followed on the marketplace log by the batched projector machinery (each event queued exactly
 once, across crashes) and never rebuilt: its `clear` refuses. It keeps what it needs in its own
@@ -44,12 +46,14 @@ AMENDED = "Tender.Amended"
 INTEREST = "Interest.Registered"
 ASKED = "Clarification.Asked"
 ANSWERED = "Clarification.Answered"
+DOCUMENT_ADDED = "Tender.DocumentAdded"
 # The tender's events that carry its terms, title and lots with them (the award notices' too).
 TITLED = frozenset({DRAFTED, REVISED, AMENDED})
-_HANDLED = frozenset({*TITLED, INTEREST, ASKED, ANSWERED})
+_HANDLED = frozenset({*TITLED, DOCUMENT_ADDED, INTEREST, ASKED, ANSWERED})
 # The templates of the notices interested suppliers are told by (the bidders' sealed batch of
 # the same event passes over whom they address: tradehall.marketplace.bids.amendment_notices).
 AMENDED_TEMPLATE = "tender_amended"
+DOCUMENT_TEMPLATE = "tender_document_added"
 
 
 def tender_title(event: RecordedEvent) -> str | None:
@@ -78,6 +82,20 @@ def amendment_notice(tender_id: UUID, title: str, data: dict[str, Any], public_u
         f"Why: {data.get('rationale') or '(not stated)'}\n"
         f"The deadline for tenders is now {_deadline(data.get('terms'))}.\n"
         f"The tender as it stands: {public_url}/api/v1/tenders/{tender_id}",
+    )
+
+
+def document_notice(tender_id: UUID, title: str, data: dict[str, Any], public_url: str) -> Notice:
+    """A document added to a published tender, as its public event states it."""
+    filename = data.get("filename") or "(no name)"
+    kind = data.get("kind") or "other"
+    tender = f"{public_url}/api/v1/tenders/{tender_id}"
+    return Notice(
+        DOCUMENT_TEMPLATE,
+        f"Tender document added: {title}",
+        f'The buyer has added a document to the tender "{title}": {filename} ({kind}).\n'
+        f"The document: {tender}/documents/{data.get('sha256')}\n"
+        f"The tender as it stands: {tender}",
     )
 
 
@@ -140,7 +158,7 @@ class TenderNoticeWriter(NoticeFollower):
         # The tenders the batch touches: their titles and interested suppliers as stored.
         tenders: set[UUID] = set()
         for event in relevant:
-            if event.name in TITLED:
+            if event.name in TITLED or event.name == DOCUMENT_ADDED:
                 tenders.add(event.originator_id)
             elif event.name == INTEREST:
                 tender_id = payload_uuid(event.data.get("tender_id"))
@@ -191,6 +209,10 @@ class TenderNoticeWriter(NoticeFollower):
             if event.name == AMENDED:
                 title = titles.get(tender_id) or "a tender you follow"
                 notice = amendment_notice(tender_id, title, event.data, self.public_url)
+            elif event.name == DOCUMENT_ADDED:
+                # A draft's documents tell nobody: none registers interest in a draft.
+                title = titles.get(tender_id) or "a tender you follow"
+                notice = document_notice(tender_id, title, event.data, self.public_url)
             elif event.name == ANSWERED:
                 record = questions.get(event.originator_id)
                 answer = event.data.get("answer")

@@ -22,6 +22,12 @@ one does). Should the sender open the batch before the notice writer has queued 
 notice (it follows the log, the batch waits for the clock's tick), the member is told twice,
 never not at all.
 
+A document added to a published tender before its deadline (`Tender.DocumentAdded`, public, not
+an amendment) is told alike: one batch row of the same size keyed by that event, template
+`bid_tender_document_added`, naming each member of each bid drafted at or before it, the
+interested suppliers' notice of the same event (`tender_document_added`) passed over as an
+amendment's is. A draft's documents tell nobody (the index follows `Tender.Published`).
+
 The amendments come from the marketplace log's `Tender.Amended` events, read on from the last
 notification seen (kept in memory: a fresh index reads the log's amendments from its start, once
 a process); an amendment whose deadline has passed is never told (its bids are opened or about
@@ -66,7 +72,12 @@ from marketplace.tenders import Tender
 from projections.events import decode_state
 from tradehall.mail.outbox import message_id_for
 from tradehall.mail.tables import outbox_messages
-from tradehall.marketplace.notices import AMENDED_TEMPLATE, amendment_notice
+from tradehall.marketplace.notices import (
+    AMENDED_TEMPLATE,
+    DOCUMENT_TEMPLATE,
+    amendment_notice,
+    document_notice,
+)
 from tradehall.marketplace.sealing.keys import SealingKeys
 from tradehall.marketplace.sealing.outbox import (
     PublicNotice,
@@ -76,6 +87,7 @@ from tradehall.marketplace.sealing.outbox import (
 
 log = logging.getLogger("tradehall.bids")
 TEMPLATE = "bid_tender_amended"
+TEMPLATE_DOCUMENT = "bid_tender_document_added"
 TEMPLATE_ENDED = "bid_tender_ended_early"
 TEMPLATE_QUOTES = "quote_request_cancelled_early"
 # What the index reads: what sets a tender's (a request's) deadline and title, and what bidders
@@ -83,7 +95,9 @@ TEMPLATE_QUOTES = "quote_request_cancelled_early"
 _FOLLOWED = (
     Tender.Drafted,
     Tender.DraftRevised,
+    Tender.Published,
     Tender.Amended,
+    Tender.DocumentAdded,
     Tender.Ended,
     RequestForQuote.Posted,
     RequestForQuote.Cancelled,
@@ -132,6 +146,8 @@ class AmendmentIndex:
     _waiting: dict[str, Amendment] = field(default_factory=dict)
     # A tender's (a request's) deadline, title and invited (a tender's: none).
     _tenders: dict[UUID, tuple[datetime, str, frozenset[UUID]]] = field(default_factory=dict)
+    # The tenders of those published (a draft's documents tell nobody).
+    _published: set[UUID] = field(default_factory=set)
 
     def waiting(self, recorder: _Notifications, now: datetime) -> list[Amendment]:
         topics = [get_topic(event) for event in _FOLLOWED]
@@ -149,6 +165,7 @@ class AmendmentIndex:
         for tender_id, (deadline, _, _) in list(self._tenders.items()):
             if deadline <= now:  # an ending from now on is not told: its bids are settled
                 del self._tenders[tender_id]
+                self._published.discard(tender_id)
         return sorted(self._waiting.values(), key=lambda a: (a.at, a.message_id))
 
     def told(self, amendment: Amendment) -> None:
@@ -164,6 +181,17 @@ class AmendmentIndex:
             at = data["timestamp"]
             if not isinstance(at, datetime):
                 raise TypeError("no time")
+            if name == "Published":
+                self._published.add(tender_id)
+                return
+            if name == "DocumentAdded":
+                known = self._tenders.get(tender_id)
+                if known is not None and tender_id in self._published and at < known[0]:
+                    version = int(notification.originator_version)
+                    change = Amendment(tender_id, version, at, known[0], data)
+                    change = replace(change, template=TEMPLATE_DOCUMENT, title=known[1])
+                    self._waiting[change.message_id] = change
+                return
             if name == "Ended" or topic == _CANCELLED:
                 known = self._tenders.pop(tender_id, None)
                 if known is not None and at < known[0]:  # after it, discarding tells them
@@ -315,9 +343,9 @@ def _tell(bids: BidsApp, keys: SealingKeys, amendment: Amendment, public_url: st
 def _public_notice(change: Amendment) -> PublicNotice | None:
     """The interested suppliers' notice of the same event (tradehall.marketplace.notices), whose
     addressees the sender passes over in this batch: a member is told once."""
-    if change.template == TEMPLATE:
-        return PublicNotice(change.tender_id, change.version, AMENDED_TEMPLATE)
-    return None
+    public = {TEMPLATE: AMENDED_TEMPLATE, TEMPLATE_DOCUMENT: DOCUMENT_TEMPLATE}
+    template = public.get(change.template)
+    return None if template is None else PublicNotice(change.tender_id, change.version, template)
 
 
 def _words(change: Amendment, url: str) -> tuple[str, str]:
@@ -342,12 +370,17 @@ def _words(change: Amendment, url: str) -> tuple[str, str]:
             "Your organisation's bid for it will never be opened, and nothing more is taken. "
             f"The tender: {url}/api/v1/tenders/{change.tender_id}\nYour bid: {url}/api/v1/bids/",
         )
-    notice = amendment_notice(change.tender_id, title, change.data, url)
+    if change.template == TEMPLATE_DOCUMENT:
+        notice = document_notice(change.tender_id, title, change.data, url)
+        subject, what = f"A document was added to a tender you bid on: {title}", "document"
+    else:
+        notice = amendment_notice(change.tender_id, title, change.data, url)
+        subject, what = f"A tender you bid on was amended: {title}", "amendment"
     return (
-        f"A tender you bid on was amended: {title}",
+        subject,
         f"{notice.body}\n\n"
-        "Your organisation's bid for this tender was drafted before this amendment: read it "
-        "again, and if the amendment calls for it, change it (withdraw it and submit it again) "
+        f"Your organisation's bid for this tender was drafted before this {what}: read it "
+        f"again, and if the {what} calls for it, change it (withdraw it and submit it again) "
         f"before the deadline.\nYour bid: {url}/api/v1/bids/",
     )
 
