@@ -1,0 +1,68 @@
+"""Contracts' periods in the OCDS export, probed on both stores (the "probe" helper): a
+Contract event another writer could store whose period is not two times with an offset (a
+word, a date alone, a time without its zone, a number) is left out of the OCDS releases, as a
+tender's terms are, never published as a contract's `startDate`/`endDate` that no OCDS
+reader takes; the projections go on and the tender's record stays as it was, valid."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from tests.api.test_contracts import signed_contract
+from tests.api.test_ocds import ocid_of, record_of
+from tests.api.test_ocds_probe import MODULES, failures, forge
+from tests.api.test_tenders import settle
+from tests.conftest import AppClient
+from tradehall.clock import ManualClock
+
+Client = AppClient
+Headers = dict[str, str]
+GOOD_START = "2026-05-01T00:00:00+00:00"
+ODD_PERIODS: list[Any] = [
+    {"start": "soon", "end": "later"},
+    {"start": "2026-05-01", "end": "2027-05-01"},
+    {"start": "2026-05-01T00:00:00", "end": "2027-05-01T00:00:00"},
+    {"start": GOOD_START, "end": 5},
+    {"start": GOOD_START},
+    "next spring",
+]
+
+
+def topic(name: str) -> str:
+    return f"{MODULES['Contract']}:Contract.{name}"
+
+
+async def test_a_contract_period_that_is_not_two_times_is_left_out_of_the_export(
+    client: Client, staff_headers: Headers, clock: ManualClock
+) -> None:
+    (signed,) = await signed_contract(client, staff_headers, clock)
+    await settle(client)
+    ocid = await ocid_of(client, signed.tender)
+    before = await record_of(client, ocid)
+    contract, tender = uuid.UUID(signed.contract), uuid.UUID(signed.tender)
+    clock.advance(timedelta(days=1))
+    at = clock.now()
+    version = 1
+    for period in ODD_PERIODS:
+        version += 1
+        amended = {"value_minor": None, "period": period, "reason": "Odd", "timestamp": at}
+        await forge(client, contract, version, topic("Amended"), **amended)
+        signing = {
+            "tender_id": tender,
+            "lot_id": "lot-1",
+            "bid_id": uuid.uuid4(),
+            "buyer_id": uuid.UUID(signed.buyer),
+            "value_minor": 100,
+            "currency": "GBP",
+            "period": period,
+            "parties": [{"organisation_id": signed.a, "share_percent": 100}],
+            "commitments": [],
+            "timestamp": at,
+        }
+        await forge(client, uuid.uuid4(), 1, topic("Signed"), **signing)
+    await settle(client)
+
+    assert failures(client) == []
+    assert await record_of(client, ocid) == before
