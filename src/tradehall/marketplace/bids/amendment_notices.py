@@ -30,8 +30,11 @@ amendment's is. A draft's documents tell nobody (the index follows `Tender.Publi
 
 The amendments come from the marketplace log's `Tender.Amended` events, read on from the last
 notification seen (kept in memory: a fresh index reads the log's amendments from its start, once
-a process); an amendment whose deadline has passed is never told (its bids are opened or about
-to be, and the opening's notices follow) and is forgotten.
+a process). An amendment (a document) is told at any tick while its tender's deadline is ahead,
+the latest deadline, as later amendments left it, not the one it saw. One whose tender's
+deadline passed before a tick read it is never told, and is forgotten: from the deadline no bid
+changes, so a message asking a bidder to change its bid would ask the impossible; its bids are
+opened at the deadline plus the margin and the opening's notices follow.
 
 A tender that ends (cancelled, withdrawn) before its deadline is told alike, at the tick after
 its public `Tender.Ended`: one batch row of the same size, template `bid_tender_ended_early`,
@@ -160,7 +163,11 @@ class AmendmentIndex:
             if len(batch) < _PAGE:
                 break
         for key, amendment in list(self._waiting.items()):
-            if amendment.deadline <= now:
+            # The tender's deadline as its latest amendment left it (a later one may have
+            # extended the one this change saw); an ending's, as it stood at the ending.
+            known = self._tenders.get(amendment.tender_id)
+            deadline = amendment.deadline if known is None else max(known[0], amendment.deadline)
+            if deadline <= now:
                 del self._waiting[key]  # never told: its bids are settled at its deadline
         for tender_id, (deadline, _, _) in list(self._tenders.items()):
             if deadline <= now:  # an ending from now on is not told: its bids are settled
