@@ -46,27 +46,45 @@ _Value = None | bool | int | float | str | _Wrapped
 _usual_payload = msgspec.json.Decoder(dict[str, _Value | list[_Value]])
 
 
+_READERS: dict[str, Callable[[Any], Any]] = {
+    "datetime_iso": datetime.fromisoformat,
+    "uuid_hex": lambda data: UUID(hex=data),
+    "decimal_str": Decimal,
+}
+
+
 def _decode_value(obj: dict[str, Any]) -> Any:
+    """A wrapper's value as its type; any other object, or a wrapper whose value is not of its
+    type (another writer's: a time that is a word), as it was stored: no reader takes a dict
+    for a time, an id or a number, so each leaves its event out by its own rules (ADR 16)."""
     kind = obj.get("_type_")
     if kind is None or "_data_" not in obj or len(obj) != 2:
         return obj
-    data = obj["_data_"]
-    if kind == "datetime_iso":
-        return datetime.fromisoformat(data)
-    if kind == "uuid_hex":
-        return UUID(hex=data)
-    if kind == "decimal_str":
-        return Decimal(data)
-    return obj
+    read = _READERS.get(kind)
+    if read is None:
+        return obj
+    try:
+        return read(obj["_data_"])
+    except (ValueError, TypeError, AttributeError, ArithmeticError):
+        return obj
 
 
 def decode_state(state: bytes) -> dict[str, Any]:
+    """An event's payload; never raises (ADR 16). A state that is not a JSON object (never the
+    library's: another writer's) is read as an empty payload, with a log line."""
     try:
         decoded: dict[str, Any] = _usual_payload.decode(state)
-    # Nested objects, other transcodings, or what msgspec refuses that the library's JSON
-    # reads (an escaped lone surrogate, written by another writer): the general way.
+    # Nested objects, other transcodings, a wrapper whose value is not its type, or what
+    # msgspec refuses that the library's JSON reads (an escaped lone surrogate, written by
+    # another writer): the general way.
     except msgspec.DecodeError:
-        general: dict[str, Any] = json.loads(state, object_hook=_decode_value)
+        try:
+            general: Any = json.loads(state, object_hook=_decode_value)
+        except (ValueError, RecursionError):
+            general = None
+        if not isinstance(general, dict):
+            _log.warning("an event's state is not a JSON object: read as an empty payload")
+            return {}
         return general
     for key, value in decoded.items():
         kind = type(value)

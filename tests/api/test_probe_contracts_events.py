@@ -1,0 +1,74 @@
+"""Contract events another writer could store, probed on both stores (the "probe" helper): a
+payload holding a transcoder's wrapper whose value is not its type (a time that is a word, an
+id that is not hex, a number that is not one) or a state that is not a JSON object stops no
+projection (ADR 16): the contracts, impact, matching and OCDS projections each leave such an
+event out by their own rules, go on with the next, and the tender's record stays valid."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+
+from tests.api.helpers import services_of
+from tests.api.test_contracts import signed_contract
+from tests.api.test_ocds import ocid_of, record_of
+from tests.api.test_ocds_probe import MODULES, failures, forge
+from tests.api.test_tenders import settle
+from tests.conftest import AppClient
+from tradehall.clock import ManualClock
+
+Client = AppClient
+Headers = dict[str, str]
+BAD_WRAPPERS: list[dict[str, Any]] = [
+    {"_type_": "datetime_iso", "_data_": "yesterday"},
+    {"_type_": "uuid_hex", "_data_": "zz"},
+    {"_type_": "decimal_str", "_data_": "x"},
+    {"_type_": "decimal_str", "_data_": [1]},
+]
+
+
+def topic(name: str) -> str:
+    return f"{MODULES['Contract']}:Contract.{name}"
+
+
+async def test_a_payload_no_reader_can_decode_stops_no_projection(
+    client: Client, staff_headers: Headers, clock: ManualClock
+) -> None:
+    (signed,) = await signed_contract(client, staff_headers, clock)
+    await settle(client)
+    ocid = await ocid_of(client, signed.tender)
+    before = await record_of(client, ocid)
+    tender, at = uuid.UUID(signed.tender), clock.now()
+    for bad in BAD_WRAPPERS:
+        # A signing naming this tender's lot, each of its values in turn a bad wrapper.
+        signing: dict[str, Any] = {
+            "tender_id": tender,
+            "lot_id": "lot-1",
+            "bid_id": uuid.uuid4(),
+            "buyer_id": uuid.UUID(signed.buyer),
+            "value_minor": 100,
+            "currency": "GBP",
+            "period": {"start": at.isoformat(), "end": at.isoformat()},
+            "parties": [{"organisation_id": signed.a, "share_percent": 100}],
+            "commitments": [],
+            "timestamp": at,
+        }
+        for key in signing:
+            await forge(client, uuid.uuid4(), 1, topic("Signed"), **(signing | {key: bad}))
+        # A stored contract's later events, their time a bad wrapper.
+        contract = uuid.uuid4()
+        await forge(client, contract, 1, topic("Signed"), **signing)
+        await forge(client, contract, 2, topic("Completed"), reason="x", timestamp=bad)
+        await forge(client, contract, 3, topic("DeliveryConfirmed"), report_id=bad, timestamp=at)
+    app = services_of(client).applications["marketplace"]
+    for n, state in enumerate((b"not json", b"[1, 2]", b"null")):
+        stored = StoredEvent(uuid.uuid4(), 1, topic(("Signed", "Completed", "Amended")[n]), state)
+        await services_of(client).run(app.recorder.insert_events, [stored])
+    await settle(client)
+
+    assert failures(client) == []
+    # Valid: each field OCDS publishes was read as its type or its event left out (the
+    # signings whose odd values are in fields it does not publish are published as signed).
+    assert len((await record_of(client, ocid))["releases"]) > len(before["releases"])
