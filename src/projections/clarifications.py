@@ -7,7 +7,8 @@ aggregate). Which suppliers registered interest is not kept on the read side at 
 notice writer keeps it in its own record (tradehall.marketplace.notices), which no view reads.
 
 An event never stops the projection (ADR 16): text is made storable by `projections.folding`;
-a question or answer whose payload lacks what it needs is left out with a log line.
+a question or answer whose payload lacks what it needs (a time with an offset among it), or a
+second answer to an answered question, is left out with a log line.
 """
 
 from __future__ import annotations
@@ -29,11 +30,18 @@ ASKED = "Clarification.Asked"
 ANSWERED = "Clarification.Answered"
 
 
+def _moment(value: object) -> datetime | None:
+    """An event's time, if it is one with an offset (a naive one compares with no other)."""
+    if isinstance(value, datetime) and value.utcoffset() is not None:
+        return value
+    return None
+
+
 def _asked(event: RecordedEvent) -> Row | None:
     data = event.data
     tender_id = payload_uuid(data.get("tender_id"))
-    question, at = data.get("question"), data.get("timestamp")
-    if tender_id is None or not isinstance(question, str) or not isinstance(at, datetime):
+    question, at = data.get("question"), _moment(data.get("timestamp"))
+    if tender_id is None or not isinstance(question, str) or at is None:
         return None
     return {
         "clarification_id": event.originator_id,
@@ -67,9 +75,14 @@ class ClarificationsProjection(RowPerAggregate):
         return row
 
     def change(self, row: Row, event: RecordedEvent) -> None:
-        answer, at = event.data.get("answer"), event.data.get("timestamp")
-        if not isinstance(answer, str) or not isinstance(at, datetime):
+        answer, at = event.data.get("answer"), _moment(event.data.get("timestamp"))
+        if not isinstance(answer, str) or at is None:
             leave_out("clarifications", event, "not an answer")
+            return
+        if row.get("answered_at") is not None:
+            # The domain answers a question once: a second answer (another writer's, or a log
+            # replayed into this one) never rewrites what was published to all.
+            leave_out("clarifications", event, "the question is answered already")
             return
         row.update(answer=answer, answered_at=at)
 
