@@ -271,3 +271,32 @@ async def test_events_another_writer_could_store_never_stop_or_rewrite_the_publi
         headers=buyer,
     )
     assert "And the parking?" in unanswered.text
+
+
+async def test_a_second_answer_in_the_log_tells_no_interested_supplier_again(
+    client: Client, staff_headers: Headers, clock: ManualClock
+) -> None:
+    """The domain answers once; a second `Answered` another writer stored (in the answer's
+    batch or a later one) queues no second notice, with an answer nobody published."""
+    buyer_id, buyer = await council(client, staff_headers)
+    member_id, member = await supplier(client, staff_headers, "Clover Grounds CIC")
+    tender_id = await tender(client, clock, buyer_id)
+    interest = await client.post(f"/api/v1/tenders/{tender_id}/interest", headers=member)
+    assert interest.status_code == 200, interest.text
+    first = uuid.UUID((await asked(client, tender_id, member)).json()["id"])
+    second = uuid.UUID((await asked(client, tender_id, member, "And the parking?")).json()["id"])
+    await settle(client)
+    # The first question answered and answered again in one batch; the second in two.
+    for question_id in (first, second):
+        answered = await client.post(
+            f"/api/v1/questions/{question_id}/answer", json={"answer": ANSWER}, headers=buyer
+        )
+        assert answered.status_code == 200, answered.text
+        if question_id == second:
+            await settle(client)
+        await forge(client, question_id, 3, ANSWERED, answer="Rewritten", timestamp=clock.now())
+    await settle(client)
+    assert failures(client) == []
+    told = [body for _, template, body in await outbox(client, [member_id])]
+    assert len(told) == 2, told
+    assert all(ANSWER in body and "Rewritten" not in body for body in told), told

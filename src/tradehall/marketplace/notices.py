@@ -9,10 +9,12 @@ Followed on the marketplace log by the batched projector machinery (each event q
 once, across crashes) and never rebuilt: its `clear` refuses. It keeps what it needs in its own
 records (ADR 18), never reading a read model: tenders' titles (from Tender.Drafted, DraftRevised
 and Amended), suppliers' interest (Interest.Registered: a record no route or view reads, since it
-would name likely bidders) and each question's tender and text (Clarification.Asked; an answer's
-event carries neither). Events are taken in log order: a supplier that registers interest after
-an amendment is not told of it. A message is addressed to the supplier organisation (its users
-are looked up when sending), its id stable per event, template and organisation.
+would name likely bidders) and each question's tender and text until it is answered
+(Clarification.Asked; an answer's event carries neither; the domain answers once, so a second
+`Answered`, another writer's, finds no record and tells nobody). Events are taken in log
+order: a supplier that registers interest after an amendment is not told of it. A message is
+addressed to the supplier organisation (its users are looked up when sending), its id stable
+per event, template and organisation.
 
 An event never stops the writer (ADR 16): one whose payload lacks what it needs is skipped with
 a log line, and text is made storable by `projections.folding`.
@@ -26,7 +28,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, delete, select
 
 from projections.events import RecordedEvent, payload_uuid
 from projections.folding import Row, insert_rows, upsert_rows
@@ -186,6 +188,7 @@ class TenderNoticeWriter(NoticeFollower):
         new_interest: list[Row] = []
         messages: dict[str, Row] = {}
         told_by: dict[str, int] = {}  # each message's event, by its position
+        told_questions: set[UUID] = set()  # answered in this batch: their records go
         for event in relevant:
             if event.name in TITLED:
                 title = tender_title(event)
@@ -217,7 +220,10 @@ class TenderNoticeWriter(NoticeFollower):
                 record = questions.get(event.originator_id)
                 answer = event.data.get("answer")
                 if record is None or not isinstance(answer, str):
-                    _log.warning("tender notices: %r skipped: its question is not known", event)
+                    _log.warning(
+                        "tender notices: %r skipped: its question is not known (or answered)",
+                        event,
+                    )
                     continue
                 tender_id = record["tender_id"]
                 title = titles.get(tender_id) or "a tender you follow"
@@ -230,11 +236,21 @@ class TenderNoticeWriter(NoticeFollower):
             if not isinstance(at, datetime):
                 _log.warning("tender notices: %r skipped: it has no time", event)
                 continue
+            if event.name == ANSWERED:
+                # Told once: the domain answers a question once, so another `Answered` (another
+                # writer's) finds its question no longer kept, and tells nobody.
+                del questions[event.originator_id]
+                told_questions.add(event.originator_id)
             for supplier_id in sorted(interested.get(tender_id, ())):
                 message = outbox_row(event, notice, supplier_id, per_addressee=True)
                 messages.setdefault(message["message_id"], message)
                 told_by[message["message_id"]] = event.position
         upsert_rows(connection, tender_notice_tenders, "tender_id", new_titles.values())
+        if told_questions:
+            table = tender_notice_questions
+            connection.execute(
+                delete(table).where(table.c.clarification_id.in_(list(told_questions)))
+            )
         insert_rows(connection, tender_notice_interest, new_interest)
         # Applied again (a position set back, a restore), an event queues nothing new: not its
         # messages queued already, nor one to a supplier whose interest was registered after
