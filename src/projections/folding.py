@@ -12,7 +12,9 @@ versions, other writers): a projection never fails on a string. No store can enc
 surrogate (UTF-8); PostgreSQL text holds no NUL and refuses a value longer than its column.
 Each such character becomes U+FFFD and an overlong value is cut to its column's length.
 Likewise a time: one stored without its zone (never ours; another writer's) is taken as UTC,
-the service's zone, for a column of UTC times, which refuses it otherwise.
+the service's zone, for a column of UTC times, which refuses it otherwise; one whose instant in
+UTC falls before the first datetime or after the last (year 1 ahead of UTC, year 9999 behind
+it) is taken as that first or last instant, which every store holds and gives back.
 """
 
 from __future__ import annotations
@@ -64,10 +66,24 @@ def _time_columns(table: Table) -> list[tuple[int, str]]:
     return [(i, c.name) for i, c in enumerate(table.columns) if isinstance(c.type, UtcDateTime)]
 
 
+# Only a time in these years can have a UTC instant outside datetime's range.
+_EDGE_YEARS = (1, 9999)
+_FIRST = datetime.min.replace(tzinfo=UTC)
+_LAST = datetime.max.replace(tzinfo=UTC)
+
+
 def _utc(value: Any) -> Any:
-    """A time without its zone as UTC; any other value as it is."""
-    if type(value) is datetime and value.tzinfo is None:
+    """A time without its zone as UTC; one whose UTC instant is outside datetime's range as
+    the first or last instant; any other value as it is."""
+    if type(value) is not datetime:
+        return value
+    if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
+    if value.year in _EDGE_YEARS:
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            return _FIRST if value.year == 1 else _LAST
     return value
 
 
@@ -103,7 +119,8 @@ class _Bulk:
                     break
             for _, name in times:
                 value = row.get(name)
-                if type(value) is datetime and value.tzinfo is None:
+                # `_utc` changes it (inline: this runs for every time of a rebuild).
+                if type(value) is datetime and (value.tzinfo is None or value.year in _EDGE_YEARS):
                     row = dict(row)
                     for _, each in times:
                         if each in row:
@@ -179,8 +196,10 @@ class _PostgresBulk(_Bulk):
                         values[i] = storable(value, limit)
                 for i in times:
                     value = values[i]
-                    if type(value) is datetime and value.tzinfo is None:
-                        values[i] = value.replace(tzinfo=UTC)
+                    if type(value) is datetime and (
+                        value.tzinfo is None or value.year in _EDGE_YEARS
+                    ):
+                        values[i] = _utc(value)
                 copy.write_row(values)
 
     def upsert(self, connection: Connection, table: Table, key: str, rows: Collection[Row]) -> None:

@@ -281,7 +281,11 @@ class _Days:
     def __call__(self, moment: datetime) -> date:
         found = self.known.get(moment)
         if found is None:
-            found = self.known[moment] = self.day_of(moment)
+            try:
+                found = self.day_of(moment)
+            except OverflowError:  # at datetime's very edge (another writer's): the edge's day
+                found = date.min if moment.year == 1 else date.max
+            self.known[moment] = found
         return found
 
 

@@ -72,3 +72,63 @@ async def test_a_payload_no_reader_can_decode_stops_no_projection(
     # Valid: each field OCDS publishes was read as its type or its event left out (the
     # signings whose odd values are in fields it does not publish are published as signed).
     assert len((await record_of(client, ocid))["releases"]) > len(before["releases"])
+
+
+async def test_a_time_past_the_range_of_utc_stops_no_projection(
+    client: Client, staff_headers: Headers, clock: ManualClock
+) -> None:
+    """A time with an offset whose UTC instant is before the first datetime or after the last
+    (year 1 ahead of UTC, year 9999 behind it) could not be stored in a column of UTC times:
+    the contracts projection failed on it. It is stored as that first or last instant, and
+    every contracts and impact route still answers."""
+    (signed,) = await signed_contract(client, staff_headers, clock)
+    await settle(client)
+    at = clock.now()
+    for edge in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"):
+        moment = {"_type_": "datetime_iso", "_data_": edge}
+        period = {"start": edge, "end": edge}
+        signing: dict[str, Any] = {
+            "tender_id": uuid.UUID(signed.tender),
+            "lot_id": "lot-1",
+            "bid_id": uuid.uuid4(),
+            "buyer_id": uuid.UUID(signed.buyer),
+            "value_minor": 100,
+            "currency": "GBP",
+            "period": period,
+            "parties": [{"organisation_id": signed.a, "share_percent": 100}],
+            "commitments": [{"measure": "local_jobs", "quantity": 1, "unit": "jobs"}],
+            "timestamp": moment,
+        }
+        await forge(client, uuid.uuid4(), 1, topic("Signed"), **signing)
+        contract, report = uuid.uuid4(), uuid.uuid4()
+        await forge(client, contract, 1, topic("Signed"), **(signing | {"timestamp": at}))
+        delivered = [{"measure": "local_jobs", "quantity": 1}]
+        await forge(
+            client,
+            contract,
+            2,
+            topic("DeliveryReported"),
+            report_id=report,
+            reporter_id=uuid.UUID(signed.a),
+            period=period,
+            delivered=delivered,
+            note="",
+            timestamp=moment,
+        )
+        await forge(client, contract, 3, topic("DeliveryConfirmed"), report_id=report, timestamp=at)
+        await forge(client, contract, 4, topic("Amended"), value_minor=5, period=period, reason="x")
+    await settle(client)
+
+    assert failures(client) == []
+    reports = [f"/api/v1/impact/report?by={by}" for by in ("member", "buyer", "year", "quarter")]
+    for url in (
+        "/api/v1/contracts?per_page=100",
+        "/api/v1/impact",
+        *reports,
+        "/api/v1/impact/report.csv?by=quarter",
+        "/api/v1/ocds/releases?per_page=250",
+    ):
+        answered = await client.get(url, headers=staff_headers)
+        assert answered.status_code == 200, (url, answered.text)
+    mine = await client.get(f"/api/v1/organisations/{signed.a}/impact", headers=signed.a_headers)
+    assert mine.status_code == 200, mine.text

@@ -286,7 +286,8 @@ def _member_totals(
     for year in sorted(
         {c.signed_on.year for c in read.contracts} | {d.on.year for d in read.deliveries}
     ):
-        first, last = date(year, 1, 1), date(year + 1, 1, 1)
+        # The last year a date holds has no next (a stored time at its edge: another writer's).
+        first, last = date(year, 1, 1), date(min(year + 1, date.max.year), 1, 1)
         if (start is not None and last <= start) or (end is not None and first >= end):
             continue
         view = group_view(by_year.get(year) or Totals(str(member)))
