@@ -77,6 +77,14 @@ def grace_ends(paid_up_until: datetime, policy: StandingPolicy = POLICY) -> date
     return add_months(paid_up_until, policy.grace_months)
 
 
+def lapses_from(paid_up_until: datetime, policy: StandingPolicy = POLICY) -> datetime:
+    """The first moment a membership paid up until `paid_up_until` is lapsed if nothing more is
+    paid: just after its grace ends (`due_transitions` lapses it once `now > grace_ends`; times
+    are kept to the microsecond). Read models keep it to judge good standing at a reader's time
+    without waiting for the clock to record the lapse."""
+    return grace_ends(paid_up_until, policy) + timedelta(microseconds=1)
+
+
 def paid_standing(
     paid_up_until: datetime | None,
     first_paid_at: datetime | None,

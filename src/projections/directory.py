@@ -20,12 +20,15 @@ from projections.events import RecordedEvent
 from projections.folding import Row
 from projections.mark_query import mark_held_at, mark_status_at
 from projections.membership_status import (
+    STANDING_DATE_EVENTS,
     STATUS_EVENTS,
     UNREADABLE,
     registered_row,
+    standing_dates,
     status_after,
 )
 from projections.pages import Page
+from projections.standing_query import listed_at
 from projections.tables import (
     directory_member_cpv,
     directory_member_regions,
@@ -45,7 +48,7 @@ class DirectoryProjection(RowPerAggregate):
     table = directory_members
     child_tables = (directory_member_cpv, directory_member_regions)
     created_by = "Organisation.Registered"
-    changed_by = STATUS_EVENTS | {PROFILE_UPDATED}
+    changed_by = STATUS_EVENTS | STANDING_DATE_EVENTS | {PROFILE_UPDATED}
 
     def create(self, event: RecordedEvent) -> Row:
         data = event.data
@@ -55,6 +58,8 @@ class DirectoryProjection(RowPerAggregate):
             "listed": False,
             "registered_at": data["timestamp"],
             "admitted_at": None,
+            "lapses_at": None,
+            "resigns_at": None,
         }
 
     def children(self, event: RecordedEvent) -> Iterable[tuple[Table, Iterable[Row]]]:
@@ -67,6 +72,9 @@ class DirectoryProjection(RowPerAggregate):
         if event.name == PROFILE_UPDATED:
             row["name"] = event.data["name"]
             row["social_purpose"] = event.data["social_purpose"]
+            return
+        if event.name in STANDING_DATE_EVENTS:
+            row.update(standing_dates(self.name, event))
             return
         status = status_after(event.name, event.data)
         if status == UNREADABLE:
@@ -137,15 +145,17 @@ async def directory_page(
     now: datetime | None = None,
 ) -> DirectoryPage:
     """Listed members, by name; a region or CPV filter matches up and down its hierarchy; a
-    mark filter keeps the holders of a quality mark in that status. A mark's status is as it
-    stands at `now` (projections.mark_query: expired from its `valid_until` on, before the
-    marks clock records it); without `now`, as recorded.
+    mark filter keeps the holders of a quality mark in that status. A member's good standing
+    and a mark's status are as they stand at `now` (projections.standing_query: lapsed once
+    its grace has run out, before the membership clock records it; projections.mark_query:
+    expired from its `valid_until` on, before the marks clock records it); without `now`, as
+    recorded.
 
     One query: the page with the count of every match beside it (a window function), each
     member's regions and CPV codes gathered in it, and its quality mark joined. Only a page past
     the last match, which has no row to carry the count, asks for the count alone.
     """
-    conditions: list[Any] = [directory_members.c.listed.is_(True)]
+    conditions: list[Any] = [listed_at(directory_members, now)]
     status = quality_marks.c.status if now is None else mark_status_at(now)
     if mark is not None:
         in_status = (

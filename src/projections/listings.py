@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import ColumnElement, Connection, and_, case, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.base import BesideOrganisations, RowPerAggregate
@@ -27,8 +27,15 @@ from projections.codes import in_cpv, in_regions, replace_codes, stated_codes
 from projections.directory import LISTED_STATUSES
 from projections.events import EVENT_THEN_WHY, RecordedEvent, leave_out
 from projections.folding import Row, load_touched, save_rows
-from projections.membership_status import STATUS_EVENTS, UNREADABLE, status_after
+from projections.membership_status import (
+    STANDING_DATE_EVENTS,
+    STATUS_EVENTS,
+    UNREADABLE,
+    standing_dates,
+    status_after,
+)
 from projections.pages import Page, equal_where_given, page_rows
+from projections.standing_query import listed_at
 from projections.tables import (
     listing_sellers,
     service_listing_cpv,
@@ -81,13 +88,15 @@ class _Sellers(RowPerAggregate):
 
     table = listing_sellers
     created_by = "Organisation.Registered"
-    changed_by = frozenset({*STATUS_EVENTS, PROFILE_UPDATED})
+    changed_by = frozenset({*STATUS_EVENTS, *STANDING_DATE_EVENTS, PROFILE_UPDATED})
 
     def create(self, event: RecordedEvent) -> Row:
         return {
             "organisation_id": event.originator_id,
             "name": str(event.data.get("name") or ""),
             "listed": False,
+            "lapses_at": None,
+            "resigns_at": None,
         }
 
     def change(self, row: Row, event: RecordedEvent) -> None:
@@ -95,6 +104,9 @@ class _Sellers(RowPerAggregate):
             name = event.data.get("name")
             if isinstance(name, str) and name:
                 row["name"] = name
+            return
+        if event.name in STANDING_DATE_EVENTS:
+            row.update(standing_dates("listings", event))
             return
         status = status_after(event.name, event.data)
         if status == UNREADABLE:
@@ -200,7 +212,12 @@ _LISTING_COLUMNS = (
     "published_at",
     "updated_at",
 )
-_SHOWN = and_(service_listings.c.state == "published", listing_sellers.c.listed.is_(True))
+
+
+def _listed(now: datetime | None) -> ColumnElement[bool]:
+    """The seller is in good standing at `now` (projections.standing_query; None: as
+    recorded)."""
+    return listed_at(listing_sellers, now)
 
 
 async def public_listings(
@@ -213,10 +230,13 @@ async def public_listings(
     organisation_id: UUID | None,
     limit: int,
     offset: int,
+    now: datetime | None = None,
 ) -> ListingsPage:
-    """Shown listings, by title; a region or CPV filter matches up and down its hierarchy."""
+    """Shown listings, by title; a region or CPV filter matches up and down its hierarchy. A
+    seller's good standing is as it stands at `now` (None: as recorded)."""
     conditions: list[Any] = [
-        _SHOWN,
+        service_listings.c.state == "published",
+        _listed(now),
         *equal_where_given(
             (service_listings.c.price_basis, price_basis),
             (service_listings.c.organisation_id, organisation_id),
@@ -227,27 +247,38 @@ async def public_listings(
         conditions.append(in_regions(service_listing_regions, key, region, region_parents))
     if cpv_code is not None:
         conditions.append(in_cpv(service_listing_cpv, key, cpv_code))
-    return await _page(connection, and_(*conditions), limit, offset)
+    return await _page(connection, and_(*conditions), limit, offset, now)
 
 
 async def organisation_listings(
-    connection: AsyncConnection, organisation_id: UUID, *, limit: int, offset: int
+    connection: AsyncConnection,
+    organisation_id: UUID,
+    *,
+    limit: int,
+    offset: int,
+    now: datetime | None = None,
 ) -> ListingsPage:
-    """An organisation's listings, withdrawn ones too, each saying whether it is shown."""
+    """An organisation's listings, withdrawn ones too, each saying whether it is shown (its
+    seller's standing at `now`)."""
     where = service_listings.c.organisation_id == organisation_id
-    return await _page(connection, where, limit, offset)
+    return await _page(connection, where, limit, offset, now)
 
 
-async def listing_entry(connection: AsyncConnection, listing_id: UUID) -> ListingEntry | None:
-    found = await _page(connection, service_listings.c.listing_id == listing_id, 1, 0)
+async def listing_entry(
+    connection: AsyncConnection, listing_id: UUID, now: datetime | None = None
+) -> ListingEntry | None:
+    found = await _page(connection, service_listings.c.listing_id == listing_id, 1, 0, now)
     return found.entries[0] if found.entries else None
 
 
-async def _page(connection: AsyncConnection, where: Any, limit: int, offset: int) -> ListingsPage:
+async def _page(
+    connection: AsyncConnection, where: Any, limit: int, offset: int, now: datetime | None
+) -> ListingsPage:
     joined = service_listings.outerjoin(
         listing_sellers, listing_sellers.c.organisation_id == service_listings.c.organisation_id
     )
-    query = select(service_listings, listing_sellers.c.name, listing_sellers.c.listed)
+    listed = case((_listed(now), True), else_=False).label("listed")
+    query = select(service_listings, listing_sellers.c.name, listed)
     order = (service_listings.c.title, service_listings.c.listing_id)
     rows, total = await page_rows(
         connection, query.select_from(joined), joined, where, order, limit, offset

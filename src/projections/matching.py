@@ -73,7 +73,13 @@ from projections.matching_tables import (
     match_requests,
     match_tender_regions,
 )
-from projections.membership_status import STATUS_EVENTS, UNREADABLE, status_after
+from projections.membership_status import (
+    STANDING_DATE_EVENTS,
+    STATUS_EVENTS,
+    UNREADABLE,
+    standing_dates,
+    status_after,
+)
 from projections.opportunities import IMPORTED as OPPORTUNITY_IMPORTED
 from projections.opportunities import MERGED as OPPORTUNITY_MERGED
 from projections.opportunities import StoredSummary, amount_minor
@@ -96,7 +102,7 @@ from projections.tenders import (
 
 MARKETPLACE, MEMBERSHIP = "marketplace", "membership"
 REGISTERED, ADMITTED = "Organisation.Registered", "Organisation.MembershipAdmitted"
-_MEMBER_EVENTS = frozenset({REGISTERED, PROFILE_UPDATED, *STATUS_EVENTS})
+_MEMBER_EVENTS = frozenset({REGISTERED, PROFILE_UPDATED, *STATUS_EVENTS, *STANDING_DATE_EVENTS})
 _TENDER_TERMS = frozenset({DRAFTED, REVISED, AMENDED})
 _TENDER_EVENTS = frozenset({*_TENDER_TERMS, PUBLISHED, ACTIVATED, ENDED, LOT_DECIDED})
 _OPPORTUNITY_EVENTS = frozenset({OPPORTUNITY_IMPORTED, OPPORTUNITY_MERGED})
@@ -142,6 +148,8 @@ def _apply_members(connection: Connection, events: list[RecordedEvent]) -> set[U
                 "member": False,
                 "listed": False,
                 "profile_cpv": _dump(_codes(data.get("cpv_codes"))),
+                "lapses_at": None,
+                "resigns_at": None,
             }
             regions[org_id] = _codes(data.get("regions"))
             profiled.add(org_id)
@@ -157,6 +165,9 @@ def _apply_members(connection: Connection, events: list[RecordedEvent]) -> set[U
                 profiled.add(org_id)
             if "regions" in data:
                 regions[org_id] = _codes(data["regions"])
+            continue
+        if event.name in STANDING_DATE_EVENTS:
+            row.update(standing_dates("matching", event))
             continue
         status = status_after(event.name, data)
         if status == UNREADABLE:

@@ -85,6 +85,7 @@ from projections.matching_tables import (
 )
 from projections.opportunity_tables import outside_opportunities
 from projections.pages import entry_of
+from projections.standing_query import listed_at
 from projections.tables import quality_marks
 
 VALID_MARK = "valid"
@@ -349,7 +350,7 @@ async def lot_matches(
     now: datetime | None = None,
 ) -> LotMatches:
     """The lot's best `limit` members, scored and explained, and the excluded counted; a
-    member's mark as it stands at `now` (None: as recorded)."""
+    member's good standing and mark as they stand at `now` (None: as recorded)."""
     parts = _member_parts(lot, parents)
     if parts is None:  # no code and no region: nobody can match
         return LotMatches([], Excluded(0, 0, 0, 0))
@@ -369,7 +370,7 @@ async def lot_matches(
             mm.c.organisation_id,
             mm.c.name,
             *score.columns(),
-            case((mm.c.listed.is_(False), 1), else_=0).label("not_listed"),
+            case((listed_at(mm, now), 0), else_=1).label("not_listed"),
             case((no_mark, 1), else_=0).label("no_mark"),
             case((outside, 1), else_=0).label("outside"),
         )
@@ -569,7 +570,7 @@ def _member_statement() -> Any:
             _kind("member"),
             _kind(""),
             flag(mm.c.member.is_(True)),
-            flag(mm.c.listed.is_(True)),
+            flag(listed_at(mm, now)),
             flag(_has_valid_mark(mm.c.organisation_id, now)),
             zero,
         ).where(mm.c.organisation_id == org),
@@ -596,7 +597,7 @@ _MEMBER = _member_statement()
 async def _member(
     connection: AsyncConnection, organisation_id: UUID, now: datetime
 ) -> _Member | None:
-    """The member's figures; its mark valid as it stands at `now`."""
+    """The member's figures; its good standing and mark as they stand at `now`."""
     flags: tuple[int, int, int] | None = None
     prefixes: list[str] = []
     regions: list[str] = []

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, Text, Uuid
 
+from projections.standing_query import standing_date_columns
 from projections.tables import metadata, organisation_names_table, regions_table
 from sharedkernel.sqltypes import UtcDateTime, owned_rows_table, uuid_key
 
@@ -30,6 +31,7 @@ match_members = organisation_names_table(
     Column("member", Boolean, nullable=False),
     Column("listed", Boolean, nullable=False),
     Column("profile_cpv", Text, nullable=False),
+    *standing_date_columns(),
 )
 # A lot's matches read every candidate's flags and name from this index alone, not from the
 # rows beside their JSON codes (migration 0028).

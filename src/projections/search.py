@@ -70,7 +70,13 @@ from projections.listings import LISTING_EVENTS, STATE_AFTER, listing_details
 from projections.listings import PUBLISHED as LISTING_PUBLISHED
 from projections.listings import UPDATED as LISTING_UPDATED
 from projections.mark_query import mark_held_at, mark_status_at
-from projections.membership_status import STATUS_EVENTS, UNREADABLE, status_after
+from projections.membership_status import (
+    STANDING_DATE_EVENTS,
+    STATUS_EVENTS,
+    UNREADABLE,
+    standing_dates,
+    status_after,
+)
 from projections.search_tables import (
     DIRECTORY_TEXT,
     directory_search,
@@ -78,13 +84,14 @@ from projections.search_tables import (
     directory_search_listings,
     directory_search_regions,
 )
+from projections.standing_query import listed_at
 from projections.tables import quality_marks
 from projections.text_search import matches, rank
 
 MEMBERSHIP, MARKETPLACE = "membership", "marketplace"
 REGISTERED = "Organisation.Registered"
 ADMITTED = "Organisation.MembershipAdmitted"
-_MEMBER_EVENTS = frozenset({REGISTERED, PROFILE_UPDATED, *STATUS_EVENTS})
+_MEMBER_EVENTS = frozenset({REGISTERED, PROFILE_UPDATED, *STATUS_EVENTS, *STANDING_DATE_EVENTS})
 PROFILE, LISTING = "profile", "listing"
 # The quality mark's register status of a mark held.
 MARK_HELD = "valid"
@@ -172,6 +179,8 @@ def _apply_members(connection: Connection, events: list[RecordedEvent]) -> set[U
                 "listed": False,
                 "admitted_at": None,
                 "listings_text": "",
+                "lapses_at": None,
+                "resigns_at": None,
             }
             profiles[org_id] = profile
             continue
@@ -183,6 +192,9 @@ def _apply_members(connection: Connection, events: list[RecordedEvent]) -> set[U
             if profile is not None:
                 row.update(name=profile.name, social_purpose=profile.social_purpose)
                 profiles[org_id] = profile
+            continue
+        if event.name in STANDING_DATE_EVENTS:
+            row.update(standing_dates("directory_search", event))
             continue
         status = status_after(event.name, data)
         if status == UNREADABLE:
@@ -326,7 +338,9 @@ class SearchFilters:
     legal_form: str | None
     mark: bool | None
     # The request's time: a mark is valid until its `valid_until`, whether or not the marks
-    # clock has recorded it expired since (projections.mark_query). None: as recorded.
+    # clock has recorded it expired since (projections.mark_query), and a member in good
+    # standing until its grace runs out or its resignation takes effect, whether or not the
+    # membership clock has recorded it since (projections.standing_query). None: as recorded.
     now: datetime | None = None
 
 
@@ -371,7 +385,7 @@ def _holds_mark(now: datetime | None) -> ColumnElement[bool]:
 
 
 def _conditions(connection: AsyncConnection, filters: SearchFilters) -> list[Any]:
-    conditions: list[Any] = [directory_search.c.listed.is_(True)]
+    conditions: list[Any] = [listed_at(directory_search, filters.now)]
     if filters.terms is not None:
         conditions.append(matches(connection.dialect, DIRECTORY_TEXT, filters.terms))
     if filters.legal_form is not None:

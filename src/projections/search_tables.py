@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, Index, String, Table, Text, Uuid
 
+from projections.standing_query import standing_date_columns
 from projections.tables import metadata, organisation_names_table, regions_table
 from projections.text_search import TextIndex
 from sharedkernel.sqltypes import UtcDateTime, owned_rows_table
@@ -27,6 +28,7 @@ directory_search = organisation_names_table(
     Column("admitted_at", UtcDateTime, nullable=True),
     # Its published service listings' titles and descriptions, in the listings' id order.
     Column("listings_text", Text, nullable=False),
+    *standing_date_columns(),
 )
 Index("ix_directory_search_listed_name", directory_search.c.listed, directory_search.c.name)
 DIRECTORY_TEXT = TextIndex.ranked(

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Uuid,
 )
 
+from projections.standing_query import standing_date_columns
 from sharedkernel.sqltypes import NAMING_CONVENTION, UtcDateTime, owned_rows_table, uuid_key
 
 # Read models carry no foreign keys: the projector alone writes them, a batch at a time.
@@ -70,6 +71,7 @@ directory_members = Table(
     Column("listed", Boolean, nullable=False),
     Column("registered_at", UtcDateTime, nullable=False),
     Column("admitted_at", UtcDateTime, nullable=True),
+    *standing_date_columns(),
 )
 Index("ix_directory_members_listed_name", directory_members.c.listed, directory_members.c.name)
 
@@ -223,7 +225,7 @@ service_listing_cpv = cpv_codes_table("service_listing_cpv", "listing_id")
 # Every registered organisation as a seller: its name and whether it is listed (in good
 # standing), folded from the membership log by the same projection.
 listing_sellers = organisation_names_table(
-    "listing_sellers", Column("listed", Boolean, nullable=False)
+    "listing_sellers", Column("listed", Boolean, nullable=False), *standing_date_columns()
 )
 
 # Tenders' clarifications (projections.clarifications.ClarificationsProjection, following the

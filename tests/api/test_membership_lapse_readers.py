@@ -18,15 +18,19 @@ from membership.standing import grace_ends
 from tests.api.helpers import events_of, token
 from tests.api.test_award_probe import ok
 from tests.api.test_buyers import register_business
-from tests.api.test_directory_search import join
+from tests.api.test_directory_search import join, unique_word
+from tests.api.test_listings import settle
 from tests.api.test_mark_expiry_readers import opened_bid
 from tests.api.test_matching_search_probe import (
     LOT_CODE,
     REGION,
     Headers,
     council,
+    drafted,
+    matches,
     published,
     referred,
+    search,
     tender_terms,
 )
 from tests.api.test_quote_scenario import REQUESTS, posted, quote_path, refused, request_body
@@ -85,13 +89,15 @@ async def test_a_member_whose_grace_ran_out_does_not_bid_on_a_members_only_tende
     assert len(events_of(client, member)) == events  # no lapse recorded by reading
 
 
-async def test_a_bid_is_opened_with_the_standing_as_it_stands_at_the_opening(
+async def test_a_bid_is_opened_with_the_standing_as_it_stood_at_the_deadline(
     client: Client, staff_headers: Headers, clock: ManualClock
 ) -> None:
     """Found: the opening judged a bidder's standing by its recorded status, so a member whose
     grace ran out before the deadline still had its bid opened valid if the membership clock
     had not ticked since. A bid submitted during the grace, on a tender whose deadline falls
-    after the grace's end, is opened invalid by the opening alone (no membership clock run)."""
+    after the grace's end, is opened invalid by the opening alone (no membership clock run).
+    (The review probe, tests/api/test_review_lapse_opening.py, shows the other side: a grace
+    that runs out after the deadline leaves the bid valid however late the opening runs.)"""
     member, headers, _ = await join(client, staff_headers, **HERE)
     ends = await lapses_at(client, member, headers)
     move_to(clock, ends - timedelta(days=20))  # in its grace: the deadline is 10 days past it
@@ -169,6 +175,39 @@ async def test_a_mark_awarded_after_the_grace_ran_out_starts_suspended(
     assert mark["status"] == "suspended", mark
 
 
+async def test_a_mark_whose_holder_s_grace_ran_out_is_neither_held_nor_answered_valid(
+    client: Client, staff_headers: Headers, store: Store, clock: ManualClock
+) -> None:
+    """Found: a tender requiring the mark (open to non-members) counted a holder whose grace
+    ran out as holding it, and the public register answered it valid, until the membership
+    clock's tick recorded the lapse and the marks' follower suspended the mark. The mark is
+    held only while its holder is in good standing, judged at the command's time, and the
+    register answers it suspended from then on. Awarded two months into the membership year,
+    so the mark's twelve months outlast the membership's grace."""
+    holder, headers, url = await referred(client, staff_headers, store, clock, **HERE)
+    clock.advance(timedelta(days=60))
+    ok(await client.post(f"{url}/decision", json={"award": True}, headers=staff_headers))
+    ends = await lapses_at(client, holder, headers)
+    move_to(clock, ends - timedelta(hours=2))
+    buyer, buyer_headers = await council(client, staff_headers, "Dartington Council")
+    body = tender_terms(clock.now(), mark_required=True)
+    tender = await published(client, buyer, buyer_headers, body)
+    move_to(clock, ends + MINUTE)
+
+    drafted = await client.post(
+        "/api/v1/bids", json={"tender_id": tender, "lot_id": "lot-1"}, headers=headers
+    )
+
+    assert drafted.status_code == 409, drafted.text
+    assert drafted.json()["detail"] == (
+        f"not eligible to bid: organisation {holder} does not hold the quality mark"
+    )
+    mark = ok(await client.get(f"/api/v1/organisations/{holder}/mark", headers=headers))
+    await settle(client)
+    public = ok(await client.get(f"/api/v1/marks/{mark['certificate_number']}"))
+    assert public["status"] == "suspended", public
+
+
 async def test_the_own_view_history_and_export_say_lapsed_once_the_grace_ran_out(
     client: Client, staff_headers: Headers, clock: ManualClock
 ) -> None:
@@ -186,6 +225,146 @@ async def test_the_own_view_history_and_export_say_lapsed_once_the_grace_ran_out
         == [("lapsed", False)] * 3
     )
     assert len(events_of(client, member)) == events
+
+
+async def test_a_member_whose_grace_ran_out_leaves_the_directory_search_matching_and_listings(
+    client: Client, staff_headers: Headers, clock: ManualClock
+) -> None:
+    """Found: the directory, its search (entries and counts), matching (a lot's ranking and
+    its count of members not in good standing, a member's recommendations) and the public
+    listings read the `listed` flag the status events recorded, so a member whose grace ran
+    out stayed in them until the membership clock's tick. They now compare the member's
+    standing dates with the request's time; nothing is written on read (never ticked here)."""
+    word = unique_word()
+    member, headers, _ = await join(client, staff_headers, name=f"Lapsing {word}", **HERE)
+    listing = ok(
+        await client.post(
+            f"/api/v1/organisations/{member}/listings", json=LISTING, headers=headers
+        ),
+        201,
+    )["id"]
+    ends = await lapses_at(client, member, headers)
+    move_to(clock, ends - timedelta(days=20))
+    buyer, buyer_headers = await council(client, staff_headers, "Newton Abbot Council")
+    tender = await drafted(client, buyer, buyer_headers, tender_terms(clock.now()))
+    lot = (buyer, buyer_headers, tender)
+    move_to(clock, ends)  # the grace's last moment: still in good standing everywhere
+    await settle(client)
+    assert await everywhere(client, member, headers, word, listing, lot) == {
+        "directory": True,
+        "search": 1,
+        "matched": True,
+        "listings": True,
+        "listing": 200,
+        "shown": True,
+    }
+    assert (await recommendations(client, member, headers))["standing"] == "in good standing"
+
+    clock.advance(MINUTE)
+    events = len(events_of(client, member))
+    assert await everywhere(client, member, headers, word, listing, lot) == {
+        "directory": False,
+        "search": 0,
+        "matched": False,
+        "listings": False,
+        "listing": 404,
+        "shown": False,
+    }
+    lot = ok(await client.get(matches(buyer, tender), headers=buyer_headers))
+    assert lot["excluded"]["not_in_good_standing"] >= 1
+    assert (await recommendations(client, member, headers)) == {
+        "standing": "not in good standing",
+        "items": [],
+    }
+    assert len(events_of(client, member)) == events
+
+
+async def everywhere(
+    client: Client,
+    member: str,
+    headers: Headers,
+    word: str,
+    listing: str,
+    lot_of: tuple[str, Headers, str],
+) -> dict[str, Any]:
+    """Where the public and a buyer find the member: the directory (every page of its CPV
+    code), the search's total for its word, a lot's ranking, the public listings and its
+    listing's page; and whether its own list says its listing is shown."""
+    directory = []
+    for page in range(1, 1000):
+        body = ok(
+            await client.get(
+                "/api/v1/directory", params={"cpv": LOT_CODE, "page": page, "per_page": 100}
+            )
+        )
+        directory += [m["id"] for m in body["items"]]
+        if page * 100 >= body["total"]:
+            break
+    buyer, buyer_headers, tender = lot_of
+    lot = ok(await client.get(matches(buyer, tender), headers=buyer_headers))
+    public = ok(await client.get("/api/v1/listings", params={"organisation_id": member}))
+    own = ok(await client.get(f"/api/v1/organisations/{member}/listings", headers=headers))
+    return {
+        "directory": member in directory,
+        "search": (await search(client, q=word))["total"],
+        "matched": member in [m["organisation_id"] for m in lot["members"]],
+        "listings": listing in [item["id"] for item in public["items"]],
+        "listing": (await client.get(f"/api/v1/listings/{listing}")).status_code,
+        "shown": [item["shown"] for item in own["items"]] == [True],
+    }
+
+
+async def test_a_resignation_at_the_period_end_takes_effect_at_once_for_every_reader(
+    client: Client, staff_headers: Headers, store: Store, clock: ManualClock
+) -> None:
+    """Found as the lapse was: a resignation given for the end of the paid-up period took
+    effect only at the membership clock's next tick after it. From its moment the member is
+    resigned in its own view, gone from the directory, and its mark withdrawn on the public
+    register, which no longer names it; a minute before, none of that (never ticked here)."""
+    word = unique_word()
+    member, headers, url = await referred(
+        client, staff_headers, store, clock, name=f"Leaving {word}", **HERE
+    )
+    clock.advance(timedelta(days=60))  # so the mark's twelve months outlast the membership's
+    ok(await client.post(f"{url}/decision", json={"award": True}, headers=staff_headers))
+    resigned = await client.post(
+        f"/api/v1/organisations/{member}/membership/resignation",
+        json={"effective": "period_end"},
+        headers=headers,
+    )
+    ok(resigned)
+    view = (await membership_of(client, member, headers))["membership"]
+    resigns_at = datetime.fromisoformat(view["resigns_at"])
+    number = ok(await client.get(f"/api/v1/organisations/{member}/mark", headers=headers))[
+        "certificate_number"
+    ]
+    await settle(client)
+    seen = []
+    for moment in (resigns_at - MINUTE, resigns_at):
+        move_to(clock, moment)
+        view = (await membership_of(client, member, headers))["membership"]
+        public = ok(await client.get(f"/api/v1/marks/{number}"))
+        found = ok(await client.get("/api/v1/directory/search", params={"q": word}))
+        seen.append(
+            (
+                view["status"],
+                view["good_standing"],
+                public["status"],
+                public["holder_name"] == "A former member of the association",
+                found["total"],
+            )
+        )
+    assert seen == [
+        ("current", True, "valid", False, 1),
+        ("resigned", False, "withdrawn", True, 0),
+    ]
+
+
+async def recommendations(client: Client, member: str, headers: Headers) -> dict[str, Any]:
+    found = ok(
+        await client.get(f"/api/v1/organisations/{member}/recommended-tenders", headers=headers)
+    )
+    return {"standing": found["standing"], "items": found["items"]}
 
 
 async def standings(

@@ -21,6 +21,7 @@ from membership.standing import (
     add_months,
     due_transitions,
     grace_ends,
+    lapses_from,
     paid_standing,
     renewal_opens,
     status_at,
@@ -357,3 +358,11 @@ def test_the_status_at_a_moment_is_the_recorded_one_moved_on_by_what_time_made_d
     strictly after the grace's end, a resignation from its moment): the last transition
     `due_transitions` makes due, or the recorded status when none is."""
     assert status_at(recorded, PAID_UP_UNTIL, FIRST_PAID, resigns_at, now) is expected
+
+
+def test_a_read_model_s_lapse_moment_is_the_first_the_domain_calls_lapsed() -> None:
+    """`lapses_from` (kept by the read models: lapsed from it on) agrees with `status_at`."""
+    moment = lapses_from(PAID_UP_UNTIL)
+    before = moment - timedelta(microseconds=1)
+    assert status_at(S.CURRENT, PAID_UP_UNTIL, FIRST_PAID, None, before) is S.GRACE
+    assert status_at(S.CURRENT, PAID_UP_UNTIL, FIRST_PAID, None, moment) is S.LAPSED

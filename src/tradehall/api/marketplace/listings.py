@@ -3,18 +3,22 @@ what they offer; anyone reads the listings shown (issue 10).
 
 A listing is acted on only by users of its organisation: anyone else gets the same 404 as for
 a listing that does not exist. The public sees a listing while it is published and its member
-is in good standing (the read side's rule, `projections.listings`).
+is in good standing (the read side's rule, `projections.listings`), judged at the request's time:
+a member whose grace has run out is not, though the membership clock has not recorded the
+lapse yet (`projections.standing_query`).
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 from uuid import UUID, uuid4
 
 from litestar import Controller, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from marketplace.application import MarketplaceApp
 from marketplace.listings import ListingDetails, PriceBasis, ServiceListing
@@ -40,6 +44,7 @@ from tradehall.api.reads import (
     with_consistency,
 )
 from tradehall.api.schemas.common import CommandResult
+from tradehall.clock import Clock
 from tradehall.identity.users import Role
 from tradehall.marketplace import LOG
 
@@ -189,6 +194,7 @@ class ListingsController(Controller):
     async def listings(
         self,
         read_model: NamedDependency[ReadModel],
+        clock: NamedDependency[Clock],
         cpv: CpvParam = None,
         region: RegionParam = None,
         price_basis: PriceBasisParam = None,
@@ -201,7 +207,9 @@ class ListingsController(Controller):
         place = place_filter(cpv, region)
         found, consistent = await read_model.query(
             position,
+            _now,
             public_listings,
+            clock,
             cpv_code=place.cpv_code,
             region=place.region,
             region_parents=place.region_parents,
@@ -221,10 +229,11 @@ class ListingsController(Controller):
     async def listing(
         self,
         read_model: NamedDependency[ReadModel],
+        clock: NamedDependency[Clock],
         listing_id: FromPath[UUID],
         position: PositionParam = None,
     ) -> Response[ListingView]:
-        entry, consistent = await read_model.query(position, listing_entry, listing_id)
+        entry, consistent = await read_model.query(position, _now, listing_entry, clock, listing_id)
         if entry is None or not entry.shown:
             raise _not_found(listing_id)
         response = with_consistency(listing_view(entry), consistent)
@@ -239,6 +248,7 @@ class ListingsController(Controller):
     async def own(
         self,
         read_model: NamedDependency[ReadModel],
+        clock: NamedDependency[Clock],
         organisation_id: FromPath[UUID],
         page: PageParam = 1,
         per_page: PerPageParam = 20,
@@ -247,13 +257,31 @@ class ListingsController(Controller):
         paging = Paging(page, per_page)
         found, consistent = await read_model.query(
             position,
+            _now,
             organisation_listings,
+            clock,
             organisation_id,
             limit=paging.limit,
             offset=paging.offset,
         )
         items = [listing_view(entry) for entry in found.entries]
         return paging.response(ListingsPage, items, found.total, consistent)
+
+
+T = TypeVar("T")
+
+
+async def _now(
+    connection: AsyncConnection,
+    /,
+    read: Callable[..., Awaitable[T]],
+    clock: Clock,
+    *args: Any,
+    **kwargs: Any,
+) -> T:
+    """`read` with the request's time as `now` (sellers' standing as it stands then): the clock
+    is read here, once the read model has waited for the caller's write."""
+    return await read(connection, *args, now=clock.now(), **kwargs)
 
 
 # The controllers the marketplace declaration serves.

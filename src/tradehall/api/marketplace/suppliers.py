@@ -26,8 +26,9 @@ class Suppliers:
     marks: MarksApp
 
     async def facts(self, commands: Commands, organisation_id: UUID) -> SupplierFacts:
-        """What membership says of one organisation now (the clock's time: a mark past its
-        `valid_until` is not held, whether or not the marks clock has ticked since)."""
+        """What membership says of one organisation now (the clock's time: a member whose grace
+        ran out is not in good standing, and a mark past its `valid_until` is not held, whether
+        or not the membership or marks clock has ticked since)."""
         return await commands.run(
             supplier_facts, self.membership, self.marks, organisation_id, commands.clock.now()
         )

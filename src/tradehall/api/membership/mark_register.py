@@ -71,8 +71,9 @@ def _wants_html(request: Request[Any, Any, Any]) -> bool:
 
 
 async def _view(engine: AsyncEngine, number: CertificateNumber, now: datetime) -> MarkView | None:
+    holder = directory_members.c
     query = (
-        select(quality_marks, directory_members.c.name)
+        select(quality_marks, holder.name, holder.listed, holder.lapses_at, holder.resigns_at)
         .join_from(
             quality_marks,
             directory_members,
@@ -87,21 +88,27 @@ async def _view(engine: AsyncEngine, number: CertificateNumber, now: datetime) -
         return None
     found = row._mapping
     valid_until: datetime = found["valid_until"]
+    # The holder's membership as it stands now, as the marks' follower will leave the mark
+    # once the membership clock's tick has recorded it: withdrawn from a resignation's date,
+    # suspended once the grace has run out (projections.standing_query's dates).
+    resigned = found["resigns_at"] is not None and now >= found["resigns_at"]
+    lapsed = bool(found["listed"]) and found["lapses_at"] is not None and now >= found["lapses_at"]
+    withdrawn = found["withdrawn"] or resigned
     return MarkView(
         certificate_number=found["certificate_number"],
         # Expired from its end on, though the clock's tick has not yet recorded it: the
         # public answer never says valid (or suspended) for a mark past its validity.
         status=mark_status(
             revoked=found["revoked"],
-            withdrawn=found["withdrawn"],
+            withdrawn=withdrawn,
             expired=found["expired"] or now >= valid_until,
-            suspended=found["staff_suspended"] or found["membership_suspended"],
+            suspended=found["staff_suspended"] or found["membership_suspended"] or lapsed,
         ).value,
         # A mark withdrawn went with its holder's membership: the association no longer names
         # a former member (a sole trader's name is a person's) on its public register.
         holder_name=(
             "A former member of the association"
-            if found["withdrawn"]
+            if withdrawn
             else found["name"] or "A member of the association"
         ),
         valid_from=found["valid_from"].date(),

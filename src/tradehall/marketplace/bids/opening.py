@@ -181,14 +181,16 @@ def _settle_if_due(parts: OpeningParts, tender_id: UUID, seen: dict[UUID, dateti
 
 
 def _open(parts: OpeningParts, context: Context, tender: Tender) -> None:
-    # A mark is judged as it stood when bids were due (its expiry is not recorded until the
-    # marks clock's tick, and one that lapsed between the deadline and the opening was held
-    # when the bid was made).
+    # The bidder's standing and mark are judged as they stood when bids were due (a lapse or
+    # an expiry is not recorded until its clock's tick, and one that came between the deadline
+    # and the opening came after the bid was due): the same verdict whenever the opening runs.
     deadline = tender.terms.deadline
     bids = parts.bids.open_bids(
         context,
         tender,
-        lambda members: facts_of(parts.membership, parts.marks, members, context.at, deadline),
+        lambda members: facts_of(
+            parts.membership, parts.marks, members, deadline, as_it_stood=True
+        ),
     )
     records = [
         as_opened(bid) for bid in bids if bid.status in {BidStatus.OPENED, BidStatus.INVALID}
@@ -230,7 +232,9 @@ def _settle_request_if_due(
     quotes = parts.bids.open_quotes(
         context,
         request,
-        lambda members: facts_of(parts.membership, parts.marks, members, context.at, deadline),
+        lambda members: facts_of(
+            parts.membership, parts.marks, members, deadline, as_it_stood=True
+        ),
     )
     opened = [as_opened_quote(q) for q in quotes if q.status is QuoteStatus.OPENED]
     parts.marketplace.record_quotes_opened(context, request_id, opened, declined_by(quotes))

@@ -1,10 +1,12 @@
 """What membership and the quality mark say of a supplier at a bid command or at opening.
 
-Both are judged at a moment given (the command's or the opening's time, from the injected
-clock), not as last recorded: a membership whose grace ran out is not in good standing, though
-the membership clock records the lapse only at its next tick (`Organisation.membership_status_at`),
-and a mark is expired from its `valid_until` on, though the marks clock records `Expired` only at
-its next tick (`QualityMark.status_at`)."""
+Both are judged at a moment given, not as last recorded: a membership whose grace ran out is not
+in good standing, though the membership clock records the lapse only at its next tick
+(`Organisation.membership_status_at`), and a mark is expired from its `valid_until` on, though
+the marks clock records `Expired` only at its next tick (`QualityMark.status_at`). A command is
+judged at its own time (the injected clock's) from the organisation as it stands; the opening at
+the deadline, from the facts in effect by then as we know them now (ADR 17), so its verdict is
+the same whenever the opening clock runs."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from marketplace.bids.content import SupplierFacts
 from membership.application import MembershipApp
 from membership.marks.application import MarksApp
 from membership.marks.mark import MarkStatus
+from membership.standing import GOOD_STANDING
 from sharedkernel.errors import NotFound
 
 
@@ -24,21 +27,30 @@ def supplier_facts(
     marks: MarksApp,
     organisation_id: UUID,
     at: datetime,
-    mark_at: datetime | None = None,
+    *,
+    as_it_stood: bool = False,
 ) -> SupplierFacts:
-    """What membership says of one organisation: its standing as it stands `at`, its mark as
-    it stands `mark_at` (None: `at` too; the opening judges the mark at the deadline)."""
+    """What membership says of one organisation at `at`: its standing and its mark. A command
+    asks at its own time, of the organisation as it stands; with `as_it_stood` (the opening,
+    at the deadline), the standing is the one the facts in effect at `at` give, whatever was
+    recorded since (a lapse the clock recorded after the deadline, a later suspension). A mark
+    is held only while its holder is in good standing then: the marks' follower suspends it
+    once the lapse is recorded, which waits for the membership clock's tick (ADR 23)."""
     try:
         organisation = membership.get_organisation(organisation_id)
     except NotFound:
         return SupplierFacts(organisation_id, False, False, False, ())
+    if as_it_stood:
+        then = membership.standing_at(organisation_id, at)
+        in_good_standing = then is not None and then.good_standing
+    else:
+        in_good_standing = organisation.membership_status_at(at) in GOOD_STANDING
     mark = marks.mark_of(organisation_id)
     return SupplierFacts(
         organisation_id=organisation_id,
         registered=True,
-        in_good_standing=organisation.in_good_standing_at(at),
-        holds_mark=mark is not None
-        and mark.status_at(at if mark_at is None else mark_at) is MarkStatus.VALID,
+        in_good_standing=in_good_standing,
+        holds_mark=in_good_standing and mark is not None and mark.status_at(at) is MarkStatus.VALID,
         regions=tuple(organisation.regions),
     )
 
@@ -48,6 +60,10 @@ def facts_of(
     marks: MarksApp,
     organisation_ids: Iterable[UUID],
     at: datetime,
-    mark_at: datetime | None = None,
+    *,
+    as_it_stood: bool = False,
 ) -> Mapping[UUID, SupplierFacts]:
-    return {o: supplier_facts(membership, marks, o, at, mark_at) for o in organisation_ids}
+    return {
+        o: supplier_facts(membership, marks, o, at, as_it_stood=as_it_stood)
+        for o in organisation_ids
+    }
