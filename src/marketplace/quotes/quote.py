@@ -172,6 +172,24 @@ class Quote(TradehallAggregate):
             return None
         return Money(self.currency, self.price_minor)
 
+    def stands_as_quoted(self, price: Money, note: str) -> bool:
+        """Whether quoting `price` and `note` would leave the quote as it stands: quoted so,
+        and not settled."""
+        return (
+            self.status is QuoteStatus.QUOTED
+            and not self.settled
+            and (self.price, self.note) == (price, _note(note))
+        )
+
+    def stands_as_declined(self, reason: str | None) -> bool:
+        """Whether declining with `reason` would leave the quote as it stands: declined with
+        that reason, and not settled."""
+        return (
+            self.status is QuoteStatus.DECLINED
+            and not self.settled
+            and self.decline_reason == _decline_reason(reason)
+        )
+
     @property
     def settled(self) -> bool:
         """Opened, or closed unopened: nothing changes any more."""

@@ -60,6 +60,16 @@ def declined_by(quotes: Sequence[Quote]) -> list[UUID]:
     return [q.supplier_id for q in quotes if q.status is QuoteStatus.DECLINED]
 
 
+def _takes_part(request: RequestForQuote, supplier: SupplierFacts, *, quoting: bool) -> bool:
+    """Whether the supplier may still quote (or, `quoting` False, withdraw) on the request as
+    far as the request's status and its audience and standing say: the deadline aside, which
+    a retried command may have met after its first success."""
+    return (
+        request.status is RequestStatus.OPEN
+        and request.refusal_of(supplier, quoting=quoting) is None
+    )
+
+
 class QuoteCommands(SealedBoxes):
     """Quote, revise, decline, read; open or discard a request's quotes (the clock)."""
 
@@ -91,8 +101,12 @@ class QuoteCommands(SealedBoxes):
         def again(quote: Quote) -> None:
             quote.revise(context, request, supplier, price, note)
 
+        def as_asked(quote: Quote) -> bool:
+            takes_part = _takes_part(request, supplier, quoting=True)
+            return takes_part and quote.stands_as_quoted(price, note)
+
         return self._write_quote(
-            context, request, supplier, expected_version, first, again, receipts
+            context, request, supplier, expected_version, first, again, as_asked, receipts
         )
 
     def decline_quote(
@@ -112,7 +126,13 @@ class QuoteCommands(SealedBoxes):
         def again(quote: Quote) -> None:
             quote.decline(context, request, supplier, reason)
 
-        return self._write_quote(context, request, supplier, expected_version, first, again, _none)
+        def as_asked(quote: Quote) -> bool:
+            takes_part = _takes_part(request, supplier, quoting=False)
+            return takes_part and quote.stands_as_declined(reason)
+
+        return self._write_quote(
+            context, request, supplier, expected_version, first, again, as_asked, _none
+        )
 
     # Reads -----------------------------------------------------------------------------------
 
@@ -206,6 +226,7 @@ class QuoteCommands(SealedBoxes):
         expected_version: int | None,
         first: Callable[[], Quote],
         again: Callable[[Quote], None],
+        as_asked: Callable[[Quote], bool],
         notices: QuoteNotices,
     ) -> Saved:
         quote_id = self._quote_id(request, supplier)
@@ -223,6 +244,12 @@ class QuoteCommands(SealedBoxes):
                 box.lodge(context, quote_id)
                 index = self._index_listing(context, supplier.organisation_id, request.id, quote_id)
                 return self._save_quote(quote, [box, index], notices(quote))
+            if quote.supplier_id == supplier.organisation_id and as_asked(quote):
+                # The quote stands as asked already: a command retried once its answer was
+                # lost (the same body, the If-Match it named first, even past the deadline)
+                # answers the quote as it stands and records nothing (RFC 9110 §13.1.1 lets a
+                # change already made answer 2xx; ADR 43). Only the quoter's own quote.
+                return Saved(quote.id, quote.version, None)
             if expected_version is not None and expected_version != quote.version:
                 raise StaleVersion(expected_version, quote.version)
             before = quote.version

@@ -1,0 +1,102 @@
+"""Probe of requests for quote (issue 18, ADR 35), on both stores, as a careless supplier's
+client would behave: a quote or a decline retried after its answer was lost (the same body, the
+same If-Match it sent first) answers the first one's success and records nothing more (RFC
+9110 §13.1.1 lets a change already made answer 2xx; ADR 43), while a different body on a stale
+version is still a 409; past the deadline the same retry answers the quote as it stands, and
+anything else is refused as ever."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from tests.api.helpers import services_of
+from tests.api.test_bid_scenario import member
+from tests.api.test_quote_scenario import DEADLINE, ok, posted, quote_path, refused, request_body
+from tests.conftest import AppClient
+from tradehall.clock import ManualClock
+
+Client = AppClient
+Headers = dict[str, str]
+
+
+def sealed_events(client: Client) -> int:
+    recorder = services_of(client).applications["bids"].recorder
+    return len(recorder.select_notifications(start=1, limit=10_000_000))
+
+
+async def sealed_rows(client: Client) -> int:
+    from sqlalchemy import func, select
+
+    from tradehall.mail.tables import outbox_messages
+
+    services = services_of(client)
+    async with services.engine.connect() as connection:
+        count = await connection.scalar(
+            select(func.count())
+            .select_from(outbox_messages)
+            .where(outbox_messages.c.sealed.is_not(None))
+        )
+    return int(count or 0)
+
+
+async def put(client: Client, path: str, headers: Headers, body: Any, tag: str | None) -> Any:
+    extra = {} if tag is None else {"If-Match": tag}
+    return await client.put(path, json=body, headers=headers | extra)
+
+
+async def test_a_quote_or_decline_retried_with_its_first_if_match_answers_its_success(
+    client: Client, staff_headers: Headers, clock: ManualClock
+) -> None:
+    requester, _, r_headers = await member(client, staff_headers, "Aspen Housing Trust")
+    supplier, _, s_headers = await member(client, staff_headers, "Birch Removals CIC")
+    request_id = await posted(client, r_headers, request_body(requester))
+    path = quote_path(supplier, request_id)
+    first = {"price_minor": 45_000, "note": "Two movers"}
+    made = ok(await put(client, path, s_headers, first, None))
+    revised = {"price_minor": 42_000, "note": "Two movers, one van"}
+    tag = f'"{made["version"]}"'
+    changed = ok(await put(client, path, s_headers, revised, tag))
+    events, rows = sealed_events(client), await sealed_rows(client)
+    # The revision's answer was lost: the client sends it again, as it did.
+    again = await put(client, path, s_headers, revised, tag)
+    assert again.status_code == 200, again.text
+    assert again.json()["version"] == changed["version"]
+    assert again.headers["ETag"] == f'"{changed["version"]}"'
+    assert (sealed_events(client), await sealed_rows(client)) == (events, rows)
+    # Another body on the stale version is still refused, and changes nothing.
+    refused(await put(client, path, s_headers, first, tag), 409)
+    # A decline retried likewise.
+    current = f'"{changed["version"]}"'
+    reason = {"reason": "No van free that week"}
+    declined = ok(
+        await client.post(f"{path}/decline", json=reason, headers=s_headers | {"If-Match": current})
+    )
+    events, rows = sealed_events(client), await sealed_rows(client)
+    retried = await client.post(
+        f"{path}/decline", json=reason, headers=s_headers | {"If-Match": current}
+    )
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["version"] == declined["version"]
+    other = {"reason": "Changed our mind"}
+    refused(
+        await client.post(f"{path}/decline", json=other, headers=s_headers | {"If-Match": current}),
+        409,
+    )
+    assert (sealed_events(client), await sealed_rows(client)) == (events, rows)
+    # Past the deadline (before the opening), the same retry answers the quote as it stands;
+    # anything else is refused, as ever.
+    deadline = datetime.fromisoformat(DEADLINE.replace("Z", "+00:00"))
+    clock.advance(deadline - clock.now() + timedelta(seconds=1))
+    late = await client.post(f"{path}/decline", json=reason, headers=s_headers)
+    assert late.status_code == 200, late.text
+    assert late.json()["version"] == declined["version"]
+    refused(await client.post(f"{path}/decline", json=other, headers=s_headers), 409)
+    refused(await put(client, path, s_headers, revised, None), 409)
+    assert (sealed_events(client), await sealed_rows(client)) == (events, rows)
+    mine = ok(await client.get(path, headers=s_headers))
+    assert (mine["status"], mine["decline_reason"], mine["price_minor"]) == (
+        "declined",
+        "No van free that week",
+        42_000,
+    )
