@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,6 +41,7 @@ _MAX_ID = 40
 _MAX_OCID = 120
 _METHODS = frozenset({"open", "selective", "limited", "direct"})
 _CATEGORIES = frozenset({"goods", "works", "services"})
+_SHA256 = re.compile("[0-9a-f]{64}")
 
 
 class _Skip(Exception):
@@ -346,8 +348,9 @@ class OcdsProjection(BesideOrganisations):
     def _document(self, process: dict[str, Any], event: RecordedEvent, at: str) -> _Release:
         data = event.data
         sha256 = data.get("sha256")
-        if not isinstance(sha256, str) or not sha256:
-            raise _Skip("not a document")
+        # The document's id and the last part of its address: the digest the domain writes.
+        if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
+            raise _Skip("not a document's digest")
         if any(d["sha256"] == sha256 for d in process["documents"]):
             return self._tender_release(process, event, "tenderUpdate")
         process["documents"].append(

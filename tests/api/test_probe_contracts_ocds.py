@@ -1,15 +1,18 @@
-"""Contracts' periods in the OCDS export, probed on both stores (the "probe" helper): a
-Contract event another writer could store whose period is not two times with an offset (a
-word, a date alone, a time without its zone, a number) is left out of the OCDS releases, as a
-tender's terms are, never published as a contract's `startDate`/`endDate` that no OCDS
-reader takes; the projections go on and the tender's record stays as it was, valid."""
+"""Contracts' periods and tenders' documents in the OCDS export, probed on both stores (the
+"probe" helper): a Contract event another writer could store whose period is not two times
+with an offset (a word, a date alone, a time without its zone, a number), or a DocumentAdded
+whose digest is not 64 hex digits, is left out of the OCDS releases, as a tender's terms are,
+never published as a date or an address no OCDS reader takes; the projections go on and the
+tender's record stays as it was, valid."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from tests.api.test_bid_scenario import published_tender
+from tests.api.test_clarifications import council
 from tests.api.test_contracts import signed_contract
 from tests.api.test_ocds import ocid_of, record_of
 from tests.api.test_ocds_probe import MODULES, failures, forge
@@ -62,6 +65,38 @@ async def test_a_contract_period_that_is_not_two_times_is_left_out_of_the_export
             "timestamp": at,
         }
         await forge(client, uuid.uuid4(), 1, topic("Signed"), **signing)
+    await settle(client)
+
+    assert failures(client) == []
+    assert await record_of(client, ocid) == before
+
+
+async def test_a_document_whose_digest_is_not_one_is_left_out_of_the_export(
+    client: Client, staff_headers: Headers
+) -> None:
+    """A document's id and address are its SHA-256 digest; a DocumentAdded whose digest is not
+    64 hex digits (another writer's: spaces, a slash, a word) would publish an address no OCDS
+    reader takes, or one naming another route. It is left out; the record stays valid."""
+    buyer, headers = await council(client, staff_headers)
+    tender = await published_tender(client, buyer, headers)
+    await settle(client)
+    ocid = await ocid_of(client, tender)
+    before = await record_of(client, ocid)
+    version = (await client.get(f"/api/v1/tenders/{tender}", headers=headers)).json()["version"]
+    for digest in ("a b", "../../../buyers", "x" * 64, "A" * 64 + "\n", "%2e%2e"):
+        version += 1
+        await forge(
+            client,
+            uuid.UUID(tender),
+            version,
+            "marketplace.tenders:Tender.DocumentAdded",
+            sha256=digest,
+            content_type="application/pdf",
+            size=1,
+            filename="spec.pdf",
+            kind="technicalSpecifications",
+            timestamp=datetime.fromisoformat(before["releases"][-1]["date"]),
+        )
     await settle(client)
 
     assert failures(client) == []
