@@ -33,14 +33,16 @@ match_members = organisation_names_table(
     Column("profile_cpv", Text, nullable=False),
     *standing_date_columns(),
 )
-# A lot's matches read every candidate's flags and name from this index alone, not from the
-# rows beside their JSON codes (migration 0028).
+# A lot's matches read every candidate's flags, standing dates and name from this index alone,
+# not from the rows beside their JSON codes (migrations 0028, 0039).
 Index(
     "ix_match_members_organisation_id_flags",
     match_members.c.organisation_id,
     match_members.c.member,
     match_members.c.listed,
     match_members.c.name,
+    match_members.c.lapses_at,
+    match_members.c.resigns_at,
 )
 # A row a service listing: its seller, whether published, its capacity and codes (JSON list).
 match_listings = Table(

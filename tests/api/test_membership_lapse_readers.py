@@ -179,11 +179,11 @@ async def test_a_mark_whose_holder_s_grace_ran_out_is_neither_held_nor_answered_
     client: Client, staff_headers: Headers, store: Store, clock: ManualClock
 ) -> None:
     """Found: a tender requiring the mark (open to non-members) counted a holder whose grace
-    ran out as holding it, and the public register answered it valid, until the membership
-    clock's tick recorded the lapse and the marks' follower suspended the mark. The mark is
-    held only while its holder is in good standing, judged at the command's time, and the
-    register answers it suspended from then on. Awarded two months into the membership year,
-    so the mark's twelve months outlast the membership's grace."""
+    ran out as holding it, and the holder's view and the public register answered it valid,
+    until the membership clock's tick recorded the lapse and the marks' follower suspended the
+    mark. The mark is held only while its holder is in good standing, judged at the command's
+    time, and both answer it suspended from then on, as the follower will record it. Awarded
+    two months into the membership year, so the mark's twelve months outlast the grace."""
     holder, headers, url = await referred(client, staff_headers, store, clock, **HERE)
     clock.advance(timedelta(days=60))
     ok(await client.post(f"{url}/decision", json={"award": True}, headers=staff_headers))
@@ -203,6 +203,11 @@ async def test_a_mark_whose_holder_s_grace_ran_out_is_neither_held_nor_answered_
         f"not eligible to bid: organisation {holder} does not hold the quality mark"
     )
     mark = ok(await client.get(f"/api/v1/organisations/{holder}/mark", headers=headers))
+    assert (mark["status"], mark["suspensions"], mark["version"]) == (
+        "suspended",
+        {"membership": "the holder's membership is lapsed"},
+        1,  # nothing recorded by reading
+    ), mark
     await settle(client)
     public = ok(await client.get(f"/api/v1/marks/{mark['certificate_number']}"))
     assert public["status"] == "suspended", public
@@ -319,8 +324,9 @@ async def test_a_resignation_at_the_period_end_takes_effect_at_once_for_every_re
 ) -> None:
     """Found as the lapse was: a resignation given for the end of the paid-up period took
     effect only at the membership clock's next tick after it. From its moment the member is
-    resigned in its own view, gone from the directory, and its mark withdrawn on the public
-    register, which no longer names it; a minute before, none of that (never ticked here)."""
+    resigned in its own view, gone from the directory's search, and its mark withdrawn in its
+    own view and on the public register, which no longer names it; a minute before, none of
+    that (never ticked here)."""
     word = unique_word()
     member, headers, url = await referred(
         client, staff_headers, store, clock, name=f"Leaving {word}", **HERE
@@ -344,19 +350,21 @@ async def test_a_resignation_at_the_period_end_takes_effect_at_once_for_every_re
         move_to(clock, moment)
         view = (await membership_of(client, member, headers))["membership"]
         public = ok(await client.get(f"/api/v1/marks/{number}"))
+        own = ok(await client.get(f"/api/v1/organisations/{member}/mark", headers=headers))
         found = ok(await client.get("/api/v1/directory/search", params={"q": word}))
         seen.append(
             (
                 view["status"],
                 view["good_standing"],
+                own["status"],
                 public["status"],
                 public["holder_name"] == "A former member of the association",
                 found["total"],
             )
         )
     assert seen == [
-        ("current", True, "valid", False, 1),
-        ("resigned", False, "withdrawn", True, 0),
+        ("current", True, "valid", "valid", False, 1),
+        ("resigned", False, "withdrawn", "withdrawn", True, 0),
     ]
 
 

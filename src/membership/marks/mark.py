@@ -57,6 +57,14 @@ def mark_status(*, revoked: bool, withdrawn: bool, expired: bool, suspended: boo
     return MarkStatus.VALID
 
 
+# A member's states the mark is suspended in (ended withdraws it; good standing lifts it).
+_NOT_IN_GOOD_STANDING = frozenset({MembershipStatus.LAPSED, MembershipStatus.SUSPENDED})
+
+
+def _membership_reason(status: str) -> str:
+    return f"the holder's membership is {status.replace('_', ' ')}"
+
+
 def mark_id_for(organisation_id: UUID) -> UUID:
     return uuid5(_MARK_NAMESPACE, str(organisation_id))
 
@@ -175,15 +183,28 @@ class QualityMark(TradehallAggregate):
             suspended=bool(self.suspensions),
         )
 
-    def status_at(self, now: datetime) -> MarkStatus:
+    def status_at(self, now: datetime, membership: MembershipStatus | None = None) -> MarkStatus:
         """The status as it stands at `now`: expired from `valid_until` on, as the clock's
-        next tick will record it (until then `status` still says what the log holds)."""
+        next tick will record it (until then `status` still says what the log holds). Given
+        the holder's membership status at `now`, also as the follower will leave the mark once
+        the membership clock has recorded it: withdrawn once it has ended, suspended while it
+        is lapsed or suspended (`suspensions_at`)."""
         return mark_status(
             revoked=self.revoked,
-            withdrawn=self.withdrawn,
+            withdrawn=self.withdrawn or membership in ENDED,
             expired=self.expired or now >= self.valid_until,
-            suspended=bool(self.suspensions),
+            suspended=bool(self.suspensions_at(membership)),
         )
+
+    def suspensions_at(
+        self, membership: MembershipStatus | None = None
+    ) -> dict[SuspensionCause, str]:
+        """The suspensions, with the membership's the follower will record for the holder's
+        membership status given (lapsed or suspended), if it has not yet."""
+        found = dict(self.suspensions)
+        if membership in _NOT_IN_GOOD_STANDING and not self.ended:
+            found.setdefault(SuspensionCause.MEMBERSHIP, _membership_reason(membership.value))
+        return found
 
     @property
     def ended(self) -> bool:
@@ -281,7 +302,7 @@ class QualityMark(TradehallAggregate):
             self.membership_ended(context, status.value, caused_by)
         elif status in GOOD_STANDING:
             self.membership_in_good_standing(context, caused_by)
-        elif status in {MembershipStatus.LAPSED, MembershipStatus.SUSPENDED}:
+        elif status in _NOT_IN_GOOD_STANDING:
             self.membership_not_in_good_standing(context, status.value, caused_by)
 
     def membership_not_in_good_standing(
@@ -292,7 +313,7 @@ class QualityMark(TradehallAggregate):
         self.trigger_event(
             self.Suspended,
             cause=SuspensionCause.MEMBERSHIP.value,
-            reason=f"the holder's membership is {status.replace('_', ' ')}",
+            reason=_membership_reason(status),
             caused_by=caused_by,
             **context.event_kwargs(),
         )

@@ -369,18 +369,28 @@ class MarkController(Controller):
 
     @get("/", opt=rule(own_organisation_or_staff()), summary="The organisation's quality mark")
     async def mark(
-        self, organisation_mark: NamedDependency[MarkCommands], clock: NamedDependency[Clock]
+        self,
+        organisation_mark: NamedDependency[MarkCommands],
+        membership: NamedDependency[MembershipApp],
+        clock: NamedDependency[Clock],
     ) -> Response[MarkView]:
         mark = await organisation_mark.load()
+        holder = await organisation_mark.commands.run(
+            membership.get_organisation, mark.organisation_id
+        )
+        now = clock.now()
+        # Expired from its end on, and as the holder's membership stands now (a lapse, a
+        # resignation taking effect), before the clocks' ticks record them.
+        standing = holder.membership_status_at(now)
+        suspensions = mark.suspensions_at(standing)
         view = MarkView(
             organisation_id=mark.organisation_id,
             version=mark.version,
             certificate_number=mark.certificate_number,
-            # Expired from its end on, before the clock's tick records it.
-            status=mark.status_at(clock.now()).value,
+            status=mark.status_at(now, standing).value,
             valid_from=mark.valid_from,
             valid_until=mark.valid_until,
-            suspensions={cause.value: reason for cause, reason in mark.suspensions.items()},
+            suspensions={cause.value: reason for cause, reason in suspensions.items()},
             next_review=mark.next_review().value,
         )
         return Response(view, headers={"ETag": etag(mark.version)})
