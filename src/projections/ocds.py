@@ -34,6 +34,7 @@ from projections.events import RecordedEvent, leave_out
 from projections.folding import Row, insert_rows, load_rows, save_rows, upsert_rows
 from projections.ocds_tables import ocds_links, ocds_organisations, ocds_processes, ocds_releases
 from projections.tenders import StoredTerms
+from sharedkernel.moments import EARLIEST, LATEST
 from sharedkernel.reference.ocds import currencies
 
 _MAX_ID = 40
@@ -162,6 +163,11 @@ class OcdsProjection(BesideOrganisations):
             at = event.data.get("timestamp")
             if not isinstance(at, datetime) or at.tzinfo is None:
                 leave_out("ocds", event, "it has no time with an offset")
+                continue
+            if not EARLIEST <= at < LATEST:
+                # A release's date is where a page ends (`links.next`), and a cursor outside
+                # these years is refused as any moment a client sends is: never a release's.
+                leave_out("ocds", event, f"its time is outside {EARLIEST.year}-{LATEST.year - 1}")
                 continue
             process = states.get(tender_id)
             if process is None and event.name != "Tender.Drafted":

@@ -14,7 +14,7 @@ from typing import Any
 from tests.api.test_bid_scenario import published_tender
 from tests.api.test_clarifications import council
 from tests.api.test_contracts import signed_contract
-from tests.api.test_ocds import ocid_of, record_of
+from tests.api.test_ocds import RELEASES, ocid_of, record_of
 from tests.api.test_ocds_probe import MODULES, failures, forge
 from tests.api.test_tenders import settle
 from tests.conftest import AppClient
@@ -101,3 +101,41 @@ async def test_a_document_whose_digest_is_not_one_is_left_out_of_the_export(
 
     assert failures(client) == []
     assert await record_of(client, ocid) == before
+
+
+async def test_a_release_dated_where_no_cursor_reaches_is_left_out_and_paging_goes_on(
+    client: Client, staff_headers: Headers
+) -> None:
+    """A page's `links.next` names its last release's date, and a cursor before 1900 or from
+    2100 is refused (400), as every moment a client sends is. An event dated there (another
+    writer's; the domain's are the clock's) made a release that every harvester paging from
+    the start stopped at. It is left out of the releases; paging from the first page goes on."""
+    buyer, headers = await council(client, staff_headers)
+    tender = await published_tender(client, buyer, headers)
+    await published_tender(client, buyer, headers)  # a second page, at least
+    await settle(client)
+    ocid = await ocid_of(client, tender)
+    before = await record_of(client, ocid)
+    version = (await client.get(f"/api/v1/tenders/{tender}", headers=headers)).json()["version"]
+    for n, when in enumerate(("1850-01-01T00:00:00+00:00", "2100-01-01T00:00:00+00:00")):
+        await forge(
+            client,
+            uuid.UUID(tender),
+            version + 1 + n,
+            "marketplace.tenders:Tender.DocumentAdded",
+            sha256=f"{n}" * 64,
+            content_type="application/pdf",
+            size=1,
+            filename="spec.pdf",
+            kind="technicalSpecifications",
+            timestamp=datetime.fromisoformat(when),
+        )
+    await settle(client)
+
+    assert failures(client) == []
+    assert await record_of(client, ocid) == before
+    for params in ({"per_page": "1"}, {"per_page": "1", "since": "1900-01-01T00:00:00Z"}):
+        first = await client.get(RELEASES, params=params)
+        assert first.status_code == 200, first.text
+        following = await client.get(first.json()["links"]["next"])
+        assert following.status_code == 200, following.text
