@@ -308,13 +308,32 @@ class MarketplaceApp(
         asker_id: UUID,
         question: str,
     ) -> Saved:
+        """Asked once: the same id asked again (a client's retry under its key) with the same
+        tender, asker and question answers that question and records nothing, even past the
+        enquiry period; anything else under the id is refused."""
+        if self._find(clarification_id, Clarification) is not None:
+            return self._asked_again(clarification_id, tender_id, asker_id, question)
         clarification = Clarification.ask(
             context, clarification_id, self.tender(tender_id), asker_id, question
         )
         try:
             return saved(clarification, self.save(clarification))
-        except IntegrityError as error:
-            raise Conflict(f"question {clarification_id} exists already") from error
+        except IntegrityError as error:  # asked at the same moment (a retry), or not a question
+            if self._find(clarification_id, Clarification) is None:
+                raise Conflict(f"question {clarification_id} exists already") from error
+            return self._asked_again(clarification_id, tender_id, asker_id, question)
+
+    def _asked_again(
+        self, clarification_id: UUID, tender_id: UUID, asker_id: UUID, question: str
+    ) -> Saved:
+        found = self.clarification(clarification_id)
+        if (found.tender_id, found.asker_id, found.question) != (
+            tender_id,
+            asker_id,
+            question.strip(),
+        ):
+            raise Conflict(f"question {clarification_id} exists already, with another question")
+        return Saved(found.id, found.version, None)
 
     def answer_question(
         self,

@@ -300,3 +300,43 @@ async def test_a_second_answer_in_the_log_tells_no_interested_supplier_again(
     told = [body for _, template, body in await outbox(client, [member_id])]
     assert len(told) == 2, told
     assert all(ANSWER in body and "Rewritten" not in body for body in told), told
+
+
+async def test_a_question_retried_with_its_idempotency_key_is_asked_once(
+    client: Client, staff_headers: Headers, clock: ManualClock
+) -> None:
+    """A supplier's client that lost the answer sends the question again under the same
+    `Idempotency-Key`: one question, the same id; the key with another question is a 409; the
+    same key from another supplier is its own question. The id is a keyed hash: nothing in it
+    a buyer can recompute from a supplier's id and a guessed key."""
+    buyer_id, buyer = await council(client, staff_headers)
+    _, member = await supplier(client, staff_headers, "Bramble Parks CIC")
+    _, other = await supplier(client, staff_headers, "Thistle Grounds CIC")
+    tender_id = await tender(client, clock, buyer_id)
+    # Its key, as the publication route makes it (the helper publishes through the domain).
+    services_of(client).sealing.ensure_tender_key(uuid.UUID(tender_id), clock.now())
+    base = f"/api/v1/tenders/{tender_id}/questions"
+    keyed = member | {"Idempotency-Key": "question-0001"}
+    first = await client.post(base, json={"question": QUESTION}, headers=keyed)
+    assert first.status_code == 201, first.text
+    before = len(marketplace_topics(client))
+    again = await client.post(base, json={"question": QUESTION}, headers=keyed)
+    assert again.status_code == 201, again.text
+    assert again.json()["id"] == first.json()["id"]
+    assert len(marketplace_topics(client)) == before
+    other_text = await client.post(base, json={"question": "And the parking?"}, headers=keyed)
+    assert other_text.status_code == 409, other_text.text
+    theirs = await client.post(
+        base, json={"question": QUESTION}, headers=other | {"Idempotency-Key": "question-0001"}
+    )
+    assert theirs.status_code == 201, theirs.text
+    assert theirs.json()["id"] != first.json()["id"]
+    # Past the enquiry period, the retry still answers the question it asked.
+    clock.advance(timedelta(days=21))
+    late = await client.post(base, json={"question": QUESTION}, headers=keyed)
+    assert late.status_code == 201, late.text
+    assert late.json()["id"] == first.json()["id"]
+    unanswered = await client.get(
+        f"{base}/unanswered", params={"position": position_of(theirs)}, headers=buyer
+    )
+    assert [q["question"] for q in unanswered.json()["items"]] == [QUESTION, QUESTION]

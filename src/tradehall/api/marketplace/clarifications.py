@@ -33,7 +33,7 @@ from membership.application import MembershipApp
 from projections.clarifications import open_questions, published_clarifications
 from sharedkernel.errors import NotFound
 from tradehall.api.access import PUBLIC, Access, rule, staff_only
-from tradehall.api.commands import Commands, command_response, etag
+from tradehall.api.commands import Commands, command_response, etag, idempotency_key
 from tradehall.api.marketplace.schemas.clarifications import (
     AnswerQuestion,
     AskQuestion,
@@ -51,6 +51,8 @@ from tradehall.api.reads import PositionParam
 from tradehall.api.schemas.common import CommandResult
 from tradehall.identity.users import Role
 from tradehall.marketplace import LOG
+from tradehall.marketplace.sealing.ids import keyed_uuid
+from tradehall.marketplace.sealing.keys import SealingKeys
 
 # The projection whose table the reads use (read-your-writes waits on it).
 PROJECTION = "clarifications"
@@ -117,6 +119,17 @@ async def _supplier(commands: Commands, at: _TenderAt) -> UUID:
     return organisation_id
 
 
+def _question_id(sealing: SealingKeys, tender_id: UUID, asker_id: UUID, key: str) -> UUID:
+    """A question's id from the client's key: the same retried is the same question. Keyed
+    by the tender's data key (made at its publication; ADR 27), as a bid's id is, so the
+    buyer, who sees the id, cannot recompute it from a supplier's id and a guessed key; a
+    tender with no key (none is made here) gives a fresh id, as a question with no key."""
+    tender_key = sealing.existing_tender_key(tender_id)
+    if tender_key is None:
+        return uuid4()
+    return keyed_uuid(tender_key, f"question:{tender_id}:{asker_id}:{key}")
+
+
 def _registered(marketplace: MarketplaceApp, tender_id: UUID, supplier_id: UUID) -> bool:
     try:
         found: object = marketplace.repository.get(interest_id_for(tender_id, supplier_id))
@@ -141,18 +154,29 @@ class TenderQuestionsController(Controller):
         description=(
             "Asked for the caller's organisation; who asked is never shown to the buyer or the "
             "public (staff only). After the enquiry period, or by the buyer's own users: 409. A "
-            "draft or unknown tender: 404."
+            "draft or unknown tender: 404. With an `Idempotency-Key`, a retried question "
+            "answers the same question and records nothing more (even past the enquiry "
+            "period); the same key with another question is a 409. The question's id is then a "
+            "keyed hash of the tender, the organisation and the key: nobody without the "
+            "tender's key can test whose question it is."
         ),
     )
     async def ask(
         self,
         commands: NamedDependency[Commands],
+        sealing: NamedDependency[SealingKeys],
         tender: NamedDependency[_TenderAt],
         data: JSONBody[AskQuestion],
     ) -> Response[CommandResult]:
         asker_id = await _supplier(commands, tender)
+        key = idempotency_key(commands.request)
+        question_id = (
+            uuid4()
+            if key is None
+            else await commands.run(_question_id, sealing, tender.tender_id, asker_id, key)
+        )
         saved = await commands.record(
-            tender.marketplace.ask_question, uuid4(), tender.tender_id, asker_id, data.question
+            tender.marketplace.ask_question, question_id, tender.tender_id, asker_id, data.question
         )
         return command_response(saved, LOG, status_code=201)
 
