@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -46,6 +47,22 @@ def problems_of(response: Any, field: str, label: str) -> list[str]:
     return [f"{label}: {response.status_code} {response.text:.200}"]
 
 
+@dataclass(frozen=True)
+class Setting:
+    """A verified council's published tender and a member that may ask about it."""
+
+    buyer: Headers
+    member_id: str
+    member: Headers
+    tender_id: str
+
+
+async def setting(client: Client, staff_headers: Headers, clock: ManualClock, name: str) -> Setting:
+    buyer_id, buyer = await council(client, staff_headers)
+    member_id, member = await supplier(client, staff_headers, name)
+    return Setting(buyer, member_id, member, await tender(client, clock, buyer_id))
+
+
 async def asked(client: Client, tender_id: str, headers: Headers, question: str = QUESTION) -> Any:
     response = await client.post(
         f"/api/v1/tenders/{tender_id}/questions", json={"question": question}, headers=headers
@@ -57,9 +74,8 @@ async def asked(client: Client, tender_id: str, headers: Headers, question: str 
 async def test_odd_questions_and_answers_are_problems_naming_the_field_and_record_nothing(
     client: Client, staff_headers: Headers, clock: ManualClock
 ) -> None:
-    buyer_id, buyer = await council(client, staff_headers)
-    _, member = await supplier(client, staff_headers, "Hazel Grounds CIC")
-    tender_id = await tender(client, clock, buyer_id)
+    at = await setting(client, staff_headers, clock, "Hazel Grounds CIC")
+    buyer, member, tender_id = at.buyer, at.member, at.tender_id
     question_id = (await asked(client, tender_id, member)).json()["id"]
     before = len(marketplace_topics(client))
     odd: list[Any] = [
@@ -109,9 +125,8 @@ async def test_odd_questions_and_answers_are_problems_naming_the_field_and_recor
 async def test_odd_ids_and_if_match_values_are_never_a_server_error(
     client: Client, staff_headers: Headers, clock: ManualClock
 ) -> None:
-    buyer_id, buyer = await council(client, staff_headers)
-    _, member = await supplier(client, staff_headers, "Rowan Paths CIC")
-    tender_id = await tender(client, clock, buyer_id)
+    at = await setting(client, staff_headers, clock, "Rowan Paths CIC")
+    buyer, member, tender_id = at.buyer, at.member, at.tender_id
     question_id = (await asked(client, tender_id, member)).json()["id"]
     answer = f"/api/v1/questions/{question_id}/answer"
     seen = []
@@ -144,9 +159,9 @@ async def test_odd_ids_and_if_match_values_are_never_a_server_error(
 async def test_two_answers_at_once_one_is_published_and_told(
     client: Client, staff_headers: Headers, clock: ManualClock
 ) -> None:
-    buyer_id, buyer = await council(client, staff_headers)
-    member_id, member = await supplier(client, staff_headers, "Willow Verges CIC")
-    tender_id = await tender(client, clock, buyer_id)
+    at = await setting(client, staff_headers, clock, "Willow Verges CIC")
+    buyer, member, tender_id = at.buyer, at.member, at.tender_id
+    member_id = at.member_id
     interest = await client.post(f"/api/v1/tenders/{tender_id}/interest", headers=member)
     assert interest.status_code == 200, interest.text
     question_id = (await asked(client, tender_id, member)).json()["id"]
@@ -216,9 +231,8 @@ async def test_the_asker_is_named_by_no_answer_the_buyer_or_another_supplier_get
 async def test_events_another_writer_could_store_never_stop_or_rewrite_the_published_answers(
     client: Client, staff_headers: Headers, clock: ManualClock
 ) -> None:
-    buyer_id, buyer = await council(client, staff_headers)
-    _, member = await supplier(client, staff_headers, "Yarrow Grounds CIC")
-    tender_id = await tender(client, clock, buyer_id)
+    at = await setting(client, staff_headers, clock, "Yarrow Grounds CIC")
+    buyer, member, tender_id = at.buyer, at.member, at.tender_id
     question_id = uuid.UUID((await asked(client, tender_id, member)).json()["id"])
     answered = await client.post(
         f"/api/v1/questions/{question_id}/answer", json={"answer": ANSWER}, headers=buyer
@@ -278,9 +292,9 @@ async def test_a_second_answer_in_the_log_tells_no_interested_supplier_again(
 ) -> None:
     """The domain answers once; a second `Answered` another writer stored (in the answer's
     batch or a later one) queues no second notice, with an answer nobody published."""
-    buyer_id, buyer = await council(client, staff_headers)
-    member_id, member = await supplier(client, staff_headers, "Clover Grounds CIC")
-    tender_id = await tender(client, clock, buyer_id)
+    at = await setting(client, staff_headers, clock, "Clover Grounds CIC")
+    buyer, member, tender_id = at.buyer, at.member, at.tender_id
+    member_id = at.member_id
     interest = await client.post(f"/api/v1/tenders/{tender_id}/interest", headers=member)
     assert interest.status_code == 200, interest.text
     first = uuid.UUID((await asked(client, tender_id, member)).json()["id"])

@@ -3,18 +3,21 @@ client would behave: a quote or a decline retried after its answer was lost (the
 same If-Match it sent first) answers the first one's success and records nothing more (RFC
 9110 §13.1.1 lets a change already made answer 2xx; ADR 43), while a different body on a stale
 version is still a 409; past the deadline the same retry answers the quote as it stands, and
-anything else is refused as ever."""
+anything else is refused as ever. Odd list parameters are problems, never a 500."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func, select
+
 from tests.api.helpers import services_of
 from tests.api.test_bid_scenario import member
 from tests.api.test_quote_scenario import DEADLINE, ok, posted, quote_path, refused, request_body
 from tests.conftest import AppClient
 from tradehall.clock import ManualClock
+from tradehall.mail.tables import outbox_messages
 
 Client = AppClient
 Headers = dict[str, str]
@@ -26,10 +29,6 @@ def sealed_events(client: Client) -> int:
 
 
 async def sealed_rows(client: Client) -> int:
-    from sqlalchemy import func, select
-
-    from tradehall.mail.tables import outbox_messages
-
     services = services_of(client)
     async with services.engine.connect() as connection:
         count = await connection.scalar(
@@ -100,3 +99,36 @@ async def test_a_quote_or_decline_retried_with_its_first_if_match_answers_its_su
         "No van free that week",
         42_000,
     )
+
+
+async def test_odd_list_parameters_are_a_problem_naming_the_parameter_never_a_500(
+    client: Client, staff_headers: Headers, clock: ManualClock
+) -> None:
+    requester, _, r_headers = await member(client, staff_headers, "Cedar Housing Trust")
+    await posted(client, r_headers, request_body(requester))
+    odd: list[dict[str, Any]] = [
+        {"page": 10**20},
+        {"page": 0},
+        {"page": -1},
+        {"per_page": 0},
+        {"per_page": 10**6},
+        {"page": 10**9, "per_page": 100},
+        {"status": "sealed"},
+        {"status": ""},
+        {"requester_id": "nobody"},
+        {"cpv": "x" * 5000},
+        {"cpv": "\x00"},
+        {"cpv": "99999999-9"},
+        {"region": "TL\u202e"},
+        {"region": "ZZZ9"},
+        {"position": "marketplace:-1"},
+        {"position": "marketplace:99999999999999999999999"},
+        {"position": "bids:1"},
+        {"position": "garbage"},
+    ]
+    seen = []
+    for params in odd:
+        response = await client.get("/api/v1/requests-for-quote", params=params, headers=r_headers)
+        seen.append((params, response.status_code, response.text[:120]))
+    assert [s for s in seen if s[1] >= 500] == []
+    assert [s for s in seen if s[1] == 200 and s[0].get("page") != 10**9] == [], seen
