@@ -6,11 +6,12 @@ nothing; a rejected report's period holds nothing back."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import httpx
 
-from tests.api.test_contracts import fields, report, signed_contract, view
+from tests.api.test_contracts import Signed, fields, report, signed_contract, view
 from tests.conftest import AppClient
 from tradehall.clock import ManualClock
 
@@ -18,15 +19,25 @@ Client = AppClient
 Headers = dict[str, str]
 
 
-async def test_an_amendment_never_leaves_standing_delivery_outside_the_period(
+async def signed_sixty_days_ago(
     client: Client, staff_headers: Headers, clock: ManualClock
-) -> None:
+) -> tuple[Signed, Callable[[int], str]]:
+    """A signed contract, the clock 60 days past its start, and `on(n)`: the time n days
+    after its start (ISO)."""
     (signed,) = await signed_contract(client, staff_headers, clock)
     clock.advance(timedelta(days=60))
     start = datetime.fromisoformat(signed.signed_on)
 
     def on(days: int) -> str:
         return (start + timedelta(days=days)).isoformat()
+
+    return signed, on
+
+
+async def test_an_amendment_never_leaves_standing_delivery_outside_the_period(
+    client: Client, staff_headers: Headers, clock: ManualClock
+) -> None:
+    signed, on = await signed_sixty_days_ago(client, staff_headers, clock)
 
     async def amended(begins: str, ends: str) -> httpx.Response:
         return await client.post(

@@ -13,8 +13,9 @@ from eventsourcing.persistence import StoredEvent
 
 from tests.api.helpers import services_of
 from tests.api.test_contracts import signed_contract
-from tests.api.test_ocds import ocid_of, record_of
-from tests.api.test_ocds_probe import MODULES, failures, forge
+from tests.api.test_ocds import record_of
+from tests.api.test_ocds_probe import failures, forge
+from tests.api.test_probe_contracts_ocds import signed_and_recorded, signing, topic
 from tests.api.test_tenders import settle
 from tests.conftest import AppClient
 from tradehall.clock import ManualClock
@@ -29,37 +30,19 @@ BAD_WRAPPERS: list[dict[str, Any]] = [
 ]
 
 
-def topic(name: str) -> str:
-    return f"{MODULES['Contract']}:Contract.{name}"
-
-
 async def test_a_payload_no_reader_can_decode_stops_no_projection(
     client: Client, staff_headers: Headers, clock: ManualClock
 ) -> None:
-    (signed,) = await signed_contract(client, staff_headers, clock)
-    await settle(client)
-    ocid = await ocid_of(client, signed.tender)
-    before = await record_of(client, ocid)
-    tender, at = uuid.UUID(signed.tender), clock.now()
+    signed, ocid, before = await signed_and_recorded(client, staff_headers, clock)
+    at = clock.now()
     for bad in BAD_WRAPPERS:
         # A signing naming this tender's lot, each of its values in turn a bad wrapper.
-        signing: dict[str, Any] = {
-            "tender_id": tender,
-            "lot_id": "lot-1",
-            "bid_id": uuid.uuid4(),
-            "buyer_id": uuid.UUID(signed.buyer),
-            "value_minor": 100,
-            "currency": "GBP",
-            "period": {"start": at.isoformat(), "end": at.isoformat()},
-            "parties": [{"organisation_id": signed.a, "share_percent": 100}],
-            "commitments": [],
-            "timestamp": at,
-        }
-        for key in signing:
-            await forge(client, uuid.uuid4(), 1, topic("Signed"), **(signing | {key: bad}))
+        forged = signing(signed, at)
+        for key in forged:
+            await forge(client, uuid.uuid4(), 1, topic("Signed"), **(forged | {key: bad}))
         # A stored contract's later events, their time a bad wrapper.
         contract = uuid.uuid4()
-        await forge(client, contract, 1, topic("Signed"), **signing)
+        await forge(client, contract, 1, topic("Signed"), **forged)
         await forge(client, contract, 2, topic("Completed"), reason="x", timestamp=bad)
         await forge(client, contract, 3, topic("DeliveryConfirmed"), report_id=bad, timestamp=at)
     app = services_of(client).applications["marketplace"]
@@ -87,21 +70,11 @@ async def test_a_time_past_the_range_of_utc_stops_no_projection(
     for edge in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"):
         moment = {"_type_": "datetime_iso", "_data_": edge}
         period = {"start": edge, "end": edge}
-        signing: dict[str, Any] = {
-            "tender_id": uuid.UUID(signed.tender),
-            "lot_id": "lot-1",
-            "bid_id": uuid.uuid4(),
-            "buyer_id": uuid.UUID(signed.buyer),
-            "value_minor": 100,
-            "currency": "GBP",
-            "period": period,
-            "parties": [{"organisation_id": signed.a, "share_percent": 100}],
-            "commitments": [{"measure": "local_jobs", "quantity": 1, "unit": "jobs"}],
-            "timestamp": moment,
-        }
-        await forge(client, uuid.uuid4(), 1, topic("Signed"), **signing)
+        jobs = [{"measure": "local_jobs", "quantity": 1, "unit": "jobs"}]
+        edged = signing(signed, at, period=period, commitments=jobs, timestamp=moment)
+        await forge(client, uuid.uuid4(), 1, topic("Signed"), **edged)
         contract, report = uuid.uuid4(), uuid.uuid4()
-        await forge(client, contract, 1, topic("Signed"), **(signing | {"timestamp": at}))
+        await forge(client, contract, 1, topic("Signed"), **(edged | {"timestamp": at}))
         delivered = [{"measure": "local_jobs", "quantity": 1}]
         await forge(
             client,

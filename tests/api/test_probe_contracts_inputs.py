@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from tests.api.test_contracts import report, signed_contract, view
+from tests.api.test_contracts import report, view
+from tests.api.test_probe_contracts import signed_sixty_days_ago
 from tests.conftest import AppClient
 from tradehall.clock import ManualClock
 
@@ -29,12 +30,7 @@ def named(response: Any, status: int, field: str) -> None:
 async def test_odd_reports_amendments_and_if_match_are_named_and_change_nothing(
     client: Client, staff_headers: Headers, clock: ManualClock
 ) -> None:
-    (signed,) = await signed_contract(client, staff_headers, clock)
-    clock.advance(timedelta(days=60))
-    start = datetime.fromisoformat(signed.signed_on)
-
-    def on(days: int) -> str:
-        return (start + timedelta(days=days)).isoformat()
+    signed, on = await signed_sixty_days_ago(client, staff_headers, clock)
 
     url = f"{signed.url}/delivery-reports"
     before = await view(client, signed, signed.buyer_headers)

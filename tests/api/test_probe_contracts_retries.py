@@ -7,9 +7,9 @@ the report: every one 201, one report, one new version. Without If-Match likewis
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
 
-from tests.api.test_contracts import report, signed_contract, view
+from tests.api.test_contracts import report, view
+from tests.api.test_probe_contracts import signed_sixty_days_ago
 from tests.conftest import AppClient
 from tradehall.clock import ManualClock
 
@@ -21,20 +21,13 @@ COPIES = 4
 async def test_a_report_retried_while_the_first_is_saved_answers_the_first(
     client: Client, staff_headers: Headers, clock: ManualClock
 ) -> None:
-    (signed,) = await signed_contract(client, staff_headers, clock)
-    clock.advance(timedelta(days=60))
-    start = datetime.fromisoformat(signed.signed_on)
+    signed, on = await signed_sixty_days_ago(client, staff_headers, clock)
     url = f"{signed.url}/delivery-reports"
-
-    def days(first: int, last: int) -> dict[str, object]:
-        return report(
-            (start + timedelta(days=first)).isoformat(), (start + timedelta(days=last)).isoformat()
-        )
 
     for n, if_match in enumerate((True, True, False)):
         before = await view(client, signed, signed.a_headers)
         tag = {"If-Match": f'"{before["version"]}"'} if if_match else {}
-        body = days(10 * n, 10 * n + 5)
+        body = report(on(10 * n), on(10 * n + 5))
         sent = await asyncio.gather(
             *(client.post(url, json=body, headers=signed.a_headers | tag) for _ in range(COPIES))
         )

@@ -47,7 +47,9 @@ class Log:
         position = len(self.events) + 1
         self.events.append(recorded("marketplace", position, contract, version, topic, data))
 
-    def signed(self, contract: uuid.UUID, buyer: uuid.UUID, parties: list[Any]) -> None:
+    def signed(
+        self, contract: uuid.UUID, buyer: uuid.UUID, parties: list[Any], currency: str = "GBP"
+    ) -> None:
         self.add(
             contract,
             "Signed",
@@ -56,7 +58,7 @@ class Log:
             bid_id=uuid.uuid4(),
             buyer_id=buyer,
             value_minor=9_500_000,
-            currency="GBP",
+            currency=currency,
             period=YEAR,
             parties=[{"organisation_id": str(o), "share_percent": s} for o, s in parties],
             commitments=COMMITMENTS,
@@ -250,19 +252,7 @@ async def test_a_signing_in_no_currency_code_is_left_out_never_shown_as_another(
     good = uuid.uuid4()
     log = Log()
     for currency, contract in odd.items():
-        log.add(
-            contract,
-            "Signed",
-            tender_id=uuid.uuid4(),
-            lot_id="lot-1",
-            bid_id=uuid.uuid4(),
-            buyer_id=buyer,
-            value_minor=5_000,
-            currency=currency,
-            period=YEAR,
-            parties=[{"organisation_id": str(a), "share_percent": 100}],
-            commitments=COMMITMENTS,
-        )
+        log.signed(contract, buyer, [(a, 100)], currency)
         log.add(contract, "Completed", reason="x")
     log.signed(good, buyer, [(a, 100)])
     apply(engine, [log.events])
