@@ -53,7 +53,7 @@ OPEN, CANCELLED_AS, OPENED_AS, ACCEPTED_AS, CLOSED_AS = (
     "accepted",
     "closed",
 )
-_MOVES = {
+MOVES = {
     CANCELLED: (OPEN, CANCELLED_AS),
     QUOTES_OPENED: (OPEN, OPENED_AS),
     ACCEPTED: (OPENED_AS, ACCEPTED_AS),
@@ -192,7 +192,7 @@ class QuoteRequestsProjection(Projection):
             row = rows.get(request_id)
             if row is None:  # its posting was left out, or came before the log began
                 continue
-            needed, after = _MOVES[event.name]
+            needed, after = MOVES[event.name]
             if row["status"] != needed:
                 leave_out("quote_requests", event, f"the request is {row['status']}")
                 continue

@@ -7,6 +7,7 @@ anything else is refused as ever. Odd list parameters are problems, never a 500.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,7 +15,18 @@ from sqlalchemy import func, select
 
 from tests.api.helpers import services_of
 from tests.api.test_bid_scenario import member
-from tests.api.test_quote_scenario import DEADLINE, ok, posted, quote_path, refused, request_body
+from tests.api.test_ocds_probe import forge
+from tests.api.test_outside_probe import failures
+from tests.api.test_quote_scenario import (
+    DEADLINE,
+    REQUESTS,
+    ok,
+    posted,
+    quote_path,
+    refused,
+    request_body,
+)
+from tests.api.test_quotes_probe import opened_request
 from tests.conftest import AppClient
 from tradehall.clock import ManualClock
 from tradehall.mail.tables import outbox_messages
@@ -37,6 +49,36 @@ async def sealed_rows(client: Client) -> int:
             .where(outbox_messages.c.sealed.is_not(None))
         )
     return int(count or 0)
+
+
+async def settle(client: Client) -> None:
+    services = services_of(client)
+    await services.run(services.readside.projector.catch_up)
+
+
+async def public_notices(client: Client, organisations: list[str]) -> list[tuple[str, str]]:
+    """(organisation, template) of every message in the clear queued to these organisations
+    about a request for quote's outcome, in the order asked."""
+    ids = [uuid.UUID(o) for o in organisations]
+    table = outbox_messages
+    services = services_of(client)
+    async with services.engine.connect() as connection:
+        rows = await connection.execute(
+            select(table.c.organisation_id, table.c.template).where(
+                table.c.organisation_id.in_(ids),
+                table.c.sealed.is_(None),
+                table.c.template.in_(
+                    [
+                        "quote_accepted",
+                        "quote_not_accepted",
+                        "quote_request_closed",
+                        "quote_request_cancelled",
+                    ]
+                ),
+            )
+        )
+        found = sorted((str(r.organisation_id), r.template) for r in rows)
+    return sorted(found, key=lambda row: organisations.index(row[0]))
 
 
 async def put(client: Client, path: str, headers: Headers, body: Any, tag: str | None) -> Any:
@@ -132,3 +174,48 @@ async def test_odd_list_parameters_are_a_problem_naming_the_parameter_never_a_50
         seen.append((params, response.status_code, response.text[:120]))
     assert [s for s in seen if s[1] >= 500] == []
     assert [s for s in seen if s[1] == 200 and s[0].get("page") != 10**9] == [], seen
+
+
+async def test_ending_events_another_writer_stored_tell_no_quoter_again(
+    client: Client, staff_headers: Headers, clock: ManualClock
+) -> None:
+    """The domain ends a request once: accepted or closed once its quotes are opened, or
+    cancelled before. An Accepted naming another supplier, a Closed or a Cancelled stored after
+    the acceptance (another writer's) tells no quoter anything more: not the winner that it
+    lost, not the loser that it won (as the requests' read model leaves them out)."""
+    request_id, r_headers, quoters, opened = await opened_request(client, staff_headers, clock)
+    by_supplier = {q["supplier_id"]: q for q in opened["quotes"]}
+    alder, beech = quoters["alder"][0], quoters["beech"][0]
+    accepted = await client.post(
+        f"{REQUESTS}/{request_id}/acceptance",
+        json={"quote_id": by_supplier[alder]["quote_id"]},
+        headers=r_headers,
+    )
+    assert accepted.status_code == 201, accepted.text
+    await settle(client)
+    told = await public_notices(client, [alder, beech])
+    assert told == [(alder, "quote_accepted"), (beech, "quote_not_accepted")]
+    version = ok(await client.get(f"{REQUESTS}/{request_id}", headers=r_headers))["version"]
+    topic = "marketplace.quotes.request:RequestForQuote."
+    at = clock.now()
+    forged = [
+        (
+            "Accepted",
+            {
+                "quote_id": by_supplier[beech]["quote_id"],
+                "supplier_id": beech,
+                "price_minor": 60_000,
+                "currency": "GBP",
+                "contract_id": str(uuid.uuid4()),
+            },
+        ),
+        ("Closed", {"reason": "None fit after all"}),
+        ("Cancelled", {"reason": "Not needed"}),
+    ]
+    for offset, (name, payload) in enumerate(forged, start=1):
+        await forge(
+            client, uuid.UUID(request_id), version + offset, topic + name, **payload, timestamp=at
+        )
+    await settle(client)
+    assert failures(client) == []
+    assert await public_notices(client, [alder, beech]) == told

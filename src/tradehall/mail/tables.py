@@ -109,4 +109,7 @@ quote_notice_requests = _titles(
     "request_id",
     Column("invited", Text, nullable=False),
     Column("quoters", Text, nullable=False),
+    # The request's status as the writer's events left it (migration 0040): an ending event
+    # from another status tells nobody. NULL for a request recorded before it: any is taken.
+    Column("status", String(20), nullable=True),
 )

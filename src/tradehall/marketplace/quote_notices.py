@@ -10,9 +10,11 @@ before the opening: one message each.)
 `QuoteNoticeWriter` is a follower of the marketplace log, never rebuilt (its `clear` refuses).
 It keeps what it needs in its own records (ADR 18), never reading a read model: each request's
 title and invited organisations (Posted) and its quoters (QuotesOpened, the public step that
-first names them). A message is addressed to an organisation (its users' addresses are looked
-up when sending: no personal data in events), its id stable per event, template and
-organisation; one already queued is not queued again, so an event followed twice tells once.
+first names them) and its status (each later event moves it once, as the domain does: one
+from another status tells nobody). A message is addressed to an organisation (its users'
+addresses are looked up when sending: no personal data in events), its id stable per event,
+template and organisation; one already queued is not queued again, so an event followed twice
+tells once.
 
 An event never stops the writer (ADR 16): one whose payload lacks what it needs is skipped with
 a log line, and text is made storable by `projections.folding`.
@@ -35,6 +37,8 @@ from projections.quote_requests import (
     ACCEPTED,
     CANCELLED,
     CLOSED,
+    MOVES,
+    OPEN,
     POSTED,
     QUOTES_OPENED,
     StoredQuotesOpened,
@@ -184,6 +188,7 @@ class QuoteNoticeWriter(NoticeFollower):
                 "title": title,
                 "invited": _dump(invited),
                 "quoters": "[]",
+                "status": OPEN,
             }
             if terms.audience != "invited":
                 return []
@@ -194,12 +199,27 @@ class QuoteNoticeWriter(NoticeFollower):
         record = requests.get(request_id)
         if record is None:
             raise ValueError("its posting is not known")
-        title = record["title"]
+        # The domain moves a request once (open -> cancelled | quotes_opened -> accepted |
+        # closed): an event from another status (another writer's) tells nobody, as the
+        # requests' read model leaves it out. A record kept before the status: any is taken.
+        needed, after = MOVES[event.name]
+        status = record.get("status")
+        if status is not None and status != needed:
+            raise ValueError(f"the request is {status}")
+        told = self._ending(event, record)
+        if told is not None:
+            changed[request_id] = record | {"status": after}
+            requests[request_id] = changed[request_id]
+        return told or []
+
+    def _ending(self, event: RecordedEvent, record: Row) -> list[tuple[Notice, UUID]] | None:
+        """What a later event tells, and to whom; None if it is left out (its record kept)."""
+        request_id, title, url = event.originator_id, record["title"], self.public_url
         if event.name == QUOTES_OPENED:
             opened = event.payload_as(StoredQuotesOpened, "quote notices")
-            if opened is not None:
-                record["quoters"] = _dump([q.supplier_id for q in opened.quotes])
-                changed[request_id] = record
+            if opened is None:
+                return None
+            record["quoters"] = _dump([q.supplier_id for q in opened.quotes])
             return []
         if event.name == ACCEPTED:
             winner = payload_uuid(event.data.get("supplier_id"))
