@@ -26,6 +26,7 @@ from sqlalchemy import Connection, delete, select, tuple_
 
 from projections.base import Projection
 from projections.contracts import (
+    CurrencyCode,
     StoredAmended,
     StoredDecision,
     StoredReport,
@@ -55,7 +56,8 @@ _MAX_BIGINT = 2**63 - 1
 T = TypeVar("T")
 
 LotId = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
-Currency = Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")]
+# The contracts' rule: three capitals and nothing after them (`$` would let 'GBP\n' through).
+Currency = CurrencyCode
 Whole = Annotated[int, msgspec.Meta(ge=0, le=_MAX_BIGINT)]
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import Connection
 
 from projections.base import Projection
 from projections.codes import replace_codes
+from projections.contracts import CurrencyCode
 from projections.events import RecordedEvent, leave_out
 from projections.folding import Row, delete_rows, insert_rows, load_rows, save_rows
 from projections.quote_request_tables import (
@@ -64,7 +65,8 @@ T = TypeVar("T")
 
 Moment = Annotated[datetime, msgspec.Meta(tz=True)]
 Whole = Annotated[int, msgspec.Meta(ge=0, le=_MAX_BIGINT)]
-Currency = Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")]
+# The contracts' rule: three capitals and nothing after them (`$` would let 'GBP\n' through).
+Currency = CurrencyCode
 
 
 # The payloads as the domain writes them (marketplace.quotes.request), checked whole.
