@@ -59,7 +59,7 @@ Whole = Annotated[int, msgspec.Meta(ge=0, le=_MAX_BIGINT)]
 Share = Annotated[int, msgspec.Meta(ge=0, le=100)]
 # The domain's measure names (marketplace.bids.content.MEASURES): a key of the measures' rows,
 # so anything else leaves its event out rather than risk a key the store cannot hold.
-MeasureName = Annotated[str, msgspec.Meta(pattern="^[a-z_]{1,60}$")]
+MeasureName = Annotated[str, msgspec.Meta(pattern=r"^[a-z_]{1,60}\Z")]  # `$`: "x\n" too
 # An ISO 4217 code's form: the currency columns hold three letters, and a longer code cut to
 # fit would show (and count) as another currency ("GBPX" as GBP). `\Z`: `$` lets a newline
 # follow.
