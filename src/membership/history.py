@@ -10,6 +10,7 @@ from typing import Any
 
 from membership.domain import Organisation
 from membership.standing import GOOD_STANDING
+from sharedkernel.events import as_it_stood
 
 # The fields every event carries, shown apart from its own.
 BASE_FIELDS = frozenset(
@@ -65,12 +66,9 @@ def standing_at(events: Sequence[Any], as_at: datetime) -> StandingAt | None:
     registration (older versions allowed it) counts from the registration. The status is moved
     on by what time had made due by `as_at` (grace, lapse, a resignation taking effect),
     whether or not the clock has recorded it yet."""
-    if not events or events[0].effective_at > as_at:
+    organisation = as_it_stood(events, as_at)
+    if organisation is None:
         return None
-    organisation = events[0].mutate(None)
-    for event in events[1:]:
-        if event.effective_at <= as_at:
-            event.apply(organisation)
     assert isinstance(organisation, Organisation)
     tier = organisation.tier
     status = organisation.membership_status_at(as_at)

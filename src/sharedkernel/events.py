@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -66,3 +67,16 @@ class TradehallAggregate(Aggregate):
 
     class Created(Event, Aggregate.Created):
         pass
+
+
+def as_it_stood(events: Sequence[Any], at: datetime) -> Any | None:
+    """An aggregate as it stood at `at`, as we know it now (ADR 17): from its events (oldest
+    first) in effect by then, by effective time, not recording time, replayed in the order they
+    were recorded. None if its first event took effect after `at`."""
+    if not events or events[0].effective_at > at:
+        return None
+    aggregate = events[0].mutate(None)
+    for event in events[1:]:
+        if event.effective_at <= at:
+            event.apply(aggregate)
+    return aggregate

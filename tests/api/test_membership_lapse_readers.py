@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from membership.standing import grace_ends
-from tests.api.helpers import events_of, token
+from tests.api.helpers import events_of, services_of, token
 from tests.api.test_award_probe import ok
+from tests.api.test_bid_scenario import bid_of, drafted_bid, submitted
 from tests.api.test_buyers import register_business
 from tests.api.test_directory_search import join, unique_word
 from tests.api.test_listings import settle
@@ -33,6 +34,9 @@ from tests.api.test_matching_search_probe import (
     search,
     tender_terms,
 )
+from tests.api.test_membership_standing import tick as membership_tick
+from tests.api.test_opening_clock_reads import opening_parts
+from tests.api.test_opening_clock_reads import tick as open_due
 from tests.api.test_quote_scenario import REQUESTS, posted, quote_path, refused, request_body
 from tests.conftest import AppClient
 from tradehall.clock import ManualClock
@@ -106,6 +110,38 @@ async def test_a_bid_is_opened_with_the_standing_as_it_stood_at_the_deadline(
     view = await opened_bid(client, clock, headers, tender)
     assert view["status"] == "invalid", view
     assert "not a member in good standing" in view["invalid_reason"], view
+
+
+async def test_a_mark_held_at_the_deadline_counts_though_the_lapse_since_suspended_it(
+    client: Client, staff_headers: Headers, store: Store, clock: ManualClock
+) -> None:
+    """Found: the opening judged a bid's mark "as it stood at the deadline" from the mark as
+    recorded now, so a grace that ran out after the deadline, recorded by the membership clock
+    and followed by the marks' follower (the mark suspended) before the opening, made the bid
+    invalid, though its bidder was in good standing and held the mark when bids were due. Both
+    are now read from the facts in effect at the deadline (as the review probe of the mark's
+    expiry, tests/api/test_review_mark_at_deadline.py, found for a recorded expiry)."""
+    holder, headers, url = await referred(client, staff_headers, store, clock, **HERE)
+    clock.advance(timedelta(days=60))  # so the mark's twelve months outlast the grace
+    ok(await client.post(f"{url}/decision", json={"award": True}, headers=staff_headers))
+    ends = await lapses_at(client, holder, headers)
+    move_to(clock, ends - timedelta(days=30, hours=1))  # the deadline an hour before the end
+    buyer, buyer_headers = await council(client, staff_headers, "Modbury Council")
+    body = tender_terms(clock.now(), mark_required=True)
+    tender = await published(client, buyer, buyer_headers, body)
+    clock.advance(timedelta(hours=2))
+    bid = await drafted_bid(client, headers, tender, "lot-1", 1_500_000)
+    await submitted(client, headers, bid)
+    move_to(clock, ends + timedelta(hours=1))  # past the deadline, its margin and the grace
+    await membership_tick(client)  # records the lapse
+    services = services_of(client)
+    await services.run(services.applications["marks"].catch_up)  # suspends the mark
+    mark = ok(await client.get(f"/api/v1/organisations/{holder}/mark", headers=headers))
+    assert "membership" in mark["suspensions"], mark
+    parts, _ = opening_parts(client, clock)
+    await open_due(client, parts)
+    view = await bid_of(client, headers, bid)
+    assert view["status"] == "opened", view
 
 
 async def test_a_member_whose_grace_ran_out_neither_lists_saves_searches_nor_applies(

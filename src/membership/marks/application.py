@@ -34,7 +34,7 @@ from membership.marks.criteria import Declarations, Finding, criteria_in_force
 from membership.marks.mark import QualityMark, mark_id_for
 from membership.standing import ENDED, GOOD_STANDING, MembershipStatus
 from sharedkernel.errors import Conflict, NotFound
-from sharedkernel.events import SYSTEM, Context, TradehallAggregate
+from sharedkernel.events import SYSTEM, Context, TradehallAggregate, as_it_stood
 from sharedkernel.writing import Saved, Writes, saved
 
 MEMBERSHIP_LOG = "membership"
@@ -383,6 +383,15 @@ class MarksApp(ProcessApplication[UUID], Writes):
 
     def mark_of(self, organisation_id: UUID) -> QualityMark | None:
         return self._find(mark_id_for(organisation_id), QualityMark)
+
+    def mark_as_it_stood(self, organisation_id: UUID, at: datetime) -> QualityMark | None:
+        """The organisation's mark as it stood at `at`, as we know it now (ADR 17): its events in
+        effect by then (by effective time, not recording time) replayed in the order they were
+        recorded. None if it held none then. An expiry, suspension or renewal the clock or
+        staff recorded since is left out, whenever it was recorded."""
+        mark = as_it_stood(list(self.events.get(mark_id_for(organisation_id))), at)
+        assert mark is None or isinstance(mark, QualityMark)
+        return mark
 
     def get_mark(self, organisation_id: UUID) -> QualityMark:
         mark = self.mark_of(organisation_id)

@@ -32,8 +32,9 @@ def supplier_facts(
 ) -> SupplierFacts:
     """What membership says of one organisation at `at`: its standing and its mark. A command
     asks at its own time, of the organisation as it stands; with `as_it_stood` (the opening,
-    at the deadline), the standing is the one the facts in effect at `at` give, whatever was
-    recorded since (a lapse the clock recorded after the deadline, a later suspension). A mark
+    at the deadline), the standing and the mark are the ones the facts in effect at `at` give,
+    whatever was recorded since (a lapse or an expiry a clock recorded after the deadline, a
+    later suspension), so the verdict is the same whichever clock ran first. A mark
     is held only while its holder is in good standing then: the marks' follower suspends it
     once the lapse is recorded, which waits for the membership clock's tick (ADR 23)."""
     try:
@@ -43,9 +44,10 @@ def supplier_facts(
     if as_it_stood:
         then = membership.standing_at(organisation_id, at)
         in_good_standing = then is not None and then.good_standing
+        mark = marks.mark_as_it_stood(organisation_id, at)
     else:
         in_good_standing = organisation.membership_status_at(at) in GOOD_STANDING
-    mark = marks.mark_of(organisation_id)
+        mark = marks.mark_of(organisation_id)
     return SupplierFacts(
         organisation_id=organisation_id,
         registered=True,
