@@ -8,6 +8,8 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import pytest
+
 from tests.api.test_contracts import report, signed_contract
 from tests.api.test_impact_probe import (
     CONFIRMED,
@@ -111,6 +113,9 @@ async def test_6_the_chart_carries_no_script(client: AppClient) -> None:
     assert [e for e in root.iter() if e.tag.endswith("script")] == []
 
 
+# It writes impact rows that are in no log: in the shared database, a test that rebuilds the
+# ledger from the log (test_impact_accepted_quotes) saw its public figures move by them.
+@pytest.mark.own_database
 async def test_3b_a_report_made_again_gives_the_same_rows_in_any_batches(
     store: object, clock: ManualClock
 ) -> None:
