@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -23,6 +24,10 @@ from projections.events import RecordedEvent
 from tests.integration.projection_fixtures import snapshot
 from tests.integration.recorded import recorded
 
+# Each test applies the projection straight to the store's tables (a rebuild clears them):
+# rows in no log, which in the run's shared PostgreSQL database another test's rebuild from
+# the log would drop, and which would drop that test's rows.
+pytestmark = pytest.mark.own_database
 T0 = datetime(2026, 4, 6, 9, 30, tzinfo=UTC)
 YEAR = {"start": "2026-04-06T00:00:00+00:00", "end": "2027-04-05T00:00:00+00:00"}
 APRIL = {"start": "2026-04-06T00:00:00+00:00", "end": "2026-05-01T00:00:00+00:00"}
