@@ -342,12 +342,22 @@ class MarketplaceApp(
         answer: str,
         expected_version: int | None = None,
     ) -> Saved:
-        return self._on(
-            clarification_id,
-            expected_version,
-            lambda: self.clarification(clarification_id),
-            lambda c: c.answer_with(context, answer),
-        )
+        """Answered once. The same answer retried once its answer was lost, naming the If-Match
+        the first named, answers the question as it stands and records nothing (ADR 43)."""
+        try:
+            return self._on(
+                clarification_id,
+                expected_version,
+                lambda: self.clarification(clarification_id),
+                lambda c: c.answer_with(context, answer),
+            )
+        except StaleVersion:
+            # Checked once the version is found stale, not before: a retry sent while the
+            # first was still being saved finds it saved only then (as a delivery report's).
+            question = self.clarification(clarification_id)
+            if not question.repeats_answer(answer, expected_version):
+                raise
+            return Saved(question.id, question.version, None)
 
     def clarification(self, clarification_id: UUID) -> Clarification:
         return self._get(clarification_id, Clarification, "question")

@@ -467,6 +467,17 @@ class Clarification(TradehallAggregate):
             raise InvalidValue("answer", "answer something")
         self.trigger_event(self.Answered, answer=text, **context.event_kwargs())
 
+    def repeats_answer(self, answer: str, expected_version: int | None) -> bool:
+        """Whether answering `answer` on `expected_version` is the answer recorded: the same
+        text, on the version just before it (the If-Match the first named). An answer is the
+        question's last change; a command naming no version is not taken for a retry."""
+        return (
+            expected_version is not None
+            and self.answer is not None
+            and self.answer == answer.strip()
+            and expected_version == self.version - 1
+        )
+
 
 def interest_id_for(tender_id: UUID, supplier_id: UUID) -> UUID:
     return uuid5(_NAMESPACE, f"interest:{tender_id}:{supplier_id}")

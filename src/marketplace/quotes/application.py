@@ -22,7 +22,7 @@ from marketplace.quotes.request import (
     RequestForQuote,
 )
 from marketplace.quotes.terms import RequestTerms
-from sharedkernel.errors import Conflict, NotFound
+from sharedkernel.errors import Conflict, NotFound, StaleVersion
 from sharedkernel.events import Context
 from sharedkernel.writing import Saved, Writes, saved
 
@@ -99,13 +99,27 @@ class QuoteRequestCommands(Writes):
             signed[:] = [request.accept(context, quote_id)]
             return signed
 
-        request_saved = self._change_one(
-            request_id,
-            expected_version,
-            lambda: self._requested_by(request_id, requester_id),
-            decide,
-            "the request kept changing; try again",
-        )
+        try:
+            request_saved = self._change_one(
+                request_id,
+                expected_version,
+                lambda: self._requested_by(request_id, requester_id),
+                decide,
+                "the request kept changing; try again",
+            )
+        except StaleVersion:
+            # The same acceptance retried once its answer was lost, naming the If-Match the
+            # first named, answers the contract as it stands and records nothing (ADR 43; RFC
+            # 9110 §13.1.1 lets a change already made answer 2xx). Checked once the version is
+            # found stale, not before: a retry sent while the first was still being saved
+            # finds it saved only then. Another quote, or another version, stays a 409.
+            request = self._requested_by(request_id, requester_id)
+            if request.accepted is None or not request.repeats_acceptance(
+                quote_id, expected_version
+            ):
+                raise
+            contract = self._get(request.accepted.contract_id, Contract, "contract")
+            return Saved(contract.id, contract.version, None)
         contract = signed[0]
         return Saved(contract.id, contract.version, request_saved.position)
 

@@ -332,6 +332,19 @@ class RequestForQuote(TradehallAggregate):
         )
         return contract
 
+    def repeats_acceptance(self, quote_id: UUID, expected_version: int | None) -> bool:
+        """Whether accepting `quote_id` on `expected_version` is the acceptance recorded: the
+        same quote, on the version just before it (the If-Match the first named). An
+        acceptance ends the request, so nothing follows it; a command naming no version is not
+        taken for a retry."""
+        return (
+            expected_version is not None
+            and self.status is RequestStatus.ACCEPTED
+            and self.accepted is not None
+            and self.accepted.quote_id == quote_id
+            and expected_version == self.version - 1
+        )
+
     def close(self, context: Context, reason: str) -> None:
         """No quote accepted, with why."""
         if self.status is not RequestStatus.QUOTES_OPENED:
