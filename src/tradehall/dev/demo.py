@@ -338,6 +338,9 @@ UNSUCCESSFUL_REASON = "No bids were received by the deadline."
 # The unsuccessful tender closes this long after its deadline (which is soon after the demo
 # runs: a deadline already past cannot be published), by a command at that future time.
 CLOSED_AFTER = timedelta(days=1)
+# How long ago the demo's organisations registered and were admitted: before every opening the
+# demo seeds in the past whose bidders or quoters must have stood as members at its deadline.
+JOINED_AGO = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -568,6 +571,11 @@ async def seed_demo(
         await connection.execute(staff_row)
     staff = Context(user_actor(staff_id), "demo", registrar.clock.now())
     member_hash = await registrar.run(registrar.passwords.hash, MEMBER_PASSWORD)
+    # Organisations join `JOINED_AGO` back, so the openings seeded in the past judge members who
+    # stood as members then (the opening judges standing as it stood at the deadline).
+    joined_at = registrar.clock.now() - JOINED_AGO
+    joining = replace(registrar, clock=ManualClock(joined_at))
+    staff_then = replace(staff, at=joined_at)
     created = 0
     members: dict[int, tuple[UUID, UUID, str]] = {}  # n: (organisation, first user, name)
     for n in range(ORGANISATIONS):
@@ -576,7 +584,7 @@ async def seed_demo(
         _, legal_form, scheme = FORMS[n % len(FORMS)]
         extra_cpv = TRADES[(n + 5) % len(TRADES)][1]
         registration = await register_organisation(
-            registrar,
+            joining,
             NewOrganisation(
                 name=_member_name(n),
                 kind="social_enterprise",
@@ -595,7 +603,7 @@ async def seed_demo(
         created += 1
         organisation_id = registration.organisation_id
         members[n] = (organisation_id, registration.user_id, _member_name(n))
-        member = Context(user_actor(registration.user_id), "demo", registrar.clock.now())
+        member = Context(user_actor(registration.user_id), "demo", joined_at)
         fate = n % 8
         if fate == 7:
             continue  # registered, never applied
@@ -604,7 +612,7 @@ async def seed_demo(
             registrar.membership.apply_for_membership, member, organisation_id, turnover
         )
         if fate in (0, 1, 2, 3, 4):
-            await registrar.run(registrar.membership.admit, staff, organisation_id)
+            await registrar.run(registrar.membership.admit, staff_then, organisation_id)
             if fate != 4:  # fate 4: admitted, first payment still awaited
                 due = (
                     await registrar.run(registrar.membership.get_organisation, organisation_id)
@@ -612,7 +620,7 @@ async def seed_demo(
                 assert due is not None
                 await registrar.run(
                     registrar.membership.record_payment,
-                    staff,
+                    staff_then,
                     organisation_id,
                     due.annual_due,
                     "bank_transfer",
@@ -621,7 +629,7 @@ async def seed_demo(
         elif fate == 5:
             await registrar.run(
                 registrar.membership.reject,
-                staff,
+                staff_then,
                 organisation_id,
                 "The articles have no asset lock; please re-apply once they do.",
             )
@@ -629,7 +637,7 @@ async def seed_demo(
     buyers: dict[int, tuple[UUID, UUID]] = {}  # n: (organisation, first user)
     for n, buyer in enumerate(BUYERS):
         registration = await register_organisation(
-            registrar,
+            joining,
             NewOrganisation(
                 name=buyer.name,
                 kind=buyer.kind,
