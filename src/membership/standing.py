@@ -147,7 +147,7 @@ def status_at(
     time has made due by then (`due_transitions`), whether or not the clock has recorded them
     yet. The clock records each at its next tick (hourly by default); a reader judging standing
     asks this with its own time, so a member whose grace ran out, or whose resignation took
-    effect, is not in good standing until that tick."""
+    effect, is out of good standing from that moment, not from the tick."""
     transitions = due_transitions(status, paid_up_until, first_paid_at, resignation_at, now, policy)
     return transitions[-1].status if transitions else status
 
