@@ -8,10 +8,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, and_, select
 
 from projections.events import RecordedEvent
-from projections.listings import _SHOWN, ListingsProjection
+from projections.listings import ListingsProjection
+from projections.standing_query import listed_at
 from projections.tables import (
     listing_sellers,
     service_listing_cpv,
@@ -19,6 +20,9 @@ from projections.tables import (
     service_listings,
 )
 from tests.integration.recorded import recorded
+
+# Shown publicly: published, its seller in good standing as recorded (no reader's time here).
+SHOWN = and_(service_listings.c.state == "published", listed_at(listing_sellers, None))
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 DETAILS = {
@@ -46,7 +50,7 @@ def shown(connection: Connection, *listings: uuid.UUID) -> set[uuid.UUID]:
     query = (
         select(service_listings.c.listing_id)
         .select_from(joined)
-        .where(_SHOWN, service_listings.c.listing_id.in_(listings))
+        .where(SHOWN, service_listings.c.listing_id.in_(listings))
     )
     return set(connection.execute(query).scalars())
 
