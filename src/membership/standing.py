@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 
@@ -73,8 +73,16 @@ class Transition:
     cause: str
 
 
+# The last moment a datetime holds: a grace or lapse past it (a paid-up-until in year 9999, as
+# an old import once took it; no command records one now, ADR 17) is taken to end there.
+LAST_MOMENT = datetime.max.replace(tzinfo=UTC)
+
+
 def grace_ends(paid_up_until: datetime, policy: StandingPolicy = POLICY) -> datetime:
-    return add_months(paid_up_until, policy.grace_months)
+    try:
+        return add_months(paid_up_until, policy.grace_months)
+    except (OverflowError, ValueError):  # past year 9999
+        return LAST_MOMENT
 
 
 def lapses_from(paid_up_until: datetime, policy: StandingPolicy = POLICY) -> datetime:
@@ -82,7 +90,8 @@ def lapses_from(paid_up_until: datetime, policy: StandingPolicy = POLICY) -> dat
     paid: just after its grace ends (`due_transitions` lapses it once `now > grace_ends`; times
     are kept to the microsecond). Read models keep it to judge good standing at a reader's time
     without waiting for the clock to record the lapse."""
-    return grace_ends(paid_up_until, policy) + timedelta(microseconds=1)
+    ends = grace_ends(paid_up_until, policy)
+    return ends if ends == LAST_MOMENT else ends + timedelta(microseconds=1)
 
 
 def paid_standing(

@@ -66,3 +66,27 @@ async def unworkable_member(
     )
     membership.save(organisation)
     return organisation_id
+
+
+async def test_a_member_whose_grace_would_end_past_year_9999_stops_no_reader(
+    client: Client, staff_headers: dict[str, str], clock: ManualClock
+) -> None:
+    """The read models that judge standing at the reader's time keep when each member lapses
+    (ADR 11): a paid-up-until of 9999-12-31 made that moment overflow (year 10000), so the
+    directory, its search, matching and listings failed on the event, retried for ever, and a
+    reader of the member's own standing got a 500. Its grace is taken to end at the last moment a
+    datetime holds: never lapsed, and every reader answers."""
+    membership = services_of(client).membership
+    poisoned = await unworkable_member(client, staff_headers, clock)
+    try:
+        services = services_of(client)
+        await services.run(services.readside.projector.catch_up)
+        ready = await client.get("/ready")
+        assert ready.status_code == 200
+        assert ready.json()["failing_projections"] == []
+        assert membership.is_in_good_standing(poisoned, clock.now())
+        view = await client.get(f"/api/v1/organisations/{poisoned}", headers=staff_headers)
+        assert view.status_code == 200, view.text
+        assert view.json()["membership"]["status"] == "grace"
+    finally:
+        membership.expel(Context("staff", "probe-cleanup", clock.now()), poisoned, "probe")
