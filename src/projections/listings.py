@@ -86,6 +86,7 @@ def listing_details(event: RecordedEvent) -> ListingDetails | None:
 class _Sellers(RowPerAggregate):
     """The membership log's part: a row an organisation, its name and whether it is listed."""
 
+    name = "listings"  # the projection it is part of: what a left-out event is logged under
     table = listing_sellers
     created_by = "Organisation.Registered"
     changed_by = frozenset({*STATUS_EVENTS, *STANDING_DATE_EVENTS, PROFILE_UPDATED})

@@ -197,6 +197,7 @@ def stored_terms(stored: str) -> StoredTerms:
 class _Buyers(RowPerAggregate):
     """The membership log's part: every organisation's name (a buyer's is shown)."""
 
+    name = "tenders"  # the projection it is part of: what a left-out event is logged under
     table = tender_buyers
     created_by = "Organisation.Registered"
     changed_by = frozenset({PROFILE_UPDATED})

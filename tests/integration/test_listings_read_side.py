@@ -19,6 +19,7 @@ from projections.tables import (
     service_listing_regions,
     service_listings,
 )
+from projections.tenders import TendersProjection
 from tests.integration.recorded import recorded
 
 # Shown publicly: published, its seller in good standing as recorded (no reader's time here).
@@ -161,3 +162,12 @@ def test_an_update_replaces_the_codes_and_no_event_stops_the_projection(engine: 
             [event("marketplace", 6, listing, "ServiceListing.Updated", 4, details=DETAILS)],
         )
         assert codes(connection, listing) == (["15810000-9"], ["TLC3"])
+
+
+def test_the_sellers_part_leaves_events_out_under_the_projections_name() -> None:
+    """The membership parts of the listings and tenders projections log an event they leave out
+    under their projection's name (RowPerAggregate's left-out path reads `self.name`): they had
+    none, so a left-out event there (a lapse date past year 9999, before grace_ends was bounded)
+    raised AttributeError and failed the whole projection."""
+    assert ListingsProjection().organisations.name == ListingsProjection.name == "listings"
+    assert TendersProjection().organisations.name == TendersProjection.name == "tenders"
